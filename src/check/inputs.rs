@@ -1,0 +1,141 @@
+//! Resolving a plan's inputs for `plan` and `run`: param defaults, `--set`
+//! overrides (parsed by the param's type) and `env("VAR")` reads.
+
+use super::model::{Expr, Plan, Type, Value};
+use super::values::parse_set_value;
+use crate::diagnostic::{did_you_mean, Code, Diagnostic};
+
+/// The values a run works with. Secrets hold their real values: only the
+/// engine sees them, every output goes through redaction.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ResolvedInputs {
+    pub params: Vec<(String, Value)>,
+    pub secrets: Vec<(String, String)>,
+}
+
+impl ResolvedInputs {
+    pub fn param(&self, name: &str) -> Option<&Value> {
+        self.params.iter().find(|(n, _)| n == name).map(|(_, v)| v)
+    }
+
+    pub fn secret(&self, name: &str) -> Option<&str> {
+        self.secrets.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+
+    /// The deployed version: the param `version` when the plan declares one.
+    pub fn version(&self) -> String {
+        self.param("version").map(Value::to_text).unwrap_or_else(|| "unversioned".to_string())
+    }
+}
+
+/// Resolves params and secrets. `sets` are `--set NAME=VALUE` pairs; `read_env`
+/// reads an environment variable (injected so tests need not touch the process).
+pub fn resolve_inputs(
+    plan: &Plan,
+    sets: &[(String, String)],
+    read_env: &dyn Fn(&str) -> Option<String>,
+) -> Result<ResolvedInputs, Vec<Diagnostic>> {
+    let mut errors = Vec::new();
+    for (name, _) in sets {
+        if !plan.params.iter().any(|p| &p.name == name) {
+            let mut diagnostic = Diagnostic::new(Code::InvalidSet, format!("`--set {name}`: the plan has no param `{name}`"));
+            let names = plan.params.iter().map(|p| p.name.as_str());
+            diagnostic = match did_you_mean(name, names) {
+                Some(close) => diagnostic.with_help(format!("did you mean `{close}`?")),
+                None => diagnostic.with_help(format!(
+                    "declared params: {}",
+                    plan.params.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", ")
+                )),
+            };
+            errors.push(diagnostic);
+        }
+    }
+    let mut inputs = ResolvedInputs::default();
+    for param in &plan.params {
+        let set = sets.iter().rev().find(|(name, _)| name == &param.name);
+        let value = match (set, &param.default) {
+            (Some((_, text)), _) => match parse_set_value(text, &param.ty) {
+                Ok(value) => Some(value),
+                Err(problem) => {
+                    errors.push(
+                        Diagnostic::new(Code::TypeMismatch, format!("`--set {}={text}`: {problem}", param.name))
+                            .with_secondary(param.location.file, param.location.span, format!("`{}` is declared as {}", param.name, param.ty))
+                            .with_help(format!("give a value of type {}", param.ty)),
+                    );
+                    None
+                }
+            },
+            (None, Some(default)) => match eval_input(default, &param.ty, read_env) {
+                Ok(value) => Some(value),
+                Err(problem) => {
+                    errors.push(
+                        Diagnostic::new(Code::MissingValue, format!("param `{}`: {problem}", param.name))
+                            .at(param.location.file, param.location.span, "declared here")
+                            .with_help(format!("set the variable or pass `--set {}=VALUE`", param.name)),
+                    );
+                    None
+                }
+            },
+            (None, None) => {
+                errors.push(
+                    Diagnostic::new(Code::MissingValue, format!("param `{}` has no default and was not set", param.name))
+                        .at(param.location.file, param.location.span, "declared without default")
+                        .with_help(format!("pass `--set {}=VALUE`", param.name)),
+                );
+                None
+            }
+        };
+        if let Some(value) = value {
+            inputs.params.push((param.name.clone(), value));
+        }
+    }
+    for secret in &plan.secrets {
+        match eval_input(&secret.value, &Type::String, read_env) {
+            Ok(value) => inputs.secrets.push((secret.name.clone(), value.to_text())),
+            Err(problem) => errors.push(
+                Diagnostic::new(Code::MissingValue, format!("secret `{}`: {problem}", secret.name))
+                    .at(secret.location.file, secret.location.span, "declared here")
+                    .with_help("export the variable before running; secrets are never stored"),
+            ),
+        }
+    }
+    if errors.is_empty() {
+        Ok(inputs)
+    } else {
+        Err(errors)
+    }
+}
+
+/// Evaluates a param default or secret: literals and `env()` only.
+fn eval_input(expr: &Expr, ty: &Type, read_env: &dyn Fn(&str) -> Option<String>) -> Result<Value, String> {
+    match expr {
+        Expr::Literal(value) => Ok(value.clone()),
+        Expr::Env { var, default } => match read_env(var) {
+            Some(text) => parse_set_value(&text, ty).map_err(|problem| format!("environment variable {var}: {problem}")),
+            None => match default {
+                Some(default) => eval_input(default, ty, read_env),
+                None => Err(format!("environment variable {var} is not set")),
+            },
+        },
+        Expr::List(items) => {
+            let inner = match ty {
+                Type::List(inner) => inner.as_ref(),
+                other => other,
+            };
+            items.iter().map(|item| eval_input(item, inner, read_env)).collect::<Result<Vec<_>, _>>().map(Value::List)
+        }
+        Expr::Text(template) => {
+            // Checked to hold no interpolation; keep the text.
+            let text: String = template
+                .parts
+                .iter()
+                .map(|part| match part {
+                    super::model::TemplatePart::Text(text) => text.clone(),
+                    super::model::TemplatePart::Var { path, .. } => format!("${{{}}}", path.join(".")),
+                })
+                .collect();
+            Ok(Value::String(text))
+        }
+        Expr::Ref(path) => Err(format!("`{}` cannot be used in a param default", path.join("."))),
+    }
+}

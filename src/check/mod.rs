@@ -1,0 +1,49 @@
+//! Check: syntax trees → the checked model, with every problem as a
+//! diagnostic. Loads imported modules, resolves names, types values, and
+//! proves rollback coverage.
+
+pub mod inputs;
+mod loader;
+pub mod model;
+mod values;
+pub mod window;
+
+pub use values::parse_set_value;
+
+use std::time::Duration;
+
+/// A duration as the language writes it: `1h30m`, `10s`, `500ms`.
+pub fn format_duration(duration: Duration) -> String {
+    let mut millis = duration.as_millis();
+    if millis == 0 {
+        return "0s".to_string();
+    }
+    let mut out = String::new();
+    for (unit, size) in [("d", 86_400_000u128), ("h", 3_600_000), ("m", 60_000), ("s", 1000), ("ms", 1)] {
+        if millis >= size {
+            out.push_str(&format!("{}{unit}", millis / size));
+            millis %= size;
+        }
+    }
+    out
+}
+
+use std::path::Path;
+
+use crate::diagnostic::Diagnostics;
+use crate::syntax::span::SourceMap;
+use model::Plan;
+
+/// What checking a plan file produced: the model when there were no errors,
+/// every diagnostic, and the loaded sources the diagnostics point into.
+#[derive(Debug)]
+pub struct CheckedPlan {
+    pub plan: Option<Plan>,
+    pub diagnostics: Diagnostics,
+    pub sources: SourceMap,
+}
+
+/// Loads, parses and checks a plan file and every module it imports.
+pub fn check_file(path: &Path) -> CheckedPlan {
+    loader::check_file(path)
+}

@@ -1,0 +1,61 @@
+//! The command line: one file per subcommand, all thin over the pipeline.
+
+mod check;
+mod completions;
+mod explain;
+mod exit;
+mod graph;
+mod load;
+mod output;
+mod plan;
+
+use clap::{Parser, Subcommand};
+
+pub use exit::ExitCode;
+
+/// A language and a runner for software deployments.
+#[derive(Debug, Parser)]
+#[command(name = "deploy", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check plans for errors and warnings without running anything.
+    Check(check::CheckArgs),
+    /// Print the long explanation of a diagnostic code (e.g. E0102).
+    Explain(explain::ExplainArgs),
+    /// Print the execution graph as DOT or Mermaid.
+    Graph(graph::GraphArgs),
+    /// Preview a run: waves, resolved commands, hosts, batches, rollback coverage.
+    Plan(plan::PlanArgs),
+    /// Print shell completions.
+    Completions(completions::CompletionsArgs),
+}
+
+/// Runs the program and returns its exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            // --help and --version print to stdout and succeed; usage errors exit 1.
+            let _ = error.print();
+            return if error.use_stderr() { ExitCode::Usage.code() } else { ExitCode::Success.code() };
+        }
+    };
+    let code = match cli.command {
+        Command::Check(args) => check::run(args),
+        Command::Explain(args) => explain::run(args),
+        Command::Graph(args) => graph::run(args),
+        Command::Plan(args) => plan::run(args),
+        Command::Completions(args) => completions::run(args),
+    };
+    code.code()
+}
+
+/// The clap command, for completions and docs.
+pub fn command() -> clap::Command {
+    <Cli as clap::CommandFactory>::command()
+}

@@ -1,0 +1,34 @@
+//! Printing diagnostics: graphical on a terminal, plain when piped, JSON on request.
+
+use std::io::{IsTerminal, Write};
+
+use crate::diagnostic::{render_json, render_terminal, Diagnostic, RenderStyle};
+use crate::syntax::span::SourceMap;
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum DiagnosticFormat {
+    /// Rendered for people (colour on a terminal unless NO_COLOR).
+    #[default]
+    Human,
+    /// Machine-readable, shaped like `terraform validate -json`.
+    Json,
+}
+
+/// Prints diagnostics for people on stderr.
+pub fn print_diagnostics(diagnostics: &[Diagnostic], sources: &SourceMap) {
+    if diagnostics.is_empty() {
+        return;
+    }
+    let style = RenderStyle::detect(std::io::stderr().is_terminal());
+    let text = render_terminal(diagnostics, sources, style);
+    let _ = std::io::stderr().write_all(text.as_bytes());
+}
+
+/// Prints the JSON report on stdout.
+pub fn print_json_report(diagnostics: &[Diagnostic], sources: &SourceMap) {
+    let report = render_json(diagnostics, sources);
+    match serde_json::to_string_pretty(&report) {
+        Ok(text) => println!("{text}"),
+        Err(error) => eprintln!("error: cannot serialise diagnostics: {error}"),
+    }
+}

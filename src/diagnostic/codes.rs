@@ -1,0 +1,216 @@
+//! The catalogue of diagnostic codes. Codes are stable: a code is never
+//! reused for another problem. `deploy explain CODE` prints the explanation,
+//! and docs/diagnostics.md is generated from this table (a test keeps it in sync).
+
+use super::Severity;
+
+macro_rules! codes {
+    ($( $variant:ident = $code:literal, $severity:ident, $title:literal, $explanation:literal; )*) => {
+        /// A stable diagnostic code.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum Code { $( $variant, )* }
+
+        /// Every code, in catalogue order.
+        pub const ALL_CODES: &[Code] = &[ $( Code::$variant, )* ];
+
+        impl Code {
+            pub fn as_str(self) -> &'static str {
+                match self { $( Code::$variant => $code, )* }
+            }
+            pub fn severity(self) -> Severity {
+                match self { $( Code::$variant => Severity::$severity, )* }
+            }
+            /// A few words naming the problem.
+            pub fn title(self) -> &'static str {
+                match self { $( Code::$variant => $title, )* }
+            }
+            /// The long explanation, with an example.
+            pub fn explanation(self) -> &'static str {
+                match self { $( Code::$variant => $explanation, )* }
+            }
+        }
+    };
+}
+
+impl Code {
+    pub fn parse(text: &str) -> Option<Code> {
+        let wanted = text.trim().to_ascii_uppercase();
+        ALL_CODES.iter().copied().find(|code| code.as_str() == wanted)
+    }
+}
+
+impl std::fmt::Display for Code {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+codes! {
+    Syntax = "E0001", Error, "syntax error",
+"The text is not valid `.deploy` syntax. The diagnostic says what was expected
+at the marked place, for example:
+
+    stage build
+      run \"make\"        // error: expected `{` or `from`
+
+Every item (`stage`, `gate`, `environment`, `pipeline`, `template`) needs a
+`{ ... }` body; attributes are written `name = value`.";
+
+    UnreadableFile = "E0002", Error, "file cannot be read",
+"A plan or module could not be read: it does not exist, is a directory, is
+not valid UTF-8, or is too large. Check the path given on the command line
+or in the `import`.";
+
+    UnknownName = "E0100", Error, "unknown name",
+"A name refers to nothing declared in the plan: a stage or gate in `needs`,
+a param or variable in `${...}`, a gate in `analysis`, `verify` or `monitor`.
+
+    stage deploy { needs = [biuld] }   // error: unknown stage or gate `biuld`
+
+The help line suggests the closest declared name.";
+
+    DuplicateName = "E0101", Error, "duplicate name",
+"Two items of the same namespace share a name. Stages and gates share one
+namespace (both are nodes of the graph); environments, params and secrets,
+templates and import aliases each have their own. The second definition is
+marked, the first is shown as a secondary label.";
+
+    NeedsCycle = "E0102", Error, "cycle in `needs`",
+"The `needs` edges form a cycle, so no node of the cycle could ever start:
+
+    stage a { needs = [b] }
+    stage b { needs = [a] }
+
+The diagnostic prints the cycle and labels every edge of it.";
+
+    UnknownEnvironment = "E0103", Error, "unknown environment",
+"`target = NAME` names an environment that is not declared. Declare it with
+`environment NAME { hosts = [...] }` or fix the name.";
+
+    UnknownTemplate = "E0104", Error, "unknown template",
+"`stage NAME from MODULE.TEMPLATE` names a template that the module does not
+define, or whose kind differs (a `template gate` cannot make a stage).
+`deploy modules` lists the templates of every module.";
+
+    UnknownModule = "E0105", Error, "unknown module",
+"`from MODULE.TEMPLATE` uses a module alias that no `import ... as MODULE`
+declares.";
+
+    ModuleNotFound = "E0106", Error, "module not found",
+"An `import` path does not resolve. `std/...` names an embedded stdlib module;
+`./...` and `../...` are relative to the importing file; any other path is
+searched in the colon-separated directories of `DEPLOY_PATH` (with and
+without a `.deploy` suffix).";
+
+    ImportCycle = "E0107", Error, "import cycle",
+"Modules import each other in a cycle. Modules hold templates; move the shared
+templates into a third module that both import.";
+
+    MissingArgument = "E0108", Error, "missing template argument",
+"A template parameter without a default was not given when the template was
+instantiated:
+
+    template stage migrate(version: string) { ... }
+    stage m from db.migrate { }        // error: missing argument `version`";
+
+    UnknownArgument = "E0109", Error, "unknown template argument",
+"An attribute of a `from` instantiation is neither a parameter of the template
+nor an attribute every node accepts (`needs`, `target`, `when`, `timeout`,
+`retry`, `monitor`, the `on_*` policies).";
+
+    TypeMismatch = "E0110", Error, "wrong type",
+"A value has the wrong type for where it is used: a param default, a `--set`
+value, a template argument or an attribute. Types are `string`, `int`,
+`bool`, `duration` (`500ms`, `10s`, `2m`, `1h30m`, `1d`), `percent` (`25%`)
+and `list<T>`.";
+
+    UnknownAttribute = "E0111", Error, "unknown attribute or block",
+"The attribute or block is not one that this item accepts. The help line lists
+what is accepted, with the closest match first.";
+
+    StrategyWithoutTarget = "E0112", Error, "strategy without target",
+"A `strategy` decides how a stage rolls out over the hosts of its target
+environment; a stage without `target` runs once, locally, and has no hosts to
+roll out over. Add `target = ENV` or remove the strategy.";
+
+    InvalidCanarySteps = "E0113", Error, "invalid canary steps",
+"Canary `steps` must be percents between 1% and 100%, strictly increasing, and
+the last must be 100% so that the rollout completes:
+
+    strategy canary { steps = [10%, 50%, 100%] }";
+
+    NotAGate = "E0114", Error, "not a gate",
+"`analysis`, `verify` and `monitor` name a gate whose check is evaluated; the
+name given is a stage.";
+
+    ScriptSyntax = "E0115", Error, "Rhai syntax error",
+"An embedded Rhai snippet (`inline` or a ```fenced``` block) does not compile.
+Scripts are compiled when the plan is checked; the error points at the line
+and column inside the `.deploy` file.";
+
+    InvalidValue = "E0116", Error, "invalid value",
+"The value has the right type but is not allowed here: an unknown policy word
+(`on_failure` accepts `rollback`, `pause`, `abort`), a retry count of zero, a
+percent above 100%, a number out of range.";
+
+    DuplicateAttribute = "E0117", Error, "duplicate attribute",
+"The same attribute or block is given twice in one item. The first is shown as
+a secondary label.";
+
+    WrongNodeKind = "E0118", Error, "not allowed in this kind of node",
+"Stages do work and gates decide: `run`, `script`, `rollback`, `target` and
+`strategy` belong to stages; `approve`, `check`, `wait` and `window` belong to
+gates.";
+
+    InvalidWindow = "E0119", Error, "invalid time window",
+"A `window` is written as day ranges, a time range and a time zone:
+`Mon-Fri 08:00-17:00 UTC`, `Sat,Sun 10:00-12:00 Europe/Berlin`,
+`Mon-Sun 22:00-06:00 +02:00`. Days are Mon Tue Wed Thu Fri Sat Sun.";
+
+    UnknownFunction = "E0120", Error, "unknown function",
+"Plan values may call `env(\"VAR\")` or `env(\"VAR\", \"default\")` only;
+anything more elaborate belongs in a Rhai snippet.";
+
+    MissingValue = "E0121", Error, "missing required value",
+"Something required is missing: a param without default not given with
+`--set`, an environment without `hosts`, a gate with nothing to decide
+(no `approve`, `check`, `wait` or `window`), a `blue_green` without `switch`,
+or an environment variable read by `env(\"VAR\")` without default that is unset
+(reported when the plan is run or planned).";
+
+    InvalidSet = "E0122", Error, "invalid --set",
+"`--set` takes `NAME=VALUE` where NAME is a declared param; the value is parsed
+by the param's type (`--set batch=25%`, `--set replicas=3`,
+`--set hosts=a,b`).";
+
+    PinMismatch = "E0123", Error, "pinned module changed",
+"`deploy.sum` pins the sha256 of every imported module. The module's content
+no longer matches its pin, so a change in a shared module would silently
+change this plan. Review the change, then run `deploy modules pin FILE`.";
+
+    UnpinnedModule = "E0124", Error, "module not pinned",
+"The plan has a `deploy.sum`, but an imported module is not in it. Run
+`deploy modules pin FILE` to pin it.";
+
+    NoRollback = "W0001", Warning, "stage without rollback",
+"A stage that changes something should say how to undo it. Add a
+`rollback { ... }` block, or `irreversible = \"why\"` when the change cannot be
+undone. Under `--strict` this is an error. Stages without steps are exempt.";
+
+    IrreversibleBeforeApproval = "W0002", Warning, "irreversible stage before an approval",
+"An irreversible stage runs before an approval gate that follows it in the
+graph: by the time someone is asked, the change that cannot be undone has
+already happened. Make the irreversible stage need the approval gate.";
+
+    TimeoutShorterThanInterval = "W0003", Warning, "timeout shorter than interval",
+"A bound is shorter than the interval it bounds, so the check is evaluated at
+most once: `check every 5m within 1m`, a `monitor ... for` shorter than the
+gate's `every`, or a stage `timeout` shorter than the canary `pause`.";
+
+    UnusedImport = "W0004", Warning, "unused import",
+"A module is imported but none of its templates is used.";
+
+    StrategyLargerThanHosts = "W0005", Warning, "batch larger than the environment",
+"A rolling `batch` or `max_failures` count exceeds the number of hosts of the
+target environment, so it has no effect.";
+}

@@ -1,0 +1,143 @@
+//! `${...}` interpolation: which names a string can use and what they hold.
+//!
+//! A name is looked up in this order: the node's template arguments, the
+//! built-ins (`host`, `version`, `previous_version`, `stage`, `attempt`,
+//! `pipeline`, `env.name`, `env.KEY`), the params, the secrets. In `run`
+//! commands every value is shell-quoted unless written `${raw(name)}`.
+
+use crate::check::inputs::ResolvedInputs;
+use crate::check::model::{EnvironmentDef, Expr, NodeDef, Plan, StringTemplate, TemplatePart, Value};
+
+/// Names every string can use besides params, secrets and template arguments.
+pub const BUILTINS: &[&str] = &["host", "version", "previous_version", "stage", "attempt", "pipeline", "env"];
+
+/// Everything a string or script can see at one point of a run.
+#[derive(Clone, Copy)]
+pub struct Scope<'a> {
+    pub plan: &'a Plan,
+    pub inputs: &'a ResolvedInputs,
+    pub node: Option<&'a NodeDef>,
+    /// The environment of the node: its target, or the one it inherits.
+    pub environment: Option<&'a EnvironmentDef>,
+    pub host: Option<&'a str>,
+    pub previous_version: &'a str,
+    pub attempt: u32,
+    /// Show secrets as `***` (for `deploy plan`) instead of their values.
+    pub mask_secrets: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Quoting {
+    /// Every value shell-quoted, except `${raw(...)}`.
+    Shell,
+    /// Values inserted as they are (messages, URLs, template arguments).
+    None,
+}
+
+impl<'a> Scope<'a> {
+    /// The value of `path`, or `None` when nothing of that name exists here.
+    pub fn lookup(&self, path: &[String]) -> Option<Value> {
+        let first = path.first()?.as_str();
+        if let Some(node) = self.node {
+            if let Some((_, expr)) = node.bindings.iter().find(|(name, _)| name == first) {
+                // A binding is evaluated where the node was declared: params,
+                // secrets and built-ins, but not the bindings themselves.
+                let outer = Scope { node: None, ..*self };
+                let value = outer.eval(expr)?;
+                return if path.len() == 1 { Some(value) } else { None };
+            }
+        }
+        if path.len() == 1 {
+            match first {
+                "host" => return self.host.map(|h| Value::String(h.to_string())),
+                "version" => return Some(Value::String(self.inputs.version())),
+                "previous_version" => return Some(Value::String(self.previous_version.to_string())),
+                "stage" => return self.node.map(|n| Value::String(n.name.clone())),
+                "attempt" => return Some(Value::Int(i64::from(self.attempt))),
+                "pipeline" => return Some(Value::String(self.plan.pipeline.name.clone())),
+                _ => {}
+            }
+        }
+        if first == "env" {
+            let environment = self.environment?;
+            return match path.get(1).map(String::as_str) {
+                Some("name") if path.len() == 2 => Some(Value::String(environment.name.clone())),
+                Some(key) if path.len() == 2 => {
+                    let (_, expr) = environment.vars.iter().find(|(name, _)| name == key)?;
+                    let outer = Scope { node: None, ..*self };
+                    outer.eval(expr)
+                }
+                _ => None,
+            };
+        }
+        if path.len() != 1 {
+            return None;
+        }
+        if let Some(value) = self.inputs.param(first) {
+            return Some(value.clone());
+        }
+        if let Some(secret) = self.inputs.secret(first) {
+            return Some(Value::String(if self.mask_secrets { "***".to_string() } else { secret.to_string() }));
+        }
+        None
+    }
+
+    /// Evaluates a template argument or environment variable.
+    pub fn eval(&self, expr: &Expr) -> Option<Value> {
+        match expr {
+            Expr::Literal(value) => Some(value.clone()),
+            Expr::Text(template) => self.render(template, Quoting::None).ok().map(Value::String),
+            Expr::Ref(path) => self.lookup(path),
+            Expr::Env { var, default } => match std::env::var(var) {
+                Ok(value) => Some(Value::String(value)),
+                Err(_) => default.as_ref().and_then(|d| self.eval(d)),
+            },
+            Expr::List(items) => items.iter().map(|item| self.eval(item)).collect::<Option<Vec<_>>>().map(Value::List),
+        }
+    }
+
+    /// Renders a string; the error names the first unknown variable.
+    pub fn render(&self, template: &StringTemplate, quoting: Quoting) -> Result<String, String> {
+        let mut out = String::new();
+        for part in &template.parts {
+            match part {
+                TemplatePart::Text(text) => out.push_str(text),
+                TemplatePart::Var { path, raw } => {
+                    let value = self.lookup(path).ok_or_else(|| format!("`{}` has no value here", path.join(".")))?;
+                    let text = value.to_text();
+                    if quoting == Quoting::Shell && !raw {
+                        out.push_str(&shell_quote(&text));
+                    } else {
+                        out.push_str(&text);
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Quotes a value for `sh`: left bare when it holds only safe characters,
+/// otherwise wrapped in single quotes.
+pub fn shell_quote(text: &str) -> String {
+    let safe = !text.is_empty()
+        && text.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/' | ':' | '=' | '@' | '%' | '+' | ','));
+    if safe {
+        text.to_string()
+    } else {
+        format!("'{}'", text.replace('\'', "'\\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shell_quote;
+
+    #[test]
+    fn quotes_only_what_needs_it() {
+        assert_eq!(shell_quote("v1.2.3"), "v1.2.3");
+        assert_eq!(shell_quote("a b"), "'a b'");
+        assert_eq!(shell_quote("it's; rm -rf /"), "'it'\\''s; rm -rf /'");
+        assert_eq!(shell_quote(""), "''");
+    }
+}

@@ -1,0 +1,3 @@
+//! The engine: walks the execution graph.
+
+pub mod interpolate;

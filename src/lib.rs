@@ -1,0 +1,17 @@
+//! deploy: a language and a runner for software deployments.
+//!
+//! The data flows one way: [`syntax`] (text → tree) → [`check`] (tree →
+//! checked model + diagnostics) → [`graph`] (model → execution graph) →
+//! [`engine`] (walks the graph, runs steps through [`script`] and
+//! transports) → [`state`] (history, locks, journal). [`cli`] is a thin front
+//! end over that pipeline.
+
+pub mod check;
+pub mod cli;
+pub mod diagnostic;
+pub mod engine;
+pub mod graph;
+pub mod script;
+pub mod state;
+pub mod stdlib;
+pub mod syntax;

@@ -1,0 +1,5 @@
+//! The Rhai sandbox: engine setup, limits, host API.
+
+mod limits;
+
+pub use limits::ScriptLimits;

@@ -1,0 +1,1 @@
+//! State: history, locks, journal.

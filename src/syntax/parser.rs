@@ -1,0 +1,444 @@
+//! pest binding: text → [`Module`] with spans, or syntax diagnostics.
+
+use std::time::Duration;
+
+use pest::iterators::Pair;
+use pest::Parser as _;
+
+use super::ast::*;
+use super::span::{FileId, Span};
+use super::syntax_error::syntax_error;
+use crate::diagnostic::{Code, Diagnostic};
+
+#[derive(pest_derive::Parser)]
+#[grammar = "../grammar/deploy.pest"]
+pub(super) struct DeployParser;
+
+/// Deeper nesting than this is refused before parsing, so no input can
+/// exhaust the stack of the parser or of the passes after it.
+const MAX_NESTING: usize = 64;
+
+/// Parses one file. On a syntax error, returns one diagnostic for it.
+pub fn parse(file: FileId, text: &str) -> Result<Module, Vec<Diagnostic>> {
+    if let Some(diagnostic) = check_nesting(file, text) {
+        return Err(vec![diagnostic]);
+    }
+    let pairs = match DeployParser::parse(Rule::file, text) {
+        Ok(pairs) => pairs,
+        Err(_) => return Err(vec![syntax_error(file, text)]),
+    };
+    let mut builder = Builder { file, errors: Vec::new() };
+    let mut items = Vec::new();
+    for pair in pairs.flatten().take(1) {
+        for item in pair.into_inner() {
+            if item.as_rule() != Rule::EOI {
+                items.push(builder.item(item));
+            }
+        }
+    }
+    if builder.errors.is_empty() {
+        Ok(Module { items })
+    } else {
+        Err(builder.errors)
+    }
+}
+
+fn check_nesting(file: FileId, text: &str) -> Option<Diagnostic> {
+    let mut depth = 0usize;
+    for (index, byte) in text.bytes().enumerate() {
+        match byte {
+            b'{' | b'[' | b'(' => {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    return Some(
+                        Diagnostic::new(Code::Syntax, format!("brackets nested deeper than {MAX_NESTING} levels"))
+                            .at(file, Span::new(index, index + 1), "too deep")
+                            .with_help("a plan never needs this much nesting; look for unbalanced brackets"),
+                    );
+                }
+            }
+            b'}' | b']' | b')' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    None
+}
+
+struct Builder {
+    file: FileId,
+    errors: Vec<Diagnostic>,
+}
+
+fn span(pair: &Pair<Rule>) -> Span {
+    Span::from(pair.as_span())
+}
+
+impl Builder {
+    fn item(&mut self, pair: Pair<Rule>) -> Item {
+        let item_span = span(&pair);
+        let rule = pair.as_rule();
+        let mut inner = pair.into_inner().peekable();
+        // Skip the leading keyword, where there is one.
+        match rule {
+            Rule::import => {
+                inner.next();
+                let path = self.string(inner.next());
+                inner.next();
+                let alias = ident(inner.next());
+                Item::Import(Import { path, alias, span: item_span })
+            }
+            Rule::pipeline => {
+                inner.next();
+                let name = self.string(inner.next());
+                let body = self.block(inner.next());
+                Item::Pipeline(Pipeline { name, body, span: item_span })
+            }
+            Rule::param => {
+                inner.next();
+                let name = ident(inner.next());
+                inner.next();
+                let ty = type_expr(inner.next());
+                let default = self.optional_value(inner);
+                Item::Param(Param { name, ty, default, span: item_span })
+            }
+            Rule::secret => {
+                inner.next();
+                let name = ident(inner.next());
+                inner.next();
+                let value = self.value_or_empty(inner.next(), item_span);
+                Item::Secret(Secret { name, value, span: item_span })
+            }
+            Rule::environment => {
+                inner.next();
+                let name = ident(inner.next());
+                let body = self.block(inner.next());
+                Item::Environment(Environment { name, body, span: item_span })
+            }
+            Rule::template => {
+                inner.next();
+                let kind = node_kind(inner.next());
+                let name = ident(inner.next());
+                let mut params = Vec::new();
+                if let Some(list) = inner.next() {
+                    for param in list.into_inner().filter(|p| p.as_rule() == Rule::template_param) {
+                        let param_span = span(&param);
+                        let mut parts = param.into_inner();
+                        let name = ident(parts.next());
+                        parts.next();
+                        let ty = type_expr(parts.next());
+                        let default = self.optional_value(parts.peekable());
+                        params.push(TemplateParam { name, ty, default, span: param_span });
+                    }
+                }
+                let body = self.block(inner.next());
+                Item::Template(Template { kind, name, params, body, span: item_span })
+            }
+            _ => {
+                let kind = node_kind(inner.next());
+                let name = ident(inner.next());
+                let from = match inner.peek().map(|p| p.as_rule()) {
+                    Some(Rule::from_clause) => inner.next().and_then(|clause| clause.into_inner().nth(1)).map(path),
+                    _ => None,
+                };
+                let body = self.block(inner.next());
+                Item::Node(NodeDecl { kind, name, from, body, span: item_span })
+            }
+        }
+    }
+
+    /// `= value` at the end of a param.
+    fn optional_value<'i>(&mut self, rest: impl Iterator<Item = Pair<'i, Rule>>) -> Option<Value> {
+        rest.filter(|p| p.as_rule() == Rule::value).map(|p| self.value(p)).next()
+    }
+
+    fn block(&mut self, pair: Option<Pair<Rule>>) -> Block {
+        let Some(pair) = pair else {
+            return Block { entries: Vec::new(), span: Span::default() };
+        };
+        let block_span = span(&pair);
+        let entries = pair
+            .into_inner()
+            .filter(|p| !matches!(p.as_rule(), Rule::open_brace | Rule::close_brace))
+            .map(|p| self.entry(p))
+            .collect();
+        Block { entries, span: block_span }
+    }
+
+    fn entry(&mut self, pair: Pair<Rule>) -> Entry {
+        let entry_span = span(&pair);
+        let rule = pair.as_rule();
+        let mut inner = pair.into_inner();
+        let first = inner.next();
+        let keyword = first.as_ref().map(span).unwrap_or(entry_span);
+        match rule {
+            Rule::attribute => {
+                inner.next();
+                let value = self.value_or_empty(inner.next(), entry_span);
+                Entry::Attribute(Attribute { name: ident(first), value, span: entry_span })
+            }
+            Rule::named_block => Entry::Block(NamedBlock { name: ident(first), body: self.block(inner.next()), span: entry_span }),
+            Rule::run_step => Entry::Run(RunStep { command: self.string(inner.next()), keyword, span: entry_span }),
+            Rule::script_step => Entry::Script(ScriptStep { script: rhai(inner.next()), keyword, span: entry_span }),
+            Rule::rollback_block => Entry::Rollback(RollbackBlock { body: self.block(inner.next()), keyword, span: entry_span }),
+            Rule::strategy => {
+                let name = ident(inner.next());
+                let body = inner.next().map(|b| self.block(Some(b)));
+                Entry::Strategy(StrategyDecl { name, body, keyword, span: entry_span })
+            }
+            Rule::hook => {
+                let event = ident(inner.next());
+                Entry::Hook(HookDecl { event, body: self.block(inner.next()), keyword, span: entry_span })
+            }
+            Rule::approve => {
+                let question = self.string(inner.next());
+                let by = inner.find(|p| p.as_rule() == Rule::value).map(|p| self.value(p));
+                Entry::Approve(ApproveDecl { question, by, keyword, span: entry_span })
+            }
+            _ => {
+                let mut every = None;
+                let mut within = None;
+                let mut script = None;
+                for part in inner {
+                    match part.as_rule() {
+                        Rule::check_every => every = part.into_inner().nth(1).map(|p| self.value_atom(p)),
+                        Rule::check_within => within = part.into_inner().nth(1).map(|p| self.value_atom(p)),
+                        _ => script = Some(rhai(Some(part))),
+                    }
+                }
+                let script = script.unwrap_or_else(|| rhai(None));
+                Entry::Check(CheckDecl { every, within, script, keyword, span: entry_span })
+            }
+        }
+    }
+
+    fn value_or_empty(&mut self, pair: Option<Pair<Rule>>, fallback: Span) -> Value {
+        match pair {
+            Some(pair) => self.value(pair),
+            None => Value { kind: ValueKind::List(Vec::new()), span: fallback },
+        }
+    }
+
+    /// `value = { value_atom ~ (qualifier ~ value_atom)? }`
+    fn value(&mut self, pair: Pair<Rule>) -> Value {
+        let value_span = span(&pair);
+        let mut inner = pair.into_inner();
+        let Some(first) = inner.next() else {
+            return Value { kind: ValueKind::List(Vec::new()), span: value_span };
+        };
+        let atom = self.value_atom(first);
+        match (inner.next(), inner.next()) {
+            (Some(qualifier), Some(by)) => {
+                let qualifier = if qualifier.as_str().starts_with("every") { Qualifier::Every } else { Qualifier::For };
+                let by = self.value_atom(by);
+                Value {
+                    kind: ValueKind::Qualified { value: Box::new(atom), qualifier, by: Box::new(by) },
+                    span: value_span,
+                }
+            }
+            _ => atom,
+        }
+    }
+
+    fn value_atom(&mut self, pair: Pair<Rule>) -> Value {
+        let value_span = span(&pair);
+        let text = pair.as_str();
+        let kind = match pair.as_rule() {
+            Rule::string => ValueKind::String(self.string(Some(pair))),
+            Rule::rhai => ValueKind::Rhai(rhai(Some(pair))),
+            Rule::duration => match parse_duration(text) {
+                Some(duration) => ValueKind::Duration(duration),
+                None => {
+                    self.out_of_range(value_span, "duration");
+                    ValueKind::Duration(Duration::ZERO)
+                }
+            },
+            Rule::percent => match text.trim_end_matches('%').parse::<f64>() {
+                Ok(percent) if percent.is_finite() => ValueKind::Percent(percent),
+                _ => {
+                    self.out_of_range(value_span, "percent");
+                    ValueKind::Percent(0.0)
+                }
+            },
+            Rule::number => match text.parse::<i64>() {
+                Ok(number) => ValueKind::Int(number),
+                Err(_) => {
+                    self.out_of_range(value_span, "integer");
+                    ValueKind::Int(0)
+                }
+            },
+            Rule::boolean => ValueKind::Bool(text == "true"),
+            Rule::list => ValueKind::List(
+                pair.into_inner().filter(|p| p.as_rule() == Rule::value).map(|p| self.value(p)).collect(),
+            ),
+            Rule::map => ValueKind::Map(
+                pair.into_inner().filter(|p| p.as_rule() == Rule::attribute).map(|p| self.attribute(p)).collect(),
+            ),
+            Rule::call => {
+                let mut inner = pair.into_inner();
+                let name = ident(inner.next());
+                let args = inner.filter(|p| p.as_rule() == Rule::value).map(|p| self.value(p)).collect();
+                ValueKind::Call { name, args }
+            }
+            _ => ValueKind::Path(path(pair)),
+        };
+        Value { kind, span: value_span }
+    }
+
+    fn attribute(&mut self, pair: Pair<Rule>) -> Attribute {
+        let attribute_span = span(&pair);
+        let mut inner = pair.into_inner();
+        let name = ident(inner.next());
+        inner.next();
+        let value = self.value_or_empty(inner.next(), attribute_span);
+        Attribute { name, value, span: attribute_span }
+    }
+
+    fn out_of_range(&mut self, at: Span, what: &str) {
+        self.errors.push(
+            Diagnostic::new(Code::InvalidValue, format!("this {what} is out of range"))
+                .at(self.file, at, format!("{what} too large"))
+                .with_help("numbers are 64-bit integers; durations may be at most about 500 years"),
+        );
+    }
+
+    fn string(&mut self, pair: Option<Pair<Rule>>) -> StringLit {
+        let Some(pair) = pair else {
+            return StringLit { parts: Vec::new(), span: Span::default() };
+        };
+        let string_span = span(&pair);
+        let mut parts: Vec<StringPart> = Vec::new();
+        let push_text = |parts: &mut Vec<StringPart>, text: &str| match parts.last_mut() {
+            Some(StringPart::Text(existing)) => existing.push_str(text),
+            _ => parts.push(StringPart::Text(text.to_string())),
+        };
+        for part in pair.into_inner() {
+            match part.as_rule() {
+                Rule::text => push_text(&mut parts, part.as_str()),
+                Rule::escape => {
+                    let decoded = decode_escape(part.as_str());
+                    match decoded {
+                        Some(c) => push_text(&mut parts, c.encode_utf8(&mut [0; 4])),
+                        None => self.errors.push(
+                            Diagnostic::new(Code::Syntax, "invalid unicode escape")
+                                .at(self.file, span(&part), "not a unicode scalar value"),
+                        ),
+                    }
+                }
+                Rule::interpolation => {
+                    let part_span = span(&part);
+                    if let Some(inner) = part.into_inner().next() {
+                        let raw = inner.as_rule() == Rule::raw_call;
+                        let target = if raw { inner.into_inner().next() } else { Some(inner) };
+                        if let Some(target) = target {
+                            parts.push(StringPart::Interpolation { path: path(target), raw, span: part_span });
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        StringLit { parts, span: string_span }
+    }
+}
+
+fn decode_escape(text: &str) -> Option<char> {
+    match text {
+        "\\n" => Some('\n'),
+        "\\t" => Some('\t'),
+        "\\r" => Some('\r'),
+        "\\\"" => Some('"'),
+        "\\\\" => Some('\\'),
+        "\\$" => Some('$'),
+        _ => {
+            let hex = text.strip_prefix("\\u{")?.strip_suffix('}')?;
+            char::from_u32(u32::from_str_radix(hex, 16).ok()?)
+        }
+    }
+}
+
+fn ident(pair: Option<Pair<Rule>>) -> Ident {
+    match pair {
+        Some(pair) => Ident { name: pair.as_str().to_string(), span: span(&pair) },
+        None => Ident { name: String::new(), span: Span::default() },
+    }
+}
+
+fn path(pair: Pair<Rule>) -> Path {
+    let path_span = span(&pair);
+    let segments = pair.into_inner().map(|p| ident(Some(p))).collect();
+    Path { segments, span: path_span }
+}
+
+fn node_kind(pair: Option<Pair<Rule>>) -> NodeKind {
+    match pair.map(|p| p.as_str().starts_with("gate")) {
+        Some(true) => NodeKind::Gate,
+        _ => NodeKind::Stage,
+    }
+}
+
+fn type_expr(pair: Option<Pair<Rule>>) -> TypeExpr {
+    let Some(pair) = pair else {
+        return TypeExpr { kind: TypeExprKind::Named(String::new()), span: Span::default() };
+    };
+    let type_span = span(&pair);
+    let Some(inner) = pair.into_inner().next() else {
+        return TypeExpr { kind: TypeExprKind::Named(String::new()), span: type_span };
+    };
+    let kind = match inner.as_rule() {
+        Rule::list_type => TypeExprKind::List(Box::new(type_expr(inner.into_inner().next()))),
+        _ => TypeExprKind::Named(inner.as_str().to_string()),
+    };
+    TypeExpr { kind, span: type_span }
+}
+
+fn rhai(pair: Option<Pair<Rule>>) -> Rhai {
+    let Some(pair) = pair else {
+        return Rhai { source: String::new(), source_start: 0, fenced: false, span: Span::default() };
+    };
+    let rhai_span = span(&pair);
+    // rhai → rhai_fence | rhai_inline → body
+    let Some(form) = pair.into_inner().next() else {
+        return Rhai { source: String::new(), source_start: rhai_span.start, fenced: false, span: rhai_span };
+    };
+    let fenced = form.as_rule() == Rule::rhai_fence;
+    match form.into_inner().last() {
+        Some(body) => Rhai {
+            source: body.as_str().to_string(),
+            source_start: body.as_span().start(),
+            fenced,
+            span: rhai_span,
+        },
+        None => Rhai { source: String::new(), source_start: rhai_span.start, fenced, span: rhai_span },
+    }
+}
+
+/// `1h30m` → 5400 s. `None` on overflow.
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    let mut total = Duration::ZERO;
+    let mut digits = String::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+            continue;
+        }
+        let amount: u64 = digits.parse().ok()?;
+        digits.clear();
+        let unit = match (c, chars.peek()) {
+            ('m', Some('s')) => {
+                chars.next();
+                Duration::from_millis(amount)
+            }
+            ('s', _) => Duration::from_secs(amount),
+            ('m', _) => Duration::from_secs(amount.checked_mul(60)?),
+            ('h', _) => Duration::from_secs(amount.checked_mul(3600)?),
+            ('d', _) => Duration::from_secs(amount.checked_mul(86_400)?),
+            _ => return None,
+        };
+        total = total.checked_add(unit)?;
+    }
+    if !digits.is_empty() || total > Duration::from_secs(86_400 * 365 * 500) {
+        return None;
+    }
+    Some(total)
+}
