@@ -8,9 +8,6 @@
 use crate::check::inputs::ResolvedInputs;
 use crate::check::model::{EnvironmentDef, Expr, NodeDef, Plan, StringTemplate, TemplatePart, Value};
 
-/// Names every string can use besides params, secrets and template arguments.
-pub const BUILTINS: &[&str] = &["host", "version", "previous_version", "stage", "attempt", "pipeline", "env"];
-
 /// Everything a string or script can see at one point of a run.
 #[derive(Clone, Copy)]
 pub struct Scope<'a> {
@@ -121,7 +118,9 @@ impl<'a> Scope<'a> {
 /// otherwise wrapped in single quotes.
 pub fn shell_quote(text: &str) -> String {
     let safe = !text.is_empty()
-        && text.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/' | ':' | '=' | '@' | '%' | '+' | ','));
+        && text.chars().all(|c| {
+            c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/' | ':' | '=' | '@' | '%' | '+' | ',')
+        });
     if safe {
         text.to_string()
     } else {
