@@ -264,7 +264,8 @@ fn unused_imports(loaded: &Loaded, diagnostics: &mut Vec<Diagnostic>) {
     }
     for item in &root.ast.items {
         let Item::Import(import) = item else { continue };
-        if !used.contains(&import.alias.name) {
+        let resolved = root.imports.iter().any(|(alias, module)| *alias == import.alias.name && module.is_some());
+        if resolved && !used.contains(&import.alias.name) {
             diagnostics.push(
                 Diagnostic::new(Code::UnusedImport, format!("module `{}` is imported but not used", import.alias.name))
                     .at(root.file, import.span, "unused")

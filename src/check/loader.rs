@@ -145,7 +145,7 @@ impl Loader {
                 None => return None,
             },
             ModuleOrigin::File(path) => match read_file(path) {
-                Ok(text) => (path.display().to_string(), text),
+                Ok(text) => (display_name(path), text),
                 Err(problem) => {
                     self.diagnostics.push(
                         Diagnostic::new(
@@ -206,6 +206,27 @@ pub fn resolve(from: &ModuleOrigin, import_path: &str) -> Result<ModuleOrigin, S
     } else {
         Err(format!("searched DEPLOY_PATH: {}", dirs.join(", ")))
     }
+}
+
+/// A module's name in diagnostics: relative to the working directory.
+fn display_name(path: &Path) -> String {
+    let Ok(cwd) = std::env::current_dir().and_then(|cwd| cwd.canonicalize()) else {
+        return path.display().to_string();
+    };
+    let ours: Vec<_> = path.components().collect();
+    let base: Vec<_> = cwd.components().collect();
+    let common = ours.iter().zip(&base).take_while(|(a, b)| a == b).count();
+    if common == 0 {
+        return path.display().to_string();
+    }
+    let mut relative = PathBuf::new();
+    for _ in common..base.len() {
+        relative.push("..");
+    }
+    for component in &ours[common..] {
+        relative.push(component);
+    }
+    relative.display().to_string()
 }
 
 fn canonical(path: &Path) -> PathBuf {

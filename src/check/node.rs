@@ -374,6 +374,8 @@ struct NodeBuilder<'a> {
     strategy_span: Option<(FileId, Span)>,
     has_rollback: Option<(FileId, Span)>,
     irreversible: Option<(FileId, Span)>,
+    /// Whether the gate has an approve, check, wait or window (even one with errors).
+    decides: bool,
 }
 
 impl<'a> NodeBuilder<'a> {
@@ -414,6 +416,7 @@ impl<'a> NodeBuilder<'a> {
             strategy_span: None,
             has_rollback: None,
             irreversible: None,
+            decides: false,
         }
     }
 
@@ -548,6 +551,7 @@ impl<'a> NodeBuilder<'a> {
     fn entry(&mut self, typer: &mut Typer, entry: &Entry, origin: BodyOrigin) {
         let is_gate = self.node.kind == NodeKind::Gate;
         let word = entry.keyword();
+        self.decides |= matches!(word, "approve" | "check" | "wait" | "window");
         if is_gate && STAGE_ONLY.contains(&word) {
             self.wrong_kind(typer, entry);
             return;
@@ -915,7 +919,7 @@ impl<'a> NodeBuilder<'a> {
         }
         if let Some(gate) = &self.node.gate {
             if gate.approve.is_none() && gate.check.is_none() && gate.wait.is_none() && gate.window.is_none() {
-                if decl.from.is_none() || self.node.template.is_some() {
+                if !self.decides && (decl.from.is_none() || self.node.template.is_some()) {
                     lowering.push(
                         Diagnostic::new(Code::MissingValue, format!("gate `{}` decides nothing", self.node.name))
                             .at(file, decl.name.span, "no approve, check, wait or window")

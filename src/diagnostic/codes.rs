@@ -183,15 +183,6 @@ or an environment variable read by `env(\"VAR\")` without default that is unset
 by the param's type (`--set batch=25%`, `--set replicas=3`,
 `--set hosts=a,b`).";
 
-    PinMismatch = "E0123", Error, "pinned module changed",
-"`deploy.sum` pins the sha256 of every imported module. The module's content
-no longer matches its pin, so a change in a shared module would silently
-change this plan. Review the change, then run `deploy modules pin FILE`.";
-
-    UnpinnedModule = "E0124", Error, "module not pinned",
-"The plan has a `deploy.sum`, but an imported module is not in it. Run
-`deploy modules pin FILE` to pin it.";
-
     NoRollback = "W0001", Warning, "stage without rollback",
 "A stage that changes something should say how to undo it. Add a
 `rollback { ... }` block, or `irreversible = \"why\"` when the change cannot be
