@@ -150,7 +150,7 @@ impl Loader {
                     self.diagnostics.push(
                         Diagnostic::new(
                             Code::UnreadableFile,
-                            format!("cannot read module {}: {problem}", path.display()),
+                            format!("cannot read module {}: {problem}", display_name(path)),
                         )
                         .at(file, span, "imported here"),
                     );
