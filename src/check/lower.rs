@@ -281,7 +281,7 @@ fn lower_pipeline(lowering: &mut Lowering, file: FileId, items: &[Item]) -> Opti
                 }
                 "max_parallel" => {
                     if let Some(Value::Int(n)) = typer.constant(&a.value, &Type::Int) {
-                        if n < 1 || n > 1024 {
+                        if !(1..=1024).contains(&n) {
                             typer.diagnostics.push(
                                 Diagnostic::new(Code::InvalidValue, "max_parallel must be between 1 and 1024").at(
                                     file,

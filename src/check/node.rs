@@ -918,14 +918,14 @@ impl<'a> NodeBuilder<'a> {
             }
         }
         if let Some(gate) = &self.node.gate {
-            if gate.approve.is_none() && gate.check.is_none() && gate.wait.is_none() && gate.window.is_none() {
-                if !self.decides && (decl.from.is_none() || self.node.template.is_some()) {
-                    lowering.push(
-                        Diagnostic::new(Code::MissingValue, format!("gate `{}` decides nothing", self.node.name))
-                            .at(file, decl.name.span, "no approve, check, wait or window")
-                            .with_help("add `approve \"...\"`, `check every 5s within 2m `...``, `wait = 5m` or `window = \"...\"`"),
-                    );
-                }
+            let decides_nothing =
+                gate.approve.is_none() && gate.check.is_none() && gate.wait.is_none() && gate.window.is_none();
+            if decides_nothing && !self.decides && (decl.from.is_none() || self.node.template.is_some()) {
+                lowering.push(
+                    Diagnostic::new(Code::MissingValue, format!("gate `{}` decides nothing", self.node.name))
+                        .at(file, decl.name.span, "no approve, check, wait or window")
+                        .with_help("add `approve \"...\"`, `check every 5s within 2m `...``, `wait = 5m` or `window = \"...\"`"),
+                );
             }
         }
     }

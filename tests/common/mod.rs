@@ -73,9 +73,15 @@ impl Test {
     }
 
     pub fn run(&self) -> Output {
+        let args: Vec<&str> = self.args.iter().map(String::as_str).collect();
+        self.run_with(&args)
+    }
+
+    /// Runs with these arguments instead of the builder's.
+    pub fn run_with(&self, args: &[&str]) -> Output {
         let mut command = Command::new(binary());
         command
-            .args(&self.args)
+            .args(args)
             .current_dir(self.current_dir.as_deref().unwrap_or(self.dir.path()))
             .env("NO_COLOR", "1")
             .env_remove("DEPLOY_PATH")
