@@ -135,27 +135,38 @@ fn is_approval(plan: &Plan, node: &NodeDef) -> bool {
 }
 
 fn irreversible_before_approval(plan: &Plan, diagnostics: &mut Vec<Diagnostic>) {
+    // For every node, the first approval that runs after it (needs it,
+    // directly or not), found by walking dependents from the last node back.
     let count = plan.nodes.len();
+    let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); count];
+    let mut remaining = vec![0usize; count];
+    for node in &plan.nodes {
+        for need in &node.needs {
+            dependents[need.0].push(node.id.0);
+            remaining[need.0] += 1;
+        }
+    }
+    // Reverse topological order: a node after all that need it.
+    let mut ready: Vec<usize> = (0..count).filter(|&n| remaining[n] == 0).collect();
+    let mut approval_after: Vec<Option<usize>> = vec![None; count];
+    while let Some(node) = ready.pop() {
+        approval_after[node] = dependents[node]
+            .iter()
+            .map(|&d| if is_approval(plan, &plan.nodes[d]) { Some(d) } else { approval_after[d] })
+            .find(Option::is_some)
+            .flatten();
+        for need in &plan.nodes[node].needs {
+            remaining[need.0] -= 1;
+            if remaining[need.0] == 0 {
+                ready.push(need.0);
+            }
+        }
+    }
     for node in &plan.nodes {
         if !matches!(node.rollback, RollbackSpec::Irreversible(_)) {
             continue;
         }
-        // Nodes that (transitively) need this one: they run after it.
-        let mut after = vec![false; count];
-        let mut changed = true;
-        while changed {
-            changed = false;
-            for other in &plan.nodes {
-                if after[other.id.0] {
-                    continue;
-                }
-                if other.needs.iter().any(|n| n.0 == node.id.0 || after[n.0]) {
-                    after[other.id.0] = true;
-                    changed = true;
-                }
-            }
-        }
-        if let Some(approval) = plan.nodes.iter().find(|other| after[other.id.0] && is_approval(plan, other)) {
+        if let Some(approval) = approval_after[node.id.0].map(|a| &plan.nodes[a]) {
             diagnostics.push(
                 Diagnostic::new(
                     Code::IrreversibleBeforeApproval,
@@ -163,10 +174,7 @@ fn irreversible_before_approval(plan: &Plan, diagnostics: &mut Vec<Diagnostic>) 
                 )
                 .at(node.name_location.file, node.name_location.span, "cannot be undone")
                 .with_secondary(approval.name_location.file, approval.name_location.span, "asked only afterwards")
-                .with_help(format!(
-                    "make `{}` need `{}` so that the change is approved first",
-                    node.name, approval.name
-                )),
+                .with_help(format!("make `{}` need `{}` so that the change is approved first", node.name, approval.name)),
             );
         }
     }

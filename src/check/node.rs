@@ -337,24 +337,38 @@ fn lower_edges(
 }
 
 /// The environment each node sees as `env`: its target, or the target of
-/// the closest node it needs (breadth first, in declaration order).
+/// the closest node it needs (fewest edges; ties go to the first listed).
+/// Computed in one pass over a topological order; nodes on a `needs` cycle
+/// (reported elsewhere) see none.
 fn environment_contexts(needs: &[Vec<NodeId>], targets: &[Option<EnvId>]) -> Vec<Option<EnvId>> {
-    (0..needs.len())
-        .map(|start| {
-            let mut seen = vec![false; needs.len()];
-            let mut queue = VecDeque::from([start]);
-            while let Some(current) = queue.pop_front() {
-                if std::mem::replace(&mut seen[current], true) {
-                    continue;
-                }
-                if let Some(target) = targets[current] {
-                    return Some(target);
-                }
-                queue.extend(needs[current].iter().map(|n| n.0).filter(|n| *n < needs.len()));
+    let count = needs.len();
+    let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); count];
+    let mut missing = vec![0usize; count];
+    for (node, node_needs) in needs.iter().enumerate() {
+        for need in node_needs.iter().filter(|n| n.0 < count) {
+            dependents[need.0].push(node);
+            missing[node] += 1;
+        }
+    }
+    let mut ready: VecDeque<usize> = (0..count).filter(|&n| missing[n] == 0).collect();
+    let mut nearest: Vec<Option<(usize, EnvId)>> = vec![None; count];
+    while let Some(node) = ready.pop_front() {
+        nearest[node] = match targets[node] {
+            Some(target) => Some((0, target)),
+            None => needs[node]
+                .iter()
+                .filter_map(|need| nearest.get(need.0).copied().flatten())
+                .min_by_key(|(distance, _)| *distance)
+                .map(|(distance, env)| (distance + 1, env)),
+        };
+        for dependent in &dependents[node] {
+            missing[*dependent] -= 1;
+            if missing[*dependent] == 0 {
+                ready.push_back(*dependent);
             }
-            None
-        })
-        .collect()
+        }
+    }
+    nearest.into_iter().map(|n| n.map(|(_, env)| env)).collect()
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
