@@ -174,7 +174,10 @@ fn irreversible_before_approval(plan: &Plan, diagnostics: &mut Vec<Diagnostic>) 
                 )
                 .at(node.name_location.file, node.name_location.span, "cannot be undone")
                 .with_secondary(approval.name_location.file, approval.name_location.span, "asked only afterwards")
-                .with_help(format!("make `{}` need `{}` so that the change is approved first", node.name, approval.name)),
+                .with_help(format!(
+                    "make `{}` need `{}` so that the change is approved first",
+                    node.name, approval.name
+                )),
             );
         }
     }

@@ -192,7 +192,7 @@ pub fn resolve(from: &ModuleOrigin, import_path: &str) -> Result<ModuleOrigin, S
         };
         return candidates(&base)
             .map(|p| ModuleOrigin::File(canonical(&p)))
-            .ok_or_else(|| format!("looked for {}", base.join(import_path).display()));
+            .ok_or_else(|| format!("looked for {}", display_name(&base.join(import_path))));
     }
     let search = std::env::var("DEPLOY_PATH").unwrap_or_default();
     let dirs: Vec<&str> = search.split(':').filter(|d| !d.is_empty()).collect();

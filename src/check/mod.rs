@@ -61,6 +61,14 @@ pub fn check_file_with(path: &Path, sets: &[(String, String)]) -> CheckedPlan {
     check_loaded(loaded, path, sets)
 }
 
+/// Checks a plan given as text (the language server and tests); imports
+/// resolve relative to `path`.
+pub fn check_source(path: &Path, text: String) -> CheckedPlan {
+    let origin = loader::ModuleOrigin::File(path.to_path_buf());
+    let loaded = loader::load_text(origin, path.display().to_string(), text);
+    check_loaded(loaded, path, &[])
+}
+
 /// Checks already loaded modules (the language server loads from memory).
 pub fn check_loaded(loaded: loader::Loaded, path: &Path, sets: &[(String, String)]) -> CheckedPlan {
     let mut diagnostics = Diagnostics::default();

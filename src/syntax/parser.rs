@@ -6,6 +6,7 @@ use pest::iterators::Pair;
 use pest::Parser as _;
 
 use super::ast::*;
+use super::literal::{decode_escape, out_of_range, parse_duration};
 use super::span::{FileId, Span};
 use super::syntax_error::syntax_error;
 use crate::diagnostic::{Code, Diagnostic};
@@ -14,22 +15,16 @@ use crate::diagnostic::{Code, Diagnostic};
 #[grammar = "../grammar/deploy.pest"]
 pub(super) struct DeployParser;
 
-/// Deeper nesting than this is refused before parsing, so no input can
-/// exhaust the stack of the parser or of the passes after it.
-const MAX_NESTING: usize = 64;
-
-/// Parses one file. On a syntax error, returns one diagnostic for it.
-pub fn parse(file: FileId, text: &str) -> Result<Module, Vec<Diagnostic>> {
-    if let Some(diagnostic) = check_nesting(file, text) {
-        return Err(vec![diagnostic]);
-    }
+/// Parses one file with the pest grammar: the reference the hand-written
+/// parser is tested against, and the source of syntax error messages.
+pub(super) fn parse_with_pest(file: FileId, text: &str) -> Result<Module, Vec<Diagnostic>> {
     let pairs = match DeployParser::parse(Rule::file, text) {
         Ok(pairs) => pairs,
         Err(_) => return Err(vec![syntax_error(file, text)]),
     };
     let mut builder = Builder { file, errors: Vec::new() };
     let mut items = Vec::new();
-    for pair in pairs.flatten().take(1) {
+    for pair in pairs.take(1) {
         for item in pair.into_inner() {
             if item.as_rule() != Rule::EOI {
                 items.push(builder.item(item));
@@ -43,7 +38,11 @@ pub fn parse(file: FileId, text: &str) -> Result<Module, Vec<Diagnostic>> {
     }
 }
 
-fn check_nesting(file: FileId, text: &str) -> Option<Diagnostic> {
+/// Deeper nesting than this is refused before parsing, so no input can
+/// exhaust the stack of the parser or of the passes after it.
+const MAX_NESTING: usize = 64;
+
+pub(super) fn check_nesting(file: FileId, text: &str) -> Option<Diagnostic> {
     let mut depth = 0usize;
     for (index, byte) in text.bytes().enumerate() {
         match byte {
@@ -69,13 +68,13 @@ struct Builder {
     errors: Vec<Diagnostic>,
 }
 
-fn span(pair: &Pair<Rule>) -> Span {
-    Span::from(pair.as_span())
-}
-
 impl Builder {
+    fn span(&self, pair: &Pair<Rule>) -> Span {
+        Span::from(pair.as_span())
+    }
+
     fn item(&mut self, pair: Pair<Rule>) -> Item {
-        let item_span = span(&pair);
+        let item_span = self.span(&pair);
         let rule = pair.as_rule();
         let mut inner = pair.into_inner().peekable();
         // Skip the leading keyword, where there is one.
@@ -84,7 +83,7 @@ impl Builder {
                 inner.next();
                 let path = self.string(inner.next());
                 inner.next();
-                let alias = ident(inner.next());
+                let alias = self.ident(inner.next());
                 Item::Import(Import { path, alias, span: item_span })
             }
             Rule::pipeline => {
@@ -95,39 +94,41 @@ impl Builder {
             }
             Rule::param => {
                 inner.next();
-                let name = ident(inner.next());
-                inner.next();
-                let ty = type_expr(inner.next());
+                let name = self.ident(inner.next());
+                let ty = self.type_expr(inner.next());
                 let default = self.optional_value(inner);
-                Item::Param(Param { name, ty, default, span: item_span })
+                // pest's span of a rule ending in a failed optional includes the
+                // trivia before it; end the span at the last child instead.
+                let end = default.as_ref().map_or(ty.span.end, |v| v.span.end);
+                Item::Param(Param { name, ty, default, span: Span::new(item_span.start, end) })
             }
             Rule::secret => {
                 inner.next();
-                let name = ident(inner.next());
-                inner.next();
+                let name = self.ident(inner.next());
                 let value = self.value_or_empty(inner.next(), item_span);
-                Item::Secret(Secret { name, value, span: item_span })
+                let end = value.span.end;
+                Item::Secret(Secret { name, value, span: Span::new(item_span.start, end) })
             }
             Rule::environment => {
                 inner.next();
-                let name = ident(inner.next());
+                let name = self.ident(inner.next());
                 let body = self.block(inner.next());
                 Item::Environment(Environment { name, body, span: item_span })
             }
             Rule::template => {
                 inner.next();
                 let kind = node_kind(inner.next());
-                let name = ident(inner.next());
+                let name = self.ident(inner.next());
                 let mut params = Vec::new();
                 if let Some(list) = inner.next() {
                     for param in list.into_inner().filter(|p| p.as_rule() == Rule::template_param) {
-                        let param_span = span(&param);
+                        let param_span = self.span(&param);
                         let mut parts = param.into_inner();
-                        let name = ident(parts.next());
-                        parts.next();
-                        let ty = type_expr(parts.next());
+                        let name = self.ident(parts.next());
+                        let ty = self.type_expr(parts.next());
                         let default = self.optional_value(parts.peekable());
-                        params.push(TemplateParam { name, ty, default, span: param_span });
+                        let end = default.as_ref().map_or(ty.span.end, |v| v.span.end);
+                        params.push(TemplateParam { name, ty, default, span: Span::new(param_span.start, end) });
                     }
                 }
                 let body = self.block(inner.next());
@@ -135,9 +136,11 @@ impl Builder {
             }
             _ => {
                 let kind = node_kind(inner.next());
-                let name = ident(inner.next());
+                let name = self.ident(inner.next());
                 let from = match inner.peek().map(|p| p.as_rule()) {
-                    Some(Rule::from_clause) => inner.next().and_then(|clause| clause.into_inner().nth(1)).map(path),
+                    Some(Rule::from_clause) => {
+                        inner.next().and_then(|clause| clause.into_inner().nth(1)).map(|p| self.path(p))
+                    }
                     _ => None,
                 };
                 let body = self.block(inner.next());
@@ -155,7 +158,7 @@ impl Builder {
         let Some(pair) = pair else {
             return Block { entries: Vec::new(), span: Span::default() };
         };
-        let block_span = span(&pair);
+        let block_span = self.span(&pair);
         let entries = pair
             .into_inner()
             .filter(|p| !matches!(p.as_rule(), Rule::open_brace | Rule::close_brace))
@@ -165,38 +168,45 @@ impl Builder {
     }
 
     fn entry(&mut self, pair: Pair<Rule>) -> Entry {
-        let entry_span = span(&pair);
+        let entry_span = self.span(&pair);
         let rule = pair.as_rule();
         let mut inner = pair.into_inner();
         let first = inner.next();
-        let keyword = first.as_ref().map(span).unwrap_or(entry_span);
+        let keyword = first.as_ref().map(|p| self.span(p)).unwrap_or(entry_span);
         match rule {
             Rule::attribute => {
-                inner.next();
                 let value = self.value_or_empty(inner.next(), entry_span);
-                Entry::Attribute(Attribute { name: ident(first), value, span: entry_span })
+                Entry::Attribute(Attribute {
+                    name: self.ident(first),
+                    span: Span::new(entry_span.start, value.span.end),
+                    value,
+                })
             }
             Rule::named_block => {
-                Entry::Block(NamedBlock { name: ident(first), body: self.block(inner.next()), span: entry_span })
+                Entry::Block(NamedBlock { name: self.ident(first), body: self.block(inner.next()), span: entry_span })
             }
             Rule::run_step => Entry::Run(RunStep { command: self.string(inner.next()), keyword, span: entry_span }),
-            Rule::script_step => Entry::Script(ScriptStep { script: rhai(inner.next()), keyword, span: entry_span }),
+            Rule::script_step => {
+                Entry::Script(ScriptStep { script: self.rhai(inner.next()), keyword, span: entry_span })
+            }
             Rule::rollback_block => {
                 Entry::Rollback(RollbackBlock { body: self.block(inner.next()), keyword, span: entry_span })
             }
             Rule::strategy => {
-                let name = ident(inner.next());
+                let name = self.ident(inner.next());
                 let body = inner.next().map(|b| self.block(Some(b)));
-                Entry::Strategy(StrategyDecl { name, body, keyword, span: entry_span })
+                let end = body.as_ref().map_or(name.span.end, |b| b.span.end);
+                Entry::Strategy(StrategyDecl { name, body, keyword, span: Span::new(entry_span.start, end) })
             }
             Rule::hook => {
-                let event = ident(inner.next());
+                let event = self.ident(inner.next());
                 Entry::Hook(HookDecl { event, body: self.block(inner.next()), keyword, span: entry_span })
             }
             Rule::approve => {
                 let question = self.string(inner.next());
                 let by = inner.find(|p| p.as_rule() == Rule::value).map(|p| self.value(p));
-                Entry::Approve(ApproveDecl { question, by, keyword, span: entry_span })
+                let end = by.as_ref().map_or(question.span.end, |v| v.span.end);
+                Entry::Approve(ApproveDecl { question, by, keyword, span: Span::new(entry_span.start, end) })
             }
             _ => {
                 let mut every = None;
@@ -206,10 +216,10 @@ impl Builder {
                     match part.as_rule() {
                         Rule::check_every => every = part.into_inner().nth(1).map(|p| self.value_atom(p)),
                         Rule::check_within => within = part.into_inner().nth(1).map(|p| self.value_atom(p)),
-                        _ => script = Some(rhai(Some(part))),
+                        _ => script = Some(self.rhai(Some(part))),
                     }
                 }
-                let script = script.unwrap_or_else(|| rhai(None));
+                let script = script.unwrap_or_else(|| self.rhai(None));
                 Entry::Check(CheckDecl { every, within, script, keyword, span: entry_span })
             }
         }
@@ -224,7 +234,7 @@ impl Builder {
 
     /// `value = { value_atom ~ (qualifier ~ value_atom)? }`
     fn value(&mut self, pair: Pair<Rule>) -> Value {
-        let value_span = span(&pair);
+        let value_span = self.span(&pair);
         let mut inner = pair.into_inner();
         let Some(first) = inner.next() else {
             return Value { kind: ValueKind::List(Vec::new()), span: value_span };
@@ -244,11 +254,11 @@ impl Builder {
     }
 
     fn value_atom(&mut self, pair: Pair<Rule>) -> Value {
-        let value_span = span(&pair);
+        let value_span = self.span(&pair);
         let text = pair.as_str();
         let kind = match pair.as_rule() {
             Rule::string => ValueKind::String(self.string(Some(pair))),
-            Rule::rhai => ValueKind::Rhai(rhai(Some(pair))),
+            Rule::rhai => ValueKind::Rhai(self.rhai(Some(pair))),
             Rule::duration => match parse_duration(text) {
                 Some(duration) => ValueKind::Duration(duration),
                 None => {
@@ -279,37 +289,32 @@ impl Builder {
             ),
             Rule::call => {
                 let mut inner = pair.into_inner();
-                let name = ident(inner.next());
+                let name = self.ident(inner.next());
                 let args = inner.filter(|p| p.as_rule() == Rule::value).map(|p| self.value(p)).collect();
                 ValueKind::Call { name, args }
             }
-            _ => ValueKind::Path(path(pair)),
+            _ => ValueKind::Path(self.path(pair)),
         };
         Value { kind, span: value_span }
     }
 
     fn attribute(&mut self, pair: Pair<Rule>) -> Attribute {
-        let attribute_span = span(&pair);
+        let attribute_span = self.span(&pair);
         let mut inner = pair.into_inner();
-        let name = ident(inner.next());
-        inner.next();
+        let name = self.ident(inner.next());
         let value = self.value_or_empty(inner.next(), attribute_span);
-        Attribute { name, value, span: attribute_span }
+        Attribute { name, span: Span::new(attribute_span.start, value.span.end), value }
     }
 
     fn out_of_range(&mut self, at: Span, what: &str) {
-        self.errors.push(
-            Diagnostic::new(Code::InvalidValue, format!("this {what} is out of range"))
-                .at(self.file, at, format!("{what} too large"))
-                .with_help("numbers are 64-bit integers; durations may be at most about 500 years"),
-        );
+        self.errors.push(out_of_range(self.file, at, what));
     }
 
     fn string(&mut self, pair: Option<Pair<Rule>>) -> StringLit {
         let Some(pair) = pair else {
             return StringLit { parts: Vec::new(), span: Span::default() };
         };
-        let string_span = span(&pair);
+        let string_span = self.span(&pair);
         let mut parts: Vec<StringPart> = Vec::new();
         let push_text = |parts: &mut Vec<StringPart>, text: &str| match parts.last_mut() {
             Some(StringPart::Text(existing)) => existing.push_str(text),
@@ -324,18 +329,18 @@ impl Builder {
                         Some(c) => push_text(&mut parts, c.encode_utf8(&mut [0; 4])),
                         None => self.errors.push(Diagnostic::new(Code::Syntax, "invalid unicode escape").at(
                             self.file,
-                            span(&part),
+                            self.span(&part),
                             "not a unicode scalar value",
                         )),
                     }
                 }
                 Rule::interpolation => {
-                    let part_span = span(&part);
+                    let part_span = self.span(&part);
                     if let Some(inner) = part.into_inner().next() {
                         let raw = inner.as_rule() == Rule::raw_call;
                         let target = if raw { inner.into_inner().next() } else { Some(inner) };
                         if let Some(target) = target {
-                            parts.push(StringPart::Interpolation { path: path(target), raw, span: part_span });
+                            parts.push(StringPart::Interpolation { path: self.path(target), raw, span: part_span });
                         }
                     }
                 }
@@ -344,34 +349,55 @@ impl Builder {
         }
         StringLit { parts, span: string_span }
     }
-}
 
-fn decode_escape(text: &str) -> Option<char> {
-    match text {
-        "\\n" => Some('\n'),
-        "\\t" => Some('\t'),
-        "\\r" => Some('\r'),
-        "\\\"" => Some('"'),
-        "\\\\" => Some('\\'),
-        "\\$" => Some('$'),
-        _ => {
-            let hex = text.strip_prefix("\\u{")?.strip_suffix('}')?;
-            char::from_u32(u32::from_str_radix(hex, 16).ok()?)
+    fn ident(&self, pair: Option<Pair<Rule>>) -> Ident {
+        match pair {
+            Some(pair) => Ident { name: pair.as_str().to_string(), span: self.span(&pair) },
+            None => Ident { name: String::new(), span: Span::default() },
         }
     }
-}
 
-fn ident(pair: Option<Pair<Rule>>) -> Ident {
-    match pair {
-        Some(pair) => Ident { name: pair.as_str().to_string(), span: span(&pair) },
-        None => Ident { name: String::new(), span: Span::default() },
+    fn path(&self, pair: Pair<Rule>) -> Path {
+        let path_span = self.span(&pair);
+        let segments = pair.into_inner().map(|p| self.ident(Some(p))).collect();
+        Path { segments, span: path_span }
     }
-}
 
-fn path(pair: Pair<Rule>) -> Path {
-    let path_span = span(&pair);
-    let segments = pair.into_inner().map(|p| ident(Some(p))).collect();
-    Path { segments, span: path_span }
+    fn type_expr(&self, pair: Option<Pair<Rule>>) -> TypeExpr {
+        let Some(pair) = pair else {
+            return TypeExpr { kind: TypeExprKind::Named(String::new()), span: Span::default() };
+        };
+        let type_span = self.span(&pair);
+        let Some(inner) = pair.into_inner().next() else {
+            return TypeExpr { kind: TypeExprKind::Named(String::new()), span: type_span };
+        };
+        let kind = match inner.as_rule() {
+            Rule::list_type => TypeExprKind::List(Box::new(self.type_expr(inner.into_inner().next()))),
+            _ => TypeExprKind::Named(inner.as_str().to_string()),
+        };
+        TypeExpr { kind, span: type_span }
+    }
+
+    fn rhai(&self, pair: Option<Pair<Rule>>) -> Rhai {
+        let Some(pair) = pair else {
+            return Rhai { source: String::new(), source_start: 0, fenced: false, span: Span::default() };
+        };
+        let rhai_span = self.span(&pair);
+        // rhai → rhai_fence | rhai_inline → body
+        let Some(form) = pair.into_inner().next() else {
+            return Rhai { source: String::new(), source_start: rhai_span.start, fenced: false, span: rhai_span };
+        };
+        let fenced = form.as_rule() == Rule::rhai_fence;
+        match form.into_inner().last() {
+            Some(body) => Rhai {
+                source: body.as_str().to_string(),
+                source_start: body.as_span().start(),
+                fenced,
+                span: rhai_span,
+            },
+            None => Rhai { source: String::new(), source_start: rhai_span.start, fenced, span: rhai_span },
+        }
+    }
 }
 
 fn node_kind(pair: Option<Pair<Rule>>) -> NodeKind {
@@ -379,68 +405,4 @@ fn node_kind(pair: Option<Pair<Rule>>) -> NodeKind {
         Some(true) => NodeKind::Gate,
         _ => NodeKind::Stage,
     }
-}
-
-fn type_expr(pair: Option<Pair<Rule>>) -> TypeExpr {
-    let Some(pair) = pair else {
-        return TypeExpr { kind: TypeExprKind::Named(String::new()), span: Span::default() };
-    };
-    let type_span = span(&pair);
-    let Some(inner) = pair.into_inner().next() else {
-        return TypeExpr { kind: TypeExprKind::Named(String::new()), span: type_span };
-    };
-    let kind = match inner.as_rule() {
-        Rule::list_type => TypeExprKind::List(Box::new(type_expr(inner.into_inner().next()))),
-        _ => TypeExprKind::Named(inner.as_str().to_string()),
-    };
-    TypeExpr { kind, span: type_span }
-}
-
-fn rhai(pair: Option<Pair<Rule>>) -> Rhai {
-    let Some(pair) = pair else {
-        return Rhai { source: String::new(), source_start: 0, fenced: false, span: Span::default() };
-    };
-    let rhai_span = span(&pair);
-    // rhai → rhai_fence | rhai_inline → body
-    let Some(form) = pair.into_inner().next() else {
-        return Rhai { source: String::new(), source_start: rhai_span.start, fenced: false, span: rhai_span };
-    };
-    let fenced = form.as_rule() == Rule::rhai_fence;
-    match form.into_inner().last() {
-        Some(body) => {
-            Rhai { source: body.as_str().to_string(), source_start: body.as_span().start(), fenced, span: rhai_span }
-        }
-        None => Rhai { source: String::new(), source_start: rhai_span.start, fenced, span: rhai_span },
-    }
-}
-
-/// `1h30m` → 5400 s. `None` on overflow.
-pub fn parse_duration(text: &str) -> Option<Duration> {
-    let mut total = Duration::ZERO;
-    let mut digits = String::new();
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c.is_ascii_digit() {
-            digits.push(c);
-            continue;
-        }
-        let amount: u64 = digits.parse().ok()?;
-        digits.clear();
-        let unit = match (c, chars.peek()) {
-            ('m', Some('s')) => {
-                chars.next();
-                Duration::from_millis(amount)
-            }
-            ('s', _) => Duration::from_secs(amount),
-            ('m', _) => Duration::from_secs(amount.checked_mul(60)?),
-            ('h', _) => Duration::from_secs(amount.checked_mul(3600)?),
-            ('d', _) => Duration::from_secs(amount.checked_mul(86_400)?),
-            _ => return None,
-        };
-        total = total.checked_add(unit)?;
-    }
-    if !digits.is_empty() || total > Duration::from_secs(86_400 * 365 * 500) {
-        return None;
-    }
-    Some(total)
 }

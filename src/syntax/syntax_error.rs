@@ -95,7 +95,7 @@ fn describe_token(token: &str) -> Option<String> {
         return None;
     }
     match token {
-        "${" | "\\" | "```" | "`" | "u{" | "rhai" | "raw" | "//" | "/*" | "_" => None,
+        "${" | "$" | "\\" | "```" | "`" | "u{" | "rhai" | "raw" | "//" | "/*" | "_" => None,
         "-" => Some("a number".to_string()),
         _ => Some(format!("`{token}`")),
     }

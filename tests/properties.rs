@@ -1,0 +1,225 @@
+//! Property tests over random and mutated plans: parsing and checking never
+//! panic, every failure carries a diagnostic that points into the file, and
+//! the hand-written parser accepts exactly what the pest grammar accepts,
+//! producing the same tree.
+
+mod common;
+
+use std::path::Path;
+
+use deploy::syntax::span::FileId;
+use proptest::prelude::*;
+
+/// Texts to mutate: every fixture and example.
+fn corpus() -> Vec<String> {
+    let mut texts = Vec::new();
+    for dir in ["tests/fixtures/valid", "tests/fixtures/invalid", "examples", "stdlib/std"] {
+        let Ok(entries) = std::fs::read_dir(common::root().join(dir)) else { continue };
+        for entry in entries.flatten() {
+            if let Ok(text) = std::fs::read_to_string(entry.path()) {
+                texts.push(text);
+            }
+        }
+    }
+    texts
+}
+
+const TOKENS: &[&str] = &[
+    "{",
+    "}",
+    "[",
+    "]",
+    "(",
+    ")",
+    "\"",
+    "`",
+    "```",
+    "${",
+    "}",
+    "=",
+    ",",
+    ".",
+    ":",
+    "<",
+    ">",
+    "%",
+    "-",
+    "\\",
+    "\\u{41}",
+    "\\u{D800}",
+    "stage",
+    "gate",
+    "template",
+    "import",
+    "from",
+    "run",
+    "script",
+    "rollback",
+    "strategy",
+    "canary",
+    "on",
+    "approve",
+    "by",
+    "check",
+    "every",
+    "within",
+    "for",
+    "needs",
+    "target",
+    "true",
+    "false",
+    "10s",
+    "5ms",
+    "1h30m",
+    "25%",
+    "12.5%",
+    "99999999999999999999",
+    "-3",
+    "x",
+    "é",
+    "\t",
+    "\n",
+    " ",
+    "//",
+    "/*",
+    "*/",
+    "\u{FEFF}",
+    "raw(",
+    "env(",
+    "list<",
+    "string",
+];
+
+fn mutated() -> impl Strategy<Value = String> {
+    let corpus = corpus();
+    (0..corpus.len(), proptest::collection::vec((any::<prop::sample::Index>(), 0..TOKENS.len(), 0..3u8), 1..6))
+        .prop_map(move |(which, edits)| {
+            let mut text = corpus[which].clone();
+            for (at, token, action) in edits {
+                let mut position = at.index(text.len() + 1);
+                while !text.is_char_boundary(position) {
+                    position -= 1;
+                }
+                match action {
+                    0 => text.insert_str(position, TOKENS[token]),
+                    1 => {
+                        let mut end = (position + 1 + token % 7).min(text.len());
+                        while !text.is_char_boundary(end) {
+                            end += 1;
+                        }
+                        text.replace_range(position..end, "");
+                    }
+                    _ => {
+                        let mut end = (position + 1).min(text.len());
+                        while !text.is_char_boundary(end) {
+                            end += 1;
+                        }
+                        text.replace_range(position..end, TOKENS[token]);
+                    }
+                }
+            }
+            text
+        })
+}
+
+/// Plans built from the grammar's pieces, mostly valid.
+fn generated() -> impl Strategy<Value = String> {
+    let name = "[a-z][a-z0-9_]{0,6}";
+    let value = prop_oneof![
+        Just("\"text ${version}\"".to_string()),
+        Just("10s".to_string()),
+        Just("25%".to_string()),
+        Just("3".to_string()),
+        Just("true".to_string()),
+        Just("[a, b]".to_string()),
+        Just("`1 + 1`".to_string()),
+        Just("2 every 5s".to_string()),
+        Just("g for 1m".to_string()),
+        Just("env(\"X\", \"d\")".to_string()),
+        name.prop_map(|n| n),
+    ];
+    let entry = prop_oneof![
+        (name, value.clone()).prop_map(|(n, v)| format!("{n} = {v}")),
+        Just("run \"echo ${host}\"".to_string()),
+        Just("script ```\nlet x = 1;\nx + 1\n```".to_string()),
+        Just("rollback { run \"undo\" }".to_string()),
+        Just("strategy canary { steps = [50%, 100%] }".to_string()),
+        Just("on start { run \"x\" }".to_string()),
+        Just("approve \"ok?\" by [\"a\"]".to_string()),
+        Just("check every 1s within 5s `true`".to_string()),
+        (name, name).prop_map(|(n, m)| format!("{n} {{ {m} = 1 }}")),
+    ];
+    let item = prop_oneof![
+        (prop_oneof![Just("stage"), Just("gate")], name, proptest::collection::vec(entry.clone(), 0..5))
+            .prop_map(|(kind, n, entries)| format!("{kind} {n} {{\n  {}\n}}", entries.join("\n  "))),
+        (name, value.clone()).prop_map(|(n, v)| format!("param {n}: string = {v}")),
+        (name, proptest::collection::vec(entry, 0..3))
+            .prop_map(|(n, entries)| format!("environment {n} {{ hosts = [\"h\"] {} }}", entries.join(" "))),
+        Just("import \"std/http\" as http".to_string()),
+        Just("template stage t(a: string, b: list<int> = [1]) { run \"${a}\" }".to_string()),
+        (name, name).prop_map(|(n, m)| format!("stage {n} from {m}.healthy {{ url = \"u\" }}")),
+    ];
+    proptest::collection::vec(item, 0..8).prop_map(|items| items.join("\n"))
+}
+
+fn assert_invariants(text: &str) -> Result<(), TestCaseError> {
+    // The two parsers agree.
+    let reference = deploy::syntax::parse_reference(FileId(0), text);
+    match deploy::syntax::parse_fast(FileId(0), text) {
+        Some(Ok(fast)) => match &reference {
+            Ok(module) => prop_assert_eq!(&fast, module),
+            Err(errors) => prop_assert!(false, "fast parser accepted what pest rejects: {:?}", errors),
+        },
+        Some(Err(fast_errors)) => prop_assert_eq!(Some(&fast_errors), reference.as_ref().err()),
+        None => prop_assert!(reference.is_err(), "pest accepted what the fast parser rejects"),
+    }
+    // Checking never panics, and a failure points into the file.
+    let checked = deploy::check::check_source(Path::new("prop.deploy"), text.to_string());
+    if checked.diagnostics.has_errors() {
+        prop_assert!(checked.plan.is_none());
+        let any_with_span = checked.diagnostics.iter().any(|d| {
+            d.primary.as_ref().is_some_and(|label| {
+                let Some(file) = checked.sources.get(label.file) else { return false };
+                label.span.start <= label.span.end && label.span.end <= file.text.len()
+            })
+        });
+        prop_assert!(any_with_span, "no diagnostic with a span: {:?}", checked.diagnostics);
+    }
+    for diagnostic in checked.diagnostics.iter() {
+        for label in diagnostic.primary.iter().chain(&diagnostic.secondary) {
+            let Some(file) = checked.sources.get(label.file) else {
+                prop_assert!(false, "label in an unknown file");
+                continue;
+            };
+            prop_assert!(label.span.end <= file.text.len(), "span past the end: {:?}", diagnostic);
+        }
+    }
+    // Rendering never panics either.
+    let sorted = checked.diagnostics.clone().into_sorted();
+    let _ = deploy::diagnostic::render_terminal(&sorted, &checked.sources, deploy::diagnostic::RenderStyle::Plain);
+    Ok(())
+}
+
+/// 400 cases by default; `PROPTEST_CASES=N` for a longer search.
+fn cases() -> u32 {
+    std::env::var("PROPTEST_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(400)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
+
+    #[test]
+    fn mutated_plans(text in mutated()) {
+        assert_invariants(&text)?;
+    }
+
+    #[test]
+    fn generated_plans(text in generated()) {
+        assert_invariants(&text)?;
+    }
+
+    #[test]
+    fn arbitrary_text(text in "\\PC{0,200}") {
+        assert_invariants(&text)?;
+    }
+}
