@@ -38,7 +38,8 @@ pub fn resolve_inputs(
     let mut errors = Vec::new();
     for (name, _) in sets {
         if !plan.params.iter().any(|p| &p.name == name) {
-            let mut diagnostic = Diagnostic::new(Code::InvalidSet, format!("`--set {name}`: the plan has no param `{name}`"));
+            let mut diagnostic =
+                Diagnostic::new(Code::InvalidSet, format!("`--set {name}`: the plan has no param `{name}`"));
             let names = plan.params.iter().map(|p| p.name.as_str());
             diagnostic = match did_you_mean(name, names) {
                 Some(close) => diagnostic.with_help(format!("did you mean `{close}`?")),
@@ -59,7 +60,11 @@ pub fn resolve_inputs(
                 Err(problem) => {
                     errors.push(
                         Diagnostic::new(Code::TypeMismatch, format!("`--set {}={text}`: {problem}", param.name))
-                            .with_secondary(param.location.file, param.location.span, format!("`{}` is declared as {}", param.name, param.ty))
+                            .with_secondary(
+                                param.location.file,
+                                param.location.span,
+                                format!("`{}` is declared as {}", param.name, param.ty),
+                            )
                             .with_help(format!("give a value of type {}", param.ty)),
                     );
                     None
@@ -78,9 +83,12 @@ pub fn resolve_inputs(
             },
             (None, None) => {
                 errors.push(
-                    Diagnostic::new(Code::MissingValue, format!("param `{}` has no default and was not set", param.name))
-                        .at(param.location.file, param.location.span, "declared without default")
-                        .with_help(format!("pass `--set {}=VALUE`", param.name)),
+                    Diagnostic::new(
+                        Code::MissingValue,
+                        format!("param `{}` has no default and was not set", param.name),
+                    )
+                    .at(param.location.file, param.location.span, "declared without default")
+                    .with_help(format!("pass `--set {}=VALUE`", param.name)),
                 );
                 None
             }
@@ -111,7 +119,9 @@ fn eval_input(expr: &Expr, ty: &Type, read_env: &dyn Fn(&str) -> Option<String>)
     match expr {
         Expr::Literal(value) => Ok(value.clone()),
         Expr::Env { var, default } => match read_env(var) {
-            Some(text) => parse_set_value(&text, ty).map_err(|problem| format!("environment variable {var}: {problem}")),
+            Some(text) => {
+                parse_set_value(&text, ty).map_err(|problem| format!("environment variable {var}: {problem}"))
+            }
             None => match default {
                 Some(default) => eval_input(default, ty, read_env),
                 None => Err(format!("environment variable {var} is not set")),

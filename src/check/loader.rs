@@ -17,7 +17,9 @@ pub fn check_file(path: &Path) -> CheckedPlan {
                 diagnostics.extend(errors);
             }
         }
-        Err(error) => diagnostics.push(Diagnostic::new(Code::UnreadableFile, format!("cannot read {}: {error}", path.display()))),
+        Err(error) => {
+            diagnostics.push(Diagnostic::new(Code::UnreadableFile, format!("cannot read {}: {error}", path.display())))
+        }
     }
     CheckedPlan { plan: None, diagnostics, sources }
 }

@@ -157,7 +157,10 @@ pub enum Expr {
     /// A string with `${...}`.
     Text(StringTemplate),
     /// `env("VAR")` / `env("VAR", default)`: read when the plan is resolved.
-    Env { var: String, default: Option<Box<Expr>> },
+    Env {
+        var: String,
+        default: Option<Box<Expr>>,
+    },
     /// A reference to a param, secret, template argument or built-in.
     Ref(Vec<String>),
     List(Vec<Expr>),
@@ -174,7 +177,10 @@ pub struct StringTemplate {
 pub enum TemplatePart {
     Text(String),
     /// `${a.b}`; `raw` for `${raw(a.b)}` (not shell-quoted in `run`).
-    Var { path: Vec<String>, raw: bool },
+    Var {
+        path: Vec<String>,
+        raw: bool,
+    },
 }
 
 #[derive(Clone, Debug)]

@@ -10,10 +10,7 @@ pub fn parse_set_value(text: &str, ty: &Type) -> Result<Value, String> {
     let text_trimmed = text.trim();
     match ty {
         Type::String => Ok(Value::String(text.to_string())),
-        Type::Int => text_trimmed
-            .parse::<i64>()
-            .map(Value::Int)
-            .map_err(|_| format!("`{text}` is not an integer")),
+        Type::Int => text_trimmed.parse::<i64>().map(Value::Int).map_err(|_| format!("`{text}` is not an integer")),
         Type::Bool => match text_trimmed {
             "true" | "yes" | "1" => Ok(Value::Bool(true)),
             "false" | "no" | "0" => Ok(Value::Bool(false)),
@@ -34,7 +31,10 @@ pub fn parse_set_value(text: &str, ty: &Type) -> Result<Value, String> {
             if text_trimmed.is_empty() {
                 return Ok(Value::List(Vec::new()));
             }
-            text.split(',').map(|item| parse_set_value(item.trim(), inner)).collect::<Result<Vec<_>, _>>().map(Value::List)
+            text.split(',')
+                .map(|item| parse_set_value(item.trim(), inner))
+                .collect::<Result<Vec<_>, _>>()
+                .map(Value::List)
         }
     }
 }

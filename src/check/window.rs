@@ -33,9 +33,8 @@ impl Window {
             _ => return Err("expected `DAYS HH:MM-HH:MM ZONE`, for example `Mon-Fri 08:00-17:00 UTC`".into()),
         };
         let days = parse_days(days_text)?;
-        let (start, end) = time_text
-            .split_once('-')
-            .ok_or_else(|| format!("`{time_text}` is not a time range like `08:00-17:00`"))?;
+        let (start, end) =
+            time_text.split_once('-').ok_or_else(|| format!("`{time_text}` is not a time range like `08:00-17:00`"))?;
         let start = parse_time(start)?;
         let end = parse_time(end)?;
         if start == end {
@@ -137,9 +136,9 @@ fn parse_zone(text: &str) -> Result<Zone, String> {
         let seconds = (hours * 3600 + minutes * 60) * if sign == '-' { -1 } else { 1 };
         return FixedOffset::east_opt(seconds).map(Zone::Offset).ok_or_else(bad);
     }
-    text.parse::<chrono_tz::Tz>()
-        .map(Zone::Named)
-        .map_err(|_| format!("`{text}` is not a time zone; use `UTC`, an offset like `+02:00` or a name like `Europe/Berlin`"))
+    text.parse::<chrono_tz::Tz>().map(Zone::Named).map_err(|_| {
+        format!("`{text}` is not a time zone; use `UTC`, an offset like `+02:00` or a name like `Europe/Berlin`")
+    })
 }
 
 #[cfg(test)]

@@ -2,8 +2,8 @@
 
 mod check;
 mod completions;
-mod explain;
 mod exit;
+mod explain;
 mod graph;
 mod load;
 mod output;

@@ -221,12 +221,7 @@ pub fn render_json(diagnostics: &[Diagnostic], sources: &SourceMap) -> JsonRepor
                 related: d
                     .secondary
                     .iter()
-                    .filter_map(|l| {
-                        Some(JsonRelated {
-                            message: l.message.clone(),
-                            range: json_range(l, sources)?,
-                        })
-                    })
+                    .filter_map(|l| Some(JsonRelated { message: l.message.clone(), range: json_range(l, sources)? }))
                     .collect(),
             })
             .collect(),

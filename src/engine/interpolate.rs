@@ -121,7 +121,9 @@ impl<'a> Scope<'a> {
 /// otherwise wrapped in single quotes.
 pub fn shell_quote(text: &str) -> String {
     let safe = !text.is_empty()
-        && text.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/' | ':' | '=' | '@' | '%' | '+' | ','));
+        && text.chars().all(|c| {
+            c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/' | ':' | '=' | '@' | '%' | '+' | ',')
+        });
     if safe {
         text.to_string()
     } else {

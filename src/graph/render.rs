@@ -9,7 +9,8 @@ fn escape(text: &str) -> String {
 
 pub fn to_dot(graph: &ExecutionGraph) -> String {
     let plan = &graph.plan;
-    let mut out = format!("digraph \"{}\" {{\n  rankdir=LR;\n  node [fontname=\"Helvetica\"];\n", escape(&plan.pipeline.name));
+    let mut out =
+        format!("digraph \"{}\" {{\n  rankdir=LR;\n  node [fontname=\"Helvetica\"];\n", escape(&plan.pipeline.name));
     for id in &graph.order {
         let node = plan.node(*id);
         let mut label = node.name.clone();

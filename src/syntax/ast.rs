@@ -306,9 +306,16 @@ pub enum ValueKind {
     Bool(bool),
     List(Vec<Value>),
     Map(Vec<Attribute>),
-    Call { name: Ident, args: Vec<Value> },
+    Call {
+        name: Ident,
+        args: Vec<Value>,
+    },
     Path(Path),
-    Qualified { value: Box<Value>, qualifier: Qualifier, by: Box<Value> },
+    Qualified {
+        value: Box<Value>,
+        qualifier: Qualifier,
+        by: Box<Value>,
+    },
 }
 
 impl ValueKind {
@@ -370,7 +377,11 @@ impl StringLit {
 pub enum StringPart {
     Text(String),
     /// `${path}` or `${raw(path)}`
-    Interpolation { path: Path, raw: bool, span: Span },
+    Interpolation {
+        path: Path,
+        raw: bool,
+        span: Span,
+    },
 }
 
 /// Embedded Rhai source.

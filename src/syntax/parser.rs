@@ -176,10 +176,14 @@ impl Builder {
                 let value = self.value_or_empty(inner.next(), entry_span);
                 Entry::Attribute(Attribute { name: ident(first), value, span: entry_span })
             }
-            Rule::named_block => Entry::Block(NamedBlock { name: ident(first), body: self.block(inner.next()), span: entry_span }),
+            Rule::named_block => {
+                Entry::Block(NamedBlock { name: ident(first), body: self.block(inner.next()), span: entry_span })
+            }
             Rule::run_step => Entry::Run(RunStep { command: self.string(inner.next()), keyword, span: entry_span }),
             Rule::script_step => Entry::Script(ScriptStep { script: rhai(inner.next()), keyword, span: entry_span }),
-            Rule::rollback_block => Entry::Rollback(RollbackBlock { body: self.block(inner.next()), keyword, span: entry_span }),
+            Rule::rollback_block => {
+                Entry::Rollback(RollbackBlock { body: self.block(inner.next()), keyword, span: entry_span })
+            }
             Rule::strategy => {
                 let name = ident(inner.next());
                 let body = inner.next().map(|b| self.block(Some(b)));
@@ -318,10 +322,11 @@ impl Builder {
                     let decoded = decode_escape(part.as_str());
                     match decoded {
                         Some(c) => push_text(&mut parts, c.encode_utf8(&mut [0; 4])),
-                        None => self.errors.push(
-                            Diagnostic::new(Code::Syntax, "invalid unicode escape")
-                                .at(self.file, span(&part), "not a unicode scalar value"),
-                        ),
+                        None => self.errors.push(Diagnostic::new(Code::Syntax, "invalid unicode escape").at(
+                            self.file,
+                            span(&part),
+                            "not a unicode scalar value",
+                        )),
                     }
                 }
                 Rule::interpolation => {
@@ -402,12 +407,9 @@ fn rhai(pair: Option<Pair<Rule>>) -> Rhai {
     };
     let fenced = form.as_rule() == Rule::rhai_fence;
     match form.into_inner().last() {
-        Some(body) => Rhai {
-            source: body.as_str().to_string(),
-            source_start: body.as_span().start(),
-            fenced,
-            span: rhai_span,
-        },
+        Some(body) => {
+            Rhai { source: body.as_str().to_string(), source_start: body.as_span().start(), fenced, span: rhai_span }
+        }
         None => Rhai { source: String::new(), source_start: rhai_span.start, fenced, span: rhai_span },
     }
 }

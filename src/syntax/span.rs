@@ -58,11 +58,7 @@ pub struct SourceMap {
 impl SourceMap {
     pub fn add(&mut self, path: &Path, name: String, text: Arc<str>) -> FileId {
         let id = FileId(self.files.len() as u32);
-        self.files.push(SourceFile {
-            path: path.to_path_buf(),
-            name,
-            text,
-        });
+        self.files.push(SourceFile { path: path.to_path_buf(), name, text });
         id
     }
 
@@ -71,17 +67,11 @@ impl SourceMap {
     }
 
     pub fn files(&self) -> impl Iterator<Item = (FileId, &SourceFile)> {
-        self.files
-            .iter()
-            .enumerate()
-            .map(|(index, file)| (FileId(index as u32), file))
+        self.files.iter().enumerate().map(|(index, file)| (FileId(index as u32), file))
     }
 
     pub fn find(&self, path: &Path) -> Option<FileId> {
-        self.files
-            .iter()
-            .position(|file| file.path == path)
-            .map(|index| FileId(index as u32))
+        self.files.iter().position(|file| file.path == path).map(|index| FileId(index as u32))
     }
 }
 

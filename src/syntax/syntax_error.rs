@@ -66,10 +66,7 @@ pub(super) fn syntax_error(file: FileId, text: &str) -> Diagnostic {
 }
 
 fn next_char_end(text: &str, position: usize) -> usize {
-    text[position.min(text.len())..]
-        .chars()
-        .next()
-        .map_or(position, |c| position + c.len_utf8())
+    text[position.min(text.len())..].chars().next().map_or(position, |c| position + c.len_utf8())
 }
 
 fn describe_found(text: &str, position: usize) -> String {

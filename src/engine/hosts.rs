@@ -1,0 +1,253 @@
+//! A stage's work: its steps once per host of its target (or once, locally,
+//! without a target), in the batches of its strategy, each host with its own
+//! attempts, timeout and retry. A node's completion is recorded per host, so
+//! the hosts a partly done stage finished can be undone.
+
+use std::ops::Range;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use super::context::{millis, RunContext, UnitOutcome, UnitRecord};
+use super::event::{EventData, HostSummary, NodeStatus};
+use super::executor::NodeResult;
+use super::steps::run_steps;
+use crate::check::format_duration;
+use crate::check::model::{FailurePolicy, NodeId, Strategy};
+
+/// How one host (or the untargeted node) ended.
+#[derive(Clone, Debug)]
+pub struct UnitResult {
+    pub host: Option<String>,
+    pub status: NodeStatus,
+    pub attempts: u32,
+    pub duration_ms: u64,
+    pub error: Option<String>,
+    pub exit_code: Option<i32>,
+}
+
+/// The batches of hosts a strategy runs, as index ranges into the hosts.
+/// `all_at_once`: one batch (the hosts still share `--max-parallel`).
+/// `rolling`: batches of `batch` hosts, one after the other.
+pub fn batches(strategy: &Strategy, hosts: usize) -> Vec<Range<usize>> {
+    if hosts == 0 {
+        return Vec::new();
+    }
+    let size = match strategy {
+        Strategy::Rolling { batch, .. } => batch.of(hosts).max(1),
+        _ => hosts,
+    };
+    (0..hosts).step_by(size).map(|start| start..(start + size).min(hosts)).collect()
+}
+
+/// Runs a stage on every host of its target (or once without one).
+pub async fn run_stage(ctx: Arc<RunContext>, id: NodeId, cancel: CancellationToken) -> NodeResult {
+    let node = ctx.plan().node(id);
+    let policy = ctx.plan().pipeline.on_failure;
+    let Some(environment) = ctx.environment_of(node) else {
+        let unit = run_unit(ctx.clone(), id, None, cancel).await;
+        return NodeResult {
+            status: unit.status,
+            error: unit.error,
+            exit_code: unit.exit_code,
+            failed_host: None,
+            hosts: Vec::new(),
+            policy,
+        };
+    };
+    let hosts = environment.hosts.clone();
+    let tolerated = match &node.strategy {
+        Strategy::Rolling { max_failures, .. } => max_failures.of(hosts.len()),
+        _ => 0,
+    };
+    // Cancels the other hosts of this stage when it has failed for good.
+    let node_cancel = cancel.child_token();
+    let mut results: Vec<Option<UnitResult>> = vec![None; hosts.len()];
+    let mut failures = 0usize;
+    let mut first_failure: Option<UnitResult> = None;
+    for range in batches(&node.strategy, hosts.len()) {
+        if node_cancel.is_cancelled() || failures > tolerated {
+            break;
+        }
+        let mut running = JoinSet::new();
+        for index in range {
+            let ctx = ctx.clone();
+            let host = hosts[index].clone();
+            let cancel = node_cancel.clone();
+            running.spawn(async move { (index, run_unit(ctx, id, Some(host), cancel).await) });
+        }
+        while let Some(joined) = running.join_next().await {
+            let Ok((index, unit)) = joined else { continue };
+            if unit.status == NodeStatus::Failed {
+                failures += 1;
+                if first_failure.is_none() {
+                    first_failure = Some(unit.clone());
+                }
+                if failures > tolerated && policy != FailurePolicy::Pause {
+                    node_cancel.cancel();
+                }
+            }
+            results[index] = Some(unit);
+        }
+    }
+    let summaries: Vec<HostSummary> = hosts
+        .iter()
+        .zip(&results)
+        .map(|(host, result)| match result {
+            Some(unit) => HostSummary {
+                host: host.clone(),
+                status: unit.status,
+                attempts: unit.attempts,
+                duration_ms: unit.duration_ms,
+            },
+            None => HostSummary { host: host.clone(), status: NodeStatus::NotStarted, attempts: 0, duration_ms: 0 },
+        })
+        .collect();
+    let cancelled = summaries.iter().any(|h| matches!(h.status, NodeStatus::Cancelled | NodeStatus::NotStarted));
+    let (status, error, exit_code, failed_host) = if failures > tolerated {
+        let failure = first_failure.unwrap_or(UnitResult {
+            host: None,
+            status: NodeStatus::Failed,
+            attempts: 0,
+            duration_ms: 0,
+            error: None,
+            exit_code: None,
+        });
+        let host = failure.host.clone().unwrap_or_default();
+        let message = failure.error.unwrap_or_else(|| "failed".to_string());
+        let error = if failures > 1 {
+            format!("{failures} of {} hosts failed; {host}: {message}", hosts.len())
+        } else {
+            format!("{host}: {message}")
+        };
+        (NodeStatus::Failed, Some(error), failure.exit_code, failure.host)
+    } else if cancelled && cancel.is_cancelled() {
+        (NodeStatus::Cancelled, None, None, None)
+    } else {
+        (NodeStatus::Succeeded, None, None, None)
+    };
+    NodeResult { status, error, exit_code, failed_host, hosts: summaries, policy }
+}
+
+/// Runs a stage's steps on one host (or untargeted), with its attempts.
+pub async fn run_unit(ctx: Arc<RunContext>, id: NodeId, host: Option<String>, cancel: CancellationToken) -> UnitResult {
+    let node = ctx.plan().node(id);
+    let max_attempts = 1 + node.retry.map_or(0, |retry| retry.attempts);
+    let started_at = Instant::now();
+    let mut started = false;
+    let mut attempts = 0;
+    let mut outcome = (NodeStatus::Cancelled, None::<String>, None::<i32>);
+    for attempt in 1..=max_attempts {
+        let permit = tokio::select! {
+            permit = ctx.permits.clone().acquire_owned() => permit.ok(),
+            () = cancel.cancelled() => None,
+        };
+        let Some(permit) = permit else {
+            outcome = (NodeStatus::Cancelled, None, None);
+            break;
+        };
+        started = true;
+        attempts = attempt;
+        if host.is_some() {
+            ctx.bus.emit(EventData::NodeStarted {
+                node: node.name.clone(),
+                kind: node.kind.word().to_string(),
+                host: host.clone(),
+                attempt: Some(attempt),
+                hosts: Vec::new(),
+            });
+        }
+        let attempt_cancel = cancel.child_token();
+        let timed_out = Arc::new(AtomicBool::new(false));
+        let timer = node.timeout.map(|limit| {
+            let token = attempt_cancel.clone();
+            let flag = timed_out.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(limit).await;
+                flag.store(true, Ordering::SeqCst);
+                token.cancel();
+            })
+        });
+        let result = run_steps(&ctx, node, &node.steps, host.as_deref(), attempt, false, &attempt_cancel).await;
+        if let Some(timer) = timer {
+            timer.abort();
+        }
+        drop(permit);
+        let failure = match result {
+            Ok(()) => {
+                outcome = (NodeStatus::Succeeded, None, None);
+                break;
+            }
+            Err(failure) if failure.cancelled && !timed_out.load(Ordering::SeqCst) => {
+                outcome = (NodeStatus::Cancelled, None, None);
+                break;
+            }
+            Err(failure) => failure,
+        };
+        let message = match (timed_out.load(Ordering::SeqCst), node.timeout) {
+            (true, Some(limit)) => format!("timed out after {}", format_duration(limit)),
+            _ => failure.message,
+        };
+        outcome = (NodeStatus::Failed, Some(message.clone()), failure.exit_code);
+        if attempt == max_attempts {
+            break;
+        }
+        let delay = node.retry.map(|retry| retry.every).unwrap_or_default();
+        ctx.bus.emit(EventData::Retry {
+            node: node.name.clone(),
+            host: host.clone(),
+            attempt: attempt + 1,
+            max_attempts,
+            delay_ms: millis(delay),
+            error: message,
+        });
+        tokio::select! {
+            () = tokio::time::sleep(delay) => {}
+            () = cancel.cancelled() => {
+                outcome = (NodeStatus::Cancelled, None, None);
+                break;
+            }
+        }
+    }
+    let duration_ms = millis(started_at.elapsed());
+    let (status, error, exit_code) = outcome;
+    if started {
+        let record_outcome = match status {
+            NodeStatus::Succeeded => UnitOutcome::Completed,
+            NodeStatus::Failed => UnitOutcome::Failed,
+            _ => UnitOutcome::Cancelled,
+        };
+        ctx.completions.push(UnitRecord { node: id, host: host.clone(), outcome: record_outcome });
+        if host.is_some() {
+            ctx.bus.emit(EventData::NodeFinished {
+                node: node.name.clone(),
+                host: host.clone(),
+                status,
+                duration_ms,
+                attempt: Some(attempts),
+                exit_code,
+                error: error.clone(),
+            });
+        }
+    }
+    UnitResult { host, status, attempts, duration_ms, error, exit_code }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::batches;
+    use crate::check::model::{Amount, Strategy};
+
+    #[test]
+    fn batches_follow_the_strategy() {
+        assert_eq!(batches(&Strategy::AllAtOnce, 4), vec![0..4]);
+        let rolling = Strategy::Rolling { batch: Amount::Percent(25.0), max_failures: Amount::Count(0) };
+        assert_eq!(batches(&rolling, 4), vec![0..1, 1..2, 2..3, 3..4]);
+        let rolling = Strategy::Rolling { batch: Amount::Count(3), max_failures: Amount::Count(0) };
+        assert_eq!(batches(&rolling, 4), vec![0..3, 3..4]);
+        assert!(batches(&Strategy::AllAtOnce, 0).is_empty());
+    }
+}
