@@ -19,6 +19,10 @@ pub mod rollback;
 pub mod run_status;
 pub mod scripts;
 pub mod steps;
+#[cfg(test)]
+mod testing;
+#[cfg(test)]
+mod tests;
 pub mod transport;
 pub mod view;
 

@@ -191,7 +191,7 @@ async fn read_lines<R: AsyncRead + Unpin>(reader: R, stream: Stream, output: Out
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     type Lines = Arc<Mutex<Vec<(Stream, String)>>>;
