@@ -252,8 +252,7 @@ fn first_interrupt_rolls_back_second_stops_at_once() {
         .stage("a", &[], &["true"], |n| n.rollback = rollback(&["echo undo a"]))
         .stage("b", &["a"], &["sleep 20"], |_| {})
         .plan;
-    let mut runner = Runner::default();
-    runner.interrupt_after = Some(Duration::from_millis(300));
+    let runner = Runner { interrupt_after: Some(Duration::from_millis(300)), ..Runner::default() };
     let outcome = runner.run(plan.clone());
     assert_eq!(outcome.report.status, RunStatus::Interrupted);
     assert_eq!(outcome.report.status.exit_code().code(), 130);
@@ -263,9 +262,11 @@ fn first_interrupt_rolls_back_second_stops_at_once() {
         .stage("a", &[], &["true"], |n| n.rollback = rollback(&["sleep 20"]))
         .stage("b", &["a"], &["sleep 20"], |_| {})
         .plan;
-    let mut runner = Runner::default();
-    runner.interrupt_after = Some(Duration::from_millis(300));
-    runner.second_interrupt_after = Some(Duration::from_millis(300));
+    let runner = Runner {
+        interrupt_after: Some(Duration::from_millis(300)),
+        second_interrupt_after: Some(Duration::from_millis(300)),
+        ..Runner::default()
+    };
     let started = Instant::now();
     let outcome = runner.run(plan);
     assert_eq!(outcome.report.status, RunStatus::Interrupted);
