@@ -1,25 +1,255 @@
-//! Loading a plan and the modules it imports.
+//! Loading a plan and, transitively, the modules it imports: `std/...` from
+//! the embedded stdlib, `./relative` to the importing file, anything else on
+//! `DEPLOY_PATH`. Import cycles and missing modules are diagnostics.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::CheckedPlan;
-use crate::diagnostic::{Code, Diagnostic, Diagnostics};
-use crate::syntax::span::SourceMap;
+use crate::diagnostic::{Code, Diagnostic};
+use crate::syntax::ast::{Item, Module};
+use crate::syntax::span::{FileId, SourceMap, Span};
 
-pub fn check_file(path: &Path) -> CheckedPlan {
-    let mut sources = SourceMap::default();
-    let mut diagnostics = Diagnostics::default();
-    match std::fs::read_to_string(path) {
+/// Files larger than this are refused rather than parsed.
+const MAX_FILE_SIZE: u64 = 256 * 1024 * 1024;
+
+/// One parsed file: the plan (index 0) or a module.
+#[derive(Debug)]
+pub struct LoadedModule {
+    pub file: FileId,
+    pub ast: Module,
+    /// Where it was loaded from: a path, or `std/NAME` for the stdlib.
+    pub origin: ModuleOrigin,
+    /// For each `import` of this module, in order: the loaded module's index.
+    pub imports: Vec<(String, Option<usize>)>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ModuleOrigin {
+    File(PathBuf),
+    Stdlib(String),
+}
+
+pub struct Loaded {
+    pub modules: Vec<LoadedModule>,
+    pub sources: SourceMap,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Loads the plan at `path` and everything it imports.
+pub fn load(path: &Path) -> Loaded {
+    let mut loader =
+        Loader { modules: Vec::new(), sources: SourceMap::default(), diagnostics: Vec::new(), stack: Vec::new() };
+    match read_file(path) {
         Ok(text) => {
-            let file = sources.add(path, path.display().to_string(), Arc::from(text.as_str()));
-            if let Err(errors) = crate::syntax::parse(file, &text) {
-                diagnostics.extend(errors);
-            }
+            let origin = ModuleOrigin::File(canonical(path));
+            loader.add(origin, path.display().to_string(), text, None);
         }
-        Err(error) => {
-            diagnostics.push(Diagnostic::new(Code::UnreadableFile, format!("cannot read {}: {error}", path.display())))
+        Err(problem) => loader.diagnostics.push(
+            Diagnostic::new(Code::UnreadableFile, format!("cannot read {}: {problem}", path.display()))
+                .with_help("give the path of a `.deploy` file"),
+        ),
+    }
+    Loaded { modules: loader.modules, sources: loader.sources, diagnostics: loader.diagnostics }
+}
+
+/// Loads one module on its own (for `deploy doc`, `deploy modules`).
+pub fn load_text(origin: ModuleOrigin, name: String, text: String) -> Loaded {
+    let mut loader =
+        Loader { modules: Vec::new(), sources: SourceMap::default(), diagnostics: Vec::new(), stack: Vec::new() };
+    loader.add(origin, name, text, None);
+    Loaded { modules: loader.modules, sources: loader.sources, diagnostics: loader.diagnostics }
+}
+
+struct Loader {
+    modules: Vec<LoadedModule>,
+    sources: SourceMap,
+    diagnostics: Vec<Diagnostic>,
+    /// Modules being loaded, for cycle detection: each with the import that
+    /// brought it in (none for the plan itself).
+    stack: Vec<(ModuleOrigin, Option<(FileId, Span)>)>,
+}
+
+impl Loader {
+    /// Parses `text` and loads its imports; returns the module's index.
+    fn add(&mut self, origin: ModuleOrigin, name: String, text: String, via: Option<(FileId, Span)>) -> Option<usize> {
+        let display_path = match &origin {
+            ModuleOrigin::File(path) => path.clone(),
+            ModuleOrigin::Stdlib(name) => PathBuf::from(name),
+        };
+        let file = self.sources.add(&display_path, name, Arc::from(text.as_str()));
+        let ast = match crate::syntax::parse(file, &text) {
+            Ok(ast) => ast,
+            Err(errors) => {
+                self.diagnostics.extend(errors);
+                Module { items: Vec::new() }
+            }
+        };
+        let index = self.modules.len();
+        let imports: Vec<(String, Span, String, Span)> = ast
+            .items
+            .iter()
+            .filter_map(|item| match item {
+                Item::Import(import) => Some((
+                    import.path.as_plain().unwrap_or_default(),
+                    import.path.span,
+                    import.alias.name.clone(),
+                    import.span,
+                )),
+                _ => None,
+            })
+            .collect();
+        self.modules.push(LoadedModule { file, ast, origin: origin.clone(), imports: Vec::new() });
+        self.stack.push((origin.clone(), via));
+        let mut resolved = Vec::new();
+        for (import_path, path_span, alias, _) in imports {
+            let target = self.import(&origin, file, &import_path, path_span);
+            resolved.push((alias, target));
+        }
+        self.stack.pop();
+        self.modules[index].imports = resolved;
+        Some(index)
+    }
+
+    fn import(&mut self, from: &ModuleOrigin, file: FileId, import_path: &str, span: Span) -> Option<usize> {
+        let origin = match resolve(from, import_path) {
+            Ok(origin) => origin,
+            Err(help) => {
+                self.diagnostics.push(
+                    Diagnostic::new(Code::ModuleNotFound, format!("module `{import_path}` not found"))
+                        .at(file, span, "cannot be resolved")
+                        .with_help(help),
+                );
+                return None;
+            }
+        };
+        // A cycle: the module is being loaded further up.
+        if let Some(position) = self.stack.iter().position(|(o, _)| *o == origin) {
+            let mut diagnostic = Diagnostic::new(Code::ImportCycle, format!("import cycle through `{import_path}`"))
+                .at(file, span, "this import closes the cycle")
+                .with_help("modules hold templates; move what both need into a third module");
+            for (_, via) in &self.stack[position + 1..] {
+                if let Some((other_file, other_span)) = via {
+                    diagnostic = diagnostic.with_secondary(*other_file, *other_span, "imported here");
+                }
+            }
+            self.diagnostics.push(diagnostic);
+            return None;
+        }
+        // Already loaded (a diamond): reuse.
+        if let Some(existing) = self.modules.iter().position(|m| m.origin == origin) {
+            return Some(existing);
+        }
+        let (name, text) = match &origin {
+            ModuleOrigin::Stdlib(name) => match crate::stdlib::module(name) {
+                Some(text) => (name.clone(), text.to_string()),
+                None => return None,
+            },
+            ModuleOrigin::File(path) => match read_file(path) {
+                Ok(text) => (display_name(path), text),
+                Err(problem) => {
+                    self.diagnostics.push(
+                        Diagnostic::new(
+                            Code::UnreadableFile,
+                            format!("cannot read module {}: {problem}", display_name(path)),
+                        )
+                        .at(file, span, "imported here"),
+                    );
+                    return None;
+                }
+            },
+        };
+        self.add(origin, name, text, Some((file, span)))
+    }
+}
+
+/// Where an import path points, or a help line saying where it was looked for.
+pub fn resolve(from: &ModuleOrigin, import_path: &str) -> Result<ModuleOrigin, String> {
+    if import_path.starts_with("std/") {
+        return match crate::stdlib::module(import_path) {
+            Some(_) => Ok(ModuleOrigin::Stdlib(import_path.to_string())),
+            None => {
+                let names: Vec<&str> = crate::stdlib::MODULES.iter().map(|(n, _)| *n).collect();
+                let mut help = format!("the stdlib has: {}", names.join(", "));
+                if let Some(close) = crate::diagnostic::did_you_mean(import_path, names) {
+                    help = format!("did you mean `{close}`?");
+                }
+                Err(help)
+            }
+        };
+    }
+    let candidates = |base: &Path| -> Option<PathBuf> {
+        let direct = base.join(import_path);
+        if direct.is_file() {
+            return Some(direct);
+        }
+        let with_suffix = base.join(format!("{import_path}.deploy"));
+        with_suffix.is_file().then_some(with_suffix)
+    };
+    if import_path.starts_with("./") || import_path.starts_with("../") {
+        let base = match from {
+            ModuleOrigin::File(path) => path.parent().map(Path::to_path_buf).unwrap_or_default(),
+            ModuleOrigin::Stdlib(_) => return Err("stdlib modules cannot import relative paths".into()),
+        };
+        return candidates(&base)
+            .map(|p| ModuleOrigin::File(canonical(&p)))
+            .ok_or_else(|| format!("looked for {}", base.join(import_path).display()));
+    }
+    let search = std::env::var("DEPLOY_PATH").unwrap_or_default();
+    let dirs: Vec<&str> = search.split(':').filter(|d| !d.is_empty()).collect();
+    for dir in &dirs {
+        if let Some(found) = candidates(Path::new(dir)) {
+            return Ok(ModuleOrigin::File(canonical(&found)));
         }
     }
-    CheckedPlan { plan: None, diagnostics, sources }
+    if dirs.is_empty() {
+        Err("paths that start with neither `std/` nor `./` are searched on DEPLOY_PATH, which is not set".into())
+    } else {
+        Err(format!("searched DEPLOY_PATH: {}", dirs.join(", ")))
+    }
+}
+
+/// A module's name in diagnostics: relative to the working directory.
+fn display_name(path: &Path) -> String {
+    let Ok(cwd) = std::env::current_dir().and_then(|cwd| cwd.canonicalize()) else {
+        return path.display().to_string();
+    };
+    let ours: Vec<_> = path.components().collect();
+    let base: Vec<_> = cwd.components().collect();
+    let common = ours.iter().zip(&base).take_while(|(a, b)| a == b).count();
+    if common == 0 {
+        return path.display().to_string();
+    }
+    let mut relative = PathBuf::new();
+    for _ in common..base.len() {
+        relative.push("..");
+    }
+    for component in &ours[common..] {
+        relative.push(component);
+    }
+    relative.display().to_string()
+}
+
+fn canonical(path: &Path) -> PathBuf {
+    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// Reads a file as UTF-8, refusing directories and huge files with a reason.
+pub fn read_file(path: &Path) -> Result<String, String> {
+    let metadata = std::fs::metadata(path).map_err(|e| describe_io(&e))?;
+    if metadata.is_dir() {
+        return Err("it is a directory".into());
+    }
+    if metadata.len() > MAX_FILE_SIZE {
+        return Err(format!("it is larger than {} MiB", MAX_FILE_SIZE / (1024 * 1024)));
+    }
+    let bytes = std::fs::read(path).map_err(|e| describe_io(&e))?;
+    String::from_utf8(bytes).map_err(|e| format!("it is not valid UTF-8 (byte {})", e.utf8_error().valid_up_to()))
+}
+
+fn describe_io(error: &std::io::Error) -> String {
+    match error.kind() {
+        std::io::ErrorKind::NotFound => "no such file".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        _ => error.to_string(),
+    }
 }

@@ -3,11 +3,17 @@
 //! proves rollback coverage.
 
 pub mod inputs;
-mod loader;
+mod lints;
+pub mod loader;
+mod lower;
 pub mod model;
+mod node;
+mod scope;
+mod scripts;
 mod values;
 pub mod window;
 
+pub use scope::BUILTINS;
 pub use values::parse_set_value;
 
 use std::time::Duration;
@@ -45,5 +51,23 @@ pub struct CheckedPlan {
 
 /// Loads, parses and checks a plan file and every module it imports.
 pub fn check_file(path: &Path) -> CheckedPlan {
-    loader::check_file(path)
+    check_file_with(path, &[])
+}
+
+/// Like [`check_file`], with `--set` values fixing params for the checks
+/// that need their values.
+pub fn check_file_with(path: &Path, sets: &[(String, String)]) -> CheckedPlan {
+    let loaded = loader::load(path);
+    check_loaded(loaded, path, sets)
+}
+
+/// Checks already loaded modules (the language server loads from memory).
+pub fn check_loaded(loaded: loader::Loaded, path: &Path, sets: &[(String, String)]) -> CheckedPlan {
+    let mut diagnostics = Diagnostics::default();
+    diagnostics.extend(loaded.diagnostics.iter().cloned());
+    let (plan, lowered) =
+        if loaded.modules.is_empty() { (None, Vec::new()) } else { lower::lower(&loaded, path, sets) };
+    diagnostics.extend(lowered);
+    let plan = if diagnostics.has_errors() { None } else { plan };
+    CheckedPlan { plan, diagnostics, sources: loaded.sources }
 }

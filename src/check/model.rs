@@ -67,6 +67,8 @@ pub struct PipelineSettings {
     pub on_failure: FailurePolicy,
     pub lock: LockScope,
     pub script_limits: ScriptLimits,
+    /// `max_parallel` in the pipeline block; `--max-parallel` overrides it.
+    pub max_parallel: Option<usize>,
     pub location: Option<Location>,
 }
 

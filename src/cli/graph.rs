@@ -24,7 +24,7 @@ pub struct GraphArgs {
 }
 
 pub fn run(args: GraphArgs) -> ExitCode {
-    let Some(graph) = load_graph(&args.file) else {
+    let Some(graph) = load_graph(&args.file, &[]) else {
         return ExitCode::Usage;
     };
     match args.format {

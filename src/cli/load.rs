@@ -9,8 +9,12 @@ use crate::syntax::span::SourceMap;
 
 /// Checks the plan and builds its graph, printing every diagnostic (warnings
 /// too). `None` when the plan has errors.
-pub fn load_graph(path: &Path) -> Option<ExecutionGraph> {
-    let checked = crate::check::check_file(path);
+pub fn load_graph(path: &Path, sets: &[String]) -> Option<ExecutionGraph> {
+    let pairs: Vec<(String, String)> = sets
+        .iter()
+        .filter_map(|set| set.split_once('=').map(|(name, value)| (name.trim().to_string(), value.to_string())))
+        .collect();
+    let checked = crate::check::check_file_with(path, &pairs);
     let failed = checked.diagnostics.has_errors();
     print_diagnostics(&checked.diagnostics.into_sorted(), &checked.sources);
     if failed {

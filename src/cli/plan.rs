@@ -1,24 +1,396 @@
-//! `deploy plan`
+//! `deploy plan FILE [--set k=v]... [--format json]` — a preview without side
+//! effects: waves, resolved commands, hosts, batches and rollback coverage.
 
 use std::path::PathBuf;
 
+use serde::Serialize;
+
+use super::load::{load_graph, load_inputs};
 use super::ExitCode;
+use crate::check::format_duration;
+use crate::check::inputs::ResolvedInputs;
+use crate::check::model::*;
+use crate::engine::interpolate::{Quoting, Scope};
+use crate::graph::batches::{batches, Batch};
+use crate::graph::ExecutionGraph;
+
+#[derive(Clone, Copy, Debug, Default, clap::ValueEnum)]
+pub enum PlanFormat {
+    #[default]
+    Human,
+    Json,
+}
 
 #[derive(Debug, clap::Args)]
 pub struct PlanArgs {
     /// The plan file.
-    file: PathBuf,
+    pub file: PathBuf,
     /// Override a param: NAME=VALUE (repeatable).
     #[arg(long = "set", value_name = "NAME=VALUE")]
-    sets: Vec<String>,
+    pub sets: Vec<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: PlanFormat,
 }
 
 pub fn run(args: PlanArgs) -> ExitCode {
-    let Some(graph) = super::load::load_graph(&args.file) else {
+    let Some(graph) = load_graph(&args.file, &args.sets) else {
         return ExitCode::Usage;
     };
-    let Some(_inputs) = super::load::load_inputs(&graph, &args.sets) else {
+    let Some(inputs) = load_inputs(&graph, &args.sets) else {
         return ExitCode::Usage;
     };
+    let preview = preview(&graph, &inputs, "");
+    match args.format {
+        PlanFormat::Json => match serde_json::to_string_pretty(&preview) {
+            Ok(text) => println!("{text}"),
+            Err(error) => {
+                eprintln!("error: {error}");
+                return ExitCode::Usage;
+            }
+        },
+        PlanFormat::Human => print!("{}", render(&preview)),
+    }
     ExitCode::Success
+}
+
+/// What a run would do, as data: printed for people or as JSON.
+#[derive(Debug, Serialize)]
+pub struct Preview {
+    pub pipeline: String,
+    pub description: Option<String>,
+    pub version: String,
+    pub previous_version: String,
+    pub on_failure: FailurePolicy,
+    pub params: Vec<(String, String)>,
+    pub waves: Vec<Vec<String>>,
+    pub nodes: Vec<NodePreview>,
+    pub rollback_path: Vec<String>,
+    pub coverage: Coverage,
+}
+
+#[derive(Debug, Serialize)]
+pub struct NodePreview {
+    pub name: String,
+    pub kind: NodeKind,
+    pub template: Option<String>,
+    pub needs: Vec<String>,
+    pub target: Option<String>,
+    pub strategy: String,
+    pub batches: Vec<Batch>,
+    pub protection: Vec<String>,
+    pub timeout: Option<String>,
+    pub retry: Option<String>,
+    pub conditional: bool,
+    /// Commands per host (`local` when the node has no target).
+    pub commands: Vec<HostCommands>,
+    pub rollback: RollbackPreview,
+    pub gate: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct HostCommands {
+    pub host: String,
+    pub steps: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum RollbackPreview {
+    Steps { commands: Vec<HostCommands> },
+    Irreversible { reason: String },
+    Missing,
+    None,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Coverage {
+    pub stages: usize,
+    pub undoable: usize,
+    pub irreversible: Vec<String>,
+    pub missing: Vec<String>,
+}
+
+fn describe_step(step: &Step, scope: &Scope) -> String {
+    match step {
+        Step::Run(template) => match scope.render(template, Quoting::Shell) {
+            Ok(command) => command,
+            Err(problem) => format!("<cannot render: {problem}>"),
+        },
+        Step::Script(script) => {
+            let first = script.source.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("");
+            format!("script: {first}{}", if script.source.trim().lines().count() > 1 { " …" } else { "" })
+        }
+    }
+}
+
+fn commands(plan: &Plan, node: &NodeDef, steps: &[Step], base: Scope) -> Vec<HostCommands> {
+    let hosts: Vec<String> = match node.target {
+        Some(target) => plan.environment(target).hosts.clone(),
+        None => vec!["local".to_string()],
+    };
+    hosts
+        .iter()
+        .map(|host| {
+            let scope = Scope { host: Some(host), ..base };
+            HostCommands { host: host.clone(), steps: steps.iter().map(|s| describe_step(s, &scope)).collect() }
+        })
+        .collect()
+}
+
+pub fn preview(graph: &ExecutionGraph, inputs: &ResolvedInputs, previous_version: &str) -> Preview {
+    let plan = &graph.plan;
+    let mut nodes = Vec::new();
+    let mut coverage = Coverage { stages: 0, undoable: 0, irreversible: Vec::new(), missing: Vec::new() };
+    let contexts = environment_of(graph);
+    for id in &graph.order {
+        let node = plan.node(*id);
+        let environment = contexts[id.0].map(|e| plan.environment(e));
+        let scope = Scope {
+            plan,
+            inputs,
+            node: Some(node),
+            environment,
+            host: None,
+            previous_version,
+            attempt: 1,
+            mask_secrets: true,
+        };
+        let hosts = node.target.map(|t| plan.environment(t).hosts.clone()).unwrap_or_default();
+        let mut protection = Vec::new();
+        if let Some(target) = node.target {
+            let env = plan.environment(target);
+            if env.protect.approval {
+                let by = if env.protect.approvers.is_empty() {
+                    String::new()
+                } else {
+                    format!(" by {}", env.protect.approvers.join(", "))
+                };
+                protection.push(format!("approval required{by} (environment `{}` is protected)", env.name));
+            }
+            if let Some(window) = &env.protect.window {
+                protection.push(format!("only within {} (environment `{}` is protected)", window.text, env.name));
+            }
+        }
+        let rollback = match (&node.kind, &node.rollback) {
+            (NodeKind::Gate, _) => RollbackPreview::None,
+            (_, RollbackSpec::Steps(steps)) => {
+                coverage.stages += 1;
+                coverage.undoable += 1;
+                RollbackPreview::Steps { commands: commands(plan, node, steps, scope) }
+            }
+            (_, RollbackSpec::Irreversible(reason)) => {
+                coverage.stages += 1;
+                coverage.irreversible.push(node.name.clone());
+                RollbackPreview::Irreversible { reason: reason.clone() }
+            }
+            (_, RollbackSpec::Missing) if node.steps.is_empty() => RollbackPreview::None,
+            (_, RollbackSpec::Missing) => {
+                coverage.stages += 1;
+                coverage.missing.push(node.name.clone());
+                RollbackPreview::Missing
+            }
+        };
+        let mut gate = Vec::new();
+        if let Some(g) = &node.gate {
+            if let Some(window) = &g.window {
+                gate.push(format!("window {}", window.text));
+            }
+            if let Some(wait) = g.wait {
+                gate.push(format!("wait {}", format_duration(wait)));
+            }
+            if let Some(check) = &g.check {
+                gate.push(format!(
+                    "check every {} within {}",
+                    format_duration(check.every),
+                    format_duration(check.within)
+                ));
+            }
+            if let Some(approve) = &g.approve {
+                let question = scope.render(&approve.question, Quoting::None).unwrap_or_default();
+                let by = if approve.by.is_empty() { String::new() } else { format!(" (by {})", approve.by.join(", ")) };
+                gate.push(format!("approve \"{question}\"{by}"));
+            }
+            gate.push(format!(
+                "on fail: {}, inconclusive: {}, no data: {}",
+                policy(g.on_fail),
+                policy(g.on_inconclusive),
+                policy(g.on_no_data)
+            ));
+        }
+        let strategy = match &node.strategy {
+            Strategy::AllAtOnce => "all_at_once".to_string(),
+            Strategy::Rolling { batch, max_failures } => {
+                format!("rolling, batch {}, max failures {}", amount(*batch), amount(*max_failures))
+            }
+            Strategy::Canary { steps, pause, analysis } => {
+                let steps: Vec<String> = steps.iter().map(|s| format!("{s}%")).collect();
+                let analysis = analysis.map(|a| format!(", analysis {}", plan.node(a).name)).unwrap_or_default();
+                format!("canary {}, pause {}{analysis}", steps.join(" → "), format_duration(*pause))
+            }
+            Strategy::BlueGreen { verify, keep_previous, .. } => {
+                let verify = verify.map(|v| format!(", verify {}", plan.node(v).name)).unwrap_or_default();
+                let keep = keep_previous.map(|k| format!(", keep previous {}", format_duration(k))).unwrap_or_default();
+                format!("blue_green{verify}{keep}")
+            }
+        };
+        nodes.push(NodePreview {
+            name: node.name.clone(),
+            kind: node.kind,
+            template: node.template.clone(),
+            needs: node.needs.iter().map(|n| plan.node(*n).name.clone()).collect(),
+            target: node.target.map(|t| plan.environment(t).name.clone()),
+            strategy,
+            batches: if node.target.is_some() { batches(&node.strategy, &hosts) } else { Vec::new() },
+            protection,
+            timeout: node.timeout.map(format_duration),
+            retry: node.retry.map(|r| format!("{} every {}", r.attempts, format_duration(r.every))),
+            conditional: node.when.is_some(),
+            commands: if node.kind == NodeKind::Stage { commands(plan, node, &node.steps, scope) } else { Vec::new() },
+            rollback,
+            gate,
+        });
+    }
+    Preview {
+        pipeline: plan.pipeline.name.clone(),
+        description: plan.pipeline.description.clone(),
+        version: inputs.version(),
+        previous_version: previous_version.to_string(),
+        on_failure: plan.pipeline.on_failure,
+        params: inputs
+            .params
+            .iter()
+            .map(|(name, value)| (name.clone(), value.to_text()))
+            .chain(inputs.secrets.iter().map(|(name, _)| (name.clone(), "***".to_string())))
+            .collect(),
+        waves: graph.waves.iter().map(|w| w.iter().map(|id| plan.node(*id).name.clone()).collect()).collect(),
+        nodes,
+        rollback_path: graph.rollback_path().iter().map(|id| plan.node(*id).name.clone()).collect(),
+        coverage,
+    }
+}
+
+/// The environment each node sees: its target, or the closest needed one.
+fn environment_of(graph: &ExecutionGraph) -> Vec<Option<EnvId>> {
+    let plan = &graph.plan;
+    let mut out: Vec<Option<EnvId>> = vec![None; plan.nodes.len()];
+    for id in &graph.order {
+        let node = plan.node(*id);
+        out[id.0] = node.target.or_else(|| node.needs.iter().find_map(|n| out[n.0]));
+    }
+    out
+}
+
+fn policy(policy: OutcomePolicy) -> &'static str {
+    match policy {
+        OutcomePolicy::Rollback => "rollback",
+        OutcomePolicy::Pause => "pause",
+        OutcomePolicy::Abort => "abort",
+        OutcomePolicy::Continue => "continue",
+    }
+}
+
+fn amount(amount: Amount) -> String {
+    match amount {
+        Amount::Count(n) => n.to_string(),
+        Amount::Percent(p) => format!("{p}%"),
+    }
+}
+
+pub fn render(preview: &Preview) -> String {
+    let mut out = String::new();
+    let push = |out: &mut String, line: String| {
+        out.push_str(&line);
+        out.push('\n');
+    };
+    push(&mut out, format!("Pipeline {}", preview.pipeline));
+    if let Some(description) = &preview.description {
+        push(&mut out, format!("  {description}"));
+    }
+    let previous = if preview.previous_version.is_empty() { "nothing deployed yet" } else { &preview.previous_version };
+    push(
+        &mut out,
+        format!("  version {} (previous: {previous}), on failure: {:?}", preview.version, preview.on_failure)
+            .to_lowercase(),
+    );
+    if !preview.params.is_empty() {
+        let params: Vec<String> = preview.params.iter().map(|(n, v)| format!("{n}={v}")).collect();
+        push(&mut out, format!("  params: {}", params.join(" ")));
+    }
+    for (index, wave) in preview.waves.iter().enumerate() {
+        push(&mut out, String::new());
+        let parallel = if wave.len() > 1 { " (in parallel)" } else { "" };
+        push(&mut out, format!("Wave {}{parallel}: {}", index + 1, wave.join(", ")));
+        for name in wave {
+            let Some(node) = preview.nodes.iter().find(|n| &n.name == name) else { continue };
+            let kind = match node.kind {
+                NodeKind::Stage => "stage",
+                NodeKind::Gate => "gate",
+            };
+            let from = node.template.as_ref().map(|t| format!(" from {t}")).unwrap_or_default();
+            let target = node.target.as_ref().map(|t| format!(" → {t}")).unwrap_or_default();
+            push(&mut out, format!("  {kind} {}{from}{target}", node.name));
+            if !node.needs.is_empty() {
+                push(&mut out, format!("    needs: {}", node.needs.join(", ")));
+            }
+            if node.conditional {
+                push(&mut out, "    runs only when its `when` condition holds".to_string());
+            }
+            for line in &node.protection {
+                push(&mut out, format!("    {line}"));
+            }
+            for line in &node.gate {
+                push(&mut out, format!("    {line}"));
+            }
+            if node.target.is_some() {
+                push(&mut out, format!("    strategy: {}", node.strategy));
+                for batch in &node.batches {
+                    push(&mut out, format!("      {}: {}", batch.label, batch.hosts.join(", ")));
+                }
+            }
+            let mut limits = Vec::new();
+            if let Some(timeout) = &node.timeout {
+                limits.push(format!("timeout {timeout}"));
+            }
+            if let Some(retry) = &node.retry {
+                limits.push(format!("retry {retry}"));
+            }
+            if !limits.is_empty() {
+                push(&mut out, format!("    {}", limits.join(", ")));
+            }
+            for host in &node.commands {
+                for step in &host.steps {
+                    let at = if node.target.is_some() { format!("[{}] ", host.host) } else { String::new() };
+                    push(&mut out, format!("    $ {at}{step}"));
+                }
+            }
+            match &node.rollback {
+                RollbackPreview::Steps { commands } => {
+                    push(&mut out, "    rollback:".to_string());
+                    for host in commands {
+                        for step in &host.steps {
+                            let at = if node.target.is_some() { format!("[{}] ", host.host) } else { String::new() };
+                            push(&mut out, format!("      $ {at}{step}"));
+                        }
+                    }
+                }
+                RollbackPreview::Irreversible { reason } => push(&mut out, format!("    irreversible: {reason}")),
+                RollbackPreview::Missing => push(&mut out, "    rollback: none declared (W0001)".to_string()),
+                RollbackPreview::None => {}
+            }
+        }
+    }
+    push(&mut out, String::new());
+    let c = &preview.coverage;
+    push(&mut out, format!("Rollback coverage: {} of {} stages can be undone", c.undoable, c.stages));
+    if !c.irreversible.is_empty() {
+        push(&mut out, format!("  irreversible: {}", c.irreversible.join(", ")));
+    }
+    if !c.missing.is_empty() {
+        push(&mut out, format!("  no rollback: {}", c.missing.join(", ")));
+    }
+    if !preview.rollback_path.is_empty() {
+        push(&mut out, format!("  on failure, undone in reverse: {}", preview.rollback_path.join(" ← ")));
+    }
+    out
 }

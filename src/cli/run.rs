@@ -6,13 +6,9 @@ use std::time::Duration;
 
 use super::load::{load_graph, load_inputs};
 use super::ExitCode;
-use crate::check::inputs::ResolvedInputs;
-use crate::check::model::{RollbackSpec, Step};
 use crate::engine::context::DEFAULT_KILL_GRACE;
-use crate::engine::interpolate::{Quoting, Scope};
 use crate::engine::view::{JsonView, LiveView, PlainView};
 use crate::engine::{Approvals, EventSink, Parts, RunOptions, DEFAULT_MAX_PARALLEL};
-use crate::graph::ExecutionGraph;
 
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
@@ -21,10 +17,10 @@ pub struct RunArgs {
     /// Override a param: NAME=VALUE (repeatable); checked against the param's type.
     #[arg(long = "set", value_name = "NAME=VALUE")]
     sets: Vec<String>,
-    /// How many commands (a stage on one host) run at once.
-    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_PARALLEL as u32,
-          value_parser = clap::value_parser!(u32).range(1..))]
-    max_parallel: u32,
+    /// How many commands (a stage on one host) run at once [default: the
+    /// pipeline's `max_parallel`, else 16].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    max_parallel: Option<u32>,
     /// Print newline-delimited JSON events (docs/events.md) instead of the terminal view.
     #[arg(long)]
     json: bool,
@@ -43,7 +39,7 @@ pub struct RunArgs {
 }
 
 pub fn run(args: RunArgs) -> ExitCode {
-    let Some(graph) = load_graph(&args.file) else {
+    let Some(graph) = load_graph(&args.file, &args.sets) else {
         return ExitCode::Usage;
     };
     let Some(inputs) = load_inputs(&graph, &args.sets) else {
@@ -57,7 +53,8 @@ pub fn run(args: RunArgs) -> ExitCode {
         return ExitCode::Usage;
     }
     if args.dry_run {
-        print!("{}", preview(&graph, &inputs));
+        let preview = super::plan::preview(&graph, &inputs, "");
+        print!("{}", super::plan::render(&preview));
         return ExitCode::Success;
     }
     let approver = args
@@ -70,7 +67,12 @@ pub fn run(args: RunArgs) -> ExitCode {
         .and_then(|ms| ms.parse::<u64>().ok())
         .map_or(DEFAULT_KILL_GRACE, Duration::from_millis);
     let options = RunOptions {
-        max_parallel: args.max_parallel as usize,
+        max_parallel: args
+            .max_parallel
+            .map(|n| n as usize)
+            .or(graph.plan.pipeline.max_parallel)
+            .unwrap_or(DEFAULT_MAX_PARALLEL)
+            .max(1),
         approvals: Approvals { all: args.yes, gates: args.approve, approver },
         kill_grace,
         ..RunOptions::default()
@@ -119,74 +121,4 @@ fn listen_for_signals() -> tokio::sync::mpsc::UnboundedReceiver<()> {
         }
     });
     receiver
-}
-
-/// What `--dry-run` prints: the waves, each node's resolved commands per
-/// host (secrets as `***`), and the rollback path.
-pub fn preview(graph: &ExecutionGraph, inputs: &ResolvedInputs) -> String {
-    let plan = &graph.plan;
-    let mut out = format!("pipeline \"{}\" version {} (dry run: nothing runs)\n", plan.pipeline.name, inputs.version());
-    for (index, wave) in graph.waves.iter().enumerate() {
-        out.push_str(&format!("\nwave {}:\n", index + 1));
-        for id in wave {
-            let node = plan.node(*id);
-            let environment = node.target.and_then(|env| plan.environments.get(env.0));
-            let mut head = format!("  {} {}", node.kind.word(), node.name);
-            if let Some(environment) = environment {
-                head.push_str(&format!(
-                    " -> {} [{}] {}",
-                    environment.name,
-                    environment.hosts.join(", "),
-                    node.strategy.name()
-                ));
-            }
-            if let Some(when) = &node.when {
-                head.push_str(&format!(" when `{}`", when.source.trim()));
-            }
-            out.push_str(&head);
-            out.push('\n');
-            let hosts: Vec<Option<&str>> = match environment {
-                Some(environment) => environment.hosts.iter().map(|h| Some(h.as_str())).collect(),
-                None => vec![None],
-            };
-            for host in hosts {
-                let scope = Scope {
-                    plan,
-                    inputs,
-                    node: Some(node),
-                    environment,
-                    host,
-                    previous_version: "",
-                    attempt: 1,
-                    mask_secrets: true,
-                };
-                for step in &node.steps {
-                    let text = match step {
-                        Step::Run(template) => scope
-                            .render(template, Quoting::Shell)
-                            .unwrap_or_else(|problem| format!("<cannot render: {problem}>")),
-                        Step::Script(_) => "<script>".to_string(),
-                    };
-                    match host {
-                        Some(host) => out.push_str(&format!("    {host}: {text}\n")),
-                        None => out.push_str(&format!("    {text}\n")),
-                    }
-                }
-            }
-        }
-    }
-    let rollback: Vec<String> = graph
-        .order
-        .iter()
-        .rev()
-        .map(|id| plan.node(*id))
-        .filter(|node| node.kind == crate::check::model::NodeKind::Stage)
-        .map(|node| match &node.rollback {
-            RollbackSpec::Steps(_) => node.name.clone(),
-            RollbackSpec::Irreversible(_) => format!("{} (irreversible)", node.name),
-            RollbackSpec::Missing => format!("{} (no rollback)", node.name),
-        })
-        .collect();
-    out.push_str(&format!("\nrollback path (reverse completion order): {}\n", rollback.join(", ")));
-    out
 }

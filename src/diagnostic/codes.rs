@@ -39,6 +39,34 @@ impl Code {
     }
 }
 
+/// docs/diagnostics.md, generated from this catalogue (a test keeps the
+/// file in sync).
+pub fn catalogue_markdown() -> String {
+    let mut out = String::from(
+        "# Diagnostics\n\nEvery problem `deploy check` can report, with its stable code. \
+         `deploy explain CODE` prints the same text. Errors (`E`) stop a plan from running; \
+         warnings (`W`) do not, unless `--strict` is given.\n\nThis file is generated from \
+         `src/diagnostic/codes.rs`; `UPDATE_DOCS=1 cargo test --test cli docs_list_every_code` rewrites it.\n\n",
+    );
+    out.push_str("| code | severity | problem |\n| --- | --- | --- |\n");
+    for code in ALL_CODES {
+        let severity = match code.severity() {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        out.push_str(&format!(
+            "| [{0}](#{1}) | {severity} | {2} |\n",
+            code.as_str(),
+            code.as_str().to_lowercase(),
+            code.title()
+        ));
+    }
+    for code in ALL_CODES {
+        out.push_str(&format!("\n## {}\n\n**{}**\n\n{}\n", code.as_str(), code.title(), code.explanation()));
+    }
+    out
+}
+
 impl std::fmt::Display for Code {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
@@ -183,15 +211,6 @@ or an environment variable read by `env(\"VAR\")` without default that is unset
 by the param's type (`--set batch=25%`, `--set replicas=3`,
 `--set hosts=a,b`).";
 
-    PinMismatch = "E0123", Error, "pinned module changed",
-"`deploy.sum` pins the sha256 of every imported module. The module's content
-no longer matches its pin, so a change in a shared module would silently
-change this plan. Review the change, then run `deploy modules pin FILE`.";
-
-    UnpinnedModule = "E0124", Error, "module not pinned",
-"The plan has a `deploy.sum`, but an imported module is not in it. Run
-`deploy modules pin FILE` to pin it.";
-
     NoRollback = "W0001", Warning, "stage without rollback",
 "A stage that changes something should say how to undo it. Add a
 `rollback { ... }` block, or `irreversible = \"why\"` when the change cannot be
@@ -208,7 +227,9 @@ most once: `check every 5m within 1m`, a `monitor ... for` shorter than the
 gate's `every`, or a stage `timeout` shorter than the canary `pause`.";
 
     UnusedImport = "W0004", Warning, "unused import",
-"A module is imported but none of its templates is used.";
+"A module is imported but none of its templates is used. Remove the import, or
+instantiate one of its templates: `stage x from MODULE.TEMPLATE { ... }`.
+`deploy modules FILE` lists what each module offers.";
 
     StrategyLargerThanHosts = "W0005", Warning, "batch larger than the environment",
 "A rolling `batch` or `max_failures` count exceeds the number of hosts of the

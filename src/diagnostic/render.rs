@@ -29,6 +29,9 @@ impl RenderStyle {
     }
 }
 
+/// Labels further apart than this many lines are shown in separate snippets.
+const MAX_SNIPPET_GAP: usize = 6;
+
 /// Renders every diagnostic as a miette report, one after another.
 pub fn render_terminal(diagnostics: &[Diagnostic], sources: &SourceMap, style: RenderStyle) -> String {
     let theme = match style {
@@ -83,16 +86,22 @@ impl Shown {
         };
         shown.source = Some(NamedSource::new(&file.name, file.text.to_string()));
         shown.labels.push(labeled(primary, &file.text, true));
+        let line_of = |offset: usize| file.text[..offset.min(file.text.len())].matches('\n').count();
+        let primary_line = line_of(primary.span.start);
         for label in &diagnostic.secondary {
-            if label.file == primary.file {
+            // A label near the primary one shares its snippet; a far one gets
+            // a snippet of its own rather than every line in between.
+            let near = line_of(label.span.start).abs_diff(primary_line) <= MAX_SNIPPET_GAP;
+            if label.file == primary.file && near {
                 shown.labels.push(labeled(label, &file.text, false));
             } else if let Some(other) = sources.get(label.file) {
+                let other_name = if label.file == primary.file { &file.name } else { &other.name };
                 shown.related.push(Shown {
                     message: label.message.clone(),
                     code: None,
                     severity: miette::Severity::Advice,
                     help: None,
-                    source: Some(NamedSource::new(&other.name, other.text.to_string())),
+                    source: Some(NamedSource::new(other_name, other.text.to_string())),
                     labels: vec![labeled(label, &other.text, true)],
                     related: Vec::new(),
                 });

@@ -29,18 +29,24 @@ pub struct UnitResult {
     pub exit_code: Option<i32>,
 }
 
-/// The batches of hosts a strategy runs, as index ranges into the hosts.
-/// `all_at_once`: one batch (the hosts still share `--max-parallel`).
+/// The batches of hosts a strategy runs, as index ranges into the hosts,
+/// split exactly as `deploy plan` shows them ([`crate::graph::batches`]).
+/// `all_at_once`: one batch (the hosts still share `--max-parallel`);
 /// `rolling`: batches of `batch` hosts, one after the other.
-pub fn batches(strategy: &Strategy, hosts: usize) -> Vec<Range<usize>> {
-    if hosts == 0 {
+pub fn batch_ranges(strategy: &Strategy, hosts: &[String]) -> Vec<Range<usize>> {
+    if hosts.is_empty() {
         return Vec::new();
     }
-    let size = match strategy {
-        Strategy::Rolling { batch, .. } => batch.of(hosts).max(1),
-        _ => hosts,
-    };
-    (0..hosts).step_by(size).map(|start| start..(start + size).min(hosts)).collect()
+    let mut start = 0;
+    let mut ranges = Vec::new();
+    for batch in crate::graph::batches::batches(strategy, hosts) {
+        let end = (start + batch.hosts.len()).min(hosts.len());
+        if end > start {
+            ranges.push(start..end);
+        }
+        start = end;
+    }
+    ranges
 }
 
 /// Runs a stage on every host of its target (or once without one).
@@ -68,7 +74,7 @@ pub async fn run_stage(ctx: Arc<RunContext>, id: NodeId, cancel: CancellationTok
     let mut results: Vec<Option<UnitResult>> = vec![None; hosts.len()];
     let mut failures = 0usize;
     let mut first_failure: Option<UnitResult> = None;
-    for range in batches(&node.strategy, hosts.len()) {
+    for range in batch_ranges(&node.strategy, &hosts) {
         if node_cancel.is_cancelled() || failures > tolerated {
             break;
         }
@@ -238,16 +244,17 @@ pub async fn run_unit(ctx: Arc<RunContext>, id: NodeId, host: Option<String>, ca
 
 #[cfg(test)]
 mod tests {
-    use super::batches;
+    use super::batch_ranges;
     use crate::check::model::{Amount, Strategy};
 
     #[test]
     fn batches_follow_the_strategy() {
-        assert_eq!(batches(&Strategy::AllAtOnce, 4), vec![0..4]);
+        let hosts: Vec<String> = (1..=4).map(|i| format!("h{i}")).collect();
+        assert_eq!(batch_ranges(&Strategy::AllAtOnce, &hosts), vec![0..4]);
         let rolling = Strategy::Rolling { batch: Amount::Percent(25.0), max_failures: Amount::Count(0) };
-        assert_eq!(batches(&rolling, 4), vec![0..1, 1..2, 2..3, 3..4]);
+        assert_eq!(batch_ranges(&rolling, &hosts), vec![0..1, 1..2, 2..3, 3..4]);
         let rolling = Strategy::Rolling { batch: Amount::Count(3), max_failures: Amount::Count(0) };
-        assert_eq!(batches(&rolling, 4), vec![0..3, 3..4]);
-        assert!(batches(&Strategy::AllAtOnce, 0).is_empty());
+        assert_eq!(batch_ranges(&rolling, &hosts), vec![0..3, 3..4]);
+        assert!(batch_ranges(&Strategy::AllAtOnce, &[]).is_empty());
     }
 }

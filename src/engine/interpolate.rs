@@ -8,9 +8,6 @@
 use crate::check::inputs::ResolvedInputs;
 use crate::check::model::{EnvironmentDef, Expr, NodeDef, Plan, StringTemplate, TemplatePart, Value};
 
-/// Names every string can use besides params, secrets and template arguments.
-pub const BUILTINS: &[&str] = &["host", "version", "previous_version", "stage", "attempt", "pipeline", "env"];
-
 /// Everything a string or script can see at one point of a run.
 #[derive(Clone, Copy)]
 pub struct Scope<'a> {

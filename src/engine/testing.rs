@@ -57,6 +57,7 @@ impl PlanBuilder {
                     on_failure: FailurePolicy::Rollback,
                     lock: LockScope::Pipeline,
                     script_limits: ScriptLimits::default(),
+                    max_parallel: None,
                     location: None,
                 },
                 params: Vec::new(),

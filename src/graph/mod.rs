@@ -1,6 +1,7 @@
 //! The execution graph: the checked plan's nodes with their `needs` edges,
 //! in an order the engine can walk, and the rollback path derived from it.
 
+pub mod batches;
 mod render;
 
 pub use render::{to_dot, to_mermaid};

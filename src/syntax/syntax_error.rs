@@ -91,8 +91,11 @@ fn join_alternatives(items: &[String]) -> Option<String> {
 }
 
 fn describe_token(token: &str) -> Option<String> {
+    if token.trim().is_empty() || token == "\u{FEFF}" {
+        return None;
+    }
     match token {
-        "${" | "\\" | "```" | "`" | "u{" | "rhai" | "raw" => None,
+        "${" | "\\" | "```" | "`" | "u{" | "rhai" | "raw" | "//" | "/*" | "_" => None,
         "-" => Some("a number".to_string()),
         _ => Some(format!("`{token}`")),
     }

@@ -1,0 +1,570 @@
+//! The checker's driver: loaded syntax trees → the checked [`Plan`].
+//! Declarations are collected first (so order in the text never matters),
+//! then every item is lowered, then the whole-plan lints run.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+use super::loader::Loaded;
+use super::model::*;
+use super::node::lower_nodes;
+use super::scope::{EnvContext, PlanNames, Scope, BUILTINS};
+use super::values::{lower_type, parse_set_value, Typer, TYPE_NAMES};
+use super::window::Window;
+use crate::diagnostic::{did_you_mean, Code, Diagnostic};
+use crate::syntax::ast::{self, Entry, Item};
+use crate::syntax::span::{FileId, Span};
+
+/// Everything the lowering passes share.
+pub struct Lowering<'a> {
+    pub loaded: &'a Loaded,
+    pub diagnostics: Vec<Diagnostic>,
+    pub names: PlanNames,
+    pub environments: Vec<EnvironmentDef>,
+    pub pipeline: PipelineSettings,
+}
+
+impl Lowering<'_> {
+    pub fn push(&mut self, diagnostic: Diagnostic) {
+        self.diagnostics.push(diagnostic);
+    }
+
+    pub fn text_of(&self, file: FileId) -> &str {
+        self.loaded.sources.get(file).map(|f| &*f.text).unwrap_or("")
+    }
+}
+
+/// Checks loaded modules and builds the plan; `sets` are `--set` values,
+/// which fix the params' values for checks that need them (batch sizes,
+/// durations given by params).
+pub fn lower(loaded: &Loaded, plan_file: &Path, sets: &[(String, String)]) -> (Option<Plan>, Vec<Diagnostic>) {
+    let mut lowering = Lowering {
+        loaded,
+        diagnostics: Vec::new(),
+        names: PlanNames::default(),
+        environments: Vec::new(),
+        pipeline: PipelineSettings {
+            name: plan_file.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_else(|| "deploy".into()),
+            description: None,
+            on_failure: FailurePolicy::Rollback,
+            lock: LockScope::Pipeline,
+            script_limits: ScriptLimits::default(),
+            max_parallel: None,
+            location: None,
+        },
+    };
+    let Some(root) = loaded.modules.first() else {
+        return (None, lowering.diagnostics);
+    };
+    let file = root.file;
+    check_module_items(&mut lowering);
+    check_duplicates(&mut lowering, file, &root.ast.items);
+    let pipeline_hooks = lower_pipeline(&mut lowering, file, &root.ast.items);
+    let (params, secrets) = lower_inputs(&mut lowering, file, &root.ast.items, sets);
+    lower_environments(&mut lowering, file, &root.ast.items);
+    let nodes = lower_nodes(&mut lowering);
+    let hooks =
+        pipeline_hooks.map(|entries| super::node::lower_hooks(&mut lowering, file, &entries, HookEvent::PIPELINE));
+    let plan = Plan {
+        pipeline: lowering.pipeline.clone(),
+        params,
+        secrets,
+        environments: std::mem::take(&mut lowering.environments),
+        nodes,
+        hooks: hooks.unwrap_or_default(),
+        plan_file: plan_file.to_path_buf(),
+        base_dir: plan_file
+            .parent()
+            .map(|p| if p.as_os_str().is_empty() { Path::new(".") } else { p })
+            .unwrap_or(Path::new("."))
+            .to_path_buf(),
+        sources: loaded.sources.clone(),
+    };
+    super::lints::run(&plan, loaded, &mut lowering.diagnostics);
+    (Some(plan), lowering.diagnostics)
+}
+
+/// Modules (every file but the plan) hold only imports and templates.
+fn check_module_items(lowering: &mut Lowering) {
+    let mut problems = Vec::new();
+    for module in lowering.loaded.modules.iter().skip(1) {
+        for item in &module.ast.items {
+            let what = match item {
+                Item::Import(_) | Item::Template(_) => continue,
+                Item::Pipeline(_) => "a pipeline",
+                Item::Param(_) => "a param",
+                Item::Secret(_) => "a secret",
+                Item::Environment(_) => "an environment",
+                Item::Node(_) => "a stage or gate",
+            };
+            problems.push(
+                Diagnostic::new(Code::UnknownAttribute, format!("a module cannot declare {what}"))
+                    .at(module.file, item.span(), "not allowed in a module")
+                    .with_help("modules hold templates (and imports); the plan that imports them declares the rest"),
+            );
+        }
+    }
+    lowering.diagnostics.extend(problems);
+}
+
+/// One namespace's first definitions, for E0101.
+struct Namespace<'a> {
+    what: &'a str,
+    first: HashMap<String, Span>,
+}
+
+impl<'a> Namespace<'a> {
+    fn new(what: &'a str) -> Self {
+        Namespace { what, first: HashMap::new() }
+    }
+
+    fn declare(&mut self, file: FileId, name: &ast::Ident, diagnostics: &mut Vec<Diagnostic>) {
+        if name.name.is_empty() {
+            return;
+        }
+        match self.first.get(&name.name) {
+            Some(first) => diagnostics.push(
+                Diagnostic::new(Code::DuplicateName, format!("{} `{}` is defined twice", self.what, name.name))
+                    .at(file, name.span, "defined again here")
+                    .with_secondary(file, *first, "first defined here")
+                    .with_help("give each a distinct name, or remove one"),
+            ),
+            None => {
+                self.first.insert(name.name.clone(), name.span);
+            }
+        }
+    }
+}
+
+fn check_duplicates(lowering: &mut Lowering, file: FileId, items: &[Item]) {
+    let mut diagnostics = Vec::new();
+    let mut nodes = Namespace::new("stage or gate");
+    let mut environments = Namespace::new("environment");
+    let mut inputs = Namespace::new("param or secret");
+    let mut pipeline: Option<Span> = None;
+    for item in items {
+        match item {
+            Item::Node(node) => nodes.declare(file, &node.name, &mut diagnostics),
+            Item::Environment(env) => environments.declare(file, &env.name, &mut diagnostics),
+            Item::Param(param) => inputs.declare(file, &param.name, &mut diagnostics),
+            Item::Secret(secret) => inputs.declare(file, &secret.name, &mut diagnostics),
+            Item::Pipeline(p) => match pipeline {
+                Some(first) => diagnostics.push(
+                    Diagnostic::new(Code::DuplicateName, "a plan has one `pipeline` block")
+                        .at(file, p.span, "second pipeline block")
+                        .with_secondary(file, first, "first pipeline block")
+                        .with_help("merge the two blocks"),
+                ),
+                None => pipeline = Some(p.span),
+            },
+            _ => {}
+        }
+        // Params and secrets cannot shadow built-ins (except `version`, which
+        // a plan declares to say what it deploys).
+        let reserved = match item {
+            Item::Param(p) => Some(&p.name),
+            Item::Secret(s) => Some(&s.name),
+            _ => None,
+        };
+        if let Some(name) = reserved {
+            if name.name != "version" && (name.name == "env" || BUILTINS.iter().any(|(b, _)| *b == name.name)) {
+                diagnostics.push(
+                    Diagnostic::new(Code::DuplicateName, format!("`{}` is a built-in name", name.name))
+                        .at(file, name.span, "reserved")
+                        .with_help("built-ins: host, version, previous_version, stage, attempt, pipeline, env; choose another name"),
+                );
+            }
+        }
+    }
+    for module in &lowering.loaded.modules {
+        let mut templates = Namespace::new("template");
+        let mut aliases = Namespace::new("import alias");
+        for item in &module.ast.items {
+            match item {
+                Item::Template(t) => templates.declare(module.file, &t.name, &mut diagnostics),
+                Item::Import(i) => aliases.declare(module.file, &i.alias, &mut diagnostics),
+                _ => {}
+            }
+        }
+    }
+    lowering.diagnostics.extend(diagnostics);
+}
+
+/// Reports an attribute given twice in one block.
+pub fn check_duplicate_entries(file: FileId, entries: &[Entry], diagnostics: &mut Vec<Diagnostic>) {
+    let mut seen: HashMap<String, Span> = HashMap::new();
+    for entry in entries {
+        let key = match entry {
+            Entry::Attribute(a) => a.name.name.clone(),
+            Entry::Block(b) => format!("{} {{}}", b.name.name),
+            Entry::Rollback(_) => "rollback".into(),
+            Entry::Strategy(_) => "strategy".into(),
+            Entry::Approve(_) => "approve".into(),
+            Entry::Check(_) => "check".into(),
+            Entry::Hook(h) => format!("on {}", h.event.name),
+            Entry::Run(_) | Entry::Script(_) => continue,
+        };
+        match seen.get(&key) {
+            Some(first) => diagnostics.push(
+                Diagnostic::new(Code::DuplicateAttribute, format!("`{}` is given twice", entry.keyword()))
+                    .at(file, entry.keyword_span(), "given again here")
+                    .with_secondary(file, *first, "first given here")
+                    .with_help("keep one of them"),
+            ),
+            None => {
+                seen.insert(key, entry.keyword_span());
+            }
+        }
+    }
+}
+
+/// Reports an entry that this block does not accept.
+pub fn unknown_entry(file: FileId, entry: &Entry, what: &str, accepted: &[&str]) -> Diagnostic {
+    let word = entry.keyword();
+    let mut diagnostic = Diagnostic::new(Code::UnknownAttribute, format!("{what} has no `{word}`")).at(
+        file,
+        entry.keyword_span(),
+        "not accepted here",
+    );
+    diagnostic = match did_you_mean(word, accepted.iter().copied()) {
+        Some(close) => diagnostic.with_help(format!("did you mean `{close}`?")),
+        None => diagnostic.with_help(format!("{what} accepts: {}", accepted.join(", "))),
+    };
+    diagnostic
+}
+
+const PIPELINE_ENTRIES: &[&str] = &["description", "on_failure", "lock", "max_parallel", "limits", "on"];
+const LIMIT_KEYS: &[&str] =
+    &["operations", "call_depth", "expr_depth", "string_size", "array_size", "map_size", "timeout"];
+
+/// The pipeline block; returns its hooks to lower once nodes exist.
+fn lower_pipeline(lowering: &mut Lowering, file: FileId, items: &[Item]) -> Option<Vec<Entry>> {
+    let pipeline = items.iter().find_map(|item| match item {
+        Item::Pipeline(p) => Some(p),
+        _ => None,
+    })?;
+    let mut diagnostics = Vec::new();
+    let empty = PlanNames::default();
+    let scope = Scope { plan: Some(&empty), template_params: None, env: EnvContext::None, builtins: false };
+    let mut typer = Typer { file, scope: &scope, diagnostics: &mut diagnostics };
+    let mut settings = lowering.pipeline.clone();
+    match pipeline.name.as_plain() {
+        Some(name) if !name.trim().is_empty() => settings.name = name,
+        _ => typer.diagnostics.push(
+            Diagnostic::new(Code::InvalidValue, "the pipeline name must be a plain, non-empty string")
+                .at(file, pipeline.name.span, "name")
+                .with_help("write `pipeline \"webshop\" { ... }`"),
+        ),
+    }
+    settings.location = Some(Location { file, span: pipeline.span });
+    check_duplicate_entries(file, &pipeline.body.entries, typer.diagnostics);
+    let mut hooks = Vec::new();
+    for entry in &pipeline.body.entries {
+        match entry {
+            Entry::Attribute(a) => match a.name.name.as_str() {
+                "description" => {
+                    if let Some(Value::String(text)) = typer.constant(&a.value, &Type::String) {
+                        settings.description = Some(text);
+                    }
+                }
+                "on_failure" => {
+                    settings.on_failure = match typer.word(&a.value, &["rollback", "pause", "abort"]).as_deref() {
+                        Some("pause") => FailurePolicy::Pause,
+                        Some("abort") => FailurePolicy::Abort,
+                        _ => FailurePolicy::Rollback,
+                    }
+                }
+                "lock" => {
+                    if typer.word(&a.value, &["pipeline", "environment"]).as_deref() == Some("environment") {
+                        settings.lock = LockScope::Environment;
+                    }
+                }
+                "max_parallel" => {
+                    if let Some(Value::Int(n)) = typer.constant(&a.value, &Type::Int) {
+                        if !(1..=1024).contains(&n) {
+                            typer.diagnostics.push(
+                                Diagnostic::new(Code::InvalidValue, "max_parallel must be between 1 and 1024").at(
+                                    file,
+                                    a.value.span,
+                                    "out of range",
+                                ),
+                            );
+                        } else {
+                            settings.max_parallel = Some(n as usize);
+                        }
+                    }
+                }
+                _ => typer.diagnostics.push(unknown_entry(file, entry, "the pipeline block", PIPELINE_ENTRIES)),
+            },
+            Entry::Block(b) if b.name.name == "limits" => {
+                check_duplicate_entries(file, &b.body.entries, typer.diagnostics);
+                for limit in &b.body.entries {
+                    let Entry::Attribute(a) = limit else {
+                        typer.diagnostics.push(unknown_entry(file, limit, "`limits`", LIMIT_KEYS));
+                        continue;
+                    };
+                    let limits = &mut settings.script_limits;
+                    if a.name.name == "timeout" {
+                        if let Some(Value::Duration(d)) = typer.constant(&a.value, &Type::Duration) {
+                            limits.timeout = d;
+                        }
+                        continue;
+                    }
+                    if !LIMIT_KEYS.contains(&a.name.name.as_str()) {
+                        typer.diagnostics.push(unknown_entry(file, limit, "`limits`", LIMIT_KEYS));
+                        continue;
+                    }
+                    let Some(Value::Int(n)) = typer.constant(&a.value, &Type::Int) else { continue };
+                    if n < 1 {
+                        typer.diagnostics.push(Diagnostic::new(Code::InvalidValue, "a limit must be at least 1").at(
+                            file,
+                            a.value.span,
+                            "too small",
+                        ));
+                        continue;
+                    }
+                    let n = n as u64;
+                    let size = usize::try_from(n).unwrap_or(usize::MAX);
+                    match a.name.name.as_str() {
+                        "operations" => limits.max_operations = n,
+                        "call_depth" => limits.max_call_depth = size.min(1024),
+                        "expr_depth" => limits.max_expr_depth = size.min(1024),
+                        "string_size" => limits.max_string_size = size,
+                        "array_size" => limits.max_array_size = size,
+                        _ => limits.max_map_size = size,
+                    }
+                }
+            }
+            Entry::Hook(_) => hooks.push(entry.clone()),
+            _ => typer.diagnostics.push(unknown_entry(file, entry, "the pipeline block", PIPELINE_ENTRIES)),
+        }
+    }
+    lowering.pipeline = settings;
+    lowering.diagnostics.extend(diagnostics);
+    Some(hooks)
+}
+
+fn lower_inputs(
+    lowering: &mut Lowering,
+    file: FileId,
+    items: &[Item],
+    sets: &[(String, String)],
+) -> (Vec<ParamDef>, Vec<SecretDef>) {
+    let text = lowering.text_of(file).to_string();
+    let mut diagnostics = Vec::new();
+    let empty = PlanNames::default();
+    let scope = Scope { plan: Some(&empty), template_params: None, env: EnvContext::None, builtins: false };
+    let mut params = Vec::new();
+    let mut secrets = Vec::new();
+    for item in items {
+        match item {
+            Item::Param(param) => {
+                let ty = match lower_type(&param.ty) {
+                    Ok(ty) => ty,
+                    Err(name) => {
+                        let mut d = Diagnostic::new(Code::TypeMismatch, format!("unknown type `{name}`")).at(
+                            file,
+                            param.ty.span,
+                            "not a type",
+                        );
+                        d = match did_you_mean(&name, TYPE_NAMES.iter().copied()) {
+                            Some(close) => d.with_help(format!("did you mean `{close}`?")),
+                            None => d.with_help("types are string, int, bool, duration, percent and list<T>"),
+                        };
+                        diagnostics.push(d);
+                        continue;
+                    }
+                };
+                let mut typer = Typer { file, scope: &scope, diagnostics: &mut diagnostics };
+                let default = param.default.as_ref().and_then(|v| typer.expr(v, &ty));
+                let mut known = match &default {
+                    Some(Expr::Literal(value)) => Some(value.clone()),
+                    Some(Expr::Env { .. }) => param.default.as_ref().and_then(|v| typer.constant(v, &ty)),
+                    _ => None,
+                };
+                if let Some((_, set)) = sets.iter().rev().find(|(name, _)| *name == param.name.name) {
+                    known = parse_set_value(set, &ty).ok();
+                }
+                lowering.names.params.insert(param.name.name.clone(), (ty.clone(), known));
+                params.push(ParamDef {
+                    name: param.name.name.clone(),
+                    ty,
+                    default,
+                    doc: crate::syntax::doc_comment(&text, param.span.start),
+                    location: Location { file, span: param.span },
+                });
+            }
+            Item::Secret(secret) => {
+                let mut typer = Typer { file, scope: &scope, diagnostics: &mut diagnostics };
+                if let Some(value) = typer.expr(&secret.value, &Type::String) {
+                    lowering.names.secrets.push(secret.name.name.clone());
+                    secrets.push(SecretDef {
+                        name: secret.name.name.clone(),
+                        value,
+                        location: Location { file, span: secret.span },
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+    lowering.diagnostics.extend(diagnostics);
+    (params, secrets)
+}
+
+const ENVIRONMENT_ENTRIES: &[&str] = &["hosts", "vars", "protect", "description"];
+const PROTECT_KEYS: &[&str] = &["approval", "window", "by"];
+
+fn lower_environments(lowering: &mut Lowering, file: FileId, items: &[Item]) {
+    let mut diagnostics = Vec::new();
+    let names = lowering.names.clone();
+    let scope = Scope { plan: Some(&names), template_params: None, env: EnvContext::None, builtins: true };
+    let mut environments: Vec<EnvironmentDef> = Vec::new();
+    let mut seen = BTreeMap::new();
+    for item in items {
+        let Item::Environment(env) = item else { continue };
+        if seen.insert(env.name.name.clone(), ()).is_some() {
+            continue;
+        }
+        let mut typer = Typer { file, scope: &scope, diagnostics: &mut diagnostics };
+        check_duplicate_entries(file, &env.body.entries, typer.diagnostics);
+        let mut hosts = None;
+        let mut vars = Vec::new();
+        let mut protect = Protect::default();
+        for entry in &env.body.entries {
+            match entry {
+                Entry::Attribute(a) if a.name.name == "hosts" => {
+                    let list = Type::List(Box::new(Type::String));
+                    if let Some(Value::List(items)) = typer.constant(&a.value, &list) {
+                        let names: Vec<String> = items.iter().map(Value::to_text).collect();
+                        if names.is_empty() {
+                            typer.diagnostics.push(
+                                Diagnostic::new(
+                                    Code::InvalidValue,
+                                    format!("environment `{}` has no hosts", env.name.name),
+                                )
+                                .at(file, a.value.span, "empty list")
+                                .with_help("list at least one host, for example hosts = [\"localhost\"]"),
+                            );
+                        }
+                        let mut unique: Vec<String> = Vec::new();
+                        for host in names {
+                            if host.trim().is_empty() || unique.contains(&host) {
+                                typer.diagnostics.push(
+                                    Diagnostic::new(
+                                        Code::InvalidValue,
+                                        format!("host `{host}` is empty or listed twice"),
+                                    )
+                                    .at(file, a.value.span, "in this list"),
+                                );
+                            } else {
+                                unique.push(host);
+                            }
+                        }
+                        hosts = Some(unique);
+                    }
+                }
+                Entry::Attribute(a) if a.name.name == "description" => {
+                    typer.constant(&a.value, &Type::String);
+                }
+                Entry::Block(b) if b.name.name == "vars" => {
+                    check_duplicate_entries(file, &b.body.entries, typer.diagnostics);
+                    for var in &b.body.entries {
+                        match var {
+                            Entry::Attribute(a) => {
+                                let ty = infer_type(&a.value);
+                                if let Some(expr) = typer.expr(&a.value, &ty) {
+                                    vars.push((a.name.name.clone(), expr));
+                                }
+                            }
+                            other => {
+                                typer.diagnostics.push(
+                                    Diagnostic::new(Code::UnknownAttribute, "`vars` holds `key = value` pairs only")
+                                        .at(file, other.keyword_span(), "not a var"),
+                                )
+                            }
+                        }
+                    }
+                }
+                Entry::Block(b) if b.name.name == "protect" => {
+                    check_duplicate_entries(file, &b.body.entries, typer.diagnostics);
+                    for rule in &b.body.entries {
+                        let Entry::Attribute(a) = rule else {
+                            typer.diagnostics.push(unknown_entry(file, rule, "`protect`", PROTECT_KEYS));
+                            continue;
+                        };
+                        match a.name.name.as_str() {
+                            "approval" => {
+                                protect.approval =
+                                    typer.word(&a.value, &["required", "optional"]).as_deref() == Some("required")
+                            }
+                            "window" => protect.window = window(&mut typer, &a.value),
+                            "by" => {
+                                let list = Type::List(Box::new(Type::String));
+                                if let Some(Value::List(items)) = typer.constant(&a.value, &list) {
+                                    protect.approvers = items.iter().map(Value::to_text).collect();
+                                }
+                            }
+                            _ => typer.diagnostics.push(unknown_entry(file, rule, "`protect`", PROTECT_KEYS)),
+                        }
+                    }
+                }
+                _ => typer.diagnostics.push(unknown_entry(file, entry, "an environment", ENVIRONMENT_ENTRIES)),
+            }
+        }
+        let hosts = match hosts {
+            Some(hosts) => hosts,
+            None => {
+                let has_hosts_attribute =
+                    env.body.entries.iter().any(|e| matches!(e, Entry::Attribute(a) if a.name.name == "hosts"));
+                if !has_hosts_attribute {
+                    typer.diagnostics.push(
+                        Diagnostic::new(Code::MissingValue, format!("environment `{}` has no `hosts`", env.name.name))
+                            .at(file, env.name.span, "needs hosts")
+                            .with_help("add hosts = [\"web-1\", \"web-2\"]"),
+                    );
+                }
+                Vec::new()
+            }
+        };
+        environments.push(EnvironmentDef {
+            id: EnvId(environments.len()),
+            name: env.name.name.clone(),
+            hosts,
+            vars,
+            protect,
+            location: Location { file, span: env.span },
+        });
+    }
+    lowering.environments = environments;
+    lowering.diagnostics.extend(diagnostics);
+}
+
+/// Parses a `window = "..."` value.
+pub fn window(typer: &mut Typer, value: &ast::Value) -> Option<Window> {
+    let Value::String(text) = typer.constant(value, &Type::String)? else { return None };
+    match Window::parse(&text) {
+        Ok(window) => Some(window),
+        Err(problem) => {
+            typer.diagnostics.push(
+                Diagnostic::new(Code::InvalidWindow, format!("invalid window: {problem}"))
+                    .at(typer.file, value.span, "this window")
+                    .with_help("write days, a time range and a zone: \"Mon-Fri 08:00-17:00 UTC\""),
+            );
+            None
+        }
+    }
+}
+
+/// The type a var's value is written in (vars are untyped).
+pub fn infer_type(value: &ast::Value) -> Type {
+    use ast::ValueKind::*;
+    match &value.kind {
+        Int(_) => Type::Int,
+        Bool(_) => Type::Bool,
+        Duration(_) => Type::Duration,
+        Percent(_) => Type::Percent,
+        List(items) => Type::List(Box::new(items.first().map(infer_type).unwrap_or(Type::String))),
+        _ => Type::String,
+    }
+}

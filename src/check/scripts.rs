@@ -1,0 +1,43 @@
+//! Compiling embedded Rhai at check time, with errors mapped to the line and
+//! column of the `.deploy` file.
+
+use std::sync::Arc;
+
+use super::model::Script;
+use crate::diagnostic::{Code, Diagnostic};
+use crate::syntax::ast::Rhai;
+use crate::syntax::span::{byte_offset, FileId, Span};
+
+/// Compiles a snippet once; the AST is reused for every host and retry.
+pub fn compile(file: FileId, rhai: &Rhai, diagnostics: &mut Vec<Diagnostic>) -> Option<Script> {
+    if rhai.source.trim().is_empty() {
+        diagnostics.push(
+            Diagnostic::new(Code::ScriptSyntax, "empty Rhai snippet")
+                .at(file, rhai.span, "nothing to evaluate")
+                .with_help("write an expression, for example `http::get(url).status == 200`"),
+        );
+        return None;
+    }
+    match crate::script::compile(&rhai.source) {
+        Ok(ast) => Some(Script {
+            source: Arc::from(rhai.source.as_str()),
+            ast: Arc::new(ast),
+            file,
+            source_start: rhai.source_start,
+        }),
+        Err(error) => {
+            let at = match (error.line, error.column) {
+                (Some(line), Some(column)) => rhai.source_start + byte_offset(&rhai.source, line, column),
+                (Some(line), None) => rhai.source_start + byte_offset(&rhai.source, line, 1),
+                _ => rhai.source_start,
+            };
+            let end = (at + 1).min(rhai.span.end.max(at));
+            diagnostics.push(
+                Diagnostic::new(Code::ScriptSyntax, format!("Rhai: {}", error.message))
+                    .at(file, Span::new(at, end), "here")
+                    .with_help("scripts are compiled when the plan is checked; see docs/scripting.md"),
+            );
+            None
+        }
+    }
+}

@@ -1,0 +1,72 @@
+//! How a strategy splits an environment's hosts into batches, in order.
+
+use crate::check::model::Strategy;
+
+/// One batch of a rollout: the hosts that move together.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Batch {
+    pub hosts: Vec<String>,
+    /// What the batch is: "all hosts", "batch 2 of 3", "canary 50%".
+    pub label: String,
+}
+
+/// The batches of a rollout over `hosts` (in host order).
+pub fn batches(strategy: &Strategy, hosts: &[String]) -> Vec<Batch> {
+    match strategy {
+        Strategy::AllAtOnce | Strategy::BlueGreen { .. } => {
+            vec![Batch { hosts: hosts.to_vec(), label: "all hosts".into() }]
+        }
+        Strategy::Rolling { batch, .. } => {
+            let size = batch.of(hosts.len()).max(1);
+            let count = hosts.len().div_ceil(size);
+            hosts
+                .chunks(size)
+                .enumerate()
+                .map(|(index, chunk)| Batch { hosts: chunk.to_vec(), label: format!("batch {} of {count}", index + 1) })
+                .collect()
+        }
+        Strategy::Canary { steps, .. } => {
+            let mut done = 0;
+            let mut out = Vec::new();
+            for step in steps {
+                let upto = crate::check::model::Amount::Percent(*step).of(hosts.len()).max(done);
+                if upto > done || out.is_empty() {
+                    out.push(Batch { hosts: hosts[done..upto].to_vec(), label: format!("canary {step}%") });
+                }
+                done = upto;
+            }
+            if done < hosts.len() {
+                out.push(Batch { hosts: hosts[done..].to_vec(), label: "canary 100%".into() });
+            }
+            out
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::model::Amount;
+
+    fn hosts(n: usize) -> Vec<String> {
+        (1..=n).map(|i| format!("web-{i}")).collect()
+    }
+
+    #[test]
+    fn canary_brings_the_share_up_to_each_step() {
+        let strategy = Strategy::Canary { steps: vec![10.0, 50.0, 100.0], pause: Default::default(), analysis: None };
+        let sizes: Vec<usize> = batches(&strategy, &hosts(4)).iter().map(|b| b.hosts.len()).collect();
+        assert_eq!(sizes, vec![1, 1, 2]);
+        let sizes: Vec<usize> = batches(&strategy, &hosts(10)).iter().map(|b| b.hosts.len()).collect();
+        assert_eq!(sizes, vec![1, 4, 5]);
+    }
+
+    #[test]
+    fn rolling_chunks_in_host_order() {
+        let strategy = Strategy::Rolling { batch: Amount::Percent(25.0), max_failures: Amount::Count(0) };
+        let all = batches(&strategy, &hosts(5));
+        assert_eq!(all.len(), 3);
+        assert_eq!(all[0].hosts, vec!["web-1", "web-2"]);
+        assert_eq!(all[2].hosts, vec!["web-5"]);
+    }
+}
