@@ -45,7 +45,12 @@ pub fn render(status: RunStatus, duration_ms: u64, summary: &Summary) -> String 
             _ => String::new(),
         };
         let label = if status == RunStatus::Paused { "paused" } else { "why" };
-        out.push_str(&format!("\n{label}: {place}{}\n", failure.message));
+        // A stage's error names its host already.
+        let message = match &failure.host {
+            Some(host) => failure.message.strip_prefix(&format!("{host}: ")).unwrap_or(&failure.message),
+            None => &failure.message,
+        };
+        out.push_str(&format!("\n{label}: {place}{message}\n"));
     }
     out.push_str(&format!("\nrun {} in {}\n", status.word(), format_ms(duration_ms)));
     out
