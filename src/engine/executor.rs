@@ -108,6 +108,12 @@ pub async fn execute(ctx: Arc<RunContext>, mut interrupts: mpsc::UnboundedReceiv
         max_parallel: ctx.options.max_parallel,
         on_failure: format!("{pipeline_policy:?}").to_lowercase(),
     });
+    let hooks = plan.hooks.len() + plan.nodes.iter().map(|node| node.hooks.len()).sum::<usize>();
+    if hooks > 0 {
+        ctx.bus.emit(EventData::Warning {
+            message: format!("this version of `deploy run` does not run lifecycle hooks yet ({hooks} in this plan)"),
+        });
+    }
     // `hard` stops everything, the rollback included (a second signal);
     // `forward` stops the forward work only.
     let hard = CancellationToken::new();

@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
+use tokio::sync::OwnedSemaphorePermit;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -54,7 +55,7 @@ pub async fn run_stage(ctx: Arc<RunContext>, id: NodeId, cancel: CancellationTok
     let node = ctx.plan().node(id);
     let policy = ctx.plan().pipeline.on_failure;
     let Some(environment) = ctx.environment_of(node) else {
-        let unit = run_unit(ctx.clone(), id, None, cancel).await;
+        let unit = run_unit(ctx.clone(), id, None, cancel, None).await;
         return NodeResult {
             status: unit.status,
             error: unit.error,
@@ -78,14 +79,31 @@ pub async fn run_stage(ctx: Arc<RunContext>, id: NodeId, cancel: CancellationTok
         if node_cancel.is_cancelled() || failures > tolerated {
             break;
         }
+        // Hosts take their first permit in host order (web-1 before web-2),
+        // while finished hosts are still looked at as they end.
         let mut running = JoinSet::new();
-        for index in range {
-            let ctx = ctx.clone();
-            let host = hosts[index].clone();
-            let cancel = node_cancel.clone();
-            running.spawn(async move { (index, run_unit(ctx, id, Some(host), cancel).await) });
-        }
-        while let Some(joined) = running.join_next().await {
+        let mut pending = range.peekable();
+        loop {
+            let next = pending.peek().copied().filter(|_| !node_cancel.is_cancelled());
+            let joined = match next {
+                Some(index) => tokio::select! {
+                    permit = ctx.permits.clone().acquire_owned() => {
+                        let Ok(permit) = permit else { break };
+                        pending.next();
+                        let ctx = ctx.clone();
+                        let host = hosts[index].clone();
+                        let cancel = node_cancel.clone();
+                        running.spawn(async move { (index, run_unit(ctx, id, Some(host), cancel, Some(permit)).await) });
+                        continue;
+                    }
+                    Some(joined) = running.join_next() => joined,
+                    () = node_cancel.cancelled() => continue,
+                },
+                None => match running.join_next().await {
+                    Some(joined) => joined,
+                    None => break,
+                },
+            };
             let Ok((index, unit)) = joined else { continue };
             if unit.status == NodeStatus::Failed {
                 failures += 1;
@@ -139,7 +157,14 @@ pub async fn run_stage(ctx: Arc<RunContext>, id: NodeId, cancel: CancellationTok
 }
 
 /// Runs a stage's steps on one host (or untargeted), with its attempts.
-pub async fn run_unit(ctx: Arc<RunContext>, id: NodeId, host: Option<String>, cancel: CancellationToken) -> UnitResult {
+/// `first_permit`: a `--max-parallel` permit already taken for the first attempt.
+pub async fn run_unit(
+    ctx: Arc<RunContext>,
+    id: NodeId,
+    host: Option<String>,
+    cancel: CancellationToken,
+    mut first_permit: Option<OwnedSemaphorePermit>,
+) -> UnitResult {
     let node = ctx.plan().node(id);
     let max_attempts = 1 + node.retry.map_or(0, |retry| retry.attempts);
     let started_at = Instant::now();
@@ -147,9 +172,12 @@ pub async fn run_unit(ctx: Arc<RunContext>, id: NodeId, host: Option<String>, ca
     let mut attempts = 0;
     let mut outcome = (NodeStatus::Cancelled, None::<String>, None::<i32>);
     for attempt in 1..=max_attempts {
-        let permit = tokio::select! {
-            permit = ctx.permits.clone().acquire_owned() => permit.ok(),
-            () = cancel.cancelled() => None,
+        let permit = match first_permit.take() {
+            Some(permit) => Some(permit),
+            None => tokio::select! {
+                permit = ctx.permits.clone().acquire_owned() => permit.ok(),
+                () = cancel.cancelled() => None,
+            },
         };
         let Some(permit) = permit else {
             outcome = (NodeStatus::Cancelled, None, None);

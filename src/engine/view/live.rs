@@ -22,7 +22,6 @@ pub struct LiveView {
     bars: HashMap<Key, ProgressBar>,
     captured: HashMap<Key, VecDeque<String>>,
     running: ProgressStyle,
-    done: ProgressStyle,
 }
 
 impl Default for LiveView {
@@ -35,14 +34,11 @@ impl LiveView {
     pub fn new() -> LiveView {
         let running = ProgressStyle::with_template("{spinner:.cyan} {prefix:.bold} {elapsed:>4} {wide_msg:.dim}")
             .unwrap_or_else(|_| ProgressStyle::default_spinner());
-        let done = ProgressStyle::with_template("{prefix:.bold} {wide_msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_spinner());
         LiveView {
             multi: MultiProgress::with_draw_target(ProgressDrawTarget::stdout()),
             bars: HashMap::new(),
             captured: HashMap::new(),
             running,
-            done,
         }
     }
 
@@ -69,25 +65,17 @@ impl LiveView {
         }
     }
 
+    /// A finished node or host leaves the live area: its final line is
+    /// printed above the spinners and stays there.
     fn finish(&mut self, key: &Key, mark: &str, message: String) {
-        let bar = match self.bars.remove(key) {
-            Some(bar) => bar,
-            None => {
-                let bar = self.multi.add(ProgressBar::new_spinner());
-                bar.set_prefix(match &key.1 {
-                    Some(host) => format!("  {} {host}", key.0),
-                    None => key.0.clone(),
-                });
-                bar
-            }
-        };
-        bar.set_style(self.done.clone());
-        let prefix = bar.prefix();
-        bar.set_prefix(format!("{mark} {}", prefix.trim_start()));
-        if key.1.is_some() {
-            bar.set_prefix(format!("  {mark} {}", prefix.trim_start()));
+        if let Some(bar) = self.bars.remove(key) {
+            bar.finish_and_clear();
         }
-        bar.finish_with_message(message);
+        let line = match &key.1 {
+            Some(host) => format!("  {mark} {} {host} {message}", key.0),
+            None => format!("{mark} {} {message}", key.0),
+        };
+        self.println(&line);
     }
 
     fn println(&self, text: &str) {
@@ -210,18 +198,18 @@ impl EventSink for LiveView {
             EventData::Warning { message } => self.println(&format!("deploy: warning: {message}")),
             EventData::RunFinished { status, duration_ms, summary, .. } => {
                 for bar in self.bars.values() {
-                    bar.finish();
+                    bar.finish_and_clear();
                 }
                 self.bars.clear();
                 let text = summary::render(*status, *duration_ms, summary);
-                print!("{text}");
+                self.multi.suspend(|| println!("{text}"));
             }
         }
     }
 
     fn close(&mut self) {
         for bar in self.bars.values() {
-            bar.finish();
+            bar.finish_and_clear();
         }
     }
 }
