@@ -8,6 +8,7 @@ mod graph;
 mod load;
 mod output;
 mod plan;
+mod run;
 
 use clap::{Parser, Subcommand};
 
@@ -31,6 +32,8 @@ enum Command {
     Graph(graph::GraphArgs),
     /// Preview a run: waves, resolved commands, hosts, batches, rollback coverage.
     Plan(plan::PlanArgs),
+    /// Run a plan: walk the execution graph, roll back on failure.
+    Run(run::RunArgs),
     /// Print shell completions.
     Completions(completions::CompletionsArgs),
 }
@@ -50,6 +53,7 @@ pub fn main() -> i32 {
         Command::Explain(args) => explain::run(args),
         Command::Graph(args) => graph::run(args),
         Command::Plan(args) => plan::run(args),
+        Command::Run(args) => run::run(args),
         Command::Completions(args) => completions::run(args),
     };
     code.code()

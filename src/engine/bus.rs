@@ -1,0 +1,153 @@
+//! The event bus: numbers events, masks secrets once, and hands every event,
+//! in order, to each consumer (terminal view, `--json`, journal) on one
+//! dedicated thread so that slow output never blocks the executor.
+
+use std::sync::{mpsc, Arc, Mutex};
+use std::thread::JoinHandle;
+
+use super::event::{Event, EventData, SCHEMA_VERSION};
+use super::redact::Redactor;
+
+/// A consumer of the event stream.
+pub trait EventSink: Send {
+    fn handle(&mut self, event: &Event);
+    /// Called once after the last event.
+    fn close(&mut self) {}
+}
+
+/// The sending side; cheap to clone, shared by every task of a run.
+#[derive(Clone)]
+pub struct Bus {
+    inner: Arc<Mutex<BusInner>>,
+    redactor: Arc<Redactor>,
+}
+
+struct BusInner {
+    seq: u64,
+    sender: Option<mpsc::Sender<Event>>,
+}
+
+/// Joins the consumer thread once the bus is closed.
+pub struct BusWorker {
+    handle: Option<JoinHandle<()>>,
+}
+
+impl Bus {
+    /// Starts the consumer thread with `sinks`.
+    pub fn start(redactor: Redactor, mut sinks: Vec<Box<dyn EventSink>>) -> (Bus, BusWorker) {
+        let (sender, receiver) = mpsc::channel::<Event>();
+        let handle = std::thread::Builder::new()
+            .name("deploy-events".into())
+            .spawn(move || {
+                for event in receiver {
+                    for sink in &mut sinks {
+                        sink.handle(&event);
+                    }
+                }
+                for sink in &mut sinks {
+                    sink.close();
+                }
+            })
+            .ok();
+        let bus = Bus {
+            inner: Arc::new(Mutex::new(BusInner { seq: 0, sender: Some(sender) })),
+            redactor: Arc::new(redactor),
+        };
+        (bus, BusWorker { handle })
+    }
+
+    /// Numbers, timestamps and masks an event, then queues it for the consumers.
+    pub fn emit(&self, data: EventData) {
+        let data = self.mask(data);
+        let Ok(mut inner) = self.inner.lock() else { return };
+        let seq = inner.seq;
+        inner.seq += 1;
+        let time = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        if let Some(sender) = &inner.sender {
+            let _ = sender.send(Event { schema: SCHEMA_VERSION, seq, time, data });
+        }
+    }
+
+    /// Masks secrets in text that does not travel as an event (e.g. stderr notes).
+    pub fn redact(&self, text: &str) -> String {
+        self.redactor.redact(text)
+    }
+
+    /// No more events: the consumer thread drains the queue and ends.
+    pub fn close(&self) {
+        if let Ok(mut inner) = self.inner.lock() {
+            inner.sender = None;
+        }
+    }
+
+    fn mask(&self, data: EventData) -> EventData {
+        if self.redactor.is_empty() {
+            return data;
+        }
+        match data {
+            // The hot path: one line of child output.
+            EventData::StepOutput { node, host, stream, mut line, rollback } => {
+                self.redactor.redact_in_place(&mut line);
+                EventData::StepOutput { node, host, stream, line, rollback }
+            }
+            other => {
+                // Every other event: mask every string it holds.
+                let Ok(mut value) = serde_json::to_value(&other) else { return other };
+                self.redactor.redact_json(&mut value);
+                serde_json::from_value(value).unwrap_or(EventData::Warning {
+                    message: "an event was dropped because it could not be redacted".into(),
+                })
+            }
+        }
+    }
+}
+
+impl BusWorker {
+    /// Waits until every queued event was consumed.
+    pub fn join(mut self) {
+        if let Some(handle) = self.handle.take() {
+            let _ = handle.join();
+        }
+    }
+}
+
+/// A sink that keeps every event (tests, summaries).
+#[derive(Clone, Default)]
+pub struct EventLog {
+    pub events: Arc<Mutex<Vec<Event>>>,
+}
+
+impl EventSink for EventLog {
+    fn handle(&mut self, event: &Event) {
+        if let Ok(mut events) = self.events.lock() {
+            events.push(event.clone());
+        }
+    }
+}
+
+impl EventLog {
+    pub fn snapshot(&self) -> Vec<Event> {
+        self.events.lock().map(|events| events.clone()).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_and_masks_events() {
+        let log = EventLog::default();
+        let (bus, worker) = Bus::start(Redactor::new(["hunter2"]), vec![Box::new(log.clone())]);
+        bus.emit(EventData::Warning { message: "pw hunter2".into() });
+        bus.emit(EventData::NodeSkipped { node: "a".into(), reason: "hunter2".into() });
+        bus.close();
+        worker.join();
+        let events = log.snapshot();
+        assert_eq!(events.len(), 2);
+        assert_eq!(events[0].seq, 0);
+        assert_eq!(events[1].seq, 1);
+        assert_eq!(events[0].data, EventData::Warning { message: "pw ***".into() });
+        assert_eq!(events[1].data, EventData::NodeSkipped { node: "a".into(), reason: "***".into() });
+    }
+}

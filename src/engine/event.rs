@@ -1,0 +1,327 @@
+//! The event stream: everything a run does, as data. The terminal views,
+//! `--json` and (later) the state journal all consume these events; the
+//! schema is documented in docs/events.md and versioned by [`SCHEMA_VERSION`].
+
+use serde::{Deserialize, Serialize};
+
+/// Version of the event schema. Bumped when a field changes meaning or is
+/// removed; adding a field or an event type does not bump it.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// One event: a sequence number (monotonically increasing within a run,
+/// starting at 0), a UTC timestamp (RFC 3339 with milliseconds) and the data.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    pub schema: u32,
+    pub seq: u64,
+    pub time: String,
+    #[serde(flatten)]
+    pub data: EventData,
+}
+
+/// Which stream a line of output came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Stream {
+    Stdout,
+    Stderr,
+    /// `print`/`log` of a script step.
+    Log,
+}
+
+/// The status of a node, or of one host of a node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NodeStatus {
+    Succeeded,
+    Failed,
+    /// `when` was false.
+    Skipped,
+    /// Killed because the run stopped (a failure elsewhere, or Ctrl-C).
+    Cancelled,
+    /// Waiting for an approval: the run paused here.
+    Paused,
+    /// Never started because the run stopped first.
+    NotStarted,
+}
+
+impl NodeStatus {
+    pub fn word(self) -> &'static str {
+        match self {
+            NodeStatus::Succeeded => "succeeded",
+            NodeStatus::Failed => "failed",
+            NodeStatus::Skipped => "skipped",
+            NodeStatus::Cancelled => "cancelled",
+            NodeStatus::Paused => "paused",
+            NodeStatus::NotStarted => "not started",
+        }
+    }
+}
+
+/// How a run ended. Maps to the exit code in [`super::run_status`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    Succeeded,
+    /// A node failed under `rollback` and every rollback step succeeded.
+    RolledBack,
+    /// A node failed under `abort`: stopped, nothing undone.
+    Aborted,
+    /// A node failed under `pause`, or a gate waits for an approval.
+    Paused,
+    /// A rollback step failed: manual attention needed.
+    RollbackFailed,
+    /// Stopped by SIGINT/SIGTERM.
+    Interrupted,
+}
+
+impl RunStatus {
+    pub fn word(self) -> &'static str {
+        match self {
+            RunStatus::Succeeded => "succeeded",
+            RunStatus::RolledBack => "failed and rolled back",
+            RunStatus::Aborted => "failed and aborted",
+            RunStatus::Paused => "paused",
+            RunStatus::RollbackFailed => "failed and the rollback failed",
+            RunStatus::Interrupted => "interrupted",
+        }
+    }
+}
+
+/// The outcome of a gate evaluation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GateOutcome {
+    Pass,
+    Fail,
+    Inconclusive,
+    NoData,
+}
+
+/// What happened to one unit (a node on one host) on the rollback path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RollbackStatus {
+    Succeeded,
+    Failed,
+    /// The node declares `irreversible = "why"`: nothing to run.
+    Irreversible,
+    /// The node has neither `rollback` nor `irreversible` (warning W0001).
+    Missing,
+    /// Stopped by a second Ctrl-C.
+    Cancelled,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum EventData {
+    RunStarted {
+        run_id: String,
+        pipeline: String,
+        version: String,
+        previous_version: String,
+        plan_file: String,
+        nodes: usize,
+        max_parallel: usize,
+        on_failure: String,
+    },
+    /// A node started; with `host`, one host of a targeted stage started an attempt.
+    NodeStarted {
+        node: String,
+        kind: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        host: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        attempt: Option<u32>,
+        /// On the node-level event of a targeted stage: its hosts.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        hosts: Vec<String>,
+    },
+    /// One line a step printed (secrets already replaced by `***`).
+    StepOutput {
+        node: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        host: Option<String>,
+        stream: Stream,
+        line: String,
+        /// The line comes from a rollback step.
+        #[serde(default, skip_serializing_if = "is_false")]
+        rollback: bool,
+    },
+    /// A node finished; with `host`, one host of a targeted stage finished.
+    NodeFinished {
+        node: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        host: Option<String>,
+        status: NodeStatus,
+        duration_ms: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        attempt: Option<u32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        exit_code: Option<i32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
+    NodeSkipped {
+        node: String,
+        reason: String,
+    },
+    /// An attempt failed and another one follows after `delay_ms`.
+    Retry {
+        node: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        host: Option<String>,
+        /// The attempt that comes next (2 for the first retry).
+        attempt: u32,
+        max_attempts: u32,
+        delay_ms: u64,
+        error: String,
+    },
+    /// A gate waits: for a `wait`, a `window` to open, or a `check` to pass.
+    GateWaiting {
+        node: String,
+        reason: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        until: Option<String>,
+    },
+    /// A gate's decision.
+    GateOutcome {
+        node: String,
+        outcome: GateOutcome,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        message: Option<String>,
+    },
+    /// An `approve` gate was approved (by `--yes`/`--approve`).
+    Approved {
+        node: String,
+        approver: String,
+        question: String,
+    },
+    /// The run stops starting new work.
+    Stopping {
+        reason: String,
+        policy: String,
+    },
+    RollbackStarted {
+        reason: String,
+        /// The units to undo, in order: `node` or `node@host`.
+        units: Vec<String>,
+    },
+    RollbackStepStarted {
+        node: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        host: Option<String>,
+    },
+    RollbackStep {
+        node: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        host: Option<String>,
+        status: RollbackStatus,
+        duration_ms: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
+    RollbackFinished {
+        succeeded: bool,
+        duration_ms: u64,
+        failed: Vec<String>,
+    },
+    /// Something the user should know that is not a node's status.
+    Warning {
+        message: String,
+    },
+    RunFinished {
+        status: RunStatus,
+        exit_code: i32,
+        duration_ms: u64,
+        summary: Summary,
+    },
+}
+
+fn is_false(flag: &bool) -> bool {
+    !*flag
+}
+
+/// The final account of a run (in `run_finished`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    pub nodes: Vec<NodeSummary>,
+    pub rollback: Vec<RollbackSummary>,
+    /// Why the run failed, stopped or paused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<FailureSummary>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NodeSummary {
+    pub node: String,
+    pub kind: String,
+    pub status: NodeStatus,
+    pub duration_ms: u64,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hosts: Vec<HostSummary>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HostSummary {
+    pub host: String,
+    pub status: NodeStatus,
+    pub attempts: u32,
+    pub duration_ms: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RollbackSummary {
+    pub node: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    pub status: RollbackStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FailureSummary {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    pub message: String,
+}
+
+/// `node` or `node@host`.
+pub fn unit_label(node: &str, host: Option<&str>) -> String {
+    match host {
+        Some(host) => format!("{node}@{host}"),
+        None => node.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_round_trip_through_json() {
+        let event = Event {
+            schema: SCHEMA_VERSION,
+            seq: 3,
+            time: "2024-01-01T00:00:00.000Z".into(),
+            data: EventData::NodeFinished {
+                node: "build".into(),
+                host: Some("web-1".into()),
+                status: NodeStatus::Failed,
+                duration_ms: 12,
+                attempt: Some(2),
+                exit_code: Some(1),
+                error: Some("boom".into()),
+            },
+        };
+        let text = serde_json::to_string(&event).unwrap();
+        assert!(text.contains(r#""type":"node_finished""#), "{text}");
+        let back: Event = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, event);
+    }
+}

@@ -1,0 +1,430 @@
+//! The scheduler: starts a node as soon as everything it `needs` passed,
+//! runs independent nodes concurrently (commands bounded by
+//! `--max-parallel`), and on a failure applies the policy: stop starting
+//! work, cancel or let finish what runs, then roll back, abort or pause.
+//!
+//! Cancellation choice: under `rollback` and `abort`, nodes still running
+//! when another fails are cancelled (their process groups get SIGTERM, then
+//! SIGKILL after the grace period) so the rollback starts at once; under
+//! `pause` they are left to finish. A first SIGINT/SIGTERM acts like a
+//! failure under the pipeline's `on_failure`; a second kills everything at
+//! once and ends the run.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use super::context::{millis, RunContext};
+use super::event::{
+    EventData, FailureSummary, HostSummary, NodeStatus, NodeSummary, RollbackSummary, RunStatus, Summary,
+};
+use super::gates;
+use super::hosts::run_stage;
+use super::rollback::run_rollback;
+use crate::check::model::{FailurePolicy, NodeId, NodeKind, Plan, Strategy};
+
+/// How a node (all its hosts) ended, and what a failure makes the run do.
+#[derive(Clone, Debug)]
+pub struct NodeResult {
+    pub status: NodeStatus,
+    pub error: Option<String>,
+    pub exit_code: Option<i32>,
+    pub failed_host: Option<String>,
+    pub hosts: Vec<HostSummary>,
+    /// For a failure: `on_failure` of the pipeline, or the gate outcome's policy.
+    pub policy: FailurePolicy,
+}
+
+/// What a run ended with.
+#[derive(Clone, Debug)]
+pub struct RunReport {
+    pub status: RunStatus,
+    pub summary: Summary,
+    pub duration_ms: u64,
+}
+
+/// Why the run stopped starting new work.
+#[derive(Clone, Debug)]
+enum Stop {
+    Failure { node: String, host: Option<String>, message: String, policy: FailurePolicy },
+    Paused { node: String, message: String },
+    Interrupted,
+}
+
+impl Stop {
+    /// Whether running nodes are cancelled (rather than left to finish).
+    fn cancels(&self, pipeline_policy: FailurePolicy) -> bool {
+        match self {
+            Stop::Failure { policy, .. } => *policy != FailurePolicy::Pause,
+            Stop::Paused { .. } => false,
+            Stop::Interrupted => pipeline_policy != FailurePolicy::Pause,
+        }
+    }
+}
+
+/// Features of the language this engine does not run yet; the run refuses
+/// to start (exit 1) rather than ignore them.
+pub fn unsupported(plan: &Plan) -> Vec<String> {
+    let mut problems = Vec::new();
+    for node in &plan.nodes {
+        match node.strategy {
+            Strategy::Canary { .. } | Strategy::BlueGreen { .. } => problems.push(format!(
+                "stage `{}`: strategy {} is not supported by this version of `deploy run` yet",
+                node.name,
+                node.strategy.name()
+            )),
+            Strategy::AllAtOnce | Strategy::Rolling { .. } => {}
+        }
+        if node.monitor.is_some() {
+            problems
+                .push(format!("stage `{}`: `monitor` is not supported by this version of `deploy run` yet", node.name));
+        }
+    }
+    problems
+}
+
+struct NodeState {
+    status: NodeStatus,
+    duration_ms: u64,
+    hosts: Vec<HostSummary>,
+    error: Option<String>,
+}
+
+/// Walks the graph. `interrupts` delivers one message per SIGINT/SIGTERM.
+pub async fn execute(ctx: Arc<RunContext>, mut interrupts: mpsc::UnboundedReceiver<()>) -> RunReport {
+    let plan = ctx.plan();
+    let pipeline_policy = plan.pipeline.on_failure;
+    ctx.bus.emit(EventData::RunStarted {
+        run_id: ctx.options.run_id.clone(),
+        pipeline: plan.pipeline.name.clone(),
+        version: ctx.version.clone(),
+        previous_version: ctx.previous_version.clone(),
+        plan_file: plan.plan_file.display().to_string(),
+        nodes: plan.nodes.len(),
+        max_parallel: ctx.options.max_parallel,
+        on_failure: format!("{pipeline_policy:?}").to_lowercase(),
+    });
+    let hooks = plan.hooks.len() + plan.nodes.iter().map(|node| node.hooks.len()).sum::<usize>();
+    if hooks > 0 {
+        ctx.bus.emit(EventData::Warning {
+            message: format!("this version of `deploy run` does not run lifecycle hooks yet ({hooks} in this plan)"),
+        });
+    }
+    // `hard` stops everything, the rollback included (a second signal);
+    // `forward` stops the forward work only.
+    let hard = CancellationToken::new();
+    let forward = hard.child_token();
+    let count = plan.nodes.len();
+    let mut states: Vec<NodeState> = (0..count)
+        .map(|_| NodeState { status: NodeStatus::NotStarted, duration_ms: 0, hosts: Vec::new(), error: None })
+        .collect();
+    let mut missing: Vec<usize> =
+        plan.nodes.iter().map(|node| node.needs.iter().filter(|n| n.0 < count).count()).collect();
+    let mut ready: VecDeque<NodeId> = ctx.graph.order.iter().copied().filter(|id| missing[id.0] == 0).collect();
+    let mut running: JoinSet<(NodeId, NodeResult, u64)> = JoinSet::new();
+    let mut stop: Option<Stop> = None;
+    let mut signals = 0u32;
+    let mut interrupts_open = true;
+
+    loop {
+        if stop.is_none() {
+            while let Some(id) = ready.pop_front() {
+                states[id.0].status = NodeStatus::Cancelled; // until it reports
+                let ctx = ctx.clone();
+                let cancel = forward.clone();
+                running.spawn(async move {
+                    let started = Instant::now();
+                    let result = run_node(ctx, id, cancel).await;
+                    (id, result, millis(started.elapsed()))
+                });
+            }
+        }
+        if running.is_empty() {
+            break;
+        }
+        tokio::select! {
+            signal = interrupts.recv(), if interrupts_open => {
+                if signal.is_none() {
+                    interrupts_open = false;
+                    continue;
+                }
+                signals += 1;
+                if signals >= 2 {
+                    return hard_stop(&ctx, &hard, running, states).await;
+                }
+                ctx.bus.emit(EventData::Warning {
+                    message: "interrupted: no new work starts; press Ctrl-C again to stop at once".into(),
+                });
+                let interrupted = Stop::Interrupted;
+                if interrupted.cancels(pipeline_policy) {
+                    forward.cancel();
+                }
+                if !matches!(stop, Some(Stop::Failure { .. })) {
+                    announce(&ctx, "interrupted by a signal", stop_policy(&interrupted, pipeline_policy));
+                    stop = Some(interrupted);
+                }
+            }
+            Some(joined) = running.join_next() => {
+                let Ok((id, result, duration_ms)) = joined else { continue };
+                let node = ctx.plan().node(id);
+                let state = &mut states[id.0];
+                state.status = result.status;
+                state.duration_ms = duration_ms;
+                state.hosts = result.hosts.clone();
+                state.error = result.error.clone();
+                match result.status {
+                    NodeStatus::Succeeded | NodeStatus::Skipped => {
+                        for dependent in &ctx.graph.dependents[id.0] {
+                            missing[dependent.0] = missing[dependent.0].saturating_sub(1);
+                            if missing[dependent.0] == 0 {
+                                ready.push_back(*dependent);
+                            }
+                        }
+                    }
+                    NodeStatus::Failed => {
+                        let failure = Stop::Failure {
+                            node: node.name.clone(),
+                            host: result.failed_host.clone(),
+                            message: result.error.clone().unwrap_or_else(|| "failed".into()),
+                            policy: result.policy,
+                        };
+                        // The first failure decides; a failure overrides a pause or an interrupt.
+                        if !matches!(stop, Some(Stop::Failure { .. })) {
+                            let reason = format!("{} failed", node.name);
+                            announce(&ctx, &reason, result.policy);
+                            if failure.cancels(pipeline_policy) {
+                                forward.cancel();
+                            }
+                            stop = Some(failure);
+                        }
+                    }
+                    NodeStatus::Paused => {
+                        if stop.is_none() {
+                            let message = result.error.clone().unwrap_or_else(|| "paused".into());
+                            announce(&ctx, &message, FailurePolicy::Pause);
+                            stop = Some(Stop::Paused { node: node.name.clone(), message });
+                        }
+                    }
+                    NodeStatus::Cancelled | NodeStatus::NotStarted => {}
+                }
+            }
+        }
+    }
+
+    let mut rollback: Vec<RollbackSummary> = Vec::new();
+    let status = match &stop {
+        None => RunStatus::Succeeded,
+        Some(Stop::Paused { .. }) => RunStatus::Paused,
+        Some(Stop::Failure { policy: FailurePolicy::Pause, .. }) => RunStatus::Paused,
+        Some(Stop::Failure { policy: FailurePolicy::Abort, .. }) => RunStatus::Aborted,
+        Some(Stop::Interrupted) if pipeline_policy != FailurePolicy::Rollback => RunStatus::Interrupted,
+        Some(stop @ (Stop::Failure { policy: FailurePolicy::Rollback, .. } | Stop::Interrupted)) => {
+            let reason = match stop {
+                Stop::Failure { node, message, .. } => format!("{node} failed: {message}"),
+                _ => "interrupted by a signal".to_string(),
+            };
+            let rollback_run = run_rollback(ctx.clone(), reason, hard.clone());
+            tokio::pin!(rollback_run);
+            let report = loop {
+                tokio::select! {
+                    report = &mut rollback_run => break Some(report),
+                    signal = interrupts.recv(), if interrupts_open => {
+                        if signal.is_none() {
+                            interrupts_open = false;
+                            continue;
+                        }
+                        signals += 1;
+                        if signals >= 2 {
+                            break None;
+                        }
+                        ctx.bus.emit(EventData::Warning {
+                            message: "rolling back; press Ctrl-C again to stop at once".into(),
+                        });
+                    }
+                }
+            };
+            match report {
+                None => {
+                    // The rollback future is no longer polled; its processes die with the groups.
+                    return hard_stop(&ctx, &hard, JoinSet::new(), states).await;
+                }
+                Some(report) => {
+                    let succeeded = report.succeeded;
+                    rollback = report.entries;
+                    match (succeeded, stop) {
+                        (false, _) => RunStatus::RollbackFailed,
+                        (true, Stop::Interrupted) => RunStatus::Interrupted,
+                        (true, _) => RunStatus::RolledBack,
+                    }
+                }
+            }
+        }
+    };
+    finish(&ctx, status, states, rollback, stop)
+}
+
+fn stop_policy(stop: &Stop, pipeline_policy: FailurePolicy) -> FailurePolicy {
+    match stop {
+        Stop::Failure { policy, .. } => *policy,
+        Stop::Paused { .. } => FailurePolicy::Pause,
+        Stop::Interrupted => pipeline_policy,
+    }
+}
+
+fn announce(ctx: &RunContext, reason: &str, policy: FailurePolicy) {
+    ctx.bus.emit(EventData::Stopping { reason: reason.to_string(), policy: format!("{policy:?}").to_lowercase() });
+}
+
+/// A second signal: kill every process group, end every task, report.
+async fn hard_stop(
+    ctx: &Arc<RunContext>,
+    hard: &CancellationToken,
+    mut running: JoinSet<(NodeId, NodeResult, u64)>,
+    states: Vec<NodeState>,
+) -> RunReport {
+    hard.cancel();
+    ctx.transport.kill_all();
+    ctx.local.kill_all();
+    running.abort_all();
+    while running.join_next().await.is_some() {}
+    // A process spawned while the tasks were being aborted.
+    ctx.transport.kill_all();
+    ctx.local.kill_all();
+    finish(ctx, RunStatus::Interrupted, states, Vec::new(), Some(Stop::Interrupted))
+}
+
+fn finish(
+    ctx: &RunContext,
+    status: RunStatus,
+    states: Vec<NodeState>,
+    rollback: Vec<RollbackSummary>,
+    stop: Option<Stop>,
+) -> RunReport {
+    let plan = ctx.plan();
+    let nodes = ctx
+        .graph
+        .order
+        .iter()
+        .map(|id| {
+            let node = plan.node(*id);
+            let state = &states[id.0];
+            NodeSummary {
+                node: node.name.clone(),
+                kind: node.kind.word().to_string(),
+                status: state.status,
+                duration_ms: state.duration_ms,
+                hosts: state.hosts.clone(),
+                error: state.error.clone(),
+            }
+        })
+        .collect();
+    let failure = stop.map(|stop| match stop {
+        Stop::Failure { node, host, message, .. } => FailureSummary { node: Some(node), host, message },
+        Stop::Paused { node, message } => FailureSummary { node: Some(node), host: None, message },
+        Stop::Interrupted => FailureSummary { node: None, host: None, message: "interrupted by a signal".into() },
+    });
+    let summary = Summary { nodes, rollback, failure };
+    let duration_ms = ctx.elapsed_ms();
+    ctx.bus.emit(EventData::RunFinished {
+        status,
+        exit_code: status.exit_code().code(),
+        duration_ms,
+        summary: summary.clone(),
+    });
+    RunReport { status, summary, duration_ms }
+}
+
+/// One node: its `when`, the approval and window its environment demands,
+/// then the stage's hosts or the gate's decision.
+async fn run_node(ctx: Arc<RunContext>, id: NodeId, cancel: CancellationToken) -> NodeResult {
+    let node = ctx.plan().node(id);
+    let policy = ctx.plan().pipeline.on_failure;
+    if let Some(when) = &node.when {
+        let vars = ctx.script_vars(node, None, 1);
+        let runner = ctx.scripts.clone();
+        let script = when.clone();
+        let decided = tokio::task::spawn_blocking(move || runner.condition(&script, &vars))
+            .await
+            .unwrap_or_else(|error| Err(format!("the condition stopped: {error}")));
+        match decided {
+            Ok(true) => {}
+            Ok(false) => {
+                ctx.bus.emit(EventData::NodeSkipped {
+                    node: node.name.clone(),
+                    reason: format!("`when` is false: {}", when.source.trim()),
+                });
+                return NodeResult { status: NodeStatus::Skipped, ..NodeResult::succeeded() };
+            }
+            Err(message) => {
+                let error = format!("`when` could not be evaluated: {message}");
+                ctx.bus.emit(EventData::NodeFinished {
+                    node: node.name.clone(),
+                    host: None,
+                    status: NodeStatus::Failed,
+                    duration_ms: 0,
+                    attempt: None,
+                    exit_code: None,
+                    error: Some(error.clone()),
+                });
+                return NodeResult::failed(error, policy);
+            }
+        }
+    }
+    let hosts = ctx.environment_of(node).map(|env| env.hosts.clone()).unwrap_or_default();
+    ctx.bus.emit(EventData::NodeStarted {
+        node: node.name.clone(),
+        kind: node.kind.word().to_string(),
+        host: None,
+        attempt: None,
+        hosts,
+    });
+    let started = Instant::now();
+    let result = match node.kind {
+        NodeKind::Gate => gates::run_gate(ctx.clone(), id, cancel).await,
+        NodeKind::Stage => match protect(&ctx, id, &cancel).await {
+            Some(stopped) => stopped,
+            None => run_stage(ctx.clone(), id, cancel).await,
+        },
+    };
+    ctx.bus.emit(EventData::NodeFinished {
+        node: node.name.clone(),
+        host: None,
+        status: result.status,
+        duration_ms: millis(started.elapsed()),
+        attempt: None,
+        exit_code: result.exit_code,
+        error: result.error.clone(),
+    });
+    result
+}
+
+/// `protect { approval = required  window = "..." }` of the stage's target.
+async fn protect(ctx: &Arc<RunContext>, id: NodeId, cancel: &CancellationToken) -> Option<NodeResult> {
+    let node = ctx.plan().node(id);
+    let environment = ctx.environment_of(node)?;
+    if environment.protect.approval {
+        let approval = crate::check::model::Approval {
+            question: crate::check::model::StringTemplate {
+                parts: vec![crate::check::model::TemplatePart::Text(format!(
+                    "Run {} in {}?",
+                    node.name, environment.name
+                ))],
+                location: node.location,
+            },
+            by: environment.protect.approvers.clone(),
+        };
+        if let Some(paused) = gates::approve(ctx, node, Some(&approval)) {
+            return Some(paused);
+        }
+    }
+    if let Some(window) = &environment.protect.window {
+        if !gates::wait_for_window(ctx, node, window, cancel).await {
+            return Some(NodeResult::cancelled());
+        }
+    }
+    None
+}

@@ -1,0 +1,288 @@
+//! A stage's work: its steps once per host of its target (or once, locally,
+//! without a target), in the batches of its strategy, each host with its own
+//! attempts, timeout and retry. A node's completion is recorded per host, so
+//! the hosts a partly done stage finished can be undone.
+
+use std::ops::Range;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio::sync::OwnedSemaphorePermit;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use super::context::{millis, RunContext, UnitOutcome, UnitRecord};
+use super::event::{EventData, HostSummary, NodeStatus};
+use super::executor::NodeResult;
+use super::steps::run_steps;
+use crate::check::format_duration;
+use crate::check::model::{FailurePolicy, NodeId, Strategy};
+
+/// How one host (or the untargeted node) ended.
+#[derive(Clone, Debug)]
+pub struct UnitResult {
+    pub host: Option<String>,
+    pub status: NodeStatus,
+    pub attempts: u32,
+    pub duration_ms: u64,
+    pub error: Option<String>,
+    pub exit_code: Option<i32>,
+}
+
+/// The batches of hosts a strategy runs, as index ranges into the hosts,
+/// split exactly as `deploy plan` shows them ([`crate::graph::batches`]).
+/// `all_at_once`: one batch (the hosts still share `--max-parallel`);
+/// `rolling`: batches of `batch` hosts, one after the other.
+pub fn batch_ranges(strategy: &Strategy, hosts: &[String]) -> Vec<Range<usize>> {
+    if hosts.is_empty() {
+        return Vec::new();
+    }
+    let mut start = 0;
+    let mut ranges = Vec::new();
+    for batch in crate::graph::batches::batches(strategy, hosts) {
+        let end = (start + batch.hosts.len()).min(hosts.len());
+        if end > start {
+            ranges.push(start..end);
+        }
+        start = end;
+    }
+    ranges
+}
+
+/// Runs a stage on every host of its target (or once without one).
+pub async fn run_stage(ctx: Arc<RunContext>, id: NodeId, cancel: CancellationToken) -> NodeResult {
+    let node = ctx.plan().node(id);
+    let policy = ctx.plan().pipeline.on_failure;
+    let Some(environment) = ctx.environment_of(node) else {
+        let unit = run_unit(ctx.clone(), id, None, cancel, None).await;
+        return NodeResult {
+            status: unit.status,
+            error: unit.error,
+            exit_code: unit.exit_code,
+            failed_host: None,
+            hosts: Vec::new(),
+            policy,
+        };
+    };
+    let hosts = environment.hosts.clone();
+    let tolerated = match &node.strategy {
+        Strategy::Rolling { max_failures, .. } => max_failures.of(hosts.len()),
+        _ => 0,
+    };
+    // Cancels the other hosts of this stage when it has failed for good.
+    let node_cancel = cancel.child_token();
+    let mut results: Vec<Option<UnitResult>> = vec![None; hosts.len()];
+    let mut failures = 0usize;
+    let mut first_failure: Option<UnitResult> = None;
+    for range in batch_ranges(&node.strategy, &hosts) {
+        if node_cancel.is_cancelled() || failures > tolerated {
+            break;
+        }
+        // Hosts take their first permit in host order (web-1 before web-2),
+        // while finished hosts are still looked at as they end.
+        let mut running = JoinSet::new();
+        let mut pending = range.peekable();
+        loop {
+            let next = pending.peek().copied().filter(|_| !node_cancel.is_cancelled());
+            let joined = match next {
+                Some(index) => tokio::select! {
+                    permit = ctx.permits.clone().acquire_owned() => {
+                        let Ok(permit) = permit else { break };
+                        pending.next();
+                        let ctx = ctx.clone();
+                        let host = hosts[index].clone();
+                        let cancel = node_cancel.clone();
+                        running.spawn(async move { (index, run_unit(ctx, id, Some(host), cancel, Some(permit)).await) });
+                        continue;
+                    }
+                    Some(joined) = running.join_next() => joined,
+                    () = node_cancel.cancelled() => continue,
+                },
+                None => match running.join_next().await {
+                    Some(joined) => joined,
+                    None => break,
+                },
+            };
+            let Ok((index, unit)) = joined else { continue };
+            if unit.status == NodeStatus::Failed {
+                failures += 1;
+                if first_failure.is_none() {
+                    first_failure = Some(unit.clone());
+                }
+                if failures > tolerated && policy != FailurePolicy::Pause {
+                    node_cancel.cancel();
+                }
+            }
+            results[index] = Some(unit);
+        }
+    }
+    let summaries: Vec<HostSummary> = hosts
+        .iter()
+        .zip(&results)
+        .map(|(host, result)| match result {
+            Some(unit) => HostSummary {
+                host: host.clone(),
+                status: unit.status,
+                attempts: unit.attempts,
+                duration_ms: unit.duration_ms,
+            },
+            None => HostSummary { host: host.clone(), status: NodeStatus::NotStarted, attempts: 0, duration_ms: 0 },
+        })
+        .collect();
+    let cancelled = summaries.iter().any(|h| matches!(h.status, NodeStatus::Cancelled | NodeStatus::NotStarted));
+    let (status, error, exit_code, failed_host) = if failures > tolerated {
+        let failure = first_failure.unwrap_or(UnitResult {
+            host: None,
+            status: NodeStatus::Failed,
+            attempts: 0,
+            duration_ms: 0,
+            error: None,
+            exit_code: None,
+        });
+        let host = failure.host.clone().unwrap_or_default();
+        let message = failure.error.unwrap_or_else(|| "failed".to_string());
+        let error = if failures > 1 {
+            format!("{failures} of {} hosts failed; {host}: {message}", hosts.len())
+        } else {
+            format!("{host}: {message}")
+        };
+        (NodeStatus::Failed, Some(error), failure.exit_code, failure.host)
+    } else if cancelled && cancel.is_cancelled() {
+        (NodeStatus::Cancelled, None, None, None)
+    } else {
+        (NodeStatus::Succeeded, None, None, None)
+    };
+    NodeResult { status, error, exit_code, failed_host, hosts: summaries, policy }
+}
+
+/// Runs a stage's steps on one host (or untargeted), with its attempts.
+/// `first_permit`: a `--max-parallel` permit already taken for the first attempt.
+pub async fn run_unit(
+    ctx: Arc<RunContext>,
+    id: NodeId,
+    host: Option<String>,
+    cancel: CancellationToken,
+    mut first_permit: Option<OwnedSemaphorePermit>,
+) -> UnitResult {
+    let node = ctx.plan().node(id);
+    let max_attempts = 1 + node.retry.map_or(0, |retry| retry.attempts);
+    let started_at = Instant::now();
+    let mut started = false;
+    let mut attempts = 0;
+    let mut outcome = (NodeStatus::Cancelled, None::<String>, None::<i32>);
+    for attempt in 1..=max_attempts {
+        let permit = match first_permit.take() {
+            Some(permit) => Some(permit),
+            None => tokio::select! {
+                permit = ctx.permits.clone().acquire_owned() => permit.ok(),
+                () = cancel.cancelled() => None,
+            },
+        };
+        let Some(permit) = permit else {
+            outcome = (NodeStatus::Cancelled, None, None);
+            break;
+        };
+        started = true;
+        attempts = attempt;
+        if host.is_some() {
+            ctx.bus.emit(EventData::NodeStarted {
+                node: node.name.clone(),
+                kind: node.kind.word().to_string(),
+                host: host.clone(),
+                attempt: Some(attempt),
+                hosts: Vec::new(),
+            });
+        }
+        let attempt_cancel = cancel.child_token();
+        let timed_out = Arc::new(AtomicBool::new(false));
+        let timer = node.timeout.map(|limit| {
+            let token = attempt_cancel.clone();
+            let flag = timed_out.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(limit).await;
+                flag.store(true, Ordering::SeqCst);
+                token.cancel();
+            })
+        });
+        let result = run_steps(&ctx, node, &node.steps, host.as_deref(), attempt, false, &attempt_cancel).await;
+        if let Some(timer) = timer {
+            timer.abort();
+        }
+        drop(permit);
+        let failure = match result {
+            Ok(()) => {
+                outcome = (NodeStatus::Succeeded, None, None);
+                break;
+            }
+            Err(failure) if failure.cancelled && !timed_out.load(Ordering::SeqCst) => {
+                outcome = (NodeStatus::Cancelled, None, None);
+                break;
+            }
+            Err(failure) => failure,
+        };
+        let message = match (timed_out.load(Ordering::SeqCst), node.timeout) {
+            (true, Some(limit)) => format!("timed out after {}", format_duration(limit)),
+            _ => failure.message,
+        };
+        outcome = (NodeStatus::Failed, Some(message.clone()), failure.exit_code);
+        if attempt == max_attempts {
+            break;
+        }
+        let delay = node.retry.map(|retry| retry.every).unwrap_or_default();
+        ctx.bus.emit(EventData::Retry {
+            node: node.name.clone(),
+            host: host.clone(),
+            attempt: attempt + 1,
+            max_attempts,
+            delay_ms: millis(delay),
+            error: message,
+        });
+        tokio::select! {
+            () = tokio::time::sleep(delay) => {}
+            () = cancel.cancelled() => {
+                outcome = (NodeStatus::Cancelled, None, None);
+                break;
+            }
+        }
+    }
+    let duration_ms = millis(started_at.elapsed());
+    let (status, error, exit_code) = outcome;
+    if started {
+        let record_outcome = match status {
+            NodeStatus::Succeeded => UnitOutcome::Completed,
+            NodeStatus::Failed => UnitOutcome::Failed,
+            _ => UnitOutcome::Cancelled,
+        };
+        ctx.completions.push(UnitRecord { node: id, host: host.clone(), outcome: record_outcome });
+        if host.is_some() {
+            ctx.bus.emit(EventData::NodeFinished {
+                node: node.name.clone(),
+                host: host.clone(),
+                status,
+                duration_ms,
+                attempt: Some(attempts),
+                exit_code,
+                error: error.clone(),
+            });
+        }
+    }
+    UnitResult { host, status, attempts, duration_ms, error, exit_code }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::batch_ranges;
+    use crate::check::model::{Amount, Strategy};
+
+    #[test]
+    fn batches_follow_the_strategy() {
+        let hosts: Vec<String> = (1..=4).map(|i| format!("h{i}")).collect();
+        assert_eq!(batch_ranges(&Strategy::AllAtOnce, &hosts), vec![0..4]);
+        let rolling = Strategy::Rolling { batch: Amount::Percent(25.0), max_failures: Amount::Count(0) };
+        assert_eq!(batch_ranges(&rolling, &hosts), vec![0..1, 1..2, 2..3, 3..4]);
+        let rolling = Strategy::Rolling { batch: Amount::Count(3), max_failures: Amount::Count(0) };
+        assert_eq!(batch_ranges(&rolling, &hosts), vec![0..3, 3..4]);
+        assert!(batch_ranges(&Strategy::AllAtOnce, &[]).is_empty());
+    }
+}

@@ -1,0 +1,263 @@
+//! Local processes: `sh -c COMMAND` in its own process group, output
+//! streamed line by line, and cancellation that kills the whole group
+//! (SIGTERM, then SIGKILL after a grace period) so no child is left behind.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, BufReader};
+use tokio_util::sync::CancellationToken;
+
+use super::event::Stream;
+
+/// The longest line passed on whole; a longer one is split.
+const MAX_LINE: u64 = 64 * 1024;
+
+/// How long output is still read after the shell exited, for background
+/// jobs that keep the pipe open.
+const DRAIN: Duration = Duration::from_millis(500);
+
+/// What to run.
+#[derive(Clone, Debug)]
+pub struct CommandSpec {
+    /// Passed to `sh -c`.
+    pub command: String,
+    pub cwd: PathBuf,
+    pub env: Vec<(String, String)>,
+}
+
+/// Receives each line of output (without its newline).
+pub type OutputSink = Arc<dyn Fn(Stream, String) + Send + Sync>;
+
+/// How a command ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ExitInfo {
+    pub code: Option<i32>,
+    pub signal: Option<i32>,
+    /// Killed because the cancel token fired (timeout, failure elsewhere, Ctrl-C).
+    pub cancelled: bool,
+}
+
+impl ExitInfo {
+    pub fn success(&self) -> bool {
+        !self.cancelled && self.code == Some(0)
+    }
+
+    pub fn describe(&self) -> String {
+        match (self.code, self.signal) {
+            (Some(code), _) => format!("exited with status {code}"),
+            (None, Some(signal)) => format!("killed by signal {signal}"),
+            (None, None) => "ended without a status".to_string(),
+        }
+    }
+}
+
+/// Every process group this run started and that is still running; a hard
+/// stop (second Ctrl-C) kills them all.
+#[derive(Clone, Debug, Default)]
+pub struct ProcessGroups {
+    groups: Arc<Mutex<HashSet<i32>>>,
+}
+
+impl ProcessGroups {
+    fn insert(&self, pgid: i32) {
+        if let Ok(mut groups) = self.groups.lock() {
+            groups.insert(pgid);
+        }
+    }
+
+    fn remove(&self, pgid: i32) {
+        if let Ok(mut groups) = self.groups.lock() {
+            groups.remove(&pgid);
+        }
+    }
+
+    /// SIGKILLs every group still registered.
+    pub fn kill_all(&self) {
+        if let Ok(groups) = self.groups.lock() {
+            for pgid in groups.iter() {
+                kill_group(*pgid, libc::SIGKILL);
+            }
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.groups.lock().map(|groups| groups.len()).unwrap_or(0)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+fn kill_group(pgid: i32, signal: i32) -> bool {
+    if pgid <= 1 {
+        return false;
+    }
+    // SAFETY: killpg only sends a signal; a stale group id yields ESRCH.
+    unsafe { libc::killpg(pgid, signal) == 0 }
+}
+
+fn group_alive(pgid: i32) -> bool {
+    kill_group(pgid, 0)
+}
+
+/// Runs `sh -c` locally. Returns when the shell exited (or was killed after
+/// `cancel` fired) and its output was read.
+pub async fn run_shell(
+    spec: CommandSpec,
+    output: OutputSink,
+    cancel: CancellationToken,
+    grace: Duration,
+    groups: &ProcessGroups,
+) -> std::io::Result<ExitInfo> {
+    let mut command = tokio::process::Command::new("sh");
+    command
+        .arg("-c")
+        .arg(&spec.command)
+        .current_dir(&spec.cwd)
+        .envs(spec.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(false);
+    if cancel.is_cancelled() {
+        return Ok(ExitInfo { code: None, signal: None, cancelled: true });
+    }
+    let mut child = command.spawn()?;
+    let pgid = child.id().and_then(|pid| i32::try_from(pid).ok()).unwrap_or(0);
+    groups.insert(pgid);
+    let readers = [
+        child.stdout.take().map(|out| tokio::spawn(read_lines(out, Stream::Stdout, output.clone()))),
+        child.stderr.take().map(|err| tokio::spawn(read_lines(err, Stream::Stderr, output.clone()))),
+    ];
+    let mut cancelled = false;
+    let status = tokio::select! {
+        status = child.wait() => status,
+        () = cancel.cancelled() => {
+            cancelled = true;
+            let deadline = Instant::now() + grace;
+            kill_group(pgid, libc::SIGTERM);
+            let status = match tokio::time::timeout(grace, child.wait()).await {
+                Ok(status) => status,
+                Err(_) => {
+                    kill_group(pgid, libc::SIGKILL);
+                    child.wait().await
+                }
+            };
+            // The shell is gone; give the rest of its group what is left of
+            // the grace period, then kill whatever still runs.
+            while group_alive(pgid) && Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            kill_group(pgid, libc::SIGKILL);
+            status
+        }
+    };
+    groups.remove(pgid);
+    for reader in readers.into_iter().flatten() {
+        let abort = reader.abort_handle();
+        if tokio::time::timeout(DRAIN, reader).await.is_err() {
+            abort.abort();
+        }
+    }
+    let status = status?;
+    use std::os::unix::process::ExitStatusExt;
+    Ok(ExitInfo { code: status.code(), signal: status.signal(), cancelled })
+}
+
+async fn read_lines<R: AsyncRead + Unpin>(reader: R, stream: Stream, output: OutputSink) {
+    let mut reader = BufReader::new(reader);
+    let mut buffer = Vec::new();
+    loop {
+        buffer.clear();
+        match (&mut reader).take(MAX_LINE).read_until(b'\n', &mut buffer).await {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {
+                if buffer.last() == Some(&b'\n') {
+                    buffer.pop();
+                }
+                if buffer.last() == Some(&b'\r') {
+                    buffer.pop();
+                }
+                output(stream, String::from_utf8_lossy(&buffer).into_owned());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    type Lines = Arc<Mutex<Vec<(Stream, String)>>>;
+
+    fn collect() -> (OutputSink, Lines) {
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let sink_lines = lines.clone();
+        let sink: OutputSink = Arc::new(move |stream, line| sink_lines.lock().unwrap().push((stream, line)));
+        (sink, lines)
+    }
+
+    /// Whether a process exists and is not a zombie waiting to be reaped.
+    pub(crate) fn running(pid: i32) -> bool {
+        match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+            Ok(stat) => stat.rsplit_once(')').map(|(_, rest)| !rest.trim_start().starts_with('Z')).unwrap_or(false),
+            Err(_) => false,
+        }
+    }
+
+    fn spec(command: &str) -> CommandSpec {
+        CommandSpec { command: command.into(), cwd: std::env::temp_dir(), env: vec![("GREETING".into(), "hi".into())] }
+    }
+
+    #[tokio::test]
+    async fn streams_both_streams_and_exit_code() {
+        let (sink, lines) = collect();
+        let groups = ProcessGroups::default();
+        let exit = run_shell(
+            spec("echo $GREETING; echo oops >&2; exit 3"),
+            sink,
+            CancellationToken::new(),
+            Duration::from_secs(1),
+            &groups,
+        )
+        .await
+        .unwrap();
+        assert_eq!(exit.code, Some(3));
+        let lines = lines.lock().unwrap().clone();
+        assert!(lines.contains(&(Stream::Stdout, "hi".into())), "{lines:?}");
+        assert!(lines.contains(&(Stream::Stderr, "oops".into())), "{lines:?}");
+        assert!(groups.is_empty());
+    }
+
+    #[tokio::test]
+    async fn cancel_kills_the_whole_group() {
+        let (sink, lines) = collect();
+        let groups = ProcessGroups::default();
+        let cancel = CancellationToken::new();
+        let trigger = cancel.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            trigger.cancel();
+        });
+        let started = Instant::now();
+        let exit = run_shell(
+            spec("trap '' TERM; (trap '' TERM; sleep 30) & echo $!; sleep 30"),
+            sink,
+            cancel,
+            Duration::from_millis(200),
+            &groups,
+        )
+        .await
+        .unwrap();
+        assert!(exit.cancelled);
+        assert!(started.elapsed() < Duration::from_secs(5));
+        let pid: i32 = lines.lock().unwrap()[0].1.trim().parse().unwrap();
+        assert!(!running(pid), "background child {pid} survived");
+    }
+}

@@ -1,0 +1,89 @@
+//! The rollback path: the `rollback` blocks of every unit (a stage on one
+//! host) that ran, in reverse completion order, one after the other. A
+//! failing rollback step is reported and the remaining rollbacks still run.
+//!
+//! A host whose steps failed or were cancelled mid-way is undone too (it is
+//! the most recent unit, so it goes first): its steps may have changed
+//! something before they stopped — a failure after a symlink switch must
+//! not stay half-deployed. Rollback blocks should therefore be idempotent.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio_util::sync::CancellationToken;
+
+use super::context::{millis, RunContext, UnitRecord};
+use super::event::{unit_label, EventData, RollbackStatus, RollbackSummary};
+use super::steps::run_steps;
+use crate::check::format_duration;
+use crate::check::model::RollbackSpec;
+
+#[derive(Clone, Debug, Default)]
+pub struct RollbackReport {
+    pub entries: Vec<RollbackSummary>,
+    /// No rollback step failed or was cancelled.
+    pub succeeded: bool,
+}
+
+/// The units to undo, most recent first.
+pub fn rollback_units(records: &[UnitRecord]) -> Vec<UnitRecord> {
+    records.iter().rev().cloned().collect()
+}
+
+pub async fn run_rollback(ctx: Arc<RunContext>, reason: String, cancel: CancellationToken) -> RollbackReport {
+    let started = Instant::now();
+    let units = rollback_units(&ctx.completions.snapshot());
+    let labels = units.iter().map(|unit| unit_label(&ctx.plan().node(unit.node).name, unit.host.as_deref())).collect();
+    ctx.bus.emit(EventData::RollbackStarted { reason, units: labels });
+    let mut entries = Vec::new();
+    for unit in units {
+        let node = ctx.plan().node(unit.node);
+        let host = unit.host.clone();
+        let unit_started = Instant::now();
+        let (status, error) = match &node.rollback {
+            RollbackSpec::Irreversible(why) => (RollbackStatus::Irreversible, Some(format!("irreversible: {why}"))),
+            RollbackSpec::Missing => (RollbackStatus::Missing, Some("no rollback block".to_string())),
+            RollbackSpec::Steps(_) if cancel.is_cancelled() => (RollbackStatus::Cancelled, None),
+            RollbackSpec::Steps(steps) => {
+                ctx.bus.emit(EventData::RollbackStepStarted { node: node.name.clone(), host: host.clone() });
+                let unit_cancel = cancel.child_token();
+                let timer = node.timeout.map(|limit| {
+                    let token = unit_cancel.clone();
+                    tokio::spawn(async move {
+                        tokio::time::sleep(limit).await;
+                        token.cancel();
+                    })
+                });
+                let result = run_steps(&ctx, node, steps, host.as_deref(), 1, true, &unit_cancel).await;
+                if let Some(timer) = timer {
+                    timer.abort();
+                }
+                match result {
+                    Ok(()) => (RollbackStatus::Succeeded, None),
+                    Err(failure) if failure.cancelled && cancel.is_cancelled() => (RollbackStatus::Cancelled, None),
+                    Err(failure) if failure.cancelled => {
+                        let limit = node.timeout.map(format_duration).unwrap_or_default();
+                        (RollbackStatus::Failed, Some(format!("timed out after {limit}")))
+                    }
+                    Err(failure) => (RollbackStatus::Failed, Some(failure.message)),
+                }
+            }
+        };
+        ctx.bus.emit(EventData::RollbackStep {
+            node: node.name.clone(),
+            host: host.clone(),
+            status,
+            duration_ms: millis(unit_started.elapsed()),
+            error: error.clone(),
+        });
+        entries.push(RollbackSummary { node: node.name.clone(), host, status, error });
+    }
+    let failed: Vec<String> = entries
+        .iter()
+        .filter(|entry| matches!(entry.status, RollbackStatus::Failed | RollbackStatus::Cancelled))
+        .map(|entry| unit_label(&entry.node, entry.host.as_deref()))
+        .collect();
+    let succeeded = failed.is_empty();
+    ctx.bus.emit(EventData::RollbackFinished { succeeded, duration_ms: millis(started.elapsed()), failed });
+    RollbackReport { entries, succeeded }
+}
