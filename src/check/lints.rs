@@ -1,112 +1,21 @@
-//! Whole-plan checks that need the complete model: `needs` cycles, rollback
-//! coverage, irreversible changes before approvals, timing rules, unused
+//! Whole-plan checks that need the complete model: rollback coverage, irreversible changes before approvals, timing rules, unused
 //! imports and batches larger than their environment.
-
-use petgraph::algo::tarjan_scc;
-use petgraph::graph::DiGraph;
 
 use super::loader::Loaded;
 use super::model::*;
 use crate::diagnostic::{Code, Diagnostic};
-use crate::syntax::ast::{Entry, Item, ValueKind};
-use crate::syntax::span::Span;
+use crate::syntax::ast::Item;
 
-pub fn run(plan: &Plan, loaded: &Loaded, diagnostics: &mut Vec<Diagnostic>) {
-    cycles(plan, loaded, diagnostics);
-    rollback_coverage(plan, loaded, diagnostics);
+/// `used_aliases`: the module aliases that some `from` names.
+pub fn run(plan: &Plan, loaded: &Loaded, used_aliases: &[String], diagnostics: &mut Vec<Diagnostic>) {
+    rollback_coverage(plan, diagnostics);
     irreversible_before_approval(plan, diagnostics);
     timing(plan, diagnostics);
-    unused_imports(loaded, diagnostics);
+    unused_imports(loaded, used_aliases, diagnostics);
     batch_sizes(plan, diagnostics);
 }
 
-/// The span of `other` inside `node`'s `needs` list, for labelling edges.
-fn needs_span(loaded: &Loaded, node: &NodeDef, other: &str) -> Span {
-    let Some(root) = loaded.modules.first() else { return node.name_location.span };
-    for item in &root.ast.items {
-        let Item::Node(decl) = item else { continue };
-        if decl.name.span != node.name_location.span {
-            continue;
-        }
-        for entry in &decl.body.entries {
-            let Entry::Attribute(a) = entry else { continue };
-            if a.name.name != "needs" {
-                continue;
-            }
-            let items: Vec<&crate::syntax::ast::Value> = match &a.value.kind {
-                ValueKind::List(items) => items.iter().collect(),
-                _ => vec![&a.value],
-            };
-            for value in items {
-                if let ValueKind::Path(path) = &value.kind {
-                    if path.dotted() == other {
-                        return path.span;
-                    }
-                }
-            }
-        }
-    }
-    node.name_location.span
-}
-
-fn cycles(plan: &Plan, loaded: &Loaded, diagnostics: &mut Vec<Diagnostic>) {
-    let mut graph = DiGraph::<usize, ()>::new();
-    let indices: Vec<_> = plan.nodes.iter().map(|n| graph.add_node(n.id.0)).collect();
-    for node in &plan.nodes {
-        for need in &node.needs {
-            graph.add_edge(indices[need.0], indices[node.id.0], ());
-        }
-    }
-    for component in tarjan_scc(&graph) {
-        if component.len() < 2 {
-            continue;
-        }
-        let mut members: Vec<usize> = component.iter().map(|i| graph[*i]).collect();
-        members.sort();
-        // Walk the cycle from its first member, following `needs` inside it.
-        let start = members[0];
-        let mut path = vec![start];
-        let mut current = start;
-        loop {
-            let next = plan.nodes[current]
-                .needs
-                .iter()
-                .map(|n| n.0)
-                .find(|n| members.contains(n) && (!path.contains(n) || *n == start));
-            match next {
-                Some(next) if next == start => break,
-                Some(next) => {
-                    path.push(next);
-                    current = next;
-                }
-                None => break,
-            }
-        }
-        let names: Vec<&str> = path.iter().map(|i| plan.nodes[*i].name.as_str()).collect();
-        let shown = format!("{} → {}", names.join(" → "), names[0]);
-        let first = &plan.nodes[path[0]];
-        let second = path.get(1).map(|i| &plan.nodes[*i]).unwrap_or(first);
-        let mut diagnostic = Diagnostic::new(Code::NeedsCycle, format!("`needs` form a cycle: {shown}"))
-            .at(
-                first.location.file,
-                needs_span(loaded, first, &second.name),
-                format!("`{}` needs `{}`", first.name, second.name),
-            )
-            .with_help("a node can only start after everything it needs; remove one edge of the cycle");
-        for (index, id) in path.iter().enumerate().skip(1) {
-            let node = &plan.nodes[*id];
-            let next = &plan.nodes[path[(index + 1) % path.len()]];
-            diagnostic = diagnostic.with_secondary(
-                node.location.file,
-                needs_span(loaded, node, &next.name),
-                format!("`{}` needs `{}`", node.name, next.name),
-            );
-        }
-        diagnostics.push(diagnostic);
-    }
-}
-
-fn rollback_coverage(plan: &Plan, loaded: &Loaded, diagnostics: &mut Vec<Diagnostic>) {
+fn rollback_coverage(plan: &Plan, diagnostics: &mut Vec<Diagnostic>) {
     for node in &plan.nodes {
         if node.kind != NodeKind::Stage || node.steps.is_empty() || !matches!(node.rollback, RollbackSpec::Missing) {
             continue;
@@ -119,7 +28,6 @@ fn rollback_coverage(plan: &Plan, loaded: &Loaded, diagnostics: &mut Vec<Diagnos
                 "the template `{template}` declares no rollback; add one to it or mark it irreversible"
             ));
         }
-        let _ = loaded;
         diagnostics.push(diagnostic);
     }
 }
@@ -261,18 +169,8 @@ fn timing(plan: &Plan, diagnostics: &mut Vec<Diagnostic>) {
     }
 }
 
-fn unused_imports(loaded: &Loaded, diagnostics: &mut Vec<Diagnostic>) {
+fn unused_imports(loaded: &Loaded, used: &[String], diagnostics: &mut Vec<Diagnostic>) {
     let Some(root) = loaded.modules.first() else { return };
-    let mut used: Vec<String> = Vec::new();
-    for item in &root.ast.items {
-        if let Item::Node(node) = item {
-            if let Some(path) = &node.from {
-                if let Some(first) = path.segments.first() {
-                    used.push(first.name.clone());
-                }
-            }
-        }
-    }
     for item in &root.ast.items {
         let Item::Import(import) = item else { continue };
         let resolved = root.imports.iter().any(|(alias, module)| *alias == import.alias.name && module.is_some());

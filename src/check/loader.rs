@@ -76,7 +76,8 @@ impl Loader {
             ModuleOrigin::File(path) => path.clone(),
             ModuleOrigin::Stdlib(name) => PathBuf::from(name),
         };
-        let file = self.sources.add(&display_path, name, Arc::from(text.as_str()));
+        let text: Arc<str> = Arc::from(text);
+        let file = self.sources.add(&display_path, name, text.clone());
         let ast = match crate::syntax::parse(file, &text) {
             Ok(ast) => ast,
             Err(errors) => {
@@ -160,6 +161,19 @@ impl Loader {
         };
         self.add(origin, name, text, Some((file, span)))
     }
+}
+
+/// Takes the stages and gates out of a module's items, in order.
+pub fn take_nodes(module: &mut LoadedModule) -> Vec<crate::syntax::ast::NodeDecl> {
+    let items = std::mem::take(&mut module.ast.items);
+    let mut nodes = Vec::new();
+    for item in items {
+        match item {
+            Item::Node(node) => nodes.push(node),
+            other => module.ast.items.push(other),
+        }
+    }
+    nodes
 }
 
 /// Where an import path points, or a help line saying where it was looked for.

@@ -37,7 +37,12 @@ impl Lowering<'_> {
 /// Checks loaded modules and builds the plan; `sets` are `--set` values,
 /// which fix the params' values for checks that need them (batch sizes,
 /// durations given by params).
-pub fn lower(loaded: &Loaded, plan_file: &Path, sets: &[(String, String)]) -> (Option<Plan>, Vec<Diagnostic>) {
+pub fn lower(
+    loaded: &Loaded,
+    decls: Vec<ast::NodeDecl>,
+    plan_file: &Path,
+    sets: &[(String, String)],
+) -> (Option<Plan>, Vec<Diagnostic>) {
     let mut lowering = Lowering {
         loaded,
         diagnostics: Vec::new(),
@@ -58,11 +63,13 @@ pub fn lower(loaded: &Loaded, plan_file: &Path, sets: &[(String, String)]) -> (O
     };
     let file = root.file;
     check_module_items(&mut lowering);
-    check_duplicates(&mut lowering, file, &root.ast.items);
+    check_duplicates(&mut lowering, file, &root.ast.items, &decls);
+    let used_aliases: Vec<String> =
+        decls.iter().filter_map(|d| d.from.as_ref()?.segments.first().map(|s| s.name.clone())).collect();
     let pipeline_hooks = lower_pipeline(&mut lowering, file, &root.ast.items);
     let (params, secrets) = lower_inputs(&mut lowering, file, &root.ast.items, sets);
     lower_environments(&mut lowering, file, &root.ast.items);
-    let nodes = lower_nodes(&mut lowering);
+    let nodes = lower_nodes(&mut lowering, decls);
     let hooks =
         pipeline_hooks.map(|entries| super::node::lower_hooks(&mut lowering, file, &entries, HookEvent::PIPELINE));
     let plan = Plan {
@@ -80,7 +87,7 @@ pub fn lower(loaded: &Loaded, plan_file: &Path, sets: &[(String, String)]) -> (O
             .to_path_buf(),
         sources: loaded.sources.clone(),
     };
-    super::lints::run(&plan, loaded, &mut lowering.diagnostics);
+    super::lints::run(&plan, loaded, &used_aliases, &mut lowering.diagnostics);
     (Some(plan), lowering.diagnostics)
 }
 
@@ -136,15 +143,17 @@ impl<'a> Namespace<'a> {
     }
 }
 
-fn check_duplicates(lowering: &mut Lowering, file: FileId, items: &[Item]) {
+fn check_duplicates(lowering: &mut Lowering, file: FileId, items: &[Item], decls: &[ast::NodeDecl]) {
     let mut diagnostics = Vec::new();
     let mut nodes = Namespace::new("stage or gate");
     let mut environments = Namespace::new("environment");
     let mut inputs = Namespace::new("param or secret");
     let mut pipeline: Option<Span> = None;
+    for node in decls {
+        nodes.declare(file, &node.name, &mut diagnostics);
+    }
     for item in items {
         match item {
-            Item::Node(node) => nodes.declare(file, &node.name, &mut diagnostics),
             Item::Environment(env) => environments.declare(file, &env.name, &mut diagnostics),
             Item::Param(param) => inputs.declare(file, &param.name, &mut diagnostics),
             Item::Secret(secret) => inputs.declare(file, &secret.name, &mut diagnostics),

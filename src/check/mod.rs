@@ -2,6 +2,7 @@
 //! diagnostic. Loads imported modules, resolves names, types values, and
 //! proves rollback coverage.
 
+mod cycles;
 pub mod inputs;
 mod lints;
 pub mod loader;
@@ -70,11 +71,13 @@ pub fn check_source(path: &Path, text: String) -> CheckedPlan {
 }
 
 /// Checks already loaded modules (the language server loads from memory).
-pub fn check_loaded(loaded: loader::Loaded, path: &Path, sets: &[(String, String)]) -> CheckedPlan {
+pub fn check_loaded(mut loaded: loader::Loaded, path: &Path, sets: &[(String, String)]) -> CheckedPlan {
     let mut diagnostics = Diagnostics::default();
     diagnostics.extend(loaded.diagnostics.iter().cloned());
+    // The plan's stages and gates leave the tree: lowering consumes them.
+    let decls = loaded.modules.first_mut().map(loader::take_nodes).unwrap_or_default();
     let (plan, lowered) =
-        if loaded.modules.is_empty() { (None, Vec::new()) } else { lower::lower(&loaded, path, sets) };
+        if loaded.modules.is_empty() { (None, Vec::new()) } else { lower::lower(&loaded, decls, path, sets) };
     diagnostics.extend(lowered);
     let plan = if diagnostics.has_errors() { None } else { plan };
     CheckedPlan { plan, diagnostics, sources: loaded.sources }

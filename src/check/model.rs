@@ -239,7 +239,8 @@ pub struct NodeDef {
     pub when: Option<Script>,
     pub monitor: Option<Monitor>,
     pub hooks: Vec<HookDef>,
-    pub gate: Option<GateDef>,
+    /// What a gate decides (boxed: most nodes are stages).
+    pub gate: Option<Box<GateDef>>,
     /// Template arguments, visible to interpolation and scripts by name.
     pub bindings: Vec<(String, Expr)>,
     /// `module.template` the node was made from.

@@ -70,19 +70,19 @@ struct TemplateRef<'a> {
     name: String,
 }
 
-pub fn lower_nodes(lowering: &mut Lowering) -> Vec<NodeDef> {
+/// Lowers the plan's stages and gates. The declarations are consumed one
+/// by one, so the syntax tree of a node is freed once its model is built.
+pub fn lower_nodes(lowering: &mut Lowering, all_decls: Vec<NodeDecl>) -> Vec<NodeDef> {
     let loaded = lowering.loaded;
     let Some(root) = loaded.modules.first() else { return Vec::new() };
     let file = root.file;
     // Ids in declaration order; a duplicate name keeps its first definition.
-    let mut decls: Vec<&NodeDecl> = Vec::new();
-    let mut ids: HashMap<String, NodeId> = HashMap::new();
-    for item in &root.ast.items {
-        if let Item::Node(node) = item {
-            if !ids.contains_key(&node.name.name) {
-                ids.insert(node.name.name.clone(), NodeId(decls.len()));
-                decls.push(node);
-            }
+    let mut decls: Vec<NodeDecl> = Vec::with_capacity(all_decls.len());
+    let mut ids: HashMap<String, NodeId> = HashMap::with_capacity(all_decls.len());
+    for node in all_decls {
+        if !ids.contains_key(&node.name.name) {
+            ids.insert(node.name.name.clone(), NodeId(decls.len()));
+            decls.push(node);
         }
     }
     let kinds: Vec<NodeKind> = decls.iter().map(|d| d.kind).collect();
@@ -97,10 +97,12 @@ pub fn lower_nodes(lowering: &mut Lowering) -> Vec<NodeDef> {
         needs.push(node_needs);
         targets.push(target);
     }
+    super::cycles::report(file, &decls, &needs, &mut lowering.diagnostics);
     let contexts = environment_contexts(&needs, &targets);
 
-    let mut nodes = Vec::new();
-    for (index, decl) in decls.iter().enumerate() {
+    let mut nodes = Vec::with_capacity(decls.len());
+    for (index, decl) in decls.into_iter().enumerate() {
+        let decl = &decl;
         let env = match contexts[index] {
             Some(env) => {
                 let environment = &lowering.environments[env.0];
@@ -394,14 +396,16 @@ struct NodeBuilder<'a> {
 
 impl<'a> NodeBuilder<'a> {
     fn new(decl: &NodeDecl, id: NodeId, file: FileId, ids: &'a HashMap<String, NodeId>, kinds: &'a [NodeKind]) -> Self {
-        let gate = (decl.kind == NodeKind::Gate).then_some(GateDef {
-            approve: None,
-            check: None,
-            wait: None,
-            window: None,
-            on_fail: OutcomePolicy::Rollback,
-            on_inconclusive: OutcomePolicy::Pause,
-            on_no_data: OutcomePolicy::Pause,
+        let gate = (decl.kind == NodeKind::Gate).then(|| {
+            Box::new(GateDef {
+                approve: None,
+                check: None,
+                wait: None,
+                window: None,
+                on_fail: OutcomePolicy::Rollback,
+                on_inconclusive: OutcomePolicy::Pause,
+                on_no_data: OutcomePolicy::Pause,
+            })
         });
         NodeBuilder {
             node: NodeDef {

@@ -72,7 +72,7 @@ impl Typer<'_> {
 
     /// A string template, with every `${...}` checked.
     pub fn template(&mut self, string: &ast::StringLit) -> StringTemplate {
-        let mut parts = Vec::new();
+        let mut parts = Vec::with_capacity(string.parts.len());
         for part in &string.parts {
             match part {
                 StringPart::Text(text) => parts.push(TemplatePart::Text(text.clone())),

@@ -96,7 +96,7 @@ impl PlanBuilder {
     }
 
     pub fn gate(self, name: &str, needs: &[&str], gate: GateDef) -> Self {
-        self.node(NodeKind::Gate, name, needs, &[], |node| node.gate = Some(gate))
+        self.node(NodeKind::Gate, name, needs, &[], |node| node.gate = Some(Box::new(gate)))
     }
 
     fn node(

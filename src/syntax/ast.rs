@@ -150,21 +150,21 @@ pub enum Entry {
     /// `name = value`
     Attribute(Attribute),
     /// `vars { ... }`, `protect { ... }`, `switch { ... }`, `limits { ... }`
-    Block(NamedBlock),
+    Block(Box<NamedBlock>),
     /// `run "command"`
     Run(RunStep),
     /// `script `expr`` or a fenced block
     Script(ScriptStep),
     /// `rollback { steps }`
-    Rollback(RollbackBlock),
+    Rollback(Box<RollbackBlock>),
     /// `strategy kind { ... }`
-    Strategy(StrategyDecl),
+    Strategy(Box<StrategyDecl>),
     /// `on event { steps }`
-    Hook(HookDecl),
+    Hook(Box<HookDecl>),
     /// `approve "question" by [...]`
-    Approve(ApproveDecl),
+    Approve(Box<ApproveDecl>),
     /// `check every D within D `expr``
-    Check(CheckDecl),
+    Check(Box<CheckDecl>),
 }
 
 impl Entry {

@@ -21,7 +21,7 @@ pub enum Failure {
 const KEYWORDS: &[&str] = &["import", "pipeline", "param", "secret", "environment", "template", "stage", "gate"];
 
 pub fn parse(file: FileId, text: &str) -> Result<Module, Failure> {
-    let mut parser = Descent { text, bytes: text.as_bytes(), pos: 0, file, errors: Vec::new() };
+    let mut parser = Descent { text, bytes: text.as_bytes(), pos: 0, file, errors: Vec::new(), depth: 0 };
     let mut items = Vec::new();
     parser.skip();
     while parser.pos < parser.bytes.len() {
@@ -42,7 +42,12 @@ struct Descent<'t> {
     pos: usize,
     file: FileId,
     errors: Vec<Diagnostic>,
+    /// Open brackets around the position; past [`MAX_DEPTH`] the parser
+    /// gives up (and the caller reports the nesting) rather than recurse on.
+    depth: usize,
 }
+
+const MAX_DEPTH: usize = 64;
 
 fn is_ident_start(byte: u8) -> bool {
     byte.is_ascii_alphabetic() || byte == b'_'
@@ -285,11 +290,19 @@ impl<'t> Descent<'t> {
     }
 
     fn block(&mut self) -> Option<Block> {
+        self.depth += 1;
+        let block = if self.depth > MAX_DEPTH { None } else { self.block_inner() };
+        self.depth -= 1;
+        block
+    }
+
+    fn block_inner(&mut self) -> Option<Block> {
         let open = self.token("{")?;
         let mut entries = Vec::new();
         while let Some(entry) = self.attempt(Self::entry) {
             entries.push(entry);
         }
+        entries.shrink_to_fit();
         self.token("}")?;
         Some(Block { entries, span: Span::new(open.start, self.pos) })
     }
@@ -319,7 +332,7 @@ impl<'t> Descent<'t> {
         if let Some(entry) = self.attempt(|p| {
             let keyword = p.keyword("rollback")?;
             let body = p.block()?;
-            Some(Entry::Rollback(RollbackBlock { body, keyword, span: span(p) }))
+            Some(Entry::Rollback(Box::new(RollbackBlock { body, keyword, span: span(p) })))
         }) {
             return Some(entry);
         }
@@ -327,7 +340,7 @@ impl<'t> Descent<'t> {
             let keyword = p.keyword("strategy")?;
             let name = p.ident()?;
             let body = p.attempt(Self::block);
-            Some(Entry::Strategy(StrategyDecl { name, body, keyword, span: span(p) }))
+            Some(Entry::Strategy(Box::new(StrategyDecl { name, body, keyword, span: span(p) })))
         }) {
             return Some(entry);
         }
@@ -335,7 +348,7 @@ impl<'t> Descent<'t> {
             let keyword = p.keyword("on")?;
             let event = p.ident()?;
             let body = p.block()?;
-            Some(Entry::Hook(HookDecl { event, body, keyword, span: span(p) }))
+            Some(Entry::Hook(Box::new(HookDecl { event, body, keyword, span: span(p) })))
         }) {
             return Some(entry);
         }
@@ -346,7 +359,7 @@ impl<'t> Descent<'t> {
                 p.keyword("by")?;
                 p.value()
             });
-            Some(Entry::Approve(ApproveDecl { question, by, keyword, span: span(p) }))
+            Some(Entry::Approve(Box::new(ApproveDecl { question, by, keyword, span: span(p) })))
         }) {
             return Some(entry);
         }
@@ -361,7 +374,7 @@ impl<'t> Descent<'t> {
                 p.value_atom()
             });
             let script = p.rhai()?;
-            Some(Entry::Check(CheckDecl { every, within, script, keyword, span: span(p) }))
+            Some(Entry::Check(Box::new(CheckDecl { every, within, script, keyword, span: span(p) })))
         }) {
             return Some(entry);
         }
@@ -371,7 +384,7 @@ impl<'t> Descent<'t> {
         self.attempt(|p| {
             let name = p.ident()?;
             let body = p.block()?;
-            Some(Entry::Block(NamedBlock { name, body, span: span(p) }))
+            Some(Entry::Block(Box::new(NamedBlock { name, body, span: span(p) })))
         })
     }
 
@@ -406,6 +419,13 @@ impl<'t> Descent<'t> {
     }
 
     fn value_atom(&mut self) -> Option<Value> {
+        self.depth += 1;
+        let value = if self.depth > MAX_DEPTH { None } else { self.value_atom_inner() };
+        self.depth -= 1;
+        value
+    }
+
+    fn value_atom_inner(&mut self) -> Option<Value> {
         self.skip();
         let start = self.pos;
         let kind = match self.peek()? {
@@ -534,6 +554,7 @@ impl<'t> Descent<'t> {
             self.attempt(|p| p.token(","));
         }
         self.token("]")?;
+        items.shrink_to_fit();
         Some(ValueKind::List(items))
     }
 
@@ -581,7 +602,7 @@ impl<'t> Descent<'t> {
             return None;
         }
         self.pos += 1;
-        let mut parts: Vec<StringPart> = Vec::new();
+        let mut parts: Vec<StringPart> = Vec::with_capacity(1);
         let mut text = String::new();
         loop {
             match self.peek()? {

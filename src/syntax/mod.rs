@@ -17,30 +17,21 @@ use span::FileId;
 /// work; when it fails, the pest grammar (the reference) decides and
 /// describes the error.
 pub fn parse(file: FileId, text: &str) -> Result<Module, Vec<Diagnostic>> {
-    if let Some(diagnostic) = parser::check_nesting(file, text) {
-        return Err(vec![diagnostic]);
-    }
     match descent::parse(file, text) {
         Ok(module) => Ok(module),
         Err(descent::Failure::Invalid(errors)) => Err(errors),
-        Err(descent::Failure::Syntax) => parser::parse_with_pest(file, text),
+        Err(descent::Failure::Syntax) => parse_reference(file, text),
     }
 }
 
 /// Parses with the pest grammar only: for tests that hold the two parsers
 /// to the same language.
 pub fn parse_reference(file: FileId, text: &str) -> Result<Module, Vec<Diagnostic>> {
-    if let Some(diagnostic) = parser::check_nesting(file, text) {
-        return Err(vec![diagnostic]);
-    }
     parser::parse_with_pest(file, text)
 }
 
 /// Parses with the hand-written parser only (`None` on a syntax error).
 pub fn parse_fast(file: FileId, text: &str) -> Option<Result<Module, Vec<Diagnostic>>> {
-    if parser::check_nesting(file, text).is_some() {
-        return None;
-    }
     match descent::parse(file, text) {
         Ok(module) => Some(Ok(module)),
         Err(descent::Failure::Invalid(errors)) => Some(Err(errors)),

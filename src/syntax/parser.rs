@@ -20,7 +20,9 @@ pub(super) struct DeployParser;
 pub(super) fn parse_with_pest(file: FileId, text: &str) -> Result<Module, Vec<Diagnostic>> {
     let pairs = match DeployParser::parse(Rule::file, text) {
         Ok(pairs) => pairs,
-        Err(_) => return Err(vec![syntax_error(file, text)]),
+        // Brackets nested past the limit get their own message (pest's
+        // stack guard may have been what stopped it).
+        Err(_) => return Err(vec![check_nesting(file, text).unwrap_or_else(|| syntax_error(file, text))]),
     };
     let mut builder = Builder { file, errors: Vec::new() };
     let mut items = Vec::new();
@@ -38,11 +40,10 @@ pub(super) fn parse_with_pest(file: FileId, text: &str) -> Result<Module, Vec<Di
     }
 }
 
-/// Deeper nesting than this is refused before parsing, so no input can
-/// exhaust the stack of the parser or of the passes after it.
+/// Brackets nested deeper than this are reported as such when a parse fails.
 const MAX_NESTING: usize = 64;
 
-pub(super) fn check_nesting(file: FileId, text: &str) -> Option<Diagnostic> {
+fn check_nesting(file: FileId, text: &str) -> Option<Diagnostic> {
     let mut depth = 0usize;
     for (index, byte) in text.bytes().enumerate() {
         match byte {
@@ -182,31 +183,33 @@ impl Builder {
                     value,
                 })
             }
-            Rule::named_block => {
-                Entry::Block(NamedBlock { name: self.ident(first), body: self.block(inner.next()), span: entry_span })
-            }
+            Rule::named_block => Entry::Block(Box::new(NamedBlock {
+                name: self.ident(first),
+                body: self.block(inner.next()),
+                span: entry_span,
+            })),
             Rule::run_step => Entry::Run(RunStep { command: self.string(inner.next()), keyword, span: entry_span }),
             Rule::script_step => {
                 Entry::Script(ScriptStep { script: self.rhai(inner.next()), keyword, span: entry_span })
             }
             Rule::rollback_block => {
-                Entry::Rollback(RollbackBlock { body: self.block(inner.next()), keyword, span: entry_span })
+                Entry::Rollback(Box::new(RollbackBlock { body: self.block(inner.next()), keyword, span: entry_span }))
             }
             Rule::strategy => {
                 let name = self.ident(inner.next());
                 let body = inner.next().map(|b| self.block(Some(b)));
                 let end = body.as_ref().map_or(name.span.end, |b| b.span.end);
-                Entry::Strategy(StrategyDecl { name, body, keyword, span: Span::new(entry_span.start, end) })
+                Entry::Strategy(Box::new(StrategyDecl { name, body, keyword, span: Span::new(entry_span.start, end) }))
             }
             Rule::hook => {
                 let event = self.ident(inner.next());
-                Entry::Hook(HookDecl { event, body: self.block(inner.next()), keyword, span: entry_span })
+                Entry::Hook(Box::new(HookDecl { event, body: self.block(inner.next()), keyword, span: entry_span }))
             }
             Rule::approve => {
                 let question = self.string(inner.next());
                 let by = inner.find(|p| p.as_rule() == Rule::value).map(|p| self.value(p));
                 let end = by.as_ref().map_or(question.span.end, |v| v.span.end);
-                Entry::Approve(ApproveDecl { question, by, keyword, span: Span::new(entry_span.start, end) })
+                Entry::Approve(Box::new(ApproveDecl { question, by, keyword, span: Span::new(entry_span.start, end) }))
             }
             _ => {
                 let mut every = None;
@@ -220,7 +223,7 @@ impl Builder {
                     }
                 }
                 let script = script.unwrap_or_else(|| self.rhai(None));
-                Entry::Check(CheckDecl { every, within, script, keyword, span: entry_span })
+                Entry::Check(Box::new(CheckDecl { every, within, script, keyword, span: entry_span }))
             }
         }
     }
