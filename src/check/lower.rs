@@ -69,9 +69,10 @@ pub fn lower(
     let pipeline_hooks = lower_pipeline(&mut lowering, file, &root.ast.items);
     let (params, secrets) = lower_inputs(&mut lowering, file, &root.ast.items, sets);
     lower_environments(&mut lowering, file, &root.ast.items);
-    let nodes = lower_nodes(&mut lowering, decls);
-    let hooks =
-        pipeline_hooks.map(|entries| super::node::lower_hooks(&mut lowering, file, &entries, HookEvent::PIPELINE));
+    let compiler = super::scripts::ScriptCompiler::new(&lowering.pipeline.script_limits);
+    let nodes = lower_nodes(&mut lowering, &compiler, decls);
+    let hooks = pipeline_hooks
+        .map(|entries| super::node::lower_hooks(&mut lowering, &compiler, file, &entries, HookEvent::PIPELINE));
     let plan = Plan {
         pipeline: lowering.pipeline.clone(),
         params,

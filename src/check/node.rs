@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use super::lower::{check_duplicate_entries, unknown_entry, window, Lowering};
 use super::model::*;
 use super::scope::{EnvContext, Scope};
-use super::scripts;
+use super::scripts::ScriptCompiler;
 use super::values::{lower_type, Typer};
 use crate::diagnostic::{did_you_mean, Code, Diagnostic};
 use crate::syntax::ast::{self, Entry, Item, NodeDecl, Qualifier, ValueKind};
@@ -72,7 +72,7 @@ struct TemplateRef<'a> {
 
 /// Lowers the plan's stages and gates. The declarations are consumed one
 /// by one, so the syntax tree of a node is freed once its model is built.
-pub fn lower_nodes(lowering: &mut Lowering, all_decls: Vec<NodeDecl>) -> Vec<NodeDef> {
+pub fn lower_nodes(lowering: &mut Lowering, compiler: &ScriptCompiler, all_decls: Vec<NodeDecl>) -> Vec<NodeDef> {
     let loaded = lowering.loaded;
     let Some(root) = loaded.modules.first() else { return Vec::new() };
     let file = root.file;
@@ -113,7 +113,7 @@ pub fn lower_nodes(lowering: &mut Lowering, all_decls: Vec<NodeDecl>) -> Vec<Nod
             }
             None => EnvContext::None,
         };
-        let mut builder = NodeBuilder::new(decl, NodeId(index), file, &ids, &kinds);
+        let mut builder = NodeBuilder::new(decl, NodeId(index), file, &ids, &kinds, compiler);
         builder.node.needs = needs[index].clone();
         builder.node.target = targets[index];
         builder.node.doc = crate::syntax::doc_comment(lowering.text_of(file), decl.span.start);
@@ -386,6 +386,7 @@ enum BodyOrigin {
 struct NodeBuilder<'a> {
     node: NodeDef,
     ids: &'a HashMap<String, NodeId>,
+    compiler: &'a ScriptCompiler,
     kinds: &'a [NodeKind],
     strategy_span: Option<(FileId, Span)>,
     has_rollback: Option<(FileId, Span)>,
@@ -395,7 +396,14 @@ struct NodeBuilder<'a> {
 }
 
 impl<'a> NodeBuilder<'a> {
-    fn new(decl: &NodeDecl, id: NodeId, file: FileId, ids: &'a HashMap<String, NodeId>, kinds: &'a [NodeKind]) -> Self {
+    fn new(
+        decl: &NodeDecl,
+        id: NodeId,
+        file: FileId,
+        ids: &'a HashMap<String, NodeId>,
+        kinds: &'a [NodeKind],
+        compiler: &'a ScriptCompiler,
+    ) -> Self {
         let gate = (decl.kind == NodeKind::Gate).then(|| {
             Box::new(GateDef {
                 approve: None,
@@ -431,6 +439,7 @@ impl<'a> NodeBuilder<'a> {
             },
             ids,
             kinds,
+            compiler,
             strategy_span: None,
             has_rollback: None,
             irreversible: None,
@@ -585,18 +594,18 @@ impl<'a> NodeBuilder<'a> {
                 self.node.steps.push(Step::Run(template));
             }
             Entry::Script(script) => {
-                if let Some(script) = scripts::compile(typer.file, &script.script, typer.diagnostics) {
+                if let Some(script) = self.compiler.compile(typer.file, &script.script, typer.diagnostics) {
                     self.node.steps.push(Step::Script(script));
                 }
             }
             Entry::Rollback(rollback) => {
                 self.has_rollback = Some((typer.file, rollback.keyword));
-                let steps = steps(typer, &rollback.body.entries, "a rollback block");
+                let steps = steps(typer, self.compiler, &rollback.body.entries, "a rollback block");
                 self.node.rollback = RollbackSpec::Steps(steps);
             }
             Entry::Strategy(strategy) => self.strategy(typer, strategy),
             Entry::Hook(hook) => {
-                let hooks = lower_hook(typer, hook, HookEvent::STAGE);
+                let hooks = lower_hook(typer, self.compiler, hook, HookEvent::STAGE);
                 self.node.hooks.extend(hooks);
             }
             Entry::Approve(approve) => {
@@ -623,7 +632,7 @@ impl<'a> NodeBuilder<'a> {
                         );
                     }
                 }
-                if let Some(script) = scripts::compile(typer.file, &check.script, typer.diagnostics) {
+                if let Some(script) = self.compiler.compile(typer.file, &check.script, typer.diagnostics) {
                     if let Some(gate) = &mut self.node.gate {
                         gate.check = Some(Check { every, within, script });
                     }
@@ -674,7 +683,7 @@ impl<'a> NodeBuilder<'a> {
             }
             "retry" => self.node.retry = retry(typer, &a.value),
             "when" => match &a.value.kind {
-                ValueKind::Rhai(rhai) => self.node.when = scripts::compile(file, rhai, typer.diagnostics),
+                ValueKind::Rhai(rhai) => self.node.when = self.compiler.compile(file, rhai, typer.diagnostics),
                 other => typer.diagnostics.push(
                     Diagnostic::new(
                         Code::TypeMismatch,
@@ -843,7 +852,7 @@ impl<'a> NodeBuilder<'a> {
                     attributes.insert(a.name.name.as_str(), &a.value);
                 }
                 Entry::Block(b) if name == "blue_green" && b.name.name == "switch" => {
-                    switch = Some(steps(typer, &b.body.entries, "`switch`"));
+                    switch = Some(steps(typer, self.compiler, &b.body.entries, "`switch`"));
                 }
                 other => typer.diagnostics.push(unknown_entry(file, other, &what, accepted)),
             }
@@ -1080,13 +1089,13 @@ fn canary_steps(typer: &mut Typer, value: &ast::Value) -> Vec<f64> {
 }
 
 /// Steps of a rollback block, a hook or a switch: `run` and `script` only.
-fn steps(typer: &mut Typer, entries: &[Entry], what: &str) -> Vec<Step> {
+fn steps(typer: &mut Typer, compiler: &ScriptCompiler, entries: &[Entry], what: &str) -> Vec<Step> {
     let mut out = Vec::new();
     for entry in entries {
         match entry {
             Entry::Run(run) => out.push(Step::Run(typer.template(&run.command))),
             Entry::Script(script) => {
-                if let Some(script) = scripts::compile(typer.file, &script.script, typer.diagnostics) {
+                if let Some(script) = compiler.compile(typer.file, &script.script, typer.diagnostics) {
                     out.push(Step::Script(script));
                 }
             }
@@ -1100,7 +1109,12 @@ fn steps(typer: &mut Typer, entries: &[Entry], what: &str) -> Vec<Step> {
     out
 }
 
-fn lower_hook(typer: &mut Typer, hook: &ast::HookDecl, events: &[HookEvent]) -> Option<HookDef> {
+fn lower_hook(
+    typer: &mut Typer,
+    compiler: &ScriptCompiler,
+    hook: &ast::HookDecl,
+    events: &[HookEvent],
+) -> Option<HookDef> {
     let words: Vec<&str> = events.iter().map(|e| e.word()).collect();
     let Some(event) = events.iter().find(|e| e.word() == hook.event.name) else {
         let mut d = Diagnostic::new(Code::UnknownAttribute, format!("no `{}` event here", hook.event.name)).at(
@@ -1115,12 +1129,18 @@ fn lower_hook(typer: &mut Typer, hook: &ast::HookDecl, events: &[HookEvent]) -> 
         typer.diagnostics.push(d);
         return None;
     };
-    let steps = steps(typer, &hook.body.entries, "a hook");
+    let steps = steps(typer, compiler, &hook.body.entries, "a hook");
     Some(HookDef { event: *event, steps, location: Location { file: typer.file, span: hook.span } })
 }
 
 /// The pipeline's `on EVENT { ... }` hooks.
-pub fn lower_hooks(lowering: &mut Lowering, file: FileId, entries: &[Entry], events: &[HookEvent]) -> Vec<HookDef> {
+pub fn lower_hooks(
+    lowering: &mut Lowering,
+    compiler: &ScriptCompiler,
+    file: FileId,
+    entries: &[Entry],
+    events: &[HookEvent],
+) -> Vec<HookDef> {
     let names = lowering.names.clone();
     let scope = Scope { plan: Some(&names), template_params: None, env: EnvContext::None, builtins: true };
     let mut diagnostics = Vec::new();
@@ -1128,7 +1148,7 @@ pub fn lower_hooks(lowering: &mut Lowering, file: FileId, entries: &[Entry], eve
     let mut hooks = Vec::new();
     for entry in entries {
         if let Entry::Hook(hook) = entry {
-            hooks.extend(lower_hook(&mut typer, hook, events));
+            hooks.extend(lower_hook(&mut typer, compiler, hook, events));
         }
     }
     lowering.diagnostics.extend(diagnostics);

@@ -8,8 +8,24 @@ use crate::diagnostic::{Code, Diagnostic};
 use crate::syntax::ast::Rhai;
 use crate::syntax::span::{byte_offset, FileId, Span};
 
-/// Compiles a snippet once; the AST is reused for every host and retry.
-pub fn compile(file: FileId, rhai: &Rhai, diagnostics: &mut Vec<Diagnostic>) -> Option<Script> {
+/// Compiles every snippet of a plan with the sandbox's parse-time limits
+/// (from the pipeline's `limits { ... }`).
+pub struct ScriptCompiler {
+    engine: rhai::Engine,
+}
+
+impl ScriptCompiler {
+    pub fn new(limits: &crate::script::ScriptLimits) -> Self {
+        ScriptCompiler { engine: crate::script::compiler(limits) }
+    }
+
+    /// Compiles a snippet once; the AST is reused for every host and retry.
+    pub fn compile(&self, file: FileId, rhai: &Rhai, diagnostics: &mut Vec<Diagnostic>) -> Option<Script> {
+        compile(&self.engine, file, rhai, diagnostics)
+    }
+}
+
+fn compile(engine: &rhai::Engine, file: FileId, rhai: &Rhai, diagnostics: &mut Vec<Diagnostic>) -> Option<Script> {
     if rhai.source.trim().is_empty() {
         diagnostics.push(
             Diagnostic::new(Code::ScriptSyntax, "empty Rhai snippet")
@@ -18,7 +34,7 @@ pub fn compile(file: FileId, rhai: &Rhai, diagnostics: &mut Vec<Diagnostic>) -> 
         );
         return None;
     }
-    match crate::script::compile(&rhai.source) {
+    match crate::script::compile_on(engine, &rhai.source) {
         Ok(ast) => Some(Script {
             source: Arc::from(rhai.source.as_str()),
             ast: Arc::new(ast),

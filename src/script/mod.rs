@@ -71,6 +71,17 @@ pub fn compile(source: &str) -> Result<rhai::AST, ScriptError> {
     sandbox::compile_with(engine, source)
 }
 
+/// An engine that compiles with the parse-time limits of `limits`; build it
+/// once and compile every script of a plan with it.
+pub fn compiler(limits: &ScriptLimits) -> rhai::Engine {
+    sandbox::parser_engine(limits)
+}
+
+/// Compiles with an engine from [`compiler`].
+pub fn compile_on(engine: &rhai::Engine, source: &str) -> Result<rhai::AST, ScriptError> {
+    sandbox::compile_with(engine, source)
+}
+
 /// Like [`compile`], with the parse-time limits of `limits`.
 pub fn compile_with_limits(source: &str, limits: &ScriptLimits) -> Result<rhai::AST, ScriptError> {
     sandbox::compile_with(&sandbox::parser_engine(limits), source)
