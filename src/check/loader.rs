@@ -93,7 +93,7 @@ impl Loader {
                 Item::Import(import) => Some((
                     import.path.as_plain().unwrap_or_default(),
                     import.path.span,
-                    import.alias.name.clone(),
+                    import.alias.name.to_string(),
                     import.span,
                 )),
                 _ => None,

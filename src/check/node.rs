@@ -80,13 +80,13 @@ pub fn lower_nodes(lowering: &mut Lowering, compiler: &ScriptCompiler, all_decls
     let mut decls: Vec<NodeDecl> = Vec::with_capacity(all_decls.len());
     let mut ids: HashMap<String, NodeId> = HashMap::with_capacity(all_decls.len());
     for node in all_decls {
-        if !ids.contains_key(&node.name.name) {
-            ids.insert(node.name.name.clone(), NodeId(decls.len()));
+        if !ids.contains_key(node.name.name.as_str()) {
+            ids.insert(node.name.name.to_string(), NodeId(decls.len()));
             decls.push(node);
         }
     }
     let kinds: Vec<NodeKind> = decls.iter().map(|d| d.kind).collect();
-    let names: Vec<String> = decls.iter().map(|d| d.name.name.clone()).collect();
+    let names: Vec<String> = decls.iter().map(|d| d.name.name.to_string()).collect();
     let templates: Vec<Option<TemplateRef>> = decls.iter().map(|d| resolve_template(lowering, d)).collect();
 
     // First pass: `needs` and `target`, so every node knows its environment.
@@ -418,7 +418,7 @@ impl<'a> NodeBuilder<'a> {
         NodeBuilder {
             node: NodeDef {
                 id,
-                name: decl.name.name.clone(),
+                name: decl.name.name.to_string(),
                 kind: decl.kind,
                 location: Location { file, span: decl.span },
                 name_location: Location { file, span: decl.name.span },
@@ -533,9 +533,9 @@ impl<'a> NodeBuilder<'a> {
                 }
             };
             if let Some(expr) = expr {
-                bindings.push((param.name.name.clone(), expr));
+                bindings.push((param.name.name.to_string(), expr));
             }
-            params.insert(param.name.name.clone(), (ty, constant));
+            params.insert(param.name.name.to_string(), (ty, constant));
         }
         lowering.diagnostics.extend(diagnostics);
         self.node.bindings = bindings;

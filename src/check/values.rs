@@ -48,7 +48,7 @@ impl Typer<'_> {
 
     /// Resolves a name, reporting unknown names with a suggestion.
     pub fn resolve(&mut self, path: &ast::Path) -> Option<NameInfo> {
-        let segments: Vec<String> = path.segments.iter().map(|s| s.name.clone()).collect();
+        let segments: Vec<String> = path.segments.iter().map(|s| s.name.to_string()).collect();
         match self.scope.resolve(&segments) {
             Ok(info) => Some(info),
             Err(why) => {
@@ -78,7 +78,7 @@ impl Typer<'_> {
                 StringPart::Text(text) => parts.push(TemplatePart::Text(text.clone())),
                 StringPart::Interpolation { path, raw, .. } => {
                     self.resolve(path);
-                    let names = path.segments.iter().map(|s| s.name.clone()).collect();
+                    let names = path.segments.iter().map(|s| s.name.to_string()).collect();
                     parts.push(TemplatePart::Var { path: names, raw: *raw });
                 }
             }
@@ -100,9 +100,9 @@ impl Typer<'_> {
                 let info = self.resolve(path)?;
                 match info {
                     NameInfo::Typed(found, _) if &found == ty || *ty == Type::String => {
-                        Some(Expr::Ref(path.segments.iter().map(|s| s.name.clone()).collect()))
+                        Some(Expr::Ref(path.segments.iter().map(|s| s.name.to_string()).collect()))
                     }
-                    NameInfo::EnvVar => Some(Expr::Ref(path.segments.iter().map(|s| s.name.clone()).collect())),
+                    NameInfo::EnvVar => Some(Expr::Ref(path.segments.iter().map(|s| s.name.to_string()).collect())),
                     NameInfo::Typed(found, _) => {
                         let diagnostic = Diagnostic::new(
                             Code::TypeMismatch,

@@ -152,7 +152,7 @@ impl<'t> Descent<'t> {
         }
         let span = Span::new(self.pos, end);
         self.pos = end;
-        Some(Ident { name: word.to_string(), span })
+        Some(Ident { name: Name::from(word), span })
     }
 
     fn item(&mut self) -> Option<Item> {
