@@ -1,11 +1,12 @@
 //! Lowering stages and gates: local nodes and template instances, their
 //! steps, strategies, gates, hooks and the references between them.
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use super::lower::{check_duplicate_entries, unknown_entry, window, Lowering};
 use super::model::*;
-use super::scope::{EnvContext, Scope};
+use super::scope::{EnvContext, EnvUse, Scope};
 use super::scripts::ScriptCompiler;
 use super::values::{lower_type, Typer};
 use crate::diagnostic::{did_you_mean, Code, Diagnostic};
@@ -70,12 +71,24 @@ struct TemplateRef<'a> {
     name: String,
 }
 
-/// Lowers the plan's stages and gates. The declarations are consumed one
-/// by one, so the syntax tree of a node is freed once its model is built.
-pub fn lower_nodes(lowering: &mut Lowering, compiler: &ScriptCompiler, all_decls: Vec<NodeDecl>) -> Vec<NodeDef> {
+/// A body that could not be parsed: the syntax diagnostics of the file.
+pub struct BodySyntaxError(pub Vec<Diagnostic>);
+
+/// Lowers the plan's stages and gates in one pass over their declarations,
+/// each consumed and freed as soon as its model is built (with an outline
+/// parse, each body is also parsed only then). What needs every node —
+/// cycles, the environment a node inherits through `needs` — is checked
+/// after the pass, from the model and the references recorded on the way.
+pub fn lower_nodes(
+    lowering: &mut Lowering,
+    compiler: &ScriptCompiler,
+    all_decls: Vec<NodeDecl>,
+    lazy_bodies: bool,
+) -> Result<Vec<NodeDef>, BodySyntaxError> {
     let loaded = lowering.loaded;
-    let Some(root) = loaded.modules.first() else { return Vec::new() };
+    let Some(root) = loaded.modules.first() else { return Ok(Vec::new()) };
     let file = root.file;
+    let text = root_text(lowering, file);
     // Ids in declaration order; a duplicate name keeps its first definition.
     let mut decls: Vec<NodeDecl> = Vec::with_capacity(all_decls.len());
     let mut ids: HashMap<String, NodeId> = HashMap::with_capacity(all_decls.len());
@@ -87,37 +100,25 @@ pub fn lower_nodes(lowering: &mut Lowering, compiler: &ScriptCompiler, all_decls
     }
     let kinds: Vec<NodeKind> = decls.iter().map(|d| d.kind).collect();
     let names: Vec<String> = decls.iter().map(|d| d.name.name.to_string()).collect();
-    let templates: Vec<Option<TemplateRef>> = decls.iter().map(|d| resolve_template(lowering, d)).collect();
-
-    // First pass: `needs` and `target`, so every node knows its environment.
-    let mut needs: Vec<Vec<NodeId>> = Vec::new();
-    let mut targets: Vec<Option<EnvId>> = Vec::new();
-    for decl in &decls {
-        let (node_needs, target) = lower_edges(lowering, file, decl, &ids, &names);
-        needs.push(node_needs);
-        targets.push(target);
-    }
-    super::cycles::report(file, &decls, &needs, &mut lowering.diagnostics);
-    let contexts = environment_contexts(&needs, &targets);
 
     let mut nodes = Vec::with_capacity(decls.len());
-    for (index, decl) in decls.into_iter().enumerate() {
+    let mut needs_spans: Vec<Vec<(NodeId, Span)>> = Vec::with_capacity(decls.len());
+    let mut env_uses: Vec<(NodeId, EnvUse)> = Vec::new();
+    for (index, mut decl) in decls.into_iter().enumerate() {
+        if lazy_bodies {
+            decl.body = crate::syntax::parse_body(file, &text, decl.body.span).map_err(BodySyntaxError)?;
+        }
         let decl = &decl;
-        let env = match contexts[index] {
-            Some(env) => {
-                let environment = &lowering.environments[env.0];
-                EnvContext::Known {
-                    name: environment.name.clone(),
-                    keys: environment.vars.iter().map(|(k, _)| k.clone()).collect(),
-                }
-            }
-            None => EnvContext::None,
-        };
+        let template = resolve_template(lowering, decl);
+        let (node_needs, spans, target) = lower_edges(lowering, file, decl, &ids, &names);
+        needs_spans.push(spans);
+        let uses = RefCell::new(Vec::new());
+        let env = EnvContext::Deferred(&uses);
         let mut builder = NodeBuilder::new(decl, NodeId(index), file, &ids, &kinds, compiler);
-        builder.node.needs = needs[index].clone();
-        builder.node.target = targets[index];
-        builder.node.doc = crate::syntax::doc_comment(lowering.text_of(file), decl.span.start);
-        match &templates[index] {
+        builder.node.needs = node_needs;
+        builder.node.target = target;
+        builder.node.doc = crate::syntax::doc_comment(&text, decl.span.start);
+        match &template {
             None if decl.from.is_some() => {}
             None => {
                 let names_copy = lowering.names.clone();
@@ -131,8 +132,55 @@ pub fn lower_nodes(lowering: &mut Lowering, compiler: &ScriptCompiler, all_decls
         }
         builder.finish(lowering, decl);
         nodes.push(builder.node);
+        env_uses.extend(uses.into_inner().into_iter().map(|u| (NodeId(index), u)));
     }
-    nodes
+    super::cycles::report(&nodes, &needs_spans, &mut lowering.diagnostics);
+    let needs: Vec<Vec<NodeId>> = nodes.iter().map(|n| n.needs.clone()).collect();
+    let targets: Vec<Option<EnvId>> = nodes.iter().map(|n| n.target).collect();
+    let contexts = environment_contexts(&needs, &targets);
+    for (node, used) in env_uses {
+        if let Some(problem) = check_env_use(lowering, &nodes[node.0], contexts[node.0], &used) {
+            lowering.push(problem);
+        }
+    }
+    Ok(nodes)
+}
+
+/// The plan file's text (shared, not copied).
+fn root_text(lowering: &Lowering, file: FileId) -> std::sync::Arc<str> {
+    lowering.loaded.sources.get(file).map(|f| f.text.clone()).unwrap_or_else(|| std::sync::Arc::from(""))
+}
+
+/// An `env.KEY` reference against the environment the node turned out to see.
+fn check_env_use(lowering: &Lowering, node: &NodeDef, context: Option<EnvId>, used: &EnvUse) -> Option<Diagnostic> {
+    let dotted = format!("env.{}", used.key);
+    let (why, candidates): (String, Vec<String>) = match context {
+        None => (
+            format!("`{}` has no environment; give it `target = ENV` or make it need a stage that has one", node.name),
+            Vec::new(),
+        ),
+        Some(env) => {
+            let environment = &lowering.environments[env.0];
+            if used.key == "name" || environment.vars.iter().any(|(k, _)| *k == used.key) {
+                return None;
+            }
+            (
+                format!("environment `{}` has no var `{}`", environment.name, used.key),
+                environment.vars.iter().map(|(k, _)| format!("env.{k}")).collect(),
+            )
+        }
+    };
+    let mut diagnostic = Diagnostic::new(Code::UnknownName, format!("unknown name `{dotted}`: {why}")).at(
+        used.file,
+        used.span,
+        "not defined here",
+    );
+    if let Some(close) = did_you_mean(&dotted, candidates.iter().map(String::as_str)) {
+        diagnostic = diagnostic.with_help(format!("did you mean `{close}`?"));
+    } else if !candidates.is_empty() {
+        diagnostic = diagnostic.with_help(format!("names here: {}", candidates.join(", ")));
+    }
+    Some(diagnostic)
 }
 
 fn resolve_template<'a>(lowering: &mut Lowering<'a>, decl: &NodeDecl) -> Option<TemplateRef<'a>> {
@@ -232,8 +280,9 @@ fn lower_edges(
     decl: &NodeDecl,
     ids: &HashMap<String, NodeId>,
     names: &[String],
-) -> (Vec<NodeId>, Option<EnvId>) {
+) -> (Vec<NodeId>, Vec<(NodeId, Span)>, Option<EnvId>) {
     let mut needs = Vec::new();
+    let mut spans = Vec::new();
     let mut target = None;
     let mut diagnostics = Vec::new();
     for entry in &decl.body.entries {
@@ -287,6 +336,7 @@ fn lower_edges(
                                 );
                             } else {
                                 needs.push(*id);
+                                spans.push((*id, path.span));
                             }
                         }
                         None => {
@@ -335,7 +385,7 @@ fn lower_edges(
         }
     }
     lowering.diagnostics.extend(diagnostics);
-    (needs, target)
+    (needs, spans, target)
 }
 
 /// The environment each node sees as `env`: its target, or the target of

@@ -6,7 +6,7 @@ use super::model::{Expr, StringTemplate, TemplatePart, Type, Value};
 use crate::diagnostic::{did_you_mean, Code, Diagnostic};
 use crate::syntax::ast::{self, StringPart, ValueKind};
 use crate::syntax::parse_duration;
-use crate::syntax::span::FileId;
+use crate::syntax::span::{FileId, Span};
 
 /// What a name in a value or `${...}` stands for.
 #[derive(Clone, Debug, PartialEq)]
@@ -21,6 +21,8 @@ pub enum NameInfo {
 /// The names visible at one place of a plan.
 pub trait NameScope {
     fn resolve(&self, path: &[String]) -> Result<NameInfo, String>;
+    /// Records a use of `env.KEY` that resolved, for checks made later.
+    fn note_env_use(&self, _key: &str, _file: FileId, _span: Span) {}
     /// Names to suggest for a misspelling.
     fn candidates(&self) -> Vec<String>;
 }
@@ -50,6 +52,12 @@ impl Typer<'_> {
     pub fn resolve(&mut self, path: &ast::Path) -> Option<NameInfo> {
         let segments: Vec<String> = path.segments.iter().map(|s| s.name.to_string()).collect();
         match self.scope.resolve(&segments) {
+            Ok(NameInfo::EnvVar) => {
+                if let Some(key) = segments.get(1) {
+                    self.scope.note_env_use(key, self.file, path.span);
+                }
+                Some(NameInfo::EnvVar)
+            }
             Ok(info) => Some(info),
             Err(why) => {
                 let dotted = path.dotted();
