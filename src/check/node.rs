@@ -502,7 +502,7 @@ impl<'a> NodeBuilder<'a> {
     fn instance(&mut self, lowering: &mut Lowering, decl: &NodeDecl, template: &TemplateRef, env: EnvContext) {
         let root_file = self.node.location.file;
         let plan_names = lowering.names.clone();
-        let plan_scope = Scope { plan: Some(&plan_names), template_params: None, env: env.clone(), builtins: true };
+        let plan_scope = Scope { plan: Some(&plan_names), template_params: None, env, builtins: true };
         let mut diagnostics = Vec::new();
         let mut params: BTreeMap<String, (Type, Option<Value>)> = BTreeMap::new();
         let mut bindings = Vec::new();
@@ -563,7 +563,7 @@ impl<'a> NodeBuilder<'a> {
                 }
                 (None, Some(default)) => {
                     let empty = BTreeMap::new();
-                    let scope = Scope { plan: None, template_params: Some(&empty), env: env.clone(), builtins: true };
+                    let scope = Scope { plan: None, template_params: Some(&empty), env, builtins: true };
                     let mut typer = Typer { file: template.file, scope: &scope, diagnostics: &mut diagnostics };
                     let expr = typer.expr(default, &ty);
                     let constant = expr.as_ref().and_then(|e| constant_of(e, &plan_names));
