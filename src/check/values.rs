@@ -48,6 +48,17 @@ impl Typer<'_> {
         self.diagnostics.push(diagnostic);
     }
 
+    /// A name whose type is not the one wanted here.
+    fn name_mismatch(&mut self, value: &ast::Value, path: &ast::Path, ty: &Type, found: &Type) {
+        let diagnostic = Diagnostic::new(
+            Code::TypeMismatch,
+            format!("expected {}, but `{}` is {}", type_words(ty), path.dotted(), type_words(found)),
+        )
+        .at(self.file, value.span, format!("this is {found}"))
+        .with_help(type_help(ty));
+        self.diagnostics.push(diagnostic);
+    }
+
     /// Resolves a name, reporting unknown names with a suggestion.
     pub fn resolve(&mut self, path: &ast::Path) -> Option<NameInfo> {
         let segments: Vec<String> = path.segments.iter().map(|s| s.name.to_string()).collect();
@@ -112,13 +123,7 @@ impl Typer<'_> {
                     }
                     NameInfo::EnvVar => Some(Expr::Ref(path.segments.iter().map(|s| s.name.to_string()).collect())),
                     NameInfo::Typed(found, _) => {
-                        let diagnostic = Diagnostic::new(
-                            Code::TypeMismatch,
-                            format!("expected {}, but `{}` is {}", type_words(ty), path.dotted(), type_words(&found)),
-                        )
-                        .at(self.file, value.span, format!("this is {found}"))
-                        .with_help(type_help(ty));
-                        self.diagnostics.push(diagnostic);
+                        self.name_mismatch(value, path, ty, &found);
                         None
                     }
                 }
@@ -219,13 +224,7 @@ impl Typer<'_> {
                     known
                 }
                 NameInfo::Typed(found, _) => {
-                    let diagnostic = Diagnostic::new(
-                        Code::TypeMismatch,
-                        format!("expected {}, but `{}` is {}", type_words(ty), path.dotted(), type_words(&found)),
-                    )
-                    .at(self.file, value.span, format!("this is {found}"))
-                    .with_help(type_help(ty));
-                    self.diagnostics.push(diagnostic);
+                    self.name_mismatch(value, path, ty, &found);
                     None
                 }
                 NameInfo::EnvVar => {

@@ -185,17 +185,7 @@ impl<'a> NodeBuilder<'a> {
         kinds: &'a [NodeKind],
         compiler: &'a ScriptCompiler,
     ) -> Self {
-        let gate = (decl.kind == NodeKind::Gate).then(|| {
-            Box::new(GateDef {
-                approve: None,
-                check: None,
-                wait: None,
-                window: None,
-                on_fail: OutcomePolicy::Rollback,
-                on_inconclusive: OutcomePolicy::Pause,
-                on_no_data: OutcomePolicy::Pause,
-            })
-        });
+        let gate = (decl.kind == NodeKind::Gate).then(Box::<GateDef>::default);
         NodeBuilder {
             node: NodeDef {
                 id,
