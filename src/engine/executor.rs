@@ -103,6 +103,7 @@ pub async fn execute(ctx: Arc<RunContext>, mut interrupts: mpsc::UnboundedReceiv
     let mut missing: Vec<usize> =
         plan.nodes.iter().map(|node| node.needs.iter().filter(|n| n.0 < count).count()).collect();
     let mut ready: VecDeque<NodeId> = ctx.graph.order.iter().copied().filter(|id| missing[id.0] == 0).collect();
+    let evaluated_for = evaluated_only_for_stages(plan);
     let mut running: JoinSet<(NodeId, NodeResult, u64)> = JoinSet::new();
     // Monitors still watching stages that finished their rollout.
     let mut monitors: JoinSet<(NodeId, GateDecision)> = JoinSet::new();
@@ -113,6 +114,14 @@ pub async fn execute(ctx: Arc<RunContext>, mut interrupts: mpsc::UnboundedReceiv
     loop {
         if stop.is_none() {
             while let Some(id) = ready.pop_front() {
+                if let Some(users) = &evaluated_for[id.0] {
+                    ctx.bus.emit(EventData::NodeSkipped {
+                        node: plan.node(id).name.clone(),
+                        reason: format!("evaluated only for {users}"),
+                    });
+                    states[id.0].status = NodeStatus::Skipped;
+                    continue;
+                }
                 states[id.0].status = NodeStatus::Cancelled; // until it reports
                 let ctx = ctx.clone();
                 let cancel = forward.clone();
@@ -294,6 +303,45 @@ pub async fn execute(ctx: Arc<RunContext>, mut interrupts: mpsc::UnboundedReceiv
     };
     run_hooks(&ctx, hooks, event, None, &hook_context, &hard).await;
     finish(&ctx, status, states, rollback, stop)
+}
+
+/// Gates that only stages use (as `analysis`, `verify` or `monitor`) and
+/// that neither need nor are needed by anything: they are decided where they
+/// are used, in the stage's environment, not on their own. For each, who
+/// uses it (`deploy (monitor)`).
+fn evaluated_only_for_stages(plan: &crate::check::model::Plan) -> Vec<Option<String>> {
+    use crate::check::model::Strategy;
+    let mut users: Vec<Vec<String>> = vec![Vec::new(); plan.nodes.len()];
+    let mut needed = vec![false; plan.nodes.len()];
+    for node in &plan.nodes {
+        for need in &node.needs {
+            if let Some(flag) = needed.get_mut(need.0) {
+                *flag = true;
+            }
+        }
+        let mut uses = |gate: NodeId, role: &str| {
+            if let Some(list) = users.get_mut(gate.0) {
+                list.push(format!("{} ({role})", node.name));
+            }
+        };
+        if let Some(monitor) = node.monitor {
+            uses(monitor.gate, "monitor");
+        }
+        match &node.strategy {
+            Strategy::Canary { analysis: Some(gate), .. } => uses(*gate, "analysis"),
+            Strategy::BlueGreen { verify: Some(gate), .. } => uses(*gate, "verify"),
+            _ => {}
+        }
+    }
+    plan.nodes
+        .iter()
+        .map(|node| {
+            let list = &users[node.id.0];
+            let detached =
+                node.kind == NodeKind::Gate && !list.is_empty() && node.needs.is_empty() && !needed[node.id.0];
+            detached.then(|| list.join(", "))
+        })
+        .collect()
 }
 
 /// The status as hooks see it (`DEPLOY_STATUS`).
