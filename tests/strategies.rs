@@ -322,3 +322,38 @@ fn switching_back_without_a_previous_version_is_a_failed_rollback() {
     assert_eq!(errors.len(), 3);
     assert!(errors[0].contains("no previous version"), "{errors:?}");
 }
+
+#[test]
+fn plan_shows_the_worst_case_time_to_complete_and_to_roll_back() {
+    let plan = r#"
+pipeline "w" {}
+environment prod { hosts = ["a", "b", "c", "d"] }
+gate smoke { check every 5s within 2m `true` }
+stage build { run "make"  timeout = 10m  retry = 2 every 10s  rollback { run "make clean" } }
+gate go { needs = [build]  approve "ship?" }
+stage deploy {
+  needs = [go]
+  target = prod
+  timeout = 1m
+  strategy canary { steps = [25%, 50%, 100%]  pause = 1m  analysis = smoke }
+  run "install"
+  rollback { run "uninstall" }
+}
+"#;
+    let test = Test::new().plan(plan);
+    let output = test.run_with(&["plan", "release.deploy"]);
+    assert_eq!(output.code, 0, "{}", show(&output));
+    // build: 3 attempts × 10m + 2 × 10s; deploy: 3 × (1m + 1m pause + 2m within + 30s script deadline).
+    assert!(
+        output.stdout.contains("to complete: unbounded (43m50s plus what has no bound) along build → go → deploy"),
+        "{}",
+        output.stdout
+    );
+    assert!(output.stdout.contains("unbounded: go waits for an approval"), "{}", output.stdout);
+    // build once, deploy on four hosts, one at a time.
+    assert!(output.stdout.contains("to roll back: at most 14m"), "{}", output.stdout);
+    let json = test.run_with(&["plan", "release.deploy", "--format", "json"]);
+    let value: Value = serde_json::from_str(&json.stdout).unwrap_or_default();
+    assert_eq!(value["worst_case"]["complete"]["millis"], 2_630_000);
+    assert_eq!(value["worst_case"]["rollback"]["millis"], 840_000);
+}
