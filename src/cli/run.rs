@@ -36,6 +36,10 @@ pub struct RunArgs {
     /// Who approves (recorded; must be in a gate's `by` list when it has one).
     #[arg(long = "as", value_name = "NAME", env = "DEPLOY_USER")]
     approver: Option<String>,
+    /// The version deployed before this run (`${previous_version}`; what a
+    /// blue/green rollback switches back to).
+    #[arg(long, value_name = "VERSION")]
+    previous_version: Option<String>,
 }
 
 pub fn run(args: RunArgs) -> ExitCode {
@@ -45,13 +49,6 @@ pub fn run(args: RunArgs) -> ExitCode {
     let Some(inputs) = load_inputs(&graph, &args.sets) else {
         return ExitCode::Usage;
     };
-    let unsupported = crate::engine::executor::unsupported(&graph.plan);
-    if !unsupported.is_empty() {
-        for problem in unsupported {
-            eprintln!("error: {problem}");
-        }
-        return ExitCode::Usage;
-    }
     if args.dry_run {
         let preview = super::plan::preview(&graph, &inputs, "");
         print!("{}", super::plan::render(&preview));
@@ -73,7 +70,13 @@ pub fn run(args: RunArgs) -> ExitCode {
             .or(graph.plan.pipeline.max_parallel)
             .unwrap_or(DEFAULT_MAX_PARALLEL)
             .max(1),
-        approvals: Approvals { all: args.yes, gates: args.approve, approver },
+        approvals: Approvals {
+            all: args.yes,
+            gates: args.approve,
+            approver,
+            interactive: std::io::stdin().is_terminal(),
+        },
+        previous_version: args.previous_version,
         kill_grace,
         ..RunOptions::default()
     };
@@ -84,7 +87,10 @@ pub fn run(args: RunArgs) -> ExitCode {
     } else {
         Box::new(PlainView::new(std::io::stdout()))
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    // Scripts run on the blocking pool's threads; with this much stack they
+    // run right there instead of on a helper thread of the sandbox.
+    let stack = crate::script::required_stack_size(&graph.plan.pipeline.script_limits);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().thread_stack_size(stack).build() {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("error: cannot start the runtime: {error}");
