@@ -70,7 +70,13 @@ pub fn lower(
     let (params, secrets) = lower_inputs(&mut lowering, file, &root.ast.items, sets);
     lower_environments(&mut lowering, file, &root.ast.items);
     let compiler = super::scripts::ScriptCompiler::new(&lowering.pipeline.script_limits);
-    let nodes = lower_nodes(&mut lowering, &compiler, decls);
+    let lazy_bodies = root.lazy_bodies;
+    let nodes = match lower_nodes(&mut lowering, &compiler, decls, lazy_bodies) {
+        Ok(nodes) => nodes,
+        // A stage or gate body with a syntax error: like any syntax error,
+        // it is the only thing reported.
+        Err(super::node::BodySyntaxError(errors)) => return (None, errors),
+    };
     let hooks = pipeline_hooks
         .map(|entries| super::node::lower_hooks(&mut lowering, &compiler, file, &entries, HookEvent::PIPELINE));
     let plan = Plan {
