@@ -770,6 +770,20 @@ impl Drop for Nginx {
     }
 }
 
+/// What nginx serves on `port` once it serves `expected` (a reload lets old
+/// workers finish gracefully, so the answer settles within a moment).
+fn settled(port: u16, expected: &(String, String)) -> (String, String) {
+    let mut served = get(port);
+    for _ in 0..50 {
+        if &served == expected {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        served = get(port);
+    }
+    served
+}
+
 fn get(port: u16) -> (String, String) {
     use std::io::{Read, Write};
     let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
@@ -781,7 +795,8 @@ fn get(port: u16) -> (String, String) {
     let _ = stream.read_to_string(&mut response);
     let upstream = response
         .lines()
-        .find_map(|l| l.to_ascii_lowercase().strip_prefix("x-upstream:").map(|v| v.trim().to_string()))
+        .find_map(|l| l.split_once(':').filter(|(name, _)| name.eq_ignore_ascii_case("x-upstream")))
+        .map(|(_, value)| value.trim().to_string())
         .unwrap_or_default();
     let body = response.split("\r\n\r\n").nth(1).unwrap_or("").trim().to_string();
     (upstream, body)
@@ -821,7 +836,8 @@ gate through_nginx from nginx.verify {{
     assert_eq!(get(front).1, "blue 1.0");
     let output = run(&test, &[]);
     assert_eq!(output.code, 0, "{}", all_text(&output));
-    assert_eq!(get(front), (format!("127.0.0.1:{green}"), "green 2.0".to_string()));
+    let green_served = (format!("127.0.0.1:{green}"), "green 2.0".to_string());
+    assert_eq!(settled(front, &green_served), green_served);
 
     // Back to blue by hand, then a switch whose verification fails: the
     // rollback puts blue back and nginx serves it again.
@@ -831,15 +847,8 @@ gate through_nginx from nginx.verify {{
     let output = run(&test, &["--set", "expect=green 3.0"]);
     assert_eq!(output.code, 2, "{}", all_text(&output));
     assert!(all_text(&output).contains("upstream switched back to server 127.0.0.1:"), "{}", all_text(&output));
-    let mut served = get(front);
-    for _ in 0..50 {
-        if served.1 == "blue 1.0" {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-        served = get(front);
-    }
-    assert_eq!(served, (format!("127.0.0.1:{blue}"), "blue 1.0".to_string()));
+    let blue_served = (format!("127.0.0.1:{blue}"), "blue 1.0".to_string());
+    assert_eq!(settled(front, &blue_served), blue_served);
 
     // An upstream nginx -t rejects is never reloaded: the old file is put back.
     let bad = plan.replace(&format!("to            = \"127.0.0.1:{green}\""), "to = \"127.0.0.1:99999\"");
@@ -849,7 +858,7 @@ gate through_nginx from nginx.verify {{
     assert!(all_text(&output).contains("nginx -t rejected the new upstream"), "{}", all_text(&output));
     let upstream = std::fs::read_to_string(prefix.join("upstream.conf")).unwrap_or_default();
     assert!(upstream.contains(&format!("server 127.0.0.1:{blue};")), "{upstream}");
-    assert_eq!(get(front).1, "blue 1.0");
+    assert_eq!(settled(front, &blue_served), blue_served);
     drop(nginx);
 }
 
@@ -1077,4 +1086,58 @@ fn docs_stdlib_is_up_to_date() {
         "docs/stdlib.md is out of date with the doc comments in stdlib/std/; \
          run `UPDATE_DOCS=1 cargo test --test stdlib docs_stdlib_is_up_to_date`"
     );
+}
+
+// ------------------------------------------------------------ the example
+
+#[test]
+fn example_blue_green_switches_colours_behind_nginx_and_switches_back() {
+    if !require("nginx", "example_blue_green_switches_colours_behind_nginx_and_switches_back") {
+        return;
+    }
+    let state = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let state_path = state.path().display().to_string();
+    let (front, direct) = (free_port(), free_port());
+    let nginx = format!("nginx -p {state_path}/nginx/ -c nginx.conf -e logs/error.log");
+    // Stops the nginx the example started, however the test ends.
+    struct Stop(String);
+    impl Drop for Stop {
+        fn drop(&mut self) {
+            let _ = Command::new("sh").args(["-c", &format!("{} -s stop", self.0)]).output();
+        }
+    }
+    let _stop = Stop(nginx.clone());
+    let test = Test::new().current_dir(root()).env("DEPLOY_EXAMPLE_ROOT", &state_path);
+    let deploy = |version: &str, colour: &str, extra: &[&str]| {
+        let (version, colour) = (format!("version={version}"), format!("colour={colour}"));
+        let (front, direct) = (format!("front_port={front}"), format!("direct_port={direct}"));
+        let mut args = vec!["run", "examples/blue_green.deploy", "--json", "--set", &version, "--set", &colour];
+        args.extend(["--set", &front, "--set", &direct]);
+        args.extend_from_slice(extra);
+        test.run_with(&args)
+    };
+    let first = deploy("1.1.0", "green", &[]);
+    assert_eq!(first.code, 0, "{}", all_text(&first));
+    let green = (format!("unix:{state_path}/green.sock"), "<h1>webshop 1.1.0</h1>".to_string());
+    assert_eq!(settled(front, &green), green);
+
+    let refused = deploy("1.2.0", "green", &[]);
+    assert_eq!(refused.code, 2, "{}", all_text(&refused));
+    assert!(all_text(&refused).contains("green is the live colour"), "{}", all_text(&refused));
+
+    let second = deploy("1.2.0", "blue", &[]);
+    assert_eq!(second.code, 0, "{}", all_text(&second));
+    let blue = (format!("unix:{state_path}/blue.sock"), "<h1>webshop 1.2.0</h1>".to_string());
+    assert_eq!(settled(front, &blue), blue);
+
+    // A build that is healthy on its own but wrong through nginx: switched, verified, switched back.
+    let broken = deploy("1.3.0", "green", &["--set", "fail_at=live"]);
+    assert_eq!(broken.code, 2, "{}", all_text(&broken));
+    let text = all_text(&broken);
+    assert!(text.contains("upstream app -> unix:"), "{text}");
+    assert!(text.contains("upstream switched back to server unix:"), "{text}");
+    assert!(text.contains("current -> releases/1.1.0 (rolled back from 1.3.0)"), "{text}");
+    assert_eq!(settled(front, &blue), blue);
+    let green = std::fs::read_link(state.path().join("green/current")).unwrap_or_default();
+    assert_eq!(green.display().to_string(), "releases/1.1.0");
 }
