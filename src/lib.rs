@@ -10,6 +10,7 @@ pub mod check;
 pub mod cli;
 pub mod diagnostic;
 pub mod engine;
+pub mod fmt;
 pub mod graph;
 pub mod script;
 pub mod state;

@@ -4,6 +4,7 @@ mod check;
 mod completions;
 mod exit;
 mod explain;
+mod fmt;
 mod graph;
 mod load;
 mod output;
@@ -34,6 +35,8 @@ enum Command {
     Plan(plan::PlanArgs),
     /// Run a plan: walk the execution graph, roll back on failure.
     Run(run::RunArgs),
+    /// Rewrite plans in the canonical layout (docs/fmt.md).
+    Fmt(fmt::FmtArgs),
     /// Print shell completions.
     Completions(completions::CompletionsArgs),
 }
@@ -54,6 +57,7 @@ pub fn main() -> i32 {
         Command::Graph(args) => graph::run(args),
         Command::Plan(args) => plan::run(args),
         Command::Run(args) => run::run(args),
+        Command::Fmt(args) => fmt::run(args),
         Command::Completions(args) => completions::run(args),
     };
     code.code()
