@@ -12,6 +12,7 @@ pub mod diagnostic;
 pub mod engine;
 pub mod fmt;
 pub mod graph;
+pub mod lsp;
 pub mod script;
 pub mod state;
 pub mod stdlib;

@@ -12,7 +12,7 @@ use crate::diagnostic::{did_you_mean, Code, Diagnostic};
 use crate::syntax::ast::{self, Entry, Item, NodeDecl, Qualifier, ValueKind};
 use crate::syntax::span::{FileId, Span};
 
-const STAGE_ATTRIBUTES: &[&str] = &[
+pub const STAGE_ATTRIBUTES: &[&str] = &[
     "needs",
     "target",
     "timeout",
@@ -27,7 +27,7 @@ const STAGE_ATTRIBUTES: &[&str] = &[
     "strategy",
     "on",
 ];
-const GATE_ATTRIBUTES: &[&str] = &[
+pub const GATE_ATTRIBUTES: &[&str] = &[
     "needs",
     "when",
     "timeout",
@@ -44,7 +44,7 @@ const GATE_ATTRIBUTES: &[&str] = &[
 const GATE_ONLY: &[&str] = &["approve", "check", "wait", "window", "on_fail", "on_inconclusive", "on_no_data"];
 const STAGE_ONLY: &[&str] = &["run", "script", "rollback", "strategy", "target", "retry", "monitor", "irreversible"];
 /// Attributes an instance (`stage x from m.t { ... }`) may give besides the template's arguments.
-const INSTANCE_ATTRIBUTES: &[&str] = &[
+pub const INSTANCE_ATTRIBUTES: &[&str] = &[
     "needs",
     "target",
     "when",
@@ -56,8 +56,19 @@ const INSTANCE_ATTRIBUTES: &[&str] = &[
     "on_no_data",
     "description",
 ];
-const STRATEGIES: &[&str] = &["all_at_once", "rolling", "canary", "blue_green"];
-const POLICIES: &[&str] = &["rollback", "pause", "abort", "continue"];
+pub const STRATEGIES: &[&str] = &["all_at_once", "rolling", "canary", "blue_green"];
+pub const POLICIES: &[&str] = &["rollback", "pause", "abort", "continue"];
+
+/// The attributes a strategy accepts; `None` for an unknown strategy.
+pub fn strategy_attributes(name: &str) -> Option<&'static [&'static str]> {
+    match name {
+        "all_at_once" => Some(&[]),
+        "rolling" => Some(&["batch", "max_failures"]),
+        "canary" => Some(&["steps", "pause", "analysis"]),
+        "blue_green" => Some(&["switch", "verify", "keep_previous"]),
+        _ => None,
+    }
+}
 
 /// Default bounds of `check` when not given.
 const DEFAULT_CHECK_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
@@ -824,12 +835,9 @@ impl<'a> NodeBuilder<'a> {
         let entries: &[Entry] = decl.body.as_ref().map(|b| b.entries.as_slice()).unwrap_or(&[]);
         check_duplicate_entries(file, entries, typer.diagnostics);
         let name = decl.name.name.as_str();
-        let accepted: &[&str] = match name {
-            "all_at_once" => &[],
-            "rolling" => &["batch", "max_failures"],
-            "canary" => &["steps", "pause", "analysis"],
-            "blue_green" => &["switch", "verify", "keep_previous"],
-            _ => {
+        let accepted: &[&str] = match strategy_attributes(name) {
+            Some(accepted) => accepted,
+            None => {
                 let mut d = Diagnostic::new(Code::UnknownAttribute, format!("unknown strategy `{name}`")).at(
                     file,
                     decl.name.span,

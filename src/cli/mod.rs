@@ -7,6 +7,7 @@ mod explain;
 mod fmt;
 mod graph;
 mod load;
+mod lsp;
 mod output;
 mod plan;
 mod run;
@@ -37,6 +38,8 @@ enum Command {
     Run(run::RunArgs),
     /// Rewrite plans in the canonical layout (docs/fmt.md).
     Fmt(fmt::FmtArgs),
+    /// Run the language server on stdin/stdout (for editors).
+    Lsp(lsp::LspArgs),
     /// Print shell completions.
     Completions(completions::CompletionsArgs),
 }
@@ -58,6 +61,7 @@ pub fn main() -> i32 {
         Command::Plan(args) => plan::run(args),
         Command::Run(args) => run::run(args),
         Command::Fmt(args) => fmt::run(args),
+        Command::Lsp(args) => lsp::run(args),
         Command::Completions(args) => completions::run(args),
     };
     code.code()
