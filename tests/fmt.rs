@@ -24,8 +24,10 @@ fn meaning(path: &Path, text: &str) -> String {
         out.push_str(&format!("{} {}\n", diagnostic.code, diagnostic.message));
     }
     if let Some(plan) = checked.plan {
-        let model =
-            format!("{:?} {:?} {:?} {:?} {:?} {:?}", plan.pipeline, plan.params, plan.secrets, plan.environments, plan.nodes, plan.hooks);
+        let model = format!(
+            "{:?} {:?} {:?} {:?} {:?} {:?}",
+            plan.pipeline, plan.params, plan.secrets, plan.environments, plan.nodes, plan.hooks
+        );
         out.push_str(&zero_offsets(&model));
         out.push_str(&deploy::graph::to_dot(&deploy::graph::ExecutionGraph::build(plan)));
     }
@@ -53,7 +55,15 @@ fn zero_offsets(text: &str) -> String {
 
 fn corpus() -> Vec<PathBuf> {
     let mut files = Vec::new();
-    for dir in ["tests/fixtures/valid", "tests/fixtures/valid/stages", "tests/fixtures/invalid", "tests/fixtures/fmt", "tests/fixtures/modules", "examples", "stdlib/std"] {
+    for dir in [
+        "tests/fixtures/valid",
+        "tests/fixtures/valid/stages",
+        "tests/fixtures/invalid",
+        "tests/fixtures/fmt",
+        "tests/fixtures/modules",
+        "examples",
+        "stdlib/std",
+    ] {
         let Ok(entries) = std::fs::read_dir(root().join(dir)) else { continue };
         for entry in entries.flatten() {
             if entry.path().extension().is_some_and(|e| e == "deploy") {

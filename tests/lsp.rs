@@ -160,6 +160,22 @@ fn language_server_end_to_end() {
         completion.as_array().into_iter().flatten().filter_map(|item| item["label"].as_str()).collect();
     assert!(labels.contains(&"build") && labels.contains(&"migrate"), "{labels:?}");
     assert!(!labels.contains(&"ship"), "a stage does not need itself: {labels:?}");
+    // Template arguments inside `from db.migrate { }`.
+    let mut at = position_of(&with_needs, "  version = version", 0);
+    at["character"] = json!(0);
+    let completion =
+        client.request("textDocument/completion", json!({ "textDocument": { "uri": uri }, "position": at }));
+    let labels: Vec<&str> =
+        completion.as_array().into_iter().flatten().filter_map(|item| item["label"].as_str()).collect();
+    assert!(labels.contains(&"dir") && labels.contains(&"needs"), "{labels:?}");
+    // Environment vars inside `${env.`.
+    let mut at = position_of(&with_needs, "${env.url}", 0);
+    at["character"] = json!(at["character"].as_u64().unwrap_or(0) + 6);
+    let completion =
+        client.request("textDocument/completion", json!({ "textDocument": { "uri": uri }, "position": at }));
+    let labels: Vec<&str> =
+        completion.as_array().into_iter().flatten().filter_map(|item| item["label"].as_str()).collect();
+    assert!(labels.contains(&"url"), "{labels:?}");
     client.notify(
         "textDocument/didChange",
         json!({ "textDocument": { "uri": uri, "version": 6 }, "contentChanges": [{ "text": fixed }] }),

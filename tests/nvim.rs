@@ -64,7 +64,9 @@ fn neovim_gets_diagnostics_and_jumps_to_a_definition() {
         if std::env::var("CI").is_ok_and(|v| v == "true") {
             panic!("nvim is not installed, and CI=true: install the Debian package `neovim`");
         }
-        eprintln!("SKIPPED neovim_gets_diagnostics_and_jumps_to_a_definition: nvim is not installed (apt-get install neovim)");
+        eprintln!(
+            "SKIPPED neovim_gets_diagnostics_and_jumps_to_a_definition: nvim is not installed (apt-get install neovim)"
+        );
         return;
     }
     let test = Test::new().file("stages/db.deploy", MODULE).plan(PLAN).file("test.lua", SCRIPT);
