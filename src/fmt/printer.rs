@@ -239,7 +239,7 @@ impl<'t> Printer<'t> {
     }
 
     fn template_param(&mut self, param: &TemplateParam) -> Piece {
-        let mut out = param.name.name.clone();
+        let mut out = param.name.name.to_string();
         out.push_str(": ");
         self.lead(param.ty.span.start, &mut out, 1);
         out.push_str(&type_text(&param.ty));
@@ -363,7 +363,7 @@ impl<'t> Printer<'t> {
     }
 
     fn attribute(&mut self, attribute: &Attribute, level: usize) -> Piece {
-        let mut out = attribute.name.name.clone();
+        let mut out = attribute.name.name.to_string();
         let align = Some(out.len());
         out.push_str(" = ");
         self.lead(attribute.value.span.start, &mut out, level);
@@ -418,7 +418,7 @@ impl<'t> Printer<'t> {
                 Self::multi_line("{", lines, level, "", "}")
             }
             ValueKind::Call { name, args } => {
-                let mut out = name.name.clone();
+                let mut out = name.name.to_string();
                 out.push('(');
                 for (index, arg) in args.iter().enumerate() {
                     if index > 0 {
@@ -456,7 +456,7 @@ impl<'t> Printer<'t> {
 
 fn type_text(ty: &TypeExpr) -> String {
     match &ty.kind {
-        TypeExprKind::Named(name) => name.clone(),
+        TypeExprKind::Named(name) => name.to_string(),
         TypeExprKind::List(inner) => format!("list<{}>", type_text(inner)),
     }
 }

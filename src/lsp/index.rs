@@ -132,7 +132,7 @@ impl FileIndex {
     fn define(&mut self, kind: SymbolKind, name: &Ident, item_span: Span, header: String, doc: Option<String>) {
         self.definitions.push(Definition {
             kind,
-            name: name.name.clone(),
+            name: name.name.to_string(),
             name_span: name.span,
             item_span,
             header,
@@ -157,7 +157,8 @@ impl FileIndex {
                 self.define(SymbolKind::Import, &import.alias, span, header, doc);
             }
             Item::Pipeline(pipeline) => {
-                let name = Ident { name: pipeline.name.as_plain().unwrap_or_default(), span: pipeline.name.span };
+                let name =
+                    Ident { name: pipeline.name.as_plain().unwrap_or_default().into(), span: pipeline.name.span };
                 self.define(SymbolKind::Pipeline, &name, span, header, doc);
             }
             Item::Param(param) => self.define(SymbolKind::Param, &param.name, span, header, doc),
@@ -222,7 +223,7 @@ impl FileIndex {
         match item {
             Item::Import(import) => self.references.push(Reference {
                 span: import.path.span,
-                target: Target::Module { alias: import.alias.name.clone() },
+                target: Target::Module { alias: import.alias.name.to_string() },
             }),
             Item::Pipeline(pipeline) => self.walk_block(&pipeline.body, &Context::default()),
             Item::Param(param) => {
@@ -248,9 +249,9 @@ impl FileIndex {
                         }
                         self.references.push(Reference {
                             span: name.span,
-                            target: Target::Template { alias: alias.name.clone(), name: name.name.clone() },
+                            target: Target::Template { alias: alias.name.to_string(), name: name.name.to_string() },
                         });
-                        context.instance = Some((alias.name.clone(), name.name.clone()));
+                        context.instance = Some((alias.name.to_string(), name.name.to_string()));
                     }
                 }
                 self.walk_block(&node.body, &context);
@@ -377,9 +378,9 @@ impl FileIndex {
                 Some(definition) => {
                     self.references.push(Reference { span: first.span, target: Target::Local(definition) })
                 }
-                None if crate::check::BUILTINS.iter().any(|(name, _)| *name == first.name) => {
-                    self.references.push(Reference { span: first.span, target: Target::Builtin(first.name.clone()) })
-                }
+                None if crate::check::BUILTINS.iter().any(|(name, _)| *name == first.name) => self
+                    .references
+                    .push(Reference { span: first.span, target: Target::Builtin(first.name.to_string()) }),
                 None => {}
             }
         }
