@@ -78,7 +78,7 @@ pub fn completions(document: &Document, offset: usize, overlay: &Overlay, encodi
         Place::Interpolation { env: true } => {
             let target = target_environment(&document.text, current_node);
             for (environment, key) in &found.env_vars {
-                if target.as_ref().is_none_or(|t| t == environment) {
+                if target.as_ref().map_or(true, |t| t == environment) {
                     items.push(item(key, CompletionItemKind::VARIABLE, &format!("var of {environment}"), None));
                 }
             }

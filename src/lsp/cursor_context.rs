@@ -125,7 +125,7 @@ pub fn cursor_context(text: &str, cursor: usize) -> CursorContext {
         let byte = bytes[pos];
         match byte {
             b'\n' => {
-                if frames.last().is_none_or(|f| f.bracket == b'{') {
+                if frames.last().map_or(true, |f| f.bracket == b'{') {
                     statement.clear();
                 }
                 pos += 1;

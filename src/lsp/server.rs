@@ -117,7 +117,7 @@ impl State {
             return;
         };
         // A newer version is queued already: its check will publish.
-        if self.document(&uri).is_none_or(|current| current.version != document.version) {
+        if self.document(&uri).map_or(true, |current| current.version != document.version) {
             return;
         }
         let loaded: Vec<PathBuf> = checked.sources.files().map(|(_, file)| file.path.clone()).collect();
