@@ -69,7 +69,7 @@ fn did_change_to_diagnostics_and_completion_latency() {
     // `5m` and `5x` (an error, E0001) so each version's diagnostics differ.
     let middle = text.lines().count() / 2;
     let line = text.lines().enumerate().skip(middle).find(|(_, l)| l.contains("timeout = 5m")).map_or(0, |(i, _)| i);
-    let mut samples = Vec::new();
+    let (mut samples, mut broken, mut valid) = (Vec::new(), Vec::new(), Vec::new());
     for round in 0..60 {
         let version = round + 2;
         let replacement = if round % 2 == 0 { "x" } else { "m" };
@@ -80,12 +80,20 @@ fn did_change_to_diagnostics_and_completion_latency() {
             json!({ "textDocument": { "uri": uri, "version": version }, "contentChanges": [{ "range": range, "text": replacement }] }),
         );
         let published = client.diagnostics_for(&uri, |p| p["version"] == json!(version));
-        samples.push(started.elapsed());
+        let elapsed = started.elapsed();
+        samples.push(elapsed);
+        if round % 2 == 0 {
+            broken.push(elapsed)
+        } else {
+            valid.push(elapsed)
+        }
         let errors = published["diagnostics"].as_array().map_or(0, Vec::len);
         assert_eq!(errors > 0, round % 2 == 0, "{published:#}");
         client.backlog.clear();
     }
     report("didChange → publishDiagnostics", samples);
+    report("  of which: edit makes a syntax error", broken);
+    report("  of which: edit fixes it (full check)", valid);
 
     // Completion inside `needs = [` of the last stage.
     let (needs_line, needs_text) =

@@ -19,7 +19,7 @@ use crate::check::loader::Overlay;
 
 /// How long the server waits after a change for more changes before it
 /// checks: typing bursts are checked once, at their end.
-pub const DEBOUNCE: Duration = Duration::from_millis(15);
+pub const DEBOUNCE: Duration = Duration::from_millis(5);
 
 pub struct State {
     client: Client,
