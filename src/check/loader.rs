@@ -40,8 +40,13 @@ pub struct Loaded {
 
 /// Loads the plan at `path` and everything it imports.
 pub fn load(path: &Path) -> Loaded {
-    let mut loader =
-        Loader { modules: Vec::new(), sources: SourceMap::default(), diagnostics: Vec::new(), stack: Vec::new() };
+    let mut loader = Loader {
+        modules: Vec::new(),
+        sources: SourceMap::default(),
+        diagnostics: Vec::new(),
+        stack: Vec::new(),
+        overlay: Overlay::new(),
+    };
     match read_file(path) {
         Ok(text) => {
             let origin = ModuleOrigin::File(canonical(path));
@@ -55,10 +60,24 @@ pub fn load(path: &Path) -> Loaded {
     Loaded { modules: loader.modules, sources: loader.sources, diagnostics: loader.diagnostics }
 }
 
+/// Texts that stand in for files on disk (canonical path → text): the
+/// unsaved documents of an editor.
+pub type Overlay = std::collections::HashMap<PathBuf, Arc<str>>;
+
 /// Loads one module on its own (for `deploy doc`, `deploy modules`).
 pub fn load_text(origin: ModuleOrigin, name: String, text: String) -> Loaded {
-    let mut loader =
-        Loader { modules: Vec::new(), sources: SourceMap::default(), diagnostics: Vec::new(), stack: Vec::new() };
+    load_text_with(origin, name, text, Overlay::new())
+}
+
+/// Like [`load_text`], reading imported files from `overlay` first.
+pub fn load_text_with(origin: ModuleOrigin, name: String, text: String, overlay: Overlay) -> Loaded {
+    let mut loader = Loader {
+        modules: Vec::new(),
+        sources: SourceMap::default(),
+        diagnostics: Vec::new(),
+        stack: Vec::new(),
+        overlay,
+    };
     loader.add(origin, name, text, None);
     Loaded { modules: loader.modules, sources: loader.sources, diagnostics: loader.diagnostics }
 }
@@ -70,6 +89,7 @@ struct Loader {
     /// Modules being loaded, for cycle detection: each with the import that
     /// brought it in (none for the plan itself).
     stack: Vec<(ModuleOrigin, Option<(FileId, Span)>)>,
+    overlay: Overlay,
 }
 
 impl Loader {
@@ -148,19 +168,21 @@ impl Loader {
                 Some(text) => (name.clone(), text.to_string()),
                 None => return None,
             },
-            ModuleOrigin::File(path) => match read_file(path) {
-                Ok(text) => (display_name(path), text),
-                Err(problem) => {
-                    self.diagnostics.push(
-                        Diagnostic::new(
-                            Code::UnreadableFile,
-                            format!("cannot read module {}: {problem}", display_name(path)),
-                        )
-                        .at(file, span, "imported here"),
-                    );
-                    return None;
+            ModuleOrigin::File(path) => {
+                match self.overlay.get(path).map(|text| Ok(text.to_string())).unwrap_or_else(|| read_file(path)) {
+                    Ok(text) => (display_name(path), text),
+                    Err(problem) => {
+                        self.diagnostics.push(
+                            Diagnostic::new(
+                                Code::UnreadableFile,
+                                format!("cannot read module {}: {problem}", display_name(path)),
+                            )
+                            .at(file, span, "imported here"),
+                        );
+                        return None;
+                    }
                 }
-            },
+            }
         };
         self.add(origin, name, text, Some((file, span)))
     }

@@ -249,8 +249,8 @@ pub fn unknown_entry(file: FileId, entry: &Entry, what: &str, accepted: &[&str])
     diagnostic
 }
 
-const PIPELINE_ENTRIES: &[&str] = &["description", "on_failure", "lock", "max_parallel", "limits", "on"];
-const LIMIT_KEYS: &[&str] =
+pub const PIPELINE_ENTRIES: &[&str] = &["description", "on_failure", "lock", "max_parallel", "limits", "on"];
+pub const LIMIT_KEYS: &[&str] =
     &["operations", "call_depth", "expr_depth", "string_size", "array_size", "map_size", "timeout"];
 
 /// The pipeline block; returns its hooks to lower once nodes exist.
@@ -428,8 +428,8 @@ fn lower_inputs(
     (params, secrets)
 }
 
-const ENVIRONMENT_ENTRIES: &[&str] = &["hosts", "vars", "protect", "description"];
-const PROTECT_KEYS: &[&str] = &["approval", "window", "by"];
+pub const ENVIRONMENT_ENTRIES: &[&str] = &["hosts", "vars", "protect", "description"];
+pub const PROTECT_KEYS: &[&str] = &["approval", "window", "by"];
 
 fn lower_environments(lowering: &mut Lowering, file: FileId, items: &[Item]) {
     let mut diagnostics = Vec::new();

@@ -16,6 +16,15 @@ mod values;
 pub mod window;
 
 pub use scope::BUILTINS;
+
+/// The words the checker accepts in each place, for editors (completion, hover).
+pub mod vocabulary {
+    pub use super::lower::{ENVIRONMENT_ENTRIES, LIMIT_KEYS, PIPELINE_ENTRIES, PROTECT_KEYS};
+    pub use super::node::{
+        strategy_attributes, GATE_ATTRIBUTES, INSTANCE_ATTRIBUTES, POLICIES, STAGE_ATTRIBUTES, STRATEGIES,
+    };
+    pub use crate::syntax::KEYWORDS as ITEM_KEYWORDS;
+}
 pub use values::parse_set_value;
 
 use std::time::Duration;
@@ -68,6 +77,14 @@ pub fn check_file_with(path: &Path, sets: &[(String, String)]) -> CheckedPlan {
 pub fn check_source(path: &Path, text: String) -> CheckedPlan {
     let origin = loader::ModuleOrigin::File(path.to_path_buf());
     let loaded = loader::load_text(origin, path.display().to_string(), text);
+    check_loaded(loaded, path, &[])
+}
+
+/// Like [`check_source`], reading imported files from `overlay` (canonical
+/// path → text: the editor's unsaved documents) before the disk.
+pub fn check_source_with(path: &Path, text: String, overlay: loader::Overlay) -> CheckedPlan {
+    let origin = loader::ModuleOrigin::File(path.to_path_buf());
+    let loaded = loader::load_text_with(origin, path.display().to_string(), text, overlay);
     check_loaded(loaded, path, &[])
 }
 

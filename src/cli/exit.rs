@@ -11,6 +11,8 @@ pub enum ExitCode {
     Paused,
     /// The rollback itself failed: manual attention needed.
     RollbackFailed,
+    /// `deploy fmt --check`: a file is not formatted.
+    WouldReformat,
     /// Interrupted by a signal.
     Interrupted,
 }
@@ -23,6 +25,7 @@ impl ExitCode {
             ExitCode::Failed => 2,
             ExitCode::Paused => 3,
             ExitCode::RollbackFailed => 4,
+            ExitCode::WouldReformat => 3,
             ExitCode::Interrupted => 130,
         }
     }

@@ -5,9 +5,11 @@ mod completions;
 mod doc;
 mod exit;
 mod explain;
+mod fmt;
 mod graph;
 mod load;
 mod modules;
+mod lsp;
 mod output;
 mod plan;
 mod run;
@@ -40,6 +42,10 @@ enum Command {
     Modules(modules::ModulesArgs),
     /// Print a module's or template's documentation (e.g. std/http.healthy).
     Doc(doc::DocArgs),
+    /// Rewrite plans in the canonical layout (docs/fmt.md).
+    Fmt(fmt::FmtArgs),
+    /// Run the language server on stdin/stdout (for editors).
+    Lsp(lsp::LspArgs),
     /// Print shell completions.
     Completions(completions::CompletionsArgs),
 }
@@ -62,6 +68,8 @@ pub fn main() -> i32 {
         Command::Run(args) => run::run(args),
         Command::Modules(args) => modules::run(args),
         Command::Doc(args) => doc::run(args),
+        Command::Fmt(args) => fmt::run(args),
+        Command::Lsp(args) => lsp::run(args),
         Command::Completions(args) => completions::run(args),
     };
     code.code()

@@ -18,7 +18,7 @@ pub enum Failure {
 }
 
 /// Words that begin items; they cannot be identifiers.
-const KEYWORDS: &[&str] = &["import", "pipeline", "param", "secret", "environment", "template", "stage", "gate"];
+pub const KEYWORDS: &[&str] = &["import", "pipeline", "param", "secret", "environment", "template", "stage", "gate"];
 
 pub fn parse(file: FileId, text: &str) -> Result<Module, Failure> {
     parse_items(file, text, false)

@@ -7,6 +7,7 @@ mod parser;
 pub mod span;
 mod syntax_error;
 
+pub use descent::KEYWORDS;
 pub use literal::parse_duration;
 
 use crate::diagnostic::Diagnostic;

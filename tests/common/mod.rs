@@ -104,3 +104,4 @@ impl Test {
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
+pub mod lsp_client;

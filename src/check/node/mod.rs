@@ -7,6 +7,7 @@ mod strategy;
 mod template;
 
 pub use steps::lower_hooks;
+pub use strategy::strategy_attributes;
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -23,7 +24,7 @@ use edges::{check_env_use, environment_contexts, lower_edges};
 use steps::{lower_hook, steps};
 use template::resolve_template;
 
-const STAGE_ATTRIBUTES: &[&str] = &[
+pub const STAGE_ATTRIBUTES: &[&str] = &[
     "needs",
     "target",
     "timeout",
@@ -38,7 +39,7 @@ const STAGE_ATTRIBUTES: &[&str] = &[
     "strategy",
     "on",
 ];
-const GATE_ATTRIBUTES: &[&str] = &[
+pub const GATE_ATTRIBUTES: &[&str] = &[
     "needs",
     "when",
     "timeout",
@@ -55,7 +56,7 @@ const GATE_ATTRIBUTES: &[&str] = &[
 const GATE_ONLY: &[&str] = &["approve", "check", "wait", "window", "on_fail", "on_inconclusive", "on_no_data"];
 const STAGE_ONLY: &[&str] = &["run", "script", "rollback", "strategy", "target", "retry", "monitor", "irreversible"];
 /// Attributes an instance (`stage x from m.t { ... }`) may give besides the template's arguments.
-const INSTANCE_ATTRIBUTES: &[&str] = &[
+pub const INSTANCE_ATTRIBUTES: &[&str] = &[
     "needs",
     "target",
     "when",
@@ -67,8 +68,8 @@ const INSTANCE_ATTRIBUTES: &[&str] = &[
     "on_no_data",
     "description",
 ];
-const STRATEGIES: &[&str] = &["all_at_once", "rolling", "canary", "blue_green"];
-const POLICIES: &[&str] = &["rollback", "pause", "abort", "continue"];
+pub const STRATEGIES: &[&str] = &["all_at_once", "rolling", "canary", "blue_green"];
+pub const POLICIES: &[&str] = &["rollback", "pause", "abort", "continue"];
 
 /// Default bounds of `check` when not given.
 const DEFAULT_CHECK_EVERY: std::time::Duration = std::time::Duration::from_secs(10);

@@ -2,6 +2,17 @@
 
 use super::*;
 
+/// The attributes a strategy accepts; `None` for an unknown strategy.
+pub fn strategy_attributes(name: &str) -> Option<&'static [&'static str]> {
+    match name {
+        "all_at_once" => Some(&[]),
+        "rolling" => Some(&["batch", "max_failures"]),
+        "canary" => Some(&["steps", "pause", "analysis"]),
+        "blue_green" => Some(&["switch", "verify", "keep_previous"]),
+        _ => None,
+    }
+}
+
 impl NodeBuilder<'_> {
     pub(super) fn strategy(&mut self, typer: &mut Typer, decl: &ast::StrategyDecl) {
         let file = typer.file;
@@ -9,12 +20,9 @@ impl NodeBuilder<'_> {
         let entries: &[Entry] = decl.body.as_ref().map(|b| b.entries.as_slice()).unwrap_or(&[]);
         check_duplicate_entries(file, entries, typer.diagnostics);
         let name = decl.name.name.as_str();
-        let accepted: &[&str] = match name {
-            "all_at_once" => &[],
-            "rolling" => &["batch", "max_failures"],
-            "canary" => &["steps", "pause", "analysis"],
-            "blue_green" => &["switch", "verify", "keep_previous"],
-            _ => {
+        let accepted: &[&str] = match strategy_attributes(name) {
+            Some(accepted) => accepted,
+            None => {
                 let mut d = Diagnostic::new(Code::UnknownAttribute, format!("unknown strategy `{name}`")).at(
                     file,
                     decl.name.span,

@@ -1,0 +1,2 @@
+" .deploy files are deployment plans.
+autocmd BufRead,BufNewFile *.deploy setfiletype deploy

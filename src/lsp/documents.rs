@@ -1,0 +1,91 @@
+//! The open documents: their text as the editor has it (saved or not), and
+//! the syntax tree and index of each version, built when first asked for.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+use tower_lsp_server::ls_types::{Position, Range, TextDocumentContentChangeEvent, Uri};
+
+use super::index::FileIndex;
+use super::line_index::{Encoding, LineIndex};
+use crate::syntax::span::{FileId, Span};
+
+/// One version of a parsed file.
+pub struct Analysis {
+    pub index: FileIndex,
+}
+
+impl Analysis {
+    pub fn of(text: &str) -> Option<Analysis> {
+        let module = crate::syntax::parse(FileId(0), text).ok()?;
+        let index = FileIndex::build(text, &module);
+        Some(Analysis { index })
+    }
+}
+
+pub struct Document {
+    pub uri: Uri,
+    /// The file's path (canonical when it exists): imports resolve relative to it.
+    pub path: PathBuf,
+    pub text: Arc<str>,
+    pub version: i32,
+    pub lines: LineIndex,
+    analysis: OnceLock<Option<Arc<Analysis>>>,
+}
+
+impl Document {
+    pub fn new(uri: Uri, text: Arc<str>, version: i32, encoding: Encoding) -> Document {
+        let path = path_of(&uri);
+        let lines = LineIndex::new(&text, encoding);
+        Document { uri, path, text, version, lines, analysis: OnceLock::new() }
+    }
+
+    /// The tree and index of this version, `None` when it does not parse.
+    pub fn analysis(&self) -> Option<Arc<Analysis>> {
+        self.analysis.get_or_init(|| Analysis::of(&self.text).map(Arc::new)).clone()
+    }
+
+    pub fn offset(&self, position: Position) -> usize {
+        self.lines.offset(&self.text, position)
+    }
+
+    pub fn range(&self, span: Span) -> Range {
+        self.lines.range(&self.text, span)
+    }
+
+    /// This document after the editor's changes (whole text or ranges).
+    pub fn changed(&self, changes: Vec<TextDocumentContentChangeEvent>, version: i32, encoding: Encoding) -> Document {
+        let mut text = self.text.to_string();
+        for change in changes {
+            match change.range {
+                None => text = change.text,
+                Some(range) => {
+                    let lines = LineIndex::new(&text, encoding);
+                    let start = lines.offset(&text, range.start);
+                    let end = lines.offset(&text, range.end).max(start);
+                    text.replace_range(start..end, &change.text);
+                }
+            }
+        }
+        Document::new(self.uri.clone(), Arc::from(text), version, encoding)
+    }
+}
+
+/// The path a URI names: canonical for files that exist, the URI's path
+/// otherwise (an unsaved buffer still gets a name for its diagnostics).
+pub fn path_of(uri: &Uri) -> PathBuf {
+    match uri.to_file_path() {
+        Some(path) if uri.scheme().as_str() == "file" => {
+            std::fs::canonicalize(&path).unwrap_or_else(|_| path.into_owned())
+        }
+        _ => PathBuf::from(uri.as_str()),
+    }
+}
+
+pub fn uri_of(path: &Path) -> Option<Uri> {
+    if path.is_absolute() {
+        Uri::from_file_path(path)
+    } else {
+        None
+    }
+}

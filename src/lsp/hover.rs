@@ -1,0 +1,95 @@
+//! Hover: a declaration with its doc comment, a keyword's or attribute's
+//! documentation, a built-in name, a Rhai host function's signature and docs.
+
+use tower_lsp_server::ls_types::{Hover, HoverContents, MarkupContent, MarkupKind};
+
+use super::documents::Document;
+use super::index::{Definition, Target};
+use super::line_index::Encoding;
+use super::navigation::module_of;
+use super::reference_docs;
+use crate::check::loader::Overlay;
+use crate::syntax::span::Span;
+
+pub fn hover(document: &Document, offset: usize, overlay: &Overlay, encoding: Encoding) -> Option<Hover> {
+    let (markdown, span) = describe(document, offset, overlay, encoding)?;
+    Some(Hover {
+        contents: HoverContents::Markup(MarkupContent { kind: MarkupKind::Markdown, value: markdown }),
+        range: Some(document.range(span)),
+    })
+}
+
+fn describe(document: &Document, offset: usize, overlay: &Overlay, encoding: Encoding) -> Option<(String, Span)> {
+    let (word, span) = word_at(&document.text, offset, false)?;
+    if let Some(analysis) = document.analysis() {
+        if analysis.index.scripts.iter().any(|s| s.start <= offset && offset < s.end) {
+            let (name, span) = word_at(&document.text, offset, true)?;
+            if let Some(doc) = reference_docs::host_function(&name) {
+                return Some((doc, span));
+            }
+            return reference_docs::builtin(&word).map(|doc| (doc.to_string(), span));
+        }
+        if let Some(target) = analysis.index.at(offset) {
+            let text = match target {
+                Target::Local(index) => declaration(analysis.index.definitions.get(index)?, None),
+                Target::Template { alias, name } => {
+                    let module = module_of(document, &alias, overlay, encoding)?;
+                    let (_, template) = module.template(&name)?;
+                    declaration(template, Some(&module.name))
+                }
+                Target::TemplateArgument { alias, template, argument } => {
+                    let module = module_of(document, &alias, overlay, encoding)?;
+                    let (index, definition) = module.template(&template)?;
+                    let param = module.template_params(index).into_iter().find(|p| p.name == argument)?;
+                    format!("```deploy\n{}\n```\n\nargument of template `{}.{}`", param.header, alias, definition.name)
+                }
+                Target::Module { alias } => {
+                    let module = module_of(document, &alias, overlay, encoding)?;
+                    let templates: Vec<String> = module
+                        .analysis
+                        .iter()
+                        .flat_map(|a| &a.index.definitions)
+                        .filter(|d| d.kind == super::index::SymbolKind::Template)
+                        .map(|d| format!("- `{}`", d.header))
+                        .collect();
+                    format!("module `{}` as `{alias}`\n\n{}", module.name, templates.join("\n"))
+                }
+                Target::Builtin(name) => reference_docs::builtin(&name)?.to_string(),
+            };
+            return Some((text, span));
+        }
+    }
+    reference_docs::keyword(&word).map(|doc| (doc.to_string(), span))
+}
+
+fn declaration(definition: &Definition, module: Option<&str>) -> String {
+    let mut text = format!("```deploy\n{}\n```", definition.header);
+    if let Some(module) = module {
+        text.push_str(&format!("\n\nfrom module `{module}`"));
+    }
+    if let Some(doc) = &definition.doc {
+        text.push_str("\n\n");
+        text.push_str(doc);
+    }
+    text
+}
+
+/// The identifier around `offset` (with `::` inside it for Rhai paths).
+pub fn word_at(text: &str, offset: usize, with_colons: bool) -> Option<(String, Span)> {
+    let bytes = text.as_bytes();
+    let offset = offset.min(bytes.len());
+    let part = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || (with_colons && b == b':');
+    let mut start = offset;
+    while start > 0 && part(bytes[start - 1]) {
+        start -= 1;
+    }
+    let mut end = offset;
+    while end < bytes.len() && part(bytes[end]) {
+        end += 1;
+    }
+    if start == end {
+        return None;
+    }
+    let word = text.get(start..end)?.trim_matches(':').to_string();
+    Some((word, Span::new(start, end)))
+}

@@ -1,0 +1,63 @@
+//! Imported modules, for going to a template's definition and completing
+//! its arguments: resolved like the checker resolves them, read from the
+//! editor's open documents before the disk.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use tower_lsp_server::ls_types::Uri;
+
+use super::documents::{uri_of, Analysis};
+use super::index::{Definition, SymbolKind};
+use super::line_index::{Encoding, LineIndex};
+use crate::check::loader::{resolve, ModuleOrigin, Overlay};
+
+pub struct ModuleFile {
+    /// `None` for stdlib modules, which live inside the binary.
+    pub uri: Option<Uri>,
+    pub name: String,
+    pub text: Arc<str>,
+    pub lines: LineIndex,
+    pub analysis: Option<Analysis>,
+}
+
+impl ModuleFile {
+    /// A template of this module by name.
+    pub fn template(&self, name: &str) -> Option<(usize, &Definition)> {
+        let analysis = self.analysis.as_ref()?;
+        let index = analysis.index.find(name, &[SymbolKind::Template], None)?;
+        Some((index, analysis.index.definitions.get(index)?))
+    }
+
+    /// The parameters of template number `template`.
+    pub fn template_params(&self, template: usize) -> Vec<&Definition> {
+        let Some(analysis) = &self.analysis else { return Vec::new() };
+        analysis
+            .index
+            .definitions
+            .iter()
+            .filter(|d| d.kind == SymbolKind::TemplateParam && d.parent == Some(template))
+            .collect()
+    }
+}
+
+/// The module `import_path` names, imported from the file at `from`.
+pub fn load_module(from: &Path, import_path: &str, overlay: &Overlay, encoding: Encoding) -> Option<ModuleFile> {
+    let origin = resolve(&ModuleOrigin::File(from.to_path_buf()), import_path).ok()?;
+    let (uri, name, text): (Option<Uri>, String, Arc<str>) = match origin {
+        ModuleOrigin::Stdlib(name) => {
+            let text = crate::stdlib::module(&name)?;
+            (None, name, Arc::from(text))
+        }
+        ModuleOrigin::File(path) => {
+            let text = match overlay.get(&path) {
+                Some(text) => text.clone(),
+                None => Arc::from(crate::check::loader::read_file(&path).ok()?),
+            };
+            (uri_of(&path), path.display().to_string(), text)
+        }
+    };
+    let lines = LineIndex::new(&text, encoding);
+    let analysis = Analysis::of(&text);
+    Some(ModuleFile { uri, name, text, lines, analysis })
+}

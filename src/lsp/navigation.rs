@@ -1,0 +1,117 @@
+//! Go to definition, find references and rename: answered from the index of
+//! the document (and of the imported module, for templates).
+
+use std::collections::HashMap;
+
+use tower_lsp_server::ls_types::{Location, Range, TextEdit, Uri, WorkspaceEdit};
+
+use super::documents::Document;
+use super::index::{SymbolKind, Target};
+use super::line_index::Encoding;
+use super::modules::{load_module, ModuleFile};
+use crate::check::loader::Overlay;
+
+/// The module an import alias of `document` names.
+pub fn module_of(document: &Document, alias: &str, overlay: &Overlay, encoding: Encoding) -> Option<ModuleFile> {
+    let declarations = super::declarations::declarations(&document.text);
+    let (_, path) = declarations.imports.iter().find(|(name, _)| name == alias)?;
+    load_module(&document.path, path, overlay, encoding)
+}
+
+pub fn definition(document: &Document, offset: usize, overlay: &Overlay, encoding: Encoding) -> Option<Location> {
+    let analysis = document.analysis()?;
+    match analysis.index.at(offset)? {
+        Target::Local(index) => {
+            let definition = analysis.index.definitions.get(index)?;
+            Some(Location::new(document.uri.clone(), document.range(definition.name_span)))
+        }
+        Target::Template { alias, name } => {
+            let module = module_of(document, &alias, overlay, encoding)?;
+            let (_, template) = module.template(&name)?;
+            Some(Location::new(module.uri.clone()?, module.lines.range(&module.text, template.name_span)))
+        }
+        Target::TemplateArgument { alias, template, argument } => {
+            let module = module_of(document, &alias, overlay, encoding)?;
+            let (index, _) = module.template(&template)?;
+            let param = module.template_params(index).into_iter().find(|p| p.name == argument)?;
+            Some(Location::new(module.uri.clone()?, module.lines.range(&module.text, param.name_span)))
+        }
+        Target::Module { alias } => {
+            let module = module_of(document, &alias, overlay, encoding)?;
+            Some(Location::new(module.uri?, Range::default()))
+        }
+        Target::Builtin(_) => None,
+    }
+}
+
+pub fn references(document: &Document, offset: usize, include_declaration: bool) -> Option<Vec<Location>> {
+    let analysis = document.analysis()?;
+    let Target::Local(index) = analysis.index.at(offset)? else { return None };
+    let definition = analysis.index.definitions.get(index)?.name_span;
+    let locations = analysis
+        .index
+        .occurrences(index)
+        .into_iter()
+        .filter(|span| include_declaration || *span != definition)
+        .map(|span| Location::new(document.uri.clone(), document.range(span)))
+        .collect();
+    Some(locations)
+}
+
+/// Kinds whose names can be renamed within their file.
+const RENAMEABLE: &[SymbolKind] = &[
+    SymbolKind::Stage,
+    SymbolKind::Gate,
+    SymbolKind::Param,
+    SymbolKind::Secret,
+    SymbolKind::Environment,
+    SymbolKind::TemplateParam,
+    SymbolKind::Import,
+];
+
+/// The range of the renameable name at `offset`.
+pub fn prepare_rename(document: &Document, offset: usize) -> Option<Range> {
+    let analysis = document.analysis()?;
+    let Target::Local(index) = analysis.index.at(offset)? else { return None };
+    if !RENAMEABLE.contains(&analysis.index.definitions.get(index)?.kind) {
+        return None;
+    }
+    let covers = |span: crate::syntax::span::Span| span.start <= offset && offset <= span.end;
+    let span = analysis.index.occurrences(index).into_iter().find(|span| covers(*span))?;
+    Some(document.range(span))
+}
+
+/// Every occurrence of the name at `offset` renamed; an error message when
+/// the new name is not a valid name or the cursor is not on one.
+pub fn rename(document: &Document, offset: usize, new_name: &str) -> Result<Option<WorkspaceEdit>, String> {
+    if !is_identifier(new_name) {
+        return Err(format!(
+            "`{new_name}` is not a valid name: use letters, digits and `_`, not starting with a digit"
+        ));
+    }
+    if crate::check::vocabulary::ITEM_KEYWORDS.contains(&new_name) {
+        return Err(format!("`{new_name}` is a keyword"));
+    }
+    let Some(analysis) = document.analysis() else {
+        return Err("the file has a syntax error; fix it first".to_string());
+    };
+    let Some(Target::Local(index)) = analysis.index.at(offset) else { return Ok(None) };
+    let Some(definition) = analysis.index.definitions.get(index) else { return Ok(None) };
+    if !RENAMEABLE.contains(&definition.kind) {
+        return Err(format!("a {} cannot be renamed here", definition.kind.word()));
+    }
+    let edits: Vec<TextEdit> = analysis
+        .index
+        .occurrences(index)
+        .into_iter()
+        .map(|span| TextEdit::new(document.range(span), new_name.to_string()))
+        .collect();
+    let changes: HashMap<Uri, Vec<TextEdit>> = HashMap::from([(document.uri.clone(), edits)]);
+    Ok(Some(WorkspaceEdit::new(changes)))
+}
+
+fn is_identifier(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}

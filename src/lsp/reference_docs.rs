@@ -1,0 +1,114 @@
+//! Documentation shown on hover: the language's keywords and attributes, the
+//! built-in names, and the Rhai host functions (read from docs/scripting.md,
+//! so the editor says what the docs say).
+
+/// A keyword or attribute with a one-paragraph explanation (Markdown).
+const KEYWORDS: &[(&str, &str)] = &[
+    ("import", "`import \"PATH\" as NAME` — a module of templates. `std/...` is the stdlib inside the binary, `./...` is relative to this file, other paths are searched on `DEPLOY_PATH`."),
+    ("as", "`import \"PATH\" as NAME` — the name the module's templates are used by: `stage x from NAME.template`."),
+    ("pipeline", "`pipeline \"NAME\" { ... }` — the plan's name, `description`, `on_failure` policy, `lock` scope, `max_parallel`, script `limits` and lifecycle hooks (`on start|success|failure|rollback|paused`)."),
+    ("param", "`param NAME: TYPE = DEFAULT` — a typed input, set with `--set NAME=VALUE`. Types: `string int bool duration percent list<T>`. Without a default it must be given."),
+    ("secret", "`secret NAME = env(\"VAR\")` — a value that is redacted (`***`) in every output, event, log and state record."),
+    ("environment", "`environment NAME { hosts = [...] vars { ... } protect { ... } }` — where a stage runs. `vars` are reachable as `${env.KEY}`; `protect` makes approval or a time window mandatory for every stage that targets it."),
+    ("template", "`template stage NAME(PARAM: TYPE = DEFAULT, ...) { ... }` — a reusable stage or gate, instantiated with `stage x from MODULE.NAME { ARG = VALUE }`."),
+    ("stage", "`stage NAME { ... }` — a node that does work: `run` and `script` steps, `needs`, `target`, `strategy`, `rollback`, `timeout`, `retry`, `when`, `monitor`, hooks."),
+    ("gate", "`gate NAME { ... }` — a node that decides whether the release may go on: `approve`, `check`, `wait`, `window`, and the policies `on_fail`, `on_inconclusive`, `on_no_data`."),
+    ("from", "`stage NAME from MODULE.TEMPLATE { ARG = VALUE ... }` — a node made from a template of an imported module."),
+    ("run", "`run \"shell command\"` — a step. Every `${...}` in the command is shell-quoted; write `${raw(x)}` for raw text."),
+    ("script", "`script ```...```` — a Rhai step; see docs/scripting.md for what scripts see and the host API."),
+    ("rollback", "`rollback { steps }` — how to undo this stage. A stage with neither `rollback` nor `irreversible` gets warning W0001. As a policy (`on_failure = rollback`): undo every completed stage in reverse completion order."),
+    ("strategy", "`strategy all_at_once | rolling { batch max_failures } | canary { steps pause analysis } | blue_green { switch verify keep_previous }` — how a stage with a `target` rolls out over its hosts."),
+    ("on", "`on EVENT { steps }` — a lifecycle hook. In a stage: `start`, `success`, `failure`; in the pipeline also `rollback` and `paused`. A failing hook is reported and never hides the run's outcome."),
+    ("approve", "`approve \"question\" by [\"alice\", \"ops\"]` — a gate that asks a person. Answered interactively, by `--approve NAME`/`--yes`, or the run pauses until `deploy approve` + `deploy resume`."),
+    ("by", "`approve \"question\" by [...]` — who may approve; the approver's identity must be in the list."),
+    ("check", "`check every 5s within 2m `rhai`` — a gate that polls a Rhai expression until it is true or the time is up. The script may also end in `fail()`, `inconclusive()` or `no_data()`."),
+    ("every", "`N every DURATION` (retry) or `check every DURATION` — the interval."),
+    ("within", "`check ... within DURATION` — how long a check may keep polling before it fails."),
+    ("for", "`monitor = GATE for DURATION` — how long to keep evaluating the gate after the stage finished."),
+    ("needs", "`needs = [a, b]` — the stages and gates this node waits for. Order comes from `needs`, not from the text; independent nodes run in parallel."),
+    ("target", "`target = ENVIRONMENT` — run the steps once per host of the environment, with `${host}` bound. Without a target the stage runs once, locally."),
+    ("timeout", "`timeout = DURATION` — the longest one attempt may take."),
+    ("retry", "`retry = N every DURATION` — try a failed attempt again up to N times."),
+    ("when", "`when = `rhai expression`` — run the node only when the expression is true; otherwise it is skipped."),
+    ("monitor", "`monitor = GATE for DURATION` — keep evaluating a gate in the background during the rollout and for a while after; a failure triggers the rollback path."),
+    ("irreversible", "`irreversible = \"why\"` — this stage cannot be undone (instead of a `rollback` block)."),
+    ("description", "`description = \"text\"` — shown by `deploy plan` and in the run's output."),
+    ("on_failure", "`on_failure = rollback | pause | abort` — what a failure of the run does (pipeline block)."),
+    ("on_fail", "`on_fail = rollback | pause | abort | continue` — what a failing gate does."),
+    ("on_inconclusive", "`on_inconclusive = rollback | pause | abort | continue` — what a gate does when its check stays inconclusive."),
+    ("on_no_data", "`on_no_data = rollback | pause | abort | continue` — what a gate does when its check finds no data."),
+    ("wait", "`wait = DURATION` — a gate that passes after waiting."),
+    ("window", "`window = \"Mon-Fri 08:00-17:00 UTC\"` — a gate (or `protect`) that passes only inside the time window."),
+    ("hosts", "`hosts = [\"web-1\", ...]` — the hosts of an environment."),
+    ("vars", "`vars { KEY = VALUE }` — values reachable as `${env.KEY}` in the stages that target the environment."),
+    ("protect", "`protect { approval = required  window = \"...\" }` — approval or a time window that every stage targeting the environment must pass."),
+    ("approval", "`approval = required | optional` (in `protect`)."),
+    ("lock", "`lock = pipeline | environment` — what a run locks against concurrent runs."),
+    ("max_parallel", "`max_parallel = N` — how many nodes run at once (default: see docs/cli.md)."),
+    ("limits", "`limits { operations = ... call_depth = ... timeout = ... }` — the Rhai sandbox's limits (docs/scripting.md)."),
+    ("all_at_once", "`strategy all_at_once` — every host at once (the default)."),
+    ("rolling", "`strategy rolling { batch = 25%  max_failures = 1 }` — hosts in batches."),
+    ("canary", "`strategy canary { steps = [10%, 50%, 100%]  pause = 1m  analysis = GATE }` — growing steps, the gate re-evaluated after each."),
+    ("blue_green", "`strategy blue_green { switch { steps }  verify = GATE  keep_previous = 30m }` — install beside, verify, switch."),
+    ("batch", "`batch = 25%` or `batch = 2` — hosts per batch of a rolling rollout."),
+    ("max_failures", "`max_failures = N` — failed hosts tolerated by a rolling rollout."),
+    ("steps", "`steps = [10%, 50%, 100%]` — canary steps: increasing, ending at 100%."),
+    ("pause", "`pause = DURATION` — the pause between canary steps. As a policy: pause the run (state saved) until resumed."),
+    ("analysis", "`analysis = GATE` — the gate re-evaluated after each canary step."),
+    ("switch", "`switch { steps }` — how a blue/green rollout switches traffic."),
+    ("verify", "`verify = GATE` — the gate that must pass before a blue/green switch."),
+    ("keep_previous", "`keep_previous = DURATION` — how long blue/green keeps the previous release."),
+];
+
+/// Built-in names every string and script can use.
+const BUILTINS: &[(&str, &str)] = &[
+    ("host", "`host: string` — the host the node runs on (only in stages with a `target`)."),
+    ("version", "`version: string` — the version being deployed (the param `version`)."),
+    ("previous_version", "`previous_version: string` — the version deployed before, on this host/environment."),
+    ("stage", "`stage: string` — the name of the stage or gate."),
+    ("attempt", "`attempt: int` — 1 for the first attempt, then 2, 3…"),
+    ("pipeline", "`pipeline: string` — the pipeline's name."),
+    ("env", "`env` — the target environment: `env.name`, and `env.KEY` for each of its `vars`."),
+];
+
+pub fn keyword(word: &str) -> Option<&'static str> {
+    KEYWORDS.iter().find(|(name, _)| *name == word).map(|(_, doc)| *doc)
+}
+
+pub fn builtin(word: &str) -> Option<&'static str> {
+    BUILTINS.iter().find(|(name, _)| *name == word).map(|(_, doc)| *doc)
+}
+
+pub fn builtins() -> impl Iterator<Item = (&'static str, &'static str)> {
+    BUILTINS.iter().copied()
+}
+
+const SCRIPTING: &str = include_str!("../../docs/scripting.md");
+
+/// The documentation of a host function (`http::get`, `log`, ...): its
+/// section of docs/scripting.md, heading (the signatures) first.
+pub fn host_function(name: &str) -> Option<String> {
+    let host_api = SCRIPTING.split("\n## ").find(|section| section.starts_with("Host API"))?;
+    for section in host_api.split("\n### ").skip(1) {
+        let heading = section.lines().next().unwrap_or_default();
+        let names = heading.split('`').skip(1).step_by(2).filter_map(|signature| signature.split('(').next());
+        if names.into_iter().any(|n| n == name) {
+            let body = section[heading.len()..].trim();
+            return Some(format!("**{heading}**\n\n{body}"));
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_functions_come_from_the_scripting_docs() {
+        let Some(doc) = host_function("http::post") else { panic!("no docs for http::post") };
+        assert!(doc.contains("POST `body` to `url`"), "{doc}");
+        assert!(host_function("inconclusive").is_some());
+        assert!(host_function("nope").is_none());
+    }
+}

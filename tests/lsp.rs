@@ -1,0 +1,258 @@
+//! The language server, driven over stdio like an editor drives it.
+
+mod common;
+
+use common::lsp_client::{file_uri, LspClient};
+use serde_json::{json, Value};
+
+const MODULE: &str = "/// Database stages.
+
+/// Runs the migrations up to `version`.
+template stage migrate(version: string, dir: string = \"db\") {
+  run \"./migrate ${dir} ${version}\"
+  rollback { run \"./migrate down ${dir}\" }
+}
+";
+
+const BROKEN: &str = "import \"./stages/db.deploy\" as db
+
+/// The release to ship.
+param version: string = \"1.0\"
+
+environment production {
+  hosts = [\"web-1\"]
+  vars { url = \"http://127.0.0.1:8080\" }
+}
+
+/// Compiles the release.
+stage build {
+  run \"make ${version}\"
+  rollback { run \"make clean\" }
+}
+
+stage migrate from db.migrate {
+  needs   = [biuld]
+  version = version
+}
+
+stage ship {
+  needs = [migrate]
+  target = production
+  run \"./install ${version} ${host} ${env.url}\"
+  rollback { run \"./uninstall ${host}\" }
+}
+";
+
+fn position_of(text: &str, needle: &str, nth: usize) -> Value {
+    let offset = text.match_indices(needle).nth(nth).map(|(i, _)| i).unwrap_or_else(|| panic!("no {needle}"));
+    let before = &text[..offset];
+    let line = before.matches('\n').count();
+    let character = before.len() - before.rfind('\n').map_or(0, |i| i + 1);
+    json!({ "line": line, "character": character })
+}
+
+fn codes(diagnostics: &Value) -> Vec<String> {
+    diagnostics["diagnostics"]
+        .as_array()
+        .map(|all| all.iter().map(|d| d["code"].as_str().unwrap_or_default().to_string()).collect())
+        .unwrap_or_default()
+}
+
+#[test]
+fn language_server_end_to_end() {
+    let test = common::Test::new().file("stages/db.deploy", MODULE).plan(BROKEN);
+    let plan = test.path().join("release.deploy");
+    let uri = file_uri(&plan);
+    let module_uri = file_uri(&test.path().join("stages/db.deploy"));
+    let mut client = LspClient::start(common::binary(), test.path());
+    let capabilities = client.initialize(&file_uri(test.path()));
+    assert_eq!(capabilities["capabilities"]["renameProvider"]["prepareProvider"], json!(true));
+
+    // A broken plan: the same code and span as `deploy check`.
+    client.notify(
+        "textDocument/didOpen",
+        json!({ "textDocument": { "uri": uri, "languageId": "deploy", "version": 1, "text": BROKEN } }),
+    );
+    let published = client.diagnostics_for(&uri, |p| p["version"] == json!(1));
+    assert_eq!(codes(&published), ["E0100"], "{published:#}");
+    let diagnostic = &published["diagnostics"][0];
+    let start = position_of(BROKEN, "biuld", 0);
+    assert_eq!(diagnostic["range"]["start"], start);
+    assert_eq!(diagnostic["range"]["end"]["character"], json!(start["character"].as_u64().unwrap_or(0) + 5));
+    assert_eq!(diagnostic["severity"], json!(1));
+    assert_eq!(diagnostic["source"], json!("deploy"));
+    let check = test.run_with(&["check", "--format", "json", "release.deploy"]);
+    assert!(check.stdout.contains("E0100"), "{}", check.stdout);
+    let message = diagnostic["message"].as_str().unwrap_or_default();
+    let first_line = message.lines().next().unwrap_or_default();
+    assert!(check.stdout.contains(first_line), "LSP says {first_line:?}; check says {}", check.stdout);
+
+    // Fixing it clears the diagnostics.
+    let fixed = BROKEN.replace("[biuld]", "[build]");
+    client.notify(
+        "textDocument/didChange",
+        json!({ "textDocument": { "uri": uri, "version": 2 }, "contentChanges": [{ "text": fixed }] }),
+    );
+    let cleared = client.diagnostics_for(&uri, |p| p["version"] == json!(2));
+    assert_eq!(codes(&cleared), Vec::<String>::new(), "{cleared:#}");
+
+    // An incremental change: `version` → `versio` in the run command makes E0100 again.
+    let at = position_of(&fixed, "${version}", 0);
+    let start = json!({ "line": at["line"], "character": at["character"].as_u64().unwrap_or(0) + 8 });
+    let end = json!({ "line": at["line"], "character": at["character"].as_u64().unwrap_or(0) + 9 });
+    client.notify(
+        "textDocument/didChange",
+        json!({ "textDocument": { "uri": uri, "version": 3 }, "contentChanges": [{ "range": { "start": start, "end": end }, "text": "" }] }),
+    );
+    let again = client.diagnostics_for(&uri, |p| p["version"] == json!(3));
+    assert_eq!(codes(&again), ["E0100"], "{again:#}");
+    client.notify(
+        "textDocument/didChange",
+        json!({ "textDocument": { "uri": uri, "version": 4 }, "contentChanges": [{ "text": fixed }] }),
+    );
+    client.diagnostics_for(&uri, |p| p["version"] == json!(4));
+
+    // Hover on a reference shows the declaration and its doc comment.
+    let hover = client.request(
+        "textDocument/hover",
+        json!({ "textDocument": { "uri": uri }, "position": position_of(&fixed, "build]", 0) }),
+    );
+    let hover_text = hover["contents"]["value"].as_str().unwrap_or_default();
+    assert!(hover_text.contains("stage build") && hover_text.contains("Compiles the release."), "{hover:#}");
+    // ... and on a keyword, its documentation.
+    let hover = client.request(
+        "textDocument/hover",
+        json!({ "textDocument": { "uri": uri }, "position": position_of(&fixed, "target", 0) }),
+    );
+    assert!(
+        hover["contents"]["value"].as_str().unwrap_or_default().contains("fans")
+            || hover["contents"]["value"].as_str().unwrap_or_default().contains("per host"),
+        "{hover:#}"
+    );
+
+    // Go to definition across the import.
+    let mut template = position_of(&fixed, "db.migrate", 0);
+    template["character"] = json!(template["character"].as_u64().unwrap_or(0) + 4);
+    let definition =
+        client.request("textDocument/definition", json!({ "textDocument": { "uri": uri }, "position": template }));
+    assert_eq!(definition["uri"], json!(module_uri), "{definition:#}");
+    assert_eq!(definition["range"]["start"], position_of(MODULE, "migrate(", 0));
+    // ... and within the file.
+    let definition = client.request(
+        "textDocument/definition",
+        json!({ "textDocument": { "uri": uri }, "position": position_of(&fixed, "migrate]", 0) }),
+    );
+    let mut expected = position_of(&fixed, "stage migrate", 0);
+    expected["character"] = json!(6);
+    assert_eq!(definition["range"]["start"], expected, "{definition:#}");
+
+    // Completion inside `needs = [`.
+    let with_needs = fixed.replace("  needs = [migrate]\n", "  needs = [mi\n");
+    client.notify(
+        "textDocument/didChange",
+        json!({ "textDocument": { "uri": uri, "version": 5 }, "contentChanges": [{ "text": with_needs }] }),
+    );
+    let mut at = position_of(&with_needs, "[mi\n", 0);
+    at["character"] = json!(at["character"].as_u64().unwrap_or(0) + 3);
+    let completion =
+        client.request("textDocument/completion", json!({ "textDocument": { "uri": uri }, "position": at }));
+    let labels: Vec<&str> =
+        completion.as_array().into_iter().flatten().filter_map(|item| item["label"].as_str()).collect();
+    assert!(labels.contains(&"build") && labels.contains(&"migrate"), "{labels:?}");
+    assert!(!labels.contains(&"ship"), "a stage does not need itself: {labels:?}");
+    // Template arguments inside `from db.migrate { }`.
+    let mut at = position_of(&with_needs, "  version = version", 0);
+    at["character"] = json!(0);
+    let completion =
+        client.request("textDocument/completion", json!({ "textDocument": { "uri": uri }, "position": at }));
+    let labels: Vec<&str> =
+        completion.as_array().into_iter().flatten().filter_map(|item| item["label"].as_str()).collect();
+    assert!(labels.contains(&"dir") && labels.contains(&"needs"), "{labels:?}");
+    // Environment vars inside `${env.`.
+    let mut at = position_of(&with_needs, "${env.url}", 0);
+    at["character"] = json!(at["character"].as_u64().unwrap_or(0) + 6);
+    let completion =
+        client.request("textDocument/completion", json!({ "textDocument": { "uri": uri }, "position": at }));
+    let labels: Vec<&str> =
+        completion.as_array().into_iter().flatten().filter_map(|item| item["label"].as_str()).collect();
+    assert!(labels.contains(&"url"), "{labels:?}");
+    client.notify(
+        "textDocument/didChange",
+        json!({ "textDocument": { "uri": uri, "version": 6 }, "contentChanges": [{ "text": fixed }] }),
+    );
+
+    // Formatting gives the text `deploy fmt` writes.
+    let edits = client.request(
+        "textDocument/formatting",
+        json!({ "textDocument": { "uri": uri }, "options": { "tabSize": 2, "insertSpaces": true } }),
+    );
+    let formatted = edits[0]["newText"].as_str().unwrap_or_default().to_string();
+    assert!(formatted.contains("  needs  = [migrate]\n  target = production\n"), "{formatted}");
+    let fmt = common::Test::new().plan(&fixed).run_with(&["fmt", "release.deploy"]);
+    assert_eq!(fmt.code, 0, "{}", fmt.stderr);
+
+    // Rename a param everywhere in the file.
+    let rename = client.request(
+        "textDocument/rename",
+        json!({ "textDocument": { "uri": uri }, "position": position_of(&fixed, "version: string", 0), "newName": "release" }),
+    );
+    let edits = rename["changes"][uri.as_str()].as_array().cloned().unwrap_or_default();
+    // The declaration, `make ${version}`, `version = version` (the value), `./install ${version}`.
+    assert_eq!(edits.len(), 4, "{rename:#}");
+    assert!(edits.iter().all(|e| e["newText"] == json!("release")));
+    let refused = client.request_full(
+        "textDocument/rename",
+        json!({ "textDocument": { "uri": uri }, "position": position_of(&fixed, "version: string", 0), "newName": "9x" }),
+    );
+    assert!(refused.get("error").is_some(), "{refused:#}");
+
+    // Outline.
+    let symbols = client.request("textDocument/documentSymbol", json!({ "textDocument": { "uri": uri } }));
+    let names: Vec<&str> = symbols.as_array().into_iter().flatten().filter_map(|s| s["name"].as_str()).collect();
+    assert_eq!(names, ["db", "version", "production", "build", "migrate", "ship"]);
+
+    // Malformed input never kills the server.
+    client.send_raw("{ this is not json");
+    let parse_error = client.wait_for(|m| m["id"].is_null() && m.get("error").is_some());
+    assert_eq!(parse_error["error"]["code"], json!(-32700), "{parse_error:#}");
+    let bad = client.request_full("textDocument/hover", json!({ "textDocument": 7 }));
+    assert!(bad.get("error").is_some(), "{bad:#}");
+    let unknown = client.request_full(
+        "textDocument/hover",
+        json!({ "textDocument": { "uri": "file:///nowhere.deploy" }, "position": { "line": 99, "character": 99 } }),
+    );
+    assert_eq!(unknown["result"], Value::Null);
+    client.notify(
+        "textDocument/didOpen",
+        json!({ "textDocument": { "uri": "untitled:Untitled-1", "languageId": "deploy", "version": 1, "text": "stage é { needs = [\"\u{1F680}\" ${ }" } }),
+    );
+    client.diagnostics_for("untitled:Untitled-1", |p| p["diagnostics"].as_array().is_some_and(|d| !d.is_empty()));
+    let still = client.request("textDocument/documentSymbol", json!({ "textDocument": { "uri": uri } }));
+    assert!(still.is_array());
+
+    assert_eq!(client.shutdown(), Some(0));
+}
+
+#[test]
+fn diagnostics_in_an_imported_file_go_to_that_file() {
+    let broken_module = MODULE.replace("run \"./migrate", "timeout = 5\n  run \"./migrate");
+    let test = common::Test::new().file("stages/db.deploy", &broken_module).plan(&BROKEN.replace("biuld", "build"));
+    let uri = file_uri(&test.path().join("release.deploy"));
+    let module_uri = file_uri(&test.path().join("stages/db.deploy"));
+    let mut client = LspClient::start(common::binary(), test.path());
+    client.initialize(&file_uri(test.path()));
+    let text = std::fs::read_to_string(test.path().join("release.deploy")).unwrap_or_default();
+    client.notify(
+        "textDocument/didOpen",
+        json!({ "textDocument": { "uri": uri, "languageId": "deploy", "version": 1, "text": text } }),
+    );
+    let in_module = client.diagnostics_for(&module_uri, |p| p["diagnostics"].as_array().is_some_and(|d| !d.is_empty()));
+    assert!(codes(&in_module).contains(&"E0110".to_string()), "{in_module:#}");
+    // The module, opened and fixed in the editor (not saved): the plan's check reads the open text.
+    client.notify(
+        "textDocument/didOpen",
+        json!({ "textDocument": { "uri": module_uri, "languageId": "deploy", "version": 1, "text": MODULE } }),
+    );
+    client.diagnostics_for(&module_uri, |p| p["diagnostics"].as_array().is_some_and(Vec::is_empty));
+    assert_eq!(client.shutdown(), Some(0));
+}
