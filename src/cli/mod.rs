@@ -2,10 +2,12 @@
 
 mod check;
 mod completions;
+mod doc;
 mod exit;
 mod explain;
 mod graph;
 mod load;
+mod modules;
 mod output;
 mod plan;
 mod run;
@@ -34,6 +36,10 @@ enum Command {
     Plan(plan::PlanArgs),
     /// Run a plan: walk the execution graph, roll back on failure.
     Run(run::RunArgs),
+    /// List the modules a plan can import (stdlib, DEPLOY_PATH, its imports); `modules pin FILE` pins them.
+    Modules(modules::ModulesArgs),
+    /// Print a module's or template's documentation (e.g. std/http.healthy).
+    Doc(doc::DocArgs),
     /// Print shell completions.
     Completions(completions::CompletionsArgs),
 }
@@ -54,6 +60,8 @@ pub fn main() -> i32 {
         Command::Graph(args) => graph::run(args),
         Command::Plan(args) => plan::run(args),
         Command::Run(args) => run::run(args),
+        Command::Modules(args) => modules::run(args),
+        Command::Doc(args) => doc::run(args),
         Command::Completions(args) => completions::run(args),
     };
     code.code()
