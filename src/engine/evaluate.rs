@@ -1,6 +1,11 @@
 //! Evaluating a compiled script from async code: on tokio's blocking pool,
 //! so a script that sleeps or waits for HTTP never holds up other hosts, and
 //! with what it prints sent to the event stream as `step_output` lines.
+//!
+//! A script that only computes is first tried right on the async worker
+//! under a small operation budget ([`super::scripts::ScriptRunner::quick`]):
+//! most `when` conditions, checks and small steps end there, without two
+//! thread hand-offs; one that needs more is evaluated in full on the pool.
 
 use std::sync::Arc;
 
@@ -8,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::context::RunContext;
 use super::event::Stream;
-use super::scripts::CheckOutcome;
+use super::scripts::{CheckOutcome, Quick, QuickResult};
 use super::transport::OutputSink;
 use crate::check::model::Script;
 use crate::script::{LogSink, ScriptContext, ScriptLog};
@@ -28,6 +33,9 @@ pub async fn check(
     log: LogSink,
     cancel: &CancellationToken,
 ) -> Option<CheckOutcome> {
+    if let Some(QuickResult::Check(outcome)) = ctx.scripts.quick(script, &context, &log, Quick::Check) {
+        return Some(outcome);
+    }
     let runner = ctx.scripts.clone();
     let script = script.clone();
     let evaluation = tokio::task::spawn_blocking(move || runner.check(&script, &context, &log));
@@ -45,6 +53,9 @@ pub async fn step(
     log: LogSink,
     cancel: &CancellationToken,
 ) -> Result<(), Option<String>> {
+    if let Some(QuickResult::Step(result)) = ctx.scripts.quick(script, &context, &log, Quick::Step) {
+        return result.map_err(Some);
+    }
     let runner = ctx.scripts.clone();
     let script = script.clone();
     let evaluation = tokio::task::spawn_blocking(move || runner.run_step(&script, &context, &log));
@@ -64,6 +75,9 @@ pub async fn condition(
     context: ScriptContext,
     log: LogSink,
 ) -> Result<bool, String> {
+    if let Some(QuickResult::Condition(result)) = ctx.scripts.quick(script, &context, &log, Quick::Condition) {
+        return result;
+    }
     let runner = ctx.scripts.clone();
     let script = script.clone();
     tokio::task::spawn_blocking(move || runner.condition(&script, &context, &log))

@@ -273,6 +273,7 @@ pub async fn evaluate_once(
 ) -> Option<CheckOutcome> {
     let mut context = ctx.script_context_in(node, None, attempt, site_environment(ctx, node, site));
     context.set("hosts", Dynamic::from_array(site.hosts.iter().map(|h| Dynamic::from(h.clone())).collect()));
+    context.set_str("gate", &node.name);
     if let Some((stage, role)) = site.stage {
         context.set_str("stage", &ctx.plan().node(stage).name);
         context.set_str("role", role);

@@ -59,19 +59,59 @@ pub trait ScriptRunner: Send + Sync {
     fn condition(&self, script: &Script, context: &ScriptContext, log: &LogSink) -> Result<bool, String>;
     /// Evaluates a gate's `check` once.
     fn check(&self, script: &Script, context: &ScriptContext, log: &LogSink) -> CheckOutcome;
+    /// The same evaluation, done quickly enough to run on an async worker:
+    /// `None` when the script may block (HTTP, metrics, sleep) or did not
+    /// finish within a small operation budget — then nothing it did was
+    /// observable, and the caller evaluates it in full on the blocking pool.
+    fn quick(&self, _script: &Script, _context: &ScriptContext, _log: &LogSink, _kind: Quick) -> Option<QuickResult> {
+        None
+    }
+}
+
+/// Which evaluation [`ScriptRunner::quick`] does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Quick {
+    Step,
+    Condition,
+    Check,
+}
+
+/// What a quick evaluation gave.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum QuickResult {
+    Step(Result<(), String>),
+    Condition(Result<bool, String>),
+    Check(CheckOutcome),
+}
+
+/// Operations a quick evaluation may use (well under a millisecond).
+pub const QUICK_OPERATIONS: u64 = 20_000;
+
+/// Whether a script can only compute: it calls nothing that waits (HTTP,
+/// metrics, sleep), so running it again after an aborted quick run is safe.
+pub fn computes_only(script: &Script) -> bool {
+    let source = &*script.source;
+    !(source.contains("http") || source.contains("metrics") || source.contains("sleep"))
 }
 
 /// The sandbox, shared by every task of a run, and the plan's sources to
 /// place runtime errors in the `.deploy` file.
 pub struct SandboxRunner {
     sandbox: Sandbox,
+    /// The same sandbox with a small operation budget, for [`ScriptRunner::quick`].
+    budgeted: Sandbox,
     sources: SourceMap,
 }
 
 impl SandboxRunner {
     pub fn new(limits: ScriptLimits, sources: SourceMap) -> SandboxRunner {
         // Every evaluation of the engine passes its own sink (`*_with_log`).
-        SandboxRunner { sandbox: Sandbox::new(limits, crate::script::null_sink()), sources }
+        let budget = ScriptLimits { max_operations: limits.max_operations.min(QUICK_OPERATIONS), ..limits };
+        SandboxRunner {
+            sandbox: Sandbox::new(limits, crate::script::null_sink()),
+            budgeted: Sandbox::new(budget, crate::script::null_sink()),
+            sources,
+        }
     }
 
     /// The native stack an evaluation needs to run on the calling thread.
@@ -123,7 +163,52 @@ impl ScriptRunner for SandboxRunner {
     }
 
     fn check(&self, script: &Script, context: &ScriptContext, log: &LogSink) -> CheckOutcome {
-        match self.sandbox.check_with_log(&script.ast, context, log) {
+        self.check_outcome(script, self.sandbox.check_with_log(&script.ast, context, log))
+    }
+
+    fn quick(&self, script: &Script, context: &ScriptContext, log: &LogSink, kind: Quick) -> Option<QuickResult> {
+        if !computes_only(script) || self.budgeted.limits().max_operations == self.sandbox.limits().max_operations {
+            return None;
+        }
+        // What it prints is kept until it is known to have finished.
+        let lines = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let buffer: LogSink = {
+            let lines = lines.clone();
+            Arc::new(move |line| {
+                if let Ok(mut lines) = lines.lock() {
+                    lines.push(line);
+                }
+            })
+        };
+        let over_budget =
+            |outcome: &ScriptOutcome| matches!(outcome, ScriptOutcome::Error(error) if exceeded_budget(error));
+        let result = match kind {
+            Quick::Step => match self.budgeted.eval_with_log(&script.ast, context, &buffer) {
+                Err(outcome) if over_budget(&outcome) => return None,
+                Ok(_) => QuickResult::Step(Ok(())),
+                Err(outcome) => QuickResult::Step(Err(self.describe(script, outcome))),
+            },
+            Quick::Condition => match self.budgeted.condition_with_log(&script.ast, context, &buffer) {
+                Err(outcome) if over_budget(&outcome) => return None,
+                Ok(value) => QuickResult::Condition(Ok(value)),
+                Err(outcome) => QuickResult::Condition(Err(self.describe(script, outcome))),
+            },
+            Quick::Check => match self.budgeted.check_with_log(&script.ast, context, &buffer) {
+                outcome if over_budget(&outcome) => return None,
+                outcome => QuickResult::Check(self.check_outcome(script, outcome)),
+            },
+        };
+        let lines = lines.lock().map(|mut lines| std::mem::take(&mut *lines)).unwrap_or_default();
+        for line in lines {
+            log(line);
+        }
+        Some(result)
+    }
+}
+
+impl SandboxRunner {
+    fn check_outcome(&self, script: &Script, outcome: ScriptOutcome) -> CheckOutcome {
+        match outcome {
             ScriptOutcome::Pass => CheckOutcome::Pass,
             ScriptOutcome::Fail(message) => CheckOutcome::Fail(message),
             ScriptOutcome::Inconclusive(message) => CheckOutcome::Inconclusive(message),
@@ -131,6 +216,11 @@ impl ScriptRunner for SandboxRunner {
             ScriptOutcome::Error(error) => CheckOutcome::Error(self.locate(script, &error)),
         }
     }
+}
+
+/// The quick sandbox's operation budget ran out.
+fn exceeded_budget(error: &ScriptError) -> bool {
+    error.message == format!("script exceeded {} operations", QUICK_OPERATIONS)
 }
 
 /// Compiles a snippet the way the checker does (for tests and hand-built plans).
@@ -178,6 +268,23 @@ mod tests {
         let step = compile_script("log(`v=${version}`); fail(\"bad\")").unwrap();
         assert_eq!(runner.run_step(&step, &context(), &log), Err("bad".into()));
         assert_eq!(lines.lock().unwrap().as_slice(), ["v=2.0"]);
+    }
+
+    #[test]
+    fn quick_runs_finish_or_leave_no_trace() {
+        let runner = runner();
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let sink = lines.clone();
+        let log: LogSink = Arc::new(move |line: crate::script::ScriptLog| sink.lock().unwrap().push(line.message));
+        let short = compile_script("log(\"short\"); 1 + 1 == 2").unwrap();
+        assert_eq!(runner.quick(&short, &context(), &log, Quick::Check), Some(QuickResult::Check(CheckOutcome::Pass)));
+        let long = compile_script("log(\"long\"); let i = 0; while i < 100000 { i += 1; } true").unwrap();
+        assert_eq!(runner.quick(&long, &context(), &log, Quick::Check), None);
+        let waits = compile_script("sleep(1); true").unwrap();
+        assert_eq!(runner.quick(&waits, &context(), &log, Quick::Check), None);
+        // Only the run that finished printed.
+        assert_eq!(lines.lock().unwrap().as_slice(), ["short"]);
+        assert_eq!(runner.check(&long, &context(), &log), CheckOutcome::Pass);
     }
 
     #[test]
