@@ -1,14 +1,23 @@
 //! The command line: one file per subcommand, all thin over the pipeline.
 
+mod approve;
 mod check;
 mod completions;
 mod exit;
 mod explain;
 mod graph;
+mod history;
 mod load;
+mod lock;
+mod logs;
 mod output;
 mod plan;
+mod plan_diff;
+mod resume;
+mod rollback;
 mod run;
+mod session;
+mod status;
 
 use clap::{Parser, Subcommand};
 
@@ -34,6 +43,20 @@ enum Command {
     Plan(plan::PlanArgs),
     /// Run a plan: walk the execution graph, roll back on failure.
     Run(run::RunArgs),
+    /// Current versions per environment, running/paused/crashed runs, locks.
+    Status(status::StatusArgs),
+    /// One row per deployment: id, version, status, who, when, duration.
+    History(history::HistoryArgs),
+    /// Replay the journal of a run (default the latest).
+    Logs(logs::LogsArgs),
+    /// Approve a gate of a paused run (then `deploy resume`).
+    Approve(approve::ApproveArgs),
+    /// Continue a paused or crashed run from its journal.
+    Resume(resume::ResumeArgs),
+    /// Undo the last deployment of an environment.
+    Rollback(rollback::RollbackArgs),
+    /// Show or release deployment locks.
+    Lock(lock::LockArgs),
     /// Print shell completions.
     Completions(completions::CompletionsArgs),
 }
@@ -54,6 +77,13 @@ pub fn main() -> i32 {
         Command::Graph(args) => graph::run(args),
         Command::Plan(args) => plan::run(args),
         Command::Run(args) => run::run(args),
+        Command::Status(args) => status::run(args),
+        Command::History(args) => history::run(args),
+        Command::Logs(args) => logs::run(args),
+        Command::Approve(args) => approve::run(args),
+        Command::Resume(args) => resume::run(args),
+        Command::Rollback(args) => rollback::run(args),
+        Command::Lock(args) => lock::run(args),
         Command::Completions(args) => completions::run(args),
     };
     code.code()

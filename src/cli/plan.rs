@@ -31,6 +31,9 @@ pub struct PlanArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
     pub format: PlanFormat,
+    /// The state store to compare with [default: .deploy/state.db beside the plan].
+    #[arg(long, value_name = "PATH|URL", env = "DEPLOY_STATE")]
+    pub state: Option<String>,
 }
 
 pub fn run(args: PlanArgs) -> ExitCode {
@@ -40,7 +43,15 @@ pub fn run(args: PlanArgs) -> ExitCode {
     let Some(inputs) = load_inputs(&graph, &args.sets) else {
         return ExitCode::Usage;
     };
-    let preview = preview(&graph, &inputs, "");
+    let deployed = match super::plan_diff::deployed(&graph, &inputs, args.state.as_deref()) {
+        Ok(deployed) => deployed,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::Usage;
+        }
+    };
+    let mut preview = preview(&graph, &inputs, &deployed.previous_version);
+    preview.changes = deployed.changes;
     match args.format {
         PlanFormat::Json => match serde_json::to_string_pretty(&preview) {
             Ok(text) => println!("{text}"),
@@ -67,6 +78,8 @@ pub struct Preview {
     pub nodes: Vec<NodePreview>,
     pub rollback_path: Vec<String>,
     pub coverage: Coverage,
+    /// Against the last successful deployment (from the state).
+    pub changes: Option<super::plan_diff::Changes>,
 }
 
 #[derive(Debug, Serialize)]
@@ -267,6 +280,7 @@ pub fn preview(graph: &ExecutionGraph, inputs: &ResolvedInputs, previous_version
         nodes,
         rollback_path: graph.rollback_path().iter().map(|id| plan.node(*id).name.clone()).collect(),
         coverage,
+        changes: None,
     }
 }
 
@@ -391,6 +405,9 @@ pub fn render(preview: &Preview) -> String {
     }
     if !preview.rollback_path.is_empty() {
         push(&mut out, format!("  on failure, undone in reverse: {}", preview.rollback_path.join(" ← ")));
+    }
+    if let Some(changes) = &preview.changes {
+        out.push_str(&super::plan_diff::render(changes));
     }
     out
 }

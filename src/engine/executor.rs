@@ -133,6 +133,15 @@ pub async fn execute(ctx: Arc<RunContext>, mut interrupts: mpsc::UnboundedReceiv
     loop {
         if stop.is_none() {
             while let Some(id) = ready.pop_front() {
+                if resumed_node(&ctx, id, &mut states[id.0]) {
+                    for dependent in &ctx.graph.dependents[id.0] {
+                        missing[dependent.0] = missing[dependent.0].saturating_sub(1);
+                        if missing[dependent.0] == 0 {
+                            ready.push_back(*dependent);
+                        }
+                    }
+                    continue;
+                }
                 states[id.0].status = NodeStatus::Cancelled; // until it reports
                 let ctx = ctx.clone();
                 let cancel = forward.clone();
@@ -265,6 +274,21 @@ pub async fn execute(ctx: Arc<RunContext>, mut interrupts: mpsc::UnboundedReceiv
         }
     };
     finish(&ctx, status, states, rollback, stop)
+}
+
+/// A resumed run does not run again a node that finished before: it is
+/// reported as skipped and counts as succeeded.
+fn resumed_node(ctx: &RunContext, id: NodeId, state: &mut NodeState) -> bool {
+    let node = ctx.plan().node(id);
+    if !ctx.options.resumed.node_done(&node.name) {
+        return false;
+    }
+    ctx.bus.emit(EventData::NodeSkipped {
+        node: node.name.clone(),
+        reason: "finished before the run was resumed".to_string(),
+    });
+    state.status = NodeStatus::Succeeded;
+    true
 }
 
 fn stop_policy(stop: &Stop, pipeline_policy: FailurePolicy) -> FailurePolicy {

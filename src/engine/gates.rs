@@ -126,15 +126,16 @@ pub fn approve(ctx: &RunContext, node: &NodeDef, approval: Option<&Approval>) ->
         )));
     }
     let allowed: &[String] = approval.map(|a| a.by.as_slice()).unwrap_or_default();
-    if !allowed.is_empty() && !allowed.iter().any(|name| name == &approvals.approver) {
+    let approver = approvals.approver_for(&node.name, allowed);
+    if !allowed.is_empty() && !allowed.iter().any(|name| name == approver) {
         return Some(NodeResult::paused(format!(
             "{} may only be approved by {}; `{}` is not one of them (use --as NAME)",
             node.name,
             allowed.join(", "),
-            approvals.approver
+            approver
         )));
     }
-    ctx.bus.emit(EventData::Approved { node: node.name.clone(), approver: approvals.approver.clone(), question });
+    ctx.bus.emit(EventData::Approved { node: node.name.clone(), approver: approver.to_string(), question });
     None
 }
 

@@ -24,6 +24,7 @@ mod testing;
 #[cfg(test)]
 mod tests;
 pub mod transport;
+pub mod undo;
 pub mod view;
 
 use std::sync::Arc;
@@ -34,7 +35,7 @@ use tokio::sync::{mpsc, Semaphore};
 use crate::check::inputs::ResolvedInputs;
 use crate::graph::ExecutionGraph;
 pub use bus::{Bus, EventSink};
-pub use context::{Approvals, RunOptions, DEFAULT_MAX_PARALLEL};
+pub use context::{Approvals, Resumed, RunOptions, DEFAULT_MAX_PARALLEL};
 use context::{CompletionLog, RunContext};
 pub use executor::RunReport;
 use redact::Redactor;
@@ -72,6 +73,7 @@ pub async fn run(
     let (bus, worker) = Bus::start(redactor, sinks);
     let version = inputs.version();
     let previous_version = options.previous_version.clone().unwrap_or_default();
+    let completions = CompletionLog::resumed(&graph, &options.resumed);
     let ctx = Arc::new(RunContext {
         permits: Arc::new(Semaphore::new(options.max_parallel.max(1))),
         graph,
@@ -81,7 +83,7 @@ pub async fn run(
         transport: parts.transport,
         local: parts.local,
         scripts: parts.scripts,
-        completions: CompletionLog::default(),
+        completions,
         version,
         previous_version,
         started: Instant::now(),
