@@ -58,7 +58,11 @@ fn status(target: LockTarget) -> ExitCode {
         Ok(store) => store,
         Err(code) => return code,
     }) else {
-        println!("no locks (no state at {})", location.describe());
+        if target.json {
+            println!("[]");
+        } else {
+            println!("no locks (no state at {})", location.describe());
+        }
         return ExitCode::Success;
     };
     let leases = match store.leases() {

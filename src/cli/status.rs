@@ -100,7 +100,11 @@ pub fn run(args: StatusArgs) -> ExitCode {
         Ok(store) => store,
         Err(code) => return code,
     }) else {
-        println!("no deploy state at {} yet: nothing has run", location.describe());
+        if args.json {
+            println!(r#"{{"state":null,"environments":[],"runs":[],"locks":[],"bad_versions":[]}}"#);
+        } else {
+            println!("no deploy state at {} yet: nothing has run", location.describe());
+        }
         return ExitCode::Success;
     };
     let pipeline = match &args.plan {
