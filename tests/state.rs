@@ -9,7 +9,8 @@ use common::backend::{postgres_execute, Backend};
 use common::{Output, Test};
 
 fn json(output: &Output) -> serde_json::Value {
-    serde_json::from_str(&output.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}{}", output.stdout, output.stderr))
+    serde_json::from_str(&output.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}{}", output.stdout, output.stderr))
 }
 
 fn ok(output: &Output) {
@@ -134,7 +135,11 @@ fn approve_checks_the_gate_name(backend: &Backend) {
     assert_eq!(deploy_paused(&test).code, 3);
     let wrong = test.run_with(&["approve", "og"]);
     assert_eq!(wrong.code, 1);
-    assert!(wrong.stderr.contains("no gate or stage `og`") && wrong.stderr.contains("did you mean `go`"), "{}", wrong.stderr);
+    assert!(
+        wrong.stderr.contains("no gate or stage `og`") && wrong.stderr.contains("did you mean `go`"),
+        "{}",
+        wrong.stderr
+    );
 }
 
 fn rollback_undoes_the_last_deployment(backend: &Backend) {
@@ -152,7 +157,10 @@ fn rollback_undoes_the_last_deployment(backend: &Backend) {
     assert!(rollback.stdout.contains("restore v1 on web-1"), "{}", rollback.stdout);
     // Every host of both targeted stages, with previous_version bound.
     for host in ["web-1", "web-2"] {
-        assert_eq!(std::fs::read_to_string(test.path().join(format!("undone-prod-{host}"))).unwrap_or_default(), "v1\n");
+        assert_eq!(
+            std::fs::read_to_string(test.path().join(format!("undone-prod-{host}"))).unwrap_or_default(),
+            "v1\n"
+        );
     }
     assert_eq!(count_lines(&test, "undone-stg-stg-1"), 1);
     let status = json(&test.run_with(&["status", "--json"]));
@@ -302,7 +310,9 @@ fn a_newer_schema_is_refused_untouched(backend: &Backend) {
         Backend::Postgres(url) => postgres_execute(url, "UPDATE meta SET value = '99' WHERE key = 'schema_version'"),
     }
     let before = snapshot(backend, &test);
-    for args in [vec!["run", "release.deploy", "--yes"], vec!["status"], vec!["history"], vec!["plan", "release.deploy"]] {
+    for args in
+        [vec!["run", "release.deploy", "--yes"], vec!["status"], vec!["history"], vec!["plan", "release.deploy"]]
+    {
         let output = test.run_with(&args);
         assert_eq!(output.code, 1, "{args:?}: {}{}", output.stdout, output.stderr);
         assert!(output.stderr.contains("schema version 99, newer than this deploy knows"), "{}", output.stderr);
@@ -325,7 +335,11 @@ fn plan_shows_what_changes(backend: &Backend) {
     assert!(!fresh.stdout.contains("Changes since"), "{}", fresh.stdout);
     ok(&deploy(&test, "v1"));
     let same = test.run_with(&["plan", "release.deploy"]);
-    assert!(same.stdout.contains("version v1 (unchanged)") && same.stdout.contains("plan unchanged"), "{}", same.stdout);
+    assert!(
+        same.stdout.contains("version v1 (unchanged)") && same.stdout.contains("plan unchanged"),
+        "{}",
+        same.stdout
+    );
     assert!(same.stdout.contains("(previous: v1)"), "{}", same.stdout);
     let changed = SHOP.replace("run \"echo build >> ran-build\"", "run \"echo build twice >> ran-build\"");
     std::fs::write(test.path().join("release.deploy"), changed).unwrap_or_else(|e| panic!("{e}"));
@@ -418,8 +432,7 @@ fn a_damaged_state_file_is_refused_untouched() {
 fn a_database_of_something_else_is_refused() {
     let test = Test::new().plan(SHOP);
     std::fs::create_dir_all(test.path().join(".deploy")).unwrap_or_else(|e| panic!("{e}"));
-    let connection =
-        rusqlite::Connection::open(test.path().join(".deploy/state.db")).unwrap_or_else(|e| panic!("{e}"));
+    let connection = rusqlite::Connection::open(test.path().join(".deploy/state.db")).unwrap_or_else(|e| panic!("{e}"));
     connection.execute_batch("CREATE TABLE notes (text TEXT)").unwrap_or_else(|e| panic!("{e}"));
     drop(connection);
     let output = test.run_with(&["status"]);

@@ -48,7 +48,9 @@ pub fn run(args: ApproveArgs) -> ExitCode {
             let found = match store.deployments(&DeploymentQuery::default()) {
                 Ok(deployments) => deployments.into_iter().find(|deployment| {
                     deployment.status == DeploymentStatus::Paused
-                        && plan_file.as_ref().map_or(true, |file| PathBuf::from(&deployment.plan_file) == *file)
+                        && plan_file
+                            .as_ref()
+                            .map_or(true, |file| std::path::Path::new(&deployment.plan_file) == file.as_path())
                 }),
                 Err(error) => return session::fail(error),
             };

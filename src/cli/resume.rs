@@ -57,9 +57,15 @@ pub fn resumable(deployment: &Deployment, store: &mut dyn StateStore, me: &Holde
     }
     let status = session::effective_status(deployment, me);
     match status {
-        DeploymentStatus::Paused | DeploymentStatus::Crashed | DeploymentStatus::Aborted | DeploymentStatus::Interrupted => {}
+        DeploymentStatus::Paused
+        | DeploymentStatus::Crashed
+        | DeploymentStatus::Aborted
+        | DeploymentStatus::Interrupted => {}
         DeploymentStatus::Running => {
-            return Err(format!("run {} is still running (pid {} on {})", deployment.run_id, deployment.pid, deployment.started_by))
+            return Err(format!(
+                "run {} is still running (pid {} on {})",
+                deployment.run_id, deployment.pid, deployment.started_by
+            ))
         }
         other => return Err(format!("run {} {}; there is nothing to resume", deployment.run_id, describe(other))),
     }
@@ -160,7 +166,8 @@ pub fn run(args: ResumeArgs) -> ExitCode {
     };
     let holder = Holder::current(&deployment.run_id);
     let pipeline = graph.plan.pipeline.name.clone();
-    if let Err(code) = session::acquire(store.as_mut(), &pipeline, session::lock_environments(&graph), &holder, &args.lock)
+    if let Err(code) =
+        session::acquire(store.as_mut(), &pipeline, session::lock_environments(&graph), &holder, &args.lock)
     {
         return code;
     }
@@ -252,10 +259,15 @@ pub fn pick(
         .map_err(|error| error.to_string())?;
     deployments
         .into_iter()
-        .filter(|deployment| plan_file.as_ref().map_or(true, |file| PathBuf::from(&deployment.plan_file) == *file))
+        .filter(|deployment| {
+            plan_file.as_ref().map_or(true, |file| std::path::Path::new(&deployment.plan_file) == file.as_path())
+        })
         .find(|deployment| {
             deployment.undone_by.is_none()
-                && matches!(session::effective_status(deployment, me), DeploymentStatus::Paused | DeploymentStatus::Crashed)
+                && matches!(
+                    session::effective_status(deployment, me),
+                    DeploymentStatus::Paused | DeploymentStatus::Crashed
+                )
         })
         .ok_or_else(|| "no paused or crashed run to resume (see `deploy status`)".to_string())
 }

@@ -117,11 +117,13 @@ pub fn run(args: RollbackArgs) -> ExitCode {
     options.approvals.all = args.yes;
     options.approvals.approver = super::run::approver_name(None);
     let holder = Holder::current(&options.run_id);
-    if let Err(code) = session::acquire(store.as_mut(), &pipeline, session::lock_environments(&graph), &holder, &args.lock)
+    if let Err(code) =
+        session::acquire(store.as_mut(), &pipeline, session::lock_environments(&graph), &holder, &args.lock)
     {
         return code;
     }
-    let environments = if explicit_environment { vec![environment.clone()] } else { target.deployment.environments.clone() };
+    let environments =
+        if explicit_environment { vec![environment.clone()] } else { target.deployment.environments.clone() };
     let deployment = session::new_deployment(
         DeploymentKind::Rollback,
         &holder,
@@ -141,11 +143,7 @@ pub fn run(args: RollbackArgs) -> ExitCode {
                 if target.to_version.is_empty() { "(nothing)" } else { &target.to_version },
                 units.len()
             );
-            let undo = Undo {
-                units,
-                reason: format!("deploy rollback of run {}", target.deployment.run_id),
-                gates,
-            };
+            let undo = Undo { units, reason: format!("deploy rollback of run {}", target.deployment.run_id), gates };
             execute(store.as_mut(), &location, &holder, &target, graph, inputs, options, undo, environments, args.json)
         }
         Err(error) => session::fail(error),
@@ -194,7 +192,8 @@ fn execute(
     };
     let mut code = session::finish(store, &finish, &health);
     // The rollback steps ran: the undone run is undone even if a gate then failed.
-    if matches!(report.status, crate::engine::event::RunStatus::Succeeded | crate::engine::event::RunStatus::RolledBack) {
+    if matches!(report.status, crate::engine::event::RunStatus::Succeeded | crate::engine::event::RunStatus::RolledBack)
+    {
         let record = rollback_record(store, holder, target, &environments);
         match record.and_then(|record| store.record_rollback(&record)) {
             Ok(()) => {}

@@ -85,7 +85,8 @@ pub fn run(args: RunArgs) -> ExitCode {
     };
     let holder = Holder::current(&options.run_id);
     let pipeline = graph.plan.pipeline.name.clone();
-    if let Err(code) = session::acquire(store.as_mut(), &pipeline, session::lock_environments(&graph), &holder, &args.lock)
+    if let Err(code) =
+        session::acquire(store.as_mut(), &pipeline, session::lock_environments(&graph), &holder, &args.lock)
     {
         return code;
     }
@@ -123,7 +124,8 @@ fn run_holding_lease(
     match store.bad_versions(&pipeline) {
         Ok(bad) => {
             for entry in bad.iter().filter(|entry| entry.version == version) {
-                let place = if entry.environment.is_empty() { String::new() } else { format!(" in {}", entry.environment) };
+                let place =
+                    if entry.environment.is_empty() { String::new() } else { format!(" in {}", entry.environment) };
                 eprintln!(
                     "deploy: warning: version {version} is known bad{place}: {} on {}",
                     entry.reason,
@@ -141,7 +143,8 @@ fn run_holding_lease(
     }) {
         for deployment in older {
             let status = session::effective_status(&deployment, holder);
-            if matches!(status, DeploymentStatus::Paused | DeploymentStatus::Crashed) && deployment.undone_by.is_none() {
+            if matches!(status, DeploymentStatus::Paused | DeploymentStatus::Crashed) && deployment.undone_by.is_none()
+            {
                 eprintln!(
                     "deploy: warning: run {} ({}) is superseded by this run and can no longer be resumed",
                     deployment.run_id,

@@ -29,7 +29,8 @@ pub struct LockArgs {
 }
 
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    humantime::parse_duration(text.trim()).map_err(|error| format!("`{text}` is not a duration (e.g. 30s, 5m): {error}"))
+    humantime::parse_duration(text.trim())
+        .map_err(|error| format!("`{text}` is not a duration (e.g. 30s, 5m): {error}"))
 }
 
 /// Opens the store, printing the error. `Ok(None)`: no SQLite file and `create` is false.
@@ -104,15 +105,7 @@ pub fn touches(deployment: &Deployment, environment: &str) -> bool {
 
 /// Whether the process of a `running` deployment is still there.
 pub fn deployment_liveness(deployment: &Deployment, me: &Holder) -> Liveness {
-    liveness(
-        &deployment.machine,
-        deployment.pid,
-        &deployment.pid_start,
-        deployment.heartbeat_at,
-        me,
-        now_ms(),
-        ttl(),
-    )
+    liveness(&deployment.machine, deployment.pid, &deployment.pid_start, deployment.heartbeat_at, me, now_ms(), ttl())
 }
 
 /// The status to show: `running` becomes `crashed` when its process is gone.

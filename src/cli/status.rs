@@ -8,7 +8,9 @@ use serde::Serialize;
 use super::session;
 use super::ExitCode;
 use crate::state::lease::Liveness;
-use crate::state::{format_time, BadVersion, DeploymentQuery, DeploymentStatus, EnvironmentVersion, Holder, StateLocation};
+use crate::state::{
+    format_time, BadVersion, DeploymentQuery, DeploymentStatus, EnvironmentVersion, Holder, StateLocation,
+};
 
 #[derive(Debug, clap::Args)]
 pub struct StatusArgs {
@@ -127,8 +129,8 @@ pub fn run(args: StatusArgs) -> ExitCode {
         .iter()
         .filter_map(|deployment| {
             let status = session::effective_status(deployment, &me);
-            matches!(status, DeploymentStatus::Running | DeploymentStatus::Paused | DeploymentStatus::Crashed)
-                .then(|| ActiveRun {
+            matches!(status, DeploymentStatus::Running | DeploymentStatus::Paused | DeploymentStatus::Crashed).then(
+                || ActiveRun {
                     run_id: deployment.run_id.clone(),
                     pipeline: deployment.pipeline.clone(),
                     version: deployment.version.clone(),
@@ -136,14 +138,14 @@ pub fn run(args: StatusArgs) -> ExitCode {
                     started_by: deployment.started_by.clone(),
                     started_at: deployment.started_at,
                     heartbeat_at: deployment.heartbeat_at,
-                })
+                },
+            )
         })
         .collect();
     let leases = match store.leases() {
-        Ok(leases) => leases
-            .into_iter()
-            .filter(|lease| pipeline.as_ref().map_or(true, |name| &lease.pipeline == name))
-            .collect(),
+        Ok(leases) => {
+            leases.into_iter().filter(|lease| pipeline.as_ref().map_or(true, |name| &lease.pipeline == name)).collect()
+        }
         Err(error) => return session::fail(error),
     };
     let mut bad_versions = Vec::new();
@@ -187,8 +189,11 @@ fn render(status: &Status) -> String {
     }
     for entry in &status.environments {
         let environment = if entry.environment.is_empty() { "(no target)" } else { &entry.environment };
-        let previous =
-            if entry.previous_version.is_empty() { String::new() } else { format!(", previous {}", entry.previous_version) };
+        let previous = if entry.previous_version.is_empty() {
+            String::new()
+        } else {
+            format!(", previous {}", entry.previous_version)
+        };
         out.push_str(&format!(
             "  {} {environment}: {}{previous} (run {}, {})\n",
             entry.pipeline,

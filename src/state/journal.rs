@@ -38,7 +38,8 @@ impl NodeIndex {
             index.kinds.insert(node.name.clone(), node.kind.word().to_string());
             if let Some(target) = node.target {
                 let hosts = &plan.environment(target).hosts;
-                for (number, range) in crate::engine::hosts::batch_ranges(&node.strategy, hosts).into_iter().enumerate() {
+                for (number, range) in crate::engine::hosts::batch_ranges(&node.strategy, hosts).into_iter().enumerate()
+                {
                     for host in &hosts[range] {
                         index.batches.insert((node.name.clone(), host.clone()), number as i64 + 1);
                     }
@@ -119,7 +120,9 @@ pub fn node_run_change(run_id: &str, event: &Event, index: &NodeIndex) -> Option
                 error: error.clone(),
             }))
         }
-        EventData::NodeSkipped { node, .. } => Some(NodeRunChange::Skipped { node: node.clone(), kind: index.kind(node), at }),
+        EventData::NodeSkipped { node, .. } => {
+            Some(NodeRunChange::Skipped { node: node.clone(), kind: index.kind(node), at })
+        }
         _ => None,
     }
 }

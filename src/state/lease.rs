@@ -33,7 +33,15 @@ pub enum Liveness {
 }
 
 /// Judges the holder `(machine, pid, pid_start, heartbeat_at)` from `me`'s point of view.
-pub fn liveness(machine: &str, pid: i64, pid_start: &str, heartbeat_at: i64, me: &Holder, now: i64, ttl: Duration) -> Liveness {
+pub fn liveness(
+    machine: &str,
+    pid: i64,
+    pid_start: &str,
+    heartbeat_at: i64,
+    me: &Holder,
+    now: i64,
+    ttl: Duration,
+) -> Liveness {
     if machine == me.machine {
         if pid == me.pid && pid_start == me.pid_start {
             return Liveness::Alive;

@@ -57,8 +57,7 @@ pub trait StateStore: Send {
     fn next_seq(&mut self, run_id: &str) -> StateResult<u64>;
     /// Appends events (already numbered for the journal) and the node-run
     /// changes they imply, in one transaction.
-    fn append_journal(&mut self, run_id: &str, events: &[JournalEntry], changes: &[NodeRunChange])
-        -> StateResult<()>;
+    fn append_journal(&mut self, run_id: &str, events: &[JournalEntry], changes: &[NodeRunChange]) -> StateResult<()>;
     fn journal(&mut self, run_id: &str) -> StateResult<Vec<JournalEntry>>;
     fn node_runs(&mut self, run_id: &str) -> StateResult<Vec<NodeRun>>;
 

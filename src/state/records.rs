@@ -254,10 +254,21 @@ pub struct NodeRun {
 /// What an event changes in `node_runs`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum NodeRunChange {
-    Started { node: String, host: String, kind: String, batch: Option<i64>, attempt: Option<i64>, at: i64 },
+    Started {
+        node: String,
+        host: String,
+        kind: String,
+        batch: Option<i64>,
+        attempt: Option<i64>,
+        at: i64,
+    },
     Finished(NodeRun),
     /// Recorded only when the node has no row yet (a resumed run skips what finished).
-    Skipped { node: String, kind: String, at: i64 },
+    Skipped {
+        node: String,
+        kind: String,
+        at: i64,
+    },
 }
 
 /// A lease: who may run a pipeline (or one environment of it) now.

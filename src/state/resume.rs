@@ -22,7 +22,10 @@ pub fn events(entries: &[JournalEntry]) -> (Vec<Event>, usize) {
 }
 
 fn is_untargeted_stage(graph: &ExecutionGraph, node: &str) -> bool {
-    graph.plan.node_named(node).is_some_and(|def| def.kind == crate::check::model::NodeKind::Stage && def.target.is_none())
+    graph
+        .plan
+        .node_named(node)
+        .is_some_and(|def| def.kind == crate::check::model::NodeKind::Stage && def.target.is_none())
 }
 
 /// What a resumed run starts from: the nodes and hosts that finished, and

@@ -3,7 +3,7 @@
 //! leaves the last committed transaction intact) with `synchronous=NORMAL`
 //! and a busy timeout so concurrent deploy processes queue for the lock.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use rusqlite::types::{Value, ValueRef};
@@ -94,7 +94,7 @@ impl SqliteConnection {
 }
 
 fn is_memory(path: &Path) -> bool {
-    path == PathBuf::from(":memory:")
+    path == Path::new(":memory:")
 }
 
 fn map_error(location: &str, error: rusqlite::Error) -> StateError {

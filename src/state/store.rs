@@ -254,7 +254,10 @@ impl<C: SqlConnection> StateStore for SqlStore<C> {
     fn set_status(&mut self, run_id: &str, status: DeploymentStatus) -> StateResult<()> {
         transaction(&mut self.connection, |connection| {
             connection
-                .execute("UPDATE deployments SET status = $1 WHERE run_id = $2", &[status.as_str().into(), run_id.into()])
+                .execute(
+                    "UPDATE deployments SET status = $1 WHERE run_id = $2",
+                    &[status.as_str().into(), run_id.into()],
+                )
                 .map(|_| ())
         })
     }
@@ -275,7 +278,12 @@ impl<C: SqlConnection> StateStore for SqlStore<C> {
             connection.execute(
                 "UPDATE deployments SET status = $1, exit_code = $2, ended_at = $3, heartbeat_at = $3 \
                  WHERE run_id = $4",
-                &[finish.status.as_str().into(), finish.exit_code.into(), finish.ended_at.into(), (&finish.run_id).into()],
+                &[
+                    finish.status.as_str().into(),
+                    finish.exit_code.into(),
+                    finish.ended_at.into(),
+                    (&finish.run_id).into(),
+                ],
             )?;
             if let Some(promotion) = &finish.promote {
                 for environment in &promotion.environments {
@@ -394,12 +402,7 @@ impl<C: SqlConnection> StateStore for SqlStore<C> {
         Ok(last.map_or(0, |last| u64::try_from(last).unwrap_or(0) + 1))
     }
 
-    fn append_journal(
-        &mut self,
-        run_id: &str,
-        events: &[JournalEntry],
-        changes: &[NodeRunChange],
-    ) -> StateResult<()> {
+    fn append_journal(&mut self, run_id: &str, events: &[JournalEntry], changes: &[NodeRunChange]) -> StateResult<()> {
         if events.is_empty() && changes.is_empty() {
             return Ok(());
         }
@@ -428,8 +431,9 @@ impl<C: SqlConnection> StateStore for SqlStore<C> {
     }
 
     fn journal(&mut self, run_id: &str) -> StateResult<Vec<JournalEntry>> {
-        let rows =
-            self.connection.query("SELECT seq, type, event FROM journal WHERE run_id = $1 ORDER BY seq", &[run_id.into()])?;
+        let rows = self
+            .connection
+            .query("SELECT seq, type, event FROM journal WHERE run_id = $1 ORDER BY seq", &[run_id.into()])?;
         rows.iter()
             .map(|row| {
                 Ok(JournalEntry {
@@ -466,7 +470,13 @@ impl<C: SqlConnection> StateStore for SqlStore<C> {
             for lease in &existing {
                 let conflicts = lease.environment.is_empty()
                     || wanted.iter().any(|environment| environment.is_empty() || environment == &lease.environment);
-                if !conflicts || lease.run_id == request.holder.run_id {
+                // Only this very process holds a lease re-entrantly: a lease of
+                // the same run held by another process (the run before it was
+                // resumed, or a second `deploy resume`) is judged like any other.
+                let mine = lease.run_id == request.holder.run_id
+                    && lease.machine == request.holder.machine
+                    && lease.pid == request.holder.pid;
+                if !conflicts || mine {
                     continue;
                 }
                 match liveness(
@@ -581,7 +591,12 @@ impl<C: SqlConnection> StateStore for SqlStore<C> {
         )?;
         rows.iter()
             .map(|row| {
-                Ok(Approval { run_id: row.text(0)?, gate: row.text(1)?, approver: row.text(2)?, approved_at: row.int(3)? })
+                Ok(Approval {
+                    run_id: row.text(0)?,
+                    gate: row.text(1)?,
+                    approver: row.text(2)?,
+                    approved_at: row.int(3)?,
+                })
             })
             .collect()
     }

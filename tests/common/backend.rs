@@ -59,10 +59,8 @@ pub fn fresh_database(base: &str, test_name: &str) -> String {
         std::process::id(),
         COUNTER.fetch_add(1, Ordering::SeqCst)
     );
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap_or_else(|e| panic!("runtime: {e}"));
+    let runtime =
+        tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap_or_else(|e| panic!("runtime: {e}"));
     runtime.block_on(async {
         let (client, connection) = tokio_postgres::connect(base, tokio_postgres::NoTls)
             .await
@@ -72,7 +70,10 @@ pub fn fresh_database(base: &str, test_name: &str) -> String {
             .batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))
             .await
             .unwrap_or_else(|e| panic!("drop database: {e}"));
-        client.batch_execute(&format!("CREATE DATABASE {name}")).await.unwrap_or_else(|e| panic!("create database: {e}"));
+        client
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .await
+            .unwrap_or_else(|e| panic!("create database: {e}"));
     });
     let (without_query, query) = match base.split_once('?') {
         Some((url, query)) => (url, format!("?{query}")),
@@ -88,10 +89,8 @@ pub fn fresh_database(base: &str, test_name: &str) -> String {
 
 /// Runs SQL on a PostgreSQL backend's database (test setup only).
 pub fn postgres_execute(url: &str, sql: &str) {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap_or_else(|e| panic!("runtime: {e}"));
+    let runtime =
+        tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap_or_else(|e| panic!("runtime: {e}"));
     runtime.block_on(async {
         let (client, connection) =
             tokio_postgres::connect(url, tokio_postgres::NoTls).await.unwrap_or_else(|e| panic!("connect: {e}"));
