@@ -244,3 +244,19 @@ fn every_example_and_valid_fixture_checks_clean() {
         assert_eq!(output.code, 0, "{}: {}", file.display(), output.stderr);
     }
 }
+
+#[test]
+fn syntax_errors_land_on_the_right_column_after_tabs() {
+    let plan = "stage build {\n\t\trun 5\n}\n";
+    let output = Test::new().plan(plan).args(&["check", "release.deploy", "--format", "json"]).run();
+    assert_eq!(output.code, 1);
+    let report: serde_json::Value = serde_json::from_str(&output.stdout).unwrap_or_default();
+    let diagnostic = &report["diagnostics"][0];
+    assert_eq!(diagnostic["code"], "E0001");
+    // Two tabs and `run ` come before the `5`: column 7 in characters, byte 20.
+    assert_eq!(diagnostic["range"]["start"]["line"], 2);
+    assert_eq!(diagnostic["range"]["start"]["column"], 7);
+    assert_eq!(diagnostic["range"]["start"]["byte"], 20);
+    let message = diagnostic["message"].as_str().unwrap_or_default();
+    assert!(message.contains("expected") && message.contains("a string"), "{message}");
+}

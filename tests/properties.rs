@@ -7,6 +7,7 @@ mod common;
 
 use std::path::Path;
 
+use deploy::syntax::ast::Item;
 use deploy::syntax::span::FileId;
 use proptest::prelude::*;
 
@@ -172,6 +173,21 @@ fn assert_invariants(text: &str) -> Result<(), TestCaseError> {
         },
         Some(Err(fast_errors)) => prop_assert_eq!(Some(&fast_errors), reference.as_ref().err()),
         None => prop_assert!(reference.is_err(), "pest accepted what the fast parser rejects"),
+    }
+    // The outline the checker reads delimits every body where the full parse
+    // ends it, and parsing a body on its own gives the same tree.
+    if let (Ok(full), Ok((outline, true))) = (&reference, deploy::syntax::parse_outline(FileId(0), text)) {
+        prop_assert_eq!(outline.items.len(), full.items.len());
+        for (lazy, whole) in outline.items.iter().zip(&full.items) {
+            match (lazy, whole) {
+                (Item::Node(lazy), Item::Node(whole)) => {
+                    prop_assert_eq!(lazy.body.span, whole.body.span);
+                    let body = deploy::syntax::parse_body(FileId(0), text, lazy.body.span);
+                    prop_assert_eq!(body.as_ref().ok(), Some(&whole.body));
+                }
+                _ => prop_assert_eq!(lazy, whole),
+            }
+        }
     }
     // Checking never panics, and a failure points into the file.
     let checked = deploy::check::check_source(Path::new("prop.deploy"), text.to_string());

@@ -174,7 +174,7 @@ fn unused_imports(loaded: &Loaded, used: &[String], diagnostics: &mut Vec<Diagno
     for item in &root.ast.items {
         let Item::Import(import) = item else { continue };
         let resolved = root.imports.iter().any(|(alias, module)| *alias == import.alias.name && module.is_some());
-        if resolved && !used.contains(&import.alias.name) {
+        if resolved && !used.iter().any(|u| *u == import.alias.name) {
             diagnostics.push(
                 Diagnostic::new(Code::UnusedImport, format!("module `{}` is imported but not used", import.alias.name))
                     .at(root.file, import.span, "unused")

@@ -21,6 +21,9 @@ pub struct LoadedModule {
     pub origin: ModuleOrigin,
     /// For each `import` of this module, in order: the loaded module's index.
     pub imports: Vec<(String, Option<usize>)>,
+    /// The bodies of its stages and gates are not parsed yet
+    /// (see [`crate::syntax::parse_outline`]).
+    pub lazy_bodies: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -78,11 +81,11 @@ impl Loader {
         };
         let text: Arc<str> = Arc::from(text);
         let file = self.sources.add(&display_path, name, text.clone());
-        let ast = match crate::syntax::parse(file, &text) {
-            Ok(ast) => ast,
+        let (ast, lazy_bodies) = match crate::syntax::parse_outline(file, &text) {
+            Ok(parsed) => parsed,
             Err(errors) => {
                 self.diagnostics.extend(errors);
-                Module { items: Vec::new() }
+                (Module { items: Vec::new() }, false)
             }
         };
         let index = self.modules.len();
@@ -93,13 +96,13 @@ impl Loader {
                 Item::Import(import) => Some((
                     import.path.as_plain().unwrap_or_default(),
                     import.path.span,
-                    import.alias.name.clone(),
+                    import.alias.name.to_string(),
                     import.span,
                 )),
                 _ => None,
             })
             .collect();
-        self.modules.push(LoadedModule { file, ast, origin: origin.clone(), imports: Vec::new() });
+        self.modules.push(LoadedModule { file, ast, origin: origin.clone(), imports: Vec::new(), lazy_bodies });
         self.stack.push((origin.clone(), via));
         let mut resolved = Vec::new();
         for (import_path, path_span, alias, _) in imports {

@@ -65,12 +65,18 @@ pub fn lower(
     check_module_items(&mut lowering);
     check_duplicates(&mut lowering, file, &root.ast.items, &decls);
     let used_aliases: Vec<String> =
-        decls.iter().filter_map(|d| d.from.as_ref()?.segments.first().map(|s| s.name.clone())).collect();
+        decls.iter().filter_map(|d| d.from.as_ref()?.segments.first().map(|s| s.name.to_string())).collect();
     let pipeline_hooks = lower_pipeline(&mut lowering, file, &root.ast.items);
     let (params, secrets) = lower_inputs(&mut lowering, file, &root.ast.items, sets);
     lower_environments(&mut lowering, file, &root.ast.items);
     let compiler = super::scripts::ScriptCompiler::new(&lowering.pipeline.script_limits);
-    let nodes = lower_nodes(&mut lowering, &compiler, decls);
+    let lazy_bodies = root.lazy_bodies;
+    let nodes = match lower_nodes(&mut lowering, &compiler, decls, lazy_bodies) {
+        Ok(nodes) => nodes,
+        // A stage or gate body with a syntax error: like any syntax error,
+        // it is the only thing reported.
+        Err(super::node::BodySyntaxError(errors)) => return (None, errors),
+    };
     let hooks = pipeline_hooks
         .map(|entries| super::node::lower_hooks(&mut lowering, &compiler, file, &entries, HookEvent::PIPELINE));
     let plan = Plan {
@@ -130,7 +136,7 @@ impl<'a> Namespace<'a> {
         if name.name.is_empty() {
             return;
         }
-        match self.first.get(&name.name) {
+        match self.first.get(name.name.as_str()) {
             Some(first) => diagnostics.push(
                 Diagnostic::new(Code::DuplicateName, format!("{} `{}` is defined twice", self.what, name.name))
                     .at(file, name.span, "defined again here")
@@ -138,7 +144,7 @@ impl<'a> Namespace<'a> {
                     .with_help("give each a distinct name, or remove one"),
             ),
             None => {
-                self.first.insert(name.name.clone(), name.span);
+                self.first.insert(name.name.to_string(), name.span);
             }
         }
     }
@@ -205,7 +211,7 @@ pub fn check_duplicate_entries(file: FileId, entries: &[Entry], diagnostics: &mu
     let mut seen: HashMap<String, Span> = HashMap::new();
     for entry in entries {
         let key = match entry {
-            Entry::Attribute(a) => a.name.name.clone(),
+            Entry::Attribute(a) => a.name.name.to_string(),
             Entry::Block(b) => format!("{} {{}}", b.name.name),
             Entry::Rollback(_) => "rollback".into(),
             Entry::Strategy(_) => "strategy".into(),
@@ -395,9 +401,9 @@ fn lower_inputs(
                 if let Some((_, set)) = sets.iter().rev().find(|(name, _)| *name == param.name.name) {
                     known = parse_set_value(set, &ty).ok();
                 }
-                lowering.names.params.insert(param.name.name.clone(), (ty.clone(), known));
+                lowering.names.params.insert(param.name.name.to_string(), (ty.clone(), known));
                 params.push(ParamDef {
-                    name: param.name.name.clone(),
+                    name: param.name.name.to_string(),
                     ty,
                     default,
                     doc: crate::syntax::doc_comment(&text, param.span.start),
@@ -407,9 +413,9 @@ fn lower_inputs(
             Item::Secret(secret) => {
                 let mut typer = Typer { file, scope: &scope, diagnostics: &mut diagnostics };
                 if let Some(value) = typer.expr(&secret.value, &Type::String) {
-                    lowering.names.secrets.push(secret.name.name.clone());
+                    lowering.names.secrets.push(secret.name.name.to_string());
                     secrets.push(SecretDef {
-                        name: secret.name.name.clone(),
+                        name: secret.name.name.to_string(),
                         value,
                         location: Location { file, span: secret.span },
                     });
@@ -433,7 +439,7 @@ fn lower_environments(lowering: &mut Lowering, file: FileId, items: &[Item]) {
     let mut seen = BTreeMap::new();
     for item in items {
         let Item::Environment(env) = item else { continue };
-        if seen.insert(env.name.name.clone(), ()).is_some() {
+        if seen.insert(env.name.name.to_string(), ()).is_some() {
             continue;
         }
         let mut typer = Typer { file, scope: &scope, diagnostics: &mut diagnostics };
@@ -484,7 +490,7 @@ fn lower_environments(lowering: &mut Lowering, file: FileId, items: &[Item]) {
                             Entry::Attribute(a) => {
                                 let ty = infer_type(&a.value);
                                 if let Some(expr) = typer.expr(&a.value, &ty) {
-                                    vars.push((a.name.name.clone(), expr));
+                                    vars.push((a.name.name.to_string(), expr));
                                 }
                             }
                             other => {
@@ -539,7 +545,7 @@ fn lower_environments(lowering: &mut Lowering, file: FileId, items: &[Item]) {
         };
         environments.push(EnvironmentDef {
             id: EnvId(environments.len()),
-            name: env.name.name.clone(),
+            name: env.name.name.to_string(),
             hosts,
             vars,
             protect,

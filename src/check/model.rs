@@ -329,6 +329,22 @@ pub struct GateDef {
     pub on_no_data: OutcomePolicy,
 }
 
+impl Default for GateDef {
+    /// Nothing to decide yet, and the documented policies: a failure rolls
+    /// back, an inconclusive or missing result pauses.
+    fn default() -> Self {
+        GateDef {
+            approve: None,
+            check: None,
+            wait: None,
+            window: None,
+            on_fail: OutcomePolicy::Rollback,
+            on_inconclusive: OutcomePolicy::Pause,
+            on_no_data: OutcomePolicy::Pause,
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Approval {
     pub question: StringTemplate,

@@ -1,7 +1,10 @@
 //! The names visible inside a plan's values: params, secrets, built-ins,
 //! template parameters and `env.KEY`.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
+
+use crate::syntax::span::{FileId, Span};
 
 use super::model::{Type, Value};
 use super::values::{NameInfo, NameScope};
@@ -16,14 +19,23 @@ pub const BUILTINS: &[(&str, Type)] = &[
     ("pipeline", Type::String),
 ];
 
+/// A use of `env.KEY` whose check waits until every node is lowered.
+#[derive(Clone, Debug)]
+pub struct EnvUse {
+    pub key: String,
+    pub file: FileId,
+    pub span: Span,
+}
+
 /// What `env.` refers to at one place.
-#[derive(Clone, Debug, Default)]
-pub enum EnvContext {
-    /// No environment: the node has no target and needs no stage with one.
+#[derive(Clone, Copy, Debug, Default)]
+pub enum EnvContext<'a> {
+    /// No environment (values of the plan itself, like an environment's vars).
     #[default]
     None,
-    /// The keys of the environment's vars.
-    Known { name: String, keys: Vec<String> },
+    /// Not known yet: a node's environment may come from the nodes it
+    /// needs. Uses are recorded here and checked after all nodes.
+    Deferred(&'a RefCell<Vec<EnvUse>>),
 }
 
 /// Names of the plan: params and secrets with their types and known values.
@@ -37,7 +49,7 @@ pub struct PlanNames {
 pub struct Scope<'a> {
     pub plan: Option<&'a PlanNames>,
     pub template_params: Option<&'a BTreeMap<String, (Type, Option<Value>)>>,
-    pub env: EnvContext,
+    pub env: EnvContext<'a>,
     /// Built-ins are not available in param defaults and secrets.
     pub builtins: bool,
 }
@@ -48,22 +60,12 @@ impl NameScope for Scope<'_> {
             return Err("empty name".into());
         };
         if first == "env" && self.builtins {
-            let key = match path {
-                [_, key] => key,
-                _ => return Err("write `env.name` or `env.KEY` for a var of the environment".into()),
-            };
+            if path.len() != 2 {
+                return Err("write `env.name` or `env.KEY` for a var of the environment".into());
+            }
             return match &self.env {
-                EnvContext::None => {
-                    Err("this node has no environment; give it `target = ENV` or make it need a stage that has one"
-                        .into())
-                }
-                EnvContext::Known { name, keys } => {
-                    if key == "name" || keys.contains(key) {
-                        Ok(NameInfo::EnvVar)
-                    } else {
-                        Err(format!("environment `{name}` has no var `{key}`"))
-                    }
-                }
+                EnvContext::None => Err("`env.` is only known inside a stage or gate".into()),
+                EnvContext::Deferred(_) => Ok(NameInfo::EnvVar),
             };
         }
         if path.len() != 1 {
@@ -96,6 +98,12 @@ impl NameScope for Scope<'_> {
         }
     }
 
+    fn note_env_use(&self, key: &str, file: FileId, span: Span) {
+        if let EnvContext::Deferred(uses) = &self.env {
+            uses.borrow_mut().push(EnvUse { key: key.to_string(), file, span });
+        }
+    }
+
     fn candidates(&self) -> Vec<String> {
         let mut names: Vec<String> = Vec::new();
         if let Some(params) = self.template_params {
@@ -107,10 +115,6 @@ impl NameScope for Scope<'_> {
         }
         if self.builtins {
             names.extend(BUILTINS.iter().map(|(n, _)| n.to_string()));
-            if let EnvContext::Known { keys, .. } = &self.env {
-                names.push("env.name".into());
-                names.extend(keys.iter().map(|k| format!("env.{k}")));
-            }
         }
         names.sort();
         names.dedup();

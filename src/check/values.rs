@@ -6,7 +6,7 @@ use super::model::{Expr, StringTemplate, TemplatePart, Type, Value};
 use crate::diagnostic::{did_you_mean, Code, Diagnostic};
 use crate::syntax::ast::{self, StringPart, ValueKind};
 use crate::syntax::parse_duration;
-use crate::syntax::span::FileId;
+use crate::syntax::span::{FileId, Span};
 
 /// What a name in a value or `${...}` stands for.
 #[derive(Clone, Debug, PartialEq)]
@@ -21,6 +21,8 @@ pub enum NameInfo {
 /// The names visible at one place of a plan.
 pub trait NameScope {
     fn resolve(&self, path: &[String]) -> Result<NameInfo, String>;
+    /// Records a use of `env.KEY` that resolved, for checks made later.
+    fn note_env_use(&self, _key: &str, _file: FileId, _span: Span) {}
     /// Names to suggest for a misspelling.
     fn candidates(&self) -> Vec<String>;
 }
@@ -46,10 +48,27 @@ impl Typer<'_> {
         self.diagnostics.push(diagnostic);
     }
 
+    /// A name whose type is not the one wanted here.
+    fn name_mismatch(&mut self, value: &ast::Value, path: &ast::Path, ty: &Type, found: &Type) {
+        let diagnostic = Diagnostic::new(
+            Code::TypeMismatch,
+            format!("expected {}, but `{}` is {}", type_words(ty), path.dotted(), type_words(found)),
+        )
+        .at(self.file, value.span, format!("this is {found}"))
+        .with_help(type_help(ty));
+        self.diagnostics.push(diagnostic);
+    }
+
     /// Resolves a name, reporting unknown names with a suggestion.
     pub fn resolve(&mut self, path: &ast::Path) -> Option<NameInfo> {
-        let segments: Vec<String> = path.segments.iter().map(|s| s.name.clone()).collect();
+        let segments: Vec<String> = path.segments.iter().map(|s| s.name.to_string()).collect();
         match self.scope.resolve(&segments) {
+            Ok(NameInfo::EnvVar) => {
+                if let Some(key) = segments.get(1) {
+                    self.scope.note_env_use(key, self.file, path.span);
+                }
+                Some(NameInfo::EnvVar)
+            }
             Ok(info) => Some(info),
             Err(why) => {
                 let dotted = path.dotted();
@@ -78,7 +97,7 @@ impl Typer<'_> {
                 StringPart::Text(text) => parts.push(TemplatePart::Text(text.clone())),
                 StringPart::Interpolation { path, raw, .. } => {
                     self.resolve(path);
-                    let names = path.segments.iter().map(|s| s.name.clone()).collect();
+                    let names = path.segments.iter().map(|s| s.name.to_string()).collect();
                     parts.push(TemplatePart::Var { path: names, raw: *raw });
                 }
             }
@@ -100,17 +119,11 @@ impl Typer<'_> {
                 let info = self.resolve(path)?;
                 match info {
                     NameInfo::Typed(found, _) if &found == ty || *ty == Type::String => {
-                        Some(Expr::Ref(path.segments.iter().map(|s| s.name.clone()).collect()))
+                        Some(Expr::Ref(path.segments.iter().map(|s| s.name.to_string()).collect()))
                     }
-                    NameInfo::EnvVar => Some(Expr::Ref(path.segments.iter().map(|s| s.name.clone()).collect())),
+                    NameInfo::EnvVar => Some(Expr::Ref(path.segments.iter().map(|s| s.name.to_string()).collect())),
                     NameInfo::Typed(found, _) => {
-                        let diagnostic = Diagnostic::new(
-                            Code::TypeMismatch,
-                            format!("expected {}, but `{}` is {}", type_words(ty), path.dotted(), type_words(&found)),
-                        )
-                        .at(self.file, value.span, format!("this is {found}"))
-                        .with_help(type_help(ty));
-                        self.diagnostics.push(diagnostic);
+                        self.name_mismatch(value, path, ty, &found);
                         None
                     }
                 }
@@ -211,13 +224,7 @@ impl Typer<'_> {
                     known
                 }
                 NameInfo::Typed(found, _) => {
-                    let diagnostic = Diagnostic::new(
-                        Code::TypeMismatch,
-                        format!("expected {}, but `{}` is {}", type_words(ty), path.dotted(), type_words(&found)),
-                    )
-                    .at(self.file, value.span, format!("this is {found}"))
-                    .with_help(type_help(ty));
-                    self.diagnostics.push(diagnostic);
+                    self.name_mismatch(value, path, ty, &found);
                     None
                 }
                 NameInfo::EnvVar => {

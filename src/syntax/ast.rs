@@ -5,9 +5,13 @@ use std::time::Duration;
 
 use super::span::Span;
 
+/// A name as written; short names (almost all of them) are stored inline,
+/// without an allocation of their own.
+pub type Name = smartstring::alias::String;
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct Ident {
-    pub name: String,
+    pub name: Name,
     pub span: Span,
 }
 

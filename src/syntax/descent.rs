@@ -21,7 +21,35 @@ pub enum Failure {
 const KEYWORDS: &[&str] = &["import", "pipeline", "param", "secret", "environment", "template", "stage", "gate"];
 
 pub fn parse(file: FileId, text: &str) -> Result<Module, Failure> {
-    let mut parser = Descent { text, bytes: text.as_bytes(), pos: 0, file, errors: Vec::new(), depth: 0 };
+    parse_items(file, text, false)
+}
+
+/// Like [`parse`], but the bodies of stages and gates are only delimited,
+/// not parsed: each `NodeDecl` gets an empty body whose span covers the
+/// `{ ... }`, to be parsed with [`parse_body`] when it is needed. The checker
+/// uses this to hold one node's tree at a time instead of the whole file's.
+pub fn parse_outline(file: FileId, text: &str) -> Result<Module, Failure> {
+    parse_items(file, text, true)
+}
+
+/// Parses the `{ ... }` block that starts at `start` (a span from
+/// [`parse_outline`]); it must end where the outline said.
+pub fn parse_body(file: FileId, text: &str, span: Span) -> Result<Block, Failure> {
+    let mut parser =
+        Descent { text, bytes: text.as_bytes(), pos: span.start, file, errors: Vec::new(), depth: 0, outline: false };
+    let block = parser.block().ok_or(Failure::Syntax)?;
+    if block.span != span {
+        return Err(Failure::Syntax);
+    }
+    if parser.errors.is_empty() {
+        Ok(block)
+    } else {
+        Err(Failure::Invalid(parser.errors))
+    }
+}
+
+fn parse_items(file: FileId, text: &str, outline: bool) -> Result<Module, Failure> {
+    let mut parser = Descent { text, bytes: text.as_bytes(), pos: 0, file, errors: Vec::new(), depth: 0, outline };
     let mut items = Vec::new();
     parser.skip();
     while parser.pos < parser.bytes.len() {
@@ -45,6 +73,8 @@ struct Descent<'t> {
     /// Open brackets around the position; past [`MAX_DEPTH`] the parser
     /// gives up (and the caller reports the nesting) rather than recurse on.
     depth: usize,
+    /// Skip the bodies of stages and gates (see [`parse_outline`]).
+    outline: bool,
 }
 
 const MAX_DEPTH: usize = 64;
@@ -152,7 +182,7 @@ impl<'t> Descent<'t> {
         }
         let span = Span::new(self.pos, end);
         self.pos = end;
-        Some(Ident { name: word.to_string(), span })
+        Some(Ident { name: Name::from(word), span })
     }
 
     fn item(&mut self) -> Option<Item> {
@@ -223,9 +253,73 @@ impl<'t> Descent<'t> {
                 p.skip();
                 p.path()
             });
-            let body = p.block()?;
+            let body = if p.outline { p.skip_block()? } else { p.block()? };
             Some(Item::Node(NodeDecl { kind, name, from, body, span: Span::new(start, p.pos) }))
         })
+    }
+
+    /// Delimits a `{ ... }` block without building it: brackets are counted
+    /// outside strings, Rhai snippets and comments. For a valid block this
+    /// ends exactly where [`Descent::block`] would; an invalid one is found
+    /// out when the body is parsed.
+    fn skip_block(&mut self) -> Option<Block> {
+        self.skip();
+        if self.peek() != Some(b'{') {
+            return None;
+        }
+        let start = self.pos;
+        let bytes = self.bytes;
+        let mut depth = 0usize;
+        let mut at = start;
+        while at < bytes.len() {
+            match bytes[at] {
+                b'{' => depth += 1,
+                b'}' => {
+                    depth = depth.checked_sub(1)?;
+                    if depth == 0 {
+                        self.pos = at + 1;
+                        return Some(Block { entries: Vec::new(), span: Span::new(start, self.pos) });
+                    }
+                }
+                b'"' => {
+                    // A string ends at an unescaped quote; `${...}` holds no quotes.
+                    at += 1;
+                    while at < bytes.len() && bytes[at] != b'"' {
+                        match bytes[at] {
+                            b'\\' => at += 1,
+                            b'\n' => return None,
+                            _ => {}
+                        }
+                        at += 1;
+                    }
+                }
+                b'`' if bytes[at..].starts_with(b"```") => {
+                    let end = self.text[at + 3..].find("```")?;
+                    at += 3 + end + 2;
+                }
+                b'`' => {
+                    at += 1;
+                    while at < bytes.len() && bytes[at] != b'`' {
+                        if bytes[at] == b'\n' {
+                            return None;
+                        }
+                        at += 1;
+                    }
+                }
+                b'/' if bytes.get(at + 1) == Some(&b'/') => {
+                    while at < bytes.len() && bytes[at] != b'\n' {
+                        at += 1;
+                    }
+                }
+                b'/' if bytes.get(at + 1) == Some(&b'*') => {
+                    let end = self.text[at + 2..].find("*/")?;
+                    at += 2 + end + 1;
+                }
+                _ => {}
+            }
+            at += 1;
+        }
+        None
     }
 
     fn node_kind(&mut self) -> Option<NodeKind> {

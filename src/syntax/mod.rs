@@ -24,6 +24,40 @@ pub fn parse(file: FileId, text: &str) -> Result<Module, Vec<Diagnostic>> {
     }
 }
 
+/// Parses a file with the bodies of stages and gates left for later (see
+/// [`parse_body`]): `Ok((module, true))`. When the outline cannot be taken,
+/// the whole file is parsed as by [`parse`]: `Ok((module, false))`.
+pub fn parse_outline(file: FileId, text: &str) -> Result<(Module, bool), Vec<Diagnostic>> {
+    match descent::parse_outline(file, text) {
+        Ok(module) => Ok((module, true)),
+        Err(descent::Failure::Invalid(errors)) => Err(errors),
+        Err(descent::Failure::Syntax) => parse(file, text).map(|module| (module, false)),
+    }
+}
+
+/// Parses the body of a stage or gate that [`parse_outline`] delimited; on
+/// a syntax error, the diagnostics of the whole file.
+pub fn parse_body(file: FileId, text: &str, span: span::Span) -> Result<ast::Block, Vec<Diagnostic>> {
+    match descent::parse_body(file, text, span) {
+        Ok(block) => Ok(block),
+        Err(descent::Failure::Invalid(errors)) => Err(errors),
+        Err(descent::Failure::Syntax) => match parse(file, text) {
+            Err(errors) => Err(errors),
+            // The reference parser accepts the file: take the body from it.
+            Ok(module) => module
+                .items
+                .into_iter()
+                .find_map(|item| match item {
+                    ast::Item::Node(node) if node.body.span == span => Some(node.body),
+                    _ => None,
+                })
+                .ok_or_else(|| {
+                    vec![Diagnostic::new(crate::diagnostic::Code::Syntax, "the body of a stage or gate does not parse")]
+                }),
+        },
+    }
+}
+
 /// Parses with the pest grammar only: for tests that hold the two parsers
 /// to the same language.
 pub fn parse_reference(file: FileId, text: &str) -> Result<Module, Vec<Diagnostic>> {

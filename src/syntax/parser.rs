@@ -355,8 +355,8 @@ impl Builder {
 
     fn ident(&self, pair: Option<Pair<Rule>>) -> Ident {
         match pair {
-            Some(pair) => Ident { name: pair.as_str().to_string(), span: self.span(&pair) },
-            None => Ident { name: String::new(), span: Span::default() },
+            Some(pair) => Ident { name: Name::from(pair.as_str()), span: self.span(&pair) },
+            None => Ident { name: Name::new(), span: Span::default() },
         }
     }
 

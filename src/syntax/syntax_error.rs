@@ -47,6 +47,10 @@ pub(super) fn syntax_error(file: FileId, text: &str) -> Diagnostic {
         }
     }
     let found = describe_found(text, position);
+    // A quote that starts a string is already said by "a string".
+    if expected.contains("a string") {
+        expected.remove("`\"`");
+    }
     let list: Vec<String> = expected.into_iter().collect();
     let wanted = join_alternatives(&list);
     let message = match &wanted {
@@ -157,7 +161,8 @@ fn help_for(text: &str, position: usize, expected: &[String]) -> Option<String> 
     if rest.is_empty() && expected.iter().any(|e| e == "`}`") {
         return Some("a `{` above has no matching `}`".to_string());
     }
-    if expected.iter().any(|e| e == "`\"`") {
+    let at_line_end = rest.starts_with('\n') || rest.starts_with("\r\n");
+    if at_line_end && expected.iter().any(|e| e == "`\"`") {
         return Some("strings end on the line they start; use `\\n` for a newline".to_string());
     }
     if rest.starts_with(':') && expected.iter().any(|e| e == "`=`") {

@@ -1,0 +1,191 @@
+//! The edges of a node (`needs`, `target`) and the environment each node
+//! sees through them.
+
+use super::*;
+
+/// `needs` and `target` of one node (from its own body, not its template's).
+pub(super) fn lower_edges(
+    lowering: &mut Lowering,
+    file: FileId,
+    decl: &NodeDecl,
+    ids: &HashMap<String, NodeId>,
+    names: &[String],
+) -> (Vec<NodeId>, Vec<(NodeId, Span)>, Option<EnvId>) {
+    let mut needs = Vec::new();
+    let mut spans = Vec::new();
+    let mut target = None;
+    let mut diagnostics = Vec::new();
+    for entry in &decl.body.entries {
+        let Entry::Attribute(attribute) = entry else { continue };
+        match attribute.name.name.as_str() {
+            "needs" => {
+                let items: Vec<&ast::Value> = match &attribute.value.kind {
+                    ValueKind::List(items) => items.iter().collect(),
+                    ValueKind::Path(_) => vec![&attribute.value],
+                    other => {
+                        diagnostics.push(
+                            Diagnostic::new(
+                                Code::TypeMismatch,
+                                format!("`needs` takes a list of stage and gate names, found {}", other.describe()),
+                            )
+                            .at(file, attribute.value.span, "expected [name, ...]")
+                            .with_help("write needs = [build, smoke]"),
+                        );
+                        continue;
+                    }
+                };
+                for item in items {
+                    let ValueKind::Path(path) = &item.kind else {
+                        diagnostics.push(
+                            Diagnostic::new(
+                                Code::TypeMismatch,
+                                format!("expected a stage or gate name, found {}", item.kind.describe()),
+                            )
+                            .at(file, item.span, "not a name")
+                            .with_help("names are written without quotes: needs = [build]"),
+                        );
+                        continue;
+                    };
+                    let name = path.dotted();
+                    match ids.get(&name) {
+                        Some(_) if name == decl.name.name => {
+                            diagnostics.push(
+                                Diagnostic::new(Code::NeedsCycle, format!("`{name}` needs itself"))
+                                    .at(file, path.span, "a node cannot need itself")
+                                    .with_help("remove it from `needs`"),
+                            );
+                        }
+                        Some(id) => {
+                            if needs.contains(id) {
+                                diagnostics.push(
+                                    Diagnostic::new(
+                                        Code::DuplicateAttribute,
+                                        format!("`{name}` is listed twice in `needs`"),
+                                    )
+                                    .at(file, path.span, "listed again"),
+                                );
+                            } else {
+                                needs.push(*id);
+                                spans.push((*id, path.span));
+                            }
+                        }
+                        None => {
+                            let mut d = Diagnostic::new(Code::UnknownName, format!("unknown stage or gate `{name}`"))
+                                .at(file, path.span, "not declared");
+                            d = match did_you_mean(&name, names.iter().map(String::as_str)) {
+                                Some(close) => d.with_help(format!("did you mean `{close}`?")),
+                                None => d.with_help("`needs` lists stages and gates declared in this plan"),
+                            };
+                            diagnostics.push(d);
+                        }
+                    }
+                }
+            }
+            "target" => {
+                if decl.kind == NodeKind::Gate {
+                    continue; // reported as a stage-only attribute
+                }
+                let ValueKind::Path(path) = &attribute.value.kind else {
+                    diagnostics.push(
+                        Diagnostic::new(
+                            Code::TypeMismatch,
+                            format!("`target` takes an environment name, found {}", attribute.value.kind.describe()),
+                        )
+                        .at(file, attribute.value.span, "expected a name")
+                        .with_help("write target = production (no quotes)"),
+                    );
+                    continue;
+                };
+                let name = path.dotted();
+                match lowering.environments.iter().find(|e| e.name == name) {
+                    Some(env) => target = Some(env.id),
+                    None => {
+                        let mut d = Diagnostic::new(Code::UnknownEnvironment, format!("unknown environment `{name}`"))
+                            .at(file, path.span, "not declared");
+                        let names = lowering.environments.iter().map(|e| e.name.as_str());
+                        d = match did_you_mean(&name, names) {
+                            Some(close) => d.with_help(format!("did you mean `{close}`?")),
+                            None => d.with_help(format!("declare it: environment {name} {{ hosts = [...] }}")),
+                        };
+                        diagnostics.push(d);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    lowering.diagnostics.extend(diagnostics);
+    (needs, spans, target)
+}
+
+/// The environment each node sees as `env`: its target, or the target of
+/// the closest node it needs (fewest edges; ties go to the first listed).
+/// Computed in one pass over a topological order; nodes on a `needs` cycle
+/// (reported elsewhere) see none.
+pub(super) fn environment_contexts(needs: &[Vec<NodeId>], targets: &[Option<EnvId>]) -> Vec<Option<EnvId>> {
+    let count = needs.len();
+    let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); count];
+    let mut missing = vec![0usize; count];
+    for (node, node_needs) in needs.iter().enumerate() {
+        for need in node_needs.iter().filter(|n| n.0 < count) {
+            dependents[need.0].push(node);
+            missing[node] += 1;
+        }
+    }
+    let mut ready: VecDeque<usize> = (0..count).filter(|&n| missing[n] == 0).collect();
+    let mut nearest: Vec<Option<(usize, EnvId)>> = vec![None; count];
+    while let Some(node) = ready.pop_front() {
+        nearest[node] = match targets[node] {
+            Some(target) => Some((0, target)),
+            None => needs[node]
+                .iter()
+                .filter_map(|need| nearest.get(need.0).copied().flatten())
+                .min_by_key(|(distance, _)| *distance)
+                .map(|(distance, env)| (distance + 1, env)),
+        };
+        for dependent in &dependents[node] {
+            missing[*dependent] -= 1;
+            if missing[*dependent] == 0 {
+                ready.push_back(*dependent);
+            }
+        }
+    }
+    nearest.into_iter().map(|n| n.map(|(_, env)| env)).collect()
+}
+
+/// An `env.KEY` reference against the environment the node turned out to see.
+pub(super) fn check_env_use(
+    lowering: &Lowering,
+    node: &NodeDef,
+    context: Option<EnvId>,
+    used: &EnvUse,
+) -> Option<Diagnostic> {
+    let dotted = format!("env.{}", used.key);
+    let (why, candidates): (String, Vec<String>) = match context {
+        None => (
+            format!("`{}` has no environment; give it `target = ENV` or make it need a stage that has one", node.name),
+            Vec::new(),
+        ),
+        Some(env) => {
+            let environment = &lowering.environments[env.0];
+            if used.key == "name" || environment.vars.iter().any(|(k, _)| *k == used.key) {
+                return None;
+            }
+            (
+                format!("environment `{}` has no var `{}`", environment.name, used.key),
+                environment.vars.iter().map(|(k, _)| format!("env.{k}")).collect(),
+            )
+        }
+    };
+    let mut diagnostic = Diagnostic::new(Code::UnknownName, format!("unknown name `{dotted}`: {why}")).at(
+        used.file,
+        used.span,
+        "not defined here",
+    );
+    if let Some(close) = did_you_mean(&dotted, candidates.iter().map(String::as_str)) {
+        diagnostic = diagnostic.with_help(format!("did you mean `{close}`?"));
+    } else if !candidates.is_empty() {
+        diagnostic = diagnostic.with_help(format!("names here: {}", candidates.join(", ")));
+    }
+    Some(diagnostic)
+}

@@ -1,0 +1,70 @@
+//! Steps of rollback blocks, hooks and switches, and the hooks themselves.
+
+use super::*;
+
+/// Steps of a rollback block, a hook or a switch: `run` and `script` only.
+pub(super) fn steps(typer: &mut Typer, compiler: &ScriptCompiler, entries: &[Entry], what: &str) -> Vec<Step> {
+    let mut out = Vec::new();
+    for entry in entries {
+        match entry {
+            Entry::Run(run) => out.push(Step::Run(typer.template(&run.command))),
+            Entry::Script(script) => {
+                if let Some(script) = compiler.compile(typer.file, &script.script, typer.diagnostics) {
+                    out.push(Step::Script(script));
+                }
+            }
+            other => typer.diagnostics.push(
+                Diagnostic::new(Code::UnknownAttribute, format!("{what} holds `run` and `script` steps only"))
+                    .at(typer.file, other.keyword_span(), "not a step")
+                    .with_help("write run \"command\" or script ```...```"),
+            ),
+        }
+    }
+    out
+}
+
+pub(super) fn lower_hook(
+    typer: &mut Typer,
+    compiler: &ScriptCompiler,
+    hook: &ast::HookDecl,
+    events: &[HookEvent],
+) -> Option<HookDef> {
+    let words: Vec<&str> = events.iter().map(|e| e.word()).collect();
+    let Some(event) = events.iter().find(|e| e.word() == hook.event.name) else {
+        let mut d = Diagnostic::new(Code::UnknownAttribute, format!("no `{}` event here", hook.event.name)).at(
+            typer.file,
+            hook.event.span,
+            "unknown event",
+        );
+        d = match did_you_mean(&hook.event.name, words.iter().copied()) {
+            Some(close) => d.with_help(format!("did you mean `{close}`?")),
+            None => d.with_help(format!("events here: {}", words.join(", "))),
+        };
+        typer.diagnostics.push(d);
+        return None;
+    };
+    let steps = steps(typer, compiler, &hook.body.entries, "a hook");
+    Some(HookDef { event: *event, steps, location: Location { file: typer.file, span: hook.span } })
+}
+
+/// The pipeline's `on EVENT { ... }` hooks.
+pub fn lower_hooks(
+    lowering: &mut Lowering,
+    compiler: &ScriptCompiler,
+    file: FileId,
+    entries: &[Entry],
+    events: &[HookEvent],
+) -> Vec<HookDef> {
+    let names = lowering.names.clone();
+    let scope = Scope { plan: Some(&names), template_params: None, env: EnvContext::None, builtins: true };
+    let mut diagnostics = Vec::new();
+    let mut typer = Typer { file, scope: &scope, diagnostics: &mut diagnostics };
+    let mut hooks = Vec::new();
+    for entry in entries {
+        if let Entry::Hook(hook) = entry {
+            hooks.extend(lower_hook(&mut typer, compiler, hook, events));
+        }
+    }
+    lowering.diagnostics.extend(diagnostics);
+    hooks
+}
