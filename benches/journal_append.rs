@@ -70,11 +70,7 @@ fn measure(name: &str, location: &StateLocation, events: &[Event]) {
     }
     let stored = open(location).journal(&run_id).map(|journal| journal.len()).unwrap_or(0);
     assert_eq!(stored, events.len(), "{name}: every event is stored");
-    println!(
-        "{name}: {} events in {elapsed:.3}s = {:.0} events/s",
-        events.len(),
-        events.len() as f64 / elapsed
-    );
+    println!("{name}: {} events in {elapsed:.3}s = {:.0} events/s", events.len(), events.len() as f64 / elapsed);
 }
 
 fn main() {
