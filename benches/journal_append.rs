@@ -40,6 +40,7 @@ fn events(count: usize) -> Vec<Event> {
                     stream: Stream::Stdout,
                     line: format!("line {seq}: installing release 2024.05.01-{seq} on web-1"),
                     rollback: false,
+                    hook: None,
                 },
             };
             Event { schema: SCHEMA_VERSION, seq: seq as u64, time: time.clone(), data }

@@ -12,6 +12,7 @@ use crate::check::inputs::ResolvedInputs;
 use crate::check::model::*;
 use crate::engine::interpolate::{Quoting, Scope};
 use crate::graph::batches::{batches, Batch};
+use crate::graph::timing::{worst_case, Bound, WorstCase};
 use crate::graph::ExecutionGraph;
 
 #[derive(Clone, Copy, Debug, Default, clap::ValueEnum)]
@@ -78,6 +79,8 @@ pub struct Preview {
     pub nodes: Vec<NodePreview>,
     pub rollback_path: Vec<String>,
     pub coverage: Coverage,
+    /// The worst-case time to complete and to roll back.
+    pub worst_case: WorstCase,
     /// Against the last successful deployment (from the state).
     pub changes: Option<super::plan_diff::Changes>,
 }
@@ -280,6 +283,7 @@ pub fn preview(graph: &ExecutionGraph, inputs: &ResolvedInputs, previous_version
         nodes,
         rollback_path: graph.rollback_path().iter().map(|id| plan.node(*id).name.clone()).collect(),
         coverage,
+        worst_case: worst_case(graph, plan.pipeline.max_parallel.unwrap_or(crate::engine::DEFAULT_MAX_PARALLEL)),
         changes: None,
     }
 }
@@ -406,8 +410,33 @@ pub fn render(preview: &Preview) -> String {
     if !preview.rollback_path.is_empty() {
         push(&mut out, format!("  on failure, undone in reverse: {}", preview.rollback_path.join(" ← ")));
     }
+    push(&mut out, String::new());
+    let worst = &preview.worst_case;
+    push(&mut out, "Worst case".to_string());
+    let path = if worst.critical_path.is_empty() {
+        String::new()
+    } else {
+        format!(" along {}", worst.critical_path.join(" → "))
+    };
+    push(&mut out, format!("  to complete: {}{path}", describe_bound(&worst.complete)));
+    for reason in &worst.complete.unbounded {
+        push(&mut out, format!("    unbounded: {reason}"));
+    }
+    push(&mut out, format!("  to roll back: {}", describe_bound(&worst.rollback)));
+    for reason in &worst.rollback.unbounded {
+        push(&mut out, format!("    unbounded: {reason}"));
+    }
     if let Some(changes) = &preview.changes {
         out.push_str(&super::plan_diff::render(changes));
     }
     out
+}
+
+fn describe_bound(bound: &Bound) -> String {
+    let time = format_duration(std::time::Duration::from_millis(bound.millis));
+    if bound.is_bounded() {
+        format!("at most {time}")
+    } else {
+        format!("unbounded ({time} plus what has no bound)")
+    }
 }

@@ -123,13 +123,6 @@ pub fn run(args: ResumeArgs) -> ExitCode {
     let Some(inputs) = load_inputs(&graph, &sets) else {
         return ExitCode::Usage;
     };
-    let unsupported = crate::engine::executor::unsupported(&graph.plan);
-    if !unsupported.is_empty() {
-        for problem in unsupported {
-            eprintln!("error: {problem}");
-        }
-        return ExitCode::Usage;
-    }
     let journal = match store.journal(&deployment.run_id) {
         Ok(journal) => journal,
         Err(error) => return session::fail(error),
@@ -159,6 +152,7 @@ pub fn run(args: ResumeArgs) -> ExitCode {
             all: args.yes,
             gates: args.approve,
             approver: super::run::approver_name(args.approver),
+            interactive: std::io::IsTerminal::is_terminal(&std::io::stdin()),
             recorded,
         },
         kill_grace,
@@ -204,7 +198,7 @@ fn resume_holding_lease(
     );
     let outcome = session::journaled(location, &holder.run_id, &graph, base_seq, session::view(json), |sinks| {
         let engine_graph = graph.clone();
-        session::block_on(move |interrupts| async move {
+        session::block_on(&graph, move |interrupts| async move {
             let parts = Parts::local(&engine_graph, &options);
             crate::engine::run(engine_graph, inputs, options, parts, sinks, interrupts).await
         })

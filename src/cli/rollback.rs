@@ -116,6 +116,7 @@ pub fn run(args: RollbackArgs) -> ExitCode {
     let mut options = RunOptions { previous_version: Some(target.to_version.clone()), ..RunOptions::default() };
     options.approvals.all = args.yes;
     options.approvals.approver = super::run::approver_name(None);
+    options.approvals.interactive = std::io::IsTerminal::is_terminal(&std::io::stdin());
     let holder = Holder::current(&options.run_id);
     if let Err(code) =
         session::acquire(store.as_mut(), &pipeline, session::lock_environments(&graph), &holder, &args.lock)
@@ -169,7 +170,7 @@ fn execute(
 ) -> ExitCode {
     let outcome = session::journaled(location, &holder.run_id, &graph, 0, session::view(json), |sinks| {
         let engine_graph = graph.clone();
-        session::block_on(move |interrupts| async move {
+        session::block_on(&graph, move |interrupts| async move {
             let parts = Parts::local(&engine_graph, &options);
             crate::engine::undo::undo(engine_graph, inputs, options, parts, sinks, interrupts, undo).await
         })

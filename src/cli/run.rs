@@ -1,5 +1,6 @@
 //! `deploy run FILE`: check the plan, resolve its inputs, walk the graph.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -41,6 +42,10 @@ pub struct RunArgs {
     state: Option<String>,
     #[command(flatten)]
     lock: super::session::LockArgs,
+    /// The version deployed before this run (`${previous_version}`; what a
+    /// blue/green rollback switches back to) [default: from the state].
+    #[arg(long, value_name = "VERSION")]
+    previous_version: Option<String>,
 }
 
 pub fn run(args: RunArgs) -> ExitCode {
@@ -50,13 +55,6 @@ pub fn run(args: RunArgs) -> ExitCode {
     let Some(inputs) = load_inputs(&graph, &args.sets) else {
         return ExitCode::Usage;
     };
-    let unsupported = crate::engine::executor::unsupported(&graph.plan);
-    if !unsupported.is_empty() {
-        for problem in unsupported {
-            eprintln!("error: {problem}");
-        }
-        return ExitCode::Usage;
-    }
     if args.dry_run {
         let preview = super::plan::preview(&graph, &inputs, "");
         print!("{}", super::plan::render(&preview));
@@ -74,7 +72,14 @@ pub fn run(args: RunArgs) -> ExitCode {
             .or(graph.plan.pipeline.max_parallel)
             .unwrap_or(DEFAULT_MAX_PARALLEL)
             .max(1),
-        approvals: Approvals { all: args.yes, gates: args.approve, approver, recorded: Vec::new() },
+        approvals: Approvals {
+            all: args.yes,
+            gates: args.approve,
+            approver,
+            interactive: std::io::stdin().is_terminal(),
+            recorded: Vec::new(),
+        },
+        previous_version: args.previous_version,
         kill_grace,
         ..RunOptions::default()
     };
@@ -120,6 +125,8 @@ fn run_holding_lease(
         .find(|entry| entry.environment == final_environment)
         .map(|entry| entry.current_version.clone())
         .unwrap_or_default();
+    // `--previous-version` wins over the state.
+    let previous = options.previous_version.clone().unwrap_or(previous);
     options.previous_version = Some(previous.clone());
     match store.bad_versions(&pipeline) {
         Ok(bad) => {
@@ -172,7 +179,7 @@ fn run_holding_lease(
     let run_options = options.clone();
     let outcome = session::journaled(location, &holder.run_id, &graph, 0, session::view(json), |sinks| {
         let engine_graph = graph.clone();
-        session::block_on(move |interrupts| async move {
+        session::block_on(&graph, move |interrupts| async move {
             let parts = Parts::local(&engine_graph, &run_options);
             crate::engine::run(engine_graph, inputs, run_options, parts, sinks, interrupts).await
         })

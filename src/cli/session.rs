@@ -231,12 +231,15 @@ pub fn finish(store: &mut dyn StateStore, finish: &Finish, health: &JournalHealt
 
 /// Starts a multi-threaded runtime and runs the engine future in it, with
 /// SIGINT/SIGTERM delivered to it.
-pub fn block_on<F, Fut>(engine: F) -> Option<RunReport>
+pub fn block_on<F, Fut>(graph: &ExecutionGraph, engine: F) -> Option<RunReport>
 where
     F: FnOnce(tokio::sync::mpsc::UnboundedReceiver<()>) -> Fut,
     Fut: std::future::Future<Output = RunReport>,
 {
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    // Scripts run on the blocking pool's threads; with this much stack they
+    // run right there instead of on a helper thread of the sandbox.
+    let stack = crate::script::required_stack_size(&graph.plan.pipeline.script_limits);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().thread_stack_size(stack).build() {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("error: cannot start the runtime: {error}");

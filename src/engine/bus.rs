@@ -86,9 +86,9 @@ impl Bus {
         }
         match data {
             // The hot path: one line of child output.
-            EventData::StepOutput { node, host, stream, mut line, rollback } => {
+            EventData::StepOutput { node, host, stream, mut line, rollback, hook } => {
                 self.redactor.redact_in_place(&mut line);
-                EventData::StepOutput { node, host, stream, line, rollback }
+                EventData::StepOutput { node, host, stream, line, rollback, hook }
             }
             other => {
                 // Every other event: mask every string it holds.

@@ -9,13 +9,15 @@ use std::time::{Duration, Instant};
 use rhai::Dynamic;
 use tokio::sync::Semaphore;
 
+use super::approval::ApprovalPrompt;
 use super::bus::Bus;
 use super::interpolate::Scope;
-use super::scripts::{ScriptRunner, ScriptVars};
+use super::scripts::ScriptRunner;
 use super::transport::Transport;
 use crate::check::inputs::ResolvedInputs;
-use crate::check::model::{EnvironmentDef, NodeDef, NodeId, Plan, Value};
+use crate::check::model::{EnvId, EnvironmentDef, NodeDef, NodeId, Plan, Value};
 use crate::graph::ExecutionGraph;
+use crate::script::ScriptContext;
 
 /// `--max-parallel` when not given: how many commands run at once.
 pub const DEFAULT_MAX_PARALLEL: usize = 16;
@@ -59,6 +61,8 @@ pub struct Approvals {
     pub gates: Vec<String>,
     /// Who approves (`--as`, `DEPLOY_USER`, the OS user).
     pub approver: String,
+    /// Ask on the terminal when neither `--yes` nor `--approve` answers.
+    pub interactive: bool,
     /// Approvals recorded with `deploy approve`: (gate, approver).
     pub recorded: Vec<(String, String)>,
 }
@@ -112,6 +116,7 @@ pub struct UnitRecord {
     pub node: NodeId,
     pub host: Option<String>,
     pub outcome: UnitOutcome,
+    pub phase: UnitPhase,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -121,6 +126,15 @@ pub enum UnitOutcome {
     Failed,
     /// Killed mid-way: it may have changed something.
     Cancelled,
+}
+
+/// What a unit did: a stage's steps, or a blue/green switch on one host.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum UnitPhase {
+    #[default]
+    Steps,
+    /// The `switch` steps of a blue/green rollout: undone by switching back.
+    Switch,
 }
 
 /// Units in the order they ended; the rollback path walks it backwards.
@@ -141,7 +155,12 @@ impl CompletionLog {
         let log = CompletionLog::default();
         for (node, host) in &resumed.completed {
             if let Some(def) = graph.plan.node_named(node) {
-                log.push(UnitRecord { node: def.id, host: host.clone(), outcome: UnitOutcome::Completed });
+                log.push(UnitRecord {
+                    node: def.id,
+                    host: host.clone(),
+                    outcome: UnitOutcome::Completed,
+                    phase: UnitPhase::Steps,
+                });
             }
         }
         log
@@ -155,6 +174,10 @@ impl CompletionLog {
 pub struct RunContext {
     pub graph: ExecutionGraph,
     pub inputs: ResolvedInputs,
+    /// The inputs with `version` set to the previous version (a blue/green switch back).
+    pub previous_inputs: ResolvedInputs,
+    /// What the pipeline's hooks run as.
+    pub pipeline_node: NodeDef,
     pub options: RunOptions,
     pub bus: Bus,
     /// Runs the steps of stages with a `target`.
@@ -162,6 +185,12 @@ pub struct RunContext {
     /// Runs the steps of stages without a target, and hooks.
     pub local: Arc<dyn Transport>,
     pub scripts: Arc<dyn ScriptRunner>,
+    /// Asks a person on the terminal (when `--yes`/`--approve` do not answer).
+    pub prompt: Option<Arc<dyn ApprovalPrompt>>,
+    /// One prompt at a time.
+    pub prompt_lock: tokio::sync::Mutex<()>,
+    /// The environment each node sees: its target, or the closest one it needs.
+    pub environments: Vec<Option<EnvId>>,
     pub permits: Arc<Semaphore>,
     pub completions: CompletionLog,
     pub version: String,
@@ -174,7 +203,16 @@ impl RunContext {
         &self.graph.plan
     }
 
+    /// The environment a node sees: its target, or the one it inherits
+    /// from the closest node it needs (a gate after a rollout sees the
+    /// rollout's `env`).
     pub fn environment_of(&self, node: &NodeDef) -> Option<&EnvironmentDef> {
+        let id = node.target.or_else(|| self.environments.get(node.id.0).copied().flatten())?;
+        self.plan().environments.get(id.0)
+    }
+
+    /// The environment whose hosts a stage runs on: its `target` only.
+    pub fn target_of(&self, node: &NodeDef) -> Option<&EnvironmentDef> {
         node.target.and_then(|id| self.plan().environments.get(id.0))
     }
 
@@ -188,11 +226,23 @@ impl RunContext {
 
     /// What `${...}` sees in a step of `node` on `host`.
     pub fn scope<'a>(&'a self, node: &'a NodeDef, host: Option<&'a str>, attempt: u32) -> Scope<'a> {
+        self.scope_in(node, host, attempt, self.environment_of(node))
+    }
+
+    /// What `${...}` sees in `node`, in `environment` (a gate evaluated
+    /// for a stage sees the stage's environment).
+    pub fn scope_in<'a>(
+        &'a self,
+        node: &'a NodeDef,
+        host: Option<&'a str>,
+        attempt: u32,
+        environment: Option<&'a EnvironmentDef>,
+    ) -> Scope<'a> {
         Scope {
             plan: self.plan(),
             inputs: &self.inputs,
             node: Some(node),
-            environment: self.environment_of(node),
+            environment,
             host,
             previous_version: &self.previous_version,
             attempt,
@@ -219,39 +269,67 @@ impl RunContext {
     }
 
     /// What a script of `node` on `host` sees.
-    pub fn script_vars(&self, node: &NodeDef, host: Option<&str>, attempt: u32) -> ScriptVars {
-        let mut variables: Vec<(String, Dynamic)> = Vec::new();
+    pub fn script_context(&self, node: &NodeDef, host: Option<&str>, attempt: u32) -> ScriptContext {
+        self.script_context_in(node, host, attempt, self.environment_of(node))
+    }
+
+    /// The typed context of a script: params, template arguments, `env`
+    /// (name and vars), `version`, `previous_version`, `host`, `stage`,
+    /// `attempt`, `pipeline`, and the secrets (redacted in what it prints).
+    pub fn script_context_in(
+        &self,
+        node: &NodeDef,
+        host: Option<&str>,
+        attempt: u32,
+        environment: Option<&EnvironmentDef>,
+    ) -> ScriptContext {
+        let mut context = ScriptContext { variables: Vec::with_capacity(self.inputs.params.len() + 12) };
         for (name, value) in &self.inputs.params {
-            variables.push((name.clone(), to_dynamic(value)));
+            context.set(name, to_dynamic(value));
         }
-        let scope = self.scope(node, host, attempt);
+        let scope = self.scope_in(node, host, attempt, environment);
+        let outer = Scope { node: None, ..scope };
         for (name, expr) in &node.bindings {
-            if let Some(value) = (Scope { node: None, ..scope }).eval(expr) {
-                variables.push((name.clone(), to_dynamic(&value)));
+            if let Some(value) = outer.eval(expr) {
+                context.set(name, to_dynamic(&value));
             }
         }
-        let mut env = rhai::Map::new();
-        if let Some(environment) = self.environment_of(node) {
-            for (key, expr) in &environment.vars {
-                if let Some(value) = (Scope { node: None, ..scope }).eval(expr) {
-                    env.insert(key.as_str().into(), to_dynamic(&value));
-                }
+        match environment {
+            Some(environment) => {
+                let vars: Vec<(&str, Dynamic)> = environment
+                    .vars
+                    .iter()
+                    .filter_map(|(key, expr)| outer.eval(expr).map(|value| (key.as_str(), to_dynamic(&value))))
+                    .collect();
+                context.set_env(&environment.name, vars);
             }
-            env.insert("name".into(), Dynamic::from(environment.name.clone()));
+            None => context.set_env("", Vec::<(&str, Dynamic)>::new()),
         }
-        variables.push(("env".into(), Dynamic::from_map(env)));
-        variables.push(("version".into(), Dynamic::from(self.version.clone())));
-        variables.push(("previous_version".into(), Dynamic::from(self.previous_version.clone())));
-        variables.push(("host".into(), Dynamic::from(host.unwrap_or("").to_string())));
-        variables.push(("stage".into(), Dynamic::from(node.name.clone())));
-        variables.push(("attempt".into(), Dynamic::from_int(i64::from(attempt))));
-        variables.push(("pipeline".into(), Dynamic::from(self.plan().pipeline.name.clone())));
-        ScriptVars { variables, secrets: self.inputs.secrets.clone() }
+        context.set_str("version", &self.version);
+        context.set_str("previous_version", &self.previous_version);
+        context.set_str("host", host.unwrap_or(""));
+        context.set_str("stage", &node.name);
+        context.set_int("attempt", i64::from(attempt));
+        context.set_str("pipeline", &self.plan().pipeline.name);
+        context.set_secrets(self.inputs.secrets.iter().map(|(name, value)| (name.as_str(), value.as_str())));
+        context
     }
 
     pub fn elapsed_ms(&self) -> u64 {
         millis(self.started.elapsed())
     }
+}
+
+/// For each node, the environment it sees: its target, or else the one of
+/// the first node it needs that has one (in topological order).
+pub fn inherited_environments(graph: &ExecutionGraph) -> Vec<Option<EnvId>> {
+    let plan = &graph.plan;
+    let mut out: Vec<Option<EnvId>> = vec![None; plan.nodes.len()];
+    for id in &graph.order {
+        let node = plan.node(*id);
+        out[id.0] = node.target.or_else(|| node.needs.iter().find_map(|need| out.get(need.0).copied().flatten()));
+    }
+    out
 }
 
 pub fn millis(duration: Duration) -> u64 {

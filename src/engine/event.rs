@@ -98,6 +98,27 @@ pub enum GateOutcome {
     NoData,
 }
 
+/// The outcome of one evaluation of a gate's `check` (one poll).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EvaluationOutcome {
+    Pass,
+    Fail,
+    Inconclusive,
+    NoData,
+    /// The script is broken (runtime error, limit, deadline); counts as a fail.
+    Error,
+}
+
+/// How a lifecycle hook ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HookStatus {
+    Succeeded,
+    Failed,
+    Cancelled,
+}
+
 /// What happened to one unit (a node on one host) on the rollback path.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -147,6 +168,9 @@ pub enum EventData {
         /// The line comes from a rollback step.
         #[serde(default, skip_serializing_if = "is_false")]
         rollback: bool,
+        /// The line comes from a lifecycle hook (`start`, `success`, ...).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        hook: Option<String>,
     },
     /// A node finished; with `host`, one host of a targeted stage finished.
     NodeFinished {
@@ -183,19 +207,121 @@ pub enum EventData {
         reason: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         until: Option<String>,
+        /// The stage the gate is evaluated for (`analysis`, `verify`, `monitor`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        stage: Option<String>,
     },
-    /// A gate's decision.
+    /// One evaluation (poll) of a gate's `check`.
+    GateEvaluation {
+        node: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        stage: Option<String>,
+        /// `analysis`, `verify` or `monitor` when evaluated for a stage.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        role: Option<String>,
+        /// 1 for the first poll.
+        attempt: u32,
+        outcome: EvaluationOutcome,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        message: Option<String>,
+        /// Time left before `within` (or the monitor's period) runs out.
+        remaining_ms: u64,
+    },
+    /// A gate's decision (a `check` after its last poll; a refused approval;
+    /// a gate `timeout`).
     GateOutcome {
         node: String,
         outcome: GateOutcome,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         message: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        stage: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        role: Option<String>,
+        /// What the outcome makes the run do: `continue`, `rollback`, `pause`, `abort`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        policy: Option<String>,
     },
-    /// An `approve` gate was approved (by `--yes`/`--approve`).
+    /// An approval is asked for on the terminal.
+    ApprovalRequested {
+        node: String,
+        question: String,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        by: Vec<String>,
+        approver: String,
+    },
+    /// An approval was given (`--yes`, `--approve`, or on the terminal).
     Approved {
         node: String,
         approver: String,
         question: String,
+        /// `flag` (`--yes`/`--approve`) or `terminal`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        how: Option<String>,
+    },
+    /// An approval was refused: the approver is not in `by`, or said no.
+    ApprovalRefused {
+        node: String,
+        approver: String,
+        reason: String,
+    },
+    /// A batch (rolling), step (canary) or phase (blue/green) of a rollout starts.
+    RolloutStep {
+        node: String,
+        strategy: String,
+        /// `batch`, `step`, `install`, `verify`, `switch`.
+        phase: String,
+        /// 1-based.
+        index: usize,
+        count: usize,
+        label: String,
+        hosts: Vec<String>,
+    },
+    /// A canary bakes between steps (`pause`).
+    RolloutPause {
+        node: String,
+        duration_ms: u64,
+        until: String,
+    },
+    /// `monitor = GATE for D` starts watching a stage.
+    MonitorStarted {
+        node: String,
+        gate: String,
+        /// The period after the rollout.
+        duration_ms: u64,
+    },
+    /// A monitor ended: `pass` when the period ran out healthy.
+    MonitorFinished {
+        node: String,
+        gate: String,
+        outcome: GateOutcome,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        message: Option<String>,
+    },
+    /// A lifecycle hook starts (`node` absent for the pipeline's hooks).
+    HookStarted {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        node: Option<String>,
+        event: String,
+    },
+    /// A lifecycle hook ended; a failure never changes the run's outcome.
+    HookFinished {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        node: Option<String>,
+        event: String,
+        status: HookStatus,
+        duration_ms: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
+    /// A blue/green rollout keeps the previous version for `keep_previous`:
+    /// a later run may clean it up after `until`.
+    PreviousKept {
+        node: String,
+        environment: String,
+        version: String,
+        hosts: Vec<String>,
+        until: String,
     },
     /// The run stops starting new work.
     Stopping {
@@ -211,11 +337,16 @@ pub enum EventData {
         node: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         host: Option<String>,
+        /// A blue/green host switching back to the previous version.
+        #[serde(default, skip_serializing_if = "is_false")]
+        switch_back: bool,
     },
     RollbackStep {
         node: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         host: Option<String>,
+        #[serde(default, skip_serializing_if = "is_false")]
+        switch_back: bool,
         status: RollbackStatus,
         duration_ms: u64,
         #[serde(default, skip_serializing_if = "Option::is_none")]

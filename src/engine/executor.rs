@@ -22,13 +22,15 @@ use super::context::{millis, RunContext};
 use super::event::{
     EventData, FailureSummary, HostSummary, NodeStatus, NodeSummary, RollbackSummary, RunStatus, Summary,
 };
-use super::gates;
-use super::hosts::run_stage;
+use super::gates::{self, GateDecision};
+use super::hooks::{run_hooks, HookContext};
+use super::monitor::{self, MonitorHandle};
 use super::rollback::run_rollback;
-use crate::check::model::{FailurePolicy, NodeId, NodeKind, Plan, Strategy};
+use super::rollout::run_stage;
+use crate::check::model::{FailurePolicy, HookEvent, NodeId, NodeKind};
 
 /// How a node (all its hosts) ended, and what a failure makes the run do.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct NodeResult {
     pub status: NodeStatus,
     pub error: Option<String>,
@@ -37,6 +39,8 @@ pub struct NodeResult {
     pub hosts: Vec<HostSummary>,
     /// For a failure: `on_failure` of the pipeline, or the gate outcome's policy.
     pub policy: FailurePolicy,
+    /// A stage's `monitor`, still watching after the rollout.
+    pub monitor: Option<MonitorHandle>,
 }
 
 /// What a run ended with.
@@ -66,27 +70,6 @@ impl Stop {
     }
 }
 
-/// Features of the language this engine does not run yet; the run refuses
-/// to start (exit 1) rather than ignore them.
-pub fn unsupported(plan: &Plan) -> Vec<String> {
-    let mut problems = Vec::new();
-    for node in &plan.nodes {
-        match node.strategy {
-            Strategy::Canary { .. } | Strategy::BlueGreen { .. } => problems.push(format!(
-                "stage `{}`: strategy {} is not supported by this version of `deploy run` yet",
-                node.name,
-                node.strategy.name()
-            )),
-            Strategy::AllAtOnce | Strategy::Rolling { .. } => {}
-        }
-        if node.monitor.is_some() {
-            problems
-                .push(format!("stage `{}`: `monitor` is not supported by this version of `deploy run` yet", node.name));
-        }
-    }
-    problems
-}
-
 struct NodeState {
     status: NodeStatus,
     duration_ms: u64,
@@ -108,16 +91,11 @@ pub async fn execute(ctx: Arc<RunContext>, mut interrupts: mpsc::UnboundedReceiv
         max_parallel: ctx.options.max_parallel,
         on_failure: format!("{pipeline_policy:?}").to_lowercase(),
     });
-    let hooks = plan.hooks.len() + plan.nodes.iter().map(|node| node.hooks.len()).sum::<usize>();
-    if hooks > 0 {
-        ctx.bus.emit(EventData::Warning {
-            message: format!("this version of `deploy run` does not run lifecycle hooks yet ({hooks} in this plan)"),
-        });
-    }
-    // `hard` stops everything, the rollback included (a second signal);
-    // `forward` stops the forward work only.
+    // `hard` stops everything, the rollback and hooks included (a second
+    // signal); `forward` stops the forward work only.
     let hard = CancellationToken::new();
     let forward = hard.child_token();
+    run_hooks(&ctx, &plan.hooks, HookEvent::Start, None, &HookContext::new("running"), &hard).await;
     let count = plan.nodes.len();
     let mut states: Vec<NodeState> = (0..count)
         .map(|_| NodeState { status: NodeStatus::NotStarted, duration_ms: 0, hosts: Vec::new(), error: None })
@@ -125,7 +103,10 @@ pub async fn execute(ctx: Arc<RunContext>, mut interrupts: mpsc::UnboundedReceiv
     let mut missing: Vec<usize> =
         plan.nodes.iter().map(|node| node.needs.iter().filter(|n| n.0 < count).count()).collect();
     let mut ready: VecDeque<NodeId> = ctx.graph.order.iter().copied().filter(|id| missing[id.0] == 0).collect();
+    let evaluated_for = evaluated_only_for_stages(plan);
     let mut running: JoinSet<(NodeId, NodeResult, u64)> = JoinSet::new();
+    // Monitors still watching stages that finished their rollout.
+    let mut monitors: JoinSet<(NodeId, GateDecision)> = JoinSet::new();
     let mut stop: Option<Stop> = None;
     let mut signals = 0u32;
     let mut interrupts_open = true;
@@ -142,6 +123,14 @@ pub async fn execute(ctx: Arc<RunContext>, mut interrupts: mpsc::UnboundedReceiv
                     }
                     continue;
                 }
+                if let Some(users) = &evaluated_for[id.0] {
+                    ctx.bus.emit(EventData::NodeSkipped {
+                        node: plan.node(id).name.clone(),
+                        reason: format!("evaluated only for {users}"),
+                    });
+                    states[id.0].status = NodeStatus::Skipped;
+                    continue;
+                }
                 states[id.0].status = NodeStatus::Cancelled; // until it reports
                 let ctx = ctx.clone();
                 let cancel = forward.clone();
@@ -152,7 +141,7 @@ pub async fn execute(ctx: Arc<RunContext>, mut interrupts: mpsc::UnboundedReceiv
                 });
             }
         }
-        if running.is_empty() {
+        if running.is_empty() && monitors.is_empty() {
             break;
         }
         tokio::select! {
@@ -163,6 +152,7 @@ pub async fn execute(ctx: Arc<RunContext>, mut interrupts: mpsc::UnboundedReceiv
                 }
                 signals += 1;
                 if signals >= 2 {
+                    monitors.abort_all();
                     return hard_stop(&ctx, &hard, running, states).await;
                 }
                 ctx.bus.emit(EventData::Warning {
@@ -177,8 +167,32 @@ pub async fn execute(ctx: Arc<RunContext>, mut interrupts: mpsc::UnboundedReceiv
                     stop = Some(interrupted);
                 }
             }
+            Some(joined) = monitors.join_next() => {
+                let Ok((id, decision)) = joined else { continue };
+                let GateDecision::Stop { message, policy } = decision else { continue };
+                let node = ctx.plan().node(id);
+                let state = &mut states[id.0];
+                state.status = if policy == FailurePolicy::Pause { NodeStatus::Paused } else { NodeStatus::Failed };
+                state.error = Some(message.clone());
+                if stop.is_none() || (policy != FailurePolicy::Pause && !matches!(stop, Some(Stop::Failure { .. }))) {
+                    announce(&ctx, &format!("the monitor of {} failed", node.name), policy);
+                    if policy == FailurePolicy::Pause {
+                        stop = Some(Stop::Paused { node: node.name.clone(), message });
+                    } else {
+                        forward.cancel();
+                        stop = Some(Stop::Failure { node: node.name.clone(), host: None, message, policy });
+                    }
+                }
+            }
             Some(joined) = running.join_next() => {
-                let Ok((id, result, duration_ms)) = joined else { continue };
+                let Ok((id, mut result, duration_ms)) = joined else { continue };
+                if let Some(handle) = result.monitor.take() {
+                    monitors.spawn(async move {
+                        let stage = handle.stage;
+                        let decision = handle_task(handle).await;
+                        (stage, decision)
+                    });
+                }
                 let node = ctx.plan().node(id);
                 let state = &mut states[id.0];
                 state.status = result.status;
@@ -273,7 +287,88 @@ pub async fn execute(ctx: Arc<RunContext>, mut interrupts: mpsc::UnboundedReceiv
             }
         }
     };
+    let hook_context = HookContext {
+        status: status_word(status).to_string(),
+        failed_node: match &stop {
+            Some(Stop::Failure { node, .. } | Stop::Paused { node, .. }) => Some(node.clone()),
+            _ => None,
+        },
+        error: match &stop {
+            Some(Stop::Failure { message, .. } | Stop::Paused { message, .. }) => Some(message.clone()),
+            Some(Stop::Interrupted) => Some("interrupted by a signal".to_string()),
+            None => None,
+        },
+    };
+    let hooks = &ctx.plan().hooks;
+    if matches!(status, RunStatus::RolledBack | RunStatus::RollbackFailed)
+        || (status == RunStatus::Interrupted && !rollback.is_empty())
+    {
+        run_hooks(&ctx, hooks, HookEvent::Rollback, None, &hook_context, &hard).await;
+    }
+    let event = match status {
+        RunStatus::Succeeded => HookEvent::Success,
+        RunStatus::Paused => HookEvent::Paused,
+        _ => HookEvent::Failure,
+    };
+    run_hooks(&ctx, hooks, event, None, &hook_context, &hard).await;
     finish(&ctx, status, states, rollback, stop)
+}
+
+/// Gates that only stages use (as `analysis`, `verify` or `monitor`) and
+/// that neither need nor are needed by anything: they are decided where they
+/// are used, in the stage's environment, not on their own. For each, who
+/// uses it (`deploy (monitor)`).
+fn evaluated_only_for_stages(plan: &crate::check::model::Plan) -> Vec<Option<String>> {
+    use crate::check::model::Strategy;
+    let mut users: Vec<Vec<String>> = vec![Vec::new(); plan.nodes.len()];
+    let mut needed = vec![false; plan.nodes.len()];
+    for node in &plan.nodes {
+        for need in &node.needs {
+            if let Some(flag) = needed.get_mut(need.0) {
+                *flag = true;
+            }
+        }
+        let mut uses = |gate: NodeId, role: &str| {
+            if let Some(list) = users.get_mut(gate.0) {
+                list.push(format!("{} ({role})", node.name));
+            }
+        };
+        if let Some(monitor) = node.monitor {
+            uses(monitor.gate, "monitor");
+        }
+        match &node.strategy {
+            Strategy::Canary { analysis: Some(gate), .. } => uses(*gate, "analysis"),
+            Strategy::BlueGreen { verify: Some(gate), .. } => uses(*gate, "verify"),
+            _ => {}
+        }
+    }
+    plan.nodes
+        .iter()
+        .map(|node| {
+            let list = &users[node.id.0];
+            let detached =
+                node.kind == NodeKind::Gate && !list.is_empty() && node.needs.is_empty() && !needed[node.id.0];
+            detached.then(|| list.join(", "))
+        })
+        .collect()
+}
+
+/// The status as hooks see it (`DEPLOY_STATUS`).
+fn status_word(status: RunStatus) -> &'static str {
+    match status {
+        RunStatus::Succeeded => "succeeded",
+        RunStatus::RolledBack => "rolled_back",
+        RunStatus::Aborted => "aborted",
+        RunStatus::Paused => "paused",
+        RunStatus::RollbackFailed => "rollback_failed",
+        RunStatus::Interrupted => "interrupted",
+    }
+}
+
+/// The monitor's task as a future of its decision.
+fn handle_task(handle: MonitorHandle) -> impl std::future::Future<Output = GateDecision> {
+    let MonitorHandle { task, .. } = handle;
+    async move { task.await.unwrap_or(GateDecision::Cancelled) }
 }
 
 /// A resumed run does not run again a node that finished before: it is
@@ -368,13 +463,9 @@ async fn run_node(ctx: Arc<RunContext>, id: NodeId, cancel: CancellationToken) -
     let node = ctx.plan().node(id);
     let policy = ctx.plan().pipeline.on_failure;
     if let Some(when) = &node.when {
-        let vars = ctx.script_vars(node, None, 1);
-        let runner = ctx.scripts.clone();
-        let script = when.clone();
-        let decided = tokio::task::spawn_blocking(move || runner.condition(&script, &vars))
-            .await
-            .unwrap_or_else(|error| Err(format!("the condition stopped: {error}")));
-        match decided {
+        let context = ctx.script_context(node, None, 1);
+        let log = super::evaluate::log_sink(&super::steps::output_sink(&ctx, &node.name, None, false));
+        match super::evaluate::condition(&ctx, when, context, log).await {
             Ok(true) => {}
             Ok(false) => {
                 ctx.bus.emit(EventData::NodeSkipped {
@@ -398,7 +489,7 @@ async fn run_node(ctx: Arc<RunContext>, id: NodeId, cancel: CancellationToken) -
             }
         }
     }
-    let hosts = ctx.environment_of(node).map(|env| env.hosts.clone()).unwrap_or_default();
+    let hosts = ctx.target_of(node).map(|env| env.hosts.clone()).unwrap_or_default();
     ctx.bus.emit(EventData::NodeStarted {
         node: node.name.clone(),
         kind: node.kind.word().to_string(),
@@ -409,9 +500,9 @@ async fn run_node(ctx: Arc<RunContext>, id: NodeId, cancel: CancellationToken) -
     let started = Instant::now();
     let result = match node.kind {
         NodeKind::Gate => gates::run_gate(ctx.clone(), id, cancel).await,
-        NodeKind::Stage => match protect(&ctx, id, &cancel).await {
+        NodeKind::Stage => match gates::protect(&ctx, id, &cancel).await {
             Some(stopped) => stopped,
-            None => run_stage(ctx.clone(), id, cancel).await,
+            None => run_stage_with_hooks(&ctx, id, cancel).await,
         },
     };
     ctx.bus.emit(EventData::NodeFinished {
@@ -426,29 +517,62 @@ async fn run_node(ctx: Arc<RunContext>, id: NodeId, cancel: CancellationToken) -
     result
 }
 
-/// `protect { approval = required  window = "..." }` of the stage's target.
-async fn protect(ctx: &Arc<RunContext>, id: NodeId, cancel: &CancellationToken) -> Option<NodeResult> {
+/// A stage's `on start` hooks, its rollout (watched by its `monitor`), then
+/// its `on success` or `on failure` hooks.
+async fn run_stage_with_hooks(ctx: &Arc<RunContext>, id: NodeId, cancel: CancellationToken) -> NodeResult {
     let node = ctx.plan().node(id);
-    let environment = ctx.environment_of(node)?;
-    if environment.protect.approval {
-        let approval = crate::check::model::Approval {
-            question: crate::check::model::StringTemplate {
-                parts: vec![crate::check::model::TemplatePart::Text(format!(
-                    "Run {} in {}?",
-                    node.name, environment.name
-                ))],
-                location: node.location,
-            },
-            by: environment.protect.approvers.clone(),
+    run_hooks(ctx, &node.hooks, HookEvent::Start, Some(node), &HookContext::new("running"), &cancel).await;
+    let mut result = match node.monitor {
+        None => run_stage(ctx.clone(), id, cancel.clone()).await,
+        Some(watch) => {
+            let mut monitor = monitor::start(ctx, id, watch, &cancel);
+            let rollout_cancel = cancel.child_token();
+            let rollout = run_stage(ctx.clone(), id, rollout_cancel.clone());
+            tokio::pin!(rollout);
+            let mut monitor_done = false;
+            let mut result = tokio::select! {
+                result = &mut rollout => result,
+                joined = &mut monitor.task => {
+                    monitor_done = true;
+                    match joined.unwrap_or(GateDecision::Cancelled) {
+                        GateDecision::Stop { message, policy } => {
+                            // The monitor failed during the rollout: stop the rollout.
+                            rollout_cancel.cancel();
+                            let stopped = rollout.await;
+                            let status =
+                                if policy == FailurePolicy::Pause { NodeStatus::Paused } else { NodeStatus::Failed };
+                            NodeResult { status, error: Some(message), policy, hosts: stopped.hosts, ..NodeResult::succeeded() }
+                        }
+                        _ => rollout.await,
+                    }
+                }
+            };
+            if result.status == NodeStatus::Succeeded && !monitor_done {
+                monitor.rollout_finished();
+                result.monitor = Some(monitor);
+            } else {
+                monitor.stop();
+            }
+            result
+        }
+    };
+    let event = match result.status {
+        NodeStatus::Succeeded => Some((HookEvent::Success, "succeeded")),
+        NodeStatus::Failed => Some((HookEvent::Failure, "failed")),
+        _ => None,
+    };
+    if let Some((event, status)) = event {
+        let context = HookContext {
+            status: status.to_string(),
+            failed_node: (event == HookEvent::Failure).then(|| node.name.clone()),
+            error: result.error.clone(),
         };
-        if let Some(paused) = gates::approve(ctx, node, Some(&approval)) {
-            return Some(paused);
+        run_hooks(ctx, &node.hooks, event, Some(node), &context, &cancel).await;
+    }
+    if result.status != NodeStatus::Succeeded {
+        if let Some(monitor) = result.monitor.take() {
+            monitor.stop();
         }
     }
-    if let Some(window) = &environment.protect.window {
-        if !gates::wait_for_window(ctx, node, window, cancel).await {
-            return Some(NodeResult::cancelled());
-        }
-    }
-    None
+    result
 }

@@ -1,146 +1,338 @@
-//! A gate's work: in order `wait`, `check`, `approve`, `window`. Each part
-//! passes or ends the gate with an outcome whose policy (`on_fail`,
-//! `on_inconclusive`, `on_no_data`) decides what the run does. Gates hold no
-//! `--max-parallel` permit: they run no command.
+//! A gate's decision: in order `wait`, `check`, `approve`, `window`, all
+//! bounded by the gate's `timeout`. Each part passes or ends the gate with
+//! an outcome — pass, fail, inconclusive, no-data — whose policy (`on_fail`,
+//! `on_inconclusive`, `on_no_data`: rollback, pause, abort or continue)
+//! decides what the run does. Gates hold no `--max-parallel` permit: they run
+//! no command.
+//!
+//! A gate is decided where it stands in the graph, and again wherever a
+//! stage names it: `analysis` after each canary step, `verify` before a
+//! blue/green switch, `monitor` in the background (see [`super::monitor`]).
+//! There it sees the stage's environment and the hosts rolled out so far.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use rhai::Dynamic;
 use tokio_util::sync::CancellationToken;
 
-use super::context::RunContext;
-use super::event::{EventData, GateOutcome, NodeStatus};
+use super::approval::{approve, ApprovalRequest, ApprovalResult};
+use super::context::{millis, RunContext};
+use super::evaluate;
+use super::event::{EvaluationOutcome, EventData, GateOutcome, NodeStatus};
 use super::executor::NodeResult;
 use super::interpolate::Quoting;
-use super::scripts::{CheckOutcome, ScriptLogFn};
+use super::scripts::CheckOutcome;
 use super::steps::output_sink;
 use crate::check::format_duration;
-use crate::check::model::{Approval, FailurePolicy, NodeDef, NodeId, OutcomePolicy};
+use crate::check::model::{Check, EnvironmentDef, FailurePolicy, GateDef, NodeDef, NodeId, OutcomePolicy};
 use crate::check::window::Window;
+use crate::script::LogSink;
 
+/// Where a gate is decided.
+#[derive(Clone, Debug, Default)]
+pub struct GateSite {
+    /// The stage it decides for, and as what (`analysis`, `verify`, `monitor`).
+    pub stage: Option<(NodeId, &'static str)>,
+    /// The hosts rolled out so far (`hosts` in the gate's scripts).
+    pub hosts: Vec<String>,
+}
+
+/// What a gate decided.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum GateDecision {
+    Pass,
+    /// Stop the run under `policy` (rollback, pause or abort).
+    Stop {
+        message: String,
+        policy: FailurePolicy,
+    },
+    Cancelled,
+}
+
+impl GateDecision {
+    /// The gate node's result.
+    pub fn into_result(self) -> NodeResult {
+        match self {
+            GateDecision::Pass => NodeResult::succeeded(),
+            GateDecision::Stop { message, policy: FailurePolicy::Pause } => NodeResult::paused(message),
+            GateDecision::Stop { message, policy } => NodeResult::failed(message, policy),
+            GateDecision::Cancelled => NodeResult::cancelled(),
+        }
+    }
+}
+
+/// A gate node where it stands in the graph.
 pub async fn run_gate(ctx: Arc<RunContext>, id: NodeId, cancel: CancellationToken) -> NodeResult {
+    decide(&ctx, id, &GateSite::default(), &cancel).await.into_result()
+}
+
+/// Decides gate `id` at `site`.
+pub async fn decide(ctx: &Arc<RunContext>, id: NodeId, site: &GateSite, cancel: &CancellationToken) -> GateDecision {
     let node = ctx.plan().node(id);
-    let Some(gate) = &node.gate else {
-        return NodeResult::succeeded();
+    let Some(gate) = node.gate.as_deref() else {
+        return GateDecision::Pass;
     };
+    let Some(limit) = node.timeout else {
+        return decide_parts(ctx, node, gate, site, cancel).await;
+    };
+    let parts_cancel = cancel.child_token();
+    tokio::select! {
+        decision = decide_parts(ctx, node, gate, site, &parts_cancel) => decision,
+        () = tokio::time::sleep(limit) => {
+            parts_cancel.cancel();
+            let message = format!("the gate timed out after {}", format_duration(limit));
+            conclude(ctx, node, gate, site, GateOutcome::Fail, Some(message))
+        }
+    }
+}
+
+async fn decide_parts(
+    ctx: &Arc<RunContext>,
+    node: &NodeDef,
+    gate: &GateDef,
+    site: &GateSite,
+    cancel: &CancellationToken,
+) -> GateDecision {
+    let stage = stage_name(ctx, site);
     if let Some(wait) = gate.wait {
         ctx.bus.emit(EventData::GateWaiting {
             node: node.name.clone(),
             reason: format!("waiting {}", format_duration(wait)),
             until: Some(in_rfc3339(wait)),
+            stage: stage.clone(),
         });
-        if !sleep_or_cancel(wait, &cancel).await {
-            return NodeResult::cancelled();
+        if !sleep_or_cancel(wait, cancel).await {
+            return GateDecision::Cancelled;
         }
     }
     if let Some(check) = &gate.check {
-        ctx.bus.emit(EventData::GateWaiting {
-            node: node.name.clone(),
-            reason: format!("checking every {} within {}", format_duration(check.every), format_duration(check.within)),
-            until: Some(in_rfc3339(check.within)),
-        });
-        let deadline = Instant::now() + check.within;
-        let output = output_sink(&ctx, &node.name, None, false);
-        let log: ScriptLogFn = Arc::new(move |line| output(super::event::Stream::Log, line));
-        let mut attempt = 0;
-        let last = loop {
-            attempt += 1;
-            let vars = ctx.script_vars(node, None, attempt);
-            let runner = ctx.scripts.clone();
-            let script = check.script.clone();
-            let log = log.clone();
-            let evaluation = tokio::task::spawn_blocking(move || runner.check(&script, &vars, &log));
-            let outcome = tokio::select! {
-                joined = evaluation => joined.unwrap_or_else(|error| CheckOutcome::Error(format!("the check stopped: {error}"))),
-                () = cancel.cancelled() => return NodeResult::cancelled(),
-            };
-            match outcome {
-                CheckOutcome::Pass => break CheckOutcome::Pass,
-                // A broken check does not get better by asking again.
-                CheckOutcome::Error(_) => break outcome,
-                _ if Instant::now() + check.every >= deadline => break outcome,
-                _ => {}
-            }
-            if !sleep_or_cancel(check.every, &cancel).await {
-                return NodeResult::cancelled();
-            }
+        let Some(last) = poll(ctx, node, check, site, cancel).await else {
+            return GateDecision::Cancelled;
         };
-        let (outcome, message, policy) = match last {
-            CheckOutcome::Pass => (GateOutcome::Pass, None, OutcomePolicy::Continue),
-            CheckOutcome::Fail(message) => (GateOutcome::Fail, Some(message), gate.on_fail),
-            CheckOutcome::Error(message) => {
-                (GateOutcome::Fail, Some(format!("the check failed: {message}")), gate.on_fail)
-            }
-            CheckOutcome::Inconclusive(message) => (GateOutcome::Inconclusive, Some(message), gate.on_inconclusive),
-            CheckOutcome::NoData(message) => (GateOutcome::NoData, Some(message), gate.on_no_data),
-        };
-        ctx.bus.emit(EventData::GateOutcome { node: node.name.clone(), outcome, message: message.clone() });
-        if outcome != GateOutcome::Pass {
-            let word = match outcome {
-                GateOutcome::Fail => "failed",
-                GateOutcome::Inconclusive => "was inconclusive",
-                _ => "had no data",
-            };
-            let text = match message.filter(|m| !m.is_empty()) {
-                Some(message) => format!("check {word}: {message}"),
-                None => format!("check {word}"),
-            };
-            match policy {
-                OutcomePolicy::Continue => ctx
-                    .bus
-                    .emit(EventData::Warning { message: format!("gate {}: {text}; continuing by policy", node.name) }),
-                OutcomePolicy::Rollback => return NodeResult::failed(text, FailurePolicy::Rollback),
-                OutcomePolicy::Pause => return NodeResult::failed(text, FailurePolicy::Pause),
-                OutcomePolicy::Abort => return NodeResult::failed(text, FailurePolicy::Abort),
-            }
+        let (outcome, message) = classify(last);
+        let decision = conclude(ctx, node, gate, site, outcome, message);
+        if decision != GateDecision::Pass {
+            return decision;
         }
     }
     if let Some(approval) = &gate.approve {
-        if let Some(paused) = approve(&ctx, node, Some(approval)) {
-            return paused;
+        let question = ctx
+            .scope_in(node, None, 1, site_environment(ctx, node, site))
+            .render(&approval.question, Quoting::None)
+            .unwrap_or_else(|_| format!("Approve {}?", node.name));
+        let request = ApprovalRequest { name: &node.name, question, by: &approval.by };
+        match approve(ctx, request, cancel).await {
+            ApprovalResult::Approved => {}
+            ApprovalResult::Paused(message) => return GateDecision::Stop { message, policy: FailurePolicy::Pause },
+            ApprovalResult::Refused(message) => {
+                let decision = conclude(ctx, node, gate, site, GateOutcome::Fail, Some(message));
+                if decision != GateDecision::Pass {
+                    return decision;
+                }
+            }
+            ApprovalResult::Cancelled => return GateDecision::Cancelled,
         }
     }
     if let Some(window) = &gate.window {
-        if !wait_for_window(&ctx, node, window, &cancel).await {
-            return NodeResult::cancelled();
+        if !wait_for_window(ctx, node, window, stage, cancel).await {
+            return GateDecision::Cancelled;
         }
     }
-    NodeResult::succeeded()
+    GateDecision::Pass
 }
 
-/// Approves a gate from `--yes`/`--approve`, or pauses the run. `approval`
-/// is `None` for the approval a protected environment demands of a stage.
-pub fn approve(ctx: &RunContext, node: &NodeDef, approval: Option<&Approval>) -> Option<NodeResult> {
-    let question = match approval {
-        Some(approval) => ctx
-            .scope(node, None, 1)
-            .render(&approval.question, Quoting::None)
-            .unwrap_or_else(|_| format!("Approve {}?", node.name)),
-        None => format!("Run {} in a protected environment?", node.name),
+/// The environment a gate sees at `site`: the stage's, or its own.
+fn site_environment<'a>(ctx: &'a RunContext, node: &'a NodeDef, site: &GateSite) -> Option<&'a EnvironmentDef> {
+    match site.stage {
+        Some((stage, _)) => ctx.environment_of(ctx.plan().node(stage)),
+        None => ctx.environment_of(node),
+    }
+}
+
+fn stage_name(ctx: &RunContext, site: &GateSite) -> Option<String> {
+    site.stage.map(|(stage, _)| ctx.plan().node(stage).name.clone())
+}
+
+/// An outcome and its message, from the last evaluation of a check.
+pub fn classify(last: CheckOutcome) -> (GateOutcome, Option<String>) {
+    match last {
+        CheckOutcome::Pass => (GateOutcome::Pass, None),
+        CheckOutcome::Fail(message) => (GateOutcome::Fail, Some(message)),
+        CheckOutcome::Error(message) => (GateOutcome::Fail, Some(format!("the check failed: {message}"))),
+        CheckOutcome::Inconclusive(message) => (GateOutcome::Inconclusive, Some(message)),
+        CheckOutcome::NoData(message) => (GateOutcome::NoData, Some(message)),
+    }
+}
+
+/// The policy the gate declares for `outcome` (a pass continues).
+pub fn policy_for(gate: &GateDef, outcome: GateOutcome) -> OutcomePolicy {
+    match outcome {
+        GateOutcome::Pass => OutcomePolicy::Continue,
+        GateOutcome::Fail => gate.on_fail,
+        GateOutcome::Inconclusive => gate.on_inconclusive,
+        GateOutcome::NoData => gate.on_no_data,
+    }
+}
+
+pub fn policy_word(policy: OutcomePolicy) -> &'static str {
+    match policy {
+        OutcomePolicy::Rollback => "rollback",
+        OutcomePolicy::Pause => "pause",
+        OutcomePolicy::Abort => "abort",
+        OutcomePolicy::Continue => "continue",
+    }
+}
+
+/// Reports a gate outcome and turns it into a decision by its policy.
+pub fn conclude(
+    ctx: &RunContext,
+    node: &NodeDef,
+    gate: &GateDef,
+    site: &GateSite,
+    outcome: GateOutcome,
+    message: Option<String>,
+) -> GateDecision {
+    let policy = policy_for(gate, outcome);
+    ctx.bus.emit(EventData::GateOutcome {
+        node: node.name.clone(),
+        outcome,
+        message: message.clone(),
+        stage: stage_name(ctx, site),
+        role: site.stage.map(|(_, role)| role.to_string()),
+        policy: Some(policy_word(policy).to_string()),
+    });
+    if outcome == GateOutcome::Pass {
+        return GateDecision::Pass;
+    }
+    let word = match outcome {
+        GateOutcome::Fail => "failed",
+        GateOutcome::Inconclusive => "was inconclusive",
+        _ => "had no data",
     };
-    let approvals = &ctx.options.approvals;
-    if !approvals.approves(&node.name) {
-        return Some(NodeResult::paused(format!(
-            "{} waits for approval: \"{question}\" (run again with --approve {} or --yes)",
-            node.name, node.name
-        )));
+    let mut text = match message.filter(|m| !m.is_empty()) {
+        Some(message) => format!("gate {} {word}: {message}", node.name),
+        None => format!("gate {} {word}", node.name),
+    };
+    if let Some((_, role)) = site.stage {
+        text = format!("{role} of {}: {text}", stage_name(ctx, site).unwrap_or_default());
     }
-    let allowed: &[String] = approval.map(|a| a.by.as_slice()).unwrap_or_default();
-    let approver = approvals.approver_for(&node.name, allowed);
-    if !allowed.is_empty() && !allowed.iter().any(|name| name == approver) {
-        return Some(NodeResult::paused(format!(
-            "{} may only be approved by {}; `{}` is not one of them (use --as NAME)",
-            node.name,
-            allowed.join(", "),
-            approver
-        )));
+    let policy = match policy {
+        OutcomePolicy::Continue => {
+            ctx.bus.emit(EventData::Warning { message: format!("{text}; continuing by policy") });
+            return GateDecision::Pass;
+        }
+        OutcomePolicy::Rollback => FailurePolicy::Rollback,
+        OutcomePolicy::Pause => FailurePolicy::Pause,
+        OutcomePolicy::Abort => FailurePolicy::Abort,
+    };
+    GateDecision::Stop { message: text, policy }
+}
+
+/// Polls a check every `every` until it passes or `within` runs out; the
+/// last evaluation is the outcome. `None` when cancelled.
+async fn poll(
+    ctx: &Arc<RunContext>,
+    node: &NodeDef,
+    check: &Check,
+    site: &GateSite,
+    cancel: &CancellationToken,
+) -> Option<CheckOutcome> {
+    ctx.bus.emit(EventData::GateWaiting {
+        node: node.name.clone(),
+        reason: format!("checking every {} within {}", format_duration(check.every), format_duration(check.within)),
+        until: Some(in_rfc3339(check.within)),
+        stage: stage_name(ctx, site),
+    });
+    let deadline = Instant::now() + check.within;
+    let log = evaluate::log_sink(&output_sink(ctx, &node.name, None, false));
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let outcome = evaluate_once(ctx, node, check, site, attempt, deadline, &log, cancel).await?;
+        if outcome == CheckOutcome::Pass || Instant::now() + check.every >= deadline {
+            return Some(outcome);
+        }
+        if !sleep_or_cancel(check.every, cancel).await {
+            return None;
+        }
     }
-    ctx.bus.emit(EventData::Approved { node: node.name.clone(), approver: approver.to_string(), question });
+}
+
+/// Evaluates a check once and reports it (`gate_evaluation`).
+#[allow(clippy::too_many_arguments)]
+pub async fn evaluate_once(
+    ctx: &Arc<RunContext>,
+    node: &NodeDef,
+    check: &Check,
+    site: &GateSite,
+    attempt: u32,
+    deadline: Instant,
+    log: &LogSink,
+    cancel: &CancellationToken,
+) -> Option<CheckOutcome> {
+    let mut context = ctx.script_context_in(node, None, attempt, site_environment(ctx, node, site));
+    context.set("hosts", Dynamic::from_array(site.hosts.iter().map(|h| Dynamic::from(h.clone())).collect()));
+    if let Some((stage, role)) = site.stage {
+        context.set_str("stage", &ctx.plan().node(stage).name);
+        context.set_str("role", role);
+    }
+    let outcome = evaluate::check(ctx, &check.script, context, log.clone(), cancel).await?;
+    let evaluation = match &outcome {
+        CheckOutcome::Pass => EvaluationOutcome::Pass,
+        CheckOutcome::Fail(_) => EvaluationOutcome::Fail,
+        CheckOutcome::Inconclusive(_) => EvaluationOutcome::Inconclusive,
+        CheckOutcome::NoData(_) => EvaluationOutcome::NoData,
+        CheckOutcome::Error(_) => EvaluationOutcome::Error,
+    };
+    ctx.bus.emit(EventData::GateEvaluation {
+        node: node.name.clone(),
+        stage: stage_name(ctx, site),
+        role: site.stage.map(|(_, role)| role.to_string()),
+        attempt,
+        outcome: evaluation,
+        message: outcome.message().map(str::to_string),
+        remaining_ms: millis(deadline.saturating_duration_since(Instant::now())),
+    });
+    Some(outcome)
+}
+
+/// `protect { approval = required  window = "..." }` of a stage's target:
+/// asked before the stage starts; `None` when it may start.
+pub async fn protect(ctx: &Arc<RunContext>, id: NodeId, cancel: &CancellationToken) -> Option<NodeResult> {
+    let node = ctx.plan().node(id);
+    let environment = ctx.target_of(node)?;
+    if environment.protect.approval {
+        let request = ApprovalRequest {
+            name: &node.name,
+            question: format!("Run {} in the protected environment {}?", node.name, environment.name),
+            by: &environment.protect.approvers,
+        };
+        match approve(ctx, request, cancel).await {
+            ApprovalResult::Approved => {}
+            ApprovalResult::Paused(message) => return Some(NodeResult::paused(message)),
+            ApprovalResult::Refused(message) => {
+                return Some(NodeResult::failed(message, ctx.plan().pipeline.on_failure));
+            }
+            ApprovalResult::Cancelled => return Some(NodeResult::cancelled()),
+        }
+    }
+    if let Some(window) = &environment.protect.window {
+        if !wait_for_window(ctx, node, window, None, cancel).await {
+            return Some(NodeResult::cancelled());
+        }
+    }
     None
 }
 
 /// Waits until `window` is open; `false` when cancelled first.
-pub async fn wait_for_window(ctx: &RunContext, node: &NodeDef, window: &Window, cancel: &CancellationToken) -> bool {
+pub async fn wait_for_window(
+    ctx: &RunContext,
+    node: &NodeDef,
+    window: &Window,
+    stage: Option<String>,
+    cancel: &CancellationToken,
+) -> bool {
     let now = chrono::Utc::now();
     if window.contains(now) {
         return true;
@@ -154,6 +346,7 @@ pub async fn wait_for_window(ctx: &RunContext, node: &NodeDef, window: &Window, 
         node: node.name.clone(),
         reason: format!("outside the window `{}`", window.text),
         until: Some(opens.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+        stage,
     });
     let wait = (opens - now).to_std().unwrap_or_default();
     sleep_or_cancel(wait, cancel).await
@@ -167,9 +360,9 @@ pub async fn sleep_or_cancel(duration: Duration, cancel: &CancellationToken) -> 
     }
 }
 
-fn in_rfc3339(duration: Duration) -> String {
+pub fn in_rfc3339(duration: Duration) -> String {
     let later = chrono::Utc::now() + chrono::Duration::from_std(duration).unwrap_or_default();
-    later.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    later.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 impl NodeResult {
@@ -190,6 +383,6 @@ impl NodeResult {
     }
 
     fn with_status(status: NodeStatus, error: Option<String>, policy: FailurePolicy) -> NodeResult {
-        NodeResult { status, error, exit_code: None, failed_host: None, hosts: Vec::new(), policy }
+        NodeResult { status, error, exit_code: None, failed_host: None, hosts: Vec::new(), policy, monitor: None }
     }
 }

@@ -1,7 +1,8 @@
-//! A stage's work: its steps once per host of its target (or once, locally,
-//! without a target), in the batches of its strategy, each host with its own
-//! attempts, timeout and retry. A node's completion is recorded per host, so
-//! the hosts a partly done stage finished can be undone.
+//! One unit of a stage's work: its steps (or its blue/green `switch` steps)
+//! on one host of its target, or once, locally, without a target — with its
+//! own attempts, timeout and retry. A unit's completion is recorded, so the
+//! hosts a partly done stage finished can be undone. [`super::rollout`]
+//! arranges the units in the batches of the stage's strategy.
 
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -9,15 +10,13 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use tokio::sync::OwnedSemaphorePermit;
-use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use super::context::{millis, RunContext, UnitOutcome, UnitRecord};
-use super::event::{EventData, HostSummary, NodeStatus};
-use super::executor::NodeResult;
-use super::steps::run_steps;
+use super::context::{millis, RunContext, UnitOutcome, UnitPhase, UnitRecord};
+use super::event::{EventData, NodeStatus};
+use super::steps::{run_steps, StepSite};
 use crate::check::format_duration;
-use crate::check::model::{FailurePolicy, NodeId, Strategy};
+use crate::check::model::{NodeId, Step, Strategy};
 
 /// How one host (or the untargeted node) ended.
 #[derive(Clone, Debug)]
@@ -50,123 +49,23 @@ pub fn batch_ranges(strategy: &Strategy, hosts: &[String]) -> Vec<Range<usize>> 
     ranges
 }
 
-/// Runs a stage on every host of its target (or once without one).
-pub async fn run_stage(ctx: Arc<RunContext>, id: NodeId, cancel: CancellationToken) -> NodeResult {
-    let node = ctx.plan().node(id);
-    let policy = ctx.plan().pipeline.on_failure;
-    let Some(environment) = ctx.environment_of(node) else {
-        let unit = run_unit(ctx.clone(), id, None, cancel, None).await;
-        return NodeResult {
-            status: unit.status,
-            error: unit.error,
-            exit_code: unit.exit_code,
-            failed_host: None,
-            hosts: Vec::new(),
-            policy,
-        };
-    };
-    let hosts = environment.hosts.clone();
-    let tolerated = match &node.strategy {
-        Strategy::Rolling { max_failures, .. } => max_failures.of(hosts.len()),
-        _ => 0,
-    };
-    // Cancels the other hosts of this stage when it has failed for good.
-    let node_cancel = cancel.child_token();
-    let mut results: Vec<Option<UnitResult>> = vec![None; hosts.len()];
-    let mut failures = 0usize;
-    let mut first_failure: Option<UnitResult> = None;
-    for range in batch_ranges(&node.strategy, &hosts) {
-        if node_cancel.is_cancelled() || failures > tolerated {
-            break;
-        }
-        // Hosts take their first permit in host order (web-1 before web-2),
-        // while finished hosts are still looked at as they end.
-        let mut running = JoinSet::new();
-        let mut pending = range.peekable();
-        loop {
-            let next = pending.peek().copied().filter(|_| !node_cancel.is_cancelled());
-            let joined = match next {
-                Some(index) => tokio::select! {
-                    permit = ctx.permits.clone().acquire_owned() => {
-                        let Ok(permit) = permit else { break };
-                        pending.next();
-                        let ctx = ctx.clone();
-                        let host = hosts[index].clone();
-                        let cancel = node_cancel.clone();
-                        running.spawn(async move { (index, run_unit(ctx, id, Some(host), cancel, Some(permit)).await) });
-                        continue;
-                    }
-                    Some(joined) = running.join_next() => joined,
-                    () = node_cancel.cancelled() => continue,
-                },
-                None => match running.join_next().await {
-                    Some(joined) => joined,
-                    None => break,
-                },
-            };
-            let Ok((index, unit)) = joined else { continue };
-            if unit.status == NodeStatus::Failed {
-                failures += 1;
-                if first_failure.is_none() {
-                    first_failure = Some(unit.clone());
-                }
-                if failures > tolerated && policy != FailurePolicy::Pause {
-                    node_cancel.cancel();
-                }
-            }
-            results[index] = Some(unit);
-        }
-    }
-    let summaries: Vec<HostSummary> = hosts
-        .iter()
-        .zip(&results)
-        .map(|(host, result)| match result {
-            Some(unit) => HostSummary {
-                host: host.clone(),
-                status: unit.status,
-                attempts: unit.attempts,
-                duration_ms: unit.duration_ms,
-            },
-            None => HostSummary { host: host.clone(), status: NodeStatus::NotStarted, attempts: 0, duration_ms: 0 },
-        })
-        .collect();
-    let cancelled = summaries.iter().any(|h| matches!(h.status, NodeStatus::Cancelled | NodeStatus::NotStarted));
-    let (status, error, exit_code, failed_host) = if failures > tolerated {
-        let failure = first_failure.unwrap_or(UnitResult {
-            host: None,
-            status: NodeStatus::Failed,
-            attempts: 0,
-            duration_ms: 0,
-            error: None,
-            exit_code: None,
-        });
-        let host = failure.host.clone().unwrap_or_default();
-        let message = failure.error.unwrap_or_else(|| "failed".to_string());
-        let error = if failures > 1 {
-            format!("{failures} of {} hosts failed; {host}: {message}", hosts.len())
-        } else {
-            format!("{host}: {message}")
-        };
-        (NodeStatus::Failed, Some(error), failure.exit_code, failure.host)
-    } else if cancelled && cancel.is_cancelled() {
-        (NodeStatus::Cancelled, None, None, None)
-    } else {
-        (NodeStatus::Succeeded, None, None, None)
-    };
-    NodeResult { status, error, exit_code, failed_host, hosts: summaries, policy }
-}
-
 /// Runs a stage's steps on one host (or untargeted), with its attempts.
 /// `first_permit`: a `--max-parallel` permit already taken for the first attempt.
 pub async fn run_unit(
     ctx: Arc<RunContext>,
     id: NodeId,
     host: Option<String>,
+    phase: UnitPhase,
     cancel: CancellationToken,
     mut first_permit: Option<OwnedSemaphorePermit>,
 ) -> UnitResult {
     let node = ctx.plan().node(id);
-    if host.as_deref().is_some_and(|host| ctx.options.resumed.host_done(&node.name, host)) {
+    let steps: &[Step] = match (&node.strategy, phase) {
+        (Strategy::BlueGreen { switch, .. }, UnitPhase::Switch) => switch,
+        _ => &node.steps,
+    };
+    if phase == UnitPhase::Steps && host.as_deref().is_some_and(|host| ctx.options.resumed.host_done(&node.name, host))
+    {
         // Finished before the run was resumed: not run again.
         return UnitResult {
             host,
@@ -216,7 +115,8 @@ pub async fn run_unit(
                 token.cancel();
             })
         });
-        let result = run_steps(&ctx, node, &node.steps, host.as_deref(), attempt, false, &attempt_cancel).await;
+        let result =
+            run_steps(&ctx, node, steps, host.as_deref(), attempt, &StepSite::forward(), &attempt_cancel).await;
         if let Some(timer) = timer {
             timer.abort();
         }
@@ -265,7 +165,7 @@ pub async fn run_unit(
             NodeStatus::Failed => UnitOutcome::Failed,
             _ => UnitOutcome::Cancelled,
         };
-        ctx.completions.push(UnitRecord { node: id, host: host.clone(), outcome: record_outcome });
+        ctx.completions.push(UnitRecord { node: id, host: host.clone(), outcome: record_outcome, phase });
         if host.is_some() {
             ctx.bus.emit(EventData::NodeFinished {
                 node: node.name.clone(),

@@ -1,21 +1,29 @@
 //! The engine: walks the execution graph.
 //!
-//! [`executor`] schedules nodes; [`hosts`] fans a stage out over its hosts;
-//! [`steps`] runs `run`/`script` steps through a [`transport::Transport`];
-//! [`gates`] decides gates; [`rollback`] undoes what ran. Everything is an
-//! [`event::Event`] on the [`bus::Bus`], which masks secrets ([`redact`])
-//! once before the views ([`view`]) and the journal see it.
+//! [`executor`] schedules nodes; [`rollout`] fans a stage out over its hosts
+//! by strategy, [`hosts`] runs one host's attempts; [`steps`] runs
+//! `run`/`script` steps through a [`transport::Transport`] and the sandbox
+//! ([`scripts`], [`evaluate`]); [`gates`] decides gates ([`approval`]),
+//! [`monitor`] watches stages, [`hooks`] runs lifecycle hooks; [`rollback`]
+//! undoes what ran. Everything is an [`event::Event`] on the [`bus::Bus`],
+//! which masks secrets ([`redact`]) once before the views ([`view`]) and the
+//! journal see it.
 
+pub mod approval;
 pub mod bus;
 pub mod context;
+pub mod evaluate;
 pub mod event;
 pub mod executor;
 pub mod gates;
+pub mod hooks;
 pub mod hosts;
 pub mod interpolate;
+pub mod monitor;
 pub mod process;
 pub mod redact;
 pub mod rollback;
+pub mod rollout;
 pub mod run_status;
 pub mod scripts;
 pub mod steps;
@@ -34,28 +42,37 @@ use tokio::sync::{mpsc, Semaphore};
 
 use crate::check::inputs::ResolvedInputs;
 use crate::graph::ExecutionGraph;
+use approval::ApprovalPrompt;
 pub use bus::{Bus, EventSink};
 pub use context::{Approvals, Resumed, RunOptions, DEFAULT_MAX_PARALLEL};
 use context::{CompletionLog, RunContext};
 pub use executor::RunReport;
 use redact::Redactor;
-use scripts::{RhaiRunner, ScriptRunner};
+use scripts::{SandboxRunner, ScriptRunner};
 use transport::{LocalTransport, Transport};
 
-/// Where the steps run and how scripts are evaluated; [`Parts::local`] for
-/// this defaults.
+/// Where the steps run, how scripts are evaluated and who is asked for
+/// approvals; [`Parts::local`] for the defaults.
 pub struct Parts {
     /// Stages with a `target`.
     pub transport: Arc<dyn Transport>,
     /// Stages without a target.
     pub local: Arc<dyn Transport>,
     pub scripts: Arc<dyn ScriptRunner>,
+    /// Asks a person when stdin is a terminal (`options.approvals.interactive`).
+    pub prompt: Option<Arc<dyn ApprovalPrompt>>,
 }
 
 impl Parts {
     pub fn local(graph: &ExecutionGraph, options: &RunOptions) -> Parts {
         let local: Arc<dyn Transport> = Arc::new(LocalTransport::new(options.kill_grace));
-        Parts { transport: local.clone(), local, scripts: Arc::new(RhaiRunner::new(graph.plan.pipeline.script_limits)) }
+        let scripts = SandboxRunner::new(graph.plan.pipeline.script_limits, graph.plan.sources.clone());
+        Parts {
+            transport: local.clone(),
+            local,
+            scripts: Arc::new(scripts),
+            prompt: Some(Arc::new(approval::TerminalPrompt)),
+        }
     }
 }
 
@@ -73,16 +90,23 @@ pub async fn run(
     let (bus, worker) = Bus::start(redactor, sinks);
     let version = inputs.version();
     let previous_version = options.previous_version.clone().unwrap_or_default();
+    let previous_inputs = previous_inputs(&inputs, &previous_version);
+    warn_unknown_approvals(&graph, &options, &bus);
     let completions = CompletionLog::resumed(&graph, &options.resumed);
     let ctx = Arc::new(RunContext {
         permits: Arc::new(Semaphore::new(options.max_parallel.max(1))),
+        environments: context::inherited_environments(&graph),
+        pipeline_node: hooks::pipeline_node(&graph.plan),
         graph,
         inputs,
+        previous_inputs,
         options,
         bus: bus.clone(),
         transport: parts.transport,
         local: parts.local,
         scripts: parts.scripts,
+        prompt: parts.prompt,
+        prompt_lock: tokio::sync::Mutex::new(()),
         completions,
         version,
         previous_version,
@@ -92,4 +116,34 @@ pub async fn run(
     bus.close();
     let _ = tokio::task::spawn_blocking(move || worker.join()).await;
     report
+}
+
+/// The inputs with `version` set to the previous version (what a blue/green
+/// switch back and `deploy rollback` bind).
+pub fn previous_inputs(inputs: &ResolvedInputs, previous_version: &str) -> ResolvedInputs {
+    let mut previous = inputs.clone();
+    match previous.params.iter_mut().find(|(name, _)| name == "version") {
+        Some((_, value)) => *value = crate::check::model::Value::String(previous_version.to_string()),
+        None => previous
+            .params
+            .push(("version".to_string(), crate::check::model::Value::String(previous_version.to_string()))),
+    }
+    previous
+}
+
+/// `--approve NAME` that names no gate with `approve` and no stage of a
+/// protected environment is most likely a typo: say so.
+fn warn_unknown_approvals(graph: &ExecutionGraph, options: &RunOptions, bus: &Bus) {
+    let plan = &graph.plan;
+    for name in &options.approvals.gates {
+        let known = plan.node_named(name).is_some_and(|node| {
+            node.gate.as_ref().is_some_and(|gate| gate.approve.is_some())
+                || node.target.is_some_and(|env| plan.environment(env).protect.approval)
+        });
+        if !known {
+            bus.emit(event::EventData::Warning {
+                message: format!("--approve {name}: no gate asks for an approval and no protected stage has that name"),
+            });
+        }
+    }
 }

@@ -12,11 +12,11 @@ use std::time::Instant;
 
 use tokio_util::sync::CancellationToken;
 
-use super::context::{millis, RunContext, UnitRecord};
+use super::context::{millis, RunContext, UnitPhase, UnitRecord};
 use super::event::{unit_label, EventData, RollbackStatus, RollbackSummary};
-use super::steps::run_steps;
+use super::steps::{run_steps, StepSite};
 use crate::check::format_duration;
-use crate::check::model::RollbackSpec;
+use crate::check::model::{RollbackSpec, Step, Strategy};
 
 #[derive(Clone, Debug, Default)]
 pub struct RollbackReport {
@@ -33,19 +33,46 @@ pub fn rollback_units(records: &[UnitRecord]) -> Vec<UnitRecord> {
 pub async fn run_rollback(ctx: Arc<RunContext>, reason: String, cancel: CancellationToken) -> RollbackReport {
     let started = Instant::now();
     let units = rollback_units(&ctx.completions.snapshot());
-    let labels = units.iter().map(|unit| unit_label(&ctx.plan().node(unit.node).name, unit.host.as_deref())).collect();
+    let labels = units
+        .iter()
+        .map(|unit| {
+            let label = unit_label(&ctx.plan().node(unit.node).name, unit.host.as_deref());
+            if unit.phase == UnitPhase::Switch {
+                format!("{label} (switch back)")
+            } else {
+                label
+            }
+        })
+        .collect();
     ctx.bus.emit(EventData::RollbackStarted { reason, units: labels });
     let mut entries = Vec::new();
     for unit in units {
         let node = ctx.plan().node(unit.node);
         let host = unit.host.clone();
         let unit_started = Instant::now();
-        let (status, error) = match &node.rollback {
-            RollbackSpec::Irreversible(why) => (RollbackStatus::Irreversible, Some(format!("irreversible: {why}"))),
-            RollbackSpec::Missing => (RollbackStatus::Missing, Some("no rollback block".to_string())),
-            RollbackSpec::Steps(_) if cancel.is_cancelled() => (RollbackStatus::Cancelled, None),
-            RollbackSpec::Steps(steps) => {
-                ctx.bus.emit(EventData::RollbackStepStarted { node: node.name.clone(), host: host.clone() });
+        let switch_back = unit.phase == UnitPhase::Switch;
+        // A switched blue/green host switches back: its `switch` steps with the previous version.
+        let undo: Result<&[Step], (RollbackStatus, String)> = match (&node.strategy, unit.phase, &node.rollback) {
+            (Strategy::BlueGreen { .. }, UnitPhase::Switch, _) if ctx.previous_version.is_empty() => Err((
+                RollbackStatus::Failed,
+                "cannot switch back: no previous version is known (give --previous-version)".to_string(),
+            )),
+            (Strategy::BlueGreen { switch, .. }, UnitPhase::Switch, _) => Ok(switch),
+            (_, _, RollbackSpec::Irreversible(why)) => {
+                Err((RollbackStatus::Irreversible, format!("irreversible: {why}")))
+            }
+            (_, _, RollbackSpec::Missing) => Err((RollbackStatus::Missing, "no rollback block".to_string())),
+            (_, _, RollbackSpec::Steps(steps)) => Ok(steps),
+        };
+        let (status, error) = match undo {
+            Err((status, error)) => (status, Some(error)),
+            Ok(_) if cancel.is_cancelled() => (RollbackStatus::Cancelled, None),
+            Ok(steps) => {
+                ctx.bus.emit(EventData::RollbackStepStarted {
+                    node: node.name.clone(),
+                    host: host.clone(),
+                    switch_back,
+                });
                 let unit_cancel = cancel.child_token();
                 let timer = node.timeout.map(|limit| {
                     let token = unit_cancel.clone();
@@ -54,7 +81,8 @@ pub async fn run_rollback(ctx: Arc<RunContext>, reason: String, cancel: Cancella
                         token.cancel();
                     })
                 });
-                let result = run_steps(&ctx, node, steps, host.as_deref(), 1, true, &unit_cancel).await;
+                let site = StepSite { switch_back, ..StepSite::rollback() };
+                let result = run_steps(&ctx, node, steps, host.as_deref(), 1, &site, &unit_cancel).await;
                 if let Some(timer) = timer {
                     timer.abort();
                 }
@@ -72,6 +100,7 @@ pub async fn run_rollback(ctx: Arc<RunContext>, reason: String, cancel: Cancella
         ctx.bus.emit(EventData::RollbackStep {
             node: node.name.clone(),
             host: host.clone(),
+            switch_back,
             status,
             duration_ms: millis(unit_started.elapsed()),
             error: error.clone(),

@@ -1,28 +1,21 @@
 //! How the engine evaluates Rhai: the narrow [`ScriptRunner`] trait it
-//! depends on, and [`RhaiRunner`], a minimal implementation over a plain
-//! `rhai::Engine`. The sandbox of `crate::script` replaces it by
-//! implementing the same trait (one file changes).
+//! depends on, and [`SandboxRunner`], its implementation over the sandbox of
+//! [`crate::script`] (one engine configuration, limits, deadline, host API).
 //!
-//! Every method is blocking; the engine calls them on tokio's blocking pool.
+//! Every method is blocking; the engine calls them on tokio's blocking pool,
+//! whose threads `deploy run` gives [`crate::script::required_stack_size`]
+//! bytes of stack so that an evaluation runs right on that thread. The AST
+//! compiled at check time is reused for every host, attempt and poll.
+//!
+//! A runtime error names the place in the `.deploy` file: Rhai's position
+//! inside the snippet is moved by the snippet's `source_start` and turned
+//! into the file's line and column.
 
-use std::cell::RefCell;
 use std::sync::Arc;
-use std::time::Instant;
-
-use rhai::{Dynamic, EvalAltResult, Map};
 
 use crate::check::model::{Script, ScriptLimits};
-
-/// What a script sees: variables by name; secrets apart so that an
-/// implementation can mask them in what the script prints.
-#[derive(Clone, Debug, Default)]
-pub struct ScriptVars {
-    pub variables: Vec<(String, Dynamic)>,
-    pub secrets: Vec<(String, String)>,
-}
-
-/// Receives each line a script prints (`print`, `debug`, `log`).
-pub type ScriptLogFn = Arc<dyn Fn(String) + Send + Sync>;
+use crate::script::{LogSink, Sandbox, ScriptContext, ScriptError, ScriptOutcome};
+use crate::syntax::span::{byte_offset, line_column, SourceMap};
 
 /// The decision of a `check` script.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -31,167 +24,118 @@ pub enum CheckOutcome {
     Fail(String),
     Inconclusive(String),
     NoData(String),
-    /// The script itself is broken (runtime error, limit, deadline).
+    /// The script itself is broken (runtime error, limit, deadline), with
+    /// its place in the `.deploy` file.
     Error(String),
 }
 
+impl CheckOutcome {
+    /// `pass`, `fail`, `inconclusive`, `no_data`, `error` (as in events).
+    pub fn word(&self) -> &'static str {
+        match self {
+            CheckOutcome::Pass => "pass",
+            CheckOutcome::Fail(_) => "fail",
+            CheckOutcome::Inconclusive(_) => "inconclusive",
+            CheckOutcome::NoData(_) => "no_data",
+            CheckOutcome::Error(_) => "error",
+        }
+    }
+
+    pub fn message(&self) -> Option<&str> {
+        match self {
+            CheckOutcome::Pass => None,
+            CheckOutcome::Fail(m)
+            | CheckOutcome::Inconclusive(m)
+            | CheckOutcome::NoData(m)
+            | CheckOutcome::Error(m) => Some(m),
+        }
+    }
+}
+
 pub trait ScriptRunner: Send + Sync {
-    /// Runs a `script` step; `Err` is the message of a failure.
-    fn run_step(&self, script: &Script, vars: &ScriptVars, log: &ScriptLogFn) -> Result<(), String>;
+    /// Runs a `script` step or hook; `Err` is the message of a failure.
+    fn run_step(&self, script: &Script, context: &ScriptContext, log: &LogSink) -> Result<(), String>;
     /// Evaluates a `when` condition.
-    fn condition(&self, script: &Script, vars: &ScriptVars) -> Result<bool, String>;
+    fn condition(&self, script: &Script, context: &ScriptContext, log: &LogSink) -> Result<bool, String>;
     /// Evaluates a gate's `check` once.
-    fn check(&self, script: &Script, vars: &ScriptVars, log: &ScriptLogFn) -> CheckOutcome;
+    fn check(&self, script: &Script, context: &ScriptContext, log: &LogSink) -> CheckOutcome;
 }
 
-thread_local! {
-    static LOG: RefCell<Option<ScriptLogFn>> = const { RefCell::new(None) };
-    static DEADLINE: RefCell<Option<Instant>> = const { RefCell::new(None) };
+/// The sandbox, shared by every task of a run, and the plan's sources to
+/// place runtime errors in the `.deploy` file.
+pub struct SandboxRunner {
+    sandbox: Sandbox,
+    sources: SourceMap,
 }
 
-const OUTCOME_KEY: &str = "__outcome";
-
-/// A plain Rhai engine with the plan's limits, `print`/`debug`/`log` routed
-/// to the step's output, and `fail`, `inconclusive`, `no_data`.
-pub struct RhaiRunner {
-    engine: rhai::Engine,
-    /// Wall-clock limit of one evaluation.
-    timeout: std::time::Duration,
-}
-
-impl RhaiRunner {
-    pub fn new(limits: ScriptLimits) -> RhaiRunner {
-        let mut engine = rhai::Engine::new();
-        engine.set_max_operations(limits.max_operations);
-        engine.set_max_call_levels(limits.max_call_depth);
-        engine.set_max_expr_depths(limits.max_expr_depth, limits.max_expr_depth);
-        engine.set_max_string_size(limits.max_string_size);
-        engine.set_max_array_size(limits.max_array_size);
-        engine.set_max_map_size(limits.max_map_size);
-        engine.set_module_resolver(rhai::module_resolvers::DummyModuleResolver::new());
-        engine.on_print(|text| emit_log(text.to_string()));
-        engine.on_debug(|text, _, _| emit_log(text.to_string()));
-        engine.register_fn("log", |text: &str| emit_log(text.to_string()));
-        engine.register_fn("log", |value: Dynamic| emit_log(value.to_string()));
-        for outcome in ["fail", "inconclusive", "no_data"] {
-            engine.register_fn(outcome, move |message: &str| -> Result<Dynamic, Box<EvalAltResult>> {
-                Err(thrown(outcome, message))
-            });
-            engine.register_fn(outcome, move || -> Result<Dynamic, Box<EvalAltResult>> { Err(thrown(outcome, "")) });
-        }
-        let timeout = limits.timeout;
-        engine.on_progress(move |_| {
-            let expired = DEADLINE.with(|deadline| deadline.borrow().is_some_and(|at| Instant::now() >= at));
-            if expired {
-                Some(Dynamic::from(format!("the script ran longer than its limit of {timeout:?}")))
-            } else {
-                None
-            }
-        });
-        RhaiRunner { engine, timeout }
+impl SandboxRunner {
+    pub fn new(limits: ScriptLimits, sources: SourceMap) -> SandboxRunner {
+        // Every evaluation of the engine passes its own sink (`*_with_log`).
+        SandboxRunner { sandbox: Sandbox::new(limits, crate::script::null_sink()), sources }
     }
 
-    fn eval(
-        &self,
-        script: &Script,
-        vars: &ScriptVars,
-        log: Option<&ScriptLogFn>,
-    ) -> Result<Dynamic, Box<EvalAltResult>> {
-        let mut scope = rhai::Scope::new();
-        for (name, value) in &vars.variables {
-            scope.push_dynamic(name.as_str(), value.clone());
+    /// The native stack an evaluation needs to run on the calling thread.
+    pub fn required_stack_size(&self) -> usize {
+        self.sandbox.required_stack_size()
+    }
+
+    /// `release.deploy:12:9: message` for an error inside `script`.
+    pub fn locate(&self, script: &Script, error: &ScriptError) -> String {
+        locate(&self.sources, script, error)
+    }
+
+    fn describe(&self, script: &Script, outcome: ScriptOutcome) -> String {
+        match outcome {
+            ScriptOutcome::Pass => String::new(),
+            ScriptOutcome::Fail(message) if message.is_empty() => "the script called fail()".to_string(),
+            ScriptOutcome::Fail(message) => message,
+            ScriptOutcome::Inconclusive(message) => format!("inconclusive: {message}"),
+            ScriptOutcome::NoData(message) => format!("no data: {message}"),
+            ScriptOutcome::Error(error) => self.locate(script, &error),
         }
-        for (name, value) in &vars.secrets {
-            scope.push(name.as_str(), value.clone());
-        }
-        LOG.with(|slot| *slot.borrow_mut() = log.cloned());
-        DEADLINE.with(|slot| *slot.borrow_mut() = Some(Instant::now() + self.timeout));
-        let result = self.engine.eval_ast_with_scope::<Dynamic>(&mut scope, &script.ast);
-        LOG.with(|slot| *slot.borrow_mut() = None);
-        DEADLINE.with(|slot| *slot.borrow_mut() = None);
-        result
     }
 }
 
-fn emit_log(text: String) {
-    LOG.with(|slot| {
-        if let Some(log) = slot.borrow().as_ref() {
-            log(text);
-        }
-    });
+/// Places a script error in its file: `FILE:LINE:COLUMN: message`.
+pub fn locate(sources: &SourceMap, script: &Script, error: &ScriptError) -> String {
+    let Some(file) = sources.get(script.file) else {
+        return error.to_string();
+    };
+    let Some(line) = error.line else {
+        let at = line_column(&file.text, script.source_start);
+        return format!("{}:{}:{}: {} (in the script starting here)", file.name, at.line, at.column, error.message);
+    };
+    let inside = byte_offset(&script.source, line, error.column.unwrap_or(1));
+    let at = line_column(&file.text, script.source_start + inside);
+    format!("{}:{}:{}: {}", file.name, at.line, at.column, error.message)
 }
 
-fn thrown(outcome: &str, message: &str) -> Box<EvalAltResult> {
-    let mut map = Map::new();
-    map.insert(OUTCOME_KEY.into(), Dynamic::from(outcome.to_string()));
-    map.insert("message".into(), Dynamic::from(message.to_string()));
-    Box::new(EvalAltResult::ErrorRuntime(Dynamic::from_map(map), rhai::Position::NONE))
-}
-
-/// Splits an evaluation error into a thrown outcome or a plain message.
-fn classify(error: &EvalAltResult) -> CheckOutcome {
-    if let EvalAltResult::ErrorRuntime(value, _) = error {
-        if let Some(map) = value.read_lock::<Map>() {
-            if let Some(outcome) = map.get(OUTCOME_KEY) {
-                let message = map.get("message").map(|m| m.to_string()).unwrap_or_default();
-                return match outcome.to_string().as_str() {
-                    "fail" => CheckOutcome::Fail(message),
-                    "inconclusive" => CheckOutcome::Inconclusive(message),
-                    _ => CheckOutcome::NoData(message),
-                };
-            }
-        }
-        if let EvalAltResult::ErrorRuntime(value, position) = error {
-            return CheckOutcome::Error(format!("{value} ({position})"));
-        }
-    }
-    CheckOutcome::Error(error.to_string())
-}
-
-impl ScriptRunner for RhaiRunner {
-    fn run_step(&self, script: &Script, vars: &ScriptVars, log: &ScriptLogFn) -> Result<(), String> {
-        match self.eval(script, vars, Some(log)) {
+impl ScriptRunner for SandboxRunner {
+    fn run_step(&self, script: &Script, context: &ScriptContext, log: &LogSink) -> Result<(), String> {
+        match self.sandbox.eval_with_log(&script.ast, context, log) {
             Ok(_) => Ok(()),
-            Err(error) => Err(match classify(&error) {
-                CheckOutcome::Fail(message) if message.is_empty() => "the script called fail()".to_string(),
-                CheckOutcome::Fail(message) | CheckOutcome::Error(message) => message,
-                CheckOutcome::Inconclusive(message) => format!("inconclusive: {message}"),
-                CheckOutcome::NoData(message) => format!("no data: {message}"),
-                CheckOutcome::Pass => String::new(),
-            }),
+            Err(outcome) => Err(self.describe(script, outcome)),
         }
     }
 
-    fn condition(&self, script: &Script, vars: &ScriptVars) -> Result<bool, String> {
-        match self.eval(script, vars, None) {
-            Ok(value) => {
-                value.as_bool().map_err(|ty| format!("`when` must be true or false, not a value of type {ty}"))
-            }
-            Err(error) => Err(match classify(&error) {
-                CheckOutcome::Fail(message)
-                | CheckOutcome::Error(message)
-                | CheckOutcome::Inconclusive(message)
-                | CheckOutcome::NoData(message) => message,
-                CheckOutcome::Pass => String::new(),
-            }),
-        }
+    fn condition(&self, script: &Script, context: &ScriptContext, log: &LogSink) -> Result<bool, String> {
+        self.sandbox.condition_with_log(&script.ast, context, log).map_err(|outcome| self.describe(script, outcome))
     }
 
-    fn check(&self, script: &Script, vars: &ScriptVars, log: &ScriptLogFn) -> CheckOutcome {
-        match self.eval(script, vars, Some(log)) {
-            Ok(value) => match value.as_bool() {
-                Ok(true) => CheckOutcome::Pass,
-                Ok(false) => CheckOutcome::Fail("the check returned false".to_string()),
-                Err(ty) => CheckOutcome::Error(format!("a check must return true or false, not a value of type {ty}")),
-            },
-            Err(error) => classify(&error),
+    fn check(&self, script: &Script, context: &ScriptContext, log: &LogSink) -> CheckOutcome {
+        match self.sandbox.check_with_log(&script.ast, context, log) {
+            ScriptOutcome::Pass => CheckOutcome::Pass,
+            ScriptOutcome::Fail(message) => CheckOutcome::Fail(message),
+            ScriptOutcome::Inconclusive(message) => CheckOutcome::Inconclusive(message),
+            ScriptOutcome::NoData(message) => CheckOutcome::NoData(message),
+            ScriptOutcome::Error(error) => CheckOutcome::Error(self.locate(script, &error)),
         }
     }
 }
 
-/// Compiles a snippet the way the checker will (for tests and hand-built plans).
+/// Compiles a snippet the way the checker does (for tests and hand-built plans).
 pub fn compile_script(source: &str) -> Result<Script, String> {
-    let ast = rhai::Engine::new().compile(source).map_err(|error| error.to_string())?;
+    let ast = crate::script::compile(source).map_err(|error| error.to_string())?;
     Ok(Script {
         source: Arc::from(source),
         ast: Arc::new(ast),
@@ -203,31 +147,52 @@ pub fn compile_script(source: &str) -> Result<Script, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Mutex;
 
-    fn vars() -> ScriptVars {
-        ScriptVars { variables: vec![("version".into(), Dynamic::from("2.0".to_string()))], secrets: vec![] }
+    fn context() -> ScriptContext {
+        ScriptContext::new().with("version", "2.0".to_string())
+    }
+
+    fn runner() -> SandboxRunner {
+        SandboxRunner::new(ScriptLimits::default(), SourceMap::default())
     }
 
     #[test]
     fn conditions_and_checks() {
-        let runner = RhaiRunner::new(ScriptLimits::default());
+        let runner = runner();
+        let log = crate::script::null_sink();
         let when = compile_script(r#"version != "1.0""#).unwrap();
-        assert_eq!(runner.condition(&when, &vars()), Ok(true));
-        let log: ScriptLogFn = Arc::new(|_| {});
+        assert_eq!(runner.condition(&when, &context(), &log), Ok(true));
         let check = compile_script(r#"inconclusive("not yet")"#).unwrap();
-        assert_eq!(runner.check(&check, &vars(), &log), CheckOutcome::Inconclusive("not yet".into()));
+        assert_eq!(runner.check(&check, &context(), &log), CheckOutcome::Inconclusive("not yet".into()));
         let check = compile_script("1 + 1 == 2").unwrap();
-        assert_eq!(runner.check(&check, &vars(), &log), CheckOutcome::Pass);
+        assert_eq!(runner.check(&check, &context(), &log), CheckOutcome::Pass);
     }
 
     #[test]
     fn step_logs_and_fails() {
-        let runner = RhaiRunner::new(ScriptLimits::default());
-        let lines = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let runner = runner();
+        let lines = Arc::new(Mutex::new(Vec::new()));
         let sink = lines.clone();
-        let log: ScriptLogFn = Arc::new(move |line| sink.lock().unwrap().push(line));
-        let step = compile_script(r#"log(`v=${version}`); fail("bad")"#).unwrap();
-        assert_eq!(runner.run_step(&step, &vars(), &log), Err("bad".into()));
+        let log: LogSink = Arc::new(move |line: crate::script::ScriptLog| sink.lock().unwrap().push(line.message));
+        let step = compile_script("log(`v=${version}`); fail(\"bad\")").unwrap();
+        assert_eq!(runner.run_step(&step, &context(), &log), Err("bad".into()));
         assert_eq!(lines.lock().unwrap().as_slice(), ["v=2.0"]);
+    }
+
+    #[test]
+    fn errors_name_the_line_of_the_deploy_file() {
+        let text = "stage a {\n  script ```\n    let x = 1;\n    x.nope()\n  ```\n}\n";
+        let start = text.find("\n    let").unwrap() + 1;
+        let end = text.find("\n  ```\n}").unwrap() + 1;
+        let mut sources = SourceMap::default();
+        let file = sources.add(std::path::Path::new("release.deploy"), "release.deploy".into(), Arc::from(text));
+        let mut script = compile_script(&text[start..end]).unwrap();
+        script.file = file;
+        script.source_start = start;
+        let runner = SandboxRunner::new(ScriptLimits::default(), sources);
+        let error = runner.run_step(&script, &context(), &crate::script::null_sink()).unwrap_err();
+        assert!(error.starts_with("release.deploy:4:"), "{error}");
+        assert!(error.contains("nope"), "{error}");
     }
 }

@@ -4,12 +4,13 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use rhai::Dynamic;
 use tokio_util::sync::CancellationToken;
 
 use super::context::RunContext;
-use super::event::{EventData, Stream};
-use super::interpolate::Quoting;
-use super::scripts::ScriptLogFn;
+use super::evaluate;
+use super::event::EventData;
+use super::interpolate::{Quoting, Scope};
 use super::transport::{CommandSpec, OutputSink};
 use crate::check::model::{NodeDef, Step};
 
@@ -44,12 +45,56 @@ pub fn work_dir(ctx: &RunContext) -> PathBuf {
 
 /// Where one unit's lines go: `step_output` events.
 pub fn output_sink(ctx: &RunContext, node: &str, host: Option<&str>, rollback: bool) -> OutputSink {
+    hook_output_sink(ctx, node, host, rollback, None)
+}
+
+/// [`output_sink`] for a lifecycle hook (`hook` is its event word).
+pub fn hook_output_sink(
+    ctx: &RunContext,
+    node: &str,
+    host: Option<&str>,
+    rollback: bool,
+    hook: Option<&'static str>,
+) -> OutputSink {
     let bus = ctx.bus.clone();
     let node = node.to_string();
     let host = host.map(str::to_string);
+    let hook = hook.map(str::to_string);
     Arc::new(move |stream, line| {
-        bus.emit(EventData::StepOutput { node: node.clone(), host: host.clone(), stream, line, rollback });
+        bus.emit(EventData::StepOutput {
+            node: node.clone(),
+            host: host.clone(),
+            stream,
+            line,
+            rollback,
+            hook: hook.clone(),
+        });
     })
+}
+
+/// How a list of steps runs besides its node and host.
+#[derive(Clone, Default)]
+pub struct StepSite {
+    /// A rollback block (or a switch back): `DEPLOY_ROLLBACK=1`.
+    pub rollback: bool,
+    /// Run with `version` bound to the previous version (a blue/green switch back).
+    pub switch_back: bool,
+    /// A lifecycle hook: its event word, for `step_output`.
+    pub hook: Option<&'static str>,
+    /// More environment variables for `run` (a hook's `DEPLOY_STATUS`, ...).
+    pub env: Vec<(String, String)>,
+    /// More variables for `script` (a hook's `status`, ...).
+    pub vars: Vec<(String, Dynamic)>,
+}
+
+impl StepSite {
+    pub fn forward() -> StepSite {
+        StepSite::default()
+    }
+
+    pub fn rollback() -> StepSite {
+        StepSite { rollback: true, ..StepSite::default() }
+    }
 }
 
 /// Runs `steps` in order; the first failure stops the list.
@@ -59,10 +104,12 @@ pub async fn run_steps(
     steps: &[Step],
     host: Option<&str>,
     attempt: u32,
-    rollback: bool,
+    site: &StepSite,
     cancel: &CancellationToken,
 ) -> Result<(), StepFailure> {
-    let output = output_sink(ctx, &node.name, host, rollback);
+    let rollback = site.rollback;
+    let output = hook_output_sink(ctx, &node.name, host, rollback, site.hook);
+    let version = if site.switch_back { ctx.previous_version.as_str() } else { ctx.version.as_str() };
     for (index, step) in steps.iter().enumerate() {
         if cancel.is_cancelled() {
             return Err(StepFailure::cancelled());
@@ -70,15 +117,23 @@ pub async fn run_steps(
         let number = index + 1;
         match step {
             Step::Run(template) => {
-                let command = ctx
-                    .scope(node, host, attempt)
+                let mut scope = ctx.scope(node, host, attempt);
+                if site.switch_back {
+                    scope = Scope { inputs: &ctx.previous_inputs, ..scope };
+                }
+                let command = scope
                     .render(template, Quoting::Shell)
                     .map_err(|problem| StepFailure::failed(format!("step {number}: {problem}")))?;
-                let spec = CommandSpec {
-                    command: command.clone(),
-                    cwd: work_dir(ctx),
-                    env: ctx.step_env(node, host, attempt, rollback),
-                };
+                let mut env = ctx.step_env(node, host, attempt, rollback);
+                if site.switch_back {
+                    for (key, value) in &mut env {
+                        if key == "DEPLOY_VERSION" {
+                            *value = version.to_string();
+                        }
+                    }
+                }
+                env.extend(site.env.iter().cloned());
+                let spec = CommandSpec { command: command.clone(), cwd: work_dir(ctx), env };
                 let transport = ctx.transport_for(node);
                 let exit = transport
                     .run(host.unwrap_or("local"), spec, output.clone(), cancel.clone())
@@ -96,17 +151,19 @@ pub async fn run_steps(
                 }
             }
             Step::Script(script) => {
-                let vars = ctx.script_vars(node, host, attempt);
-                let log_output = output.clone();
-                let log: ScriptLogFn = Arc::new(move |line| log_output(Stream::Log, line));
-                let runner = ctx.scripts.clone();
-                let script = script.clone();
-                let evaluation = tokio::task::spawn_blocking(move || runner.run_step(&script, &vars, &log));
-                let result = tokio::select! {
-                    joined = evaluation => joined.map_err(|error| format!("the script stopped: {error}"))?,
-                    () = cancel.cancelled() => return Err(StepFailure::cancelled()),
-                };
-                result.map_err(|message| StepFailure::failed(format!("step {number} (script): {message}")))?;
+                let mut context = ctx.script_context(node, host, attempt);
+                context.set_str("version", version);
+                context.set_bool("rollback", rollback);
+                for (name, value) in &site.vars {
+                    context.set(name, value.clone());
+                }
+                match evaluate::step(ctx, script, context, evaluate::log_sink(&output), cancel).await {
+                    Ok(()) => {}
+                    Err(None) => return Err(StepFailure::cancelled()),
+                    Err(Some(message)) => {
+                        return Err(StepFailure::failed(format!("step {number} (script): {message}")));
+                    }
+                }
             }
         }
     }

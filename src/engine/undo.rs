@@ -10,12 +10,12 @@ use tokio::sync::{mpsc, Semaphore};
 use tokio_util::sync::CancellationToken;
 
 use super::bus::{Bus, EventSink};
-use super::context::{millis, CompletionLog, RunContext, RunOptions, UnitOutcome, UnitRecord};
+use super::context::{millis, CompletionLog, RunContext, RunOptions, UnitOutcome, UnitPhase, UnitRecord};
 use super::event::{EventData, FailureSummary, NodeStatus, NodeSummary, RunStatus, Summary};
 use super::executor::RunReport;
 use super::redact::Redactor;
 use super::rollback::run_rollback;
-use super::{gates, Parts};
+use super::{context, gates, hooks, Parts};
 use crate::check::inputs::ResolvedInputs;
 use crate::check::model::NodeId;
 use crate::graph::ExecutionGraph;
@@ -46,20 +46,31 @@ pub async fn undo(
     let completions = CompletionLog::default();
     for (node, host) in &undo.units {
         if let Some(def) = graph.plan.node_named(node) {
-            completions.push(UnitRecord { node: def.id, host: host.clone(), outcome: UnitOutcome::Completed });
+            completions.push(UnitRecord {
+                node: def.id,
+                host: host.clone(),
+                outcome: UnitOutcome::Completed,
+                phase: UnitPhase::Steps,
+            });
         }
     }
     let version = inputs.version();
     let previous_version = options.previous_version.clone().unwrap_or_default();
+    let previous_inputs = super::previous_inputs(&inputs, &previous_version);
     let ctx = Arc::new(RunContext {
         permits: Arc::new(Semaphore::new(options.max_parallel.max(1))),
+        environments: context::inherited_environments(&graph),
+        pipeline_node: hooks::pipeline_node(&graph.plan),
         graph,
         inputs,
+        previous_inputs,
         options,
         bus: bus.clone(),
         transport: parts.transport,
         local: parts.local,
         scripts: parts.scripts,
+        prompt: parts.prompt,
+        prompt_lock: tokio::sync::Mutex::new(()),
         completions,
         version,
         previous_version,

@@ -3,6 +3,7 @@
 
 pub mod batches;
 mod render;
+pub mod timing;
 
 pub use render::{to_dot, to_mermaid};
 

@@ -58,28 +58,6 @@ impl NodeIndex {
     }
 }
 
-/// The `type` of an event, as in docs/events.md.
-pub fn event_type(data: &EventData) -> &'static str {
-    match data {
-        EventData::RunStarted { .. } => "run_started",
-        EventData::NodeStarted { .. } => "node_started",
-        EventData::StepOutput { .. } => "step_output",
-        EventData::NodeFinished { .. } => "node_finished",
-        EventData::NodeSkipped { .. } => "node_skipped",
-        EventData::Retry { .. } => "retry",
-        EventData::GateWaiting { .. } => "gate_waiting",
-        EventData::GateOutcome { .. } => "gate_outcome",
-        EventData::Approved { .. } => "approved",
-        EventData::Stopping { .. } => "stopping",
-        EventData::RollbackStarted { .. } => "rollback_started",
-        EventData::RollbackStepStarted { .. } => "rollback_step_started",
-        EventData::RollbackStep { .. } => "rollback_step",
-        EventData::RollbackFinished { .. } => "rollback_finished",
-        EventData::Warning { .. } => "warning",
-        EventData::RunFinished { .. } => "run_finished",
-    }
-}
-
 fn millis_of(time: &str) -> i64 {
     chrono::DateTime::parse_from_rfc3339(time).map(|time| time.timestamp_millis()).unwrap_or_else(|_| super::now_ms())
 }
@@ -131,11 +109,18 @@ pub fn node_run_change(run_id: &str, event: &Event, index: &NodeIndex) -> Option
 pub fn journal_entry(event: &Event, seq: u64) -> JournalEntry {
     let mut numbered = event.clone();
     numbered.seq = seq;
-    JournalEntry {
-        seq,
-        kind: event_type(&event.data).to_string(),
-        event: serde_json::to_string(&numbered).unwrap_or_default(),
-    }
+    let event = serde_json::to_string(&numbered).unwrap_or_default();
+    JournalEntry { seq, kind: event_type(&event).to_string(), event }
+}
+
+/// The `type` of a serialised event (docs/events.md): the first `"type"`
+/// field, which the tag puts before the event's own fields.
+fn event_type(json: &str) -> &str {
+    const TAG: &str = "\"type\":\"";
+    json.find(TAG)
+        .map(|start| &json[start + TAG.len()..])
+        .and_then(|rest| rest.find('"').map(|end| &rest[..end]))
+        .unwrap_or("unknown")
 }
 
 struct Pending {

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod backend;
+pub mod server;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

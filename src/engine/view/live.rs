@@ -4,10 +4,11 @@
 //! summary at the end.
 
 use std::collections::{HashMap, VecDeque};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 
+use super::plain::{gate_label, gate_outcome_word, outcome_word};
 use super::{format_ms, summary};
 use crate::engine::bus::EventSink;
 use crate::engine::event::{Event, EventData, NodeStatus, RollbackStatus};
@@ -78,6 +79,25 @@ impl LiveView {
         self.println(&line);
     }
 
+    /// Shows a countdown to `deadline` on the bar of `key` (a check's
+    /// `within`, a canary's pause), started if it is not there yet.
+    fn countdown(&mut self, key: Key, deadline: Instant, message: String) {
+        if !self.bars.contains_key(&key) {
+            self.start(key.clone(), String::new());
+        }
+        let style =
+            ProgressStyle::with_template("{spinner:.cyan} {prefix:.bold} {elapsed:>4} {left:.yellow} {wide_msg:.dim}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner())
+                .with_key("left", move |_: &ProgressState, w: &mut dyn std::fmt::Write| {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    let _ = write!(w, "{}s left", left.as_secs());
+                });
+        if let Some(bar) = self.bars.get(&key) {
+            bar.set_style(style);
+            bar.set_message(message);
+        }
+    }
+
     fn println(&self, text: &str) {
         let _ = self.multi.println(text);
     }
@@ -138,6 +158,11 @@ impl EventSink for LiveView {
                 self.capture(key, line.clone());
             }
             EventData::NodeFinished { node, host, status, duration_ms, error, .. } => {
+                if host.is_none() {
+                    if let Some(bar) = self.bars.remove(&(format!("{node} pause"), None)) {
+                        bar.finish_and_clear();
+                    }
+                }
                 let key = (node.clone(), host.clone());
                 let mut message = format!("{} {}", status.word(), format_ms(*duration_ms));
                 if let Some(error) = error {
@@ -158,19 +183,109 @@ impl EventSink for LiveView {
                     bar.set_message(format!("retry {attempt}/{max_attempts} in {}: {error}", format_ms(*delay_ms)));
                 }
             }
-            EventData::GateWaiting { node, reason, .. } => {
-                if let Some(bar) = self.bars.get(&(node.clone(), None)) {
-                    bar.set_message(reason.clone());
+            EventData::GateWaiting { node, reason, until, stage } => {
+                let key = (gate_label(node, stage.as_deref()), None);
+                let deadline = until
+                    .as_deref()
+                    .and_then(|until| chrono::DateTime::parse_from_rfc3339(until).ok())
+                    .and_then(|at| (at.with_timezone(&chrono::Utc) - chrono::Utc::now()).to_std().ok())
+                    .map(|left| Instant::now() + left);
+                match deadline {
+                    Some(deadline) => self.countdown(key, deadline, reason.clone()),
+                    None => {
+                        if let Some(bar) = self.bars.get(&key) {
+                            bar.set_message(reason.clone());
+                        }
+                    }
                 }
             }
-            EventData::GateOutcome { node, outcome, message } => {
+            EventData::GateEvaluation { node, stage, role, attempt, outcome, message, remaining_ms } => {
+                let key = match role.as_deref() {
+                    Some("monitor") => (format!("{} monitor {node}", stage.clone().unwrap_or_default()), None),
+                    _ => (gate_label(node, stage.as_deref()), None),
+                };
+                let message = message.as_deref().map(|m| format!(": {m}")).unwrap_or_default();
+                let text = format!("evaluation {attempt}: {}{message}", outcome_word(*outcome));
+                self.countdown(key, Instant::now() + Duration::from_millis(*remaining_ms), text);
+            }
+            EventData::GateOutcome { node, outcome, message, stage, policy, .. } => {
+                let label = gate_label(node, stage.as_deref());
+                if stage.is_some() {
+                    if let Some(bar) = self.bars.remove(&(label.clone(), None)) {
+                        bar.finish_and_clear();
+                    }
+                }
+                let policy =
+                    policy.as_deref().filter(|_| message.is_some()).map(|p| format!(" → {p}")).unwrap_or_default();
                 let text = match message {
-                    Some(message) => format!("{node}: check {outcome:?}: {message}"),
-                    None => format!("{node}: check {outcome:?}"),
+                    Some(message) => format!("  {label}: {}: {message}{policy}", gate_outcome_word(*outcome)),
+                    None => format!("  {label}: {}", gate_outcome_word(*outcome)),
                 };
                 self.println(&text);
             }
-            EventData::Approved { node, approver, .. } => self.println(&format!("{node}: approved by {approver}")),
+            EventData::ApprovalRequested { node, question, .. } => {
+                for bar in self.bars.values() {
+                    bar.disable_steady_tick();
+                }
+                self.println(&format!("{node}: waiting for your answer: {question}"));
+            }
+            EventData::Approved { node, approver, .. } => {
+                for bar in self.bars.values() {
+                    bar.enable_steady_tick(Duration::from_millis(100));
+                }
+                self.println(&format!("{node}: approved by {approver}"));
+            }
+            EventData::ApprovalRefused { node, reason, .. } => {
+                for bar in self.bars.values() {
+                    bar.enable_steady_tick(Duration::from_millis(100));
+                }
+                self.println(&format!("{node}: approval refused: {reason}"));
+            }
+            EventData::RolloutStep { node, phase, index, count, label, hosts, .. } => {
+                if let Some(bar) = self.bars.remove(&(format!("{node} pause"), None)) {
+                    bar.finish_and_clear();
+                }
+                self.println(&format!("  {node} {phase} {index}/{count} ({label}): {}", hosts.join(", ")));
+            }
+            EventData::RolloutPause { node, duration_ms, .. } => {
+                let deadline = Instant::now() + Duration::from_millis(*duration_ms);
+                self.countdown(
+                    (format!("{node} pause"), None),
+                    deadline,
+                    format!("baking {}", format_ms(*duration_ms)),
+                );
+            }
+            EventData::MonitorStarted { node, gate, duration_ms } => {
+                self.start(
+                    (format!("{node} monitor {gate}"), None),
+                    format!("watching during the rollout and {} after", format_ms(*duration_ms)),
+                );
+            }
+            EventData::MonitorFinished { node, gate, outcome, message } => {
+                let key = (format!("{node} monitor {gate}"), None);
+                let text = match message {
+                    Some(message) => format!("{}: {message}", gate_outcome_word(*outcome)),
+                    None => gate_outcome_word(*outcome).to_string(),
+                };
+                let mark = if *outcome == crate::engine::event::GateOutcome::Pass { "✓" } else { "✗" };
+                self.finish(&key, mark, text);
+            }
+            EventData::HookStarted { node, event } => {
+                let owner = node.clone().unwrap_or_else(|| "pipeline".into());
+                self.start((format!("{owner} on {event}"), None), String::new());
+            }
+            EventData::HookFinished { node, event, status, duration_ms, error } => {
+                let owner = node.clone().unwrap_or_else(|| "pipeline".into());
+                let key = (format!("{owner} on {event}"), None);
+                let (mark, text) = match error {
+                    Some(error) => ("✗", format!("hook failed: {error}")),
+                    None => ("✓", format!("{status:?} {}", format_ms(*duration_ms)).to_lowercase()),
+                };
+                self.finish(&key, mark, text);
+            }
+            EventData::PreviousKept { node, version, until, .. } => {
+                self.println(&format!("  {node}: previous version {version} kept until {until}"));
+            }
             EventData::Stopping { reason, policy } => self.println(&format!("deploy: {reason}; stopping ({policy})")),
             EventData::RollbackStarted { units, .. } => {
                 if units.is_empty() {
@@ -179,11 +294,13 @@ impl EventSink for LiveView {
                     self.println(&format!("deploy: rolling back {}", units.join(", ")));
                 }
             }
-            EventData::RollbackStepStarted { node, host } => {
-                self.start((format!("rollback {node}"), host.clone()), String::new());
+            EventData::RollbackStepStarted { node, host, switch_back } => {
+                let what = if *switch_back { "switch back" } else { "rollback" };
+                self.start((format!("{what} {node}"), host.clone()), String::new());
             }
-            EventData::RollbackStep { node, host, status, duration_ms, error } => {
-                let key = (format!("rollback {node}"), host.clone());
+            EventData::RollbackStep { node, host, status, duration_ms, error, switch_back } => {
+                let what = if *switch_back { "switch back" } else { "rollback" };
+                let key = (format!("{what} {node}"), host.clone());
                 let (mark, message) = match status {
                     RollbackStatus::Succeeded => ("↶", format!("undone {}", format_ms(*duration_ms))),
                     RollbackStatus::Failed => ("✗", format!("ROLLBACK FAILED: {}", error.clone().unwrap_or_default())),

@@ -53,23 +53,81 @@ pub fn line(event: &Event) -> Option<String> {
             attempt - 1,
             format_ms(*delay_ms)
         ),
-        EventData::GateWaiting { node, reason, until } => match until {
-            Some(until) => format!("{} {reason} (until {until})", prefix(node, None)),
-            None => format!("{} {reason}", prefix(node, None)),
-        },
-        EventData::GateOutcome { node, outcome, message } => match message {
-            Some(message) => format!("{} check: {outcome:?}: {message}", prefix(node, None)),
-            None => format!("{} check: {outcome:?}", prefix(node, None)),
-        },
+        EventData::GateWaiting { node, reason, until, stage } => {
+            let head = prefix(&gate_label(node, stage.as_deref()), None);
+            match until {
+                Some(until) => format!("{head} {reason} (until {until})"),
+                None => format!("{head} {reason}"),
+            }
+        }
+        EventData::GateEvaluation { node, stage, role, attempt, outcome, message, remaining_ms } => {
+            let head = prefix(&gate_label(node, stage.as_deref()), None);
+            let role = role.as_deref().map(|r| format!("{r} ")).unwrap_or_default();
+            let message = message.as_deref().map(|m| format!(": {m}")).unwrap_or_default();
+            format!(
+                "{head} {role}evaluation {attempt}: {}{message} ({} left)",
+                outcome_word(*outcome),
+                format_ms(*remaining_ms)
+            )
+        }
+        EventData::GateOutcome { node, outcome, message, stage, policy, .. } => {
+            let head = prefix(&gate_label(node, stage.as_deref()), None);
+            let policy = match policy.as_deref() {
+                Some(policy) if *outcome != crate::engine::event::GateOutcome::Pass => format!(" → {policy}"),
+                _ => String::new(),
+            };
+            match message {
+                Some(message) => format!("{head} outcome: {}: {message}{policy}", gate_outcome_word(*outcome)),
+                None => format!("{head} outcome: {}{policy}", gate_outcome_word(*outcome)),
+            }
+        }
+        EventData::ApprovalRequested { node, question, approver, .. } => {
+            format!("{} asking {approver}: {question}", prefix(node, None))
+        }
         EventData::Approved { node, approver, .. } => format!("{} approved by {approver}", prefix(node, None)),
+        EventData::ApprovalRefused { node, reason, .. } => format!("{} approval refused: {reason}", prefix(node, None)),
+        EventData::RolloutStep { node, phase, index, count, label, hosts, .. } => {
+            format!("{} {phase} {index}/{count} ({label}): {}", prefix(node, None), hosts.join(", "))
+        }
+        EventData::RolloutPause { node, duration_ms, until } => {
+            format!("{} pausing {} (until {until})", prefix(node, None), format_ms(*duration_ms))
+        }
+        EventData::MonitorStarted { node, gate, duration_ms } => {
+            format!(
+                "{} monitored by {gate} during the rollout and {} after",
+                prefix(node, None),
+                format_ms(*duration_ms)
+            )
+        }
+        EventData::MonitorFinished { node, gate, outcome, message } => match message {
+            Some(message) => {
+                format!("{} monitor {gate}: {}: {message}", prefix(node, None), gate_outcome_word(*outcome))
+            }
+            None => format!("{} monitor {gate}: {}", prefix(node, None), gate_outcome_word(*outcome)),
+        },
+        EventData::HookStarted { node, event } => {
+            format!("{} on {event} started", prefix(node.as_deref().unwrap_or("pipeline"), None))
+        }
+        EventData::HookFinished { node, event, status, duration_ms, error } => {
+            let head = prefix(node.as_deref().unwrap_or("pipeline"), None);
+            match error {
+                Some(error) => format!("{head} on {event} {status:?} in {}: {error}", format_ms(*duration_ms)),
+                None => format!("{head} on {event} {status:?} in {}", format_ms(*duration_ms)),
+            }
+        }
+        EventData::PreviousKept { node, version, until, .. } => {
+            format!("{} keeping the previous version {version} until {until}", prefix(node, None))
+        }
         EventData::Stopping { reason, policy } => format!("deploy: {reason}; stopping ({policy})"),
         EventData::RollbackStarted { units, .. } if units.is_empty() => "deploy: rollback: nothing to undo".to_string(),
         EventData::RollbackStarted { units, .. } => format!("deploy: rolling back {}", units.join(", ")),
-        EventData::RollbackStepStarted { node, host } => {
-            format!("{} started", prefix(&format!("rollback {node}"), host.as_deref()))
+        EventData::RollbackStepStarted { node, host, switch_back } => {
+            let what = if *switch_back { "switch back" } else { "rollback" };
+            format!("{} started", prefix(&format!("{what} {node}"), host.as_deref()))
         }
-        EventData::RollbackStep { node, host, status, duration_ms, error } => {
-            let head = prefix(&format!("rollback {node}"), host.as_deref());
+        EventData::RollbackStep { node, host, status, duration_ms, error, switch_back } => {
+            let what = if *switch_back { "switch back" } else { "rollback" };
+            let head = prefix(&format!("{what} {node}"), host.as_deref());
             match (status, error) {
                 (RollbackStatus::Succeeded, _) => format!("{head} undone in {}", format_ms(*duration_ms)),
                 (RollbackStatus::Failed, Some(error)) => format!("{head} ROLLBACK FAILED: {error}"),
@@ -88,6 +146,35 @@ pub fn line(event: &Event) -> Option<String> {
             summary::render(*status, *duration_ms, summary).trim_end().to_string()
         }
     })
+}
+
+/// `gate` or `gate for stage`.
+pub fn gate_label(node: &str, stage: Option<&str>) -> String {
+    match stage {
+        Some(stage) => format!("{node} for {stage}"),
+        None => node.to_string(),
+    }
+}
+
+pub fn outcome_word(outcome: crate::engine::event::EvaluationOutcome) -> &'static str {
+    use crate::engine::event::EvaluationOutcome;
+    match outcome {
+        EvaluationOutcome::Pass => "pass",
+        EvaluationOutcome::Fail => "fail",
+        EvaluationOutcome::Inconclusive => "inconclusive",
+        EvaluationOutcome::NoData => "no data",
+        EvaluationOutcome::Error => "error",
+    }
+}
+
+pub fn gate_outcome_word(outcome: crate::engine::event::GateOutcome) -> &'static str {
+    use crate::engine::event::GateOutcome;
+    match outcome {
+        GateOutcome::Pass => "pass",
+        GateOutcome::Fail => "fail",
+        GateOutcome::Inconclusive => "inconclusive",
+        GateOutcome::NoData => "no data",
+    }
 }
 
 impl<W: Write + Send> EventSink for PlainView<W> {

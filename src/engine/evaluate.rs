@@ -1,0 +1,72 @@
+//! Evaluating a compiled script from async code: on tokio's blocking pool,
+//! so a script that sleeps or waits for HTTP never holds up other hosts, and
+//! with what it prints sent to the event stream as `step_output` lines.
+
+use std::sync::Arc;
+
+use tokio_util::sync::CancellationToken;
+
+use super::context::RunContext;
+use super::event::Stream;
+use super::scripts::CheckOutcome;
+use super::transport::OutputSink;
+use crate::check::model::Script;
+use crate::script::{LogSink, ScriptContext, ScriptLog};
+
+/// Where a script's `print`/`debug`/`log` lines go: the unit's output sink.
+pub fn log_sink(output: &OutputSink) -> LogSink {
+    let output = output.clone();
+    Arc::new(move |line: ScriptLog| output(Stream::Log, line.message))
+}
+
+/// Evaluates a `check` once; `None` when cancelled first. A cancelled
+/// evaluation still ends by itself within the script's deadline.
+pub async fn check(
+    ctx: &Arc<RunContext>,
+    script: &Script,
+    context: ScriptContext,
+    log: LogSink,
+    cancel: &CancellationToken,
+) -> Option<CheckOutcome> {
+    let runner = ctx.scripts.clone();
+    let script = script.clone();
+    let evaluation = tokio::task::spawn_blocking(move || runner.check(&script, &context, &log));
+    tokio::select! {
+        joined = evaluation => Some(joined.unwrap_or_else(|error| CheckOutcome::Error(format!("the check stopped: {error}")))),
+        () = cancel.cancelled() => None,
+    }
+}
+
+/// Runs a `script` step or hook; `Err(None)` when cancelled first.
+pub async fn step(
+    ctx: &Arc<RunContext>,
+    script: &Script,
+    context: ScriptContext,
+    log: LogSink,
+    cancel: &CancellationToken,
+) -> Result<(), Option<String>> {
+    let runner = ctx.scripts.clone();
+    let script = script.clone();
+    let evaluation = tokio::task::spawn_blocking(move || runner.run_step(&script, &context, &log));
+    tokio::select! {
+        joined = evaluation => match joined {
+            Ok(result) => result.map_err(Some),
+            Err(error) => Err(Some(format!("the script stopped: {error}"))),
+        },
+        () = cancel.cancelled() => Err(None),
+    }
+}
+
+/// Evaluates a `when` condition.
+pub async fn condition(
+    ctx: &Arc<RunContext>,
+    script: &Script,
+    context: ScriptContext,
+    log: LogSink,
+) -> Result<bool, String> {
+    let runner = ctx.scripts.clone();
+    let script = script.clone();
+    tokio::task::spawn_blocking(move || runner.condition(&script, &context, &log))
+        .await
+        .unwrap_or_else(|error| Err(format!("the condition stopped: {error}")))
+}

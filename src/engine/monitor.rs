@@ -1,0 +1,139 @@
+//! `monitor = GATE for D`: the gate's `check` evaluated in the background
+//! every `every` while the stage rolls out and for `D` after it finished
+//! (Argo's background analysis, Nomad's `min_healthy_time`). Each
+//! evaluation decides on its own: a non-pass outcome applies the gate's
+//! policy at once (`continue` keeps watching). A failure during the rollout
+//! stops the rollout; after it, the stage counts as failed and the run takes
+//! the path of its policy — the rollback path by default. Stages that need
+//! the monitored one do not wait for the monitor; the run ends only after
+//! every monitor did.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use super::context::{millis, RunContext};
+use super::event::{EventData, GateOutcome};
+use super::gates::{classify, conclude, evaluate_once, GateDecision, GateSite};
+use super::steps::output_sink;
+use crate::check::model::{Monitor, NodeId};
+
+/// A running monitor.
+pub struct MonitorHandle {
+    pub stage: NodeId,
+    rollout_end: watch::Sender<Option<Instant>>,
+    cancel: CancellationToken,
+    pub task: JoinHandle<GateDecision>,
+}
+
+impl std::fmt::Debug for MonitorHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MonitorHandle").field("stage", &self.stage).finish()
+    }
+}
+
+impl MonitorHandle {
+    /// The rollout finished: watch for the monitor's period from now on.
+    pub fn rollout_finished(&self) {
+        let _ = self.rollout_end.send(Some(Instant::now()));
+    }
+
+    /// Stops watching (the stage failed or the run stops).
+    pub fn stop(&self) {
+        self.cancel.cancel();
+    }
+}
+
+/// Starts watching stage `stage` with `monitor`; `cancel` is the stage's token.
+pub fn start(ctx: &Arc<RunContext>, stage: NodeId, monitor: Monitor, cancel: &CancellationToken) -> MonitorHandle {
+    let (rollout_end, ended) = watch::channel(None);
+    let cancel = cancel.child_token();
+    let task = tokio::spawn(watch_stage(ctx.clone(), stage, monitor, ended, cancel.clone()));
+    MonitorHandle { stage, rollout_end, cancel, task }
+}
+
+async fn watch_stage(
+    ctx: Arc<RunContext>,
+    stage: NodeId,
+    monitor: Monitor,
+    mut ended: watch::Receiver<Option<Instant>>,
+    cancel: CancellationToken,
+) -> GateDecision {
+    let plan = ctx.plan();
+    let stage_name = plan.node(stage).name.clone();
+    let gate_node = plan.node(monitor.gate);
+    ctx.bus.emit(EventData::MonitorStarted {
+        node: stage_name.clone(),
+        gate: gate_node.name.clone(),
+        duration_ms: millis(monitor.duration),
+    });
+    let finished = |outcome: GateOutcome, message: Option<String>| {
+        ctx.bus.emit(EventData::MonitorFinished {
+            node: stage_name.clone(),
+            gate: gate_node.name.clone(),
+            outcome,
+            message,
+        });
+    };
+    let Some(gate) = gate_node.gate.as_deref() else {
+        finished(GateOutcome::Pass, Some("the gate has nothing to evaluate".into()));
+        return GateDecision::Pass;
+    };
+    let Some(check) = &gate.check else {
+        ctx.bus.emit(EventData::Warning {
+            message: format!("monitor of {stage_name}: gate {} has no `check` to evaluate", gate_node.name),
+        });
+        finished(GateOutcome::Pass, Some("the gate has no check".into()));
+        return GateDecision::Pass;
+    };
+    let hosts = ctx.target_of(plan.node(stage)).map(|e| e.hosts.clone()).unwrap_or_default();
+    let site = GateSite { stage: Some((stage, "monitor")), hosts };
+    let log = super::evaluate::log_sink(&output_sink(&ctx, &gate_node.name, None, false));
+    let every = check.every.max(Duration::from_millis(10));
+    let mut attempt = 0;
+    let mut watching = true;
+    loop {
+        let end = (*ended.borrow()).map(|at| at + monitor.duration);
+        let now = Instant::now();
+        if end.is_some_and(|end| now >= end) {
+            finished(GateOutcome::Pass, None);
+            return GateDecision::Pass;
+        }
+        let wake = end.map_or(now + every, |end| end.min(now + every));
+        tokio::select! {
+            () = tokio::time::sleep_until(wake.into()) => {}
+            changed = ended.changed(), if watching => {
+                if changed.is_err() {
+                    watching = false;
+                    if ended.borrow().is_none() {
+                        // The stage is gone without finishing its rollout.
+                        return GateDecision::Cancelled;
+                    }
+                }
+                continue;
+            }
+            () = cancel.cancelled() => return GateDecision::Cancelled,
+        }
+        if end.is_some_and(|end| Instant::now() >= end) {
+            continue;
+        }
+        attempt += 1;
+        // Until the rollout ends, the period's end is not known yet.
+        let deadline = end.unwrap_or_else(|| Instant::now() + monitor.duration);
+        let Some(outcome) = evaluate_once(&ctx, gate_node, check, &site, attempt, deadline, &log, &cancel).await else {
+            return GateDecision::Cancelled;
+        };
+        if outcome.word() == "pass" {
+            continue;
+        }
+        let (outcome, message) = classify(outcome);
+        let decision = conclude(&ctx, gate_node, gate, &site, outcome, message.clone());
+        if decision != GateDecision::Pass {
+            finished(outcome, message);
+            return decision;
+        }
+    }
+}
