@@ -204,11 +204,14 @@ pipeline "slow" {}
 stage wait { run "while [ ! -f release ]; do sleep 0.02; done"  irreversible = "test" }
 "#;
 
-/// Waits until the lease of `slow` is taken.
+/// Waits until the lease of `slow` is taken and its run is recorded.
 fn wait_for_lock(test: &Test) {
     for _ in 0..500 {
-        let status = test.run_with(&["lock", "status", "--json"]);
-        if status.code == 0 && json(&status).as_array().is_some_and(|locks| !locks.is_empty()) {
+        let status = test.run_with(&["status", "--json"]);
+        let status = if status.code == 0 { json(&status) } else { serde_json::Value::Null };
+        let held = status["locks"].as_array().is_some_and(|locks| !locks.is_empty());
+        let running = status["runs"].as_array().is_some_and(|runs| !runs.is_empty());
+        if held && running {
             return;
         }
         std::thread::sleep(std::time::Duration::from_millis(20));

@@ -9,6 +9,7 @@ pub mod loader;
 mod lower;
 pub mod model;
 mod node;
+pub mod pins;
 mod scope;
 mod scripts;
 mod values;
@@ -79,6 +80,7 @@ pub fn check_loaded(mut loaded: loader::Loaded, path: &Path, sets: &[(String, St
     let (plan, lowered) =
         if loaded.modules.is_empty() { (None, Vec::new()) } else { lower::lower(&loaded, decls, path, sets) };
     diagnostics.extend(lowered);
+    diagnostics.extend(pins::check(&loaded, path));
     let plan = if diagnostics.has_errors() { None } else { plan };
     CheckedPlan { plan, diagnostics, sources: loaded.sources }
 }

@@ -3,6 +3,7 @@
 mod approve;
 mod check;
 mod completions;
+mod doc;
 mod exit;
 mod explain;
 mod graph;
@@ -10,6 +11,7 @@ mod history;
 mod load;
 mod lock;
 mod logs;
+mod modules;
 mod output;
 mod plan;
 mod plan_diff;
@@ -57,6 +59,10 @@ enum Command {
     Rollback(rollback::RollbackArgs),
     /// Show or release deployment locks.
     Lock(lock::LockArgs),
+    /// List the modules a plan can import (stdlib, DEPLOY_PATH, its imports); `modules pin FILE` pins them.
+    Modules(modules::ModulesArgs),
+    /// Print a module's or template's documentation (e.g. std/http.healthy).
+    Doc(doc::DocArgs),
     /// Print shell completions.
     Completions(completions::CompletionsArgs),
 }
@@ -84,6 +90,8 @@ pub fn main() -> i32 {
         Command::Resume(args) => resume::run(args),
         Command::Rollback(args) => rollback::run(args),
         Command::Lock(args) => lock::run(args),
+        Command::Modules(args) => modules::run(args),
+        Command::Doc(args) => doc::run(args),
         Command::Completions(args) => completions::run(args),
     };
     code.code()

@@ -211,6 +211,27 @@ or an environment variable read by `env(\"VAR\")` without default that is unset
 by the param's type (`--set batch=25%`, `--set replicas=3`,
 `--set hosts=a,b`).";
 
+    PinnedModuleChanged = "E0123", Error, "pinned module changed",
+"A module the plan imports is pinned in `deploy.sum` (beside the plan), and
+its text is no longer what was pinned: someone changed a shared module, and
+the plan would now run something nobody reviewed. Read the change (for a
+module on `DEPLOY_PATH`, in its repository's history); when it is what you
+want, pin again:
+
+    deploy modules pin release.deploy
+
+Stdlib modules (`std/...`) are never pinned: they are part of the binary.";
+
+    ModuleNotPinned = "E0124", Error, "module not pinned",
+"The plan has a `deploy.sum`, but imports a module that is not in it — a new
+import, or one moved to another path. Every non-stdlib module of a pinned
+plan must be pinned, transitively, so that no module changes a plan
+unreviewed. Pin it:
+
+    deploy modules pin release.deploy
+
+Plans without a `deploy.sum` are not pinned and get no such diagnostic.";
+
     NoRollback = "W0001", Warning, "stage without rollback",
 "A stage that changes something should say how to undo it. Add a
 `rollback { ... }` block, or `irreversible = \"why\"` when the change cannot be

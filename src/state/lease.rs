@@ -57,7 +57,8 @@ pub fn liveness(
     let ttl_ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
     let silent = now.saturating_sub(heartbeat_at);
     if silent > ttl_ms {
-        Liveness::Dead(format!("no heartbeat for {}s (TTL {}s)", silent / 1000, ttl_ms / 1000))
+        let seconds = |ms: i64| ms as f64 / 1000.0;
+        Liveness::Dead(format!("no heartbeat for {:.1}s (TTL {:.1}s)", seconds(silent), seconds(ttl_ms)))
     } else {
         Liveness::Alive
     }

@@ -4,6 +4,7 @@
 //! * `log(msg)` — a line to the run's log (level info), like `print`.
 //! * `sleep(ms)` — pause; an error if it would pass the evaluation's deadline.
 //! * `env_var(name)` — an environment variable of the runner, or `()` when unset.
+//! * `redact(value)` — the value as text, every secret replaced by `***`.
 //! * `fail(msg)`, `inconclusive(msg)`, `no_data(msg)` — end the script with that outcome.
 //!
 //! Modules: `http::` ([`http`]), `metrics::` ([`metrics`]), `json::` ([`json`]), `semver::` ([`semver`]).
@@ -39,6 +40,14 @@ pub(crate) fn register(engine: &mut Engine, limits: &ScriptLimits, log: LogSink)
     FuncRegistration::new("sleep").with_volatility(true).register_into_engine(engine, sleep_float);
 
     FuncRegistration::new("env_var").with_volatility(true).register_into_engine(engine, env_var);
+
+    // `redact(value)`: the value as text with every secret replaced by `***`, for text that
+    // leaves the sandbox other than through the log (a webhook message, a request body).
+    FuncRegistration::new("redact")
+        .with_volatility(true)
+        .register_into_engine(engine, |value: Dynamic| -> ImmutableString {
+            runtime::redact(&to_text(&value)).into_owned().into()
+        });
 
     for (name, kind, default) in [
         ("fail", Thrown::Fail, "check failed"),

@@ -1,0 +1,147 @@
+//! `deploy modules [FILE]` lists the modules a plan can import: the stdlib,
+//! every module on `DEPLOY_PATH`, and the plan's own imports, each with its
+//! templates. `deploy modules pin FILE` writes `deploy.sum` beside the plan.
+
+use std::path::{Path, PathBuf};
+
+use super::output::print_diagnostics;
+use super::ExitCode;
+use crate::check::loader::{self, ModuleOrigin};
+use crate::check::pins;
+use crate::stdlib::docs::{document, ModuleDoc};
+
+#[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct ModulesArgs {
+    #[command(subcommand)]
+    command: Option<ModulesCommand>,
+    /// A plan whose imports to list too.
+    #[arg(value_name = "FILE")]
+    file: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum ModulesCommand {
+    /// Write deploy.sum beside the plan: the sha256 of every non-stdlib module it imports.
+    Pin {
+        /// The plan file.
+        file: PathBuf,
+    },
+}
+
+pub fn run(args: ModulesArgs) -> ExitCode {
+    match args.command {
+        Some(ModulesCommand::Pin { file }) => pin(&file),
+        None => list(args.file.as_deref()),
+    }
+}
+
+fn list(plan: Option<&Path>) -> ExitCode {
+    println!("stdlib (embedded):");
+    for (name, text) in crate::stdlib::MODULES {
+        if let Ok(module) = document(name, text) {
+            print_module(&module, None);
+        }
+    }
+    for dir in std::env::var("DEPLOY_PATH").unwrap_or_default().split(':').filter(|d| !d.is_empty()) {
+        println!("\nDEPLOY_PATH {dir}:");
+        let mut files = Vec::new();
+        collect_modules(Path::new(dir), 0, &mut files);
+        files.sort();
+        if files.is_empty() {
+            println!("  (no .deploy files)");
+        }
+        for file in files {
+            let name = file.strip_prefix(dir).unwrap_or(&file).display().to_string();
+            let name = name.trim_start_matches('/').trim_end_matches(".deploy").to_string();
+            print_file_module(&name, &file);
+        }
+    }
+    let Some(plan) = plan else { return ExitCode::Success };
+    let loaded = loader::load(plan);
+    let failed = loaded.diagnostics.iter().any(|d| d.is_error());
+    print_diagnostics(&loaded.diagnostics, &loaded.sources);
+    println!("\n{} imports:", plan.display());
+    let Some(root) = loaded.modules.first() else { return ExitCode::Usage };
+    if root.imports.is_empty() {
+        println!("  (none)");
+    }
+    for (alias, index) in &root.imports {
+        let Some(module) = index.and_then(|i| loaded.modules.get(i)) else {
+            println!("  {alias} = (not found)");
+            continue;
+        };
+        let text = loaded.sources.get(module.file).map(|f| f.text.to_string()).unwrap_or_default();
+        let name = match &module.origin {
+            ModuleOrigin::Stdlib(name) => name.clone(),
+            ModuleOrigin::File(path) => path.display().to_string(),
+        };
+        if let Ok(doc) = document(&name, &text) {
+            print_module(&doc, Some(alias));
+        }
+    }
+    if failed {
+        ExitCode::Usage
+    } else {
+        ExitCode::Success
+    }
+}
+
+fn print_module(module: &ModuleDoc, alias: Option<&str>) {
+    let head = match alias {
+        Some(alias) => format!("{alias} = {}", module.name),
+        None => module.name.clone(),
+    };
+    println!("  {head}  — {}", module.summary());
+    for template in &module.templates {
+        println!("      {}", template.short());
+    }
+}
+
+fn print_file_module(name: &str, path: &Path) {
+    match loader::read_file(path) {
+        Ok(text) => match document(name, &text) {
+            Ok(module) => print_module(&module, None),
+            Err(_) => println!("  {name}  (does not parse: `deploy check` it)"),
+        },
+        Err(problem) => println!("  {name}  (cannot read: {problem})"),
+    }
+}
+
+/// `.deploy` files below `dir`, a few levels deep.
+fn collect_modules(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() && depth < 4 {
+            collect_modules(&path, depth + 1, out);
+        } else if path.extension().is_some_and(|e| e == "deploy") {
+            out.push(path);
+        }
+    }
+}
+
+fn pin(plan: &Path) -> ExitCode {
+    let loaded = loader::load(plan);
+    if loaded.diagnostics.iter().any(|d| d.is_error()) {
+        print_diagnostics(&loaded.diagnostics, &loaded.sources);
+        eprintln!("error: not pinning {}: its imports do not load", plan.display());
+        return ExitCode::Usage;
+    }
+    let module_pins = pins::module_pins(&loaded, plan);
+    let sum = pins::sum_path(plan);
+    if let Err(error) = std::fs::write(&sum, pins::render_sum(&module_pins)) {
+        eprintln!("error: cannot write {}: {error}", sum.display());
+        return ExitCode::Usage;
+    }
+    for pin in &module_pins {
+        println!("sha256:{}  {}", pin.sha256, pin.name);
+    }
+    eprintln!(
+        "pinned {} module{} in {}",
+        module_pins.len(),
+        if module_pins.len() == 1 { "" } else { "s" },
+        sum.display()
+    );
+    ExitCode::Success
+}
