@@ -687,7 +687,8 @@ stage done from notify.succeeded { needs = [ship]  webhook = "${receiver}/hooks/
         .collect();
     assert_eq!(texts.len(), 5, "{texts:?}");
     assert_eq!(texts[3], "undoing the deploy that used ***");
-    assert_eq!(texts[4], ":rewind: webshop 2.0.0 was rolled back");
+    // The state recorded the successful run above: 2.0.0 is the previous version now.
+    assert_eq!(texts[4], ":rewind: webshop 2.0.0 was rolled back to 2.0.0");
     assert!(receiver.requests().iter().all(|r| !r.body.contains(secret)));
     assert!(!all_text(&output).contains(secret), "the secret was printed");
 }

@@ -1,5 +1,6 @@
 //! The command line: one file per subcommand, all thin over the pipeline.
 
+mod approve;
 mod check;
 mod completions;
 mod doc;
@@ -7,12 +8,20 @@ mod exit;
 mod explain;
 mod fmt;
 mod graph;
+mod history;
 mod load;
+mod lock;
+mod logs;
 mod lsp;
 mod modules;
 mod output;
 mod plan;
+mod plan_diff;
+mod resume;
+mod rollback;
 mod run;
+mod session;
+mod status;
 
 use clap::{Parser, Subcommand};
 
@@ -38,6 +47,20 @@ enum Command {
     Plan(plan::PlanArgs),
     /// Run a plan: walk the execution graph, roll back on failure.
     Run(run::RunArgs),
+    /// Current versions per environment, running/paused/crashed runs, locks.
+    Status(status::StatusArgs),
+    /// One row per deployment: id, version, status, who, when, duration.
+    History(history::HistoryArgs),
+    /// Replay the journal of a run (default the latest).
+    Logs(logs::LogsArgs),
+    /// Approve a gate of a paused run (then `deploy resume`).
+    Approve(approve::ApproveArgs),
+    /// Continue a paused or crashed run from its journal.
+    Resume(resume::ResumeArgs),
+    /// Undo the last deployment of an environment.
+    Rollback(rollback::RollbackArgs),
+    /// Show or release deployment locks.
+    Lock(lock::LockArgs),
     /// List the modules a plan can import (stdlib, DEPLOY_PATH, its imports); `modules pin FILE` pins them.
     Modules(modules::ModulesArgs),
     /// Print a module's or template's documentation (e.g. std/http.healthy).
@@ -66,6 +89,13 @@ pub fn main() -> i32 {
         Command::Graph(args) => graph::run(args),
         Command::Plan(args) => plan::run(args),
         Command::Run(args) => run::run(args),
+        Command::Status(args) => status::run(args),
+        Command::History(args) => history::run(args),
+        Command::Logs(args) => logs::run(args),
+        Command::Approve(args) => approve::run(args),
+        Command::Resume(args) => resume::run(args),
+        Command::Rollback(args) => rollback::run(args),
+        Command::Lock(args) => lock::run(args),
         Command::Modules(args) => modules::run(args),
         Command::Doc(args) => doc::run(args),
         Command::Fmt(args) => fmt::run(args),

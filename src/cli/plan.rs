@@ -32,6 +32,9 @@ pub struct PlanArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
     pub format: PlanFormat,
+    /// The state store to compare with [default: .deploy/state.db beside the plan].
+    #[arg(long, value_name = "PATH|URL", env = "DEPLOY_STATE")]
+    pub state: Option<String>,
 }
 
 pub fn run(args: PlanArgs) -> ExitCode {
@@ -41,7 +44,15 @@ pub fn run(args: PlanArgs) -> ExitCode {
     let Some(inputs) = load_inputs(&graph, &args.sets) else {
         return ExitCode::Usage;
     };
-    let preview = preview(&graph, &inputs, "");
+    let deployed = match super::plan_diff::deployed(&graph, &inputs, args.state.as_deref()) {
+        Ok(deployed) => deployed,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::Usage;
+        }
+    };
+    let mut preview = preview(&graph, &inputs, &deployed.previous_version);
+    preview.changes = deployed.changes;
     match args.format {
         PlanFormat::Json => match serde_json::to_string_pretty(&preview) {
             Ok(text) => println!("{text}"),
@@ -70,6 +81,8 @@ pub struct Preview {
     pub coverage: Coverage,
     /// The worst-case time to complete and to roll back.
     pub worst_case: WorstCase,
+    /// Against the last successful deployment (from the state).
+    pub changes: Option<super::plan_diff::Changes>,
 }
 
 #[derive(Debug, Serialize)]
@@ -271,6 +284,7 @@ pub fn preview(graph: &ExecutionGraph, inputs: &ResolvedInputs, previous_version
         rollback_path: graph.rollback_path().iter().map(|id| plan.node(*id).name.clone()).collect(),
         coverage,
         worst_case: worst_case(graph, plan.pipeline.max_parallel.unwrap_or(crate::engine::DEFAULT_MAX_PARALLEL)),
+        changes: None,
     }
 }
 
@@ -411,6 +425,9 @@ pub fn render(preview: &Preview) -> String {
     push(&mut out, format!("  to roll back: {}", describe_bound(&worst.rollback)));
     for reason in &worst.rollback.unbounded {
         push(&mut out, format!("    unbounded: {reason}"));
+    }
+    if let Some(changes) = &preview.changes {
+        out.push_str(&super::plan_diff::render(changes));
     }
     out
 }

@@ -76,7 +76,7 @@ pub async fn approve(
     cancel: &CancellationToken,
 ) -> ApprovalResult {
     let approvals = &ctx.options.approvals;
-    let approver = approvals.approver.clone();
+    let approver = approvals.approver_for(request.name, request.by).to_string();
     let node = request.name.to_string();
     let allowed = request.by.is_empty() || request.by.iter().any(|name| name == &approver);
     let not_allowed = || {

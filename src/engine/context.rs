@@ -35,6 +35,8 @@ pub struct RunOptions {
     pub previous_version: Option<String>,
     pub approvals: Approvals,
     pub kill_grace: Duration,
+    /// A resumed run: what finished before (from the state's journal).
+    pub resumed: Resumed,
 }
 
 impl Default for RunOptions {
@@ -45,6 +47,7 @@ impl Default for RunOptions {
             previous_version: None,
             approvals: Approvals::default(),
             kill_grace: DEFAULT_KILL_GRACE,
+            resumed: Resumed::default(),
         }
     }
 }
@@ -60,11 +63,44 @@ pub struct Approvals {
     pub approver: String,
     /// Ask on the terminal when neither `--yes` nor `--approve` answers.
     pub interactive: bool,
+    /// Approvals recorded with `deploy approve`: (gate, approver).
+    pub recorded: Vec<(String, String)>,
 }
 
 impl Approvals {
     pub fn approves(&self, gate: &str) -> bool {
-        self.all || self.gates.iter().any(|name| name == gate)
+        self.all || self.gates.iter().any(|name| name == gate) || self.recorded.iter().any(|(name, _)| name == gate)
+    }
+
+    /// Who approved `gate`: a recorded approver (one in `allowed` when the
+    /// list is not empty), else the approver of this command line.
+    pub fn approver_for(&self, gate: &str, allowed: &[String]) -> &str {
+        self.recorded
+            .iter()
+            .filter(|(name, _)| name == gate)
+            .map(|(_, approver)| approver.as_str())
+            .find(|approver| allowed.is_empty() || allowed.iter().any(|name| name == approver))
+            .unwrap_or(&self.approver)
+    }
+}
+
+/// What a resumed run does not do again: nodes that succeeded or were
+/// skipped, hosts of partly done stages that succeeded, and the units that
+/// completed, in order (so a rollback in the resumed run undoes them too).
+#[derive(Clone, Debug, Default)]
+pub struct Resumed {
+    pub nodes: Vec<String>,
+    pub hosts: Vec<(String, String)>,
+    pub completed: Vec<(String, Option<String>)>,
+}
+
+impl Resumed {
+    pub fn node_done(&self, node: &str) -> bool {
+        self.nodes.iter().any(|name| name == node)
+    }
+
+    pub fn host_done(&self, node: &str, host: &str) -> bool {
+        self.hosts.iter().any(|(name, done)| name == node && done == host)
     }
 }
 
@@ -112,6 +148,22 @@ impl CompletionLog {
         if let Ok(mut records) = self.records.lock() {
             records.push(record);
         }
+    }
+
+    /// The units a resumed run completed before, as if it had just run them.
+    pub fn resumed(graph: &ExecutionGraph, resumed: &Resumed) -> CompletionLog {
+        let log = CompletionLog::default();
+        for (node, host) in &resumed.completed {
+            if let Some(def) = graph.plan.node_named(node) {
+                log.push(UnitRecord {
+                    node: def.id,
+                    host: host.clone(),
+                    outcome: UnitOutcome::Completed,
+                    phase: UnitPhase::Steps,
+                });
+            }
+        }
+        log
     }
 
     pub fn snapshot(&self) -> Vec<UnitRecord> {

@@ -114,6 +114,15 @@ pub async fn execute(ctx: Arc<RunContext>, mut interrupts: mpsc::UnboundedReceiv
     loop {
         if stop.is_none() {
             while let Some(id) = ready.pop_front() {
+                if resumed_node(&ctx, id, &mut states[id.0]) {
+                    for dependent in &ctx.graph.dependents[id.0] {
+                        missing[dependent.0] = missing[dependent.0].saturating_sub(1);
+                        if missing[dependent.0] == 0 {
+                            ready.push_back(*dependent);
+                        }
+                    }
+                    continue;
+                }
                 if let Some(users) = &evaluated_for[id.0] {
                     ctx.bus.emit(EventData::NodeSkipped {
                         node: plan.node(id).name.clone(),
@@ -360,6 +369,21 @@ fn status_word(status: RunStatus) -> &'static str {
 fn handle_task(handle: MonitorHandle) -> impl std::future::Future<Output = GateDecision> {
     let MonitorHandle { task, .. } = handle;
     async move { task.await.unwrap_or(GateDecision::Cancelled) }
+}
+
+/// A resumed run does not run again a node that finished before: it is
+/// reported as skipped and counts as succeeded.
+fn resumed_node(ctx: &RunContext, id: NodeId, state: &mut NodeState) -> bool {
+    let node = ctx.plan().node(id);
+    if !ctx.options.resumed.node_done(&node.name) {
+        return false;
+    }
+    ctx.bus.emit(EventData::NodeSkipped {
+        node: node.name.clone(),
+        reason: "finished before the run was resumed".to_string(),
+    });
+    state.status = NodeStatus::Succeeded;
+    true
 }
 
 fn stop_policy(stop: &Stop, pipeline_policy: FailurePolicy) -> FailurePolicy {

@@ -64,6 +64,18 @@ pub async fn run_unit(
         (Strategy::BlueGreen { switch, .. }, UnitPhase::Switch) => switch,
         _ => &node.steps,
     };
+    if phase == UnitPhase::Steps && host.as_deref().is_some_and(|host| ctx.options.resumed.host_done(&node.name, host))
+    {
+        // Finished before the run was resumed: not run again.
+        return UnitResult {
+            host,
+            status: NodeStatus::Succeeded,
+            attempts: 0,
+            duration_ms: 0,
+            error: None,
+            exit_code: None,
+        };
+    }
     let max_attempts = 1 + node.retry.map_or(0, |retry| retry.attempts);
     let started_at = Instant::now();
     let mut started = false;

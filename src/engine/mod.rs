@@ -32,6 +32,7 @@ mod testing;
 #[cfg(test)]
 mod tests;
 pub mod transport;
+pub mod undo;
 pub mod view;
 
 use std::sync::Arc;
@@ -43,7 +44,7 @@ use crate::check::inputs::ResolvedInputs;
 use crate::graph::ExecutionGraph;
 use approval::ApprovalPrompt;
 pub use bus::{Bus, EventSink};
-pub use context::{Approvals, RunOptions, DEFAULT_MAX_PARALLEL};
+pub use context::{Approvals, Resumed, RunOptions, DEFAULT_MAX_PARALLEL};
 use context::{CompletionLog, RunContext};
 pub use executor::RunReport;
 use redact::Redactor;
@@ -89,14 +90,9 @@ pub async fn run(
     let (bus, worker) = Bus::start(redactor, sinks);
     let version = inputs.version();
     let previous_version = options.previous_version.clone().unwrap_or_default();
-    let mut previous_inputs = inputs.clone();
-    match previous_inputs.params.iter_mut().find(|(name, _)| name == "version") {
-        Some((_, value)) => *value = crate::check::model::Value::String(previous_version.clone()),
-        None => previous_inputs
-            .params
-            .push(("version".to_string(), crate::check::model::Value::String(previous_version.clone()))),
-    }
+    let previous_inputs = previous_inputs(&inputs, &previous_version);
     warn_unknown_approvals(&graph, &options, &bus);
+    let completions = CompletionLog::resumed(&graph, &options.resumed);
     let ctx = Arc::new(RunContext {
         permits: Arc::new(Semaphore::new(options.max_parallel.max(1))),
         environments: context::inherited_environments(&graph),
@@ -111,7 +107,7 @@ pub async fn run(
         scripts: parts.scripts,
         prompt: parts.prompt,
         prompt_lock: tokio::sync::Mutex::new(()),
-        completions: CompletionLog::default(),
+        completions,
         version,
         previous_version,
         started: Instant::now(),
@@ -120,6 +116,19 @@ pub async fn run(
     bus.close();
     let _ = tokio::task::spawn_blocking(move || worker.join()).await;
     report
+}
+
+/// The inputs with `version` set to the previous version (what a blue/green
+/// switch back and `deploy rollback` bind).
+pub fn previous_inputs(inputs: &ResolvedInputs, previous_version: &str) -> ResolvedInputs {
+    let mut previous = inputs.clone();
+    match previous.params.iter_mut().find(|(name, _)| name == "version") {
+        Some((_, value)) => *value = crate::check::model::Value::String(previous_version.to_string()),
+        None => previous
+            .params
+            .push(("version".to_string(), crate::check::model::Value::String(previous_version.to_string()))),
+    }
+    previous
 }
 
 /// `--approve NAME` that names no gate with `approve` and no stage of a

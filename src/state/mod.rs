@@ -1,1 +1,102 @@
-//! State: history, locks, journal.
+//! The state store: what deploy did, durably. Deployments, the node runs of
+//! each, the event journal, per-environment versions, known-bad versions,
+//! leases and approvals — behind one [`StateStore`] trait with two backends
+//! (SQLite embedded, PostgreSQL shared) that share one versioned schema
+//! ([`schema`]) and one implementation of the semantics ([`store`]).
+//!
+//! Every method runs in a transaction; every time is milliseconds since the
+//! Unix epoch (UTC). docs/state.md describes the schema, locks and what a
+//! crash leaves behind.
+
+pub mod error;
+pub mod heartbeat;
+pub mod journal;
+pub mod lease;
+pub mod location;
+pub mod postgres;
+pub mod records;
+pub mod resume;
+pub mod schema;
+pub mod sql;
+pub mod sqlite;
+pub mod store;
+
+pub use error::{StateError, StateResult};
+pub use location::StateLocation;
+pub use records::*;
+
+/// Everything the commands ask of a store. Implemented once, over SQL, by
+/// [`store::SqlStore`] for both backends.
+pub trait StateStore: Send {
+    /// `sqlite` or `postgres`.
+    fn backend(&self) -> &'static str;
+    /// A path, or a URL without its password.
+    fn location(&self) -> String;
+
+    // Deployments.
+    fn insert_deployment(&mut self, deployment: &Deployment) -> StateResult<()>;
+    fn deployment(&mut self, run_id: &str) -> StateResult<Option<Deployment>>;
+    /// Newest first.
+    fn deployments(&mut self, query: &DeploymentQuery) -> StateResult<Vec<Deployment>>;
+    fn set_status(&mut self, run_id: &str, status: DeploymentStatus) -> StateResult<()>;
+    /// A paused or crashed run continues in a new process: running again.
+    fn resume_deployment(&mut self, run_id: &str, holder: &Holder, now: i64) -> StateResult<()>;
+    /// The run ended; a successful `run` also becomes the current version of
+    /// its environments (the old current one becomes the previous one).
+    fn finish_deployment(&mut self, finish: &Finish) -> StateResult<()>;
+    /// A `deploy rollback` succeeded: versions move back, the undone version
+    /// is marked bad, the undone deployment remembers who undid it.
+    fn record_rollback(&mut self, rollback: &RollbackRecord) -> StateResult<()>;
+
+    // Versions.
+    fn environment_versions(&mut self, pipeline: Option<&str>) -> StateResult<Vec<EnvironmentVersion>>;
+    fn bad_versions(&mut self, pipeline: &str) -> StateResult<Vec<BadVersion>>;
+
+    // Journal and node runs.
+    /// The seq the next event of `run_id` gets in the journal.
+    fn next_seq(&mut self, run_id: &str) -> StateResult<u64>;
+    /// Appends events (already numbered for the journal) and the node-run
+    /// changes they imply, in one transaction.
+    fn append_journal(&mut self, run_id: &str, events: &[JournalEntry], changes: &[NodeRunChange]) -> StateResult<()>;
+    fn journal(&mut self, run_id: &str) -> StateResult<Vec<JournalEntry>>;
+    fn node_runs(&mut self, run_id: &str) -> StateResult<Vec<NodeRun>>;
+
+    // Leases.
+    /// Takes every scope of the request, or none of them.
+    fn acquire_leases(&mut self, request: &LeaseRequest) -> StateResult<LeaseOutcome>;
+    /// Refreshes the leases and the deployment of `run_id`; returns how many
+    /// leases it still holds.
+    fn heartbeat(&mut self, run_id: &str, now: i64) -> StateResult<usize>;
+    fn release_leases(&mut self, run_id: &str) -> StateResult<()>;
+    /// Drops the lease of `scope` (or of every scope of `pipeline`); returns what was dropped.
+    fn force_release(&mut self, pipeline: &str, environment: Option<&str>) -> StateResult<Vec<Lease>>;
+    fn leases(&mut self) -> StateResult<Vec<Lease>>;
+
+    // Approvals given with `deploy approve`.
+    fn add_approval(&mut self, run_id: &str, gate: &str, approver: &str, now: i64) -> StateResult<()>;
+    fn approvals(&mut self, run_id: &str) -> StateResult<Vec<Approval>>;
+}
+
+/// Opens the store at `location`; `create` makes a missing SQLite file.
+/// `Ok(None)`: no SQLite file yet and `create` is false.
+pub fn open(location: &StateLocation, create: bool) -> StateResult<Option<Box<dyn StateStore>>> {
+    match location {
+        StateLocation::Sqlite(path) => Ok(sqlite::SqliteConnection::open(path, create)?
+            .map(|connection| Box::new(store::SqlStore::new(connection)) as Box<dyn StateStore>)),
+        StateLocation::Postgres(url) => {
+            Ok(Some(Box::new(store::SqlStore::new(postgres::PostgresConnection::open(url)?))))
+        }
+    }
+}
+
+/// Now, in milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// A time for people: `2024-05-01 12:00:03 UTC`.
+pub fn format_time(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|time| time.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+        .unwrap_or_else(|| ms.to_string())
+}

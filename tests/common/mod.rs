@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+pub mod backend;
 pub mod server;
 
 use std::path::{Path, PathBuf};
@@ -74,6 +75,24 @@ impl Test {
         self
     }
 
+    /// The command, ready to spawn (for tests that kill it or run it concurrently).
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(binary());
+        command
+            .args(args)
+            .current_dir(self.current_dir.as_deref().unwrap_or(self.dir.path()))
+            .env("NO_COLOR", "1")
+            .env_remove("DEPLOY_PATH")
+            .env_remove("DEPLOY_STATE")
+            .env_remove("DEPLOY_MACHINE_ID")
+            .env_remove("DEPLOY_LEASE_TTL_MS")
+            .stdin(Stdio::null());
+        for (key, value) in &self.env {
+            command.env(key, value);
+        }
+        command
+    }
+
     pub fn run(&self) -> Output {
         let args: Vec<&str> = self.args.iter().map(String::as_str).collect();
         self.run_with(&args)
@@ -87,6 +106,9 @@ impl Test {
             .current_dir(self.current_dir.as_deref().unwrap_or(self.dir.path()))
             .env("NO_COLOR", "1")
             .env_remove("DEPLOY_PATH")
+            .env_remove("DEPLOY_STATE")
+            .env_remove("DEPLOY_MACHINE_ID")
+            .env_remove("DEPLOY_LEASE_TTL_MS")
             .stdin(Stdio::null());
         for (key, value) in &self.env {
             command.env(key, value);

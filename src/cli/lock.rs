@@ -1,0 +1,162 @@
+//! `deploy lock status` and `deploy lock release [--force] [PIPELINE]`.
+
+use std::path::PathBuf;
+
+use super::session;
+use super::status::{lock_views, render_lock};
+use super::ExitCode;
+use crate::state::{format_time, Holder, StateLocation};
+
+#[derive(Debug, clap::Args)]
+pub struct LockArgs {
+    #[command(subcommand)]
+    command: LockCommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum LockCommand {
+    /// Show who holds which lock, and whether the holder is gone.
+    Status(LockTarget),
+    /// Release a lock whose holder is gone; with --force, any lock.
+    Release {
+        #[command(flatten)]
+        target: LockTarget,
+        /// The pipeline whose lock to release [default: the only one locked, or --plan's].
+        pipeline: Option<String>,
+        /// Only the lock of this environment (`lock = environment`).
+        #[arg(long = "env", value_name = "ENV")]
+        environment: Option<String>,
+        /// Release it even though its holder may still be running.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+struct LockTarget {
+    /// Locate the state beside this plan.
+    #[arg(long, value_name = "FILE")]
+    plan: Option<PathBuf>,
+    /// The state store: a SQLite file or a postgres:// URL.
+    #[arg(long, value_name = "PATH|URL", env = "DEPLOY_STATE")]
+    state: Option<String>,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(args: LockArgs) -> ExitCode {
+    match args.command {
+        LockCommand::Status(target) => status(target),
+        LockCommand::Release { target, pipeline, environment, force } => release(target, pipeline, environment, force),
+    }
+}
+
+fn status(target: LockTarget) -> ExitCode {
+    let location = StateLocation::discover(target.state.as_deref(), target.plan.as_deref());
+    let Some(mut store) = (match session::open_store(&location, false) {
+        Ok(store) => store,
+        Err(code) => return code,
+    }) else {
+        if target.json {
+            println!("[]");
+        } else {
+            println!("no locks (no state at {})", location.describe());
+        }
+        return ExitCode::Success;
+    };
+    let leases = match store.leases() {
+        Ok(leases) => leases,
+        Err(error) => return session::fail(error),
+    };
+    let views = lock_views(leases, &Holder::current(""));
+    if target.json {
+        match serde_json::to_string_pretty(&views) {
+            Ok(text) => println!("{text}"),
+            Err(error) => {
+                eprintln!("error: {error}");
+                return ExitCode::Usage;
+            }
+        }
+        return ExitCode::Success;
+    }
+    if views.is_empty() {
+        println!("no locks");
+    }
+    for view in &views {
+        println!("{}", render_lock(view).trim_start());
+    }
+    ExitCode::Success
+}
+
+fn release(target: LockTarget, pipeline: Option<String>, environment: Option<String>, force: bool) -> ExitCode {
+    let location = StateLocation::discover(target.state.as_deref(), target.plan.as_deref());
+    let mut store = match session::open_existing(&location) {
+        Ok(store) => store,
+        Err(code) => return code,
+    };
+    let leases = match store.leases() {
+        Ok(leases) => leases,
+        Err(error) => return session::fail(error),
+    };
+    let pipeline = match pipeline {
+        Some(pipeline) => pipeline,
+        None => match &target.plan {
+            Some(plan) => match super::load::load_graph(plan, &[]) {
+                Some(graph) => graph.plan.pipeline.name.clone(),
+                None => return ExitCode::Usage,
+            },
+            None => {
+                let mut names: Vec<&str> = leases.iter().map(|lease| lease.pipeline.as_str()).collect();
+                names.dedup();
+                match names.as_slice() {
+                    [] => {
+                        println!("no locks");
+                        return ExitCode::Success;
+                    }
+                    [one] => one.to_string(),
+                    _ => {
+                        eprintln!("error: several pipelines are locked ({}); name one", names.join(", "));
+                        return ExitCode::Usage;
+                    }
+                }
+            }
+        },
+    };
+    let views = lock_views(
+        leases
+            .into_iter()
+            .filter(|lease| {
+                lease.pipeline == pipeline && environment.as_ref().map_or(true, |env| &lease.environment == env)
+            })
+            .collect(),
+        &Holder::current(""),
+    );
+    if views.is_empty() {
+        eprintln!("error: `{pipeline}` is not locked");
+        return ExitCode::Usage;
+    }
+    if !force {
+        if let Some(live) = views.iter().find(|view| view.stale.is_none()) {
+            eprintln!(
+                "error: `{}` is held by {} (pid {}, run {}) since {}, which looks alive",
+                live.lease.scope,
+                live.lease.owner,
+                live.lease.pid,
+                live.lease.run_id,
+                format_time(live.lease.acquired_at)
+            );
+            eprintln!("  help: if you are sure it is stuck: deploy lock release --force {pipeline}");
+            return ExitCode::Usage;
+        }
+    }
+    match store.force_release(&pipeline, environment.as_deref()) {
+        Ok(dropped) => {
+            for lease in dropped {
+                println!("released `{}` (was held by {}, run {})", lease.scope, lease.owner, lease.run_id);
+            }
+            ExitCode::Success
+        }
+        Err(error) => session::fail(error),
+    }
+}

@@ -1,0 +1,74 @@
+//! `deploy logs [RUN] [--json]` — replays a run's journal (default the
+//! latest run) through the same plain or JSON views `deploy run` uses.
+
+use std::path::PathBuf;
+
+use super::session;
+use super::ExitCode;
+use crate::engine::view::{JsonView, PlainView};
+use crate::engine::EventSink;
+use crate::state::{DeploymentQuery, StateLocation};
+
+#[derive(Debug, clap::Args)]
+pub struct LogsArgs {
+    /// The run [default: the latest].
+    run: Option<String>,
+    /// Locate the state beside this plan.
+    #[arg(long, value_name = "FILE")]
+    plan: Option<PathBuf>,
+    /// The state store: a SQLite file or a postgres:// URL.
+    #[arg(long, value_name = "PATH|URL", env = "DEPLOY_STATE")]
+    state: Option<String>,
+    /// Print the events as newline-delimited JSON (docs/events.md).
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(args: LogsArgs) -> ExitCode {
+    let location = StateLocation::discover(args.state.as_deref(), args.plan.as_deref());
+    let mut store = match session::open_existing(&location) {
+        Ok(store) => store,
+        Err(code) => return code,
+    };
+    let run_id = match args.run {
+        Some(run) => run,
+        None => match store.deployments(&DeploymentQuery { limit: Some(1), ..Default::default() }) {
+            Ok(deployments) => match deployments.into_iter().next() {
+                Some(deployment) => deployment.run_id,
+                None => {
+                    eprintln!("error: no runs recorded yet");
+                    return ExitCode::Usage;
+                }
+            },
+            Err(error) => return session::fail(error),
+        },
+    };
+    let journal = match store.journal(&run_id) {
+        Ok(journal) => journal,
+        Err(error) => return session::fail(error),
+    };
+    if journal.is_empty() {
+        match store.deployment(&run_id) {
+            Ok(Some(_)) => {}
+            Ok(None) => {
+                eprintln!("error: no run `{run_id}` in the state (see `deploy history`)");
+                return ExitCode::Usage;
+            }
+            Err(error) => return session::fail(error),
+        }
+    }
+    let (events, unreadable) = crate::state::resume::events(&journal);
+    let mut view: Box<dyn EventSink> = if args.json {
+        Box::new(JsonView::new(std::io::stdout()))
+    } else {
+        Box::new(PlainView::new(std::io::stdout()))
+    };
+    for event in &events {
+        view.handle(event);
+    }
+    view.close();
+    if unreadable > 0 {
+        eprintln!("deploy: warning: {unreadable} journal entries could not be read");
+    }
+    ExitCode::Success
+}

@@ -1,0 +1,145 @@
+//! What `deploy plan` adds from the state: what changes against the last
+//! successful deployment — the version, the params, and a unified diff of
+//! the plan text when it changed since.
+
+use serde::Serialize;
+
+use crate::check::inputs::ResolvedInputs;
+use crate::graph::ExecutionGraph;
+use crate::state::{format_time, DeploymentKind, DeploymentQuery, DeploymentStatus, StateLocation};
+
+#[derive(Debug, Serialize)]
+pub struct Changes {
+    /// The last successful deployment of this pipeline.
+    pub since_run: String,
+    pub since: i64,
+    pub version_from: String,
+    pub version_to: String,
+    /// (param, before, after) for every param that differs.
+    pub params: Vec<(String, String, String)>,
+    /// A unified diff of the plan text; empty when unchanged.
+    pub plan_diff: String,
+    /// Environments where the new version is known bad.
+    pub known_bad: Vec<String>,
+}
+
+/// A unified diff between two texts (3 lines of context).
+pub fn unified(before: &str, after: &str, name: &str) -> String {
+    similar::TextDiff::from_lines(before, after)
+        .unified_diff()
+        .context_radius(3)
+        .header(&format!("{name} (deployed)"), &format!("{name} (now)"))
+        .to_string()
+}
+
+/// What the state says about a plan about to run.
+#[derive(Debug, Default)]
+pub struct Deployed {
+    /// The current version of the environment the plan deploys to last.
+    pub previous_version: String,
+    /// `None` without a successful deployment.
+    pub changes: Option<Changes>,
+}
+
+/// Reads the state beside the plan (or `--state`) without creating it.
+pub fn deployed(graph: &ExecutionGraph, inputs: &ResolvedInputs, state: Option<&str>) -> Result<Deployed, String> {
+    let location = StateLocation::for_plan(state, &graph.plan.plan_file);
+    let Some(mut store) = crate::state::open(&location, false).map_err(|error| error.to_string())? else {
+        return Ok(Deployed::default());
+    };
+    let pipeline = &graph.plan.pipeline.name;
+    let final_environment = super::session::final_environment(graph);
+    let previous_version = store
+        .environment_versions(Some(pipeline))
+        .map_err(|error| error.to_string())?
+        .into_iter()
+        .find(|entry| entry.environment == final_environment)
+        .map(|entry| entry.current_version)
+        .unwrap_or_default();
+    Ok(Deployed { previous_version, changes: changes(store.as_mut(), graph, inputs)? })
+}
+
+fn changes(
+    store: &mut dyn crate::state::StateStore,
+    graph: &ExecutionGraph,
+    inputs: &ResolvedInputs,
+) -> Result<Option<Changes>, String> {
+    let pipeline = &graph.plan.pipeline.name;
+    let last = store
+        .deployments(&DeploymentQuery {
+            pipeline: Some(pipeline.clone()),
+            kind: Some(DeploymentKind::Run),
+            ..Default::default()
+        })
+        .map_err(|error| error.to_string())?
+        .into_iter()
+        .find(|deployment| deployment.status == DeploymentStatus::Succeeded && deployment.undone_by.is_none());
+    let Some(last) = last else { return Ok(None) };
+    let now = super::session::recorded_params(inputs);
+    let mut params = Vec::new();
+    for (name, value) in &now {
+        let before = last.params.iter().find(|(old, _)| old == name).map(|(_, v)| v.clone()).unwrap_or_default();
+        if &before != value {
+            params.push((name.clone(), before, value.clone()));
+        }
+    }
+    for (name, value) in &last.params {
+        if !now.iter().any(|(new, _)| new == name) {
+            params.push((name.clone(), value.clone(), String::new()));
+        }
+    }
+    let text = std::fs::read_to_string(&graph.plan.plan_file).unwrap_or_default();
+    let plan_diff = if super::session::plan_hash(&text) == last.plan_hash {
+        String::new()
+    } else {
+        unified(&last.plan_text, &text, &graph.plan.plan_file.display().to_string())
+    };
+    let version = inputs.version();
+    let known_bad = store
+        .bad_versions(pipeline)
+        .map_err(|error| error.to_string())?
+        .into_iter()
+        .filter(|bad| bad.version == version)
+        .map(|bad| if bad.environment.is_empty() { "(no target)".to_string() } else { bad.environment })
+        .collect();
+    Ok(Some(Changes {
+        since_run: last.run_id,
+        since: last.started_at,
+        version_from: last.version,
+        version_to: version,
+        params,
+        plan_diff,
+        known_bad,
+    }))
+}
+
+pub fn render(changes: &Changes) -> String {
+    let mut out = format!(
+        "\nChanges since the last successful deployment (run {}, {}):\n",
+        changes.since_run,
+        format_time(changes.since)
+    );
+    if changes.version_from == changes.version_to {
+        out.push_str(&format!("  version {} (unchanged)\n", changes.version_to));
+    } else {
+        out.push_str(&format!("  version {} → {}\n", changes.version_from, changes.version_to));
+    }
+    for environment in &changes.known_bad {
+        out.push_str(&format!("  warning: version {} is known bad in {environment}\n", changes.version_to));
+    }
+    if changes.params.is_empty() {
+        out.push_str("  params unchanged\n");
+    }
+    for (name, before, after) in &changes.params {
+        out.push_str(&format!("  param {name}: {before} → {after}\n"));
+    }
+    if changes.plan_diff.is_empty() {
+        out.push_str("  plan unchanged\n");
+    } else {
+        out.push_str("  plan changed:\n");
+        for line in changes.plan_diff.lines() {
+            out.push_str(&format!("    {line}\n"));
+        }
+    }
+    out
+}

@@ -1,0 +1,45 @@
+//! What can go wrong with the state store. Every variant is reported to the
+//! user as one clear message and exit 1; nothing is repaired silently.
+
+use std::fmt;
+
+#[derive(Debug)]
+pub enum StateError {
+    /// The store cannot be reached or opened (permissions, a missing server).
+    Open { location: String, message: String },
+    /// The file or database is not a deploy state, or its content is damaged.
+    Corrupt { location: String, message: String },
+    /// The store was written by a newer deploy.
+    NewerSchema { location: String, found: i64, known: i64 },
+    /// A query failed for another reason.
+    Query { message: String },
+}
+
+impl StateError {
+    pub fn query(message: impl fmt::Display) -> StateError {
+        StateError::Query { message: message.to_string() }
+    }
+}
+
+impl fmt::Display for StateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StateError::Open { location, message } => write!(f, "cannot open the state store {location}: {message}"),
+            StateError::Corrupt { location, message } => write!(
+                f,
+                "the state store {location} is damaged or is not a deploy state ({message}); \
+                 it was left untouched — restore it from a backup or move it away"
+            ),
+            StateError::NewerSchema { location, found, known } => write!(
+                f,
+                "the state store {location} has schema version {found}, newer than this deploy knows ({known}); \
+                 upgrade deploy — the store was left untouched"
+            ),
+            StateError::Query { message } => write!(f, "state store: {message}"),
+        }
+    }
+}
+
+impl std::error::Error for StateError {}
+
+pub type StateResult<T> = Result<T, StateError>;

@@ -1,0 +1,104 @@
+//! Reading a run back from its journal: what finished (so a resume does not
+//! run it again), and which units started (so a rollback undoes them).
+
+use std::collections::HashSet;
+
+use super::records::JournalEntry;
+use crate::engine::context::Resumed;
+use crate::engine::event::{Event, EventData, NodeStatus, RollbackStatus};
+use crate::graph::ExecutionGraph;
+
+/// Parses the journal's events, skipping (and counting) any that do not parse.
+pub fn events(entries: &[JournalEntry]) -> (Vec<Event>, usize) {
+    let mut events = Vec::with_capacity(entries.len());
+    let mut unreadable = 0;
+    for entry in entries {
+        match serde_json::from_str::<Event>(&entry.event) {
+            Ok(event) => events.push(event),
+            Err(_) => unreadable += 1,
+        }
+    }
+    (events, unreadable)
+}
+
+fn is_untargeted_stage(graph: &ExecutionGraph, node: &str) -> bool {
+    graph
+        .plan
+        .node_named(node)
+        .is_some_and(|def| def.kind == crate::check::model::NodeKind::Stage && def.target.is_none())
+}
+
+/// What a resumed run starts from: the nodes and hosts that finished, and
+/// the units that completed in order (for the rollback path).
+pub fn resume_point(events: &[Event], graph: &ExecutionGraph) -> Resumed {
+    let mut resumed = Resumed::default();
+    for event in events {
+        match &event.data {
+            EventData::NodeFinished { node, host: None, status: NodeStatus::Succeeded, .. } => {
+                push_unique(&mut resumed.nodes, node);
+                if is_untargeted_stage(graph, node) {
+                    resumed.completed.push((node.clone(), None));
+                }
+            }
+            EventData::NodeSkipped { node, .. } => push_unique(&mut resumed.nodes, node),
+            EventData::NodeFinished { node, host: Some(host), status: NodeStatus::Succeeded, .. } => {
+                let unit = (node.clone(), host.clone());
+                if !resumed.hosts.contains(&unit) {
+                    resumed.hosts.push(unit);
+                    resumed.completed.push((node.clone(), Some(host.clone())));
+                }
+            }
+            _ => {}
+        }
+    }
+    resumed
+}
+
+fn push_unique(list: &mut Vec<String>, name: &str) {
+    if !list.iter().any(|existing| existing == name) {
+        list.push(name.to_string());
+    }
+}
+
+/// Every unit (stage on a host, or an untargeted stage) that started and
+/// was not undone yet, in completion order; units still running when the
+/// journal ends come last (they are undone first). A unit whose rollback
+/// already succeeded is left out.
+pub fn started_units(events: &[Event], graph: &ExecutionGraph) -> Vec<(String, Option<String>)> {
+    let mut finished: Vec<(String, Option<String>)> = Vec::new();
+    let mut in_flight: Vec<(String, Option<String>)> = Vec::new();
+    let mut undone: HashSet<(String, Option<String>)> = HashSet::new();
+    for event in events {
+        match &event.data {
+            EventData::NodeStarted { node, host: Some(host), .. } => {
+                let unit = (node.clone(), Some(host.clone()));
+                if !in_flight.contains(&unit) {
+                    in_flight.push(unit);
+                }
+            }
+            EventData::NodeStarted { node, host: None, .. } if is_untargeted_stage(graph, node) => {
+                let unit = (node.clone(), None);
+                if !in_flight.contains(&unit) {
+                    in_flight.push(unit);
+                }
+            }
+            EventData::NodeFinished { node, host, status, .. } => {
+                let unit = (node.clone(), host.clone());
+                if host.is_none() && !is_untargeted_stage(graph, node) {
+                    continue;
+                }
+                in_flight.retain(|other| other != &unit);
+                finished.retain(|other| other != &unit);
+                match status {
+                    NodeStatus::Succeeded | NodeStatus::Failed | NodeStatus::Cancelled => finished.push(unit),
+                    _ => {}
+                }
+            }
+            EventData::RollbackStep { node, host, status: RollbackStatus::Succeeded, .. } => {
+                undone.insert((node.clone(), host.clone()));
+            }
+            _ => {}
+        }
+    }
+    finished.into_iter().chain(in_flight).filter(|unit| !undone.contains(unit)).collect()
+}

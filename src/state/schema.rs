@@ -1,0 +1,154 @@
+//! The one versioned schema both backends share, and its migrations.
+//!
+//! `meta.schema_version` says which migrations ran. Opening a store applies
+//! the missing ones, each in its own transaction; a store with a newer
+//! version, or a database that holds other tables but no `meta`, is refused
+//! and left untouched. Column types are the common subset: `TEXT` and
+//! `BIGINT` (milliseconds since the Unix epoch for times).
+
+use super::error::{StateError, StateResult};
+use super::sql::{transaction, SqlConnection};
+
+/// The schema this deploy writes.
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// Migration `n` (1-based) brings a store from version `n - 1` to `n`.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE deployments (
+    run_id           TEXT PRIMARY KEY,
+    kind             TEXT NOT NULL,
+    pipeline         TEXT NOT NULL,
+    environments     TEXT NOT NULL,
+    version          TEXT NOT NULL,
+    previous_version TEXT NOT NULL,
+    params           TEXT NOT NULL,
+    plan_file        TEXT NOT NULL,
+    plan_text        TEXT NOT NULL,
+    plan_hash        TEXT NOT NULL,
+    started_by       TEXT NOT NULL,
+    machine          TEXT NOT NULL,
+    pid              BIGINT NOT NULL,
+    pid_start        TEXT NOT NULL,
+    started_at       BIGINT NOT NULL,
+    heartbeat_at     BIGINT NOT NULL,
+    ended_at         BIGINT,
+    status           TEXT NOT NULL,
+    exit_code        BIGINT,
+    parts            BIGINT NOT NULL,
+    undoes           TEXT,
+    undone_by        TEXT
+);
+CREATE INDEX deployments_by_pipeline ON deployments (pipeline, started_at);
+CREATE TABLE node_runs (
+    run_id      TEXT NOT NULL,
+    node        TEXT NOT NULL,
+    host        TEXT NOT NULL,
+    kind        TEXT NOT NULL,
+    batch       BIGINT,
+    attempt     BIGINT,
+    status      TEXT NOT NULL,
+    started_at  BIGINT,
+    ended_at    BIGINT,
+    duration_ms BIGINT,
+    exit_code   BIGINT,
+    error       TEXT,
+    PRIMARY KEY (run_id, node, host)
+);
+CREATE TABLE journal (
+    run_id TEXT NOT NULL,
+    seq    BIGINT NOT NULL,
+    type   TEXT NOT NULL,
+    event  TEXT NOT NULL,
+    PRIMARY KEY (run_id, seq)
+);
+CREATE TABLE environment_versions (
+    pipeline         TEXT NOT NULL,
+    environment      TEXT NOT NULL,
+    current_version  TEXT NOT NULL,
+    current_run      TEXT NOT NULL,
+    previous_version TEXT NOT NULL,
+    updated_at       BIGINT NOT NULL,
+    PRIMARY KEY (pipeline, environment)
+);
+CREATE TABLE bad_versions (
+    pipeline    TEXT NOT NULL,
+    environment TEXT NOT NULL,
+    version     TEXT NOT NULL,
+    run_id      TEXT NOT NULL,
+    marked_at   BIGINT NOT NULL,
+    reason      TEXT NOT NULL,
+    PRIMARY KEY (pipeline, environment, version)
+);
+CREATE TABLE leases (
+    scope        TEXT PRIMARY KEY,
+    pipeline     TEXT NOT NULL,
+    environment  TEXT NOT NULL,
+    run_id       TEXT NOT NULL,
+    owner        TEXT NOT NULL,
+    machine      TEXT NOT NULL,
+    pid          BIGINT NOT NULL,
+    pid_start    TEXT NOT NULL,
+    message      TEXT NOT NULL,
+    acquired_at  BIGINT NOT NULL,
+    heartbeat_at BIGINT NOT NULL
+);
+CREATE TABLE approvals (
+    run_id      TEXT NOT NULL,
+    gate        TEXT NOT NULL,
+    approver    TEXT NOT NULL,
+    approved_at BIGINT NOT NULL,
+    PRIMARY KEY (run_id, gate, approver)
+);
+"#];
+
+/// Brings the store to [`SCHEMA_VERSION`], or refuses it.
+pub fn migrate(connection: &mut dyn SqlConnection, has_tables: bool, has_meta: bool) -> StateResult<()> {
+    let location = connection.location().to_string();
+    if has_tables && !has_meta {
+        return Err(StateError::Corrupt {
+            location,
+            message: "it holds tables but no `meta` table with a schema version".into(),
+        });
+    }
+    let current = if has_meta { read_version(connection)? } else { 0 };
+    if current > SCHEMA_VERSION {
+        return Err(StateError::NewerSchema { location, found: current, known: SCHEMA_VERSION });
+    }
+    if current == SCHEMA_VERSION {
+        return Ok(());
+    }
+    // Two processes may open a new store at once: the second waits for the
+    // first one's migration and then finds nothing left to do.
+    transaction(connection, |connection| {
+        connection.lock_key("deploy-schema")?;
+        connection.batch("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")?;
+        let mut version = read_version(connection).unwrap_or(0);
+        if version > SCHEMA_VERSION {
+            return Err(StateError::NewerSchema { location: location.clone(), found: version, known: SCHEMA_VERSION });
+        }
+        while version < SCHEMA_VERSION {
+            let index = usize::try_from(version).unwrap_or(usize::MAX);
+            let Some(migration) = MIGRATIONS.get(index) else { break };
+            connection.batch(migration)?;
+            version += 1;
+        }
+        connection.execute(
+            "INSERT INTO meta (key, value) VALUES ('schema_version', $1) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            &[version.to_string().into()],
+        )?;
+        Ok(())
+    })
+}
+
+fn read_version(connection: &mut dyn SqlConnection) -> StateResult<i64> {
+    let location = connection.location().to_string();
+    let rows = connection.query("SELECT value FROM meta WHERE key = 'schema_version'", &[])?;
+    match rows.first() {
+        None => Ok(0),
+        Some(row) => row
+            .text(0)?
+            .parse()
+            .map_err(|_| StateError::Corrupt { location, message: "the schema version is not a number".into() }),
+    }
+}

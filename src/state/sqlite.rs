@@ -1,0 +1,188 @@
+//! The embedded default: one SQLite file, `.deploy/state.db` beside the
+//! plan, in WAL mode (readers never wait for the writer; a killed writer
+//! leaves the last committed transaction intact) with `synchronous=NORMAL`
+//! and a busy timeout so concurrent deploy processes queue for the lock.
+
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::types::{Value, ValueRef};
+use rusqlite::{Connection, ErrorCode, OpenFlags};
+
+use super::error::{StateError, StateResult};
+use super::schema;
+use super::sql::{Row, SqlConnection, SqlValue};
+
+pub struct SqliteConnection {
+    connection: Connection,
+    location: String,
+}
+
+/// How long a writer waits for another process's transaction.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+impl SqliteConnection {
+    /// Opens (and with `create`, creates) the store at `path`, applying
+    /// migrations. Without `create`, a missing file is `Ok(None)`.
+    pub fn open(path: &Path, create: bool) -> StateResult<Option<SqliteConnection>> {
+        let location = path.display().to_string();
+        if !path.exists() {
+            if !create {
+                return Ok(None);
+            }
+            if let Some(parent) = path.parent().filter(|parent| !parent.as_os_str().is_empty()) {
+                std::fs::create_dir_all(parent)
+                    .map_err(|error| StateError::Open { location: location.clone(), message: error.to_string() })?;
+            }
+        } else if path.is_dir() {
+            return Err(StateError::Open { location, message: "it is a directory".into() });
+        }
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI;
+        let connection = Connection::open_with_flags(path, flags)
+            .map_err(|error| StateError::Open { location: location.clone(), message: error.to_string() })?;
+        let mut store = SqliteConnection { connection, location: location.clone() };
+        store.prepare(path)?;
+        Ok(Some(store))
+    }
+
+    fn prepare(&mut self, path: &Path) -> StateResult<()> {
+        let location = self.location.clone();
+        self.connection.busy_timeout(BUSY_TIMEOUT).map_err(|error| self.map_error(error))?;
+        // Reading the table list is the first read of the file: a file that
+        // is not SQLite fails here, before anything is written.
+        let tables: Vec<String> = {
+            let mut statement = self
+                .connection
+                .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
+                .map_err(|error| map_error(&location, error))?;
+            let names = statement
+                .query_map([], |row| row.get::<_, String>(0))
+                .map_err(|error| map_error(&location, error))?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|error| map_error(&location, error));
+            names?
+        };
+        let mode: String = self
+            .connection
+            .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
+            .map_err(|error| self.map_error(error))?;
+        if !mode.eq_ignore_ascii_case("wal") && !is_memory(path) {
+            return Err(StateError::Open { location, message: format!("cannot switch to WAL mode (got {mode})") });
+        }
+        self.connection.execute_batch("PRAGMA synchronous = NORMAL").map_err(|error| self.map_error(error))?;
+        let has_meta = tables.iter().any(|name| name == "meta");
+        schema::migrate(self, !tables.is_empty(), has_meta)
+    }
+
+    fn map_error(&self, error: rusqlite::Error) -> StateError {
+        map_error(&self.location, error)
+    }
+
+    fn bind(params: &[SqlValue]) -> Vec<Value> {
+        params
+            .iter()
+            .map(|param| match param {
+                SqlValue::Int(Some(number)) => Value::Integer(*number),
+                SqlValue::Text(Some(text)) => Value::Text(text.clone()),
+                SqlValue::Int(None) | SqlValue::Text(None) => Value::Null,
+            })
+            .collect()
+    }
+}
+
+fn is_memory(path: &Path) -> bool {
+    path == Path::new(":memory:")
+}
+
+fn map_error(location: &str, error: rusqlite::Error) -> StateError {
+    if let rusqlite::Error::SqliteFailure(failure, _) = &error {
+        match failure.code {
+            ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt => {
+                return StateError::Corrupt { location: location.to_string(), message: error.to_string() }
+            }
+            ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => {
+                return StateError::query(format!("{location} is busy (another deploy holds it too long): {error}"))
+            }
+            ErrorCode::CannotOpen | ErrorCode::PermissionDenied | ErrorCode::ReadOnly => {
+                return StateError::Open { location: location.to_string(), message: error.to_string() }
+            }
+            _ => {}
+        }
+    }
+    StateError::query(format!("{location}: {error}"))
+}
+
+/// `$1` → `?1`: SQLite's numbered parameters.
+fn sqlite_placeholders(sql: &str) -> String {
+    sql.replace('$', "?")
+}
+
+impl SqlConnection for SqliteConnection {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    fn location(&self) -> &str {
+        &self.location
+    }
+
+    fn execute(&mut self, sql: &str, params: &[SqlValue]) -> StateResult<u64> {
+        let sql = sqlite_placeholders(sql);
+        let location = self.location.clone();
+        let mut statement = self.connection.prepare_cached(&sql).map_err(|error| map_error(&location, error))?;
+        let changed = statement
+            .execute(rusqlite::params_from_iter(Self::bind(params)))
+            .map_err(|error| map_error(&location, error))?;
+        Ok(changed as u64)
+    }
+
+    fn query(&mut self, sql: &str, params: &[SqlValue]) -> StateResult<Vec<Row>> {
+        let sql = sqlite_placeholders(sql);
+        let location = self.location.clone();
+        let mut statement = self.connection.prepare_cached(&sql).map_err(|error| map_error(&location, error))?;
+        let columns = statement.column_count();
+        let mut rows = statement
+            .query(rusqlite::params_from_iter(Self::bind(params)))
+            .map_err(|error| map_error(&location, error))?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next().map_err(|error| map_error(&location, error))? {
+            let mut values = Vec::with_capacity(columns);
+            for index in 0..columns {
+                let value = row.get_ref(index).map_err(|error| map_error(&location, error))?;
+                values.push(match value {
+                    ValueRef::Null => SqlValue::Int(None),
+                    ValueRef::Integer(number) => SqlValue::Int(Some(number)),
+                    ValueRef::Real(number) => SqlValue::Int(Some(number as i64)),
+                    ValueRef::Text(bytes) | ValueRef::Blob(bytes) => {
+                        SqlValue::Text(Some(String::from_utf8_lossy(bytes).into_owned()))
+                    }
+                });
+            }
+            out.push(Row { values });
+        }
+        Ok(out)
+    }
+
+    fn batch(&mut self, sql: &str) -> StateResult<()> {
+        self.connection.execute_batch(sql).map_err(|error| self.map_error(error))
+    }
+
+    fn begin(&mut self) -> StateResult<()> {
+        self.batch("BEGIN IMMEDIATE")
+    }
+
+    fn commit(&mut self) -> StateResult<()> {
+        self.batch("COMMIT")
+    }
+
+    fn rollback(&mut self) -> StateResult<()> {
+        self.batch("ROLLBACK")
+    }
+
+    fn lock_key(&mut self, _key: &str) -> StateResult<()> {
+        Ok(())
+    }
+}

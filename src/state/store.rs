@@ -1,0 +1,603 @@
+//! The store's semantics, written once over [`SqlConnection`] for both
+//! backends. Every change runs in a transaction.
+
+use std::time::Duration;
+
+use super::error::{StateError, StateResult};
+use super::lease::{liveness, Liveness};
+use super::records::*;
+use super::sql::{transaction, Row, SqlConnection, SqlValue};
+use super::StateStore;
+
+pub struct SqlStore<C: SqlConnection> {
+    connection: C,
+}
+
+impl<C: SqlConnection> SqlStore<C> {
+    pub fn new(connection: C) -> SqlStore<C> {
+        SqlStore { connection }
+    }
+
+    fn corrupt(&self, message: impl Into<String>) -> StateError {
+        StateError::Corrupt { location: self.connection.location().to_string(), message: message.into() }
+    }
+}
+
+const DEPLOYMENT_COLUMNS: &str = "run_id, kind, pipeline, environments, version, previous_version, params, \
+     plan_file, plan_text, plan_hash, started_by, machine, pid, pid_start, started_at, heartbeat_at, ended_at, \
+     status, exit_code, parts, undoes, undone_by";
+
+const LEASE_COLUMNS: &str =
+    "scope, pipeline, environment, run_id, owner, machine, pid, pid_start, message, acquired_at, heartbeat_at";
+
+const NODE_RUN_COLUMNS: &str =
+    "run_id, node, host, kind, batch, attempt, status, started_at, ended_at, duration_ms, exit_code, error";
+
+/// Environments are stored as one line of names joined by commas.
+fn join_environments(environments: &[String]) -> String {
+    environments.join(",")
+}
+
+fn split_environments(text: &str) -> Vec<String> {
+    text.split(',').filter(|name| !name.is_empty()).map(str::to_string).collect()
+}
+
+impl<C: SqlConnection> SqlStore<C> {
+    fn deployment_from(&self, row: &Row) -> StateResult<Deployment> {
+        let kind = row.text(1)?;
+        let status = row.text(17)?;
+        let params: Vec<(String, String)> = serde_json::from_str(&row.text(6)?)
+            .map_err(|error| self.corrupt(format!("the params of a deployment are not JSON: {error}")))?;
+        Ok(Deployment {
+            run_id: row.text(0)?,
+            kind: DeploymentKind::parse(&kind)
+                .ok_or_else(|| self.corrupt(format!("unknown deployment kind `{kind}`")))?,
+            pipeline: row.text(2)?,
+            environments: split_environments(&row.text(3)?),
+            version: row.text(4)?,
+            previous_version: row.text(5)?,
+            params,
+            plan_file: row.text(7)?,
+            plan_text: row.text(8)?,
+            plan_hash: row.text(9)?,
+            started_by: row.text(10)?,
+            machine: row.text(11)?,
+            pid: row.int(12)?,
+            pid_start: row.text(13)?,
+            started_at: row.int(14)?,
+            heartbeat_at: row.int(15)?,
+            ended_at: row.opt_int(16)?,
+            status: DeploymentStatus::parse(&status)
+                .ok_or_else(|| self.corrupt(format!("unknown deployment status `{status}`")))?,
+            exit_code: row.opt_int(18)?,
+            parts: row.int(19)?,
+            undoes: row.opt_text(20)?,
+            undone_by: row.opt_text(21)?,
+        })
+    }
+
+    fn lease_from(row: &Row) -> StateResult<Lease> {
+        Ok(Lease {
+            scope: row.text(0)?,
+            pipeline: row.text(1)?,
+            environment: row.text(2)?,
+            run_id: row.text(3)?,
+            owner: row.text(4)?,
+            machine: row.text(5)?,
+            pid: row.int(6)?,
+            pid_start: row.text(7)?,
+            message: row.text(8)?,
+            acquired_at: row.int(9)?,
+            heartbeat_at: row.int(10)?,
+        })
+    }
+
+    fn node_run_from(row: &Row) -> StateResult<NodeRun> {
+        Ok(NodeRun {
+            run_id: row.text(0)?,
+            node: row.text(1)?,
+            host: row.text(2)?,
+            kind: row.text(3)?,
+            batch: row.opt_int(4)?,
+            attempt: row.opt_int(5)?,
+            status: row.text(6)?,
+            started_at: row.opt_int(7)?,
+            ended_at: row.opt_int(8)?,
+            duration_ms: row.opt_int(9)?,
+            exit_code: row.opt_int(10)?,
+            error: row.opt_text(11)?,
+        })
+    }
+}
+
+fn insert_deployment_sql() -> String {
+    let placeholders: Vec<String> = (1..=22).map(|n| format!("${n}")).collect();
+    format!("INSERT INTO deployments ({DEPLOYMENT_COLUMNS}) VALUES ({})", placeholders.join(", "))
+}
+
+fn apply_change(connection: &mut dyn SqlConnection, run_id: &str, change: &NodeRunChange) -> StateResult<()> {
+    match change {
+        NodeRunChange::Started { node, host, kind, batch, attempt, at } => {
+            connection.execute(
+                "INSERT INTO node_runs (run_id, node, host, kind, batch, attempt, status, started_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, 'running', $7) \
+                 ON CONFLICT (run_id, node, host) DO UPDATE SET \
+                 attempt = excluded.attempt, status = 'running', ended_at = NULL, duration_ms = NULL, \
+                 exit_code = NULL, error = NULL, batch = COALESCE(excluded.batch, node_runs.batch), \
+                 started_at = COALESCE(node_runs.started_at, excluded.started_at)",
+                &[
+                    run_id.into(),
+                    node.into(),
+                    host.into(),
+                    kind.into(),
+                    (*batch).into(),
+                    (*attempt).into(),
+                    (*at).into(),
+                ],
+            )?;
+        }
+        NodeRunChange::Finished(run) => {
+            connection.execute(
+                "INSERT INTO node_runs (run_id, node, host, kind, batch, attempt, status, started_at, ended_at, \
+                 duration_ms, exit_code, error) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+                 ON CONFLICT (run_id, node, host) DO UPDATE SET \
+                 attempt = COALESCE(excluded.attempt, node_runs.attempt), status = excluded.status, \
+                 ended_at = excluded.ended_at, duration_ms = excluded.duration_ms, \
+                 exit_code = excluded.exit_code, error = excluded.error",
+                &[
+                    run_id.into(),
+                    (&run.node).into(),
+                    (&run.host).into(),
+                    (&run.kind).into(),
+                    run.batch.into(),
+                    run.attempt.into(),
+                    (&run.status).into(),
+                    run.started_at.into(),
+                    run.ended_at.into(),
+                    run.duration_ms.into(),
+                    run.exit_code.into(),
+                    run.error.clone().into(),
+                ],
+            )?;
+        }
+        NodeRunChange::Skipped { node, kind, at } => {
+            connection.execute(
+                "INSERT INTO node_runs (run_id, node, host, kind, status, started_at, ended_at, duration_ms) \
+                 VALUES ($1, $2, '', $3, 'skipped', $4, $4, 0) ON CONFLICT (run_id, node, host) DO NOTHING",
+                &[run_id.into(), node.into(), kind.into(), (*at).into()],
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// Rows per multi-row journal INSERT (4 parameters each).
+const JOURNAL_CHUNK: usize = 128;
+
+impl<C: SqlConnection> StateStore for SqlStore<C> {
+    fn backend(&self) -> &'static str {
+        self.connection.backend()
+    }
+
+    fn location(&self) -> String {
+        self.connection.location().to_string()
+    }
+
+    fn insert_deployment(&mut self, d: &Deployment) -> StateResult<()> {
+        let params = serde_json::to_string(&d.params).map_err(StateError::query)?;
+        let sql = insert_deployment_sql();
+        let values: Vec<SqlValue> = vec![
+            (&d.run_id).into(),
+            d.kind.as_str().into(),
+            (&d.pipeline).into(),
+            join_environments(&d.environments).into(),
+            (&d.version).into(),
+            (&d.previous_version).into(),
+            params.into(),
+            (&d.plan_file).into(),
+            (&d.plan_text).into(),
+            (&d.plan_hash).into(),
+            (&d.started_by).into(),
+            (&d.machine).into(),
+            d.pid.into(),
+            (&d.pid_start).into(),
+            d.started_at.into(),
+            d.heartbeat_at.into(),
+            d.ended_at.into(),
+            d.status.as_str().into(),
+            d.exit_code.into(),
+            d.parts.into(),
+            d.undoes.clone().into(),
+            d.undone_by.clone().into(),
+        ];
+        transaction(&mut self.connection, |connection| connection.execute(&sql, &values).map(|_| ()))
+    }
+
+    fn deployment(&mut self, run_id: &str) -> StateResult<Option<Deployment>> {
+        let rows = self
+            .connection
+            .query(&format!("SELECT {DEPLOYMENT_COLUMNS} FROM deployments WHERE run_id = $1"), &[run_id.into()])?;
+        rows.first().map(|row| self.deployment_from(row)).transpose()
+    }
+
+    fn deployments(&mut self, query: &DeploymentQuery) -> StateResult<Vec<Deployment>> {
+        let rows = match &query.pipeline {
+            Some(pipeline) => self.connection.query(
+                &format!(
+                    "SELECT {DEPLOYMENT_COLUMNS} FROM deployments WHERE pipeline = $1 \
+                     ORDER BY started_at DESC, run_id DESC"
+                ),
+                &[pipeline.into()],
+            )?,
+            None => self.connection.query(
+                &format!("SELECT {DEPLOYMENT_COLUMNS} FROM deployments ORDER BY started_at DESC, run_id DESC"),
+                &[],
+            )?,
+        };
+        let mut out = Vec::new();
+        for row in &rows {
+            let deployment = self.deployment_from(row)?;
+            if query.kind.is_some_and(|kind| kind != deployment.kind) {
+                continue;
+            }
+            if query.environment.as_deref().is_some_and(|env| !deployment.targets(env)) {
+                continue;
+            }
+            out.push(deployment);
+            if query.limit.is_some_and(|limit| out.len() >= limit) {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    fn set_status(&mut self, run_id: &str, status: DeploymentStatus) -> StateResult<()> {
+        transaction(&mut self.connection, |connection| {
+            connection
+                .execute(
+                    "UPDATE deployments SET status = $1 WHERE run_id = $2",
+                    &[status.as_str().into(), run_id.into()],
+                )
+                .map(|_| ())
+        })
+    }
+
+    fn resume_deployment(&mut self, run_id: &str, holder: &Holder, now: i64) -> StateResult<()> {
+        transaction(&mut self.connection, |connection| {
+            connection.execute(
+                "UPDATE deployments SET status = 'running', machine = $1, pid = $2, pid_start = $3, \
+                 heartbeat_at = $4, ended_at = NULL, exit_code = NULL, parts = parts + 1 WHERE run_id = $5",
+                &[(&holder.machine).into(), holder.pid.into(), (&holder.pid_start).into(), now.into(), run_id.into()],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn finish_deployment(&mut self, finish: &Finish) -> StateResult<()> {
+        transaction(&mut self.connection, |connection| {
+            connection.execute(
+                "UPDATE deployments SET status = $1, exit_code = $2, ended_at = $3, heartbeat_at = $3 \
+                 WHERE run_id = $4",
+                &[
+                    finish.status.as_str().into(),
+                    finish.exit_code.into(),
+                    finish.ended_at.into(),
+                    (&finish.run_id).into(),
+                ],
+            )?;
+            if let Some(promotion) = &finish.promote {
+                for environment in &promotion.environments {
+                    connection.execute(
+                        "INSERT INTO environment_versions (pipeline, environment, current_version, current_run, \
+                         previous_version, updated_at) VALUES ($1, $2, $3, $4, '', $5) \
+                         ON CONFLICT (pipeline, environment) DO UPDATE SET \
+                         previous_version = CASE WHEN environment_versions.current_version = excluded.current_version \
+                         THEN environment_versions.previous_version ELSE environment_versions.current_version END, \
+                         current_version = excluded.current_version, current_run = excluded.current_run, \
+                         updated_at = excluded.updated_at",
+                        &[
+                            (&promotion.pipeline).into(),
+                            environment.into(),
+                            (&promotion.version).into(),
+                            (&finish.run_id).into(),
+                            finish.ended_at.into(),
+                        ],
+                    )?;
+                }
+            }
+            Ok(())
+        })
+    }
+
+    fn record_rollback(&mut self, rollback: &RollbackRecord) -> StateResult<()> {
+        transaction(&mut self.connection, |connection| {
+            connection.execute(
+                "UPDATE deployments SET undone_by = $1 WHERE run_id = $2",
+                &[(&rollback.rollback_run).into(), (&rollback.undone_run).into()],
+            )?;
+            for environment in &rollback.environments {
+                if let Some(version) = &environment.bad_version {
+                    connection.execute(
+                        "INSERT INTO bad_versions (pipeline, environment, version, run_id, marked_at, reason) \
+                         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (pipeline, environment, version) DO UPDATE SET \
+                         run_id = excluded.run_id, marked_at = excluded.marked_at, reason = excluded.reason",
+                        &[
+                            (&rollback.pipeline).into(),
+                            (&environment.environment).into(),
+                            version.into(),
+                            (&rollback.undone_run).into(),
+                            rollback.at.into(),
+                            format!("undone by deploy rollback (run {})", rollback.rollback_run).into(),
+                        ],
+                    )?;
+                }
+                if let Some((current, current_run, previous)) = &environment.current {
+                    connection.execute(
+                        "INSERT INTO environment_versions (pipeline, environment, current_version, current_run, \
+                         previous_version, updated_at) VALUES ($1, $2, $3, $4, $5, $6) \
+                         ON CONFLICT (pipeline, environment) DO UPDATE SET current_version = excluded.current_version, \
+                         current_run = excluded.current_run, previous_version = excluded.previous_version, \
+                         updated_at = excluded.updated_at",
+                        &[
+                            (&rollback.pipeline).into(),
+                            (&environment.environment).into(),
+                            current.into(),
+                            current_run.into(),
+                            previous.into(),
+                            rollback.at.into(),
+                        ],
+                    )?;
+                }
+            }
+            Ok(())
+        })
+    }
+
+    fn environment_versions(&mut self, pipeline: Option<&str>) -> StateResult<Vec<EnvironmentVersion>> {
+        let sql = "SELECT pipeline, environment, current_version, current_run, previous_version, updated_at \
+                   FROM environment_versions";
+        let rows = match pipeline {
+            Some(pipeline) => {
+                self.connection.query(&format!("{sql} WHERE pipeline = $1 ORDER BY environment"), &[pipeline.into()])?
+            }
+            None => self.connection.query(&format!("{sql} ORDER BY pipeline, environment"), &[])?,
+        };
+        rows.iter()
+            .map(|row| {
+                Ok(EnvironmentVersion {
+                    pipeline: row.text(0)?,
+                    environment: row.text(1)?,
+                    current_version: row.text(2)?,
+                    current_run: row.text(3)?,
+                    previous_version: row.text(4)?,
+                    updated_at: row.int(5)?,
+                })
+            })
+            .collect()
+    }
+
+    fn bad_versions(&mut self, pipeline: &str) -> StateResult<Vec<BadVersion>> {
+        let rows = self.connection.query(
+            "SELECT pipeline, environment, version, run_id, marked_at, reason FROM bad_versions \
+             WHERE pipeline = $1 ORDER BY marked_at DESC",
+            &[pipeline.into()],
+        )?;
+        rows.iter()
+            .map(|row| {
+                Ok(BadVersion {
+                    pipeline: row.text(0)?,
+                    environment: row.text(1)?,
+                    version: row.text(2)?,
+                    run_id: row.text(3)?,
+                    marked_at: row.int(4)?,
+                    reason: row.text(5)?,
+                })
+            })
+            .collect()
+    }
+
+    fn next_seq(&mut self, run_id: &str) -> StateResult<u64> {
+        let rows = self.connection.query("SELECT MAX(seq) FROM journal WHERE run_id = $1", &[run_id.into()])?;
+        let last = rows.first().map(|row| row.opt_int(0)).transpose()?.flatten();
+        Ok(last.map_or(0, |last| u64::try_from(last).unwrap_or(0) + 1))
+    }
+
+    fn append_journal(&mut self, run_id: &str, events: &[JournalEntry], changes: &[NodeRunChange]) -> StateResult<()> {
+        if events.is_empty() && changes.is_empty() {
+            return Ok(());
+        }
+        transaction(&mut self.connection, |connection| {
+            for chunk in events.chunks(JOURNAL_CHUNK) {
+                let mut sql = String::from("INSERT INTO journal (run_id, seq, type, event) VALUES ");
+                let mut values: Vec<SqlValue> = Vec::with_capacity(chunk.len() * 4);
+                for (index, entry) in chunk.iter().enumerate() {
+                    if index > 0 {
+                        sql.push_str(", ");
+                    }
+                    let base = index * 4;
+                    sql.push_str(&format!("(${}, ${}, ${}, ${})", base + 1, base + 2, base + 3, base + 4));
+                    values.push(run_id.into());
+                    values.push(i64::try_from(entry.seq).unwrap_or(i64::MAX).into());
+                    values.push((&entry.kind).into());
+                    values.push((&entry.event).into());
+                }
+                connection.execute(&sql, &values)?;
+            }
+            for change in changes {
+                apply_change(connection, run_id, change)?;
+            }
+            Ok(())
+        })
+    }
+
+    fn journal(&mut self, run_id: &str) -> StateResult<Vec<JournalEntry>> {
+        let rows = self
+            .connection
+            .query("SELECT seq, type, event FROM journal WHERE run_id = $1 ORDER BY seq", &[run_id.into()])?;
+        rows.iter()
+            .map(|row| {
+                Ok(JournalEntry {
+                    seq: u64::try_from(row.int(0)?).unwrap_or(0),
+                    kind: row.text(1)?,
+                    event: row.text(2)?,
+                })
+            })
+            .collect()
+    }
+
+    fn node_runs(&mut self, run_id: &str) -> StateResult<Vec<NodeRun>> {
+        let rows = self.connection.query(
+            &format!("SELECT {NODE_RUN_COLUMNS} FROM node_runs WHERE run_id = $1 ORDER BY started_at, node, host"),
+            &[run_id.into()],
+        )?;
+        rows.iter().map(Self::node_run_from).collect()
+    }
+
+    fn acquire_leases(&mut self, request: &LeaseRequest) -> StateResult<LeaseOutcome> {
+        let ttl = Duration::from_millis(u64::try_from(request.ttl_ms).unwrap_or(0));
+        transaction(&mut self.connection, |connection| {
+            // Every acquisition for this pipeline queues here (PostgreSQL);
+            // SQLite's write transaction is exclusive already.
+            connection.lock_key(&format!("deploy-lease:{}", request.pipeline))?;
+            let rows = connection.query(
+                &format!("SELECT {LEASE_COLUMNS} FROM leases WHERE pipeline = $1 ORDER BY scope"),
+                &[(&request.pipeline).into()],
+            )?;
+            let existing: Vec<Lease> = rows.iter().map(Self::lease_from).collect::<StateResult<_>>()?;
+            let wanted: Vec<String> =
+                if request.environments.is_empty() { vec![String::new()] } else { request.environments.clone() };
+            let mut taken_over = Vec::new();
+            for lease in &existing {
+                let conflicts = lease.environment.is_empty()
+                    || wanted.iter().any(|environment| environment.is_empty() || environment == &lease.environment);
+                // Only this very process holds a lease re-entrantly: a lease of
+                // the same run held by another process (the run before it was
+                // resumed, or a second `deploy resume`) is judged like any other.
+                let mine = lease.run_id == request.holder.run_id
+                    && lease.machine == request.holder.machine
+                    && lease.pid == request.holder.pid;
+                if !conflicts || mine {
+                    continue;
+                }
+                match liveness(
+                    &lease.machine,
+                    lease.pid,
+                    &lease.pid_start,
+                    lease.heartbeat_at,
+                    &request.holder,
+                    request.now,
+                    ttl,
+                ) {
+                    Liveness::Alive => return Ok(LeaseOutcome::Held(lease.clone())),
+                    Liveness::Dead(why) => taken_over.push((lease.clone(), why)),
+                }
+            }
+            for (lease, _) in &taken_over {
+                connection.execute("DELETE FROM leases WHERE scope = $1", &[(&lease.scope).into()])?;
+                // Its run never finished: it crashed.
+                connection.execute(
+                    "UPDATE deployments SET status = 'crashed' WHERE run_id = $1 AND status = 'running'",
+                    &[(&lease.run_id).into()],
+                )?;
+            }
+            for environment in &wanted {
+                let scope = scope_key(&request.pipeline, environment);
+                let holder = &request.holder;
+                connection.execute(
+                    &format!(
+                        "INSERT INTO leases ({LEASE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) \
+                         ON CONFLICT (scope) DO UPDATE SET run_id = excluded.run_id, owner = excluded.owner, \
+                         machine = excluded.machine, pid = excluded.pid, pid_start = excluded.pid_start, \
+                         message = excluded.message, acquired_at = excluded.acquired_at, \
+                         heartbeat_at = excluded.heartbeat_at"
+                    ),
+                    &[
+                        scope.into(),
+                        (&request.pipeline).into(),
+                        environment.into(),
+                        (&holder.run_id).into(),
+                        (&holder.owner).into(),
+                        (&holder.machine).into(),
+                        holder.pid.into(),
+                        (&holder.pid_start).into(),
+                        (&request.message).into(),
+                        request.now.into(),
+                    ],
+                )?;
+            }
+            Ok(LeaseOutcome::Acquired { taken_over })
+        })
+    }
+
+    fn heartbeat(&mut self, run_id: &str, now: i64) -> StateResult<usize> {
+        transaction(&mut self.connection, |connection| {
+            let held = connection
+                .execute("UPDATE leases SET heartbeat_at = $1 WHERE run_id = $2", &[now.into(), run_id.into()])?;
+            connection.execute(
+                "UPDATE deployments SET heartbeat_at = $1 WHERE run_id = $2 AND status = 'running'",
+                &[now.into(), run_id.into()],
+            )?;
+            Ok(usize::try_from(held).unwrap_or(0))
+        })
+    }
+
+    fn release_leases(&mut self, run_id: &str) -> StateResult<()> {
+        transaction(&mut self.connection, |connection| {
+            connection.execute("DELETE FROM leases WHERE run_id = $1", &[run_id.into()]).map(|_| ())
+        })
+    }
+
+    fn force_release(&mut self, pipeline: &str, environment: Option<&str>) -> StateResult<Vec<Lease>> {
+        transaction(&mut self.connection, |connection| {
+            connection.lock_key(&format!("deploy-lease:{pipeline}"))?;
+            let rows = connection.query(
+                &format!("SELECT {LEASE_COLUMNS} FROM leases WHERE pipeline = $1 ORDER BY scope"),
+                &[pipeline.into()],
+            )?;
+            let mut dropped = Vec::new();
+            for row in &rows {
+                let lease = Self::lease_from(row)?;
+                if environment.is_some_and(|environment| environment != lease.environment) {
+                    continue;
+                }
+                connection.execute("DELETE FROM leases WHERE scope = $1", &[(&lease.scope).into()])?;
+                dropped.push(lease);
+            }
+            Ok(dropped)
+        })
+    }
+
+    fn leases(&mut self) -> StateResult<Vec<Lease>> {
+        let rows = self.connection.query(&format!("SELECT {LEASE_COLUMNS} FROM leases ORDER BY scope"), &[])?;
+        rows.iter().map(Self::lease_from).collect()
+    }
+
+    fn add_approval(&mut self, run_id: &str, gate: &str, approver: &str, now: i64) -> StateResult<()> {
+        transaction(&mut self.connection, |connection| {
+            connection
+                .execute(
+                    "INSERT INTO approvals (run_id, gate, approver, approved_at) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (run_id, gate, approver) DO NOTHING",
+                    &[run_id.into(), gate.into(), approver.into(), now.into()],
+                )
+                .map(|_| ())
+        })
+    }
+
+    fn approvals(&mut self, run_id: &str) -> StateResult<Vec<Approval>> {
+        let rows = self.connection.query(
+            "SELECT run_id, gate, approver, approved_at FROM approvals WHERE run_id = $1 ORDER BY approved_at",
+            &[run_id.into()],
+        )?;
+        rows.iter()
+            .map(|row| {
+                Ok(Approval {
+                    run_id: row.text(0)?,
+                    gate: row.text(1)?,
+                    approver: row.text(2)?,
+                    approved_at: row.int(3)?,
+                })
+            })
+            .collect()
+    }
+}
