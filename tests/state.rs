@@ -404,7 +404,52 @@ fn logs_replay_a_run(backend: &Backend) {
     assert_eq!(missing.code, 1);
 }
 
+const CANARY: &str = r#"
+pipeline "canary" {}
+param version: string = "v1"
+environment production { hosts = ["web-1", "web-2"] }
+gate healthy { check every 1s within 3s `true` }
+stage ship {
+  target = production
+  strategy canary { steps = [50%, 100%]  pause = 1s  analysis = healthy }
+  run "echo $DEPLOY_VERSION >> ran-$DEPLOY_HOST"
+  rollback { run "echo $DEPLOY_PREVIOUS_VERSION >> undone-$DEPLOY_HOST" }
+}
+"#;
+
+/// The events of a `--json` run whose type is one of `types`.
+fn events_of(output: &Output, types: &[&str]) -> Vec<serde_json::Value> {
+    output.events().into_iter().filter(|e| e["type"].as_str().is_some_and(|t| types.contains(&t))).collect()
+}
+
+/// `deploy rollback` runs the rollback path only: no canary pause, no
+/// analysis — unless `--with-gates` asks for the gates again.
+fn rollback_skips_gates_unless_asked(backend: &Backend) {
+    let test = backend.apply(Test::new().plan(CANARY));
+    for version in ["v1", "v2"] {
+        let run = test.run_with(&["run", "release.deploy", "--yes", "--json", "--set", &format!("version={version}")]);
+        ok(&run);
+        assert!(!events_of(&run, &["gate_evaluation"]).is_empty(), "the canary analyses while deploying");
+    }
+    let plain = test.run_with(&["rollback", "release.deploy", "--json"]);
+    ok(&plain);
+    assert!(events_of(&plain, &["gate_evaluation"]).is_empty(), "no analysis on a plain rollback: {}", plain.stdout);
+    for host in ["web-1", "web-2"] {
+        assert_eq!(std::fs::read_to_string(test.path().join(format!("undone-{host}"))).unwrap_or_default(), "v1\n");
+    }
+    ok(&test.run_with(&["run", "release.deploy", "--yes", "--set", "version=v3"]));
+    let gated = test.run_with(&["rollback", "release.deploy", "--with-gates", "--json"]);
+    ok(&gated);
+    let evaluations = events_of(&gated, &["gate_evaluation"]);
+    assert!(!evaluations.is_empty(), "--with-gates evaluates the analysis gate again: {}", gated.stdout);
+    assert!(evaluations.iter().all(|e| e["node"] == "healthy" && e["outcome"] == "pass"), "{evaluations:?}");
+    for host in ["web-1", "web-2"] {
+        assert_eq!(count_lines(&test, &format!("undone-{host}")), 2);
+    }
+}
+
 on_both_backends!(
+    rollback_skips_gates_unless_asked,
     records_history_and_versions,
     pause_approve_resume,
     approve_checks_the_gate_name,
