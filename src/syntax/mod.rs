@@ -97,10 +97,11 @@ mod tests {
     use super::*;
     use crate::syntax::span::FileId;
 
+    /// The example of the design brief, kept as a fixture.
     #[test]
     fn parses_the_design_brief_example() {
-        let text = std::fs::read_to_string("/tmp/brief.deploy").unwrap_or_default();
-        match parse(FileId(0), &text) {
+        let text = include_str!("../../tests/fixtures/valid/webshop.deploy");
+        match parse(FileId(0), text) {
             Ok(module) => assert!(module.items.len() > 10, "{module:#?}"),
             Err(errors) => panic!("{errors:#?}"),
         }
