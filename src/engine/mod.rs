@@ -88,12 +88,31 @@ pub async fn run(
 ) -> RunReport {
     let redactor = Redactor::new(inputs.secrets.iter().map(|(_, value)| value.as_str()));
     let (bus, worker) = Bus::start(redactor, sinks);
+    warn_unknown_approvals(&graph, &options, &bus);
+    let completions = CompletionLog::resumed(&graph, &options.resumed);
+    let ctx = run_context(graph, inputs, options, parts, bus.clone(), completions);
+    let report = executor::execute(ctx, interrupts).await;
+    bus.close();
+    let _ = tokio::task::spawn_blocking(move || worker.join()).await;
+    report
+}
+
+/// The inputs with `version` set to the previous version (what a blue/green
+/// switch back and `deploy rollback` bind).
+/// Everything a run (or an undo) shares: the graph, its inputs, the parts
+/// that do the work, the bus, and what completed so far.
+fn run_context(
+    graph: ExecutionGraph,
+    inputs: ResolvedInputs,
+    options: RunOptions,
+    parts: Parts,
+    bus: Bus,
+    completions: CompletionLog,
+) -> Arc<RunContext> {
     let version = inputs.version();
     let previous_version = options.previous_version.clone().unwrap_or_default();
     let previous_inputs = previous_inputs(&inputs, &previous_version);
-    warn_unknown_approvals(&graph, &options, &bus);
-    let completions = CompletionLog::resumed(&graph, &options.resumed);
-    let ctx = Arc::new(RunContext {
+    Arc::new(RunContext {
         permits: Arc::new(Semaphore::new(options.max_parallel.max(1))),
         environments: context::inherited_environments(&graph),
         pipeline_node: hooks::pipeline_node(&graph.plan),
@@ -101,7 +120,7 @@ pub async fn run(
         inputs,
         previous_inputs,
         options,
-        bus: bus.clone(),
+        bus,
         transport: parts.transport,
         local: parts.local,
         scripts: parts.scripts,
@@ -111,15 +130,9 @@ pub async fn run(
         version,
         previous_version,
         started: Instant::now(),
-    });
-    let report = executor::execute(ctx, interrupts).await;
-    bus.close();
-    let _ = tokio::task::spawn_blocking(move || worker.join()).await;
-    report
+    })
 }
 
-/// The inputs with `version` set to the previous version (what a blue/green
-/// switch back and `deploy rollback` bind).
 pub fn previous_inputs(inputs: &ResolvedInputs, previous_version: &str) -> ResolvedInputs {
     let mut previous = inputs.clone();
     match previous.params.iter_mut().find(|(name, _)| name == "version") {

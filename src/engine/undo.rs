@@ -3,19 +3,18 @@
 //! only when asked, the gates that verify the undone stages afterwards.
 //! Canary pauses and analysis are not re-run otherwise.
 
-use std::sync::Arc;
 use std::time::Instant;
 
-use tokio::sync::{mpsc, Semaphore};
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::bus::{Bus, EventSink};
-use super::context::{millis, CompletionLog, RunContext, RunOptions, UnitOutcome, UnitPhase, UnitRecord};
+use super::context::{millis, CompletionLog, RunOptions, UnitOutcome, UnitPhase, UnitRecord};
 use super::event::{EventData, FailureSummary, NodeStatus, NodeSummary, RunStatus, Summary};
 use super::executor::RunReport;
 use super::redact::Redactor;
 use super::rollback::run_rollback;
-use super::{context, gates, hooks, Parts};
+use super::{gates, Parts};
 use crate::check::inputs::ResolvedInputs;
 use crate::check::model::NodeId;
 use crate::graph::ExecutionGraph;
@@ -54,28 +53,7 @@ pub async fn undo(
             });
         }
     }
-    let version = inputs.version();
-    let previous_version = options.previous_version.clone().unwrap_or_default();
-    let previous_inputs = super::previous_inputs(&inputs, &previous_version);
-    let ctx = Arc::new(RunContext {
-        permits: Arc::new(Semaphore::new(options.max_parallel.max(1))),
-        environments: context::inherited_environments(&graph),
-        pipeline_node: hooks::pipeline_node(&graph.plan),
-        graph,
-        inputs,
-        previous_inputs,
-        options,
-        bus: bus.clone(),
-        transport: parts.transport,
-        local: parts.local,
-        scripts: parts.scripts,
-        prompt: parts.prompt,
-        prompt_lock: tokio::sync::Mutex::new(()),
-        completions,
-        version,
-        previous_version,
-        started: Instant::now(),
-    });
+    let ctx = super::run_context(graph, inputs, options, parts, bus.clone(), completions);
     let plan = ctx.plan();
     ctx.bus.emit(EventData::RunStarted {
         run_id: ctx.options.run_id.clone(),
