@@ -248,6 +248,33 @@ pub struct NodeDef {
     pub doc: Option<String>,
 }
 
+impl NodeDef {
+    /// A node with nothing in it yet: no edges, steps, rollback or gate.
+    pub fn new(id: NodeId, name: String, kind: NodeKind, location: Location, name_location: Location) -> Self {
+        NodeDef {
+            id,
+            name,
+            kind,
+            location,
+            name_location,
+            needs: Vec::new(),
+            target: None,
+            strategy: Strategy::AllAtOnce,
+            steps: Vec::new(),
+            rollback: RollbackSpec::Missing,
+            timeout: None,
+            retry: None,
+            when: None,
+            monitor: None,
+            hooks: Vec::new(),
+            gate: None,
+            bindings: Vec::new(),
+            template: None,
+            doc: None,
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub enum Step {
     Run(StringTemplate),

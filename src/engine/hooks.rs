@@ -105,27 +105,7 @@ pub async fn run_hooks(
 /// The stand-in node the pipeline's hooks run as: no target, no bindings,
 /// named after the pipeline.
 pub fn pipeline_node(plan: &crate::check::model::Plan) -> NodeDef {
-    use crate::check::model::{NodeId, NodeKind, RollbackSpec, Strategy};
+    use crate::check::model::{NodeId, NodeKind};
     let location = plan.pipeline.location.unwrap_or_default();
-    NodeDef {
-        id: NodeId(usize::MAX),
-        name: plan.pipeline.name.clone(),
-        kind: NodeKind::Stage,
-        location,
-        name_location: location,
-        needs: Vec::new(),
-        target: None,
-        strategy: Strategy::AllAtOnce,
-        steps: Vec::new(),
-        rollback: RollbackSpec::Missing,
-        timeout: None,
-        retry: None,
-        when: None,
-        monitor: None,
-        hooks: Vec::new(),
-        gate: None,
-        bindings: Vec::new(),
-        template: None,
-        doc: None,
-    }
+    NodeDef::new(NodeId(usize::MAX), plan.pipeline.name.clone(), NodeKind::Stage, location, location)
 }

@@ -110,25 +110,9 @@ impl PlanBuilder {
         let id = NodeId(self.plan.nodes.len());
         let needs = needs.iter().map(|need| self.plan.node_named(need).map(|n| n.id).unwrap()).collect();
         let mut node = NodeDef {
-            id,
-            name: name.into(),
-            kind,
-            location: Location::default(),
-            name_location: Location::default(),
             needs,
-            target: None,
-            strategy: Strategy::AllAtOnce,
             steps: steps.iter().map(|s| run_step(s)).collect(),
-            rollback: RollbackSpec::Missing,
-            timeout: None,
-            retry: None,
-            when: None,
-            monitor: None,
-            hooks: Vec::new(),
-            gate: None,
-            bindings: Vec::new(),
-            template: None,
-            doc: None,
+            ..NodeDef::new(id, name.into(), kind, Location::default(), Location::default())
         };
         f(&mut node);
         self.plan.nodes.push(node);

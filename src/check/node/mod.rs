@@ -189,25 +189,14 @@ impl<'a> NodeBuilder<'a> {
         let gate = (decl.kind == NodeKind::Gate).then(Box::<GateDef>::default);
         NodeBuilder {
             node: NodeDef {
-                id,
-                name: decl.name.name.to_string(),
-                kind: decl.kind,
-                location: Location { file, span: decl.span },
-                name_location: Location { file, span: decl.name.span },
-                needs: Vec::new(),
-                target: None,
-                strategy: Strategy::AllAtOnce,
-                steps: Vec::new(),
-                rollback: RollbackSpec::Missing,
-                timeout: None,
-                retry: None,
-                when: None,
-                monitor: None,
-                hooks: Vec::new(),
                 gate,
-                bindings: Vec::new(),
-                template: None,
-                doc: None,
+                ..NodeDef::new(
+                    id,
+                    decl.name.name.to_string(),
+                    decl.kind,
+                    Location { file, span: decl.span },
+                    Location { file, span: decl.name.span },
+                )
             },
             ids,
             kinds,
