@@ -92,14 +92,7 @@ pub fn run(args: HistoryArgs) -> ExitCode {
         })
         .collect();
     if args.json {
-        match serde_json::to_string_pretty(&rows) {
-            Ok(text) => println!("{text}"),
-            Err(error) => {
-                eprintln!("error: {error}");
-                return ExitCode::Usage;
-            }
-        }
-        return ExitCode::Success;
+        return super::output::print_json(&rows);
     }
     if rows.is_empty() {
         println!("no deployments yet");

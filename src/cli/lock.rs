@@ -71,14 +71,7 @@ fn status(target: LockTarget) -> ExitCode {
     };
     let views = lock_views(leases, &Holder::current(""));
     if target.json {
-        match serde_json::to_string_pretty(&views) {
-            Ok(text) => println!("{text}"),
-            Err(error) => {
-                eprintln!("error: {error}");
-                return ExitCode::Usage;
-            }
-        }
-        return ExitCode::Success;
+        return super::output::print_json(&views);
     }
     if views.is_empty() {
         println!("no locks");

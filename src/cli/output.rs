@@ -32,3 +32,18 @@ pub fn print_json_report(diagnostics: &[Diagnostic], sources: &SourceMap) {
         Err(error) => eprintln!("error: cannot serialise diagnostics: {error}"),
     }
 }
+
+/// Prints a value as pretty JSON on stdout: `Success`, or `Usage` with the
+/// error on stderr when it cannot be serialised.
+pub fn print_json(value: &impl serde::Serialize) -> super::ExitCode {
+    match serde_json::to_string_pretty(value) {
+        Ok(text) => {
+            println!("{text}");
+            super::ExitCode::Success
+        }
+        Err(error) => {
+            eprintln!("error: {error}");
+            super::ExitCode::Usage
+        }
+    }
+}

@@ -168,14 +168,7 @@ pub fn run(args: StatusArgs) -> ExitCode {
         bad_versions,
     };
     if args.json {
-        match serde_json::to_string_pretty(&status) {
-            Ok(text) => println!("{text}"),
-            Err(error) => {
-                eprintln!("error: {error}");
-                return ExitCode::Usage;
-            }
-        }
-        return ExitCode::Success;
+        return super::output::print_json(&status);
     }
     print!("{}", render(&status));
     ExitCode::Success

@@ -133,15 +133,7 @@ pub fn when(source: &str) -> Option<Script> {
 }
 
 pub fn gate() -> GateDef {
-    GateDef {
-        approve: None,
-        check: None,
-        wait: None,
-        window: None,
-        on_fail: OutcomePolicy::Rollback,
-        on_inconclusive: OutcomePolicy::Pause,
-        on_no_data: OutcomePolicy::Pause,
-    }
+    GateDef::default()
 }
 
 pub struct Outcome {
