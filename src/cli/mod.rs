@@ -4,7 +4,6 @@ mod approve;
 mod check;
 mod completions;
 mod doc;
-mod exit;
 mod explain;
 mod fmt;
 mod graph;
@@ -25,7 +24,7 @@ mod status;
 
 use clap::{Parser, Subcommand};
 
-pub use exit::ExitCode;
+pub use crate::exit_code::ExitCode;
 
 /// A language and a runner for software deployments.
 #[derive(Debug, Parser)]

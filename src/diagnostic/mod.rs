@@ -8,7 +8,7 @@ mod render;
 pub use codes::{catalogue_markdown, Code, ALL_CODES};
 pub use render::{render_json, render_terminal, JsonReport, RenderStyle};
 
-use crate::syntax::span::{FileId, Span};
+use crate::source::{FileId, Span};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 #[serde(rename_all = "lowercase")]

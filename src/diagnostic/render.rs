@@ -6,7 +6,7 @@ use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource};
 use serde::Serialize;
 
 use super::{Diagnostic, Label, Severity};
-use crate::syntax::span::{line_column, LineColumn, SourceMap};
+use crate::source::{line_column, LineColumn, SourceMap};
 
 /// How a terminal report looks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,7 +1,7 @@
 //! How a run's status becomes the process's exit code (docs/cli.md).
 
 use super::event::RunStatus;
-use crate::cli::ExitCode;
+use crate::exit_code::ExitCode;
 
 impl RunStatus {
     /// 0 success; 2 failed and rolled back, or aborted; 3 paused; 4 the

@@ -4,7 +4,8 @@ pub mod ast;
 mod descent;
 mod literal;
 mod parser;
-pub mod span;
+/// Spans and source files live in the leaf module [`crate::source`].
+pub use crate::source as span;
 mod syntax_error;
 
 pub use descent::KEYWORDS;

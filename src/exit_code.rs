@@ -1,4 +1,5 @@
-//! Exit codes, relied on by users' CI (docs/cli.md).
+//! Exit codes, relied on by users' CI (docs/cli.md): the run statuses map onto them
+//! (`engine::run_status`) and the CLI returns them.
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ExitCode {
