@@ -49,8 +49,8 @@ fn inputs(target: u64, n: usize) -> Vec<String> {
     let corpus = corpus();
     let mut rng = Rng::new(seed() ^ target.wrapping_mul(0x1000_0001));
     let mut out = corpus.clone();
-    for _ in 0..n {
-        out.push(generate::plan(&mut rng));
+    for round in 0..n {
+        out.push(if round % 4 == 0 { generate::checked_plan(&mut rng) } else { generate::plan(&mut rng) });
         let base = &corpus[rng.below(corpus.len())];
         let other = &corpus[rng.below(corpus.len())];
         out.push(generate::mutate(&mut rng, base, other));
@@ -169,4 +169,130 @@ fn plan() {
         assert!(!stderr.contains("panicked"), "deploy plan panicked: {stderr}");
         assert!(matches!(output.status.code(), Some(0..=2)), "deploy plan exited with {:?}: {stderr}", output.status);
     });
+}
+
+/// The language server under random edit sequences: after every edit the
+/// diagnostics published for that version are the checker's for that text
+/// (never a stale one), and completion, hover, symbols and goto at random
+/// places answer without an error. The server never crashes.
+#[test]
+fn lsp_documents() {
+    use common::lsp_client::{file_uri, LspClient};
+    use serde_json::json;
+
+    let test = common::Test::new();
+    let path = test.path().join("fuzz.deploy");
+    let uri = file_uri(test.path()) + "/fuzz.deploy";
+    let mut client = LspClient::start(common::binary(), test.path());
+    client.initialize(&file_uri(test.path()));
+    let corpus = corpus();
+    let mut rng = Rng::new(seed() ^ 5);
+    let mut version = 0;
+    for document in 0..3 {
+        let mut text = corpus[rng.below(corpus.len())].clone();
+        version += 1;
+        let open = json!({ "textDocument": { "uri": uri, "languageId": "deploy", "version": version, "text": text } });
+        client.notify("textDocument/didOpen", open);
+        client.diagnostics_for(&uri, |p| p["version"] == json!(version));
+        for _ in 0..cases(CASES) / 20 {
+            let start = boundary(&text, rng.below(text.len() + 1));
+            let end = boundary(&text, (start + rng.below(12)).min(text.len()));
+            let other = &corpus[rng.below(corpus.len())];
+            let replacement = generate::mutate(&mut rng, "", other);
+            let range = json!({ "start": position(&text, start), "end": position(&text, end) });
+            text.replace_range(start..end, &replacement);
+            version += 1;
+            let change = json!({ "textDocument": { "uri": uri, "version": version }, "contentChanges": [{ "range": range, "text": replacement }] });
+            client.notify("textDocument/didChange", change);
+            let published = client.diagnostics_for(&uri, |p| p["version"] == json!(version));
+            assert_eq!(messages(&published), expected_messages(&path, &text), "stale diagnostics for version {version}");
+            let at = position(&text, boundary(&text, rng.below(text.len() + 1)));
+            let place = json!({ "textDocument": { "uri": uri }, "position": at });
+            for method in ["textDocument/completion", "textDocument/hover", "textDocument/definition"] {
+                client.request(method, place.clone());
+            }
+            client.request("textDocument/documentSymbol", json!({ "textDocument": { "uri": uri } }));
+            client.backlog.clear();
+        }
+        client.notify("textDocument/didClose", json!({ "textDocument": { "uri": uri } }));
+        let _ = document;
+    }
+    assert_eq!(client.shutdown(), Some(0));
+}
+
+/// The LSP position (UTF-16) of a byte offset.
+fn position(text: &str, offset: usize) -> serde_json::Value {
+    let before = &text[..offset];
+    let line = before.matches('\n').count();
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let character: usize = before[line_start..].chars().map(char::len_utf16).sum();
+    serde_json::json!({ "line": line, "character": character })
+}
+
+fn boundary(text: &str, mut at: usize) -> usize {
+    at = at.min(text.len());
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    at
+}
+
+/// The codes and first lines of published diagnostics, sorted.
+fn messages(published: &serde_json::Value) -> Vec<String> {
+    let mut out: Vec<String> = published["diagnostics"]
+        .as_array()
+        .map(|list| {
+            list.iter()
+                .map(|d| format!("{} {}", d["code"].as_str().unwrap_or(""), d["message"].as_str().unwrap_or("")))
+                .collect()
+        })
+        .unwrap_or_default();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// What `deploy check` says about `text` in the document's own file.
+fn expected_messages(path: &Path, text: &str) -> Vec<String> {
+    let checked = deploy::check::check_source(path, text.to_string());
+    let mut out: Vec<String> = checked
+        .diagnostics
+        .iter()
+        .filter(|d| d.primary.as_ref().is_none_or(|label| label.file == FileId(0)))
+        .map(|d| {
+            let mut message = format!("{} {}", d.code.as_str(), d.message);
+            if let Some(help) = &d.help {
+                message.push_str("\nhelp: ");
+                message.push_str(help);
+            }
+            message
+        })
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// The generator is worth its time only if most of what it makes parses
+/// and a good part of that checks (and so reaches the later targets).
+#[test]
+fn generated_plans_are_mostly_valid() {
+    let mut rng = Rng::new(seed());
+    let mut plans: Vec<String> = (0..180).map(|_| generate::plan(&mut rng)).collect();
+    plans.extend((0..20).map(|_| generate::checked_plan(&mut rng)));
+    let parsing = plans.iter().filter(|text| deploy::syntax::parse(FileId(0), text).is_ok()).count();
+    let checking = plans
+        .iter()
+        .filter(|text| !deploy::check::check_source(Path::new("fuzz.deploy"), text.to_string()).diagnostics.has_errors())
+        .count();
+    eprintln!("of 200 generated plans, {parsing} parse and {checking} check");
+    if std::env::var("FUZZ_SHOW").is_ok() {
+        for text in plans.iter().take(20) {
+            let checked = deploy::check::check_source(Path::new("fuzz.deploy"), text.to_string());
+            let first = checked.diagnostics.iter().next().map(|d| d.message.clone());
+            eprintln!("----\n{text}\n=> {first:?}");
+        }
+    }
+    assert!(parsing >= 150, "only {parsing} of 200 generated plans parse");
+    assert!(checking >= 20, "only {checking} of 200 generated plans check");
 }

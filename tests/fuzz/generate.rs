@@ -65,6 +65,39 @@ pub fn plan(rng: &mut Rng) -> String {
     out
 }
 
+/// A plan that checks: an environment, a version, a chain of stages that
+/// need each other, with steps, rollbacks, retries, strategies and gates.
+pub fn checked_plan(rng: &mut Rng) -> String {
+    let mut out = String::from("pipeline \"fuzz\" {\n  on_failure = rollback\n}\n\nparam version: string = \"1.0\"\n\n");
+    out.push_str("environment production {\n  hosts = [\"a\", \"b\", \"c\", \"d\"]\n  vars { url = \"http://127.0.0.1:9\" }\n}\n\n");
+    let stages = 1 + rng.below(6);
+    for index in 0..stages {
+        if rng.chance(20) {
+            out.push_str("// a comment\n");
+        }
+        out.push_str(&format!("stage s{index} {{\n"));
+        if index > 0 {
+            out.push_str(&format!("  needs = [s{}]\n", rng.below(index)));
+        }
+        out.push_str("  target = production\n");
+        for _ in 0..1 + rng.below(3) {
+            out.push_str(rng.pick(&[
+                "  run \"echo ${version} ${host}\"\n",
+                "  run \"echo ${env.url}\"\n",
+                "  script `log(\"x\")`\n",
+            ]));
+        }
+        out.push_str(rng.pick(&["", "  timeout = 5m\n", "  retry = 2 every 1s\n"]));
+        out.push_str(rng.pick(&[
+            "  rollback { run \"undo ${host}\" }\n",
+            "  rollback { run \"undo\" }\n  strategy rolling { batch = 2 }\n",
+            "  rollback { run \"undo\" }\n  strategy canary { steps = [25%, 100%] }\n",
+        ]));
+        out.push_str("}\n\n");
+    }
+    out
+}
+
 fn sep(rng: &mut Rng, out: &mut String) {
     out.push_str(if rng.chance(70) { " " } else { rng.pick(SEPARATORS) });
 }
@@ -258,9 +291,11 @@ fn atom(rng: &mut Rng, out: &mut String, depth: usize) {
     match choice {
         0 => string(rng, out),
         1 => rhai(rng, out),
-        2 => out.push_str(rng.pick(&["10s", "500ms", "1h30m", "2d", "0s", "999999999999d"])),
+        2 if rng.chance(3) => out.push_str("999999999999d"),
+        2 => out.push_str(rng.pick(&["10s", "500ms", "1h30m", "2d", "0s"])),
         3 => out.push_str(rng.pick(&["25%", "12.5%", "100%", "0%"])),
-        4 => out.push_str(rng.pick(&["3", "-1", "0", "99999999999999999999"])),
+        4 if rng.chance(3) => out.push_str("99999999999999999999"),
+        4 => out.push_str(rng.pick(&["3", "-1", "0"])),
         5 => out.push_str(rng.pick(&["true", "false"])),
         6 | 7 => {
             out.push_str(name(rng));
