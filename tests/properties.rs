@@ -1,9 +1,10 @@
 //! Property tests over random and mutated plans: parsing and checking never
 //! panic, every failure carries a diagnostic that points into the file, and
-//! the hand-written parser accepts exactly what the pest grammar accepts,
-//! producing the same tree.
+//! the parser accepts exactly what the pest grammar (grammar/deploy.pest, the
+//! normative one) accepts, producing the same tree.
 
 mod common;
+mod reference;
 
 use std::path::Path;
 
@@ -55,6 +56,8 @@ const TOKENS: &[&str] = &[
     "from",
     "run",
     "script",
+    "upload",
+    "to",
     "rollback",
     "strategy",
     "canary",
@@ -143,6 +146,7 @@ fn generated() -> impl Strategy<Value = String> {
         (name, value.clone()).prop_map(|(n, v)| format!("{n} = {v}")),
         Just("run \"echo ${host}\"".to_string()),
         Just("script ```\nlet x = 1;\nx + 1\n```".to_string()),
+        Just("upload \"./dist\" to \"/srv/${version}\"".to_string()),
         Just("rollback { run \"undo\" }".to_string()),
         Just("strategy canary { steps = [50%, 100%] }".to_string()),
         Just("on start { run \"x\" }".to_string()),
@@ -164,15 +168,31 @@ fn generated() -> impl Strategy<Value = String> {
 }
 
 fn assert_invariants(text: &str) -> Result<(), TestCaseError> {
-    // The two parsers agree.
-    let reference = deploy::syntax::parse_reference(FileId(0), text);
-    match deploy::syntax::parse_fast(FileId(0), text) {
-        Some(Ok(fast)) => match &reference {
-            Ok(module) => prop_assert_eq!(&fast, module),
-            Err(errors) => prop_assert!(false, "fast parser accepted what pest rejects: {:?}", errors),
-        },
-        Some(Err(fast_errors)) => prop_assert_eq!(Some(&fast_errors), reference.as_ref().err()),
-        None => prop_assert!(reference.is_err(), "pest accepted what the fast parser rejects"),
+    // The parser accepts what the grammar accepts, with the same tree.
+    let reference = reference::parse(FileId(0), text);
+    let parsed = deploy::syntax::parse(FileId(0), text);
+    match (&parsed, &reference) {
+        (Ok(tree), Ok(module)) => prop_assert_eq!(tree, module),
+        (Ok(_), Err(errors)) => prop_assert!(false, "the parser accepted what the grammar rejects: {:?}", errors),
+        (Err(errors), Ok(_)) => prop_assert!(false, "the grammar accepted what the parser rejects: {:?}", errors),
+        // A syntax error (the grammar's has no label): the parser's points into the file.
+        (Err(errors), Err(grammar)) if grammar.len() == 1 && grammar[0].primary.is_none() => {
+            prop_assert_eq!(errors.len(), 1);
+            let label = errors[0].primary.as_ref();
+            prop_assert!(label.is_some_and(|l| l.span.start <= l.span.end && l.span.end <= text.len()));
+        }
+        // Literals out of range: the same diagnostics.
+        (Err(errors), Err(grammar)) => prop_assert_eq!(errors, grammar),
+    }
+    // The tolerant parse gives the same tree for a file that parses, and the
+    // same first diagnostic for one that does not.
+    let (partial, diagnostics) = deploy::syntax::parse_tolerant(FileId(0), text);
+    match &parsed {
+        Ok(tree) => {
+            prop_assert_eq!(&partial, tree);
+            prop_assert!(diagnostics.is_empty());
+        }
+        Err(errors) => prop_assert_eq!(diagnostics.first(), errors.first()),
     }
     // The outline the checker reads delimits every body where the full parse
     // ends it, and parsing a body on its own gives the same tree.

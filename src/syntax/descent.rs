@@ -1,26 +1,33 @@
-//! The hand-written recursive-descent parser: the fast path from text to
-//! [`Module`]. It accepts exactly the language of `grammar/deploy.pest`
-//! (same choices in the same order, same spans); a differential property
-//! test holds the two together. When it fails, the caller asks pest, whose
-//! error detail names what was expected.
+//! The recursive-descent parser: text to [`Module`]. It accepts exactly the
+//! language of `grammar/deploy.pest` (same choices in the same order, same
+//! spans; a differential property test holds the two together), and when
+//! the text is not in it, says where and what it expected there.
 
 use super::ast::*;
+use super::ident::{ident_end, is_ident_char, is_ident_start, KEYWORDS};
 use super::literal::{decode_escape, out_of_range, parse_duration};
 use super::span::{FileId, Span};
+use super::syntax_error::{check_nesting, Expected, Want, MAX_NESTING};
 use crate::diagnostic::Diagnostic;
 
-/// Why the fast parser gave up.
-pub enum Failure {
-    /// The text is not in the grammar; pest will say why.
-    Syntax,
+/// Why the parser gave up.
+pub(super) enum Failure {
+    /// The text is not in the grammar: the diagnostic that says why.
+    Syntax(Diagnostic),
     /// The text parses, but a literal is out of range.
     Invalid(Vec<Diagnostic>),
 }
 
-/// Words that begin items; they cannot be identifiers.
-pub const KEYWORDS: &[&str] = &["import", "pipeline", "param", "secret", "environment", "template", "stage", "gate"];
+impl Failure {
+    pub(super) fn into_diagnostics(self) -> Vec<Diagnostic> {
+        match self {
+            Failure::Syntax(diagnostic) => vec![diagnostic],
+            Failure::Invalid(errors) => errors,
+        }
+    }
+}
 
-pub fn parse(file: FileId, text: &str) -> Result<Module, Failure> {
+pub(super) fn parse(file: FileId, text: &str) -> Result<Module, Failure> {
     parse_items(file, text, false)
 }
 
@@ -28,40 +35,92 @@ pub fn parse(file: FileId, text: &str) -> Result<Module, Failure> {
 /// not parsed: each `NodeDecl` gets an empty body whose span covers the
 /// `{ ... }`, to be parsed with [`parse_body`] when it is needed. The checker
 /// uses this to hold one node's tree at a time instead of the whole file's.
-pub fn parse_outline(file: FileId, text: &str) -> Result<Module, Failure> {
-    parse_items(file, text, true)
-}
-
-/// Parses the `{ ... }` block that starts at `start` (a span from
-/// [`parse_outline`]); it must end where the outline said.
-pub fn parse_body(file: FileId, text: &str, span: Span) -> Result<Block, Failure> {
-    let mut parser =
-        Descent { text, bytes: text.as_bytes(), pos: span.start, file, errors: Vec::new(), depth: 0, outline: false };
-    let block = parser.block().ok_or(Failure::Syntax)?;
-    if block.span != span {
-        return Err(Failure::Syntax);
-    }
-    if parser.errors.is_empty() {
-        Ok(block)
-    } else {
-        Err(Failure::Invalid(parser.errors))
-    }
-}
-
-fn parse_items(file: FileId, text: &str, outline: bool) -> Result<Module, Failure> {
-    let mut parser = Descent { text, bytes: text.as_bytes(), pos: 0, file, errors: Vec::new(), depth: 0, outline };
+/// `None` when the outline cannot be taken (the full parse will say why).
+pub(super) fn parse_outline(file: FileId, text: &str) -> Option<Result<Module, Failure>> {
+    let mut parser = Descent::new(file, text, 0);
+    parser.outline = true;
     let mut items = Vec::new();
     parser.skip();
     while parser.pos < parser.bytes.len() {
-        let item = parser.item().ok_or(Failure::Syntax)?;
-        items.push(item);
+        items.push(parser.item()?);
         parser.skip();
     }
-    if parser.errors.is_empty() {
-        Ok(Module { items })
-    } else {
-        Err(Failure::Invalid(parser.errors))
+    Some(parser.finish(Module { items }))
+}
+
+/// Parses the `{ ... }` block at `span` (a span from [`parse_outline`]); it
+/// must end where the outline said. `None` when it does not.
+pub(super) fn parse_body(file: FileId, text: &str, span: Span) -> Option<Result<Block, Failure>> {
+    let mut parser = Descent::new(file, text, span.start);
+    let block = parser.block()?;
+    if block.span != span {
+        return None;
     }
+    Some(parser.finish(block))
+}
+
+fn parse_items(file: FileId, text: &str, outline: bool) -> Result<Module, Failure> {
+    let mut parser = Descent::new(file, text, 0);
+    parser.outline = outline;
+    let mut items = Vec::new();
+    parser.skip();
+    while parser.pos < parser.bytes.len() {
+        match parser.item() {
+            Some(item) => items.push(item),
+            None => {
+                parser.expected.add(parser.pos, Want::Words("end of input"));
+                return Err(Failure::Syntax(parser.syntax_error()));
+            }
+        }
+        parser.skip();
+    }
+    parser.finish(Module { items })
+}
+
+/// Parses as much of a file as parses: every item that does, in order, and
+/// the diagnostics of the first that does not (or of literals out of range).
+/// After an item that does not parse, parsing resumes at the next line that
+/// starts with an item keyword. For the editor, which must work on a file
+/// while it is being typed.
+pub(super) fn parse_tolerant(file: FileId, text: &str) -> (Module, Vec<Diagnostic>) {
+    let mut parser = Descent::new(file, text, 0);
+    let mut items = Vec::new();
+    let mut diagnostics = Vec::new();
+    parser.skip();
+    while parser.pos < parser.bytes.len() {
+        let start = parser.pos;
+        match parser.item() {
+            Some(item) => items.push(item),
+            None => {
+                if diagnostics.is_empty() {
+                    parser.expected.add(parser.pos, Want::Words("end of input"));
+                    diagnostics.push(parser.syntax_error());
+                }
+                parser.pos = next_item_line(text, start);
+                parser.expected = Expected::default();
+            }
+        }
+        parser.skip();
+    }
+    diagnostics.append(&mut parser.errors);
+    (Module { items }, diagnostics)
+}
+
+/// The start of the first line after the one holding `from` whose first
+/// word is an item keyword; the end of the text if there is none.
+fn next_item_line(text: &str, from: usize) -> usize {
+    let mut line_start = text[from..].find('\n').map_or(text.len(), |i| from + i + 1);
+    while line_start < text.len() {
+        let line = &text[line_start..];
+        let indent = line.len() - line.trim_start_matches([' ', '\t']).len();
+        let word_start = line_start + indent;
+        let word_end = ident_end(text.as_bytes(), word_start);
+        if KEYWORDS.contains(&&text[word_start..word_end]) {
+            return line_start;
+        }
+        line_start = text[line_start..].find('\n').map_or(text.len(), |i| line_start + i + 1);
+    }
+    text.len()
 }
 
 struct Descent<'t> {
@@ -70,21 +129,57 @@ struct Descent<'t> {
     pos: usize,
     file: FileId,
     errors: Vec<Diagnostic>,
-    /// Open brackets around the position; past [`MAX_DEPTH`] the parser
-    /// gives up (and the caller reports the nesting) rather than recurse on.
+    /// Open brackets around the position; past [`MAX_NESTING`] the parser
+    /// gives up (and says so) rather than recurse on.
     depth: usize,
     /// Skip the bodies of stages and gates (see [`parse_outline`]).
     outline: bool,
+    /// What the alternatives that failed furthest in wanted there.
+    expected: Expected,
 }
 
-const MAX_DEPTH: usize = 64;
+/// What may start an entry of a block.
+const ENTRY_STARTS: &[Want] = &[
+    Want::Token("run"),
+    Want::Token("script"),
+    Want::Token("upload"),
+    Want::Token("rollback"),
+    Want::Token("strategy"),
+    Want::Token("on"),
+    Want::Token("approve"),
+    Want::Token("check"),
+    Want::Words("a name"),
+];
 
-fn is_ident_start(byte: u8) -> bool {
-    byte.is_ascii_alphabetic() || byte == b'_'
-}
+impl<'t> Descent<'t> {
+    fn new(file: FileId, text: &'t str, pos: usize) -> Self {
+        Descent {
+            text,
+            bytes: text.as_bytes(),
+            pos,
+            file,
+            errors: Vec::new(),
+            depth: 0,
+            outline: false,
+            expected: Expected::default(),
+        }
+    }
 
-fn is_ident_char(byte: u8) -> bool {
-    byte.is_ascii_alphanumeric() || byte == b'_'
+    fn finish<T>(self, tree: T) -> Result<T, Failure> {
+        if self.errors.is_empty() {
+            Ok(tree)
+        } else {
+            Err(Failure::Invalid(self.errors))
+        }
+    }
+
+    fn syntax_error(&self) -> Diagnostic {
+        check_nesting(self.file, self.text).unwrap_or_else(|| self.expected.diagnostic(self.file, self.text))
+    }
+
+    fn want(&mut self, what: Want) {
+        self.expected.add(self.pos, what);
+    }
 }
 
 impl<'t> Descent<'t> {
@@ -121,25 +216,27 @@ impl<'t> Descent<'t> {
     }
 
     /// A literal token (`{`, `=`, ...), after trivia.
-    fn token(&mut self, literal: &str) -> Option<Span> {
+    fn token(&mut self, literal: &'static str) -> Option<Span> {
         self.skip();
         if self.at(literal) {
             let start = self.pos;
             self.pos += literal.len();
             Some(Span::new(start, self.pos))
         } else {
+            self.want(Want::Token(literal));
             None
         }
     }
 
     /// `kw = @{ "word" ~ !ident_char }`, after trivia.
-    fn keyword(&mut self, word: &str) -> Option<Span> {
+    fn keyword(&mut self, word: &'static str) -> Option<Span> {
         self.skip();
         if self.at(word) && !self.bytes.get(self.pos + word.len()).copied().is_some_and(is_ident_char) {
             let start = self.pos;
             self.pos += word.len();
             Some(Span::new(start, self.pos))
         } else {
+            self.want(Want::Token(word));
             None
         }
     }
@@ -158,11 +255,20 @@ impl<'t> Descent<'t> {
 
     /// The identifier characters at the position (no trivia).
     fn word_end(&self) -> usize {
-        let mut end = self.pos;
-        while end < self.bytes.len() && is_ident_char(self.bytes[end]) {
-            end += 1;
+        ident_end(self.bytes, self.pos)
+    }
+
+    /// Runs `rule`, which parses a construct described as `what`; when it
+    /// fails where it began, it is named as a whole in the syntax error.
+    fn named<T>(&mut self, what: &'static str, rule: impl FnOnce(&mut Self) -> Option<T>) -> Option<T> {
+        self.skip();
+        let start = self.pos;
+        let mark = self.expected.mark();
+        let result = self.attempt(rule);
+        if result.is_none() {
+            self.expected.name(start, mark, what);
         }
-        end
+        result
     }
 
     /// `ident`, after trivia.
@@ -173,11 +279,13 @@ impl<'t> Descent<'t> {
 
     fn ident_here(&mut self) -> Option<Ident> {
         if !self.peek().is_some_and(is_ident_start) {
+            self.want(Want::Words("a name"));
             return None;
         }
         let end = self.word_end();
         let word = &self.text[self.pos..end];
         if KEYWORDS.contains(&word) {
+            self.want(Want::Words("a name"));
             return None;
         }
         let span = Span::new(self.pos, end);
@@ -335,11 +443,11 @@ impl<'t> Descent<'t> {
     fn template_params(&mut self) -> Option<Vec<TemplateParam>> {
         self.token("(")?;
         let mut params = Vec::new();
-        if let Some(first) = self.attempt(Self::template_param) {
+        if let Some(first) = self.named("a parameter", Self::template_param) {
             params.push(first);
             while let Some(next) = self.attempt(|p| {
                 p.token(",")?;
-                p.template_param()
+                p.named("a parameter", Self::template_param)
             }) {
                 params.push(next);
             }
@@ -363,6 +471,10 @@ impl<'t> Descent<'t> {
     }
 
     fn type_expr(&mut self) -> Option<TypeExpr> {
+        self.named("a type", Self::type_expr_inner)
+    }
+
+    fn type_expr_inner(&mut self) -> Option<TypeExpr> {
         self.skip();
         let start = self.pos;
         if let Some(inner) = self.attempt(|p| {
@@ -375,6 +487,7 @@ impl<'t> Descent<'t> {
             return Some(TypeExpr { kind: TypeExprKind::List(Box::new(inner)), span: Span::new(start, self.pos) });
         }
         if !self.peek().is_some_and(is_ident_start) {
+            self.want(Want::Words("a type"));
             return None;
         }
         let end = self.word_end();
@@ -385,7 +498,7 @@ impl<'t> Descent<'t> {
 
     fn block(&mut self) -> Option<Block> {
         self.depth += 1;
-        let block = if self.depth > MAX_DEPTH { None } else { self.block_inner() };
+        let block = if self.depth > MAX_NESTING { None } else { self.block_inner() };
         self.depth -= 1;
         block
     }
@@ -407,6 +520,9 @@ impl<'t> Descent<'t> {
         let span = |p: &Self| Span::new(start, p.pos);
         // Cheap dispatch on the first byte: only a letter or `_` can start an entry.
         if !self.peek().is_some_and(is_ident_start) {
+            for want in ENTRY_STARTS {
+                self.want(*want);
+            }
             return None;
         }
         if let Some(entry) = self.attempt(|p| {
@@ -420,6 +536,15 @@ impl<'t> Descent<'t> {
             let keyword = p.keyword("script")?;
             let script = p.rhai()?;
             Some(Entry::Script(ScriptStep { script, keyword, span: span(p) }))
+        }) {
+            return Some(entry);
+        }
+        if let Some(entry) = self.attempt(|p| {
+            let keyword = p.keyword("upload")?;
+            let local = p.string()?;
+            p.keyword("to")?;
+            let remote = p.string()?;
+            Some(Entry::Upload(Box::new(UploadStep { local, remote, keyword, span: span(p) })))
         }) {
             return Some(entry);
         }
@@ -514,7 +639,7 @@ impl<'t> Descent<'t> {
 
     fn value_atom(&mut self) -> Option<Value> {
         self.depth += 1;
-        let value = if self.depth > MAX_DEPTH { None } else { self.value_atom_inner() };
+        let value = if self.depth > MAX_NESTING { None } else { self.named("a value", Self::value_atom_inner) };
         self.depth -= 1;
         value
     }
@@ -522,7 +647,11 @@ impl<'t> Descent<'t> {
     fn value_atom_inner(&mut self) -> Option<Value> {
         self.skip();
         let start = self.pos;
-        let kind = match self.peek()? {
+        let Some(first) = self.peek() else {
+            self.want(Want::Words("a value"));
+            return None;
+        };
+        let kind = match first {
             b'"' => ValueKind::String(self.string()?),
             b'`' => ValueKind::Rhai(self.rhai()?),
             b'0'..=b'9' | b'-' => self.numeric()?,
@@ -693,31 +822,39 @@ impl<'t> Descent<'t> {
         self.skip();
         let start = self.pos;
         if self.peek() != Some(b'"') {
+            self.want(Want::Words("a string"));
             return None;
         }
         self.pos += 1;
         let mut parts: Vec<StringPart> = Vec::with_capacity(1);
         let mut text = String::new();
         loop {
-            match self.peek()? {
+            let Some(byte) = self.peek() else {
+                self.want(Want::Token("\""));
+                return None;
+            };
+            match byte {
                 b'"' => {
                     self.pos += 1;
                     break;
                 }
-                b'\n' => return None,
+                b'\n' => {
+                    self.want(Want::Token("\""));
+                    return None;
+                }
                 b'$' if self.at("${") => {
                     let interpolation_start = self.pos;
                     let interpolation = self.attempt(|p| {
                         p.pos += 2;
                         p.skip();
-                        let raw = p.attempt(|p| {
+                        let raw = p.at("raw").then(|| p.attempt(|p| {
                             p.token("raw")?;
                             p.token("(")?;
                             p.skip();
                             let path = p.path()?;
                             p.token(")")?;
                             Some(path)
-                        });
+                        })).flatten();
                         let (path, raw) = match raw {
                             Some(path) => (path, true),
                             None => (p.path()?, false),
@@ -733,17 +870,9 @@ impl<'t> Descent<'t> {
                 }
                 b'\\' => {
                     let escape_start = self.pos;
-                    let rest = &self.bytes[self.pos + 1..];
-                    let len = match rest.first()? {
-                        b'"' | b'\\' | b'n' | b't' | b'r' | b'$' => 2,
-                        b'u' if rest.get(1) == Some(&b'{') => {
-                            let hex = rest[2..].iter().take_while(|b| b.is_ascii_hexdigit()).count();
-                            if hex == 0 || rest.get(2 + hex.min(6)) != Some(&b'}') {
-                                return None;
-                            }
-                            4 + hex.min(6)
-                        }
-                        _ => return None,
+                    let Some(len) = escape_len(&self.bytes[self.pos + 1..]) else {
+                        self.expected.add(self.pos + 1, ESCAPE);
+                        return None;
                     };
                     self.pos += len;
                     match decode_escape(&self.text[escape_start..self.pos]) {
@@ -799,8 +928,10 @@ impl<'t> Descent<'t> {
                     span: Span::new(start, self.pos),
                 });
             }
+            self.expected.add(self.bytes.len(), Want::Words("the closing ``` of the Rhai block"));
         }
         if self.peek() != Some(b'`') {
+            self.want(Want::Words("a Rhai snippet in backticks"));
             return None;
         }
         let body_start = start + 1;
@@ -809,6 +940,7 @@ impl<'t> Descent<'t> {
             end += 1;
         }
         if self.bytes.get(end) != Some(&b'`') {
+            self.expected.add(end, Want::Words("a closing backtick"));
             return None;
         }
         self.pos = end + 1;
@@ -818,5 +950,23 @@ impl<'t> Descent<'t> {
             fenced: false,
             span: Span::new(start, self.pos),
         })
+    }
+}
+
+const ESCAPE: Want = Want::Words("an escape: `\\n`, `\\t`, `\\r`, `\\\"`, `\\\\`, `\\$` or `\\u{...}`");
+
+/// The length of the escape whose backslash comes just before `rest`:
+/// `escape = @{ "\\" ~ ("\"" | "\\" | "n" | "t" | "r" | "$" | ("u{" ~ ASCII_HEX_DIGIT{1, 6} ~ "}")) }`.
+fn escape_len(rest: &[u8]) -> Option<usize> {
+    match rest.first()? {
+        b'"' | b'\\' | b'n' | b't' | b'r' | b'$' => Some(2),
+        b'u' if rest.get(1) == Some(&b'{') => {
+            let hex = rest[2..].iter().take_while(|b| b.is_ascii_hexdigit()).count();
+            if hex == 0 || rest.get(2 + hex.min(6)) != Some(&b'}') {
+                return None;
+            }
+            Some(4 + hex.min(6))
+        }
+        _ => None,
     }
 }

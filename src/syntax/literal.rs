@@ -1,4 +1,5 @@
-//! Literal values shared by both parsers: durations, escapes, numbers.
+//! Literal values: durations, escapes, numbers (shared by the parser and
+//! the tests that hold it to the reference grammar).
 
 use std::time::Duration;
 

@@ -2,28 +2,29 @@
 
 pub mod ast;
 mod descent;
-mod literal;
-mod parser;
+pub mod ident;
+pub mod literal;
 /// Spans and source files live in the leaf module [`crate::source`].
 pub use crate::source as span;
 mod syntax_error;
 
-pub use descent::KEYWORDS;
+pub use ident::KEYWORDS;
 pub use literal::parse_duration;
 
 use crate::diagnostic::Diagnostic;
 use ast::Module;
 use span::FileId;
 
-/// Parses one file into a syntax tree. The hand-written parser does the
-/// work; when it fails, the pest grammar (the reference) decides and
-/// describes the error.
+/// Parses one file into a syntax tree, or says why it does not parse.
 pub fn parse(file: FileId, text: &str) -> Result<Module, Vec<Diagnostic>> {
-    match descent::parse(file, text) {
-        Ok(module) => Ok(module),
-        Err(descent::Failure::Invalid(errors)) => Err(errors),
-        Err(descent::Failure::Syntax) => parse_reference(file, text),
-    }
+    descent::parse(file, text).map_err(descent::Failure::into_diagnostics)
+}
+
+/// Parses as much of a file as parses (every item that does), with the
+/// diagnostics of what does not: what the editor works on while a file is
+/// being typed. For a file that parses, the same tree as [`parse`].
+pub fn parse_tolerant(file: FileId, text: &str) -> (Module, Vec<Diagnostic>) {
+    descent::parse_tolerant(file, text)
 }
 
 /// Parses a file with the bodies of stages and gates left for later (see
@@ -31,9 +32,9 @@ pub fn parse(file: FileId, text: &str) -> Result<Module, Vec<Diagnostic>> {
 /// the whole file is parsed as by [`parse`]: `Ok((module, false))`.
 pub fn parse_outline(file: FileId, text: &str) -> Result<(Module, bool), Vec<Diagnostic>> {
     match descent::parse_outline(file, text) {
-        Ok(module) => Ok((module, true)),
-        Err(descent::Failure::Invalid(errors)) => Err(errors),
-        Err(descent::Failure::Syntax) => parse(file, text).map(|module| (module, false)),
+        Some(Ok(module)) => Ok((module, true)),
+        Some(Err(failure)) => Err(failure.into_diagnostics()),
+        None => parse(file, text).map(|module| (module, false)),
     }
 }
 
@@ -41,11 +42,11 @@ pub fn parse_outline(file: FileId, text: &str) -> Result<(Module, bool), Vec<Dia
 /// a syntax error, the diagnostics of the whole file.
 pub fn parse_body(file: FileId, text: &str, span: span::Span) -> Result<ast::Block, Vec<Diagnostic>> {
     match descent::parse_body(file, text, span) {
-        Ok(block) => Ok(block),
-        Err(descent::Failure::Invalid(errors)) => Err(errors),
-        Err(descent::Failure::Syntax) => match parse(file, text) {
+        Some(Ok(block)) => Ok(block),
+        Some(Err(failure)) => Err(failure.into_diagnostics()),
+        None => match parse(file, text) {
             Err(errors) => Err(errors),
-            // The reference parser accepts the file: take the body from it.
+            // The whole file parses: take the body from it.
             Ok(module) => module
                 .items
                 .into_iter()
@@ -57,21 +58,6 @@ pub fn parse_body(file: FileId, text: &str, span: span::Span) -> Result<ast::Blo
                     vec![Diagnostic::new(crate::diagnostic::Code::Syntax, "the body of a stage or gate does not parse")]
                 }),
         },
-    }
-}
-
-/// Parses with the pest grammar only: for tests that hold the two parsers
-/// to the same language.
-pub fn parse_reference(file: FileId, text: &str) -> Result<Module, Vec<Diagnostic>> {
-    parser::parse_with_pest(file, text)
-}
-
-/// Parses with the hand-written parser only (`None` on a syntax error).
-pub fn parse_fast(file: FileId, text: &str) -> Option<Result<Module, Vec<Diagnostic>>> {
-    match descent::parse(file, text) {
-        Ok(module) => Some(Ok(module)),
-        Err(descent::Failure::Invalid(errors)) => Some(Err(errors)),
-        Err(descent::Failure::Syntax) => None,
     }
 }
 

@@ -1,80 +1,101 @@
-//! Turns a pest failure into a diagnostic by hand: the expected tokens named
-//! in words, the span computed in bytes (right on lines with multibyte
-//! characters and tabs), and a visible label at end of input.
+//! What the parser expected where it stopped, and the diagnostic that says
+//! so: the furthest position any alternative reached, the things that could
+//! have come there named in words, the span in bytes (right on lines with
+//! multibyte characters and tabs), and a visible label at end of input.
 
 use std::collections::BTreeSet;
 
-use pest::error::InputLocation;
-use pest::Parser as _;
-
-use super::parser::{DeployParser, Rule};
 use super::span::{FileId, Span};
 use crate::diagnostic::{Code, Diagnostic};
 
-/// Re-parses `text` with pest's error detail on (slower, so only after a
-/// failure) and describes where and why it failed.
-pub(super) fn syntax_error(file: FileId, text: &str) -> Diagnostic {
-    pest::set_error_detail(true);
-    let result = DeployParser::parse(Rule::file, text);
-    pest::set_error_detail(false);
-    let error = match result {
-        Ok(_) => return Diagnostic::new(Code::Syntax, "syntax error"),
-        Err(error) => error,
-    };
-    let position = match error.location {
-        InputLocation::Pos(position) => position,
-        InputLocation::Span((start, _)) => start,
-    };
-    let mut expected: BTreeSet<String> = BTreeSet::new();
-    if let pest::error::ErrorVariant::ParsingError { positives, .. } = &error.variant {
-        for rule in positives {
-            if let Some(words) = describe_rule(*rule) {
-                expected.insert(words.to_string());
-            }
+/// The furthest position where an alternative failed, and what each
+/// alternative wanted there (the classic PEG error report).
+#[derive(Default)]
+pub(super) struct Expected {
+    at: usize,
+    what: Vec<Want>,
+}
+
+/// One thing that could have come next.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Want {
+    /// A token or keyword, shown in backticks.
+    Token(&'static str),
+    /// A kind of thing, in words: "a name", "a value".
+    Words(&'static str),
+}
+
+impl Want {
+    fn describe(self) -> String {
+        match self {
+            Want::Token(token) => format!("`{token}`"),
+            Want::Words(words) => words.to_string(),
         }
     }
-    if let Some(attempts) = error.parse_attempts() {
-        for token in attempts.expected_tokens() {
-            // Literal tokens print as themselves; ranges and built-in rules
-            // are covered by the rule descriptions.
-            let token = token.to_string();
-            if token == "BUILTIN_RULE" || (token.contains("..") && token.chars().count() == 4) {
-                continue;
-            }
-            if let Some(words) = describe_token(&token) {
-                expected.insert(words);
-            }
+}
+
+impl Expected {
+    pub(super) fn add(&mut self, at: usize, what: Want) {
+        if at > self.at {
+            self.at = at;
+            self.what.clear();
+        }
+        if at == self.at && !self.what.contains(&what) {
+            self.what.push(what);
         }
     }
-    let found = describe_found(text, position);
-    // A quote that starts a string is already said by "a string".
-    if expected.contains("a string") {
-        expected.remove("`\"`");
+
+    /// A mark to [`Expected::name`] a construct that failed where it began.
+    pub(super) fn mark(&self) -> (usize, usize) {
+        (self.at, self.what.len())
     }
-    let list: Vec<String> = expected.into_iter().collect();
-    let wanted = join_alternatives(&list);
-    let message = match &wanted {
-        Some(wanted) => format!("expected {wanted}, found {found}"),
-        None => format!("unexpected {found}"),
-    };
-    let end = next_char_end(text, position);
-    let label = match &wanted {
-        Some(wanted) => format!("expected {wanted}"),
-        None => "not valid here".to_string(),
-    };
-    let mut diagnostic = Diagnostic::new(Code::Syntax, message).at(file, Span::new(position, end), label);
-    if let Some(help) = help_for(text, position, &list) {
-        diagnostic = diagnostic.with_help(help);
+
+    /// A construct that failed without consuming anything at `start` is
+    /// named as a whole ("a value") instead of by its first tokens, unless
+    /// only one thing was wanted there.
+    pub(super) fn name(&mut self, start: usize, mark: (usize, usize), what: &'static str) {
+        let what = Want::Words(what);
+        if self.at != start {
+            return;
+        }
+        let kept = if mark.0 == start { mark.1 } else { 0 };
+        if self.what.len() == kept + 1 {
+            return;
+        }
+        self.what.truncate(kept);
+        self.add(start, what);
     }
-    diagnostic
+
+    /// The diagnostic for a file that does not parse.
+    pub(super) fn diagnostic(&self, file: FileId, text: &str) -> Diagnostic {
+        let position = self.at.min(text.len());
+        let expected: BTreeSet<String> = self.what.iter().map(|want| want.describe()).collect();
+        let list: Vec<String> = expected.into_iter().collect();
+        let wanted = join_alternatives(&list);
+        let found = describe_found(text, position);
+        let message = match &wanted {
+            Some(wanted) => format!("expected {wanted}, found {found}"),
+            None => format!("unexpected {found}"),
+        };
+        let label = match &wanted {
+            Some(wanted) => format!("expected {wanted}"),
+            None => "not valid here".to_string(),
+        };
+        let span = Span::new(position, next_char_end(text, position));
+        let mut diagnostic = Diagnostic::new(Code::Syntax, message).at(file, span, label);
+        if let Some(help) = help_for(text, position, &list) {
+            diagnostic = diagnostic.with_help(help);
+        }
+        diagnostic
+    }
 }
 
 fn next_char_end(text: &str, position: usize) -> usize {
-    text[position.min(text.len())..].chars().next().map_or(position, |c| position + c.len_utf8())
+    text[position..].chars().next().map_or(position, |c| position + c.len_utf8())
 }
 
 fn describe_found(text: &str, position: usize) -> String {
-    let rest = &text[position.min(text.len())..];
+    let rest = &text[position..];
     match rest.chars().next() {
         None => "end of input".to_string(),
         Some('\n') | Some('\r') => "end of line".to_string(),
@@ -94,79 +115,43 @@ fn join_alternatives(items: &[String]) -> Option<String> {
     }
 }
 
-fn describe_token(token: &str) -> Option<String> {
-    if token.trim().is_empty() || token == "\u{FEFF}" {
-        return None;
-    }
-    match token {
-        "${" | "$" | "\\" | "```" | "`" | "u{" | "rhai" | "raw" | "//" | "/*" | "_" => None,
-        "-" => Some("a number".to_string()),
-        _ => Some(format!("`{token}`")),
-    }
-}
-
-/// The words for what a rule stands for; `None` for rules too internal to name.
-fn describe_rule(rule: Rule) -> Option<&'static str> {
-    Some(match rule {
-        Rule::import | Rule::kw_import => "`import`",
-        Rule::pipeline | Rule::kw_pipeline => "`pipeline`",
-        Rule::param | Rule::kw_param => "`param`",
-        Rule::secret | Rule::kw_secret => "`secret`",
-        Rule::environment | Rule::kw_environment => "`environment`",
-        Rule::template | Rule::kw_template => "`template`",
-        Rule::node | Rule::node_kind | Rule::kw_stage => "`stage`",
-        Rule::kw_gate => "`gate`",
-        Rule::kw_as => "`as`",
-        Rule::kw_from | Rule::from_clause => "`from`",
-        Rule::kw_run | Rule::run_step => "`run`",
-        Rule::kw_script | Rule::script_step => "`script`",
-        Rule::kw_rollback | Rule::rollback_block => "`rollback`",
-        Rule::kw_strategy | Rule::strategy => "`strategy`",
-        Rule::kw_on | Rule::hook => "`on`",
-        Rule::kw_approve | Rule::approve => "`approve`",
-        Rule::kw_by => "`by`",
-        Rule::kw_check | Rule::check => "`check`",
-        Rule::kw_every | Rule::check_every => "`every`",
-        Rule::kw_within | Rule::check_within => "`within`",
-        Rule::kw_for => "`for`",
-        Rule::qualifier => "`every` or `for`",
-        Rule::open_brace | Rule::block => "`{`",
-        Rule::close_brace => "`}`",
-        Rule::close_bracket => "`]`",
-        Rule::close_paren => "`)`",
-        Rule::colon => "`:`",
-        Rule::equals => "`=`",
-        Rule::close_quote => "`\"`",
-        Rule::ident | Rule::path | Rule::attribute | Rule::named_block => "a name",
-        Rule::type_expr | Rule::type_name | Rule::list_type => "a type",
-        Rule::template_params => "`(`",
-        Rule::template_param => "a parameter",
-        Rule::value => "a value",
-        Rule::string => "a string",
-        Rule::rhai | Rule::rhai_fence | Rule::rhai_inline => "a Rhai snippet in backticks",
-        Rule::duration => "a duration",
-        Rule::percent => "a percent",
-        Rule::number => "a number",
-        Rule::boolean => "`true` or `false`",
-        Rule::list => "a list",
-        Rule::map => "a map",
-        Rule::call => "a function call",
-        Rule::EOI => "end of input",
-        _ => return None,
-    })
-}
-
 fn help_for(text: &str, position: usize, expected: &[String]) -> Option<String> {
-    let rest = &text[position.min(text.len())..];
-    if rest.is_empty() && expected.iter().any(|e| e == "`}`") {
+    let expects = |what: &str| expected.iter().any(|e| e == what);
+    let rest = &text[position..];
+    if rest.is_empty() && expects("`}`") {
         return Some("a `{` above has no matching `}`".to_string());
     }
     let at_line_end = rest.starts_with('\n') || rest.starts_with("\r\n");
-    if at_line_end && expected.iter().any(|e| e == "`\"`") {
+    if at_line_end && expects("`\"`") {
         return Some("strings end on the line they start; use `\\n` for a newline".to_string());
     }
-    if rest.starts_with(':') && expected.iter().any(|e| e == "`=`") {
+    if rest.starts_with(':') && expects("`=`") {
         return Some("attributes are written `name = value`".to_string());
+    }
+    None
+}
+
+/// Brackets nested deeper than this are reported as such.
+pub(super) const MAX_NESTING: usize = 64;
+
+/// The diagnostic for brackets nested past [`MAX_NESTING`], if they are.
+pub(super) fn check_nesting(file: FileId, text: &str) -> Option<Diagnostic> {
+    let mut depth = 0usize;
+    for (index, byte) in text.bytes().enumerate() {
+        match byte {
+            b'{' | b'[' | b'(' => {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    return Some(
+                        Diagnostic::new(Code::Syntax, format!("brackets nested deeper than {MAX_NESTING} levels"))
+                            .at(file, Span::new(index, index + 1), "too deep")
+                            .with_help("a plan never needs this much nesting; look for unbalanced brackets"),
+                    );
+                }
+            }
+            b'}' | b']' | b')' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
     }
     None
 }

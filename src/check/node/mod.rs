@@ -258,6 +258,11 @@ impl<'a> NodeBuilder<'a> {
                     self.node.steps.push(Step::Script(script));
                 }
             }
+            Entry::Upload(upload) => typer.diagnostics.push(
+                Diagnostic::new(Code::UnknownAttribute, format!("a {} holds `run` and `script` steps only", self.node.kind.word()))
+                    .at(typer.file, upload.keyword, "not a step")
+                    .with_help("write run \"command\" or script ```...```"),
+            ),
             Entry::Rollback(rollback) => {
                 self.has_rollback = Some((typer.file, rollback.keyword));
                 let steps = steps(typer, self.compiler, &rollback.body.entries, "a rollback block");

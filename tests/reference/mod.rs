@@ -1,28 +1,30 @@
-//! pest binding: text → [`Module`] with spans, or syntax diagnostics.
+//! The reference parser: `grammar/deploy.pest`, the normative grammar, with
+//! a builder from its pairs to the same [`Module`] the parser produces. Only
+//! the tests run it, to hold the parser to the grammar.
+
+#![allow(dead_code)]
 
 use std::time::Duration;
 
 use pest::iterators::Pair;
 use pest::Parser as _;
 
-use super::ast::*;
-use super::literal::{decode_escape, out_of_range, parse_duration};
-use super::span::{FileId, Span};
-use super::syntax_error::syntax_error;
-use crate::diagnostic::{Code, Diagnostic};
+use deploy::diagnostic::{Code, Diagnostic};
+use deploy::syntax::ast::*;
+use deploy::syntax::literal::{decode_escape, out_of_range, parse_duration};
+use deploy::syntax::span::{FileId, Span};
 
 #[derive(pest_derive::Parser)]
 #[grammar = "../grammar/deploy.pest"]
-pub(super) struct DeployParser;
+pub struct DeployParser;
 
-/// Parses one file with the pest grammar: the reference the hand-written
-/// parser is tested against, and the source of syntax error messages.
-pub(super) fn parse_with_pest(file: FileId, text: &str) -> Result<Module, Vec<Diagnostic>> {
+/// Whether the grammar accepts `text`, and the tree it builds: the same
+/// `Err` as the parser for literals out of range; for a syntax error, one
+/// diagnostic (its words are the parser's business, not the grammar's).
+pub fn parse(file: FileId, text: &str) -> Result<Module, Vec<Diagnostic>> {
     let pairs = match DeployParser::parse(Rule::file, text) {
         Ok(pairs) => pairs,
-        // Brackets nested past the limit get their own message (pest's
-        // stack guard may have been what stopped it).
-        Err(_) => return Err(vec![check_nesting(file, text).unwrap_or_else(|| syntax_error(file, text))]),
+        Err(error) => return Err(vec![Diagnostic::new(Code::Syntax, error.to_string())]),
     };
     let mut builder = Builder { file, errors: Vec::new() };
     let mut items = Vec::new();
@@ -40,30 +42,6 @@ pub(super) fn parse_with_pest(file: FileId, text: &str) -> Result<Module, Vec<Di
     }
 }
 
-/// Brackets nested deeper than this are reported as such when a parse fails.
-const MAX_NESTING: usize = 64;
-
-fn check_nesting(file: FileId, text: &str) -> Option<Diagnostic> {
-    let mut depth = 0usize;
-    for (index, byte) in text.bytes().enumerate() {
-        match byte {
-            b'{' | b'[' | b'(' => {
-                depth += 1;
-                if depth > MAX_NESTING {
-                    return Some(
-                        Diagnostic::new(Code::Syntax, format!("brackets nested deeper than {MAX_NESTING} levels"))
-                            .at(file, Span::new(index, index + 1), "too deep")
-                            .with_help("a plan never needs this much nesting; look for unbalanced brackets"),
-                    );
-                }
-            }
-            b'}' | b']' | b')' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-    }
-    None
-}
-
 struct Builder {
     file: FileId,
     errors: Vec<Diagnostic>,
@@ -71,7 +49,7 @@ struct Builder {
 
 impl Builder {
     fn span(&self, pair: &Pair<Rule>) -> Span {
-        Span::from(pair.as_span())
+        Span::new(pair.as_span().start(), pair.as_span().end())
     }
 
     fn item(&mut self, pair: Pair<Rule>) -> Item {
@@ -191,6 +169,12 @@ impl Builder {
             Rule::run_step => Entry::Run(RunStep { command: self.string(inner.next()), keyword, span: entry_span }),
             Rule::script_step => {
                 Entry::Script(ScriptStep { script: self.rhai(inner.next()), keyword, span: entry_span })
+            }
+            Rule::upload_step => {
+                let local = self.string(inner.next());
+                inner.next();
+                let remote = self.string(inner.next());
+                Entry::Upload(Box::new(UploadStep { local, remote, keyword, span: entry_span }))
             }
             Rule::rollback_block => {
                 Entry::Rollback(Box::new(RollbackBlock { body: self.block(inner.next()), keyword, span: entry_span }))
