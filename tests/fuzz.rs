@@ -262,7 +262,7 @@ fn expected_messages(path: &Path, text: &str) -> Vec<String> {
     let mut out: Vec<String> = checked
         .diagnostics
         .iter()
-        .filter(|d| d.primary.as_ref().is_none_or(|label| label.file == FileId(0)))
+        .filter(|d| !d.primary.as_ref().is_some_and(|label| label.file != FileId(0)))
         .map(|d| {
             let mut message = format!("{} {}", d.code.as_str(), d.message);
             if let Some(help) = &d.help {

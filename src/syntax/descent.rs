@@ -13,7 +13,7 @@ use crate::diagnostic::Diagnostic;
 /// Why the parser gave up.
 pub(super) enum Failure {
     /// The text is not in the grammar: the diagnostic that says why.
-    Syntax(Diagnostic),
+    Syntax(Box<Diagnostic>),
     /// The text parses, but a literal is out of range.
     Invalid(Vec<Diagnostic>),
 }
@@ -21,7 +21,7 @@ pub(super) enum Failure {
 impl Failure {
     pub(super) fn into_diagnostics(self) -> Vec<Diagnostic> {
         match self {
-            Failure::Syntax(diagnostic) => vec![diagnostic],
+            Failure::Syntax(diagnostic) => vec![*diagnostic],
             Failure::Invalid(errors) => errors,
         }
     }
@@ -69,7 +69,7 @@ fn parse_items(file: FileId, text: &str, outline: bool) -> Result<Module, Failur
             Some(item) => items.push(item),
             None => {
                 parser.expected.add(parser.pos, Want::Words("end of input"));
-                return Err(Failure::Syntax(parser.syntax_error()));
+                return Err(Failure::Syntax(Box::new(parser.syntax_error())));
             }
         }
         parser.skip();
