@@ -256,3 +256,53 @@ fn diagnostics_in_an_imported_file_go_to_that_file() {
     client.diagnostics_for(&module_uri, |p| p["diagnostics"].as_array().is_some_and(Vec::is_empty));
     assert_eq!(client.shutdown(), Some(0));
 }
+
+/// A file being typed (a stage left open, an unterminated list): hover,
+/// go to definition, document symbols and completion answer from the
+/// partial tree; rename refuses until the file parses.
+#[test]
+fn a_file_that_does_not_parse_still_answers() {
+    let text = BROKEN.replace("biuld", "build")
+        + "\nstage half {\n  needs = [ship\n  target = production\n\nstage after {\n  needs = [build]\n  run \"x\"\n}\n";
+    let test = common::Test::new().file("stages/db.deploy", MODULE).plan(&text);
+    let uri = file_uri(&test.path().join("release.deploy"));
+    let mut client = LspClient::start(common::binary(), test.path());
+    client.initialize(&file_uri(test.path()));
+    client.notify(
+        "textDocument/didOpen",
+        json!({ "textDocument": { "uri": uri, "languageId": "deploy", "version": 1, "text": text } }),
+    );
+    let published = client.diagnostics_for(&uri, |p| p["version"] == json!(1));
+    assert_eq!(codes(&published), ["E0001"], "{published:#}");
+    let document = json!({ "uri": uri });
+
+    // `build` in the stage after the broken one: its definition and hover.
+    let at = position_of(&text, "needs = [build]", 0);
+    let on_build = json!({ "line": at["line"], "character": at["character"].as_u64().unwrap_or(0) + 10 });
+    let definition =
+        client.request("textDocument/definition", json!({ "textDocument": document, "position": on_build }));
+    assert_eq!(definition["range"]["start"], position_of(&text, "build {", 0), "{definition:#}");
+    let hover = client.request("textDocument/hover", json!({ "textDocument": document, "position": on_build }));
+    assert!(hover["contents"]["value"].as_str().is_some_and(|v| v.contains("Compiles the release")), "{hover:#}");
+
+    // The outline has every stage, the half-typed one included.
+    let symbols = client.request("textDocument/documentSymbol", json!({ "textDocument": document }));
+    let names: Vec<&str> = symbols.as_array().into_iter().flatten().filter_map(|s| s["name"].as_str()).collect();
+    for stage in ["build", "migrate", "ship", "half", "after"] {
+        assert!(names.contains(&stage), "{stage} missing from {names:?}");
+    }
+
+    // Completion inside the open `needs = [` offers the stages.
+    let at = position_of(&text, "[ship", 0);
+    let inside = json!({ "line": at["line"], "character": at["character"].as_u64().unwrap_or(0) + 1 });
+    let items = client.request("textDocument/completion", json!({ "textDocument": document, "position": inside }));
+    let labels: Vec<&str> = items.as_array().into_iter().flatten().filter_map(|i| i["label"].as_str()).collect();
+    assert!(labels.contains(&"after") && labels.contains(&"build"), "{labels:?}");
+
+    let rename = client.request_full(
+        "textDocument/rename",
+        json!({ "textDocument": document, "position": on_build, "newName": "compile" }),
+    );
+    assert!(rename.get("error").is_some(), "{rename:#}");
+    assert_eq!(client.shutdown(), Some(0));
+}

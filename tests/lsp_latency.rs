@@ -110,5 +110,36 @@ fn did_change_to_diagnostics_and_completion_latency() {
         assert!(items.as_array().is_some_and(|items| items.len() > 500));
     }
     report("completion in needs = [", samples);
+
+    // Hover on the stage named in that `needs`: its doc comment.
+    let hover_at = json!({ "line": needs_line, "character": character + 1 });
+    let mut samples = Vec::new();
+    for _ in 0..100 {
+        let started = Instant::now();
+        let hover =
+            client.request("textDocument/hover", json!({ "textDocument": { "uri": uri }, "position": hover_at }));
+        samples.push(started.elapsed());
+        assert!(hover["contents"]["value"].as_str().is_some_and(|v| v.contains("Stage number")), "{hover:#}");
+    }
+    report("hover on a stage name", samples);
+
+    // The same two on a file that does not parse (`5x` again).
+    let range = json!({ "start": { "line": line, "character": 13 }, "end": { "line": line, "character": 14 } });
+    client.notify(
+        "textDocument/didChange",
+        json!({ "textDocument": { "uri": uri, "version": 1000 }, "contentChanges": [{ "range": range, "text": "x" }] }),
+    );
+    client.diagnostics_for(&uri, |p| p["version"] == json!(1000));
+    let mut samples = Vec::new();
+    for _ in 0..50 {
+        let started = Instant::now();
+        client.request(
+            "textDocument/completion",
+            json!({ "textDocument": { "uri": uri }, "position": { "line": needs_line, "character": character } }),
+        );
+        client.request("textDocument/hover", json!({ "textDocument": { "uri": uri }, "position": hover_at }));
+        samples.push(started.elapsed());
+    }
+    report("completion + hover, file with a syntax error", samples);
     client.shutdown();
 }

@@ -4,7 +4,6 @@
 use tower_lsp_server::ls_types::{CompletionItem, CompletionItemKind, Documentation, MarkupContent, MarkupKind};
 
 use super::cursor_context::{cursor_context, BlockKind, Place};
-use super::declarations::declarations;
 use super::documents::Document;
 use super::line_index::Encoding;
 use super::navigation::module_of;
@@ -15,7 +14,8 @@ use crate::syntax::ast::NodeKind;
 
 pub fn completions(document: &Document, offset: usize, overlay: &Overlay, encoding: Encoding) -> Vec<CompletionItem> {
     let context = cursor_context(&document.text, offset);
-    let found = declarations(&document.text);
+    let analysis = document.analysis();
+    let found = &analysis.declarations;
     let current_node = match context.node() {
         Some(BlockKind::Node { name, .. } | BlockKind::Instance { name, .. }) => Some(name.as_str()),
         _ => None,
@@ -62,7 +62,7 @@ pub fn completions(document: &Document, offset: usize, overlay: &Overlay, encodi
         }
         Place::Templates { alias } => {
             if let Some(module) = module_of(document, alias, overlay, encoding) {
-                for definition in module.analysis.iter().flat_map(|a| &a.index.definitions) {
+                for definition in module.analysis.index.definitions.iter() {
                     if definition.kind == super::index::SymbolKind::Template {
                         let doc = definition.doc.as_deref();
                         items.push(item(&definition.name, CompletionItemKind::CLASS, &definition.header, doc));

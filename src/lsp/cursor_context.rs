@@ -104,9 +104,7 @@ const APPROVAL: &[&str] = &["required", "optional"];
 const LOCK: &[&str] = &["pipeline", "environment"];
 const PIPELINE_POLICIES: &[&str] = &["rollback", "pause", "abort"];
 
-fn is_ident(byte: u8) -> bool {
-    byte.is_ascii_alphanumeric() || byte == b'_'
-}
+use crate::syntax::ident::is_ident_char as is_ident;
 
 pub fn cursor_context(text: &str, cursor: usize) -> CursorContext {
     let mut cursor = cursor.min(text.len());

@@ -6,20 +6,26 @@ use std::sync::{Arc, OnceLock};
 
 use tower_lsp_server::ls_types::{Position, Range, TextDocumentContentChangeEvent, Uri};
 
+use super::declarations::{declarations, Declarations};
 use super::index::FileIndex;
 use super::line_index::{Encoding, LineIndex};
 use crate::syntax::span::{FileId, Span};
 
-/// One version of a parsed file.
+/// One version of a file, parsed as far as it parses: the partial tree of a
+/// file being typed still answers hover, goto, completion and symbols.
 pub struct Analysis {
     pub index: FileIndex,
+    pub declarations: Declarations,
+    /// Whether the whole file parsed (renaming needs every occurrence).
+    pub complete: bool,
 }
 
 impl Analysis {
-    pub fn of(text: &str) -> Option<Analysis> {
-        let module = crate::syntax::parse(FileId(0), text).ok()?;
+    pub fn of(text: &str) -> Analysis {
+        let (module, errors) = crate::syntax::parse_tolerant(FileId(0), text);
+        let complete = !errors.iter().any(|d| d.code == crate::diagnostic::Code::Syntax);
         let index = FileIndex::build(text, &module);
-        Some(Analysis { index })
+        Analysis { index, declarations: declarations(&module), complete }
     }
 }
 
@@ -30,7 +36,7 @@ pub struct Document {
     pub text: Arc<str>,
     pub version: i32,
     pub lines: LineIndex,
-    analysis: OnceLock<Option<Arc<Analysis>>>,
+    analysis: OnceLock<Arc<Analysis>>,
 }
 
 impl Document {
@@ -40,9 +46,9 @@ impl Document {
         Document { uri, path, text, version, lines, analysis: OnceLock::new() }
     }
 
-    /// The tree and index of this version, `None` when it does not parse.
-    pub fn analysis(&self) -> Option<Arc<Analysis>> {
-        self.analysis.get_or_init(|| Analysis::of(&self.text).map(Arc::new)).clone()
+    /// The tree and index of this version (partial when it does not parse).
+    pub fn analysis(&self) -> Arc<Analysis> {
+        self.analysis.get_or_init(|| Arc::new(Analysis::of(&self.text))).clone()
     }
 
     pub fn offset(&self, position: Position) -> usize {

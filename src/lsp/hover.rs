@@ -21,7 +21,8 @@ pub fn hover(document: &Document, offset: usize, overlay: &Overlay, encoding: En
 
 fn describe(document: &Document, offset: usize, overlay: &Overlay, encoding: Encoding) -> Option<(String, Span)> {
     let (word, span) = word_at(&document.text, offset, false)?;
-    if let Some(analysis) = document.analysis() {
+    {
+        let analysis = document.analysis();
         if analysis.index.scripts.iter().any(|s| s.start <= offset && offset < s.end) {
             let (name, span) = word_at(&document.text, offset, true)?;
             if let Some(doc) = reference_docs::host_function(&name) {
@@ -47,8 +48,9 @@ fn describe(document: &Document, offset: usize, overlay: &Overlay, encoding: Enc
                     let module = module_of(document, &alias, overlay, encoding)?;
                     let templates: Vec<String> = module
                         .analysis
+                        .index
+                        .definitions
                         .iter()
-                        .flat_map(|a| &a.index.definitions)
                         .filter(|d| d.kind == super::index::SymbolKind::Template)
                         .map(|d| format!("- `{}`", d.header))
                         .collect();
@@ -78,7 +80,7 @@ fn declaration(definition: &Definition, module: Option<&str>) -> String {
 pub fn word_at(text: &str, offset: usize, with_colons: bool) -> Option<(String, Span)> {
     let bytes = text.as_bytes();
     let offset = offset.min(bytes.len());
-    let part = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || (with_colons && b == b':');
+    let part = |b: u8| crate::syntax::ident::is_ident_char(b) || (with_colons && b == b':');
     let mut start = offset;
     while start > 0 && part(bytes[start - 1]) {
         start -= 1;

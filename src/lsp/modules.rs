@@ -18,20 +18,20 @@ pub struct ModuleFile {
     pub name: String,
     pub text: Arc<str>,
     pub lines: LineIndex,
-    pub analysis: Option<Analysis>,
+    pub analysis: Analysis,
 }
 
 impl ModuleFile {
     /// A template of this module by name.
     pub fn template(&self, name: &str) -> Option<(usize, &Definition)> {
-        let analysis = self.analysis.as_ref()?;
+        let analysis = &self.analysis;
         let index = analysis.index.find(name, &[SymbolKind::Template], None)?;
         Some((index, analysis.index.definitions.get(index)?))
     }
 
     /// The parameters of template number `template`.
     pub fn template_params(&self, template: usize) -> Vec<&Definition> {
-        let Some(analysis) = &self.analysis else { return Vec::new() };
+        let analysis = &self.analysis;
         analysis
             .index
             .definitions

@@ -13,13 +13,13 @@ use crate::check::loader::Overlay;
 
 /// The module an import alias of `document` names.
 pub fn module_of(document: &Document, alias: &str, overlay: &Overlay, encoding: Encoding) -> Option<ModuleFile> {
-    let declarations = super::declarations::declarations(&document.text);
-    let (_, path) = declarations.imports.iter().find(|(name, _)| name == alias)?;
+    let analysis = document.analysis();
+    let (_, path) = analysis.declarations.imports.iter().find(|(name, _)| name == alias)?;
     load_module(&document.path, path, overlay, encoding)
 }
 
 pub fn definition(document: &Document, offset: usize, overlay: &Overlay, encoding: Encoding) -> Option<Location> {
-    let analysis = document.analysis()?;
+    let analysis = document.analysis();
     match analysis.index.at(offset)? {
         Target::Local(index) => {
             let definition = analysis.index.definitions.get(index)?;
@@ -45,7 +45,7 @@ pub fn definition(document: &Document, offset: usize, overlay: &Overlay, encodin
 }
 
 pub fn references(document: &Document, offset: usize, include_declaration: bool) -> Option<Vec<Location>> {
-    let analysis = document.analysis()?;
+    let analysis = document.analysis();
     let Target::Local(index) = analysis.index.at(offset)? else { return None };
     let definition = analysis.index.definitions.get(index)?.name_span;
     let locations = analysis
@@ -71,7 +71,7 @@ const RENAMEABLE: &[SymbolKind] = &[
 
 /// The range of the renameable name at `offset`.
 pub fn prepare_rename(document: &Document, offset: usize) -> Option<Range> {
-    let analysis = document.analysis()?;
+    let analysis = document.analysis();
     let Target::Local(index) = analysis.index.at(offset)? else { return None };
     if !RENAMEABLE.contains(&analysis.index.definitions.get(index)?.kind) {
         return None;
@@ -84,17 +84,18 @@ pub fn prepare_rename(document: &Document, offset: usize) -> Option<Range> {
 /// Every occurrence of the name at `offset` renamed; an error message when
 /// the new name is not a valid name or the cursor is not on one.
 pub fn rename(document: &Document, offset: usize, new_name: &str) -> Result<Option<WorkspaceEdit>, String> {
-    if !is_identifier(new_name) {
+    if crate::syntax::KEYWORDS.contains(&new_name) {
+        return Err(format!("`{new_name}` is a keyword"));
+    }
+    if !crate::syntax::ident::is_ident(new_name) {
         return Err(format!(
             "`{new_name}` is not a valid name: use letters, digits and `_`, not starting with a digit"
         ));
     }
-    if crate::check::vocabulary::ITEM_KEYWORDS.contains(&new_name) {
-        return Err(format!("`{new_name}` is a keyword"));
-    }
-    let Some(analysis) = document.analysis() else {
+    let analysis = document.analysis();
+    if !analysis.complete {
         return Err("the file has a syntax error; fix it first".to_string());
-    };
+    }
     let Some(Target::Local(index)) = analysis.index.at(offset) else { return Ok(None) };
     let Some(definition) = analysis.index.definitions.get(index) else { return Ok(None) };
     if !RENAMEABLE.contains(&definition.kind) {
@@ -108,10 +109,4 @@ pub fn rename(document: &Document, offset: usize, new_name: &str) -> Result<Opti
         .collect();
     let changes: HashMap<Uri, Vec<TextEdit>> = HashMap::from([(document.uri.clone(), edits)]);
     Ok(Some(WorkspaceEdit::new(changes)))
-}
-
-fn is_identifier(name: &str) -> bool {
-    let mut chars = name.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }

@@ -7,7 +7,7 @@ use super::documents::Document;
 use super::index::SymbolKind;
 
 pub fn outline(document: &Document) -> Option<Vec<DocumentSymbol>> {
-    let analysis = document.analysis()?;
+    let analysis = document.analysis();
     let definitions = &analysis.index.definitions;
     let symbol = |index: usize| -> Option<DocumentSymbol> {
         let definition = definitions.get(index)?;

@@ -35,7 +35,7 @@ fn type_index(kind: SymbolKind) -> Option<u32> {
 }
 
 pub fn tokens(document: &Document) -> Option<SemanticTokens> {
-    let analysis = document.analysis()?;
+    let analysis = document.analysis();
     let index = &analysis.index;
     let mut spans: Vec<(Span, u32)> = Vec::new();
     for definition in &index.definitions {

@@ -13,7 +13,7 @@ use crate::diagnostic::Diagnostic;
 /// Why the parser gave up.
 pub(super) enum Failure {
     /// The text is not in the grammar: the diagnostic that says why.
-    Syntax(Diagnostic),
+    Syntax(Box<Diagnostic>),
     /// The text parses, but a literal is out of range.
     Invalid(Vec<Diagnostic>),
 }
@@ -21,7 +21,7 @@ pub(super) enum Failure {
 impl Failure {
     pub(super) fn into_diagnostics(self) -> Vec<Diagnostic> {
         match self {
-            Failure::Syntax(diagnostic) => vec![diagnostic],
+            Failure::Syntax(diagnostic) => vec![*diagnostic],
             Failure::Invalid(errors) => errors,
         }
     }
@@ -69,7 +69,7 @@ fn parse_items(file: FileId, text: &str, outline: bool) -> Result<Module, Failur
             Some(item) => items.push(item),
             None => {
                 parser.expected.add(parser.pos, Want::Words("end of input"));
-                return Err(Failure::Syntax(parser.syntax_error()));
+                return Err(Failure::Syntax(Box::new(parser.syntax_error())));
             }
         }
         parser.skip();
@@ -77,8 +77,9 @@ fn parse_items(file: FileId, text: &str, outline: bool) -> Result<Module, Failur
     parser.finish(Module { items })
 }
 
-/// Parses as much of a file as parses: every item that does, in order, and
-/// the diagnostics of the first that does not (or of literals out of range).
+/// Parses as much of a file as parses: every item that does, in order, what
+/// can be read of those that do not (see [`Descent::salvage`]), and the
+/// diagnostics of the first that does not (or of literals out of range).
 /// After an item that does not parse, parsing resumes at the next line that
 /// starts with an item keyword. For the editor, which must work on a file
 /// while it is being typed.
@@ -96,7 +97,9 @@ pub(super) fn parse_tolerant(file: FileId, text: &str) -> (Module, Vec<Diagnosti
                     parser.expected.add(parser.pos, Want::Words("end of input"));
                     diagnostics.push(parser.syntax_error());
                 }
-                parser.pos = next_item_line(text, start);
+                let resume = next_item_line(text, start);
+                items.extend(parser.salvage(start, resume));
+                parser.pos = resume;
                 parser.expected = Expected::default();
             }
         }
@@ -136,6 +139,9 @@ struct Descent<'t> {
     outline: bool,
     /// What the alternatives that failed furthest in wanted there.
     expected: Expected,
+    /// Salvaging an item that does not parse, which ends at this offset:
+    /// blocks drop the lines that do not parse instead of failing.
+    recover: Option<usize>,
 }
 
 /// What may start an entry of a block.
@@ -162,7 +168,28 @@ impl<'t> Descent<'t> {
             depth: 0,
             outline: false,
             expected: Expected::default(),
+            recover: None,
         }
+    }
+
+    /// What can be read of the item at `start` that does not parse and
+    /// ends at `limit`: the entries of its blocks that do, or at least a
+    /// stage's or gate's kind and name.
+    fn salvage(&mut self, start: usize, limit: usize) -> Option<Item> {
+        self.pos = start;
+        self.recover = Some(limit);
+        let errors = self.errors.len();
+        let item = self.attempt(Self::item).filter(|item| item.span().end <= limit).or_else(|| {
+            self.pos = start;
+            let kind = self.node_kind()?;
+            let name = self.ident()?;
+            let body = Block { entries: Vec::new(), span: Span::new(name.span.end, name.span.end) };
+            Some(Item::Node(NodeDecl { kind, name, from: None, body, span: Span::new(start, self.pos) }))
+        });
+        self.recover = None;
+        // Literals in a salvaged item are the item's problem once it parses.
+        self.errors.truncate(errors);
+        item
     }
 
     fn finish<T>(self, tree: T) -> Result<T, Failure> {
@@ -506,11 +533,23 @@ impl<'t> Descent<'t> {
     fn block_inner(&mut self) -> Option<Block> {
         let open = self.token("{")?;
         let mut entries = Vec::new();
-        while let Some(entry) = self.attempt(Self::entry) {
-            entries.push(entry);
+        loop {
+            while let Some(entry) = self.attempt(Self::entry) {
+                entries.push(entry);
+            }
+            if self.token("}").is_some() {
+                break;
+            }
+            // Salvaging an item that does not parse: drop the line that
+            // does not, and go on with the next; the block ends with the item.
+            let limit = self.recover?;
+            let line_end = self.text[self.pos..].find('\n').map_or(self.bytes.len(), |i| self.pos + i + 1);
+            self.pos = line_end.min(limit);
+            if self.pos >= limit {
+                break;
+            }
         }
         entries.shrink_to_fit();
-        self.token("}")?;
         Some(Block { entries, span: Span::new(open.start, self.pos) })
     }
 
@@ -847,14 +886,19 @@ impl<'t> Descent<'t> {
                     let interpolation = self.attempt(|p| {
                         p.pos += 2;
                         p.skip();
-                        let raw = p.at("raw").then(|| p.attempt(|p| {
-                            p.token("raw")?;
-                            p.token("(")?;
-                            p.skip();
-                            let path = p.path()?;
-                            p.token(")")?;
-                            Some(path)
-                        })).flatten();
+                        let raw = p
+                            .at("raw")
+                            .then(|| {
+                                p.attempt(|p| {
+                                    p.token("raw")?;
+                                    p.token("(")?;
+                                    p.skip();
+                                    let path = p.path()?;
+                                    p.token(")")?;
+                                    Some(path)
+                                })
+                            })
+                            .flatten();
                         let (path, raw) = match raw {
                             Some(path) => (path, true),
                             None => (p.path()?, false),

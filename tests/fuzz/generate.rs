@@ -40,10 +40,45 @@ impl Rng {
 }
 
 const NAMES: &[&str] = &[
-    "build", "deploy", "smoke", "db", "web", "canary", "version", "host", "url", "region", "x", "_y2", "needs",
-    "target", "hosts", "timeout", "retry", "vars", "protect", "limits", "switch", "monitor", "analysis", "steps",
-    "pause", "on_failure", "approval", "window", "description", "production", "staging", "rollback", "run",
-    "upload", "to", "check", "every", "for", "within",
+    "build",
+    "deploy",
+    "smoke",
+    "db",
+    "web",
+    "canary",
+    "version",
+    "host",
+    "url",
+    "region",
+    "x",
+    "_y2",
+    "needs",
+    "target",
+    "hosts",
+    "timeout",
+    "retry",
+    "vars",
+    "protect",
+    "limits",
+    "switch",
+    "monitor",
+    "analysis",
+    "steps",
+    "pause",
+    "on_failure",
+    "approval",
+    "window",
+    "description",
+    "production",
+    "staging",
+    "rollback",
+    "run",
+    "upload",
+    "to",
+    "check",
+    "every",
+    "for",
+    "within",
 ];
 
 const STAGES: &[&str] = &["build", "deploy", "smoke", "migrate", "web"];
@@ -68,7 +103,8 @@ pub fn plan(rng: &mut Rng) -> String {
 /// A plan that checks: an environment, a version, a chain of stages that
 /// need each other, with steps, rollbacks, retries, strategies and gates.
 pub fn checked_plan(rng: &mut Rng) -> String {
-    let mut out = String::from("pipeline \"fuzz\" {\n  on_failure = rollback\n}\n\nparam version: string = \"1.0\"\n\n");
+    let mut out =
+        String::from("pipeline \"fuzz\" {\n  on_failure = rollback\n}\n\nparam version: string = \"1.0\"\n\n");
     out.push_str("environment production {\n  hosts = [\"a\", \"b\", \"c\", \"d\"]\n  vars { url = \"http://127.0.0.1:9\" }\n}\n\n");
     let stages = 1 + rng.below(6);
     for index in 0..stages {
@@ -377,10 +413,10 @@ fn rhai(rng: &mut Rng, out: &mut String) {
 /// Pieces inserted by the mutator: the grammar's tokens and the characters
 /// that end strings, snippets and comments.
 const TOKENS: &[&str] = &[
-    "{", "}", "[", "]", "(", ")", "\"", "`", "```", "${", "=", ",", ".", ":", "<", ">", "%", "-", "\\", "\\u{", "stage",
-    "gate", "template", "import", "from", "run", "script", "upload", "to", "rollback", "strategy", "on", "approve",
-    "by", "check", "every", "within", "for", "needs", "target", "true", "10s", "25%", "-3", "x", "é", "\t", "\n", " ",
-    "//", "/*", "*/", "\u{FEFF}", "\r", "\0", "list<", "string",
+    "{", "}", "[", "]", "(", ")", "\"", "`", "```", "${", "=", ",", ".", ":", "<", ">", "%", "-", "\\", "\\u{",
+    "stage", "gate", "template", "import", "from", "run", "script", "upload", "to", "rollback", "strategy", "on",
+    "approve", "by", "check", "every", "within", "for", "needs", "target", "true", "10s", "25%", "-3", "x", "é", "\t",
+    "\n", " ", "//", "/*", "*/", "\u{FEFF}", "\r", "\0", "list<", "string",
 ];
 
 /// `text` with 1 to 6 random edits.

@@ -259,9 +259,12 @@ impl<'a> NodeBuilder<'a> {
                 }
             }
             Entry::Upload(upload) => typer.diagnostics.push(
-                Diagnostic::new(Code::UnknownAttribute, format!("a {} holds `run` and `script` steps only", self.node.kind.word()))
-                    .at(typer.file, upload.keyword, "not a step")
-                    .with_help("write run \"command\" or script ```...```"),
+                Diagnostic::new(
+                    Code::UnknownAttribute,
+                    format!("a {} holds `run` and `script` steps only", self.node.kind.word()),
+                )
+                .at(typer.file, upload.keyword, "not a step")
+                .with_help("write run \"command\" or script ```...```"),
             ),
             Entry::Rollback(rollback) => {
                 self.has_rollback = Some((typer.file, rollback.keyword));
