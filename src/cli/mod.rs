@@ -17,6 +17,7 @@ mod modules;
 mod output;
 mod plan;
 mod plan_diff;
+mod plan_hosts;
 mod resume;
 mod rollback;
 mod run;
