@@ -220,7 +220,7 @@ pub fn check_duplicate_entries(file: FileId, entries: &[Entry], diagnostics: &mu
             Entry::Approve(_) => "approve".into(),
             Entry::Check(_) => "check".into(),
             Entry::Hook(h) => format!("on {}", h.event.name),
-            Entry::Run(_) | Entry::Script(_) => continue,
+            Entry::Run(_) | Entry::Script(_) | Entry::Upload(_) => continue,
         };
         match seen.get(&key) {
             Some(first) => diagnostics.push(

@@ -297,6 +297,16 @@ impl NodeDef {
 pub enum Step {
     Run(StringTemplate),
     Script(Script),
+    /// `upload "local" to "remote"` (boxed: most steps are commands).
+    Upload(Box<Upload>),
+}
+
+/// A file or tree copied to every host: `local` relative to the plan,
+/// `remote` relative to the host's working directory.
+#[derive(Clone, Debug)]
+pub struct Upload {
+    pub local: StringTemplate,
+    pub remote: StringTemplate,
 }
 
 /// A compiled Rhai snippet, with where it came from.

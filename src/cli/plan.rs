@@ -135,6 +135,13 @@ fn describe_step(step: &Step, scope: &Scope) -> String {
             Ok(command) => command,
             Err(problem) => format!("<cannot render: {problem}>"),
         },
+        Step::Upload(upload) => {
+            let render = |template| match scope.render(template, Quoting::None) {
+                Ok(text) => text,
+                Err(problem) => format!("<cannot render: {problem}>"),
+            };
+            format!("upload {} to {}", render(&upload.local), render(&upload.remote))
+        }
         Step::Script(script) => {
             let first = script.source.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("");
             format!("script: {first}{}", if script.source.trim().lines().count() > 1 { " …" } else { "" })

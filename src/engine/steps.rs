@@ -11,7 +11,7 @@ use super::context::RunContext;
 use super::evaluate;
 use super::event::EventData;
 use super::interpolate::{Quoting, Scope};
-use super::transport::{CommandSpec, OutputSink};
+use super::transport::{CommandSpec, OutputSink, UploadSpec};
 use crate::check::model::{NodeDef, Step};
 
 /// Why a list of steps did not complete.
@@ -134,7 +134,7 @@ pub async fn run_steps(
                 }
                 env.extend(site.env.iter().cloned());
                 let spec = CommandSpec { command: command.clone(), cwd: work_dir(ctx), env };
-                let transport = ctx.transport_for(node);
+                let transport = ctx.transport_for(node, host);
                 let exit = transport
                     .run(host.unwrap_or("local"), spec, output.clone(), cancel.clone())
                     .await
@@ -148,6 +148,29 @@ pub async fn run_steps(
                         exit_code: exit.code,
                         cancelled: false,
                     });
+                }
+            }
+            Step::Upload(upload) => {
+                let scope = ctx.scope(node, host, attempt);
+                let render = |template| {
+                    scope
+                        .render(template, Quoting::None)
+                        .map_err(|problem| StepFailure::failed(format!("step {number}: {problem}")))
+                };
+                let spec = UploadSpec {
+                    local: render(&upload.local)?.into(),
+                    remote: render(&upload.remote)?,
+                    cwd: work_dir(ctx),
+                };
+                let transport = ctx.transport_for(node, host);
+                let described = format!("upload {} to {}", spec.local.display(), spec.target());
+                output(super::event::Stream::Stdout, described);
+                transport
+                    .upload(host.unwrap_or("local"), spec, cancel.clone())
+                    .await
+                    .map_err(|error| StepFailure::failed(format!("step {number}: {error}")))?;
+                if cancel.is_cancelled() {
+                    return Err(StepFailure::cancelled());
                 }
             }
             Step::Script(script) => {

@@ -99,6 +99,12 @@ fn block(body: &mut Block) {
                 script.keyword = Span::default();
                 script.span = Span::default();
             }
+            Entry::Upload(upload) => {
+                string(&mut upload.local);
+                string(&mut upload.remote);
+                upload.keyword = Span::default();
+                upload.span = Span::default();
+            }
             Entry::Rollback(rollback) => {
                 block(&mut rollback.body);
                 rollback.keyword = Span::default();

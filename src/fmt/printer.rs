@@ -313,6 +313,14 @@ impl<'t> Printer<'t> {
                 self.lead(script.script.span.start, &mut out, level);
                 out.push_str(self.source(script.script.span));
             }
+            Entry::Upload(upload) => {
+                out.push_str("upload ");
+                self.lead(upload.local.span.start, &mut out, level);
+                out.push_str(self.source(upload.local.span));
+                out.push_str(" to ");
+                self.lead(upload.remote.span.start, &mut out, level);
+                out.push_str(self.source(upload.remote.span));
+            }
             Entry::Rollback(rollback) => {
                 out.push_str("rollback");
                 self.block_after(&rollback.body, &mut out, level, true);

@@ -266,6 +266,10 @@ impl FileIndex {
                 Entry::Block(named) => self.walk_block(&named.body, context),
                 Entry::Run(run) => self.walk_string(&run.command, context),
                 Entry::Script(script) => self.scripts.push(script.script.span),
+                Entry::Upload(upload) => {
+                    self.walk_string(&upload.local, context);
+                    self.walk_string(&upload.remote, context);
+                }
                 Entry::Rollback(rollback) => self.walk_block(&rollback.body, context),
                 Entry::Strategy(strategy) => {
                     if let Some(body) = &strategy.body {

@@ -159,6 +159,8 @@ pub enum Entry {
     Run(RunStep),
     /// `script `expr`` or a fenced block
     Script(ScriptStep),
+    /// `upload "local" to "remote"`
+    Upload(Box<UploadStep>),
     /// `rollback { steps }`
     Rollback(Box<RollbackBlock>),
     /// `strategy kind { ... }`
@@ -178,6 +180,7 @@ impl Entry {
             Entry::Block(e) => e.span,
             Entry::Run(e) => e.span,
             Entry::Script(e) => e.span,
+            Entry::Upload(e) => e.span,
             Entry::Rollback(e) => e.span,
             Entry::Strategy(e) => e.span,
             Entry::Hook(e) => e.span,
@@ -193,6 +196,7 @@ impl Entry {
             Entry::Block(e) => &e.name.name,
             Entry::Run(_) => "run",
             Entry::Script(_) => "script",
+            Entry::Upload(_) => "upload",
             Entry::Rollback(_) => "rollback",
             Entry::Strategy(_) => "strategy",
             Entry::Hook(_) => "on",
@@ -208,6 +212,7 @@ impl Entry {
             Entry::Block(e) => e.name.span,
             Entry::Run(e) => e.keyword,
             Entry::Script(e) => e.keyword,
+            Entry::Upload(e) => e.keyword,
             Entry::Rollback(e) => e.keyword,
             Entry::Strategy(e) => e.keyword,
             Entry::Hook(e) => e.keyword,
@@ -241,6 +246,15 @@ pub struct RunStep {
 #[derive(Clone, Debug, PartialEq)]
 pub struct ScriptStep {
     pub script: Rhai,
+    pub keyword: Span,
+    pub span: Span,
+}
+
+/// `upload "local" to "remote"`: a file or tree copied to every host of the stage.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UploadStep {
+    pub local: StringLit,
+    pub remote: StringLit,
     pub keyword: Span,
     pub span: Span,
 }

@@ -424,6 +424,15 @@ impl<'t> Descent<'t> {
             return Some(entry);
         }
         if let Some(entry) = self.attempt(|p| {
+            let keyword = p.keyword("upload")?;
+            let local = p.string()?;
+            p.keyword("to")?;
+            let remote = p.string()?;
+            Some(Entry::Upload(Box::new(UploadStep { local, remote, keyword, span: span(p) })))
+        }) {
+            return Some(entry);
+        }
+        if let Some(entry) = self.attempt(|p| {
             let keyword = p.keyword("rollback")?;
             let body = p.block()?;
             Some(Entry::Rollback(Box::new(RollbackBlock { body, keyword, span: span(p) })))

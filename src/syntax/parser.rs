@@ -192,6 +192,12 @@ impl Builder {
             Rule::script_step => {
                 Entry::Script(ScriptStep { script: self.rhai(inner.next()), keyword, span: entry_span })
             }
+            Rule::upload_step => {
+                let local = self.string(inner.next());
+                inner.next();
+                let remote = self.string(inner.next());
+                Entry::Upload(Box::new(UploadStep { local, remote, keyword, span: entry_span }))
+            }
             Rule::rollback_block => {
                 Entry::Rollback(Box::new(RollbackBlock { body: self.block(inner.next()), keyword, span: entry_span }))
             }

@@ -120,6 +120,8 @@ fn describe_rule(rule: Rule) -> Option<&'static str> {
         Rule::kw_from | Rule::from_clause => "`from`",
         Rule::kw_run | Rule::run_step => "`run`",
         Rule::kw_script | Rule::script_step => "`script`",
+        Rule::kw_upload | Rule::upload_step => "`upload`",
+        Rule::kw_to => "`to`",
         Rule::kw_rollback | Rule::rollback_block => "`rollback`",
         Rule::kw_strategy | Rule::strategy => "`strategy`",
         Rule::kw_on | Rule::hook => "`on`",
