@@ -235,7 +235,9 @@ impl SshTransport {
             .map_err(|error| Self::lost(name, error))?;
         let mut stdin = child.stdin().take().ok_or_else(|| fail("no stdin".into()))?;
         let mut stderr = child.stderr().take();
-        let send = async {
+        // The stdin handle is moved in and dropped at the end: that is the
+        // end of input for `tar` on the host.
+        let send = async move {
             while let Some(chunk) = chunks.recv().await {
                 stdin.write_all(&chunk).await?;
             }
@@ -345,9 +347,12 @@ impl Transport for SshTransport {
         Box::pin(async move {
             let slots: Vec<Slot> = self.slots.lock().map(|slots| slots.values().cloned().collect()).unwrap_or_default();
             let closing = slots.into_iter().map(|slot| async move {
+                // Dropping the last handle asks the master to exit (`ssh -O
+                // exit`); `close()` would only stop it listening, and a
+                // ControlPersist master would linger.
                 let session = slot.lock().await.take();
-                if let Some(session) = session.and_then(|session| Arc::try_unwrap(session).ok()) {
-                    let _ = session.close().await;
+                if let Some(session) = session {
+                    let _ = tokio::task::spawn_blocking(move || drop(session)).await;
                 }
             });
             futures_join_all(closing).await;
