@@ -21,15 +21,18 @@ pub struct StepFailure {
     pub exit_code: Option<i32>,
     /// Stopped by the cancel token rather than failing on its own.
     pub cancelled: bool,
+    /// The host could not be reached before the first step: nothing ran
+    /// there, so there is nothing to undo.
+    pub unreached: bool,
 }
 
 impl StepFailure {
     fn failed(message: String) -> StepFailure {
-        StepFailure { message, exit_code: None, cancelled: false }
+        StepFailure { message, exit_code: None, cancelled: false, unreached: false }
     }
 
     fn cancelled() -> StepFailure {
-        StepFailure { message: "cancelled".to_string(), exit_code: None, cancelled: true }
+        StepFailure { message: "cancelled".to_string(), exit_code: None, cancelled: true, unreached: false }
     }
 }
 
@@ -138,7 +141,7 @@ pub async fn run_steps(
                 let exit = transport
                     .run(host.unwrap_or("local"), spec, output.clone(), cancel.clone())
                     .await
-                    .map_err(|error| StepFailure::failed(format!("step {number}: {error}")))?;
+                    .map_err(|error| transport_failure(number, &error))?;
                 if exit.cancelled {
                     return Err(StepFailure::cancelled());
                 }
@@ -147,6 +150,7 @@ pub async fn run_steps(
                         message: format!("step {number} `{}` {}", shorten(&command), exit.describe()),
                         exit_code: exit.code,
                         cancelled: false,
+                        unreached: false,
                     });
                 }
             }
@@ -168,7 +172,7 @@ pub async fn run_steps(
                 transport
                     .upload(host.unwrap_or("local"), spec, cancel.clone())
                     .await
-                    .map_err(|error| StepFailure::failed(format!("step {number}: {error}")))?;
+                    .map_err(|error| transport_failure(number, &error))?;
                 if cancel.is_cancelled() {
                     return Err(StepFailure::cancelled());
                 }
@@ -191,6 +195,14 @@ pub async fn run_steps(
         }
     }
     Ok(())
+}
+
+/// A step the transport could not run; an unreachable host before the
+/// first step was never touched.
+fn transport_failure(number: usize, error: &super::transport::TransportError) -> StepFailure {
+    let mut failure = StepFailure::failed(format!("step {number}: {error}"));
+    failure.unreached = number == 1 && matches!(error, super::transport::TransportError::Unreachable { .. });
+    failure
 }
 
 impl From<String> for StepFailure {

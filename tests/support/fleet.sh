@@ -54,7 +54,7 @@ trap '[ "${ok:-}" = 1 ] || down' EXIT
 tries=0
 while :; do
   x=$(( (seed + tries) % 250 + 1 ))
-  tag=$(printf '%x' $(( (seed + tries) % 65536 )))
+  tag=$x
   bridge="dfb$tag"
   if ! ip -4 addr show | grep -q "inet 10\.231\.$x\." && ! ip link show "$bridge" >/dev/null 2>&1; then
     if ip link add "$bridge" type bridge 2>/dev/null; then break; fi
