@@ -145,6 +145,8 @@ fn generated() -> impl Strategy<Value = String> {
     let entry = prop_oneof![
         (name, value.clone()).prop_map(|(n, v)| format!("{n} = {v}")),
         Just("run \"echo ${host}\"".to_string()),
+        Just("upload \"dist/${version}\" to \"releases/${version}\"".to_string()),
+        Just("upload \"a\" to".to_string()),
         Just("script ```\nlet x = 1;\nx + 1\n```".to_string()),
         Just("upload \"./dist\" to \"/srv/${version}\"".to_string()),
         Just("rollback { run \"undo\" }".to_string()),

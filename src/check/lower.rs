@@ -9,6 +9,7 @@ use super::loader::Loaded;
 use super::model::*;
 use super::node::lower_nodes;
 use super::scope::{EnvContext, PlanNames, Scope, BUILTINS};
+use super::ssh_block;
 use super::values::{lower_type, parse_set_value, Typer, TYPE_NAMES};
 use super::window::Window;
 use crate::diagnostic::{did_you_mean, Code, Diagnostic};
@@ -68,7 +69,8 @@ pub fn lower(
         decls.iter().filter_map(|d| d.from.as_ref()?.segments.first().map(|s| s.name.to_string())).collect();
     let pipeline_hooks = lower_pipeline(&mut lowering, file, &root.ast.items);
     let (params, secrets) = lower_inputs(&mut lowering, file, &root.ast.items, sets);
-    lower_environments(&mut lowering, file, &root.ast.items);
+    let base_dir = plan_file.parent().map(Path::to_path_buf).unwrap_or_default();
+    lower_environments(&mut lowering, file, &root.ast.items, &base_dir);
     let compiler = super::scripts::ScriptCompiler::new(&lowering.pipeline.script_limits);
     let lazy_bodies = root.lazy_bodies;
     let nodes = match lower_nodes(&mut lowering, &compiler, decls, lazy_bodies) {
@@ -428,10 +430,10 @@ fn lower_inputs(
     (params, secrets)
 }
 
-pub const ENVIRONMENT_ENTRIES: &[&str] = &["hosts", "vars", "protect", "description"];
+pub const ENVIRONMENT_ENTRIES: &[&str] = &["hosts", "vars", "protect", "description", "transport", "ssh"];
 pub const PROTECT_KEYS: &[&str] = &["approval", "window", "by"];
 
-fn lower_environments(lowering: &mut Lowering, file: FileId, items: &[Item]) {
+fn lower_environments(lowering: &mut Lowering, file: FileId, items: &[Item], base_dir: &Path) {
     let mut diagnostics = Vec::new();
     let names = lowering.names.clone();
     let scope = Scope { plan: Some(&names), template_params: None, env: EnvContext::None, builtins: true };
@@ -447,9 +449,28 @@ fn lower_environments(lowering: &mut Lowering, file: FileId, items: &[Item]) {
         let mut hosts = None;
         let mut vars = Vec::new();
         let mut protect = Protect::default();
+        let mut transport = TransportKind::Local;
+        let mut ssh = SshSettings::default();
+        let mut inventory_hosts = Vec::new();
+        let mut hosts_span = env.name.span;
         for entry in &env.body.entries {
             match entry {
+                Entry::Attribute(a) if a.name.name == "transport" => {
+                    transport = ssh_block::transport(&mut typer, &a.value)
+                }
+                Entry::Block(b) if b.name.name == "ssh" => ssh = ssh_block::ssh_block(&mut typer, b, base_dir),
+                Entry::Attribute(a)
+                    if a.name.name == "hosts"
+                        && matches!(&a.value.kind, ast::ValueKind::Call { name, .. } if name.name == "inventory") =>
+                {
+                    hosts_span = a.value.span;
+                    if let Some(found) = ssh_block::inventory(&mut typer, &a.value, base_dir) {
+                        hosts = Some(found.iter().map(|h| h.name.clone()).collect());
+                        inventory_hosts = found;
+                    }
+                }
                 Entry::Attribute(a) if a.name.name == "hosts" => {
+                    hosts_span = a.value.span;
                     let list = Type::List(Box::new(Type::String));
                     if let Some(Value::List(items)) = typer.constant(&a.value, &list) {
                         let names: Vec<String> = items.iter().map(Value::to_text).collect();
@@ -543,12 +564,19 @@ fn lower_environments(lowering: &mut Lowering, file: FileId, items: &[Item]) {
                 Vec::new()
             }
         };
+        let destinations = match transport {
+            TransportKind::Ssh => ssh_block::destinations(&mut typer, &hosts, &inventory_hosts, hosts_span),
+            TransportKind::Local => Vec::new(),
+        };
         environments.push(EnvironmentDef {
             id: EnvId(environments.len()),
             name: env.name.name.to_string(),
             hosts,
             vars,
             protect,
+            transport,
+            ssh,
+            destinations,
             location: Location { file, span: env.span },
         });
     }

@@ -4,6 +4,7 @@
 
 mod cycles;
 pub mod inputs;
+pub mod inventory;
 mod lints;
 pub mod loader;
 mod lower;
@@ -12,6 +13,8 @@ mod node;
 pub mod pins;
 mod scope;
 mod scripts;
+mod ssh_block;
+pub mod ssh_settings;
 mod values;
 pub mod window;
 
@@ -23,6 +26,7 @@ pub mod vocabulary {
     pub use super::node::{
         strategy_attributes, GATE_ATTRIBUTES, INSTANCE_ATTRIBUTES, POLICIES, STAGE_ATTRIBUTES, STRATEGIES,
     };
+    pub use super::ssh_settings::SSH_KEYS;
     pub use crate::syntax::KEYWORDS as ITEM_KEYWORDS;
 }
 pub use values::parse_set_value;

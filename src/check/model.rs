@@ -10,6 +10,7 @@ use crate::syntax::span::{FileId, SourceMap, Span};
 
 pub use crate::script::ScriptLimits;
 
+pub use super::ssh_settings::{Destination, SshSettings, StrictHostKeys, TransportKind};
 use super::window::Window;
 
 /// Index of a node (stage or gate) in [`Plan::nodes`].
@@ -209,7 +210,24 @@ pub struct EnvironmentDef {
     /// `vars { key = value }`, reachable as `env.key`.
     pub vars: Vec<(String, Expr)>,
     pub protect: Protect,
+    /// `transport = local | ssh`.
+    pub transport: TransportKind,
+    /// `ssh { ... }` (defaults when absent).
+    pub ssh: SshSettings,
+    /// Under `transport = ssh`: each host and where SSH reaches it.
+    pub destinations: Vec<(String, Destination)>,
     pub location: Location,
+}
+
+impl EnvironmentDef {
+    /// Where SSH reaches `host` (the host itself when it has no entry).
+    pub fn destination(&self, host: &str) -> Destination {
+        self.destinations
+            .iter()
+            .find(|(name, _)| name == host)
+            .map(|(_, destination)| destination.clone())
+            .unwrap_or_else(|| Destination { host: host.to_string(), ..Destination::default() })
+    }
 }
 
 /// `protect { approval = required  window = "..."  by = [...] }`
@@ -279,6 +297,16 @@ impl NodeDef {
 pub enum Step {
     Run(StringTemplate),
     Script(Script),
+    /// `upload "local" to "remote"` (boxed: most steps are commands).
+    Upload(Box<Upload>),
+}
+
+/// A file or tree copied to every host: `local` relative to the plan,
+/// `remote` relative to the host's working directory.
+#[derive(Clone, Debug)]
+pub struct Upload {
+    pub local: StringTemplate,
+    pub remote: StringTemplate,
 }
 
 /// A compiled Rhai snippet, with where it came from.

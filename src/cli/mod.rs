@@ -14,8 +14,10 @@ mod logs;
 mod lsp;
 mod modules;
 mod output;
+mod ping;
 mod plan;
 mod plan_diff;
+mod plan_hosts;
 mod resume;
 mod rollback;
 mod run;
@@ -44,6 +46,8 @@ enum Command {
     Graph(graph::GraphArgs),
     /// Preview a run: waves, resolved commands, hosts, batches, rollback coverage.
     Plan(plan::PlanArgs),
+    /// Connect to every host of the plan's SSH environments: reachability, round trip, host key.
+    Ping(ping::PingArgs),
     /// Run a plan: walk the execution graph, roll back on failure.
     Run(run::RunArgs),
     /// Current versions per environment, running/paused/crashed runs, locks.
@@ -87,6 +91,7 @@ pub fn main() -> i32 {
         Command::Explain(args) => explain::run(args),
         Command::Graph(args) => graph::run(args),
         Command::Plan(args) => plan::run(args),
+        Command::Ping(args) => ping::run(args),
         Command::Run(args) => run::run(args),
         Command::Status(args) => status::run(args),
         Command::History(args) => history::run(args),

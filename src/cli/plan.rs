@@ -83,6 +83,8 @@ pub struct Preview {
     pub worst_case: WorstCase,
     /// Against the last successful deployment (from the state).
     pub changes: Option<super::plan_diff::Changes>,
+    /// Every environment's hosts, with their transport and destination.
+    pub environments: Vec<super::plan_hosts::EnvironmentPreview>,
 }
 
 #[derive(Debug, Serialize)]
@@ -133,6 +135,13 @@ fn describe_step(step: &Step, scope: &Scope) -> String {
             Ok(command) => command,
             Err(problem) => format!("<cannot render: {problem}>"),
         },
+        Step::Upload(upload) => {
+            let render = |template| match scope.render(template, Quoting::None) {
+                Ok(text) => text,
+                Err(problem) => format!("<cannot render: {problem}>"),
+            };
+            format!("upload {} to {}", render(&upload.local), render(&upload.remote))
+        }
         Step::Script(script) => {
             let first = script.source.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("");
             format!("script: {first}{}", if script.source.trim().lines().count() > 1 { " …" } else { "" })
@@ -285,6 +294,7 @@ pub fn preview(graph: &ExecutionGraph, inputs: &ResolvedInputs, previous_version
         coverage,
         worst_case: worst_case(graph, plan.pipeline.max_parallel.unwrap_or(crate::engine::DEFAULT_MAX_PARALLEL)),
         changes: None,
+        environments: super::plan_hosts::environments(plan),
     }
 }
 
@@ -335,6 +345,7 @@ pub fn render(preview: &Preview) -> String {
         let params: Vec<String> = preview.params.iter().map(|(n, v)| format!("{n}={v}")).collect();
         push(&mut out, format!("  params: {}", params.join(" ")));
     }
+    super::plan_hosts::render(&preview.environments, &mut out);
     for (index, wave) in preview.waves.iter().enumerate() {
         push(&mut out, String::new());
         let parallel = if wave.len() > 1 { " (in parallel)" } else { "" };

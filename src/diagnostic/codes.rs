@@ -232,6 +232,46 @@ unreviewed. Pin it:
 
 Plans without a `deploy.sum` are not pinned and get no such diagnostic.";
 
+    UnknownSshSetting = "E0140", Error, "unknown ssh setting",
+"An `ssh { ... }` block of an environment accepts: `config` (an OpenSSH client
+config file, relative to the plan), `user`, `port`, `identity` (a private key
+file), `jump` (a ProxyJump host), `known_hosts` (a file), `strict_host_keys =
+yes | accept-new`, `connect_timeout` (a duration) and `dir` (the remote working
+directory). Anything else is a typo, or an option that belongs in the client
+config file:
+
+    environment production {
+      transport = ssh
+      hosts     = [\"deploy@10.0.0.11\", \"web-2\"]
+      ssh { user = \"deploy\"  port = 22  connect_timeout = 10s  dir = \"/srv/app\" }
+    }";
+
+    InvalidPort = "E0141", Error, "invalid port",
+"A port is a whole number from 1 to 65535: `port = 2222` in an `ssh` block, or
+`host:2222` in a host's destination. Quotes are not needed.";
+
+    InvalidInventory = "E0142", Error, "invalid inventory",
+"`hosts = inventory(\"FILE\", \"GROUP\")` reads an Ansible-style INI inventory
+(relative to the plan) and takes the hosts of GROUP and of its `:children`
+groups, with `ansible_host`, `ansible_port` and `ansible_user`. The file must
+exist, parse, and have the group:
+
+    [web]
+    web-1 ansible_host=10.0.0.11
+    web-[02:04] ansible_user=deploy";
+
+    InvalidSshDestination = "E0143", Error, "invalid ssh destination",
+"Under `transport = ssh` every host is an SSH destination: `[user@]host[:port]`,
+an IPv6 address in brackets (`[fd00::1]:22`), or an alias from the client
+config. It may not be empty, contain spaces, or start with `-`. A plan whose
+hosts are only names for this machine keeps `transport = local` (the
+default).";
+
+    InvalidConnectTimeout = "E0144", Error, "invalid connect timeout",
+"`connect_timeout` in an `ssh` block is a duration from 1s to 10m, written
+without quotes: `connect_timeout = 10s`. It bounds how long opening the
+connection to one host may take before that host fails as unreachable.";
+
     NoRollback = "W0001", Warning, "stage without rollback",
 "A stage that changes something should say how to undo it. Add a
 `rollback { ... }` block, or `irreversible = \"why\"` when the change cannot be

@@ -184,6 +184,8 @@ pub struct RunContext {
     pub transport: Arc<dyn Transport>,
     /// Runs the steps of stages without a target, and hooks.
     pub local: Arc<dyn Transport>,
+    /// The transport of each environment with `transport = ssh`, by [`EnvId`].
+    pub remotes: Vec<Option<Arc<dyn Transport>>>,
     pub scripts: Arc<dyn ScriptRunner>,
     /// Asks a person on the terminal (when `--yes`/`--approve` do not answer).
     pub prompt: Option<Arc<dyn ApprovalPrompt>>,
@@ -216,11 +218,15 @@ impl RunContext {
         node.target.and_then(|id| self.plan().environments.get(id.0))
     }
 
-    pub fn transport_for(&self, node: &NodeDef) -> &dyn Transport {
-        if node.target.is_some() {
-            self.transport.as_ref()
-        } else {
-            self.local.as_ref()
+    /// Where a step of `node` on `host` runs: a target's SSH transport, the
+    /// run's transport for other targets, this machine without a host.
+    pub fn transport_for(&self, node: &NodeDef, host: Option<&str>) -> &dyn Transport {
+        match (node.target, host) {
+            (Some(target), Some(_)) => match self.remotes.get(target.0) {
+                Some(Some(remote)) => remote.as_ref(),
+                _ => self.transport.as_ref(),
+            },
+            (Some(_), None) | (None, _) => self.local.as_ref(),
         }
     }
 
@@ -313,6 +319,15 @@ impl RunContext {
         context.set_str("pipeline", &self.plan().pipeline.name);
         context.set_secrets(self.inputs.secrets.iter().map(|(name, value)| (name.as_str(), value.as_str())));
         context
+    }
+
+    /// Kills everything still running on every transport (a second Ctrl-C).
+    pub fn kill_all(&self) {
+        self.transport.kill_all();
+        self.local.kill_all();
+        for remote in self.remotes.iter().flatten() {
+            remote.kill_all();
+        }
     }
 
     pub fn elapsed_ms(&self) -> u64 {

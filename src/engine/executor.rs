@@ -406,13 +406,11 @@ async fn hard_stop(
     states: Vec<NodeState>,
 ) -> RunReport {
     hard.cancel();
-    ctx.transport.kill_all();
-    ctx.local.kill_all();
+    ctx.kill_all();
     running.abort_all();
     while running.join_next().await.is_some() {}
     // A process spawned while the tasks were being aborted.
-    ctx.transport.kill_all();
-    ctx.local.kill_all();
+    ctx.kill_all();
     finish(ctx, RunStatus::Interrupted, states, Vec::new(), Some(Stop::Interrupted))
 }
 

@@ -79,6 +79,7 @@ pub async fn run_unit(
     let max_attempts = 1 + node.retry.map_or(0, |retry| retry.attempts);
     let started_at = Instant::now();
     let mut started = false;
+    let mut reached = false;
     let mut attempts = 0;
     let mut outcome = (NodeStatus::Cancelled, None::<String>, None::<i32>);
     for attempt in 1..=max_attempts {
@@ -132,6 +133,7 @@ pub async fn run_unit(
             }
             Err(failure) => failure,
         };
+        reached |= !failure.unreached;
         let message = match (timed_out.load(Ordering::SeqCst), node.timeout) {
             (true, Some(limit)) => format!("timed out after {}", format_duration(limit)),
             _ => failure.message,
@@ -159,13 +161,17 @@ pub async fn run_unit(
     }
     let duration_ms = millis(started_at.elapsed());
     let (status, error, exit_code) = outcome;
+    // A host no attempt could reach has nothing to undo.
+    let untouched = status == NodeStatus::Failed && !reached;
     if started {
         let record_outcome = match status {
             NodeStatus::Succeeded => UnitOutcome::Completed,
             NodeStatus::Failed => UnitOutcome::Failed,
             _ => UnitOutcome::Cancelled,
         };
-        ctx.completions.push(UnitRecord { node: id, host: host.clone(), outcome: record_outcome, phase });
+        if !untouched {
+            ctx.completions.push(UnitRecord { node: id, host: host.clone(), outcome: record_outcome, phase });
+        }
         if host.is_some() {
             ctx.bus.emit(EventData::NodeFinished {
                 node: node.name.clone(),

@@ -41,6 +41,7 @@ use std::time::Instant;
 use tokio::sync::{mpsc, Semaphore};
 
 use crate::check::inputs::ResolvedInputs;
+use crate::check::model::TransportKind;
 use crate::graph::ExecutionGraph;
 use approval::ApprovalPrompt;
 pub use bus::{Bus, EventSink};
@@ -49,7 +50,7 @@ use context::{CompletionLog, RunContext};
 pub use executor::RunReport;
 use redact::Redactor;
 use scripts::{SandboxRunner, ScriptRunner};
-use transport::{LocalTransport, Transport};
+use transport::{LocalTransport, SshTransport, Transport};
 
 /// Where the steps run, how scripts are evaluated and who is asked for
 /// approvals; [`Parts::local`] for the defaults.
@@ -58,6 +59,8 @@ pub struct Parts {
     pub transport: Arc<dyn Transport>,
     /// Stages without a target.
     pub local: Arc<dyn Transport>,
+    /// Each environment's own transport (`transport = ssh`), by environment id.
+    pub remotes: Vec<Option<Arc<dyn Transport>>>,
     pub scripts: Arc<dyn ScriptRunner>,
     /// Asks a person when stdin is a terminal (`options.approvals.interactive`).
     pub prompt: Option<Arc<dyn ApprovalPrompt>>,
@@ -70,9 +73,34 @@ impl Parts {
         Parts {
             transport: local.clone(),
             local,
+            remotes: remotes(graph, options),
             scripts: Arc::new(scripts),
             prompt: Some(Arc::new(approval::TerminalPrompt)),
         }
+    }
+}
+
+/// An [`SshTransport`] for each environment with `transport = ssh`.
+pub fn remotes(graph: &ExecutionGraph, options: &RunOptions) -> Vec<Option<Arc<dyn Transport>>> {
+    graph
+        .plan
+        .environments
+        .iter()
+        .map(|environment| match environment.transport {
+            TransportKind::Ssh => {
+                let hosts = transport::SshHost::of(environment);
+                let ssh = SshTransport::new(hosts, options.max_parallel, options.kill_grace);
+                Some(Arc::new(ssh) as Arc<dyn Transport>)
+            }
+            TransportKind::Local => None,
+        })
+        .collect()
+}
+
+/// Ends every connection the remote transports keep.
+pub async fn close_remotes(remotes: &[Option<Arc<dyn Transport>>]) {
+    for remote in remotes.iter().flatten() {
+        remote.close().await;
     }
 }
 
@@ -90,8 +118,10 @@ pub async fn run(
     let (bus, worker) = Bus::start(redactor, sinks);
     warn_unknown_approvals(&graph, &options, &bus);
     let completions = CompletionLog::resumed(&graph, &options.resumed);
+    let remotes = parts.remotes.clone();
     let ctx = run_context(graph, inputs, options, parts, bus.clone(), completions);
     let report = executor::execute(ctx, interrupts).await;
+    close_remotes(&remotes).await;
     bus.close();
     let _ = tokio::task::spawn_blocking(move || worker.join()).await;
     report
@@ -123,6 +153,7 @@ fn run_context(
         bus,
         transport: parts.transport,
         local: parts.local,
+        remotes: parts.remotes,
         scripts: parts.scripts,
         prompt: parts.prompt,
         prompt_lock: tokio::sync::Mutex::new(()),

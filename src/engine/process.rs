@@ -170,7 +170,7 @@ pub async fn run_shell(
     Ok(ExitInfo { code: status.code(), signal: status.signal(), cancelled })
 }
 
-async fn read_lines<R: AsyncRead + Unpin>(reader: R, stream: Stream, output: OutputSink) {
+pub(crate) async fn read_lines<R: AsyncRead + Unpin>(reader: R, stream: Stream, output: OutputSink) {
     let mut reader = BufReader::new(reader);
     let mut buffer = Vec::new();
     loop {

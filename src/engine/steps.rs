@@ -11,7 +11,7 @@ use super::context::RunContext;
 use super::evaluate;
 use super::event::EventData;
 use super::interpolate::{Quoting, Scope};
-use super::transport::{CommandSpec, OutputSink};
+use super::transport::{CommandSpec, OutputSink, UploadSpec};
 use crate::check::model::{NodeDef, Step};
 
 /// Why a list of steps did not complete.
@@ -21,15 +21,18 @@ pub struct StepFailure {
     pub exit_code: Option<i32>,
     /// Stopped by the cancel token rather than failing on its own.
     pub cancelled: bool,
+    /// The host could not be reached before the first step: nothing ran
+    /// there, so there is nothing to undo.
+    pub unreached: bool,
 }
 
 impl StepFailure {
     fn failed(message: String) -> StepFailure {
-        StepFailure { message, exit_code: None, cancelled: false }
+        StepFailure { message, exit_code: None, cancelled: false, unreached: false }
     }
 
     fn cancelled() -> StepFailure {
-        StepFailure { message: "cancelled".to_string(), exit_code: None, cancelled: true }
+        StepFailure { message: "cancelled".to_string(), exit_code: None, cancelled: true, unreached: false }
     }
 }
 
@@ -134,11 +137,11 @@ pub async fn run_steps(
                 }
                 env.extend(site.env.iter().cloned());
                 let spec = CommandSpec { command: command.clone(), cwd: work_dir(ctx), env };
-                let transport = ctx.transport_for(node);
+                let transport = ctx.transport_for(node, host);
                 let exit = transport
                     .run(host.unwrap_or("local"), spec, output.clone(), cancel.clone())
                     .await
-                    .map_err(|error| StepFailure::failed(format!("step {number}: {error}")))?;
+                    .map_err(|error| transport_failure(number, &error))?;
                 if exit.cancelled {
                     return Err(StepFailure::cancelled());
                 }
@@ -147,7 +150,31 @@ pub async fn run_steps(
                         message: format!("step {number} `{}` {}", shorten(&command), exit.describe()),
                         exit_code: exit.code,
                         cancelled: false,
+                        unreached: false,
                     });
+                }
+            }
+            Step::Upload(upload) => {
+                let scope = ctx.scope(node, host, attempt);
+                let render = |template| {
+                    scope
+                        .render(template, Quoting::None)
+                        .map_err(|problem| StepFailure::failed(format!("step {number}: {problem}")))
+                };
+                let spec = UploadSpec {
+                    local: render(&upload.local)?.into(),
+                    remote: render(&upload.remote)?,
+                    cwd: work_dir(ctx),
+                };
+                let transport = ctx.transport_for(node, host);
+                let described = format!("upload {} to {}", spec.local.display(), spec.target());
+                output(super::event::Stream::Stdout, described);
+                transport
+                    .upload(host.unwrap_or("local"), spec, cancel.clone())
+                    .await
+                    .map_err(|error| transport_failure(number, &error))?;
+                if cancel.is_cancelled() {
+                    return Err(StepFailure::cancelled());
                 }
             }
             Step::Script(script) => {
@@ -168,6 +195,14 @@ pub async fn run_steps(
         }
     }
     Ok(())
+}
+
+/// A step the transport could not run; an unreachable host before the
+/// first step was never touched.
+fn transport_failure(number: usize, error: &super::transport::TransportError) -> StepFailure {
+    let mut failure = StepFailure::failed(format!("step {number}: {error}"));
+    failure.unreached = number == 1 && matches!(error, super::transport::TransportError::Unreachable { .. });
+    failure
 }
 
 impl From<String> for StepFailure {

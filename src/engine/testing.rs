@@ -85,6 +85,9 @@ impl PlanBuilder {
             hosts: hosts.iter().map(|h| h.to_string()).collect(),
             vars: Vec::new(),
             protect: Protect::default(),
+            transport: Default::default(),
+            ssh: Default::default(),
+            destinations: Vec::new(),
             location: Location::default(),
         });
         self

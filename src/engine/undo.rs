@@ -82,8 +82,7 @@ pub async fn undo(
                 if signals >= 2 {
                     interrupted = true;
                     hard.cancel();
-                    ctx.transport.kill_all();
-                    ctx.local.kill_all();
+                    ctx.kill_all();
                 } else {
                     ctx.bus.emit(EventData::Warning {
                         message: "rolling back; press Ctrl-C again to stop at once".into(),
@@ -150,6 +149,7 @@ pub async fn undo(
         duration_ms,
         summary: summary.clone(),
     });
+    super::close_remotes(&ctx.remotes).await;
     bus.close();
     let _ = tokio::task::spawn_blocking(move || worker.join()).await;
     RunReport { status, summary, duration_ms }

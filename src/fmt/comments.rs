@@ -122,7 +122,10 @@ fn opaque_in_block(block: &Block, out: &mut Vec<Span>) {
             Entry::Block(named) => opaque_in_block(&named.body, out),
             Entry::Run(run) => out.push(run.command.span),
             Entry::Script(script) => out.push(script.script.span),
-            Entry::Upload(upload) => out.extend([upload.local.span, upload.remote.span]),
+            Entry::Upload(upload) => {
+                out.push(upload.local.span);
+                out.push(upload.remote.span);
+            }
             Entry::Rollback(rollback) => opaque_in_block(&rollback.body, out),
             Entry::Strategy(strategy) => {
                 if let Some(body) = &strategy.body {

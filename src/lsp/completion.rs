@@ -140,10 +140,11 @@ fn entry_words(block: &BlockKind) -> Vec<&'static str> {
         BlockKind::Instance { .. } => vocabulary::INSTANCE_ATTRIBUTES.to_vec(),
         BlockKind::Environment => vocabulary::ENVIRONMENT_ENTRIES.to_vec(),
         BlockKind::Pipeline => vocabulary::PIPELINE_ENTRIES.to_vec(),
-        BlockKind::Steps => vec!["run", "script"],
+        BlockKind::Steps => vec!["run", "script", "upload"],
         BlockKind::Strategy(name) => vocabulary::strategy_attributes(name).map(<[_]>::to_vec).unwrap_or_default(),
         BlockKind::Named(name) if name == "protect" => vocabulary::PROTECT_KEYS.to_vec(),
         BlockKind::Named(name) if name == "limits" => vocabulary::LIMIT_KEYS.to_vec(),
+        BlockKind::Named(name) if name == "ssh" => vocabulary::SSH_KEYS.to_vec(),
         BlockKind::Named(_) | BlockKind::Other => Vec::new(),
     }
 }

@@ -102,6 +102,8 @@ const HOOK_EVENTS_STAGE: &[&str] = &["start", "success", "failure"];
 const HOOK_EVENTS_PIPELINE: &[&str] = &["start", "success", "failure", "rollback", "paused"];
 const APPROVAL: &[&str] = &["required", "optional"];
 const LOCK: &[&str] = &["pipeline", "environment"];
+const TRANSPORTS: &[&str] = &["local", "ssh"];
+const STRICT_HOST_KEYS: &[&str] = &["yes", "accept_new"];
 const PIPELINE_POLICIES: &[&str] = &["rollback", "pause", "abort"];
 
 use crate::syntax::ident::is_ident_char as is_ident;
@@ -270,6 +272,8 @@ fn place(statement: &[Token], frames: &[Frame], blocks: &[BlockKind]) -> Place {
             "on_fail" | "on_inconclusive" | "on_no_data" => Place::Words(crate::check::vocabulary::POLICIES),
             "approval" => Place::Words(APPROVAL),
             "lock" => Place::Words(LOCK),
+            "transport" => Place::Words(TRANSPORTS),
+            "strict_host_keys" => Place::Words(STRICT_HOST_KEYS),
             _ => Place::Nothing,
         };
     }

@@ -35,6 +35,7 @@ pub const STAGE_ATTRIBUTES: &[&str] = &[
     "description",
     "run",
     "script",
+    "upload",
     "rollback",
     "strategy",
     "on",
@@ -54,7 +55,8 @@ pub const GATE_ATTRIBUTES: &[&str] = &[
     "on",
 ];
 const GATE_ONLY: &[&str] = &["approve", "check", "wait", "window", "on_fail", "on_inconclusive", "on_no_data"];
-const STAGE_ONLY: &[&str] = &["run", "script", "rollback", "strategy", "target", "retry", "monitor", "irreversible"];
+const STAGE_ONLY: &[&str] =
+    &["run", "script", "upload", "rollback", "strategy", "target", "retry", "monitor", "irreversible"];
 /// Attributes an instance (`stage x from m.t { ... }`) may give besides the template's arguments.
 pub const INSTANCE_ATTRIBUTES: &[&str] = &[
     "needs",
@@ -258,14 +260,7 @@ impl<'a> NodeBuilder<'a> {
                     self.node.steps.push(Step::Script(script));
                 }
             }
-            Entry::Upload(upload) => typer.diagnostics.push(
-                Diagnostic::new(
-                    Code::UnknownAttribute,
-                    format!("a {} holds `run` and `script` steps only", self.node.kind.word()),
-                )
-                .at(typer.file, upload.keyword, "not a step")
-                .with_help("write run \"command\" or script ```...```"),
-            ),
+            Entry::Upload(upload) => self.node.steps.push(steps::upload(typer, upload)),
             Entry::Rollback(rollback) => {
                 self.has_rollback = Some((typer.file, rollback.keyword));
                 let steps = steps(typer, self.compiler, &rollback.body.entries, "a rollback block");

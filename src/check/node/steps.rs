@@ -2,21 +2,39 @@
 
 use super::*;
 
-/// Steps of a rollback block, a hook or a switch: `run` and `script` only.
+/// `upload "local" to "remote"`: both paths are templates, rendered per host.
+pub(super) fn upload(typer: &mut Typer, upload: &ast::UploadStep) -> Step {
+    for path in [&upload.local, &upload.remote] {
+        if path.as_plain().is_some_and(|text| text.trim().is_empty()) {
+            typer.diagnostics.push(
+                Diagnostic::new(Code::InvalidValue, "an upload path may not be empty")
+                    .at(typer.file, path.span, "empty path")
+                    .with_help("write upload \"dist/app.tar.gz\" to \"/srv/app/app.tar.gz\""),
+            );
+        }
+    }
+    Step::Upload(Box::new(Upload { local: typer.template(&upload.local), remote: typer.template(&upload.remote) }))
+}
+
+/// Steps of a rollback block, a hook or a switch: `run`, `script` and `upload`.
 pub(super) fn steps(typer: &mut Typer, compiler: &ScriptCompiler, entries: &[Entry], what: &str) -> Vec<Step> {
     let mut out = Vec::new();
     for entry in entries {
         match entry {
             Entry::Run(run) => out.push(Step::Run(typer.template(&run.command))),
+            Entry::Upload(upload_step) => out.push(upload(typer, upload_step)),
             Entry::Script(script) => {
                 if let Some(script) = compiler.compile(typer.file, &script.script, typer.diagnostics) {
                     out.push(Step::Script(script));
                 }
             }
             other => typer.diagnostics.push(
-                Diagnostic::new(Code::UnknownAttribute, format!("{what} holds `run` and `script` steps only"))
-                    .at(typer.file, other.keyword_span(), "not a step")
-                    .with_help("write run \"command\" or script ```...```"),
+                Diagnostic::new(
+                    Code::UnknownAttribute,
+                    format!("{what} holds `run`, `script` and `upload` steps only"),
+                )
+                .at(typer.file, other.keyword_span(), "not a step")
+                .with_help("write run \"command\", script ```...``` or upload \"local\" to \"remote\""),
             ),
         }
     }

@@ -1,0 +1,370 @@
+//! The SSH transport: every host of an environment is an SSH destination,
+//! reached through the system's OpenSSH client. One ControlMaster connection
+//! per host and run, opened on first use (at most [`MAX_CONNECTS`] at
+//! once), reused by every step, upload, retry, rollback and kill, and
+//! closed when the run ends.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use openssh::{Session, Stdio};
+use tokio::io::AsyncWriteExt;
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+
+use super::remote_script::{kill_command, step_script, upload_command, PGID_MARKER, STEP_COMMAND};
+use super::ssh_connect::SshHost;
+use super::{tar_stream, BoxFuture, CommandSpec, ExitInfo, OutputSink, Transport, TransportError, UploadSpec};
+use crate::engine::event::Stream;
+use crate::engine::process::read_lines;
+
+/// At most this many connections are being opened at once, whatever
+/// `--max-parallel` says: a burst of handshakes is what sshd's
+/// `MaxStartups` (default 10:30:100) throttles, and what a jump host sees.
+pub const MAX_CONNECTS: usize = 32;
+
+/// How long the end of a killed step's output is still awaited.
+const AFTER_KILL: Duration = Duration::from_secs(5);
+
+/// One host's connection, opened on first use.
+type Slot = Arc<tokio::sync::Mutex<Option<Arc<Session>>>>;
+
+pub struct SshTransport {
+    hosts: HashMap<String, SshHost>,
+    slots: Mutex<HashMap<String, Slot>>,
+    connects: Semaphore,
+    kill_grace: Duration,
+    /// Remote process groups still running: (host, pgid) by step.
+    running: Arc<Mutex<HashMap<u64, (String, u32)>>>,
+    next_step: AtomicU64,
+}
+
+/// What `deploy ping` reports for one host.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Reachability {
+    pub host: String,
+    pub destination: String,
+    pub reachable: bool,
+    /// Opening the connection (handshake and authentication).
+    pub connect_ms: Option<u64>,
+    /// One round trip over the open connection (`true` run remotely).
+    pub rtt_ms: Option<u64>,
+    /// `verified` or, on failure, `changed`, `unknown` or `not checked`.
+    pub host_key: String,
+    pub error: Option<String>,
+}
+
+impl SshTransport {
+    pub fn new(hosts: Vec<SshHost>, max_parallel: usize, kill_grace: Duration) -> SshTransport {
+        SshTransport {
+            hosts: hosts.into_iter().map(|host| (host.name.clone(), host)).collect(),
+            slots: Mutex::new(HashMap::new()),
+            connects: Semaphore::new(max_parallel.clamp(1, MAX_CONNECTS)),
+            kill_grace,
+            running: Arc::new(Mutex::new(HashMap::new())),
+            next_step: AtomicU64::new(0),
+        }
+    }
+
+    fn host(&self, name: &str) -> Result<&SshHost, TransportError> {
+        self.hosts.get(name).ok_or_else(|| TransportError::Unreachable {
+            host: name.to_string(),
+            message: "not a host of an ssh environment".into(),
+        })
+    }
+
+    fn slot(&self, host: &str) -> Slot {
+        let mut slots = self.slots.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        slots.entry(host.to_string()).or_default().clone()
+    }
+
+    /// The host's open connection, opened (again) when there is none or it died.
+    async fn session(&self, name: &str) -> Result<Arc<Session>, TransportError> {
+        let host = self.host(name)?;
+        let slot = self.slot(name);
+        let mut current = slot.lock().await;
+        if let Some(session) = current.as_ref() {
+            if session.check().await.is_ok() {
+                return Ok(session.clone());
+            }
+        }
+        let _permit = self.connects.acquire().await.map_err(|_| TransportError::Unreachable {
+            host: name.to_string(),
+            message: "the run is closing".into(),
+        })?;
+        let session = Arc::new(
+            host.connect().await.map_err(|message| TransportError::Unreachable { host: name.to_string(), message })?,
+        );
+        *current = Some(session.clone());
+        Ok(session)
+    }
+
+    /// Connects to `name` and runs `true` once: `deploy ping`.
+    pub async fn ping(&self, name: &str) -> Reachability {
+        let destination = self.hosts.get(name).map(|h| h.destination.display()).unwrap_or_else(|| name.to_string());
+        let mut report = Reachability {
+            host: name.to_string(),
+            destination,
+            reachable: false,
+            connect_ms: None,
+            rtt_ms: None,
+            host_key: "not checked".into(),
+            error: None,
+        };
+        let started = Instant::now();
+        let session = match self.session(name).await {
+            Ok(session) => session,
+            Err(error) => {
+                let message = error.to_string();
+                if message.contains("does not match known_hosts") {
+                    report.host_key = "changed".into();
+                } else if message.contains("not in known_hosts") {
+                    report.host_key = "unknown".into();
+                }
+                report.error = Some(message);
+                return report;
+            }
+        };
+        report.connect_ms = Some(crate::engine::context::millis(started.elapsed()));
+        report.host_key = "verified".into();
+        let probe = Instant::now();
+        match Session::to_raw_command(session, "true").status().await {
+            Ok(status) if status.success() => {
+                report.reachable = true;
+                report.rtt_ms = Some(crate::engine::context::millis(probe.elapsed()));
+            }
+            Ok(status) => report.error = Some(format!("`true` failed on {name}: {status}")),
+            Err(error) => report.error = Some(format!("connection to {name} lost: {error}")),
+        }
+        report
+    }
+
+    fn lost(host: &str, error: impl std::fmt::Display) -> TransportError {
+        TransportError::ConnectionLost { host: host.to_string(), message: error.to_string() }
+    }
+
+    async fn run_remote(
+        &self,
+        name: &str,
+        command: CommandSpec,
+        output: OutputSink,
+        cancel: CancellationToken,
+    ) -> Result<ExitInfo, TransportError> {
+        if cancel.is_cancelled() {
+            return Ok(ExitInfo { code: None, signal: None, cancelled: true });
+        }
+        let session = self.session(name).await?;
+        let dir = self.host(name)?.settings.dir.clone();
+        let script = step_script(&command.env, dir.as_deref(), &command.command);
+        let mut child = Session::to_raw_command(session.clone(), STEP_COMMAND)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .await
+            .map_err(|error| Self::lost(name, error))?;
+        let pgid = Arc::new(AtomicU32::new(0));
+        let step = self.next_step.fetch_add(1, Ordering::Relaxed);
+        let sink = group_reporting_sink(output, pgid.clone(), self.running.clone(), step, name);
+        let readers = [
+            child.stdout().take().map(|out| tokio::spawn(read_lines(out, Stream::Stdout, sink.clone()))),
+            child.stderr().take().map(|err| tokio::spawn(read_lines(err, Stream::Stderr, sink.clone()))),
+        ];
+        if let Some(mut stdin) = child.stdin().take() {
+            let sent = stdin.write_all(script.as_bytes()).await.and(stdin.shutdown().await);
+            if let Err(error) = sent {
+                return Err(Self::lost(name, error));
+            }
+        }
+        let wait = child.wait();
+        tokio::pin!(wait);
+        let mut cancelled = false;
+        let status = tokio::select! {
+            status = &mut wait => Some(status),
+            () = cancel.cancelled() => {
+                cancelled = true;
+                self.kill_group(&session, &pgid).await;
+                tokio::time::timeout(AFTER_KILL, &mut wait).await.ok()
+            }
+        };
+        if let Ok(mut running) = self.running.lock() {
+            running.remove(&step);
+        }
+        for reader in readers.into_iter().flatten() {
+            let abort = reader.abort_handle();
+            if tokio::time::timeout(Duration::from_millis(500), reader).await.is_err() {
+                abort.abort();
+            }
+        }
+        exit_info(name, status, cancelled)
+    }
+
+    /// Stops the remote group of a step over a second channel of the same connection.
+    async fn kill_group(&self, session: &Arc<Session>, pgid: &AtomicU32) {
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while pgid.load(Ordering::Acquire) == 0 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let group = pgid.load(Ordering::Acquire);
+        if group <= 1 {
+            return;
+        }
+        let grace = crate::engine::context::millis(self.kill_grace);
+        let mut kill = Session::to_raw_command(session.clone(), kill_command(group, grace));
+        let _ = tokio::time::timeout(self.kill_grace + AFTER_KILL, kill.status()).await;
+    }
+
+    async fn upload_remote(
+        &self,
+        name: &str,
+        upload: UploadSpec,
+        cancel: CancellationToken,
+    ) -> Result<(), TransportError> {
+        let fail = |message: String| TransportError::Upload { host: name.to_string(), message };
+        let session = self.session(name).await?;
+        let dir = self.host(name)?.settings.dir.clone();
+        let (mut chunks, archiving) = tar_stream::spawn(upload.source());
+        let mut child = Session::to_raw_command(session, upload_command(dir.as_deref(), &upload.target()))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .await
+            .map_err(|error| Self::lost(name, error))?;
+        let mut stdin = child.stdin().take().ok_or_else(|| fail("no stdin".into()))?;
+        let mut stderr = child.stderr().take();
+        // The stdin handle is moved in and dropped at the end: that is the
+        // end of input for `tar` on the host.
+        let send = async move {
+            while let Some(chunk) = chunks.recv().await {
+                stdin.write_all(&chunk).await?;
+            }
+            stdin.shutdown().await
+        };
+        tokio::select! {
+            sent = send => sent.map_err(|error| fail(format!("sending failed: {error}")))?,
+            () = cancel.cancelled() => return Err(fail("cancelled".into())),
+        }
+        let archived = archiving.await.map_err(|error| fail(error.to_string()))?;
+        let mut errors = String::new();
+        if let Some(stderr) = stderr.as_mut() {
+            use tokio::io::AsyncReadExt;
+            let _ = tokio::time::timeout(Duration::from_secs(30), stderr.read_to_string(&mut errors)).await;
+        }
+        let status = child.wait().await.map_err(|error| Self::lost(name, error))?;
+        archived.map_err(fail)?;
+        if !status.success() {
+            return Err(fail(format!("{} ({})", errors.trim(), status)));
+        }
+        Ok(())
+    }
+}
+
+/// Passes output on, except the first stderr line, which names the remote
+/// process group (recorded for kills).
+fn group_reporting_sink(
+    output: OutputSink,
+    pgid: Arc<AtomicU32>,
+    running: Arc<Mutex<HashMap<u64, (String, u32)>>>,
+    step: u64,
+    host: &str,
+) -> OutputSink {
+    let host = host.to_string();
+    Arc::new(move |stream, line| {
+        if stream == Stream::Stderr && pgid.load(Ordering::Acquire) == 0 {
+            if let Some(Ok(group)) = line.strip_prefix(PGID_MARKER).map(|n| n.trim().parse::<u32>()) {
+                pgid.store(group, Ordering::Release);
+                if let Ok(mut running) = running.lock() {
+                    running.insert(step, (host.clone(), group));
+                }
+                return;
+            }
+        }
+        output(stream, line);
+    })
+}
+
+fn exit_info(
+    host: &str,
+    status: Option<Result<std::process::ExitStatus, openssh::Error>>,
+    cancelled: bool,
+) -> Result<ExitInfo, TransportError> {
+    use std::os::unix::process::ExitStatusExt;
+    match status {
+        None => Ok(ExitInfo { code: None, signal: None, cancelled }),
+        Some(Ok(status)) => Ok(ExitInfo { code: status.code(), signal: status.signal(), cancelled }),
+        Some(Err(openssh::Error::RemoteProcessTerminated)) => Ok(ExitInfo { code: None, signal: None, cancelled }),
+        Some(Err(error)) if cancelled => {
+            let _ = error;
+            Ok(ExitInfo { code: None, signal: None, cancelled })
+        }
+        Some(Err(error)) => Err(SshTransport::lost(host, error)),
+    }
+}
+
+impl Transport for SshTransport {
+    fn name(&self) -> &str {
+        "ssh"
+    }
+
+    fn run<'a>(
+        &'a self,
+        host: &'a str,
+        command: CommandSpec,
+        output: OutputSink,
+        cancel: CancellationToken,
+    ) -> BoxFuture<'a, Result<ExitInfo, TransportError>> {
+        Box::pin(self.run_remote(host, command, output, cancel))
+    }
+
+    fn upload<'a>(
+        &'a self,
+        host: &'a str,
+        upload: UploadSpec,
+        cancel: CancellationToken,
+    ) -> BoxFuture<'a, Result<(), TransportError>> {
+        Box::pin(self.upload_remote(host, upload, cancel))
+    }
+
+    /// SIGKILLs every remote group still running, over each host's connection.
+    fn kill_all(&self) {
+        let groups: Vec<(String, u32)> =
+            self.running.lock().map(|running| running.values().cloned().collect()).unwrap_or_default();
+        for (host, group) in groups {
+            let slot = self.slot(&host);
+            tokio::spawn(async move {
+                let session = slot.lock().await.clone();
+                if let Some(session) = session {
+                    let _ = Session::to_raw_command(session, kill_command(group, 0)).status().await;
+                }
+            });
+        }
+    }
+
+    fn close(&self) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            let slots: Vec<Slot> = self.slots.lock().map(|slots| slots.values().cloned().collect()).unwrap_or_default();
+            let closing = slots.into_iter().map(|slot| async move {
+                // Dropping the last handle asks the master to exit (`ssh -O
+                // exit`); `close()` would only stop it listening, and a
+                // ControlPersist master would linger.
+                let session = slot.lock().await.take();
+                if let Some(session) = session {
+                    let _ = tokio::task::spawn_blocking(move || drop(session)).await;
+                }
+            });
+            futures_join_all(closing).await;
+        })
+    }
+}
+
+/// Awaits every future (closing connections in parallel).
+async fn futures_join_all<F: std::future::Future<Output = ()> + Send + 'static>(futures: impl Iterator<Item = F>) {
+    let mut set = tokio::task::JoinSet::new();
+    for future in futures {
+        set.spawn(future);
+    }
+    while set.join_next().await.is_some() {}
+}

@@ -1,0 +1,99 @@
+//! Real SSH hosts for integration tests: [`Fleet::start`] runs
+//! `tests/support/fleet.sh up` (network namespaces, one sshd each, own
+//! host keys, own /srv) and its `Drop` tears everything down, also when
+//! the test fails.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+static NEXT: AtomicU32 = AtomicU32::new(0);
+
+pub struct Fleet {
+    /// The key, known_hosts, inventory.ini, ssh_config and the hosts' dirs.
+    pub dir: tempfile::TempDir,
+    pub hosts: Vec<FleetHost>,
+}
+
+pub struct FleetHost {
+    pub name: String,
+    pub address: String,
+    /// What the host sees as /srv.
+    pub srv: PathBuf,
+}
+
+fn script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/fleet.sh")
+}
+
+impl Fleet {
+    /// `count` hosts, or `None` (with the reason printed) when this machine
+    /// cannot run them: not root, or sshd/ip missing.
+    pub fn start(count: usize) -> Option<Fleet> {
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } != 0 {
+            eprintln!("skipped: SSH fleet tests need root (network namespaces)");
+            return None;
+        }
+        let dir = tempfile::Builder::new().prefix("fleet").tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+        let seed = std::process::id().wrapping_mul(7).wrapping_add(NEXT.fetch_add(1, Ordering::Relaxed) * 13);
+        let output = Command::new("sh")
+            .arg(script())
+            .args(["up", &dir.path().to_string_lossy(), &count.to_string(), &seed.to_string()])
+            .output()
+            .unwrap_or_else(|e| panic!("fleet.sh: {e}"));
+        if output.status.code() == Some(77) {
+            eprintln!("skipped: {}", String::from_utf8_lossy(&output.stderr).trim());
+            return None;
+        }
+        let mut fleet = Fleet { dir, hosts: Vec::new() };
+        assert!(output.status.success(), "fleet.sh up failed: {}", String::from_utf8_lossy(&output.stderr));
+        let listing = std::fs::read_to_string(fleet.path().join("hosts")).unwrap_or_default();
+        fleet.hosts = listing
+            .lines()
+            .filter_map(|line| {
+                let mut words = line.split_whitespace();
+                Some(FleetHost {
+                    name: words.next()?.to_string(),
+                    address: words.next()?.to_string(),
+                    srv: PathBuf::from(words.next()?),
+                })
+            })
+            .collect();
+        Some(fleet)
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn host(&self, name: &str) -> &FleetHost {
+        self.hosts.iter().find(|h| h.name == name).unwrap_or_else(|| panic!("no host {name}"))
+    }
+
+    /// A file below a host's /srv, or "" when it does not exist.
+    pub fn read(&self, host: &str, path: &str) -> String {
+        std::fs::read_to_string(self.host(host).srv.join(path)).unwrap_or_default()
+    }
+
+    /// The `ssh { ... }` block that reaches these hosts from a plan in `plan_dir`.
+    pub fn ssh_block(&self) -> String {
+        let dir = self.path().display();
+        format!(
+            "ssh {{\n    user = \"root\"\n    identity = \"{dir}/id_ed25519\"\n    known_hosts = \"{dir}/known_hosts\"\n    connect_timeout = 3s\n    dir = \"/srv\"\n  }}"
+        )
+    }
+
+    /// The inventory file's path.
+    pub fn inventory(&self) -> String {
+        self.path().join("inventory.ini").display().to_string()
+    }
+}
+
+impl Drop for Fleet {
+    fn drop(&mut self) {
+        let _ = Command::new("sh").arg(script()).args(["down", &self.dir.path().to_string_lossy()]).status();
+    }
+}

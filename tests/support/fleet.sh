@@ -1,0 +1,134 @@
+#!/bin/sh
+# Real SSH hosts on this machine, for tests, the fleet example and the
+# benchmarks. Each host is a network namespace joined by a veth pair to a
+# bridge on a private /24, running its own sshd with its own host key, and
+# with its own /srv (a mount namespace binds a per-host directory over it).
+# Root only.
+#
+#   fleet.sh up DIR COUNT [SEED]   start COUNT hosts; writes into DIR:
+#       id_ed25519        the client key every host authorizes (user root)
+#       known_hosts       every host's key
+#       inventory.ini     [web] web-1 ansible_host=10.231.X.2 ...
+#       ssh_config        Host web-N aliases (for ssh, ansible, pyinfra)
+#       hosts             "name address srv-dir" per line
+#   fleet.sh down DIR              stop everything `up` started
+#
+# SEED picks the subnet 10.231.X.0/24 (X from SEED, the next free one).
+set -eu
+
+cmd=${1:?usage: fleet.sh up DIR COUNT [SEED] | down DIR}
+dir=${2:?directory}
+
+down() {
+  [ -f "$dir/state" ] || return 0
+  while read -r kind name; do
+    case $kind in
+      pid) kill -9 "$name" 2>/dev/null || true ;;
+      netns)
+        for pid in $(ip netns pids "$name" 2>/dev/null); do kill -9 "$pid" 2>/dev/null || true; done
+        ip netns del "$name" 2>/dev/null || true ;;
+      link) ip link del "$name" 2>/dev/null || true ;;
+    esac
+  done < "$dir/state"
+  rm -f "$dir/state"
+}
+
+if [ "$cmd" = down ]; then
+  down
+  exit 0
+fi
+
+count=${3:?count}
+seed=${4:-$$}
+[ "$(id -u)" = 0 ] || { echo "fleet.sh: needs root (network namespaces)" >&2; exit 77; }
+command -v sshd >/dev/null 2>&1 || [ -x /usr/sbin/sshd ] || { echo "fleet.sh: sshd is not installed (openssh-server)" >&2; exit 77; }
+command -v ip >/dev/null 2>&1 || { echo "fleet.sh: ip is not installed (iproute2)" >&2; exit 77; }
+[ "$count" -le 250 ] || { echo "fleet.sh: at most 250 hosts" >&2; exit 2; }
+sshd=$(command -v sshd || echo /usr/sbin/sshd)
+mkdir -p "$dir" /run/sshd /srv
+: > "$dir/state"
+trap 'down' INT TERM
+trap '[ "${ok:-}" = 1 ] || down' EXIT
+
+# A free subnet and bridge, starting from the seed.
+tries=0
+while :; do
+  x=$(( (seed + tries) % 250 + 1 ))
+  tag=$x
+  bridge="dfb$tag"
+  if ! ip -4 addr show | grep -q "inet 10\.231\.$x\." && ! ip link show "$bridge" >/dev/null 2>&1; then
+    if ip link add "$bridge" type bridge 2>/dev/null; then break; fi
+  fi
+  tries=$((tries + 1))
+  [ $tries -lt 250 ] || { echo "fleet.sh: no free subnet" >&2; exit 1; }
+done
+echo "link $bridge" >> "$dir/state"
+ip addr add "10.231.$x.1/24" dev "$bridge"
+ip link set "$bridge" up
+
+rm -f "$dir/id_ed25519" "$dir/id_ed25519.pub"
+ssh-keygen -q -t ed25519 -N '' -C deploy-test -f "$dir/id_ed25519"
+cp "$dir/id_ed25519.pub" "$dir/authorized_keys"
+: > "$dir/known_hosts"; : > "$dir/hosts"; : > "$dir/ssh_config"
+printf '[web]\n' > "$dir/inventory.ini"
+
+i=1
+while [ $i -le "$count" ]; do
+  name="web-$i"
+  address="10.231.$x.$((i + 1))"
+  ns="dfn$tag-$i"
+  veth="dfv$tag-$i"
+  host="$dir/$name"
+  mkdir -p "$host/srv"
+  ip netns add "$ns"
+  echo "netns $ns" >> "$dir/state"
+  ip link add "$veth" type veth peer name eth0 netns "$ns"
+  echo "link $veth" >> "$dir/state"
+  ip link set "$veth" master "$bridge" up
+  ip -n "$ns" addr add "$address/24" dev eth0
+  ip -n "$ns" link set eth0 up
+  ip -n "$ns" link set lo up
+  ssh-keygen -q -t ed25519 -N '' -C "$name" -f "$host/ssh_host_ed25519_key"
+  cat > "$host/sshd_config" <<CONF
+ListenAddress $address
+Port 22
+HostKey $host/ssh_host_ed25519_key
+PidFile $host/sshd.pid
+AuthorizedKeysFile $dir/authorized_keys
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+UseDNS no
+MaxStartups 200:30:400
+MaxSessions 64
+Subsystem sftp internal-sftp
+LogLevel ERROR
+CONF
+  ip netns exec "$ns" unshare -m --propagation private \
+    sh -c "mount --bind '$host/srv' /srv && exec '$sshd' -D -e -f '$host/sshd_config'" \
+    >"$host/sshd.log" 2>&1 &
+  echo "pid $!" >> "$dir/state"
+  echo "$address $(cut -d' ' -f1-2 "$host/ssh_host_ed25519_key.pub")" >> "$dir/known_hosts"
+  echo "$name $address $host/srv" >> "$dir/hosts"
+  echo "$name ansible_host=$address" >> "$dir/inventory.ini"
+  printf 'Host %s\n  HostName %s\n  User root\n  IdentityFile %s\n  UserKnownHostsFile %s\n  StrictHostKeyChecking yes\n  IdentitiesOnly yes\n' \
+    "$name" "$address" "$dir/id_ed25519" "$dir/known_hosts" >> "$dir/ssh_config"
+  i=$((i + 1))
+done
+
+# Every sshd answers before `up` returns.
+i=1
+while [ $i -le "$count" ]; do
+  address="10.231.$x.$((i + 1))"
+  n=0
+  until (exec 3<>"/dev/tcp/$address/22") 2>/dev/null || bash -c "exec 3<>/dev/tcp/$address/22" 2>/dev/null; do
+    n=$((n + 1))
+    [ $n -lt 100 ] || { echo "fleet.sh: sshd on $address did not start:" >&2; cat "$dir/web-$i/sshd.log" >&2; exit 1; }
+    sleep 0.05
+  done
+  i=$((i + 1))
+done
+echo "subnet 10.231.$x.0/24" > "$dir/subnet"
+ok=1
