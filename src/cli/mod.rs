@@ -3,6 +3,7 @@
 mod approve;
 mod check;
 mod completions;
+mod diff;
 mod doc;
 mod exit;
 mod explain;
@@ -21,6 +22,8 @@ mod resume;
 mod rollback;
 mod run;
 mod session;
+mod simulate;
+mod simulate_report;
 mod status;
 
 use clap::{Parser, Subcommand};
@@ -45,8 +48,12 @@ enum Command {
     Graph(graph::GraphArgs),
     /// Preview a run: waves, resolved commands, hosts, batches, rollback coverage.
     Plan(plan::PlanArgs),
+    /// What changed between two plan files, in the language's terms.
+    Diff(diff::DiffArgs),
     /// Run a plan: walk the execution graph, roll back on failure.
     Run(run::RunArgs),
+    /// Rehearse a run with injected failures: the real engine, nothing runs, time is virtual.
+    Simulate(simulate::SimulateArgs),
     /// Current versions per environment, running/paused/crashed runs, locks.
     Status(status::StatusArgs),
     /// One row per deployment: id, version, status, who, when, duration.
@@ -88,7 +95,9 @@ pub fn main() -> i32 {
         Command::Explain(args) => explain::run(args),
         Command::Graph(args) => graph::run(args),
         Command::Plan(args) => plan::run(args),
+        Command::Diff(args) => diff::run(args),
         Command::Run(args) => run::run(args),
+        Command::Simulate(args) => simulate::run(args),
         Command::Status(args) => status::run(args),
         Command::History(args) => history::run(args),
         Command::Logs(args) => logs::run(args),
