@@ -44,13 +44,12 @@ pub fn run(args: DiffArgs) -> ExitCode {
                 "new": args.new.display().to_string(),
                 "changes": changes,
             });
-            println!("{}", serde_json::to_string_pretty(&document).unwrap_or_default());
+            super::output::print_text(&format!("{}\n", serde_json::to_string_pretty(&document).unwrap_or_default()));
         }
-        PlanFormat::Human if changes.is_empty() => println!("no changes"),
+        PlanFormat::Human if changes.is_empty() => super::output::print_text("no changes\n"),
         PlanFormat::Human => {
-            for change in &changes {
-                println!("{}", describe(change));
-            }
+            let lines: String = changes.iter().map(|change| format!("{}\n", describe(change))).collect();
+            super::output::print_text(&lines);
         }
     }
     ExitCode::Success

@@ -147,9 +147,9 @@ pub fn run(args: SimulateArgs) -> ExitCode {
             "conclusion": &conclusion,
             "durations": &durations.listed,
         });
-        println!("{line}");
+        super::output::print_text(&format!("{line}\n"));
     } else {
-        print!("{}", super::simulate_report::render(&conclusion, &durations));
+        super::output::print_text(&super::simulate_report::render(&conclusion, &durations));
     }
     exit_code(conclusion.exit_code)
 }
@@ -196,9 +196,9 @@ fn explore_all(
             "findings": findings,
             "durations": &durations.listed,
         });
-        println!("{}", serde_json::to_string_pretty(&document).unwrap_or_default());
+        super::output::print_text(&format!("{}\n", serde_json::to_string_pretty(&document).unwrap_or_default()));
     } else {
-        print!("{}", super::simulate_report::render_table(&rows));
+        super::output::print_text(&super::simulate_report::render_table(&rows));
     }
     explore_exit(&rows)
 }

@@ -7,11 +7,14 @@ use crate::simulate::durations::Durations;
 use crate::simulate::explore::Explored;
 use crate::simulate::outcome::Conclusion;
 
+/// `+12.5s`, `+3m02.0s`, `+2h05m10.0s`: an offset on the timeline, to a tenth of a second.
 fn at(ms: u64) -> String {
-    if ms == 0 {
-        "+0s".to_string()
-    } else {
-        format!("+{}", format_duration(Duration::from_millis(ms)))
+    let tenths = (ms + 50) / 100;
+    let (hours, minutes, seconds) = (tenths / 36_000, (tenths / 600) % 60, (tenths % 600) as f64 / 10.0);
+    match (hours, minutes) {
+        (0, 0) => format!("+{seconds:.1}s"),
+        (0, _) => format!("+{minutes}m{seconds:04.1}s"),
+        _ => format!("+{hours}h{minutes:02}m{seconds:04.1}s"),
     }
 }
 
@@ -42,7 +45,7 @@ pub fn render(conclusion: &Conclusion, durations: &Durations) -> String {
     }
     out.push_str("\nTimeline (simulated time):\n");
     for entry in &conclusion.timeline {
-        out.push_str(&format!("  {:>9}  {}\n", at(entry.at_ms), entry.what));
+        out.push_str(&format!("  {:>11}  {}\n", at(entry.at_ms), entry.what));
     }
     out.push_str("\nDurations (one stage on one host):\n");
     for stage in &durations.listed {

@@ -1,9 +1,10 @@
 //! How long each simulated step takes: for each stage, one unit (the stage
 //! on one host) takes the median of its succeeded units in this pipeline's
-//! history when there is one; else its `timeout` (less a millisecond, so it
-//! does not time out) as the worst case; else [`DEFAULT_UNIT`]. The unit's
-//! time is shared evenly by its `run` steps; rollback and hook steps take
-//! the same time per step. `script` steps take no simulated time.
+//! history when there is one; else its `timeout` as the worst case (less
+//! [`TIMEOUT_MARGIN`], so that it does not time out); else [`DEFAULT_UNIT`].
+//! The unit's time is shared evenly by its `run` steps (in whole
+//! milliseconds); rollback and hook steps take the same time per step.
+//! `script` steps take no simulated time.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -15,6 +16,9 @@ use crate::state::history::{UnitDuration, HISTORY_DEPTH};
 
 /// A unit's time when there is neither history nor a timeout.
 pub const DEFAULT_UNIT: Duration = Duration::from_secs(1);
+
+/// How much sooner than its timeout a worst-case unit ends.
+pub const TIMEOUT_MARGIN: Duration = Duration::from_millis(10);
 
 /// Where a stage's time comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -67,12 +71,13 @@ impl Durations {
                 let median = median(&samples);
                 (Duration::from_millis(median), DurationSource::History { samples: samples.len() })
             } else if let Some(timeout) = node.timeout {
-                (timeout.saturating_sub(Duration::from_millis(1)), DurationSource::Timeout)
+                (timeout, DurationSource::Timeout)
             } else {
                 (DEFAULT_UNIT, DurationSource::Default)
             };
             let runs = run_steps(&node.steps).max(1);
-            durations.stages.insert(node.name.clone(), (unit, runs));
+            let simulated = if source == DurationSource::Timeout { unit.saturating_sub(TIMEOUT_MARGIN) } else { unit };
+            durations.stages.insert(node.name.clone(), (simulated, runs));
             durations.listed.push(StageDuration {
                 stage: node.name.clone(),
                 unit_ms: u64::try_from(unit.as_millis()).unwrap_or(u64::MAX),
@@ -85,7 +90,10 @@ impl Durations {
     /// How long one `run` step of `stage` takes.
     pub fn step(&self, stage: &str) -> Duration {
         match self.stages.get(stage) {
-            Some((unit, runs)) => *unit / u32::try_from(*runs).unwrap_or(u32::MAX),
+            Some((unit, runs)) => {
+                let runs = u128::try_from(*runs).unwrap_or(1).max(1);
+                Duration::from_millis(u64::try_from(unit.as_millis() / runs).unwrap_or(u64::MAX))
+            }
             None => DEFAULT_UNIT,
         }
     }

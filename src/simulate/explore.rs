@@ -26,6 +26,9 @@ pub struct Explored {
     pub exit_code: i32,
     pub mixed_hosts: Vec<String>,
     pub irreversible_reached: Vec<String>,
+    /// Why the run stopped, when it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure: Option<String>,
     /// Rollback failed or a host left mixed.
     pub finding: bool,
 }
@@ -111,5 +114,6 @@ fn row(injection: String, conclusion: &Conclusion) -> Explored {
         finding: conclusion.outcome == Outcome::RollbackFailed || !mixed_hosts.is_empty(),
         mixed_hosts,
         irreversible_reached: conclusion.irreversible_reached.clone(),
+        failure: conclusion.failure.clone(),
     }
 }

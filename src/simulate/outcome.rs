@@ -121,10 +121,9 @@ pub fn conclude(plan: &Plan, report: &RunReport, events: &[Event]) -> Conclusion
         RunStatus::Aborted => Outcome::Aborted,
         RunStatus::Interrupted => Outcome::Interrupted,
     };
-    let failure = summary.failure.as_ref().map(|failure| match (&failure.node, &failure.host) {
-        (Some(node), Some(host)) => format!("{node}@{host}: {}", failure.message),
-        (Some(node), None) => format!("{node}: {}", failure.message),
-        _ => failure.message.clone(),
+    let failure = summary.failure.as_ref().map(|failure| match &failure.node {
+        Some(node) => format!("{node}: {}", failure.message),
+        None => failure.message.clone(),
     });
     Conclusion {
         outcome,
