@@ -111,13 +111,24 @@ pub fn imported_sources(plan: &Plan) -> Vec<RecordedSource> {
         .collect()
 }
 
+/// A module's path relative to the plan's directory (`std/...` as is), so
+/// the same plan checked from elsewhere names its modules the same way.
 fn module_path(plan: &Plan, path: &std::path::Path, name: &str) -> String {
-    if path.is_relative() {
-        return path.display().to_string().replace('\\', "/");
+    let base = &plan.base_dir;
+    if !base.as_os_str().is_empty() {
+        if let Ok(relative) = path.strip_prefix(base) {
+            return relative.display().to_string();
+        }
+        if let (Ok(full), Ok(base)) = (std::fs::canonicalize(path), std::fs::canonicalize(base)) {
+            if let Ok(relative) = full.strip_prefix(base) {
+                return relative.display().to_string();
+            }
+        }
     }
-    match path.strip_prefix(&plan.base_dir) {
-        Ok(relative) if !plan.base_dir.as_os_str().is_empty() => relative.display().to_string(),
-        _ => name.to_string(),
+    if path.is_relative() {
+        path.display().to_string()
+    } else {
+        name.to_string()
     }
 }
 
