@@ -81,11 +81,12 @@ fn identical_plans_have_no_changes() {
 
 #[test]
 fn a_stage_and_a_gate_added_and_removed() {
-    let new = BASE.replace(
-        "gate smoke {\n  needs = [stage_rollout]\n  check every 5s within 1m `true`\n}\n",
-        "gate approval {\n  needs = [stage_rollout]\n  approve \"Ship?\"\n}\n",
-    )
-    .replace("needs  = [smoke]", "needs  = [approval]")
+    let new = BASE
+        .replace(
+            "gate smoke {\n  needs = [stage_rollout]\n  check every 5s within 1m `true`\n}\n",
+            "gate approval {\n  needs = [stage_rollout]\n  approve \"Ship?\"\n}\n",
+        )
+        .replace("needs  = [smoke]", "needs  = [approval]")
         + "\nstage announce {\n  needs = [production]\n  run \"echo done\"\n  irreversible = \"sent\"\n}\n";
     let (output, changes) = diff(&new);
     assert!(has(&changes, "node_added", "name", "announce"), "{changes:?}");
@@ -97,7 +98,9 @@ fn a_stage_and_a_gate_added_and_removed() {
 
 #[test]
 fn a_rename_is_a_rename() {
-    let new = BASE.replace("stage stage_rollout {", "stage staging_rollout {").replace("[stage_rollout]", "[staging_rollout]");
+    let new = BASE
+        .replace("stage stage_rollout {", "stage staging_rollout {")
+        .replace("[stage_rollout]", "[staging_rollout]");
     let (output, changes) = diff(&new);
     assert_eq!(changes.len(), 1, "only the rename: {changes:?}");
     assert_eq!(changes[0]["change"], "node_renamed");
@@ -129,8 +132,14 @@ fn a_strategy_and_batch_change() {
 #[test]
 fn steps_added_removed_and_changed_as_a_word_diff() {
     let new = BASE
-        .replace("run \"make build VERSION=${version}\"", "run \"make release VERSION=${version}\"\n  run \"make test\"")
-        .replace("  run \"./install ${version} ${host}\"\n  rollback { run \"./install previous ${host}\" }\n}\n\ngate", "  rollback { run \"./install previous ${host}\" }\n}\n\ngate");
+        .replace(
+            "run \"make build VERSION=${version}\"",
+            "run \"make release VERSION=${version}\"\n  run \"make test\"",
+        )
+        .replace(
+            "  run \"./install ${version} ${host}\"\n  rollback { run \"./install previous ${host}\" }\n}\n\ngate",
+            "  rollback { run \"./install previous ${host}\" }\n}\n\ngate",
+        );
     let (output, changes) = diff(&new);
     let changed = changes.iter().find(|c| c["change"] == "step_changed" && c["node"] == "build").cloned();
     let changed = changed.unwrap_or_else(|| panic!("{changes:?}"));
@@ -142,16 +151,20 @@ fn steps_added_removed_and_changed_as_a_word_diff() {
 
 #[test]
 fn a_rollback_block_changed() {
-    let new = BASE
-        .replace("  rollback { run \"make clean\" }", "  irreversible = \"artifacts are published\"")
-        .replace("rollback { run \"./install previous ${host}\" }\n}\n\ngate", "rollback { run \"./install ${previous_version} ${host}\" }\n}\n\ngate");
+    let new =
+        BASE.replace("  rollback { run \"make clean\" }", "  irreversible = \"artifacts are published\"").replace(
+            "rollback { run \"./install previous ${host}\" }\n}\n\ngate",
+            "rollback { run \"./install ${previous_version} ${host}\" }\n}\n\ngate",
+        );
     let (_, changes) = diff(&new);
     let rollback = changes.iter().find(|c| c["change"] == "rollback_changed").cloned().unwrap_or_default();
     assert_eq!(rollback["node"], "build");
     assert_eq!(rollback["from"], "steps");
     assert_eq!(rollback["to"], "irreversible: artifacts are published");
     assert!(
-        changes.iter().any(|c| c["change"] == "step_changed" && c["node"] == "stage_rollout" && c["list"] == "rollback"),
+        changes
+            .iter()
+            .any(|c| c["change"] == "step_changed" && c["node"] == "stage_rollout" && c["list"] == "rollback"),
         "{changes:?}"
     );
 }
@@ -160,14 +173,19 @@ fn a_rollback_block_changed() {
 fn hosts_added_and_removed_per_environment() {
     let new = BASE.replace("hosts = [\"web-1\", \"web-2\"]", "hosts = [\"web-2\", \"web-3\"]");
     let (output, changes) = diff(&new);
-    assert!(changes.iter().any(|c| c["change"] == "host_added" && c["environment"] == "production" && c["host"] == "web-3"));
+    assert!(changes
+        .iter()
+        .any(|c| c["change"] == "host_added" && c["environment"] == "production" && c["host"] == "web-3"));
     assert!(changes.iter().any(|c| c["change"] == "host_removed" && c["host"] == "web-1"));
     assert!(output.stdout.contains("+ environment production: host web-3"), "{}", output.stdout);
 }
 
 #[test]
 fn gate_thresholds_and_policies() {
-    let new = BASE.replace("check every 5s within 1m `true`\n}", "check every 10s within 5m `true`\n  on_inconclusive = rollback\n}");
+    let new = BASE.replace(
+        "check every 5s within 1m `true`\n}",
+        "check every 10s within 5m `true`\n  on_inconclusive = rollback\n}",
+    );
     let (_, changes) = diff(&new);
     let setting = |key: &str| {
         changes.iter().find(|c| c["change"] == "setting_changed" && c["node"] == "smoke" && c["key"] == key).cloned()
@@ -180,7 +198,8 @@ fn gate_thresholds_and_policies() {
 
 #[test]
 fn params_and_their_defaults() {
-    let new = BASE.replace("param version: string = \"1.0\"", "param version: string = \"2.0\"\nparam region: string = \"eu\"");
+    let new = BASE
+        .replace("param version: string = \"1.0\"", "param version: string = \"2.0\"\nparam region: string = \"eu\"");
     let (output, changes) = diff(&new);
     assert!(changes.iter().any(|c| c["change"] == "param_added" && c["name"] == "region"));
     let default = changes.iter().find(|c| c["change"] == "param_changed").cloned().unwrap_or_default();
@@ -203,7 +222,10 @@ fn a_changed_imported_module() {
 
 #[test]
 fn a_plan_with_errors_is_refused() {
-    let test = Test::new().file("a.deploy", BASE).file("lib/checks.deploy", MODULE).file("b.deploy", "stage x { needs = [nope] }\n");
+    let test = Test::new()
+        .file("a.deploy", BASE)
+        .file("lib/checks.deploy", MODULE)
+        .file("b.deploy", "stage x { needs = [nope] }\n");
     let output = test.run_with(&["diff", "a.deploy", "b.deploy"]);
     assert_eq!(output.code, 1, "{}", output.stdout);
 }
@@ -274,7 +296,10 @@ fn a_store_from_before_canonical_plans_stays_readable() {
         )
         .unwrap();
     drop(connection);
-    let changed = RUNNABLE.replace("run \"true\"\n  rollback { run \"true\" }\n}\nstage production", "run \"true \"\n  rollback { run \"true\" }\n}\nstage production");
+    let changed = RUNNABLE.replace(
+        "run \"true\"\n  rollback { run \"true\" }\n}\nstage production",
+        "run \"true \"\n  rollback { run \"true\" }\n}\nstage production",
+    );
     std::fs::write(test.path().join("release.deploy"), changed).unwrap();
     let output = test.run_with(&["plan", "release.deploy", "--diff-only"]);
     assert_eq!(output.code, 0, "{}", output.stderr);

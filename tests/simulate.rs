@@ -238,11 +238,9 @@ stage deploy {
     assert_eq!(first.code, 0, "{}\n{}", first.stdout, first.stderr);
     assert!(test.path().join(".deploy/state.db").exists());
     let before = snapshot(test.path());
-    for extra in [
-        vec!["--set", "version=2.0"],
-        vec!["--set", "version=2.0", "--fail", "deploy@web-2"],
-        vec!["--explore"],
-    ] {
+    for extra in
+        [vec!["--set", "version=2.0"], vec!["--set", "version=2.0", "--fail", "deploy@web-2"], vec!["--explore"]]
+    {
         let output = simulate(&test, &extra);
         assert!(output.code == 0 || output.code == 2, "{}\n{}", output.stdout, output.stderr);
     }
@@ -333,7 +331,10 @@ stage test {
     let test = Test::new().plan(plan);
     let fresh = summary(&simulate(&test, &[]));
     let build = |summary: &Value| {
-        summary["durations"].as_array().and_then(|d| d.iter().find(|d| d["stage"] == "build").cloned()).unwrap_or_default()
+        summary["durations"]
+            .as_array()
+            .and_then(|d| d.iter().find(|d| d["stage"] == "build").cloned())
+            .unwrap_or_default()
     };
     assert_eq!(build(&fresh)["source"], "timeout");
     assert_eq!(build(&fresh)["unit_ms"], 3_600_000);
@@ -424,7 +425,14 @@ fn bad_injections_are_errors_that_name_what_exists() {
 fn the_release_example_simulates() {
     let root = common::root();
     let test = Test::new().current_dir(root.join("examples"));
-    let output = test.run_with(&["simulate", "release.deploy", "--fail", "production@web-3", "--state", "/nonexistent/state.db"]);
+    let output = test.run_with(&[
+        "simulate",
+        "release.deploy",
+        "--fail",
+        "production@web-3",
+        "--state",
+        "/nonexistent/state.db",
+    ]);
     assert_eq!(output.code, 2, "{}\n{}", output.stdout, output.stderr);
     assert!(output.stdout.contains("undo production@web-1: succeeded"), "{}", output.stdout);
 }

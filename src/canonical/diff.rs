@@ -13,31 +13,113 @@ use super::{CanonicalNode, CanonicalPlan};
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "change", rename_all = "snake_case")]
 pub enum Change {
-    NodeAdded { kind: String, name: String },
-    NodeRemoved { kind: String, name: String },
-    NodeRenamed { kind: String, from: String, to: String },
-    NeedAdded { node: String, need: String },
-    NeedRemoved { node: String, need: String },
+    NodeAdded {
+        kind: String,
+        name: String,
+    },
+    NodeRemoved {
+        kind: String,
+        name: String,
+    },
+    NodeRenamed {
+        kind: String,
+        from: String,
+        to: String,
+    },
+    NeedAdded {
+        node: String,
+        need: String,
+    },
+    NeedRemoved {
+        node: String,
+        need: String,
+    },
     /// A node's setting (`strategy`, `timeout`, a gate's `check`, ...) or the pipeline's (`node` empty).
-    SettingChanged { node: String, key: String, from: Option<String>, to: Option<String> },
-    StepAdded { node: String, list: String, index: usize, step: String },
-    StepRemoved { node: String, list: String, index: usize, step: String },
+    SettingChanged {
+        node: String,
+        key: String,
+        from: Option<String>,
+        to: Option<String>,
+    },
+    StepAdded {
+        node: String,
+        list: String,
+        index: usize,
+        step: String,
+    },
+    StepRemoved {
+        node: String,
+        list: String,
+        index: usize,
+        step: String,
+    },
     /// `diff` marks removed words `[-so-]` and added ones `{+so+}`.
-    StepChanged { node: String, list: String, index: usize, from: String, to: String, diff: String },
-    RollbackChanged { node: String, from: String, to: String },
-    EnvironmentAdded { name: String },
-    EnvironmentRemoved { name: String },
-    HostAdded { environment: String, host: String },
-    HostRemoved { environment: String, host: String },
-    EnvironmentChanged { environment: String, key: String, from: Option<String>, to: Option<String> },
-    ParamAdded { name: String, ty: String, default: Option<String> },
-    ParamRemoved { name: String },
-    ParamChanged { name: String, key: String, from: Option<String>, to: Option<String> },
+    StepChanged {
+        node: String,
+        list: String,
+        index: usize,
+        from: String,
+        to: String,
+        diff: String,
+    },
+    RollbackChanged {
+        node: String,
+        from: String,
+        to: String,
+    },
+    EnvironmentAdded {
+        name: String,
+    },
+    EnvironmentRemoved {
+        name: String,
+    },
+    HostAdded {
+        environment: String,
+        host: String,
+    },
+    HostRemoved {
+        environment: String,
+        host: String,
+    },
+    EnvironmentChanged {
+        environment: String,
+        key: String,
+        from: Option<String>,
+        to: Option<String>,
+    },
+    ParamAdded {
+        name: String,
+        ty: String,
+        default: Option<String>,
+    },
+    ParamRemoved {
+        name: String,
+    },
+    ParamChanged {
+        name: String,
+        key: String,
+        from: Option<String>,
+        to: Option<String>,
+    },
     /// A param's resolved value against the one the deployment ran with.
-    ParamValueChanged { name: String, from: String, to: String },
-    ModuleAdded { path: String, hash: String },
-    ModuleRemoved { path: String, hash: String },
-    ModuleChanged { path: String, from: String, to: String },
+    ParamValueChanged {
+        name: String,
+        from: String,
+        to: String,
+    },
+    ModuleAdded {
+        path: String,
+        hash: String,
+    },
+    ModuleRemoved {
+        path: String,
+        hash: String,
+    },
+    ModuleChanged {
+        path: String,
+        from: String,
+        to: String,
+    },
 }
 
 /// Every change from `old` to `new`.
@@ -112,7 +194,8 @@ fn environments_diff(out: &mut Vec<Change>, old: &CanonicalPlan, new: &Canonical
             out.push(Change::HostRemoved { environment: env.name.clone(), host: host.clone() });
         }
         let vars = |list: &[(String, String)]| list.iter().map(|(k, v)| (format!("vars.{k}"), v.clone())).collect();
-        let (old_vars, new_vars): (Vec<(String, String)>, Vec<(String, String)>) = (vars(&before.vars), vars(&env.vars));
+        let old_vars: Vec<(String, String)> = vars(&before.vars);
+        let new_vars: Vec<(String, String)> = vars(&env.vars);
         let mut changes = Vec::new();
         settings_diff(&mut changes, "", &old_vars, &new_vars);
         let protect = |list: &[String]| if list.is_empty() { None } else { Some(list.join("  ")) };
@@ -194,23 +277,30 @@ fn lists_diff(out: &mut Vec<Change>, node: &str, old: &[(String, Vec<String>)], 
 
 fn steps_diff(out: &mut Vec<Change>, node: &str, list: &str, old: &[String], new: &[String]) {
     use similar::{capture_diff_slices, Algorithm, DiffOp};
+    let removed = |out: &mut Vec<Change>, range: std::ops::Range<usize>| {
+        for (index, step) in old.iter().enumerate().take(range.end).skip(range.start) {
+            out.push(Change::StepRemoved {
+                node: node.into(),
+                list: list.into(),
+                index: index + 1,
+                step: step.clone(),
+            });
+        }
+    };
+    let added = |out: &mut Vec<Change>, range: std::ops::Range<usize>| {
+        for (index, step) in new.iter().enumerate().take(range.end).skip(range.start) {
+            out.push(Change::StepAdded { node: node.into(), list: list.into(), index: index + 1, step: step.clone() });
+        }
+    };
     for op in capture_diff_slices(Algorithm::Myers, old, new) {
         match op {
             DiffOp::Equal { .. } => {}
-            DiffOp::Delete { old_index, old_len, .. } => {
-                for index in old_index..old_index + old_len {
-                    out.push(Change::StepRemoved { node: node.into(), list: list.into(), index: index + 1, step: old[index].clone() });
-                }
-            }
-            DiffOp::Insert { new_index, new_len, .. } => {
-                for index in new_index..new_index + new_len {
-                    out.push(Change::StepAdded { node: node.into(), list: list.into(), index: index + 1, step: new[index].clone() });
-                }
-            }
+            DiffOp::Delete { old_index, old_len, .. } => removed(out, old_index..old_index + old_len),
+            DiffOp::Insert { new_index, new_len, .. } => added(out, new_index..new_index + new_len),
             DiffOp::Replace { old_index, old_len, new_index, new_len } => {
                 let paired = old_len.min(new_len);
-                for offset in 0..paired {
-                    let (from, to) = (&old[old_index + offset], &new[new_index + offset]);
+                let pairs = old.iter().skip(old_index).zip(new.iter().skip(new_index)).take(paired);
+                for (offset, (from, to)) in pairs.enumerate() {
                     out.push(Change::StepChanged {
                         node: node.into(),
                         list: list.into(),
@@ -220,12 +310,8 @@ fn steps_diff(out: &mut Vec<Change>, node: &str, list: &str, old: &[String], new
                         diff: word_diff(from, to),
                     });
                 }
-                for index in old_index + paired..old_index + old_len {
-                    out.push(Change::StepRemoved { node: node.into(), list: list.into(), index: index + 1, step: old[index].clone() });
-                }
-                for index in new_index + paired..new_index + new_len {
-                    out.push(Change::StepAdded { node: node.into(), list: list.into(), index: index + 1, step: new[index].clone() });
-                }
+                removed(out, old_index + paired..old_index + old_len);
+                added(out, new_index + paired..new_index + new_len);
             }
         }
     }

@@ -93,7 +93,11 @@ pub fn canonical(plan: &Plan) -> CanonicalPlan {
         params: plan
             .params
             .iter()
-            .map(|p| CanonicalParam { name: p.name.clone(), ty: p.ty.to_string(), default: p.default.as_ref().map(expr) })
+            .map(|p| CanonicalParam {
+                name: p.name.clone(),
+                ty: p.ty.to_string(),
+                default: p.default.as_ref().map(expr),
+            })
             .collect(),
         secrets: plan.secrets.iter().map(|s| s.name.clone()).collect(),
         environments: plan.environments.iter().map(environment).collect(),
@@ -107,7 +111,10 @@ pub fn imported_sources(plan: &Plan) -> Vec<RecordedSource> {
     plan.sources
         .files()
         .skip(1)
-        .map(|(_, file)| RecordedSource { path: module_path(plan, &file.path, &file.name), text: file.text.to_string() })
+        .map(|(_, file)| RecordedSource {
+            path: module_path(plan, &file.path, &file.name),
+            text: file.text.to_string(),
+        })
         .collect()
 }
 

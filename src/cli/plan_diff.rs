@@ -197,7 +197,8 @@ pub fn render(changes: &Changes) -> String {
 
 /// The semantic changes, one per line under `indent`.
 pub fn render_semantic(changes: &[Change], indent: &str) -> String {
-    let plan_changes: Vec<&Change> = changes.iter().filter(|c| !matches!(c, Change::ParamValueChanged { .. })).collect();
+    let plan_changes: Vec<&Change> =
+        changes.iter().filter(|c| !matches!(c, Change::ParamValueChanged { .. })).collect();
     if plan_changes.is_empty() {
         return format!("{indent}plan unchanged\n");
     }

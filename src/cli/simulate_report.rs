@@ -83,6 +83,9 @@ pub fn render_table(rows: &[Explored]) -> String {
         ));
     }
     let findings = rows.iter().filter(|row| row.finding).count();
-    out.push_str(&format!("\n{} scenario(s), {findings} finding(s) (rollback failed or a host left mixed)\n", rows.len()));
+    out.push_str(&format!(
+        "\n{} scenario(s), {findings} finding(s) (rollback failed or a host left mixed)\n",
+        rows.len()
+    ));
     out
 }

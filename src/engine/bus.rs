@@ -29,7 +29,10 @@ pub struct Bus {
 pub enum EventClock {
     #[default]
     Wall,
-    Simulated { origin: chrono::DateTime<chrono::Utc>, started: tokio::time::Instant },
+    Simulated {
+        origin: chrono::DateTime<chrono::Utc>,
+        started: tokio::time::Instant,
+    },
 }
 
 impl EventClock {

@@ -25,7 +25,9 @@ pub const TIMEOUT_MARGIN: Duration = Duration::from_millis(10);
 #[serde(tag = "source", rename_all = "snake_case")]
 pub enum DurationSource {
     /// The median of this many past units.
-    History { samples: usize },
+    History {
+        samples: usize,
+    },
     /// The stage's `timeout`: the worst case.
     Timeout,
     Default,

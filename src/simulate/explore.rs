@@ -59,7 +59,10 @@ pub fn single_failures(graph: &ExecutionGraph, base: &Injections) -> Vec<(String
                     }
                 }
                 if node.target.is_some_and(|env| plan.environment(env).protect.approval) {
-                    out.push((format!("--refuse {}", node.name), with(&|i: &mut Injections| i.refuse.push(node.name.clone()))));
+                    out.push((
+                        format!("--refuse {}", node.name),
+                        with(&|i: &mut Injections| i.refuse.push(node.name.clone())),
+                    ));
                 }
             }
             NodeKind::Gate => {
@@ -71,7 +74,10 @@ pub fn single_failures(graph: &ExecutionGraph, base: &Injections) -> Vec<(String
                     }
                 }
                 if gate.approve.is_some() {
-                    out.push((format!("--refuse {}", node.name), with(&|i: &mut Injections| i.refuse.push(node.name.clone()))));
+                    out.push((
+                        format!("--refuse {}", node.name),
+                        with(&|i: &mut Injections| i.refuse.push(node.name.clone())),
+                    ));
                 }
             }
         }

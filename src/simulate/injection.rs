@@ -222,8 +222,15 @@ impl Injections {
                 return Err(format!("--gate {gate}: no such gate (gates: {})", names(plan, NodeKind::Gate)));
             };
             if def.check.is_none() && *outcome != InjectedOutcome::Pass {
-                let hint = if def.approve.is_some() { format!("; refuse its approval with --refuse {gate}") } else { String::new() };
-                return Err(format!("--gate {gate}={}: the gate has no `check` to give that outcome{hint}", outcome.word()));
+                let hint = if def.approve.is_some() {
+                    format!("; refuse its approval with --refuse {gate}")
+                } else {
+                    String::new()
+                };
+                return Err(format!(
+                    "--gate {gate}={}: the gate has no `check` to give that outcome{hint}",
+                    outcome.word()
+                ));
             }
         }
         for name in &self.refuse {
@@ -247,7 +254,11 @@ fn validate_selector(plan: &Plan, selector: &StepSelector) -> Result<(), String>
     if let Some(host) = &selector.host {
         let hosts = node.target.map(|env| plan.environment(env).hosts.clone()).unwrap_or_default();
         if !hosts.contains(host) {
-            let known = if hosts.is_empty() { "it has no target".to_string() } else { format!("its hosts: {}", hosts.join(", ")) };
+            let known = if hosts.is_empty() {
+                "it has no target".to_string()
+            } else {
+                format!("its hosts: {}", hosts.join(", "))
+            };
             return Err(format!("{}: {} does not run on {host} ({known})", selector.label(), node.name));
         }
     }

@@ -65,10 +65,8 @@ pub fn simulate(
     sinks.push(Box::new(log.clone()));
     let injections = Arc::new(scenario.injections.clone());
     let plan = Arc::new(graph.plan.clone());
-    let transport: Arc<dyn crate::engine::transport::Transport> = Arc::new(transport::SimulatedTransport {
-        injections: injections.clone(),
-        durations: durations.clone(),
-    });
+    let transport: Arc<dyn crate::engine::transport::Transport> =
+        Arc::new(transport::SimulatedTransport { injections: injections.clone(), durations: durations.clone() });
     let parts = Parts {
         transport: transport.clone(),
         local: transport,

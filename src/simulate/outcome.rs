@@ -186,7 +186,8 @@ fn unit_state(plan: &Plan, summary: &Summary, stage: &str, host: &str) -> UnitSt
     if undo.iter().all(|status| *status == RollbackStatus::Succeeded) {
         return UnitState::Undone;
     }
-    let irreversible = plan.node_named(stage).is_some_and(|node| matches!(node.rollback, RollbackSpec::Irreversible(_)));
+    let irreversible =
+        plan.node_named(stage).is_some_and(|node| matches!(node.rollback, RollbackSpec::Irreversible(_)));
     if irreversible && undo.iter().all(|status| *status == RollbackStatus::Irreversible) {
         return UnitState::KeptIrreversible;
     }

@@ -68,7 +68,8 @@ impl SimulatedScripts {
 
 /// The 1-based place of `script` in the step list it belongs to.
 fn position(node: &NodeDef, script: &Script) -> Option<usize> {
-    let same = |step: &Step| matches!(step, Step::Script(s) if s.file == script.file && s.source_start == script.source_start);
+    let same =
+        |step: &Step| matches!(step, Step::Script(s) if s.file == script.file && s.source_start == script.source_start);
     let mut lists: Vec<&[Step]> = vec![&node.steps];
     if let RollbackSpec::Steps(steps) = &node.rollback {
         lists.push(steps);

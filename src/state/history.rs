@@ -54,7 +54,9 @@ pub fn current_versions(location: &StateLocation, pipeline: &str) -> StateResult
             Some(mut connection) => connection.query(sql, &[pipeline.into()])?,
             None => return Ok(Vec::new()),
         },
-        StateLocation::Postgres(url) => super::postgres::PostgresConnection::connect(url)?.query(sql, &[pipeline.into()])?,
+        StateLocation::Postgres(url) => {
+            super::postgres::PostgresConnection::connect(url)?.query(sql, &[pipeline.into()])?
+        }
     };
     rows.iter().map(|row| Ok((row.text(0)?, row.text(1)?))).collect()
 }

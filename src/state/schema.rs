@@ -13,7 +13,8 @@ use super::sql::{transaction, SqlConnection};
 pub const SCHEMA_VERSION: i64 = 2;
 
 /// Migration `n` (1-based) brings a store from version `n - 1` to `n`.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE deployments (
     run_id           TEXT PRIMARY KEY,
     kind             TEXT NOT NULL,
