@@ -184,6 +184,12 @@ pub fn render(changes: &Changes) -> String {
     }
     if let Some(semantic) = &changes.semantic {
         out.push_str(&render_semantic(semantic, "  "));
+        if !changes.plan_diff.is_empty() {
+            out.push_str("  the plan file's text:\n");
+            for line in changes.plan_diff.lines() {
+                out.push_str(&format!("    {line}\n"));
+            }
+        }
     } else if changes.plan_diff.is_empty() {
         out.push_str("  plan unchanged\n");
     } else {
