@@ -436,3 +436,51 @@ fn the_release_example_simulates() {
     assert_eq!(output.code, 2, "{}\n{}", output.stdout, output.stderr);
     assert!(output.stdout.contains("undo production@web-1: succeeded"), "{}", output.stdout);
 }
+
+#[test]
+fn env_and_limit_select_what_is_simulated() {
+    let plan = r#"
+pipeline "shop" { on_failure = rollback }
+environment staging { hosts = ["stg-1"] }
+environment production { hosts = ["web-1", "web-2", "db-1"] }
+stage build {
+  run "make"
+  rollback { run "make clean" }
+}
+stage stage_rollout {
+  needs  = [build]
+  target = staging
+  run "./install ${host}"
+  rollback { run "./restore ${host}" }
+}
+gate smoke {
+  needs = [stage_rollout]
+  check every 5s within 1m `true`
+}
+stage production {
+  needs  = [smoke]
+  target = production
+  run "./install ${host}"
+  rollback { run "./restore ${host}" }
+}
+"#;
+    let test = Test::new().plan(plan);
+    let output = simulate(&test, &["--env", "production", "--limit", "web-*"]);
+    assert_eq!(output.code, 0, "{}\n{}", output.stdout, output.stderr);
+    let events = output.events();
+    let hosts: Vec<String> =
+        of_type(&events, "node_started").iter().filter_map(|e| e["host"].as_str().map(str::to_string)).collect();
+    assert_eq!(hosts, ["web-1", "web-2"]);
+    let nodes: Vec<String> = of_type(&events, "node_started")
+        .iter()
+        .filter(|e| e.get("host").is_none())
+        .map(|e| e["node"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert_eq!(nodes, ["build", "smoke", "production"], "staging is left out, the order through it stays");
+    let unknown = simulate(&test, &["--env", "qa"]);
+    assert_eq!(unknown.code, 1);
+    assert!(unknown.stderr.contains("environments: staging, production"), "{}", unknown.stderr);
+    let host = simulate(&test, &["--limit", "mail-*"]);
+    assert_eq!(host.code, 1);
+    assert!(host.stderr.contains("no such host"), "{}", host.stderr);
+}

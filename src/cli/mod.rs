@@ -21,6 +21,7 @@ mod plan_diff;
 mod resume;
 mod rollback;
 mod run;
+mod selection;
 mod session;
 mod simulate;
 mod simulate_report;

@@ -34,6 +34,8 @@ pub struct SimulateArgs {
     /// Override a param: NAME=VALUE (repeatable).
     #[arg(long = "set", value_name = "NAME=VALUE")]
     sets: Vec<String>,
+    #[command(flatten)]
+    selection: super::selection::SelectionArgs,
     /// Make a step fail: STAGE[@HOST][#STEP] (repeatable; every attempt fails).
     #[arg(long = "fail", value_name = "STAGE[@HOST][#STEP]", value_parser = StepSelector::parse)]
     fail: Vec<StepSelector>,
@@ -90,6 +92,13 @@ pub struct SimulateArgs {
 pub fn run(args: SimulateArgs) -> ExitCode {
     let Some(graph) = load_graph(&args.file, &args.sets) else {
         return ExitCode::Usage;
+    };
+    let graph = match args.selection.apply(graph) {
+        Ok(graph) => graph,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::Usage;
+        }
     };
     let Some(inputs) = load_inputs(&graph, &args.sets) else {
         return ExitCode::Usage;
