@@ -43,7 +43,7 @@ fn events(count: usize) -> Vec<Event> {
                     hook: None,
                 },
             };
-            Event { schema: SCHEMA_VERSION, seq: seq as u64, time: time.clone(), data }
+            Event { schema: SCHEMA_VERSION, seq: seq as u64, time: time.clone(), simulated: false, data }
         })
         .collect()
 }

@@ -3,9 +3,11 @@
 //! The data flows one way: [`syntax`] (text → tree) → [`check`] (tree →
 //! checked model + diagnostics) → [`graph`] (model → execution graph) →
 //! [`engine`] (walks the graph, runs steps through [`script`] and
-//! transports) → [`state`] (history, locks, journal). [`cli`] is a thin front
+//! transports) → [`state`] (history, locks, journal). [`simulate`] runs the
+//! same engine over simulated parts. [`cli`] is a thin front
 //! end over that pipeline.
 
+pub mod canonical;
 pub mod check;
 pub mod cli;
 pub mod diagnostic;
@@ -16,6 +18,7 @@ pub mod graph;
 pub mod lsp;
 pub mod script;
 pub mod source;
+pub mod simulate;
 pub mod state;
 pub mod stdlib;
 pub mod syntax;

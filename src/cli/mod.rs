@@ -3,6 +3,7 @@
 mod approve;
 mod check;
 mod completions;
+mod diff;
 mod doc;
 mod explain;
 mod fmt;
@@ -21,7 +22,10 @@ mod plan_hosts;
 mod resume;
 mod rollback;
 mod run;
+mod selection;
 mod session;
+mod simulate;
+mod simulate_report;
 mod status;
 
 use clap::{Parser, Subcommand};
@@ -48,8 +52,12 @@ enum Command {
     Plan(plan::PlanArgs),
     /// Connect to every host of the plan's SSH environments: reachability, round trip, host key.
     Ping(ping::PingArgs),
+    /// What changed between two plan files, in the language's terms.
+    Diff(diff::DiffArgs),
     /// Run a plan: walk the execution graph, roll back on failure.
     Run(run::RunArgs),
+    /// Rehearse a run with injected failures: the real engine, nothing runs, time is virtual.
+    Simulate(simulate::SimulateArgs),
     /// Current versions per environment, running/paused/crashed runs, locks.
     Status(status::StatusArgs),
     /// One row per deployment: id, version, status, who, when, duration.
@@ -92,7 +100,9 @@ pub fn main() -> i32 {
         Command::Graph(args) => graph::run(args),
         Command::Plan(args) => plan::run(args),
         Command::Ping(args) => ping::run(args),
+        Command::Diff(args) => diff::run(args),
         Command::Run(args) => run::run(args),
+        Command::Simulate(args) => simulate::run(args),
         Command::Status(args) => status::run(args),
         Command::History(args) => history::run(args),
         Command::Logs(args) => logs::run(args),

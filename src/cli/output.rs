@@ -47,3 +47,11 @@ pub fn print_json(value: &impl serde::Serialize) -> super::ExitCode {
         }
     }
 }
+
+/// Writes text to stdout; a closed pipe (`| head`) ends the output quietly
+/// instead of panicking.
+pub fn print_text(text: &str) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush());
+}

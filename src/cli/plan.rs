@@ -35,6 +35,9 @@ pub struct PlanArgs {
     /// The state store to compare with [default: .deploy/state.db beside the plan].
     #[arg(long, value_name = "PATH|URL", env = "DEPLOY_STATE")]
     pub state: Option<String>,
+    /// Print only what changed against the last successful deployment of each environment.
+    #[arg(long)]
+    pub diff_only: bool,
 }
 
 pub fn run(args: PlanArgs) -> ExitCode {
@@ -51,6 +54,9 @@ pub fn run(args: PlanArgs) -> ExitCode {
             return ExitCode::Usage;
         }
     };
+    if args.diff_only {
+        return print_diff_only(deployed.changes.as_ref(), args.format);
+    }
     let mut preview = preview(&graph, &inputs, &deployed.previous_version);
     preview.changes = deployed.changes;
     match args.format {
@@ -62,6 +68,20 @@ pub fn run(args: PlanArgs) -> ExitCode {
             }
         },
         PlanFormat::Human => print!("{}", render(&preview)),
+    }
+    ExitCode::Success
+}
+
+fn print_diff_only(changes: Option<&super::plan_diff::Changes>, format: PlanFormat) -> ExitCode {
+    match format {
+        PlanFormat::Json => match serde_json::to_string_pretty(&changes) {
+            Ok(text) => println!("{text}"),
+            Err(error) => {
+                eprintln!("error: {error}");
+                return ExitCode::Usage;
+            }
+        },
+        PlanFormat::Human => print!("{}", super::plan_diff::render_diff_only(changes)),
     }
     ExitCode::Success
 }

@@ -4,6 +4,8 @@
 
 use serde::Serialize;
 
+use crate::canonical::diff::{describe, Change};
+use crate::canonical::CanonicalPlan;
 use crate::check::inputs::ResolvedInputs;
 use crate::graph::ExecutionGraph;
 use crate::state::{format_time, DeploymentKind, DeploymentQuery, DeploymentStatus, StateLocation};
@@ -21,6 +23,29 @@ pub struct Changes {
     pub plan_diff: String,
     /// Environments where the new version is known bad.
     pub known_bad: Vec<String>,
+    /// What changed in the language's terms; `None` when the deployment
+    /// was recorded before the state kept canonical plans.
+    pub semantic: Option<Vec<Change>>,
+    /// For environments whose last successful deployment is an older one:
+    /// what changed since that one.
+    pub environments: Vec<EnvironmentChanges>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct EnvironmentChanges {
+    pub environment: String,
+    pub since_run: String,
+    pub version_from: String,
+    pub semantic: Option<Vec<Change>>,
+}
+
+/// The semantic changes from a recorded deployment's plan to `now`.
+fn semantic_since(deployment: &crate::state::Deployment, now: &CanonicalPlan) -> Option<Vec<Change>> {
+    if deployment.plan_canonical.is_empty() {
+        return None;
+    }
+    let before: CanonicalPlan = serde_json::from_str(&deployment.plan_canonical).ok()?;
+    Some(crate::canonical::diff::diff(&before, now))
 }
 
 /// A unified diff between two texts (3 lines of context).
@@ -65,7 +90,7 @@ fn changes(
     inputs: &ResolvedInputs,
 ) -> Result<Option<Changes>, String> {
     let pipeline = &graph.plan.pipeline.name;
-    let last = store
+    let succeeded: Vec<crate::state::Deployment> = store
         .deployments(&DeploymentQuery {
             pipeline: Some(pipeline.clone()),
             kind: Some(DeploymentKind::Run),
@@ -73,8 +98,23 @@ fn changes(
         })
         .map_err(|error| error.to_string())?
         .into_iter()
-        .find(|deployment| deployment.status == DeploymentStatus::Succeeded && deployment.undone_by.is_none());
-    let Some(last) = last else { return Ok(None) };
+        .filter(|deployment| deployment.status == DeploymentStatus::Succeeded && deployment.undone_by.is_none())
+        .collect();
+    let Some(last) = succeeded.first().cloned() else { return Ok(None) };
+    let canonical_now = crate::canonical::canonical(&graph.plan);
+    let mut environments = Vec::new();
+    for environment in super::session::target_environments(graph) {
+        let Some(own) = succeeded.iter().find(|deployment| deployment.targets(&environment)) else { continue };
+        if own.run_id != last.run_id {
+            environments.push(EnvironmentChanges {
+                environment,
+                since_run: own.run_id.clone(),
+                version_from: own.version.clone(),
+                semantic: semantic_since(own, &canonical_now),
+            });
+        }
+    }
+    let mut semantic = semantic_since(&last, &canonical_now);
     let now = super::session::recorded_params(inputs);
     let mut params = Vec::new();
     for (name, value) in &now {
@@ -102,7 +142,16 @@ fn changes(
         .filter(|bad| bad.version == version)
         .map(|bad| if bad.environment.is_empty() { "(no target)".to_string() } else { bad.environment })
         .collect();
+    if let Some(list) = semantic.as_mut() {
+        list.extend(params.iter().map(|(name, from, to)| Change::ParamValueChanged {
+            name: name.clone(),
+            from: from.clone(),
+            to: to.clone(),
+        }));
+    }
     Ok(Some(Changes {
+        semantic,
+        environments,
         since_run: last.run_id,
         since: last.started_at,
         version_from: last.version,
@@ -133,12 +182,53 @@ pub fn render(changes: &Changes) -> String {
     for (name, before, after) in &changes.params {
         out.push_str(&format!("  param {name}: {before} → {after}\n"));
     }
-    if changes.plan_diff.is_empty() {
+    if let Some(semantic) = &changes.semantic {
+        out.push_str(&render_semantic(semantic, "  "));
+        if !changes.plan_diff.is_empty() {
+            out.push_str("  the plan file's text:\n");
+            for line in changes.plan_diff.lines() {
+                out.push_str(&format!("    {line}\n"));
+            }
+        }
+    } else if changes.plan_diff.is_empty() {
         out.push_str("  plan unchanged\n");
     } else {
         out.push_str("  plan changed:\n");
         for line in changes.plan_diff.lines() {
             out.push_str(&format!("    {line}\n"));
+        }
+    }
+    out
+}
+
+/// The semantic changes, one per line under `indent`.
+pub fn render_semantic(changes: &[Change], indent: &str) -> String {
+    let plan_changes: Vec<&Change> =
+        changes.iter().filter(|c| !matches!(c, Change::ParamValueChanged { .. })).collect();
+    if plan_changes.is_empty() {
+        return format!("{indent}plan unchanged\n");
+    }
+    let mut out = format!("{indent}plan changed:\n");
+    for change in plan_changes {
+        out.push_str(&format!("{indent}  {}\n", describe(change)));
+    }
+    out
+}
+
+/// `deploy plan --diff-only`: the changes against what is deployed, per environment.
+pub fn render_diff_only(changes: Option<&Changes>) -> String {
+    let Some(changes) = changes else {
+        return "Nothing deployed yet: no changes to show.\n".to_string();
+    };
+    let mut out = render(changes).trim_start_matches('\n').to_string();
+    for environment in &changes.environments {
+        out.push_str(&format!(
+            "\nChanges in {} since its last successful deployment (run {}, version {}):\n",
+            environment.environment, environment.since_run, environment.version_from
+        ));
+        match &environment.semantic {
+            Some(semantic) => out.push_str(&render_semantic(semantic, "  ")),
+            None => out.push_str("  (recorded before the state kept canonical plans)\n"),
         }
     }
     out

@@ -157,6 +157,7 @@ pub fn run(args: ResumeArgs) -> ExitCode {
         },
         kill_grace,
         resumed: crate::state::resume::resume_point(&events, &graph),
+        simulated: false,
     };
     let holder = Holder::current(&deployment.run_id);
     let pipeline = graph.plan.pipeline.name.clone();

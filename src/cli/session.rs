@@ -309,6 +309,8 @@ pub fn new_deployment(
         plan_file: plan_file.display().to_string(),
         plan_hash: plan_hash(&plan_text),
         plan_text,
+        plan_canonical: serde_json::to_string(&crate::canonical::canonical(&graph.plan)).unwrap_or_default(),
+        plan_imports: serde_json::to_string(&crate::canonical::imported_sources(&graph.plan)).unwrap_or_default(),
         started_by: holder.owner.clone(),
         machine: holder.machine.clone(),
         pid: holder.pid,

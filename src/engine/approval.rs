@@ -39,14 +39,15 @@ pub enum PromptAnswer {
 
 /// Asks a person; blocking (called on the blocking pool).
 pub trait ApprovalPrompt: Send + Sync {
-    fn ask(&self, question: &str, approver: &str) -> PromptAnswer;
+    /// `name`: the gate or protected stage asking (what `--approve NAME` names).
+    fn ask(&self, name: &str, question: &str, approver: &str) -> PromptAnswer;
 }
 
 /// Asks on the terminal: the question on stderr, the answer from stdin.
 pub struct TerminalPrompt;
 
 impl ApprovalPrompt for TerminalPrompt {
-    fn ask(&self, question: &str, approver: &str) -> PromptAnswer {
+    fn ask(&self, _name: &str, question: &str, approver: &str) -> PromptAnswer {
         let mut stderr = std::io::stderr();
         let _ = write!(stderr, "\n? {question} (approving as {approver}) [y/N] ");
         let _ = stderr.flush();
@@ -120,7 +121,8 @@ pub async fn approve(
     });
     let question = request.question.clone();
     let asker = approver.clone();
-    let answer = tokio::task::spawn_blocking(move || prompt.ask(&question, &asker));
+    let name = node.clone();
+    let answer = tokio::task::spawn_blocking(move || prompt.ask(&name, &question, &asker));
     let answer = tokio::select! {
         answer = answer => answer.unwrap_or(PromptAnswer::Unavailable),
         () = cancel.cancelled() => return ApprovalResult::Cancelled,

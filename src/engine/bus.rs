@@ -20,6 +20,39 @@ pub trait EventSink: Send {
 pub struct Bus {
     inner: Arc<Mutex<BusInner>>,
     redactor: Arc<Redactor>,
+    clock: EventClock,
+}
+
+/// Where a run's times come from: the wall clock, or the virtual clock of a
+/// simulated run (its start on the wall clock plus the virtual time since).
+#[derive(Clone, Copy, Debug, Default)]
+pub enum EventClock {
+    #[default]
+    Wall,
+    Simulated {
+        origin: chrono::DateTime<chrono::Utc>,
+        started: tokio::time::Instant,
+    },
+}
+
+impl EventClock {
+    /// A virtual clock starting now.
+    pub fn simulated() -> EventClock {
+        EventClock::Simulated { origin: chrono::Utc::now(), started: tokio::time::Instant::now() }
+    }
+
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        match self {
+            EventClock::Wall => chrono::Utc::now(),
+            EventClock::Simulated { origin, started } => {
+                *origin + chrono::Duration::from_std(started.elapsed()).unwrap_or_default()
+            }
+        }
+    }
+
+    pub fn is_simulated(&self) -> bool {
+        matches!(self, EventClock::Simulated { .. })
+    }
 }
 
 struct BusInner {
@@ -34,7 +67,16 @@ pub struct BusWorker {
 
 impl Bus {
     /// Starts the consumer thread with `sinks`.
-    pub fn start(redactor: Redactor, mut sinks: Vec<Box<dyn EventSink>>) -> (Bus, BusWorker) {
+    pub fn start(redactor: Redactor, sinks: Vec<Box<dyn EventSink>>) -> (Bus, BusWorker) {
+        Bus::start_with_clock(redactor, sinks, EventClock::Wall)
+    }
+
+    /// [`Bus::start`] with the times (and the `simulated` mark) of `clock`.
+    pub fn start_with_clock(
+        redactor: Redactor,
+        mut sinks: Vec<Box<dyn EventSink>>,
+        clock: EventClock,
+    ) -> (Bus, BusWorker) {
         let (sender, receiver) = mpsc::channel::<Event>();
         let handle = std::thread::Builder::new()
             .name("deploy-events".into())
@@ -52,6 +94,7 @@ impl Bus {
         let bus = Bus {
             inner: Arc::new(Mutex::new(BusInner { seq: 0, sender: Some(sender) })),
             redactor: Arc::new(redactor),
+            clock,
         };
         (bus, BusWorker { handle })
     }
@@ -62,10 +105,16 @@ impl Bus {
         let Ok(mut inner) = self.inner.lock() else { return };
         let seq = inner.seq;
         inner.seq += 1;
-        let time = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let time = self.clock.now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let simulated = self.clock.is_simulated();
         if let Some(sender) = &inner.sender {
-            let _ = sender.send(Event { schema: SCHEMA_VERSION, seq, time, data });
+            let _ = sender.send(Event { schema: SCHEMA_VERSION, seq, time, simulated, data });
         }
+    }
+
+    /// Now, on the run's clock (virtual in a simulation).
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
     }
 
     /// Masks secrets in text that does not travel as an event (e.g. stderr notes).

@@ -4,7 +4,8 @@
 //! (interpolation scope, environment variables, script variables).
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use tokio::time::Instant;
 
 use rhai::Dynamic;
 use tokio::sync::Semaphore;
@@ -37,6 +38,8 @@ pub struct RunOptions {
     pub kill_grace: Duration,
     /// A resumed run: what finished before (from the state's journal).
     pub resumed: Resumed,
+    /// `deploy simulate`: events carry `simulated` and the virtual clock's times.
+    pub simulated: bool,
 }
 
 impl Default for RunOptions {
@@ -48,6 +51,7 @@ impl Default for RunOptions {
             approvals: Approvals::default(),
             kill_grace: DEFAULT_KILL_GRACE,
             resumed: Resumed::default(),
+            simulated: false,
         }
     }
 }

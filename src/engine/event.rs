@@ -15,6 +15,9 @@ pub struct Event {
     pub schema: u32,
     pub seq: u64,
     pub time: String,
+    /// The event comes from `deploy simulate`: nothing ran, the time is virtual.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub simulated: bool,
     #[serde(flatten)]
     pub data: EventData,
 }
@@ -440,6 +443,7 @@ mod tests {
             schema: SCHEMA_VERSION,
             seq: 3,
             time: "2024-01-01T00:00:00.000Z".into(),
+            simulated: false,
             data: EventData::NodeFinished {
                 node: "build".into(),
                 host: Some("web-1".into()),

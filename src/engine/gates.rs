@@ -11,7 +11,8 @@
 //! There it sees the stage's environment and the hosts rolled out so far.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use tokio::time::Instant;
 
 use rhai::Dynamic;
 use tokio_util::sync::CancellationToken;
@@ -99,7 +100,7 @@ async fn decide_parts(
         ctx.bus.emit(EventData::GateWaiting {
             node: node.name.clone(),
             reason: format!("waiting {}", format_duration(wait)),
-            until: Some(in_rfc3339(wait)),
+            until: Some(in_rfc3339(ctx, wait)),
             stage: stage.clone(),
         });
         if !sleep_or_cancel(wait, cancel).await {
@@ -241,7 +242,7 @@ async fn poll(
     ctx.bus.emit(EventData::GateWaiting {
         node: node.name.clone(),
         reason: format!("checking every {} within {}", format_duration(check.every), format_duration(check.within)),
-        until: Some(in_rfc3339(check.within)),
+        until: Some(in_rfc3339(ctx, check.within)),
         stage: stage_name(ctx, site),
     });
     let deadline = Instant::now() + check.within;
@@ -334,7 +335,7 @@ pub async fn wait_for_window(
     stage: Option<String>,
     cancel: &CancellationToken,
 ) -> bool {
-    let now = chrono::Utc::now();
+    let now = ctx.bus.now();
     if window.contains(now) {
         return true;
     }
@@ -361,8 +362,9 @@ pub async fn sleep_or_cancel(duration: Duration, cancel: &CancellationToken) -> 
     }
 }
 
-pub fn in_rfc3339(duration: Duration) -> String {
-    let later = chrono::Utc::now() + chrono::Duration::from_std(duration).unwrap_or_default();
+/// `duration` from now on the run's clock, as RFC 3339.
+pub fn in_rfc3339(ctx: &RunContext, duration: Duration) -> String {
+    let later = ctx.bus.now() + chrono::Duration::from_std(duration).unwrap_or_default();
     later.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 

@@ -7,7 +7,7 @@
 //! `failed`, and a warning) and never changes the run's outcome or exit code.
 
 use std::sync::Arc;
-use std::time::Instant;
+use tokio::time::Instant;
 
 use rhai::Dynamic;
 use tokio_util::sync::CancellationToken;

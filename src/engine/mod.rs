@@ -36,7 +36,7 @@ pub mod undo;
 pub mod view;
 
 use std::sync::Arc;
-use std::time::Instant;
+use tokio::time::Instant;
 
 use tokio::sync::{mpsc, Semaphore};
 
@@ -115,7 +115,8 @@ pub async fn run(
     interrupts: mpsc::UnboundedReceiver<()>,
 ) -> RunReport {
     let redactor = Redactor::new(inputs.secrets.iter().map(|(_, value)| value.as_str()));
-    let (bus, worker) = Bus::start(redactor, sinks);
+    let clock = if options.simulated { bus::EventClock::simulated() } else { bus::EventClock::Wall };
+    let (bus, worker) = Bus::start_with_clock(redactor, sinks, clock);
     warn_unknown_approvals(&graph, &options, &bus);
     let completions = CompletionLog::resumed(&graph, &options.resumed);
     let remotes = parts.remotes.clone();

@@ -9,7 +9,8 @@
 //! every monitor did.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use tokio::time::Instant;
 
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -104,7 +105,7 @@ async fn watch_stage(
         }
         let wake = end.map_or(now + every, |end| end.min(now + every));
         tokio::select! {
-            () = tokio::time::sleep_until(wake.into()) => {}
+            () = tokio::time::sleep_until(wake) => {}
             changed = ended.changed(), if watching => {
                 if changed.is_err() {
                     watching = false;

@@ -8,7 +8,7 @@
 //! not stay half-deployed. Rollback blocks should therefore be idempotent.
 
 use std::sync::Arc;
-use std::time::Instant;
+use tokio::time::Instant;
 
 use tokio_util::sync::CancellationToken;
 

@@ -140,7 +140,7 @@ impl Rollout {
                 self.ctx.bus.emit(EventData::RolloutPause {
                     node: self.ctx.plan().node(self.id).name.clone(),
                     duration_ms: millis(pause),
-                    until: in_rfc3339(pause),
+                    until: in_rfc3339(&self.ctx, pause),
                 });
                 if !sleep_or_cancel(pause, &self.node_cancel).await {
                     break;
@@ -181,7 +181,7 @@ impl Rollout {
                 environment: self.ctx.target_of(node).map(|e| e.name.clone()).unwrap_or_default(),
                 version: self.ctx.previous_version.clone(),
                 hosts: self.hosts.clone(),
-                until: in_rfc3339(keep),
+                until: in_rfc3339(&self.ctx, keep),
             });
         }
     }

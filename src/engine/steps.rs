@@ -135,6 +135,7 @@ pub async fn run_steps(
                         }
                     }
                 }
+                env.push(("DEPLOY_STEP".to_string(), number.to_string()));
                 env.extend(site.env.iter().cloned());
                 let spec = CommandSpec { command: command.clone(), cwd: work_dir(ctx), env };
                 let transport = ctx.transport_for(node, host);

@@ -3,7 +3,7 @@
 //! only when asked, the gates that verify the undone stages afterwards.
 //! Canary pauses and analysis are not re-run otherwise.
 
-use std::time::Instant;
+use tokio::time::Instant;
 
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;

@@ -10,6 +10,7 @@
 
 pub mod error;
 pub mod heartbeat;
+pub mod history;
 pub mod journal;
 pub mod lease;
 pub mod location;

@@ -46,6 +46,23 @@ pub fn describe(config: &Config) -> String {
 
 impl PostgresConnection {
     pub fn open(url: &str) -> StateResult<PostgresConnection> {
+        let mut store = PostgresConnection::connect(url)?;
+        let tables: Vec<String> = store
+            .query(
+                "SELECT table_name::text FROM information_schema.tables \
+                 WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'",
+                &[],
+            )?
+            .iter()
+            .filter_map(|row| row.text(0).ok())
+            .collect();
+        let has_meta = tables.iter().any(|name| name == "meta");
+        schema::migrate(&mut store, !tables.is_empty(), has_meta)?;
+        Ok(store)
+    }
+
+    /// Connects without touching the schema (for read-only use).
+    pub fn connect(url: &str) -> StateResult<PostgresConnection> {
         let config: Config = url.parse().map_err(|error| StateError::Open {
             location: "(the PostgreSQL URL)".into(),
             message: format!("not a valid connection URL: {error}"),
@@ -69,19 +86,7 @@ impl PostgresConnection {
         runtime.spawn(async move {
             let _ = connection.await;
         });
-        let mut store = PostgresConnection { runtime, client, location, statements: HashMap::new() };
-        let tables: Vec<String> = store
-            .query(
-                "SELECT table_name::text FROM information_schema.tables \
-                 WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'",
-                &[],
-            )?
-            .iter()
-            .filter_map(|row| row.text(0).ok())
-            .collect();
-        let has_meta = tables.iter().any(|name| name == "meta");
-        schema::migrate(&mut store, !tables.is_empty(), has_meta)?;
-        Ok(store)
+        Ok(PostgresConnection { runtime, client, location, statements: HashMap::new() })
     }
 
     fn map_error(&self, error: tokio_postgres::Error) -> StateError {

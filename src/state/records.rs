@@ -134,6 +134,13 @@ pub struct Deployment {
     #[serde(skip)]
     pub plan_text: String,
     pub plan_hash: String,
+    /// The canonical plan (JSON, [`crate::canonical::CanonicalPlan`]); empty in
+    /// rows written before schema 2.
+    #[serde(skip)]
+    pub plan_canonical: String,
+    /// The imported files, path and text (JSON); empty before schema 2.
+    #[serde(skip)]
+    pub plan_imports: String,
     pub started_by: String,
     pub machine: String,
     pub pid: i64,

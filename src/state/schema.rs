@@ -10,10 +10,11 @@ use super::error::{StateError, StateResult};
 use super::sql::{transaction, SqlConnection};
 
 /// The schema this deploy writes.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// Migration `n` (1-based) brings a store from version `n - 1` to `n`.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE deployments (
     run_id           TEXT PRIMARY KEY,
     kind             TEXT NOT NULL,
@@ -99,7 +100,14 @@ CREATE TABLE approvals (
     approved_at BIGINT NOT NULL,
     PRIMARY KEY (run_id, gate, approver)
 );
-"#];
+"#,
+    // 2: the canonical plan and the imported files of each deployment, for
+    // `deploy plan`'s semantic diff. Older rows keep '' (a text diff only).
+    r#"
+ALTER TABLE deployments ADD COLUMN plan_canonical TEXT NOT NULL DEFAULT '';
+ALTER TABLE deployments ADD COLUMN plan_imports TEXT NOT NULL DEFAULT '';
+"#,
+];
 
 /// Brings the store to [`SCHEMA_VERSION`], or refuses it.
 pub fn migrate(connection: &mut dyn SqlConnection, has_tables: bool, has_meta: bool) -> StateResult<()> {

@@ -48,6 +48,24 @@ impl SqliteConnection {
         Ok(Some(store))
     }
 
+    /// Opens an existing store for reading only, as an immutable file: no
+    /// lock, no journal, no migration, nothing written beside it. `Ok(None)`
+    /// when there is no file.
+    pub fn open_read_only(path: &Path) -> StateResult<Option<SqliteConnection>> {
+        let location = path.display().to_string();
+        if !path.is_file() {
+            return Ok(None);
+        }
+        let absolute = std::fs::canonicalize(path)
+            .map_err(|error| StateError::Open { location: location.clone(), message: error.to_string() })?;
+        let escaped = absolute.display().to_string().replace('%', "%25").replace('?', "%3f").replace('#', "%23");
+        let uri = format!("file:{escaped}?immutable=1");
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
+        let connection = Connection::open_with_flags(uri, flags)
+            .map_err(|error| StateError::Open { location: location.clone(), message: error.to_string() })?;
+        Ok(Some(SqliteConnection { connection, location }))
+    }
+
     fn prepare(&mut self, path: &Path) -> StateResult<()> {
         let location = self.location.clone();
         self.connection.busy_timeout(BUSY_TIMEOUT).map_err(|error| self.map_error(error))?;

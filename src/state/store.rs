@@ -25,7 +25,7 @@ impl<C: SqlConnection> SqlStore<C> {
 
 const DEPLOYMENT_COLUMNS: &str = "run_id, kind, pipeline, environments, version, previous_version, params, \
      plan_file, plan_text, plan_hash, started_by, machine, pid, pid_start, started_at, heartbeat_at, ended_at, \
-     status, exit_code, parts, undoes, undone_by";
+     status, exit_code, parts, undoes, undone_by, plan_canonical, plan_imports";
 
 const LEASE_COLUMNS: &str =
     "scope, pipeline, environment, run_id, owner, machine, pid, pid_start, message, acquired_at, heartbeat_at";
@@ -73,6 +73,8 @@ impl<C: SqlConnection> SqlStore<C> {
             parts: row.int(19)?,
             undoes: row.opt_text(20)?,
             undone_by: row.opt_text(21)?,
+            plan_canonical: row.text(22)?,
+            plan_imports: row.text(23)?,
         })
     }
 
@@ -111,7 +113,7 @@ impl<C: SqlConnection> SqlStore<C> {
 }
 
 fn insert_deployment_sql() -> String {
-    let placeholders: Vec<String> = (1..=22).map(|n| format!("${n}")).collect();
+    let placeholders: Vec<String> = (1..=24).map(|n| format!("${n}")).collect();
     format!("INSERT INTO deployments ({DEPLOYMENT_COLUMNS}) VALUES ({})", placeholders.join(", "))
 }
 
@@ -209,6 +211,8 @@ impl<C: SqlConnection> StateStore for SqlStore<C> {
             d.parts.into(),
             d.undoes.clone().into(),
             d.undone_by.clone().into(),
+            (&d.plan_canonical).into(),
+            (&d.plan_imports).into(),
         ];
         transaction(&mut self.connection, |connection| connection.execute(&sql, &values).map(|_| ()))
     }
