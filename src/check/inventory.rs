@@ -16,10 +16,13 @@ pub struct InventoryHost {
     pub destination: Destination,
 }
 
+/// `key=value` pairs, in file order.
+type Vars = Vec<(String, String)>;
+
 #[derive(Default)]
 struct Inventory {
     /// group → (host name, its own key=value pairs), in file order.
-    hosts: BTreeMap<String, Vec<(String, Vec<(String, String)>)>>,
+    hosts: BTreeMap<String, Vec<(String, Vars)>>,
     children: BTreeMap<String, Vec<String>>,
     vars: BTreeMap<String, Vec<(String, String)>>,
 }

@@ -141,7 +141,7 @@ fn strict_word(typer: &mut Typer, value: &ast::Value) -> Option<String> {
 /// `inventory("FILE", "GROUP")`: the hosts of GROUP, or `None` after a diagnostic.
 pub fn inventory(typer: &mut Typer, value: &ast::Value, base_dir: &Path) -> Option<Vec<InventoryHost>> {
     let ValueKind::Call { args, .. } = &value.kind else { return None };
-    let texts: Vec<Option<String>> = args.iter().map(|arg| arg_text(arg)).collect();
+    let texts: Vec<Option<String>> = args.iter().map(arg_text).collect();
     let fail = |typer: &mut Typer, message: String, help: &str| {
         typer.diagnostics.push(
             Diagnostic::new(Code::InvalidInventory, message)
