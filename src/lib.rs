@@ -3,7 +3,8 @@
 //! The data flows one way: [`syntax`] (text → tree) → [`check`] (tree →
 //! checked model + diagnostics) → [`graph`] (model → execution graph) →
 //! [`engine`] (walks the graph, runs steps through [`script`] and
-//! transports) → [`state`] (history, locks, journal). [`cli`] is a thin front
+//! transports) → [`state`] (history, locks, journal). [`session`] starts, resumes and
+//! rolls back runs the one way every front end uses; [`cli`] is a thin front
 //! end over that pipeline.
 
 pub mod check;
@@ -14,6 +15,7 @@ pub mod fmt;
 pub mod graph;
 pub mod lsp;
 pub mod script;
+pub mod session;
 pub mod state;
 pub mod stdlib;
 pub mod syntax;

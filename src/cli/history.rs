@@ -1,14 +1,13 @@
 //! `deploy history [--env E] [--limit N] [--json]` — one row per
 //! deployment (runs and rollbacks), newest first.
 
-use std::path::PathBuf;
-
 use serde::Serialize;
 
-use super::session;
+use super::flags::StateArgs;
+use super::report;
 use super::ExitCode;
 use crate::engine::view::format_ms;
-use crate::state::{format_time, DeploymentQuery, DeploymentStatus, Holder, StateLocation};
+use crate::state::{format_time, DeploymentQuery, DeploymentStatus, Holder};
 
 #[derive(Debug, clap::Args)]
 pub struct HistoryArgs {
@@ -18,15 +17,8 @@ pub struct HistoryArgs {
     /// At most N rows.
     #[arg(long, value_name = "N", default_value_t = 20)]
     limit: usize,
-    /// Locate the state beside this plan, and show only its pipeline.
-    #[arg(long, value_name = "FILE")]
-    plan: Option<PathBuf>,
-    /// The state store: a SQLite file or a postgres:// URL.
-    #[arg(long, value_name = "PATH|URL", env = "DEPLOY_STATE")]
-    state: Option<String>,
-    /// Print JSON (an array of deployments).
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    state: StateArgs,
 }
 
 #[derive(Debug, Serialize)]
@@ -47,19 +39,19 @@ struct Row {
 }
 
 pub fn run(args: HistoryArgs) -> ExitCode {
-    let location = StateLocation::discover(args.state.as_deref(), args.plan.as_deref());
-    let Some(mut store) = (match session::open_store(&location, false) {
+    let location = args.state.location();
+    let Some(mut store) = (match report::open_store(&location, false) {
         Ok(store) => store,
         Err(code) => return code,
     }) else {
-        if args.json {
+        if args.state.json {
             println!("[]");
         } else {
             println!("no deployments yet (no state at {})", location.describe());
         }
         return ExitCode::Success;
     };
-    let pipeline = match &args.plan {
+    let pipeline = match &args.state.plan {
         Some(plan) => match super::load::load_graph(plan, &[]) {
             Some(graph) => Some(graph.plan.pipeline.name.clone()),
             None => return ExitCode::Usage,
@@ -70,13 +62,13 @@ pub fn run(args: HistoryArgs) -> ExitCode {
         DeploymentQuery { pipeline, environment: args.environment.clone(), kind: None, limit: Some(args.limit.max(1)) };
     let deployments = match store.deployments(&query) {
         Ok(deployments) => deployments,
-        Err(error) => return session::fail(error),
+        Err(error) => return report::fail(error),
     };
     let me = Holder::current("");
     let rows: Vec<Row> = deployments
         .into_iter()
         .map(|deployment| Row {
-            status: session::effective_status(&deployment, &me),
+            status: crate::session::liveness::effective_status(&deployment, &me),
             duration_ms: deployment.ended_at.map(|end| end - deployment.started_at),
             run_id: deployment.run_id,
             kind: deployment.kind,
@@ -91,7 +83,7 @@ pub fn run(args: HistoryArgs) -> ExitCode {
             undone_by: deployment.undone_by,
         })
         .collect();
-    if args.json {
+    if args.state.json {
         return super::output::print_json(&rows);
     }
     if rows.is_empty() {

@@ -23,14 +23,7 @@ pub struct Changes {
     pub known_bad: Vec<String>,
 }
 
-/// A unified diff between two texts (3 lines of context).
-pub fn unified(before: &str, after: &str, name: &str) -> String {
-    similar::TextDiff::from_lines(before, after)
-        .unified_diff()
-        .context_radius(3)
-        .header(&format!("{name} (deployed)"), &format!("{name} (now)"))
-        .to_string()
-}
+pub use crate::session::record::unified;
 
 /// What the state says about a plan about to run.
 #[derive(Debug, Default)]
@@ -48,7 +41,7 @@ pub fn deployed(graph: &ExecutionGraph, inputs: &ResolvedInputs, state: Option<&
         return Ok(Deployed::default());
     };
     let pipeline = &graph.plan.pipeline.name;
-    let final_environment = super::session::final_environment(graph);
+    let final_environment = crate::session::liveness::final_environment(graph);
     let previous_version = store
         .environment_versions(Some(pipeline))
         .map_err(|error| error.to_string())?
@@ -75,7 +68,7 @@ fn changes(
         .into_iter()
         .find(|deployment| deployment.status == DeploymentStatus::Succeeded && deployment.undone_by.is_none());
     let Some(last) = last else { return Ok(None) };
-    let now = super::session::recorded_params(inputs);
+    let now = crate::session::record::recorded_params(inputs);
     let mut params = Vec::new();
     for (name, value) in &now {
         let before = last.params.iter().find(|(old, _)| old == name).map(|(_, v)| v.clone()).unwrap_or_default();
@@ -89,7 +82,7 @@ fn changes(
         }
     }
     let text = std::fs::read_to_string(&graph.plan.plan_file).unwrap_or_default();
-    let plan_diff = if super::session::plan_hash(&text) == last.plan_hash {
+    let plan_diff = if crate::session::record::plan_hash(&text) == last.plan_hash {
         String::new()
     } else {
         unified(&last.plan_text, &text, &graph.plan.plan_file.display().to_string())
