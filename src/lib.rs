@@ -15,6 +15,7 @@ pub mod fmt;
 pub mod graph;
 pub mod lsp;
 pub mod script;
+pub mod server;
 pub mod session;
 pub mod state;
 pub mod stdlib;

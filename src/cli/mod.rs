@@ -22,6 +22,7 @@ mod report;
 mod resume;
 mod rollback;
 mod run;
+mod serve;
 mod status;
 
 use clap::{Parser, Subcommand};
@@ -60,6 +61,8 @@ enum Command {
     Resume(resume::ResumeArgs),
     /// Undo the last deployment of an environment.
     Rollback(rollback::RollbackArgs),
+    /// Serve the HTTP API (status, runs, events, approvals, rollbacks) over the state (docs/api.md).
+    Serve(serve::ServeArgs),
     /// Show or release deployment locks.
     Lock(lock::LockArgs),
     /// List the modules a plan can import (stdlib, DEPLOY_PATH, its imports); `modules pin FILE` pins them.
@@ -96,6 +99,7 @@ pub fn main() -> i32 {
         Command::Approve(args) => approve::run(args),
         Command::Resume(args) => resume::run(args),
         Command::Rollback(args) => rollback::run(args),
+        Command::Serve(args) => serve::run(args),
         Command::Lock(args) => lock::run(args),
         Command::Modules(args) => modules::run(args),
         Command::Doc(args) => doc::run(args),

@@ -177,6 +177,12 @@ pub fn prepare(request: ResumeRequest, reporter: &dyn Reporter) -> SessionResult
 }
 
 impl PreparedResume {
+    /// Who may interrupt the run, chosen once it is known to start.
+    pub fn with_interrupts(mut self, interrupts: Interrupts) -> PreparedResume {
+        self.interrupts = interrupts;
+        self
+    }
+
     pub fn run_id(&self) -> &str {
         &self.deployment.run_id
     }

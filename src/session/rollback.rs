@@ -116,6 +116,12 @@ pub fn prepare(request: RollbackRequest, reporter: &dyn Reporter) -> SessionResu
 }
 
 impl PreparedRollback {
+    /// Who may interrupt the run, chosen once it is known to start.
+    pub fn with_interrupts(mut self, interrupts: Interrupts) -> PreparedRollback {
+        self.request.interrupts = interrupts;
+        self
+    }
+
     /// The id the rollback run will have.
     pub fn run_id(&self) -> &str {
         &self.request.run_id
