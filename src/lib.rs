@@ -20,3 +20,4 @@ pub mod session;
 pub mod state;
 pub mod stdlib;
 pub mod syntax;
+pub mod watch;

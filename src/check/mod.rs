@@ -13,6 +13,7 @@ pub mod pins;
 mod scope;
 mod scripts;
 mod values;
+pub mod watch;
 pub mod window;
 
 pub use scope::BUILTINS;
@@ -23,6 +24,7 @@ pub mod vocabulary {
     pub use super::node::{
         strategy_attributes, GATE_ATTRIBUTES, INSTANCE_ATTRIBUTES, POLICIES, STAGE_ATTRIBUTES, STRATEGIES,
     };
+    pub use super::watch::WATCH_KEYS;
     pub use crate::syntax::KEYWORDS as ITEM_KEYWORDS;
 }
 pub use values::parse_set_value;

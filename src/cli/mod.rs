@@ -24,6 +24,7 @@ mod rollback;
 mod run;
 mod serve;
 mod status;
+mod watch;
 
 use clap::{Parser, Subcommand};
 
@@ -61,6 +62,8 @@ enum Command {
     Resume(resume::ResumeArgs),
     /// Undo the last deployment of an environment.
     Rollback(rollback::RollbackArgs),
+    /// Deploy every new commit of a git branch; optionally serve the API and push webhooks (docs/continuous.md).
+    Watch(watch::WatchArgs),
     /// Serve the HTTP API (status, runs, events, approvals, rollbacks) over the state (docs/api.md).
     Serve(serve::ServeArgs),
     /// Show or release deployment locks.
@@ -99,6 +102,7 @@ pub fn main() -> i32 {
         Command::Approve(args) => approve::run(args),
         Command::Resume(args) => resume::run(args),
         Command::Rollback(args) => rollback::run(args),
+        Command::Watch(args) => watch::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Lock(args) => lock::run(args),
         Command::Modules(args) => modules::run(args),

@@ -59,7 +59,7 @@ pub fn run(args: ServeArgs) -> ExitCode {
     };
     let config = ServerConfig {
         state: args.state.location(&args.file),
-        plan: args.file.clone(),
+        plan: crate::server::PlanPath::new(args.file.clone()),
         tokens,
         open_reads: args.server.open_reads,
         watcher: None,

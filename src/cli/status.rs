@@ -42,7 +42,7 @@ pub fn run(args: StatusArgs) -> ExitCode {
         Err(code) => return code,
     }) else {
         if args.json {
-            println!(r#"{{"state":null,"environments":[],"runs":[],"locks":[],"bad_versions":[]}}"#);
+            println!(r#"{{"state":null,"environments":[],"runs":[],"locks":[],"bad_versions":[],"watchers":[]}}"#);
         } else {
             println!("no deploy state at {} yet: nothing has run", location.describe());
         }
@@ -115,6 +115,21 @@ fn render(status: &Overview) -> String {
     for lock in &status.locks {
         out.push_str(&render_lock(lock));
         out.push('\n');
+    }
+    for watcher in &status.watchers {
+        out.push_str(&format!(
+            "\nwatcher: {} follows {} of {} (pid {} of {}): {}{}\n",
+            watcher.pipeline,
+            watcher.branch,
+            watcher.repo,
+            watcher.pid,
+            watcher.owner,
+            watcher.state,
+            if watcher.detail.is_empty() { String::new() } else { format!(" — {}", watcher.detail) }
+        ));
+        if let Some(error) = &watcher.last_error {
+            out.push_str(&format!("  last fetch failed: {error}\n"));
+        }
     }
     if !status.bad_versions.is_empty() {
         out.push_str("\nknown bad versions:\n");

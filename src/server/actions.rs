@@ -105,7 +105,7 @@ pub async fn rollback(
         let rollback = RollbackRequest {
             run_id: crate::engine::context::new_run_id(),
             location: shared.config.state.clone(),
-            file: shared.config.plan.clone(),
+            file: shared.config.plan.get(),
             environment: Some(environment),
             to: request.to,
             with_gates: request.with_gates,

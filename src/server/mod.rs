@@ -33,13 +33,33 @@ pub use tokens::Tokens;
 pub struct ServerConfig {
     pub state: StateLocation,
     /// The plan `POST /api/environments/{env}/rollback` rolls back with.
-    pub plan: PathBuf,
+    pub plan: PlanPath,
     pub tokens: Tokens,
     /// Reads need no token from any address, not only from loopback.
     pub open_reads: bool,
     /// `deploy watch`: pushes wake it, its state is part of `/api/status`.
     pub watcher: Option<Arc<dyn PushTarget>>,
     pub webhook_secret: Option<WebhookSecret>,
+}
+
+/// The plan file, which `deploy watch` moves to each deployed commit's worktree.
+#[derive(Clone, Debug)]
+pub struct PlanPath(Arc<std::sync::RwLock<PathBuf>>);
+
+impl PlanPath {
+    pub fn new(path: PathBuf) -> PlanPath {
+        PlanPath(Arc::new(std::sync::RwLock::new(path)))
+    }
+
+    pub fn get(&self) -> PathBuf {
+        self.0.read().map(|path| path.clone()).unwrap_or_default()
+    }
+
+    pub fn set(&self, path: PathBuf) {
+        if let Ok(mut current) = self.0.write() {
+            *current = path;
+        }
+    }
 }
 
 /// What every handler shares.

@@ -18,6 +18,8 @@ pub struct Overview {
     pub runs: Vec<ActiveRun>,
     pub locks: Vec<LockView>,
     pub bad_versions: Vec<BadVersion>,
+    /// What each `deploy watch` does and waits for.
+    pub watchers: Vec<crate::state::WatcherRecord>,
 }
 
 #[derive(Debug, Serialize)]
@@ -101,5 +103,10 @@ pub fn overview(store: &mut dyn StateStore, pipeline: Option<&str>) -> SessionRe
         runs,
         locks: lock_views(leases, &me),
         bad_versions,
+        watchers: store
+            .watchers()?
+            .into_iter()
+            .filter(|watcher| pipeline.map_or(true, |name| watcher.pipeline == name))
+            .collect(),
     })
 }

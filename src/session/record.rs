@@ -86,3 +86,16 @@ pub fn unified(before: &str, after: &str, name: &str) -> String {
         .header(&format!("{name} (deployed)"), &format!("{name} (now)"))
         .to_string()
 }
+
+/// The built-ins a front end bound that the plan does not declare (`deploy
+/// watch` binds `version` and `commit`), as the run's row recorded them.
+pub fn restore_bound(deployment: &Deployment, graph: &ExecutionGraph, inputs: &mut ResolvedInputs) {
+    for name in ["version", "commit"] {
+        if graph.plan.params.iter().any(|param| param.name == name) {
+            continue;
+        }
+        if let Some((_, value)) = deployment.params.iter().find(|(param, _)| param == name) {
+            inputs.bind(name, value);
+        }
+    }
+}

@@ -145,7 +145,8 @@ pub fn prepare(request: ResumeRequest, reporter: &dyn Reporter) -> SessionResult
     resumable(&deployment, store.as_mut(), &probe)?;
     check_plan_unchanged(&deployment, request.allow_changed_plan, reporter)?;
     let graph = super::load::load_graph(Path::new(&deployment.plan_file), &[], reporter)?;
-    let inputs = super::load::load_inputs(&graph, &params_as_sets(&deployment, &graph), reporter)?;
+    let mut inputs = super::load::load_inputs(&graph, &params_as_sets(&deployment, &graph), reporter)?;
+    super::record::restore_bound(&deployment, &graph, &mut inputs);
     let journal = store.journal(&deployment.run_id)?;
     let (events, unreadable) = crate::state::resume::events(&journal);
     if unreadable > 0 {

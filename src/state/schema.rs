@@ -10,10 +10,11 @@ use super::error::{StateError, StateResult};
 use super::sql::{transaction, SqlConnection};
 
 /// The schema this deploy writes.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// Migration `n` (1-based) brings a store from version `n - 1` to `n`.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE deployments (
     run_id           TEXT PRIMARY KEY,
     kind             TEXT NOT NULL,
@@ -99,7 +100,39 @@ CREATE TABLE approvals (
     approved_at BIGINT NOT NULL,
     PRIMARY KEY (run_id, gate, approver)
 );
-"#];
+"#,
+    r#"
+CREATE TABLE commits (
+    pipeline      TEXT NOT NULL,
+    commit_hash   TEXT NOT NULL,
+    branch        TEXT NOT NULL,
+    author        TEXT NOT NULL,
+    subject       TEXT NOT NULL,
+    committed_at  BIGINT NOT NULL,
+    seen_at       BIGINT NOT NULL,
+    status        TEXT NOT NULL,
+    run_id        TEXT,
+    superseded_by TEXT,
+    reason        TEXT,
+    PRIMARY KEY (pipeline, commit_hash)
+);
+CREATE INDEX commits_by_run ON commits (run_id);
+CREATE TABLE watchers (
+    pipeline      TEXT PRIMARY KEY,
+    repo          TEXT NOT NULL,
+    branch        TEXT NOT NULL,
+    owner         TEXT NOT NULL,
+    machine       TEXT NOT NULL,
+    pid           BIGINT NOT NULL,
+    state         TEXT NOT NULL,
+    detail        TEXT NOT NULL,
+    head          TEXT,
+    last_fetch_at BIGINT,
+    last_error    TEXT,
+    updated_at    BIGINT NOT NULL
+);
+"#,
+];
 
 /// Brings the store to [`SCHEMA_VERSION`], or refuses it.
 pub fn migrate(connection: &mut dyn SqlConnection, has_tables: bool, has_meta: bool) -> StateResult<()> {
