@@ -12,7 +12,7 @@ const LONG: Duration = Duration::from_secs(60);
 
 const PLAN: &str = r#"
 pipeline "shop" {}
-environment production {}
+environment production { hosts = ["web-1"] }
 stage build { target = production  run "echo built ${version}"  rollback { run "echo unbuilt ${version} back to ${previous_version}" } }
 gate go { needs = [build]  approve "Ship ${version}?" by ["alice", "bob"] }
 stage ship { needs = [go]  target = production  run "echo shipped ${version}"  rollback { run "echo unshipped ${version}" } }
