@@ -119,7 +119,7 @@ pub fn run(args: HistoryArgs) -> ExitCode {
         .collect();
     if args.environment.is_none() {
         rows.extend(commits.iter().filter(|commit| commit.run_id.is_none()).map(skipped_commit));
-        rows.sort_by(|a, b| b.started_at.cmp(&a.started_at));
+        rows.sort_by_key(|row| std::cmp::Reverse(row.started_at));
         rows.truncate(args.limit.max(1));
     }
     if args.state.json {

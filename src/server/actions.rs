@@ -65,11 +65,9 @@ pub async fn approve(
             views: server_views(),
             interrupts: crate::session::Interrupts::Signals,
         };
-        let prepared = crate::session::resume::prepare(resume, &StderrReporter)
-            .map_err(|error| ApiError::from(error))
-            .map_err(|error| ApiError {
-                message: format!("approved, but the run cannot be resumed: {}", error.message),
-                ..error
+        let prepared =
+            crate::session::resume::prepare(resume, &StderrReporter).map_err(ApiError::from).map_err(|error| {
+                ApiError { message: format!("approved, but the run cannot be resumed: {}", error.message), ..error }
             })?;
         Ok((approved, prepared))
     })

@@ -60,7 +60,7 @@ fn run_git(git_dir: Option<&Path>, args: &[&str]) -> Result<String, String> {
         Ok(String::from_utf8_lossy(&output.stdout).trim_end().to_string())
     } else {
         let stderr = String::from_utf8_lossy(&output.stderr);
-        let message = stderr.lines().filter(|line| !line.trim().is_empty()).last().unwrap_or("failed").trim();
+        let message = stderr.lines().rfind(|line| !line.trim().is_empty()).unwrap_or("failed").trim();
         Err(format!("git {}: {message}", args.first().copied().unwrap_or("")))
     }
 }
