@@ -3,7 +3,8 @@
 //! The data flows one way: [`syntax`] (text → tree) → [`check`] (tree →
 //! checked model + diagnostics) → [`graph`] (model → execution graph) →
 //! [`engine`] (walks the graph, runs steps through [`script`] and
-//! transports) → [`state`] (history, locks, journal). [`simulate`] runs the
+//! transports) → [`state`] (history, locks, journal). [`session`] starts, resumes and
+//! rolls back runs the one way every front end uses; [`simulate`] runs the
 //! same engine over simulated parts. [`cli`] is a thin front
 //! end over that pipeline.
 
@@ -17,8 +18,11 @@ pub mod fmt;
 pub mod graph;
 pub mod lsp;
 pub mod script;
-pub mod source;
+pub mod server;
+pub mod session;
 pub mod simulate;
+pub mod source;
 pub mod state;
 pub mod stdlib;
 pub mod syntax;
+pub mod watch;

@@ -26,6 +26,21 @@ impl ResolvedInputs {
     pub fn version(&self) -> String {
         self.param("version").map(Value::to_text).unwrap_or_else(|| "unversioned".to_string())
     }
+
+    /// `${commit}`: the full hash of the commit a run deploys (`deploy
+    /// watch`), else `""`.
+    pub fn commit(&self) -> String {
+        self.param("commit").map(Value::to_text).unwrap_or_default()
+    }
+
+    /// Binds `name` (a built-in such as `version` or `commit`) for a run.
+    pub fn bind(&mut self, name: &str, value: &str) {
+        let value = Value::String(value.to_string());
+        match self.params.iter_mut().find(|(param, _)| param == name) {
+            Some((_, slot)) => *slot = value,
+            None => self.params.push((name.to_string(), value)),
+        }
+    }
 }
 
 /// Resolves params and secrets. `sets` are `--set NAME=VALUE` pairs; `read_env`

@@ -56,6 +56,7 @@ pub fn lower(
             lock: LockScope::Pipeline,
             script_limits: ScriptLimits::default(),
             max_parallel: None,
+            watch: None,
             location: None,
         },
     };
@@ -251,7 +252,7 @@ pub fn unknown_entry(file: FileId, entry: &Entry, what: &str, accepted: &[&str])
     diagnostic
 }
 
-pub const PIPELINE_ENTRIES: &[&str] = &["description", "on_failure", "lock", "max_parallel", "limits", "on"];
+pub const PIPELINE_ENTRIES: &[&str] = &["description", "on_failure", "lock", "max_parallel", "limits", "on", "watch"];
 pub const LIMIT_KEYS: &[&str] =
     &["operations", "call_depth", "expr_depth", "string_size", "array_size", "map_size", "timeout"];
 
@@ -352,6 +353,9 @@ fn lower_pipeline(lowering: &mut Lowering, file: FileId, items: &[Item]) -> Opti
                         _ => limits.max_map_size = size,
                     }
                 }
+            }
+            Entry::Block(b) if b.name.name == "watch" => {
+                settings.watch = Some(super::watch::lower_watch(&mut typer, b))
             }
             Entry::Hook(_) => hooks.push(entry.clone()),
             _ => typer.diagnostics.push(unknown_entry(file, entry, "the pipeline block", PIPELINE_ENTRIES)),

@@ -16,6 +16,7 @@ mod scripts;
 mod ssh_block;
 pub mod ssh_settings;
 mod values;
+pub mod watch;
 pub mod window;
 
 pub use scope::BUILTINS;
@@ -27,6 +28,7 @@ pub mod vocabulary {
         strategy_attributes, GATE_ATTRIBUTES, INSTANCE_ATTRIBUTES, POLICIES, STAGE_ATTRIBUTES, STRATEGIES,
     };
     pub use super::ssh_settings::SSH_KEYS;
+    pub use super::watch::WATCH_KEYS;
     pub use crate::syntax::KEYWORDS as ITEM_KEYWORDS;
 }
 pub use values::parse_set_value;

@@ -70,7 +70,17 @@ pub struct PipelineSettings {
     pub script_limits: ScriptLimits,
     /// `max_parallel` in the pipeline block; `--max-parallel` overrides it.
     pub max_parallel: Option<usize>,
+    /// `watch { ... }`: how `deploy watch` follows the repository.
+    pub watch: Option<WatchTrigger>,
     pub location: Option<Location>,
+}
+
+/// The pipeline's `watch` block; each entry is optional.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct WatchTrigger {
+    pub branch: Option<String>,
+    pub every: Option<std::time::Duration>,
+    pub repo: Option<String>,
 }
 
 /// What a failed stage or gate makes the run do (`on_failure`).

@@ -17,6 +17,7 @@ pub const BUILTINS: &[(&str, Type)] = &[
     ("stage", Type::String),
     ("attempt", Type::Int),
     ("pipeline", Type::String),
+    ("commit", Type::String),
 ];
 
 /// A use of `env.KEY` whose check waits until every node is lowered.

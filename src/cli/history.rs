@@ -1,14 +1,13 @@
 //! `deploy history [--env E] [--limit N] [--json]` — one row per
 //! deployment (runs and rollbacks), newest first.
 
-use std::path::PathBuf;
-
 use serde::Serialize;
 
-use super::session;
+use super::flags::StateArgs;
+use super::report;
 use super::ExitCode;
 use crate::engine::view::format_ms;
-use crate::state::{format_time, DeploymentQuery, DeploymentStatus, Holder, StateLocation};
+use crate::state::{format_time, CommitRecord, DeploymentQuery, Holder};
 
 #[derive(Debug, clap::Args)]
 pub struct HistoryArgs {
@@ -18,48 +17,67 @@ pub struct HistoryArgs {
     /// At most N rows.
     #[arg(long, value_name = "N", default_value_t = 20)]
     limit: usize,
-    /// Locate the state beside this plan, and show only its pipeline.
-    #[arg(long, value_name = "FILE")]
-    plan: Option<PathBuf>,
-    /// The state store: a SQLite file or a postgres:// URL.
-    #[arg(long, value_name = "PATH|URL", env = "DEPLOY_STATE")]
-    state: Option<String>,
-    /// Print JSON (an array of deployments).
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    state: StateArgs,
+}
+
+/// The commit a `deploy watch` run deployed.
+#[derive(Debug, Serialize)]
+struct CommitView {
+    hash: String,
+    author: String,
+    subject: String,
+    /// `deployed`, `bad`, `superseded`, ...
+    status: &'static str,
+    superseded_by: Option<String>,
+}
+
+impl CommitView {
+    fn of(record: &CommitRecord) -> CommitView {
+        CommitView {
+            hash: record.commit.clone(),
+            author: record.author.clone(),
+            subject: record.subject.clone(),
+            status: record.status.as_str(),
+            superseded_by: record.superseded_by.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
 struct Row {
+    /// `""` for a commit `deploy watch` skipped (superseded before its turn).
     run_id: String,
-    kind: crate::state::DeploymentKind,
+    /// `run`, `rollback`, or `commit` for a skipped commit.
+    kind: &'static str,
     pipeline: String,
     environments: Vec<String>,
     version: String,
     previous_version: String,
-    status: DeploymentStatus,
+    status: &'static str,
     started_by: String,
     started_at: i64,
     ended_at: Option<i64>,
     duration_ms: Option<i64>,
     undoes: Option<String>,
     undone_by: Option<String>,
+    commit: Option<CommitView>,
 }
 
 pub fn run(args: HistoryArgs) -> ExitCode {
-    let location = StateLocation::discover(args.state.as_deref(), args.plan.as_deref());
-    let Some(mut store) = (match session::open_store(&location, false) {
+    let location = args.state.location();
+    let Some(mut store) = (match report::open_store(&location, false) {
         Ok(store) => store,
         Err(code) => return code,
     }) else {
-        if args.json {
+        if args.state.json {
             println!("[]");
         } else {
             println!("no deployments yet (no state at {})", location.describe());
         }
         return ExitCode::Success;
     };
-    let pipeline = match &args.plan {
+    let pipeline = match &args.state.plan {
         Some(plan) => match super::load::load_graph(plan, &[]) {
             Some(graph) => Some(graph.plan.pipeline.name.clone()),
             None => return ExitCode::Usage,
@@ -70,16 +88,24 @@ pub fn run(args: HistoryArgs) -> ExitCode {
         DeploymentQuery { pipeline, environment: args.environment.clone(), kind: None, limit: Some(args.limit.max(1)) };
     let deployments = match store.deployments(&query) {
         Ok(deployments) => deployments,
-        Err(error) => return session::fail(error),
+        Err(error) => return report::fail(error),
+    };
+    let commits = match store.commits(query.pipeline.as_deref(), args.limit.max(1) * 4) {
+        Ok(commits) => commits,
+        Err(error) => return report::fail(error),
     };
     let me = Holder::current("");
-    let rows: Vec<Row> = deployments
+    let mut rows: Vec<Row> = deployments
         .into_iter()
         .map(|deployment| Row {
-            status: session::effective_status(&deployment, &me),
+            status: crate::session::liveness::effective_status(&deployment, &me).as_str(),
             duration_ms: deployment.ended_at.map(|end| end - deployment.started_at),
+            commit: commits
+                .iter()
+                .find(|commit| commit.run_id.as_deref() == Some(deployment.run_id.as_str()))
+                .map(CommitView::of),
             run_id: deployment.run_id,
-            kind: deployment.kind,
+            kind: deployment.kind.as_str(),
             pipeline: deployment.pipeline,
             environments: deployment.environments,
             version: deployment.version,
@@ -91,7 +117,12 @@ pub fn run(args: HistoryArgs) -> ExitCode {
             undone_by: deployment.undone_by,
         })
         .collect();
-    if args.json {
+    if args.environment.is_none() {
+        rows.extend(commits.iter().filter(|commit| commit.run_id.is_none()).map(skipped_commit));
+        rows.sort_by_key(|row| std::cmp::Reverse(row.started_at));
+        rows.truncate(args.limit.max(1));
+    }
+    if args.state.json {
         return super::output::print_json(&rows);
     }
     if rows.is_empty() {
@@ -101,17 +132,26 @@ pub fn run(args: HistoryArgs) -> ExitCode {
     let table: Vec<[String; 7]> = rows
         .iter()
         .map(|row| {
-            let what = match (&row.undoes, &row.undone_by) {
+            let mut what = match (&row.undoes, &row.undone_by) {
                 (Some(undone), _) => format!("rollback of {undone}"),
                 (None, Some(by)) => format!("undone by {by}"),
                 _ => String::new(),
             };
+            if let Some(commit) = &row.commit {
+                let short = commit.hash.get(..7).unwrap_or(&commit.hash);
+                let by = match &commit.superseded_by {
+                    Some(newer) => format!(" (superseded by {})", newer.get(..7).unwrap_or(newer)),
+                    None => String::new(),
+                };
+                let commit_text = format!("{short} \"{}\" by {}{by}", commit.subject, commit.author);
+                what = if what.is_empty() { commit_text } else { format!("{what}; {commit_text}") };
+            }
             let environments = if row.environments.is_empty() { "-".to_string() } else { row.environments.join(",") };
             [
-                row.run_id.clone(),
+                if row.run_id.is_empty() { "-".to_string() } else { row.run_id.clone() },
                 format!("{} {}", row.pipeline, environments),
                 row.version.clone(),
-                row.status.as_str().to_string(),
+                row.status.to_string(),
                 row.started_by.clone(),
                 format!(
                     "{} {}",
@@ -139,4 +179,24 @@ pub fn run(args: HistoryArgs) -> ExitCode {
         println!("{}", line(row.iter().map(String::as_str).collect()));
     }
     ExitCode::Success
+}
+
+/// A commit `deploy watch` saw but did not run (superseded before its turn).
+fn skipped_commit(commit: &CommitRecord) -> Row {
+    Row {
+        run_id: String::new(),
+        kind: "commit",
+        pipeline: commit.pipeline.clone(),
+        environments: Vec::new(),
+        version: commit.commit.get(..7).unwrap_or(&commit.commit).to_string(),
+        previous_version: String::new(),
+        status: commit.status.as_str(),
+        started_by: commit.author.clone(),
+        started_at: commit.seen_at,
+        ended_at: None,
+        duration_ms: None,
+        undoes: None,
+        undone_by: None,
+        commit: Some(CommitView::of(commit)),
+    }
 }

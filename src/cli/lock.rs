@@ -1,11 +1,10 @@
 //! `deploy lock status` and `deploy lock release [--force] [PIPELINE]`.
 
-use std::path::PathBuf;
-
-use super::session;
+use super::flags::StateArgs;
+use super::report;
 use super::status::{lock_views, render_lock};
 use super::ExitCode;
-use crate::state::{format_time, Holder, StateLocation};
+use crate::state::{format_time, Holder};
 
 #[derive(Debug, clap::Args)]
 pub struct LockArgs {
@@ -32,18 +31,7 @@ enum LockCommand {
     },
 }
 
-#[derive(Debug, clap::Args)]
-struct LockTarget {
-    /// Locate the state beside this plan.
-    #[arg(long, value_name = "FILE")]
-    plan: Option<PathBuf>,
-    /// The state store: a SQLite file or a postgres:// URL.
-    #[arg(long, value_name = "PATH|URL", env = "DEPLOY_STATE")]
-    state: Option<String>,
-    /// Print JSON.
-    #[arg(long)]
-    json: bool,
-}
+type LockTarget = StateArgs;
 
 pub fn run(args: LockArgs) -> ExitCode {
     match args.command {
@@ -53,8 +41,8 @@ pub fn run(args: LockArgs) -> ExitCode {
 }
 
 fn status(target: LockTarget) -> ExitCode {
-    let location = StateLocation::discover(target.state.as_deref(), target.plan.as_deref());
-    let Some(mut store) = (match session::open_store(&location, false) {
+    let location = target.location();
+    let Some(mut store) = (match report::open_store(&location, false) {
         Ok(store) => store,
         Err(code) => return code,
     }) else {
@@ -67,7 +55,7 @@ fn status(target: LockTarget) -> ExitCode {
     };
     let leases = match store.leases() {
         Ok(leases) => leases,
-        Err(error) => return session::fail(error),
+        Err(error) => return report::fail(error),
     };
     let views = lock_views(leases, &Holder::current(""));
     if target.json {
@@ -83,14 +71,14 @@ fn status(target: LockTarget) -> ExitCode {
 }
 
 fn release(target: LockTarget, pipeline: Option<String>, environment: Option<String>, force: bool) -> ExitCode {
-    let location = StateLocation::discover(target.state.as_deref(), target.plan.as_deref());
-    let mut store = match session::open_existing(&location) {
+    let location = target.location();
+    let mut store = match report::open_existing(&location) {
         Ok(store) => store,
         Err(code) => return code,
     };
     let leases = match store.leases() {
         Ok(leases) => leases,
-        Err(error) => return session::fail(error),
+        Err(error) => return report::fail(error),
     };
     let pipeline = match pipeline {
         Some(pipeline) => pipeline,
@@ -150,6 +138,6 @@ fn release(target: LockTarget, pipeline: Option<String>, environment: Option<Str
             }
             ExitCode::Success
         }
-        Err(error) => session::fail(error),
+        Err(error) => report::fail(error),
     }
 }

@@ -1,32 +1,23 @@
 //! `deploy logs [RUN] [--json]` — replays a run's journal (default the
 //! latest run) through the same plain or JSON views `deploy run` uses.
 
-use std::path::PathBuf;
-
-use super::session;
+use super::flags::StateArgs;
+use super::report;
 use super::ExitCode;
 use crate::engine::view::{JsonView, PlainView};
 use crate::engine::EventSink;
-use crate::state::{DeploymentQuery, StateLocation};
+use crate::state::DeploymentQuery;
 
 #[derive(Debug, clap::Args)]
 pub struct LogsArgs {
     /// The run [default: the latest].
     run: Option<String>,
-    /// Locate the state beside this plan.
-    #[arg(long, value_name = "FILE")]
-    plan: Option<PathBuf>,
-    /// The state store: a SQLite file or a postgres:// URL.
-    #[arg(long, value_name = "PATH|URL", env = "DEPLOY_STATE")]
-    state: Option<String>,
-    /// Print the events as newline-delimited JSON (docs/events.md).
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    state: StateArgs,
 }
 
 pub fn run(args: LogsArgs) -> ExitCode {
-    let location = StateLocation::discover(args.state.as_deref(), args.plan.as_deref());
-    let mut store = match session::open_existing(&location) {
+    let mut store = match report::open_existing(&args.state.location()) {
         Ok(store) => store,
         Err(code) => return code,
     };
@@ -40,12 +31,12 @@ pub fn run(args: LogsArgs) -> ExitCode {
                     return ExitCode::Usage;
                 }
             },
-            Err(error) => return session::fail(error),
+            Err(error) => return report::fail(error),
         },
     };
     let journal = match store.journal(&run_id) {
         Ok(journal) => journal,
-        Err(error) => return session::fail(error),
+        Err(error) => return report::fail(error),
     };
     if journal.is_empty() {
         match store.deployment(&run_id) {
@@ -54,11 +45,11 @@ pub fn run(args: LogsArgs) -> ExitCode {
                 eprintln!("error: no run `{run_id}` in the state (see `deploy history`)");
                 return ExitCode::Usage;
             }
-            Err(error) => return session::fail(error),
+            Err(error) => return report::fail(error),
         }
     }
     let (events, unreadable) = crate::state::resume::events(&journal);
-    let mut view: Box<dyn EventSink> = if args.json {
+    let mut view: Box<dyn EventSink> = if args.state.json {
         Box::new(JsonView::new(std::io::stdout()))
     } else {
         Box::new(PlainView::new(std::io::stdout()))

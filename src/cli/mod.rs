@@ -6,6 +6,7 @@ mod completions;
 mod diff;
 mod doc;
 mod explain;
+mod flags;
 mod fmt;
 mod graph;
 mod history;
@@ -19,14 +20,16 @@ mod ping;
 mod plan;
 mod plan_diff;
 mod plan_hosts;
+mod report;
 mod resume;
 mod rollback;
 mod run;
 mod selection;
-mod session;
+mod serve;
 mod simulate;
 mod simulate_report;
 mod status;
+mod watch;
 
 use clap::{Parser, Subcommand};
 
@@ -70,6 +73,10 @@ enum Command {
     Resume(resume::ResumeArgs),
     /// Undo the last deployment of an environment.
     Rollback(rollback::RollbackArgs),
+    /// Deploy every new commit of a git branch; optionally serve the API and push webhooks (docs/continuous.md).
+    Watch(watch::WatchArgs),
+    /// Serve the HTTP API (status, runs, events, approvals, rollbacks) over the state (docs/api.md).
+    Serve(serve::ServeArgs),
     /// Show or release deployment locks.
     Lock(lock::LockArgs),
     /// List the modules a plan can import (stdlib, DEPLOY_PATH, its imports); `modules pin FILE` pins them.
@@ -109,6 +116,8 @@ pub fn main() -> i32 {
         Command::Approve(args) => approve::run(args),
         Command::Resume(args) => resume::run(args),
         Command::Rollback(args) => rollback::run(args),
+        Command::Watch(args) => watch::run(args),
+        Command::Serve(args) => serve::run(args),
         Command::Lock(args) => lock::run(args),
         Command::Modules(args) => modules::run(args),
         Command::Doc(args) => doc::run(args),

@@ -48,14 +48,7 @@ fn semantic_since(deployment: &crate::state::Deployment, now: &CanonicalPlan) ->
     Some(crate::canonical::diff::diff(&before, now))
 }
 
-/// A unified diff between two texts (3 lines of context).
-pub fn unified(before: &str, after: &str, name: &str) -> String {
-    similar::TextDiff::from_lines(before, after)
-        .unified_diff()
-        .context_radius(3)
-        .header(&format!("{name} (deployed)"), &format!("{name} (now)"))
-        .to_string()
-}
+pub use crate::session::record::unified;
 
 /// What the state says about a plan about to run.
 #[derive(Debug, Default)]
@@ -73,7 +66,7 @@ pub fn deployed(graph: &ExecutionGraph, inputs: &ResolvedInputs, state: Option<&
         return Ok(Deployed::default());
     };
     let pipeline = &graph.plan.pipeline.name;
-    let final_environment = super::session::final_environment(graph);
+    let final_environment = crate::session::liveness::final_environment(graph);
     let previous_version = store
         .environment_versions(Some(pipeline))
         .map_err(|error| error.to_string())?
@@ -103,7 +96,7 @@ fn changes(
     let Some(last) = succeeded.first().cloned() else { return Ok(None) };
     let canonical_now = crate::canonical::canonical(&graph.plan);
     let mut environments = Vec::new();
-    for environment in super::session::target_environments(graph) {
+    for environment in crate::session::liveness::target_environments(graph) {
         let Some(own) = succeeded.iter().find(|deployment| deployment.targets(&environment)) else { continue };
         if own.run_id != last.run_id {
             environments.push(EnvironmentChanges {
@@ -115,7 +108,7 @@ fn changes(
         }
     }
     let mut semantic = semantic_since(&last, &canonical_now);
-    let now = super::session::recorded_params(inputs);
+    let now = crate::session::record::recorded_params(inputs);
     let mut params = Vec::new();
     for (name, value) in &now {
         let before = last.params.iter().find(|(old, _)| old == name).map(|(_, v)| v.clone()).unwrap_or_default();
@@ -129,7 +122,7 @@ fn changes(
         }
     }
     let text = std::fs::read_to_string(&graph.plan.plan_file).unwrap_or_default();
-    let plan_diff = if super::session::plan_hash(&text) == last.plan_hash {
+    let plan_diff = if crate::session::record::plan_hash(&text) == last.plan_hash {
         String::new()
     } else {
         unified(&last.plan_text, &text, &graph.plan.plan_file.display().to_string())

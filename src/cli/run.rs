@@ -2,14 +2,13 @@
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::time::Duration;
 
+use super::flags::{LockArgs, PlanStateArgs};
 use super::load::{load_graph, load_inputs};
-use super::session;
+use super::report::{self, CliReporter};
 use super::ExitCode;
-use crate::engine::context::DEFAULT_KILL_GRACE;
-use crate::engine::{Approvals, Parts, RunOptions, RunReport, DEFAULT_MAX_PARALLEL};
-use crate::state::{DeploymentStatus, Finish, Holder, Promotion, StateLocation};
+use crate::engine::{Approvals, RunOptions, DEFAULT_MAX_PARALLEL};
+use crate::session::{Interrupts, RunRequest};
 
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
@@ -22,9 +21,6 @@ pub struct RunArgs {
     /// pipeline's `max_parallel`, else 16].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     max_parallel: Option<u32>,
-    /// Print newline-delimited JSON events (docs/events.md) instead of the terminal view.
-    #[arg(long)]
-    json: bool,
     /// Show what would run, run nothing (the same as `deploy plan`).
     #[arg(long)]
     dry_run: bool,
@@ -37,11 +33,10 @@ pub struct RunArgs {
     /// Who approves (recorded; must be in a gate's `by` list when it has one).
     #[arg(long = "as", value_name = "NAME", env = "DEPLOY_USER")]
     approver: Option<String>,
-    /// The state store: a SQLite file or a postgres:// URL [default: .deploy/state.db beside the plan].
-    #[arg(long, value_name = "PATH|URL", env = "DEPLOY_STATE")]
-    state: Option<String>,
     #[command(flatten)]
-    lock: super::session::LockArgs,
+    state: PlanStateArgs,
+    #[command(flatten)]
+    lock: LockArgs,
     /// The version deployed before this run (`${previous_version}`; what a
     /// blue/green rollback switches back to) [default: from the state].
     #[arg(long, value_name = "VERSION")]
@@ -60,12 +55,7 @@ pub fn run(args: RunArgs) -> ExitCode {
         print!("{}", super::plan::render(&preview));
         return ExitCode::Success;
     }
-    let approver = approver_name(args.approver);
-    let kill_grace = std::env::var("DEPLOY_KILL_GRACE_MS")
-        .ok()
-        .and_then(|ms| ms.parse::<u64>().ok())
-        .map_or(DEFAULT_KILL_GRACE, Duration::from_millis);
-    let mut options = RunOptions {
+    let options = RunOptions {
         max_parallel: args
             .max_parallel
             .map(|n| n as usize)
@@ -75,179 +65,25 @@ pub fn run(args: RunArgs) -> ExitCode {
         approvals: Approvals {
             all: args.yes,
             gates: args.approve,
-            approver,
+            approver: crate::session::approver_name(args.approver),
             interactive: std::io::stdin().is_terminal(),
             recorded: Vec::new(),
         },
         previous_version: args.previous_version,
-        kill_grace,
+        kill_grace: crate::session::kill_grace(),
         ..RunOptions::default()
     };
-    let location = StateLocation::for_plan(args.state.as_deref(), &args.file);
-    let mut store = match session::open_store(&location, true) {
-        Ok(Some(store)) => store,
-        Ok(None) | Err(_) => return ExitCode::Usage,
+    let request = RunRequest {
+        location: args.state.location(&args.file),
+        graph,
+        inputs,
+        options,
+        lock: args.lock.wait(),
+        views: vec![report::view(args.state.json)],
+        interrupts: Interrupts::Signals,
     };
-    let holder = Holder::current(&options.run_id);
-    let pipeline = graph.plan.pipeline.name.clone();
-    if let Err(code) =
-        session::acquire(store.as_mut(), &pipeline, session::lock_environments(&graph), &holder, &args.lock)
-    {
-        return code;
+    match crate::session::start::start(request, &CliReporter) {
+        Ok(end) => report::exit_of(end),
+        Err(error) => report::error(error),
     }
-    // From here on the lease is ours: every way out releases it.
-    let code = run_holding_lease(store.as_mut(), &location, &holder, graph, inputs, &mut options, args.json);
-    if let Err(error) = store.release_leases(&holder.run_id) {
-        eprintln!("error: the lock of run {} could not be released: {error}", holder.run_id);
-    }
-    code
-}
-
-fn run_holding_lease(
-    store: &mut dyn crate::state::StateStore,
-    location: &StateLocation,
-    holder: &Holder,
-    graph: crate::graph::ExecutionGraph,
-    inputs: crate::check::inputs::ResolvedInputs,
-    options: &mut RunOptions,
-    json: bool,
-) -> ExitCode {
-    let pipeline = graph.plan.pipeline.name.clone();
-    let environments = session::target_environments(&graph);
-    let final_environment = session::final_environment(&graph);
-    let version = inputs.version();
-    let versions = match store.environment_versions(Some(&pipeline)) {
-        Ok(versions) => versions,
-        Err(error) => return session::fail(error),
-    };
-    let previous = versions
-        .iter()
-        .find(|entry| entry.environment == final_environment)
-        .map(|entry| entry.current_version.clone())
-        .unwrap_or_default();
-    // `--previous-version` wins over the state.
-    let previous = options.previous_version.clone().unwrap_or(previous);
-    options.previous_version = Some(previous.clone());
-    match store.bad_versions(&pipeline) {
-        Ok(bad) => {
-            for entry in bad.iter().filter(|entry| entry.version == version) {
-                let place =
-                    if entry.environment.is_empty() { String::new() } else { format!(" in {}", entry.environment) };
-                eprintln!(
-                    "deploy: warning: version {version} is known bad{place}: {} on {}",
-                    entry.reason,
-                    crate::state::format_time(entry.marked_at)
-                );
-            }
-        }
-        Err(error) => return session::fail(error),
-    }
-    // A paused or crashed run of this pipeline is superseded by this one.
-    if let Ok(older) = store.deployments(&crate::state::DeploymentQuery {
-        pipeline: Some(pipeline.clone()),
-        kind: Some(crate::state::DeploymentKind::Run),
-        ..Default::default()
-    }) {
-        for deployment in older {
-            let status = session::effective_status(&deployment, holder);
-            if matches!(status, DeploymentStatus::Paused | DeploymentStatus::Crashed) && deployment.undone_by.is_none()
-            {
-                eprintln!(
-                    "deploy: warning: run {} ({}) is superseded by this run and can no longer be resumed",
-                    deployment.run_id,
-                    status.as_str()
-                );
-                if let Err(error) = store.set_status(&deployment.run_id, DeploymentStatus::Abandoned) {
-                    return session::fail(error);
-                }
-            }
-        }
-    }
-    let deployment = session::new_deployment(
-        crate::state::DeploymentKind::Run,
-        holder,
-        &graph,
-        &inputs,
-        version.clone(),
-        previous,
-        environments.clone(),
-        None,
-    );
-    if let Err(error) = store.insert_deployment(&deployment) {
-        return session::fail(error);
-    }
-    let run_options = options.clone();
-    let outcome = session::journaled(location, &holder.run_id, &graph, 0, session::view(json), |sinks| {
-        let engine_graph = graph.clone();
-        session::block_on(&graph, move |interrupts| async move {
-            let parts = Parts::local(&engine_graph, &run_options);
-            crate::engine::run(engine_graph, inputs, run_options, parts, sinks, interrupts).await
-        })
-        .unwrap_or_else(interrupted_report)
-    });
-    let (report, health) = match outcome {
-        Ok(outcome) => outcome,
-        Err(code) => {
-            let _ = store.set_status(&holder.run_id, DeploymentStatus::Crashed);
-            return code;
-        }
-    };
-    let promote = (report.status == crate::engine::event::RunStatus::Succeeded).then(|| Promotion {
-        pipeline: pipeline.clone(),
-        environments: if environments.is_empty() { vec![String::new()] } else { environments },
-        version,
-    });
-    let finish = Finish {
-        run_id: holder.run_id.clone(),
-        status: DeploymentStatus::from_run(report.status),
-        exit_code: i64::from(report.status.exit_code().code()),
-        ended_at: crate::state::now_ms(),
-        promote,
-    };
-    match session::finish(store, &finish, &health) {
-        ExitCode::Success => report.status.exit_code(),
-        failed => {
-            if report.status == crate::engine::event::RunStatus::Succeeded {
-                failed
-            } else {
-                report.status.exit_code()
-            }
-        }
-    }
-}
-
-/// The approver: `--as`/`DEPLOY_USER`, else the OS user.
-pub fn approver_name(given: Option<String>) -> String {
-    given
-        .or_else(|| std::env::var("USER").ok())
-        .or_else(|| std::env::var("LOGNAME").ok())
-        .unwrap_or_else(|| "unknown".to_string())
-}
-
-/// When the runtime could not even start.
-pub fn interrupted_report() -> RunReport {
-    RunReport { status: crate::engine::event::RunStatus::Interrupted, summary: Default::default(), duration_ms: 0 }
-}
-
-/// One message per SIGINT or SIGTERM delivered to deploy.
-pub fn listen_for_signals() -> tokio::sync::mpsc::UnboundedReceiver<()> {
-    use tokio::signal::unix::{signal, SignalKind};
-    let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
-    let (Ok(mut interrupt), Ok(mut terminate)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate()))
-    else {
-        eprintln!("warning: cannot listen for Ctrl-C; it will stop deploy without rolling back");
-        return receiver;
-    };
-    tokio::spawn(async move {
-        loop {
-            tokio::select! {
-                _ = interrupt.recv() => {}
-                _ = terminate.recv() => {}
-            }
-            if sender.send(()).is_err() {
-                break;
-            }
-        }
-    });
-    receiver
 }

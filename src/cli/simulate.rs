@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::load::{load_graph, load_inputs};
-use super::session::parse_duration;
+use super::flags::parse_duration;
 use super::ExitCode;
 use crate::engine::{Approvals, DEFAULT_MAX_PARALLEL};
 use crate::graph::ExecutionGraph;
@@ -125,7 +125,7 @@ pub fn run(args: SimulateArgs) -> ExitCode {
         approvals: Approvals {
             all: args.yes,
             gates: args.approve,
-            approver: super::run::approver_name(args.approver),
+            approver: crate::session::approver_name(args.approver),
             interactive: false,
             recorded: Vec::new(),
         },
@@ -139,7 +139,7 @@ pub fn run(args: SimulateArgs) -> ExitCode {
     if args.explore {
         return explore_all(&graph, &inputs, &scenario, &durations, json);
     }
-    let view = super::session::view(json);
+    let view = super::report::view(json);
     let simulation = match simulate(&graph, &inputs, &scenario, &durations, vec![view]) {
         Ok(simulation) => simulation,
         Err(message) => {
@@ -171,7 +171,7 @@ fn read_state(location: &StateLocation, graph: &ExecutionGraph) -> (Vec<crate::s
         eprintln!("deploy: warning: no durations from the state ({error}); using timeouts and defaults");
         Vec::new()
     });
-    let final_environment = super::session::final_environment(graph);
+    let final_environment = crate::session::liveness::final_environment(graph);
     let previous = crate::state::history::current_versions(location, pipeline)
         .unwrap_or_default()
         .into_iter()

@@ -1,79 +1,17 @@
 //! `deploy status` — the current version per environment, runs that are
 //! running, paused or crashed, the locks, and versions known to be bad.
 
-use std::path::PathBuf;
-
-use serde::Serialize;
-
-use super::session;
+use super::flags::StateArgs;
+use super::report;
 use super::ExitCode;
-use crate::state::lease::Liveness;
-use crate::state::{
-    format_time, BadVersion, DeploymentQuery, DeploymentStatus, EnvironmentVersion, Holder, StateLocation,
-};
+pub use crate::session::overview::{lock_views, LockView};
+use crate::session::overview::{overview, Overview};
+use crate::state::{format_time, DeploymentStatus};
 
 #[derive(Debug, clap::Args)]
 pub struct StatusArgs {
-    /// Locate the state beside this plan, and show only its pipeline.
-    #[arg(long, value_name = "FILE")]
-    plan: Option<PathBuf>,
-    /// The state store: a SQLite file or a postgres:// URL.
-    #[arg(long, value_name = "PATH|URL", env = "DEPLOY_STATE")]
-    state: Option<String>,
-    /// Print JSON.
-    #[arg(long)]
-    json: bool,
-}
-
-#[derive(Debug, Serialize)]
-struct Status {
-    state: String,
-    backend: String,
-    environments: Vec<EnvironmentVersion>,
-    runs: Vec<ActiveRun>,
-    locks: Vec<LockView>,
-    bad_versions: Vec<BadVersion>,
-}
-
-#[derive(Debug, Serialize)]
-struct ActiveRun {
-    run_id: String,
-    pipeline: String,
-    version: String,
-    status: DeploymentStatus,
-    started_by: String,
-    started_at: i64,
-    heartbeat_at: i64,
-}
-
-#[derive(Debug, Serialize)]
-pub struct LockView {
-    #[serde(flatten)]
-    pub lease: crate::state::Lease,
-    /// `None` while the holder lives; otherwise why it will be taken over.
-    pub stale: Option<String>,
-}
-
-pub fn lock_views(leases: Vec<crate::state::Lease>, me: &Holder) -> Vec<LockView> {
-    let ttl = crate::state::lease::ttl();
-    leases
-        .into_iter()
-        .map(|lease| {
-            let stale = match crate::state::lease::liveness(
-                &lease.machine,
-                lease.pid,
-                &lease.pid_start,
-                lease.heartbeat_at,
-                me,
-                crate::state::now_ms(),
-                ttl,
-            ) {
-                Liveness::Alive => None,
-                Liveness::Dead(why) => Some(why),
-            };
-            LockView { lease, stale }
-        })
-        .collect()
+    #[command(flatten)]
+    state: StateArgs,
 }
 
 pub fn render_lock(view: &LockView) -> String {
@@ -97,13 +35,14 @@ pub fn render_lock(view: &LockView) -> String {
 }
 
 pub fn run(args: StatusArgs) -> ExitCode {
-    let location = StateLocation::discover(args.state.as_deref(), args.plan.as_deref());
-    let Some(mut store) = (match session::open_store(&location, false) {
+    let args = args.state;
+    let location = args.location();
+    let Some(mut store) = (match report::open_store(&location, false) {
         Ok(store) => store,
         Err(code) => return code,
     }) else {
         if args.json {
-            println!(r#"{{"state":null,"environments":[],"runs":[],"locks":[],"bad_versions":[]}}"#);
+            println!(r#"{{"state":null,"environments":[],"runs":[],"locks":[],"bad_versions":[],"watchers":[]}}"#);
         } else {
             println!("no deploy state at {} yet: nothing has run", location.describe());
         }
@@ -116,56 +55,9 @@ pub fn run(args: StatusArgs) -> ExitCode {
         },
         None => None,
     };
-    let me = Holder::current("");
-    let environments = match store.environment_versions(pipeline.as_deref()) {
-        Ok(versions) => versions,
-        Err(error) => return session::fail(error),
-    };
-    let deployments = match store.deployments(&DeploymentQuery { pipeline: pipeline.clone(), ..Default::default() }) {
-        Ok(deployments) => deployments,
-        Err(error) => return session::fail(error),
-    };
-    let runs: Vec<ActiveRun> = deployments
-        .iter()
-        .filter_map(|deployment| {
-            let status = session::effective_status(deployment, &me);
-            matches!(status, DeploymentStatus::Running | DeploymentStatus::Paused | DeploymentStatus::Crashed).then(
-                || ActiveRun {
-                    run_id: deployment.run_id.clone(),
-                    pipeline: deployment.pipeline.clone(),
-                    version: deployment.version.clone(),
-                    status,
-                    started_by: deployment.started_by.clone(),
-                    started_at: deployment.started_at,
-                    heartbeat_at: deployment.heartbeat_at,
-                },
-            )
-        })
-        .collect();
-    let leases = match store.leases() {
-        Ok(leases) => {
-            leases.into_iter().filter(|lease| pipeline.as_ref().map_or(true, |name| &lease.pipeline == name)).collect()
-        }
-        Err(error) => return session::fail(error),
-    };
-    let mut bad_versions = Vec::new();
-    let mut pipelines: Vec<String> = environments.iter().map(|entry| entry.pipeline.clone()).collect();
-    pipelines.extend(pipeline.clone());
-    pipelines.sort();
-    pipelines.dedup();
-    for name in &pipelines {
-        match store.bad_versions(name) {
-            Ok(bad) => bad_versions.extend(bad),
-            Err(error) => return session::fail(error),
-        }
-    }
-    let status = Status {
-        state: store.location(),
-        backend: store.backend().to_string(),
-        environments,
-        runs,
-        locks: lock_views(leases, &me),
-        bad_versions,
+    let status = match overview(store.as_mut(), pipeline.as_deref()) {
+        Ok(status) => status,
+        Err(error) => return report::error(error),
     };
     if args.json {
         return super::output::print_json(&status);
@@ -174,7 +66,7 @@ pub fn run(args: StatusArgs) -> ExitCode {
     ExitCode::Success
 }
 
-fn render(status: &Status) -> String {
+fn render(status: &Overview) -> String {
     let mut out = format!("state: {} ({})\n", status.state, status.backend);
     out.push_str("\nenvironments:\n");
     if status.environments.is_empty() {
@@ -223,6 +115,21 @@ fn render(status: &Status) -> String {
     for lock in &status.locks {
         out.push_str(&render_lock(lock));
         out.push('\n');
+    }
+    for watcher in &status.watchers {
+        out.push_str(&format!(
+            "\nwatcher: {} follows {} of {} (pid {} of {}): {}{}\n",
+            watcher.pipeline,
+            watcher.branch,
+            watcher.repo,
+            watcher.pid,
+            watcher.owner,
+            watcher.state,
+            if watcher.detail.is_empty() { String::new() } else { format!(" — {}", watcher.detail) }
+        ));
+        if let Some(error) = &watcher.last_error {
+            out.push_str(&format!("  last fetch failed: {error}\n"));
+        }
     }
     if !status.bad_versions.is_empty() {
         out.push_str("\nknown bad versions:\n");

@@ -269,6 +269,7 @@ impl RunContext {
             ("DEPLOY_VERSION".to_string(), self.version.clone()),
             ("DEPLOY_PREVIOUS_VERSION".to_string(), self.previous_version.clone()),
             ("DEPLOY_RUN_ID".to_string(), self.options.run_id.clone()),
+            ("DEPLOY_COMMIT".to_string(), self.inputs.commit()),
             ("DEPLOY_ATTEMPT".to_string(), attempt.to_string()),
             ("DEPLOY_ENVIRONMENT".to_string(), self.environment_of(node).map(|e| e.name.clone()).unwrap_or_default()),
         ];
@@ -321,6 +322,7 @@ impl RunContext {
         context.set_str("stage", &node.name);
         context.set_int("attempt", i64::from(attempt));
         context.set_str("pipeline", &self.plan().pipeline.name);
+        context.set_str("commit", &self.inputs.commit());
         context.set_secrets(self.inputs.secrets.iter().map(|(name, value)| (name.as_str(), value.as_str())));
         context
     }

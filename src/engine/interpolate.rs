@@ -52,6 +52,7 @@ impl<'a> Scope<'a> {
                 "stage" => return self.node.map(|n| Value::String(n.name.clone())),
                 "attempt" => return Some(Value::Int(i64::from(self.attempt))),
                 "pipeline" => return Some(Value::String(self.plan.pipeline.name.clone())),
+                "commit" => return Some(Value::String(self.inputs.commit())),
                 _ => {}
             }
         }

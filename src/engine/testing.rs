@@ -58,6 +58,7 @@ impl PlanBuilder {
                     lock: LockScope::Pipeline,
                     script_limits: ScriptLimits::default(),
                     max_parallel: None,
+                    watch: None,
                     location: None,
                 },
                 params: Vec::new(),

@@ -83,6 +83,7 @@ const BUILTINS: &[(&str, &str)] = &[
     ("attempt", "`attempt: int` — 1 for the first attempt, then 2, 3…"),
     ("pipeline", "`pipeline: string` — the pipeline's name."),
     ("env", "`env` — the target environment: `env.name`, and `env.KEY` for each of its `vars`."),
+    ("commit", "`commit: string` — the full hash of the commit `deploy watch` deploys (also `DEPLOY_COMMIT`); empty otherwise."),
 ];
 
 pub fn keyword(word: &str) -> Option<&'static str> {

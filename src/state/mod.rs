@@ -8,6 +8,8 @@
 //! Unix epoch (UTC). docs/state.md describes the schema, locks and what a
 //! crash leaves behind.
 
+pub mod commit_store;
+pub mod commits;
 pub mod error;
 pub mod heartbeat;
 pub mod history;
@@ -22,6 +24,7 @@ pub mod sql;
 pub mod sqlite;
 pub mod store;
 
+pub use commits::{CommitRecord, CommitStatus, WatcherRecord};
 pub use error::{StateError, StateResult};
 pub use location::StateLocation;
 pub use records::*;
@@ -76,6 +79,15 @@ pub trait StateStore: Send {
     // Approvals given with `deploy approve`.
     fn add_approval(&mut self, run_id: &str, gate: &str, approver: &str, now: i64) -> StateResult<()>;
     fn approvals(&mut self, run_id: &str) -> StateResult<Vec<Approval>>;
+
+    // What `deploy watch` saw and does.
+    /// Inserts the commit, or updates what became of it.
+    fn record_commit(&mut self, commit: &CommitRecord) -> StateResult<()>;
+    /// The commits of `pipeline`, newest seen first.
+    fn commits(&mut self, pipeline: Option<&str>, limit: usize) -> StateResult<Vec<CommitRecord>>;
+    fn commit(&mut self, pipeline: &str, commit: &str) -> StateResult<Option<CommitRecord>>;
+    fn record_watcher(&mut self, watcher: &WatcherRecord) -> StateResult<()>;
+    fn watchers(&mut self) -> StateResult<Vec<WatcherRecord>>;
 }
 
 /// Opens the store at `location`; `create` makes a missing SQLite file.

@@ -10,7 +10,7 @@ use super::error::{StateError, StateResult};
 use super::sql::{transaction, SqlConnection};
 
 /// The schema this deploy writes.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// Migration `n` (1-based) brings a store from version `n - 1` to `n`.
 const MIGRATIONS: &[&str] = &[
@@ -106,6 +106,38 @@ CREATE TABLE approvals (
     r#"
 ALTER TABLE deployments ADD COLUMN plan_canonical TEXT NOT NULL DEFAULT '';
 ALTER TABLE deployments ADD COLUMN plan_imports TEXT NOT NULL DEFAULT '';
+"#,
+    // 3: the commits `deploy watch` saw, and the watchers themselves.
+    r#"
+CREATE TABLE commits (
+    pipeline      TEXT NOT NULL,
+    commit_hash   TEXT NOT NULL,
+    branch        TEXT NOT NULL,
+    author        TEXT NOT NULL,
+    subject       TEXT NOT NULL,
+    committed_at  BIGINT NOT NULL,
+    seen_at       BIGINT NOT NULL,
+    status        TEXT NOT NULL,
+    run_id        TEXT,
+    superseded_by TEXT,
+    reason        TEXT,
+    PRIMARY KEY (pipeline, commit_hash)
+);
+CREATE INDEX commits_by_run ON commits (run_id);
+CREATE TABLE watchers (
+    pipeline      TEXT PRIMARY KEY,
+    repo          TEXT NOT NULL,
+    branch        TEXT NOT NULL,
+    owner         TEXT NOT NULL,
+    machine       TEXT NOT NULL,
+    pid           BIGINT NOT NULL,
+    state         TEXT NOT NULL,
+    detail        TEXT NOT NULL,
+    head          TEXT,
+    last_fetch_at BIGINT,
+    last_error    TEXT,
+    updated_at    BIGINT NOT NULL
+);
 "#,
 ];
 

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use super::commits::{CommitRecord, WatcherRecord};
 use super::error::{StateError, StateResult};
 use super::lease::{liveness, Liveness};
 use super::records::*;
@@ -603,5 +604,25 @@ impl<C: SqlConnection> StateStore for SqlStore<C> {
                 })
             })
             .collect()
+    }
+
+    fn record_commit(&mut self, commit: &CommitRecord) -> StateResult<()> {
+        super::commit_store::record_commit(&mut self.connection, commit)
+    }
+
+    fn commits(&mut self, pipeline: Option<&str>, limit: usize) -> StateResult<Vec<CommitRecord>> {
+        super::commit_store::commits(&mut self.connection, pipeline, limit)
+    }
+
+    fn commit(&mut self, pipeline: &str, commit: &str) -> StateResult<Option<CommitRecord>> {
+        super::commit_store::commit(&mut self.connection, pipeline, commit)
+    }
+
+    fn record_watcher(&mut self, watcher: &WatcherRecord) -> StateResult<()> {
+        super::commit_store::record_watcher(&mut self.connection, watcher)
+    }
+
+    fn watchers(&mut self) -> StateResult<Vec<WatcherRecord>> {
+        super::commit_store::watchers(&mut self.connection)
     }
 }

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod backend;
+pub mod background;
 pub mod server;
 
 use std::path::{Path, PathBuf};

@@ -1,0 +1,69 @@
+//! The flags every state command shares, flattened into each: where the
+//! state is (`--plan`, `--state`), `--json`, and for the commands that take
+//! a lease `--lock-timeout` / `--lock-message`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::session::LockWait;
+use crate::state::StateLocation;
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct StateArgs {
+    /// Only consider runs of this plan (also locates the state beside it).
+    #[arg(long, value_name = "FILE")]
+    pub plan: Option<PathBuf>,
+    /// The state store: a SQLite file or a postgres:// URL [default: the
+    /// nearest .deploy/state.db].
+    #[arg(long, value_name = "PATH|URL", env = "DEPLOY_STATE")]
+    pub state: Option<String>,
+    /// Print JSON (docs/events.md, docs/state.md).
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl StateArgs {
+    /// `--state`, else beside `--plan`, else the nearest `.deploy/state.db`.
+    pub fn location(&self) -> StateLocation {
+        StateLocation::discover(self.state.as_deref(), self.plan.as_deref())
+    }
+}
+
+/// `--state` and `--json` of the commands that name their plan as FILE.
+#[derive(Debug, Clone, clap::Args)]
+pub struct PlanStateArgs {
+    /// The state store: a SQLite file or a postgres:// URL [default: .deploy/state.db beside the plan].
+    #[arg(long, value_name = "PATH|URL", env = "DEPLOY_STATE")]
+    pub state: Option<String>,
+    /// Print newline-delimited JSON events (docs/events.md) instead of the terminal view.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl PlanStateArgs {
+    pub fn location(&self, plan: &std::path::Path) -> StateLocation {
+        StateLocation::for_plan(self.state.as_deref(), plan)
+    }
+}
+
+/// `--lock-timeout`, `--lock-message`: shared by the commands that run.
+#[derive(Debug, Clone, clap::Args)]
+pub struct LockArgs {
+    /// Wait up to D (e.g. 30s, 5m) for a lease someone else holds, instead of failing at once.
+    #[arg(long, value_name = "D", value_parser = parse_duration)]
+    pub lock_timeout: Option<Duration>,
+    /// Why this run holds the lock (shown to anyone who finds it locked).
+    #[arg(long, value_name = "TEXT", default_value = "")]
+    pub lock_message: String,
+}
+
+impl LockArgs {
+    pub fn wait(&self) -> LockWait {
+        LockWait { timeout: self.lock_timeout.unwrap_or_default(), message: self.lock_message.clone() }
+    }
+}
+
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    humantime::parse_duration(text.trim())
+        .map_err(|error| format!("`{text}` is not a duration (e.g. 30s, 5m): {error}"))
+}

@@ -1,0 +1,199 @@
+//! `deploy watch [--repo PATH|URL] [--branch B] [--every D] [--listen ADDR]
+//! [--webhook-secret-file F] FILE` — deploys every new commit of a branch
+//! (docs/continuous.md). SIGTERM/SIGINT: stop fetching; a run going on gets
+//! the interrupt `deploy run` gets from Ctrl-C (it stops starting work and
+//! ends per the pipeline's `on_failure`; a second signal stops it at once);
+//! the lock is released; exit 0, or 130 when a run had to be interrupted.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::flags::parse_duration;
+use super::report::CliReporter;
+use super::serve::{ServerArgs, DEFAULT_LISTEN};
+use super::ExitCode;
+use crate::server::{ActiveRuns, AppState, PlanPath, PushTarget, ServerConfig, WebhookSecret};
+use crate::watch::{WatchConfig, WatchFlags, WatchShared, Watcher};
+
+#[derive(Debug, clap::Args)]
+pub struct WatchArgs {
+    /// The plan: a path in the watched repository (with --repo, relative to its root).
+    file: PathBuf,
+    /// The repository to fetch: a path or a URL [default: the one that holds FILE].
+    #[arg(long, value_name = "PATH|URL")]
+    repo: Option<String>,
+    /// The branch to deploy [default: the plan's `watch { branch }`, else main].
+    #[arg(long, value_name = "B")]
+    branch: Option<String>,
+    /// How often to fetch [default: the plan's `watch { every }`, else 1m].
+    #[arg(long, value_name = "D", value_parser = parse_duration)]
+    every: Option<Duration>,
+    /// The state store [default: .deploy/state.db beside FILE, or here with --repo].
+    #[arg(long, value_name = "PATH|URL", env = "DEPLOY_STATE")]
+    state: Option<String>,
+    /// Override a param of every run: NAME=VALUE (repeatable).
+    #[arg(long = "set", value_name = "NAME=VALUE")]
+    sets: Vec<String>,
+    /// Print the runs' events as newline-delimited JSON.
+    #[arg(long)]
+    json: bool,
+    /// Also serve the HTTP API and `POST /hooks/git` (docs/api.md).
+    #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = DEFAULT_LISTEN)]
+    listen: Option<String>,
+    /// The shared secret of the push webhooks (GitHub or GitLab).
+    #[arg(long, value_name = "FILE")]
+    webhook_secret_file: Option<PathBuf>,
+    /// `TOKEN IDENTITY` per line: bearer tokens for the API's writes.
+    #[arg(long, value_name = "FILE")]
+    token_file: Option<PathBuf>,
+    /// Let clients other than loopback read the API without a token.
+    #[arg(long)]
+    open_reads: bool,
+}
+
+fn usage(message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::Usage
+}
+
+pub fn run(args: WatchArgs) -> ExitCode {
+    // The plan as it is here names the pipeline and may declare the trigger.
+    let local = args.file.is_file().then(|| crate::check::check_file_with(&args.file, &[]));
+    let local_plan = local.as_ref().and_then(|checked| checked.plan.as_ref());
+    let trigger = local_plan.and_then(|plan| plan.pipeline.watch.as_ref());
+    let flags = WatchFlags {
+        file: args.file.clone(),
+        repo: args.repo.clone(),
+        branch: args.branch.clone(),
+        every: args.every,
+        state: args.state.clone(),
+        sets: args.sets.clone(),
+    };
+    let config = match WatchConfig::resolve(flags, trigger) {
+        Ok(config) => config,
+        Err(error) => return usage(error),
+    };
+    let pipeline = local_plan.map(|plan| plan.pipeline.name.clone()).unwrap_or_else(|| {
+        args.file.file_stem().map(|stem| stem.to_string_lossy().to_string()).unwrap_or_else(|| "deploy".into())
+    });
+    let secret = match &args.webhook_secret_file {
+        Some(path) => match WebhookSecret::read(path) {
+            Ok(secret) => Some(secret),
+            Err(error) => return usage(error),
+        },
+        None => None,
+    };
+    let server_args =
+        ServerArgs { listen: args.listen.clone(), token_file: args.token_file.clone(), open_reads: args.open_reads };
+    let tokens = match server_args.tokens() {
+        Ok(tokens) => tokens,
+        Err(error) => return usage(error),
+    };
+    let store = match crate::session::open(&config.state, true) {
+        Ok(store) => store,
+        Err(error) => return super::report::error(error),
+    };
+    let plan = PlanPath::new(args.file.clone());
+    let shared = WatchShared::new(&config.branch, Some(plan.clone()));
+    let runs = ActiveRuns::default();
+    let server = match args.listen.as_deref() {
+        Some(listen) => {
+            let server_config = ServerConfig {
+                state: config.state.clone(),
+                plan,
+                tokens,
+                open_reads: args.open_reads,
+                watcher: Some(shared.clone() as Arc<dyn PushTarget>),
+                webhook_secret: secret,
+            };
+            match Server::start(listen, AppState::new(server_config, runs.clone())) {
+                Ok(server) => Some(server),
+                Err(error) => return usage(error),
+            }
+        }
+        None => None,
+    };
+    let signals = listen_for_stop(shared.clone(), runs.clone());
+    let mut watcher = match Watcher::new(config, store, shared.clone(), Arc::new(CliReporter), pipeline, args.json) {
+        Ok(watcher) => watcher,
+        Err(error) => return usage(error),
+    };
+    watcher.every_fixed = args.every.is_some();
+    watcher.pipeline_known = local_plan.is_some();
+    watcher.run();
+    let interrupted = shared.interrupted_a_run() | runs.interrupt_all();
+    runs.wait_all();
+    if let Some(server) = server {
+        server.stop();
+    }
+    drop(signals);
+    eprintln!("deploy: the watcher stopped");
+    if interrupted {
+        ExitCode::Interrupted
+    } else {
+        ExitCode::Success
+    }
+}
+
+/// The HTTP server on a runtime of its own.
+struct Server {
+    stop: tokio::sync::oneshot::Sender<()>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl Server {
+    fn start(listen: &str, state: AppState) -> Result<Server, String> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .map_err(|error| format!("cannot start the runtime: {error}"))?;
+        let listener = runtime.block_on(crate::server::bind(listen))?;
+        let address = listener.local_addr().map_err(|error| error.to_string())?;
+        eprintln!("deploy: serving http://{address}/api/status");
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("deploy-server".into())
+            .spawn(move || {
+                let served = runtime.block_on(crate::server::serve(listener, state, async move {
+                    let _ = stopped.await;
+                }));
+                if let Err(error) = served {
+                    eprintln!("deploy: error: the server stopped: {error}");
+                }
+                runtime.shutdown_timeout(Duration::from_millis(200));
+            })
+            .map_err(|error| format!("cannot start the server: {error}"))?;
+        Ok(Server { stop, thread })
+    }
+
+    fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.thread.join();
+    }
+}
+
+/// Each SIGTERM/SIGINT stops the watcher (and interrupts its run, and the
+/// server's); a thread with a small runtime of its own listens.
+fn listen_for_stop(shared: Arc<WatchShared>, runs: ActiveRuns) -> Option<std::thread::JoinHandle<()>> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+    let (ready, listening) = std::sync::mpsc::channel::<()>();
+    let thread = std::thread::Builder::new()
+        .name("deploy-signals".into())
+        .spawn(move || {
+            runtime.block_on(async move {
+                let mut signals = crate::session::runtime::listen_for_signals();
+                let _ = ready.send(());
+                while signals.recv().await.is_some() {
+                    eprintln!("deploy: stopping the watcher");
+                    shared.stop();
+                    runs.interrupt_all();
+                }
+            });
+        })
+        .ok()?;
+    // The handlers are installed before the watcher starts.
+    let _ = listening.recv_timeout(Duration::from_secs(2));
+    Some(thread)
+}

@@ -1,0 +1,125 @@
+//! The write side of the API: approving a gate of a paused run (which then
+//! resumes it in this process) and rolling an environment back. Both need
+//! a bearer token; both start their run through [`crate::session`] on a
+//! thread of its own and answer `202 Accepted` with the run's id.
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::Json;
+use serde::Deserialize;
+
+use super::api::{blocking, open};
+use super::auth::writer;
+use super::error::{ApiError, ApiResult};
+use super::AppState;
+use crate::engine::Approvals;
+use crate::session::approve::ApproveRequest;
+use crate::session::{LockWait, ResumeRequest, RollbackRequest, StderrReporter};
+
+/// A JSON body, or 400 saying what is wrong with it. An empty body is `{}`.
+fn body<T: serde::de::DeserializeOwned>(bytes: &Bytes) -> ApiResult<T> {
+    let text: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) { b"{}" } else { bytes };
+    serde_json::from_slice(text)
+        .map_err(|error| ApiError::bad_request(format!("the body is not valid JSON for this request: {error}")))
+}
+
+/// The views a run started by the server has: its log on stdout.
+fn server_views() -> Vec<Box<dyn crate::engine::EventSink>> {
+    vec![Box::new(crate::engine::view::PlainView::new(std::io::stdout()))]
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ApproveBody {
+    gate: String,
+}
+
+pub async fn approve(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
+    let identity = writer(&state, &headers)?;
+    let request: ApproveBody = body(&bytes)?;
+    let shared = state.clone();
+    let (approved, prepared) = blocking(move || {
+        let mut store = open(&shared)?;
+        let approve = ApproveRequest {
+            run: Some(id.clone()),
+            plan: None,
+            gate: request.gate,
+            approver: identity.clone(),
+            check_by: true,
+        };
+        let approved = crate::session::approve::approve(store.as_mut(), &approve)?;
+        let resume = ResumeRequest {
+            location: shared.config.state.clone(),
+            run: Some(id),
+            plan: None,
+            allow_changed_plan: false,
+            approvals: Approvals { approver: identity, ..Approvals::default() },
+            max_parallel: None,
+            lock: LockWait::default(),
+            views: server_views(),
+            interrupts: crate::session::Interrupts::Signals,
+        };
+        let prepared =
+            crate::session::resume::prepare(resume, &StderrReporter).map_err(ApiError::from).map_err(|error| {
+                ApiError { message: format!("approved, but the run cannot be resumed: {}", error.message), ..error }
+            })?;
+        Ok((approved, prepared))
+    })
+    .await?;
+    let run_id = approved.run_id.clone();
+    state
+        .runs
+        .spawn(&run_id, move |interrupts, reporter| prepared.with_interrupts(interrupts).execute(reporter))
+        .map_err(|error| ApiError::internal(format!("cannot start the run: {error}")))?;
+    let answer = serde_json::json!({ "run_id": approved.run_id, "gate": approved.gate, "approver": approved.approver, "resumed": true });
+    Ok((StatusCode::ACCEPTED, Json(answer)))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RollbackBody {
+    /// Roll back to this version instead of the previous one.
+    to: Option<String>,
+    #[serde(default)]
+    with_gates: bool,
+}
+
+pub async fn rollback(
+    State(state): State<AppState>,
+    Path(environment): Path<String>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
+    let identity = writer(&state, &headers)?;
+    let request: RollbackBody = body(&bytes)?;
+    let shared = state.clone();
+    let prepared = blocking(move || {
+        let rollback = RollbackRequest {
+            run_id: crate::engine::context::new_run_id(),
+            location: shared.config.state.clone(),
+            file: shared.config.plan.get(),
+            environment: Some(environment),
+            to: request.to,
+            with_gates: request.with_gates,
+            sets: Vec::new(),
+            approvals: Approvals { approver: identity, ..Approvals::default() },
+            lock: LockWait::default(),
+            views: server_views(),
+            interrupts: crate::session::Interrupts::Signals,
+        };
+        Ok(crate::session::rollback::prepare(rollback, &StderrReporter)?)
+    })
+    .await?;
+    let run_id = prepared.run_id().to_string();
+    state
+        .runs
+        .spawn(&run_id, move |interrupts, reporter| prepared.with_interrupts(interrupts).execute(reporter))
+        .map_err(|error| ApiError::internal(format!("cannot start the rollback: {error}")))?;
+    Ok((StatusCode::ACCEPTED, Json(serde_json::json!({ "run_id": run_id }))))
+}

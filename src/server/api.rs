@@ -1,0 +1,174 @@
+//! The read side of the API: `/api/status`, `/api/runs`, `/api/runs/{id}`.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+
+use super::auth::reader;
+use super::error::{ApiError, ApiResult};
+use super::AppState;
+use crate::session::liveness::effective_status;
+use crate::state::{Deployment, DeploymentKind, DeploymentQuery, DeploymentStatus, Holder, StateStore};
+
+/// Runs `work` (which uses the synchronous store) on the blocking pool.
+pub async fn blocking<T, W>(work: W) -> ApiResult<T>
+where
+    T: Send + 'static,
+    W: FnOnce() -> ApiResult<T> + Send + 'static,
+{
+    tokio::task::spawn_blocking(work).await.map_err(|error| ApiError::internal(format!("a worker failed: {error}")))?
+}
+
+/// The store, which must exist (nothing has run yet otherwise).
+pub fn open(state: &AppState) -> ApiResult<Box<dyn StateStore>> {
+    Ok(crate::session::open(&state.config.state, true)?)
+}
+
+/// One row of `/api/runs`: a deployment without its plan text.
+#[derive(Debug, Serialize)]
+pub struct RunSummary {
+    pub run_id: String,
+    pub kind: DeploymentKind,
+    pub pipeline: String,
+    pub environments: Vec<String>,
+    pub version: String,
+    pub previous_version: String,
+    /// `running` whose process is gone reads `crashed`.
+    pub status: DeploymentStatus,
+    pub started_by: String,
+    pub started_at: i64,
+    pub ended_at: Option<i64>,
+    pub duration_ms: Option<i64>,
+    pub undoes: Option<String>,
+    pub undone_by: Option<String>,
+}
+
+impl RunSummary {
+    pub fn of(deployment: &Deployment, me: &Holder) -> RunSummary {
+        RunSummary {
+            run_id: deployment.run_id.clone(),
+            kind: deployment.kind,
+            pipeline: deployment.pipeline.clone(),
+            environments: deployment.environments.clone(),
+            version: deployment.version.clone(),
+            previous_version: deployment.previous_version.clone(),
+            status: effective_status(deployment, me),
+            started_by: deployment.started_by.clone(),
+            started_at: deployment.started_at,
+            ended_at: deployment.ended_at,
+            duration_ms: deployment.ended_at.map(|end| end - deployment.started_at),
+            undoes: deployment.undoes.clone(),
+            undone_by: deployment.undone_by.clone(),
+        }
+    }
+}
+
+pub async fn status(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> ApiResult<Json<serde_json::Value>> {
+    reader(&state, peer, &headers)?;
+    let shared = state.clone();
+    let overview = blocking(move || Ok(crate::session::overview::overview(open(&shared)?.as_mut(), None)?)).await?;
+    let mut body = serde_json::to_value(&overview).map_err(|error| ApiError::internal(error.to_string()))?;
+    if let Some(object) = body.as_object_mut() {
+        object.insert("serving".into(), serde_json::json!(state.runs.ids()));
+        let watch = state.config.watcher.as_ref().map(|watcher| watcher.status());
+        object.insert("watch".into(), watch.unwrap_or(serde_json::Value::Null));
+    }
+    Ok(Json(body))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RunsQuery {
+    pipeline: Option<String>,
+    #[serde(rename = "env")]
+    environment: Option<String>,
+    limit: Option<usize>,
+}
+
+pub async fn runs(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Query(query): Query<RunsQuery>,
+) -> ApiResult<Json<Vec<RunSummary>>> {
+    reader(&state, peer, &headers)?;
+    let rows = blocking(move || {
+        let query = DeploymentQuery {
+            pipeline: query.pipeline,
+            environment: query.environment,
+            kind: None,
+            limit: Some(query.limit.unwrap_or(50).clamp(1, 1000)),
+        };
+        let me = Holder::current("");
+        let deployments = open(&state)?.deployments(&query)?;
+        Ok(deployments.iter().map(|deployment| RunSummary::of(deployment, &me)).collect())
+    })
+    .await?;
+    Ok(Json(rows))
+}
+
+/// `/api/runs/{id}`: the run, its nodes, its approvals and its journal.
+#[derive(Debug, Serialize)]
+pub struct RunDetail {
+    #[serde(flatten)]
+    pub summary: RunSummary,
+    pub params: Vec<(String, String)>,
+    pub plan_file: String,
+    pub plan_hash: String,
+    pub nodes: Vec<crate::state::NodeRun>,
+    pub approvals: Vec<crate::state::Approval>,
+    /// The recorded events, oldest first, as `--json` prints them.
+    pub journal: Vec<serde_json::Value>,
+}
+
+pub async fn run(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<Json<RunDetail>> {
+    reader(&state, peer, &headers)?;
+    let detail = blocking(move || {
+        let mut store = open(&state)?;
+        let deployment = find_run(store.as_mut(), &id)?;
+        let journal = store
+            .journal(&id)?
+            .iter()
+            .map(|entry| serde_json::from_str(&entry.event).unwrap_or(serde_json::Value::Null))
+            .collect();
+        Ok(RunDetail {
+            summary: RunSummary::of(&deployment, &Holder::current("")),
+            params: deployment.params.clone(),
+            plan_file: deployment.plan_file.clone(),
+            plan_hash: deployment.plan_hash.clone(),
+            nodes: store.node_runs(&id)?,
+            approvals: store.approvals(&id)?,
+            journal,
+        })
+    })
+    .await?;
+    Ok(Json(detail))
+}
+
+/// The deployment `id`, or 404.
+pub fn find_run(store: &mut dyn StateStore, id: &str) -> ApiResult<Deployment> {
+    store.deployment(id)?.ok_or_else(|| ApiError::not_found(format!("no run `{id}` in the state")))
+}
+
+pub async fn no_route(uri: Uri) -> ApiError {
+    ApiError::not_found(format!("no route {}", uri.path()))
+}
+
+pub async fn wrong_method(method: Method, uri: Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!("{method} is not allowed on {}", uri.path()),
+    )
+}

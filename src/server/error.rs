@@ -1,0 +1,71 @@
+//! Errors as JSON: `{"error": {"code": "...", "message": "..."}}` with a
+//! 4xx or 5xx status, for every way a request can go wrong.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+
+use crate::session::{SessionError, SessionErrorKind};
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError { status, code, message: message.into() }
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, "bad_request", message)
+    }
+
+    pub fn unauthorized(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+
+    pub fn internal(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
+    }
+}
+
+impl From<SessionError> for ApiError {
+    fn from(error: SessionError) -> ApiError {
+        let (status, code) = match error.kind {
+            SessionErrorKind::NotFound => (StatusCode::NOT_FOUND, "not_found"),
+            SessionErrorKind::Locked => (StatusCode::CONFLICT, "locked"),
+            SessionErrorKind::Refused => (StatusCode::CONFLICT, "refused"),
+            SessionErrorKind::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
+            SessionErrorKind::Plan => (StatusCode::UNPROCESSABLE_ENTITY, "plan_errors"),
+            SessionErrorKind::State | SessionErrorKind::Runtime => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        };
+        let message = if error.kind == SessionErrorKind::Plan {
+            "the plan has errors (see the server's log, or run `deploy check`)".to_string()
+        } else {
+            error.message
+        };
+        ApiError { status, code, message }
+    }
+}
+
+impl From<crate::state::StateError> for ApiError {
+    fn from(error: crate::state::StateError) -> ApiError {
+        ApiError::internal(error.to_string())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = serde_json::json!({ "error": { "code": self.code, "message": self.message } });
+        (self.status, Json(body)).into_response()
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,109 @@
+//! The HTTP server of `deploy serve` and `deploy watch --listen`: a JSON
+//! API over the state (docs/api.md, docs/openapi.yaml), a run's events as
+//! Server-Sent Events, approvals and rollbacks that start runs through
+//! [`crate::session`] like the CLI does, and signed push webhooks.
+//!
+//! Reads are open to loopback clients (and to everyone with
+//! [`ServerConfig::open_reads`]); writes need a bearer token from
+//! `--token-file`, whose identity approvals record.
+
+pub mod actions;
+pub mod api;
+pub mod auth;
+pub mod error;
+pub mod events;
+pub mod hooks;
+pub mod runs;
+pub mod tokens;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::routing::{get, post};
+use axum::Router;
+
+use crate::state::StateLocation;
+pub use error::{ApiError, ApiResult};
+pub use hooks::{PushTarget, WebhookSecret};
+pub use runs::ActiveRuns;
+pub use tokens::Tokens;
+
+/// What the server serves.
+pub struct ServerConfig {
+    pub state: StateLocation,
+    /// The plan `POST /api/environments/{env}/rollback` rolls back with.
+    pub plan: PlanPath,
+    pub tokens: Tokens,
+    /// Reads need no token from any address, not only from loopback.
+    pub open_reads: bool,
+    /// `deploy watch`: pushes wake it, its state is part of `/api/status`.
+    pub watcher: Option<Arc<dyn PushTarget>>,
+    pub webhook_secret: Option<WebhookSecret>,
+}
+
+/// The plan file, which `deploy watch` moves to each deployed commit's worktree.
+#[derive(Clone, Debug)]
+pub struct PlanPath(Arc<std::sync::RwLock<PathBuf>>);
+
+impl PlanPath {
+    pub fn new(path: PathBuf) -> PlanPath {
+        PlanPath(Arc::new(std::sync::RwLock::new(path)))
+    }
+
+    pub fn get(&self) -> PathBuf {
+        self.0.read().map(|path| path.clone()).unwrap_or_default()
+    }
+
+    pub fn set(&self, path: PathBuf) {
+        if let Ok(mut current) = self.0.write() {
+            *current = path;
+        }
+    }
+}
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<ServerConfig>,
+    pub runs: ActiveRuns,
+}
+
+impl AppState {
+    pub fn new(config: ServerConfig, runs: ActiveRuns) -> AppState {
+        AppState { config: Arc::new(config), runs }
+    }
+}
+
+/// Every route of the API and the webhook; unknown paths and wrong methods
+/// get a JSON error.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/api/status", get(api::status))
+        .route("/api/runs", get(api::runs))
+        .route("/api/runs/{id}", get(api::run))
+        .route("/api/runs/{id}/events", get(events::stream))
+        .route("/api/runs/{id}/approve", post(actions::approve))
+        .route("/api/environments/{env}/rollback", post(actions::rollback))
+        .route("/hooks/git", post(hooks::receive))
+        .fallback(api::no_route)
+        .method_not_allowed_fallback(api::wrong_method)
+        .with_state(state)
+}
+
+/// Serves until `shutdown` resolves.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+}
+
+/// Binds `ADDR` (`127.0.0.1:8080`, `[::1]:0`, a bare port means loopback).
+pub async fn bind(listen: &str) -> Result<tokio::net::TcpListener, String> {
+    let address =
+        if listen.chars().all(|c| c.is_ascii_digit()) { format!("127.0.0.1:{listen}") } else { listen.into() };
+    tokio::net::TcpListener::bind(&address).await.map_err(|error| format!("cannot listen on {address}: {error}"))
+}

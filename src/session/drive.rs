@@ -1,0 +1,127 @@
+//! What every run does around the engine once its lease is held: the
+//! heartbeat, the journal as the first event consumer (each on a connection
+//! of its own), and recording how it ended.
+
+use tokio::sync::mpsc::UnboundedReceiver;
+
+use super::error::{SessionError, SessionErrorKind, SessionResult};
+use super::lease::LeaseGuard;
+use super::reporter::Reporter;
+use super::runtime::{block_on, Interrupts};
+use crate::engine::event::RunStatus;
+use crate::engine::{EventSink, RunReport};
+use crate::graph::ExecutionGraph;
+use crate::state::heartbeat::Heartbeat;
+use crate::state::journal::{JournalHealth, JournalSink, NodeIndex};
+use crate::state::lease::{heartbeat_interval, ttl};
+use crate::state::{DeploymentStatus, Finish, StateLocation, StateStore};
+
+/// How a run ended, and what could not be recorded about it.
+pub struct RunEnd {
+    pub run_id: String,
+    pub report: RunReport,
+    /// Bookkeeping that failed after the engine finished (the end not
+    /// recorded, the lock not released, journal entries lost).
+    pub problems: Vec<SessionError>,
+}
+
+impl RunEnd {
+    /// Whether the run succeeded and all of it was recorded.
+    pub fn is_clean_success(&self) -> bool {
+        self.report.status == RunStatus::Succeeded && self.problems.is_empty()
+    }
+}
+
+/// Where a run's events go and who may interrupt it.
+pub struct Drive<'a> {
+    pub location: &'a StateLocation,
+    pub graph: &'a ExecutionGraph,
+    /// The journal seq of the run's first event in this process.
+    pub base_seq: u64,
+    /// The consumers after the journal: a terminal view, JSON, a server's stream.
+    pub views: Vec<Box<dyn EventSink>>,
+    pub interrupts: Interrupts,
+    pub reporter: &'a dyn Reporter,
+}
+
+/// When the runtime could not even start.
+pub fn interrupted_report() -> RunReport {
+    RunReport { status: RunStatus::Interrupted, summary: Default::default(), duration_ms: 0 }
+}
+
+fn open(location: &StateLocation) -> SessionResult<Box<dyn StateStore>> {
+    crate::state::open(location, true)?.ok_or_else(|| {
+        SessionError::new(SessionErrorKind::State, format!("no deploy state at {}", location.describe()))
+    })
+}
+
+impl Drive<'_> {
+    /// Runs `engine` with the heartbeat going and the journal first among
+    /// the sinks. A run whose bookkeeping could not start is marked crashed.
+    pub fn run<F, Fut>(self, guard: &mut LeaseGuard, engine: F) -> SessionResult<(RunReport, JournalHealth)>
+    where
+        F: FnOnce(Vec<Box<dyn EventSink>>, UnboundedReceiver<()>) -> Fut,
+        Fut: std::future::Future<Output = RunReport>,
+    {
+        let run_id = guard.run_id().to_string();
+        let stores = open(self.location).and_then(|heartbeat| Ok((heartbeat, open(self.location)?)));
+        let (heartbeat_store, journal_store) = match stores {
+            Ok(stores) => stores,
+            Err(error) => {
+                let _ = guard.store().set_status(&run_id, DeploymentStatus::Crashed);
+                return Err(error);
+            }
+        };
+        let heartbeat = Heartbeat::start(heartbeat_store, &run_id, heartbeat_interval(ttl()));
+        let health = JournalHealth::default();
+        let journal =
+            JournalSink::start(journal_store, &run_id, self.base_seq, NodeIndex::of(self.graph), health.clone());
+        let mut sinks: Vec<Box<dyn EventSink>> = vec![Box::new(journal)];
+        sinks.extend(self.views);
+        let report = match block_on(self.graph, self.interrupts, move |interrupts| engine(sinks, interrupts)) {
+            Ok(report) => report,
+            Err(error) => {
+                self.reporter.notice(&format!("error: {error}"));
+                interrupted_report()
+            }
+        };
+        heartbeat.stop();
+        Ok((report, health))
+    }
+}
+
+/// Records the end of a run (the lease stays held: see [`release`]).
+pub fn record_end(guard: &mut LeaseGuard, finish: &Finish, health: &JournalHealth) -> Vec<SessionError> {
+    let mut problems = Vec::new();
+    if let Err(error) = guard.store().finish_deployment(finish) {
+        problems.push(SessionError::new(
+            SessionErrorKind::State,
+            format!("the end of run {} could not be recorded: {error}", finish.run_id),
+        ));
+    }
+    if let Some(error) = health.error() {
+        problems.push(SessionError::new(
+            SessionErrorKind::State,
+            format!("part of the journal of run {} was not written: {error}", finish.run_id),
+        ));
+    }
+    problems
+}
+
+/// Releases the lease, adding a failure to `problems`.
+pub fn release(guard: LeaseGuard, problems: &mut Vec<SessionError>) {
+    if let Err(error) = guard.release() {
+        problems.push(error);
+    }
+}
+
+/// The row's end for a report.
+pub fn finish_of(run_id: &str, report: &RunReport, promote: Option<crate::state::Promotion>) -> Finish {
+    Finish {
+        run_id: run_id.to_string(),
+        status: DeploymentStatus::from_run(report.status),
+        exit_code: i64::from(report.status.exit_code().code()),
+        ended_at: crate::state::now_ms(),
+        promote,
+    }
+}

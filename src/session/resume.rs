@@ -1,0 +1,224 @@
+//! Continuing a paused or crashed run from its journal: nodes and hosts
+//! that finished are not run again; recorded approvals are honoured.
+
+use std::path::{Path, PathBuf};
+
+use super::drive::{finish_of, record_end, release, Drive, RunEnd};
+use super::error::{SessionError, SessionResult};
+use super::lease::{LeaseGuard, LockWait};
+use super::liveness::{effective_status, lease_scope};
+use super::record::{params_as_sets, plan_hash};
+use super::reporter::Reporter;
+use super::runtime::Interrupts;
+use crate::engine::event::RunStatus;
+use crate::engine::{Approvals, EventSink, Parts, RunOptions, DEFAULT_MAX_PARALLEL};
+use crate::state::{
+    now_ms, Deployment, DeploymentKind, DeploymentQuery, DeploymentStatus, Holder, Promotion, StateLocation, StateStore,
+};
+
+/// Which run to continue, and how.
+pub struct ResumeRequest {
+    pub location: StateLocation,
+    /// The run [default: the latest paused or crashed run (of `plan`)].
+    pub run: Option<String>,
+    pub plan: Option<PathBuf>,
+    /// Continue with the plan file as it is now even if it changed.
+    pub allow_changed_plan: bool,
+    /// Answers given now; the recorded ones are added.
+    pub approvals: Approvals,
+    pub max_parallel: Option<usize>,
+    pub lock: LockWait,
+    pub views: Vec<Box<dyn EventSink>>,
+    pub interrupts: Interrupts,
+}
+
+/// Whether a run can be resumed, and if not why.
+pub fn resumable(deployment: &Deployment, store: &mut dyn StateStore, me: &Holder) -> SessionResult<()> {
+    if deployment.kind != DeploymentKind::Run {
+        return Err(SessionError::refused(format!("{} is a rollback, not a run", deployment.run_id)));
+    }
+    if deployment.undone_by.is_some() {
+        return Err(SessionError::refused(format!("run {} was rolled back", deployment.run_id)));
+    }
+    match effective_status(deployment, me) {
+        DeploymentStatus::Paused
+        | DeploymentStatus::Crashed
+        | DeploymentStatus::Aborted
+        | DeploymentStatus::Interrupted => {}
+        DeploymentStatus::Running => {
+            return Err(SessionError::refused(format!(
+                "run {} is still running (pid {} on {})",
+                deployment.run_id, deployment.pid, deployment.started_by
+            )))
+        }
+        other => {
+            return Err(SessionError::refused(format!(
+                "run {} {}; there is nothing to resume",
+                deployment.run_id,
+                describe(other)
+            )))
+        }
+    }
+    let journal = store.journal(&deployment.run_id)?;
+    if journal.iter().any(|entry| entry.kind == "rollback_started") {
+        return Err(SessionError::refused(format!(
+            "run {} already started its rollback; use `deploy rollback` instead",
+            deployment.run_id
+        )));
+    }
+    Ok(())
+}
+
+fn describe(status: DeploymentStatus) -> &'static str {
+    match status {
+        DeploymentStatus::Succeeded => "succeeded",
+        DeploymentStatus::RolledBack => "failed and was rolled back",
+        DeploymentStatus::RollbackFailed => "failed and its rollback failed",
+        DeploymentStatus::Abandoned => "was superseded by a newer run",
+        _ => "is not resumable",
+    }
+}
+
+/// RUN, or the latest paused/crashed run (of `plan` when given).
+pub fn pick(
+    store: &mut dyn StateStore,
+    run: Option<&str>,
+    plan: Option<&Path>,
+    me: &Holder,
+) -> SessionResult<Deployment> {
+    if let Some(run) = run {
+        return store
+            .deployment(run)?
+            .ok_or_else(|| SessionError::not_found(format!("no run `{run}` in the state (see `deploy history`)")));
+    }
+    let plan_file = plan.map(|plan| std::fs::canonicalize(plan).unwrap_or_else(|_| plan.to_path_buf()));
+    let deployments = store.deployments(&DeploymentQuery { kind: Some(DeploymentKind::Run), ..Default::default() })?;
+    deployments
+        .into_iter()
+        .filter(|deployment| plan_file.as_ref().map_or(true, |file| Path::new(&deployment.plan_file) == file.as_path()))
+        .find(|deployment| {
+            deployment.undone_by.is_none()
+                && matches!(effective_status(deployment, me), DeploymentStatus::Paused | DeploymentStatus::Crashed)
+        })
+        .ok_or_else(|| SessionError::not_found("no paused or crashed run to resume (see `deploy status`)"))
+}
+
+/// Refuses a plan file that changed since the run started, unless allowed.
+fn check_plan_unchanged(deployment: &Deployment, allow: bool, reporter: &dyn Reporter) -> SessionResult<()> {
+    let text = std::fs::read_to_string(&deployment.plan_file).unwrap_or_default();
+    if plan_hash(&text) == deployment.plan_hash {
+        return Ok(());
+    }
+    if allow {
+        reporter.notice(&format!("warning: the plan changed since run {} started", deployment.run_id));
+        return Ok(());
+    }
+    let diff = super::record::unified(&deployment.plan_text, &text, &deployment.plan_file);
+    Err(SessionError::refused(format!("{} changed since run {} started:", deployment.plan_file, deployment.run_id))
+        .with_detail(diff)
+        .with_help("resume with --allow-changed-plan to continue with the changed plan"))
+}
+
+/// A run found resumable, its plan loaded, ready to take its lease.
+pub struct PreparedResume {
+    location: StateLocation,
+    lock: LockWait,
+    views: Vec<Box<dyn EventSink>>,
+    interrupts: Interrupts,
+    store: Box<dyn StateStore>,
+    deployment: Deployment,
+    graph: crate::graph::ExecutionGraph,
+    inputs: crate::check::inputs::ResolvedInputs,
+    options: RunOptions,
+}
+
+/// Continues the run to its end under the pipeline's lease.
+pub fn resume(request: ResumeRequest, reporter: &dyn Reporter) -> SessionResult<RunEnd> {
+    prepare(request, reporter)?.execute(reporter)
+}
+
+/// Finds the run, checks it can be resumed and loads its plan; runs nothing.
+pub fn prepare(request: ResumeRequest, reporter: &dyn Reporter) -> SessionResult<PreparedResume> {
+    let mut store = super::open_existing(&request.location)?;
+    let probe = Holder::current("");
+    let deployment = pick(store.as_mut(), request.run.as_deref(), request.plan.as_deref(), &probe)?;
+    resumable(&deployment, store.as_mut(), &probe)?;
+    check_plan_unchanged(&deployment, request.allow_changed_plan, reporter)?;
+    let graph = super::load::load_graph(Path::new(&deployment.plan_file), &[], reporter)?;
+    let mut inputs = super::load::load_inputs(&graph, &params_as_sets(&deployment, &graph), reporter)?;
+    super::record::restore_bound(&deployment, &graph, &mut inputs);
+    let journal = store.journal(&deployment.run_id)?;
+    let (events, unreadable) = crate::state::resume::events(&journal);
+    if unreadable > 0 {
+        reporter
+            .notice(&format!("warning: {unreadable} journal entries of run {} could not be read", deployment.run_id));
+    }
+    let mut approvals = request.approvals;
+    approvals.recorded =
+        store.approvals(&deployment.run_id)?.into_iter().map(|approval| (approval.gate, approval.approver)).collect();
+    let options = RunOptions {
+        run_id: deployment.run_id.clone(),
+        max_parallel: request.max_parallel.or(graph.plan.pipeline.max_parallel).unwrap_or(DEFAULT_MAX_PARALLEL).max(1),
+        previous_version: Some(deployment.previous_version.clone()),
+        approvals,
+        kill_grace: super::kill_grace(),
+        resumed: crate::state::resume::resume_point(&events, &graph),
+        simulated: false,
+    };
+    Ok(PreparedResume {
+        location: request.location,
+        lock: request.lock,
+        views: request.views,
+        interrupts: request.interrupts,
+        store,
+        deployment,
+        graph,
+        inputs,
+        options,
+    })
+}
+
+impl PreparedResume {
+    /// Who may interrupt the run, chosen once it is known to start.
+    pub fn with_interrupts(mut self, interrupts: Interrupts) -> PreparedResume {
+        self.interrupts = interrupts;
+        self
+    }
+
+    pub fn run_id(&self) -> &str {
+        &self.deployment.run_id
+    }
+
+    /// Takes the lease and runs what is left of the run.
+    pub fn execute(self, reporter: &dyn Reporter) -> SessionResult<RunEnd> {
+        let PreparedResume { location, lock, views, interrupts, store, deployment, graph, inputs, options } = self;
+        let holder = Holder::current(&deployment.run_id);
+        let mut guard = LeaseGuard::acquire(store, &lease_scope(&graph), &holder, &lock, reporter)?;
+        let base_seq = guard.store().next_seq(&deployment.run_id)?;
+        guard.store().resume_deployment(&deployment.run_id, &holder, now_ms())?;
+        reporter.notice(&format!(
+            "resuming run {} ({} nodes and {} hosts finished before)",
+            deployment.run_id,
+            options.resumed.nodes.len(),
+            options.resumed.hosts.len()
+        ));
+        let drive = Drive { location: &location, graph: &graph, base_seq, views, interrupts, reporter };
+        let engine_graph = graph.clone();
+        let (report, health) = drive.run(&mut guard, move |sinks, interrupts| async move {
+            let parts = Parts::local(&engine_graph, &options);
+            crate::engine::run(engine_graph, inputs, options, parts, sinks, interrupts).await
+        })?;
+        let promote = (report.status == RunStatus::Succeeded).then(|| Promotion {
+            pipeline: deployment.pipeline.clone(),
+            environments: if deployment.environments.is_empty() {
+                vec![String::new()]
+            } else {
+                deployment.environments.clone()
+            },
+            version: deployment.version.clone(),
+        });
+        let mut problems = record_end(&mut guard, &finish_of(&holder.run_id, &report, promote), &health);
+        release(guard, &mut problems);
+        Ok(RunEnd { run_id: holder.run_id, report, problems })
+    }
+}

@@ -1,0 +1,328 @@
+//! Undoing the last deployment of an environment by running its rollback
+//! path (the rollback blocks of the units its journal says it completed,
+//! most recent first) with `previous_version` bound to the version before
+//! it (or the one asked for).
+//!
+//! Which deployment: the latest run that touched the environment when it
+//! was left unfinished (paused, crashed, aborted, interrupted, its rollback
+//! failed); otherwise the run that deployed the environment's current
+//! version. The undone version is marked bad. Nothing to roll back to is an
+//! error, never a silent success.
+
+use std::path::PathBuf;
+
+use super::drive::{finish_of, record_end, release, Drive, RunEnd};
+use super::error::{SessionError, SessionResult};
+use super::lease::{LeaseGuard, LockWait};
+use super::liveness::{effective_status, final_environment, lease_scope, touches};
+use super::record::{params_as_sets, NewDeployment};
+use super::reporter::Reporter;
+use super::runtime::Interrupts;
+use crate::engine::event::RunStatus;
+use crate::engine::undo::Undo;
+use crate::engine::{Approvals, EventSink, Parts, RunOptions};
+use crate::graph::ExecutionGraph;
+use crate::state::{
+    now_ms, Deployment, DeploymentKind, DeploymentQuery, DeploymentStatus, EnvironmentRollback, Holder, RollbackRecord,
+    StateLocation, StateStore,
+};
+
+/// What to roll back, and how.
+pub struct RollbackRequest {
+    /// The id the rollback run gets.
+    pub run_id: String,
+    pub location: StateLocation,
+    /// The plan whose rollback blocks run.
+    pub file: PathBuf,
+    /// [default: the environment the plan deploys to last]
+    pub environment: Option<String>,
+    /// Roll back to this version instead of the previous one.
+    pub to: Option<String>,
+    /// Also evaluate the gates that verify the undone stages.
+    pub with_gates: bool,
+    /// `NAME=VALUE` over the undone run's params.
+    pub sets: Vec<String>,
+    /// Answers to `approve` gates met with `with_gates`.
+    pub approvals: Approvals,
+    pub lock: LockWait,
+    pub views: Vec<Box<dyn EventSink>>,
+    pub interrupts: Interrupts,
+}
+
+/// What will be undone, and to which version.
+struct Target {
+    deployment: Deployment,
+    /// The version `previous_version` is bound to.
+    to_version: String,
+    /// The undone run finished successfully (its version became current).
+    was_current: bool,
+}
+
+fn nothing(message: String) -> SessionError {
+    SessionError::refused(format!("nothing to roll back: {message}"))
+}
+
+/// A rollback found to be possible, ready to take its lease and run.
+pub struct PreparedRollback {
+    request: RollbackRequest,
+    store: Box<dyn StateStore>,
+    graph: ExecutionGraph,
+    inputs: crate::check::inputs::ResolvedInputs,
+    target: Target,
+    units: Vec<(String, Option<String>)>,
+    gates: Vec<crate::check::model::NodeId>,
+    environments: Vec<String>,
+}
+
+/// Rolls back; `Err` when there is nothing to roll back or it cannot start.
+pub fn rollback(request: RollbackRequest, reporter: &dyn Reporter) -> SessionResult<RunEnd> {
+    prepare(request, reporter)?.execute(reporter)
+}
+
+/// Finds what to undo and loads the plan; runs nothing.
+pub fn prepare(request: RollbackRequest, reporter: &dyn Reporter) -> SessionResult<PreparedRollback> {
+    let graph = super::load::load_graph(&request.file, &[], reporter)?;
+    let Some(mut store) = crate::state::open(&request.location, false)? else {
+        return Err(nothing(format!("no deployment was recorded (no state at {})", request.location.describe())));
+    };
+    let pipeline = graph.plan.pipeline.name.clone();
+    let explicit = request.environment.is_some();
+    let environment = request.environment.clone().unwrap_or_else(|| final_environment(&graph));
+    if explicit && graph.plan.environment_named(&environment).is_none() {
+        return Err(SessionError::not_found(format!("the plan has no environment `{environment}`")));
+    }
+    let me = Holder::current("");
+    let target = find_target(store.as_mut(), &pipeline, &environment, request.to.as_deref(), &me)?;
+    let (events, _) = crate::state::resume::events(&store.journal(&target.deployment.run_id)?);
+    let mut units = crate::state::resume::started_units(&events, &graph);
+    if explicit {
+        units.retain(|(node, _)| {
+            graph
+                .plan
+                .node_named(node)
+                .and_then(|def| def.target)
+                .is_some_and(|target| graph.plan.environment(target).name == environment)
+        });
+    }
+    if units.is_empty() {
+        return Err(nothing(format!("run {} completed no stage that could be undone", target.deployment.run_id)));
+    }
+    let mut sets = params_as_sets(&target.deployment, &graph);
+    sets.extend(request.sets.iter().cloned());
+    let inputs = super::load::load_inputs(&graph, &sets, reporter)?;
+    let gates = if request.with_gates { verifying_gates(&graph, &units) } else { Vec::new() };
+    let environments = if explicit { vec![environment.clone()] } else { target.deployment.environments.clone() };
+    Ok(PreparedRollback { request, store, graph, inputs, target, units, gates, environments })
+}
+
+impl PreparedRollback {
+    /// Who may interrupt the run, chosen once it is known to start.
+    pub fn with_interrupts(mut self, interrupts: Interrupts) -> PreparedRollback {
+        self.request.interrupts = interrupts;
+        self
+    }
+
+    /// The id the rollback run will have.
+    pub fn run_id(&self) -> &str {
+        &self.request.run_id
+    }
+
+    /// Takes the lease and runs the rollback path.
+    pub fn execute(self, reporter: &dyn Reporter) -> SessionResult<RunEnd> {
+        let PreparedRollback { request, store, graph, inputs, target, units, gates, environments } = self;
+        let options = RunOptions {
+            run_id: request.run_id.clone(),
+            previous_version: Some(target.to_version.clone()),
+            approvals: request.approvals,
+            kill_grace: super::kill_grace(),
+            ..RunOptions::default()
+        };
+        let holder = Holder::current(&options.run_id);
+        let mut guard = LeaseGuard::acquire(store, &lease_scope(&graph), &holder, &request.lock, reporter)?;
+        let deployment = NewDeployment {
+            kind: DeploymentKind::Rollback,
+            holder: &holder,
+            version: target.to_version.clone(),
+            previous_version: target.deployment.version.clone(),
+            environments: environments.clone(),
+            undoes: Some(target.deployment.run_id.clone()),
+        }
+        .row(&graph, &inputs);
+        guard.store().insert_deployment(&deployment)?;
+        reporter.notice(&format!(
+            "rolling back run {} (version {}) to {} — {} unit(s)",
+            target.deployment.run_id,
+            target.deployment.version,
+            if target.to_version.is_empty() { "(nothing)" } else { &target.to_version },
+            units.len()
+        ));
+        let undo = Undo { units, reason: format!("deploy rollback of run {}", target.deployment.run_id), gates };
+        let drive = Drive {
+            location: &request.location,
+            graph: &graph,
+            base_seq: 0,
+            views: request.views,
+            interrupts: request.interrupts,
+            reporter,
+        };
+        let engine_graph = graph.clone();
+        let (report, health) = drive.run(&mut guard, move |sinks, interrupts| async move {
+            let parts = Parts::local(&engine_graph, &options);
+            crate::engine::undo::undo(engine_graph, inputs, options, parts, sinks, interrupts, undo).await
+        })?;
+        let mut problems = record_end(&mut guard, &finish_of(&holder.run_id, &report, None), &health);
+        // The rollback steps ran: the undone run is undone even if a gate then failed.
+        if matches!(report.status, RunStatus::Succeeded | RunStatus::RolledBack) {
+            let store = guard.store();
+            let recorded = rollback_record(store, &holder, &target, &environments)
+                .and_then(|record| store.record_rollback(&record));
+            if let Err(error) = recorded {
+                problems.push(error.into());
+            }
+            if target.deployment.status != DeploymentStatus::Succeeded {
+                let _ = store.set_status(&target.deployment.run_id, DeploymentStatus::RolledBack);
+            }
+        }
+        release(guard, &mut problems);
+        Ok(RunEnd { run_id: holder.run_id, report, problems })
+    }
+}
+
+/// The versions after the rollback: the target version is current, with
+/// the run that deployed it (when history has it) and its previous version,
+/// so the next rollback goes one step further back.
+fn rollback_record(
+    store: &mut dyn StateStore,
+    holder: &Holder,
+    target: &Target,
+    environments: &[String],
+) -> crate::state::StateResult<RollbackRecord> {
+    let keys: Vec<String> = if environments.is_empty() { vec![String::new()] } else { environments.to_vec() };
+    let mut changes = Vec::new();
+    for environment in keys {
+        let current = if target.was_current || !target.to_version.is_empty() {
+            let earlier = store
+                .deployments(&DeploymentQuery {
+                    pipeline: Some(target.deployment.pipeline.clone()),
+                    kind: Some(DeploymentKind::Run),
+                    ..Default::default()
+                })?
+                .into_iter()
+                .filter(|deployment| touches(deployment, &environment))
+                .find(|deployment| {
+                    deployment.status == DeploymentStatus::Succeeded
+                        && deployment.undone_by.is_none()
+                        && deployment.run_id != target.deployment.run_id
+                        && deployment.version == target.to_version
+                        && deployment.started_at <= target.deployment.started_at
+                });
+            match earlier {
+                Some(deployment) => Some((target.to_version.clone(), deployment.run_id, deployment.previous_version)),
+                None if target.was_current => Some((target.to_version.clone(), holder.run_id.clone(), String::new())),
+                None => None,
+            }
+        } else {
+            None
+        };
+        changes.push(EnvironmentRollback {
+            environment,
+            bad_version: Some(target.deployment.version.clone()),
+            current,
+        });
+    }
+    Ok(RollbackRecord {
+        rollback_run: holder.run_id.clone(),
+        undone_run: target.deployment.run_id.clone(),
+        pipeline: target.deployment.pipeline.clone(),
+        environments: changes,
+        at: now_ms(),
+    })
+}
+
+fn find_target(
+    store: &mut dyn StateStore,
+    pipeline: &str,
+    environment: &str,
+    to: Option<&str>,
+    me: &Holder,
+) -> SessionResult<Target> {
+    let place = if environment.is_empty() { String::new() } else { format!(" in {environment}") };
+    let runs = store.deployments(&DeploymentQuery {
+        pipeline: Some(pipeline.to_string()),
+        kind: Some(DeploymentKind::Run),
+        ..Default::default()
+    })?;
+    if let Some(latest) = runs.iter().find(|deployment| touches(deployment, environment)) {
+        let status = effective_status(latest, me);
+        if status == DeploymentStatus::Running {
+            return Err(SessionError::refused(format!(
+                "run {} of `{pipeline}` is still running (pid {} of {}); wait for it or stop it first",
+                latest.run_id, latest.pid, latest.started_by
+            )));
+        }
+        if status.is_unfinished() && latest.undone_by.is_none() {
+            return Ok(Target {
+                to_version: to.map(str::to_string).unwrap_or_else(|| latest.previous_version.clone()),
+                deployment: latest.clone(),
+                was_current: false,
+            });
+        }
+    }
+    let versions = store.environment_versions(Some(pipeline))?;
+    let Some(current) = versions.iter().find(|entry| entry.environment == environment) else {
+        return Err(nothing(format!("no successful deployment of `{pipeline}`{place} is recorded")));
+    };
+    let deployment = match store.deployment(&current.current_run)? {
+        Some(deployment) if deployment.kind == DeploymentKind::Run && deployment.undone_by.is_none() => deployment,
+        _ => {
+            return Err(nothing(format!(
+                "the current version {} of `{pipeline}`{place} was itself restored by a rollback and \
+                 no run that deployed it is recorded",
+                current.current_version
+            )))
+        }
+    };
+    let to_version = match to {
+        Some(version) => version.to_string(),
+        None if current.previous_version.is_empty() => {
+            return Err(nothing(format!(
+                "version {} (run {}) is the first version of `{pipeline}` recorded{place}, \
+                 there is no earlier version to go back to; name one with --to VERSION",
+                current.current_version, current.current_run
+            )))
+        }
+        None => current.previous_version.clone(),
+    };
+    Ok(Target { deployment, to_version, was_current: true })
+}
+
+/// The gates that verify the undone stages: their strategy's `analysis` /
+/// `verify` and `monitor` gates, and the gates that directly need them.
+fn verifying_gates(graph: &ExecutionGraph, units: &[(String, Option<String>)]) -> Vec<crate::check::model::NodeId> {
+    use crate::check::model::{NodeKind, Strategy};
+    let plan = &graph.plan;
+    let mut gates = Vec::new();
+    for (name, _) in units {
+        let Some(node) = plan.node_named(name) else { continue };
+        let mut own = Vec::new();
+        match &node.strategy {
+            Strategy::Canary { analysis: Some(gate), .. } => own.push(*gate),
+            Strategy::BlueGreen { verify: Some(gate), .. } => own.push(*gate),
+            _ => {}
+        }
+        if let Some(monitor) = &node.monitor {
+            own.push(monitor.gate);
+        }
+        for dependent in &graph.dependents[node.id.0] {
+            if plan.node(*dependent).kind == NodeKind::Gate {
+                own.push(*dependent);
+            }
+        }
+        for gate in own {
+            if !gates.contains(&gate) {
+                gates.push(gate);
+            }
+        }
+    }
+    gates
+}

@@ -1,0 +1,88 @@
+//! The runtime a run's engine runs on, and where its interrupts come from.
+
+use std::time::Duration;
+
+use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
+
+use super::error::{SessionError, SessionErrorKind, SessionResult};
+use crate::engine::RunReport;
+use crate::graph::ExecutionGraph;
+
+/// Who may interrupt a run: this process's SIGINT/SIGTERM (a command run by
+/// a person), or the front end that started it (a watcher that got the
+/// signal itself, a server shutting down).
+pub enum Interrupts {
+    Signals,
+    Channel(UnboundedReceiver<()>),
+}
+
+impl Interrupts {
+    /// An interrupt source and the handle that fires it: one message is
+    /// the first Ctrl-C (stop at a safe point), a second stops at once.
+    pub fn channel() -> (InterruptHandle, Interrupts) {
+        let (sender, receiver) = unbounded_channel();
+        (InterruptHandle { sender }, Interrupts::Channel(receiver))
+    }
+
+    fn receiver(self) -> UnboundedReceiver<()> {
+        match self {
+            Interrupts::Signals => listen_for_signals(),
+            Interrupts::Channel(receiver) => receiver,
+        }
+    }
+}
+
+/// Interrupts a run started with [`Interrupts::channel`].
+#[derive(Clone)]
+pub struct InterruptHandle {
+    sender: UnboundedSender<()>,
+}
+
+impl InterruptHandle {
+    pub fn interrupt(&self) {
+        let _ = self.sender.send(());
+    }
+}
+
+/// One message per SIGINT or SIGTERM delivered to this process.
+pub fn listen_for_signals() -> UnboundedReceiver<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (sender, receiver) = unbounded_channel();
+    let (Ok(mut interrupt), Ok(mut terminate)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate()))
+    else {
+        eprintln!("warning: cannot listen for Ctrl-C; it will stop deploy without rolling back");
+        return receiver;
+    };
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = terminate.recv() => {}
+            }
+            if sender.send(()).is_err() {
+                break;
+            }
+        }
+    });
+    receiver
+}
+
+/// Starts a multi-threaded runtime of its own and runs the engine future in
+/// it, with `interrupts` delivered to it. Its own runtime, so that a run can
+/// be started from any thread, a server's included.
+pub fn block_on<F, Fut>(graph: &ExecutionGraph, interrupts: Interrupts, engine: F) -> SessionResult<RunReport>
+where
+    F: FnOnce(UnboundedReceiver<()>) -> Fut,
+    Fut: std::future::Future<Output = RunReport>,
+{
+    // Scripts run on the blocking pool's threads; with this much stack they
+    // run right there instead of on a helper thread of the sandbox.
+    let stack = crate::script::required_stack_size(&graph.plan.pipeline.script_limits);
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().enable_all().thread_stack_size(stack).build().map_err(|error| {
+            SessionError::new(SessionErrorKind::Runtime, format!("cannot start the runtime: {error}"))
+        })?;
+    let report = runtime.block_on(async move { engine(interrupts.receiver()).await });
+    runtime.shutdown_timeout(Duration::from_millis(100));
+    Ok(report)
+}

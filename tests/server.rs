@@ -1,0 +1,174 @@
+//! `deploy serve` end to end: the real binary in the background, runs
+//! started with `deploy run` against the same state, real HTTP.
+
+mod common;
+
+use std::time::Duration;
+
+use common::background::{get, post, request, wait_until, Background};
+use common::Test;
+
+const LONG: Duration = Duration::from_secs(60);
+
+const PLAN: &str = r#"
+pipeline "shop" {}
+environment production { hosts = ["web-1"] }
+stage build { target = production  run "echo built ${version}"  rollback { run "echo unbuilt ${version} back to ${previous_version}" } }
+gate go { needs = [build]  approve "Ship ${version}?" by ["alice", "bob"] }
+stage ship { needs = [go]  target = production  run "echo shipped ${version}"  rollback { run "echo unshipped ${version}" } }
+param version: string = "1.0"
+"#;
+
+const TOKENS: &str = "alice-token-0123456789 alice\nmallory-token-0123456789 mallory\n";
+
+fn serve(test: &Test) -> (Background, String) {
+    let server = Background::start(
+        test.path(),
+        &["serve", "release.deploy", "--listen", "127.0.0.1:0", "--token-file", "tokens"],
+        &[],
+    );
+    let address = server.address();
+    (server, format!("http://{address}"))
+}
+
+fn alice() -> (&'static str, &'static str) {
+    ("Authorization", "Bearer alice-token-0123456789")
+}
+
+#[test]
+fn reads_answer_json_and_mistakes_get_json_errors() {
+    let test = Test::new().plan(PLAN).file("tokens", TOKENS);
+    let ran = test.run_with(&["run", "release.deploy", "--json", "--set", "version=1.0"]);
+    assert_eq!(ran.code, 3, "{}", ran.stderr);
+    let (_server, base) = serve(&test);
+
+    let status = get(&format!("{base}/api/status"));
+    assert_eq!(status.status, 200, "{}", status.body);
+    let status = status.json();
+    assert_eq!(status["backend"], "sqlite");
+    assert_eq!(status["runs"][0]["status"], "paused");
+    assert_eq!(status["watch"], serde_json::Value::Null);
+    let run_id = status["runs"][0]["run_id"].as_str().unwrap_or_default().to_string();
+
+    let runs = get(&format!("{base}/api/runs?limit=5")).json();
+    assert_eq!(runs[0]["run_id"], run_id.as_str());
+    assert_eq!(runs[0]["version"], "1.0");
+    let detail = get(&format!("{base}/api/runs/{run_id}")).json();
+    assert_eq!(detail["status"], "paused");
+    let types: Vec<&str> =
+        detail["journal"].as_array().into_iter().flatten().filter_map(|e| e["type"].as_str()).collect();
+    assert_eq!(types.first(), Some(&"run_started"));
+    assert_eq!(types.last(), Some(&"run_finished"));
+    assert!(detail["nodes"].as_array().is_some_and(|nodes| !nodes.is_empty()), "{detail}");
+
+    let unknown = get(&format!("{base}/api/runs/no-such-run"));
+    assert_eq!((unknown.status, unknown.json()["error"]["code"].clone()), (404, serde_json::json!("not_found")));
+    let events = get(&format!("{base}/api/runs/no-such-run/events"));
+    assert_eq!(events.status, 404);
+    let route = get(&format!("{base}/api/nothing"));
+    assert_eq!(route.status, 404);
+    assert!(route.json()["error"]["message"].is_string());
+    let method = request("DELETE", &format!("{base}/api/runs/{run_id}"), &[], "");
+    assert_eq!((method.status, method.json()["error"]["code"].clone()), (405, serde_json::json!("method_not_allowed")));
+    let method = get(&format!("{base}/api/runs/{run_id}/approve"));
+    assert_eq!(method.status, 405);
+
+    let approve = format!("{base}/api/runs/{run_id}/approve");
+    let no_token = post(&approve, &[], r#"{"gate":"go"}"#);
+    assert_eq!(no_token.status, 401);
+    let bad_token = post(&approve, &[("Authorization", "Bearer guess-guess-guess-guess")], r#"{"gate":"go"}"#);
+    assert_eq!(bad_token.status, 401);
+    for body in ["{", "[]", r#"{"gate": 3}"#, r#"{"gate":"go","extra":1}"#, "not json"] {
+        let answer = post(&approve, &[alice()], body);
+        assert_eq!(
+            (answer.status, answer.json()["error"]["code"].clone()),
+            (400, serde_json::json!("bad_request")),
+            "{body}"
+        );
+    }
+    let no_gate = post(&approve, &[alice()], r#"{"gate":"nope"}"#);
+    assert_eq!(no_gate.status, 404, "{}", no_gate.body);
+    let unknown_run = post(&format!("{base}/api/runs/zzz/approve"), &[alice()], r#"{"gate":"go"}"#);
+    assert_eq!(unknown_run.status, 404);
+    // Nothing was recorded by the refused requests.
+    assert_eq!(get(&format!("{base}/api/runs/{run_id}")).json()["approvals"], serde_json::json!([]));
+}
+
+#[test]
+fn an_approval_over_http_resumes_a_run_started_by_deploy_run() {
+    let test = Test::new().plan(PLAN).file("tokens", TOKENS);
+    let ran = test.run_with(&["run", "release.deploy", "--json"]);
+    assert_eq!(ran.code, 3, "{}", ran.stderr);
+    let (server, base) = serve(&test);
+    let run_id =
+        get(&format!("{base}/api/status")).json()["runs"][0]["run_id"].as_str().unwrap_or_default().to_string();
+    let approve = format!("{base}/api/runs/{run_id}/approve");
+    let mallory = post(&approve, &[("Authorization", "Bearer mallory-token-0123456789")], r#"{"gate":"go"}"#);
+    assert_eq!((mallory.status, mallory.json()["error"]["code"].clone()), (403, serde_json::json!("forbidden")));
+    let answer = post(&approve, &[alice()], r#"{"gate":"go"}"#);
+    assert_eq!(answer.status, 202, "{}", answer.body);
+    assert_eq!(
+        answer.json(),
+        serde_json::json!({"run_id": run_id, "gate": "go", "approver": "alice", "resumed": true})
+    );
+    wait_until(LONG, "the resumed run to succeed", || {
+        get(&format!("{base}/api/runs/{run_id}")).json()["status"] == "succeeded"
+    });
+    let detail = get(&format!("{base}/api/runs/{run_id}")).json();
+    assert_eq!(detail["approvals"][0]["approver"], "alice");
+    assert!(server.out().contains("shipped 1.0"), "{}", server.logs());
+    // Approving again: the run is no longer paused.
+    let again = post(&approve, &[alice()], r#"{"gate":"go"}"#);
+    assert_eq!(again.status, 409, "{}", again.body);
+    let versions = get(&format!("{base}/api/status")).json();
+    assert_eq!(versions["environments"][0]["current_version"], "1.0");
+}
+
+#[test]
+fn a_rollback_over_http_undoes_the_environment() {
+    let test = Test::new().plan(PLAN).file("tokens", TOKENS);
+    for version in ["1.0", "2.0"] {
+        let ran =
+            test.run_with(&["run", "release.deploy", "--yes", "--as", "bob", "--set", &format!("version={version}")]);
+        assert_eq!(ran.code, 0, "{}", ran.stderr);
+    }
+    let (server, base) = serve(&test);
+    let url = format!("{base}/api/environments/production/rollback");
+    assert_eq!(post(&url, &[], "").status, 401);
+    assert_eq!(post(&format!("{base}/api/environments/staging/rollback"), &[alice()], "").status, 404);
+    assert_eq!(post(&url, &[alice()], r#"{"to": 3}"#).status, 400);
+    let answer = post(&url, &[alice()], "");
+    assert_eq!(answer.status, 202, "{}", answer.body);
+    let run_id = answer.json()["run_id"].as_str().unwrap_or_default().to_string();
+    wait_until(LONG, "the rollback to end", || {
+        get(&format!("{base}/api/runs/{run_id}")).json()["status"] == "succeeded"
+    });
+    let detail = get(&format!("{base}/api/runs/{run_id}")).json();
+    assert_eq!(detail["kind"], "rollback");
+    assert!(
+        server.out().contains("unshipped 2.0") && server.out().contains("unbuilt 2.0 back to 1.0"),
+        "{}",
+        server.logs()
+    );
+    let status = get(&format!("{base}/api/status")).json();
+    assert_eq!(status["environments"][0]["current_version"], "1.0", "{status}");
+    // Reads need no token on loopback; the token file is not needed for them.
+    assert_eq!(get(&format!("{base}/api/runs")).status, 200);
+}
+
+#[test]
+fn sigterm_stops_the_server_with_exit_0() {
+    let test = Test::new().plan(PLAN).file("tokens", TOKENS);
+    let (mut server, base) = serve(&test);
+    assert_eq!(get(&format!("{base}/api/status")).status, 200);
+    server.signal(libc::SIGTERM);
+    assert_eq!(server.wait(LONG), Some(0), "{}", server.logs());
+}
+
+#[test]
+fn a_bad_token_file_is_refused_at_start() {
+    let test = Test::new().plan(PLAN).file("tokens", "short alice\n");
+    let output = test.run_with(&["serve", "release.deploy", "--listen", "127.0.0.1:0", "--token-file", "tokens"]);
+    assert_eq!(output.code, 1, "{}", output.stderr);
+    assert!(output.stderr.contains("line 1: the token is shorter than 16 characters"), "{}", output.stderr);
+}
