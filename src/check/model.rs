@@ -414,11 +414,32 @@ impl Amount {
 pub enum Strategy {
     AllAtOnce,
     Rolling { batch: Amount, max_failures: Amount },
-    Canary { steps: Vec<f64>, pause: Duration, analysis: Option<NodeId> },
+    /// With `traffic`, the steps are shares of requests set on a router
+    /// rather than shares of hosts.
+    Canary { steps: Vec<f64>, pause: Duration, analysis: Option<NodeId>, traffic: Option<Box<Traffic>> },
     BlueGreen { switch: Vec<Step>, verify: Option<NodeId>, keep_previous: Option<Duration> },
 }
 
+/// A canary by share of requests: `traffic = ROUTER` in `strategy canary`.
+#[derive(Clone, Debug)]
+pub struct Traffic {
+    /// The stage whose steps set the canary's share to `${weight}` percent.
+    pub router: NodeId,
+    /// How long the previous version stays installed after 100%.
+    pub keep_previous: Option<Duration>,
+    /// `retire { steps }`: removes the previous version (`${previous_version}`).
+    pub retire: Vec<Step>,
+}
+
 impl Strategy {
+    /// The traffic router of a canary by share of requests.
+    pub fn traffic(&self) -> Option<&Traffic> {
+        match self {
+            Strategy::Canary { traffic, .. } => traffic.as_deref(),
+            _ => None,
+        }
+    }
+
     pub fn name(&self) -> &'static str {
         match self {
             Strategy::AllAtOnce => "all_at_once",

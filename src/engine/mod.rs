@@ -27,6 +27,7 @@ pub mod rollout;
 pub mod run_status;
 pub mod scripts;
 pub mod steps;
+mod traffic;
 #[cfg(test)]
 mod testing;
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! steps, strategies, gates, hooks and the references between them.
 
 mod edges;
+mod router;
 mod steps;
 mod strategy;
 mod template;
@@ -139,6 +140,7 @@ pub fn lower_nodes(
         env_uses.extend(uses.into_inner().into_iter().map(|u| (NodeId(index), u)));
     }
     super::cycles::report(&nodes, &needs_spans, &mut lowering.diagnostics);
+    router::check_routers(lowering, &nodes);
     let needs: Vec<Vec<NodeId>> = nodes.iter().map(|n| n.needs.clone()).collect();
     let targets: Vec<Option<EnvId>> = nodes.iter().map(|n| n.target).collect();
     let contexts = environment_contexts(&needs, &targets);
