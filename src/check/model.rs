@@ -354,6 +354,13 @@ pub struct GateDef {
     pub on_fail: OutcomePolicy,
     pub on_inconclusive: OutcomePolicy,
     pub on_no_data: OutcomePolicy,
+    /// `failure_limit = N`: the check fails at once when more than N of its
+    /// evaluations failed (fail fast); without it a failing evaluation means
+    /// "not yet" until `within` ends.
+    pub failure_limit: Option<u32>,
+    /// `inconclusive_limit = N`: the check is inconclusive at once when more
+    /// than N of its evaluations were inconclusive.
+    pub inconclusive_limit: Option<u32>,
 }
 
 impl Default for GateDef {
@@ -368,6 +375,8 @@ impl Default for GateDef {
             on_fail: OutcomePolicy::Rollback,
             on_inconclusive: OutcomePolicy::Pause,
             on_no_data: OutcomePolicy::Pause,
+            failure_limit: None,
+            inconclusive_limit: None,
         }
     }
 }

@@ -44,6 +44,33 @@ struct ActiveRun {
     started_by: String,
     started_at: i64,
     heartbeat_at: i64,
+    /// Canaries by share of requests in this run: the share each set last.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    traffic: Vec<TrafficShare>,
+}
+
+/// The share of requests a traffic canary's router was last set to.
+#[derive(Debug, Serialize)]
+struct TrafficShare {
+    node: String,
+    /// Percent of requests to the new version.
+    weight: f64,
+    /// What the step was, e.g. "25% of requests".
+    label: String,
+}
+
+/// The last `rollout_step` with a `weight` of each stage, from the run's journal.
+fn traffic_shares(store: &mut dyn crate::state::StateStore, run_id: &str) -> Vec<TrafficShare> {
+    let Ok(journal) = store.journal(run_id) else { return Vec::new() };
+    let (events, _) = crate::state::resume::events(&journal);
+    let mut shares: Vec<TrafficShare> = Vec::new();
+    for event in events {
+        if let crate::engine::event::EventData::RolloutStep { node, weight: Some(weight), label, .. } = event.data {
+            shares.retain(|share| share.node != node);
+            shares.push(TrafficShare { node, weight, label });
+        }
+    }
+    shares
 }
 
 #[derive(Debug, Serialize)]
@@ -138,10 +165,15 @@ pub fn run(args: StatusArgs) -> ExitCode {
                     started_by: deployment.started_by.clone(),
                     started_at: deployment.started_at,
                     heartbeat_at: deployment.heartbeat_at,
+                    traffic: Vec::new(),
                 },
             )
         })
         .collect();
+    let mut runs = runs;
+    for run in &mut runs {
+        run.traffic = traffic_shares(store.as_mut(), &run.run_id);
+    }
     let leases = match store.leases() {
         Ok(leases) => {
             leases.into_iter().filter(|lease| pipeline.as_ref().map_or(true, |name| &lease.pipeline == name)).collect()
@@ -215,6 +247,14 @@ fn render(status: &Status) -> String {
             format_time(run.started_at),
             format_time(run.heartbeat_at)
         ));
+        for share in &run.traffic {
+            out.push_str(&format!(
+                "    canary {}: {} of requests to the new version ({})\n",
+                share.node,
+                crate::graph::batches::percent_text(share.weight),
+                share.label
+            ));
+        }
     }
     out.push_str("\nlocks:\n");
     if status.locks.is_empty() {

@@ -1,7 +1,8 @@
 //! A canary by share of requests (`strategy canary { traffic = ROUTER }`):
 //! the new version is installed beside the stable one on every host of the
 //! target, then each step has the router send `${weight}` percent of the
-//! requests to it, bakes for `pause` and decides `analysis`. Whatever stops
+//! requests to it, bakes for `pause` and decides `analysis` (below 100%:
+//! at 100% no request reaches the stable version to compare with). Whatever stops
 //! the rollout — a non-pass analysis, a failed router step, a cancelled run
 //! — first sends every request back to the stable version (the router's
 //! steps with weight 0), at once and before anything is undone; the run's
@@ -66,7 +67,8 @@ impl Rollout {
             if !self.bake(pause).await {
                 break;
             }
-            if let Some(gate) = analysis {
+            // At 100% no request goes to the stable version: nothing to compare with.
+            if let Some(gate) = analysis.filter(|_| weight < 100.0) {
                 let site = GateSite { stage: Some((self.id, "analysis")), hosts: self.hosts.clone() };
                 if !self.decide(gate, &site).await {
                     break;

@@ -46,7 +46,8 @@ pub fn traffic_timing(plan: &Plan, node: &NodeDef, parallel: u64) -> Option<Traf
     for step in steps {
         elapsed.add(router_once.clone());
         elapsed.add(Bound::of(*pause));
-        elapsed.add(gate_of(plan, *analysis));
+        let analysis = analysis.filter(|_| *step < 100.0);
+        elapsed.add(gate_of(plan, analysis));
         out.push(TrafficStep {
             share: percent_text(*step),
             pause: format_duration(*pause),

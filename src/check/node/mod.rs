@@ -52,9 +52,21 @@ pub const GATE_ATTRIBUTES: &[&str] = &[
     "on_fail",
     "on_inconclusive",
     "on_no_data",
+    "failure_limit",
+    "inconclusive_limit",
     "on",
 ];
-const GATE_ONLY: &[&str] = &["approve", "check", "wait", "window", "on_fail", "on_inconclusive", "on_no_data"];
+const GATE_ONLY: &[&str] = &[
+    "approve",
+    "check",
+    "wait",
+    "window",
+    "on_fail",
+    "on_inconclusive",
+    "on_no_data",
+    "failure_limit",
+    "inconclusive_limit",
+];
 const STAGE_ONLY: &[&str] = &["run", "script", "rollback", "strategy", "target", "retry", "monitor", "irreversible"];
 /// Attributes an instance (`stage x from m.t { ... }`) may give besides the template's arguments.
 pub const INSTANCE_ATTRIBUTES: &[&str] = &[
@@ -67,6 +79,8 @@ pub const INSTANCE_ATTRIBUTES: &[&str] = &[
     "on_fail",
     "on_inconclusive",
     "on_no_data",
+    "failure_limit",
+    "inconclusive_limit",
     "description",
 ];
 pub const STRATEGIES: &[&str] = &["all_at_once", "rolling", "canary", "blue_green"];
@@ -387,6 +401,24 @@ impl<'a> NodeBuilder<'a> {
                 let parsed = window(typer, &a.value);
                 if let Some(gate) = &mut self.node.gate {
                     gate.window = parsed.or(gate.window.take());
+                }
+            }
+            "failure_limit" | "inconclusive_limit" => {
+                let Some(Value::Int(limit)) = typer.constant(&a.value, &Type::Int) else { return };
+                let Ok(limit) = u32::try_from(limit) else {
+                    typer.diagnostics.push(
+                        Diagnostic::new(Code::InvalidValue, format!("`{}` cannot be negative", a.name.name))
+                            .at(file, a.value.span, "negative")
+                            .with_help("0 stops at the first such evaluation"),
+                    );
+                    return;
+                };
+                if let Some(gate) = &mut self.node.gate {
+                    if a.name.name == "failure_limit" {
+                        gate.failure_limit = Some(limit);
+                    } else {
+                        gate.inconclusive_limit = Some(limit);
+                    }
                 }
             }
             "on_fail" | "on_inconclusive" | "on_no_data" => {
