@@ -422,11 +422,23 @@ impl Amount {
 #[derive(Clone, Debug)]
 pub enum Strategy {
     AllAtOnce,
-    Rolling { batch: Amount, max_failures: Amount },
+    Rolling {
+        batch: Amount,
+        max_failures: Amount,
+    },
     /// With `traffic`, the steps are shares of requests set on a router
     /// rather than shares of hosts.
-    Canary { steps: Vec<f64>, pause: Duration, analysis: Option<NodeId>, traffic: Option<Box<Traffic>> },
-    BlueGreen { switch: Vec<Step>, verify: Option<NodeId>, keep_previous: Option<Duration> },
+    Canary {
+        steps: Vec<f64>,
+        pause: Duration,
+        analysis: Option<NodeId>,
+        traffic: Option<Box<Traffic>>,
+    },
+    BlueGreen {
+        switch: Vec<Step>,
+        verify: Option<NodeId>,
+        keep_previous: Option<Duration>,
+    },
 }
 
 /// A canary by share of requests: `traffic = ROUTER` in `strategy canary`.

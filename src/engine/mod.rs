@@ -27,11 +27,11 @@ pub mod rollout;
 pub mod run_status;
 pub mod scripts;
 pub mod steps;
-mod traffic;
 #[cfg(test)]
 mod testing;
 #[cfg(test)]
 mod tests;
+mod traffic;
 pub mod transport;
 pub mod undo;
 pub mod view;

@@ -119,8 +119,9 @@ impl Rollout {
         self.announce_weight("retire", 1, 1, label, 100.0);
         let node = self.ctx.plan().node(self.id);
         for host in self.hosts.clone() {
-            let result = run_steps(&self.ctx, node, &traffic.retire, Some(&host), 1, &StepSite::forward(), &self.node_cancel)
-                .await;
+            let result =
+                run_steps(&self.ctx, node, &traffic.retire, Some(&host), 1, &StepSite::forward(), &self.node_cancel)
+                    .await;
             if let Err(failure) = result {
                 self.ctx.bus.emit(EventData::Warning {
                     message: format!(

@@ -67,7 +67,12 @@ mod tests {
 
     #[test]
     fn canary_brings_the_share_up_to_each_step() {
-        let strategy = Strategy::Canary { steps: vec![10.0, 50.0, 100.0], pause: Default::default(), analysis: None, traffic: None };
+        let strategy = Strategy::Canary {
+            steps: vec![10.0, 50.0, 100.0],
+            pause: Default::default(),
+            analysis: None,
+            traffic: None,
+        };
         let sizes: Vec<usize> = batches(&strategy, &hosts(4)).iter().map(|b| b.hosts.len()).collect();
         assert_eq!(sizes, vec![1, 1, 2]);
         let sizes: Vec<usize> = batches(&strategy, &hosts(10)).iter().map(|b| b.hosts.len()).collect();

@@ -41,7 +41,6 @@ impl NodeBuilder<'_> {
         Some(Box::new(Traffic { router, keep_previous, retire }))
     }
 
-
     pub(super) fn strategy(&mut self, typer: &mut Typer, decl: &ast::StrategyDecl) {
         let file = typer.file;
         self.strategy_span = Some((file, decl.keyword.join(decl.name.span)));
