@@ -1061,7 +1061,11 @@ fn pin_refuses_a_plan_whose_imports_do_not_load() {
 
 #[test]
 fn every_stdlib_template_is_instantiated_by_a_test() {
-    let source = std::fs::read_to_string(root().join("tests/stdlib.rs")).unwrap_or_default();
+    // The stdlib tests, the traffic canary tests and the examples they run.
+    let mut source = String::new();
+    for file in ["tests/stdlib.rs", "tests/canary_haproxy.rs", "examples/canary_traffic.deploy"] {
+        source.push_str(&std::fs::read_to_string(root().join(file)).unwrap_or_default());
+    }
     let mut missing = Vec::new();
     for module in deploy::stdlib::docs::stdlib() {
         let alias = deploy::stdlib::docs::alias_of(&module.name);

@@ -256,10 +256,21 @@ fn strategy(plan: &Plan, strategy: &Strategy) -> String {
         Strategy::Rolling { batch, max_failures } => {
             format!("rolling {{ batch = {}  max_failures = {} }}", amount(batch), amount(max_failures))
         }
-        Strategy::Canary { steps, pause, analysis } => {
+        Strategy::Canary { steps, pause, analysis, traffic } => {
             let steps: Vec<String> = steps.iter().map(|s| format!("{s}%")).collect();
             let analysis = analysis.map(|a| format!("  analysis = {}", plan.node(a).name)).unwrap_or_default();
-            format!("canary {{ steps = [{}]  pause = {}{analysis} }}", steps.join(", "), format_duration(*pause))
+            let traffic = match traffic {
+                Some(traffic) => {
+                    let keep =
+                        traffic.keep_previous.map(|k| format!("  keep_previous = {}", format_duration(k))).unwrap_or_default();
+                    let retire: Vec<String> = traffic.retire.iter().map(step).collect();
+                    let retire =
+                        if retire.is_empty() { String::new() } else { format!("  retire {{ {} }}", retire.join("  ")) };
+                    format!("  traffic = {}{keep}{retire}", plan.node(traffic.router).name)
+                }
+                None => String::new(),
+            };
+            format!("canary {{ steps = [{}]  pause = {}{analysis}{traffic} }}", steps.join(", "), format_duration(*pause))
         }
         Strategy::BlueGreen { verify, keep_previous, .. } => {
             let verify = verify.map(|v| format!("  verify = {}", plan.node(v).name)).unwrap_or_default();

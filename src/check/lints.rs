@@ -16,8 +16,14 @@ pub fn run(plan: &Plan, loaded: &Loaded, used_aliases: &[String], diagnostics: &
 }
 
 fn rollback_coverage(plan: &Plan, diagnostics: &mut Vec<Diagnostic>) {
+    // A traffic router is undone by its own steps with weight 0.
+    let routers: Vec<NodeId> = plan.nodes.iter().filter_map(|n| n.strategy.traffic().map(|t| t.router)).collect();
     for node in &plan.nodes {
-        if node.kind != NodeKind::Stage || node.steps.is_empty() || !matches!(node.rollback, RollbackSpec::Missing) {
+        if node.kind != NodeKind::Stage
+            || node.steps.is_empty()
+            || !matches!(node.rollback, RollbackSpec::Missing)
+            || routers.contains(&node.id)
+        {
             continue;
         }
         let mut diagnostic = Diagnostic::new(Code::NoRollback, format!("stage `{}` has no rollback", node.name))

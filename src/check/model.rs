@@ -392,6 +392,13 @@ pub struct GateDef {
     pub on_fail: OutcomePolicy,
     pub on_inconclusive: OutcomePolicy,
     pub on_no_data: OutcomePolicy,
+    /// `failure_limit = N`: the check fails at once when more than N of its
+    /// evaluations failed (fail fast); without it a failing evaluation means
+    /// "not yet" until `within` ends.
+    pub failure_limit: Option<u32>,
+    /// `inconclusive_limit = N`: the check is inconclusive at once when more
+    /// than N of its evaluations were inconclusive.
+    pub inconclusive_limit: Option<u32>,
 }
 
 impl Default for GateDef {
@@ -406,6 +413,8 @@ impl Default for GateDef {
             on_fail: OutcomePolicy::Rollback,
             on_inconclusive: OutcomePolicy::Pause,
             on_no_data: OutcomePolicy::Pause,
+            failure_limit: None,
+            inconclusive_limit: None,
         }
     }
 }
@@ -451,12 +460,45 @@ impl Amount {
 #[derive(Clone, Debug)]
 pub enum Strategy {
     AllAtOnce,
-    Rolling { batch: Amount, max_failures: Amount },
-    Canary { steps: Vec<f64>, pause: Duration, analysis: Option<NodeId> },
-    BlueGreen { switch: Vec<Step>, verify: Option<NodeId>, keep_previous: Option<Duration> },
+    Rolling {
+        batch: Amount,
+        max_failures: Amount,
+    },
+    /// With `traffic`, the steps are shares of requests set on a router
+    /// rather than shares of hosts.
+    Canary {
+        steps: Vec<f64>,
+        pause: Duration,
+        analysis: Option<NodeId>,
+        traffic: Option<Box<Traffic>>,
+    },
+    BlueGreen {
+        switch: Vec<Step>,
+        verify: Option<NodeId>,
+        keep_previous: Option<Duration>,
+    },
+}
+
+/// A canary by share of requests: `traffic = ROUTER` in `strategy canary`.
+#[derive(Clone, Debug)]
+pub struct Traffic {
+    /// The stage whose steps set the canary's share to `${weight}` percent.
+    pub router: NodeId,
+    /// How long the previous version stays installed after 100%.
+    pub keep_previous: Option<Duration>,
+    /// `retire { steps }`: removes the previous version (`${previous_version}`).
+    pub retire: Vec<Step>,
 }
 
 impl Strategy {
+    /// The traffic router of a canary by share of requests.
+    pub fn traffic(&self) -> Option<&Traffic> {
+        match self {
+            Strategy::Canary { traffic, .. } => traffic.as_deref(),
+            _ => None,
+        }
+    }
+
     pub fn name(&self) -> &'static str {
         match self {
             Strategy::AllAtOnce => "all_at_once",

@@ -13,6 +13,7 @@ use crate::check::model::*;
 use crate::engine::interpolate::{Quoting, Scope};
 use crate::graph::batches::{batches, Batch};
 use crate::graph::timing::{worst_case, Bound, WorstCase};
+use crate::graph::traffic_timing::{traffic_timing, TrafficTiming};
 use crate::graph::ExecutionGraph;
 
 #[derive(Clone, Copy, Debug, Default, clap::ValueEnum)]
@@ -116,6 +117,8 @@ pub struct NodePreview {
     pub target: Option<String>,
     pub strategy: String,
     pub batches: Vec<Batch>,
+    /// A canary by share of requests: each step's share, pause, analysis and bounds.
+    pub traffic: Option<TrafficTiming>,
     pub protection: Vec<String>,
     pub timeout: Option<String>,
     pub retry: Option<String>,
@@ -188,6 +191,7 @@ pub fn preview(graph: &ExecutionGraph, inputs: &ResolvedInputs, previous_version
     let mut nodes = Vec::new();
     let mut coverage = Coverage { stages: 0, undoable: 0, irreversible: Vec::new(), missing: Vec::new() };
     let contexts = environment_of(graph);
+    let max_parallel = plan.pipeline.max_parallel.unwrap_or(crate::engine::DEFAULT_MAX_PARALLEL).max(1) as u64;
     for id in &graph.order {
         let node = plan.node(*id);
         let environment = contexts[id.0].map(|e| plan.environment(e));
@@ -268,10 +272,14 @@ pub fn preview(graph: &ExecutionGraph, inputs: &ResolvedInputs, previous_version
             Strategy::Rolling { batch, max_failures } => {
                 format!("rolling, batch {}, max failures {}", amount(*batch), amount(*max_failures))
             }
-            Strategy::Canary { steps, pause, analysis } => {
+            Strategy::Canary { steps, pause, analysis, traffic } => {
                 let steps: Vec<String> = steps.iter().map(|s| format!("{s}%")).collect();
                 let analysis = analysis.map(|a| format!(", analysis {}", plan.node(a).name)).unwrap_or_default();
-                format!("canary {}, pause {}{analysis}", steps.join(" → "), format_duration(*pause))
+                let router = traffic
+                    .as_ref()
+                    .map(|t| format!(" of requests through {}", plan.node(t.router).name))
+                    .unwrap_or_default();
+                format!("canary {}{router}, pause {}{analysis}", steps.join(" → "), format_duration(*pause))
             }
             Strategy::BlueGreen { verify, keep_previous, .. } => {
                 let verify = verify.map(|v| format!(", verify {}", plan.node(v).name)).unwrap_or_default();
@@ -287,6 +295,7 @@ pub fn preview(graph: &ExecutionGraph, inputs: &ResolvedInputs, previous_version
             target: node.target.map(|t| plan.environment(t).name.clone()),
             strategy,
             batches: if node.target.is_some() { batches(&node.strategy, &hosts) } else { Vec::new() },
+            traffic: traffic_timing(plan, node, max_parallel),
             protection,
             timeout: node.timeout.map(format_duration),
             retry: node.retry.map(|r| format!("{} every {}", r.attempts, format_duration(r.every))),
@@ -393,8 +402,13 @@ pub fn render(preview: &Preview) -> String {
             }
             if node.target.is_some() {
                 push(&mut out, format!("    strategy: {}", node.strategy));
-                for batch in &node.batches {
-                    push(&mut out, format!("      {}: {}", batch.label, batch.hosts.join(", ")));
+                match &node.traffic {
+                    Some(traffic) => render_traffic(&mut out, traffic),
+                    None => {
+                        for batch in &node.batches {
+                            push(&mut out, format!("      {}: {}", batch.label, batch.hosts.join(", ")));
+                        }
+                    }
                 }
             }
             let mut limits = Vec::new();
@@ -461,6 +475,28 @@ pub fn render(preview: &Preview) -> String {
         out.push_str(&super::plan_diff::render(changes));
     }
     out
+}
+
+/// The steps of a canary by share of requests, and its worst cases.
+fn render_traffic(out: &mut String, traffic: &TrafficTiming) {
+    for step in &traffic.steps {
+        let analysis = step.analysis.as_ref().map(|a| format!(", then {a}")).unwrap_or_default();
+        out.push_str(&format!(
+            "      {} of requests, pause {}{analysis} — done {}\n",
+            step.share,
+            step.pause,
+            describe_bound(&step.until_done)
+        ));
+    }
+    if let Some(keep) = &traffic.keep_previous {
+        out.push_str(&format!("      previous version kept {keep} after 100%, then retired\n"));
+    }
+    out.push_str(&format!("      to full rollout: {}\n", describe_bound(&traffic.to_full)));
+    out.push_str(&format!(
+        "      to rollback after a failed step: {} (every request back to stable: {})\n",
+        describe_bound(&traffic.to_rollback),
+        describe_bound(&traffic.to_stable)
+    ));
 }
 
 fn describe_bound(bound: &Bound) -> String {

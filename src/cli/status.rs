@@ -107,6 +107,14 @@ fn render(status: &Overview) -> String {
             format_time(run.started_at),
             format_time(run.heartbeat_at)
         ));
+        for share in &run.traffic {
+            out.push_str(&format!(
+                "    canary {}: {} of requests to the new version ({})\n",
+                share.node,
+                crate::graph::batches::percent_text(share.weight),
+                share.label
+            ));
+        }
     }
     out.push_str("\nlocks:\n");
     if status.locks.is_empty() {

@@ -171,6 +171,18 @@ the last must be 100% so that the rollout completes:
 "`analysis`, `verify` and `monitor` name a gate whose check is evaluated; the
 name given is a stage.";
 
+    NotATrafficRouter = "E0145", Error, "not a traffic router",
+"`traffic` in `strategy canary` names the stage that sets the share of
+requests the canary gets: a stage, usually an instance of a router template
+such as `std/nginx.split` or `std/haproxy.weights`, with a `weight`
+parameter (the engine runs its steps with `${weight}` bound to each step's
+percent, and to 0 to send every request back to the stable version). The
+name given is a gate, the canary stage itself, or a stage without `weight`:
+
+    template stage my_router(weight: int = 0) { run \"./set-weight ${weight}\" ... }
+    stage router from my_router { }
+    strategy canary { steps = [5%, 100%]  traffic = router }";
+
     ScriptSyntax = "E0115", Error, "Rhai syntax error",
 "An embedded Rhai snippet (`inline` or a ```fenced``` block) does not compile.
 Scripts are compiled when the plan is checked; the error points at the line

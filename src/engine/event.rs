@@ -279,6 +279,11 @@ pub enum EventData {
         count: usize,
         label: String,
         hosts: Vec<String>,
+        /// A canary by share of requests (`traffic = ROUTER`): the percent
+        /// of requests this step sends to the new version (0 when the
+        /// router sends everything back to the stable one).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        weight: Option<f64>,
     },
     /// A canary bakes between steps (`pause`).
     RolloutPause {

@@ -314,9 +314,10 @@ pub async fn execute(ctx: Arc<RunContext>, mut interrupts: mpsc::UnboundedReceiv
     finish(&ctx, status, states, rollback, stop)
 }
 
-/// Gates that only stages use (as `analysis`, `verify` or `monitor`) and
-/// that neither need nor are needed by anything: they are decided where they
-/// are used, in the stage's environment, not on their own. For each, who
+/// Gates that only stages use (as `analysis`, `verify` or `monitor`), and
+/// router stages that only canaries use (as `traffic`), that neither need
+/// nor are needed by anything: they are decided (or run) where they are
+/// used, in the stage's environment, not on their own. For each, who
 /// uses it (`deploy (monitor)`).
 fn evaluated_only_for_stages(plan: &crate::check::model::Plan) -> Vec<Option<String>> {
     use crate::check::model::Strategy;
@@ -336,6 +337,9 @@ fn evaluated_only_for_stages(plan: &crate::check::model::Plan) -> Vec<Option<Str
         if let Some(monitor) = node.monitor {
             uses(monitor.gate, "monitor");
         }
+        if let Some(traffic) = node.strategy.traffic() {
+            uses(traffic.router, "traffic");
+        }
         match &node.strategy {
             Strategy::Canary { analysis: Some(gate), .. } => uses(*gate, "analysis"),
             Strategy::BlueGreen { verify: Some(gate), .. } => uses(*gate, "verify"),
@@ -346,8 +350,7 @@ fn evaluated_only_for_stages(plan: &crate::check::model::Plan) -> Vec<Option<Str
         .iter()
         .map(|node| {
             let list = &users[node.id.0];
-            let detached =
-                node.kind == NodeKind::Gate && !list.is_empty() && node.needs.is_empty() && !needed[node.id.0];
+            let detached = !list.is_empty() && node.needs.is_empty() && !needed[node.id.0];
             detached.then(|| list.join(", "))
         })
         .collect()

@@ -108,7 +108,7 @@ async fn decide_parts(
         }
     }
     if let Some(check) = &gate.check {
-        let Some(last) = poll(ctx, node, check, site, cancel).await else {
+        let Some(last) = poll(ctx, node, gate, check, site, cancel).await else {
             return GateDecision::Cancelled;
         };
         let (outcome, message) = classify(last);
@@ -231,10 +231,13 @@ pub fn conclude(
 }
 
 /// Polls a check every `every` until it passes or `within` runs out; the
-/// last evaluation is the outcome. `None` when cancelled.
+/// last evaluation is the outcome. With `failure_limit` (`inconclusive_limit`)
+/// the check ends at once when more evaluations than that failed (were
+/// inconclusive). `None` when cancelled.
 async fn poll(
     ctx: &Arc<RunContext>,
     node: &NodeDef,
+    gate: &GateDef,
     check: &Check,
     site: &GateSite,
     cancel: &CancellationToken,
@@ -248,10 +251,21 @@ async fn poll(
     let deadline = Instant::now() + check.within;
     let log = evaluate::log_sink(&output_sink(ctx, &node.name, None, false));
     let mut attempt = 0;
+    let (mut failures, mut inconclusives) = (0u32, 0u32);
     loop {
         attempt += 1;
         let outcome = evaluate_once(ctx, node, check, site, attempt, deadline, &log, cancel).await?;
-        if outcome == CheckOutcome::Pass || Instant::now() + check.every >= deadline {
+        match outcome {
+            CheckOutcome::Fail(_) | CheckOutcome::Error(_) => failures += 1,
+            CheckOutcome::Inconclusive(_) => inconclusives += 1,
+            _ => {}
+        }
+        let over = |count: u32, limit: Option<u32>| limit.is_some_and(|limit| count > limit);
+        if outcome == CheckOutcome::Pass
+            || over(failures, gate.failure_limit)
+            || over(inconclusives, gate.inconclusive_limit)
+            || Instant::now() + check.every >= deadline
+        {
             return Some(outcome);
         }
         if !sleep_or_cancel(check.every, cancel).await {

@@ -31,6 +31,7 @@ pub mod steps;
 mod testing;
 #[cfg(test)]
 mod tests;
+mod traffic;
 pub mod transport;
 pub mod undo;
 pub mod view;

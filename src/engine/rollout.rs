@@ -58,6 +58,9 @@ pub async fn run_stage(ctx: Arc<RunContext>, id: NodeId, cancel: CancellationTok
     };
     match &node.strategy {
         Strategy::AllAtOnce | Strategy::Rolling { .. } => rollout.in_batches().await,
+        Strategy::Canary { steps, pause, analysis, traffic: Some(traffic) } => {
+            rollout.traffic_canary(steps, *pause, *analysis, traffic).await
+        }
         Strategy::Canary { pause, analysis, .. } => rollout.canary(*pause, *analysis).await,
         Strategy::BlueGreen { verify, keep_previous, .. } => rollout.blue_green(*verify, *keep_previous).await,
     }
@@ -65,22 +68,22 @@ pub async fn run_stage(ctx: Arc<RunContext>, id: NodeId, cancel: CancellationTok
     rollout.finish(completed)
 }
 
-struct Rollout {
-    ctx: Arc<RunContext>,
-    id: NodeId,
-    hosts: Vec<String>,
+pub(super) struct Rollout {
+    pub(super) ctx: Arc<RunContext>,
+    pub(super) id: NodeId,
+    pub(super) hosts: Vec<String>,
     /// Cancels the other hosts of this stage when it has failed for good.
-    node_cancel: CancellationToken,
+    pub(super) node_cancel: CancellationToken,
     results: Vec<Option<UnitResult>>,
     failures: usize,
     tolerated: usize,
     first_failure: Option<UnitResult>,
     /// A gate (analysis, verify) stopped the rollout.
-    stopped: Option<(String, FailurePolicy)>,
+    pub(super) stopped: Option<(String, FailurePolicy)>,
 }
 
 impl Rollout {
-    fn strategy(&self) -> &Strategy {
+    pub(super) fn strategy(&self) -> &Strategy {
         &self.ctx.plan().node(self.id).strategy
     }
 
@@ -89,7 +92,7 @@ impl Rollout {
     }
 
     /// Whether the rollout may go on to its next batch, step or phase.
-    fn going(&self) -> bool {
+    pub(super) fn going(&self) -> bool {
         !self.failed() && self.stopped.is_none() && !self.node_cancel.is_cancelled()
     }
 
@@ -102,6 +105,7 @@ impl Rollout {
             count,
             label,
             hosts: self.hosts[range.clone()].to_vec(),
+            weight: None,
         });
     }
 
@@ -187,7 +191,7 @@ impl Rollout {
     }
 
     /// Decides a gate for this stage; `false` stops the rollout.
-    async fn decide(&mut self, gate: NodeId, site: &GateSite) -> bool {
+    pub(super) async fn decide(&mut self, gate: NodeId, site: &GateSite) -> bool {
         match gates::decide(&self.ctx, gate, site, &self.node_cancel).await {
             GateDecision::Pass => true,
             GateDecision::Stop { message, policy } => {
@@ -201,7 +205,7 @@ impl Rollout {
     /// Runs `phase` on the hosts of `range`. Hosts take their first permit in
     /// host order (web-1 before web-2), while finished hosts are still looked
     /// at as they end.
-    async fn run_batch(&mut self, range: Range<usize>, phase: UnitPhase) {
+    pub(super) async fn run_batch(&mut self, range: Range<usize>, phase: UnitPhase) {
         let policy = self.ctx.plan().pipeline.on_failure;
         let mut running = JoinSet::new();
         let mut pending = range.peekable();

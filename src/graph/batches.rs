@@ -25,6 +25,10 @@ pub fn batches(strategy: &Strategy, hosts: &[String]) -> Vec<Batch> {
                 .map(|(index, chunk)| Batch { hosts: chunk.to_vec(), label: format!("batch {} of {count}", index + 1) })
                 .collect()
         }
+        Strategy::Canary { steps, traffic: Some(_), .. } => steps
+            .iter()
+            .map(|step| Batch { hosts: hosts.to_vec(), label: format!("{} of requests", percent_text(*step)) })
+            .collect(),
         Strategy::Canary { steps, .. } => {
             let mut done = 0;
             let mut out = Vec::new();
@@ -43,6 +47,15 @@ pub fn batches(strategy: &Strategy, hosts: &[String]) -> Vec<Batch> {
     }
 }
 
+/// `5%`, `12.5%`.
+pub fn percent_text(value: f64) -> String {
+    if value.fract() == 0.0 {
+        format!("{value:.0}%")
+    } else {
+        format!("{value}%")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -54,7 +67,12 @@ mod tests {
 
     #[test]
     fn canary_brings_the_share_up_to_each_step() {
-        let strategy = Strategy::Canary { steps: vec![10.0, 50.0, 100.0], pause: Default::default(), analysis: None };
+        let strategy = Strategy::Canary {
+            steps: vec![10.0, 50.0, 100.0],
+            pause: Default::default(),
+            analysis: None,
+            traffic: None,
+        };
         let sizes: Vec<usize> = batches(&strategy, &hosts(4)).iter().map(|b| b.hosts.len()).collect();
         assert_eq!(sizes, vec![1, 1, 2]);
         let sizes: Vec<usize> = batches(&strategy, &hosts(10)).iter().map(|b| b.hosts.len()).collect();

@@ -4,6 +4,7 @@
 pub mod batches;
 mod render;
 pub mod timing;
+pub mod traffic_timing;
 
 pub use render::{to_dot, to_mermaid};
 

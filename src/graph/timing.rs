@@ -28,15 +28,15 @@ pub struct Bound {
 }
 
 impl Bound {
-    fn of(duration: Duration) -> Bound {
+    pub(super) fn of(duration: Duration) -> Bound {
         Bound { millis: u64::try_from(duration.as_millis()).unwrap_or(u64::MAX), unbounded: Vec::new() }
     }
 
-    fn never(reason: String) -> Bound {
+    pub(super) fn never(reason: String) -> Bound {
         Bound { millis: 0, unbounded: vec![reason] }
     }
 
-    fn add(&mut self, other: Bound) {
+    pub(super) fn add(&mut self, other: Bound) {
         self.millis = self.millis.saturating_add(other.millis);
         for reason in other.unbounded {
             if !self.unbounded.contains(&reason) {
@@ -45,7 +45,7 @@ impl Bound {
         }
     }
 
-    fn times(mut self, count: u64) -> Bound {
+    pub(super) fn times(mut self, count: u64) -> Bound {
         self.millis = self.millis.saturating_mul(count);
         self
     }
@@ -159,7 +159,7 @@ fn gate_bound(plan: &Plan, node: &NodeDef, gate: &GateDef) -> Bound {
 }
 
 /// A gate decided for a stage (analysis, verify).
-fn gate_of(plan: &Plan, gate: Option<NodeId>) -> Bound {
+pub(super) fn gate_of(plan: &Plan, gate: Option<NodeId>) -> Bound {
     match gate.map(|g| plan.node(g)) {
         Some(node) => node.gate.as_deref().map(|gate| gate_bound(plan, node, gate)).unwrap_or_default(),
         None => Bound::default(),
@@ -180,6 +180,11 @@ fn rollout_bound(plan: &Plan, node: &NodeDef, parallel: u64) -> Bound {
                 total.add(unit.clone().times(rounds(batch.hosts.len())));
             }
         }
+        Strategy::Canary { traffic: Some(_), .. } => {
+            if let Some(timing) = super::traffic_timing::traffic_timing(plan, node, parallel) {
+                total.add(timing.to_full);
+            }
+        }
         Strategy::Canary { pause, analysis, .. } => {
             for batch in &batches {
                 total.add(unit.clone().times(rounds(batch.hosts.len())));
@@ -198,7 +203,7 @@ fn rollout_bound(plan: &Plan, node: &NodeDef, parallel: u64) -> Bound {
 }
 
 /// One host's steps with every attempt: attempts × timeout + retries × delay.
-fn unit_bound(plan: &Plan, node: &NodeDef, steps: &[Step], label: &str) -> Bound {
+pub(super) fn unit_bound(plan: &Plan, node: &NodeDef, steps: &[Step], label: &str) -> Bound {
     if steps.is_empty() {
         return Bound::default();
     }
@@ -213,7 +218,7 @@ fn unit_bound(plan: &Plan, node: &NodeDef, steps: &[Step], label: &str) -> Bound
 
 /// One run of `steps`: the timeout, or the scripts' deadlines when every
 /// step is a script; a `run` step without a timeout has no bound.
-fn steps_bound(plan: &Plan, timeout: Option<Duration>, steps: &[Step], label: &str) -> Bound {
+pub(super) fn steps_bound(plan: &Plan, timeout: Option<Duration>, steps: &[Step], label: &str) -> Bound {
     if let Some(limit) = timeout {
         return Bound::of(limit);
     }

@@ -31,6 +31,33 @@ pub struct ActiveRun {
     pub started_by: String,
     pub started_at: i64,
     pub heartbeat_at: i64,
+    /// Canaries by share of requests in this run: the share each set last.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub traffic: Vec<TrafficShare>,
+}
+
+/// The share of requests a traffic canary's router was last set to.
+#[derive(Debug, Serialize)]
+pub struct TrafficShare {
+    pub node: String,
+    /// Percent of requests to the new version.
+    pub weight: f64,
+    /// What the step was, e.g. "25% of requests".
+    pub label: String,
+}
+
+/// The last `rollout_step` with a `weight` of each stage, from the run's journal.
+fn traffic_shares(store: &mut dyn StateStore, run_id: &str) -> Vec<TrafficShare> {
+    let Ok(journal) = store.journal(run_id) else { return Vec::new() };
+    let (events, _) = crate::state::resume::events(&journal);
+    let mut shares: Vec<TrafficShare> = Vec::new();
+    for event in events {
+        if let crate::engine::event::EventData::RolloutStep { node, weight: Some(weight), label, .. } = event.data {
+            shares.retain(|share| share.node != node);
+            shares.push(TrafficShare { node, weight, label });
+        }
+    }
+    shares
 }
 
 #[derive(Debug, Serialize)]
@@ -82,10 +109,15 @@ pub fn overview(store: &mut dyn StateStore, pipeline: Option<&str>) -> SessionRe
                     started_by: deployment.started_by.clone(),
                     started_at: deployment.started_at,
                     heartbeat_at: deployment.heartbeat_at,
+                    traffic: Vec::new(),
                 },
             )
         })
         .collect();
+    let mut runs = runs;
+    for run in &mut runs {
+        run.traffic = traffic_shares(store, &run.run_id);
+    }
     let leases: Vec<Lease> =
         store.leases()?.into_iter().filter(|lease| pipeline.map_or(true, |name| lease.pipeline == name)).collect();
     let mut pipelines: Vec<String> = environments.iter().map(|entry| entry.pipeline.clone()).collect();

@@ -11,6 +11,7 @@ pub const MODULES: &[(&str, &str)] = &[
     ("std/prometheus", include_str!("../../stdlib/std/prometheus.deploy")),
     ("std/notify", include_str!("../../stdlib/std/notify.deploy")),
     ("std/nginx", include_str!("../../stdlib/std/nginx.deploy")),
+    ("std/haproxy", include_str!("../../stdlib/std/haproxy.deploy")),
     ("std/git", include_str!("../../stdlib/std/git.deploy")),
 ];
 

@@ -2,6 +2,7 @@
 //! steps, strategies, gates, hooks and the references between them.
 
 mod edges;
+mod router;
 mod steps;
 mod strategy;
 mod template;
@@ -52,9 +53,21 @@ pub const GATE_ATTRIBUTES: &[&str] = &[
     "on_fail",
     "on_inconclusive",
     "on_no_data",
+    "failure_limit",
+    "inconclusive_limit",
     "on",
 ];
-const GATE_ONLY: &[&str] = &["approve", "check", "wait", "window", "on_fail", "on_inconclusive", "on_no_data"];
+const GATE_ONLY: &[&str] = &[
+    "approve",
+    "check",
+    "wait",
+    "window",
+    "on_fail",
+    "on_inconclusive",
+    "on_no_data",
+    "failure_limit",
+    "inconclusive_limit",
+];
 const STAGE_ONLY: &[&str] =
     &["run", "script", "upload", "rollback", "strategy", "target", "retry", "monitor", "irreversible"];
 /// Attributes an instance (`stage x from m.t { ... }`) may give besides the template's arguments.
@@ -68,6 +81,8 @@ pub const INSTANCE_ATTRIBUTES: &[&str] = &[
     "on_fail",
     "on_inconclusive",
     "on_no_data",
+    "failure_limit",
+    "inconclusive_limit",
     "description",
 ];
 pub const STRATEGIES: &[&str] = &["all_at_once", "rolling", "canary", "blue_green"];
@@ -141,6 +156,7 @@ pub fn lower_nodes(
         env_uses.extend(uses.into_inner().into_iter().map(|u| (NodeId(index), u)));
     }
     super::cycles::report(&nodes, &needs_spans, &mut lowering.diagnostics);
+    router::check_routers(lowering, &nodes);
     let needs: Vec<Vec<NodeId>> = nodes.iter().map(|n| n.needs.clone()).collect();
     let targets: Vec<Option<EnvId>> = nodes.iter().map(|n| n.target).collect();
     let contexts = environment_contexts(&needs, &targets);
@@ -388,6 +404,24 @@ impl<'a> NodeBuilder<'a> {
                 let parsed = window(typer, &a.value);
                 if let Some(gate) = &mut self.node.gate {
                     gate.window = parsed.or(gate.window.take());
+                }
+            }
+            "failure_limit" | "inconclusive_limit" => {
+                let Some(Value::Int(limit)) = typer.constant(&a.value, &Type::Int) else { return };
+                let Ok(limit) = u32::try_from(limit) else {
+                    typer.diagnostics.push(
+                        Diagnostic::new(Code::InvalidValue, format!("`{}` cannot be negative", a.name.name))
+                            .at(file, a.value.span, "negative")
+                            .with_help("0 stops at the first such evaluation"),
+                    );
+                    return;
+                };
+                if let Some(gate) = &mut self.node.gate {
+                    if a.name.name == "failure_limit" {
+                        gate.failure_limit = Some(limit);
+                    } else {
+                        gate.inconclusive_limit = Some(limit);
+                    }
                 }
             }
             "on_fail" | "on_inconclusive" | "on_no_data" => {

@@ -7,13 +7,40 @@ pub fn strategy_attributes(name: &str) -> Option<&'static [&'static str]> {
     match name {
         "all_at_once" => Some(&[]),
         "rolling" => Some(&["batch", "max_failures"]),
-        "canary" => Some(&["steps", "pause", "analysis"]),
+        "canary" => Some(&["steps", "pause", "analysis", "traffic", "keep_previous"]),
         "blue_green" => Some(&["switch", "verify", "keep_previous"]),
         _ => None,
     }
 }
 
 impl NodeBuilder<'_> {
+    /// `traffic = ROUTER`, `keep_previous` and `retire { steps }` of a
+    /// canary; without `traffic` the other two are errors.
+    fn traffic(
+        &mut self,
+        typer: &mut Typer,
+        attributes: &HashMap<&str, &ast::Value>,
+        retire: Option<(Span, Vec<Step>)>,
+        decl: &ast::StrategyDecl,
+    ) -> Option<Box<Traffic>> {
+        let keep_previous = keep_previous(typer, attributes.get("keep_previous"));
+        let Some(value) = attributes.get("traffic") else {
+            let stray = attributes.get("keep_previous").map(|v| v.span).or(retire.as_ref().map(|(span, _)| *span));
+            if let Some(span) = stray {
+                typer.diagnostics.push(
+                    Diagnostic::new(Code::MissingValue, "`keep_previous` and `retire` need `traffic = ROUTER`")
+                        .at(typer.file, span, "only for a canary by share of requests")
+                        .with_secondary(typer.file, decl.name.span, "a canary over hosts")
+                        .with_help("name a router stage: traffic = router (see std/nginx.split)"),
+                );
+            }
+            return None;
+        };
+        let router = self.router_ref(typer, value)?;
+        let retire = retire.map(|(_, steps)| steps).unwrap_or_default();
+        Some(Box::new(Traffic { router, keep_previous, retire }))
+    }
+
     pub(super) fn strategy(&mut self, typer: &mut Typer, decl: &ast::StrategyDecl) {
         let file = typer.file;
         self.strategy_span = Some((file, decl.keyword.join(decl.name.span)));
@@ -39,6 +66,7 @@ impl NodeBuilder<'_> {
         let what = format!("strategy {name}");
         let mut attributes: HashMap<&str, &ast::Value> = HashMap::new();
         let mut switch: Option<Vec<Step>> = None;
+        let mut retire: Option<(Span, Vec<Step>)> = None;
         for entry in entries {
             match entry {
                 Entry::Attribute(a) if accepted.contains(&a.name.name.as_str()) => {
@@ -46,6 +74,9 @@ impl NodeBuilder<'_> {
                 }
                 Entry::Block(b) if name == "blue_green" && b.name.name == "switch" => {
                     switch = Some(steps(typer, self.compiler, &b.body.entries, "`switch`"));
+                }
+                Entry::Block(b) if name == "canary" && b.name.name == "retire" => {
+                    retire = Some((b.name.span, steps(typer, self.compiler, &b.body.entries, "`retire`")));
                 }
                 other => typer.diagnostics.push(unknown_entry(file, other, &what, accepted)),
             }
@@ -82,7 +113,8 @@ impl NodeBuilder<'_> {
                 };
                 let pause = duration_or(typer, attributes.get("pause").copied(), std::time::Duration::ZERO);
                 let analysis = attributes.get("analysis").and_then(|v| self.gate_ref(typer, v, "analysis"));
-                Strategy::Canary { steps, pause, analysis }
+                let traffic = self.traffic(typer, &attributes, retire, decl);
+                Strategy::Canary { steps, pause, analysis, traffic }
             }
             "blue_green" => {
                 let switch = match switch {
@@ -97,14 +129,20 @@ impl NodeBuilder<'_> {
                     }
                 };
                 let verify = attributes.get("verify").and_then(|v| self.gate_ref(typer, v, "verify"));
-                let keep_previous = attributes
-                    .get("keep_previous")
-                    .and_then(|v| typer.constant(v, &Type::Duration))
-                    .and_then(|v| if let Value::Duration(d) = v { Some(d) } else { None });
+                let keep_previous = keep_previous(typer, attributes.get("keep_previous"));
                 Strategy::BlueGreen { switch, verify, keep_previous }
             }
             _ => Strategy::AllAtOnce,
         };
+    }
+}
+
+/// `keep_previous = DURATION`.
+fn keep_previous(typer: &mut Typer, value: Option<&&ast::Value>) -> Option<std::time::Duration> {
+    let value = value?;
+    match typer.constant(value, &Type::Duration)? {
+        Value::Duration(d) => Some(d),
+        _ => None,
     }
 }
 
