@@ -21,6 +21,8 @@ pub struct Lowering<'a> {
     pub diagnostics: Vec<Diagnostic>,
     pub names: PlanNames,
     pub environments: Vec<EnvironmentDef>,
+    /// `secrets { ... }` of every environment.
+    pub environment_secrets: Vec<SecretDef>,
     pub pipeline: PipelineSettings,
 }
 
@@ -48,6 +50,7 @@ pub fn lower(
         diagnostics: Vec::new(),
         names: PlanNames::default(),
         environments: Vec::new(),
+        environment_secrets: Vec::new(),
         pipeline: PipelineSettings {
             name: plan_file.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_else(|| "deploy".into()),
             description: None,
@@ -69,16 +72,32 @@ pub fn lower(
     let pipeline_hooks = lower_pipeline(&mut lowering, file, &root.ast.items);
     let (params, secrets) = lower_inputs(&mut lowering, file, &root.ast.items, sets);
     lower_environments(&mut lowering, file, &root.ast.items);
-    let compiler = super::scripts::ScriptCompiler::new(&lowering.pipeline.script_limits);
+    let keyword_names: Vec<String> = root
+        .ast
+        .items
+        .iter()
+        .filter_map(|item| match item {
+            Item::Param(p) => Some(p.name.name.to_string()),
+            Item::Secret(s) => Some(s.name.name.to_string()),
+            _ => None,
+        })
+        .filter(|name| super::script_words::is_rhai_word(name))
+        .collect();
+    let compiler = super::scripts::ScriptCompiler::new(&lowering.pipeline.script_limits).reported(keyword_names);
     let lazy_bodies = root.lazy_bodies;
     let nodes = match lower_nodes(&mut lowering, &compiler, decls, lazy_bodies) {
         Ok(nodes) => nodes,
         // A stage or gate body with a syntax error: like any syntax error,
         // it is the only thing reported.
-        Err(super::node::BodySyntaxError(errors)) => return (None, errors),
+        Err(super::node::BodySyntaxError(mut errors)) => {
+            super::shell_hint::add_escape_hints(&loaded.sources, &mut errors);
+            return (None, errors);
+        }
     };
     let hooks = pipeline_hooks
         .map(|entries| super::node::lower_hooks(&mut lowering, &compiler, file, &entries, HookEvent::PIPELINE));
+    let mut secrets = secrets;
+    secrets.append(&mut lowering.environment_secrets);
     let plan = Plan {
         pipeline: lowering.pipeline.clone(),
         params,
@@ -182,6 +201,16 @@ fn check_duplicates(lowering: &mut Lowering, file: FileId, items: &[Item], decls
             Item::Secret(s) => Some(&s.name),
             _ => None,
         };
+        if let Some(name) = reserved.filter(|name| super::script_words::is_rhai_word(&name.name)) {
+            diagnostics.push(
+                Diagnostic::new(
+                    Code::RhaiWordAsName,
+                    format!("`{}` is a Rhai keyword, so no script can use it as a name", name.name),
+                )
+                .at(file, name.span, "named like a Rhai keyword")
+                .with_help(format!("rename it, for example to `{0}_name` (and `${{{0}}}` to `${{{0}_name}}`)", name.name)),
+            );
+        }
         if let Some(name) = reserved {
             if name.name != "version" && (name.name == "env" || BUILTINS.iter().any(|(b, _)| *b == name.name)) {
                 diagnostics.push(
@@ -412,11 +441,12 @@ fn lower_inputs(
             }
             Item::Secret(secret) => {
                 let mut typer = Typer { file, scope: &scope, diagnostics: &mut diagnostics };
-                if let Some(value) = typer.expr(&secret.value, &Type::String) {
+                if let Some(source) = super::secret_source::lower_secret_source(&mut typer, &secret.value) {
                     lowering.names.secrets.push(secret.name.name.to_string());
                     secrets.push(SecretDef {
                         name: secret.name.name.to_string(),
-                        value,
+                        source,
+                        environment: None,
                         location: Location { file, span: secret.span },
                     });
                 }
@@ -428,7 +458,7 @@ fn lower_inputs(
     (params, secrets)
 }
 
-pub const ENVIRONMENT_ENTRIES: &[&str] = &["hosts", "vars", "protect", "description"];
+pub const ENVIRONMENT_ENTRIES: &[&str] = &["hosts", "vars", "protect", "description", "secrets"];
 pub const PROTECT_KEYS: &[&str] = &["approval", "window", "by"];
 
 fn lower_environments(lowering: &mut Lowering, file: FileId, items: &[Item]) {
@@ -436,6 +466,7 @@ fn lower_environments(lowering: &mut Lowering, file: FileId, items: &[Item]) {
     let names = lowering.names.clone();
     let scope = Scope { plan: Some(&names), template_params: None, env: EnvContext::None, builtins: true };
     let mut environments: Vec<EnvironmentDef> = Vec::new();
+    let mut environment_secrets: Vec<SecretDef> = Vec::new();
     let mut seen = BTreeMap::new();
     for item in items {
         let Item::Environment(env) = item else { continue };
@@ -450,34 +481,27 @@ fn lower_environments(lowering: &mut Lowering, file: FileId, items: &[Item]) {
         for entry in &env.body.entries {
             match entry {
                 Entry::Attribute(a) if a.name.name == "hosts" => {
-                    let list = Type::List(Box::new(Type::String));
-                    if let Some(Value::List(items)) = typer.constant(&a.value, &list) {
-                        let names: Vec<String> = items.iter().map(Value::to_text).collect();
-                        if names.is_empty() {
+                    hosts = super::hosts::lower_hosts(&mut typer, &env.name.name, &a.value);
+                }
+                Entry::Block(b) if b.name.name == "secrets" => {
+                    check_duplicate_entries(file, &b.body.entries, typer.diagnostics);
+                    for entry in &b.body.entries {
+                        let Entry::Attribute(a) = entry else {
                             typer.diagnostics.push(
-                                Diagnostic::new(
-                                    Code::InvalidValue,
-                                    format!("environment `{}` has no hosts", env.name.name),
-                                )
-                                .at(file, a.value.span, "empty list")
-                                .with_help("list at least one host, for example hosts = [\"localhost\"]"),
+                                Diagnostic::new(Code::UnknownAttribute, "`secrets` holds `name = source` pairs only")
+                                    .at(file, entry.keyword_span(), "not a secret")
+                                    .with_help("write secrets { db = command(\"pass show db/prod\") }"),
                             );
+                            continue;
+                        };
+                        if let Some(source) = super::secret_source::lower_secret_source(&mut typer, &a.value) {
+                            environment_secrets.push(SecretDef {
+                                name: a.name.name.to_string(),
+                                source,
+                                environment: Some(env.name.name.to_string()),
+                                location: Location { file, span: a.span },
+                            });
                         }
-                        let mut unique: Vec<String> = Vec::new();
-                        for host in names {
-                            if host.trim().is_empty() || unique.contains(&host) {
-                                typer.diagnostics.push(
-                                    Diagnostic::new(
-                                        Code::InvalidValue,
-                                        format!("host `{host}` is empty or listed twice"),
-                                    )
-                                    .at(file, a.value.span, "in this list"),
-                                );
-                            } else {
-                                unique.push(host);
-                            }
-                        }
-                        hosts = Some(unique);
                     }
                 }
                 Entry::Attribute(a) if a.name.name == "description" => {
@@ -528,7 +552,7 @@ fn lower_environments(lowering: &mut Lowering, file: FileId, items: &[Item]) {
                 _ => typer.diagnostics.push(unknown_entry(file, entry, "an environment", ENVIRONMENT_ENTRIES)),
             }
         }
-        let hosts = match hosts {
+        let host_defs = match hosts {
             Some(hosts) => hosts,
             None => {
                 let has_hosts_attribute =
@@ -546,13 +570,20 @@ fn lower_environments(lowering: &mut Lowering, file: FileId, items: &[Item]) {
         environments.push(EnvironmentDef {
             id: EnvId(environments.len()),
             name: env.name.name.to_string(),
-            hosts,
+            hosts: host_defs.iter().map(|host| host.name.clone()).collect(),
+            host_defs,
             vars,
             protect,
             location: Location { file, span: env.span },
         });
     }
     lowering.environments = environments;
+    for secret in &environment_secrets {
+        if !lowering.names.secrets.contains(&secret.name) {
+            lowering.names.secrets.push(secret.name.clone());
+        }
+    }
+    lowering.environment_secrets = environment_secrets;
     lowering.diagnostics.extend(diagnostics);
 }
 

@@ -4,6 +4,7 @@
 
 mod cycles;
 pub mod inputs;
+mod hosts;
 mod lints;
 pub mod loader;
 mod lower;
@@ -11,6 +12,11 @@ pub mod model;
 mod node;
 pub mod pins;
 mod scope;
+pub mod selection;
+mod secret_read;
+pub mod secret_source;
+mod shell_hint;
+mod script_words;
 mod scripts;
 mod values;
 pub mod window;
@@ -91,7 +97,9 @@ pub fn check_source_with(path: &Path, text: String, overlay: loader::Overlay) ->
 /// Checks already loaded modules (the language server loads from memory).
 pub fn check_loaded(mut loaded: loader::Loaded, path: &Path, sets: &[(String, String)]) -> CheckedPlan {
     let mut diagnostics = Diagnostics::default();
-    diagnostics.extend(loaded.diagnostics.iter().cloned());
+    let mut loader_diagnostics = loaded.diagnostics.clone();
+    shell_hint::add_escape_hints(&loaded.sources, &mut loader_diagnostics);
+    diagnostics.extend(loader_diagnostics);
     // The plan's stages and gates leave the tree: lowering consumes them.
     let decls = loaded.modules.first_mut().map(loader::take_nodes).unwrap_or_default();
     let (plan, lowered) =

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use super::load::{load_graph, load_inputs};
+use super::load::{load_inputs_reading, load_selected_graph};
 use super::ExitCode;
 use crate::check::format_duration;
 use crate::check::inputs::ResolvedInputs;
@@ -35,13 +35,15 @@ pub struct PlanArgs {
     /// The state store to compare with [default: .deploy/state.db beside the plan].
     #[arg(long, value_name = "PATH|URL", env = "DEPLOY_STATE")]
     pub state: Option<String>,
+    #[command(flatten)]
+    pub selection: super::run::SelectionArgs,
 }
 
 pub fn run(args: PlanArgs) -> ExitCode {
-    let Some(graph) = load_graph(&args.file, &args.sets) else {
+    let Some(graph) = load_selected_graph(&args.file, &args.sets, &args.selection.selection()) else {
         return ExitCode::Usage;
     };
-    let Some(inputs) = load_inputs(&graph, &args.sets) else {
+    let Some(inputs) = load_inputs_reading(&graph, &args.sets, false) else {
         return ExitCode::Usage;
     };
     let deployed = match super::plan_diff::deployed(&graph, &inputs, args.state.as_deref()) {
@@ -277,7 +279,7 @@ pub fn preview(graph: &ExecutionGraph, inputs: &ResolvedInputs, previous_version
             .params
             .iter()
             .map(|(name, value)| (name.clone(), value.to_text()))
-            .chain(inputs.secrets.iter().map(|(name, _)| (name.clone(), "***".to_string())))
+            .chain(inputs.secret_names().into_iter().map(|name| (name, "***".to_string())))
             .collect(),
         waves: graph.waves.iter().map(|w| w.iter().map(|id| plan.node(*id).name.clone()).collect()).collect(),
         nodes,

@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::load::{load_graph, load_inputs};
+use super::load::{load_inputs, load_selected_graph};
 use super::session::{self, LockArgs};
 use super::ExitCode;
 use crate::engine::context::DEFAULT_KILL_GRACE;
@@ -116,13 +116,6 @@ pub fn run(args: ResumeArgs) -> ExitCode {
         }
         eprintln!("deploy: warning: the plan changed since run {} started", deployment.run_id);
     }
-    let Some(graph) = load_graph(&plan_file, &[]) else {
-        return ExitCode::Usage;
-    };
-    let sets = session::params_as_sets(&deployment, &graph);
-    let Some(inputs) = load_inputs(&graph, &sets) else {
-        return ExitCode::Usage;
-    };
     let journal = match store.journal(&deployment.run_id) {
         Ok(journal) => journal,
         Err(error) => return session::fail(error),
@@ -131,6 +124,15 @@ pub fn run(args: ResumeArgs) -> ExitCode {
     if unreadable > 0 {
         eprintln!("deploy: warning: {unreadable} journal entries of run {} could not be read", deployment.run_id);
     }
+    // The run's own `--env` / `--limit`: a resumed run stays within them.
+    let selection = crate::state::resume::selection(&events);
+    let Some(graph) = load_selected_graph(&plan_file, &[], &selection) else {
+        return ExitCode::Usage;
+    };
+    let sets = session::params_as_sets(&deployment, &graph);
+    let Some(inputs) = load_inputs(&graph, &sets) else {
+        return ExitCode::Usage;
+    };
     let recorded = match store.approvals(&deployment.run_id) {
         Ok(approvals) => approvals.into_iter().map(|approval| (approval.gate, approval.approver)).collect(),
         Err(error) => return session::fail(error),
@@ -157,6 +159,7 @@ pub fn run(args: ResumeArgs) -> ExitCode {
         },
         kill_grace,
         resumed: crate::state::resume::resume_point(&events, &graph),
+        selection,
     };
     let holder = Holder::current(&deployment.run_id);
     let pipeline = graph.plan.pipeline.name.clone();

@@ -263,12 +263,12 @@ pub fn plan_hash(text: &str) -> String {
 
 /// Params (and secrets, as `***`) as the deployments row keeps them.
 pub fn recorded_params(inputs: &crate::check::inputs::ResolvedInputs) -> Vec<(String, String)> {
-    let redactor = crate::engine::redact::Redactor::new(inputs.secrets.iter().map(|(_, value)| value.as_str()));
+    let redactor = crate::engine::redact::Redactor::new(inputs.secret_values());
     inputs
         .params
         .iter()
         .map(|(name, value)| (name.clone(), redactor.redact(&value.to_text())))
-        .chain(inputs.secrets.iter().map(|(name, _)| (name.clone(), crate::engine::redact::MASK.to_string())))
+        .chain(inputs.secret_names().into_iter().map(|name| (name, crate::engine::redact::MASK.to_string())))
         .collect()
 }
 

@@ -37,6 +37,8 @@ pub struct RunOptions {
     pub kill_grace: Duration,
     /// A resumed run: what finished before (from the state's journal).
     pub resumed: Resumed,
+    /// `--env` / `--limit` the run was started with (recorded in `run_started`).
+    pub selection: crate::check::selection::Selection,
 }
 
 impl Default for RunOptions {
@@ -48,6 +50,7 @@ impl Default for RunOptions {
             approvals: Approvals::default(),
             kill_grace: DEFAULT_KILL_GRACE,
             resumed: Resumed::default(),
+            selection: Default::default(),
         }
     }
 }
@@ -311,7 +314,7 @@ impl RunContext {
         context.set_str("stage", &node.name);
         context.set_int("attempt", i64::from(attempt));
         context.set_str("pipeline", &self.plan().pipeline.name);
-        context.set_secrets(self.inputs.secrets.iter().map(|(name, value)| (name.as_str(), value.as_str())));
+        context.set_secrets(self.inputs.secrets_in(environment.map(|environment| environment.name.as_str())));
         context
     }
 

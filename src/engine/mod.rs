@@ -86,7 +86,7 @@ pub async fn run(
     sinks: Vec<Box<dyn EventSink>>,
     interrupts: mpsc::UnboundedReceiver<()>,
 ) -> RunReport {
-    let redactor = Redactor::new(inputs.secrets.iter().map(|(_, value)| value.as_str()));
+    let redactor = Redactor::new(inputs.secret_values());
     let (bus, worker) = Bus::start(redactor, sinks);
     warn_unknown_approvals(&graph, &options, &bus);
     let completions = CompletionLog::resumed(&graph, &options.resumed);

@@ -83,6 +83,15 @@ impl PlanBuilder {
             id,
             name: name.into(),
             hosts: hosts.iter().map(|h| h.to_string()).collect(),
+            host_defs: hosts
+                .iter()
+                .map(|h| crate::check::model::HostDef {
+                    name: h.to_string(),
+                    address: None,
+                    vars: Vec::new(),
+                    location: Location::default(),
+                })
+                .collect(),
             vars: Vec::new(),
             protect: Protect::default(),
             location: Location::default(),

@@ -1,11 +1,13 @@
 //! Lowering stages and gates: local nodes and template instances, their
 //! steps, strategies, gates, hooks and the references between them.
 
+mod decided_by_stage;
 mod edges;
 mod steps;
 mod strategy;
 mod template;
 
+pub(crate) use edges::gates_used_by;
 pub use steps::lower_hooks;
 pub use strategy::strategy_attributes;
 
@@ -141,12 +143,14 @@ pub fn lower_nodes(
     super::cycles::report(&nodes, &needs_spans, &mut lowering.diagnostics);
     let needs: Vec<Vec<NodeId>> = nodes.iter().map(|n| n.needs.clone()).collect();
     let targets: Vec<Option<EnvId>> = nodes.iter().map(|n| n.target).collect();
-    let contexts = environment_contexts(&needs, &targets);
+    let mut contexts = environment_contexts(&needs, &targets);
+    edges::inherit_from_users(&nodes, &mut contexts);
     for (node, used) in env_uses {
         if let Some(problem) = check_env_use(lowering, &nodes[node.0], contexts[node.0], &used) {
             lowering.push(problem);
         }
     }
+    decided_by_stage::check(&nodes, &mut lowering.diagnostics);
     Ok(nodes)
 }
 
