@@ -58,6 +58,7 @@ pub fn lower(
             lock: LockScope::Pipeline,
             script_limits: ScriptLimits::default(),
             max_parallel: None,
+            step_timeout: Some(DEFAULT_STEP_TIMEOUT),
             location: None,
         },
     };
@@ -114,6 +115,7 @@ pub fn lower(
         sources: loaded.sources.clone(),
     };
     super::lints::run(&plan, loaded, &used_aliases, &mut lowering.diagnostics);
+    super::local_transport::check(&plan, &mut lowering.diagnostics);
     (Some(plan), lowering.diagnostics)
 }
 
@@ -278,7 +280,8 @@ pub fn unknown_entry(file: FileId, entry: &Entry, what: &str, accepted: &[&str])
     diagnostic
 }
 
-pub const PIPELINE_ENTRIES: &[&str] = &["description", "on_failure", "lock", "max_parallel", "limits", "on"];
+pub const PIPELINE_ENTRIES: &[&str] =
+    &["description", "on_failure", "lock", "max_parallel", "step_timeout", "limits", "on"];
 pub const LIMIT_KEYS: &[&str] =
     &["operations", "call_depth", "expr_depth", "string_size", "array_size", "map_size", "timeout"];
 
@@ -322,6 +325,21 @@ fn lower_pipeline(lowering: &mut Lowering, file: FileId, items: &[Item]) -> Opti
                 "lock" => {
                     if typer.word(&a.value, &["pipeline", "environment"]).as_deref() == Some("environment") {
                         settings.lock = LockScope::Environment;
+                    }
+                }
+                "step_timeout" => {
+                    if matches!(&a.value.kind, ast::ValueKind::Path(p) if p.dotted() == "none") {
+                        settings.step_timeout = None;
+                    } else if let Some(Value::Duration(d)) = typer.constant(&a.value, &Type::Duration) {
+                        if d.is_zero() {
+                            typer.diagnostics.push(
+                                Diagnostic::new(Code::InvalidValue, "a timeout must be longer than zero")
+                                    .at(file, a.value.span, "zero")
+                                    .with_help("write a duration such as 30m, or `none` for no default timeout"),
+                            );
+                        } else {
+                            settings.step_timeout = Some(d);
+                        }
                     }
                 }
                 "max_parallel" => {

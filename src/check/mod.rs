@@ -6,6 +6,7 @@ mod cycles;
 pub mod inputs;
 mod hosts;
 mod lints;
+pub mod local_transport;
 pub mod loader;
 mod lower;
 pub mod model;

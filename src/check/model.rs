@@ -69,6 +69,9 @@ pub struct PipelineSettings {
     pub script_limits: ScriptLimits,
     /// `max_parallel` in the pipeline block; `--max-parallel` overrides it.
     pub max_parallel: Option<usize>,
+    /// The timeout of a stage that does not give one (`step_timeout = D`,
+    /// [`DEFAULT_STEP_TIMEOUT`] by default; `step_timeout = none`: none).
+    pub step_timeout: Option<Duration>,
     pub location: Option<Location>,
 }
 
@@ -126,6 +129,9 @@ impl std::fmt::Display for Type {
         }
     }
 }
+
+/// The timeout of one attempt of a stage that says nothing about it.
+pub const DEFAULT_STEP_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 
 /// A runtime value.
 #[derive(Clone, Debug, PartialEq)]

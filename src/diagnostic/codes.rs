@@ -295,6 +295,14 @@ instantiate one of its templates: `stage x from MODULE.TEMPLATE { ... }`.
 "A rolling `batch` or `max_failures` count exceeds the number of hosts of the
 target environment, so it has no effect.";
 
+    RemoteHostOnLocalTransport = "W0010", Warning, "SSH-looking host on the local transport",
+"A host (or its `address`) looks like an SSH destination — `user@host`,
+`host:22`, an IP address — but its environment runs on the local transport,
+where every host's steps run on this machine with `${host}` bound. Such a
+plan would report success without touching the remote machine. Use plain
+names for a local environment, or run the environment over SSH. Under
+`deploy check --strict` this is an error.";
+
     SecretFileReadable = "W0011", Warning, "secret file readable by others",
 "A `file(\"...\")` secret is read from a file whose mode lets its group or
 everyone read it. Restrict it to its owner:

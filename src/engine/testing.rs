@@ -58,6 +58,7 @@ impl PlanBuilder {
                     lock: LockScope::Pipeline,
                     script_limits: ScriptLimits::default(),
                     max_parallel: None,
+                    step_timeout: None,
                     location: None,
                 },
                 params: Vec::new(),

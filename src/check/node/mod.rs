@@ -179,6 +179,8 @@ struct NodeBuilder<'a> {
     irreversible: Option<(FileId, Span)>,
     /// Whether the gate has an approve, check, wait or window (even one with errors).
     decides: bool,
+    /// `timeout = ...` was written (`timeout = none` included): no default applies.
+    timeout_given: bool,
 }
 
 impl<'a> NodeBuilder<'a> {
@@ -208,6 +210,7 @@ impl<'a> NodeBuilder<'a> {
             strategy_span: None,
             has_rollback: None,
             irreversible: None,
+            timeout_given: false,
             decides: false,
         }
     }
@@ -332,7 +335,10 @@ impl<'a> NodeBuilder<'a> {
                 }
             }
             "timeout" => {
-                if let Some(Value::Duration(d)) = typer.constant(&a.value, &Type::Duration) {
+                self.timeout_given = true;
+                if matches!(&a.value.kind, ValueKind::Path(p) if p.dotted() == "none") {
+                    self.node.timeout = None;
+                } else if let Some(Value::Duration(d)) = typer.constant(&a.value, &Type::Duration) {
                     if d.is_zero() {
                         typer.diagnostics.push(
                             Diagnostic::new(Code::InvalidValue, "a timeout must be longer than zero").at(
@@ -484,6 +490,9 @@ impl<'a> NodeBuilder<'a> {
 
     fn finish(&mut self, lowering: &mut Lowering, decl: &NodeDecl) {
         let file = self.node.location.file;
+        if self.node.kind == NodeKind::Stage && !self.timeout_given && !self.node.steps.is_empty() {
+            self.node.timeout = lowering.pipeline.step_timeout;
+        }
         if self.node.kind == NodeKind::Stage {
             if self.node.target.is_none() {
                 if let Some((strategy_file, span)) = self.strategy_span {
