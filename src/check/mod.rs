@@ -22,6 +22,7 @@ mod scripts;
 mod values;
 pub mod window;
 
+pub(crate) use node::gates_used_by as node_gates_used_by;
 pub use scope::BUILTINS;
 
 /// The words the checker accepts in each place, for editors (completion, hover).
