@@ -51,7 +51,10 @@ fn env_runs_only_the_selected_environment_and_records_the_rest_as_skipped() {
     assert!(ran.contains(&"prod_rollout on web-1".to_string()), "{ran:?}");
     assert!(!ran.iter().any(|l| l.starts_with("stage_rollout")), "{ran:?}");
     let skipped = skipped(&output);
-    assert!(skipped.iter().any(|(node, why)| node == "stage_rollout" && why.contains("--env production")), "{skipped:?}");
+    assert!(
+        skipped.iter().any(|(node, why)| node == "stage_rollout" && why.contains("--env production")),
+        "{skipped:?}"
+    );
     let started = output.events().into_iter().find(|e| e["type"] == "run_started").unwrap_or(Value::Null);
     assert_eq!(started["environments"], serde_json::json!(["production"]));
     let history = test.run_with(&["history", "--json"]);
@@ -140,7 +143,10 @@ environment production { hosts = ["web-1"]  secrets { api = command("sh key.sh p
 stage a { target = staging  run "echo ${token} ${db} ${api}"  irreversible = "test" }
 stage b { needs = [a]  target = production  run "echo ${api}"  irreversible = "test" }
 "#;
-    let test = test().plan(plan).file("secrets/token.txt", "file-s3cr3t\n").file("get-db.sh", "printf 'cmd-s3cr3t\\n'\n")
+    let test = test()
+        .plan(plan)
+        .file("secrets/token.txt", "file-s3cr3t\n")
+        .file("get-db.sh", "printf 'cmd-s3cr3t\\n'\n")
         .file("key.sh", "[ \"$1\" = prod ] && touch prod-ran\necho \"$1-api-key\"\n");
     let path = test.path().join("secrets/token.txt");
     std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap_or_default();
@@ -257,10 +263,9 @@ gate smoke from http.healthy { url = "http://${host}/health" }
     let checked = fixed.run_with(&["check", "release.deploy"]);
     assert_eq!(checked.code, 0, "{}", checked.stderr);
 
-    let when = plan.replace("http://${host}/health", "${env.url}/health").replace(
-        "gate smoke from http.healthy {",
-        "gate smoke from http.healthy {\n  when = `true`",
-    );
+    let when = plan
+        .replace("http://${host}/health", "${env.url}/health")
+        .replace("gate smoke from http.healthy {", "gate smoke from http.healthy {\n  when = `true`");
     let checked = fixed.file("release.deploy", when).run_with(&["check", "release.deploy"]);
     assert_eq!(checked.code, 1);
     assert!(checked.stderr.contains("E0131"), "{}", checked.stderr);
@@ -297,7 +302,16 @@ param flag: bool = false
 stage a { run "echo flag=${flag}"  irreversible = "test" }
 "#;
     let test = test().plan(plan);
-    for (given, expected) in [("TRUE", "true"), ("on", "true"), ("Yes", "true"), ("1", "true"), ("OFF", "false"), ("no", "false"), ("0", "false"), ("False", "false")] {
+    for (given, expected) in [
+        ("TRUE", "true"),
+        ("on", "true"),
+        ("Yes", "true"),
+        ("1", "true"),
+        ("OFF", "false"),
+        ("no", "false"),
+        ("0", "false"),
+        ("False", "false"),
+    ] {
         let output = test.run_with(&["run", "release.deploy", "--set", &format!("flag={given}"), "--json"]);
         assert_eq!(output.code, 0, "{given}: {}", output.stderr);
         assert!(lines(&output).contains(&format!("a flag={expected}")), "{given}: {:?}", lines(&output));
@@ -335,7 +349,8 @@ stage slow { run "sleep 5"  irreversible = "test" }
     let plan_output = preview.run_with(&["plan", "release.deploy"]);
     assert!(plan_output.stdout.contains("timeout 30m"), "{}", plan_output.stdout);
     assert!(!plan_output.stdout.contains("unbounded"), "{}", plan_output.stdout);
-    let opted_out = preview.file("release.deploy", "stage a { run \"true\"  timeout = none  irreversible = \"test\" }\n");
+    let opted_out =
+        preview.file("release.deploy", "stage a { run \"true\"  timeout = none  irreversible = \"test\" }\n");
     let plan_output = opted_out.run_with(&["plan", "release.deploy"]);
     assert!(plan_output.stdout.contains("unbounded"), "{}", plan_output.stdout);
 }

@@ -35,8 +35,11 @@ pub fn lower_hosts(typer: &mut Typer, environment: &str, value: &ast::Value) -> 
         let Some(host) = lower_host(typer, item) else { continue };
         if host.name.trim().is_empty() || hosts.iter().any(|h| h.name == host.name) {
             typer.diagnostics.push(
-                Diagnostic::new(Code::InvalidValue, format!("host `{}` is empty or listed twice", host.name))
-                    .at(typer.file, item.span, "in this list"),
+                Diagnostic::new(Code::InvalidValue, format!("host `{}` is empty or listed twice", host.name)).at(
+                    typer.file,
+                    item.span,
+                    "in this list",
+                ),
             );
             continue;
         }
@@ -77,8 +80,11 @@ fn lower_host_map(
         let key = entry.name.name.as_str();
         if vars.iter().any(|(k, _)| k == key) || (key == "name" && name.is_some()) {
             typer.diagnostics.push(
-                Diagnostic::new(Code::DuplicateAttribute, format!("`{key}` is given twice for one host"))
-                    .at(typer.file, entry.name.span, "given again here"),
+                Diagnostic::new(Code::DuplicateAttribute, format!("`{key}` is given twice for one host")).at(
+                    typer.file,
+                    entry.name.span,
+                    "given again here",
+                ),
             );
             continue;
         }
@@ -114,16 +120,16 @@ fn lower_host_map(
 /// Checks a use of `${host.KEY}` against the hosts of the environment the
 /// node runs in: every host must have the key, or the environment a var of
 /// that name (a host's value overrides the environment's).
-pub fn check_host_key(
-    environment: &super::model::EnvironmentDef,
-    key: &str,
-    at: Location,
-) -> Option<Diagnostic> {
+pub fn check_host_key(environment: &super::model::EnvironmentDef, key: &str, at: Location) -> Option<Diagnostic> {
     if HOST_KEYS.contains(&key) || environment.vars.iter().any(|(name, _)| name == key) {
         return None;
     }
-    let missing: Vec<&str> =
-        environment.host_defs.iter().filter(|h| !h.vars.iter().any(|(k, _)| k == key)).map(|h| h.name.as_str()).collect();
+    let missing: Vec<&str> = environment
+        .host_defs
+        .iter()
+        .filter(|h| !h.vars.iter().any(|(k, _)| k == key))
+        .map(|h| h.name.as_str())
+        .collect();
     if missing.is_empty() {
         return None;
     }
@@ -140,8 +146,11 @@ pub fn check_host_key(
     } else {
         format!("host(s) {} of environment `{}` have no `{key}`", missing.join(", "), environment.name)
     };
-    let mut diagnostic =
-        Diagnostic::new(Code::UnknownName, format!("unknown name `{dotted}`: {why}")).at(at.file, at.span, "not defined here");
+    let mut diagnostic = Diagnostic::new(Code::UnknownName, format!("unknown name `{dotted}`: {why}")).at(
+        at.file,
+        at.span,
+        "not defined here",
+    );
     diagnostic = match did_you_mean(&dotted, candidates.iter().map(String::as_str)) {
         Some(close) => diagnostic.with_help(format!("did you mean `{close}`?")),
         None => diagnostic.with_help(format!(

@@ -185,6 +185,7 @@ pub fn resolve_inputs_with(
     if errors.is_empty() {
         Ok(inputs)
     } else {
+        errors.append(&mut inputs.warnings);
         Err(errors)
     }
 }
@@ -200,25 +201,35 @@ fn read_secret(
     use super::model::SecretSource;
     use super::secret_read::{read_secret_file, run_secret_command};
     match &secret.source {
-        SecretSource::Value(expr) => eval_input(expr, &Type::String, read_env)
-            .map(|value| value.to_text())
-            .map_err(|problem| (Code::MissingValue, problem, "export the variable before running; secrets are never stored")),
+        SecretSource::Value(expr) => {
+            eval_input(expr, &Type::String, read_env).map(|value| value.to_text()).map_err(|problem| {
+                (Code::MissingValue, problem, "export the variable before running; secrets are never stored")
+            })
+        }
         _ if !reading.sources => Ok("***".to_string()),
         SecretSource::File(path) => {
             let (text, warning) = read_secret_file(&plan.base_dir, path)
                 .map_err(|problem| (Code::SecretUnavailable, problem, "the path is relative to the plan file"))?;
             if let Some(warning) = warning {
                 warnings.push(
-                    Diagnostic::new(Code::SecretFileReadable, format!("secret `{}`: {warning}", secret.name))
-                        .at(secret.location.file, secret.location.span, "read from this file"),
+                    Diagnostic::new(Code::SecretFileReadable, format!("secret `{}`: {warning}", secret.name)).at(
+                        secret.location.file,
+                        secret.location.span,
+                        "read from this file",
+                    ),
                 );
             }
             Ok(text)
         }
-        SecretSource::Command { command, timeout } => run_secret_command(&plan.base_dir, command, *timeout)
-            .map_err(|problem| {
-                (Code::SecretUnavailable, problem, "run the command by hand to see why; nothing was run, nothing changed")
-            }),
+        SecretSource::Command { command, timeout } => {
+            run_secret_command(&plan.base_dir, command, *timeout).map_err(|problem| {
+                (
+                    Code::SecretUnavailable,
+                    problem,
+                    "run the command by hand to see why; nothing was run, nothing changed",
+                )
+            })
+        }
     }
 }
 

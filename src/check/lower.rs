@@ -210,7 +210,10 @@ fn check_duplicates(lowering: &mut Lowering, file: FileId, items: &[Item], decls
                     format!("`{}` is a Rhai keyword, so no script can use it as a name", name.name),
                 )
                 .at(file, name.span, "named like a Rhai keyword")
-                .with_help(format!("rename it, for example to `{0}_name` (and `${{{0}}}` to `${{{0}_name}}`)", name.name)),
+                .with_help(format!(
+                    "rename it, for example to `{0}_name` (and `${{{0}}}` to `${{{0}_name}}`)",
+                    name.name
+                )),
             );
         }
         if let Some(name) = reserved {

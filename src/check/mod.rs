@@ -3,22 +3,22 @@
 //! proves rollback coverage.
 
 mod cycles;
-pub mod inputs;
 mod hosts;
+pub mod inputs;
 mod lints;
-pub mod local_transport;
 pub mod loader;
+pub mod local_transport;
 mod lower;
 pub mod model;
 mod node;
 pub mod pins;
 mod scope;
-pub mod selection;
-mod secret_read;
-pub mod secret_source;
-mod shell_hint;
 mod script_words;
 mod scripts;
+mod secret_read;
+pub mod secret_source;
+pub mod selection;
+mod shell_hint;
 mod values;
 pub mod window;
 

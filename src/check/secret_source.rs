@@ -56,14 +56,24 @@ fn plain_argument(
     max: usize,
 ) -> Option<String> {
     if args.is_empty() || args.len() > max {
-        push(typer, Code::InvalidValue, value, &format!("write `{example}`: `{function}` takes {max} argument(s) at most, the first a string"));
+        push(
+            typer,
+            Code::InvalidValue,
+            value,
+            &format!("write `{example}`: `{function}` takes {max} argument(s) at most, the first a string"),
+        );
         return None;
     }
     match args.first().map(|a| &a.kind) {
         Some(ValueKind::String(text)) => match text.as_plain() {
             Some(plain) if !plain.trim().is_empty() => Some(plain),
             _ => {
-                push(typer, Code::InvalidValue, value, &format!("`{function}` takes a plain, non-empty string: `{example}`"));
+                push(
+                    typer,
+                    Code::InvalidValue,
+                    value,
+                    &format!("`{function}` takes a plain, non-empty string: `{example}`"),
+                );
                 None
             }
         },

@@ -17,7 +17,13 @@ impl Selection {
     /// From repeatable `--env` and comma-separated `--limit` values.
     pub fn from_args(environments: &[String], limits: &[String]) -> Selection {
         let split = |values: &[String]| -> Vec<String> {
-            values.iter().flat_map(|v| v.split(',')).map(str::trim).filter(|v| !v.is_empty()).map(String::from).collect()
+            values
+                .iter()
+                .flat_map(|v| v.split(','))
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(String::from)
+                .collect()
         };
         Selection { environments: split(environments), limit: split(limits) }
     }
@@ -63,7 +69,10 @@ impl Selection {
         let environments: Vec<&str> = plan.environments.iter().map(|e| e.name.as_str()).collect();
         for wanted in &self.environments {
             if !environments.contains(&wanted.as_str()) {
-                let mut d = Diagnostic::new(Code::UnknownSelection, format!("`--env {wanted}`: the plan has no such environment"));
+                let mut d = Diagnostic::new(
+                    Code::UnknownSelection,
+                    format!("`--env {wanted}`: the plan has no such environment"),
+                );
                 if let Some(close) = did_you_mean(wanted, environments.iter().copied()) {
                     d = d.with_help(format!("did you mean `{close}`? environments: {}", environments.join(", ")));
                 } else {
@@ -76,7 +85,8 @@ impl Selection {
         hosts.dedup();
         for pattern in &self.limit {
             if !hosts.iter().any(|host| glob_matches(pattern, host)) {
-                let mut d = Diagnostic::new(Code::UnknownSelection, format!("`--limit {pattern}` matches no host of the plan"));
+                let mut d =
+                    Diagnostic::new(Code::UnknownSelection, format!("`--limit {pattern}` matches no host of the plan"));
                 d = match did_you_mean(pattern, hosts.iter().copied()) {
                     Some(close) => d.with_help(format!("did you mean `{close}`? hosts: {}", hosts.join(", "))),
                     None => d.with_help(format!("hosts: {}", list_or_none(&hosts))),
@@ -127,7 +137,10 @@ impl Selection {
         while changed {
             changed = false;
             for node in &plan.nodes {
-                let follows = node.needs.iter().any(|n| roots.contains(&n.0) || (selected[n.0] && in_selection[n.0].is_none() && follows_root(plan, n.0, &roots)));
+                let follows = node.needs.iter().any(|n| {
+                    roots.contains(&n.0)
+                        || (selected[n.0] && in_selection[n.0].is_none() && follows_root(plan, n.0, &roots))
+                });
                 if in_selection[node.id.0].is_none() && !selected[node.id.0] && follows {
                     selected[node.id.0] = true;
                     changed = true;
@@ -137,7 +150,10 @@ impl Selection {
         // A gate a selected stage decides is never run on its own anyway.
         for node in &plan.nodes {
             if node.kind == NodeKind::Gate && !selected[node.id.0] && node.needs.is_empty() {
-                let used = plan.nodes.iter().any(|stage| selected[stage.id.0] && super::node::gates_used_by(stage).contains(&node.id));
+                let used = plan
+                    .nodes
+                    .iter()
+                    .any(|stage| selected[stage.id.0] && super::node::gates_used_by(stage).contains(&node.id));
                 selected[node.id.0] = used;
             }
         }

@@ -132,19 +132,6 @@ pub fn shell_quote(text: &str) -> String {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::shell_quote;
-
-    #[test]
-    fn quotes_only_what_needs_it() {
-        assert_eq!(shell_quote("v1.2.3"), "v1.2.3");
-        assert_eq!(shell_quote("a b"), "'a b'");
-        assert_eq!(shell_quote("it's; rm -rf /"), "'it'\\''s; rm -rf /'");
-        assert_eq!(shell_quote(""), "''");
-    }
-}
-
 impl Scope<'_> {
     /// `${host.KEY}`: the current host's own value, else the environment's
     /// var of that name; `name` and `address` always exist.
@@ -166,5 +153,18 @@ impl Scope<'_> {
         }
         let (_, expr) = environment.vars.iter().find(|(k, _)| k == key)?;
         outer.eval(expr)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shell_quote;
+
+    #[test]
+    fn quotes_only_what_needs_it() {
+        assert_eq!(shell_quote("v1.2.3"), "v1.2.3");
+        assert_eq!(shell_quote("a b"), "'a b'");
+        assert_eq!(shell_quote("it's; rm -rf /"), "'it'\\''s; rm -rf /'");
+        assert_eq!(shell_quote(""), "''");
     }
 }

@@ -175,7 +175,11 @@ pub struct Runner {
 impl Default for Runner {
     fn default() -> Self {
         Runner {
-            inputs: ResolvedInputs { params: vec![("version".into(), Value::String("1.0".into()))], secrets: vec![] },
+            inputs: ResolvedInputs {
+                params: vec![("version".into(), Value::String("1.0".into()))],
+                secrets: vec![],
+                ..Default::default()
+            },
             options: RunOptions { kill_grace: Duration::from_millis(200), ..RunOptions::default() },
             interrupt_after: None,
             second_interrupt_after: None,

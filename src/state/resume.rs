@@ -26,10 +26,9 @@ pub fn selection(events: &[Event]) -> crate::check::selection::Selection {
     events
         .iter()
         .find_map(|event| match &event.data {
-            EventData::RunStarted { environments, limit, .. } => Some(crate::check::selection::Selection {
-                environments: environments.clone(),
-                limit: limit.clone(),
-            }),
+            EventData::RunStarted { environments, limit, .. } => {
+                Some(crate::check::selection::Selection { environments: environments.clone(), limit: limit.clone() })
+            }
             _ => None,
         })
         .unwrap_or_default()

@@ -37,7 +37,10 @@ pub(super) fn check(nodes: &[NodeDef], diagnostics: &mut Vec<Diagnostic>) {
                 diagnostics.push(
                     Diagnostic::new(
                         Code::WhenOnStageGate,
-                        format!("gate `{}` is decided by `{}`, which does not evaluate its `when`", gate.name, stage.name),
+                        format!(
+                            "gate `{}` is decided by `{}`, which does not evaluate its `when`",
+                            gate.name, stage.name
+                        ),
                     )
                     .at(when.file, span, "never evaluated here")
                     .with_help("remove `when` from the gate, or put the condition on the stage that uses it"),
@@ -78,7 +81,10 @@ fn host_in_expr(expr: &Expr) -> Option<Location> {
 }
 
 fn names_host(template: &StringTemplate) -> bool {
-    template.parts.iter().any(|part| matches!(part, TemplatePart::Var { path, .. } if path.len() == 1 && path[0] == "host"))
+    template
+        .parts
+        .iter()
+        .any(|part| matches!(part, TemplatePart::Var { path, .. } if path.len() == 1 && path[0] == "host"))
 }
 
 /// Whether a Rhai snippet reads the variable `host` (a word `host` that is
