@@ -11,6 +11,21 @@ use crate::diagnostic::{did_you_mean, Code, Diagnostic};
 pub struct ResolvedInputs {
     pub params: Vec<(String, Value)>,
     pub secrets: Vec<(String, String)>,
+    /// `secrets { ... }` of environments: (environment, name, value).
+    pub environment_secrets: Vec<(String, String, String)>,
+    /// Warnings found while reading (a secret file others can read).
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// Which secrets to read, and how.
+#[derive(Clone, Debug, Default)]
+pub struct SecretReading {
+    /// Read `file(...)` and run `command(...)` secrets; a preview does not,
+    /// and shows them as `***`.
+    pub sources: bool,
+    /// The environments the run touches; `None`: all. Another environment's
+    /// `secrets { ... }` are not read.
+    pub environments: Option<Vec<String>>,
 }
 
 impl ResolvedInputs {
@@ -20,6 +35,48 @@ impl ResolvedInputs {
 
     pub fn secret(&self, name: &str) -> Option<&str> {
         self.secrets.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+
+    /// The secret `name` as a node in `environment` sees it: the
+    /// environment's own, else the plan-wide one.
+    pub fn secret_in(&self, environment: Option<&str>, name: &str) -> Option<&str> {
+        environment
+            .and_then(|env| {
+                self.environment_secrets.iter().find(|(e, n, _)| e == env && n == name).map(|(_, _, v)| v.as_str())
+            })
+            .or_else(|| self.secret(name))
+    }
+
+    /// The secrets a node in `environment` sees, by name.
+    pub fn secrets_in(&self, environment: Option<&str>) -> Vec<(&str, &str)> {
+        let mut seen: Vec<(&str, &str)> = Vec::new();
+        for (env, name, value) in &self.environment_secrets {
+            if Some(env.as_str()) == environment {
+                seen.push((name, value));
+            }
+        }
+        for (name, value) in &self.secrets {
+            if !seen.iter().any(|(n, _)| n == name) {
+                seen.push((name, value));
+            }
+        }
+        seen
+    }
+
+    /// Every secret value, whatever its environment: what redaction masks.
+    pub fn secret_values(&self) -> impl Iterator<Item = &str> {
+        self.secrets.iter().map(|(_, v)| v.as_str()).chain(self.environment_secrets.iter().map(|(_, _, v)| v.as_str()))
+    }
+
+    /// Every secret name (for records that show them as `***`).
+    pub fn secret_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.secrets.iter().map(|(n, _)| n.clone()).collect();
+        for (_, name, _) in &self.environment_secrets {
+            if !names.contains(name) {
+                names.push(name.clone());
+            }
+        }
+        names
     }
 
     /// The deployed version: the param `version` when the plan declares one.
@@ -49,6 +106,16 @@ pub fn resolve_inputs(
     plan: &Plan,
     sets: &[(String, String)],
     read_env: &dyn Fn(&str) -> Option<String>,
+) -> Result<ResolvedInputs, Vec<Diagnostic>> {
+    resolve_inputs_with(plan, sets, read_env, &SecretReading { sources: true, environments: None })
+}
+
+/// [`resolve_inputs`], reading only the secrets `reading` asks for.
+pub fn resolve_inputs_with(
+    plan: &Plan,
+    sets: &[(String, String)],
+    read_env: &dyn Fn(&str) -> Option<String>,
+    reading: &SecretReading,
 ) -> Result<ResolvedInputs, Vec<Diagnostic>> {
     let mut errors = Vec::new();
     for (name, _) in sets {
@@ -113,19 +180,71 @@ pub fn resolve_inputs(
         }
     }
     for secret in &plan.secrets {
-        match eval_input(&secret.value, &Type::String, read_env) {
-            Ok(value) => inputs.secrets.push((secret.name.clone(), value.to_text())),
-            Err(problem) => errors.push(
-                Diagnostic::new(Code::MissingValue, format!("secret `{}`: {problem}", secret.name))
+        if let (Some(env), Some(wanted)) = (&secret.environment, &reading.environments) {
+            if !wanted.contains(env) {
+                continue;
+            }
+        }
+        match read_secret(plan, secret, read_env, reading, &mut inputs.warnings) {
+            Ok(value) => match &secret.environment {
+                Some(env) => inputs.environment_secrets.push((env.clone(), secret.name.clone(), value)),
+                None => inputs.secrets.push((secret.name.clone(), value)),
+            },
+            Err((code, problem, help)) => errors.push(
+                Diagnostic::new(code, format!("secret `{}`: {problem}", secret.name))
                     .at(secret.location.file, secret.location.span, "declared here")
-                    .with_help("export the variable before running; secrets are never stored"),
+                    .with_help(help),
             ),
         }
     }
     if errors.is_empty() {
         Ok(inputs)
     } else {
+        errors.append(&mut inputs.warnings);
         Err(errors)
+    }
+}
+
+/// A secret's value from its source: the problem, its code and a help line when it cannot be read.
+fn read_secret(
+    plan: &Plan,
+    secret: &super::model::SecretDef,
+    read_env: &dyn Fn(&str) -> Option<String>,
+    reading: &SecretReading,
+    warnings: &mut Vec<Diagnostic>,
+) -> Result<String, (Code, String, &'static str)> {
+    use super::model::SecretSource;
+    use super::secret_read::{read_secret_file, run_secret_command};
+    match &secret.source {
+        SecretSource::Value(expr) => {
+            eval_input(expr, &Type::String, read_env).map(|value| value.to_text()).map_err(|problem| {
+                (Code::MissingValue, problem, "export the variable before running; secrets are never stored")
+            })
+        }
+        _ if !reading.sources => Ok("***".to_string()),
+        SecretSource::File(path) => {
+            let (text, warning) = read_secret_file(&plan.base_dir, path)
+                .map_err(|problem| (Code::SecretUnavailable, problem, "the path is relative to the plan file"))?;
+            if let Some(warning) = warning {
+                warnings.push(
+                    Diagnostic::new(Code::SecretFileReadable, format!("secret `{}`: {warning}", secret.name)).at(
+                        secret.location.file,
+                        secret.location.span,
+                        "read from this file",
+                    ),
+                );
+            }
+            Ok(text)
+        }
+        SecretSource::Command { command, timeout } => {
+            run_secret_command(&plan.base_dir, command, *timeout).map_err(|problem| {
+                (
+                    Code::SecretUnavailable,
+                    problem,
+                    "run the command by hand to see why; nothing was run, nothing changed",
+                )
+            })
+        }
     }
 }
 

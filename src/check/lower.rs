@@ -22,6 +22,8 @@ pub struct Lowering<'a> {
     pub diagnostics: Vec<Diagnostic>,
     pub names: PlanNames,
     pub environments: Vec<EnvironmentDef>,
+    /// `secrets { ... }` of every environment.
+    pub environment_secrets: Vec<SecretDef>,
     pub pipeline: PipelineSettings,
 }
 
@@ -49,6 +51,7 @@ pub fn lower(
         diagnostics: Vec::new(),
         names: PlanNames::default(),
         environments: Vec::new(),
+        environment_secrets: Vec::new(),
         pipeline: PipelineSettings {
             name: plan_file.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_else(|| "deploy".into()),
             description: None,
@@ -57,6 +60,7 @@ pub fn lower(
             script_limits: ScriptLimits::default(),
             max_parallel: None,
             watch: None,
+            step_timeout: Some(DEFAULT_STEP_TIMEOUT),
             location: None,
         },
     };
@@ -72,16 +76,32 @@ pub fn lower(
     let (params, secrets) = lower_inputs(&mut lowering, file, &root.ast.items, sets);
     let base_dir = plan_file.parent().map(Path::to_path_buf).unwrap_or_default();
     lower_environments(&mut lowering, file, &root.ast.items, &base_dir);
-    let compiler = super::scripts::ScriptCompiler::new(&lowering.pipeline.script_limits);
+    let keyword_names: Vec<String> = root
+        .ast
+        .items
+        .iter()
+        .filter_map(|item| match item {
+            Item::Param(p) => Some(p.name.name.to_string()),
+            Item::Secret(s) => Some(s.name.name.to_string()),
+            _ => None,
+        })
+        .filter(|name| super::script_words::is_rhai_word(name))
+        .collect();
+    let compiler = super::scripts::ScriptCompiler::new(&lowering.pipeline.script_limits).reported(keyword_names);
     let lazy_bodies = root.lazy_bodies;
     let nodes = match lower_nodes(&mut lowering, &compiler, decls, lazy_bodies) {
         Ok(nodes) => nodes,
         // A stage or gate body with a syntax error: like any syntax error,
         // it is the only thing reported.
-        Err(super::node::BodySyntaxError(errors)) => return (None, errors),
+        Err(super::node::BodySyntaxError(mut errors)) => {
+            super::shell_hint::add_escape_hints(&loaded.sources, &mut errors);
+            return (None, errors);
+        }
     };
     let hooks = pipeline_hooks
         .map(|entries| super::node::lower_hooks(&mut lowering, &compiler, file, &entries, HookEvent::PIPELINE));
+    let mut secrets = secrets;
+    secrets.append(&mut lowering.environment_secrets);
     let plan = Plan {
         pipeline: lowering.pipeline.clone(),
         params,
@@ -98,6 +118,7 @@ pub fn lower(
         sources: loaded.sources.clone(),
     };
     super::lints::run(&plan, loaded, &used_aliases, &mut lowering.diagnostics);
+    super::local_transport::check(&plan, &mut lowering.diagnostics);
     (Some(plan), lowering.diagnostics)
 }
 
@@ -185,6 +206,19 @@ fn check_duplicates(lowering: &mut Lowering, file: FileId, items: &[Item], decls
             Item::Secret(s) => Some(&s.name),
             _ => None,
         };
+        if let Some(name) = reserved.filter(|name| super::script_words::is_rhai_word(&name.name)) {
+            diagnostics.push(
+                Diagnostic::new(
+                    Code::RhaiWordAsName,
+                    format!("`{}` is a Rhai keyword, so no script can use it as a name", name.name),
+                )
+                .at(file, name.span, "named like a Rhai keyword")
+                .with_help(format!(
+                    "rename it, for example to `{0}_name` (and `${{{0}}}` to `${{{0}_name}}`)",
+                    name.name
+                )),
+            );
+        }
         if let Some(name) = reserved {
             if name.name != "version" && (name.name == "env" || BUILTINS.iter().any(|(b, _)| *b == name.name)) {
                 diagnostics.push(
@@ -252,7 +286,8 @@ pub fn unknown_entry(file: FileId, entry: &Entry, what: &str, accepted: &[&str])
     diagnostic
 }
 
-pub const PIPELINE_ENTRIES: &[&str] = &["description", "on_failure", "lock", "max_parallel", "limits", "on", "watch"];
+pub const PIPELINE_ENTRIES: &[&str] =
+    &["description", "on_failure", "lock", "max_parallel", "step_timeout", "limits", "on", "watch"];
 pub const LIMIT_KEYS: &[&str] =
     &["operations", "call_depth", "expr_depth", "string_size", "array_size", "map_size", "timeout"];
 
@@ -296,6 +331,21 @@ fn lower_pipeline(lowering: &mut Lowering, file: FileId, items: &[Item]) -> Opti
                 "lock" => {
                     if typer.word(&a.value, &["pipeline", "environment"]).as_deref() == Some("environment") {
                         settings.lock = LockScope::Environment;
+                    }
+                }
+                "step_timeout" => {
+                    if matches!(&a.value.kind, ast::ValueKind::Path(p) if p.dotted() == "none") {
+                        settings.step_timeout = None;
+                    } else if let Some(Value::Duration(d)) = typer.constant(&a.value, &Type::Duration) {
+                        if d.is_zero() {
+                            typer.diagnostics.push(
+                                Diagnostic::new(Code::InvalidValue, "a timeout must be longer than zero")
+                                    .at(file, a.value.span, "zero")
+                                    .with_help("write a duration such as 30m, or `none` for no default timeout"),
+                            );
+                        } else {
+                            settings.step_timeout = Some(d);
+                        }
                     }
                 }
                 "max_parallel" => {
@@ -418,11 +468,12 @@ fn lower_inputs(
             }
             Item::Secret(secret) => {
                 let mut typer = Typer { file, scope: &scope, diagnostics: &mut diagnostics };
-                if let Some(value) = typer.expr(&secret.value, &Type::String) {
+                if let Some(source) = super::secret_source::lower_secret_source(&mut typer, &secret.value) {
                     lowering.names.secrets.push(secret.name.name.to_string());
                     secrets.push(SecretDef {
                         name: secret.name.name.to_string(),
-                        value,
+                        source,
+                        environment: None,
                         location: Location { file, span: secret.span },
                     });
                 }
@@ -434,7 +485,8 @@ fn lower_inputs(
     (params, secrets)
 }
 
-pub const ENVIRONMENT_ENTRIES: &[&str] = &["hosts", "vars", "protect", "description", "transport", "ssh"];
+pub const ENVIRONMENT_ENTRIES: &[&str] =
+    &["hosts", "vars", "protect", "description", "transport", "ssh", "secrets"];
 pub const PROTECT_KEYS: &[&str] = &["approval", "window", "by"];
 
 fn lower_environments(lowering: &mut Lowering, file: FileId, items: &[Item], base_dir: &Path) {
@@ -442,6 +494,7 @@ fn lower_environments(lowering: &mut Lowering, file: FileId, items: &[Item], bas
     let names = lowering.names.clone();
     let scope = Scope { plan: Some(&names), template_params: None, env: EnvContext::None, builtins: true };
     let mut environments: Vec<EnvironmentDef> = Vec::new();
+    let mut environment_secrets: Vec<SecretDef> = Vec::new();
     let mut seen = BTreeMap::new();
     for item in items {
         let Item::Environment(env) = item else { continue };
@@ -469,40 +522,43 @@ fn lower_environments(lowering: &mut Lowering, file: FileId, items: &[Item], bas
                 {
                     hosts_span = a.value.span;
                     if let Some(found) = ssh_block::inventory(&mut typer, &a.value, base_dir) {
-                        hosts = Some(found.iter().map(|h| h.name.clone()).collect());
+                        hosts = Some(
+                            found
+                                .iter()
+                                .map(|h| crate::check::model::HostDef {
+                                    name: h.name.clone(),
+                                    address: None,
+                                    vars: Vec::new(),
+                                    location: Location { file, span: a.value.span },
+                                })
+                                .collect(),
+                        );
                         inventory_hosts = found;
                     }
                 }
                 Entry::Attribute(a) if a.name.name == "hosts" => {
                     hosts_span = a.value.span;
-                    let list = Type::List(Box::new(Type::String));
-                    if let Some(Value::List(items)) = typer.constant(&a.value, &list) {
-                        let names: Vec<String> = items.iter().map(Value::to_text).collect();
-                        if names.is_empty() {
+                    hosts = super::hosts::lower_hosts(&mut typer, &env.name.name, &a.value);
+                }
+                Entry::Block(b) if b.name.name == "secrets" => {
+                    check_duplicate_entries(file, &b.body.entries, typer.diagnostics);
+                    for entry in &b.body.entries {
+                        let Entry::Attribute(a) = entry else {
                             typer.diagnostics.push(
-                                Diagnostic::new(
-                                    Code::InvalidValue,
-                                    format!("environment `{}` has no hosts", env.name.name),
-                                )
-                                .at(file, a.value.span, "empty list")
-                                .with_help("list at least one host, for example hosts = [\"localhost\"]"),
+                                Diagnostic::new(Code::UnknownAttribute, "`secrets` holds `name = source` pairs only")
+                                    .at(file, entry.keyword_span(), "not a secret")
+                                    .with_help("write secrets { db = command(\"pass show db/prod\") }"),
                             );
+                            continue;
+                        };
+                        if let Some(source) = super::secret_source::lower_secret_source(&mut typer, &a.value) {
+                            environment_secrets.push(SecretDef {
+                                name: a.name.name.to_string(),
+                                source,
+                                environment: Some(env.name.name.to_string()),
+                                location: Location { file, span: a.span },
+                            });
                         }
-                        let mut unique: Vec<String> = Vec::new();
-                        for host in names {
-                            if host.trim().is_empty() || unique.contains(&host) {
-                                typer.diagnostics.push(
-                                    Diagnostic::new(
-                                        Code::InvalidValue,
-                                        format!("host `{host}` is empty or listed twice"),
-                                    )
-                                    .at(file, a.value.span, "in this list"),
-                                );
-                            } else {
-                                unique.push(host);
-                            }
-                        }
-                        hosts = Some(unique);
                     }
                 }
                 Entry::Attribute(a) if a.name.name == "description" => {
@@ -553,7 +609,7 @@ fn lower_environments(lowering: &mut Lowering, file: FileId, items: &[Item], bas
                 _ => typer.diagnostics.push(unknown_entry(file, entry, "an environment", ENVIRONMENT_ENTRIES)),
             }
         }
-        let hosts = match hosts {
+        let host_defs = match hosts {
             Some(hosts) => hosts,
             None => {
                 let has_hosts_attribute =
@@ -569,13 +625,14 @@ fn lower_environments(lowering: &mut Lowering, file: FileId, items: &[Item], bas
             }
         };
         let destinations = match transport {
-            TransportKind::Ssh => ssh_block::destinations(&mut typer, &hosts, &inventory_hosts, hosts_span),
+            TransportKind::Ssh => ssh_block::destinations(&mut typer, &host_defs, &inventory_hosts, hosts_span),
             TransportKind::Local => Vec::new(),
         };
         environments.push(EnvironmentDef {
             id: EnvId(environments.len()),
             name: env.name.name.to_string(),
-            hosts,
+            hosts: host_defs.iter().map(|host| host.name.clone()).collect(),
+            host_defs,
             vars,
             protect,
             transport,
@@ -585,6 +642,12 @@ fn lower_environments(lowering: &mut Lowering, file: FileId, items: &[Item], bas
         });
     }
     lowering.environments = environments;
+    for secret in &environment_secrets {
+        if !lowering.names.secrets.contains(&secret.name) {
+            lowering.names.secrets.push(secret.name.clone());
+        }
+    }
+    lowering.environment_secrets = environment_secrets;
     lowering.diagnostics.extend(diagnostics);
 }
 

@@ -3,22 +3,30 @@
 //! proves rollback coverage.
 
 mod cycles;
+mod hosts;
 pub mod inputs;
 pub mod inventory;
 mod lints;
 pub mod loader;
+pub mod local_transport;
 mod lower;
 pub mod model;
 mod node;
 pub mod pins;
 mod scope;
+mod script_words;
 mod scripts;
 mod ssh_block;
 pub mod ssh_settings;
+mod secret_read;
+pub mod secret_source;
+pub mod selection;
+mod shell_hint;
 mod values;
 pub mod watch;
 pub mod window;
 
+pub(crate) use node::gates_used_by as node_gates_used_by;
 pub use scope::BUILTINS;
 
 /// The words the checker accepts in each place, for editors (completion, hover).
@@ -97,7 +105,9 @@ pub fn check_source_with(path: &Path, text: String, overlay: loader::Overlay) ->
 /// Checks already loaded modules (the language server loads from memory).
 pub fn check_loaded(mut loaded: loader::Loaded, path: &Path, sets: &[(String, String)]) -> CheckedPlan {
     let mut diagnostics = Diagnostics::default();
-    diagnostics.extend(loaded.diagnostics.iter().cloned());
+    let mut loader_diagnostics = loaded.diagnostics.clone();
+    shell_hint::add_escape_hints(&loaded.sources, &mut loader_diagnostics);
+    diagnostics.extend(loader_diagnostics);
     // The plan's stages and gates leave the tree: lowering consumes them.
     let decls = loaded.modules.first_mut().map(loader::take_nodes).unwrap_or_default();
     let (plan, lowered) =

@@ -72,6 +72,9 @@ pub struct PipelineSettings {
     pub max_parallel: Option<usize>,
     /// `watch { ... }`: how `deploy watch` follows the repository.
     pub watch: Option<WatchTrigger>,
+    /// The timeout of a stage that does not give one (`step_timeout = D`,
+    /// [`DEFAULT_STEP_TIMEOUT`] by default; `step_timeout = none`: none).
+    pub step_timeout: Option<Duration>,
     pub location: Option<Location>,
 }
 
@@ -137,6 +140,9 @@ impl std::fmt::Display for Type {
         }
     }
 }
+
+/// The timeout of one attempt of a stage that says nothing about it.
+pub const DEFAULT_STEP_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 
 /// A runtime value.
 #[derive(Clone, Debug, PartialEq)]
@@ -208,15 +214,34 @@ pub struct ParamDef {
 #[derive(Clone, Debug)]
 pub struct SecretDef {
     pub name: String,
-    pub value: Expr,
+    pub source: SecretSource,
+    /// `secrets { ... }` of this environment: the value stages in it see
+    /// (instead of a plan-wide secret of the same name).
+    pub environment: Option<String>,
     pub location: Location,
 }
+
+/// Where a secret's value comes from; read when a run starts, never stored.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SecretSource {
+    /// `env("VAR")` (or a literal): read when the plan is resolved.
+    Value(Expr),
+    /// `file("path")`: the file's text, relative to the plan, one trailing newline trimmed.
+    File(String),
+    /// `command("pass show db/prod")`: the command's stdout, bounded by `timeout`.
+    Command { command: String, timeout: Duration },
+}
+
+/// How long a `command(...)` secret may take when the plan does not say.
+pub const DEFAULT_SECRET_COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
 
 #[derive(Clone, Debug)]
 pub struct EnvironmentDef {
     pub id: EnvId,
     pub name: String,
     pub hosts: Vec<String>,
+    /// Each host's own values, in the order of `hosts`.
+    pub host_defs: Vec<HostDef>,
     /// `vars { key = value }`, reachable as `env.key`.
     pub vars: Vec<(String, Expr)>,
     pub protect: Protect,
@@ -238,6 +263,21 @@ impl EnvironmentDef {
             .map(|(_, destination)| destination.clone())
             .unwrap_or_else(|| Destination { host: host.to_string(), ..Destination::default() })
     }
+
+    pub fn host(&self, name: &str) -> Option<&HostDef> {
+        self.host_defs.iter().find(|host| host.name == name)
+    }
+}
+
+/// One entry of `hosts`: a name, or a map with the host's own values.
+#[derive(Clone, Debug)]
+pub struct HostDef {
+    pub name: String,
+    /// `address = "..."`: where the host is reached (the name when absent).
+    pub address: Option<String>,
+    /// Every other key: `${host.KEY}`, overriding the environment's var `KEY`.
+    pub vars: Vec<(String, Expr)>,
+    pub location: Location,
 }
 
 /// `protect { approval = required  window = "..."  by = [...] }`
@@ -274,6 +314,8 @@ pub struct NodeDef {
     /// `module.template` the node was made from.
     pub template: Option<String>,
     pub doc: Option<String>,
+    /// Outside `--env` / `--limit`: skipped, and why.
+    pub deselected: Option<String>,
 }
 
 impl NodeDef {
@@ -299,6 +341,7 @@ impl NodeDef {
             bindings: Vec::new(),
             template: None,
             doc: None,
+            deselected: None,
         }
     }
 }

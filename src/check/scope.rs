@@ -24,6 +24,8 @@ pub const BUILTINS: &[(&str, Type)] = &[
 #[derive(Clone, Debug)]
 pub struct EnvUse {
     pub key: String,
+    /// `host.KEY` (a value of the host, or the environment's var) rather than `env.KEY`.
+    pub on_host: bool,
     pub file: FileId,
     pub span: Span,
 }
@@ -69,8 +71,14 @@ impl NameScope for Scope<'_> {
                 EnvContext::Deferred(_) => Ok(NameInfo::EnvVar),
             };
         }
+        if first == "host" && path.len() == 2 && self.builtins {
+            return match &self.env {
+                EnvContext::None => Err("`host.` is only known inside a stage or gate".into()),
+                EnvContext::Deferred(_) => Ok(NameInfo::EnvVar),
+            };
+        }
         if path.len() != 1 {
-            return Err("only `env.KEY` names have a dot".into());
+            return Err("only `env.KEY` and `host.KEY` names have a dot".into());
         }
         if let Some(params) = self.template_params {
             if let Some((ty, value)) = params.get(first) {
@@ -99,9 +107,9 @@ impl NameScope for Scope<'_> {
         }
     }
 
-    fn note_env_use(&self, key: &str, file: FileId, span: Span) {
+    fn note_env_use(&self, key: &str, on_host: bool, file: FileId, span: Span) {
         if let EnvContext::Deferred(uses) = &self.env {
-            uses.borrow_mut().push(EnvUse { key: key.to_string(), file, span });
+            uses.borrow_mut().push(EnvUse { key: key.to_string(), on_host, file, span });
         }
     }
 

@@ -12,16 +12,30 @@ use crate::syntax::span::{byte_offset, FileId, Span};
 /// (from the pipeline's `limits { ... }`).
 pub struct ScriptCompiler {
     engine: rhai::Engine,
+    /// Names declared like Rhai keywords, already reported at their
+    /// declaration: a snippet using one fails for that reason only.
+    keyword_names: Vec<String>,
 }
 
 impl ScriptCompiler {
     pub fn new(limits: &crate::script::ScriptLimits) -> Self {
-        ScriptCompiler { engine: crate::script::compiler(limits) }
+        ScriptCompiler { engine: crate::script::compiler(limits), keyword_names: Vec::new() }
+    }
+
+    pub fn reported(mut self, keyword_names: Vec<String>) -> Self {
+        self.keyword_names = keyword_names;
+        self
     }
 
     /// Compiles a snippet once; the AST is reused for every host and retry.
     pub fn compile(&self, file: FileId, rhai: &Rhai, diagnostics: &mut Vec<Diagnostic>) -> Option<Script> {
-        compile(&self.engine, file, rhai, diagnostics)
+        let mut found = Vec::new();
+        let script = compile(&self.engine, file, rhai, &mut found);
+        let explained = || self.keyword_names.iter().any(|name| super::script_words::mentions_word(&rhai.source, name));
+        if !found.is_empty() && !explained() {
+            diagnostics.extend(found);
+        }
+        script
     }
 }
 

@@ -188,18 +188,19 @@ fn arg_text(arg: &ast::Value) -> Option<String> {
 /// bring theirs); a host that is not one gets a diagnostic.
 pub fn destinations(
     typer: &mut Typer,
-    hosts: &[String],
+    hosts: &[crate::check::model::HostDef],
     from_inventory: &[InventoryHost],
     span: crate::syntax::span::Span,
 ) -> Vec<(String, Destination)> {
     let mut out = Vec::with_capacity(hosts.len());
     for host in hosts {
-        if let Some(known) = from_inventory.iter().find(|h| &h.name == host) {
-            out.push((host.clone(), known.destination.clone()));
+        if let Some(known) = from_inventory.iter().find(|h| h.name == host.name) {
+            out.push((host.name.clone(), known.destination.clone()));
             continue;
         }
-        match Destination::parse(host) {
-            Ok(destination) => out.push((host.clone(), destination)),
+        // A host entry's own `address` is where SSH goes; else its name.
+        match Destination::parse(host.address.as_deref().unwrap_or(&host.name)) {
+            Ok(destination) => out.push((host.name.clone(), destination)),
             Err(problem) => {
                 let code = if problem.contains("not a port") { Code::InvalidPort } else { Code::InvalidSshDestination };
                 typer.diagnostics.push(

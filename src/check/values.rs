@@ -22,7 +22,8 @@ pub enum NameInfo {
 pub trait NameScope {
     fn resolve(&self, path: &[String]) -> Result<NameInfo, String>;
     /// Records a use of `env.KEY` that resolved, for checks made later.
-    fn note_env_use(&self, _key: &str, _file: FileId, _span: Span) {}
+    /// `on_host`: a `host.KEY` use rather than `env.KEY`.
+    fn note_env_use(&self, _key: &str, _on_host: bool, _file: FileId, _span: Span) {}
     /// Names to suggest for a misspelling.
     fn candidates(&self) -> Vec<String>;
 }
@@ -65,7 +66,8 @@ impl Typer<'_> {
         match self.scope.resolve(&segments) {
             Ok(NameInfo::EnvVar) => {
                 if let Some(key) = segments.get(1) {
-                    self.scope.note_env_use(key, self.file, path.span);
+                    let on_host = segments.first().is_some_and(|first| first == "host");
+                    self.scope.note_env_use(key, on_host, self.file, path.span);
                 }
                 Some(NameInfo::EnvVar)
             }
@@ -357,6 +359,9 @@ pub fn lower_type(ty: &ast::TypeExpr) -> Result<Type, String> {
 
 pub const TYPE_NAMES: &[&str] = &["string", "int", "bool", "duration", "percent", "list"];
 
+/// The spellings a `--set` or environment value of a bool may take.
+pub const BOOL_SPELLINGS: &str = "true/false, yes/no, on/off, 1/0";
+
 /// Parses a `--set` or environment value by the param's type. Lists are
 /// comma-separated.
 pub fn parse_set_value(text: &str, ty: &Type) -> Result<Value, String> {
@@ -364,10 +369,10 @@ pub fn parse_set_value(text: &str, ty: &Type) -> Result<Value, String> {
     match ty {
         Type::String => Ok(Value::String(text.to_string())),
         Type::Int => text_trimmed.parse::<i64>().map(Value::Int).map_err(|_| format!("`{text}` is not an integer")),
-        Type::Bool => match text_trimmed {
-            "true" | "yes" | "1" => Ok(Value::Bool(true)),
-            "false" | "no" | "0" => Ok(Value::Bool(false)),
-            _ => Err(format!("`{text}` is not a boolean (true or false)")),
+        Type::Bool => match text_trimmed.to_ascii_lowercase().as_str() {
+            "true" | "yes" | "on" | "1" => Ok(Value::Bool(true)),
+            "false" | "no" | "off" | "0" => Ok(Value::Bool(false)),
+            _ => Err(format!("`{text}` is not a boolean: write one of {BOOL_SPELLINGS} (any case)")),
         },
         Type::Duration => parse_duration(text_trimmed)
             .filter(|_| text_trimmed.chars().next().is_some_and(|c| c.is_ascii_digit()))

@@ -5,14 +5,25 @@ use std::path::Path;
 
 use super::report::CliReporter;
 use crate::check::inputs::ResolvedInputs;
+use crate::check::selection::Selection;
 use crate::graph::ExecutionGraph;
 
 /// The plan's graph; `None` when the plan has errors.
 pub fn load_graph(path: &Path, sets: &[String]) -> Option<ExecutionGraph> {
-    crate::session::load::load_graph(path, sets, &CliReporter).ok()
+    load_selected_graph(path, sets, &Selection::default())
+}
+
+/// [`load_graph`], restricted to `--env` / `--limit`.
+pub fn load_selected_graph(path: &Path, sets: &[String], selection: &Selection) -> Option<ExecutionGraph> {
+    crate::session::load::load_selected_graph(path, sets, selection, &CliReporter).ok()
 }
 
 /// Resolves params and secrets for a run or a preview.
 pub fn load_inputs(graph: &ExecutionGraph, sets: &[String]) -> Option<ResolvedInputs> {
-    crate::session::load::load_inputs(graph, sets, &CliReporter).ok()
+    load_inputs_reading(graph, sets, true)
+}
+
+/// [`load_inputs`]; `read_sources`: read `file()` and run `command()` secrets (a preview does not).
+pub fn load_inputs_reading(graph: &ExecutionGraph, sets: &[String], read_sources: bool) -> Option<ResolvedInputs> {
+    crate::session::load::load_inputs_reading(graph, sets, read_sources, &CliReporter).ok()
 }

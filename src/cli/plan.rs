@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use super::load::{load_graph, load_inputs};
+use super::load::{load_inputs_reading, load_selected_graph};
 use super::ExitCode;
 use crate::check::format_duration;
 use crate::check::inputs::ResolvedInputs;
@@ -39,13 +39,15 @@ pub struct PlanArgs {
     /// Print only what changed against the last successful deployment of each environment.
     #[arg(long)]
     pub diff_only: bool,
+    #[command(flatten)]
+    pub selection: super::run::SelectionArgs,
 }
 
 pub fn run(args: PlanArgs) -> ExitCode {
-    let Some(graph) = load_graph(&args.file, &args.sets) else {
+    let Some(graph) = load_selected_graph(&args.file, &args.sets, &args.selection.selection()) else {
         return ExitCode::Usage;
     };
-    let Some(inputs) = load_inputs(&graph, &args.sets) else {
+    let Some(inputs) = load_inputs_reading(&graph, &args.sets, false) else {
         return ExitCode::Usage;
     };
     let deployed = match super::plan_diff::deployed(&graph, &inputs, args.state.as_deref()) {
@@ -127,6 +129,18 @@ pub struct NodePreview {
     pub commands: Vec<HostCommands>,
     pub rollback: RollbackPreview,
     pub gate: Vec<String>,
+    /// Outside `--env` / `--limit`: why the node is skipped.
+    pub skipped: Option<String>,
+    /// How each host of the target is reached.
+    pub transports: Vec<HostTransport>,
+    /// Gates this stage decides itself (`analysis`, `verify`, `monitor`).
+    pub decides: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct HostTransport {
+    pub host: String,
+    pub transport: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -303,6 +317,15 @@ pub fn preview(graph: &ExecutionGraph, inputs: &ResolvedInputs, previous_version
             commands: if node.kind == NodeKind::Stage { commands(plan, node, &node.steps, scope) } else { Vec::new() },
             rollback,
             gate,
+            skipped: node.deselected.clone(),
+            decides: crate::check::node_gates_used_by(node).iter().map(|g| plan.node(*g).name.clone()).collect(),
+            transports: hosts
+                .iter()
+                .map(|host| HostTransport {
+                    host: host.clone(),
+                    transport: crate::check::local_transport::LOCAL_TRANSPORT.to_string(),
+                })
+                .collect(),
         });
     }
     Preview {
@@ -315,9 +338,16 @@ pub fn preview(graph: &ExecutionGraph, inputs: &ResolvedInputs, previous_version
             .params
             .iter()
             .map(|(name, value)| (name.clone(), value.to_text()))
-            .chain(inputs.secrets.iter().map(|(name, _)| (name.clone(), "***".to_string())))
+            .chain(inputs.secret_names().into_iter().map(|name| (name, "***".to_string())))
             .collect(),
-        waves: graph.waves.iter().map(|w| w.iter().map(|id| plan.node(*id).name.clone()).collect()).collect(),
+        waves: graph
+            .waves
+            .iter()
+            .map(|w| {
+                w.iter().filter(|id| !decided_by_stages(plan, **id)).map(|id| plan.node(*id).name.clone()).collect()
+            })
+            .filter(|w: &Vec<String>| !w.is_empty())
+            .collect(),
         nodes,
         rollback_path: graph.rollback_path().iter().map(|id| plan.node(*id).name.clone()).collect(),
         coverage,
@@ -325,6 +355,16 @@ pub fn preview(graph: &ExecutionGraph, inputs: &ResolvedInputs, previous_version
         changes: None,
         environments: super::plan_hosts::environments(plan),
     }
+}
+
+/// A gate only stages decide (as `analysis`, `verify` or `monitor`), with no
+/// edges of its own: it runs inside those stages, not as a wave.
+fn decided_by_stages(plan: &Plan, id: NodeId) -> bool {
+    let node = plan.node(id);
+    node.kind == NodeKind::Gate
+        && node.needs.is_empty()
+        && !plan.nodes.iter().any(|other| other.needs.contains(&id))
+        && plan.nodes.iter().any(|stage| crate::check::node_gates_used_by(stage).contains(&id))
 }
 
 /// The environment each node sees: its target, or the closest needed one.
@@ -388,6 +428,15 @@ pub fn render(preview: &Preview) -> String {
             let from = node.template.as_ref().map(|t| format!(" from {t}")).unwrap_or_default();
             let target = node.target.as_ref().map(|t| format!(" → {t}")).unwrap_or_default();
             push(&mut out, format!("  {kind} {}{from}{target}", node.name));
+            if let Some(reason) = &node.skipped {
+                push(&mut out, format!("    skipped: {reason}"));
+                continue;
+            }
+            if !node.transports.is_empty() {
+                let hosts: Vec<String> =
+                    node.transports.iter().map(|t| format!("{} ({})", t.host, t.transport)).collect();
+                push(&mut out, format!("    hosts: {}", hosts.join(", ")));
+            }
             if !node.needs.is_empty() {
                 push(&mut out, format!("    needs: {}", node.needs.join(", ")));
             }
@@ -399,6 +448,9 @@ pub fn render(preview: &Preview) -> String {
             }
             for line in &node.gate {
                 push(&mut out, format!("    {line}"));
+            }
+            for gate in preview.nodes.iter().filter(|g| node.decides.contains(&g.name)) {
+                push(&mut out, format!("    decides gate {}: {}", gate.name, gate.gate.join("; ")));
             }
             if node.target.is_some() {
                 push(&mut out, format!("    strategy: {}", node.strategy));

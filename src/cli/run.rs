@@ -4,7 +4,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use super::flags::{LockArgs, PlanStateArgs};
-use super::load::{load_graph, load_inputs};
+use super::load::{load_inputs_reading, load_selected_graph};
 use super::report::{self, CliReporter};
 use super::ExitCode;
 use crate::engine::{Approvals, RunOptions, DEFAULT_MAX_PARALLEL};
@@ -41,13 +41,34 @@ pub struct RunArgs {
     /// blue/green rollback switches back to) [default: from the state].
     #[arg(long, value_name = "VERSION")]
     previous_version: Option<String>,
+    #[command(flatten)]
+    selection: SelectionArgs,
+}
+
+/// `--env` and `--limit`: shared by `run` and `plan`.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct SelectionArgs {
+    /// Run only the stages that target ENV (repeatable), with the untargeted
+    /// stages and gates around them; the others are skipped.
+    #[arg(long = "env", value_name = "ENV")]
+    pub environments: Vec<String>,
+    /// Run only on these hosts: names or globs, comma-separated (`web-1,db-*`).
+    #[arg(long = "limit", value_name = "HOST,GLOB")]
+    pub limit: Vec<String>,
+}
+
+impl SelectionArgs {
+    pub fn selection(&self) -> crate::check::selection::Selection {
+        crate::check::selection::Selection::from_args(&self.environments, &self.limit)
+    }
 }
 
 pub fn run(args: RunArgs) -> ExitCode {
-    let Some(graph) = load_graph(&args.file, &args.sets) else {
+    let selection = args.selection.selection();
+    let Some(graph) = load_selected_graph(&args.file, &args.sets, &selection) else {
         return ExitCode::Usage;
     };
-    let Some(inputs) = load_inputs(&graph, &args.sets) else {
+    let Some(inputs) = load_inputs_reading(&graph, &args.sets, !args.dry_run) else {
         return ExitCode::Usage;
     };
     if args.dry_run {
@@ -71,6 +92,7 @@ pub fn run(args: RunArgs) -> ExitCode {
         },
         previous_version: args.previous_version,
         kill_grace: crate::session::kill_grace(),
+        selection,
         ..RunOptions::default()
     };
     let request = RunRequest {

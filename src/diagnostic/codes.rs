@@ -283,6 +283,44 @@ default).";
 "`connect_timeout` in an `ssh` block is a duration from 1s to 10m, written
 without quotes: `connect_timeout = 10s`. It bounds how long opening the
 connection to one host may take before that host fails as unreachable.";
+    HostInStageGate = "E0130", Error, "`host` in a gate a stage decides",
+"A gate used as a canary `analysis`, a blue/green `verify` or a `monitor` is
+decided by the stage once for all the hosts rolled out so far, not once per
+host, so `${host}` (or `host` in its script) has no value there. Point the
+gate at something every host shares, for example a var of the environment:
+
+    environment production { hosts = [\"web-1\", \"web-2\"]  vars { url = \"http://lb.internal\" } }
+    gate smoke from http.healthy { url = \"${env.url}/health\" }
+
+or check each host in the stage's own steps.";
+
+    WhenOnStageGate = "E0131", Error, "`when` on a gate a stage decides",
+"A gate used as a canary `analysis`, a blue/green `verify` or a `monitor` is
+decided by the stage that uses it whenever its rollout reaches that point; a
+`when` on the gate would never be evaluated there. Remove it, or put the
+condition on the stage (`when` on a stage skips the whole stage).";
+
+    RhaiWordAsName = "E0132", Error, "param named like a Rhai keyword",
+"Params and secrets are visible to every Rhai snippet under their own name,
+and Rhai keeps some words for itself (`case`, `fn`, `let`, `match`, `switch`,
+`default`, ...): a script could never use such a param. The declaration is
+reported once; rename it:
+
+    param case_name: string = \"smoke\"   // not `param case`";
+
+    SecretUnavailable = "E0133", Error, "secret cannot be read",
+"A secret's source failed when the run started, before anything ran:
+`file(\"path\")` names a file that cannot be read (the path is relative to the
+plan), or `command(\"...\")` could not start, exited non-zero or did not finish
+within its timeout (`command(\"vault kv get -field=pw db\", 10s)`; default 30s).
+The command's stdout is never printed; the message quotes the last line of its
+stderr. Run the command by hand to see why.";
+
+    UnknownSelection = "E0134", Error, "unknown --env or --limit",
+"`deploy run` and `deploy plan` take `--env ENV` (repeatable) and
+`--limit HOST[,HOST...]` (names or globs such as `web-*`). An environment
+the plan does not declare, or a limit that matches none of its hosts, is an
+error that lists what the plan has, before anything runs.";
 
     NoRollback = "W0001", Warning, "stage without rollback",
 "A stage that changes something should say how to undo it. Add a
@@ -307,4 +345,18 @@ instantiate one of its templates: `stage x from MODULE.TEMPLATE { ... }`.
     StrategyLargerThanHosts = "W0005", Warning, "batch larger than the environment",
 "A rolling `batch` or `max_failures` count exceeds the number of hosts of the
 target environment, so it has no effect.";
+
+    RemoteHostOnLocalTransport = "W0010", Warning, "SSH-looking host on the local transport",
+"A host (or its `address`) looks like an SSH destination — `user@host`,
+`host:22`, an IP address — but its environment runs on the local transport,
+where every host's steps run on this machine with `${host}` bound. Such a
+plan would report success without touching the remote machine. Use plain
+names for a local environment, or run the environment over SSH. Under
+`deploy check --strict` this is an error.";
+
+    SecretFileReadable = "W0011", Warning, "secret file readable by others",
+"A `file(\"...\")` secret is read from a file whose mode lets its group or
+everyone read it. Restrict it to its owner:
+
+    chmod 600 secrets/db.txt";
 }

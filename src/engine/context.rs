@@ -40,6 +40,8 @@ pub struct RunOptions {
     pub resumed: Resumed,
     /// `deploy simulate`: events carry `simulated` and the virtual clock's times.
     pub simulated: bool,
+    /// `--env` / `--limit` the run was started with (recorded in `run_started`).
+    pub selection: crate::check::selection::Selection,
 }
 
 impl Default for RunOptions {
@@ -52,6 +54,7 @@ impl Default for RunOptions {
             kill_grace: DEFAULT_KILL_GRACE,
             resumed: Resumed::default(),
             simulated: false,
+            selection: Default::default(),
         }
     }
 }
@@ -323,7 +326,7 @@ impl RunContext {
         context.set_int("attempt", i64::from(attempt));
         context.set_str("pipeline", &self.plan().pipeline.name);
         context.set_str("commit", &self.inputs.commit());
-        context.set_secrets(self.inputs.secrets.iter().map(|(name, value)| (name.as_str(), value.as_str())));
+        context.set_secrets(self.inputs.secrets_in(environment.map(|environment| environment.name.as_str())));
         context
     }
 

@@ -148,6 +148,12 @@ pub enum EventData {
         nodes: usize,
         max_parallel: usize,
         on_failure: String,
+        /// `--env` given: only these environments' stages run.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        environments: Vec<String>,
+        /// `--limit` given: only these hosts (names and globs).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        limit: Vec<String>,
     },
     /// A node started; with `host`, one host of a targeted stage started an attempt.
     NodeStarted {

@@ -90,6 +90,8 @@ pub async fn execute(ctx: Arc<RunContext>, mut interrupts: mpsc::UnboundedReceiv
         nodes: plan.nodes.len(),
         max_parallel: ctx.options.max_parallel,
         on_failure: format!("{pipeline_policy:?}").to_lowercase(),
+        environments: ctx.options.selection.environments.clone(),
+        limit: ctx.options.selection.limit.clone(),
     });
     // `hard` stops everything, the rollback and hooks included (a second
     // signal); `forward` stops the forward work only.
@@ -115,6 +117,17 @@ pub async fn execute(ctx: Arc<RunContext>, mut interrupts: mpsc::UnboundedReceiv
         if stop.is_none() {
             while let Some(id) = ready.pop_front() {
                 if resumed_node(&ctx, id, &mut states[id.0]) {
+                    for dependent in &ctx.graph.dependents[id.0] {
+                        missing[dependent.0] = missing[dependent.0].saturating_sub(1);
+                        if missing[dependent.0] == 0 {
+                            ready.push_back(*dependent);
+                        }
+                    }
+                    continue;
+                }
+                if let Some(reason) = &plan.node(id).deselected {
+                    ctx.bus.emit(EventData::NodeSkipped { node: plan.node(id).name.clone(), reason: reason.clone() });
+                    states[id.0].status = NodeStatus::Skipped;
                     for dependent in &ctx.graph.dependents[id.0] {
                         missing[dependent.0] = missing[dependent.0].saturating_sub(1);
                         if missing[dependent.0] == 0 {

@@ -56,6 +56,9 @@ impl<'a> Scope<'a> {
                 _ => {}
             }
         }
+        if first == "host" && path.len() == 2 {
+            return self.host_value(&path[1]);
+        }
         if first == "env" {
             let environment = self.environment?;
             return match path.get(1).map(String::as_str) {
@@ -74,7 +77,8 @@ impl<'a> Scope<'a> {
         if let Some(value) = self.inputs.param(first) {
             return Some(value.clone());
         }
-        if let Some(secret) = self.inputs.secret(first) {
+        let environment = self.environment.map(|environment| environment.name.as_str());
+        if let Some(secret) = self.inputs.secret_in(environment, first) {
             return Some(Value::String(if self.mask_secrets { "***".to_string() } else { secret.to_string() }));
         }
         None
@@ -126,6 +130,30 @@ pub fn shell_quote(text: &str) -> String {
         text.to_string()
     } else {
         format!("'{}'", text.replace('\'', "'\\''"))
+    }
+}
+
+impl Scope<'_> {
+    /// `${host.KEY}`: the current host's own value, else the environment's
+    /// var of that name; `name` and `address` always exist.
+    fn host_value(&self, key: &str) -> Option<Value> {
+        let name = self.host?;
+        let environment = self.environment?;
+        let host = environment.host(name);
+        match key {
+            "name" => return Some(Value::String(name.to_string())),
+            "address" => {
+                let address = host.and_then(|h| h.address.clone()).unwrap_or_else(|| name.to_string());
+                return Some(Value::String(address));
+            }
+            _ => {}
+        }
+        let outer = Scope { node: None, ..*self };
+        if let Some((_, expr)) = host.and_then(|h| h.vars.iter().find(|(k, _)| k == key)) {
+            return outer.eval(expr);
+        }
+        let (_, expr) = environment.vars.iter().find(|(k, _)| k == key)?;
+        outer.eval(expr)
     }
 }
 

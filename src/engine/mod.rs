@@ -115,7 +115,7 @@ pub async fn run(
     sinks: Vec<Box<dyn EventSink>>,
     interrupts: mpsc::UnboundedReceiver<()>,
 ) -> RunReport {
-    let redactor = Redactor::new(inputs.secrets.iter().map(|(_, value)| value.as_str()));
+    let redactor = Redactor::new(inputs.secret_values());
     let clock = if options.simulated { bus::EventClock::simulated() } else { bus::EventClock::Wall };
     let (bus, worker) = Bus::start_with_clock(redactor, sinks, clock);
     warn_unknown_approvals(&graph, &options, &bus);

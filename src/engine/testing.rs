@@ -59,6 +59,7 @@ impl PlanBuilder {
                     script_limits: ScriptLimits::default(),
                     max_parallel: None,
                     watch: None,
+                    step_timeout: None,
                     location: None,
                 },
                 params: Vec::new(),
@@ -84,6 +85,15 @@ impl PlanBuilder {
             id,
             name: name.into(),
             hosts: hosts.iter().map(|h| h.to_string()).collect(),
+            host_defs: hosts
+                .iter()
+                .map(|h| crate::check::model::HostDef {
+                    name: h.to_string(),
+                    address: None,
+                    vars: Vec::new(),
+                    location: Location::default(),
+                })
+                .collect(),
             vars: Vec::new(),
             protect: Protect::default(),
             transport: Default::default(),
@@ -169,7 +179,11 @@ pub struct Runner {
 impl Default for Runner {
     fn default() -> Self {
         Runner {
-            inputs: ResolvedInputs { params: vec![("version".into(), Value::String("1.0".into()))], secrets: vec![] },
+            inputs: ResolvedInputs {
+                params: vec![("version".into(), Value::String("1.0".into()))],
+                secrets: vec![],
+                ..Default::default()
+            },
             options: RunOptions { kill_grace: Duration::from_millis(200), ..RunOptions::default() },
             interrupt_after: None,
             second_interrupt_after: None,

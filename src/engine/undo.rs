@@ -40,7 +40,7 @@ pub async fn undo(
     mut interrupts: mpsc::UnboundedReceiver<()>,
     undo: Undo,
 ) -> RunReport {
-    let redactor = Redactor::new(inputs.secrets.iter().map(|(_, value)| value.as_str()));
+    let redactor = Redactor::new(inputs.secret_values());
     let (bus, worker) = Bus::start(redactor, sinks);
     let completions = CompletionLog::default();
     for (node, host) in &undo.units {
@@ -64,6 +64,8 @@ pub async fn undo(
         nodes: undo.units.len(),
         max_parallel: ctx.options.max_parallel,
         on_failure: "rollback".into(),
+        environments: ctx.options.selection.environments.clone(),
+        limit: ctx.options.selection.limit.clone(),
     });
     let hard = CancellationToken::new();
     let mut interrupted = false;

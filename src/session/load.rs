@@ -5,7 +5,8 @@ use std::path::Path;
 
 use super::error::{SessionError, SessionResult};
 use super::reporter::Reporter;
-use crate::check::inputs::{resolve_inputs, ResolvedInputs};
+use crate::check::inputs::{resolve_inputs_with, ResolvedInputs, SecretReading};
+use crate::check::selection::Selection;
 use crate::graph::ExecutionGraph;
 use crate::syntax::span::SourceMap;
 
@@ -18,17 +19,45 @@ fn pairs(sets: &[String]) -> Vec<(String, String)> {
 
 /// Checks the plan and builds its graph.
 pub fn load_graph(path: &Path, sets: &[String], reporter: &dyn Reporter) -> SessionResult<ExecutionGraph> {
+    load_selected_graph(path, sets, &Selection::default(), reporter)
+}
+
+/// [`load_graph`], restricted to `--env` / `--limit` (what is left out stays
+/// in the graph, marked as skipped).
+pub fn load_selected_graph(
+    path: &Path,
+    sets: &[String],
+    selection: &Selection,
+    reporter: &dyn Reporter,
+) -> SessionResult<ExecutionGraph> {
     let checked = crate::check::check_file_with(path, &pairs(sets));
     let failed = checked.diagnostics.has_errors();
     reporter.diagnostics(&checked.diagnostics.into_sorted(), &checked.sources);
-    match checked.plan {
-        Some(plan) if !failed => Ok(ExecutionGraph::build(plan)),
-        _ => Err(SessionError::plan()),
+    let mut plan = match checked.plan {
+        Some(plan) if !failed => plan,
+        _ => return Err(SessionError::plan()),
+    };
+    if let Err(problems) = selection.apply(&mut plan) {
+        reporter.diagnostics(&problems, &SourceMap::default());
+        return Err(SessionError::plan());
     }
+    Ok(ExecutionGraph::build(plan))
 }
 
 /// Resolves params (`--set NAME=VALUE` over defaults) and secrets.
 pub fn load_inputs(graph: &ExecutionGraph, sets: &[String], reporter: &dyn Reporter) -> SessionResult<ResolvedInputs> {
+    load_inputs_reading(graph, sets, true, reporter)
+}
+
+/// [`load_inputs`]; `read_sources`: read `file()` and run `command()`
+/// secrets (a preview does not). Only the environments a selected node
+/// targets have their `secrets { ... }` read.
+pub fn load_inputs_reading(
+    graph: &ExecutionGraph,
+    sets: &[String],
+    read_sources: bool,
+    reporter: &dyn Reporter,
+) -> SessionResult<ResolvedInputs> {
     let mut bad = Vec::new();
     for set in sets.iter().filter(|set| !set.contains('=')) {
         bad.push(
@@ -40,8 +69,19 @@ pub fn load_inputs(graph: &ExecutionGraph, sets: &[String], reporter: &dyn Repor
         );
     }
     let read_env = |name: &str| std::env::var(name).ok();
-    match resolve_inputs(&graph.plan, &pairs(sets), &read_env) {
-        Ok(inputs) if bad.is_empty() => Ok(inputs),
+    let plan = &graph.plan;
+    let environments: Vec<String> = plan
+        .nodes
+        .iter()
+        .filter(|node| node.deselected.is_none())
+        .filter_map(|node| node.target.map(|target| plan.environment(target).name.clone()))
+        .collect();
+    let reading = SecretReading { sources: read_sources, environments: Some(environments) };
+    match resolve_inputs_with(plan, &pairs(sets), &read_env, &reading) {
+        Ok(inputs) if bad.is_empty() => {
+            reporter.diagnostics(&inputs.warnings, &plan.sources);
+            Ok(inputs)
+        }
         Ok(_) => {
             reporter.diagnostics(&bad, &SourceMap::default());
             Err(SessionError::plan())

@@ -144,11 +144,13 @@ pub fn prepare(request: ResumeRequest, reporter: &dyn Reporter) -> SessionResult
     let deployment = pick(store.as_mut(), request.run.as_deref(), request.plan.as_deref(), &probe)?;
     resumable(&deployment, store.as_mut(), &probe)?;
     check_plan_unchanged(&deployment, request.allow_changed_plan, reporter)?;
-    let graph = super::load::load_graph(Path::new(&deployment.plan_file), &[], reporter)?;
-    let mut inputs = super::load::load_inputs(&graph, &params_as_sets(&deployment, &graph), reporter)?;
-    super::record::restore_bound(&deployment, &graph, &mut inputs);
     let journal = store.journal(&deployment.run_id)?;
     let (events, unreadable) = crate::state::resume::events(&journal);
+    // The run's own `--env` / `--limit`: a resumed run stays within them.
+    let selection = crate::state::resume::selection(&events);
+    let graph = super::load::load_selected_graph(Path::new(&deployment.plan_file), &[], &selection, reporter)?;
+    let mut inputs = super::load::load_inputs(&graph, &params_as_sets(&deployment, &graph), reporter)?;
+    super::record::restore_bound(&deployment, &graph, &mut inputs);
     if unreadable > 0 {
         reporter
             .notice(&format!("warning: {unreadable} journal entries of run {} could not be read", deployment.run_id));
@@ -164,6 +166,7 @@ pub fn prepare(request: ResumeRequest, reporter: &dyn Reporter) -> SessionResult
         kill_grace: super::kill_grace(),
         resumed: crate::state::resume::resume_point(&events, &graph),
         simulated: false,
+        selection,
     };
     Ok(PreparedResume {
         location: request.location,

@@ -28,7 +28,8 @@ impl fmt::Display for StateError {
             StateError::Corrupt { location, message } => write!(
                 f,
                 "the state store {location} is damaged or is not a deploy state ({message}); \
-                 it was left untouched — restore it from a backup or move it away"
+                 it was left untouched — restore it from a backup, or to start a new history on purpose \
+                 move it away (`mv {location} {location}.damaged`) and run again"
             ),
             StateError::NewerSchema { location, found, known } => write!(
                 f,

@@ -21,6 +21,19 @@ pub fn events(entries: &[JournalEntry]) -> (Vec<Event>, usize) {
     (events, unreadable)
 }
 
+/// The `--env` / `--limit` a run started with (its first `run_started`).
+pub fn selection(events: &[Event]) -> crate::check::selection::Selection {
+    events
+        .iter()
+        .find_map(|event| match &event.data {
+            EventData::RunStarted { environments, limit, .. } => {
+                Some(crate::check::selection::Selection { environments: environments.clone(), limit: limit.clone() })
+            }
+            _ => None,
+        })
+        .unwrap_or_default()
+}
+
 fn is_untargeted_stage(graph: &ExecutionGraph, node: &str) -> bool {
     graph
         .plan

@@ -36,6 +36,8 @@ impl SqliteConnection {
             }
         } else if path.is_dir() {
             return Err(StateError::Open { location, message: "it is a directory".into() });
+        } else if let Some(message) = damaged_file(path) {
+            return Err(StateError::Corrupt { location, message });
         }
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
@@ -203,4 +205,33 @@ impl SqlConnection for SqliteConnection {
     fn lock_key(&mut self, _key: &str) -> StateResult<()> {
         Ok(())
     }
+}
+
+/// An existing state file that cannot hold a state: empty, shorter than
+/// SQLite's header, or shorter than the pages its header counts (when no
+/// write-ahead log holds the rest). SQLite itself would treat an empty file
+/// as a new database, silently starting a new history.
+fn damaged_file(path: &Path) -> Option<String> {
+    const HEADER: usize = 100;
+    let length = std::fs::metadata(path).ok()?.len();
+    if length == 0 {
+        return Some("the file is empty (0 bytes)".into());
+    }
+    let mut header = [0u8; HEADER];
+    let read = std::fs::File::open(path).and_then(|mut file| std::io::Read::read(&mut file, &mut header)).ok()?;
+    if read < HEADER || !header.starts_with(b"SQLite format 3\0") {
+        return Some(format!("the file ({length} bytes) has no SQLite header"));
+    }
+    let page_size = match u16::from_be_bytes([header[16], header[17]]) {
+        1 => 65_536,
+        size => u64::from(size),
+    };
+    let pages = u64::from(u32::from_be_bytes([header[28], header[29], header[30], header[31]]));
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    let wal_present = std::fs::metadata(std::path::PathBuf::from(wal)).is_ok_and(|m| m.len() > 0);
+    if !wal_present && pages > 0 && length < page_size * pages {
+        return Some(format!("the file is truncated: {length} bytes, its header counts {} bytes", page_size * pages));
+    }
+    None
 }

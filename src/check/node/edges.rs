@@ -160,10 +160,23 @@ pub(super) fn check_env_use(
     context: Option<EnvId>,
     used: &EnvUse,
 ) -> Option<Diagnostic> {
+    if used.on_host {
+        return check_host_use(lowering, node, used);
+    }
     let dotted = format!("env.{}", used.key);
     let (why, candidates): (String, Vec<String>) = match context {
         None => (
-            format!("`{}` has no environment; give it `target = ENV` or make it need a stage that has one", node.name),
+            match node.kind {
+                NodeKind::Stage => format!(
+                    "`{}` has no environment; give it `target = ENV` or make it need a stage that has one",
+                    node.name
+                ),
+                NodeKind::Gate => format!(
+                    "`{}` has no environment; make it need a stage that has a `target`, \
+                     or use it as the `analysis`, `verify` or `monitor` of one",
+                    node.name
+                ),
+            },
             Vec::new(),
         ),
         Some(env) => {
@@ -188,4 +201,52 @@ pub(super) fn check_env_use(
         diagnostic = diagnostic.with_help(format!("names here: {}", candidates.join(", ")));
     }
     Some(diagnostic)
+}
+
+/// A gate with no environment of its own that a targeted stage uses as its
+/// `analysis`, `verify` or `monitor` is decided in that stage's environment
+/// (as the engine does), so it sees that environment's vars.
+pub(super) fn inherit_from_users(nodes: &[NodeDef], contexts: &mut [Option<EnvId>]) {
+    for node in nodes {
+        let Some(env) = contexts.get(node.id.0).copied().flatten() else { continue };
+        for gate in gates_used_by(node) {
+            if let Some(slot) = contexts.get_mut(gate.0) {
+                if slot.is_none() {
+                    *slot = Some(env);
+                }
+            }
+        }
+    }
+}
+
+/// The gates a stage decides itself: its canary `analysis`, blue/green
+/// `verify` and `monitor`, with the role each plays.
+pub(crate) fn gates_used_by(node: &NodeDef) -> Vec<NodeId> {
+    let mut gates = Vec::new();
+    match &node.strategy {
+        Strategy::Canary { analysis: Some(gate), .. } => gates.push(*gate),
+        Strategy::BlueGreen { verify: Some(gate), .. } => gates.push(*gate),
+        _ => {}
+    }
+    if let Some(monitor) = node.monitor {
+        gates.push(monitor.gate);
+    }
+    gates
+}
+
+/// A `host.KEY` reference: the node must run on hosts (a `target`), and
+/// every host must have KEY (or the environment a var KEY).
+fn check_host_use(lowering: &Lowering, node: &NodeDef, used: &EnvUse) -> Option<Diagnostic> {
+    let at = Location { file: used.file, span: used.span };
+    let Some(env) = node.target else {
+        return Some(
+            Diagnostic::new(
+                Code::UnknownName,
+                format!("unknown name `host.{}`: `{}` does not run on hosts", used.key, node.name),
+            )
+            .at(used.file, used.span, "not defined here")
+            .with_help("give the stage `target = ENV`; its steps then run once per host with `${host.KEY}` bound"),
+        );
+    };
+    crate::check::hosts::check_host_key(&lowering.environments[env.0], &used.key, at)
 }

@@ -1,12 +1,14 @@
 //! Lowering stages and gates: local nodes and template instances, their
 //! steps, strategies, gates, hooks and the references between them.
 
+mod decided_by_stage;
 mod edges;
 mod router;
 mod steps;
 mod strategy;
 mod template;
 
+pub(crate) use edges::gates_used_by;
 pub use steps::lower_hooks;
 pub use strategy::strategy_attributes;
 
@@ -159,12 +161,14 @@ pub fn lower_nodes(
     router::check_routers(lowering, &nodes);
     let needs: Vec<Vec<NodeId>> = nodes.iter().map(|n| n.needs.clone()).collect();
     let targets: Vec<Option<EnvId>> = nodes.iter().map(|n| n.target).collect();
-    let contexts = environment_contexts(&needs, &targets);
+    let mut contexts = environment_contexts(&needs, &targets);
+    edges::inherit_from_users(&nodes, &mut contexts);
     for (node, used) in env_uses {
         if let Some(problem) = check_env_use(lowering, &nodes[node.0], contexts[node.0], &used) {
             lowering.push(problem);
         }
     }
+    decided_by_stage::check(&nodes, &mut lowering.diagnostics);
     Ok(nodes)
 }
 
@@ -193,6 +197,8 @@ struct NodeBuilder<'a> {
     irreversible: Option<(FileId, Span)>,
     /// Whether the gate has an approve, check, wait or window (even one with errors).
     decides: bool,
+    /// `timeout = ...` was written (`timeout = none` included): no default applies.
+    timeout_given: bool,
 }
 
 impl<'a> NodeBuilder<'a> {
@@ -222,6 +228,7 @@ impl<'a> NodeBuilder<'a> {
             strategy_span: None,
             has_rollback: None,
             irreversible: None,
+            timeout_given: false,
             decides: false,
         }
     }
@@ -347,7 +354,10 @@ impl<'a> NodeBuilder<'a> {
                 }
             }
             "timeout" => {
-                if let Some(Value::Duration(d)) = typer.constant(&a.value, &Type::Duration) {
+                self.timeout_given = true;
+                if matches!(&a.value.kind, ValueKind::Path(p) if p.dotted() == "none") {
+                    self.node.timeout = None;
+                } else if let Some(Value::Duration(d)) = typer.constant(&a.value, &Type::Duration) {
                     if d.is_zero() {
                         typer.diagnostics.push(
                             Diagnostic::new(Code::InvalidValue, "a timeout must be longer than zero").at(
@@ -517,6 +527,9 @@ impl<'a> NodeBuilder<'a> {
 
     fn finish(&mut self, lowering: &mut Lowering, decl: &NodeDecl) {
         let file = self.node.location.file;
+        if self.node.kind == NodeKind::Stage && !self.timeout_given && !self.node.steps.is_empty() {
+            self.node.timeout = lowering.pipeline.step_timeout;
+        }
         if self.node.kind == NodeKind::Stage {
             if self.node.target.is_none() {
                 if let Some((strategy_file, span)) = self.strategy_span {
