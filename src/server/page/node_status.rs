@@ -60,7 +60,8 @@ fn apply(view: &mut NodeView, event: &Value, gate: bool) {
             view.status = if gate && status == "paused" { "waiting".into() } else { status.into() };
         }
         "node_finished" => view.hosts.entry(host).or_default().status = status.into(),
-        "node_skipped" => view.status = "skipped".into(),
+        // A resumed run skips what finished before it: that keeps its status.
+        "node_skipped" if view.status != "succeeded" => view.status = "skipped".into(),
         "gate_waiting" | "approval_requested" => {
             view.status = "waiting".into();
             if let Some(until) = event.get("until").and_then(Value::as_str) {
@@ -132,6 +133,7 @@ mod tests {
             r#"{"type":"node_finished","node":"build","status":"succeeded"}"#,
             r#"{"type":"node_started","node":"go","kind":"gate"}"#,
             r#"{"type":"node_finished","node":"go","status":"paused"}"#,
+            r#"{"type":"node_skipped","node":"build","reason":"finished before the run was resumed"}"#,
             r#"{"type":"rollback_step_started","node":"build"}"#,
             r#"{"type":"rollback_step","node":"build","status":"succeeded"}"#,
         ]);
