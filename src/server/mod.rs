@@ -13,6 +13,7 @@ pub mod auth;
 pub mod error;
 pub mod events;
 pub mod hooks;
+pub mod page;
 pub mod runs;
 pub mod tokens;
 
@@ -86,6 +87,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/runs/{id}/approve", post(actions::approve))
         .route("/api/environments/{env}/rollback", post(actions::rollback))
         .route("/hooks/git", post(hooks::receive))
+        .merge(page::routes())
         .fallback(api::no_route)
         .method_not_allowed_fallback(api::wrong_method)
         .with_state(state)

@@ -1,0 +1,162 @@
+//! `/runs/{run_id}`: a run's summary, its graph coloured by status, each
+//! node's hosts, rollout, gate and retries, and its output.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use axum::extract::{Path, State};
+use axum::response::Html;
+
+use super::graph_svg;
+use super::html::{duration, escape, page, status_badge, time};
+use super::node_status::{fold, NodeView};
+use super::plan_graph::{drawn, graph_of, Drawn};
+use crate::server::api::{blocking, find_run, open, RunSummary};
+use crate::server::{ApiResult, AppState};
+use crate::state::{Approval, Holder};
+
+struct RunPage {
+    summary: RunSummary,
+    approvals: Vec<Approval>,
+    drawn: Drawn,
+    nodes: BTreeMap<String, NodeView>,
+    last_seq: i64,
+}
+
+pub async fn show(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Html<String>> {
+    let view = blocking(move || {
+        let mut store = open(&state)?;
+        let deployment = find_run(store.as_mut(), &id)?;
+        let entries = store.journal(&id)?;
+        let last_seq = entries.last().map(|entry| entry.seq as i64).unwrap_or(-1);
+        let journal: Vec<serde_json::Value> =
+            entries.iter().filter_map(|entry| serde_json::from_str(&entry.event).ok()).collect();
+        let graph = graph_of(&state.config.plan, &deployment);
+        let drawn = drawn(graph.as_ref(), &journal);
+        let gates: Vec<String> =
+            drawn.nodes.iter().filter(|node| node.kind == "gate").map(|n| n.name.clone()).collect();
+        let nodes = fold(&journal, &|name| gates.iter().any(|gate| gate == name));
+        let summary = RunSummary::of(&deployment, &Holder::current(""));
+        Ok(RunPage { summary, approvals: store.approvals(&id)?, drawn, nodes, last_seq })
+    })
+    .await?;
+    Ok(Html(render(&view)))
+}
+
+fn status_of(nodes: &BTreeMap<String, NodeView>, name: &str) -> String {
+    nodes.get(name).map(|node| node.status.clone()).filter(|status| !status.is_empty()).unwrap_or("pending".into())
+}
+
+fn render(view: &RunPage) -> String {
+    let run = &view.summary;
+    let mut body = format!(
+        "<h1>Run <code>{id}</code></h1><div id=\"run\" data-run=\"{id}\" data-last-seq=\"{seq}\">\
+         <p class=\"run-status\">Status: <span data-run-status>{badge}</span></p>",
+        id = escape(&run.run_id),
+        seq = view.last_seq,
+        badge = status_badge(run.status.as_str()),
+    );
+    summary(&mut body, view);
+    let svg = graph_svg::render(&view.drawn.nodes, &view.drawn.waves, &|name| status_of(&view.nodes, name));
+    let _ = write!(body, "<h2>Graph</h2><div class=\"graph-wrap\" tabindex=\"0\">{svg}</div>");
+    node_table(&mut body, view);
+    output(&mut body, view);
+    body.push_str("<p class=\"live\" role=\"status\" aria-live=\"polite\" data-live></p></div>");
+    page(&format!("Run {}", run.run_id), &body)
+}
+
+fn summary(body: &mut String, view: &RunPage) {
+    let run = &view.summary;
+    let approvals: Vec<String> =
+        view.approvals.iter().map(|a| format!("{} by {}", escape(&a.gate), escape(&a.approver))).collect();
+    let _ = write!(
+        body,
+        "<dl class=\"facts\"><dt>Pipeline</dt><dd>{}</dd><dt>Kind</dt><dd>{}</dd><dt>Version</dt><dd>{} (was {})</dd>\
+         <dt>Environments</dt><dd>{}</dd><dt>Started by</dt><dd>{}</dd><dt>Started</dt><dd>{}</dd>\
+         <dt>Duration</dt><dd>{}</dd><dt>Approvals</dt><dd>{}</dd></dl>",
+        escape(&run.pipeline),
+        run.kind.as_str(),
+        escape(&run.version),
+        escape(if run.previous_version.is_empty() { "nothing" } else { &run.previous_version }),
+        escape(&run.environments.join(", ")),
+        escape(&run.started_by),
+        time(run.started_at),
+        duration(run.duration_ms),
+        if approvals.is_empty() { "none".into() } else { approvals.join(", ") },
+    );
+}
+
+fn hosts(node: Option<&NodeView>) -> String {
+    let Some(node) = node else { return "—".into() };
+    if node.hosts.is_empty() {
+        return "—".into();
+    }
+    let items: Vec<String> = node
+        .hosts
+        .iter()
+        .map(|(host, view)| {
+            let mut item = format!(
+                "{} {}",
+                escape(host),
+                status_badge(if view.status.is_empty() { "pending" } else { &view.status })
+            );
+            if let Some(batch) = &view.batch {
+                let _ = write!(item, " <small>{}</small>", escape(batch));
+            }
+            if let Some(attempt) = view.attempt.filter(|attempt| *attempt > 1) {
+                let _ = write!(item, " <small>attempt {attempt}</small>");
+            }
+            format!("<li data-host=\"{}\">{item}</li>", escape(host))
+        })
+        .collect();
+    format!("<ul class=\"hosts\">{}</ul>", items.concat())
+}
+
+fn node_table(body: &mut String, view: &RunPage) {
+    body.push_str(
+        "<h2>Nodes</h2><div class=\"table-wrap\"><table class=\"nodes\"><thead><tr><th scope=\"col\">Node</th>\
+         <th scope=\"col\">Status</th><th scope=\"col\">Hosts and batches</th><th scope=\"col\">Rollout</th>\
+         <th scope=\"col\">Gate</th><th scope=\"col\">Retries</th></tr></thead><tbody>",
+    );
+    for node in &view.drawn.nodes {
+        let state = view.nodes.get(&node.name);
+        let gate =
+            state.map(|s| [s.outcome.clone(), s.until.clone()].into_iter().flatten().collect::<Vec<_>>().join("; "));
+        let _ = write!(
+            body,
+            "<tr id=\"node-{name}\" data-node=\"{name}\" class=\"s-{class}\"><th scope=\"row\">{name} <small>{kind}</small></th>\
+             <td>{badge}</td><td data-field=\"hosts\">{hosts}</td><td data-field=\"rollout\">{rollout}</td>\
+             <td data-field=\"gate\">{gate}</td><td data-field=\"retries\">{retries}</td></tr>",
+            name = escape(&node.name),
+            class = status_of(&view.nodes, &node.name).replace(' ', "-"),
+            kind = escape(&node.kind),
+            badge = status_badge(&status_of(&view.nodes, &node.name)),
+            hosts = hosts(state),
+            rollout = escape(state.and_then(|s| s.rollout.as_deref()).unwrap_or("—")),
+            gate = escape(gate.as_deref().filter(|g| !g.is_empty()).unwrap_or("—")),
+            retries = state.map(|s| s.retries).unwrap_or(0),
+        );
+    }
+    body.push_str("</tbody></table></div>");
+}
+
+fn output(body: &mut String, view: &RunPage) {
+    body.push_str("<h2>Output</h2><div class=\"outputs\">");
+    for node in &view.drawn.nodes {
+        let lines = view.nodes.get(&node.name).map(|n| n.output.as_slice()).unwrap_or_default();
+        let mut text = String::new();
+        for (host, stream, line) in lines {
+            let prefix = if host.is_empty() { String::new() } else { format!("[{host}] ") };
+            let marker = if stream == "stderr" { "! " } else { "" };
+            let _ = writeln!(text, "{}{}{}", escape(&prefix), marker, escape(line));
+        }
+        let _ = write!(
+            body,
+            "<details data-output-node=\"{name}\"><summary>{name} <small>({count} lines)</small></summary>\
+             <pre data-output=\"{name}\">{text}</pre></details>",
+            name = escape(&node.name),
+            count = lines.len(),
+        );
+    }
+    body.push_str("</div>");
+}
