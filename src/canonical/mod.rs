@@ -261,8 +261,10 @@ fn strategy(plan: &Plan, strategy: &Strategy) -> String {
             let analysis = analysis.map(|a| format!("  analysis = {}", plan.node(a).name)).unwrap_or_default();
             let traffic = match traffic {
                 Some(traffic) => {
-                    let keep =
-                        traffic.keep_previous.map(|k| format!("  keep_previous = {}", format_duration(k))).unwrap_or_default();
+                    let keep = traffic
+                        .keep_previous
+                        .map(|k| format!("  keep_previous = {}", format_duration(k)))
+                        .unwrap_or_default();
                     let retire: Vec<String> = traffic.retire.iter().map(step).collect();
                     let retire =
                         if retire.is_empty() { String::new() } else { format!("  retire {{ {} }}", retire.join("  ")) };
@@ -270,7 +272,11 @@ fn strategy(plan: &Plan, strategy: &Strategy) -> String {
                 }
                 None => String::new(),
             };
-            format!("canary {{ steps = [{}]  pause = {}{analysis}{traffic} }}", steps.join(", "), format_duration(*pause))
+            format!(
+                "canary {{ steps = [{}]  pause = {}{analysis}{traffic} }}",
+                steps.join(", "),
+                format_duration(*pause)
+            )
         }
         Strategy::BlueGreen { verify, keep_previous, .. } => {
             let verify = verify.map(|v| format!("  verify = {}", plan.node(v).name)).unwrap_or_default();

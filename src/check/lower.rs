@@ -485,8 +485,7 @@ fn lower_inputs(
     (params, secrets)
 }
 
-pub const ENVIRONMENT_ENTRIES: &[&str] =
-    &["hosts", "vars", "protect", "description", "transport", "ssh", "secrets"];
+pub const ENVIRONMENT_ENTRIES: &[&str] = &["hosts", "vars", "protect", "description", "transport", "ssh", "secrets"];
 pub const PROTECT_KEYS: &[&str] = &["approval", "window", "by"];
 
 fn lower_environments(lowering: &mut Lowering, file: FileId, items: &[Item], base_dir: &Path) {

@@ -8,8 +8,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::load::{load_graph, load_inputs};
 use super::flags::parse_duration;
+use super::load::{load_graph, load_inputs};
 use super::ExitCode;
 use crate::engine::{Approvals, DEFAULT_MAX_PARALLEL};
 use crate::graph::ExecutionGraph;

@@ -31,7 +31,7 @@ pub async fn show(State(state): State<AppState>, Path(id): Path<String>) -> ApiR
         let last_seq = entries.last().map(|entry| entry.seq as i64).unwrap_or(-1);
         let journal: Vec<serde_json::Value> =
             entries.iter().filter_map(|entry| serde_json::from_str(&entry.event).ok()).collect();
-        let graph = graph_of(&state.config.plan, &deployment);
+        let graph = graph_of(&state.config.plan.get(), &deployment);
         let drawn = drawn(graph.as_ref(), &journal);
         let gates: Vec<String> =
             drawn.nodes.iter().filter(|node| node.kind == "gate").map(|n| n.name.clone()).collect();
