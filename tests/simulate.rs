@@ -407,7 +407,9 @@ gate soak {
 
 #[test]
 fn bad_injections_are_errors_that_name_what_exists() {
-    let test = Test::new().plan(ROLLING);
+    // No default step timeout either: `--timeout deploy` has nothing to hit.
+    let test =
+        Test::new().plan(&ROLLING.replace("on_failure = rollback }", "on_failure = rollback  step_timeout = none }"));
     let unknown = simulate(&test, &["--fail", "nope"]);
     assert_eq!(unknown.code, 1);
     assert!(unknown.stderr.contains("no such stage (stages: build, deploy)"), "{}", unknown.stderr);

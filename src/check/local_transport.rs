@@ -7,12 +7,9 @@ use std::net::IpAddr;
 use super::model::Plan;
 use crate::diagnostic::{Code, Diagnostic};
 
-/// The transport every environment of this version uses.
-pub const LOCAL_TRANSPORT: &str = "local";
-
 /// W0010 for each host (or host `address`) that looks remote.
 pub fn check(plan: &Plan, diagnostics: &mut Vec<Diagnostic>) {
-    for environment in &plan.environments {
+    for environment in plan.environments.iter().filter(|e| e.transport == crate::check::model::TransportKind::Local) {
         for host in &environment.host_defs {
             let written = host.address.as_deref().unwrap_or(&host.name);
             let Some(why) = looks_remote(written).or_else(|| looks_remote(&host.name)) else { continue };

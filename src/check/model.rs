@@ -302,6 +302,8 @@ pub struct NodeDef {
     pub steps: Vec<Step>,
     pub rollback: RollbackSpec,
     pub timeout: Option<Duration>,
+    /// `timeout` is the pipeline's `step_timeout`, not one the stage gives.
+    pub timeout_is_default: bool,
     pub retry: Option<Retry>,
     /// `when = `expr``: the node is skipped when false.
     pub when: Option<Script>,
@@ -333,6 +335,7 @@ impl NodeDef {
             steps: Vec::new(),
             rollback: RollbackSpec::Missing,
             timeout: None,
+            timeout_is_default: false,
             retry: None,
             when: None,
             monitor: None,

@@ -323,7 +323,10 @@ pub fn preview(graph: &ExecutionGraph, inputs: &ResolvedInputs, previous_version
                 .iter()
                 .map(|host| HostTransport {
                     host: host.clone(),
-                    transport: crate::check::local_transport::LOCAL_TRANSPORT.to_string(),
+                    transport: node
+                        .target
+                        .map_or("local", |target| plan.environment(target).transport.word())
+                        .to_string(),
                 })
                 .collect(),
         });

@@ -72,7 +72,9 @@ impl Durations {
                 samples.sort_unstable();
                 let median = median(&samples);
                 (Duration::from_millis(median), DurationSource::History { samples: samples.len() })
-            } else if let Some(timeout) = node.timeout {
+            } else if let Some(timeout) = node.timeout.filter(|_| !node.timeout_is_default) {
+                // The pipeline's default step timeout says nothing of how long
+                // this stage takes: only a timeout the author gave is a worst case.
                 (timeout, DurationSource::Timeout)
             } else {
                 (DEFAULT_UNIT, DurationSource::Default)

@@ -52,7 +52,7 @@ pub fn single_failures(graph: &ExecutionGraph, base: &Injections) -> Vec<(String
                         let flag = format!("--fail {}", selector.label());
                         out.push((flag, with(&|i: &mut Injections| i.fail.push(selector.clone()))));
                     }
-                    if node.timeout.is_some() && !node.steps.is_empty() {
+                    if node.timeout.is_some() && !node.timeout_is_default && !node.steps.is_empty() {
                         let selector = StepSelector { stage: node.name.clone(), host: host.clone(), step: None };
                         let flag = format!("--timeout {}", selector.label());
                         out.push((flag, with(&|i: &mut Injections| i.timeouts.push(selector.clone()))));

@@ -26,7 +26,8 @@ impl SqliteConnection {
     /// migrations. Without `create`, a missing file is `Ok(None)`.
     pub fn open(path: &Path, create: bool) -> StateResult<Option<SqliteConnection>> {
         let location = path.display().to_string();
-        if !path.exists() {
+        let existed = path.exists();
+        if !existed {
             if !create {
                 return Ok(None);
             }
@@ -45,6 +46,11 @@ impl SqliteConnection {
             | OpenFlags::SQLITE_OPEN_URI;
         let connection = Connection::open_with_flags(path, flags)
             .map_err(|error| StateError::Open { location: location.clone(), message: error.to_string() })?;
+        if existed {
+            if let Some(message) = truncated(&connection, path) {
+                return Err(StateError::Corrupt { location, message });
+            }
+        }
         let mut store = SqliteConnection { connection, location: location.clone() };
         store.prepare(path)?;
         Ok(Some(store))
@@ -207,31 +213,43 @@ impl SqlConnection for SqliteConnection {
     }
 }
 
-/// An existing state file that cannot hold a state: empty, shorter than
-/// SQLite's header, or shorter than the pages its header counts (when no
-/// write-ahead log holds the rest). SQLite itself would treat an empty file
-/// as a new database, silently starting a new history.
+/// Whether a write-ahead log beside `path` holds pages of the store.
+fn wal_present(path: &Path) -> bool {
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    std::fs::metadata(std::path::PathBuf::from(wal)).is_ok_and(|m| m.len() > 0)
+}
+
+/// An existing state file that cannot hold a state: empty or shorter than
+/// SQLite's header, with no write-ahead log holding its pages. SQLite itself
+/// would treat an empty file as a new database, silently starting a new
+/// history. Only the file's size is looked at (`stat`): opening and closing
+/// the file here would drop the locks this process's own connections hold
+/// on it (POSIX record locks belong to the process, not to a descriptor),
+/// and SQLite would then delete a write-ahead log still in use.
 fn damaged_file(path: &Path) -> Option<String> {
-    const HEADER: usize = 100;
+    const HEADER: u64 = 100;
     let length = std::fs::metadata(path).ok()?.len();
+    if length >= HEADER || wal_present(path) {
+        return None;
+    }
     if length == 0 {
         return Some("the file is empty (0 bytes)".into());
     }
-    let mut header = [0u8; HEADER];
-    let read = std::fs::File::open(path).and_then(|mut file| std::io::Read::read(&mut file, &mut header)).ok()?;
-    if read < HEADER || !header.starts_with(b"SQLite format 3\0") {
-        return Some(format!("the file ({length} bytes) has no SQLite header"));
+    Some(format!("the file ({length} bytes) is shorter than a SQLite header"))
+}
+
+/// A store whose file is shorter than the pages its header counts (when no
+/// write-ahead log holds the rest), read through SQLite's own connection. A
+/// file that is not SQLite at all fails at the first read, after this.
+fn truncated(connection: &Connection, path: &Path) -> Option<String> {
+    if wal_present(path) {
+        return None;
     }
-    let page_size = match u16::from_be_bytes([header[16], header[17]]) {
-        1 => 65_536,
-        size => u64::from(size),
-    };
-    let pages = u64::from(u32::from_be_bytes([header[28], header[29], header[30], header[31]]));
-    let mut wal = path.as_os_str().to_owned();
-    wal.push("-wal");
-    let wal_present = std::fs::metadata(std::path::PathBuf::from(wal)).is_ok_and(|m| m.len() > 0);
-    if !wal_present && pages > 0 && length < page_size * pages {
-        return Some(format!("the file is truncated: {length} bytes, its header counts {} bytes", page_size * pages));
-    }
-    None
+    let length = std::fs::metadata(path).ok()?.len();
+    let page_size: i64 = connection.query_row("PRAGMA page_size", [], |row| row.get(0)).ok()?;
+    let pages: i64 = connection.query_row("PRAGMA page_count", [], |row| row.get(0)).ok()?;
+    let expected = u64::try_from(page_size.max(0)).ok()? * u64::try_from(pages.max(0)).ok()?;
+    (expected > 0 && length < expected)
+        .then(|| format!("the file is truncated: {length} bytes, its header counts {expected} bytes"))
 }

@@ -529,6 +529,7 @@ impl<'a> NodeBuilder<'a> {
         let file = self.node.location.file;
         if self.node.kind == NodeKind::Stage && !self.timeout_given && !self.node.steps.is_empty() {
             self.node.timeout = lowering.pipeline.step_timeout;
+            self.node.timeout_is_default = true;
         }
         if self.node.kind == NodeKind::Stage {
             if self.node.target.is_none() {
