@@ -6,6 +6,7 @@
 //! environments and hosts are errors that list what exists.
 
 use crate::check::model::{NodeId, Plan, Strategy};
+use crate::check::selection::glob_matches;
 use crate::graph::ExecutionGraph;
 
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -43,13 +44,13 @@ impl SelectionArgs {
         }
         let all: Vec<&String> = plan.environments.iter().flat_map(|env| &env.hosts).collect();
         for pattern in &self.limit {
-            if !all.iter().any(|host| matches(pattern, host)) {
+            if !all.iter().any(|host| glob_matches(pattern, host)) {
                 let known: Vec<&str> = all.iter().map(|h| h.as_str()).collect();
                 return Err(format!("--limit {pattern}: no such host (hosts: {})", known.join(", ")));
             }
         }
         for env in &mut plan.environments {
-            env.hosts.retain(|host| self.limit.iter().any(|pattern| matches(pattern, host)));
+            env.hosts.retain(|host| self.limit.iter().any(|pattern| glob_matches(pattern, host)));
         }
         Ok(())
     }
@@ -78,7 +79,7 @@ impl SelectionArgs {
                     pending.push(*need);
                 }
             }
-            for gate in used_gates(node) {
+            for gate in crate::check::node_gates_used_by(node) {
                 if !keep[gate.0] {
                     keep[gate.0] = true;
                     pending.push(gate);
@@ -87,18 +88,6 @@ impl SelectionArgs {
         }
         Ok(keep)
     }
-}
-
-/// The gates a stage decides as `analysis`, `verify` or `monitor`.
-fn used_gates(node: &crate::check::model::NodeDef) -> Vec<NodeId> {
-    let mut out: Vec<NodeId> = node.monitor.map(|m| m.gate).into_iter().collect();
-    match &node.strategy {
-        Strategy::Canary { analysis: Some(gate), .. } | Strategy::BlueGreen { verify: Some(gate), .. } => {
-            out.push(*gate);
-        }
-        _ => {}
-    }
-    out
 }
 
 /// The kept nodes `id` needs: its needs, and for a need left out, that
@@ -155,30 +144,9 @@ fn retain_nodes(mut plan: Plan, keep: &[bool]) -> Plan {
     plan
 }
 
-/// `*` matches any run of characters; everything else matches itself.
-fn matches(pattern: &str, host: &str) -> bool {
-    let parts: Vec<&str> = pattern.split('*').collect();
-    if parts.len() == 1 {
-        return pattern == host;
-    }
-    let mut rest = host;
-    for (index, part) in parts.iter().enumerate() {
-        if index == 0 {
-            let Some(after) = rest.strip_prefix(part) else { return false };
-            rest = after;
-        } else if index == parts.len() - 1 {
-            return rest.ends_with(part);
-        } else {
-            let Some(at) = rest.find(part) else { return false };
-            rest = &rest[at + part.len()..];
-        }
-    }
-    true
-}
-
 #[cfg(test)]
 mod tests {
-    use super::matches;
+    use crate::check::selection::glob_matches as matches;
 
     #[test]
     fn globs() {

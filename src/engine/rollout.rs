@@ -179,15 +179,20 @@ impl Rollout {
             return;
         }
         if let Some(keep) = keep_previous {
-            let node = self.ctx.plan().node(self.id);
-            self.ctx.bus.emit(EventData::PreviousKept {
-                node: node.name.clone(),
-                environment: self.ctx.target_of(node).map(|e| e.name.clone()).unwrap_or_default(),
-                version: self.ctx.previous_version.clone(),
-                hosts: self.hosts.clone(),
-                until: in_rfc3339(&self.ctx, keep),
-            });
+            self.previous_kept(keep);
         }
+    }
+
+    /// Says that the previous version stays installed for `keep`.
+    pub(super) fn previous_kept(&self, keep: std::time::Duration) {
+        let node = self.ctx.plan().node(self.id);
+        self.ctx.bus.emit(EventData::PreviousKept {
+            node: node.name.clone(),
+            environment: self.ctx.target_of(node).map(|e| e.name.clone()).unwrap_or_default(),
+            version: self.ctx.previous_version.clone(),
+            hosts: self.hosts.clone(),
+            until: in_rfc3339(&self.ctx, keep),
+        });
     }
 
     /// Decides a gate for this stage; `false` stops the rollout.

@@ -99,14 +99,7 @@ impl Rollout {
     /// that time still sends traffic back to it), then retires it.
     async fn promote(&mut self, traffic: &Traffic) {
         if let Some(keep) = traffic.keep_previous.filter(|keep| !keep.is_zero()) {
-            let node = self.ctx.plan().node(self.id);
-            self.ctx.bus.emit(EventData::PreviousKept {
-                node: node.name.clone(),
-                environment: self.ctx.target_of(node).map(|e| e.name.clone()).unwrap_or_default(),
-                version: self.ctx.previous_version.clone(),
-                hosts: self.hosts.clone(),
-                until: in_rfc3339(&self.ctx, keep),
-            });
+            self.previous_kept(keep);
             if !sleep_or_cancel(keep, &self.node_cancel).await {
                 self.back_to_stable(traffic.router).await;
                 return;
