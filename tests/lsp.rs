@@ -306,3 +306,158 @@ fn a_file_that_does_not_parse_still_answers() {
     assert!(rename.get("error").is_some(), "{rename:#}");
     assert_eq!(client.shutdown(), Some(0));
 }
+
+/// A plan with the SSH transport, inventories, uploads, file and command
+/// secrets, per-environment secrets, per-host values, timeouts, `watch` and
+/// a traffic canary through a std router.
+const FLEET: &str = "import \"std/nginx\" as nginx
+
+pipeline \"shop\" {
+  step_timeout = 45m
+  watch {
+    branch = \"main\"
+  }
+}
+
+secret token = file(\"token.txt\")
+
+environment production {
+  transport = ssh
+  hosts = [{ name = \"web-1\"  address = \"127.0.0.1\"  zone = \"eu\" }, \"web-2\"]
+  ssh {
+    user = \"deploy\"
+    strict_host_keys = yes
+    connect_timeout = 5s
+  }
+  vars { region = \"eu-west\" }
+  secrets { db = command(\"pass show db\") }
+}
+
+environment fleet {
+  hosts = inventory(\"inventory.ini\", \"web\")
+}
+
+stage router from nginx.split {
+  config = \"/srv/nginx/canary.conf\"
+  stable = \"127.0.0.1:8081\"
+  canary = \"127.0.0.1:8082\"
+}
+
+gate compare {
+  wait = 1s
+}
+
+stage web {
+  target = production
+  timeout = none
+  strategy canary {
+    steps = [50%, 100%]
+    traffic = router
+    retire { run \"./remove ${previous_version}\" }
+  }
+  upload \"dist/\" to \"/srv/app/\"
+  run \"./install ${version} ${host.zone} ${db} ${token}\"
+  rollback { run \"./remove ${version}\" }
+}
+";
+
+/// The position `delta` bytes after the `nth` occurrence of `needle` starts.
+fn position_after(text: &str, needle: &str, nth: usize, delta: usize) -> Value {
+    let mut at = position_of(text, needle, nth);
+    at["character"] = json!(at["character"].as_u64().unwrap_or(0) + delta as u64);
+    at
+}
+
+fn labels(completion: &Value) -> Vec<String> {
+    completion.as_array().into_iter().flatten().filter_map(|i| i["label"].as_str().map(str::to_string)).collect()
+}
+
+#[test]
+fn completion_and_hover_know_transports_secrets_hosts_and_traffic_canaries() {
+    let test = common::Test::new().plan(FLEET);
+    let uri = file_uri(&test.path().join("release.deploy"));
+    let mut client = LspClient::start(common::binary(), test.path());
+    client.initialize(&file_uri(test.path()));
+    client.notify(
+        "textDocument/didOpen",
+        json!({ "textDocument": { "uri": uri, "languageId": "deploy", "version": 1, "text": FLEET } }),
+    );
+    client.diagnostics_for(&uri, |p| p["version"] == json!(1));
+    let document = json!({ "uri": uri });
+    let mut complete = |needle: &str, delta: usize| {
+        let position = position_after(FLEET, needle, 0, delta);
+        labels(&client.request("textDocument/completion", json!({ "textDocument": document, "position": position })))
+    };
+    let has = |labels: &[String], wanted: &[&str]| wanted.iter().all(|w| labels.iter().any(|l| l == w));
+
+    let words = complete("transport = ssh", 15);
+    assert!(has(&words, &["local", "ssh"]), "{words:?}");
+    let words = complete("    user = \"deploy\"", 0);
+    let ssh_keys =
+        ["config", "user", "port", "identity", "jump", "known_hosts", "strict_host_keys", "connect_timeout", "dir"];
+    assert!(has(&words, &ssh_keys), "{words:?}");
+    assert!(!words.iter().any(|w| w == "hosts"), "environment entries are not ssh keys: {words:?}");
+    let words = complete("strict_host_keys = yes", 22);
+    assert!(has(&words, &["yes", "accept_new"]), "{words:?}");
+    let words = complete("inventory(", 3);
+    assert!(has(&words, &["inventory"]), "{words:?}");
+    let words = complete("  hosts = [{", 0);
+    assert!(has(&words, &["transport", "ssh", "secrets", "hosts", "vars"]), "{words:?}");
+    let words = complete("file(\"token", 2);
+    assert!(has(&words, &["env", "file", "command"]), "{words:?}");
+    let words = complete("command(\"pass", 3);
+    assert!(has(&words, &["env", "file", "command"]), "{words:?}");
+    let words = complete("    branch", 0);
+    assert!(has(&words, &["branch", "every", "repo"]), "{words:?}");
+    let words = complete("step_timeout = 45m", 18);
+    assert!(has(&words, &["none"]), "{words:?}");
+    let words = complete("timeout = none", 12);
+    assert!(has(&words, &["none"]), "{words:?}");
+    let words = complete("  upload", 0);
+    assert!(has(&words, &["upload", "run", "strategy", "timeout"]), "{words:?}");
+    let words = complete("\"dist/\" to", 10);
+    assert!(has(&words, &["to"]), "{words:?}");
+    let words = complete("    traffic", 0);
+    assert!(has(&words, &["steps", "traffic", "analysis", "keep_previous", "retire"]), "{words:?}");
+    let words = complete("traffic = router", 16);
+    assert_eq!(words, ["router"], "only stages made from a template with a weight route traffic");
+    let words = complete("${host.zone}", 8);
+    assert!(has(&words, &["name", "address", "zone", "region"]), "{words:?}");
+    let words = complete("${db}", 3);
+    assert!(has(&words, &["db", "token", "version", "host"]), "{words:?}");
+
+    let hover = |client: &mut LspClient, needle: &str, delta: usize| {
+        let position = position_after(FLEET, needle, 0, delta);
+        let hover = client.request("textDocument/hover", json!({ "textDocument": document, "position": position }));
+        hover["contents"]["value"].as_str().unwrap_or_default().to_string()
+    };
+    let cases: &[(&str, usize, &str)] = &[
+        ("transport = ssh", 1, "SSH destination"),
+        ("connect_timeout", 1, "10s"),
+        ("inventory(", 1, "Ansible"),
+        ("upload \"dist", 1, "atomically"),
+        ("command(\"pass", 1, "stdout"),
+        ("file(\"token", 1, "trailing newline"),
+        ("secrets {", 1, "only the stages"),
+        ("step_timeout", 1, "30m"),
+        ("none", 1, "no time limit"),
+        ("watch {", 1, "deploy watch"),
+        ("branch =", 1, "new commits"),
+        ("traffic = router", 1, "weight"),
+        ("retire {", 1, "previous version"),
+        ("${host.zone}", 8, "set by `web-1` (production)"),
+        ("${db}", 2, "db = command(\"pass show db\")"),
+    ];
+    for (needle, delta, wanted) in cases {
+        let text = hover(&mut client, needle, *delta);
+        assert!(text.contains(wanted), "hover on {needle:?}: {text:?} lacks {wanted:?}");
+    }
+
+    // The environment's secret is a definition: go to it from `${db}`.
+    let definition = client.request(
+        "textDocument/definition",
+        json!({ "textDocument": document, "position": position_after(FLEET, "${db}", 0, 2) }),
+    );
+    assert_eq!(definition["range"]["start"], position_of(FLEET, "db = command", 0), "{definition:#}");
+    assert_eq!(client.shutdown(), Some(0));
+}

@@ -3,7 +3,8 @@
 
 use tower_lsp_server::ls_types::{CompletionItem, CompletionItemKind, Documentation, MarkupContent, MarkupKind};
 
-use super::cursor_context::{cursor_context, BlockKind, Place};
+use super::cursor_context::{cursor_context, BlockKind, CursorContext, Interpolated, Place};
+use super::declarations::Declarations;
 use super::documents::Document;
 use super::line_index::Encoding;
 use super::navigation::module_of;
@@ -23,20 +24,7 @@ pub fn completions(document: &Document, offset: usize, overlay: &Overlay, encodi
     let mut items = Vec::new();
     match &context.place {
         Place::Nothing => {}
-        Place::Entry => {
-            for word in entry_words(context.block()) {
-                items.push(keyword(word));
-            }
-            if let BlockKind::Instance { alias, template, .. } = context.block() {
-                if let Some(module) = module_of(document, alias, overlay, encoding) {
-                    if let Some((index, _)) = module.template(template) {
-                        for param in module.template_params(index) {
-                            items.push(item(&param.name, CompletionItemKind::FIELD, &param.header, None));
-                        }
-                    }
-                }
-            }
-        }
+        Place::Entry => entries(document, &context, overlay, encoding, &mut items),
         Place::Nodes | Place::Gates => {
             for (kind, name) in &found.nodes {
                 if Some(name.as_str()) == current_node || (context.place == Place::Gates && *kind != NodeKind::Gate) {
@@ -45,6 +33,7 @@ pub fn completions(document: &Document, offset: usize, overlay: &Overlay, encodi
                 items.push(item(name, CompletionItemKind::REFERENCE, kind.word(), None));
             }
         }
+        Place::Routers => routers(document, current_node, overlay, encoding, &mut items),
         Place::Environments => {
             for name in &found.environments {
                 items.push(item(name, CompletionItemKind::MODULE, "environment", None));
@@ -53,6 +42,12 @@ pub fn completions(document: &Document, offset: usize, overlay: &Overlay, encodi
         Place::Words(words) => {
             for word in *words {
                 items.push(item(word, CompletionItemKind::ENUM_MEMBER, "", reference_docs::keyword(word)));
+            }
+        }
+        Place::Calls(functions) => {
+            for function in *functions {
+                let doc = reference_docs::keyword(function);
+                items.push(item(function, CompletionItemKind::FUNCTION, "function", doc));
             }
         }
         Place::Modules => {
@@ -75,16 +70,95 @@ pub fn completions(document: &Document, offset: usize, overlay: &Overlay, encodi
                 items.push(item(ty, CompletionItemKind::TYPE_PARAMETER, "type", None));
             }
         }
-        Place::Interpolation { env: true } => {
-            let target = target_environment(&document.text, current_node);
-            for (environment, key) in &found.env_vars {
-                if target.as_ref().map_or(true, |t| t == environment) {
-                    items.push(item(key, CompletionItemKind::VARIABLE, &format!("var of {environment}"), None));
+        Place::Interpolation(what) => interpolated(found, &context, current_node, *what, &mut items),
+    }
+    let mut seen = std::collections::HashSet::new();
+    items.retain(|i| seen.insert(i.label.clone()));
+    items
+}
+
+/// The words that start an entry of the block at the cursor, and a template
+/// instance's arguments.
+fn entries(
+    document: &Document,
+    context: &CursorContext,
+    overlay: &Overlay,
+    encoding: Encoding,
+    items: &mut Vec<CompletionItem>,
+) {
+    for word in entry_words(context.block(), context.blocks.iter().rev().nth(1)) {
+        items.push(keyword(word));
+    }
+    if let BlockKind::Instance { alias, template, .. } = context.block() {
+        if let Some(module) = module_of(document, alias, overlay, encoding) {
+            if let Some((index, _)) = module.template(template) {
+                for param in module.template_params(index) {
+                    items.push(item(&param.name, CompletionItemKind::FIELD, &param.header, None));
                 }
+            }
+        }
+    }
+}
+
+/// The stages a canary's `traffic` may name: instances of a template with a
+/// `weight` parameter (`std/nginx.split`, `std/haproxy.weights`, your own).
+fn routers(
+    document: &Document,
+    current_node: Option<&str>,
+    overlay: &Overlay,
+    encoding: Encoding,
+    items: &mut Vec<CompletionItem>,
+) {
+    let found = &document.analysis().declarations;
+    for (node, path) in &found.instances {
+        if Some(node.as_str()) == current_node || !found.nodes.contains(&(NodeKind::Stage, node.clone())) {
+            continue;
+        }
+        let has_weight = match path.as_slice() {
+            [template] => {
+                found.templates.iter().any(|(_, t, params)| t == template && params.iter().any(|p| p == "weight"))
+            }
+            [alias, template] => module_of(document, alias, overlay, encoding).is_some_and(|module| {
+                module
+                    .template(template)
+                    .is_some_and(|(index, _)| module.template_params(index).iter().any(|p| p.name == "weight"))
+            }),
+            _ => false,
+        };
+        if has_weight {
+            items.push(item(node, CompletionItemKind::REFERENCE, &format!("router: {}", path.join(".")), None));
+        }
+    }
+}
+
+/// What `${`, `${env.` and `${host.` may name at the cursor.
+fn interpolated(
+    found: &Declarations,
+    context: &CursorContext,
+    current_node: Option<&str>,
+    what: Interpolated,
+    items: &mut Vec<CompletionItem>,
+) {
+    let target = current_node.and_then(|node| found.target_of(node));
+    let in_target = |environment: &String| target.map_or(true, |t| t == environment);
+    match what {
+        Interpolated::EnvVars => {
+            for (environment, key) in found.env_vars.iter().filter(|(e, _)| in_target(e)) {
+                items.push(item(key, CompletionItemKind::VARIABLE, &format!("var of {environment}"), None));
             }
             items.push(item("name", CompletionItemKind::VARIABLE, "the environment's name", None));
         }
-        Place::Interpolation { env: false } => {
+        Interpolated::HostValues => {
+            for key in found.host_keys(target) {
+                let doc = reference_docs::host_value(key);
+                items.push(item(key, CompletionItemKind::FIELD, "value of the host", Some(&doc)));
+            }
+            for (environment, key) in found.env_vars.iter().filter(|(e, _)| in_target(e)) {
+                let detail = format!("var of {environment} (for hosts without their own)");
+                items.push(item(key, CompletionItemKind::VARIABLE, &detail, None));
+            }
+        }
+        Interpolated::Names => {
             if let Some(BlockKind::Template { name, .. }) = context.node() {
                 for (_, template, params) in &found.templates {
                     if template == name {
@@ -100,15 +174,15 @@ pub fn completions(document: &Document, offset: usize, overlay: &Overlay, encodi
                 for name in &found.secrets {
                     items.push(item(name, CompletionItemKind::VARIABLE, "secret", None));
                 }
+                for (environment, name) in found.env_secrets.iter().filter(|(e, _)| in_target(e)) {
+                    items.push(item(name, CompletionItemKind::VARIABLE, &format!("secret of {environment}"), None));
+                }
             }
             for (name, doc) in reference_docs::builtins() {
                 items.push(item(name, CompletionItemKind::CONSTANT, "built-in", Some(doc)));
             }
         }
     }
-    let mut seen = std::collections::HashSet::new();
-    items.retain(|i| seen.insert(i.label.clone()));
-    items
 }
 
 fn keyword(word: &str) -> CompletionItem {
@@ -128,7 +202,7 @@ fn item(label: &str, kind: CompletionItemKind, detail: &str, doc: Option<&str>) 
 }
 
 /// The words that can start an entry in a block of this kind.
-fn entry_words(block: &BlockKind) -> Vec<&'static str> {
+fn entry_words(block: &BlockKind, parent: Option<&BlockKind>) -> Vec<&'static str> {
     match block {
         BlockKind::Top => vocabulary::ITEM_KEYWORDS.to_vec(),
         BlockKind::Node { kind: NodeKind::Stage, .. } | BlockKind::Template { kind: NodeKind::Stage, .. } => {
@@ -141,33 +215,20 @@ fn entry_words(block: &BlockKind) -> Vec<&'static str> {
         BlockKind::Environment => vocabulary::ENVIRONMENT_ENTRIES.to_vec(),
         BlockKind::Pipeline => vocabulary::PIPELINE_ENTRIES.to_vec(),
         BlockKind::Steps => vec!["run", "script", "upload"],
-        BlockKind::Strategy(name) => vocabulary::strategy_attributes(name).map(<[_]>::to_vec).unwrap_or_default(),
+        BlockKind::Strategy(name) => {
+            let mut words = vocabulary::strategy_attributes(name).map(<[_]>::to_vec).unwrap_or_default();
+            if name == "canary" {
+                // `retire { steps }` of a traffic canary.
+                words.push("retire");
+            }
+            words
+        }
         BlockKind::Named(name) if name == "protect" => vocabulary::PROTECT_KEYS.to_vec(),
         BlockKind::Named(name) if name == "limits" => vocabulary::LIMIT_KEYS.to_vec(),
         BlockKind::Named(name) if name == "ssh" => vocabulary::SSH_KEYS.to_vec(),
+        BlockKind::Named(name) if name == "watch" && parent == Some(&BlockKind::Pipeline) => {
+            vocabulary::WATCH_KEYS.to_vec()
+        }
         BlockKind::Named(_) | BlockKind::Other => Vec::new(),
     }
-}
-
-/// `target = ENV` of the stage named `node`, read from the text.
-fn target_environment(text: &str, node: Option<&str>) -> Option<String> {
-    let node = node?;
-    let mut inside = false;
-    for line in text.lines() {
-        let trimmed = line.trim_start();
-        let words: Vec<&str> = trimmed.split_whitespace().collect();
-        if !line.starts_with([' ', '\t']) && !trimmed.is_empty() {
-            inside =
-                matches!(words.as_slice(), [kind, name, ..] if (*kind == "stage" || *kind == "gate") && *name == node);
-            continue;
-        }
-        if inside {
-            if let Some(rest) = trimmed.strip_prefix("target") {
-                let value = rest.trim_start().strip_prefix('=')?.trim();
-                let name: String = value.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
-                return (!name.is_empty()).then_some(name);
-            }
-        }
-    }
-    None
 }

@@ -55,10 +55,23 @@ pub enum Place {
     },
     /// A type after `:`.
     Types,
-    /// Inside `${`: params, secrets, built-ins; after `env.`: the environment's vars.
-    Interpolation {
-        env: bool,
-    },
+    /// Inside `${`: what may be named there.
+    Interpolation(Interpolated),
+    /// A value written as a call (`hosts = inventory(...)`, `secret x = file(...)`).
+    Calls(&'static [&'static str]),
+    /// A stage that may route a canary's requests (`traffic =`).
+    Routers,
+}
+
+/// What an interpolation at the cursor names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Interpolated {
+    /// `${`: params, secrets, built-ins (or a template's parameters).
+    Names,
+    /// `${env.`: the target environment's vars.
+    EnvVars,
+    /// `${host.`: the current host's values (and the vars they fall back to).
+    HostValues,
 }
 
 #[derive(Clone, Debug)]
@@ -105,6 +118,14 @@ const LOCK: &[&str] = &["pipeline", "environment"];
 const TRANSPORTS: &[&str] = &["local", "ssh"];
 const STRICT_HOST_KEYS: &[&str] = &["yes", "accept_new"];
 const PIPELINE_POLICIES: &[&str] = &["rollback", "pause", "abort"];
+/// `timeout = none`, `step_timeout = none`: unbounded on purpose.
+const NO_TIMEOUT: &[&str] = &["none"];
+/// `upload "LOCAL" to "REMOTE"`.
+const UPLOAD_TO: &[&str] = &["to"];
+/// `hosts = inventory("FILE", "GROUP")`.
+const HOST_SOURCES: &[&str] = &["inventory"];
+/// `secret x = env(...) | file(...) | command(...)`, also in `secrets { }`.
+const SECRET_SOURCES: &[&str] = crate::check::secret_source::SECRET_FUNCTIONS;
 
 use crate::syntax::ident::is_ident_char as is_ident;
 
@@ -113,121 +134,158 @@ pub fn cursor_context(text: &str, cursor: usize) -> CursorContext {
     while !text.is_char_boundary(cursor) {
         cursor -= 1;
     }
-    let bytes = &text.as_bytes()[..cursor];
-    let mut frames: Vec<Frame> = Vec::new();
-    let mut statement: Vec<Token> = Vec::new();
-    let mut pos = 0;
-    let nothing = |frames: &[Frame]| CursorContext {
-        place: Place::Nothing,
-        blocks: frames.iter().map(|f| f.block.clone()).collect(),
-    };
-    while pos < bytes.len() {
-        let byte = bytes[pos];
-        match byte {
-            b'\n' => {
-                if frames.last().map_or(true, |f| f.bracket == b'{') {
-                    statement.clear();
-                }
-                pos += 1;
-            }
-            b' ' | b'\t' | b'\r' => pos += 1,
-            b'/' if bytes.get(pos + 1) == Some(&b'/') => match bytes[pos..].iter().position(|&b| b == b'\n') {
-                Some(n) => pos += n,
-                None => return nothing(&frames),
-            },
-            b'/' if bytes.get(pos + 1) == Some(&b'*') => match text[pos + 2..cursor].find("*/") {
-                Some(n) => pos += n + 4,
-                None => return nothing(&frames),
-            },
-            b'`' => {
-                let fenced = bytes[pos..].starts_with(b"```");
-                let rest = &text[pos + if fenced { 3 } else { 1 }..cursor];
-                let end = if fenced { rest.find("```") } else { rest.find(['`', '\n']) };
-                match end {
-                    Some(n) => pos += if fenced { 3 + n + 3 } else { 1 + n + 1 },
-                    None => return nothing(&frames),
-                }
-                statement.push(Token::Literal);
-            }
-            b'"' => {
-                pos += 1;
-                let mut interpolation: Option<usize> = None;
-                loop {
-                    let Some(&b) = bytes.get(pos) else {
-                        // The cursor is inside this string.
-                        let blocks = frames.iter().map(|f| f.block.clone()).collect();
-                        return match interpolation {
-                            Some(start) => {
-                                let env = text[start..cursor].trim_start().starts_with("env.");
-                                CursorContext { place: Place::Interpolation { env }, blocks }
-                            }
-                            None => CursorContext { place: Place::Nothing, blocks },
-                        };
-                    };
-                    match b {
-                        b'"' if interpolation.is_none() => {
-                            pos += 1;
-                            break;
-                        }
-                        b'\n' => break,
-                        b'\\' => pos += 2,
-                        b'$' if bytes.get(pos + 1) == Some(&b'{') => {
-                            pos += 2;
-                            interpolation = Some(pos);
-                        }
-                        b'}' if interpolation.is_some() => {
-                            interpolation = None;
-                            pos += 1;
-                        }
-                        _ => pos += 1,
-                    }
-                }
-                statement.push(Token::Literal);
-            }
-            b'{' | b'[' | b'(' => {
-                let block = if byte == b'{' { block_kind(&statement) } else { BlockKind::Other };
-                let attribute = attribute_of(&statement);
-                let outer = std::mem::take(&mut statement);
-                if byte != b'{' {
-                    statement = outer.clone();
-                    statement.push(Token::Punct(byte));
-                }
-                frames.push(Frame { bracket: byte, block, attribute, outer });
-                if byte == b'{' {
-                    statement.clear();
-                }
-                pos += 1;
-            }
-            b'}' | b']' | b')' => {
-                if let Some(frame) = frames.pop() {
-                    statement = frame.outer;
-                    statement.push(Token::Literal);
-                    if frame.bracket == b'{' {
-                        statement.clear();
-                    }
-                }
-                pos += 1;
-            }
-            b if is_ident(b) => {
-                let start = pos;
-                while pos < bytes.len() && is_ident(bytes[pos]) {
-                    pos += 1;
-                }
-                statement.push(Token::Word(text[start..pos].to_string()));
-            }
-            other => {
-                statement.push(Token::Punct(other));
-                pos += 1;
-            }
+    let mut scanner = Scanner { text: &text[..cursor], pos: 0, frames: Vec::new(), statement: Vec::new() };
+    while scanner.pos < cursor {
+        if let Some(inside) = scanner.step() {
+            return inside;
         }
     }
-    // The word being typed is not part of the context.
-    if cursor > 0 && is_ident(bytes[cursor - 1]) {
-        statement.pop();
+    scanner.at_cursor()
+}
+
+/// Walks the text before the cursor, one token at a time.
+struct Scanner<'t> {
+    /// The text up to the cursor.
+    text: &'t str,
+    pos: usize,
+    frames: Vec<Frame>,
+    statement: Vec<Token>,
+}
+
+impl Scanner<'_> {
+    /// Reads one token; `Some` when the cursor turns out to be inside a
+    /// comment, a string or a script.
+    fn step(&mut self) -> Option<CursorContext> {
+        let bytes = self.text.as_bytes();
+        let byte = bytes[self.pos];
+        match byte {
+            b'\n' => {
+                if self.frames.last().map_or(true, |f| f.bracket == b'{') {
+                    self.statement.clear();
+                }
+                self.pos += 1;
+            }
+            b' ' | b'\t' | b'\r' => self.pos += 1,
+            b'/' if bytes.get(self.pos + 1) == Some(&b'/') => match self.text[self.pos..].find('\n') {
+                Some(n) => self.pos += n,
+                None => return Some(self.nothing()),
+            },
+            b'/' if bytes.get(self.pos + 1) == Some(&b'*') => match self.text[self.pos + 2..].find("*/") {
+                Some(n) => self.pos += n + 4,
+                None => return Some(self.nothing()),
+            },
+            b'`' => return self.rhai(),
+            b'"' => return self.string(),
+            b'{' | b'[' | b'(' => self.open(byte),
+            b'}' | b']' | b')' => {
+                if let Some(frame) = self.frames.pop() {
+                    self.statement = frame.outer;
+                    self.statement.push(Token::Literal);
+                    if frame.bracket == b'{' {
+                        self.statement.clear();
+                    }
+                }
+                self.pos += 1;
+            }
+            b if is_ident(b) => {
+                let start = self.pos;
+                while self.pos < bytes.len() && is_ident(bytes[self.pos]) {
+                    self.pos += 1;
+                }
+                self.statement.push(Token::Word(self.text[start..self.pos].to_string()));
+            }
+            other => {
+                self.statement.push(Token::Punct(other));
+                self.pos += 1;
+            }
+        }
+        None
     }
-    let blocks: Vec<BlockKind> = frames.iter().filter(|f| f.bracket == b'{').map(|f| f.block.clone()).collect();
-    let place = place(&statement, &frames, &blocks);
-    CursorContext { place, blocks }
+
+    fn blocks(&self) -> Vec<BlockKind> {
+        self.frames.iter().map(|f| f.block.clone()).collect()
+    }
+
+    fn nothing(&self) -> CursorContext {
+        CursorContext { place: Place::Nothing, blocks: self.blocks() }
+    }
+
+    /// `` `...` `` or ```` ```...``` ````: skipped, or the cursor is inside.
+    fn rhai(&mut self) -> Option<CursorContext> {
+        let fenced = self.text[self.pos..].starts_with("```");
+        let rest = &self.text[self.pos + if fenced { 3 } else { 1 }..];
+        let end = if fenced { rest.find("```") } else { rest.find(['`', '\n']) };
+        match end {
+            Some(n) => self.pos += if fenced { 3 + n + 3 } else { 1 + n + 1 },
+            None => return Some(self.nothing()),
+        }
+        self.statement.push(Token::Literal);
+        None
+    }
+
+    /// A string: skipped, or the cursor is inside it (in an interpolation or not).
+    fn string(&mut self) -> Option<CursorContext> {
+        let bytes = self.text.as_bytes();
+        self.pos += 1;
+        let mut interpolation: Option<usize> = None;
+        loop {
+            let Some(&b) = bytes.get(self.pos) else {
+                let Some(start) = interpolation else { return Some(self.nothing()) };
+                let typed = self.text[start..].trim_start();
+                let what = if typed.starts_with("env.") {
+                    Interpolated::EnvVars
+                } else if typed.starts_with("host.") {
+                    Interpolated::HostValues
+                } else {
+                    Interpolated::Names
+                };
+                return Some(CursorContext { place: Place::Interpolation(what), blocks: self.blocks() });
+            };
+            match b {
+                b'"' if interpolation.is_none() => {
+                    self.pos += 1;
+                    break;
+                }
+                b'\n' => break,
+                b'\\' => self.pos += 2,
+                b'$' if bytes.get(self.pos + 1) == Some(&b'{') => {
+                    self.pos += 2;
+                    interpolation = Some(self.pos);
+                }
+                b'}' if interpolation.is_some() => {
+                    interpolation = None;
+                    self.pos += 1;
+                }
+                _ => self.pos += 1,
+            }
+        }
+        self.statement.push(Token::Literal);
+        None
+    }
+
+    fn open(&mut self, bracket: u8) {
+        let block = if bracket == b'{' { block_kind(&self.statement) } else { BlockKind::Other };
+        let attribute = attribute_of(&self.statement);
+        let outer = std::mem::take(&mut self.statement);
+        if bracket != b'{' {
+            self.statement = outer.clone();
+            self.statement.push(Token::Punct(bracket));
+        }
+        self.frames.push(Frame { bracket, block, attribute, outer });
+        self.pos += 1;
+    }
+
+    /// The place at the cursor, once every token before it is read.
+    fn at_cursor(mut self) -> CursorContext {
+        // The word being typed is not part of the context.
+        if self.text.as_bytes().last().is_some_and(|&b| is_ident(b)) {
+            self.statement.pop();
+        }
+        let blocks: Vec<BlockKind> =
+            self.frames.iter().filter(|f| f.bracket == b'{').map(|f| f.block.clone()).collect();
+        let place = place(&self.statement, &self.frames, &blocks);
+        CursorContext { place, blocks }
+    }
 }
 
 fn word(token: Option<&Token>) -> Option<&str> {
@@ -263,6 +321,12 @@ fn place(statement: &[Token], frames: &[Frame], blocks: &[BlockKind]) -> Place {
             return Place::Templates { alias: alias.clone() };
         }
     }
+    if matches!(statement, [Token::Word(w), Token::Word(_), Token::Punct(b'=')] if w == "secret")
+        || (matches!(block, BlockKind::Named(name) if name == "secrets")
+            && matches!(statement, [_, Token::Punct(b'=')]))
+    {
+        return Place::Calls(SECRET_SOURCES);
+    }
     if let Some(attribute) = attribute_of(statement) {
         return match attribute.as_str() {
             "target" => Place::Environments,
@@ -274,6 +338,10 @@ fn place(statement: &[Token], frames: &[Frame], blocks: &[BlockKind]) -> Place {
             "lock" => Place::Words(LOCK),
             "transport" => Place::Words(TRANSPORTS),
             "strict_host_keys" => Place::Words(STRICT_HOST_KEYS),
+            "timeout" if !matches!(block, BlockKind::Named(_)) => Place::Words(NO_TIMEOUT),
+            "step_timeout" => Place::Words(NO_TIMEOUT),
+            "hosts" => Place::Calls(HOST_SOURCES),
+            "traffic" => Place::Routers,
             _ => Place::Nothing,
         };
     }
@@ -285,6 +353,7 @@ fn place(statement: &[Token], frames: &[Frame], blocks: &[BlockKind]) -> Place {
             _ => Place::Words(HOOK_EVENTS_STAGE),
         },
         [.., Token::Word(w)] if w == "from" => Place::Modules,
+        [Token::Word(w), Token::Literal] if w == "upload" => Place::Words(UPLOAD_TO),
         [Token::Word(p), Token::Word(_), Token::Punct(b':')] if p == "param" => Place::Types,
         _ => Place::Nothing,
     }
@@ -321,7 +390,7 @@ fn block_kind(statement: &[Token]) -> BlockKind {
         },
         ["environment", ..] => BlockKind::Environment,
         ["pipeline", ..] => BlockKind::Pipeline,
-        ["rollback"] | ["on", _] | ["switch"] => BlockKind::Steps,
+        ["rollback"] | ["on", _] | ["switch"] | ["retire"] => BlockKind::Steps,
         ["strategy", name] => BlockKind::Strategy(name.to_string()),
         [name] => BlockKind::Named(name.to_string()),
         _ => BlockKind::Other,
@@ -349,8 +418,8 @@ mod tests {
     #[test]
     fn places() {
         assert_eq!(at("stage b {\n  target = pr|").place, Place::Environments);
-        assert_eq!(at("stage b {\n  run \"x ${ver|").place, Place::Interpolation { env: false });
-        assert_eq!(at("stage b {\n  run \"x ${env.u|").place, Place::Interpolation { env: true });
+        assert_eq!(at("stage b {\n  run \"x ${ver|").place, Place::Interpolation(Interpolated::Names));
+        assert_eq!(at("stage b {\n  run \"x ${env.u|").place, Place::Interpolation(Interpolated::EnvVars));
         assert_eq!(at("stage b {\n  run \"x ${v} |").place, Place::Nothing);
         assert_eq!(at("stage b from http.|").place, Place::Templates { alias: "http".into() });
         assert_eq!(at("stage b {\n  ti|").place, Place::Entry);
@@ -359,5 +428,25 @@ mod tests {
         assert!(matches!(instance.block(), BlockKind::Instance { .. }));
         assert_eq!(at("stage b {\n  script ```\n  x|").place, Place::Nothing);
         assert_eq!(at("stage b {\n  strategy ca|").place, Place::Words(crate::check::vocabulary::STRATEGIES));
+    }
+
+    #[test]
+    fn places_of_transports_secrets_hosts_and_canaries() {
+        assert_eq!(at("environment p {\n  transport = s|").place, Place::Words(TRANSPORTS));
+        assert_eq!(at("environment p {\n  hosts = inv|").place, Place::Calls(HOST_SOURCES));
+        assert_eq!(at("secret token = fi|").place, Place::Calls(SECRET_SOURCES));
+        assert_eq!(at("environment p {\n  secrets {\n    db = co|").place, Place::Calls(SECRET_SOURCES));
+        assert_eq!(at("environment p {\n  vars {\n    db = co|").place, Place::Nothing);
+        assert_eq!(at("stage b {\n  run \"x ${host.z|").place, Place::Interpolation(Interpolated::HostValues));
+        assert_eq!(at("stage b {\n  timeout = no|").place, Place::Words(NO_TIMEOUT));
+        assert_eq!(at("pipeline \"p\" {\n  limits {\n    timeout = |").place, Place::Nothing);
+        assert_eq!(at("pipeline \"p\" {\n  step_timeout = |").place, Place::Words(NO_TIMEOUT));
+        assert_eq!(at("stage b {\n  upload \"a\" t|").place, Place::Words(UPLOAD_TO));
+        assert_eq!(at("stage b {\n  strategy canary {\n    traffic = r|").place, Place::Routers);
+        let retire = at("stage b {\n  strategy canary {\n    retire {\n      |");
+        assert_eq!(retire.block(), &BlockKind::Steps);
+        let watch = at("pipeline \"p\" {\n  watch {\n    |");
+        assert_eq!(watch.blocks, [BlockKind::Pipeline, BlockKind::Named("watch".into())]);
+        assert_eq!(at("stage é { run \"\u{1F680} ${ho|").place, Place::Interpolation(Interpolated::Names));
     }
 }

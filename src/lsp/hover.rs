@@ -57,11 +57,27 @@ fn describe(document: &Document, offset: usize, overlay: &Overlay, encoding: Enc
                     format!("module `{}` as `{alias}`\n\n{}", module.name, templates.join("\n"))
                 }
                 Target::Builtin(name) => reference_docs::builtin(&name)?.to_string(),
+                Target::HostValue { key, environment } => host_value(&analysis.declarations, &key, environment),
             };
             return Some((text, span));
         }
     }
     reference_docs::keyword(&word).map(|doc| (doc.to_string(), span))
+}
+
+/// `${host.KEY}`: what it is, and which hosts of the environment give it.
+fn host_value(found: &super::declarations::Declarations, key: &str, environment: Option<String>) -> String {
+    let mut text = reference_docs::host_value(key);
+    let hosts: Vec<String> = found
+        .host_values
+        .iter()
+        .filter(|v| v.key == key && environment.as_ref().map_or(true, |e| *e == v.environment))
+        .map(|v| format!("`{}` ({})", v.host, v.environment))
+        .collect();
+    if !hosts.is_empty() {
+        text.push_str(&format!("\n\nset by {}", hosts.join(", ")));
+    }
+    text
 }
 
 fn declaration(definition: &Definition, module: Option<&str>) -> String {

@@ -18,6 +18,8 @@ pub enum SymbolKind {
     TemplateParam,
     /// A key of an environment's `vars { }`.
     EnvVar,
+    /// A secret of an environment's `secrets { }`.
+    EnvSecret,
     Pipeline,
 }
 
@@ -33,6 +35,7 @@ impl SymbolKind {
             SymbolKind::Import => "module",
             SymbolKind::TemplateParam => "template parameter",
             SymbolKind::EnvVar => "environment var",
+            SymbolKind::EnvSecret => "environment secret",
             SymbolKind::Pipeline => "pipeline",
         }
     }
@@ -63,6 +66,8 @@ pub enum Target {
     Module { alias: String },
     /// A built-in name (`host`, `version`, ...).
     Builtin(String),
+    /// `KEY` of `${host.KEY}`: a value of the current host, in the node's target environment.
+    HostValue { key: String, environment: Option<String> },
 }
 
 #[derive(Clone, Debug)]
@@ -168,14 +173,16 @@ impl FileIndex {
                 let parent = self.definitions.len() - 1;
                 for entry in &environment.body.entries {
                     let Entry::Block(named) = entry else { continue };
-                    if named.name.name != "vars" {
-                        continue;
-                    }
+                    let kind = match named.name.name.as_str() {
+                        "vars" => SymbolKind::EnvVar,
+                        "secrets" => SymbolKind::EnvSecret,
+                        _ => continue,
+                    };
                     for var in &named.body.entries {
                         if let Entry::Attribute(attribute) = var {
                             let header = header_text(text, attribute.span.start, attribute.span.end);
                             let doc = crate::syntax::doc_comment(text, attribute.span.start);
-                            self.define(SymbolKind::EnvVar, &attribute.name, attribute.span, header, doc);
+                            self.define(kind, &attribute.name, attribute.span, header, doc);
                             if let Some(last) = self.definitions.last_mut() {
                                 last.parent = Some(parent);
                             }
@@ -351,10 +358,25 @@ impl FileIndex {
         if path.segments.len() != 1 {
             return;
         }
-        let template = if role == Role::Value { context.template } else { None };
-        if let Some(definition) = self.find(&first.name, kinds, template) {
+        let found = match role {
+            Role::Value => self.value_name(&first.name, context),
+            _ => self.find(&first.name, kinds, None),
+        };
+        if let Some(definition) = found {
             self.references.push(Reference { span: first.span, target: Target::Local(definition) });
         }
+    }
+
+    /// A param or secret named in a value: a template's parameter first, then the
+    /// plan's params and secrets, then the secrets of the node's environment.
+    fn value_name(&self, name: &str, context: &Context) -> Option<usize> {
+        self.find(name, &[SymbolKind::Param, SymbolKind::Secret], context.template).or_else(|| {
+            let environment = context.environment.as_ref()?;
+            let environment = self.find(environment, &[SymbolKind::Environment], None)?;
+            self.definitions
+                .iter()
+                .position(|d| d.kind == SymbolKind::EnvSecret && d.name == name && d.parent == Some(environment))
+        })
     }
 
     fn env_var(&mut self, key: &Ident, context: &Context) {
@@ -378,7 +400,14 @@ impl FileIndex {
                 }
                 continue;
             }
-            match self.find(&first.name, &[SymbolKind::Param, SymbolKind::Secret], context.template) {
+            if first.name == "host" {
+                if let Some(key) = path.segments.get(1) {
+                    let target =
+                        Target::HostValue { key: key.name.to_string(), environment: context.environment.clone() };
+                    self.references.push(Reference { span: key.span, target });
+                }
+            }
+            match self.value_name(&first.name, context) {
                 Some(definition) => {
                     self.references.push(Reference { span: first.span, target: Target::Local(definition) })
                 }

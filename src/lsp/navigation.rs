@@ -40,7 +40,7 @@ pub fn definition(document: &Document, offset: usize, overlay: &Overlay, encodin
             let module = module_of(document, &alias, overlay, encoding)?;
             Some(Location::new(module.uri?, Range::default()))
         }
-        Target::Builtin(_) => None,
+        Target::Builtin(_) | Target::HostValue { .. } => None,
     }
 }
 

@@ -21,6 +21,7 @@ pub fn outline(document: &Document) -> Option<Vec<DocumentSymbol>> {
             SymbolKind::Import => LspKind::MODULE,
             SymbolKind::TemplateParam => LspKind::TYPE_PARAMETER,
             SymbolKind::EnvVar => LspKind::FIELD,
+            SymbolKind::EnvSecret => LspKind::KEY,
             SymbolKind::Pipeline => LspKind::PACKAGE,
         };
         #[allow(deprecated)]

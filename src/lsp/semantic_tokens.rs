@@ -26,7 +26,7 @@ fn type_index(kind: SymbolKind) -> Option<u32> {
         SymbolKind::Stage => 0,
         SymbolKind::Gate => 1,
         SymbolKind::Param | SymbolKind::TemplateParam => 2,
-        SymbolKind::Secret => 3,
+        SymbolKind::Secret | SymbolKind::EnvSecret => 3,
         SymbolKind::Environment | SymbolKind::Import => 4,
         SymbolKind::Template => 5,
         SymbolKind::EnvVar => 6,
@@ -49,6 +49,7 @@ pub fn tokens(document: &Document) -> Option<SemanticTokens> {
             Target::Template { .. } => Some(5),
             Target::TemplateArgument { .. } => Some(2),
             Target::Builtin(_) => Some(3),
+            Target::HostValue { .. } => Some(6),
             Target::Module { .. } => None,
         };
         if let Some(kind) = kind {
