@@ -556,7 +556,6 @@ impl<'t> Descent<'t> {
     fn entry(&mut self) -> Option<Entry> {
         self.skip();
         let start = self.pos;
-        let span = |p: &Self| Span::new(start, p.pos);
         // Cheap dispatch on the first byte: only a letter or `_` can start an entry.
         if !self.peek().is_some_and(is_ident_start) {
             for want in ENTRY_STARTS {
@@ -564,6 +563,22 @@ impl<'t> Descent<'t> {
             }
             return None;
         }
+        if let Some(entry) = self.step_entry(start).or_else(|| self.decision_entry(start)) {
+            return Some(entry);
+        }
+        if let Some(attribute) = self.attempt(Self::attribute) {
+            return Some(Entry::Attribute(attribute));
+        }
+        self.attempt(|p| {
+            let name = p.ident()?;
+            let body = p.block()?;
+            Some(Entry::Block(Box::new(NamedBlock { name, body, span: Span::new(start, p.pos) })))
+        })
+    }
+
+    /// `run`, `script`, `upload` and `rollback`, in the grammar's order.
+    fn step_entry(&mut self, start: usize) -> Option<Entry> {
+        let span = |p: &Self| Span::new(start, p.pos);
         if let Some(entry) = self.attempt(|p| {
             let keyword = p.keyword("run")?;
             let command = p.string()?;
@@ -587,13 +602,16 @@ impl<'t> Descent<'t> {
         }) {
             return Some(entry);
         }
-        if let Some(entry) = self.attempt(|p| {
+        self.attempt(|p| {
             let keyword = p.keyword("rollback")?;
             let body = p.block()?;
             Some(Entry::Rollback(Box::new(RollbackBlock { body, keyword, span: span(p) })))
-        }) {
-            return Some(entry);
-        }
+        })
+    }
+
+    /// `strategy`, `on`, `approve` and `check`, in the grammar's order.
+    fn decision_entry(&mut self, start: usize) -> Option<Entry> {
+        let span = |p: &Self| Span::new(start, p.pos);
         if let Some(entry) = self.attempt(|p| {
             let keyword = p.keyword("strategy")?;
             let name = p.ident()?;
@@ -621,7 +639,7 @@ impl<'t> Descent<'t> {
         }) {
             return Some(entry);
         }
-        if let Some(entry) = self.attempt(|p| {
+        self.attempt(|p| {
             let keyword = p.keyword("check")?;
             let every = p.attempt(|p| {
                 p.keyword("every")?;
@@ -633,16 +651,6 @@ impl<'t> Descent<'t> {
             });
             let script = p.rhai()?;
             Some(Entry::Check(Box::new(CheckDecl { every, within, script, keyword, span: span(p) })))
-        }) {
-            return Some(entry);
-        }
-        if let Some(attribute) = self.attempt(Self::attribute) {
-            return Some(Entry::Attribute(attribute));
-        }
-        self.attempt(|p| {
-            let name = p.ident()?;
-            let body = p.block()?;
-            Some(Entry::Block(Box::new(NamedBlock { name, body, span: span(p) })))
         })
     }
 
@@ -721,19 +729,26 @@ impl<'t> Descent<'t> {
     }
 
     /// duration | percent | number, tried in that order.
+    /// A duration, a percent or an integer, tried in the grammar's order.
     fn numeric(&mut self) -> Option<ValueKind> {
+        self.duration().or_else(|| self.percent()).or_else(|| self.integer())
+    }
+
+    /// The end of the digits from `from`.
+    fn digits(&self, from: usize) -> usize {
+        let mut end = from;
+        while end < self.bytes.len() && self.bytes[end].is_ascii_digit() {
+            end += 1;
+        }
+        end
+    }
+
+    /// `duration = @{ (ASCII_DIGIT+ ~ ("ms" | "s" | "m" | "h" | "d"))+ ~ !ident_char }`
+    fn duration(&mut self) -> Option<ValueKind> {
         let start = self.pos;
-        let digits = |p: &Self, from: usize| {
-            let mut end = from;
-            while end < p.bytes.len() && p.bytes[end].is_ascii_digit() {
-                end += 1;
-            }
-            end
-        };
-        // duration = @{ (ASCII_DIGIT+ ~ ("ms" | "s" | "m" | "h" | "d"))+ ~ !ident_char }
         let mut end = start;
         loop {
-            let number_end = digits(self, end);
+            let number_end = self.digits(end);
             if number_end == end {
                 break;
             }
@@ -750,46 +765,51 @@ impl<'t> Descent<'t> {
             }
             end = number_end + unit_len;
         }
-        if end > start && !self.bytes.get(end).copied().is_some_and(is_ident_char) {
-            self.pos = end;
-            let text = &self.text[start..end];
-            return Some(match parse_duration(text) {
-                Some(duration) => ValueKind::Duration(duration),
-                None => {
-                    self.errors.push(out_of_range(self.file, Span::new(start, end), "duration"));
-                    ValueKind::Duration(std::time::Duration::ZERO)
-                }
-            });
-        }
-        // percent = @{ ASCII_DIGIT+ ~ ("." ~ ASCII_DIGIT+)? ~ "%" }
-        let integer_end = digits(self, start);
-        if integer_end > start {
-            let mut end = integer_end;
-            if self.bytes.get(end) == Some(&b'.') {
-                let fraction_end = digits(self, end + 1);
-                if fraction_end > end + 1 {
-                    end = fraction_end;
-                }
-            }
-            if self.bytes.get(end) == Some(&b'%') {
-                self.pos = end + 1;
-                let text = &self.text[start..end];
-                return Some(match text.parse::<f64>() {
-                    Ok(percent) if percent.is_finite() => ValueKind::Percent(percent),
-                    _ => {
-                        self.errors.push(out_of_range(self.file, Span::new(start, self.pos), "percent"));
-                        ValueKind::Percent(0.0)
-                    }
-                });
-            }
-        }
-        // number = @{ "-"? ~ ASCII_DIGIT+ ~ !(ident_char | ".") }
-        let sign = usize::from(self.bytes.get(start) == Some(&b'-'));
-        let end = digits(self, start + sign);
-        if end == start + sign {
+        if end == start || self.bytes.get(end).copied().is_some_and(is_ident_char) {
             return None;
         }
-        if self.bytes.get(end).copied().is_some_and(|b| is_ident_char(b) || b == b'.') {
+        self.pos = end;
+        Some(match parse_duration(&self.text[start..end]) {
+            Some(duration) => ValueKind::Duration(duration),
+            None => {
+                self.errors.push(out_of_range(self.file, Span::new(start, end), "duration"));
+                ValueKind::Duration(std::time::Duration::ZERO)
+            }
+        })
+    }
+
+    /// `percent = @{ ASCII_DIGIT+ ~ ("." ~ ASCII_DIGIT+)? ~ "%" }`
+    fn percent(&mut self) -> Option<ValueKind> {
+        let start = self.pos;
+        let mut end = self.digits(start);
+        if end == start {
+            return None;
+        }
+        if self.bytes.get(end) == Some(&b'.') {
+            let fraction_end = self.digits(end + 1);
+            if fraction_end > end + 1 {
+                end = fraction_end;
+            }
+        }
+        if self.bytes.get(end) != Some(&b'%') {
+            return None;
+        }
+        self.pos = end + 1;
+        Some(match self.text[start..end].parse::<f64>() {
+            Ok(percent) if percent.is_finite() => ValueKind::Percent(percent),
+            _ => {
+                self.errors.push(out_of_range(self.file, Span::new(start, self.pos), "percent"));
+                ValueKind::Percent(0.0)
+            }
+        })
+    }
+
+    /// `number = @{ "-"? ~ ASCII_DIGIT+ ~ !(ident_char | ".") }`
+    fn integer(&mut self) -> Option<ValueKind> {
+        let start = self.pos;
+        let sign = usize::from(self.bytes.get(start) == Some(&b'-'));
+        let end = self.digits(start + sign);
+        if end == start + sign || self.bytes.get(end).copied().is_some_and(|b| is_ident_char(b) || b == b'.') {
             return None;
         }
         self.pos = end;
@@ -882,52 +902,15 @@ impl<'t> Descent<'t> {
                     return None;
                 }
                 b'$' if self.at("${") => {
-                    let interpolation_start = self.pos;
-                    let interpolation = self.attempt(|p| {
-                        p.pos += 2;
-                        p.skip();
-                        let raw = p
-                            .at("raw")
-                            .then(|| {
-                                p.attempt(|p| {
-                                    p.token("raw")?;
-                                    p.token("(")?;
-                                    p.skip();
-                                    let path = p.path()?;
-                                    p.token(")")?;
-                                    Some(path)
-                                })
-                            })
-                            .flatten();
-                        let (path, raw) = match raw {
-                            Some(path) => (path, true),
-                            None => (p.path()?, false),
-                        };
-                        p.token("}")?;
-                        Some((path, raw))
-                    });
-                    let (path, raw) = interpolation?;
+                    let interpolation = self.interpolation()?;
                     if !text.is_empty() {
                         parts.push(StringPart::Text(std::mem::take(&mut text)));
                     }
-                    parts.push(StringPart::Interpolation { path, raw, span: Span::new(interpolation_start, self.pos) });
+                    parts.push(interpolation);
                 }
                 b'\\' => {
-                    let escape_start = self.pos;
-                    let Some(len) = escape_len(&self.bytes[self.pos + 1..]) else {
-                        self.expected.add(self.pos + 1, ESCAPE);
-                        return None;
-                    };
-                    self.pos += len;
-                    match decode_escape(&self.text[escape_start..self.pos]) {
-                        Some(c) => text.push(c),
-                        None => self.errors.push(
-                            Diagnostic::new(crate::diagnostic::Code::Syntax, "invalid unicode escape").at(
-                                self.file,
-                                Span::new(escape_start, self.pos),
-                                "not a unicode scalar value",
-                            ),
-                        ),
+                    if let Some(c) = self.escape()? {
+                        text.push(c);
                     }
                 }
                 _ => {
@@ -950,6 +933,55 @@ impl<'t> Descent<'t> {
             parts.push(StringPart::Text(text));
         }
         Some(StringLit { parts, span: Span::new(start, self.pos) })
+    }
+
+    /// `${ path }` or `${ raw(path) }` in a string, at `${`.
+    fn interpolation(&mut self) -> Option<StringPart> {
+        let start = self.pos;
+        let (path, raw) = self.attempt(|p| {
+            p.pos += 2;
+            p.skip();
+            let raw = p
+                .at("raw")
+                .then(|| {
+                    p.attempt(|p| {
+                        p.token("raw")?;
+                        p.token("(")?;
+                        p.skip();
+                        let path = p.path()?;
+                        p.token(")")?;
+                        Some(path)
+                    })
+                })
+                .flatten();
+            let (path, raw) = match raw {
+                Some(path) => (path, true),
+                None => (p.path()?, false),
+            };
+            p.token("}")?;
+            Some((path, raw))
+        })?;
+        Some(StringPart::Interpolation { path, raw, span: Span::new(start, self.pos) })
+    }
+
+    /// An escape in a string, at a backslash: `None` when it is not one, `Some(None)`
+    /// for a `\u{...}` that is not a unicode scalar value (an error is kept).
+    fn escape(&mut self) -> Option<Option<char>> {
+        let escape_start = self.pos;
+        let Some(len) = escape_len(&self.bytes[self.pos + 1..]) else {
+            self.expected.add(self.pos + 1, ESCAPE);
+            return None;
+        };
+        self.pos += len;
+        let decoded = decode_escape(&self.text[escape_start..self.pos]);
+        if decoded.is_none() {
+            self.errors.push(Diagnostic::new(crate::diagnostic::Code::Syntax, "invalid unicode escape").at(
+                self.file,
+                Span::new(escape_start, self.pos),
+                "not a unicode scalar value",
+            ));
+        }
+        Some(decoded)
     }
 
     /// `rhai = ${ rhai_fence | rhai_inline }`, after trivia.
