@@ -648,7 +648,7 @@ gate go_live { needs = [ask]  approve "Ship it?" }
 stage ship { needs = [go_live]  run "test ${fail} = false"  rollback {} }
 stage done from notify.succeeded { needs = [ship]  webhook = "${receiver}/hooks/${hook}" }
 "##;
-    let test = Test::new().plan(plan).env("HOOK_SECRET", secret);
+    let test = Test::new().plan(plan).env("HOOK_SECRET", secret).env("DEPLOY_USER", "alice");
     let receiver_set = format!("receiver={}", receiver.url());
     let output = run(&test, &["--set", &receiver_set, "--yes"]);
     assert_eq!(output.code, 0, "{}", all_text(&output));
@@ -660,7 +660,7 @@ stage done from notify.succeeded { needs = [ship]  webhook = "${receiver}/hooks/
         vec![
             ":rocket: webshop 2.0.0 started",
             "deploying with token ***",
-            ":double_vertical_bar: webshop 2.0.0 is waiting for approval at go_live (deploy approve, or --approve go_live)",
+            ":white_check_mark: webshop 2.0.0 was approved at go_live by alice",
             ":white_check_mark: webshop 2.0.0 succeeded",
         ]
     );

@@ -10,6 +10,7 @@
 //! journal see it.
 
 pub mod approval;
+pub mod approved;
 pub mod bus;
 pub mod context;
 pub mod evaluate;
@@ -21,6 +22,9 @@ pub mod hosts;
 pub mod interpolate;
 pub mod monitor;
 pub mod process;
+pub mod process_identity;
+pub mod process_watch;
+pub mod survivors;
 pub mod redact;
 pub mod rollback;
 pub mod rollout;
@@ -32,6 +36,7 @@ mod testing;
 #[cfg(test)]
 mod tests;
 mod traffic;
+mod traffic_undo;
 pub mod transport;
 pub mod undo;
 pub mod view;

@@ -313,6 +313,8 @@ impl EventSink for LiveView {
             }
             EventData::RollbackFinished { .. } => {}
             EventData::Warning { message } => self.println(&format!("deploy: warning: {message}")),
+            // Process records are for the journal (`deploy status`, `deploy resume`).
+            EventData::ProcessStarted { .. } | EventData::ProcessEnded { .. } | EventData::ProcessReaped { .. } => {}
             EventData::RunFinished { status, duration_ms, summary, .. } => {
                 for bar in self.bars.values() {
                     bar.finish_and_clear();
