@@ -20,12 +20,14 @@ stage prepare {
 stage long {
   needs = [prepare]
   target = prod
-  run "exec sh ./step.sh"
+  run "exec sh ./step.sh > step.log 2>&1"
 }
 "#;
 
 /// Writes `begin`, `term` (on SIGTERM) and `end` lines with the shell's pid
-/// and a nanosecond clock; sleeps 60 s unless `fast` exists.
+/// and a nanosecond clock; sleeps 60 s unless `fast` exists. Its output goes
+/// to a file: the killed runner's pipe is gone, and a write to it would
+/// end the shell by SIGPIPE instead of the SIGTERM the test looks for.
 const STEP: &str = r#"now() { date +%s%N; }
 echo "begin $$ $(now)" >> events
 trap 'echo "term $$ $(now)" >> events; exit 143' TERM
