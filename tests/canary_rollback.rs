@@ -154,3 +154,90 @@ fn a_rollback_after_100_percent_sends_every_user_back_to_the_old_version() {
         .map(|row| row["current_version"].clone());
     assert_eq!(current, Some(serde_json::json!("1.0.0")), "{status}");
 }
+
+/// Kills a process started by the test, however the test ends.
+struct Kill(std::process::Child);
+
+impl Drop for Kill {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn app(version: &str, port: u16) -> Kill {
+    let script = common::root().join("examples/scripts/canary_app.py");
+    let child = Command::new("python3")
+        .arg(script)
+        .args(["--version", version, "--listen", &format!("127.0.0.1:{port}")])
+        .spawn()
+        .unwrap_or_else(|e| panic!("python3: {e}"));
+    Kill(child)
+}
+
+fn wait_for(port: u16) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(std::time::Instant::now() < deadline, "nothing listens on {port}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn a_rollback_after_100_percent_sets_haproxy_back_to_the_old_version() {
+    if !require(&["haproxy", "python3"]) {
+        return;
+    }
+    let (front, admin, stable, canary) = (free_port(), free_port(), free_port(), free_port());
+    let _apps = (app("1.0", stable), app("2.0", canary));
+    wait_for(stable);
+    wait_for(canary);
+    let config = format!(
+        "global\n  stats socket ipv4@127.0.0.1:{admin} level admin\ndefaults\n  mode http\n  timeout connect 2s\n  timeout client 5s\n  timeout server 5s\nfrontend web\n  bind 127.0.0.1:{front}\n  default_backend app\nbackend app\n  balance hash req.cook(uid)\n  hash-type consistent\n  server stable 127.0.0.1:{stable} weight 100\n  server canary 127.0.0.1:{canary} weight 0\n"
+    );
+    let plan = format!(
+        r#"import "std/haproxy" as haproxy
+param version: string = "1.0"
+environment production {{ hosts = ["localhost"] }}
+stage router from haproxy.weights {{
+  admin  = "127.0.0.1:{admin}"
+  stable = "127.0.0.1:{stable}"
+  canary = "127.0.0.1:{canary}"
+}}
+stage web {{
+  target = production
+  strategy canary {{ steps = [5%, 25%, 50%, 100%]  pause = 0s  traffic = router }}
+  run "echo installing ${{version}} beside ${{previous_version}}"
+  rollback {{ run "echo removing ${{version}}" }}
+}}
+stage smoke {{
+  needs = [web]
+  run "false"
+  rollback {{}}
+}}
+"#
+    );
+    let test = Test::new().file("haproxy.cfg", config).file("canary.deploy", plan);
+    let haproxy = Command::new("haproxy")
+        .args(["-db", "-f"])
+        .arg(test.path().join("haproxy.cfg"))
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("haproxy: {e}"));
+    let _haproxy = Kill(haproxy);
+    wait_for(front);
+    wait_for(admin);
+    let run = test.run_with(&["run", "canary.deploy", "--json", "--previous-version", "1.0", "--set", "version=2.0"]);
+    let text = format!("{}{}", run.stdout, run.stderr);
+    assert_eq!(run.code, 2, "{text}");
+    let weights: Vec<f64> = run
+        .events()
+        .iter()
+        .filter(|e| e["type"] == "rollout_step" && e["node"] == "web")
+        .filter_map(|e| e["weight"].as_f64())
+        .collect();
+    assert_eq!(weights, [0.0, 5.0, 25.0, 50.0, 100.0, 0.0], "{text}");
+    let seen = versions_seen(front, 200);
+    let wrong: Vec<&(String, u16)> = seen.iter().filter(|(v, _)| v != "1.0").collect();
+    assert!(wrong.is_empty(), "after the rollback {} of 200 users got {:?}: {text}", wrong.len(), wrong.first());
+}
