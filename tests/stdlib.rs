@@ -124,7 +124,8 @@ fn http_healthy_treats_a_refused_connection_as_not_yet() {
     let outcome = output.events().into_iter().find(|e| e["type"] == "gate_outcome").unwrap_or_default();
     assert_eq!(outcome["outcome"], "fail");
     let message = outcome["message"].as_str().unwrap_or("");
-    assert!(message.starts_with(&format!("http://127.0.0.1:{port}/: ")), "{message}");
+    assert!(message.starts_with(&format!("http::get http://127.0.0.1:{port}/: ")), "{message}");
+    assert_eq!(message.matches(&format!("127.0.0.1:{port}")).count(), 1, "the URL is said once: {message}");
 }
 
 #[test]
