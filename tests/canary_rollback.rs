@@ -131,11 +131,12 @@ fn a_rollback_after_100_percent_sends_every_user_back_to_the_old_version() {
         .filter(|e| e["type"] == "rollout_step" && e["node"] == "webshop")
         .map(|e| (e["phase"].as_str().unwrap_or("").to_string(), e["weight"].as_f64().unwrap_or(-1.0)))
         .collect();
-    let expected: Vec<(String, f64)> = [("install", 0.0), ("step", 5.0), ("step", 25.0), ("step", 50.0), ("step", 100.0)]
-        .iter()
-        .map(|(phase, weight)| (phase.to_string(), *weight))
-        .chain([("retire".to_string(), 100.0), ("stable".to_string(), 0.0)])
-        .collect();
+    let expected: Vec<(String, f64)> =
+        [("install", 0.0), ("step", 5.0), ("step", 25.0), ("step", 50.0), ("step", 100.0)]
+            .iter()
+            .map(|(phase, weight)| (phase.to_string(), *weight))
+            .chain([("retire".to_string(), 100.0), ("stable".to_string(), 0.0)])
+            .collect();
     assert_eq!(weights, expected, "{text}");
     // The retired version was installed again before the router sent the users back.
     let rollback_steps: Vec<&serde_json::Value> = events.iter().filter(|e| e["type"] == "rollback_step").collect();

@@ -129,11 +129,7 @@ fn resume_ends_the_step_a_killed_runner_left_running() {
     std::fs::write(test.path().join("fast"), "").unwrap_or_else(|e| panic!("write fast: {e}"));
     let resumed = test.run_with(&["resume"]);
     assert_eq!(resumed.code, 0, "{}{}", resumed.stdout, resumed.stderr);
-    assert!(
-        resumed.stderr.contains(&format!("process group {old} of long step 1 on web-1")),
-        "{}",
-        resumed.stderr
-    );
+    assert!(resumed.stderr.contains(&format!("process group {old} of long step 1 on web-1")), "{}", resumed.stderr);
     assert!(resumed.stderr.contains("terminated it"), "{}", resumed.stderr);
     assert!(group_members(old).is_empty(), "the old group {old} still runs after resume");
 

@@ -24,13 +24,13 @@ pub mod monitor;
 pub mod process;
 pub mod process_identity;
 pub mod process_watch;
-pub mod survivors;
 pub mod redact;
 pub mod rollback;
 pub mod rollout;
 pub mod run_status;
 pub mod scripts;
 pub mod steps;
+pub mod survivors;
 #[cfg(test)]
 mod testing;
 #[cfg(test)]

@@ -38,7 +38,9 @@ pub fn step_watch(ctx: &Arc<RunContext>, node: &str, host: Option<&str>, step: u
             machine: machine.clone(),
             rollback,
         }),
-        ProcessNotice::Ended { pid } => bus.emit(EventData::ProcessEnded { node: node.clone(), host: host.clone(), pid }),
+        ProcessNotice::Ended { pid } => {
+            bus.emit(EventData::ProcessEnded { node: node.clone(), host: host.clone(), pid })
+        }
     })
 }
 

@@ -220,10 +220,10 @@ pub(super) async fn route_to_stable(ctx: &Arc<RunContext>, node: NodeId, router:
 /// Runs the router's steps with `${weight}` bound, on each host of the
 /// router's target (once, locally, without one), with its retries.
 pub(super) async fn set_router_weight(
-ctx: &Arc<RunContext>,
-router: NodeId,
-weight: f64,
-cancel: &CancellationToken,
+    ctx: &Arc<RunContext>,
+    router: NodeId,
+    weight: f64,
+    cancel: &CancellationToken,
 ) -> Result<(), String> {
     let node = weighted(ctx.plan().node(router), weight);
     let hosts: Vec<Option<String>> = match ctx.target_of(&node) {

@@ -30,7 +30,10 @@ pub async fn back_to_stable(ctx: &Arc<RunContext>, unit: &UnitRecord, units: &[U
             if super::traffic::route_to_stable(ctx, unit.node, traffic.router, &hosts).await {
                 (RollbackStatus::Succeeded, None)
             } else {
-                (RollbackStatus::Failed, Some(format!("the router did not send every request back to {}", ctx.previous_version)))
+                (
+                    RollbackStatus::Failed,
+                    Some(format!("the router did not send every request back to {}", ctx.previous_version)),
+                )
             }
         }
     };

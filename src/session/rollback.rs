@@ -141,8 +141,8 @@ impl PreparedRollback {
         let mut guard = LeaseGuard::acquire(store, &lease_scope(&graph), &holder, &request.lock, reporter)?;
         let undone = target.deployment.run_id.clone();
         let (events, _) = crate::state::resume::events(&guard.store().journal(&undone)?);
-        let crashed = super::liveness::effective_status(&target.deployment, &holder)
-            == crate::state::DeploymentStatus::Crashed;
+        let crashed =
+            super::liveness::effective_status(&target.deployment, &holder) == crate::state::DeploymentStatus::Crashed;
         let survivors = if crashed { crate::engine::survivors::survivors(&events) } else { Vec::new() };
         super::survivors::end_survivors(guard.store(), &undone, &survivors, options.kill_grace, reporter)?;
         let deployment = NewDeployment {
