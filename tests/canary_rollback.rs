@@ -154,6 +154,21 @@ fn a_rollback_after_100_percent_sends_every_user_back_to_the_old_version() {
         .and_then(|rows| rows.iter().find(|row| row["environment"] == "production"))
         .map(|row| row["current_version"].clone());
     assert_eq!(current, Some(serde_json::json!("1.0.0")), "{status}");
+
+    // A healthy 1.1.0 reaches 100% and retires 1.0.0; `deploy rollback` then
+    // installs 1.0.0 again, routes every user to it and removes 1.1.0.
+    let healthy = test.run_with(&["run", "release.deploy", "--set", "version=1.1.0", "--set", "pause=0s"]);
+    assert_eq!(healthy.code, 0, "{}{}", healthy.stdout, healthy.stderr);
+    assert!(versions_seen(front, 50).iter().all(|(v, s)| v == "1.1.0" && *s == 200));
+    assert!(!Path::new(&state).join("releases/1.0.0").exists(), "1.0.0 was not retired");
+    let undone = test.run_with(&["rollback", "release.deploy", "--json"]);
+    let text = format!("{}{}", undone.stdout, undone.stderr);
+    assert_eq!(undone.code, 0, "{text}");
+    assert!(undone.events().iter().any(|e| e["type"] == "rollout_step" && e["phase"] == "stable"), "{text}");
+    let seen = versions_seen(front, 200);
+    let wrong: Vec<&(String, u16)> = seen.iter().filter(|(v, s)| v != "1.0.0" || *s != 200).collect();
+    assert!(wrong.is_empty(), "after deploy rollback {} of 200 users got {:?}: {text}", wrong.len(), wrong.first());
+    assert!(!Path::new(&state).join("releases/1.1.0").exists(), "1.1.0 was not removed: {text}");
 }
 
 /// Kills a process started by the test, however the test ends.

@@ -162,7 +162,9 @@ impl PreparedRollback {
             if target.to_version.is_empty() { "(nothing)" } else { &target.to_version },
             units.len()
         ));
-        let undo = Undo { units, reason: format!("deploy rollback of run {}", target.deployment.run_id), gates };
+        let phases = crate::state::resume::traffic_phases(&events, &graph);
+        let undo =
+            Undo { units, reason: format!("deploy rollback of run {}", target.deployment.run_id), gates, phases };
         let drive = Drive {
             location: &request.location,
             graph: &graph,
