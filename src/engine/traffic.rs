@@ -235,7 +235,7 @@ pub(super) async fn set_router_weight(
         let mut attempt = 1;
         loop {
             let site = StepSite::forward();
-            let run = run_steps(&ctx, &node, &node.steps, host.as_deref(), attempt, &site, cancel);
+            let run = run_steps(ctx, &node, &node.steps, host.as_deref(), attempt, &site, cancel);
             let result = match node.timeout {
                 Some(limit) => tokio::time::timeout(limit, run).await.unwrap_or_else(|_| {
                     Err(format!("timed out after {}", crate::check::format_duration(limit)).into())

@@ -267,6 +267,7 @@ fn post(client: &Client, url: &str, body: &Dynamic, opts: &Map) -> HostResult<Ma
 
 #[cfg(test)]
 mod tests {
+    use super::join_unrepeated;
     use crate::script::testutil::{Reply, TestServer};
     use crate::script::{compile, null_sink, Sandbox, ScriptContext, ScriptLimits, ScriptOutcome};
     use std::time::{Duration, Instant};
