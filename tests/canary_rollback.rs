@@ -105,8 +105,9 @@ fn a_rollback_after_100_percent_sends_every_user_back_to_the_old_version() {
     let scripts = common::root().join("examples/scripts");
     std::os::unix::fs::symlink(&scripts, test.path().join("scripts")).unwrap_or_else(|e| panic!("symlink: {e}"));
     let state = test.path().join("example").display().to_string();
-    let _down = Down(state.clone());
     let test = test.env("DEPLOY_EXAMPLE_ROOT", &state);
+    // Declared after `test`: dropped first, while the state directory still exists.
+    let _down = Down(state.clone());
 
     let first = test.run_with(&["run", "release.deploy", "--set", "version=1.0.0"]);
     assert_eq!(first.code, 0, "{}{}", first.stdout, first.stderr);
