@@ -297,7 +297,8 @@ fn approvals_from_flags_identities_and_pauses() {
     let failure = &of_type(&events, "run_finished")[0]["summary"]["failure"];
     let message = failure["message"].as_str().unwrap_or("");
     assert!(message.contains("go waits for approval: \"Ship 1.2?\" by alice, bob"), "{message}");
-    assert!(message.contains("--approve go"), "{message}");
+    assert!(message.contains("`deploy approve go`, then `deploy resume`"), "{message}");
+    assert!(!message.contains("run again"), "{message}");
 
     // --approve with an allowed identity.
     let output = run(APPROVAL, &["--approve", "go", "--as", "bob"]);

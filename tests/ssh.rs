@@ -148,7 +148,7 @@ fn an_unreachable_host_fails_with_its_name_and_the_cause() {
     assert_eq!(fleet.read("web-1", "shipped"), "");
     let ping = test.run_with(&["ping", "release.deploy"]);
     assert_eq!(ping.code, 1, "{}{}", ping.stdout, ping.stderr);
-    assert!(ping.stdout.contains("web-9") && ping.stdout.contains("FAILED"), "{}", ping.stdout);
+    assert!(ping.stdout.contains("web-9") && ping.stdout.contains("failed"), "{}", ping.stdout);
     assert!(ping.stdout.contains("1 of 2 hosts reachable"), "{}", ping.stdout);
 }
 

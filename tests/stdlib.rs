@@ -124,7 +124,8 @@ fn http_healthy_treats_a_refused_connection_as_not_yet() {
     let outcome = output.events().into_iter().find(|e| e["type"] == "gate_outcome").unwrap_or_default();
     assert_eq!(outcome["outcome"], "fail");
     let message = outcome["message"].as_str().unwrap_or("");
-    assert!(message.starts_with(&format!("http://127.0.0.1:{port}/: ")), "{message}");
+    assert!(message.starts_with(&format!("http::get http://127.0.0.1:{port}/: ")), "{message}");
+    assert_eq!(message.matches(&format!("127.0.0.1:{port}")).count(), 1, "the URL is said once: {message}");
 }
 
 #[test]
@@ -648,7 +649,7 @@ gate go_live { needs = [ask]  approve "Ship it?" }
 stage ship { needs = [go_live]  run "test ${fail} = false"  rollback {} }
 stage done from notify.succeeded { needs = [ship]  webhook = "${receiver}/hooks/${hook}" }
 "##;
-    let test = Test::new().plan(plan).env("HOOK_SECRET", secret);
+    let test = Test::new().plan(plan).env("HOOK_SECRET", secret).env("DEPLOY_USER", "alice");
     let receiver_set = format!("receiver={}", receiver.url());
     let output = run(&test, &["--set", &receiver_set, "--yes"]);
     assert_eq!(output.code, 0, "{}", all_text(&output));
@@ -660,7 +661,7 @@ stage done from notify.succeeded { needs = [ship]  webhook = "${receiver}/hooks/
         vec![
             ":rocket: webshop 2.0.0 started",
             "deploying with token ***",
-            ":double_vertical_bar: webshop 2.0.0 is waiting for approval at go_live (deploy approve, or --approve go_live)",
+            ":white_check_mark: webshop 2.0.0 was approved at go_live by alice",
             ":white_check_mark: webshop 2.0.0 succeeded",
         ]
     );

@@ -143,7 +143,7 @@ fn print(reports: &[HostReport], json: bool) {
             ),
             Some(error) => {
                 println!(
-                    "{:<12} {:<12} {:<28} FAILED  host key {}: {error}",
+                    "{:<12} {:<12} {:<28} failed  host key {}: {error}",
                     report.environment, r.host, r.destination, r.host_key
                 )
             }

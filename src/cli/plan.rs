@@ -135,6 +135,9 @@ pub struct NodePreview {
     pub transports: Vec<HostTransport>,
     /// Gates this stage decides itself (`analysis`, `verify`, `monitor`).
     pub decides: Vec<String>,
+    /// A canary by share of requests: the router stage it runs at each step.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub router: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -319,6 +322,7 @@ pub fn preview(graph: &ExecutionGraph, inputs: &ResolvedInputs, previous_version
             gate,
             skipped: node.deselected.clone(),
             decides: crate::check::node_gates_used_by(node).iter().map(|g| plan.node(*g).name.clone()).collect(),
+            router: node.strategy.traffic().map(|traffic| plan.node(traffic.router).name.clone()),
             transports: hosts
                 .iter()
                 .map(|host| HostTransport {
@@ -360,14 +364,16 @@ pub fn preview(graph: &ExecutionGraph, inputs: &ResolvedInputs, previous_version
     }
 }
 
-/// A gate only stages decide (as `analysis`, `verify` or `monitor`), with no
-/// edges of its own: it runs inside those stages, not as a wave.
+/// A gate only stages decide (as `analysis`, `verify` or `monitor`), or a
+/// router stage only traffic canaries run, with no edges of its own: it
+/// runs inside those stages, not as a wave (as the engine runs it).
 fn decided_by_stages(plan: &Plan, id: NodeId) -> bool {
     let node = plan.node(id);
-    node.kind == NodeKind::Gate
-        && node.needs.is_empty()
-        && !plan.nodes.iter().any(|other| other.needs.contains(&id))
-        && plan.nodes.iter().any(|stage| crate::check::node_gates_used_by(stage).contains(&id))
+    let used = plan.nodes.iter().any(|stage| {
+        (node.kind == NodeKind::Gate && crate::check::node_gates_used_by(stage).contains(&id))
+            || stage.strategy.traffic().is_some_and(|traffic| traffic.router == id)
+    });
+    used && node.needs.is_empty() && !plan.nodes.iter().any(|other| other.needs.contains(&id))
 }
 
 /// The environment each node sees: its target, or the closest needed one.
@@ -457,6 +463,11 @@ pub fn render(preview: &Preview) -> String {
             }
             if node.target.is_some() {
                 push(&mut out, format!("    strategy: {}", node.strategy));
+                if let Some(router) =
+                    node.router.as_ref().and_then(|name| preview.nodes.iter().find(|n| &n.name == name))
+                {
+                    push(&mut out, router_line(router));
+                }
                 match &node.traffic {
                     Some(traffic) => render_traffic(&mut out, traffic),
                     None => {
@@ -530,6 +541,17 @@ pub fn render(preview: &Preview) -> String {
         out.push_str(&super::plan_diff::render(changes));
     }
     out
+}
+
+/// The router of a canary by share of requests, on a line of its own.
+fn router_line(router: &NodePreview) -> String {
+    let from = router.template.as_ref().map(|t| format!(" from {t}")).unwrap_or_default();
+    let target = router.target.as_ref().map(|t| format!(" on {t}")).unwrap_or_else(|| " on this machine".into());
+    let timeout = router.timeout.as_ref().map(|t| format!(", timeout {t} per step")).unwrap_or_default();
+    format!(
+        "      router: stage {}{from}{target}, run with `weight` = each step's share (0 = back to stable){timeout}",
+        router.name
+    )
 }
 
 /// The steps of a canary by share of requests, and its worst cases.

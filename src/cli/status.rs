@@ -66,6 +66,20 @@ pub fn run(args: StatusArgs) -> ExitCode {
     ExitCode::Success
 }
 
+/// One process group a crashed run left running.
+fn survivor_line(survivor: &crate::engine::survivors::Survivor) -> String {
+    let host = survivor.host.as_deref().map(|host| format!(" on {host}")).unwrap_or_default();
+    let what = if survivor.rollback { "rollback step" } else { "step" };
+    let state = match &survivor.members {
+        Some(members) => format!("{} process(es) still running", members.len()),
+        None => format!("on machine {}, not checked from here", survivor.machine),
+    };
+    format!(
+        "left running: pid {} (process group {}) — {} {what} {}{host}, started {}; {state}; `deploy resume` ends it first",
+        survivor.pid, survivor.pgid, survivor.node, survivor.step, survivor.started
+    )
+}
+
 fn render(status: &Overview) -> String {
     let mut out = format!("state: {} ({})\n", status.state, status.backend);
     out.push_str("\nenvironments:\n");
@@ -107,6 +121,9 @@ fn render(status: &Overview) -> String {
             format_time(run.started_at),
             format_time(run.heartbeat_at)
         ));
+        for survivor in &run.survivors {
+            out.push_str(&format!("    {}\n", survivor_line(survivor)));
+        }
         for share in &run.traffic {
             out.push_str(&format!(
                 "    canary {}: {} of requests to the new version ({})\n",

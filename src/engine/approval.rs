@@ -96,7 +96,7 @@ pub async fn approve(
         return ApprovalResult::Approved;
     }
     let waiting = format!(
-        "{node} waits for approval: \"{}\"{} (run again with --approve {node} or --yes)",
+        "{node} waits for approval: \"{}\"{} (approve it with `deploy approve {node}`, then `deploy resume`)",
         request.question,
         if request.by.is_empty() { String::new() } else { format!(" by {}", request.by.join(", ")) }
     );

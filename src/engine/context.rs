@@ -142,6 +142,12 @@ pub enum UnitPhase {
     Steps,
     /// The `switch` steps of a blue/green rollout: undone by switching back.
     Switch,
+    /// A traffic canary reached 100% (and kept the previous version for
+    /// `keep_previous`): undone by sending every request back to it.
+    Promoted,
+    /// A traffic canary at 100% retired the previous version on this host:
+    /// undone by installing the previous version again.
+    Retired,
 }
 
 /// Units in the order they ended; the rollback path walks it backwards.

@@ -181,6 +181,45 @@ pub enum EventData {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         hook: Option<String>,
     },
+    /// A `run` step started its shell on this machine, in a process group
+    /// of its own (`pgid`, the shell's pid). Journaled as it starts so that
+    /// `deploy status` and `deploy resume` find the groups a killed runner
+    /// left running.
+    ProcessStarted {
+        node: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        host: Option<String>,
+        /// The step's number in its list (1-based).
+        step: usize,
+        pid: u32,
+        pgid: u32,
+        /// The process's start time (`/proc/PID/stat`), so a reused pid is
+        /// not taken for it.
+        pid_start: String,
+        /// The machine it runs on (`/etc/machine-id`).
+        machine: String,
+        #[serde(default, skip_serializing_if = "is_false")]
+        rollback: bool,
+    },
+    /// The shell of a [`EventData::ProcessStarted`] ended (its group was
+    /// killed too when it was cancelled).
+    ProcessEnded {
+        node: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        host: Option<String>,
+        pid: u32,
+    },
+    /// `deploy resume` ended a process group a crashed runner left running,
+    /// before running anything.
+    ProcessReaped {
+        node: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        host: Option<String>,
+        step: usize,
+        pgid: u32,
+        /// `terminated` (it ended on SIGTERM) or `killed` (SIGKILL after the grace period).
+        how: String,
+    },
     /// A node finished; with `host`, one host of a targeted stage finished.
     NodeFinished {
         node: String,

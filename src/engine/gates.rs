@@ -211,13 +211,20 @@ pub fn conclude(
         GateOutcome::Inconclusive => "was inconclusive",
         _ => "had no data",
     };
-    let mut text = match message.filter(|m| !m.is_empty()) {
-        Some(message) => format!("gate {} {word}: {message}", node.name),
-        None => format!("gate {} {word}", node.name),
+    let message = message.as_deref().map(str::trim_end).filter(|m| !m.is_empty());
+    // A gate on its own is named by whatever shows its error ("up: ..."):
+    // the message alone for a failure, the outcome before it otherwise.
+    let text = match (site.stage, message) {
+        (Some((_, role)), Some(message)) => {
+            format!("{role} of {}: gate {} {word}: {message}", stage_name(ctx, site).unwrap_or_default(), node.name)
+        }
+        (Some((_, role)), None) => {
+            format!("{role} of {}: gate {} {word}", stage_name(ctx, site).unwrap_or_default(), node.name)
+        }
+        (None, Some(message)) if outcome == GateOutcome::Fail => message.to_string(),
+        (None, Some(message)) => format!("{word}: {message}"),
+        (None, None) => word.to_string(),
     };
-    if let Some((_, role)) = site.stage {
-        text = format!("{role} of {}: {text}", stage_name(ctx, site).unwrap_or_default());
-    }
     let policy = match policy {
         OutcomePolicy::Continue => {
             ctx.bus.emit(EventData::Warning { message: format!("{text}; continuing by policy") });

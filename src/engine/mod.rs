@@ -10,6 +10,7 @@
 //! journal see it.
 
 pub mod approval;
+pub mod approved;
 pub mod bus;
 pub mod context;
 pub mod evaluate;
@@ -21,17 +22,21 @@ pub mod hosts;
 pub mod interpolate;
 pub mod monitor;
 pub mod process;
+pub mod process_identity;
+pub mod process_watch;
 pub mod redact;
 pub mod rollback;
 pub mod rollout;
 pub mod run_status;
 pub mod scripts;
 pub mod steps;
+pub mod survivors;
 #[cfg(test)]
 mod testing;
 #[cfg(test)]
 mod tests;
 mod traffic;
+mod traffic_undo;
 pub mod transport;
 pub mod undo;
 pub mod view;

@@ -131,6 +131,9 @@ pub async fn run_shell(
     let mut child = command.spawn()?;
     let pgid = child.id().and_then(|pid| i32::try_from(pid).ok()).unwrap_or(0);
     groups.insert(pgid);
+    if let Some(pid) = child.id() {
+        super::process_watch::notify(super::process_watch::ProcessNotice::Started { pid });
+    }
     let readers = [
         child.stdout.take().map(|out| tokio::spawn(read_lines(out, Stream::Stdout, output.clone()))),
         child.stderr.take().map(|err| tokio::spawn(read_lines(err, Stream::Stderr, output.clone()))),
@@ -159,6 +162,9 @@ pub async fn run_shell(
         }
     };
     groups.remove(pgid);
+    if let Ok(pid) = u32::try_from(pgid) {
+        super::process_watch::notify(super::process_watch::ProcessNotice::Ended { pid });
+    }
     for reader in readers.into_iter().flatten() {
         let abort = reader.abort_handle();
         if tokio::time::timeout(DRAIN, reader).await.is_err() {

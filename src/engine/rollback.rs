@@ -37,20 +37,26 @@ pub async fn run_rollback(ctx: Arc<RunContext>, reason: String, cancel: Cancella
         .iter()
         .map(|unit| {
             let label = unit_label(&ctx.plan().node(unit.node).name, unit.host.as_deref());
-            if unit.phase == UnitPhase::Switch {
-                format!("{label} (switch back)")
-            } else {
-                label
+            match unit.phase {
+                UnitPhase::Switch => format!("{label} (switch back)"),
+                UnitPhase::Promoted => format!("{label} (every request back to {})", ctx.previous_version),
+                UnitPhase::Retired => format!("{label} (install {} again)", ctx.previous_version),
+                UnitPhase::Steps => label,
             }
         })
         .collect();
     ctx.bus.emit(EventData::RollbackStarted { reason, units: labels });
     let mut entries = Vec::new();
-    for unit in units {
+    for unit in units.clone() {
         let node = ctx.plan().node(unit.node);
         let host = unit.host.clone();
         let unit_started = Instant::now();
-        let switch_back = unit.phase == UnitPhase::Switch;
+        if unit.phase == UnitPhase::Promoted {
+            entries.push(super::traffic_undo::back_to_stable(&ctx, &unit, &units).await);
+            continue;
+        }
+        // Blue/green switches back; a retired previous version is installed again.
+        let switch_back = matches!(unit.phase, UnitPhase::Switch | UnitPhase::Retired);
         // A switched blue/green host switches back: its `switch` steps with the previous version.
         let undo: Result<&[Step], (RollbackStatus, String)> = match (&node.strategy, unit.phase, &node.rollback) {
             (Strategy::BlueGreen { .. }, UnitPhase::Switch, _) if ctx.previous_version.is_empty() => Err((
@@ -58,6 +64,7 @@ pub async fn run_rollback(ctx: Arc<RunContext>, reason: String, cancel: Cancella
                 "cannot switch back: no previous version is known (give --previous-version)".to_string(),
             )),
             (Strategy::BlueGreen { switch, .. }, UnitPhase::Switch, _) => Ok(switch),
+            (_, UnitPhase::Retired, _) => Ok(&node.steps),
             (_, _, RollbackSpec::Irreversible(why)) => {
                 Err((RollbackStatus::Irreversible, format!("irreversible: {why}")))
             }

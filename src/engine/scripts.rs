@@ -41,13 +41,15 @@ impl CheckOutcome {
         }
     }
 
+    /// The message of a non-pass outcome, without trailing whitespace or
+    /// newlines (a script's `fail(body)` often ends with one).
     pub fn message(&self) -> Option<&str> {
         match self {
             CheckOutcome::Pass => None,
             CheckOutcome::Fail(m)
             | CheckOutcome::Inconclusive(m)
             | CheckOutcome::NoData(m)
-            | CheckOutcome::Error(m) => Some(m),
+            | CheckOutcome::Error(m) => Some(m.trim_end()),
         }
     }
 }

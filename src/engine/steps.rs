@@ -139,8 +139,9 @@ pub async fn run_steps(
                 env.extend(site.env.iter().cloned());
                 let spec = CommandSpec { command: command.clone(), cwd: work_dir(ctx), env };
                 let transport = ctx.transport_for(node, host);
-                let exit = transport
-                    .run(host.unwrap_or("local"), spec, output.clone(), cancel.clone())
+                let watch = super::survivors::step_watch(ctx, &node.name, host, number, rollback);
+                let run = transport.run(host.unwrap_or("local"), spec, output.clone(), cancel.clone());
+                let exit = super::process_watch::watched(watch, run)
                     .await
                     .map_err(|error| transport_failure(number, &error))?;
                 if exit.cancelled {
@@ -182,6 +183,7 @@ pub async fn run_steps(
                 let mut context = ctx.script_context(node, host, attempt);
                 context.set_str("version", version);
                 context.set_bool("rollback", rollback);
+                context.set("approved", super::approved::decided(ctx));
                 for (name, value) in &site.vars {
                     context.set(name, value.clone());
                 }

@@ -16,11 +16,12 @@
 //!
 //! Every phase is a `rollout_step` event with the `weight` it sets.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use super::context::{millis, UnitPhase};
+use super::context::{millis, RunContext, UnitOutcome, UnitPhase, UnitRecord};
 use super::event::EventData;
 use super::gates::{in_rfc3339, sleep_or_cancel, GateSite};
 use super::rollout::Rollout;
@@ -105,6 +106,12 @@ impl Rollout {
                 return;
             }
         }
+        self.ctx.completions.push(UnitRecord {
+            node: self.id,
+            host: None,
+            outcome: UnitOutcome::Completed,
+            phase: UnitPhase::Promoted,
+        });
         if traffic.retire.is_empty() {
             return;
         }
@@ -115,13 +122,19 @@ impl Rollout {
             let result =
                 run_steps(&self.ctx, node, &traffic.retire, Some(&host), 1, &StepSite::forward(), &self.node_cancel)
                     .await;
-            if let Err(failure) = result {
-                self.ctx.bus.emit(EventData::Warning {
+            match result {
+                Ok(()) => self.ctx.completions.push(UnitRecord {
+                    node: self.id,
+                    host: Some(host),
+                    outcome: UnitOutcome::Completed,
+                    phase: UnitPhase::Retired,
+                }),
+                Err(failure) => self.ctx.bus.emit(EventData::Warning {
                     message: format!(
                         "{}: retiring {} on {host} failed (the new version serves every request): {}",
                         node.name, self.ctx.previous_version, failure.message
                     ),
-                });
+                }),
             }
         }
     }
@@ -138,69 +151,16 @@ impl Rollout {
         self.strategy().traffic().map(|traffic| traffic.router)
     }
 
-    /// Every request to the stable version, at once: the router's steps with
-    /// weight 0, under their own deadline (the rollout's cancel token may be
-    /// cancelled already).
+    /// Every request to the stable version, at once (see [`route_to_stable`]).
     async fn back_to_stable(&mut self, router: NodeId) {
-        if self.ctx.previous_version.is_empty() || router == self.id {
+        if router == self.id {
             return;
         }
-        self.announce_weight("stable", 1, 1, format!("0% of requests: back to {}", self.ctx.previous_version), 0.0);
-        let limit = self.ctx.plan().node(router).timeout.unwrap_or(BACK_TO_STABLE_LIMIT);
-        let cancel = CancellationToken::new();
-        let timer = {
-            let token = cancel.clone();
-            tokio::spawn(async move {
-                tokio::time::sleep(limit).await;
-                token.cancel();
-            })
-        };
-        let result = self.set_weight(router, 0.0, &cancel).await;
-        timer.abort();
-        if let Err(message) = result {
-            self.ctx.bus.emit(EventData::Warning {
-                message: format!("could not send every request back to the stable version: {message}"),
-            });
-        }
+        route_to_stable(&self.ctx, self.id, router, &self.hosts).await;
     }
 
-    /// Runs the router's steps with `${weight}` bound, on each host of the
-    /// router's target (once, locally, without one), with its retries.
     async fn set_weight(&self, router: NodeId, weight: f64, cancel: &CancellationToken) -> Result<(), String> {
-        let node = weighted(self.ctx.plan().node(router), weight);
-        let hosts: Vec<Option<String>> = match self.ctx.target_of(&node) {
-            Some(environment) => environment.hosts.iter().cloned().map(Some).collect(),
-            None => vec![None],
-        };
-        let attempts = 1 + node.retry.map_or(0, |retry| retry.attempts);
-        for host in hosts {
-            let mut attempt = 1;
-            loop {
-                let site = StepSite::forward();
-                let run = run_steps(&self.ctx, &node, &node.steps, host.as_deref(), attempt, &site, cancel);
-                let result = match node.timeout {
-                    Some(limit) => tokio::time::timeout(limit, run).await.unwrap_or_else(|_| {
-                        Err(format!("timed out after {}", crate::check::format_duration(limit)).into())
-                    }),
-                    None => run.await,
-                };
-                match result {
-                    Ok(()) => break,
-                    Err(failure) if failure.cancelled || attempt >= attempts => {
-                        return Err(format!("router {} at {}: {}", node.name, percent_text(weight), failure.message));
-                    }
-                    Err(_) => {
-                        if let Some(retry) = node.retry {
-                            if !sleep_or_cancel(retry.every, cancel).await {
-                                return Err(format!("router {}: cancelled", node.name));
-                            }
-                        }
-                        attempt += 1;
-                    }
-                }
-            }
-        }
-        Ok(())
+        set_router_weight(&self.ctx, router, weight, cancel).await
     }
 
     fn announce_weight(&self, phase: &str, index: usize, count: usize, label: String, weight: f64) {
@@ -215,6 +175,90 @@ impl Rollout {
             weight: Some(weight),
         });
     }
+}
+
+/// Every request of `node`'s traffic canary to the stable (previous)
+/// version, at once: the router's steps with weight 0, under their own
+/// deadline (the rollout's cancel token may be cancelled already). A
+/// failure is a warning: `false`.
+pub(super) async fn route_to_stable(ctx: &Arc<RunContext>, node: NodeId, router: NodeId, hosts: &[String]) -> bool {
+    if ctx.previous_version.is_empty() {
+        return true;
+    }
+    ctx.bus.emit(EventData::RolloutStep {
+        node: ctx.plan().node(node).name.clone(),
+        strategy: "canary".to_string(),
+        phase: "stable".to_string(),
+        index: 1,
+        count: 1,
+        label: format!("0% of requests: back to {}", ctx.previous_version),
+        hosts: hosts.to_vec(),
+        weight: Some(0.0),
+    });
+    let limit = ctx.plan().node(router).timeout.unwrap_or(BACK_TO_STABLE_LIMIT);
+    let cancel = CancellationToken::new();
+    let timer = {
+        let token = cancel.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(limit).await;
+            token.cancel();
+        })
+    };
+    let result = set_router_weight(ctx, router, 0.0, &cancel).await;
+    timer.abort();
+    match result {
+        Ok(()) => true,
+        Err(message) => {
+            ctx.bus.emit(EventData::Warning {
+                message: format!("could not send every request back to the stable version: {message}"),
+            });
+            false
+        }
+    }
+}
+
+/// Runs the router's steps with `${weight}` bound, on each host of the
+/// router's target (once, locally, without one), with its retries.
+pub(super) async fn set_router_weight(
+    ctx: &Arc<RunContext>,
+    router: NodeId,
+    weight: f64,
+    cancel: &CancellationToken,
+) -> Result<(), String> {
+    let node = weighted(ctx.plan().node(router), weight);
+    let hosts: Vec<Option<String>> = match ctx.target_of(&node) {
+        Some(environment) => environment.hosts.iter().cloned().map(Some).collect(),
+        None => vec![None],
+    };
+    let attempts = 1 + node.retry.map_or(0, |retry| retry.attempts);
+    for host in hosts {
+        let mut attempt = 1;
+        loop {
+            let site = StepSite::forward();
+            let run = run_steps(ctx, &node, &node.steps, host.as_deref(), attempt, &site, cancel);
+            let result = match node.timeout {
+                Some(limit) => tokio::time::timeout(limit, run).await.unwrap_or_else(|_| {
+                    Err(format!("timed out after {}", crate::check::format_duration(limit)).into())
+                }),
+                None => run.await,
+            };
+            match result {
+                Ok(()) => break,
+                Err(failure) if failure.cancelled || attempt >= attempts => {
+                    return Err(format!("router {} at {}: {}", node.name, percent_text(weight), failure.message));
+                }
+                Err(_) => {
+                    if let Some(retry) = node.retry {
+                        if !sleep_or_cancel(retry.every, cancel).await {
+                            return Err(format!("router {}: cancelled", node.name));
+                        }
+                    }
+                    attempt += 1;
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The router stage with its `weight` argument set to `weight` percent.

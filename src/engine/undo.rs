@@ -27,6 +27,9 @@ pub struct Undo {
     pub reason: String,
     /// Gates to evaluate after the rollback (`--with-gates`).
     pub gates: Vec<NodeId>,
+    /// What traffic canaries did beyond their hosts' steps (reached 100%,
+    /// retired the previous version): undone right after the node's last unit.
+    pub phases: Vec<(String, Option<String>, UnitPhase)>,
 }
 
 /// Runs the rollback path of `undo.units`; `Succeeded` when every rollback
@@ -43,14 +46,16 @@ pub async fn undo(
     let redactor = Redactor::new(inputs.secret_values());
     let (bus, worker) = Bus::start(redactor, sinks);
     let completions = CompletionLog::default();
-    for (node, host) in &undo.units {
-        if let Some(def) = graph.plan.node_named(node) {
-            completions.push(UnitRecord {
-                node: def.id,
-                host: host.clone(),
-                outcome: UnitOutcome::Completed,
-                phase: UnitPhase::Steps,
-            });
+    for (index, (node, host)) in undo.units.iter().enumerate() {
+        let Some(def) = graph.plan.node_named(node) else { continue };
+        let record =
+            |host: Option<String>, phase| UnitRecord { node: def.id, host, outcome: UnitOutcome::Completed, phase };
+        completions.push(record(host.clone(), UnitPhase::Steps));
+        let last_of_node = !undo.units[index + 1..].iter().any(|(other, _)| other == node);
+        if last_of_node {
+            for (_, host, phase) in undo.phases.iter().filter(|(name, _, _)| name == node) {
+                completions.push(record(host.clone(), *phase));
+            }
         }
     }
     let ctx = super::run_context(graph, inputs, options, parts, bus.clone(), completions);

@@ -19,6 +19,7 @@ pub mod resume;
 pub mod rollback;
 pub mod runtime;
 pub mod start;
+pub mod survivors;
 
 use std::time::Duration;
 

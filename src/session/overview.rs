@@ -34,6 +34,9 @@ pub struct ActiveRun {
     /// Canaries by share of requests in this run: the share each set last.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub traffic: Vec<TrafficShare>,
+    /// A crashed run's step processes that still run (see docs/runtime.md).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub survivors: Vec<crate::engine::survivors::Survivor>,
 }
 
 /// The share of requests a traffic canary's router was last set to.
@@ -47,14 +50,12 @@ pub struct TrafficShare {
 }
 
 /// The last `rollout_step` with a `weight` of each stage, from the run's journal.
-fn traffic_shares(store: &mut dyn StateStore, run_id: &str) -> Vec<TrafficShare> {
-    let Ok(journal) = store.journal(run_id) else { return Vec::new() };
-    let (events, _) = crate::state::resume::events(&journal);
+fn traffic_shares(events: &[crate::engine::event::Event]) -> Vec<TrafficShare> {
     let mut shares: Vec<TrafficShare> = Vec::new();
     for event in events {
-        if let crate::engine::event::EventData::RolloutStep { node, weight: Some(weight), label, .. } = event.data {
-            shares.retain(|share| share.node != node);
-            shares.push(TrafficShare { node, weight, label });
+        if let crate::engine::event::EventData::RolloutStep { node, weight: Some(weight), label, .. } = &event.data {
+            shares.retain(|share| share.node != *node);
+            shares.push(TrafficShare { node: node.clone(), weight: *weight, label: label.clone() });
         }
     }
     shares
@@ -110,13 +111,19 @@ pub fn overview(store: &mut dyn StateStore, pipeline: Option<&str>) -> SessionRe
                     started_at: deployment.started_at,
                     heartbeat_at: deployment.heartbeat_at,
                     traffic: Vec::new(),
+                    survivors: Vec::new(),
                 },
             )
         })
         .collect();
     let mut runs = runs;
     for run in &mut runs {
-        run.traffic = traffic_shares(store, &run.run_id);
+        let Ok(journal) = store.journal(&run.run_id) else { continue };
+        let (events, _) = crate::state::resume::events(&journal);
+        run.traffic = traffic_shares(&events);
+        if run.status == DeploymentStatus::Crashed {
+            run.survivors = crate::engine::survivors::survivors(&events);
+        }
     }
     let leases: Vec<Lease> =
         store.leases()?.into_iter().filter(|lease| pipeline.map_or(true, |name| lease.pipeline == name)).collect();

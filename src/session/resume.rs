@@ -130,6 +130,8 @@ pub struct PreparedResume {
     graph: crate::graph::ExecutionGraph,
     inputs: crate::check::inputs::ResolvedInputs,
     options: RunOptions,
+    /// Step processes the crashed runner left running.
+    survivors: Vec<crate::engine::survivors::Survivor>,
 }
 
 /// Continues the run to its end under the pipeline's lease.
@@ -158,6 +160,7 @@ pub fn prepare(request: ResumeRequest, reporter: &dyn Reporter) -> SessionResult
     let mut approvals = request.approvals;
     approvals.recorded =
         store.approvals(&deployment.run_id)?.into_iter().map(|approval| (approval.gate, approval.approver)).collect();
+    let survivors = crate::engine::survivors::survivors(&events);
     let options = RunOptions {
         run_id: deployment.run_id.clone(),
         max_parallel: request.max_parallel.or(graph.plan.pipeline.max_parallel).unwrap_or(DEFAULT_MAX_PARALLEL).max(1),
@@ -178,6 +181,7 @@ pub fn prepare(request: ResumeRequest, reporter: &dyn Reporter) -> SessionResult
         graph,
         inputs,
         options,
+        survivors,
     })
 }
 
@@ -194,9 +198,11 @@ impl PreparedResume {
 
     /// Takes the lease and runs what is left of the run.
     pub fn execute(self, reporter: &dyn Reporter) -> SessionResult<RunEnd> {
-        let PreparedResume { location, lock, views, interrupts, store, deployment, graph, inputs, options } = self;
+        let PreparedResume { location, lock, views, interrupts, store, deployment, graph, inputs, options, survivors } =
+            self;
         let holder = Holder::current(&deployment.run_id);
         let mut guard = LeaseGuard::acquire(store, &lease_scope(&graph), &holder, &lock, reporter)?;
+        super::survivors::end_survivors(guard.store(), &deployment.run_id, &survivors, options.kill_grace, reporter)?;
         let base_seq = guard.store().next_seq(&deployment.run_id)?;
         guard.store().resume_deployment(&deployment.run_id, &holder, now_ms())?;
         reporter.notice(&format!(

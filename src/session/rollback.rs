@@ -139,6 +139,12 @@ impl PreparedRollback {
         };
         let holder = Holder::current(&options.run_id);
         let mut guard = LeaseGuard::acquire(store, &lease_scope(&graph), &holder, &request.lock, reporter)?;
+        let undone = target.deployment.run_id.clone();
+        let (events, _) = crate::state::resume::events(&guard.store().journal(&undone)?);
+        let crashed =
+            super::liveness::effective_status(&target.deployment, &holder) == crate::state::DeploymentStatus::Crashed;
+        let survivors = if crashed { crate::engine::survivors::survivors(&events) } else { Vec::new() };
+        super::survivors::end_survivors(guard.store(), &undone, &survivors, options.kill_grace, reporter)?;
         let deployment = NewDeployment {
             kind: DeploymentKind::Rollback,
             holder: &holder,
@@ -156,7 +162,9 @@ impl PreparedRollback {
             if target.to_version.is_empty() { "(nothing)" } else { &target.to_version },
             units.len()
         ));
-        let undo = Undo { units, reason: format!("deploy rollback of run {}", target.deployment.run_id), gates };
+        let phases = crate::state::resume::traffic_phases(&events, &graph);
+        let undo =
+            Undo { units, reason: format!("deploy rollback of run {}", target.deployment.run_id), gates, phases };
         let drive = Drive {
             location: &request.location,
             graph: &graph,

@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 
 use super::records::JournalEntry;
-use crate::engine::context::Resumed;
+use crate::engine::context::{Resumed, UnitPhase};
 use crate::engine::event::{Event, EventData, NodeStatus, RollbackStatus};
 use crate::graph::ExecutionGraph;
 
@@ -114,4 +114,38 @@ pub fn started_units(events: &[Event], graph: &ExecutionGraph) -> Vec<(String, O
         }
     }
     finished.into_iter().chain(in_flight).filter(|unit| !undone.contains(unit)).collect()
+}
+
+/// What a traffic canary of the journal did beyond its hosts' steps, for
+/// `deploy rollback`: `(node, None, Promoted)` when it reached 100% and
+/// finished, then `(node, host, Retired)` for each host whose previous
+/// version `retire` removed.
+pub fn traffic_phases(events: &[Event], graph: &ExecutionGraph) -> Vec<(String, Option<String>, UnitPhase)> {
+    let mut phases = Vec::new();
+    for node in graph.plan.nodes.iter().filter(|node| node.strategy.traffic().is_some()) {
+        let mut full = false;
+        let mut finished = false;
+        let mut retired: Vec<String> = Vec::new();
+        for event in events {
+            match &event.data {
+                EventData::RolloutStep { node: name, phase, weight: Some(weight), hosts, .. } if *name == node.name => {
+                    match phase.as_str() {
+                        "step" if *weight >= 100.0 => full = true,
+                        "stable" => full = false,
+                        "retire" => retired.extend(hosts.iter().cloned()),
+                        _ => {}
+                    }
+                }
+                EventData::NodeFinished { node: name, host: None, status, .. } if *name == node.name => {
+                    finished = *status == NodeStatus::Succeeded;
+                }
+                _ => {}
+            }
+        }
+        if full && finished {
+            phases.push((node.name.clone(), None, UnitPhase::Promoted));
+            phases.extend(retired.into_iter().map(|host| (node.name.clone(), Some(host), UnitPhase::Retired)));
+        }
+    }
+    phases
 }

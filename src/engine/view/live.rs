@@ -303,7 +303,7 @@ impl EventSink for LiveView {
                 let key = (format!("{what} {node}"), host.clone());
                 let (mark, message) = match status {
                     RollbackStatus::Succeeded => ("↶", format!("undone {}", format_ms(*duration_ms))),
-                    RollbackStatus::Failed => ("✗", format!("ROLLBACK FAILED: {}", error.clone().unwrap_or_default())),
+                    RollbackStatus::Failed => ("✗", format!("rollback failed: {}", error.clone().unwrap_or_default())),
                     _ => ("·", error.clone().unwrap_or_else(|| format!("{status:?}"))),
                 };
                 self.finish(&key, mark, message);
@@ -313,6 +313,8 @@ impl EventSink for LiveView {
             }
             EventData::RollbackFinished { .. } => {}
             EventData::Warning { message } => self.println(&format!("deploy: warning: {message}")),
+            // Process records are for the journal (`deploy status`, `deploy resume`).
+            EventData::ProcessStarted { .. } | EventData::ProcessEnded { .. } | EventData::ProcessReaped { .. } => {}
             EventData::RunFinished { status, duration_ms, summary, .. } => {
                 for bar in self.bars.values() {
                     bar.finish_and_clear();

@@ -130,7 +130,7 @@ pub fn line(event: &Event) -> Option<String> {
             let head = prefix(&format!("{what} {node}"), host.as_deref());
             match (status, error) {
                 (RollbackStatus::Succeeded, _) => format!("{head} undone in {}", format_ms(*duration_ms)),
-                (RollbackStatus::Failed, Some(error)) => format!("{head} ROLLBACK FAILED: {error}"),
+                (RollbackStatus::Failed, Some(error)) => format!("{head} rollback failed: {error}"),
                 (_, Some(error)) => format!("{head} {error}"),
                 (status, None) => format!("{head} {status:?}"),
             }
@@ -139,9 +139,12 @@ pub fn line(event: &Event) -> Option<String> {
             format!("deploy: rollback finished in {}", format_ms(*duration_ms))
         }
         EventData::RollbackFinished { failed, .. } => {
-            format!("deploy: ROLLBACK FAILED for {}", failed.join(", "))
+            format!("deploy: rollback failed for {}", failed.join(", "))
         }
         EventData::Warning { message } => format!("deploy: warning: {message}"),
+        EventData::ProcessStarted { .. } | EventData::ProcessEnded { .. } | EventData::ProcessReaped { .. } => {
+            return None
+        }
         EventData::RunFinished { status, duration_ms, summary, .. } => {
             summary::render(*status, *duration_ms, summary).trim_end().to_string()
         }

@@ -27,7 +27,7 @@ pub fn render(status: RunStatus, duration_ms: u64, summary: &Summary) -> String 
             let label = unit_label(&entry.node, entry.host.as_deref());
             let word = match entry.status {
                 RollbackStatus::Succeeded => "undone",
-                RollbackStatus::Failed => "ROLLBACK FAILED",
+                RollbackStatus::Failed => "rollback failed",
                 RollbackStatus::Irreversible => "irreversible, left as is",
                 RollbackStatus::Missing => "no rollback block, left as is",
                 RollbackStatus::Cancelled => "cancelled",

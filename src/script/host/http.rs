@@ -173,18 +173,25 @@ impl Client {
     }
 }
 
-/// A transport error without the URL (the caller names it).
+/// A transport error without the URL (the caller names it). A part that
+/// the next one repeats (an I/O error wrapping ureq's own "Network Error:
+/// ...") is said once.
 fn describe_transport(transport: &ureq::Transport) -> String {
-    let mut text = transport.kind().to_string();
-    if let Some(message) = transport.message() {
-        text.push_str(": ");
-        text.push_str(message);
-    }
-    if let Some(source) = std::error::Error::source(transport) {
-        text.push_str(": ");
-        text.push_str(&source.to_string());
-    }
-    text
+    let mut parts = vec![transport.kind().to_string()];
+    parts.extend(transport.message().map(str::to_string));
+    parts.extend(std::error::Error::source(transport).map(|source| source.to_string()));
+    join_unrepeated(&parts)
+}
+
+/// `parts` joined by ": ", leaving out each part the one after it starts with.
+fn join_unrepeated(parts: &[String]) -> String {
+    let kept: Vec<&str> = parts
+        .iter()
+        .enumerate()
+        .filter(|(index, part)| parts.get(index + 1).map_or(true, |next| !next.starts_with(part.as_str())))
+        .map(|(_, part)| part.as_str())
+        .collect();
+    kept.join(": ")
 }
 
 impl Response {
@@ -260,6 +267,7 @@ fn post(client: &Client, url: &str, body: &Dynamic, opts: &Map) -> HostResult<Ma
 
 #[cfg(test)]
 mod tests {
+    use super::join_unrepeated;
     use crate::script::testutil::{Reply, TestServer};
     use crate::script::{compile, null_sink, Sandbox, ScriptContext, ScriptLimits, ScriptOutcome};
     use std::time::{Duration, Instant};
@@ -330,6 +338,14 @@ mod tests {
         ctx.set_str("base", &srv.url);
         let check = compile("http::get(base + \"/health\").status == 200").expect("compiles");
         assert_eq!(sb.check(&check, &ctx), ScriptOutcome::Pass);
+    }
+
+    #[test]
+    fn a_repeated_prefix_is_said_once() {
+        let parts = ["Network Error".to_string(), "Network Error: Unexpected EOF".to_string()];
+        assert_eq!(join_unrepeated(&parts), "Network Error: Unexpected EOF");
+        let parts = ["Connection Failed".to_string(), "Connect error".to_string(), "refused".to_string()];
+        assert_eq!(join_unrepeated(&parts), "Connection Failed: Connect error: refused");
     }
 
     #[test]
