@@ -95,6 +95,7 @@ mod tests {
     /// marker on stdin; stdin stays open until `hold` returns.
     fn remote(env: &[(String, String)], command: &str, hold: impl FnOnce(u32)) -> std::process::Output {
         use std::io::Write;
+        use std::os::unix::process::CommandExt;
         let script = step_script(env, Some("/"), command);
         let end = end_marker(&script);
         let mut child = std::process::Command::new("sh")
