@@ -24,7 +24,7 @@ pub struct LocalTransport {
 
 impl LocalTransport {
     pub fn new(kill_grace: Duration) -> LocalTransport {
-        let direct_exec = std::env::var("DEPLOY_DIRECT_EXEC").map_or(true, |value| value != "0");
+        let direct_exec = std::env::var("DEPLOY_DIRECT_EXEC").as_deref() != Ok("0");
         LocalTransport { kill_grace, groups: ProcessGroups::default(), direct_exec }
     }
 
