@@ -14,7 +14,9 @@
 # ControlMaster per host per run; the ssh loop and ansible use
 # `ControlMaster=auto` with a fresh ControlPath directory per run (so no
 # run reuses the previous run's connections) and close them after the run;
-# pyinfra uses paramiko (its own SSH client: one connection per host).
+# deploy gets connect_timeout = 60s (ssh and ansible have no connect
+# timeout; the default 10 s fails hosts on a machine loaded by 200
+# handshakes at once). pyinfra uses paramiko (its own SSH client: one connection per host).
 # ansible: pipelining on, forks = N, gather_facts off, linear strategy.
 # ansible-core and pyinfra are installed from PyPI into target/bench-venv.
 set -eu
@@ -72,7 +74,7 @@ step3='mv /srv/bench/stamp /srv/bench/done && echo done'
   sep=""
   for name in $names; do printf '%s"%s"' "$sep" "$name"; sep=", "; done
   echo ']'
-  echo "  ssh { config = \"$cfg\" }"
+  echo "  ssh { config = \"$cfg\"  connect_timeout = 60s }"
   echo '}'
   echo 'stage steps {'
   echo '  target = fleet'
