@@ -1,11 +1,13 @@
 #!/bin/sh
 # benches/run_vs_ninja.sh [STAGES] [RUNS] — `deploy run` against ninja and
 # make on the same layered DAG: STAGES nodes of `true`, each needing two
-# earlier ones, run with 4 jobs. Prints each wall time and the ratios.
+# earlier ones, run with 4 jobs, the tools in turn RUNS times (default 5).
+# Prints each wall time, the medians and the ratios. deploy runs `true`
+# directly (no shell syntax); `deploy_sh` forces `sh -c` for comparison.
 # Not a timed test; the numbers go to docs/performance.md.
 set -eu
 stages=${1:-2000}
-runs=${2:-3}
+runs=${2:-5}
 root=$(cd "$(dirname "$0")/.." && pwd)
 deploy=${DEPLOY_BIN:-$root/target/release/deploy}
 if [ ! -x "$deploy" ]; then
@@ -48,29 +50,35 @@ awk -v n="$stages" -v work="$work" 'BEGIN {
 }'
 
 now() { date +%s.%N; }
-measure() { # name command...
+median() { sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+# Runs each tool once per round, in turn (ninja, make, deploy, ...), so a
+# change in the machine's load hits every tool alike.
+measure_once() { # name command...
   name=$1
   shift
-  total=0
-  for i in $(seq "$runs"); do
-    (cd "$work" && rm -f .ninja_log .ninja_deps)
-    start=$(now)
-    (cd "$work" && "$@" >/dev/null 2>&1) || { echo "$name failed" >&2; exit 1; }
-    end=$(now)
-    t=$(echo "$end - $start" | bc)
-    echo "$name run $i: ${t}s"
-    total=$(echo "$total + $t" | bc)
-  done
-  mean=$(echo "scale=3; $total / $runs" | bc)
-  echo "$name mean: ${mean}s"
-  eval "mean_$name=$mean"
+  (cd "$work" && rm -f .ninja_log .ninja_deps)
+  start=$(now)
+  (cd "$work" && "$@" >/dev/null 2>&1) || { echo "$name failed" >&2; exit 1; }
+  end=$(now)
+  t=$(echo "$end - $start" | bc)
+  printf '%-14s run %d: %6.3fs\n' "$name" "$i" "$t"
+  echo "$t" >> "$work/$name.times"
 }
 
-echo "$stages stages, $runs runs each, 4 jobs, $(nproc) cores"
-measure ninja ninja -j4
-measure make make -j4
-measure deploy "$deploy" run release.deploy --max-parallel 4
-measure deploy_json "$deploy" run release.deploy --max-parallel 4 --json
-echo "deploy / ninja: $(echo "scale=2; $mean_deploy / $mean_ninja" | bc)"
-echo "deploy / make:  $(echo "scale=2; $mean_deploy / $mean_make" | bc)"
-echo "deploy --json / ninja: $(echo "scale=2; $mean_deploy_json / $mean_ninja" | bc)"
+echo "$stages stages, $runs runs each, 4 jobs, $(nproc) cores, load: $(cut -d' ' -f1-3 /proc/loadavg)"
+for i in $(seq "$runs"); do
+  measure_once ninja ninja -j4
+  measure_once make make -j4
+  measure_once deploy "$deploy" run release.deploy --max-parallel 4
+  measure_once deploy_json "$deploy" run release.deploy --max-parallel 4 --json
+  measure_once deploy_sh env DEPLOY_DIRECT_EXEC=0 "$deploy" run release.deploy --max-parallel 4
+done
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
+for name in ninja make deploy deploy_json deploy_sh; do
+  eval "median_$name=$(median < "$work/$name.times")"
+  eval "echo \"$name median: \${median_$name}s\""
+done
+echo "deploy / ninja: $(echo "scale=2; $median_deploy / $median_ninja" | bc)"
+echo "deploy / make:  $(echo "scale=2; $median_deploy / $median_make" | bc)"
+echo "deploy --json / make: $(echo "scale=2; $median_deploy_json / $median_make" | bc)"
+echo "deploy, every step through sh -c (DEPLOY_DIRECT_EXEC=0) / make: $(echo "scale=2; $median_deploy_sh / $median_make" | bc)"

@@ -297,3 +297,87 @@ fn deploy_rollback_undoes_over_ssh() {
         assert_eq!(fleet.read(host, "version"), "v1\n", "{host}: {}", rollback.stdout);
     }
 }
+
+/// Runs `deploy run` in the background; when `started` holds, does `cut`
+/// to `host`, then waits (bounded) for the run to end.
+fn run_and_drop(fleet: &Fleet, host: &str, cut: impl FnOnce(&Fleet, &str)) -> (Output, std::time::Duration) {
+    use std::time::{Duration, Instant};
+    let test = Test::new().env("DEPLOY_KILL_GRACE_MS", "500").plan(&plan(
+        fleet,
+        r#"stage ship {
+  target = production
+  timeout = 10m
+  run "echo up > started; [ $DEPLOY_HOST = web-1 ] || sleep 4331; echo done > reached"
+  irreversible = "test"
+}"#,
+    ));
+    let mut command = test.command(&["run", "release.deploy"]);
+    command.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    let child = command.spawn().unwrap();
+    let waited = Instant::now();
+    while fleet.read(host, "started").is_empty() && waited.elapsed() < Duration::from_secs(30) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(fleet.read(host, "started"), "up\n", "the step never started on {host}");
+    assert!(process_running("sleep 4331"));
+    let cut_at = Instant::now();
+    cut(fleet, host);
+    // Bounded: a hang is killed and reported, not waited for.
+    let pid = child.id() as i32;
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = done.send(child.wait_with_output());
+    });
+    let output = match finished.recv_timeout(Duration::from_secs(60)) {
+        Ok(output) => output.unwrap(),
+        Err(_) => {
+            // SAFETY: kill only sends a signal to the child we started.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            panic!("deploy hung for 60 s after the connection to {host} dropped");
+        }
+    };
+    let took = cut_at.elapsed();
+    let output = Output {
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        code: output.status.code().unwrap_or(-1),
+    };
+    (output, took)
+}
+
+/// Waits up to 20 s for the step's processes to be gone from every host.
+fn nothing_left_running() -> bool {
+    let started = std::time::Instant::now();
+    while process_running("sleep 4331") && started.elapsed() < std::time::Duration::from_secs(20) {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    !process_running("sleep 4331")
+}
+
+#[test]
+fn a_connection_closed_by_the_host_fails_it_at_once_and_leaves_nothing_running() {
+    let Some(fleet) = Fleet::start(2) else { return };
+    let (output, took) = run_and_drop(&fleet, "web-2", Fleet::kill_sshd);
+    let all = format!("{}{}", output.stdout, output.stderr);
+    assert_ne!(output.code, 0, "{all}");
+    assert!(all.contains("connection to web-2 lost"), "{all}");
+    assert!(took < std::time::Duration::from_secs(10), "took {took:?}: {all}");
+    assert_eq!(fleet.read("web-1", "reached"), "done\n", "web-1 finished: {all}");
+    assert_eq!(fleet.read("web-2", "reached"), "", "{all}");
+    assert!(nothing_left_running(), "the step still runs on web-2 after its connection closed");
+}
+
+#[test]
+fn a_dropped_network_fails_the_host_within_the_keepalive_bound() {
+    let Some(fleet) = Fleet::start(2) else { return };
+    let (output, took) = run_and_drop(&fleet, "web-2", Fleet::cut_link);
+    let all = format!("{}{}", output.stdout, output.stderr);
+    assert_ne!(output.code, 0, "{all}");
+    assert!(all.contains("connection to web-2 lost"), "{all}");
+    // ServerAliveInterval 5 s × 3 unanswered probes, plus scheduling slack.
+    assert!(took < std::time::Duration::from_secs(30), "took {took:?}: {all}");
+    assert_eq!(fleet.read("web-2", "reached"), "", "{all}");
+    // The host's sshd ends the session on its own keep-alives
+    // (ClientAliveInterval), and the end of the step's stdin stops its group.
+    assert!(nothing_left_running(), "the step still runs on web-2 after its network dropped");
+}

@@ -114,10 +114,25 @@ pub async fn run_shell(
     grace: Duration,
     groups: &ProcessGroups,
 ) -> std::io::Result<ExitInfo> {
-    let mut command = tokio::process::Command::new("sh");
+    run_program(None, spec, output, cancel, grace, groups).await
+}
+
+/// The process for `spec`: `argv` executed directly when given, else
+/// `sh -c`. Same cwd, environment, pipes and process group either way.
+fn command_for(argv: Option<&[String]>, spec: &CommandSpec) -> tokio::process::Command {
+    let mut command = match argv {
+        Some([program, args @ ..]) => {
+            let mut command = tokio::process::Command::new(program);
+            command.args(args);
+            command
+        }
+        _ => {
+            let mut command = tokio::process::Command::new("sh");
+            command.arg("-c").arg(&spec.command);
+            command
+        }
+    };
     command
-        .arg("-c")
-        .arg(&spec.command)
         .current_dir(&spec.cwd)
         .envs(spec.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .stdin(Stdio::null())
@@ -125,10 +140,32 @@ pub async fn run_shell(
         .stderr(Stdio::piped())
         .process_group(0)
         .kill_on_drop(false);
+    command
+}
+
+/// Runs `argv` directly (the caller vouches that `sh -c` would run exactly
+/// that), or `sh -c` when `argv` is `None` or cannot be executed (not
+/// found, not executable: the shell then says so, as it always did).
+pub async fn run_program(
+    argv: Option<Vec<String>>,
+    spec: CommandSpec,
+    output: OutputSink,
+    cancel: CancellationToken,
+    grace: Duration,
+    groups: &ProcessGroups,
+) -> std::io::Result<ExitInfo> {
     if cancel.is_cancelled() {
         return Ok(ExitInfo { code: None, signal: None, cancelled: true });
     }
-    let mut child = command.spawn()?;
+    let direct = argv.as_deref().map(|argv| {
+        let mut command = command_for(Some(argv), &spec);
+        command.env("PWD", shell_pwd(&spec));
+        command.spawn()
+    });
+    let mut child = match direct {
+        Some(Ok(child)) => child,
+        _ => command_for(None, &spec).spawn()?,
+    };
     let pgid = child.id().and_then(|pid| i32::try_from(pid).ok()).unwrap_or(0);
     groups.insert(pgid);
     if let Some(pid) = child.id() {
@@ -174,6 +211,27 @@ pub async fn run_shell(
     let status = status?;
     use std::os::unix::process::ExitStatusExt;
     Ok(ExitInfo { code: status.code(), signal: status.signal(), cancelled })
+}
+
+/// `PWD` as `sh` would set it for `spec`: the inherited value when it is an
+/// absolute path to the working directory, else the physical path.
+fn shell_pwd(spec: &CommandSpec) -> PathBuf {
+    use std::os::unix::fs::MetadataExt;
+    let inherited = spec
+        .env
+        .iter()
+        .rev()
+        .find(|(key, _)| key == "PWD")
+        .map(|(_, value)| PathBuf::from(value))
+        .or_else(|| std::env::var_os("PWD").map(PathBuf::from));
+    let here = std::fs::metadata(&spec.cwd).ok();
+    if let (Some(pwd), Some(here)) = (inherited, here) {
+        let same = std::fs::metadata(&pwd).is_ok_and(|m| m.dev() == here.dev() && m.ino() == here.ino());
+        if pwd.is_absolute() && same {
+            return pwd;
+        }
+    }
+    std::fs::canonicalize(&spec.cwd).unwrap_or_else(|_| spec.cwd.clone())
 }
 
 pub(crate) async fn read_lines<R: AsyncRead + Unpin>(reader: R, stream: Stream, output: OutputSink) {

@@ -86,6 +86,42 @@ impl Fleet {
         )
     }
 
+    /// The network namespace and the bridge-side veth of `host` (from the
+    /// state file `fleet.sh up` keeps), for tests that cut a host off.
+    pub fn netns_and_veth(&self, host: &str) -> (String, String) {
+        let number = host.rsplit('-').next().unwrap_or_default();
+        let state = std::fs::read_to_string(self.path().join("state")).unwrap_or_default();
+        let find = |kind: &str, prefix: &str| {
+            state
+                .lines()
+                .filter_map(|line| line.strip_prefix(kind))
+                .find(|name| name.starts_with(prefix) && name.ends_with(&format!("-{number}")))
+                .unwrap_or_else(|| panic!("no {kind}for {host} in {state}"))
+                .to_string()
+        };
+        (find("netns ", "dfn"), find("link ", "dfv"))
+    }
+
+    /// Kills every sshd process of `host` (the listener and the sessions),
+    /// as if sshd crashed or the host rebooted its daemon.
+    pub fn kill_sshd(&self, host: &str) {
+        let (netns, _) = self.netns_and_veth(host);
+        let pids = Command::new("ip").args(["netns", "pids", &netns]).output().map(|o| o.stdout).unwrap_or_default();
+        for pid in String::from_utf8_lossy(&pids).split_whitespace() {
+            let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+            if comm.starts_with("sshd") {
+                let _ = Command::new("kill").args(["-9", pid]).status();
+            }
+        }
+    }
+
+    /// Takes `host`'s link down: its packets are dropped from now on.
+    pub fn cut_link(&self, host: &str) {
+        let (_, veth) = self.netns_and_veth(host);
+        let status = Command::new("ip").args(["link", "set", &veth, "down"]).status();
+        assert!(status.is_ok_and(|s| s.success()), "ip link set {veth} down");
+    }
+
     /// The inventory file's path.
     pub fn inventory(&self) -> String {
         self.path().join("inventory.ini").display().to_string()

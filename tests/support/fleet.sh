@@ -103,6 +103,8 @@ StrictModes no
 UseDNS no
 MaxStartups 200:30:400
 MaxSessions 64
+ClientAliveInterval 2
+ClientAliveCountMax 2
 Subsystem sftp internal-sftp
 LogLevel ERROR
 CONF

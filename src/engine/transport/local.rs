@@ -1,12 +1,15 @@
 //! The local transport: every command runs on this machine, whatever the
 //! host. `${host}` and `DEPLOY_HOST` still name the host, so scripts can act
-//! per host (the examples keep one directory per host).
+//! per host (the examples keep one directory per host). A command with no
+//! shell syntax is executed directly, without `sh -c` (as make does); see
+//! [`direct_argv`].
 
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use super::super::process::{run_shell, ProcessGroups};
+use super::super::process::{run_program, ProcessGroups};
+use super::direct_exec::direct_argv;
 use super::{BoxFuture, CommandSpec, ExitInfo, OutputSink, Transport, TransportError};
 
 #[derive(Clone, Debug)]
@@ -14,11 +17,15 @@ pub struct LocalTransport {
     /// SIGTERM → SIGKILL grace period.
     pub kill_grace: Duration,
     groups: ProcessGroups,
+    /// Whether commands without shell syntax skip `sh -c`
+    /// (`DEPLOY_DIRECT_EXEC=0` turns it off).
+    direct_exec: bool,
 }
 
 impl LocalTransport {
     pub fn new(kill_grace: Duration) -> LocalTransport {
-        LocalTransport { kill_grace, groups: ProcessGroups::default() }
+        let direct_exec = std::env::var("DEPLOY_DIRECT_EXEC").as_deref() != Ok("0");
+        LocalTransport { kill_grace, groups: ProcessGroups::default(), direct_exec }
     }
 
     /// Process groups still running (for tests).
@@ -40,7 +47,8 @@ impl Transport for LocalTransport {
         cancel: CancellationToken,
     ) -> BoxFuture<'a, Result<ExitInfo, TransportError>> {
         Box::pin(async move {
-            run_shell(command, output, cancel, self.kill_grace, &self.groups)
+            let argv = if self.direct_exec { direct_argv(&command.command) } else { None };
+            run_program(argv, command, output, cancel, self.kill_grace, &self.groups)
                 .await
                 .map_err(|source| TransportError::Spawn { host: host.to_string(), source })
         })

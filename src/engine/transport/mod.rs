@@ -3,6 +3,7 @@
 //! (this machine, with `${host}` bound) and [`SshTransport`] (every host an
 //! SSH destination, one ControlMaster connection per host and run).
 
+mod direct_exec;
 mod local;
 mod local_upload;
 mod remote_script;

@@ -1,18 +1,44 @@
 //! What runs on a remote host. The command line that `ps` shows there is
 //! fixed and holds nothing of the step: the step (its environment, its
-//! working directory and its command, secrets included) is sent on stdin.
-//! The remote shell is the session leader sshd made, so its process id is
-//! its process group: the first stderr line reports it, and a second
-//! command over the same connection kills the group.
+//! working directory and its command, secrets included) is sent on stdin,
+//! up to an end marker. The remote shell is the session leader sshd made,
+//! so its process id is its process group: the first stderr line reports
+//! it, and a second command over the same connection kills the group.
+//!
+//! stdin then stays open for as long as the step runs: it is the step's
+//! lifeline. When it reaches its end before the step did — the connection
+//! dropped, sshd ended the session, `deploy` was killed — a watcher in the
+//! group stops the whole group (SIGTERM, the grace period, SIGKILL), so a
+//! lost connection leaves nothing running on the host.
 
 use crate::engine::interpolate::shell_quote;
 
 /// The first stderr line of every remote step: `deploy-pgid PID`.
 pub const PGID_MARKER: &str = "deploy-pgid ";
 
-/// The remote command line: report the group, read the step from stdin,
-/// run it. stdin is at end of input when the step runs.
-pub const STEP_COMMAND: &str = "exec sh -c 'echo \"deploy-pgid $$\" >&2; s=$(cat); eval \"$s\"'";
+/// The remote command line: report the group, read the step from stdin up
+/// to the line `end`, start the watcher on the rest of stdin (through fd 3:
+/// a background job's own stdin would be /dev/null), run the step with
+/// stdin from /dev/null. `grace_ms`: SIGTERM → SIGKILL when stdin ends.
+pub fn step_command(end: &str, grace_ms: u64) -> String {
+    let grace = grace_ms.div_ceil(1000).max(1);
+    format!(
+        "exec sh -c 'echo \"deploy-pgid $$\" >&2; s=; e=; \
+         while IFS= read -r l; do if [ \"$l\" = {end} ]; then e=1; break; fi; s=\"$s$l\n\"; done; \
+         [ -n \"$e\" ] || exit 125; p=$$; exec 3<&0; \
+         (trap \"\" TERM; while read -r _; do :; done; kill -s TERM -- -$p; sleep {grace}; kill -s KILL -- -$p) \
+         <&3 >/dev/null 2>&1 & w=$!; exec 3<&-; trap \"kill -s KILL $w 2>/dev/null\" EXIT; eval \"$s\" </dev/null'"
+    )
+}
+
+/// A marker line that is no line of `script`.
+pub fn end_marker(script: &str) -> String {
+    let mut end = String::from("deploy-end-of-step");
+    while script.lines().any(|line| line == end) {
+        end.push('.');
+    }
+    end
+}
 
 /// The step as sent on stdin: exports, `cd`, then the command.
 pub fn step_script(env: &[(String, String)], dir: Option<&str>, command: &str) -> String {
@@ -65,28 +91,78 @@ fn is_name(key: &str) -> bool {
 mod tests {
     use super::*;
 
-    fn sh(script: &str, stdin: &str) -> std::process::Output {
+    /// Runs the step command the way sshd would, the step and its end
+    /// marker on stdin; stdin stays open until `hold` returns.
+    fn remote(env: &[(String, String)], command: &str, hold: impl FnOnce(u32)) -> std::process::Output {
         use std::io::Write;
+        use std::os::unix::process::CommandExt;
+        let script = step_script(env, Some("/"), command);
+        let end = end_marker(&script);
         let mut child = std::process::Command::new("sh")
             .arg("-c")
-            .arg(script)
+            .arg(step_command(&end, 200))
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
+            .process_group(0)
             .spawn()
             .unwrap();
-        child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(format!("{script}{end}\n").as_bytes()).unwrap();
+        hold(child.id());
+        drop(stdin);
         child.wait_with_output().unwrap()
     }
 
     #[test]
     fn the_step_runs_from_stdin_with_its_environment() {
         let env = vec![("DEPLOY_HOST".to_string(), "web 1".to_string()), ("bad name".to_string(), "x".to_string())];
-        let script = step_script(&env, Some("/"), "echo \"$DEPLOY_HOST in $(pwd)\"; exit 3");
-        let output = sh(STEP_COMMAND, &script);
+        let output = remote(&env, "echo \"$DEPLOY_HOST in $(pwd)\"; exit 3", |pid| {
+            // The step ends by itself while stdin is still open.
+            let started = std::time::Instant::now();
+            while crate::engine::process::tests::running(pid as i32) && started.elapsed().as_secs() < 10 {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+        });
         assert_eq!(output.status.code(), Some(3));
         assert_eq!(String::from_utf8_lossy(&output.stdout), "web 1 in /\n");
         assert!(String::from_utf8_lossy(&output.stderr).starts_with(PGID_MARKER));
-        assert!(!STEP_COMMAND.contains("DEPLOY"));
+        assert!(!step_command("deploy-end-of-step", 1000).contains("DEPLOY"));
+    }
+
+    #[test]
+    fn the_end_of_stdin_stops_the_whole_step() {
+        let started = std::time::Instant::now();
+        let output = remote(&[], "(trap '' TERM; sleep 4391) & echo $!; sleep 4392", |_| {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+        });
+        assert!(started.elapsed().as_secs() < 5, "took {:?}", started.elapsed());
+        assert_ne!(output.status.code(), Some(0));
+        let child: i32 = String::from_utf8_lossy(&output.stdout).trim().parse().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        assert!(!crate::engine::process::tests::running(child), "the TERM-ignoring child {child} survived");
+    }
+
+    #[test]
+    fn a_cut_script_is_not_run() {
+        use std::io::Write;
+        let mut child = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(step_command("deploy-end-of-step", 200))
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(b"echo half\n").unwrap();
+        let output = child.wait_with_output().unwrap();
+        assert_eq!(output.status.code(), Some(125));
+        assert_eq!(String::from_utf8_lossy(&output.stdout), "");
+    }
+
+    #[test]
+    fn the_end_marker_is_no_line_of_the_script() {
+        assert_eq!(end_marker("a\nb\n"), "deploy-end-of-step");
+        assert_eq!(end_marker("x\ndeploy-end-of-step\ndeploy-end-of-step.\n"), "deploy-end-of-step..");
     }
 }

@@ -14,7 +14,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
-use super::remote_script::{kill_command, step_script, upload_command, PGID_MARKER, STEP_COMMAND};
+use super::remote_script::{end_marker, kill_command, step_command, step_script, upload_command, PGID_MARKER};
 use super::ssh_connect::SshHost;
 use super::{tar_stream, BoxFuture, CommandSpec, ExitInfo, OutputSink, Transport, TransportError, UploadSpec};
 use crate::engine::event::Stream;
@@ -157,8 +157,12 @@ impl SshTransport {
         }
         let session = self.session(name).await?;
         let dir = self.host(name)?.settings.dir.clone();
-        let script = step_script(&command.env, dir.as_deref(), &command.command);
-        let mut child = Session::to_raw_command(session.clone(), STEP_COMMAND)
+        let mut script = step_script(&command.env, dir.as_deref(), &command.command);
+        let end = end_marker(&script);
+        script.push_str(&end);
+        script.push('\n');
+        let grace = crate::engine::context::millis(self.kill_grace);
+        let mut child = Session::to_raw_command(session.clone(), step_command(&end, grace))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -172,8 +176,11 @@ impl SshTransport {
             child.stdout().take().map(|out| tokio::spawn(read_lines(out, Stream::Stdout, sink.clone()))),
             child.stderr().take().map(|err| tokio::spawn(read_lines(err, Stream::Stderr, sink.clone()))),
         ];
-        if let Some(mut stdin) = child.stdin().take() {
-            let sent = stdin.write_all(script.as_bytes()).await.and(stdin.shutdown().await);
+        // stdin stays open while the step runs: its end tells the host
+        // that the connection is gone (remote_script.rs).
+        let mut lifeline = child.stdin().take();
+        if let Some(stdin) = lifeline.as_mut() {
+            let sent = stdin.write_all(script.as_bytes()).await.and(stdin.flush().await);
             if let Err(error) = sent {
                 return Err(Self::lost(name, error));
             }
@@ -189,6 +196,7 @@ impl SshTransport {
                 tokio::time::timeout(AFTER_KILL, &mut wait).await.ok()
             }
         };
+        drop(lifeline);
         if let Ok(mut running) = self.running.lock() {
             running.remove(&step);
         }
@@ -198,7 +206,11 @@ impl SshTransport {
                 abort.abort();
             }
         }
-        exit_info(name, status, cancelled)
+        let ended = exit_info(name, status, cancelled)?;
+        if !ended.cancelled && ended.code.is_none() && ended.signal.is_none() && session.check().await.is_err() {
+            return Err(Self::lost(name, "the SSH connection closed while the step ran"));
+        }
+        Ok(ended)
     }
 
     /// Stops the remote group of a step over a second channel of the same connection.
