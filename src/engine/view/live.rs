@@ -313,6 +313,7 @@ impl EventSink for LiveView {
             }
             EventData::RollbackFinished { .. } => {}
             EventData::Warning { message } => self.println(&format!("deploy: warning: {message}")),
+            EventData::Action { message, .. } => self.println(&format!("deploy: {message}")),
             EventData::RunFinished { status, duration_ms, summary, .. } => {
                 for bar in self.bars.values() {
                     bar.finish_and_clear();

@@ -142,6 +142,7 @@ pub fn line(event: &Event) -> Option<String> {
             format!("deploy: ROLLBACK FAILED for {}", failed.join(", "))
         }
         EventData::Warning { message } => format!("deploy: warning: {message}"),
+        EventData::Action { message, .. } => format!("deploy: {message}"),
         EventData::RunFinished { status, duration_ms, summary, .. } => {
             summary::render(*status, *duration_ms, summary).trim_end().to_string()
         }
