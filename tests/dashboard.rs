@@ -81,6 +81,8 @@ fn the_dashboard_approves_and_shows_runs_live_in_a_real_browser() {
         return;
     }
     let test = Test::new().plan(PLAN).file("tokens", TOKENS);
+    let first = test.run_with(&["run", "release.deploy", "--yes", "--as", "bob", "--set", "version=0.9", "--set", "pause=0"]);
+    assert_eq!(first.code, 0, "{}", first.stderr);
     let run_id = paused_run(&test);
     let (server, base) = serve(&test);
     let artifacts = root().join("target/e2e");
@@ -107,7 +109,7 @@ fn the_dashboard_approves_and_shows_runs_live_in_a_real_browser() {
     assert_eq!((actions[0]["action"].as_str(), actions[0]["by"].as_str()), (Some("approve"), Some("alice")));
     let runs = get(&format!("{base}/api/runs")).json();
     let statuses: Vec<&str> = runs.as_array().into_iter().flatten().filter_map(|run| run["status"].as_str()).collect();
-    assert_eq!(statuses, ["rolled_back", "succeeded"], "{runs}");
+    assert_eq!(statuses, ["rolled_back", "succeeded", "succeeded"], "{runs}");
     for shot in ["overview.png", "run.png", "rollback.png", "phone-run.png"] {
         let size = std::fs::metadata(artifacts.join(shot)).map(|meta| meta.len()).unwrap_or(0);
         assert!(size > 1000, "the screenshot {shot} was not saved");
@@ -202,7 +204,7 @@ fn a_rollback_is_previewed_then_journaled_in_the_run_it_undoes() {
     let preview = preview.json();
     assert_eq!(preview["undoes"], undone.as_str());
     assert_eq!((preview["from_version"].as_str(), preview["to_version"].as_str()), (Some("2.0"), Some("1.0")));
-    assert_eq!(preview["units"], serde_json::json!(["ship", "build"]));
+    assert_eq!(preview["units"], serde_json::json!(["build@web-1", "ship@web-1"]));
     // The preview ran nothing.
     assert_eq!(get(&format!("{base}/api/runs")).json().as_array().map(Vec::len), Some(2));
     assert_eq!(get(&format!("{base}/api/environments/staging/rollback")).status, 404);

@@ -71,7 +71,7 @@ pub struct RollbackPreview {
     pub environments: Vec<String>,
     pub from_version: String,
     pub to_version: String,
-    /// `node` or `node@host`, in the order they are undone.
+    /// `node` or `node@host`: the units the undone run completed, in the order they ran.
     pub units: Vec<String>,
     /// Gates that verify the undone stages run too.
     pub with_gates: bool,

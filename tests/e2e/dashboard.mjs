@@ -2,8 +2,8 @@
 // Run by tests/dashboard.rs:
 //   node tests/e2e/dashboard.mjs BASE_URL PAUSED_RUN_ID TOKEN DEPLOY_BINARY PLAN_DIR ARTIFACTS_DIR
 // BASE_URL is a `deploy serve release.deploy --token-file tokens` whose state
-// has PAUSED_RUN_ID paused at the gate `go` (by alice, bob); TOKEN is
-// alice's. Every step is asserted; the first failure exits non-zero.
+// has version 0.9 deployed and PAUSED_RUN_ID (version 1.0) paused at the
+// gate `go` (by alice, bob); TOKEN is alice's. Every step is asserted; the first failure exits non-zero.
 import { spawn } from "node:child_process";
 import { chromium } from "playwright-core";
 
@@ -89,18 +89,21 @@ try {
   check((await nodeText(page, "go").textContent()) === "succeeded", "the gate reads `succeeded`");
   check(await page.evaluate(() => window.notReloaded === true), "all of it without a reload");
   check((await page.locator("[data-output='ship']").textContent()).includes("shipping 1.0"), "the output of `ship` shows live");
-  check((await page.locator("[data-journal]").innerText()).includes("by=alice"), "the journal shows the approval by alice");
+  check((await page.locator("[data-journal]").textContent()).includes("by=alice"), "the journal shows the approval by alice");
   await page.screenshot({ path: artifacts + "/run.png", fullPage: true });
 
   // The rollback button first says what would be undone.
   await page.goto(base + "/");
   await page.getByLabel("Token").fill(token);
+  const before = (await api("/api/runs")).length;
   await page.getByRole("button", { name: "Roll back", exact: true }).click();
   const confirmation = page.locator("[data-confirm-text]");
-  await until("the rollback confirmation", async () => (await confirmation.isVisible()) && (await confirmation.innerText()).includes(pausedRun));
+  await until("the rollback confirmation", async () => (await confirmation.isVisible()) && (await confirmation.innerText()).includes(pausedRun))
+    .catch(async (error) => { throw new Error(error.message + ": the page says " + (await page.locator("[data-action-result]").textContent()) + " / " + (await confirmation.textContent())); });
   check((await confirmation.innerText()).includes("ship"), "the confirmation names what will be undone");
+  check((await confirmation.innerText()).includes("from 1.0 to 0.9"), "the confirmation names the versions");
   await page.getByRole("button", { name: "Cancel" }).click();
-  check((await api("/api/runs")).length === 1, "cancelling rolls nothing back");
+  check((await api("/api/runs")).length === before, "cancelling rolls nothing back");
 
   // A failing run, started now from the command line, rolls back live.
   const failing = spawn(binary, ["run", "release.deploy", "--yes", "--as", "bob", "--set", "version=2.0", "--set", "fail=yes"], {
@@ -132,7 +135,10 @@ try {
   await page.getByLabel("Environment").selectOption("production");
   await page.getByRole("button", { name: "Filter" }).click();
   await page.waitForURL(/env=production/);
-  check((await page.locator("tr[data-run-row]").count()) === 2, "the history filtered by production lists both runs");
+  check(await page.locator(`tr[data-run-row="${pausedRun}"]`).isVisible() && await page.locator(`tr[data-run-row="${failingRun}"]`).isVisible(),
+    "the history filtered by production lists both runs");
+  await page.goto(base + "/history?env=staging");
+  check((await page.locator("tr[data-run-row]").count()) === 0, "the history of an environment nothing ran in is empty");
 
   // A phone: the pages fit the width (wide tables and the graph scroll inside).
   const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
