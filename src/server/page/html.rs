@@ -89,7 +89,7 @@ pub fn token_field(id: &str) -> String {
 
 /// The token field, where answers to actions appear, and the confirmation
 /// a rollback shows first. The buttons work with the page's script.
-pub fn action_bar() -> String {
+pub fn action_bar(buttons: &str) -> String {
     format!(
         "<section class=\"actions\" aria-labelledby=\"actions-title\"><h2 id=\"actions-title\">Actions</h2>\
          <p class=\"token\">{} <small>the bearer token of the server's --token-file; \
@@ -98,7 +98,7 @@ pub fn action_bar() -> String {
          <div class=\"confirm\" role=\"alertdialog\" aria-labelledby=\"confirm-text\" hidden data-confirm>\
          <p id=\"confirm-text\" data-confirm-text></p>\
          <button type=\"button\" data-confirm-yes>Confirm roll back</button> \
-         <button type=\"button\" data-confirm-no>Cancel</button></div></section>",
+         <button type=\"button\" data-confirm-no>Cancel</button></div>{buttons}</section>",
         token_field("token")
     )
 }

@@ -96,11 +96,14 @@ fn outcome(event: &Value) -> String {
 }
 
 fn rollout_step(view: &mut NodeView, event: &Value) {
-    let index = event.get("index").and_then(Value::as_i64).unwrap_or(0) + 1;
+    let index = event.get("index").and_then(Value::as_i64).unwrap_or(1);
     let count = event.get("count").and_then(Value::as_i64).unwrap_or(0);
     let phase = text(event, "phase");
     let label = text(event, "label");
-    view.rollout = Some(format!("{phase} {index}/{count}: {label}"));
+    view.rollout = Some(match event.get("weight").and_then(Value::as_f64) {
+        Some(weight) => format!("{phase} {index}/{count}: {label} ({weight}% of requests)"),
+        None => format!("{phase} {index}/{count}: {label}"),
+    });
     let hosts = event.get("hosts").and_then(Value::as_array).cloned().unwrap_or_default();
     for host in hosts.iter().filter_map(Value::as_str) {
         view.hosts.entry(host.to_string()).or_default().batch = Some(format!("{phase} {index}"));

@@ -19,8 +19,9 @@ pub async fn show(State(state): State<AppState>) -> ApiResult<Html<String>> {
 }
 
 fn render(overview: &Overview) -> String {
-    let mut body = String::from(
-        "<h1>Overview</h1><h2>Environments</h2><div class=\"table-wrap\"><table><thead><tr>\
+    let mut body = format!("<h1>Overview</h1>{}", action_bar(""));
+    body.push_str(
+        "<h2>Environments</h2><div class=\"table-wrap\"><table><thead><tr>\
         <th scope=\"col\">Pipeline</th><th scope=\"col\">Environment</th><th scope=\"col\">Current</th>\
         <th scope=\"col\">Previous</th><th scope=\"col\">Known bad</th><th scope=\"col\">Updated</th>\
         <th scope=\"col\">Action</th></tr></thead><tbody>",
@@ -104,7 +105,6 @@ fn render(overview: &Overview) -> String {
     }
     body.push_str("</ul>");
     watchers(&mut body, overview);
-    body.push_str(&action_bar());
     body
 }
 

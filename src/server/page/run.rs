@@ -86,7 +86,7 @@ fn summary(body: &mut String, view: &RunPage) {
         body,
         "<dl class=\"facts\"><dt>Pipeline</dt><dd>{}</dd><dt>Kind</dt><dd>{}</dd><dt>Version</dt><dd>{} (was {})</dd>\
          <dt>Environments</dt><dd>{}</dd><dt>Started by</dt><dd>{}</dd><dt>Started</dt><dd>{}</dd>\
-         <dt>Duration</dt><dd>{}</dd><dt>Approvals</dt><dd>{}</dd>{}</dl>",
+         <dt>Duration</dt><dd>{}</dd><dt>Approvals</dt><dd data-approvals>{}</dd>{}</dl>",
         escape(&run.pipeline),
         run.kind.as_str(),
         escape(&run.version),

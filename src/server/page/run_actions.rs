@@ -9,15 +9,15 @@ use crate::server::api::RunSummary;
 
 /// `gates`: (gate, who may approve it, whether it waits now).
 pub fn render(body: &mut String, run: &RunSummary, gates: &[(String, Vec<String>, bool)]) {
-    body.push_str(&action_bar());
+    let mut buttons = String::new();
     let base = format!("/api/runs/{}", url_part(&run.run_id));
     let paused = matches!(run.status.as_str(), "paused" | "crashed");
-    body.push_str("<div class=\"action-list\">");
+    buttons.push_str("<div class=\"action-list\">");
     for (gate, by, waiting) in gates {
         let gate_body = serde_json::json!({ "gate": gate }).to_string();
         let who = if by.is_empty() { "anyone with a token".to_string() } else { by.join(", ") };
         let _ = write!(
-            body,
+            buttons,
             "<div class=\"gate-actions\" data-gate-actions=\"{name}\"{hidden}><p>Gate <strong>{name}</strong> waits \
              for approval by {who}.</p>{approve} {reject}</div>",
             name = escape(gate),
@@ -28,13 +28,19 @@ pub fn render(body: &mut String, run: &RunSummary, gates: &[(String, Vec<String>
         );
     }
     let _ = write!(
-        body,
+        buttons,
         "<div data-resume{}>{}</div>",
         if paused { "" } else { " hidden" },
         post_button("Resume", &format!("{base}/resume"), "{}", "Resumed", true)
     );
     for environment in &run.environments {
-        let _ = write!(body, "<div>{} <small>{}</small></div>", rollback_button(environment), escape(environment));
+        let _ = write!(
+            buttons,
+            "<div>{} <small>{} (asks first, showing what it undoes)</small></div>",
+            rollback_button(environment),
+            escape(environment)
+        );
     }
-    body.push_str("</div>");
+    buttons.push_str("</div>");
+    body.push_str(&action_bar(&buttons));
 }

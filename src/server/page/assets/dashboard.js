@@ -81,9 +81,9 @@
         view.retries += 1;
         break;
       case "rollout_step": {
-        const label = event.phase + " " + (event.index + 1) + "/" + event.count + ": " + event.label;
+        const label = event.phase + " " + event.index + "/" + event.count + ": " + event.label;
         view.rollout = typeof event.weight === "number" ? label + " (" + event.weight + "% of requests)" : label;
-        (event.hosts || []).forEach(function (h) { host(view, h).batch = event.phase + " " + (event.index + 1); });
+        (event.hosts || []).forEach(function (h) { host(view, h).batch = event.phase + " " + event.index; });
         break;
       }
       case "rollback_step_started":
@@ -114,6 +114,7 @@
     let lastSeq = -1;
     let runStatus = root.dataset.status;
     let retriesLeft = 0;
+    let approvals = [];
 
     function node(name) {
       if (!nodes[name]) nodes[name] = emptyNode();
@@ -125,6 +126,8 @@
       Object.keys(nodes).forEach(function (name) { renderNode(name, nodes[name]); });
       const status = root.querySelector("[data-run-status] .status");
       if (status) badge(status, runStatus);
+      const given = document.querySelector("[data-approvals]");
+      if (given && approvals.length) given.textContent = approvals.join(", ");
       showActions();
     }
 
@@ -217,6 +220,10 @@
       if (!isNaN(seq)) { if (seq <= lastSeq) return; lastSeq = seq; event.seq = seq; }
       if (event.type === "run_started") runStatus = "running";
       if (event.type === "run_finished") runStatus = event.status;
+      if (event.type === "approved") {
+        const given = event.node + " by " + event.approver;
+        if (approvals.indexOf(given) < 0) approvals.push(given);
+      }
       if (event.node) apply(node(event.node), event, gates.has(event.node));
       journalRow(event);
       schedule();
