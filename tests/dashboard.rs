@@ -81,7 +81,8 @@ fn the_dashboard_approves_and_shows_runs_live_in_a_real_browser() {
         return;
     }
     let test = Test::new().plan(PLAN).file("tokens", TOKENS);
-    let first = test.run_with(&["run", "release.deploy", "--yes", "--as", "bob", "--set", "version=0.9", "--set", "pause=0"]);
+    let first =
+        test.run_with(&["run", "release.deploy", "--yes", "--as", "bob", "--set", "version=0.9", "--set", "pause=0"]);
     assert_eq!(first.code, 0, "{}", first.stderr);
     let run_id = paused_run(&test);
     let (server, base) = serve(&test);
@@ -165,6 +166,35 @@ fn pages_render_without_javascript_and_actions_need_a_token() {
     assert!(plan.body.contains("Nothing deployed yet"), "{}", plan.body);
 }
 
+/// The text of the page's `<pre data-plan-diff>`, unescaped.
+fn plan_diff_of(page: &str) -> String {
+    const OPEN: &str = "<pre class=\"diff\" data-plan-diff>";
+    let start = page.find(OPEN).map(|at| at + OPEN.len()).unwrap_or(0);
+    let end = page[start..].find("</pre>").map(|at| start + at).unwrap_or(page.len());
+    page[start..end]
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&")
+}
+
+#[test]
+fn the_plan_page_shows_what_deploy_plan_diff_only_prints() {
+    let test = Test::new().plan(PLAN).file("tokens", TOKENS);
+    let ran = test.run_with(&["run", "release.deploy", "--yes", "--as", "bob", "--set", "pause=0"]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let changed = PLAN.replace("echo built ${version}", "echo built ${version} again").replace("\"1.0\"", "\"1.1\"");
+    std::fs::write(test.path().join("release.deploy"), changed).unwrap_or_else(|e| panic!("write: {e}"));
+    let cli = test.run_with(&["plan", "release.deploy", "--diff-only"]);
+    assert_eq!(cli.code, 0, "{}", cli.stderr);
+    assert!(cli.stdout.contains("version 1.0 → 1.1"), "{}", cli.stdout);
+    let (_server, base) = serve(&test);
+    let page = get(&format!("{base}/plan"));
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert_eq!(plan_diff_of(&page.body), cli.stdout);
+}
+
 #[test]
 fn rejecting_a_gate_rolls_the_run_back_and_journals_who() {
     let test = Test::new().plan(PLAN).file("tokens", TOKENS);
@@ -182,8 +212,14 @@ fn rejecting_a_gate_rolls_the_run_back_and_journals_who() {
     assert_eq!(detail["status"], "rolled_back", "{detail}\n{}", server.logs());
     let journal = detail["journal"].as_array().cloned().unwrap_or_default();
     let action = journal.iter().find(|event| event["type"] == "action").cloned().unwrap_or_default();
-    assert_eq!((action["action"].as_str(), action["by"].as_str(), action["node"].as_str()), (Some("reject"), Some("alice"), Some("go")));
-    assert!(journal.iter().any(|event| event["type"] == "approval_refused" && event["approver"] == "alice"), "{journal:?}");
+    assert_eq!(
+        (action["action"].as_str(), action["by"].as_str(), action["node"].as_str()),
+        (Some("reject"), Some("alice"), Some("go"))
+    );
+    assert!(
+        journal.iter().any(|event| event["type"] == "approval_refused" && event["approver"] == "alice"),
+        "{journal:?}"
+    );
     assert!(server.out().contains("unbuilt 1.0"), "{}", server.logs());
     let seqs: Vec<u64> = journal.iter().filter_map(|event| event["seq"].as_u64()).collect();
     assert_eq!(seqs, (0..seqs.len() as u64).collect::<Vec<_>>(), "one numbering across the actions and the runs");
@@ -193,7 +229,8 @@ fn rejecting_a_gate_rolls_the_run_back_and_journals_who() {
 fn a_rollback_is_previewed_then_journaled_in_the_run_it_undoes() {
     let test = Test::new().plan(PLAN).file("tokens", TOKENS);
     for version in ["1.0", "2.0"] {
-        let ran = test.run_with(&["run", "release.deploy", "--yes", "--as", "bob", "--set", &format!("version={version}")]);
+        let ran =
+            test.run_with(&["run", "release.deploy", "--yes", "--as", "bob", "--set", &format!("version={version}")]);
         assert_eq!(ran.code, 0, "{}", ran.stderr);
     }
     let (_server, base) = serve(&test);
@@ -218,10 +255,18 @@ fn a_rollback_is_previewed_then_journaled_in_the_run_it_undoes() {
     });
     let journal = get(&format!("{base}/api/runs/{undone}")).json()["journal"].as_array().cloned().unwrap_or_default();
     let action = journal.last().cloned().unwrap_or_default();
-    assert_eq!((action["type"].as_str(), action["action"].as_str(), action["by"].as_str()), (Some("action"), Some("rollback"), Some("alice")));
+    assert_eq!(
+        (action["type"].as_str(), action["action"].as_str(), action["by"].as_str()),
+        (Some("action"), Some("rollback"), Some("alice"))
+    );
     assert!(action["message"].as_str().is_some_and(|m| m.contains(&rollback)), "{action}");
     let page = get(&format!("{base}/runs/{undone}"));
-    assert!(page.body.contains("action=rollback") || page.body.contains("rollback by=alice") || page.body.contains("by=alice"), "the run page's journal shows it");
+    assert!(
+        page.body.contains("action=rollback")
+            || page.body.contains("rollback by=alice")
+            || page.body.contains("by=alice"),
+        "the run page's journal shows it"
+    );
 }
 
 #[test]
@@ -243,7 +288,8 @@ fn a_stale_lock_is_released_over_the_api_and_journaled() {
     common::background::wait_until(Duration::from_secs(30), "the lock to look stale", || {
         get(&format!("{base}/api/status")).json()["locks"][0]["stale"].is_string()
     });
-    let run_id = get(&format!("{base}/api/status")).json()["locks"][0]["run_id"].as_str().unwrap_or_default().to_string();
+    let run_id =
+        get(&format!("{base}/api/status")).json()["locks"][0]["run_id"].as_str().unwrap_or_default().to_string();
     let page = get(&format!("{base}/"));
     assert!(page.body.contains(">Release lock</button>"), "{}", page.body);
     assert_eq!(post(&format!("{base}/api/locks/release"), &alice, r#"{"pipeline":"nope"}"#).status, 404);
@@ -253,7 +299,9 @@ fn a_stale_lock_is_released_over_the_api_and_journaled() {
     assert_eq!(get(&format!("{base}/api/status")).json()["locks"], serde_json::json!([]));
     let journal = get(&format!("{base}/api/runs/{run_id}")).json()["journal"].as_array().cloned().unwrap_or_default();
     assert!(
-        journal.iter().any(|event| event["type"] == "action" && event["action"] == "release_lock" && event["by"] == "alice"),
+        journal
+            .iter()
+            .any(|event| event["type"] == "action" && event["action"] == "release_lock" && event["by"] == "alice"),
         "{journal:?}"
     );
 }
@@ -275,4 +323,37 @@ impl Drop for Group {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+#[test]
+fn a_watched_commit_shows_with_its_author_in_the_runs_and_the_history() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let repo = common::background::Repo::new(dir.path());
+    let runner = dir.path().join("runner");
+    std::fs::create_dir_all(&runner).unwrap_or_else(|e| panic!("mkdir: {e}"));
+    let plan = "pipeline \"app\" { watch { branch = \"main\" } }\n\
+                environment production { hosts = [\"web-1\"] }\n\
+                stage build { target = production  run \"echo built ${version}\"  irreversible = \"test\" }\n";
+    let hash = repo.commit(&[("release.deploy", plan)], "Ship the dashboard");
+    let origin = repo.origin.display().to_string();
+    let mut watcher = Background::start(
+        &runner,
+        &["watch", "--repo", &origin, "--every", "200ms", "--listen", "127.0.0.1:0", "release.deploy"],
+        &[],
+    );
+    let base = format!("http://{}", watcher.address());
+    common::background::wait_until(Duration::from_secs(60), "the commit to be deployed", || {
+        get(&format!("{base}/api/runs")).json()[0]["status"] == "succeeded"
+    });
+    let row = get(&format!("{base}/api/runs")).json()[0].clone();
+    assert_eq!(row["commit"]["hash"], hash.as_str(), "{row}");
+    assert_eq!(row["commit"]["author"], "Ada Lovelace <ada@example.com>");
+    assert_eq!(row["commit"]["subject"], "Ship the dashboard");
+    let page = get(&format!("{base}/history"));
+    assert!(page.body.contains(&format!(">{}</code>", &hash[..7])), "{}", page.body);
+    assert!(page.body.contains("Ada Lovelace &lt;ada@example.com&gt;"), "{}", page.body);
+    let run_page = get(&format!("{base}/runs/{}", row["run_id"].as_str().unwrap_or_default()));
+    assert!(run_page.body.contains("Ship the dashboard"), "{}", run_page.body);
+    watcher.signal(libc::SIGTERM);
+    assert_eq!(watcher.wait(Duration::from_secs(60)), Some(0), "{}", watcher.logs());
 }

@@ -17,8 +17,8 @@ use super::auth::writer;
 use super::error::{ApiError, ApiResult};
 use super::AppState;
 use crate::engine::Approvals;
-use crate::session::approve::ApproveRequest;
 use crate::session::action::Action;
+use crate::session::approve::ApproveRequest;
 use crate::session::rollback::PreparedRollback;
 use crate::session::{LockWait, ResumeRequest, RollbackRequest, StderrReporter};
 

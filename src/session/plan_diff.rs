@@ -65,7 +65,11 @@ pub fn deployed(graph: &ExecutionGraph, inputs: &ResolvedInputs, state: Option<&
 }
 
 /// Reads the state at `location` without creating it.
-pub fn deployed_at(graph: &ExecutionGraph, inputs: &ResolvedInputs, location: &StateLocation) -> Result<Deployed, String> {
+pub fn deployed_at(
+    graph: &ExecutionGraph,
+    inputs: &ResolvedInputs,
+    location: &StateLocation,
+) -> Result<Deployed, String> {
     let Some(mut store) = crate::state::open(location, false).map_err(|error| error.to_string())? else {
         return Ok(Deployed::default());
     };

@@ -197,7 +197,10 @@ impl PreparedResume {
 
     /// Who answers the approvals the run asks for (a rejection given over
     /// the API answers "no" for its gate); the run asks instead of pausing.
-    pub fn with_prompt(mut self, prompt: std::sync::Arc<dyn crate::engine::approval::ApprovalPrompt>) -> PreparedResume {
+    pub fn with_prompt(
+        mut self,
+        prompt: std::sync::Arc<dyn crate::engine::approval::ApprovalPrompt>,
+    ) -> PreparedResume {
         self.options.approvals.interactive = true;
         self.prompt = Some(prompt);
         self

@@ -267,7 +267,9 @@ impl<C: SqlConnection> StateStore for SqlStore<C> {
             _ => String::new(),
         };
         let rows = self.connection.query(
-            &format!("SELECT {DEPLOYMENT_COLUMNS} FROM deployments{filter} ORDER BY started_at DESC, run_id DESC{limit}"),
+            &format!(
+                "SELECT {DEPLOYMENT_COLUMNS} FROM deployments{filter} ORDER BY started_at DESC, run_id DESC{limit}"
+            ),
             &params,
         )?;
         let mut out = Vec::new();

@@ -77,6 +77,13 @@ try {
   check(untouched.status === "paused" && untouched.approvals.length === 0, "after the wrong token the run is still paused, unapproved");
   check((await nodeText(page, "go").textContent()) === "waiting", "after the wrong token the gate still reads `waiting`");
 
+  // An identity the gate's `by` list does not name is refused, and the page says so.
+  await page.getByLabel("Token").fill("mallory-token-0123456789");
+  await page.getByRole("button", { name: "Approve", exact: true }).click();
+  await until("the 403", async () => (await page.locator("[data-action-result]").innerText()).includes("403"));
+  check((await page.locator("[data-action-result]").innerText()).includes("may only be approved by alice, bob"), "mallory's approval is refused (403) and the page names who may");
+  check((await api("/api/runs/" + pausedRun)).approvals.length === 0, "mallory's refusal recorded nothing");
+
   // Approve with alice's token: the run resumes and finishes live.
   await page.getByLabel("Token").fill(token);
   await page.getByRole("button", { name: "Approve", exact: true }).click();

@@ -78,12 +78,19 @@ fn render(overview: &Overview) -> String {
         let release = serde_json::json!({
             "pipeline": lease.pipeline,
             "environment": (!lease.environment.is_empty()).then_some(&lease.environment),
-        }).to_string();
+        })
+        .to_string();
         let stale = lock.stale.as_deref().map_or(String::new(), |why| {
             format!(
                 " <strong>stale</strong>: {} {}",
                 escape(why),
-                post_button("Release lock", "/api/locks/release", &release, &format!("Released {}", lease.scope), false)
+                post_button(
+                    "Release lock",
+                    "/api/locks/release",
+                    &release,
+                    &format!("Released {}", lease.scope),
+                    false
+                )
             )
         });
         let _ = write!(
