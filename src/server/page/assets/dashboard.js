@@ -82,7 +82,8 @@
         break;
       case "rollout_step": {
         const label = event.phase + " " + event.index + "/" + event.count + ": " + event.label;
-        view.rollout = typeof event.weight === "number" ? label + " (" + event.weight + "% of requests)" : label;
+        view.rollout = typeof event.weight === "number" && event.label.indexOf("%") < 0
+          ? label + " (" + event.weight + "% of requests)" : label;
         (event.hosts || []).forEach(function (h) { host(view, h).batch = event.phase + " " + event.index; });
         break;
       }
