@@ -410,6 +410,21 @@ pub enum EventData {
         duration_ms: u64,
         failed: Vec<String>,
     },
+    /// Someone acted on the run from outside it (the HTTP API, the
+    /// dashboard): approved or rejected a gate, resumed it, rolled its
+    /// environment back, released its lock. The server journals it; no run
+    /// emits it.
+    Action {
+        /// `approve`, `reject`, `resume`, `rollback`, `release_lock`.
+        action: String,
+        /// The identity of the bearer token.
+        by: String,
+        /// The gate approved or rejected.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        node: Option<String>,
+        /// What it did, for people.
+        message: String,
+    },
     /// Something the user should know that is not a node's status.
     Warning {
         message: String,

@@ -1,7 +1,10 @@
 //! The write side of the API: approving a gate of a paused run (which then
 //! resumes it in this process) and rolling an environment back. Both need
 //! a bearer token; both start their run through [`crate::session`] on a
-//! thread of its own and answer `202 Accepted` with the run's id.
+//! thread of its own and answer `202 Accepted` with the run's id. Each is
+//! journaled as an `action` event with the token's identity
+//! ([`crate::session::action`]); rejecting, resuming and releasing a lock
+//! live beside this file.
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -14,18 +17,20 @@ use super::auth::writer;
 use super::error::{ApiError, ApiResult};
 use super::AppState;
 use crate::engine::Approvals;
+use crate::session::action::Action;
 use crate::session::approve::ApproveRequest;
+use crate::session::rollback::PreparedRollback;
 use crate::session::{LockWait, ResumeRequest, RollbackRequest, StderrReporter};
 
 /// A JSON body, or 400 saying what is wrong with it. An empty body is `{}`.
-fn body<T: serde::de::DeserializeOwned>(bytes: &Bytes) -> ApiResult<T> {
+pub(crate) fn body<T: serde::de::DeserializeOwned>(bytes: &Bytes) -> ApiResult<T> {
     let text: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) { b"{}" } else { bytes };
     serde_json::from_slice(text)
         .map_err(|error| ApiError::bad_request(format!("the body is not valid JSON for this request: {error}")))
 }
 
 /// The views a run started by the server has: its log on stdout.
-fn server_views() -> Vec<Box<dyn crate::engine::EventSink>> {
+pub(crate) fn server_views() -> Vec<Box<dyn crate::engine::EventSink>> {
     vec![Box::new(crate::engine::view::PlainView::new(std::io::stdout()))]
 }
 
@@ -69,6 +74,13 @@ pub async fn approve(
             crate::session::resume::prepare(resume, &StderrReporter).map_err(ApiError::from).map_err(|error| {
                 ApiError { message: format!("approved, but the run cannot be resumed: {}", error.message), ..error }
             })?;
+        let action = Action {
+            action: "approve",
+            by: &approved.approver,
+            node: Some(&approved.gate),
+            message: format!("{} approved {} and resumed the run", approved.approver, approved.gate),
+        };
+        crate::session::action::record(store.as_mut(), &approved.run_id, action)?;
         Ok((approved, prepared))
     })
     .await?;
@@ -108,12 +120,14 @@ pub async fn rollback(
             to: request.to,
             with_gates: request.with_gates,
             sets: Vec::new(),
-            approvals: Approvals { approver: identity, ..Approvals::default() },
+            approvals: Approvals { approver: identity.clone(), ..Approvals::default() },
             lock: LockWait::default(),
             views: server_views(),
             interrupts: crate::session::Interrupts::Signals,
         };
-        Ok(crate::session::rollback::prepare(rollback, &StderrReporter)?)
+        let prepared = crate::session::rollback::prepare(rollback, &StderrReporter)?;
+        record_rollback(&shared, &prepared, &identity)?;
+        Ok(prepared)
     })
     .await?;
     let run_id = prepared.run_id().to_string();
@@ -122,4 +136,53 @@ pub async fn rollback(
         .spawn(&run_id, move |interrupts, reporter| prepared.with_interrupts(interrupts).execute(reporter))
         .map_err(|error| ApiError::internal(format!("cannot start the rollback: {error}")))?;
     Ok((StatusCode::ACCEPTED, Json(serde_json::json!({ "run_id": run_id }))))
+}
+
+/// Journals the rollback in the run it undoes (the rollback run journals itself).
+fn record_rollback(state: &AppState, prepared: &PreparedRollback, identity: &str) -> ApiResult<()> {
+    let preview = prepared.preview();
+    let action = Action {
+        action: "rollback",
+        by: identity,
+        node: None,
+        message: format!(
+            "{identity} rolled back {} from {} to {} (run {}): {}",
+            preview.environments.join(", "),
+            preview.from_version,
+            preview.to_version,
+            prepared.run_id(),
+            preview.units.join(", ")
+        ),
+    };
+    crate::session::action::record(open(state)?.as_mut(), &preview.undoes, action)?;
+    Ok(())
+}
+
+/// `GET /api/environments/{env}/rollback`: what a rollback would undo, and
+/// to which version; nothing runs.
+pub async fn rollback_preview(
+    State(state): State<AppState>,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    Path(environment): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<Json<crate::session::rollback::RollbackPreview>> {
+    super::auth::reader(&state, peer, &headers)?;
+    let preview = blocking(move || {
+        let rollback = RollbackRequest {
+            run_id: crate::engine::context::new_run_id(),
+            location: state.config.state.clone(),
+            file: state.config.plan.get(),
+            environment: Some(environment),
+            to: None,
+            with_gates: false,
+            sets: Vec::new(),
+            approvals: Approvals::default(),
+            lock: LockWait::default(),
+            views: Vec::new(),
+            interrupts: crate::session::Interrupts::Signals,
+        };
+        Ok(crate::session::rollback::prepare(rollback, &StderrReporter)?.preview())
+    })
+    .await?;
+    Ok(Json(preview))
 }

@@ -44,6 +44,38 @@ pub struct RunSummary {
     pub duration_ms: Option<i64>,
     pub undoes: Option<String>,
     pub undone_by: Option<String>,
+    /// The commit `deploy watch` deployed with this run.
+    pub commit: Option<RunCommit>,
+}
+
+/// A watched commit, as a row of `/api/runs` shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunCommit {
+    pub hash: String,
+    pub author: String,
+    pub subject: String,
+}
+
+/// Each deployment's row, with the commit each deployed.
+pub fn summaries(store: &mut dyn StateStore, deployments: &[Deployment]) -> ApiResult<Vec<RunSummary>> {
+    let ids: Vec<String> = deployments.iter().map(|deployment| deployment.run_id.clone()).collect();
+    let commits = store.commits_of_runs(&ids)?;
+    let me = Holder::current("");
+    Ok(deployments
+        .iter()
+        .map(|deployment| {
+            let mut row = RunSummary::of(deployment, &me);
+            row.commit = commits
+                .iter()
+                .find(|commit| commit.run_id.as_deref() == Some(deployment.run_id.as_str()))
+                .map(|commit| RunCommit {
+                    hash: commit.commit.clone(),
+                    author: commit.author.clone(),
+                    subject: commit.subject.clone(),
+                });
+            row
+        })
+        .collect())
 }
 
 impl RunSummary {
@@ -62,6 +94,7 @@ impl RunSummary {
             duration_ms: deployment.ended_at.map(|end| end - deployment.started_at),
             undoes: deployment.undoes.clone(),
             undone_by: deployment.undone_by.clone(),
+            commit: None,
         }
     }
 }
@@ -105,9 +138,9 @@ pub async fn runs(
             kind: None,
             limit: Some(query.limit.unwrap_or(50).clamp(1, 1000)),
         };
-        let me = Holder::current("");
-        let deployments = open(&state)?.deployments(&query)?;
-        Ok(deployments.iter().map(|deployment| RunSummary::of(deployment, &me)).collect())
+        let mut store = open(&state)?;
+        let deployments = store.deployments(&query)?;
+        summaries(store.as_mut(), &deployments)
     })
     .await?;
     Ok(Json(rows))
@@ -142,8 +175,12 @@ pub async fn run(
             .iter()
             .map(|entry| serde_json::from_str(&entry.event).unwrap_or(serde_json::Value::Null))
             .collect();
+        let summary = summaries(store.as_mut(), std::slice::from_ref(&deployment))?
+            .into_iter()
+            .next()
+            .ok_or_else(|| ApiError::internal("the run has no summary"))?;
         Ok(RunDetail {
-            summary: RunSummary::of(&deployment, &Holder::current("")),
+            summary,
             params: deployment.params.clone(),
             plan_file: deployment.plan_file.clone(),
             plan_hash: deployment.plan_hash.clone(),

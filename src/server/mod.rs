@@ -13,7 +13,9 @@ pub mod auth;
 pub mod error;
 pub mod events;
 pub mod hooks;
+pub mod locks;
 pub mod page;
+pub mod run_actions;
 pub mod runs;
 pub mod tokens;
 
@@ -85,7 +87,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/runs/{id}", get(api::run))
         .route("/api/runs/{id}/events", get(events::stream))
         .route("/api/runs/{id}/approve", post(actions::approve))
-        .route("/api/environments/{env}/rollback", post(actions::rollback))
+        .route("/api/runs/{id}/reject", post(run_actions::reject))
+        .route("/api/runs/{id}/resume", post(run_actions::resume))
+        .route("/api/environments/{env}/rollback", post(actions::rollback).get(actions::rollback_preview))
+        .route("/api/locks/release", post(locks::release))
         .route("/hooks/git", post(hooks::receive))
         .merge(page::routes())
         .fallback(api::no_route)

@@ -29,6 +29,14 @@ pub struct Approved {
 
 /// Records the approval.
 pub fn approve(store: &mut dyn StateStore, request: &ApproveRequest) -> SessionResult<Approved> {
+    let deployment = answerable(store, request)?;
+    store.add_approval(&deployment.run_id, &request.gate, &request.approver, now_ms())?;
+    Ok(Approved { run_id: deployment.run_id, gate: request.gate.clone(), approver: request.approver.clone() })
+}
+
+/// The paused run whose gate `request` answers, once the gate is known to
+/// be one of its nodes and (with `check_by`) the approver one it allows.
+pub fn answerable(store: &mut dyn StateStore, request: &ApproveRequest) -> SessionResult<Deployment> {
     let me = Holder::current("");
     let deployment = find(store, request.run.as_deref(), request.plan.as_deref())?;
     let status = effective_status(&deployment, &me);
@@ -66,8 +74,7 @@ pub fn approve(store: &mut dyn StateStore, request: &ApproveRequest) -> SessionR
             ));
         }
     }
-    store.add_approval(&deployment.run_id, &request.gate, &request.approver, now_ms())?;
-    Ok(Approved { run_id: deployment.run_id, gate: request.gate.clone(), approver: request.approver.clone() })
+    Ok(deployment)
 }
 
 fn find(store: &mut dyn StateStore, run: Option<&str>, plan: Option<&Path>) -> SessionResult<Deployment> {

@@ -6,6 +6,7 @@
 //! [`ResumeRequest`], [`RollbackRequest`]), choose the views and who may
 //! interrupt, and show the [`RunEnd`] or the [`SessionError`].
 
+pub mod action;
 pub mod approve;
 pub mod drive;
 pub mod error;
@@ -13,7 +14,9 @@ pub mod lease;
 pub mod liveness;
 pub mod load;
 pub mod overview;
+pub mod plan_diff;
 pub mod record;
+pub mod reject;
 pub mod reporter;
 pub mod resume;
 pub mod rollback;

@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::error::SessionResult;
 use super::liveness::effective_status;
 use crate::state::lease::Liveness;
-use crate::state::{BadVersion, DeploymentQuery, DeploymentStatus, EnvironmentVersion, Holder, Lease, StateStore};
+use crate::state::{BadVersion, DeploymentStatus, EnvironmentVersion, Holder, Lease, StateStore};
 
 #[derive(Debug, Serialize)]
 pub struct Overview {
@@ -95,10 +95,10 @@ pub fn lock_views(leases: Vec<Lease>, me: &Holder) -> Vec<LockView> {
 pub fn overview(store: &mut dyn StateStore, pipeline: Option<&str>) -> SessionResult<Overview> {
     let me = Holder::current("");
     let environments = store.environment_versions(pipeline)?;
-    let deployments =
-        store.deployments(&DeploymentQuery { pipeline: pipeline.map(str::to_string), ..Default::default() })?;
+    let deployments = store.unfinished_deployments()?;
     let runs: Vec<ActiveRun> = deployments
         .iter()
+        .filter(|deployment| pipeline.map_or(true, |name| deployment.pipeline == name))
         .filter_map(|deployment| {
             let status = effective_status(deployment, &me);
             matches!(status, DeploymentStatus::Running | DeploymentStatus::Paused | DeploymentStatus::Crashed).then(

@@ -132,6 +132,8 @@ pub struct PreparedResume {
     options: RunOptions,
     /// Step processes the crashed runner left running.
     survivors: Vec<crate::engine::survivors::Survivor>,
+    /// Answers the approvals the run asks for instead of the terminal.
+    prompt: Option<std::sync::Arc<dyn crate::engine::approval::ApprovalPrompt>>,
 }
 
 /// Continues the run to its end under the pipeline's lease.
@@ -182,6 +184,7 @@ pub fn prepare(request: ResumeRequest, reporter: &dyn Reporter) -> SessionResult
         inputs,
         options,
         survivors,
+        prompt: None,
     })
 }
 
@@ -196,9 +199,20 @@ impl PreparedResume {
         &self.deployment.run_id
     }
 
+    /// Who answers the approvals the run asks for (a rejection given over
+    /// the API answers "no" for its gate); the run asks instead of pausing.
+    pub fn with_prompt(
+        mut self,
+        prompt: std::sync::Arc<dyn crate::engine::approval::ApprovalPrompt>,
+    ) -> PreparedResume {
+        self.options.approvals.interactive = true;
+        self.prompt = Some(prompt);
+        self
+    }
+
     /// Takes the lease and runs what is left of the run.
     pub fn execute(self, reporter: &dyn Reporter) -> SessionResult<RunEnd> {
-        let PreparedResume { location, lock, views, interrupts, store, deployment, graph, inputs, options, survivors } =
+        let PreparedResume { location, lock, views, interrupts, store, deployment, graph, inputs, options, survivors, prompt } =
             self;
         let holder = Holder::current(&deployment.run_id);
         let mut guard = LeaseGuard::acquire(store, &lease_scope(&graph), &holder, &lock, reporter)?;
@@ -214,7 +228,10 @@ impl PreparedResume {
         let drive = Drive { location: &location, graph: &graph, base_seq, views, interrupts, reporter };
         let engine_graph = graph.clone();
         let (report, health) = drive.run(&mut guard, move |sinks, interrupts| async move {
-            let parts = Parts::local(&engine_graph, &options);
+            let mut parts = Parts::local(&engine_graph, &options);
+            if prompt.is_some() {
+                parts.prompt = prompt;
+            }
             crate::engine::run(engine_graph, inputs, options, parts, sinks, interrupts).await
         })?;
         let promote = (report.status == RunStatus::Succeeded).then(|| Promotion {

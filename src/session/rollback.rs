@@ -62,6 +62,21 @@ fn nothing(message: String) -> SessionError {
     SessionError::refused(format!("nothing to roll back: {message}"))
 }
 
+/// What a prepared rollback will do.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct RollbackPreview {
+    /// The run whose stages are undone.
+    pub undoes: String,
+    pub pipeline: String,
+    pub environments: Vec<String>,
+    pub from_version: String,
+    pub to_version: String,
+    /// `node` or `node@host`: the units the undone run completed, in the order they ran.
+    pub units: Vec<String>,
+    /// Gates that verify the undone stages run too.
+    pub with_gates: bool,
+}
+
 /// A rollback found to be possible, ready to take its lease and run.
 pub struct PreparedRollback {
     request: RollbackRequest,
@@ -125,6 +140,23 @@ impl PreparedRollback {
     /// The id the rollback run will have.
     pub fn run_id(&self) -> &str {
         &self.request.run_id
+    }
+
+    /// What the rollback will undo, before it runs (the dashboard's confirmation).
+    pub fn preview(&self) -> RollbackPreview {
+        RollbackPreview {
+            undoes: self.target.deployment.run_id.clone(),
+            pipeline: self.target.deployment.pipeline.clone(),
+            environments: self.environments.clone(),
+            from_version: self.target.deployment.version.clone(),
+            to_version: self.target.to_version.clone(),
+            units: self
+                .units
+                .iter()
+                .map(|(node, host)| host.as_ref().map_or_else(|| node.clone(), |host| format!("{node}@{host}")))
+                .collect(),
+            with_gates: !self.gates.is_empty(),
+        }
     }
 
     /// Takes the lease and runs the rollback path.

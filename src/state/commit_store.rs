@@ -91,6 +91,24 @@ pub fn commit(connection: &mut dyn SqlConnection, pipeline: &str, hash: &str) ->
     rows.first().map(|row| commit_from(row, &location)).transpose()
 }
 
+/// The commits deployed (or tried) by the runs `run_ids`.
+pub fn commits_of_runs(connection: &mut dyn SqlConnection, run_ids: &[String]) -> StateResult<Vec<CommitRecord>> {
+    let mut found = Vec::new();
+    let location = connection.location().to_string();
+    for chunk in run_ids.chunks(500) {
+        let placeholders: Vec<String> = (1..=chunk.len()).map(|n| format!("${n}")).collect();
+        let params: Vec<super::sql::SqlValue> = chunk.iter().map(Into::into).collect();
+        let rows = connection.query(
+            &format!("SELECT {COMMIT_COLUMNS} FROM commits WHERE run_id IN ({})", placeholders.join(", ")),
+            &params,
+        )?;
+        for row in &rows {
+            found.push(commit_from(row, &location)?);
+        }
+    }
+    Ok(found)
+}
+
 pub fn record_watcher(connection: &mut dyn SqlConnection, watcher: &WatcherRecord) -> StateResult<()> {
     transaction(connection, |connection| {
         connection

@@ -42,6 +42,15 @@ pub trait StateStore: Send {
     fn deployment(&mut self, run_id: &str) -> StateResult<Option<Deployment>>;
     /// Newest first.
     fn deployments(&mut self, query: &DeploymentQuery) -> StateResult<Vec<Deployment>>;
+    /// The deployments recorded as running or paused (a running one whose
+    /// process is gone has crashed), newest first.
+    fn unfinished_deployments(&mut self) -> StateResult<Vec<Deployment>> {
+        let all = self.deployments(&DeploymentQuery::default())?;
+        Ok(all
+            .into_iter()
+            .filter(|deployment| matches!(deployment.status, DeploymentStatus::Running | DeploymentStatus::Paused))
+            .collect())
+    }
     fn set_status(&mut self, run_id: &str, status: DeploymentStatus) -> StateResult<()>;
     /// A paused or crashed run continues in a new process: running again.
     fn resume_deployment(&mut self, run_id: &str, holder: &Holder, now: i64) -> StateResult<()>;
@@ -86,6 +95,8 @@ pub trait StateStore: Send {
     /// The commits of `pipeline`, newest seen first.
     fn commits(&mut self, pipeline: Option<&str>, limit: usize) -> StateResult<Vec<CommitRecord>>;
     fn commit(&mut self, pipeline: &str, commit: &str) -> StateResult<Option<CommitRecord>>;
+    /// The commits the runs `run_ids` deployed (or tried to).
+    fn commits_of_runs(&mut self, run_ids: &[String]) -> StateResult<Vec<CommitRecord>>;
     fn record_watcher(&mut self, watcher: &WatcherRecord) -> StateResult<()>;
     fn watchers(&mut self) -> StateResult<Vec<WatcherRecord>>;
 }

@@ -226,19 +226,52 @@ impl<C: SqlConnection> StateStore for SqlStore<C> {
     }
 
     fn deployments(&mut self, query: &DeploymentQuery) -> StateResult<Vec<Deployment>> {
-        let rows = match &query.pipeline {
-            Some(pipeline) => self.connection.query(
-                &format!(
-                    "SELECT {DEPLOYMENT_COLUMNS} FROM deployments WHERE pipeline = $1 \
-                     ORDER BY started_at DESC, run_id DESC"
-                ),
-                &[pipeline.into()],
-            )?,
-            None => self.connection.query(
-                &format!("SELECT {DEPLOYMENT_COLUMNS} FROM deployments ORDER BY started_at DESC, run_id DESC"),
-                &[],
-            )?,
+        // The newest rows of every pipeline come through the index on
+        // (pipeline, started_at): a large history is not scanned (its rows
+        // hold whole plans) to show its newest rows.
+        if let (None, Some(limit)) = (&query.pipeline, query.limit) {
+            let pipelines = self.connection.query("SELECT DISTINCT pipeline FROM deployments", &[])?;
+            let mut merged = Vec::new();
+            for row in &pipelines {
+                let one = DeploymentQuery { pipeline: Some(row.text(0)?), ..query.clone() };
+                merged.extend(self.deployments(&one)?);
+            }
+            merged.sort_by(|a, b| b.started_at.cmp(&a.started_at).then_with(|| b.run_id.cmp(&a.run_id)));
+            merged.truncate(limit);
+            return Ok(merged);
+        }
+        // The filters and the limit go to the database, so a large history
+        // is not read to show its newest rows; `targets` checks the
+        // environment exactly (the pattern only narrows the rows read).
+        let mut conditions: Vec<String> = Vec::new();
+        let mut params: Vec<SqlValue> = Vec::new();
+        if let Some(pipeline) = &query.pipeline {
+            params.push(pipeline.into());
+            conditions.push(format!("pipeline = ${}", params.len()));
+        }
+        if let Some(kind) = query.kind {
+            params.push(kind.as_str().into());
+            conditions.push(format!("kind = ${}", params.len()));
+        }
+        let exact_environment = query.environment.as_deref().filter(|env| !env.contains(['%', '_', ',', '\\']));
+        if let Some(environment) = exact_environment {
+            params.push(format!("%,{environment},%").into());
+            conditions.push(format!("(',' || environments || ',') LIKE ${}", params.len()));
+        }
+        let filter = if conditions.is_empty() { String::new() } else { format!(" WHERE {}", conditions.join(" AND ")) };
+        let limit = match query.limit {
+            Some(limit) if query.environment.is_none() || exact_environment.is_some() => {
+                params.push(i64::try_from(limit).unwrap_or(i64::MAX).into());
+                format!(" LIMIT ${}", params.len())
+            }
+            _ => String::new(),
         };
+        let rows = self.connection.query(
+            &format!(
+                "SELECT {DEPLOYMENT_COLUMNS} FROM deployments{filter} ORDER BY started_at DESC, run_id DESC{limit}"
+            ),
+            &params,
+        )?;
         let mut out = Vec::new();
         for row in &rows {
             let deployment = self.deployment_from(row)?;
@@ -254,6 +287,22 @@ impl<C: SqlConnection> StateStore for SqlStore<C> {
             }
         }
         Ok(out)
+    }
+
+    fn unfinished_deployments(&mut self) -> StateResult<Vec<Deployment>> {
+        // `status` comes after the plan in each row: SQLite would read every
+        // row's overflow pages to compare it. The byte length of `paused`
+        // and `running` (6, 7) is in the row's header, which SQLite reads
+        // without the content, so only the few rows of that length are read.
+        let rows = self.connection.query(
+            &format!(
+                "SELECT {DEPLOYMENT_COLUMNS} FROM deployments \
+                 WHERE octet_length(status) IN (6, 7) AND status IN ('running', 'paused') \
+                 ORDER BY started_at DESC, run_id DESC"
+            ),
+            &[],
+        )?;
+        rows.iter().map(|row| self.deployment_from(row)).collect()
     }
 
     fn set_status(&mut self, run_id: &str, status: DeploymentStatus) -> StateResult<()> {
@@ -616,6 +665,10 @@ impl<C: SqlConnection> StateStore for SqlStore<C> {
 
     fn commit(&mut self, pipeline: &str, commit: &str) -> StateResult<Option<CommitRecord>> {
         super::commit_store::commit(&mut self.connection, pipeline, commit)
+    }
+
+    fn commits_of_runs(&mut self, run_ids: &[String]) -> StateResult<Vec<CommitRecord>> {
+        super::commit_store::commits_of_runs(&mut self.connection, run_ids)
     }
 
     fn record_watcher(&mut self, watcher: &WatcherRecord) -> StateResult<()> {

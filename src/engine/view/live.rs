@@ -315,6 +315,7 @@ impl EventSink for LiveView {
             EventData::Warning { message } => self.println(&format!("deploy: warning: {message}")),
             // Process records are for the journal (`deploy status`, `deploy resume`).
             EventData::ProcessStarted { .. } | EventData::ProcessEnded { .. } | EventData::ProcessReaped { .. } => {}
+            EventData::Action { message, .. } => self.println(&format!("deploy: {message}")),
             EventData::RunFinished { status, duration_ms, summary, .. } => {
                 for bar in self.bars.values() {
                     bar.finish_and_clear();

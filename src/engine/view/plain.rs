@@ -145,6 +145,7 @@ pub fn line(event: &Event) -> Option<String> {
         EventData::ProcessStarted { .. } | EventData::ProcessEnded { .. } | EventData::ProcessReaped { .. } => {
             return None
         }
+        EventData::Action { message, .. } => format!("deploy: {message}"),
         EventData::RunFinished { status, duration_ms, summary, .. } => {
             summary::render(*status, *duration_ms, summary).trim_end().to_string()
         }

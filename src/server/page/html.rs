@@ -37,9 +37,11 @@ pub fn page(title: &str, body: &str) -> String {
     format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{title} · deploy</title><link rel=\"stylesheet\" href=\"/assets/dashboard.css\"></head>\
+         <title>{title} · deploy</title><link rel=\"stylesheet\" href=\"/assets/dashboard.css\">\
+         <script src=\"/assets/dashboard.js\" defer></script></head>\
          <body><a class=\"skip\" href=\"#main\">Skip to content</a>\
-         <header><nav aria-label=\"Main\"><a href=\"/\">Overview</a> <a href=\"/history\">History</a></nav></header>\
+         <header><nav aria-label=\"Main\"><a href=\"/\">Overview</a> <a href=\"/history\">History</a> \
+         <a href=\"/plan\">Plan diff</a></nav></header>\
          <main id=\"main\">{body}</main>\
          </body></html>\n",
         title = escape(title)
@@ -82,5 +84,43 @@ pub fn token_field(id: &str) -> String {
     format!(
         "<label for=\"{id}\">Token</label> \
          <input id=\"{id}\" name=\"token\" type=\"password\" autocomplete=\"off\" required data-token>"
+    )
+}
+
+/// The token field, where answers to actions appear, and the confirmation
+/// a rollback shows first. The buttons work with the page's script.
+pub fn action_bar(buttons: &str) -> String {
+    format!(
+        "<section class=\"actions\" aria-labelledby=\"actions-title\"><h2 id=\"actions-title\">Actions</h2>\
+         <p class=\"token\">{} <small>the bearer token of the server's --token-file; \
+         actions need the page's script</small></p>\
+         <p class=\"result\" role=\"status\" aria-live=\"polite\" data-action-result></p>\
+         <div class=\"confirm\" role=\"alertdialog\" aria-labelledby=\"confirm-text\" hidden data-confirm>\
+         <p id=\"confirm-text\" data-confirm-text></p>\
+         <button type=\"button\" data-confirm-yes>Confirm roll back</button> \
+         <button type=\"button\" data-confirm-no>Cancel</button></div>{buttons}</section>",
+        token_field("token")
+    )
+}
+
+/// A button that posts `body` (JSON) to `url`; `done` is said when it worked;
+/// `live` follows the run's events again afterwards.
+pub fn post_button(label: &str, url: &str, body: &str, done: &str, live: bool) -> String {
+    format!(
+        "<button type=\"button\" disabled data-post=\"{}\" data-body=\"{}\" data-done=\"{}\"{}>{}</button>",
+        escape(url),
+        escape(body),
+        escape(done),
+        if live { " data-live=\"1\"" } else { "" },
+        escape(label)
+    )
+}
+
+/// `Roll back` for an environment: shows what will be undone, then posts.
+pub fn rollback_button(environment: &str) -> String {
+    format!(
+        "<button type=\"button\" disabled data-rollback=\"{}\" title=\"Roll back {}\">Roll back</button>",
+        escape(environment),
+        escape(environment)
     )
 }

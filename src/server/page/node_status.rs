@@ -96,11 +96,15 @@ fn outcome(event: &Value) -> String {
 }
 
 fn rollout_step(view: &mut NodeView, event: &Value) {
-    let index = event.get("index").and_then(Value::as_i64).unwrap_or(0) + 1;
+    let index = event.get("index").and_then(Value::as_i64).unwrap_or(1);
     let count = event.get("count").and_then(Value::as_i64).unwrap_or(0);
     let phase = text(event, "phase");
     let label = text(event, "label");
-    view.rollout = Some(format!("{phase} {index}/{count}: {label}"));
+    // A traffic canary's share, unless its label already says it.
+    view.rollout = Some(match event.get("weight").and_then(Value::as_f64) {
+        Some(weight) if !label.contains('%') => format!("{phase} {index}/{count}: {label} ({weight}% of requests)"),
+        _ => format!("{phase} {index}/{count}: {label}"),
+    });
     let hosts = event.get("hosts").and_then(Value::as_array).cloned().unwrap_or_default();
     for host in hosts.iter().filter_map(Value::as_str) {
         view.hosts.entry(host.to_string()).or_default().batch = Some(format!("{phase} {index}"));
@@ -141,5 +145,23 @@ mod tests {
         assert_eq!(nodes["go"].status, "waiting");
         assert_eq!(nodes["build"].status, "rolled back");
         assert_eq!(nodes["build"].output, vec![(String::new(), "stdout".into(), "hi".into())]);
+    }
+
+    #[test]
+    fn a_canary_step_its_share_a_countdown_an_outcome_and_retries_are_shown() {
+        let journal = events(&[
+            r#"{"type":"rollout_step","node":"web","strategy":"canary","phase":"step","index":2,"count":4,"label":"25% of requests","hosts":["web-1"],"weight":25.0}"#,
+            r#"{"type":"retry","node":"web","host":"web-1","attempt":2,"max_attempts":3,"delay_ms":10,"error":"x"}"#,
+            r#"{"type":"node_started","node":"web","host":"web-1","attempt":2}"#,
+            r#"{"type":"gate_evaluation","node":"healthy","attempt":1,"outcome":"fail","remaining_ms":4000}"#,
+            r#"{"type":"gate_outcome","node":"healthy","outcome":"fail","message":"error rate 9%"}"#,
+        ]);
+        let nodes = fold(&journal, &|name| name == "healthy");
+        assert_eq!(nodes["web"].rollout.as_deref(), Some("step 2/4: 25% of requests"));
+        assert_eq!(nodes["web"].hosts["web-1"].batch.as_deref(), Some("step 2"));
+        assert_eq!(nodes["web"].hosts["web-1"].attempt, Some(2));
+        assert_eq!(nodes["web"].retries, 1);
+        assert_eq!(nodes["healthy"].until.as_deref(), Some("4.0 s left"));
+        assert_eq!(nodes["healthy"].outcome.as_deref(), Some("fail: error rate 9%"));
     }
 }

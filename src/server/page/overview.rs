@@ -1,12 +1,14 @@
 //! `/`: every pipeline and environment with its current and previous
-//! version, known-bad versions, running, paused and crashed runs, locks.
+//! version, known-bad versions, running, paused and crashed runs, locks
+//! (with holder and message), and the actions on them: roll an environment
+//! back, release a stale lock.
 
 use std::fmt::Write;
 
 use axum::extract::State;
 use axum::response::Html;
 
-use super::html::{escape, page, status_badge, time, url_part};
+use super::html::{action_bar, escape, page, post_button, rollback_button, status_badge, time, url_part};
 use crate::server::api::{blocking, open};
 use crate::server::{ApiResult, AppState};
 use crate::session::overview::Overview;
@@ -17,21 +19,27 @@ pub async fn show(State(state): State<AppState>) -> ApiResult<Html<String>> {
 }
 
 fn render(overview: &Overview) -> String {
-    let mut body = String::from(
-        "<h1>Overview</h1><h2>Environments</h2><div class=\"table-wrap\"><table><thead><tr>\
+    let mut body = format!("<h1>Overview</h1>{}", action_bar(""));
+    body.push_str(
+        "<h2>Environments</h2><div class=\"table-wrap\"><table><thead><tr>\
         <th scope=\"col\">Pipeline</th><th scope=\"col\">Environment</th><th scope=\"col\">Current</th>\
-        <th scope=\"col\">Previous</th><th scope=\"col\">Updated</th></tr></thead><tbody>",
+        <th scope=\"col\">Previous</th><th scope=\"col\">Known bad</th><th scope=\"col\">Updated</th>\
+        <th scope=\"col\">Action</th></tr></thead><tbody>",
     );
     for env in &overview.environments {
         let _ = write!(
             body,
-            "<tr><td>{}</td><td>{}</td><td><a href=\"/runs/{}\">{}</a></td><td>{}</td><td>{}</td></tr>",
+            "<tr data-env=\"{}\"><td>{}</td><td>{}</td><td><a href=\"/runs/{}\">{}</a></td><td>{}</td><td>{}</td>\
+             <td>{}</td><td>{}</td></tr>",
+            escape(&env.environment),
             escape(&env.pipeline),
             escape(&env.environment),
             url_part(&env.current_run),
             escape(&env.current_version),
-            escape(&env.previous_version),
+            escape(if env.previous_version.is_empty() { "—" } else { &env.previous_version }),
+            escape(&known_bad(overview, &env.pipeline, &env.environment)),
             time(env.updated_at),
+            if env.environment.is_empty() { String::new() } else { rollback_button(&env.environment) },
         );
     }
     body.push_str("</tbody></table></div><h2>Runs going on</h2><ul class=\"runs\">");
@@ -47,6 +55,9 @@ fn render(overview: &Overview) -> String {
             escape(&run.started_by),
         );
     }
+    if overview.runs.is_empty() {
+        body.push_str("<li>none</li>");
+    }
     body.push_str("</ul><h2>Known-bad versions</h2><ul>");
     for bad in &overview.bad_versions {
         let _ = write!(
@@ -58,19 +69,82 @@ fn render(overview: &Overview) -> String {
             escape(&bad.reason)
         );
     }
-    body.push_str("</ul><h2>Locks</h2><ul>");
+    if overview.bad_versions.is_empty() {
+        body.push_str("<li>none</li>");
+    }
+    body.push_str("</ul><h2>Locks</h2><ul class=\"locks\">");
     for lock in &overview.locks {
-        let stale = lock.stale.as_deref().map(|why| format!(" (stale: {})", escape(why))).unwrap_or_default();
+        let lease = &lock.lease;
+        let release = serde_json::json!({
+            "pipeline": lease.pipeline,
+            "environment": (!lease.environment.is_empty()).then_some(&lease.environment),
+        })
+        .to_string();
+        let stale = lock.stale.as_deref().map_or(String::new(), |why| {
+            format!(
+                " <strong>stale</strong>: {} {}",
+                escape(why),
+                post_button(
+                    "Release lock",
+                    "/api/locks/release",
+                    &release,
+                    &format!("Released {}", lease.scope),
+                    false
+                )
+            )
+        });
         let _ = write!(
             body,
-            "<li>{} held by {} for run {}: {}{}</li>",
-            escape(&lock.lease.scope),
-            escape(&lock.lease.owner),
-            escape(&lock.lease.run_id),
-            escape(&lock.lease.message),
+            "<li>{} held by {} (pid {} on {}) for run <a href=\"/runs/{}\">{}</a> since {}: {}{}</li>",
+            escape(&lease.scope),
+            escape(&lease.owner),
+            lease.pid,
+            escape(&lease.machine),
+            url_part(&lease.run_id),
+            escape(&lease.run_id),
+            time(lease.acquired_at),
+            escape(if lease.message.is_empty() { "no message" } else { &lease.message }),
             stale,
         );
     }
+    if overview.locks.is_empty() {
+        body.push_str("<li>none</li>");
+    }
     body.push_str("</ul>");
+    watchers(&mut body, overview);
     body
+}
+
+/// The versions known bad in one environment.
+fn known_bad(overview: &Overview, pipeline: &str, environment: &str) -> String {
+    let versions: Vec<&str> = overview
+        .bad_versions
+        .iter()
+        .filter(|bad| bad.pipeline == pipeline && bad.environment == environment)
+        .map(|bad| bad.version.as_str())
+        .collect();
+    if versions.is_empty() {
+        "—".into()
+    } else {
+        versions.join(", ")
+    }
+}
+
+fn watchers(body: &mut String, overview: &Overview) {
+    if overview.watchers.is_empty() {
+        return;
+    }
+    body.push_str("<h2>Watchers</h2><ul>");
+    for watcher in &overview.watchers {
+        let _ = write!(
+            body,
+            "<li>{} watches {} ({}): {} {}</li>",
+            escape(&watcher.pipeline),
+            escape(&watcher.repo),
+            escape(&watcher.branch),
+            escape(&watcher.state),
+            escape(&watcher.detail),
+        );
+    }
+    body.push_str("</ul>");
 }

@@ -11,7 +11,7 @@ use super::graph_svg;
 use super::html::{duration, escape, page, status_badge, time};
 use super::node_status::{fold, NodeView};
 use super::plan_graph::{drawn, graph_of, Drawn};
-use crate::server::api::{blocking, find_run, open, RunSummary};
+use crate::server::api::{blocking, find_run, open, summaries, RunSummary};
 use crate::server::{ApiResult, AppState};
 use crate::state::{Approval, Holder};
 
@@ -21,6 +21,7 @@ struct RunPage {
     drawn: Drawn,
     nodes: BTreeMap<String, NodeView>,
     last_seq: i64,
+    journal: Vec<serde_json::Value>,
 }
 
 pub async fn show(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Html<String>> {
@@ -36,8 +37,11 @@ pub async fn show(State(state): State<AppState>, Path(id): Path<String>) -> ApiR
         let gates: Vec<String> =
             drawn.nodes.iter().filter(|node| node.kind == "gate").map(|n| n.name.clone()).collect();
         let nodes = fold(&journal, &|name| gates.iter().any(|gate| gate == name));
-        let summary = RunSummary::of(&deployment, &Holder::current(""));
-        Ok(RunPage { summary, approvals: store.approvals(&id)?, drawn, nodes, last_seq })
+        let summary = summaries(store.as_mut(), std::slice::from_ref(&deployment))?
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| RunSummary::of(&deployment, &Holder::current("")));
+        Ok(RunPage { summary, approvals: store.approvals(&id)?, drawn, nodes, last_seq, journal })
     })
     .await?;
     Ok(Html(render(&view)))
@@ -50,17 +54,26 @@ fn status_of(nodes: &BTreeMap<String, NodeView>, name: &str) -> String {
 fn render(view: &RunPage) -> String {
     let run = &view.summary;
     let mut body = format!(
-        "<h1>Run <code>{id}</code></h1><div id=\"run\" data-run=\"{id}\" data-last-seq=\"{seq}\">\
+        "<h1>Run <code>{id}</code></h1><div id=\"run\" data-run=\"{id}\" data-last-seq=\"{seq}\" data-status=\"{status}\">\
          <p class=\"run-status\">Status: <span data-run-status>{badge}</span></p>",
         id = escape(&run.run_id),
         seq = view.last_seq,
+        status = run.status.as_str(),
         badge = status_badge(run.status.as_str()),
     );
     summary(&mut body, view);
+    let gates: Vec<(String, Vec<String>, bool)> = view
+        .drawn
+        .approvers
+        .iter()
+        .map(|(gate, by)| (gate.clone(), by.clone(), status_of(&view.nodes, gate) == "waiting"))
+        .collect();
+    super::run_actions::render(&mut body, run, &gates);
     let svg = graph_svg::render(&view.drawn.nodes, &view.drawn.waves, &|name| status_of(&view.nodes, name));
     let _ = write!(body, "<h2>Graph</h2><div class=\"graph-wrap\" tabindex=\"0\">{svg}</div>");
     node_table(&mut body, view);
     output(&mut body, view);
+    super::journal::render(&mut body, &view.journal);
     body.push_str("<p class=\"live\" role=\"status\" aria-live=\"polite\" data-live></p></div>");
     page(&format!("Run {}", run.run_id), &body)
 }
@@ -73,7 +86,7 @@ fn summary(body: &mut String, view: &RunPage) {
         body,
         "<dl class=\"facts\"><dt>Pipeline</dt><dd>{}</dd><dt>Kind</dt><dd>{}</dd><dt>Version</dt><dd>{} (was {})</dd>\
          <dt>Environments</dt><dd>{}</dd><dt>Started by</dt><dd>{}</dd><dt>Started</dt><dd>{}</dd>\
-         <dt>Duration</dt><dd>{}</dd><dt>Approvals</dt><dd>{}</dd></dl>",
+         <dt>Duration</dt><dd>{}</dd><dt>Approvals</dt><dd data-approvals>{}</dd>{}</dl>",
         escape(&run.pipeline),
         run.kind.as_str(),
         escape(&run.version),
@@ -83,6 +96,12 @@ fn summary(body: &mut String, view: &RunPage) {
         time(run.started_at),
         duration(run.duration_ms),
         if approvals.is_empty() { "none".into() } else { approvals.join(", ") },
+        run.commit.as_ref().map_or(String::new(), |commit| format!(
+            "<dt>Commit</dt><dd><code>{}</code> by {}: {}</dd>",
+            escape(&commit.hash),
+            escape(&commit.author),
+            escape(&commit.subject)
+        )),
     );
 }
 
@@ -152,7 +171,7 @@ fn output(body: &mut String, view: &RunPage) {
         }
         let _ = write!(
             body,
-            "<details data-output-node=\"{name}\"><summary>{name} <small>({count} lines)</small></summary>\
+            "<details data-output-node=\"{name}\"><summary>{name} <small data-count>({count} lines)</small></summary>\
              <pre data-output=\"{name}\">{text}</pre></details>",
             name = escape(&node.name),
             count = lines.len(),

@@ -1,0 +1,117 @@
+//! `/history?env=E`: one row per deployment, newest first — version,
+//! the commit and its author when `deploy watch` deployed it, who started
+//! it and who approved, how long it took, how it ended — filtered by
+//! environment with a form that needs no script.
+
+use std::fmt::Write;
+
+use axum::extract::{Query, State};
+use axum::response::Html;
+use serde::Deserialize;
+
+use super::html::{duration, escape, page, status_badge, time, url_part};
+use crate::server::api::{blocking, open, summaries, RunSummary};
+use crate::server::{ApiResult, AppState};
+use crate::state::DeploymentQuery;
+
+#[derive(Debug, Deserialize)]
+pub struct HistoryQuery {
+    env: Option<String>,
+    limit: Option<usize>,
+}
+
+struct HistoryPage {
+    environment: Option<String>,
+    environments: Vec<String>,
+    rows: Vec<(RunSummary, Vec<String>)>,
+    limit: usize,
+}
+
+pub async fn show(State(state): State<AppState>, Query(query): Query<HistoryQuery>) -> ApiResult<Html<String>> {
+    let environment = query.env.filter(|env| !env.is_empty());
+    let limit = query.limit.unwrap_or(100).clamp(1, 1000);
+    let view = blocking(move || {
+        let mut store = open(&state)?;
+        let mut environments: Vec<String> =
+            store.environment_versions(None)?.into_iter().map(|entry| entry.environment).collect();
+        environments.extend(environment.clone());
+        environments.retain(|env| !env.is_empty());
+        environments.sort();
+        environments.dedup();
+        let query =
+            DeploymentQuery { pipeline: None, environment: environment.clone(), kind: None, limit: Some(limit) };
+        let deployments = store.deployments(&query)?;
+        let mut rows = Vec::new();
+        for summary in summaries(store.as_mut(), &deployments)? {
+            let approvers =
+                store.approvals(&summary.run_id)?.into_iter().map(|a| format!("{} ({})", a.approver, a.gate)).collect();
+            rows.push((summary, approvers));
+        }
+        Ok(HistoryPage { environment, environments, rows, limit })
+    })
+    .await?;
+    Ok(Html(page("History", &render(&view))))
+}
+
+fn filter_form(body: &mut String, view: &HistoryPage) {
+    body.push_str(
+        "<form class=\"filter\" method=\"get\" action=\"/history\"><label for=\"env\">Environment</label> \
+         <select id=\"env\" name=\"env\"><option value=\"\">all environments</option>",
+    );
+    for env in &view.environments {
+        let selected = if view.environment.as_deref() == Some(env.as_str()) { " selected" } else { "" };
+        let _ = write!(body, "<option value=\"{0}\"{selected}>{0}</option>", escape(env));
+    }
+    body.push_str("</select> <button type=\"submit\">Filter</button></form>");
+}
+
+fn render(view: &HistoryPage) -> String {
+    let title = match &view.environment {
+        Some(env) => format!("History of {}", escape(env)),
+        None => "History".to_string(),
+    };
+    let mut body = format!("<h1>{title}</h1>");
+    filter_form(&mut body, view);
+    let _ = write!(body, "<p>The newest {} deployments.</p>", view.limit);
+    body.push_str(
+        "<div class=\"table-wrap\"><table class=\"history\"><thead><tr><th scope=\"col\">Run</th>\
+         <th scope=\"col\">Kind</th><th scope=\"col\">Pipeline</th><th scope=\"col\">Environments</th>\
+         <th scope=\"col\">Version</th><th scope=\"col\">Commit</th><th scope=\"col\">Started by</th>\
+         <th scope=\"col\">Approved by</th><th scope=\"col\">Started</th><th scope=\"col\">Duration</th>\
+         <th scope=\"col\">Outcome</th></tr></thead><tbody>",
+    );
+    for (run, approvers) in &view.rows {
+        let commit = run.commit.as_ref().map_or("—".to_string(), |commit| {
+            format!(
+                "<code title=\"{}\">{}</code> {} <small>{}</small>",
+                escape(&commit.hash),
+                escape(commit.hash.get(..7).unwrap_or(&commit.hash)),
+                escape(&commit.author),
+                escape(&commit.subject)
+            )
+        });
+        let version = if run.previous_version.is_empty() || run.previous_version == run.version {
+            escape(&run.version)
+        } else {
+            format!("{} <small>(was {})</small>", escape(&run.version), escape(&run.previous_version))
+        };
+        let _ = write!(
+            body,
+            "<tr data-run-row=\"{id}\"><td><a href=\"/runs/{link}\">{id}</a></td><td>{kind}</td><td>{pipeline}</td>\
+             <td>{envs}</td><td>{version}</td><td>{commit}</td><td>{by}</td><td>{approved}</td><td>{started}</td>\
+             <td>{duration}</td><td>{outcome}</td></tr>",
+            id = escape(&run.run_id),
+            link = url_part(&run.run_id),
+            kind = run.kind.as_str(),
+            pipeline = escape(&run.pipeline),
+            envs = escape(&run.environments.join(", ")),
+            by = escape(&run.started_by),
+            approved = if approvers.is_empty() { "—".into() } else { escape(&approvers.join(", ")) },
+            started = time(run.started_at),
+            duration = duration(run.duration_ms),
+            outcome = status_badge(run.status.as_str()),
+        );
+    }
+    body.push_str("</tbody></table></div>");
+    body
+}

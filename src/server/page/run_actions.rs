@@ -1,0 +1,46 @@
+//! The actions of a run page: approve or reject each gate that waits (who
+//! may is the gate's `by` list; the API refuses anyone else), resume a
+//! paused run, roll back the run's environments.
+
+use std::fmt::Write;
+
+use super::html::{action_bar, escape, post_button, rollback_button, url_part};
+use crate::server::api::RunSummary;
+
+/// `gates`: (gate, who may approve it, whether it waits now).
+pub fn render(body: &mut String, run: &RunSummary, gates: &[(String, Vec<String>, bool)]) {
+    let mut buttons = String::new();
+    let base = format!("/api/runs/{}", url_part(&run.run_id));
+    let paused = matches!(run.status.as_str(), "paused" | "crashed");
+    buttons.push_str("<div class=\"action-list\">");
+    for (gate, by, waiting) in gates {
+        let gate_body = serde_json::json!({ "gate": gate }).to_string();
+        let who = if by.is_empty() { "anyone with a token".to_string() } else { by.join(", ") };
+        let _ = write!(
+            buttons,
+            "<div class=\"gate-actions\" data-gate-actions=\"{name}\"{hidden}><p>Gate <strong>{name}</strong> waits \
+             for approval by {who}.</p>{approve} {reject}</div>",
+            name = escape(gate),
+            hidden = if *waiting && paused { "" } else { " hidden" },
+            who = escape(&who),
+            approve = post_button("Approve", &format!("{base}/approve"), &gate_body, &format!("Approved {gate}"), true),
+            reject = post_button("Reject", &format!("{base}/reject"), &gate_body, &format!("Rejected {gate}"), true),
+        );
+    }
+    let _ = write!(
+        buttons,
+        "<div data-resume{}>{}</div>",
+        if paused { "" } else { " hidden" },
+        post_button("Resume", &format!("{base}/resume"), "{}", "Resumed", true)
+    );
+    for environment in &run.environments {
+        let _ = write!(
+            buttons,
+            "<div>{} <small>{} (asks first, showing what it undoes)</small></div>",
+            rollback_button(environment),
+            escape(environment)
+        );
+    }
+    buttons.push_str("</div>");
+    body.push_str(&action_bar(&buttons));
+}
