@@ -212,8 +212,19 @@ impl PreparedResume {
 
     /// Takes the lease and runs what is left of the run.
     pub fn execute(self, reporter: &dyn Reporter) -> SessionResult<RunEnd> {
-        let PreparedResume { location, lock, views, interrupts, store, deployment, graph, inputs, options, survivors, prompt } =
-            self;
+        let PreparedResume {
+            location,
+            lock,
+            views,
+            interrupts,
+            store,
+            deployment,
+            graph,
+            inputs,
+            options,
+            survivors,
+            prompt,
+        } = self;
         let holder = Holder::current(&deployment.run_id);
         let mut guard = LeaseGuard::acquire(store, &lease_scope(&graph), &holder, &lock, reporter)?;
         super::survivors::end_survivors(guard.store(), &deployment.run_id, &survivors, options.kill_grace, reporter)?;
