@@ -20,9 +20,9 @@ use tokio_util::sync::CancellationToken;
 use super::approval::{approve, ApprovalRequest, ApprovalResult};
 use super::context::{millis, RunContext};
 use super::evaluate;
-use super::event::{EvaluationOutcome, EventData, GateOutcome, NodeStatus};
-use super::executor::NodeResult;
+use super::event::{EvaluationOutcome, EventData, GateOutcome};
 use super::interpolate::Quoting;
+use super::node::NodeResult;
 use super::scripts::CheckOutcome;
 use super::steps::output_sink;
 use crate::check::format_duration;
@@ -380,26 +380,4 @@ pub async fn sleep_or_cancel(duration: Duration, cancel: &CancellationToken) -> 
 pub fn in_rfc3339(ctx: &RunContext, duration: Duration) -> String {
     let later = ctx.bus.now() + chrono::Duration::from_std(duration).unwrap_or_default();
     later.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
-
-impl NodeResult {
-    pub fn succeeded() -> NodeResult {
-        NodeResult::with_status(NodeStatus::Succeeded, None, FailurePolicy::Rollback)
-    }
-
-    pub fn cancelled() -> NodeResult {
-        NodeResult::with_status(NodeStatus::Cancelled, None, FailurePolicy::Rollback)
-    }
-
-    pub fn failed(error: String, policy: FailurePolicy) -> NodeResult {
-        NodeResult::with_status(NodeStatus::Failed, Some(error), policy)
-    }
-
-    pub fn paused(reason: String) -> NodeResult {
-        NodeResult::with_status(NodeStatus::Paused, Some(reason), FailurePolicy::Pause)
-    }
-
-    fn with_status(status: NodeStatus, error: Option<String>, policy: FailurePolicy) -> NodeResult {
-        NodeResult { status, error, exit_code: None, failed_host: None, hosts: Vec::new(), policy, monitor: None }
-    }
 }

@@ -20,6 +20,8 @@ pub mod hooks;
 pub mod hosts;
 pub mod interpolate;
 pub mod monitor;
+pub(crate) mod node;
+pub(crate) mod outcome;
 pub mod process;
 pub mod redact;
 pub mod rollback;
