@@ -33,10 +33,10 @@ pub async fn check(
     log: LogSink,
     cancel: &CancellationToken,
 ) -> Option<CheckOutcome> {
-    if let Some(QuickResult::Check(outcome)) = ctx.scripts.quick(script, &context, &log, Quick::Check) {
+    if let Some(QuickResult::Check(outcome)) = ctx.services.scripts.quick(script, &context, &log, Quick::Check) {
         return Some(outcome);
     }
-    let runner = ctx.scripts.clone();
+    let runner = ctx.services.scripts.clone();
     let script = script.clone();
     let evaluation = tokio::task::spawn_blocking(move || runner.check(&script, &context, &log));
     tokio::select! {
@@ -53,10 +53,10 @@ pub async fn step(
     log: LogSink,
     cancel: &CancellationToken,
 ) -> Result<(), Option<String>> {
-    if let Some(QuickResult::Step(result)) = ctx.scripts.quick(script, &context, &log, Quick::Step) {
+    if let Some(QuickResult::Step(result)) = ctx.services.scripts.quick(script, &context, &log, Quick::Step) {
         return result.map_err(Some);
     }
-    let runner = ctx.scripts.clone();
+    let runner = ctx.services.scripts.clone();
     let script = script.clone();
     let evaluation = tokio::task::spawn_blocking(move || runner.run_step(&script, &context, &log));
     tokio::select! {
@@ -75,10 +75,10 @@ pub async fn condition(
     context: ScriptContext,
     log: LogSink,
 ) -> Result<bool, String> {
-    if let Some(QuickResult::Condition(result)) = ctx.scripts.quick(script, &context, &log, Quick::Condition) {
+    if let Some(QuickResult::Condition(result)) = ctx.services.scripts.quick(script, &context, &log, Quick::Condition) {
         return result;
     }
-    let runner = ctx.scripts.clone();
+    let runner = ctx.services.scripts.clone();
     let script = script.clone();
     tokio::task::spawn_blocking(move || runner.condition(&script, &context, &log))
         .await

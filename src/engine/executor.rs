@@ -117,17 +117,17 @@ pub async fn execute(ctx: Arc<RunContext>, interrupts: mpsc::UnboundedReceiver<(
 
 fn emit_started(ctx: &RunContext, pipeline_policy: FailurePolicy) {
     let plan = ctx.plan();
-    ctx.bus.emit(EventData::RunStarted {
-        run_id: ctx.options.run_id.clone(),
+    ctx.log.bus.emit(EventData::RunStarted {
+        run_id: ctx.run.options.run_id.clone(),
         pipeline: plan.pipeline.name.clone(),
-        version: ctx.version.clone(),
-        previous_version: ctx.previous_version.clone(),
+        version: ctx.run.version.clone(),
+        previous_version: ctx.run.previous_version().to_string(),
         plan_file: plan.plan_file.display().to_string(),
         nodes: plan.nodes.len(),
-        max_parallel: ctx.options.max_parallel,
+        max_parallel: ctx.run.options.max_parallel,
         on_failure: format!("{pipeline_policy:?}").to_lowercase(),
-        environments: ctx.options.selection.environments.clone(),
-        limit: ctx.options.selection.limit.clone(),
+        environments: ctx.run.options.selection.environments.clone(),
+        limit: ctx.run.options.selection.limit.clone(),
     });
 }
 
@@ -147,7 +147,7 @@ async fn roll_back(
                 if !first {
                     return None;
                 }
-                ctx.bus.emit(EventData::Warning { message: "rolling back; press Ctrl-C again to stop at once".into() });
+                ctx.log.bus.emit(EventData::Warning { message: "rolling back; press Ctrl-C again to stop at once".into() });
             }
         }
     }
@@ -180,7 +180,7 @@ impl Scheduler {
             .collect();
         let missing: Vec<usize> =
             plan.nodes.iter().map(|node| node.needs.iter().filter(|n| n.0 < count).count()).collect();
-        let ready = ctx.graph.order.iter().copied().filter(|id| missing[id.0] == 0).collect();
+        let ready = ctx.run.graph.order.iter().copied().filter(|id| missing[id.0] == 0).collect();
         Scheduler {
             pipeline_policy: plan.pipeline.on_failure,
             evaluated_for: evaluated_only_for_stages(plan),
@@ -232,7 +232,7 @@ impl Scheduler {
         let plan = ctx.plan();
         while let Some(id) = self.ready.pop_front() {
             let node = plan.node(id);
-            if ctx.options.resumed.node_done(&node.name) {
+            if ctx.run.options.resumed.node_done(&node.name) {
                 // Counts as succeeded.
                 self.skip(id, "finished before the run was resumed".to_string(), NodeStatus::Succeeded);
                 self.release_dependents(id);
@@ -255,13 +255,13 @@ impl Scheduler {
     }
 
     fn skip(&mut self, id: NodeId, reason: String, status: NodeStatus) {
-        self.ctx.bus.emit(EventData::NodeSkipped { node: self.ctx.plan().node(id).name.clone(), reason });
+        self.ctx.log.bus.emit(EventData::NodeSkipped { node: self.ctx.plan().node(id).name.clone(), reason });
         self.states[id.0].status = status;
     }
 
     /// `id` passed: the nodes that were waiting only for it are ready.
     fn release_dependents(&mut self, id: NodeId) {
-        for dependent in &self.ctx.graph.dependents[id.0] {
+        for dependent in &self.ctx.run.graph.dependents[id.0] {
             let missing = &mut self.missing[dependent.0];
             *missing = missing.saturating_sub(1);
             if *missing == 0 {
@@ -278,6 +278,7 @@ impl Scheduler {
         }
         let policy = stop.policy(self.pipeline_policy);
         self.ctx
+            .log
             .bus
             .emit(EventData::Stopping { reason: reason.to_string(), policy: format!("{policy:?}").to_lowercase() });
         if stop.cancels(self.pipeline_policy) {
@@ -288,7 +289,7 @@ impl Scheduler {
 
     /// A first SIGINT/SIGTERM.
     fn signal_received(&mut self) {
-        self.ctx.bus.emit(EventData::Warning {
+        self.ctx.log.bus.emit(EventData::Warning {
             message: "interrupted: no new work starts; press Ctrl-C again to stop at once".into(),
         });
         // Cancels what runs even when a failure that lets it finish decided.
@@ -413,6 +414,7 @@ fn finish(
 ) -> RunReport {
     let plan = ctx.plan();
     let nodes = ctx
+        .run
         .graph
         .order
         .iter()
@@ -431,7 +433,7 @@ fn finish(
         .collect();
     let summary = Summary { nodes, rollback, failure: stop.map(Stop::into_summary) };
     let duration_ms = ctx.elapsed_ms();
-    ctx.bus.emit(EventData::RunFinished {
+    ctx.log.bus.emit(EventData::RunFinished {
         status,
         exit_code: status.exit_code().code(),
         duration_ms,

@@ -64,7 +64,8 @@ pub async fn run_unit(
         (Strategy::BlueGreen { switch, .. }, UnitPhase::Switch) => switch,
         _ => &node.steps,
     };
-    if phase == UnitPhase::Steps && host.as_deref().is_some_and(|host| ctx.options.resumed.host_done(&node.name, host))
+    if phase == UnitPhase::Steps
+        && host.as_deref().is_some_and(|host| ctx.run.options.resumed.host_done(&node.name, host))
     {
         // Finished before the run was resumed: not run again.
         return UnitResult {
@@ -86,7 +87,7 @@ pub async fn run_unit(
         let permit = match first_permit.take() {
             Some(permit) => Some(permit),
             None => tokio::select! {
-                permit = ctx.permits.clone().acquire_owned() => permit.ok(),
+                permit = ctx.services.permits.clone().acquire_owned() => permit.ok(),
                 () = cancel.cancelled() => None,
             },
         };
@@ -97,7 +98,7 @@ pub async fn run_unit(
         started = true;
         attempts = attempt;
         if host.is_some() {
-            ctx.bus.emit(EventData::NodeStarted {
+            ctx.log.bus.emit(EventData::NodeStarted {
                 node: node.name.clone(),
                 kind: node.kind.word().to_string(),
                 host: host.clone(),
@@ -143,7 +144,7 @@ pub async fn run_unit(
             break;
         }
         let delay = node.retry.map(|retry| retry.every).unwrap_or_default();
-        ctx.bus.emit(EventData::Retry {
+        ctx.log.bus.emit(EventData::Retry {
             node: node.name.clone(),
             host: host.clone(),
             attempt: attempt + 1,
@@ -170,10 +171,10 @@ pub async fn run_unit(
             _ => UnitOutcome::Cancelled,
         };
         if !untouched {
-            ctx.completions.push(UnitRecord { node: id, host: host.clone(), outcome: record_outcome, phase });
+            ctx.log.completions.push(UnitRecord { node: id, host: host.clone(), outcome: record_outcome, phase });
         }
         if host.is_some() {
-            ctx.bus.emit(EventData::NodeFinished {
+            ctx.log.bus.emit(EventData::NodeFinished {
                 node: node.name.clone(),
                 host: host.clone(),
                 status,

@@ -144,28 +144,26 @@ fn run_context(
     completions: CompletionLog,
 ) -> Arc<RunContext> {
     let version = inputs.version();
-    let previous_version = options.previous_version.clone().unwrap_or_default();
-    let previous_inputs = previous_inputs(&inputs, &previous_version);
-    Arc::new(RunContext {
-        permits: Arc::new(Semaphore::new(options.max_parallel.max(1))),
-        environments: context::inherited_environments(&graph),
-        pipeline_node: hooks::pipeline_node(&graph.plan),
-        graph,
-        inputs,
-        previous_inputs,
-        options,
-        bus,
+    let previous_inputs = previous_inputs(&inputs, options.previous_version.as_deref().unwrap_or(""));
+    let services = context::RunServices {
         transport: parts.transport,
         local: parts.local,
         remotes: parts.remotes,
         scripts: parts.scripts,
         prompt: parts.prompt,
         prompt_lock: tokio::sync::Mutex::new(()),
-        completions,
+        permits: Arc::new(Semaphore::new(options.max_parallel.max(1))),
+    };
+    let run = context::RunPlan {
+        environments: context::inherited_environments(&graph),
+        pipeline_node: hooks::pipeline_node(&graph.plan),
+        graph,
+        inputs,
+        previous_inputs,
+        options,
         version,
-        previous_version,
-        started: Instant::now(),
-    })
+    };
+    Arc::new(RunContext { run, services, log: context::RunLog { bus, completions, started: Instant::now() } })
 }
 
 pub fn previous_inputs(inputs: &ResolvedInputs, previous_version: &str) -> ResolvedInputs {

@@ -62,7 +62,7 @@ pub(crate) async fn run_node(ctx: Arc<RunContext>, id: NodeId, cancel: Cancellat
         match super::evaluate::condition(&ctx, when, context, log).await {
             Ok(true) => {}
             Ok(false) => {
-                ctx.bus.emit(EventData::NodeSkipped {
+                ctx.log.bus.emit(EventData::NodeSkipped {
                     node: node.name.clone(),
                     reason: format!("`when` is false: {}", when.source.trim()),
                 });
@@ -70,7 +70,7 @@ pub(crate) async fn run_node(ctx: Arc<RunContext>, id: NodeId, cancel: Cancellat
             }
             Err(message) => {
                 let error = format!("`when` could not be evaluated: {message}");
-                ctx.bus.emit(EventData::NodeFinished {
+                ctx.log.bus.emit(EventData::NodeFinished {
                     node: node.name.clone(),
                     host: None,
                     status: NodeStatus::Failed,
@@ -84,7 +84,7 @@ pub(crate) async fn run_node(ctx: Arc<RunContext>, id: NodeId, cancel: Cancellat
         }
     }
     let hosts = ctx.target_of(node).map(|env| env.hosts.clone()).unwrap_or_default();
-    ctx.bus.emit(EventData::NodeStarted {
+    ctx.log.bus.emit(EventData::NodeStarted {
         node: node.name.clone(),
         kind: node.kind.word().to_string(),
         host: None,
@@ -99,7 +99,7 @@ pub(crate) async fn run_node(ctx: Arc<RunContext>, id: NodeId, cancel: Cancellat
             None => run_stage_with_hooks(&ctx, id, cancel).await,
         },
     };
-    ctx.bus.emit(EventData::NodeFinished {
+    ctx.log.bus.emit(EventData::NodeFinished {
         node: node.name.clone(),
         host: None,
         status: result.status,

@@ -46,7 +46,7 @@ impl Rollout {
         if !self.going() {
             return;
         }
-        if self.ctx.previous_version.is_empty() {
+        if self.ctx.run.previous_version().is_empty() {
             let label = "first install: no stable version yet, 100% of requests".to_string();
             self.announce_weight("step", 1, 1, label, 100.0);
             if let Err(message) = self.set_weight(traffic.router, 100.0, &self.node_cancel.clone()).await {
@@ -87,7 +87,7 @@ impl Rollout {
         if pause.is_zero() {
             return true;
         }
-        self.ctx.bus.emit(EventData::RolloutPause {
+        self.ctx.log.bus.emit(EventData::RolloutPause {
             node: self.ctx.plan().node(self.id).name.clone(),
             duration_ms: millis(pause),
             until: in_rfc3339(&self.ctx, pause),
@@ -108,7 +108,7 @@ impl Rollout {
         if traffic.retire.is_empty() {
             return;
         }
-        let label = format!("retire {}", self.ctx.previous_version);
+        let label = format!("retire {}", self.ctx.run.previous_version());
         self.announce_weight("retire", 1, 1, label, 100.0);
         let node = self.ctx.plan().node(self.id);
         for host in self.hosts.clone() {
@@ -116,10 +116,12 @@ impl Rollout {
                 run_steps(&self.ctx, node, &traffic.retire, Some(&host), 1, &StepSite::forward(), &self.node_cancel)
                     .await;
             if let Err(failure) = result {
-                self.ctx.bus.emit(EventData::Warning {
+                self.ctx.log.bus.emit(EventData::Warning {
                     message: format!(
                         "{}: retiring {} on {host} failed (the new version serves every request): {}",
-                        node.name, self.ctx.previous_version, failure.message
+                        node.name,
+                        self.ctx.run.previous_version(),
+                        failure.message
                     ),
                 });
             }
@@ -142,10 +144,16 @@ impl Rollout {
     /// weight 0, under their own deadline (the rollout's cancel token may be
     /// cancelled already).
     async fn back_to_stable(&mut self, router: NodeId) {
-        if self.ctx.previous_version.is_empty() || router == self.id {
+        if self.ctx.run.previous_version().is_empty() || router == self.id {
             return;
         }
-        self.announce_weight("stable", 1, 1, format!("0% of requests: back to {}", self.ctx.previous_version), 0.0);
+        self.announce_weight(
+            "stable",
+            1,
+            1,
+            format!("0% of requests: back to {}", self.ctx.run.previous_version()),
+            0.0,
+        );
         let limit = self.ctx.plan().node(router).timeout.unwrap_or(BACK_TO_STABLE_LIMIT);
         let cancel = CancellationToken::new();
         let timer = {
@@ -158,7 +166,7 @@ impl Rollout {
         let result = self.set_weight(router, 0.0, &cancel).await;
         timer.abort();
         if let Err(message) = result {
-            self.ctx.bus.emit(EventData::Warning {
+            self.ctx.log.bus.emit(EventData::Warning {
                 message: format!("could not send every request back to the stable version: {message}"),
             });
         }
@@ -204,7 +212,7 @@ impl Rollout {
     }
 
     fn announce_weight(&self, phase: &str, index: usize, count: usize, label: String, weight: f64) {
-        self.ctx.bus.emit(EventData::RolloutStep {
+        self.ctx.log.bus.emit(EventData::RolloutStep {
             node: self.ctx.plan().node(self.id).name.clone(),
             strategy: "canary".to_string(),
             phase: phase.to_string(),

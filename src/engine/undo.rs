@@ -55,17 +55,17 @@ pub async fn undo(
     }
     let ctx = super::run_context(graph, inputs, options, parts, bus.clone(), completions);
     let plan = ctx.plan();
-    ctx.bus.emit(EventData::RunStarted {
-        run_id: ctx.options.run_id.clone(),
+    ctx.log.bus.emit(EventData::RunStarted {
+        run_id: ctx.run.options.run_id.clone(),
         pipeline: plan.pipeline.name.clone(),
-        version: ctx.version.clone(),
-        previous_version: ctx.previous_version.clone(),
+        version: ctx.run.version.clone(),
+        previous_version: ctx.run.previous_version().to_string(),
         plan_file: plan.plan_file.display().to_string(),
         nodes: undo.units.len(),
-        max_parallel: ctx.options.max_parallel,
+        max_parallel: ctx.run.options.max_parallel,
         on_failure: "rollback".into(),
-        environments: ctx.options.selection.environments.clone(),
-        limit: ctx.options.selection.limit.clone(),
+        environments: ctx.run.options.selection.environments.clone(),
+        limit: ctx.run.options.selection.limit.clone(),
     });
     let hard = CancellationToken::new();
     let mut interrupted = false;
@@ -86,7 +86,7 @@ pub async fn undo(
                     hard.cancel();
                     ctx.kill_all();
                 } else {
-                    ctx.bus.emit(EventData::Warning {
+                    ctx.log.bus.emit(EventData::Warning {
                         message: "rolling back; press Ctrl-C again to stop at once".into(),
                     });
                 }
@@ -98,7 +98,7 @@ pub async fn undo(
     if report.succeeded && !interrupted {
         for id in &undo.gates {
             let node = ctx.plan().node(*id);
-            ctx.bus.emit(EventData::NodeStarted {
+            ctx.log.bus.emit(EventData::NodeStarted {
                 node: node.name.clone(),
                 kind: node.kind.word().to_string(),
                 host: None,
@@ -108,7 +108,7 @@ pub async fn undo(
             let started = Instant::now();
             let result = gates::run_gate(ctx.clone(), *id, hard.child_token()).await;
             let duration_ms = millis(started.elapsed());
-            ctx.bus.emit(EventData::NodeFinished {
+            ctx.log.bus.emit(EventData::NodeFinished {
                 node: node.name.clone(),
                 host: None,
                 status: result.status,
@@ -145,13 +145,13 @@ pub async fn undo(
     };
     let summary = Summary { nodes, rollback: report.entries, failure };
     let duration_ms = ctx.elapsed_ms();
-    ctx.bus.emit(EventData::RunFinished {
+    ctx.log.bus.emit(EventData::RunFinished {
         status,
         exit_code: status.exit_code().code(),
         duration_ms,
         summary: summary.clone(),
     });
-    super::close_remotes(&ctx.remotes).await;
+    super::close_remotes(&ctx.services.remotes).await;
     bus.close();
     let _ = tokio::task::spawn_blocking(move || worker.join()).await;
     RunReport { status, summary, duration_ms }
