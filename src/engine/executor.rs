@@ -85,7 +85,7 @@ enum Walk {
 pub async fn execute(ctx: Arc<RunContext>, interrupts: mpsc::UnboundedReceiver<()>) -> RunReport {
     let plan = ctx.plan();
     let pipeline_policy = plan.pipeline.on_failure;
-    emit_started(&ctx, pipeline_policy);
+    ctx.log.bus.emit(run_started(&ctx, plan.nodes.len(), format!("{pipeline_policy:?}").to_lowercase()));
     // `hard` stops everything, the rollback and hooks included (a second
     // signal); `forward` stops the forward work only.
     let hard = CancellationToken::new();
@@ -115,20 +115,23 @@ pub async fn execute(ctx: Arc<RunContext>, interrupts: mpsc::UnboundedReceiver<(
     finish(&ctx, status, scheduler.states, rollback, stop)
 }
 
-fn emit_started(ctx: &RunContext, pipeline_policy: FailurePolicy) {
+/// `run_started` for a run of `nodes` nodes under `on_failure` (a
+/// `deploy rollback` too).
+pub(crate) fn run_started(ctx: &RunContext, nodes: usize, on_failure: String) -> EventData {
     let plan = ctx.plan();
-    ctx.log.bus.emit(EventData::RunStarted {
-        run_id: ctx.run.options.run_id.clone(),
+    let options = &ctx.run.options;
+    EventData::RunStarted {
+        run_id: options.run_id.clone(),
         pipeline: plan.pipeline.name.clone(),
         version: ctx.run.version.clone(),
         previous_version: ctx.run.previous_version().to_string(),
         plan_file: plan.plan_file.display().to_string(),
-        nodes: plan.nodes.len(),
-        max_parallel: ctx.run.options.max_parallel,
-        on_failure: format!("{pipeline_policy:?}").to_lowercase(),
-        environments: ctx.run.options.selection.environments.clone(),
-        limit: ctx.run.options.selection.limit.clone(),
-    });
+        nodes,
+        max_parallel: options.max_parallel,
+        on_failure,
+        environments: options.selection.environments.clone(),
+        limit: options.selection.limit.clone(),
+    }
 }
 
 /// Undoes what ran; `None` when a second signal stopped it.

@@ -9,11 +9,13 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::bus::{Bus, EventSink};
-use super::context::{millis, CompletionLog, RunOptions, UnitOutcome, UnitPhase, UnitRecord};
+use std::sync::Arc;
+
+use super::context::{millis, CompletionLog, RunContext, RunOptions, UnitOutcome, UnitPhase, UnitRecord};
 use super::event::{EventData, FailureSummary, NodeStatus, NodeSummary, RunStatus, Summary};
-use super::executor::RunReport;
+use super::executor::{run_started, RunReport};
 use super::redact::Redactor;
-use super::rollback::run_rollback;
+use super::rollback::{run_rollback, RollbackReport};
 use super::{gates, Parts};
 use crate::check::inputs::ResolvedInputs;
 use crate::check::model::NodeId;
@@ -54,86 +56,11 @@ pub async fn undo(
         }
     }
     let ctx = super::run_context(graph, inputs, options, parts, bus.clone(), completions);
-    let plan = ctx.plan();
-    ctx.log.bus.emit(EventData::RunStarted {
-        run_id: ctx.run.options.run_id.clone(),
-        pipeline: plan.pipeline.name.clone(),
-        version: ctx.run.version.clone(),
-        previous_version: ctx.run.previous_version().to_string(),
-        plan_file: plan.plan_file.display().to_string(),
-        nodes: undo.units.len(),
-        max_parallel: ctx.run.options.max_parallel,
-        on_failure: "rollback".into(),
-        environments: ctx.run.options.selection.environments.clone(),
-        limit: ctx.run.options.selection.limit.clone(),
-    });
+    ctx.log.bus.emit(run_started(&ctx, undo.units.len(), "rollback".into()));
     let hard = CancellationToken::new();
-    let mut interrupted = false;
-    let rollback = run_rollback(ctx.clone(), undo.reason.clone(), hard.clone());
-    tokio::pin!(rollback);
-    let mut signals = 0;
-    let report = loop {
-        tokio::select! {
-            report = &mut rollback => break report,
-            signal = interrupts.recv() => {
-                if signal.is_none() {
-                    // No signal handling: wait for the rollback alone.
-                    break rollback.await;
-                }
-                signals += 1;
-                if signals >= 2 {
-                    interrupted = true;
-                    hard.cancel();
-                    ctx.kill_all();
-                } else {
-                    ctx.log.bus.emit(EventData::Warning {
-                        message: "rolling back; press Ctrl-C again to stop at once".into(),
-                    });
-                }
-            }
-        }
-    };
-    let mut nodes = Vec::new();
-    let mut failure = None;
-    if report.succeeded && !interrupted {
-        for id in &undo.gates {
-            let node = ctx.plan().node(*id);
-            ctx.log.bus.emit(EventData::NodeStarted {
-                node: node.name.clone(),
-                kind: node.kind.word().to_string(),
-                host: None,
-                attempt: None,
-                hosts: Vec::new(),
-            });
-            let started = Instant::now();
-            let result = gates::run_gate(ctx.clone(), *id, hard.child_token()).await;
-            let duration_ms = millis(started.elapsed());
-            ctx.log.bus.emit(EventData::NodeFinished {
-                node: node.name.clone(),
-                host: None,
-                status: result.status,
-                duration_ms,
-                attempt: None,
-                exit_code: None,
-                error: result.error.clone(),
-            });
-            if result.status != NodeStatus::Succeeded && failure.is_none() {
-                failure = Some(FailureSummary {
-                    node: Some(node.name.clone()),
-                    host: None,
-                    message: result.error.clone().unwrap_or_else(|| result.status.word().to_string()),
-                });
-            }
-            nodes.push(NodeSummary {
-                node: node.name.clone(),
-                kind: node.kind.word().to_string(),
-                status: result.status,
-                duration_ms,
-                hosts: Vec::new(),
-                error: result.error,
-            });
-        }
-    }
+    let (report, interrupted) = roll_back(&ctx, undo.reason.clone(), &hard, &mut interrupts).await;
+    let (nodes, failure) =
+        if report.succeeded && !interrupted { verify(&ctx, &undo.gates, &hard).await } else { (Vec::new(), None) };
     let status = if interrupted {
         RunStatus::Interrupted
     } else if !report.succeeded {
@@ -155,4 +82,88 @@ pub async fn undo(
     bus.close();
     let _ = tokio::task::spawn_blocking(move || worker.join()).await;
     RunReport { status, summary, duration_ms }
+}
+
+/// The rollback path, and whether a second signal stopped it.
+async fn roll_back(
+    ctx: &Arc<RunContext>,
+    reason: String,
+    hard: &CancellationToken,
+    interrupts: &mut mpsc::UnboundedReceiver<()>,
+) -> (RollbackReport, bool) {
+    let rollback = run_rollback(ctx.clone(), reason, hard.clone());
+    tokio::pin!(rollback);
+    let mut signals = 0;
+    let mut interrupted = false;
+    let report = loop {
+        tokio::select! {
+            report = &mut rollback => break report,
+            signal = interrupts.recv() => {
+                if signal.is_none() {
+                    // No signal handling: wait for the rollback alone.
+                    break rollback.await;
+                }
+                signals += 1;
+                if signals >= 2 {
+                    interrupted = true;
+                    hard.cancel();
+                    ctx.kill_all();
+                } else {
+                    ctx.log.bus.emit(EventData::Warning {
+                        message: "rolling back; press Ctrl-C again to stop at once".into(),
+                    });
+                }
+            }
+        }
+    };
+    (report, interrupted)
+}
+
+/// `--with-gates`: decides each gate after the rollback; the first that
+/// did not pass is the run's failure.
+async fn verify(
+    ctx: &Arc<RunContext>,
+    gates: &[NodeId],
+    hard: &CancellationToken,
+) -> (Vec<NodeSummary>, Option<FailureSummary>) {
+    let mut nodes = Vec::new();
+    let mut failure = None;
+    for id in gates {
+        let node = ctx.plan().node(*id);
+        ctx.log.bus.emit(EventData::NodeStarted {
+            node: node.name.clone(),
+            kind: node.kind.word().to_string(),
+            host: None,
+            attempt: None,
+            hosts: Vec::new(),
+        });
+        let started = Instant::now();
+        let result = gates::run_gate(ctx.clone(), *id, hard.child_token()).await;
+        let duration_ms = millis(started.elapsed());
+        ctx.log.bus.emit(EventData::NodeFinished {
+            node: node.name.clone(),
+            host: None,
+            status: result.status,
+            duration_ms,
+            attempt: None,
+            exit_code: None,
+            error: result.error.clone(),
+        });
+        if result.status != NodeStatus::Succeeded && failure.is_none() {
+            failure = Some(FailureSummary {
+                node: Some(node.name.clone()),
+                host: None,
+                message: result.error.clone().unwrap_or_else(|| result.status.word().to_string()),
+            });
+        }
+        nodes.push(NodeSummary {
+            node: node.name.clone(),
+            kind: node.kind.word().to_string(),
+            status: result.status,
+            duration_ms,
+            hosts: Vec::new(),
+            error: result.error,
+        });
+    }
+    (nodes, failure)
 }
