@@ -13,7 +13,7 @@ use tokio::sync::Semaphore;
 use super::approval::ApprovalPrompt;
 use super::bus::Bus;
 use super::interpolate::Scope;
-use super::scripts::ScriptRunner;
+use super::script_runner::ScriptRunner;
 use super::transport::Transport;
 use crate::check::inputs::ResolvedInputs;
 use crate::check::model::{EnvId, EnvironmentDef, NodeDef, NodeId, Plan, Value};

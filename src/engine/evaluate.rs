@@ -3,7 +3,7 @@
 //! with what it prints sent to the event stream as `step_output` lines.
 //!
 //! A script that only computes is first tried right on the async worker
-//! under a small operation budget ([`super::scripts::ScriptRunner::quick`]):
+//! under a small operation budget ([`super::script_runner::ScriptRunner::quick`]):
 //! most `when` conditions, checks and small steps end there, without two
 //! thread hand-offs; one that needs more is evaluated in full on the pool.
 
@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::context::RunContext;
 use super::event::Stream;
-use super::scripts::{CheckOutcome, Quick, QuickResult};
+use super::script_runner::{CheckOutcome, Quick, QuickResult};
 use super::transport::OutputSink;
 use crate::check::model::Script;
 use crate::script::{LogSink, ScriptContext, ScriptLog};

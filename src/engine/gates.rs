@@ -23,7 +23,7 @@ use super::evaluate;
 use super::event::{EvaluationOutcome, EventData, GateOutcome};
 use super::interpolate::Quoting;
 use super::node::NodeResult;
-use super::scripts::CheckOutcome;
+use super::script_runner::CheckOutcome;
 use super::steps::output_sink;
 use crate::check::format_duration;
 use crate::check::model::{Check, EnvironmentDef, FailurePolicy, GateDef, NodeDef, NodeId, OutcomePolicy};

@@ -3,7 +3,7 @@
 //! [`executor`] schedules nodes; [`rollout`] fans a stage out over its hosts
 //! by strategy, [`hosts`] runs one host's attempts; [`steps`] runs
 //! `run`/`script` steps through a [`transport::Transport`] and the sandbox
-//! ([`scripts`], [`evaluate`]); [`gates`] decides gates ([`approval`]),
+//! ([`script_runner`], [`evaluate`]); [`gates`] decides gates ([`approval`]),
 //! [`monitor`] watches stages, [`hooks`] runs lifecycle hooks; [`rollback`]
 //! undoes what ran. Everything is an [`event::Event`] on the [`bus::Bus`],
 //! which masks secrets ([`redact`]) once before the views ([`view`]) and the
@@ -27,7 +27,7 @@ pub mod redact;
 pub mod rollback;
 pub mod rollout;
 pub mod run_status;
-pub mod scripts;
+pub mod script_runner;
 pub mod steps;
 #[cfg(test)]
 mod testing;
@@ -52,7 +52,7 @@ pub use context::{Approvals, Resumed, RunOptions, DEFAULT_MAX_PARALLEL};
 use context::{CompletionLog, RunContext};
 pub use executor::RunReport;
 use redact::Redactor;
-use scripts::{SandboxRunner, ScriptRunner};
+use script_runner::{SandboxRunner, ScriptRunner};
 use transport::{LocalTransport, SshTransport, Transport};
 
 /// Where the steps run, how scripts are evaluated and who is asked for
