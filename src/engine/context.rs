@@ -284,7 +284,7 @@ impl RunContext {
             node: Some(node),
             environment,
             host,
-            previous_version: &self.run.previous_version(),
+            previous_version: self.run.previous_version(),
             attempt,
             mask_secrets: false,
         }
@@ -347,7 +347,7 @@ impl RunContext {
             None => context.set_env("", Vec::<(&str, Dynamic)>::new()),
         }
         context.set_str("version", &self.run.version);
-        context.set_str("previous_version", &self.run.previous_version());
+        context.set_str("previous_version", self.run.previous_version());
         context.set_str("host", host.unwrap_or(""));
         context.set_str("stage", &node.name);
         context.set_int("attempt", i64::from(attempt));

@@ -174,11 +174,14 @@ mod tests {
         }
     }
 
+    /// (case, what stopped the run, the pipeline's on_failure, the rollback
+    /// succeeded, the final status, the hooks that run at the end)
+    type Case = (&'static str, Option<Stop>, FailurePolicy, bool, RunStatus, Vec<HookEvent>);
+
     #[test]
     fn what_happened_decides_the_final_status() {
         use RunStatus::*;
-        // (case, what stopped the run, pipeline's on_failure, the rollback succeeded, status, hooks)
-        let cases: Vec<(&str, Option<Stop>, FailurePolicy, bool, RunStatus, Vec<HookEvent>)> = vec![
+        let cases: Vec<Case> = vec![
             ("success", None, Rollback, true, Succeeded, vec![HookEvent::Success]),
             ("all skipped is a success", None, Abort, false, Succeeded, vec![HookEvent::Success]),
             (
