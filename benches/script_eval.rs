@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use deploy::check::model::ScriptLimits;
-use deploy::engine::scripts::{compile_script, CheckOutcome, Quick, QuickResult, SandboxRunner, ScriptRunner};
+use deploy::engine::script_runner::{compile_script, CheckOutcome, Quick, QuickResult, SandboxRunner, ScriptRunner};
 use deploy::script::{null_sink, ScriptContext};
 use deploy::syntax::span::SourceMap;
 use rhai::Dynamic;

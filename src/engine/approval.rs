@@ -76,7 +76,7 @@ pub async fn approve(
     request: ApprovalRequest<'_>,
     cancel: &CancellationToken,
 ) -> ApprovalResult {
-    let approvals = &ctx.options.approvals;
+    let approvals = &ctx.run.options.approvals;
     let approver = approvals.approver_for(request.name, request.by).to_string();
     let node = request.name.to_string();
     let allowed = request.by.is_empty() || request.by.iter().any(|name| name == &approver);
@@ -89,10 +89,10 @@ pub async fn approve(
     if approvals.approves(&node) {
         if !allowed {
             let reason = not_allowed();
-            ctx.bus.emit(EventData::ApprovalRefused { node: node.clone(), approver, reason: reason.clone() });
+            ctx.log.bus.emit(EventData::ApprovalRefused { node: node.clone(), approver, reason: reason.clone() });
             return ApprovalResult::Paused(reason);
         }
-        ctx.bus.emit(EventData::Approved { node, approver, question: request.question, how: Some("flag".into()) });
+        ctx.log.bus.emit(EventData::Approved { node, approver, question: request.question, how: Some("flag".into()) });
         return ApprovalResult::Approved;
     }
     let waiting = format!(
@@ -100,20 +100,20 @@ pub async fn approve(
         request.question,
         if request.by.is_empty() { String::new() } else { format!(" by {}", request.by.join(", ")) }
     );
-    let Some(prompt) = ctx.prompt.clone().filter(|_| approvals.interactive) else {
+    let Some(prompt) = ctx.services.prompt.clone().filter(|_| approvals.interactive) else {
         return ApprovalResult::Paused(waiting);
     };
     if !allowed {
         let reason = not_allowed();
-        ctx.bus.emit(EventData::ApprovalRefused { node: node.clone(), approver, reason: reason.clone() });
+        ctx.log.bus.emit(EventData::ApprovalRefused { node: node.clone(), approver, reason: reason.clone() });
         return ApprovalResult::Paused(reason);
     }
     // One question on the terminal at a time.
     let _turn = tokio::select! {
-        turn = ctx.prompt_lock.lock() => turn,
+        turn = ctx.services.prompt_lock.lock() => turn,
         () = cancel.cancelled() => return ApprovalResult::Cancelled,
     };
-    ctx.bus.emit(EventData::ApprovalRequested {
+    ctx.log.bus.emit(EventData::ApprovalRequested {
         node: node.clone(),
         question: request.question.clone(),
         by: request.by.to_vec(),
@@ -129,7 +129,7 @@ pub async fn approve(
     };
     match answer {
         PromptAnswer::Yes => {
-            ctx.bus.emit(EventData::Approved {
+            ctx.log.bus.emit(EventData::Approved {
                 node,
                 approver,
                 question: request.question,
@@ -139,7 +139,7 @@ pub async fn approve(
         }
         PromptAnswer::No => {
             let reason = format!("{approver} answered no to \"{}\"", request.question);
-            ctx.bus.emit(EventData::ApprovalRefused { node, approver, reason: reason.clone() });
+            ctx.log.bus.emit(EventData::ApprovalRefused { node, approver, reason: reason.clone() });
             ApprovalResult::Refused(reason)
         }
         PromptAnswer::Unavailable => ApprovalResult::Paused(waiting),

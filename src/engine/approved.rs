@@ -10,7 +10,7 @@ use super::context::RunContext;
 /// `#{ gate: approver }` for every gate whose approval is decided and whose
 /// approver may approve it.
 pub fn decided(ctx: &RunContext) -> Dynamic {
-    let approvals = &ctx.options.approvals;
+    let approvals = &ctx.run.options.approvals;
     let mut map = Map::new();
     for node in &ctx.plan().nodes {
         let Some(approval) = node.gate.as_ref().and_then(|gate| gate.approve.as_ref()) else { continue };

@@ -13,7 +13,7 @@ use tokio::sync::Semaphore;
 use super::approval::ApprovalPrompt;
 use super::bus::Bus;
 use super::interpolate::Scope;
-use super::scripts::ScriptRunner;
+use super::script_runner::ScriptRunner;
 use super::transport::Transport;
 use crate::check::inputs::ResolvedInputs;
 use crate::check::model::{EnvId, EnvironmentDef, NodeDef, NodeId, Plan, Value};
@@ -184,7 +184,18 @@ impl CompletionLog {
     }
 }
 
+/// What every task of a run shares, in three parts: what is run
+/// ([`RunPlan`], fixed for the run), what does the work ([`RunServices`]),
+/// and what the run records as it goes ([`RunLog`]). A stage reads the
+/// plan, uses the services and writes to the log.
 pub struct RunContext {
+    pub run: RunPlan,
+    pub services: RunServices,
+    pub log: RunLog,
+}
+
+/// The plan being run, with its inputs and options.
+pub struct RunPlan {
     pub graph: ExecutionGraph,
     pub inputs: ResolvedInputs,
     /// The inputs with `version` set to the previous version (a blue/green switch back).
@@ -192,7 +203,21 @@ pub struct RunContext {
     /// What the pipeline's hooks run as.
     pub pipeline_node: NodeDef,
     pub options: RunOptions,
-    pub bus: Bus,
+    /// The environment each node sees: its target, or the closest one it needs.
+    pub environments: Vec<Option<EnvId>>,
+    pub version: String,
+}
+
+impl RunPlan {
+    /// The version deployed before this run (`--previous-version` or the
+    /// state's), empty when none is known.
+    pub fn previous_version(&self) -> &str {
+        self.options.previous_version.as_deref().unwrap_or("")
+    }
+}
+
+/// What runs the steps, scripts and prompts, and how many commands may run at once.
+pub struct RunServices {
     /// Runs the steps of stages with a `target`.
     pub transport: Arc<dyn Transport>,
     /// Runs the steps of stages without a target, and hooks.
@@ -204,25 +229,27 @@ pub struct RunContext {
     pub prompt: Option<Arc<dyn ApprovalPrompt>>,
     /// One prompt at a time.
     pub prompt_lock: tokio::sync::Mutex<()>,
-    /// The environment each node sees: its target, or the closest one it needs.
-    pub environments: Vec<Option<EnvId>>,
+    /// `--max-parallel`.
     pub permits: Arc<Semaphore>,
+}
+
+/// What the run records: its events and the units that ended, since it started.
+pub struct RunLog {
+    pub bus: Bus,
     pub completions: CompletionLog,
-    pub version: String,
-    pub previous_version: String,
     pub started: Instant,
 }
 
 impl RunContext {
     pub fn plan(&self) -> &Plan {
-        &self.graph.plan
+        &self.run.graph.plan
     }
 
     /// The environment a node sees: its target, or the one it inherits
     /// from the closest node it needs (a gate after a rollout sees the
     /// rollout's `env`).
     pub fn environment_of(&self, node: &NodeDef) -> Option<&EnvironmentDef> {
-        let id = node.target.or_else(|| self.environments.get(node.id.0).copied().flatten())?;
+        let id = node.target.or_else(|| self.run.environments.get(node.id.0).copied().flatten())?;
         self.plan().environments.get(id.0)
     }
 
@@ -235,11 +262,11 @@ impl RunContext {
     /// run's transport for other targets, this machine without a host.
     pub fn transport_for(&self, node: &NodeDef, host: Option<&str>) -> &dyn Transport {
         match (node.target, host) {
-            (Some(target), Some(_)) => match self.remotes.get(target.0) {
+            (Some(target), Some(_)) => match self.services.remotes.get(target.0) {
                 Some(Some(remote)) => remote.as_ref(),
-                _ => self.transport.as_ref(),
+                _ => self.services.transport.as_ref(),
             },
-            (Some(_), None) | (None, _) => self.local.as_ref(),
+            (Some(_), None) | (None, _) => self.services.local.as_ref(),
         }
     }
 
@@ -259,11 +286,11 @@ impl RunContext {
     ) -> Scope<'a> {
         Scope {
             plan: self.plan(),
-            inputs: &self.inputs,
+            inputs: &self.run.inputs,
             node: Some(node),
             environment,
             host,
-            previous_version: &self.previous_version,
+            previous_version: self.run.previous_version(),
             attempt,
             mask_secrets: false,
         }
@@ -275,10 +302,10 @@ impl RunContext {
             ("DEPLOY_PIPELINE".to_string(), self.plan().pipeline.name.clone()),
             ("DEPLOY_STAGE".to_string(), node.name.clone()),
             ("DEPLOY_HOST".to_string(), host.unwrap_or("").to_string()),
-            ("DEPLOY_VERSION".to_string(), self.version.clone()),
-            ("DEPLOY_PREVIOUS_VERSION".to_string(), self.previous_version.clone()),
-            ("DEPLOY_RUN_ID".to_string(), self.options.run_id.clone()),
-            ("DEPLOY_COMMIT".to_string(), self.inputs.commit()),
+            ("DEPLOY_VERSION".to_string(), self.run.version.clone()),
+            ("DEPLOY_PREVIOUS_VERSION".to_string(), self.run.previous_version().to_string()),
+            ("DEPLOY_RUN_ID".to_string(), self.run.options.run_id.clone()),
+            ("DEPLOY_COMMIT".to_string(), self.run.inputs.commit()),
             ("DEPLOY_ATTEMPT".to_string(), attempt.to_string()),
             ("DEPLOY_ENVIRONMENT".to_string(), self.environment_of(node).map(|e| e.name.clone()).unwrap_or_default()),
         ];
@@ -303,8 +330,8 @@ impl RunContext {
         attempt: u32,
         environment: Option<&EnvironmentDef>,
     ) -> ScriptContext {
-        let mut context = ScriptContext { variables: Vec::with_capacity(self.inputs.params.len() + 12) };
-        for (name, value) in &self.inputs.params {
+        let mut context = ScriptContext { variables: Vec::with_capacity(self.run.inputs.params.len() + 12) };
+        for (name, value) in &self.run.inputs.params {
             context.set(name, to_dynamic(value));
         }
         let scope = self.scope_in(node, host, attempt, environment);
@@ -325,28 +352,29 @@ impl RunContext {
             }
             None => context.set_env("", Vec::<(&str, Dynamic)>::new()),
         }
-        context.set_str("version", &self.version);
-        context.set_str("previous_version", &self.previous_version);
+        context.set_str("version", &self.run.version);
+        context.set_str("previous_version", self.run.previous_version());
         context.set_str("host", host.unwrap_or(""));
         context.set_str("stage", &node.name);
         context.set_int("attempt", i64::from(attempt));
         context.set_str("pipeline", &self.plan().pipeline.name);
-        context.set_str("commit", &self.inputs.commit());
-        context.set_secrets(self.inputs.secrets_in(environment.map(|environment| environment.name.as_str())));
+        context.set_str("commit", &self.run.inputs.commit());
+        context.set_secrets(self.run.inputs.secrets_in(environment.map(|environment| environment.name.as_str())));
         context
     }
 
     /// Kills everything still running on every transport (a second Ctrl-C).
     pub fn kill_all(&self) {
-        self.transport.kill_all();
-        self.local.kill_all();
-        for remote in self.remotes.iter().flatten() {
+        let services = &self.services;
+        services.transport.kill_all();
+        services.local.kill_all();
+        for remote in services.remotes.iter().flatten() {
             remote.kill_all();
         }
     }
 
     pub fn elapsed_ms(&self) -> u64 {
-        millis(self.started.elapsed())
+        millis(self.log.started.elapsed())
     }
 }
 

@@ -3,7 +3,7 @@
 //! with what it prints sent to the event stream as `step_output` lines.
 //!
 //! A script that only computes is first tried right on the async worker
-//! under a small operation budget ([`super::scripts::ScriptRunner::quick`]):
+//! under a small operation budget ([`super::script_runner::ScriptRunner::quick`]):
 //! most `when` conditions, checks and small steps end there, without two
 //! thread hand-offs; one that needs more is evaluated in full on the pool.
 
@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::context::RunContext;
 use super::event::Stream;
-use super::scripts::{CheckOutcome, Quick, QuickResult};
+use super::script_runner::{CheckOutcome, Quick, QuickResult};
 use super::transport::OutputSink;
 use crate::check::model::Script;
 use crate::script::{LogSink, ScriptContext, ScriptLog};
@@ -33,10 +33,10 @@ pub async fn check(
     log: LogSink,
     cancel: &CancellationToken,
 ) -> Option<CheckOutcome> {
-    if let Some(QuickResult::Check(outcome)) = ctx.scripts.quick(script, &context, &log, Quick::Check) {
+    if let Some(QuickResult::Check(outcome)) = ctx.services.scripts.quick(script, &context, &log, Quick::Check) {
         return Some(outcome);
     }
-    let runner = ctx.scripts.clone();
+    let runner = ctx.services.scripts.clone();
     let script = script.clone();
     let evaluation = tokio::task::spawn_blocking(move || runner.check(&script, &context, &log));
     tokio::select! {
@@ -53,10 +53,10 @@ pub async fn step(
     log: LogSink,
     cancel: &CancellationToken,
 ) -> Result<(), Option<String>> {
-    if let Some(QuickResult::Step(result)) = ctx.scripts.quick(script, &context, &log, Quick::Step) {
+    if let Some(QuickResult::Step(result)) = ctx.services.scripts.quick(script, &context, &log, Quick::Step) {
         return result.map_err(Some);
     }
-    let runner = ctx.scripts.clone();
+    let runner = ctx.services.scripts.clone();
     let script = script.clone();
     let evaluation = tokio::task::spawn_blocking(move || runner.run_step(&script, &context, &log));
     tokio::select! {
@@ -75,10 +75,10 @@ pub async fn condition(
     context: ScriptContext,
     log: LogSink,
 ) -> Result<bool, String> {
-    if let Some(QuickResult::Condition(result)) = ctx.scripts.quick(script, &context, &log, Quick::Condition) {
+    if let Some(QuickResult::Condition(result)) = ctx.services.scripts.quick(script, &context, &log, Quick::Condition) {
         return result;
     }
-    let runner = ctx.scripts.clone();
+    let runner = ctx.services.scripts.clone();
     let script = script.clone();
     tokio::task::spawn_blocking(move || runner.condition(&script, &context, &log))
         .await

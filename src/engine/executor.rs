@@ -9,6 +9,10 @@
 //! `pause` they are left to finish. A first SIGINT/SIGTERM acts like a
 //! failure under the pipeline's `on_failure`; a second kills everything at
 //! once and ends the run.
+//!
+//! [`Scheduler`] reacts to what happens (a node finished, a monitor fired,
+//! a signal arrived); which stop decides and what status it gives the run
+//! is the pure policy in [`super::outcome`].
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -19,29 +23,14 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::context::{millis, RunContext};
-use super::event::{
-    EventData, FailureSummary, HostSummary, NodeStatus, NodeSummary, RollbackSummary, RunStatus, Summary,
-};
-use super::gates::{self, GateDecision};
+use super::event::{EventData, HostSummary, NodeStatus, NodeSummary, RollbackSummary, RunStatus, Summary};
+use super::gates::GateDecision;
 use super::hooks::{run_hooks, HookContext};
-use super::monitor::{self, MonitorHandle};
-use super::rollback::run_rollback;
-use super::rollout::run_stage;
-use crate::check::model::{FailurePolicy, HookEvent, NodeId, NodeKind};
-
-/// How a node (all its hosts) ended, and what a failure makes the run do.
-#[derive(Debug)]
-pub struct NodeResult {
-    pub status: NodeStatus,
-    pub error: Option<String>,
-    pub exit_code: Option<i32>,
-    pub failed_host: Option<String>,
-    pub hosts: Vec<HostSummary>,
-    /// For a failure: `on_failure` of the pipeline, or the gate outcome's policy.
-    pub policy: FailurePolicy,
-    /// A stage's `monitor`, still watching after the rollout.
-    pub monitor: Option<MonitorHandle>,
-}
+use super::monitor::MonitorHandle;
+use super::node::{run_node, NodeResult};
+use super::outcome::{self, Ending, Stop, INTERRUPTED};
+use super::rollback::{run_rollback, RollbackReport};
+use crate::check::model::{FailurePolicy, HookEvent, NodeId};
 
 /// What a run ended with.
 #[derive(Clone, Debug)]
@@ -51,25 +40,6 @@ pub struct RunReport {
     pub duration_ms: u64,
 }
 
-/// Why the run stopped starting new work.
-#[derive(Clone, Debug)]
-enum Stop {
-    Failure { node: String, host: Option<String>, message: String, policy: FailurePolicy },
-    Paused { node: String, message: String },
-    Interrupted,
-}
-
-impl Stop {
-    /// Whether running nodes are cancelled (rather than left to finish).
-    fn cancels(&self, pipeline_policy: FailurePolicy) -> bool {
-        match self {
-            Stop::Failure { policy, .. } => *policy != FailurePolicy::Pause,
-            Stop::Paused { .. } => false,
-            Stop::Interrupted => pipeline_policy != FailurePolicy::Pause,
-        }
-    }
-}
-
 struct NodeState {
     status: NodeStatus,
     duration_ms: u64,
@@ -77,254 +47,305 @@ struct NodeState {
     error: Option<String>,
 }
 
+/// The SIGINT/SIGTERMs of a run, counted.
+struct Signals {
+    receiver: mpsc::UnboundedReceiver<()>,
+    count: u32,
+    open: bool,
+}
+
+impl Signals {
+    fn new(receiver: mpsc::UnboundedReceiver<()>) -> Signals {
+        Signals { receiver, count: 0, open: true }
+    }
+
+    /// Waits for the next signal and says whether it is the first; never
+    /// resolves once nobody can send one any more.
+    async fn next_is_first(&mut self) -> bool {
+        while self.open {
+            if self.receiver.recv().await.is_some() {
+                self.count += 1;
+                return self.count == 1;
+            }
+            self.open = false;
+        }
+        std::future::pending().await
+    }
+}
+
+/// How the walk over the graph ended.
+enum Walk {
+    /// Nothing runs any more.
+    Done,
+    /// A second signal: stop everything at once.
+    HardStop,
+}
+
 /// Walks the graph. `interrupts` delivers one message per SIGINT/SIGTERM.
-pub async fn execute(ctx: Arc<RunContext>, mut interrupts: mpsc::UnboundedReceiver<()>) -> RunReport {
+pub async fn execute(ctx: Arc<RunContext>, interrupts: mpsc::UnboundedReceiver<()>) -> RunReport {
     let plan = ctx.plan();
     let pipeline_policy = plan.pipeline.on_failure;
-    ctx.bus.emit(EventData::RunStarted {
-        run_id: ctx.options.run_id.clone(),
-        pipeline: plan.pipeline.name.clone(),
-        version: ctx.version.clone(),
-        previous_version: ctx.previous_version.clone(),
-        plan_file: plan.plan_file.display().to_string(),
-        nodes: plan.nodes.len(),
-        max_parallel: ctx.options.max_parallel,
-        on_failure: format!("{pipeline_policy:?}").to_lowercase(),
-        environments: ctx.options.selection.environments.clone(),
-        limit: ctx.options.selection.limit.clone(),
-    });
+    ctx.log.bus.emit(run_started(&ctx, plan.nodes.len(), format!("{pipeline_policy:?}").to_lowercase()));
     // `hard` stops everything, the rollback and hooks included (a second
     // signal); `forward` stops the forward work only.
     let hard = CancellationToken::new();
-    let forward = hard.child_token();
+    let mut signals = Signals::new(interrupts);
     run_hooks(&ctx, &plan.hooks, HookEvent::Start, None, &HookContext::new("running"), &hard).await;
-    let count = plan.nodes.len();
-    let mut states: Vec<NodeState> = (0..count)
-        .map(|_| NodeState { status: NodeStatus::NotStarted, duration_ms: 0, hosts: Vec::new(), error: None })
-        .collect();
-    let mut missing: Vec<usize> =
-        plan.nodes.iter().map(|node| node.needs.iter().filter(|n| n.0 < count).count()).collect();
-    let mut ready: VecDeque<NodeId> = ctx.graph.order.iter().copied().filter(|id| missing[id.0] == 0).collect();
-    let evaluated_for = evaluated_only_for_stages(plan);
-    let mut running: JoinSet<(NodeId, NodeResult, u64)> = JoinSet::new();
-    // Monitors still watching stages that finished their rollout.
-    let mut monitors: JoinSet<(NodeId, GateDecision)> = JoinSet::new();
-    let mut stop: Option<Stop> = None;
-    let mut signals = 0u32;
-    let mut interrupts_open = true;
+    let mut scheduler = Scheduler::new(ctx.clone(), hard.child_token());
+    if let Walk::HardStop = scheduler.walk(&mut signals).await {
+        return hard_stop(&ctx, &hard, scheduler).await;
+    }
+    let (status, rollback) = match outcome::ending(scheduler.stop.as_ref(), pipeline_policy) {
+        Ending::Status(status) => (status, Vec::new()),
+        Ending::RollBack { reason } => match roll_back(&ctx, reason, &hard, &mut signals).await {
+            Some(report) => (outcome::after_rollback(scheduler.stop.as_ref(), report.succeeded), report.entries),
+            // The rollback future is no longer polled; its processes die with the groups.
+            None => return hard_stop(&ctx, &hard, scheduler).await,
+        },
+    };
+    let stop = scheduler.stop.take();
+    let hook_context = HookContext {
+        status: outcome::status_word(status).to_string(),
+        failed_node: stop.as_ref().and_then(Stop::node).map(str::to_string),
+        error: stop.as_ref().map(|stop| stop.message().to_string()),
+    };
+    for event in outcome::final_hooks(status, !rollback.is_empty()) {
+        run_hooks(&ctx, &plan.hooks, event, None, &hook_context, &hard).await;
+    }
+    finish(&ctx, status, scheduler.states, rollback, stop)
+}
 
+/// `run_started` for a run of `nodes` nodes under `on_failure` (a
+/// `deploy rollback` too).
+pub(crate) fn run_started(ctx: &RunContext, nodes: usize, on_failure: String) -> EventData {
+    let plan = ctx.plan();
+    let options = &ctx.run.options;
+    EventData::RunStarted {
+        run_id: options.run_id.clone(),
+        pipeline: plan.pipeline.name.clone(),
+        version: ctx.run.version.clone(),
+        previous_version: ctx.run.previous_version().to_string(),
+        plan_file: plan.plan_file.display().to_string(),
+        nodes,
+        max_parallel: options.max_parallel,
+        on_failure,
+        environments: options.selection.environments.clone(),
+        limit: options.selection.limit.clone(),
+    }
+}
+
+/// Undoes what ran; `None` when a second signal stopped it.
+async fn roll_back(
+    ctx: &Arc<RunContext>,
+    reason: String,
+    hard: &CancellationToken,
+    signals: &mut Signals,
+) -> Option<RollbackReport> {
+    let rollback_run = run_rollback(ctx.clone(), reason, hard.clone());
+    tokio::pin!(rollback_run);
     loop {
-        if stop.is_none() {
-            while let Some(id) = ready.pop_front() {
-                if resumed_node(&ctx, id, &mut states[id.0]) {
-                    for dependent in &ctx.graph.dependents[id.0] {
-                        missing[dependent.0] = missing[dependent.0].saturating_sub(1);
-                        if missing[dependent.0] == 0 {
-                            ready.push_back(*dependent);
-                        }
+        tokio::select! {
+            report = &mut rollback_run => return Some(report),
+            first = signals.next_is_first() => {
+                if !first {
+                    return None;
+                }
+                ctx.log.bus.emit(EventData::Warning { message: "rolling back; press Ctrl-C again to stop at once".into() });
+            }
+        }
+    }
+}
+
+/// The walk's state: each node's, what waits, what runs, why it stopped.
+struct Scheduler {
+    ctx: Arc<RunContext>,
+    pipeline_policy: FailurePolicy,
+    /// Cancels the forward work (not the rollback or the hooks).
+    forward: CancellationToken,
+    states: Vec<NodeState>,
+    /// For each node, how many of its `needs` have not passed yet.
+    missing: Vec<usize>,
+    ready: VecDeque<NodeId>,
+    /// Nodes decided only where a stage uses them, and by whom.
+    evaluated_for: Vec<Option<String>>,
+    running: JoinSet<(NodeId, NodeResult, u64)>,
+    /// Monitors still watching stages that finished their rollout.
+    monitors: JoinSet<(NodeId, GateDecision)>,
+    stop: Option<Stop>,
+}
+
+impl Scheduler {
+    fn new(ctx: Arc<RunContext>, forward: CancellationToken) -> Scheduler {
+        let plan = ctx.plan();
+        let count = plan.nodes.len();
+        let states = (0..count)
+            .map(|_| NodeState { status: NodeStatus::NotStarted, duration_ms: 0, hosts: Vec::new(), error: None })
+            .collect();
+        let missing: Vec<usize> =
+            plan.nodes.iter().map(|node| node.needs.iter().filter(|n| n.0 < count).count()).collect();
+        let ready = ctx.run.graph.order.iter().copied().filter(|id| missing[id.0] == 0).collect();
+        Scheduler {
+            pipeline_policy: plan.pipeline.on_failure,
+            evaluated_for: evaluated_only_for_stages(plan),
+            forward,
+            states,
+            missing,
+            ready,
+            running: JoinSet::new(),
+            monitors: JoinSet::new(),
+            stop: None,
+            ctx,
+        }
+    }
+
+    /// Starts what is ready and handles what happens until nothing runs.
+    async fn walk(&mut self, signals: &mut Signals) -> Walk {
+        loop {
+            if self.stop.is_none() {
+                self.start_ready();
+            }
+            if self.running.is_empty() && self.monitors.is_empty() {
+                return Walk::Done;
+            }
+            tokio::select! {
+                first = signals.next_is_first() => {
+                    if !first {
+                        return Walk::HardStop;
                     }
-                    continue;
+                    self.signal_received();
                 }
-                if let Some(reason) = &plan.node(id).deselected {
-                    ctx.bus.emit(EventData::NodeSkipped { node: plan.node(id).name.clone(), reason: reason.clone() });
-                    states[id.0].status = NodeStatus::Skipped;
-                    for dependent in &ctx.graph.dependents[id.0] {
-                        missing[dependent.0] = missing[dependent.0].saturating_sub(1);
-                        if missing[dependent.0] == 0 {
-                            ready.push_back(*dependent);
-                        }
+                Some(joined) = self.monitors.join_next() => {
+                    if let Ok((id, decision)) = joined {
+                        self.monitor_fired(id, decision);
                     }
-                    continue;
                 }
-                if let Some(users) = &evaluated_for[id.0] {
-                    ctx.bus.emit(EventData::NodeSkipped {
-                        node: plan.node(id).name.clone(),
-                        reason: format!("evaluated only for {users}"),
-                    });
-                    states[id.0].status = NodeStatus::Skipped;
-                    continue;
+                Some(joined) = self.running.join_next() => {
+                    if let Ok((id, result, duration_ms)) = joined {
+                        self.node_finished(id, result, duration_ms);
+                    }
                 }
-                states[id.0].status = NodeStatus::Cancelled; // until it reports
+            }
+        }
+    }
+
+    /// Starts every ready node, or settles it without running: finished
+    /// before a resume, deselected, or decided only where a stage uses it.
+    fn start_ready(&mut self) {
+        let ctx = self.ctx.clone();
+        let plan = ctx.plan();
+        while let Some(id) = self.ready.pop_front() {
+            let node = plan.node(id);
+            if ctx.run.options.resumed.node_done(&node.name) {
+                // Counts as succeeded.
+                self.skip(id, "finished before the run was resumed".to_string(), NodeStatus::Succeeded);
+                self.release_dependents(id);
+            } else if let Some(reason) = &node.deselected {
+                self.skip(id, reason.clone(), NodeStatus::Skipped);
+                self.release_dependents(id);
+            } else if let Some(users) = &self.evaluated_for[id.0] {
+                self.skip(id, format!("evaluated only for {users}"), NodeStatus::Skipped);
+            } else {
+                self.states[id.0].status = NodeStatus::Cancelled; // until it reports
                 let ctx = ctx.clone();
-                let cancel = forward.clone();
-                running.spawn(async move {
+                let cancel = self.forward.clone();
+                self.running.spawn(async move {
                     let started = Instant::now();
                     let result = run_node(ctx, id, cancel).await;
                     (id, result, millis(started.elapsed()))
                 });
             }
         }
-        if running.is_empty() && monitors.is_empty() {
-            break;
-        }
-        tokio::select! {
-            signal = interrupts.recv(), if interrupts_open => {
-                if signal.is_none() {
-                    interrupts_open = false;
-                    continue;
-                }
-                signals += 1;
-                if signals >= 2 {
-                    monitors.abort_all();
-                    return hard_stop(&ctx, &hard, running, states).await;
-                }
-                ctx.bus.emit(EventData::Warning {
-                    message: "interrupted: no new work starts; press Ctrl-C again to stop at once".into(),
-                });
-                let interrupted = Stop::Interrupted;
-                if interrupted.cancels(pipeline_policy) {
-                    forward.cancel();
-                }
-                if !matches!(stop, Some(Stop::Failure { .. })) {
-                    announce(&ctx, "interrupted by a signal", stop_policy(&interrupted, pipeline_policy));
-                    stop = Some(interrupted);
-                }
-            }
-            Some(joined) = monitors.join_next() => {
-                let Ok((id, decision)) = joined else { continue };
-                let GateDecision::Stop { message, policy } = decision else { continue };
-                let node = ctx.plan().node(id);
-                let state = &mut states[id.0];
-                state.status = if policy == FailurePolicy::Pause { NodeStatus::Paused } else { NodeStatus::Failed };
-                state.error = Some(message.clone());
-                if stop.is_none() || (policy != FailurePolicy::Pause && !matches!(stop, Some(Stop::Failure { .. }))) {
-                    announce(&ctx, &format!("the monitor of {} failed", node.name), policy);
-                    if policy == FailurePolicy::Pause {
-                        stop = Some(Stop::Paused { node: node.name.clone(), message });
-                    } else {
-                        forward.cancel();
-                        stop = Some(Stop::Failure { node: node.name.clone(), host: None, message, policy });
-                    }
-                }
-            }
-            Some(joined) = running.join_next() => {
-                let Ok((id, mut result, duration_ms)) = joined else { continue };
-                if let Some(handle) = result.monitor.take() {
-                    monitors.spawn(async move {
-                        let stage = handle.stage;
-                        let decision = handle_task(handle).await;
-                        (stage, decision)
-                    });
-                }
-                let node = ctx.plan().node(id);
-                let state = &mut states[id.0];
-                state.status = result.status;
-                state.duration_ms = duration_ms;
-                state.hosts = result.hosts.clone();
-                state.error = result.error.clone();
-                match result.status {
-                    NodeStatus::Succeeded | NodeStatus::Skipped => {
-                        for dependent in &ctx.graph.dependents[id.0] {
-                            missing[dependent.0] = missing[dependent.0].saturating_sub(1);
-                            if missing[dependent.0] == 0 {
-                                ready.push_back(*dependent);
-                            }
-                        }
-                    }
-                    NodeStatus::Failed => {
-                        let failure = Stop::Failure {
-                            node: node.name.clone(),
-                            host: result.failed_host.clone(),
-                            message: result.error.clone().unwrap_or_else(|| "failed".into()),
-                            policy: result.policy,
-                        };
-                        // The first failure decides; a failure overrides a pause or an interrupt.
-                        if !matches!(stop, Some(Stop::Failure { .. })) {
-                            let reason = format!("{} failed", node.name);
-                            announce(&ctx, &reason, result.policy);
-                            if failure.cancels(pipeline_policy) {
-                                forward.cancel();
-                            }
-                            stop = Some(failure);
-                        }
-                    }
-                    NodeStatus::Paused => {
-                        if stop.is_none() {
-                            let message = result.error.clone().unwrap_or_else(|| "paused".into());
-                            announce(&ctx, &message, FailurePolicy::Pause);
-                            stop = Some(Stop::Paused { node: node.name.clone(), message });
-                        }
-                    }
-                    NodeStatus::Cancelled | NodeStatus::NotStarted => {}
-                }
+    }
+
+    fn skip(&mut self, id: NodeId, reason: String, status: NodeStatus) {
+        self.ctx.log.bus.emit(EventData::NodeSkipped { node: self.ctx.plan().node(id).name.clone(), reason });
+        self.states[id.0].status = status;
+    }
+
+    /// `id` passed: the nodes that were waiting only for it are ready.
+    fn release_dependents(&mut self, id: NodeId) {
+        for dependent in &self.ctx.run.graph.dependents[id.0] {
+            let missing = &mut self.missing[dependent.0];
+            *missing = missing.saturating_sub(1);
+            if *missing == 0 {
+                self.ready.push_back(*dependent);
             }
         }
     }
 
-    let mut rollback: Vec<RollbackSummary> = Vec::new();
-    let status = match &stop {
-        None => RunStatus::Succeeded,
-        Some(Stop::Paused { .. }) => RunStatus::Paused,
-        Some(Stop::Failure { policy: FailurePolicy::Pause, .. }) => RunStatus::Paused,
-        Some(Stop::Failure { policy: FailurePolicy::Abort, .. }) => RunStatus::Aborted,
-        Some(Stop::Interrupted) if pipeline_policy != FailurePolicy::Rollback => RunStatus::Interrupted,
-        Some(stop @ (Stop::Failure { policy: FailurePolicy::Rollback, .. } | Stop::Interrupted)) => {
-            let reason = match stop {
-                Stop::Failure { node, message, .. } => format!("{node} failed: {message}"),
-                _ => "interrupted by a signal".to_string(),
-            };
-            let rollback_run = run_rollback(ctx.clone(), reason, hard.clone());
-            tokio::pin!(rollback_run);
-            let report = loop {
-                tokio::select! {
-                    report = &mut rollback_run => break Some(report),
-                    signal = interrupts.recv(), if interrupts_open => {
-                        if signal.is_none() {
-                            interrupts_open = false;
-                            continue;
-                        }
-                        signals += 1;
-                        if signals >= 2 {
-                            break None;
-                        }
-                        ctx.bus.emit(EventData::Warning {
-                            message: "rolling back; press Ctrl-C again to stop at once".into(),
-                        });
-                    }
-                }
-            };
-            match report {
-                None => {
-                    // The rollback future is no longer polled; its processes die with the groups.
-                    return hard_stop(&ctx, &hard, JoinSet::new(), states).await;
-                }
-                Some(report) => {
-                    let succeeded = report.succeeded;
-                    rollback = report.entries;
-                    match (succeeded, stop) {
-                        (false, _) => RunStatus::RollbackFailed,
-                        (true, Stop::Interrupted) => RunStatus::Interrupted,
-                        (true, _) => RunStatus::RolledBack,
-                    }
-                }
-            }
+    /// Makes `stop` the reason the run stops if it supersedes the current
+    /// one: says so, and cancels what runs if the policy demands it.
+    fn stop_for(&mut self, reason: &str, stop: Stop) {
+        if !stop.supersedes(self.stop.as_ref()) {
+            return;
         }
-    };
-    let hook_context = HookContext {
-        status: status_word(status).to_string(),
-        failed_node: match &stop {
-            Some(Stop::Failure { node, .. } | Stop::Paused { node, .. }) => Some(node.clone()),
-            _ => None,
-        },
-        error: match &stop {
-            Some(Stop::Failure { message, .. } | Stop::Paused { message, .. }) => Some(message.clone()),
-            Some(Stop::Interrupted) => Some("interrupted by a signal".to_string()),
-            None => None,
-        },
-    };
-    let hooks = &ctx.plan().hooks;
-    if matches!(status, RunStatus::RolledBack | RunStatus::RollbackFailed)
-        || (status == RunStatus::Interrupted && !rollback.is_empty())
-    {
-        run_hooks(&ctx, hooks, HookEvent::Rollback, None, &hook_context, &hard).await;
+        let policy = stop.policy(self.pipeline_policy);
+        self.ctx
+            .log
+            .bus
+            .emit(EventData::Stopping { reason: reason.to_string(), policy: format!("{policy:?}").to_lowercase() });
+        if stop.cancels(self.pipeline_policy) {
+            self.forward.cancel();
+        }
+        self.stop = Some(stop);
     }
-    let event = match status {
-        RunStatus::Succeeded => HookEvent::Success,
-        RunStatus::Paused => HookEvent::Paused,
-        _ => HookEvent::Failure,
-    };
-    run_hooks(&ctx, hooks, event, None, &hook_context, &hard).await;
-    finish(&ctx, status, states, rollback, stop)
+
+    /// A first SIGINT/SIGTERM.
+    fn signal_received(&mut self) {
+        self.ctx.log.bus.emit(EventData::Warning {
+            message: "interrupted: no new work starts; press Ctrl-C again to stop at once".into(),
+        });
+        // Cancels what runs even when a failure that lets it finish decided.
+        if Stop::Interrupted.cancels(self.pipeline_policy) {
+            self.forward.cancel();
+        }
+        self.stop_for(INTERRUPTED, Stop::Interrupted);
+    }
+
+    /// A monitor watching a stage after its rollout decided.
+    fn monitor_fired(&mut self, id: NodeId, decision: GateDecision) {
+        let GateDecision::Stop { message, policy } = decision else { return };
+        let name = self.ctx.plan().node(id).name.clone();
+        let state = &mut self.states[id.0];
+        state.status = if policy == FailurePolicy::Pause { NodeStatus::Paused } else { NodeStatus::Failed };
+        state.error = Some(message.clone());
+        let stop = if policy == FailurePolicy::Pause {
+            Stop::Paused { node: name.clone(), message }
+        } else {
+            Stop::Failure { node: name.clone(), host: None, message, policy }
+        };
+        self.stop_for(&format!("the monitor of {name} failed"), stop);
+    }
+
+    fn node_finished(&mut self, id: NodeId, mut result: NodeResult, duration_ms: u64) {
+        if let Some(handle) = result.monitor.take() {
+            self.monitors.spawn(async move {
+                let stage = handle.stage;
+                let decision = handle_task(handle).await;
+                (stage, decision)
+            });
+        }
+        let name = self.ctx.plan().node(id).name.clone();
+        let state = &mut self.states[id.0];
+        state.status = result.status;
+        state.duration_ms = duration_ms;
+        state.hosts = result.hosts;
+        state.error = result.error.clone();
+        match result.status {
+            NodeStatus::Succeeded | NodeStatus::Skipped => self.release_dependents(id),
+            NodeStatus::Failed => {
+                let message = result.error.unwrap_or_else(|| "failed".into());
+                let failure =
+                    Stop::Failure { node: name.clone(), host: result.failed_host, message, policy: result.policy };
+                self.stop_for(&format!("{name} failed"), failure);
+            }
+            NodeStatus::Paused => {
+                let message = result.error.unwrap_or_else(|| "paused".into());
+                self.stop_for(&message.clone(), Stop::Paused { node: name, message });
+            }
+            NodeStatus::Cancelled | NodeStatus::NotStarted => {}
+        }
+    }
 }
 
 /// Gates that only stages use (as `analysis`, `verify` or `monitor`), and
@@ -369,65 +390,22 @@ fn evaluated_only_for_stages(plan: &crate::check::model::Plan) -> Vec<Option<Str
         .collect()
 }
 
-/// The status as hooks see it (`DEPLOY_STATUS`).
-fn status_word(status: RunStatus) -> &'static str {
-    match status {
-        RunStatus::Succeeded => "succeeded",
-        RunStatus::RolledBack => "rolled_back",
-        RunStatus::Aborted => "aborted",
-        RunStatus::Paused => "paused",
-        RunStatus::RollbackFailed => "rollback_failed",
-        RunStatus::Interrupted => "interrupted",
-    }
-}
-
 /// The monitor's task as a future of its decision.
 fn handle_task(handle: MonitorHandle) -> impl std::future::Future<Output = GateDecision> {
     let MonitorHandle { task, .. } = handle;
     async move { task.await.unwrap_or(GateDecision::Cancelled) }
 }
 
-/// A resumed run does not run again a node that finished before: it is
-/// reported as skipped and counts as succeeded.
-fn resumed_node(ctx: &RunContext, id: NodeId, state: &mut NodeState) -> bool {
-    let node = ctx.plan().node(id);
-    if !ctx.options.resumed.node_done(&node.name) {
-        return false;
-    }
-    ctx.bus.emit(EventData::NodeSkipped {
-        node: node.name.clone(),
-        reason: "finished before the run was resumed".to_string(),
-    });
-    state.status = NodeStatus::Succeeded;
-    true
-}
-
-fn stop_policy(stop: &Stop, pipeline_policy: FailurePolicy) -> FailurePolicy {
-    match stop {
-        Stop::Failure { policy, .. } => *policy,
-        Stop::Paused { .. } => FailurePolicy::Pause,
-        Stop::Interrupted => pipeline_policy,
-    }
-}
-
-fn announce(ctx: &RunContext, reason: &str, policy: FailurePolicy) {
-    ctx.bus.emit(EventData::Stopping { reason: reason.to_string(), policy: format!("{policy:?}").to_lowercase() });
-}
-
 /// A second signal: kill every process group, end every task, report.
-async fn hard_stop(
-    ctx: &Arc<RunContext>,
-    hard: &CancellationToken,
-    mut running: JoinSet<(NodeId, NodeResult, u64)>,
-    states: Vec<NodeState>,
-) -> RunReport {
+async fn hard_stop(ctx: &Arc<RunContext>, hard: &CancellationToken, mut scheduler: Scheduler) -> RunReport {
     hard.cancel();
+    scheduler.monitors.abort_all();
     ctx.kill_all();
-    running.abort_all();
-    while running.join_next().await.is_some() {}
+    scheduler.running.abort_all();
+    while scheduler.running.join_next().await.is_some() {}
     // A process spawned while the tasks were being aborted.
     ctx.kill_all();
-    finish(ctx, RunStatus::Interrupted, states, Vec::new(), Some(Stop::Interrupted))
+    finish(ctx, RunStatus::Interrupted, scheduler.states, Vec::new(), Some(Stop::Interrupted))
 }
 
 fn finish(
@@ -439,6 +417,7 @@ fn finish(
 ) -> RunReport {
     let plan = ctx.plan();
     let nodes = ctx
+        .run
         .graph
         .order
         .iter()
@@ -455,138 +434,13 @@ fn finish(
             }
         })
         .collect();
-    let failure = stop.map(|stop| match stop {
-        Stop::Failure { node, host, message, .. } => FailureSummary { node: Some(node), host, message },
-        Stop::Paused { node, message } => FailureSummary { node: Some(node), host: None, message },
-        Stop::Interrupted => FailureSummary { node: None, host: None, message: "interrupted by a signal".into() },
-    });
-    let summary = Summary { nodes, rollback, failure };
+    let summary = Summary { nodes, rollback, failure: stop.map(Stop::into_summary) };
     let duration_ms = ctx.elapsed_ms();
-    ctx.bus.emit(EventData::RunFinished {
+    ctx.log.bus.emit(EventData::RunFinished {
         status,
         exit_code: status.exit_code().code(),
         duration_ms,
         summary: summary.clone(),
     });
     RunReport { status, summary, duration_ms }
-}
-
-/// One node: its `when`, the approval and window its environment demands,
-/// then the stage's hosts or the gate's decision.
-async fn run_node(ctx: Arc<RunContext>, id: NodeId, cancel: CancellationToken) -> NodeResult {
-    let node = ctx.plan().node(id);
-    let policy = ctx.plan().pipeline.on_failure;
-    if let Some(when) = &node.when {
-        let context = ctx.script_context(node, None, 1);
-        let log = super::evaluate::log_sink(&super::steps::output_sink(&ctx, &node.name, None, false));
-        match super::evaluate::condition(&ctx, when, context, log).await {
-            Ok(true) => {}
-            Ok(false) => {
-                ctx.bus.emit(EventData::NodeSkipped {
-                    node: node.name.clone(),
-                    reason: format!("`when` is false: {}", when.source.trim()),
-                });
-                return NodeResult { status: NodeStatus::Skipped, ..NodeResult::succeeded() };
-            }
-            Err(message) => {
-                let error = format!("`when` could not be evaluated: {message}");
-                ctx.bus.emit(EventData::NodeFinished {
-                    node: node.name.clone(),
-                    host: None,
-                    status: NodeStatus::Failed,
-                    duration_ms: 0,
-                    attempt: None,
-                    exit_code: None,
-                    error: Some(error.clone()),
-                });
-                return NodeResult::failed(error, policy);
-            }
-        }
-    }
-    let hosts = ctx.target_of(node).map(|env| env.hosts.clone()).unwrap_or_default();
-    ctx.bus.emit(EventData::NodeStarted {
-        node: node.name.clone(),
-        kind: node.kind.word().to_string(),
-        host: None,
-        attempt: None,
-        hosts,
-    });
-    let started = Instant::now();
-    let result = match node.kind {
-        NodeKind::Gate => gates::run_gate(ctx.clone(), id, cancel).await,
-        NodeKind::Stage => match gates::protect(&ctx, id, &cancel).await {
-            Some(stopped) => stopped,
-            None => run_stage_with_hooks(&ctx, id, cancel).await,
-        },
-    };
-    ctx.bus.emit(EventData::NodeFinished {
-        node: node.name.clone(),
-        host: None,
-        status: result.status,
-        duration_ms: millis(started.elapsed()),
-        attempt: None,
-        exit_code: result.exit_code,
-        error: result.error.clone(),
-    });
-    result
-}
-
-/// A stage's `on start` hooks, its rollout (watched by its `monitor`), then
-/// its `on success` or `on failure` hooks.
-async fn run_stage_with_hooks(ctx: &Arc<RunContext>, id: NodeId, cancel: CancellationToken) -> NodeResult {
-    let node = ctx.plan().node(id);
-    run_hooks(ctx, &node.hooks, HookEvent::Start, Some(node), &HookContext::new("running"), &cancel).await;
-    let mut result = match node.monitor {
-        None => run_stage(ctx.clone(), id, cancel.clone()).await,
-        Some(watch) => {
-            let mut monitor = monitor::start(ctx, id, watch, &cancel);
-            let rollout_cancel = cancel.child_token();
-            let rollout = run_stage(ctx.clone(), id, rollout_cancel.clone());
-            tokio::pin!(rollout);
-            let mut monitor_done = false;
-            let mut result = tokio::select! {
-                result = &mut rollout => result,
-                joined = &mut monitor.task => {
-                    monitor_done = true;
-                    match joined.unwrap_or(GateDecision::Cancelled) {
-                        GateDecision::Stop { message, policy } => {
-                            // The monitor failed during the rollout: stop the rollout.
-                            rollout_cancel.cancel();
-                            let stopped = rollout.await;
-                            let status =
-                                if policy == FailurePolicy::Pause { NodeStatus::Paused } else { NodeStatus::Failed };
-                            NodeResult { status, error: Some(message), policy, hosts: stopped.hosts, ..NodeResult::succeeded() }
-                        }
-                        _ => rollout.await,
-                    }
-                }
-            };
-            if result.status == NodeStatus::Succeeded && !monitor_done {
-                monitor.rollout_finished();
-                result.monitor = Some(monitor);
-            } else {
-                monitor.stop();
-            }
-            result
-        }
-    };
-    let event = match result.status {
-        NodeStatus::Succeeded => Some((HookEvent::Success, "succeeded")),
-        NodeStatus::Failed => Some((HookEvent::Failure, "failed")),
-        _ => None,
-    };
-    if let Some((event, status)) = event {
-        let context = HookContext {
-            status: status.to_string(),
-            failed_node: (event == HookEvent::Failure).then(|| node.name.clone()),
-            error: result.error.clone(),
-        };
-        run_hooks(ctx, &node.hooks, event, Some(node), &context, &cancel).await;
-    }
-    if result.status != NodeStatus::Succeeded {
-        if let Some(monitor) = result.monitor.take() {
-            monitor.stop();
-        }
-    }
-    result
 }

@@ -20,10 +20,10 @@ use tokio_util::sync::CancellationToken;
 use super::approval::{approve, ApprovalRequest, ApprovalResult};
 use super::context::{millis, RunContext};
 use super::evaluate;
-use super::event::{EvaluationOutcome, EventData, GateOutcome, NodeStatus};
-use super::executor::NodeResult;
+use super::event::{EvaluationOutcome, EventData, GateOutcome};
 use super::interpolate::Quoting;
-use super::scripts::CheckOutcome;
+use super::node::NodeResult;
+use super::script_runner::CheckOutcome;
 use super::steps::output_sink;
 use crate::check::format_duration;
 use crate::check::model::{Check, EnvironmentDef, FailurePolicy, GateDef, NodeDef, NodeId, OutcomePolicy};
@@ -97,7 +97,7 @@ async fn decide_parts(
 ) -> GateDecision {
     let stage = stage_name(ctx, site);
     if let Some(wait) = gate.wait {
-        ctx.bus.emit(EventData::GateWaiting {
+        ctx.log.bus.emit(EventData::GateWaiting {
             node: node.name.clone(),
             reason: format!("waiting {}", format_duration(wait)),
             until: Some(in_rfc3339(ctx, wait)),
@@ -195,7 +195,7 @@ pub fn conclude(
     message: Option<String>,
 ) -> GateDecision {
     let policy = policy_for(gate, outcome);
-    ctx.bus.emit(EventData::GateOutcome {
+    ctx.log.bus.emit(EventData::GateOutcome {
         node: node.name.clone(),
         outcome,
         message: message.clone(),
@@ -227,7 +227,7 @@ pub fn conclude(
     };
     let policy = match policy {
         OutcomePolicy::Continue => {
-            ctx.bus.emit(EventData::Warning { message: format!("{text}; continuing by policy") });
+            ctx.log.bus.emit(EventData::Warning { message: format!("{text}; continuing by policy") });
             return GateDecision::Pass;
         }
         OutcomePolicy::Rollback => FailurePolicy::Rollback,
@@ -249,7 +249,7 @@ async fn poll(
     site: &GateSite,
     cancel: &CancellationToken,
 ) -> Option<CheckOutcome> {
-    ctx.bus.emit(EventData::GateWaiting {
+    ctx.log.bus.emit(EventData::GateWaiting {
         node: node.name.clone(),
         reason: format!("checking every {} within {}", format_duration(check.every), format_duration(check.within)),
         until: Some(in_rfc3339(ctx, check.within)),
@@ -308,7 +308,7 @@ pub async fn evaluate_once(
         CheckOutcome::NoData(_) => EvaluationOutcome::NoData,
         CheckOutcome::Error(_) => EvaluationOutcome::Error,
     };
-    ctx.bus.emit(EventData::GateEvaluation {
+    ctx.log.bus.emit(EventData::GateEvaluation {
         node: node.name.clone(),
         stage: stage_name(ctx, site),
         role: site.stage.map(|(_, role)| role.to_string()),
@@ -356,16 +356,17 @@ pub async fn wait_for_window(
     stage: Option<String>,
     cancel: &CancellationToken,
 ) -> bool {
-    let now = ctx.bus.now();
+    let now = ctx.log.bus.now();
     if window.contains(now) {
         return true;
     }
     let Some(opens) = window.next_open(now) else {
-        ctx.bus
+        ctx.log
+            .bus
             .emit(EventData::Warning { message: format!("{}: the window `{}` never opens", node.name, window.text) });
         return true;
     };
-    ctx.bus.emit(EventData::GateWaiting {
+    ctx.log.bus.emit(EventData::GateWaiting {
         node: node.name.clone(),
         reason: format!("outside the window `{}`", window.text),
         until: Some(opens.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
@@ -385,28 +386,6 @@ pub async fn sleep_or_cancel(duration: Duration, cancel: &CancellationToken) -> 
 
 /// `duration` from now on the run's clock, as RFC 3339.
 pub fn in_rfc3339(ctx: &RunContext, duration: Duration) -> String {
-    let later = ctx.bus.now() + chrono::Duration::from_std(duration).unwrap_or_default();
+    let later = ctx.log.bus.now() + chrono::Duration::from_std(duration).unwrap_or_default();
     later.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
-
-impl NodeResult {
-    pub fn succeeded() -> NodeResult {
-        NodeResult::with_status(NodeStatus::Succeeded, None, FailurePolicy::Rollback)
-    }
-
-    pub fn cancelled() -> NodeResult {
-        NodeResult::with_status(NodeStatus::Cancelled, None, FailurePolicy::Rollback)
-    }
-
-    pub fn failed(error: String, policy: FailurePolicy) -> NodeResult {
-        NodeResult::with_status(NodeStatus::Failed, Some(error), policy)
-    }
-
-    pub fn paused(reason: String) -> NodeResult {
-        NodeResult::with_status(NodeStatus::Paused, Some(reason), FailurePolicy::Pause)
-    }
-
-    fn with_status(status: NodeStatus, error: Option<String>, policy: FailurePolicy) -> NodeResult {
-        NodeResult { status, error, exit_code: None, failed_host: None, hosts: Vec::new(), policy, monitor: None }
-    }
 }

@@ -43,9 +43,9 @@ pub async fn run_hooks(
     cancel: &CancellationToken,
 ) {
     for hook in hooks.iter().filter(|hook| hook.event == event) {
-        let owner = node.unwrap_or(&ctx.pipeline_node);
+        let owner = node.unwrap_or(&ctx.run.pipeline_node);
         let node_name = node.map(|n| n.name.clone());
-        ctx.bus.emit(EventData::HookStarted { node: node_name.clone(), event: event.word().to_string() });
+        ctx.log.bus.emit(EventData::HookStarted { node: node_name.clone(), event: event.word().to_string() });
         let started = Instant::now();
         let failed_node = context.failed_node.clone().unwrap_or_default();
         let error = context.error.clone().unwrap_or_default();
@@ -85,14 +85,14 @@ pub async fn run_hooks(
         };
         if let Some(error) = &error {
             let owner = node_name.as_deref().map(|n| format!(" of {n}")).unwrap_or_default();
-            ctx.bus.emit(EventData::Warning {
+            ctx.log.bus.emit(EventData::Warning {
                 message: format!(
                     "the `on {}` hook{owner} failed: {error} (the run's outcome is unchanged)",
                     event.word()
                 ),
             });
         }
-        ctx.bus.emit(EventData::HookFinished {
+        ctx.log.bus.emit(EventData::HookFinished {
             node: node_name,
             event: event.word().to_string(),
             status,

@@ -51,6 +51,9 @@ pub fn batch_ranges(strategy: &Strategy, hosts: &[String]) -> Vec<Range<usize>> 
 
 /// Runs a stage's steps on one host (or untargeted), with its attempts.
 /// `first_permit`: a `--max-parallel` permit already taken for the first attempt.
+/// Over 80 lines: one loop over the attempts whose state (the outcome so
+/// far, whether any attempt reached the host) decides both the retry and
+/// what is recorded; the permit, the timeout and the record are apart.
 pub async fn run_unit(
     ctx: Arc<RunContext>,
     id: NodeId,
@@ -64,7 +67,8 @@ pub async fn run_unit(
         (Strategy::BlueGreen { switch, .. }, UnitPhase::Switch) => switch,
         _ => &node.steps,
     };
-    if phase == UnitPhase::Steps && host.as_deref().is_some_and(|host| ctx.options.resumed.host_done(&node.name, host))
+    if phase == UnitPhase::Steps
+        && host.as_deref().is_some_and(|host| ctx.run.options.resumed.host_done(&node.name, host))
     {
         // Finished before the run was resumed: not run again.
         return UnitResult {
@@ -83,21 +87,14 @@ pub async fn run_unit(
     let mut attempts = 0;
     let mut outcome = (NodeStatus::Cancelled, None::<String>, None::<i32>);
     for attempt in 1..=max_attempts {
-        let permit = match first_permit.take() {
-            Some(permit) => Some(permit),
-            None => tokio::select! {
-                permit = ctx.permits.clone().acquire_owned() => permit.ok(),
-                () = cancel.cancelled() => None,
-            },
-        };
-        let Some(permit) = permit else {
+        let Some(permit) = permit(&ctx, first_permit.take(), &cancel).await else {
             outcome = (NodeStatus::Cancelled, None, None);
             break;
         };
         started = true;
         attempts = attempt;
         if host.is_some() {
-            ctx.bus.emit(EventData::NodeStarted {
+            ctx.log.bus.emit(EventData::NodeStarted {
                 node: node.name.clone(),
                 kind: node.kind.word().to_string(),
                 host: host.clone(),
@@ -106,16 +103,7 @@ pub async fn run_unit(
             });
         }
         let attempt_cancel = cancel.child_token();
-        let timed_out = Arc::new(AtomicBool::new(false));
-        let timer = node.timeout.map(|limit| {
-            let token = attempt_cancel.clone();
-            let flag = timed_out.clone();
-            tokio::spawn(async move {
-                tokio::time::sleep(limit).await;
-                flag.store(true, Ordering::SeqCst);
-                token.cancel();
-            })
-        });
+        let (timer, timed_out) = start_timeout(node.timeout, &attempt_cancel);
         let result =
             run_steps(&ctx, node, steps, host.as_deref(), attempt, &StepSite::forward(), &attempt_cancel).await;
         if let Some(timer) = timer {
@@ -143,7 +131,7 @@ pub async fn run_unit(
             break;
         }
         let delay = node.retry.map(|retry| retry.every).unwrap_or_default();
-        ctx.bus.emit(EventData::Retry {
+        ctx.log.bus.emit(EventData::Retry {
             node: node.name.clone(),
             host: host.clone(),
             attempt: attempt + 1,
@@ -161,30 +149,73 @@ pub async fn run_unit(
     }
     let duration_ms = millis(started_at.elapsed());
     let (status, error, exit_code) = outcome;
+    let result = UnitResult { host, status, attempts, duration_ms, error, exit_code };
+    if started {
+        record_end(&ctx, id, phase, &result, reached);
+    }
+    result
+}
+
+/// A `--max-parallel` permit: the one taken already, or the next free
+/// one; `None` when cancelled while waiting.
+async fn permit(
+    ctx: &RunContext,
+    taken: Option<OwnedSemaphorePermit>,
+    cancel: &CancellationToken,
+) -> Option<OwnedSemaphorePermit> {
+    match taken {
+        Some(permit) => Some(permit),
+        None => tokio::select! {
+            permit = ctx.services.permits.clone().acquire_owned() => permit.ok(),
+            () = cancel.cancelled() => None,
+        },
+    }
+}
+
+/// Cancels `attempt` after the node's `timeout`, and says whether it did.
+fn start_timeout(
+    timeout: Option<std::time::Duration>,
+    attempt: &CancellationToken,
+) -> (Option<tokio::task::JoinHandle<()>>, Arc<AtomicBool>) {
+    let timed_out = Arc::new(AtomicBool::new(false));
+    let timer = timeout.map(|limit| {
+        let token = attempt.clone();
+        let flag = timed_out.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(limit).await;
+            flag.store(true, Ordering::SeqCst);
+            token.cancel();
+        })
+    });
+    (timer, timed_out)
+}
+
+/// Records how a unit that started ended (so it can be undone), and says
+/// so for a host. `reached`: some attempt reached the host.
+fn record_end(ctx: &RunContext, id: NodeId, phase: UnitPhase, unit: &UnitResult, reached: bool) {
+    let node = ctx.plan().node(id);
+    let status = unit.status;
     // A host no attempt could reach has nothing to undo.
     let untouched = status == NodeStatus::Failed && !reached;
-    if started {
-        let record_outcome = match status {
-            NodeStatus::Succeeded => UnitOutcome::Completed,
-            NodeStatus::Failed => UnitOutcome::Failed,
-            _ => UnitOutcome::Cancelled,
-        };
-        if !untouched {
-            ctx.completions.push(UnitRecord { node: id, host: host.clone(), outcome: record_outcome, phase });
-        }
-        if host.is_some() {
-            ctx.bus.emit(EventData::NodeFinished {
-                node: node.name.clone(),
-                host: host.clone(),
-                status,
-                duration_ms,
-                attempt: Some(attempts),
-                exit_code,
-                error: error.clone(),
-            });
-        }
+    let outcome = match status {
+        NodeStatus::Succeeded => UnitOutcome::Completed,
+        NodeStatus::Failed => UnitOutcome::Failed,
+        _ => UnitOutcome::Cancelled,
+    };
+    if !untouched {
+        ctx.log.completions.push(UnitRecord { node: id, host: unit.host.clone(), outcome, phase });
     }
-    UnitResult { host, status, attempts, duration_ms, error, exit_code }
+    if unit.host.is_some() {
+        ctx.log.bus.emit(EventData::NodeFinished {
+            node: node.name.clone(),
+            host: unit.host.clone(),
+            status,
+            duration_ms: unit.duration_ms,
+            attempt: Some(unit.attempts),
+            exit_code: unit.exit_code,
+            error: unit.error.clone(),
+        });
+    }
 }
 
 #[cfg(test)]

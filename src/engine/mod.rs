@@ -3,7 +3,7 @@
 //! [`executor`] schedules nodes; [`rollout`] fans a stage out over its hosts
 //! by strategy, [`hosts`] runs one host's attempts; [`steps`] runs
 //! `run`/`script` steps through a [`transport::Transport`] and the sandbox
-//! ([`scripts`], [`evaluate`]); [`gates`] decides gates ([`approval`]),
+//! ([`script_runner`], [`evaluate`]); [`gates`] decides gates ([`approval`]),
 //! [`monitor`] watches stages, [`hooks`] runs lifecycle hooks; [`rollback`]
 //! undoes what ran. Everything is an [`event::Event`] on the [`bus::Bus`],
 //! which masks secrets ([`redact`]) once before the views ([`view`]) and the
@@ -21,6 +21,8 @@ pub mod hooks;
 pub mod hosts;
 pub mod interpolate;
 pub mod monitor;
+pub(crate) mod node;
+pub(crate) mod outcome;
 pub mod process;
 pub mod process_identity;
 pub mod process_watch;
@@ -28,7 +30,7 @@ pub mod redact;
 pub mod rollback;
 pub mod rollout;
 pub mod run_status;
-pub mod scripts;
+pub mod script_runner;
 pub mod steps;
 pub mod survivors;
 #[cfg(test)]
@@ -55,7 +57,7 @@ pub use context::{Approvals, Resumed, RunOptions, DEFAULT_MAX_PARALLEL};
 use context::{CompletionLog, RunContext};
 pub use executor::RunReport;
 use redact::Redactor;
-use scripts::{SandboxRunner, ScriptRunner};
+use script_runner::{SandboxRunner, ScriptRunner};
 use transport::{LocalTransport, SshTransport, Transport};
 
 /// Where the steps run, how scripts are evaluated and who is asked for
@@ -147,28 +149,26 @@ fn run_context(
     completions: CompletionLog,
 ) -> Arc<RunContext> {
     let version = inputs.version();
-    let previous_version = options.previous_version.clone().unwrap_or_default();
-    let previous_inputs = previous_inputs(&inputs, &previous_version);
-    Arc::new(RunContext {
-        permits: Arc::new(Semaphore::new(options.max_parallel.max(1))),
-        environments: context::inherited_environments(&graph),
-        pipeline_node: hooks::pipeline_node(&graph.plan),
-        graph,
-        inputs,
-        previous_inputs,
-        options,
-        bus,
+    let previous_inputs = previous_inputs(&inputs, options.previous_version.as_deref().unwrap_or(""));
+    let services = context::RunServices {
         transport: parts.transport,
         local: parts.local,
         remotes: parts.remotes,
         scripts: parts.scripts,
         prompt: parts.prompt,
         prompt_lock: tokio::sync::Mutex::new(()),
-        completions,
+        permits: Arc::new(Semaphore::new(options.max_parallel.max(1))),
+    };
+    let run = context::RunPlan {
+        environments: context::inherited_environments(&graph),
+        pipeline_node: hooks::pipeline_node(&graph.plan),
+        graph,
+        inputs,
+        previous_inputs,
+        options,
         version,
-        previous_version,
-        started: Instant::now(),
-    })
+    };
+    Arc::new(RunContext { run, services, log: context::RunLog { bus, completions, started: Instant::now() } })
 }
 
 pub fn previous_inputs(inputs: &ResolvedInputs, previous_version: &str) -> ResolvedInputs {

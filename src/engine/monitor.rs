@@ -66,13 +66,13 @@ async fn watch_stage(
     let plan = ctx.plan();
     let stage_name = plan.node(stage).name.clone();
     let gate_node = plan.node(monitor.gate);
-    ctx.bus.emit(EventData::MonitorStarted {
+    ctx.log.bus.emit(EventData::MonitorStarted {
         node: stage_name.clone(),
         gate: gate_node.name.clone(),
         duration_ms: millis(monitor.duration),
     });
     let finished = |outcome: GateOutcome, message: Option<String>| {
-        ctx.bus.emit(EventData::MonitorFinished {
+        ctx.log.bus.emit(EventData::MonitorFinished {
             node: stage_name.clone(),
             gate: gate_node.name.clone(),
             outcome,
@@ -84,7 +84,7 @@ async fn watch_stage(
         return GateDecision::Pass;
     };
     let Some(check) = &gate.check else {
-        ctx.bus.emit(EventData::Warning {
+        ctx.log.bus.emit(EventData::Warning {
             message: format!("monitor of {stage_name}: gate {} has no `check` to evaluate", gate_node.name),
         });
         finished(GateOutcome::Pass, Some("the gate has no check".into()));

@@ -101,8 +101,31 @@ fn kill_group(pgid: i32, signal: i32) -> bool {
     unsafe { libc::killpg(pgid, signal) == 0 }
 }
 
+/// Whether a process of the group still runs. A member that exited but is
+/// not reaped yet (a zombie: once its shell is gone, its parent is init,
+/// which may reap it only seconds later) runs nothing and does not count.
 fn group_alive(pgid: i32) -> bool {
-    kill_group(pgid, 0)
+    kill_group(pgid, 0) && live_member(pgid).unwrap_or(true)
+}
+
+/// Whether `/proc` lists a process of group `pgid` that is not a zombie;
+/// `None` without a readable `/proc`.
+fn live_member(pgid: i32) -> Option<bool> {
+    let entries = std::fs::read_dir("/proc").ok()?;
+    let live = entries.flatten().any(|entry| {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().filter(|name| name.bytes().all(|byte| byte.is_ascii_digit())) else {
+            return false;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return false };
+        // After the command's name: state, parent, process group.
+        let Some((_, rest)) = stat.rsplit_once(')') else { return false };
+        let mut fields = rest.split_whitespace();
+        let state = fields.next();
+        let group = fields.nth(1).and_then(|group| group.parse::<i32>().ok());
+        group == Some(pgid) && state != Some("Z")
+    });
+    Some(live)
 }
 
 /// Runs `sh -c` locally. Returns when the shell exited (or was killed after
@@ -297,6 +320,25 @@ pub(crate) mod tests {
         assert!(lines.contains(&(Stream::Stdout, "hi".into())), "{lines:?}");
         assert!(lines.contains(&(Stream::Stderr, "oops".into())), "{lines:?}");
         assert!(groups.is_empty());
+    }
+
+    #[test]
+    fn an_exited_unreaped_member_is_not_alive() {
+        use std::os::unix::process::CommandExt;
+        let mut child = std::process::Command::new("true").process_group(0).spawn().unwrap();
+        let pgid = child.id() as i32;
+        // Not reaped yet: a zombie that still answers killpg(0).
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while running(pgid) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert!(kill_group(pgid, 0), "the zombie is still in its group");
+        assert!(!group_alive(pgid));
+        child.wait().unwrap();
+        let mut sleeper = std::process::Command::new("sleep").arg("30").process_group(0).spawn().unwrap();
+        assert!(group_alive(sleeper.id() as i32));
+        sleeper.kill().unwrap();
+        sleeper.wait().unwrap();
     }
 
     #[tokio::test]

@@ -32,20 +32,20 @@ pub fn rollback_units(records: &[UnitRecord]) -> Vec<UnitRecord> {
 
 pub async fn run_rollback(ctx: Arc<RunContext>, reason: String, cancel: CancellationToken) -> RollbackReport {
     let started = Instant::now();
-    let units = rollback_units(&ctx.completions.snapshot());
+    let units = rollback_units(&ctx.log.completions.snapshot());
     let labels = units
         .iter()
         .map(|unit| {
             let label = unit_label(&ctx.plan().node(unit.node).name, unit.host.as_deref());
             match unit.phase {
                 UnitPhase::Switch => format!("{label} (switch back)"),
-                UnitPhase::Promoted => format!("{label} (every request back to {})", ctx.previous_version),
-                UnitPhase::Retired => format!("{label} (install {} again)", ctx.previous_version),
+                UnitPhase::Promoted => format!("{label} (every request back to {})", ctx.run.previous_version()),
+                UnitPhase::Retired => format!("{label} (install {} again)", ctx.run.previous_version()),
                 UnitPhase::Steps => label,
             }
         })
         .collect();
-    ctx.bus.emit(EventData::RollbackStarted { reason, units: labels });
+    ctx.log.bus.emit(EventData::RollbackStarted { reason, units: labels });
     let mut entries = Vec::new();
     for unit in units.clone() {
         let node = ctx.plan().node(unit.node);
@@ -59,7 +59,7 @@ pub async fn run_rollback(ctx: Arc<RunContext>, reason: String, cancel: Cancella
         let switch_back = matches!(unit.phase, UnitPhase::Switch | UnitPhase::Retired);
         // A switched blue/green host switches back: its `switch` steps with the previous version.
         let undo: Result<&[Step], (RollbackStatus, String)> = match (&node.strategy, unit.phase, &node.rollback) {
-            (Strategy::BlueGreen { .. }, UnitPhase::Switch, _) if ctx.previous_version.is_empty() => Err((
+            (Strategy::BlueGreen { .. }, UnitPhase::Switch, _) if ctx.run.previous_version().is_empty() => Err((
                 RollbackStatus::Failed,
                 "cannot switch back: no previous version is known (give --previous-version)".to_string(),
             )),
@@ -75,7 +75,7 @@ pub async fn run_rollback(ctx: Arc<RunContext>, reason: String, cancel: Cancella
             Err((status, error)) => (status, Some(error)),
             Ok(_) if cancel.is_cancelled() => (RollbackStatus::Cancelled, None),
             Ok(steps) => {
-                ctx.bus.emit(EventData::RollbackStepStarted {
+                ctx.log.bus.emit(EventData::RollbackStepStarted {
                     node: node.name.clone(),
                     host: host.clone(),
                     switch_back,
@@ -104,7 +104,7 @@ pub async fn run_rollback(ctx: Arc<RunContext>, reason: String, cancel: Cancella
                 }
             }
         };
-        ctx.bus.emit(EventData::RollbackStep {
+        ctx.log.bus.emit(EventData::RollbackStep {
             node: node.name.clone(),
             host: host.clone(),
             switch_back,
@@ -120,6 +120,6 @@ pub async fn run_rollback(ctx: Arc<RunContext>, reason: String, cancel: Cancella
         .map(|entry| unit_label(&entry.node, entry.host.as_deref()))
         .collect();
     let succeeded = failed.is_empty();
-    ctx.bus.emit(EventData::RollbackFinished { succeeded, duration_ms: millis(started.elapsed()), failed });
+    ctx.log.bus.emit(EventData::RollbackFinished { succeeded, duration_ms: millis(started.elapsed()), failed });
     RollbackReport { entries, succeeded }
 }

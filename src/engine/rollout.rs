@@ -25,9 +25,9 @@ use tokio_util::sync::CancellationToken;
 
 use super::context::{millis, RunContext, UnitPhase};
 use super::event::{EventData, HostSummary, NodeStatus};
-use super::executor::NodeResult;
 use super::gates::{self, in_rfc3339, sleep_or_cancel, GateDecision, GateSite};
 use super::hosts::{run_unit, UnitResult};
+use super::node::NodeResult;
 use crate::check::model::{FailurePolicy, NodeId, Strategy};
 
 /// Runs a stage on every host of its target (or once without one).
@@ -97,7 +97,7 @@ impl Rollout {
     }
 
     fn announce(&self, phase: &str, index: usize, count: usize, label: String, range: &Range<usize>) {
-        self.ctx.bus.emit(EventData::RolloutStep {
+        self.ctx.log.bus.emit(EventData::RolloutStep {
             node: self.ctx.plan().node(self.id).name.clone(),
             strategy: self.strategy().name().to_string(),
             phase: phase.to_string(),
@@ -141,7 +141,7 @@ impl Rollout {
                 break;
             }
             if !pause.is_zero() {
-                self.ctx.bus.emit(EventData::RolloutPause {
+                self.ctx.log.bus.emit(EventData::RolloutPause {
                     node: self.ctx.plan().node(self.id).name.clone(),
                     duration_ms: millis(pause),
                     until: in_rfc3339(&self.ctx, pause),
@@ -186,10 +186,10 @@ impl Rollout {
     /// Says that the previous version stays installed for `keep`.
     pub(super) fn previous_kept(&self, keep: std::time::Duration) {
         let node = self.ctx.plan().node(self.id);
-        self.ctx.bus.emit(EventData::PreviousKept {
+        self.ctx.log.bus.emit(EventData::PreviousKept {
             node: node.name.clone(),
             environment: self.ctx.target_of(node).map(|e| e.name.clone()).unwrap_or_default(),
-            version: self.ctx.previous_version.clone(),
+            version: self.ctx.run.previous_version().to_string(),
             hosts: self.hosts.clone(),
             until: in_rfc3339(&self.ctx, keep),
         });
@@ -218,7 +218,7 @@ impl Rollout {
             let next = pending.peek().copied().filter(|_| !self.node_cancel.is_cancelled());
             let joined = match next {
                 Some(index) => tokio::select! {
-                    permit = self.ctx.permits.clone().acquire_owned() => {
+                    permit = self.ctx.services.permits.clone().acquire_owned() => {
                         let Ok(permit) = permit else { break };
                         pending.next();
                         let ctx = self.ctx.clone();
@@ -247,7 +247,7 @@ impl Rollout {
                         self.node_cancel.cancel();
                     }
                 } else {
-                    self.ctx.bus.emit(EventData::Warning {
+                    self.ctx.log.bus.emit(EventData::Warning {
                         message: format!(
                             "{}: {} failed ({} of {} tolerated failures): {}",
                             self.ctx.plan().node(self.id).name,

@@ -59,7 +59,7 @@ pub fn hook_output_sink(
     rollback: bool,
     hook: Option<&'static str>,
 ) -> OutputSink {
-    let bus = ctx.bus.clone();
+    let bus = ctx.log.bus.clone();
     let node = node.to_string();
     let host = host.map(str::to_string);
     let hook = hook.map(str::to_string);
@@ -112,7 +112,7 @@ pub async fn run_steps(
 ) -> Result<(), StepFailure> {
     let rollback = site.rollback;
     let output = hook_output_sink(ctx, &node.name, host, rollback, site.hook);
-    let version = if site.switch_back { ctx.previous_version.as_str() } else { ctx.version.as_str() };
+    let version = if site.switch_back { ctx.run.previous_version() } else { ctx.run.version.as_str() };
     for (index, step) in steps.iter().enumerate() {
         if cancel.is_cancelled() {
             return Err(StepFailure::cancelled());
@@ -122,7 +122,7 @@ pub async fn run_steps(
             Step::Run(template) => {
                 let mut scope = ctx.scope(node, host, attempt);
                 if site.switch_back {
-                    scope = Scope { inputs: &ctx.previous_inputs, ..scope };
+                    scope = Scope { inputs: &ctx.run.previous_inputs, ..scope };
                 }
                 let command = scope
                     .render(template, Quoting::Shell)

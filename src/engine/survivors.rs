@@ -23,7 +23,7 @@ const AFTER_KILL: Duration = Duration::from_secs(2);
 
 /// The watch of one `run` step: each shell it starts and ends becomes an event.
 pub fn step_watch(ctx: &Arc<RunContext>, node: &str, host: Option<&str>, step: usize, rollback: bool) -> ProcessWatch {
-    let bus = ctx.bus.clone();
+    let bus = ctx.log.bus.clone();
     let node = node.to_string();
     let host = host.map(str::to_string);
     let machine = machine_id();

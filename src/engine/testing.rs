@@ -8,7 +8,7 @@ use tokio::sync::mpsc;
 
 use super::bus::EventLog;
 use super::event::{Event, EventData};
-use super::scripts::compile_script;
+use super::script_runner::compile_script;
 use super::{run, Parts, RunOptions, RunReport};
 use crate::check::inputs::ResolvedInputs;
 use crate::check::model::*;

@@ -281,7 +281,7 @@ fn gates_wait_check_and_approve() {
     check_gate.check = Some(Check {
         every: Duration::from_millis(20),
         within: Duration::from_millis(500),
-        script: super::scripts::compile_script("attempt >= 3").unwrap(),
+        script: super::script_runner::compile_script("attempt >= 3").unwrap(),
     });
     let plan = PlanBuilder::new(dir.path())
         .gate("smoke", &[], check_gate)
@@ -294,7 +294,7 @@ fn gates_wait_check_and_approve() {
     failing.check = Some(Check {
         every: Duration::from_millis(20),
         within: Duration::from_millis(100),
-        script: super::scripts::compile_script("no_data(\"nothing yet\")").unwrap(),
+        script: super::script_runner::compile_script("no_data(\"nothing yet\")").unwrap(),
     });
     failing.on_no_data = OutcomePolicy::Abort;
     let plan = PlanBuilder::new(dir.path()).gate("smoke", &[], failing).plan;

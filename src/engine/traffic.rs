@@ -47,7 +47,7 @@ impl Rollout {
         if !self.going() {
             return;
         }
-        if self.ctx.previous_version.is_empty() {
+        if self.ctx.run.previous_version().is_empty() {
             let label = "first install: no stable version yet, 100% of requests".to_string();
             self.announce_weight("step", 1, 1, label, 100.0);
             if let Err(message) = self.set_weight(traffic.router, 100.0, &self.node_cancel.clone()).await {
@@ -88,7 +88,7 @@ impl Rollout {
         if pause.is_zero() {
             return true;
         }
-        self.ctx.bus.emit(EventData::RolloutPause {
+        self.ctx.log.bus.emit(EventData::RolloutPause {
             node: self.ctx.plan().node(self.id).name.clone(),
             duration_ms: millis(pause),
             until: in_rfc3339(&self.ctx, pause),
@@ -106,7 +106,7 @@ impl Rollout {
                 return;
             }
         }
-        self.ctx.completions.push(UnitRecord {
+        self.ctx.log.completions.push(UnitRecord {
             node: self.id,
             host: None,
             outcome: UnitOutcome::Completed,
@@ -115,7 +115,7 @@ impl Rollout {
         if traffic.retire.is_empty() {
             return;
         }
-        let label = format!("retire {}", self.ctx.previous_version);
+        let label = format!("retire {}", self.ctx.run.previous_version());
         self.announce_weight("retire", 1, 1, label, 100.0);
         let node = self.ctx.plan().node(self.id);
         for host in self.hosts.clone() {
@@ -123,16 +123,18 @@ impl Rollout {
                 run_steps(&self.ctx, node, &traffic.retire, Some(&host), 1, &StepSite::forward(), &self.node_cancel)
                     .await;
             match result {
-                Ok(()) => self.ctx.completions.push(UnitRecord {
+                Ok(()) => self.ctx.log.completions.push(UnitRecord {
                     node: self.id,
                     host: Some(host),
                     outcome: UnitOutcome::Completed,
                     phase: UnitPhase::Retired,
                 }),
-                Err(failure) => self.ctx.bus.emit(EventData::Warning {
+                Err(failure) => self.ctx.log.bus.emit(EventData::Warning {
                     message: format!(
                         "{}: retiring {} on {host} failed (the new version serves every request): {}",
-                        node.name, self.ctx.previous_version, failure.message
+                        node.name,
+                        self.ctx.run.previous_version(),
+                        failure.message
                     ),
                 }),
             }
@@ -164,7 +166,7 @@ impl Rollout {
     }
 
     fn announce_weight(&self, phase: &str, index: usize, count: usize, label: String, weight: f64) {
-        self.ctx.bus.emit(EventData::RolloutStep {
+        self.ctx.log.bus.emit(EventData::RolloutStep {
             node: self.ctx.plan().node(self.id).name.clone(),
             strategy: "canary".to_string(),
             phase: phase.to_string(),
@@ -182,16 +184,16 @@ impl Rollout {
 /// deadline (the rollout's cancel token may be cancelled already). A
 /// failure is a warning: `false`.
 pub(super) async fn route_to_stable(ctx: &Arc<RunContext>, node: NodeId, router: NodeId, hosts: &[String]) -> bool {
-    if ctx.previous_version.is_empty() {
+    if ctx.run.previous_version().is_empty() {
         return true;
     }
-    ctx.bus.emit(EventData::RolloutStep {
+    ctx.log.bus.emit(EventData::RolloutStep {
         node: ctx.plan().node(node).name.clone(),
         strategy: "canary".to_string(),
         phase: "stable".to_string(),
         index: 1,
         count: 1,
-        label: format!("0% of requests: back to {}", ctx.previous_version),
+        label: format!("0% of requests: back to {}", ctx.run.previous_version()),
         hosts: hosts.to_vec(),
         weight: Some(0.0),
     });
@@ -209,7 +211,7 @@ pub(super) async fn route_to_stable(ctx: &Arc<RunContext>, node: NodeId, router:
     match result {
         Ok(()) => true,
         Err(message) => {
-            ctx.bus.emit(EventData::Warning {
+            ctx.log.bus.emit(EventData::Warning {
                 message: format!("could not send every request back to the stable version: {message}"),
             });
             false

@@ -15,7 +15,7 @@ use super::event::{EventData, RollbackStatus, RollbackSummary};
 pub async fn back_to_stable(ctx: &Arc<RunContext>, unit: &UnitRecord, units: &[UnitRecord]) -> RollbackSummary {
     let node = ctx.plan().node(unit.node);
     let started = Instant::now();
-    ctx.bus.emit(EventData::RollbackStepStarted { node: node.name.clone(), host: None, switch_back: true });
+    ctx.log.bus.emit(EventData::RollbackStepStarted { node: node.name.clone(), host: None, switch_back: true });
     let hosts: Vec<String> = units
         .iter()
         .filter(|other| other.node == unit.node && other.phase == UnitPhase::Steps)
@@ -23,7 +23,7 @@ pub async fn back_to_stable(ctx: &Arc<RunContext>, unit: &UnitRecord, units: &[U
         .collect();
     let (status, error) = match node.strategy.traffic() {
         None => (RollbackStatus::Missing, Some("not a traffic canary".to_string())),
-        Some(_) if ctx.previous_version.is_empty() => {
+        Some(_) if ctx.run.previous_version().is_empty() => {
             (RollbackStatus::Failed, Some("no previous version is known to send the requests to".to_string()))
         }
         Some(traffic) => {
@@ -32,12 +32,12 @@ pub async fn back_to_stable(ctx: &Arc<RunContext>, unit: &UnitRecord, units: &[U
             } else {
                 (
                     RollbackStatus::Failed,
-                    Some(format!("the router did not send every request back to {}", ctx.previous_version)),
+                    Some(format!("the router did not send every request back to {}", ctx.run.previous_version())),
                 )
             }
         }
     };
-    ctx.bus.emit(EventData::RollbackStep {
+    ctx.log.bus.emit(EventData::RollbackStep {
         node: node.name.clone(),
         host: None,
         switch_back: true,

@@ -9,11 +9,13 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::bus::{Bus, EventSink};
-use super::context::{millis, CompletionLog, RunOptions, UnitOutcome, UnitPhase, UnitRecord};
+use std::sync::Arc;
+
+use super::context::{millis, CompletionLog, RunContext, RunOptions, UnitOutcome, UnitPhase, UnitRecord};
 use super::event::{EventData, FailureSummary, NodeStatus, NodeSummary, RunStatus, Summary};
-use super::executor::RunReport;
+use super::executor::{run_started, RunReport};
 use super::redact::Redactor;
-use super::rollback::run_rollback;
+use super::rollback::{run_rollback, RollbackReport};
 use super::{gates, Parts};
 use crate::check::inputs::ResolvedInputs;
 use crate::check::model::NodeId;
@@ -59,24 +61,45 @@ pub async fn undo(
         }
     }
     let ctx = super::run_context(graph, inputs, options, parts, bus.clone(), completions);
-    let plan = ctx.plan();
-    ctx.bus.emit(EventData::RunStarted {
-        run_id: ctx.options.run_id.clone(),
-        pipeline: plan.pipeline.name.clone(),
-        version: ctx.version.clone(),
-        previous_version: ctx.previous_version.clone(),
-        plan_file: plan.plan_file.display().to_string(),
-        nodes: undo.units.len(),
-        max_parallel: ctx.options.max_parallel,
-        on_failure: "rollback".into(),
-        environments: ctx.options.selection.environments.clone(),
-        limit: ctx.options.selection.limit.clone(),
-    });
+    ctx.log.bus.emit(run_started(&ctx, undo.units.len(), "rollback".into()));
     let hard = CancellationToken::new();
-    let mut interrupted = false;
-    let rollback = run_rollback(ctx.clone(), undo.reason.clone(), hard.clone());
+    let (report, interrupted) = roll_back(&ctx, undo.reason.clone(), &hard, &mut interrupts).await;
+    let (nodes, failure) =
+        if report.succeeded && !interrupted { verify(&ctx, &undo.gates, &hard).await } else { (Vec::new(), None) };
+    let status = if interrupted {
+        RunStatus::Interrupted
+    } else if !report.succeeded {
+        RunStatus::RollbackFailed
+    } else if failure.is_some() {
+        RunStatus::RolledBack
+    } else {
+        RunStatus::Succeeded
+    };
+    let summary = Summary { nodes, rollback: report.entries, failure };
+    let duration_ms = ctx.elapsed_ms();
+    ctx.log.bus.emit(EventData::RunFinished {
+        status,
+        exit_code: status.exit_code().code(),
+        duration_ms,
+        summary: summary.clone(),
+    });
+    super::close_remotes(&ctx.services.remotes).await;
+    bus.close();
+    let _ = tokio::task::spawn_blocking(move || worker.join()).await;
+    RunReport { status, summary, duration_ms }
+}
+
+/// The rollback path, and whether a second signal stopped it.
+async fn roll_back(
+    ctx: &Arc<RunContext>,
+    reason: String,
+    hard: &CancellationToken,
+    interrupts: &mut mpsc::UnboundedReceiver<()>,
+) -> (RollbackReport, bool) {
+    let rollback = run_rollback(ctx.clone(), reason, hard.clone());
     tokio::pin!(rollback);
     let mut signals = 0;
+    let mut interrupted = false;
     let report = loop {
         tokio::select! {
             report = &mut rollback => break report,
@@ -91,73 +114,61 @@ pub async fn undo(
                     hard.cancel();
                     ctx.kill_all();
                 } else {
-                    ctx.bus.emit(EventData::Warning {
+                    ctx.log.bus.emit(EventData::Warning {
                         message: "rolling back; press Ctrl-C again to stop at once".into(),
                     });
                 }
             }
         }
     };
+    (report, interrupted)
+}
+
+/// `--with-gates`: decides each gate after the rollback; the first that
+/// did not pass is the run's failure.
+async fn verify(
+    ctx: &Arc<RunContext>,
+    gates: &[NodeId],
+    hard: &CancellationToken,
+) -> (Vec<NodeSummary>, Option<FailureSummary>) {
     let mut nodes = Vec::new();
     let mut failure = None;
-    if report.succeeded && !interrupted {
-        for id in &undo.gates {
-            let node = ctx.plan().node(*id);
-            ctx.bus.emit(EventData::NodeStarted {
-                node: node.name.clone(),
-                kind: node.kind.word().to_string(),
+    for id in gates {
+        let node = ctx.plan().node(*id);
+        ctx.log.bus.emit(EventData::NodeStarted {
+            node: node.name.clone(),
+            kind: node.kind.word().to_string(),
+            host: None,
+            attempt: None,
+            hosts: Vec::new(),
+        });
+        let started = Instant::now();
+        let result = gates::run_gate(ctx.clone(), *id, hard.child_token()).await;
+        let duration_ms = millis(started.elapsed());
+        ctx.log.bus.emit(EventData::NodeFinished {
+            node: node.name.clone(),
+            host: None,
+            status: result.status,
+            duration_ms,
+            attempt: None,
+            exit_code: None,
+            error: result.error.clone(),
+        });
+        if result.status != NodeStatus::Succeeded && failure.is_none() {
+            failure = Some(FailureSummary {
+                node: Some(node.name.clone()),
                 host: None,
-                attempt: None,
-                hosts: Vec::new(),
-            });
-            let started = Instant::now();
-            let result = gates::run_gate(ctx.clone(), *id, hard.child_token()).await;
-            let duration_ms = millis(started.elapsed());
-            ctx.bus.emit(EventData::NodeFinished {
-                node: node.name.clone(),
-                host: None,
-                status: result.status,
-                duration_ms,
-                attempt: None,
-                exit_code: None,
-                error: result.error.clone(),
-            });
-            if result.status != NodeStatus::Succeeded && failure.is_none() {
-                failure = Some(FailureSummary {
-                    node: Some(node.name.clone()),
-                    host: None,
-                    message: result.error.clone().unwrap_or_else(|| result.status.word().to_string()),
-                });
-            }
-            nodes.push(NodeSummary {
-                node: node.name.clone(),
-                kind: node.kind.word().to_string(),
-                status: result.status,
-                duration_ms,
-                hosts: Vec::new(),
-                error: result.error,
+                message: result.error.clone().unwrap_or_else(|| result.status.word().to_string()),
             });
         }
+        nodes.push(NodeSummary {
+            node: node.name.clone(),
+            kind: node.kind.word().to_string(),
+            status: result.status,
+            duration_ms,
+            hosts: Vec::new(),
+            error: result.error,
+        });
     }
-    let status = if interrupted {
-        RunStatus::Interrupted
-    } else if !report.succeeded {
-        RunStatus::RollbackFailed
-    } else if failure.is_some() {
-        RunStatus::RolledBack
-    } else {
-        RunStatus::Succeeded
-    };
-    let summary = Summary { nodes, rollback: report.entries, failure };
-    let duration_ms = ctx.elapsed_ms();
-    ctx.bus.emit(EventData::RunFinished {
-        status,
-        exit_code: status.exit_code().code(),
-        duration_ms,
-        summary: summary.clone(),
-    });
-    super::close_remotes(&ctx.remotes).await;
-    bus.close();
-    let _ = tokio::task::spawn_blocking(move || worker.join()).await;
-    RunReport { status, summary, duration_ms }
+    (nodes, failure)
 }

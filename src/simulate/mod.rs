@@ -2,7 +2,7 @@
 //! retries, `max_failures`, gate policies, approvals, the rollback path —
 //! walking the real execution graph, with simulated parts: a transport that
 //! starts no process ([`transport`]), a script runner that runs no script
-//! ([`scripts`]), an approval prompt that answers from the command line
+//! ([`simulated_scripts`]), an approval prompt that answers from the command line
 //! ([`approvals`]), and a paused tokio clock, so that every wait, timeout,
 //! bake and poll passes in virtual time and a run with ten-minute waits
 //! ends at once. What to break comes from [`injection`], how long steps
@@ -14,7 +14,7 @@ pub mod durations;
 pub mod explore;
 pub mod injection;
 pub mod outcome;
-pub mod scripts;
+pub mod simulated_scripts;
 pub mod transport;
 
 use std::sync::Arc;
@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use crate::check::inputs::ResolvedInputs;
 use crate::engine::bus::EventLog;
-use crate::engine::scripts::SandboxRunner;
+use crate::engine::script_runner::SandboxRunner;
 use crate::engine::{Approvals, EventSink, Parts, RunOptions, RunReport};
 use crate::graph::ExecutionGraph;
 use durations::Durations;
@@ -72,7 +72,7 @@ pub fn simulate(
         local: transport.clone(),
         // Every environment, SSH ones included, runs on the simulated transport.
         remotes: vec![Some(transport); graph.plan.environments.len()],
-        scripts: Arc::new(scripts::SimulatedScripts {
+        scripts: Arc::new(simulated_scripts::SimulatedScripts {
             plan,
             injections: injections.clone(),
             sandbox: SandboxRunner::new(graph.plan.pipeline.script_limits, graph.plan.sources.clone()),

@@ -136,6 +136,8 @@ fn mark(status: NodeStatus) -> &'static str {
 }
 
 impl EventSink for LiveView {
+    /// Over 80 lines: one short arm per event type, the whole table of how
+    /// the live view shows a run in one place.
     fn handle(&mut self, event: &Event) {
         match &event.data {
             EventData::RunStarted { pipeline, version, run_id, .. } => {

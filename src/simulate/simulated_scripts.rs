@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use super::injection::{InjectedOutcome, Injections, StepFate, StepKey};
 use crate::check::model::{NodeDef, Plan, RollbackSpec, Script, Step, Strategy};
-use crate::engine::scripts::{computes_only, CheckOutcome, Quick, QuickResult, SandboxRunner, ScriptRunner};
+use crate::engine::script_runner::{computes_only, CheckOutcome, Quick, QuickResult, SandboxRunner, ScriptRunner};
 use crate::script::{LogSink, ScriptContext, ScriptLog};
 
 pub struct SimulatedScripts {
