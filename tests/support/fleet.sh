@@ -2,7 +2,9 @@
 # Real SSH hosts on this machine, for tests, the fleet example and the
 # benchmarks. Each host is a network namespace joined by a veth pair to a
 # bridge on a private /24, running its own sshd with its own host key, and
-# with its own /srv (a mount namespace binds a per-host directory over it).
+# with its own /srv and its own /root (a mount namespace binds per-host
+# directories over them; /root holds the stock Debian dotfiles a fresh host
+# has, not this machine's, whose rc files every SSH session would run).
 # Root only.
 #
 #   fleet.sh up DIR COUNT [SEED]   start COUNT hosts; writes into DIR:
@@ -79,7 +81,12 @@ while [ $i -le "$count" ]; do
   ns="dfn$tag-$i"
   veth="dfv$tag-$i"
   host="$dir/$name"
-  mkdir -p "$host/srv"
+  mkdir -p "$host/srv" "$host/root"
+  chmod 700 "$host/root"
+  for rc in bashrc profile; do
+    if [ -f "/usr/share/base-files/dot.$rc" ]; then cp "/usr/share/base-files/dot.$rc" "$host/root/.$rc"
+    elif [ -f "/etc/skel/.$rc" ]; then cp "/etc/skel/.$rc" "$host/root/.$rc"; fi
+  done
   ip netns add "$ns"
   echo "netns $ns" >> "$dir/state"
   ip link add "$veth" type veth peer name eth0 netns "$ns"
@@ -109,7 +116,7 @@ Subsystem sftp internal-sftp
 LogLevel ERROR
 CONF
   ip netns exec "$ns" unshare -m --propagation private \
-    sh -c "mount --bind '$host/srv' /srv && exec '$sshd' -D -e -f '$host/sshd_config'" \
+    sh -c "mount --bind '$host/srv' /srv && mount --bind '$host/root' /root && exec '$sshd' -D -e -f '$host/sshd_config'" \
     >"$host/sshd.log" 2>&1 &
   echo "pid $!" >> "$dir/state"
   echo "$address $(cut -d' ' -f1-2 "$host/ssh_host_ed25519_key.pub")" >> "$dir/known_hosts"

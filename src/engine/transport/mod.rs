@@ -4,6 +4,7 @@
 //! SSH destination, one ControlMaster connection per host and run).
 
 mod direct_exec;
+mod kex_preference;
 mod local;
 mod local_upload;
 mod remote_script;

@@ -2,10 +2,13 @@
 //! `ssh { ... }` block sets, and the reasons a connection fails, in words
 //! that name the host and the cause.
 
-use std::num::NonZeroUsize;
+use std::ffi::OsString;
+use std::process::Stdio;
 use std::time::Duration;
 
-use openssh::{ControlPersist, KnownHosts, Session, SessionBuilder};
+use openssh::Session;
+
+use super::kex_preference;
 
 use crate::check::model::{Destination, EnvironmentDef, SshSettings, StrictHostKeys};
 
@@ -17,7 +20,7 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 pub const SERVER_ALIVE_INTERVAL: Duration = Duration::from_secs(5);
 
 /// A master left behind by a killed `deploy` exits after this long idle.
-const CONTROL_PERSIST_SECS: usize = 300;
+const CONTROL_PERSIST_SECS: u64 = 300;
 
 /// One host of an SSH environment: its name in the plan and how to reach it.
 #[derive(Clone, Debug)]
@@ -50,63 +53,92 @@ impl SshHost {
         }
     }
 
-    fn builder(&self) -> SessionBuilder {
+    /// The client options every `ssh` for this host gets: those of the
+    /// `ssh { ... }` block, the connect timeout and the keep-alives.
+    fn options(&self) -> Vec<OsString> {
         let settings = &self.settings;
-        let mut builder = SessionBuilder::default();
-        builder
-            .known_hosts_check(match settings.strict_host_keys {
-                StrictHostKeys::Yes => KnownHosts::Strict,
-                StrictHostKeys::AcceptNew => KnownHosts::Add,
-            })
-            .connect_timeout(settings.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT))
-            .server_alive_interval(SERVER_ALIVE_INTERVAL)
-            .control_directory(std::env::temp_dir())
-            .control_persist(ControlPersist::IdleFor(
-                NonZeroUsize::new(CONTROL_PERSIST_SECS).unwrap_or(NonZeroUsize::MIN),
-            ));
+        let mut options: Vec<OsString> = Vec::new();
+        let mut option = |text: String| options.extend([OsString::from("-o"), OsString::from(text)]);
+        option(format!(
+            "StrictHostKeyChecking={}",
+            match settings.strict_host_keys {
+                StrictHostKeys::Yes => "yes",
+                StrictHostKeys::AcceptNew => "accept-new",
+            }
+        ));
+        let timeout = settings.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT);
+        option(format!("ConnectTimeout={}", timeout.as_secs().max(1)));
+        option(format!("ServerAliveInterval={}", SERVER_ALIVE_INTERVAL.as_secs()));
+        if let Some(known_hosts) = &settings.known_hosts {
+            let mut text = OsString::from("UserKnownHostsFile=");
+            text.push(known_hosts);
+            options.extend([OsString::from("-o"), text]);
+        }
         if let Some(user) = self.destination.user.clone().or_else(|| settings.user.clone()) {
-            builder.user(user);
+            options.extend([OsString::from("-l"), OsString::from(user)]);
         }
         if let Some(port) = self.destination.port.or(settings.port) {
-            builder.port(port);
+            options.extend([OsString::from("-p"), OsString::from(port.to_string())]);
         }
         if let Some(identity) = &settings.identity {
-            builder.keyfile(identity);
+            options.extend([OsString::from("-o"), OsString::from("IdentitiesOnly=yes"), OsString::from("-i")]);
+            options.push(identity.into());
         }
         if let Some(config) = &settings.config {
-            builder.config_file(config);
+            options.extend([OsString::from("-F"), config.into()]);
         }
         if let Some(jump) = &settings.jump {
-            builder.jump_hosts([jump]);
+            options.extend([OsString::from("-J"), OsString::from(jump)]);
         }
-        if let Some(known_hosts) = &settings.known_hosts {
-            builder.user_known_hosts_file(known_hosts);
-        }
-        builder
+        options
     }
 
     /// Opens the ControlMaster connection; `Err` says why in words.
     pub async fn connect(&self) -> Result<Session, String> {
-        let builder = self.builder();
-        let address = self.address();
-        let connecting = builder.connect_mux(&address);
         let limit = self.settings.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT) + Duration::from_secs(5);
-        match tokio::time::timeout(limit, connecting).await {
-            Ok(Ok(session)) => Ok(session),
-            Ok(Err(error)) => Err(self.explain(&error)),
+        match tokio::time::timeout(limit, self.launch_master()).await {
+            Ok(result) => result,
             Err(_) => Err(format!("ssh: connect to host {}: Connection timed out", self.destination.display())),
         }
     }
 
-    /// Turns what `ssh` logged into one line naming the host and the cause.
-    fn explain(&self, error: &openssh::Error) -> String {
-        let mut text = error.to_string();
-        let mut source = std::error::Error::source(error);
-        while let Some(cause) = source {
-            text = cause.to_string();
-            source = cause.source();
+    /// Starts `ssh -M -f -N` with its control socket and log in a fresh
+    /// private directory; once it has forked, the connection is up and
+    /// authenticated, and the session talks to it over the socket.
+    async fn launch_master(&self) -> Result<Session, String> {
+        let address = self.address();
+        let mut options = self.options();
+        if let Some(kex) = kex_preference::preferred(&options, &address).await {
+            options.extend([OsString::from("-o"), OsString::from(format!("KexAlgorithms={kex}"))]);
         }
-        explain_log(&self.name, &text)
+        let dir = tempfile::Builder::new()
+            .prefix(".ssh-connection")
+            .tempdir_in(std::env::temp_dir())
+            .map_err(|error| format!("cannot make a control directory: {error}"))?;
+        let log = dir.path().join("log");
+        let status = tokio::process::Command::new("ssh")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .arg("-E")
+            .arg(&log)
+            .arg("-S")
+            .arg(dir.path().join("master"))
+            .args(["-M", "-f", "-N", "-o"])
+            .arg(format!("ControlPersist={CONTROL_PERSIST_SECS}s"))
+            .args(["-o", "BatchMode=yes"])
+            .args(&options)
+            .arg("--")
+            .arg(&address)
+            .kill_on_drop(true)
+            .status()
+            .await
+            .map_err(|error| format!("cannot start ssh: {error}"))?;
+        if !status.success() {
+            let logged = std::fs::read_to_string(&log).unwrap_or_default();
+            return Err(explain_log(&self.name, &logged));
+        }
+        Ok(Session::new_native_mux(dir))
     }
 }
 
