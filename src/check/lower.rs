@@ -6,36 +6,15 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use super::loader::Loaded;
+use super::lowering::{check_duplicate_entries, unknown_entry, window, Lowering};
 use super::model::*;
 use super::node::lower_nodes;
 use super::scope::{EnvContext, PlanNames, Scope, BUILTINS};
 use super::ssh_block;
-use super::values::{lower_type, parse_set_value, Typer, TYPE_NAMES};
-use super::window::Window;
+use super::values::{infer_type, lower_type, parse_set_value, Typer, TYPE_NAMES};
 use crate::diagnostic::{did_you_mean, Code, Diagnostic};
 use crate::syntax::ast::{self, Entry, Item};
 use crate::syntax::span::{FileId, Span};
-
-/// Everything the lowering passes share.
-pub struct Lowering<'a> {
-    pub loaded: &'a Loaded,
-    pub diagnostics: Vec<Diagnostic>,
-    pub names: PlanNames,
-    pub environments: Vec<EnvironmentDef>,
-    /// `secrets { ... }` of every environment.
-    pub environment_secrets: Vec<SecretDef>,
-    pub pipeline: PipelineSettings,
-}
-
-impl Lowering<'_> {
-    pub fn push(&mut self, diagnostic: Diagnostic) {
-        self.diagnostics.push(diagnostic);
-    }
-
-    pub fn text_of(&self, file: FileId) -> &str {
-        self.loaded.sources.get(file).map(|f| &*f.text).unwrap_or("")
-    }
-}
 
 /// Checks loaded modules and builds the plan; `sets` are `--set` values,
 /// which fix the params' values for checks that need them (batch sizes,
@@ -246,49 +225,6 @@ fn check_duplicates(lowering: &mut Lowering, file: FileId, items: &[Item], decls
         }
     }
     lowering.diagnostics.extend(diagnostics);
-}
-
-/// Reports an attribute given twice in one block.
-pub fn check_duplicate_entries(file: FileId, entries: &[Entry], diagnostics: &mut Vec<Diagnostic>) {
-    let mut seen: HashMap<String, Span> = HashMap::new();
-    for entry in entries {
-        let key = match entry {
-            Entry::Attribute(a) => a.name.name.to_string(),
-            Entry::Block(b) => format!("{} {{}}", b.name.name),
-            Entry::Rollback(_) => "rollback".into(),
-            Entry::Strategy(_) => "strategy".into(),
-            Entry::Approve(_) => "approve".into(),
-            Entry::Check(_) => "check".into(),
-            Entry::Hook(h) => format!("on {}", h.event.name),
-            Entry::Run(_) | Entry::Script(_) | Entry::Upload(_) => continue,
-        };
-        match seen.get(&key) {
-            Some(first) => diagnostics.push(
-                Diagnostic::new(Code::DuplicateAttribute, format!("`{}` is given twice", entry.keyword()))
-                    .at(file, entry.keyword_span(), "given again here")
-                    .with_secondary(file, *first, "first given here")
-                    .with_help("keep one of them"),
-            ),
-            None => {
-                seen.insert(key, entry.keyword_span());
-            }
-        }
-    }
-}
-
-/// Reports an entry that this block does not accept.
-pub fn unknown_entry(file: FileId, entry: &Entry, what: &str, accepted: &[&str]) -> Diagnostic {
-    let word = entry.keyword();
-    let mut diagnostic = Diagnostic::new(Code::UnknownAttribute, format!("{what} has no `{word}`")).at(
-        file,
-        entry.keyword_span(),
-        "not accepted here",
-    );
-    diagnostic = match did_you_mean(word, accepted.iter().copied()) {
-        Some(close) => diagnostic.with_help(format!("did you mean `{close}`?")),
-        None => diagnostic.with_help(format!("{what} accepts: {}", accepted.join(", "))),
-    };
-    diagnostic
 }
 
 pub const PIPELINE_ENTRIES: &[&str] =
@@ -694,33 +630,4 @@ fn missing_hosts(typer: &mut Typer, env: &ast::Environment) -> Vec<HostDef> {
         );
     }
     Vec::new()
-}
-
-/// Parses a `window = "..."` value.
-pub fn window(typer: &mut Typer, value: &ast::Value) -> Option<Window> {
-    let Value::String(text) = typer.constant(value, &Type::String)? else { return None };
-    match Window::parse(&text) {
-        Ok(window) => Some(window),
-        Err(problem) => {
-            typer.diagnostics.push(
-                Diagnostic::new(Code::InvalidWindow, format!("invalid window: {problem}"))
-                    .at(typer.file, value.span, "this window")
-                    .with_help("write days, a time range and a zone: \"Mon-Fri 08:00-17:00 UTC\""),
-            );
-            None
-        }
-    }
-}
-
-/// The type a var's value is written in (vars are untyped).
-pub fn infer_type(value: &ast::Value) -> Type {
-    use ast::ValueKind::*;
-    match &value.kind {
-        Int(_) => Type::Int,
-        Bool(_) => Type::Bool,
-        Duration(_) => Type::Duration,
-        Percent(_) => Type::Percent,
-        List(items) => Type::List(Box::new(items.first().map(infer_type).unwrap_or(Type::String))),
-        _ => Type::String,
-    }
 }

@@ -10,6 +10,7 @@ mod lints;
 pub mod loader;
 pub mod local_transport;
 mod lower;
+mod lowering;
 pub mod model;
 mod node;
 pub mod pins;

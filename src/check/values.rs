@@ -403,3 +403,16 @@ pub fn parse_set_value(text: &str, ty: &Type) -> Result<Value, String> {
         }
     }
 }
+
+/// The type a var's value is written in (vars are untyped).
+pub fn infer_type(value: &ast::Value) -> Type {
+    use ast::ValueKind::*;
+    match &value.kind {
+        Int(_) => Type::Int,
+        Bool(_) => Type::Bool,
+        Duration(_) => Type::Duration,
+        Percent(_) => Type::Percent,
+        List(items) => Type::List(Box::new(items.first().map(infer_type).unwrap_or(Type::String))),
+        _ => Type::String,
+    }
+}

@@ -40,7 +40,7 @@ pub struct PlanArgs {
     #[arg(long)]
     pub diff_only: bool,
     #[command(flatten)]
-    pub selection: super::run::SelectionArgs,
+    pub selection: super::flags::SelectionArgs,
 }
 
 pub fn run(args: PlanArgs) -> ExitCode {

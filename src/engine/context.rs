@@ -10,7 +10,7 @@ use tokio::time::Instant;
 use rhai::Dynamic;
 use tokio::sync::Semaphore;
 
-use super::approval::ApprovalPrompt;
+use super::approval_prompt::ApprovalPrompt;
 use super::bus::Bus;
 use super::interpolate::Scope;
 use super::script_runner::ScriptRunner;
@@ -390,9 +390,7 @@ pub fn inherited_environments(graph: &ExecutionGraph) -> Vec<Option<EnvId>> {
     out
 }
 
-pub fn millis(duration: Duration) -> u64 {
-    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
-}
+pub use super::event::millis;
 
 pub fn to_dynamic(value: &Value) -> Dynamic {
     match value {

@@ -22,7 +22,8 @@ use super::context::{millis, RunContext};
 use super::evaluate;
 use super::event::{EvaluationOutcome, EventData, GateOutcome};
 use super::interpolate::Quoting;
-use super::node::NodeResult;
+pub use super::node_result::GateDecision;
+use super::node_result::NodeResult;
 use super::script_runner::CheckOutcome;
 use super::steps::output_sink;
 use crate::check::format_duration;
@@ -37,18 +38,6 @@ pub struct GateSite {
     pub stage: Option<(NodeId, &'static str)>,
     /// The hosts rolled out so far (`hosts` in the gate's scripts).
     pub hosts: Vec<String>,
-}
-
-/// What a gate decided.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum GateDecision {
-    Pass,
-    /// Stop the run under `policy` (rollback, pause or abort).
-    Stop {
-        message: String,
-        policy: FailurePolicy,
-    },
-    Cancelled,
 }
 
 impl GateDecision {

@@ -10,6 +10,7 @@
 //! journal see it.
 
 pub mod approval;
+mod approval_prompt;
 pub mod approved;
 pub mod bus;
 pub mod context;
@@ -22,6 +23,7 @@ pub mod hosts;
 pub mod interpolate;
 pub mod monitor;
 pub(crate) mod node;
+mod node_result;
 pub(crate) mod outcome;
 pub mod process;
 pub mod process_identity;

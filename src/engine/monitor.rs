@@ -13,40 +13,15 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use tokio::sync::watch;
-use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::context::{millis, RunContext};
 use super::event::{EventData, GateOutcome};
-use super::gates::{classify, conclude, evaluate_once, GateCheck, GateDecision, GateSite};
+use super::gates::{classify, conclude, evaluate_once, GateCheck, GateSite};
+use super::node_result::GateDecision;
+pub use super::node_result::MonitorHandle;
 use super::steps::output_sink;
 use crate::check::model::{Monitor, NodeId};
-
-/// A running monitor.
-pub struct MonitorHandle {
-    pub stage: NodeId,
-    rollout_end: watch::Sender<Option<Instant>>,
-    cancel: CancellationToken,
-    pub task: JoinHandle<GateDecision>,
-}
-
-impl std::fmt::Debug for MonitorHandle {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MonitorHandle").field("stage", &self.stage).finish()
-    }
-}
-
-impl MonitorHandle {
-    /// The rollout finished: watch for the monitor's period from now on.
-    pub fn rollout_finished(&self) {
-        let _ = self.rollout_end.send(Some(Instant::now()));
-    }
-
-    /// Stops watching (the stage failed or the run stops).
-    pub fn stop(&self) {
-        self.cancel.cancel();
-    }
-}
 
 /// Starts watching stage `stage` with `monitor`; `cancel` is the stage's token.
 pub fn start(ctx: &Arc<RunContext>, stage: NodeId, monitor: Monitor, cancel: &CancellationToken) -> MonitorHandle {

@@ -15,7 +15,7 @@ pub use strategy::strategy_attributes;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
-use super::lower::{check_duplicate_entries, unknown_entry, window, Lowering};
+use super::lowering::{check_duplicate_entries, unknown_entry, window, Lowering};
 use super::model::*;
 use super::scope::{EnvContext, EnvUse, Scope};
 use super::scripts::ScriptCompiler;
