@@ -42,7 +42,7 @@ mod tests;
 mod traffic;
 mod traffic_undo;
 pub mod transport;
-pub mod undo;
+pub mod undo_past_run;
 pub mod view;
 
 use std::sync::Arc;

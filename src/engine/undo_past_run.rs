@@ -21,8 +21,8 @@ use crate::check::inputs::ResolvedInputs;
 use crate::check::model::NodeId;
 use crate::graph::ExecutionGraph;
 
-/// What to undo.
-pub struct Undo {
+/// What a past run completed, to undo.
+pub struct PastRun {
     /// Units in the order they completed: `(node, host)`.
     pub units: Vec<(String, Option<String>)>,
     /// Why (shown in `rollback_started`).
@@ -36,14 +36,14 @@ pub struct Undo {
 
 /// Runs the rollback path of `undo.units`; `Succeeded` when every rollback
 /// step (and every gate asked for) passed.
-pub async fn undo(
+pub async fn undo_past_run(
     graph: ExecutionGraph,
     inputs: ResolvedInputs,
     options: RunOptions,
     parts: Parts,
     sinks: Vec<Box<dyn EventSink>>,
     mut interrupts: mpsc::UnboundedReceiver<()>,
-    undo: Undo,
+    undo: PastRun,
 ) -> RunReport {
     let redactor = Redactor::new(inputs.secret_values());
     let (bus, worker) = Bus::start(redactor, sinks);
