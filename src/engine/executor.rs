@@ -29,7 +29,7 @@ use super::hooks::{run_hooks, HookContext};
 use super::monitor::MonitorHandle;
 use super::node::{run_node, NodeResult};
 use super::outcome::{self, Ending, Stop, INTERRUPTED};
-use super::rollback::{run_rollback, RollbackReport};
+use super::undo::{run_rollback, RollbackReport};
 use crate::check::model::{FailurePolicy, HookEvent, NodeId};
 
 /// What a run ended with.

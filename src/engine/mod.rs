@@ -29,7 +29,7 @@ pub mod process;
 pub mod process_identity;
 pub mod process_watch;
 pub mod redact;
-pub mod rollback;
+pub mod undo;
 pub mod rollout;
 pub mod run_status;
 pub mod script_runner;

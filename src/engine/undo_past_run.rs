@@ -15,7 +15,7 @@ use super::context::{millis, CompletionLog, RunContext, RunOptions, UnitOutcome,
 use super::event::{EventData, FailureSummary, NodeStatus, NodeSummary, RunStatus, Summary};
 use super::executor::{run_started, RunReport};
 use super::redact::Redactor;
-use super::rollback::{run_rollback, RollbackReport};
+use super::undo::{run_rollback, RollbackReport};
 use super::{gates, Parts};
 use crate::check::inputs::ResolvedInputs;
 use crate::check::model::NodeId;

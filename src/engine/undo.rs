@@ -1,4 +1,4 @@
-//! The rollback path: the `rollback` blocks of every unit (a stage on one
+//! Undoing completed work within a run — the rollback path: the `rollback` blocks of every unit (a stage on one
 //! host) that ran, in reverse completion order, one after the other. A
 //! failing rollback step is reported and the remaining rollbacks still run.
 //!
