@@ -56,7 +56,7 @@ pub fn lower(
         })
         .filter(|name| super::script_words::is_rhai_word(name))
         .collect();
-    let compiler = super::scripts::ScriptCompiler::new(&lowering.pipeline.script_limits).reported(keyword_names);
+    let compiler = super::script_compiler::ScriptCompiler::new(&lowering.pipeline.script_limits).reported(keyword_names);
     let lazy_bodies = root.lazy_bodies;
     let nodes = match lower_nodes(&mut lowering, &compiler, decls, lazy_bodies) {
         Ok(nodes) => nodes,

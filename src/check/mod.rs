@@ -16,7 +16,7 @@ mod node;
 pub mod pins;
 mod scope;
 mod script_words;
-mod scripts;
+mod script_compiler;
 mod secret_read;
 pub mod secret_source;
 pub mod selection;

@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use super::lowering::{check_duplicate_entries, unknown_entry, window, Lowering};
 use super::model::*;
 use super::scope::{EnvContext, EnvUse, Scope};
-use super::scripts::ScriptCompiler;
+use super::script_compiler::ScriptCompiler;
 use super::values::{lower_type, Typer};
 use crate::diagnostic::{did_you_mean, Code, Diagnostic};
 use crate::syntax::ast::{self, Entry, Item, NodeDecl, Qualifier, ValueKind};
