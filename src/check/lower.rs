@@ -9,7 +9,7 @@ use super::loader::Loaded;
 use super::lowering::{check_duplicate_entries, unknown_entry, window, Lowering};
 use super::model::*;
 use super::node::lower_nodes;
-use super::scope::{EnvContext, PlanNames, Scope, BUILTINS};
+use super::scope::{EnvContext, NamesInScope, PlanNames, BUILTINS};
 use super::ssh_block;
 use super::values::{infer_type, lower_type, parse_set_value, Typer, TYPE_NAMES};
 use crate::diagnostic::{did_you_mean, Code, Diagnostic};
@@ -56,7 +56,8 @@ pub fn lower(
         })
         .filter(|name| super::script_words::is_rhai_word(name))
         .collect();
-    let compiler = super::script_compiler::ScriptCompiler::new(&lowering.pipeline.script_limits).reported(keyword_names);
+    let compiler =
+        super::script_compiler::ScriptCompiler::new(&lowering.pipeline.script_limits).reported(keyword_names);
     let lazy_bodies = root.lazy_bodies;
     let nodes = match lower_nodes(&mut lowering, &compiler, decls, lazy_bodies) {
         Ok(nodes) => nodes,
@@ -240,7 +241,7 @@ fn lower_pipeline(lowering: &mut Lowering, file: FileId, items: &[Item]) -> Opti
     })?;
     let mut diagnostics = Vec::new();
     let empty = PlanNames::default();
-    let scope = Scope { plan: Some(&empty), template_params: None, env: EnvContext::None, builtins: false };
+    let scope = NamesInScope { plan: Some(&empty), template_params: None, env: EnvContext::None, builtins: false };
     let mut typer = Typer { file, scope: &scope, diagnostics: &mut diagnostics };
     let mut settings = lowering.pipeline.clone();
     match pipeline.name.as_plain() {
@@ -375,7 +376,7 @@ fn lower_inputs(
     let text = lowering.text_of(file).to_string();
     let mut diagnostics = Vec::new();
     let empty = PlanNames::default();
-    let scope = Scope { plan: Some(&empty), template_params: None, env: EnvContext::None, builtins: false };
+    let scope = NamesInScope { plan: Some(&empty), template_params: None, env: EnvContext::None, builtins: false };
     let mut params = Vec::new();
     let mut secrets = Vec::new();
     for item in items {
@@ -441,7 +442,7 @@ pub const PROTECT_KEYS: &[&str] = &["approval", "window", "by"];
 fn lower_environments(lowering: &mut Lowering, file: FileId, items: &[Item], base_dir: &Path) {
     let mut diagnostics = Vec::new();
     let names = lowering.names.clone();
-    let scope = Scope { plan: Some(&names), template_params: None, env: EnvContext::None, builtins: true };
+    let scope = NamesInScope { plan: Some(&names), template_params: None, env: EnvContext::None, builtins: true };
     let mut environments: Vec<EnvironmentDef> = Vec::new();
     let mut environment_secrets: Vec<SecretDef> = Vec::new();
     let mut seen = BTreeMap::new();

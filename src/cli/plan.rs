@@ -10,7 +10,7 @@ use super::ExitCode;
 use crate::check::format_duration;
 use crate::check::inputs::ResolvedInputs;
 use crate::check::model::*;
-use crate::engine::interpolate::{Quoting, Scope};
+use crate::engine::interpolate::{Quoting, ValuesInScope};
 use crate::graph::batches::{batches, Batch};
 use crate::graph::timing::{worst_case, Bound, WorstCase};
 use crate::graph::traffic_timing::{traffic_timing, TrafficTiming};
@@ -169,7 +169,7 @@ pub struct Coverage {
     pub missing: Vec<String>,
 }
 
-fn describe_step(step: &Step, scope: &Scope) -> String {
+fn describe_step(step: &Step, scope: &ValuesInScope) -> String {
     match step {
         Step::Run(template) => match scope.render(template, Quoting::Shell) {
             Ok(command) => command,
@@ -189,7 +189,7 @@ fn describe_step(step: &Step, scope: &Scope) -> String {
     }
 }
 
-fn commands(plan: &Plan, node: &NodeDef, steps: &[Step], base: Scope) -> Vec<HostCommands> {
+fn commands(plan: &Plan, node: &NodeDef, steps: &[Step], base: ValuesInScope) -> Vec<HostCommands> {
     let hosts: Vec<String> = match node.target {
         Some(target) => plan.environment(target).hosts.clone(),
         None => vec!["local".to_string()],
@@ -197,7 +197,7 @@ fn commands(plan: &Plan, node: &NodeDef, steps: &[Step], base: Scope) -> Vec<Hos
     hosts
         .iter()
         .map(|host| {
-            let scope = Scope { host: Some(host), ..base };
+            let scope = ValuesInScope { host: Some(host), ..base };
             HostCommands { host: host.clone(), steps: steps.iter().map(|s| describe_step(s, &scope)).collect() }
         })
         .collect()
@@ -212,7 +212,7 @@ pub fn preview(graph: &ExecutionGraph, inputs: &ResolvedInputs, previous_version
     for id in &graph.order {
         let node = plan.node(*id);
         let environment = contexts[id.0].map(|e| plan.environment(e));
-        let scope = Scope {
+        let scope = ValuesInScope {
             plan,
             inputs,
             node: Some(node),
@@ -305,7 +305,7 @@ fn protection(plan: &Plan, node: &NodeDef) -> Vec<String> {
 }
 
 /// How a node is undone, counted into the rollback coverage.
-fn rollback_preview(plan: &Plan, node: &NodeDef, scope: Scope, coverage: &mut Coverage) -> RollbackPreview {
+fn rollback_preview(plan: &Plan, node: &NodeDef, scope: ValuesInScope, coverage: &mut Coverage) -> RollbackPreview {
     match (&node.kind, &node.rollback) {
         (NodeKind::Gate, _) => RollbackPreview::None,
         (_, RollbackSpec::Steps(steps)) => {
@@ -328,7 +328,7 @@ fn rollback_preview(plan: &Plan, node: &NodeDef, scope: Scope, coverage: &mut Co
 }
 
 /// What a gate waits for and checks, one line each, and its policies.
-fn gate_lines(g: &GateDef, scope: &Scope) -> Vec<String> {
+fn gate_lines(g: &GateDef, scope: &ValuesInScope) -> Vec<String> {
     let mut gate = Vec::new();
     if let Some(window) = &g.window {
         gate.push(format!("window {}", window.text));

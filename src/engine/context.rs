@@ -12,7 +12,7 @@ use tokio::sync::Semaphore;
 
 use super::approval_prompt::ApprovalPrompt;
 use super::bus::Bus;
-use super::interpolate::Scope;
+use super::interpolate::ValuesInScope;
 use super::script_runner::ScriptRunner;
 use super::transport::Transport;
 use crate::check::inputs::ResolvedInputs;
@@ -271,7 +271,7 @@ impl RunContext {
     }
 
     /// What `${...}` sees in a step of `node` on `host`.
-    pub fn scope<'a>(&'a self, node: &'a NodeDef, host: Option<&'a str>, attempt: u32) -> Scope<'a> {
+    pub fn scope<'a>(&'a self, node: &'a NodeDef, host: Option<&'a str>, attempt: u32) -> ValuesInScope<'a> {
         self.scope_in(node, host, attempt, self.environment_of(node))
     }
 
@@ -283,8 +283,8 @@ impl RunContext {
         host: Option<&'a str>,
         attempt: u32,
         environment: Option<&'a EnvironmentDef>,
-    ) -> Scope<'a> {
-        Scope {
+    ) -> ValuesInScope<'a> {
+        ValuesInScope {
             plan: self.plan(),
             inputs: &self.run.inputs,
             node: Some(node),
@@ -335,7 +335,7 @@ impl RunContext {
             context.set(name, to_dynamic(value));
         }
         let scope = self.scope_in(node, host, attempt, environment);
-        let outer = Scope { node: None, ..scope };
+        let outer = ValuesInScope { node: None, ..scope };
         for (name, expr) in &node.bindings {
             if let Some(value) = outer.eval(expr) {
                 context.set(name, to_dynamic(&value));

@@ -29,7 +29,6 @@ pub mod process;
 pub mod process_identity;
 pub mod process_watch;
 pub mod redact;
-pub mod undo;
 pub mod rollout;
 pub mod run_status;
 pub mod script_runner;
@@ -42,6 +41,7 @@ mod tests;
 mod traffic;
 mod traffic_undo;
 pub mod transport;
+pub mod undo;
 pub mod undo_past_run;
 pub mod view;
 

@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 use super::context::RunContext;
 use super::evaluate;
 use super::event::EventData;
-use super::interpolate::{Quoting, Scope};
+use super::interpolate::{Quoting, ValuesInScope};
 use super::transport::{CommandSpec, OutputSink, UploadSpec};
 use crate::check::model::{NodeDef, Script, Step, StringTemplate, Upload};
 
@@ -145,7 +145,7 @@ impl StepAt<'_> {
     async fn command(&self, template: &StringTemplate, number: usize) -> Result<(), StepFailure> {
         let mut scope = self.ctx.scope(self.node, self.host, self.attempt);
         if self.site.switch_back {
-            scope = Scope { inputs: &self.ctx.run.previous_inputs, ..scope };
+            scope = ValuesInScope { inputs: &self.ctx.run.previous_inputs, ..scope };
         }
         let command = scope
             .render(template, Quoting::Shell)

@@ -208,7 +208,8 @@ impl PreparedRollback {
         let engine_graph = graph.clone();
         let (report, health) = drive.run(&mut guard, move |sinks, interrupts| async move {
             let parts = Parts::local(&engine_graph, &options);
-            crate::engine::undo_past_run::undo_past_run(engine_graph, inputs, options, parts, sinks, interrupts, undo).await
+            crate::engine::undo_past_run::undo_past_run(engine_graph, inputs, options, parts, sinks, interrupts, undo)
+                .await
         })?;
         let mut problems = record_end(&mut guard, &finish_of(&holder.run_id, &report, None), &health);
         // The rollback steps ran: the undone run is undone even if a gate then failed.

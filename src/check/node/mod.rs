@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use super::lowering::{check_duplicate_entries, unknown_entry, window, Lowering};
 use super::model::*;
-use super::scope::{EnvContext, EnvUse, Scope};
+use super::scope::{EnvContext, EnvUse, NamesInScope};
 use super::script_compiler::ScriptCompiler;
 use super::values::{lower_type, Typer};
 use crate::diagnostic::{did_you_mean, Code, Diagnostic};
@@ -145,7 +145,7 @@ pub fn lower_nodes(
             None if decl.from.is_some() => {}
             None => {
                 let names_copy = lowering.names.clone();
-                let scope = Scope { plan: Some(&names_copy), template_params: None, env, builtins: true };
+                let scope = NamesInScope { plan: Some(&names_copy), template_params: None, env, builtins: true };
                 builder.body(lowering, file, &scope, &decl.body.entries, BodyOrigin::Local);
             }
             Some(template) => {
@@ -233,7 +233,14 @@ impl<'a> NodeBuilder<'a> {
         }
     }
 
-    fn body(&mut self, lowering: &mut Lowering, file: FileId, scope: &Scope, entries: &[Entry], origin: BodyOrigin) {
+    fn body(
+        &mut self,
+        lowering: &mut Lowering,
+        file: FileId,
+        scope: &NamesInScope,
+        entries: &[Entry],
+        origin: BodyOrigin,
+    ) {
         let mut diagnostics = Vec::new();
         if origin != BodyOrigin::Instance {
             check_duplicate_entries(file, entries, &mut diagnostics);

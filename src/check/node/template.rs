@@ -121,7 +121,7 @@ impl NodeBuilder<'_> {
     ) {
         let root_file = self.node.location.file;
         let plan_names = lowering.names.clone();
-        let plan_scope = Scope { plan: Some(&plan_names), template_params: None, env, builtins: true };
+        let plan_scope = NamesInScope { plan: Some(&plan_names), template_params: None, env, builtins: true };
         let mut diagnostics = Vec::new();
         let mut params: BTreeMap<String, (Type, Option<Value>)> = BTreeMap::new();
         let mut bindings = Vec::new();
@@ -149,7 +149,7 @@ impl NodeBuilder<'_> {
                 }
                 (None, Some(default)) => {
                     let empty = BTreeMap::new();
-                    let scope = Scope { plan: None, template_params: Some(&empty), env, builtins: true };
+                    let scope = NamesInScope { plan: None, template_params: Some(&empty), env, builtins: true };
                     let mut typer = Typer { file: template.file, scope: &scope, diagnostics: &mut diagnostics };
                     let expr = typer.expr(default, &ty);
                     let constant = expr.as_ref().and_then(|e| constant_of(e, &plan_names));
@@ -175,7 +175,7 @@ impl NodeBuilder<'_> {
         }
         lowering.diagnostics.extend(diagnostics);
         self.node.bindings = bindings;
-        let template_scope = Scope { plan: None, template_params: Some(&params), env, builtins: true };
+        let template_scope = NamesInScope { plan: None, template_params: Some(&params), env, builtins: true };
         if self.node.doc.is_none() {
             let text = lowering.text_of(template.file).to_string();
             self.node.doc = crate::syntax::doc_comment(&text, template.template.span.start);
