@@ -18,7 +18,7 @@ use super::transport::Transport;
 use crate::check::inputs::ResolvedInputs;
 use crate::check::model::{EnvId, EnvironmentDef, NodeDef, NodeId, Plan, Value};
 use crate::graph::ExecutionGraph;
-use crate::script::ScriptContext;
+use crate::script::ScriptVariables;
 
 /// `--max-parallel` when not given: how many commands run at once.
 pub const DEFAULT_MAX_PARALLEL: usize = 16;
@@ -316,7 +316,7 @@ impl RunContext {
     }
 
     /// What a script of `node` on `host` sees.
-    pub fn script_context(&self, node: &NodeDef, host: Option<&str>, attempt: u32) -> ScriptContext {
+    pub fn script_context(&self, node: &NodeDef, host: Option<&str>, attempt: u32) -> ScriptVariables {
         self.script_context_in(node, host, attempt, self.environment_of(node))
     }
 
@@ -329,8 +329,8 @@ impl RunContext {
         host: Option<&str>,
         attempt: u32,
         environment: Option<&EnvironmentDef>,
-    ) -> ScriptContext {
-        let mut context = ScriptContext { variables: Vec::with_capacity(self.run.inputs.params.len() + 12) };
+    ) -> ScriptVariables {
+        let mut context = ScriptVariables { variables: Vec::with_capacity(self.run.inputs.params.len() + 12) };
         for (name, value) in &self.run.inputs.params {
             context.set(name, to_dynamic(value));
         }

@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 use super::context::{millis, RunContext};
 use super::event::{EventData, NodeStatus};
 use super::gates::{self, GateDecision};
-use super::hooks::{run_hooks, HookContext};
+use super::hooks::{run_hooks, HookRunState};
 use super::monitor;
 pub use super::node_result::NodeResult;
 use super::rollout::run_stage;
@@ -80,7 +80,7 @@ pub(crate) async fn run_node(ctx: Arc<RunContext>, id: NodeId, cancel: Cancellat
 /// its `on success` or `on failure` hooks.
 async fn run_stage_with_hooks(ctx: &Arc<RunContext>, id: NodeId, cancel: CancellationToken) -> NodeResult {
     let node = ctx.plan().node(id);
-    run_hooks(ctx, &node.hooks, HookEvent::Start, Some(node), &HookContext::new("running"), &cancel).await;
+    run_hooks(ctx, &node.hooks, HookEvent::Start, Some(node), &HookRunState::new("running"), &cancel).await;
     let mut result = match node.monitor {
         None => run_stage(ctx.clone(), id, cancel.clone()).await,
         Some(watch) => {
@@ -121,7 +121,7 @@ async fn run_stage_with_hooks(ctx: &Arc<RunContext>, id: NodeId, cancel: Cancell
         _ => None,
     };
     if let Some((event, status)) = event {
-        let context = HookContext {
+        let context = HookRunState {
             status: status.to_string(),
             failed_node: (event == HookEvent::Failure).then(|| node.name.clone()),
             error: result.error.clone(),
