@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use deploy::check::model::ScriptLimits;
 use deploy::engine::script_runner::{compile_script, CheckOutcome, Quick, QuickResult, SandboxRunner, ScriptRunner};
-use deploy::script::{null_sink, ScriptContext};
+use deploy::script::{null_sink, ScriptVariables};
 use deploy::syntax::span::SourceMap;
 use rhai::Dynamic;
 
@@ -41,8 +41,8 @@ let healthy = host.starts_with("web-") && total < 10;
 debug(label);
 healthy"#;
 
-fn context(host: &str, attempt: i64) -> ScriptContext {
-    let mut context = ScriptContext::new();
+fn context(host: &str, attempt: i64) -> ScriptVariables {
+    let mut context = ScriptVariables::new();
     context.set_str("replicas", "3");
     context.set_bool("fast", true);
     context.set_env(

@@ -1,3 +1,3 @@
 fn main() {
-    std::process::exit(deploy::cli::main());
+    std::process::exit(deploy::main());
 }

@@ -59,10 +59,6 @@ impl CanonicalNode {
     pub fn body(&self) -> CanonicalNode {
         CanonicalNode { name: String::new(), needs: Vec::new(), ..self.clone() }
     }
-
-    pub fn setting(&self, key: &str) -> Option<&str> {
-        self.settings.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
-    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

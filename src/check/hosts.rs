@@ -3,8 +3,8 @@
 //! (`{ name = "web-2"  address = "10.0.0.2"  weight = 3 }`), reachable as
 //! `${host.KEY}` in the stages that run on it.
 
-use super::lower::infer_type;
 use super::model::{Expr, HostDef, Location, Value};
+use super::values::infer_type;
 use super::values::Typer;
 use crate::diagnostic::{did_you_mean, Code, Diagnostic};
 use crate::syntax::ast::{self, ValueKind};

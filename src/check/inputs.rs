@@ -117,64 +117,11 @@ pub fn resolve_inputs_with(
     read_env: &dyn Fn(&str) -> Option<String>,
     reading: &SecretReading,
 ) -> Result<ResolvedInputs, Vec<Diagnostic>> {
-    let mut errors = Vec::new();
-    for (name, _) in sets {
-        if !plan.params.iter().any(|p| &p.name == name) {
-            let mut diagnostic =
-                Diagnostic::new(Code::InvalidSet, format!("`--set {name}`: the plan has no param `{name}`"));
-            let names = plan.params.iter().map(|p| p.name.as_str());
-            diagnostic = match did_you_mean(name, names) {
-                Some(close) => diagnostic.with_help(format!("did you mean `{close}`?")),
-                None => diagnostic.with_help(format!(
-                    "declared params: {}",
-                    plan.params.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", ")
-                )),
-            };
-            errors.push(diagnostic);
-        }
-    }
+    let mut errors = unknown_sets(plan, sets);
     let mut inputs = ResolvedInputs::default();
     for param in &plan.params {
         let set = sets.iter().rev().find(|(name, _)| name == &param.name);
-        let value = match (set, &param.default) {
-            (Some((_, text)), _) => match parse_set_value(text, &param.ty) {
-                Ok(value) => Some(value),
-                Err(problem) => {
-                    errors.push(
-                        Diagnostic::new(Code::TypeMismatch, format!("`--set {}={text}`: {problem}", param.name))
-                            .with_secondary(
-                                param.location.file,
-                                param.location.span,
-                                format!("`{}` is declared as {}", param.name, param.ty),
-                            )
-                            .with_help(format!("give a value of type {}", param.ty)),
-                    );
-                    None
-                }
-            },
-            (None, Some(default)) => match eval_input(default, &param.ty, read_env) {
-                Ok(value) => Some(value),
-                Err(problem) => {
-                    errors.push(
-                        Diagnostic::new(Code::MissingValue, format!("param `{}`: {problem}", param.name))
-                            .at(param.location.file, param.location.span, "declared here")
-                            .with_help(format!("set the variable or pass `--set {}=VALUE`", param.name)),
-                    );
-                    None
-                }
-            },
-            (None, None) => {
-                errors.push(
-                    Diagnostic::new(
-                        Code::MissingValue,
-                        format!("param `{}` has no default and was not set", param.name),
-                    )
-                    .at(param.location.file, param.location.span, "declared without default")
-                    .with_help(format!("pass `--set {}=VALUE`", param.name)),
-                );
-                None
-            }
-        };
+        let value = param_value(param, set, read_env, &mut errors);
         if let Some(value) = value {
             inputs.params.push((param.name.clone(), value));
         }
@@ -202,6 +149,72 @@ pub fn resolve_inputs_with(
     } else {
         errors.append(&mut inputs.warnings);
         Err(errors)
+    }
+}
+
+/// `--set` names that are not params of the plan.
+fn unknown_sets(plan: &Plan, sets: &[(String, String)]) -> Vec<Diagnostic> {
+    let mut errors = Vec::new();
+    for (name, _) in sets {
+        if !plan.params.iter().any(|p| &p.name == name) {
+            let mut diagnostic =
+                Diagnostic::new(Code::InvalidSet, format!("`--set {name}`: the plan has no param `{name}`"));
+            let names = plan.params.iter().map(|p| p.name.as_str());
+            diagnostic = match did_you_mean(name, names) {
+                Some(close) => diagnostic.with_help(format!("did you mean `{close}`?")),
+                None => diagnostic.with_help(format!(
+                    "declared params: {}",
+                    plan.params.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", ")
+                )),
+            };
+            errors.push(diagnostic);
+        }
+    }
+    errors
+}
+
+/// A param's value: the last `--set` of it, else its default.
+fn param_value(
+    param: &super::model::ParamDef,
+    set: Option<&(String, String)>,
+    read_env: &dyn Fn(&str) -> Option<String>,
+    errors: &mut Vec<Diagnostic>,
+) -> Option<Value> {
+    match (set, &param.default) {
+        (Some((_, text)), _) => match parse_set_value(text, &param.ty) {
+            Ok(value) => Some(value),
+            Err(problem) => {
+                errors.push(
+                    Diagnostic::new(Code::TypeMismatch, format!("`--set {}={text}`: {problem}", param.name))
+                        .with_secondary(
+                            param.location.file,
+                            param.location.span,
+                            format!("`{}` is declared as {}", param.name, param.ty),
+                        )
+                        .with_help(format!("give a value of type {}", param.ty)),
+                );
+                None
+            }
+        },
+        (None, Some(default)) => match eval_input(default, &param.ty, read_env) {
+            Ok(value) => Some(value),
+            Err(problem) => {
+                errors.push(
+                    Diagnostic::new(Code::MissingValue, format!("param `{}`: {problem}", param.name))
+                        .at(param.location.file, param.location.span, "declared here")
+                        .with_help(format!("set the variable or pass `--set {}=VALUE`", param.name)),
+                );
+                None
+            }
+        },
+        (None, None) => {
+            errors.push(
+                Diagnostic::new(Code::MissingValue, format!("param `{}` has no default and was not set", param.name))
+                    .at(param.location.file, param.location.span, "declared without default")
+                    .with_help(format!("pass `--set {}=VALUE`", param.name)),
+            );
+            None
+        }
     }
 }
 

@@ -6,36 +6,15 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use super::loader::Loaded;
+use super::lowering::{check_duplicate_entries, unknown_entry, window, Lowering};
 use super::model::*;
 use super::node::lower_nodes;
-use super::scope::{EnvContext, PlanNames, Scope, BUILTINS};
+use super::scope::{EnvContext, NamesInScope, PlanNames, BUILTINS};
 use super::ssh_block;
-use super::values::{lower_type, parse_set_value, Typer, TYPE_NAMES};
-use super::window::Window;
+use super::values::{infer_type, lower_type, parse_set_value, Typer, TYPE_NAMES};
 use crate::diagnostic::{did_you_mean, Code, Diagnostic};
 use crate::syntax::ast::{self, Entry, Item};
 use crate::syntax::span::{FileId, Span};
-
-/// Everything the lowering passes share.
-pub struct Lowering<'a> {
-    pub loaded: &'a Loaded,
-    pub diagnostics: Vec<Diagnostic>,
-    pub names: PlanNames,
-    pub environments: Vec<EnvironmentDef>,
-    /// `secrets { ... }` of every environment.
-    pub environment_secrets: Vec<SecretDef>,
-    pub pipeline: PipelineSettings,
-}
-
-impl Lowering<'_> {
-    pub fn push(&mut self, diagnostic: Diagnostic) {
-        self.diagnostics.push(diagnostic);
-    }
-
-    pub fn text_of(&self, file: FileId) -> &str {
-        self.loaded.sources.get(file).map(|f| &*f.text).unwrap_or("")
-    }
-}
 
 /// Checks loaded modules and builds the plan; `sets` are `--set` values,
 /// which fix the params' values for checks that need them (batch sizes,
@@ -52,17 +31,7 @@ pub fn lower(
         names: PlanNames::default(),
         environments: Vec::new(),
         environment_secrets: Vec::new(),
-        pipeline: PipelineSettings {
-            name: plan_file.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_else(|| "deploy".into()),
-            description: None,
-            on_failure: FailurePolicy::Rollback,
-            lock: LockScope::Pipeline,
-            script_limits: ScriptLimits::default(),
-            max_parallel: None,
-            watch: None,
-            step_timeout: Some(DEFAULT_STEP_TIMEOUT),
-            location: None,
-        },
+        pipeline: default_settings(plan_file),
     };
     let Some(root) = loaded.modules.first() else {
         return (None, lowering.diagnostics);
@@ -87,7 +56,8 @@ pub fn lower(
         })
         .filter(|name| super::script_words::is_rhai_word(name))
         .collect();
-    let compiler = super::scripts::ScriptCompiler::new(&lowering.pipeline.script_limits).reported(keyword_names);
+    let compiler =
+        super::script_compiler::ScriptCompiler::new(&lowering.pipeline.script_limits).reported(keyword_names);
     let lazy_bodies = root.lazy_bodies;
     let nodes = match lower_nodes(&mut lowering, &compiler, decls, lazy_bodies) {
         Ok(nodes) => nodes,
@@ -120,6 +90,21 @@ pub fn lower(
     super::lints::run(&plan, loaded, &used_aliases, &mut lowering.diagnostics);
     super::local_transport::check(&plan, &mut lowering.diagnostics);
     (Some(plan), lowering.diagnostics)
+}
+
+/// The pipeline's settings before its block is read: named after the file.
+fn default_settings(plan_file: &Path) -> PipelineSettings {
+    PipelineSettings {
+        name: plan_file.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_else(|| "deploy".into()),
+        description: None,
+        on_failure: FailurePolicy::Rollback,
+        lock: LockScope::Pipeline,
+        script_limits: ScriptLimits::default(),
+        max_parallel: None,
+        watch: None,
+        step_timeout: Some(DEFAULT_STEP_TIMEOUT),
+        location: None,
+    }
 }
 
 /// Modules (every file but the plan) hold only imports and templates.
@@ -243,49 +228,6 @@ fn check_duplicates(lowering: &mut Lowering, file: FileId, items: &[Item], decls
     lowering.diagnostics.extend(diagnostics);
 }
 
-/// Reports an attribute given twice in one block.
-pub fn check_duplicate_entries(file: FileId, entries: &[Entry], diagnostics: &mut Vec<Diagnostic>) {
-    let mut seen: HashMap<String, Span> = HashMap::new();
-    for entry in entries {
-        let key = match entry {
-            Entry::Attribute(a) => a.name.name.to_string(),
-            Entry::Block(b) => format!("{} {{}}", b.name.name),
-            Entry::Rollback(_) => "rollback".into(),
-            Entry::Strategy(_) => "strategy".into(),
-            Entry::Approve(_) => "approve".into(),
-            Entry::Check(_) => "check".into(),
-            Entry::Hook(h) => format!("on {}", h.event.name),
-            Entry::Run(_) | Entry::Script(_) | Entry::Upload(_) => continue,
-        };
-        match seen.get(&key) {
-            Some(first) => diagnostics.push(
-                Diagnostic::new(Code::DuplicateAttribute, format!("`{}` is given twice", entry.keyword()))
-                    .at(file, entry.keyword_span(), "given again here")
-                    .with_secondary(file, *first, "first given here")
-                    .with_help("keep one of them"),
-            ),
-            None => {
-                seen.insert(key, entry.keyword_span());
-            }
-        }
-    }
-}
-
-/// Reports an entry that this block does not accept.
-pub fn unknown_entry(file: FileId, entry: &Entry, what: &str, accepted: &[&str]) -> Diagnostic {
-    let word = entry.keyword();
-    let mut diagnostic = Diagnostic::new(Code::UnknownAttribute, format!("{what} has no `{word}`")).at(
-        file,
-        entry.keyword_span(),
-        "not accepted here",
-    );
-    diagnostic = match did_you_mean(word, accepted.iter().copied()) {
-        Some(close) => diagnostic.with_help(format!("did you mean `{close}`?")),
-        None => diagnostic.with_help(format!("{what} accepts: {}", accepted.join(", "))),
-    };
-    diagnostic
-}
-
 pub const PIPELINE_ENTRIES: &[&str] =
     &["description", "on_failure", "lock", "max_parallel", "step_timeout", "limits", "on", "watch"];
 pub const LIMIT_KEYS: &[&str] =
@@ -299,7 +241,7 @@ fn lower_pipeline(lowering: &mut Lowering, file: FileId, items: &[Item]) -> Opti
     })?;
     let mut diagnostics = Vec::new();
     let empty = PlanNames::default();
-    let scope = Scope { plan: Some(&empty), template_params: None, env: EnvContext::None, builtins: false };
+    let scope = NamesInScope { plan: Some(&empty), template_params: None, env: EnvContext::None, builtins: false };
     let mut typer = Typer { file, scope: &scope, diagnostics: &mut diagnostics };
     let mut settings = lowering.pipeline.clone();
     match pipeline.name.as_plain() {
@@ -315,95 +257,8 @@ fn lower_pipeline(lowering: &mut Lowering, file: FileId, items: &[Item]) -> Opti
     let mut hooks = Vec::new();
     for entry in &pipeline.body.entries {
         match entry {
-            Entry::Attribute(a) => match a.name.name.as_str() {
-                "description" => {
-                    if let Some(Value::String(text)) = typer.constant(&a.value, &Type::String) {
-                        settings.description = Some(text);
-                    }
-                }
-                "on_failure" => {
-                    settings.on_failure = match typer.word(&a.value, &["rollback", "pause", "abort"]).as_deref() {
-                        Some("pause") => FailurePolicy::Pause,
-                        Some("abort") => FailurePolicy::Abort,
-                        _ => FailurePolicy::Rollback,
-                    }
-                }
-                "lock" => {
-                    if typer.word(&a.value, &["pipeline", "environment"]).as_deref() == Some("environment") {
-                        settings.lock = LockScope::Environment;
-                    }
-                }
-                "step_timeout" => {
-                    if matches!(&a.value.kind, ast::ValueKind::Path(p) if p.dotted() == "none") {
-                        settings.step_timeout = None;
-                    } else if let Some(Value::Duration(d)) = typer.constant(&a.value, &Type::Duration) {
-                        if d.is_zero() {
-                            typer.diagnostics.push(
-                                Diagnostic::new(Code::InvalidValue, "a timeout must be longer than zero")
-                                    .at(file, a.value.span, "zero")
-                                    .with_help("write a duration such as 30m, or `none` for no default timeout"),
-                            );
-                        } else {
-                            settings.step_timeout = Some(d);
-                        }
-                    }
-                }
-                "max_parallel" => {
-                    if let Some(Value::Int(n)) = typer.constant(&a.value, &Type::Int) {
-                        if !(1..=1024).contains(&n) {
-                            typer.diagnostics.push(
-                                Diagnostic::new(Code::InvalidValue, "max_parallel must be between 1 and 1024").at(
-                                    file,
-                                    a.value.span,
-                                    "out of range",
-                                ),
-                            );
-                        } else {
-                            settings.max_parallel = Some(n as usize);
-                        }
-                    }
-                }
-                _ => typer.diagnostics.push(unknown_entry(file, entry, "the pipeline block", PIPELINE_ENTRIES)),
-            },
-            Entry::Block(b) if b.name.name == "limits" => {
-                check_duplicate_entries(file, &b.body.entries, typer.diagnostics);
-                for limit in &b.body.entries {
-                    let Entry::Attribute(a) = limit else {
-                        typer.diagnostics.push(unknown_entry(file, limit, "`limits`", LIMIT_KEYS));
-                        continue;
-                    };
-                    let limits = &mut settings.script_limits;
-                    if a.name.name == "timeout" {
-                        if let Some(Value::Duration(d)) = typer.constant(&a.value, &Type::Duration) {
-                            limits.timeout = d;
-                        }
-                        continue;
-                    }
-                    if !LIMIT_KEYS.contains(&a.name.name.as_str()) {
-                        typer.diagnostics.push(unknown_entry(file, limit, "`limits`", LIMIT_KEYS));
-                        continue;
-                    }
-                    let Some(Value::Int(n)) = typer.constant(&a.value, &Type::Int) else { continue };
-                    if n < 1 {
-                        typer.diagnostics.push(Diagnostic::new(Code::InvalidValue, "a limit must be at least 1").at(
-                            file,
-                            a.value.span,
-                            "too small",
-                        ));
-                        continue;
-                    }
-                    let n = n as u64;
-                    let size = usize::try_from(n).unwrap_or(usize::MAX);
-                    match a.name.name.as_str() {
-                        "operations" => limits.max_operations = n,
-                        "call_depth" => limits.max_call_depth = size.min(1024),
-                        "expr_depth" => limits.max_expr_depth = size.min(1024),
-                        "string_size" => limits.max_string_size = size,
-                        "array_size" => limits.max_array_size = size,
-                        _ => limits.max_map_size = size,
-                    }
-                }
-            }
+            Entry::Attribute(a) => pipeline_attribute(&mut typer, entry, a, &mut settings),
+            Entry::Block(b) if b.name.name == "limits" => lower_limits(&mut typer, b, &mut settings.script_limits),
             Entry::Block(b) if b.name.name == "watch" => {
                 settings.watch = Some(super::watch::lower_watch(&mut typer, b))
             }
@@ -416,6 +271,102 @@ fn lower_pipeline(lowering: &mut Lowering, file: FileId, items: &[Item]) -> Opti
     Some(hooks)
 }
 
+/// One `name = value` of the pipeline block.
+fn pipeline_attribute(typer: &mut Typer, entry: &Entry, a: &ast::Attribute, settings: &mut PipelineSettings) {
+    let file = typer.file;
+    match a.name.name.as_str() {
+        "description" => {
+            if let Some(Value::String(text)) = typer.constant(&a.value, &Type::String) {
+                settings.description = Some(text);
+            }
+        }
+        "on_failure" => {
+            settings.on_failure = match typer.word(&a.value, &["rollback", "pause", "abort"]).as_deref() {
+                Some("pause") => FailurePolicy::Pause,
+                Some("abort") => FailurePolicy::Abort,
+                _ => FailurePolicy::Rollback,
+            }
+        }
+        "lock" => {
+            if typer.word(&a.value, &["pipeline", "environment"]).as_deref() == Some("environment") {
+                settings.lock = LockScope::Environment;
+            }
+        }
+        "step_timeout" => {
+            if matches!(&a.value.kind, ast::ValueKind::Path(p) if p.dotted() == "none") {
+                settings.step_timeout = None;
+            } else if let Some(Value::Duration(d)) = typer.constant(&a.value, &Type::Duration) {
+                if d.is_zero() {
+                    typer.diagnostics.push(
+                        Diagnostic::new(Code::InvalidValue, "a timeout must be longer than zero")
+                            .at(file, a.value.span, "zero")
+                            .with_help("write a duration such as 30m, or `none` for no default timeout"),
+                    );
+                } else {
+                    settings.step_timeout = Some(d);
+                }
+            }
+        }
+        "max_parallel" => {
+            if let Some(Value::Int(n)) = typer.constant(&a.value, &Type::Int) {
+                if !(1..=1024).contains(&n) {
+                    typer.diagnostics.push(
+                        Diagnostic::new(Code::InvalidValue, "max_parallel must be between 1 and 1024").at(
+                            file,
+                            a.value.span,
+                            "out of range",
+                        ),
+                    );
+                } else {
+                    settings.max_parallel = Some(n as usize);
+                }
+            }
+        }
+        _ => typer.diagnostics.push(unknown_entry(file, entry, "the pipeline block", PIPELINE_ENTRIES)),
+    }
+}
+
+/// The pipeline's `limits { ... }` block: the script sandbox's limits.
+fn lower_limits(typer: &mut Typer, b: &ast::NamedBlock, limits: &mut ScriptLimits) {
+    let file = typer.file;
+    check_duplicate_entries(file, &b.body.entries, typer.diagnostics);
+    for limit in &b.body.entries {
+        let Entry::Attribute(a) = limit else {
+            typer.diagnostics.push(unknown_entry(file, limit, "`limits`", LIMIT_KEYS));
+            continue;
+        };
+        if a.name.name == "timeout" {
+            if let Some(Value::Duration(d)) = typer.constant(&a.value, &Type::Duration) {
+                limits.timeout = d;
+            }
+            continue;
+        }
+        if !LIMIT_KEYS.contains(&a.name.name.as_str()) {
+            typer.diagnostics.push(unknown_entry(file, limit, "`limits`", LIMIT_KEYS));
+            continue;
+        }
+        let Some(Value::Int(n)) = typer.constant(&a.value, &Type::Int) else { continue };
+        if n < 1 {
+            typer.diagnostics.push(Diagnostic::new(Code::InvalidValue, "a limit must be at least 1").at(
+                file,
+                a.value.span,
+                "too small",
+            ));
+            continue;
+        }
+        let n = n as u64;
+        let size = usize::try_from(n).unwrap_or(usize::MAX);
+        match a.name.name.as_str() {
+            "operations" => limits.max_operations = n,
+            "call_depth" => limits.max_call_depth = size.min(1024),
+            "expr_depth" => limits.max_expr_depth = size.min(1024),
+            "string_size" => limits.max_string_size = size,
+            "array_size" => limits.max_array_size = size,
+            _ => limits.max_map_size = size,
+        }
+    }
+}
+
 fn lower_inputs(
     lowering: &mut Lowering,
     file: FileId,
@@ -425,7 +376,7 @@ fn lower_inputs(
     let text = lowering.text_of(file).to_string();
     let mut diagnostics = Vec::new();
     let empty = PlanNames::default();
-    let scope = Scope { plan: Some(&empty), template_params: None, env: EnvContext::None, builtins: false };
+    let scope = NamesInScope { plan: Some(&empty), template_params: None, env: EnvContext::None, builtins: false };
     let mut params = Vec::new();
     let mut secrets = Vec::new();
     for item in items {
@@ -491,7 +442,7 @@ pub const PROTECT_KEYS: &[&str] = &["approval", "window", "by"];
 fn lower_environments(lowering: &mut Lowering, file: FileId, items: &[Item], base_dir: &Path) {
     let mut diagnostics = Vec::new();
     let names = lowering.names.clone();
-    let scope = Scope { plan: Some(&names), template_params: None, env: EnvContext::None, builtins: true };
+    let scope = NamesInScope { plan: Some(&names), template_params: None, env: EnvContext::None, builtins: true };
     let mut environments: Vec<EnvironmentDef> = Vec::new();
     let mut environment_secrets: Vec<SecretDef> = Vec::new();
     let mut seen = BTreeMap::new();
@@ -501,144 +452,8 @@ fn lower_environments(lowering: &mut Lowering, file: FileId, items: &[Item], bas
             continue;
         }
         let mut typer = Typer { file, scope: &scope, diagnostics: &mut diagnostics };
-        check_duplicate_entries(file, &env.body.entries, typer.diagnostics);
-        let mut hosts = None;
-        let mut vars = Vec::new();
-        let mut protect = Protect::default();
-        let mut transport = TransportKind::Local;
-        let mut ssh = SshSettings::default();
-        let mut inventory_hosts = Vec::new();
-        let mut hosts_span = env.name.span;
-        for entry in &env.body.entries {
-            match entry {
-                Entry::Attribute(a) if a.name.name == "transport" => {
-                    transport = ssh_block::transport(&mut typer, &a.value)
-                }
-                Entry::Block(b) if b.name.name == "ssh" => ssh = ssh_block::ssh_block(&mut typer, b, base_dir),
-                Entry::Attribute(a)
-                    if a.name.name == "hosts"
-                        && matches!(&a.value.kind, ast::ValueKind::Call { name, .. } if name.name == "inventory") =>
-                {
-                    hosts_span = a.value.span;
-                    if let Some(found) = ssh_block::inventory(&mut typer, &a.value, base_dir) {
-                        hosts = Some(
-                            found
-                                .iter()
-                                .map(|h| crate::check::model::HostDef {
-                                    name: h.name.clone(),
-                                    address: None,
-                                    vars: Vec::new(),
-                                    location: Location { file, span: a.value.span },
-                                })
-                                .collect(),
-                        );
-                        inventory_hosts = found;
-                    }
-                }
-                Entry::Attribute(a) if a.name.name == "hosts" => {
-                    hosts_span = a.value.span;
-                    hosts = super::hosts::lower_hosts(&mut typer, &env.name.name, &a.value);
-                }
-                Entry::Block(b) if b.name.name == "secrets" => {
-                    check_duplicate_entries(file, &b.body.entries, typer.diagnostics);
-                    for entry in &b.body.entries {
-                        let Entry::Attribute(a) = entry else {
-                            typer.diagnostics.push(
-                                Diagnostic::new(Code::UnknownAttribute, "`secrets` holds `name = source` pairs only")
-                                    .at(file, entry.keyword_span(), "not a secret")
-                                    .with_help("write secrets { db = command(\"pass show db/prod\") }"),
-                            );
-                            continue;
-                        };
-                        if let Some(source) = super::secret_source::lower_secret_source(&mut typer, &a.value) {
-                            environment_secrets.push(SecretDef {
-                                name: a.name.name.to_string(),
-                                source,
-                                environment: Some(env.name.name.to_string()),
-                                location: Location { file, span: a.span },
-                            });
-                        }
-                    }
-                }
-                Entry::Attribute(a) if a.name.name == "description" => {
-                    typer.constant(&a.value, &Type::String);
-                }
-                Entry::Block(b) if b.name.name == "vars" => {
-                    check_duplicate_entries(file, &b.body.entries, typer.diagnostics);
-                    for var in &b.body.entries {
-                        match var {
-                            Entry::Attribute(a) => {
-                                let ty = infer_type(&a.value);
-                                if let Some(expr) = typer.expr(&a.value, &ty) {
-                                    vars.push((a.name.name.to_string(), expr));
-                                }
-                            }
-                            other => {
-                                typer.diagnostics.push(
-                                    Diagnostic::new(Code::UnknownAttribute, "`vars` holds `key = value` pairs only")
-                                        .at(file, other.keyword_span(), "not a var"),
-                                )
-                            }
-                        }
-                    }
-                }
-                Entry::Block(b) if b.name.name == "protect" => {
-                    check_duplicate_entries(file, &b.body.entries, typer.diagnostics);
-                    for rule in &b.body.entries {
-                        let Entry::Attribute(a) = rule else {
-                            typer.diagnostics.push(unknown_entry(file, rule, "`protect`", PROTECT_KEYS));
-                            continue;
-                        };
-                        match a.name.name.as_str() {
-                            "approval" => {
-                                protect.approval =
-                                    typer.word(&a.value, &["required", "optional"]).as_deref() == Some("required")
-                            }
-                            "window" => protect.window = window(&mut typer, &a.value),
-                            "by" => {
-                                let list = Type::List(Box::new(Type::String));
-                                if let Some(Value::List(items)) = typer.constant(&a.value, &list) {
-                                    protect.approvers = items.iter().map(Value::to_text).collect();
-                                }
-                            }
-                            _ => typer.diagnostics.push(unknown_entry(file, rule, "`protect`", PROTECT_KEYS)),
-                        }
-                    }
-                }
-                _ => typer.diagnostics.push(unknown_entry(file, entry, "an environment", ENVIRONMENT_ENTRIES)),
-            }
-        }
-        let host_defs = match hosts {
-            Some(hosts) => hosts,
-            None => {
-                let has_hosts_attribute =
-                    env.body.entries.iter().any(|e| matches!(e, Entry::Attribute(a) if a.name.name == "hosts"));
-                if !has_hosts_attribute {
-                    typer.diagnostics.push(
-                        Diagnostic::new(Code::MissingValue, format!("environment `{}` has no `hosts`", env.name.name))
-                            .at(file, env.name.span, "needs hosts")
-                            .with_help("add hosts = [\"web-1\", \"web-2\"]"),
-                    );
-                }
-                Vec::new()
-            }
-        };
-        let destinations = match transport {
-            TransportKind::Ssh => ssh_block::destinations(&mut typer, &host_defs, &inventory_hosts, hosts_span),
-            TransportKind::Local => Vec::new(),
-        };
-        environments.push(EnvironmentDef {
-            id: EnvId(environments.len()),
-            name: env.name.name.to_string(),
-            hosts: host_defs.iter().map(|host| host.name.clone()).collect(),
-            host_defs,
-            vars,
-            protect,
-            transport,
-            ssh,
-            destinations,
-            location: Location { file, span: env.span },
-        });
+        let id = EnvId(environments.len());
+        environments.push(lower_environment(&mut typer, env, id, base_dir, &mut environment_secrets));
     }
     lowering.environments = environments;
     for secret in &environment_secrets {
@@ -650,31 +465,170 @@ fn lower_environments(lowering: &mut Lowering, file: FileId, items: &[Item], bas
     lowering.diagnostics.extend(diagnostics);
 }
 
-/// Parses a `window = "..."` value.
-pub fn window(typer: &mut Typer, value: &ast::Value) -> Option<Window> {
-    let Value::String(text) = typer.constant(value, &Type::String)? else { return None };
-    match Window::parse(&text) {
-        Ok(window) => Some(window),
-        Err(problem) => {
+/// One environment: its hosts, how they are reached, vars and protection.
+fn lower_environment(
+    typer: &mut Typer,
+    env: &ast::Environment,
+    id: EnvId,
+    base_dir: &Path,
+    environment_secrets: &mut Vec<SecretDef>,
+) -> EnvironmentDef {
+    let file = typer.file;
+    check_duplicate_entries(file, &env.body.entries, typer.diagnostics);
+    let mut hosts = None;
+    let mut vars = Vec::new();
+    let mut protect = Protect::default();
+    let mut transport = TransportKind::Local;
+    let mut ssh = SshSettings::default();
+    let mut inventory_hosts = Vec::new();
+    let mut hosts_span = env.name.span;
+    for entry in &env.body.entries {
+        match entry {
+            Entry::Attribute(a) if a.name.name == "transport" => transport = ssh_block::transport(typer, &a.value),
+            Entry::Block(b) if b.name.name == "ssh" => ssh = ssh_block::ssh_block(typer, b, base_dir),
+            Entry::Attribute(a)
+                if a.name.name == "hosts"
+                    && matches!(&a.value.kind, ast::ValueKind::Call { name, .. } if name.name == "inventory") =>
+            {
+                hosts_span = a.value.span;
+                if let Some(found) = ssh_block::inventory(typer, &a.value, base_dir) {
+                    hosts = Some(
+                        found
+                            .iter()
+                            .map(|h| crate::check::model::HostDef {
+                                name: h.name.clone(),
+                                address: None,
+                                vars: Vec::new(),
+                                location: Location { file, span: a.value.span },
+                            })
+                            .collect(),
+                    );
+                    inventory_hosts = found;
+                }
+            }
+            Entry::Attribute(a) if a.name.name == "hosts" => {
+                hosts_span = a.value.span;
+                hosts = super::hosts::lower_hosts(typer, &env.name.name, &a.value);
+            }
+            Entry::Block(b) if b.name.name == "secrets" => {
+                environment_secrets_block(typer, &env.name.name, b, environment_secrets)
+            }
+            Entry::Attribute(a) if a.name.name == "description" => {
+                typer.constant(&a.value, &Type::String);
+            }
+            Entry::Block(b) if b.name.name == "vars" => lower_vars(typer, b, &mut vars),
+            Entry::Block(b) if b.name.name == "protect" => lower_protect(typer, b, &mut protect),
+            _ => typer.diagnostics.push(unknown_entry(file, entry, "an environment", ENVIRONMENT_ENTRIES)),
+        }
+    }
+    let host_defs = hosts.unwrap_or_else(|| missing_hosts(typer, env));
+    let destinations = match transport {
+        TransportKind::Ssh => ssh_block::destinations(typer, &host_defs, &inventory_hosts, hosts_span),
+        TransportKind::Local => Vec::new(),
+    };
+    EnvironmentDef {
+        id,
+        name: env.name.name.to_string(),
+        hosts: host_defs.iter().map(|host| host.name.clone()).collect(),
+        host_defs,
+        vars,
+        protect,
+        transport,
+        ssh,
+        destinations,
+        location: Location { file, span: env.span },
+    }
+}
+
+/// An environment's `secrets { name = source }` block.
+fn environment_secrets_block(
+    typer: &mut Typer,
+    environment: &str,
+    b: &ast::NamedBlock,
+    environment_secrets: &mut Vec<SecretDef>,
+) {
+    let file = typer.file;
+    check_duplicate_entries(file, &b.body.entries, typer.diagnostics);
+    for entry in &b.body.entries {
+        let Entry::Attribute(a) = entry else {
             typer.diagnostics.push(
-                Diagnostic::new(Code::InvalidWindow, format!("invalid window: {problem}"))
-                    .at(typer.file, value.span, "this window")
-                    .with_help("write days, a time range and a zone: \"Mon-Fri 08:00-17:00 UTC\""),
+                Diagnostic::new(Code::UnknownAttribute, "`secrets` holds `name = source` pairs only")
+                    .at(file, entry.keyword_span(), "not a secret")
+                    .with_help("write secrets { db = command(\"pass show db/prod\") }"),
             );
-            None
+            continue;
+        };
+        if let Some(source) = super::secret_source::lower_secret_source(typer, &a.value) {
+            environment_secrets.push(SecretDef {
+                name: a.name.name.to_string(),
+                source,
+                environment: Some(environment.to_string()),
+                location: Location { file, span: a.span },
+            });
         }
     }
 }
 
-/// The type a var's value is written in (vars are untyped).
-pub fn infer_type(value: &ast::Value) -> Type {
-    use ast::ValueKind::*;
-    match &value.kind {
-        Int(_) => Type::Int,
-        Bool(_) => Type::Bool,
-        Duration(_) => Type::Duration,
-        Percent(_) => Type::Percent,
-        List(items) => Type::List(Box::new(items.first().map(infer_type).unwrap_or(Type::String))),
-        _ => Type::String,
+/// An environment's `vars { key = value }` block.
+fn lower_vars(typer: &mut Typer, b: &ast::NamedBlock, vars: &mut Vec<(String, Expr)>) {
+    let file = typer.file;
+    check_duplicate_entries(file, &b.body.entries, typer.diagnostics);
+    for var in &b.body.entries {
+        match var {
+            Entry::Attribute(a) => {
+                let ty = infer_type(&a.value);
+                if let Some(expr) = typer.expr(&a.value, &ty) {
+                    vars.push((a.name.name.to_string(), expr));
+                }
+            }
+            other => typer.diagnostics.push(
+                Diagnostic::new(Code::UnknownAttribute, "`vars` holds `key = value` pairs only").at(
+                    file,
+                    other.keyword_span(),
+                    "not a var",
+                ),
+            ),
+        }
     }
+}
+
+/// An environment's `protect { ... }` block.
+fn lower_protect(typer: &mut Typer, b: &ast::NamedBlock, protect: &mut Protect) {
+    let file = typer.file;
+    check_duplicate_entries(file, &b.body.entries, typer.diagnostics);
+    for rule in &b.body.entries {
+        let Entry::Attribute(a) = rule else {
+            typer.diagnostics.push(unknown_entry(file, rule, "`protect`", PROTECT_KEYS));
+            continue;
+        };
+        match a.name.name.as_str() {
+            "approval" => {
+                protect.approval = typer.word(&a.value, &["required", "optional"]).as_deref() == Some("required")
+            }
+            "window" => protect.window = window(typer, &a.value),
+            "by" => {
+                let list = Type::List(Box::new(Type::String));
+                if let Some(Value::List(items)) = typer.constant(&a.value, &list) {
+                    protect.approvers = items.iter().map(Value::to_text).collect();
+                }
+            }
+            _ => typer.diagnostics.push(unknown_entry(file, rule, "`protect`", PROTECT_KEYS)),
+        }
+    }
+}
+
+/// An environment without hosts: none, reported unless a `hosts` entry
+/// that did not lower has been reported already.
+fn missing_hosts(typer: &mut Typer, env: &ast::Environment) -> Vec<HostDef> {
+    let file = typer.file;
+    let has_hosts_attribute =
+        env.body.entries.iter().any(|e| matches!(e, Entry::Attribute(a) if a.name.name == "hosts"));
+    if !has_hosts_attribute {
+        typer.diagnostics.push(
+            Diagnostic::new(Code::MissingValue, format!("environment `{}` has no `hosts`", env.name.name))
+                .at(file, env.name.span, "needs hosts")
+                .with_help("add hosts = [\"web-1\", \"web-2\"]"),
+        );
+    }
+    Vec::new()
 }

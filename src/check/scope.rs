@@ -49,7 +49,7 @@ pub struct PlanNames {
 }
 
 /// A scope: the plan's names or a template's parameters, plus built-ins and `env.`.
-pub struct Scope<'a> {
+pub struct NamesInScope<'a> {
     pub plan: Option<&'a PlanNames>,
     pub template_params: Option<&'a BTreeMap<String, (Type, Option<Value>)>>,
     pub env: EnvContext<'a>,
@@ -57,7 +57,7 @@ pub struct Scope<'a> {
     pub builtins: bool,
 }
 
-impl NameScope for Scope<'_> {
+impl NameScope for NamesInScope<'_> {
     fn resolve(&self, path: &[String]) -> Result<NameInfo, String> {
         let Some(first) = path.first() else {
             return Err("empty name".into());

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::inventory::{group_hosts, InventoryHost};
-use super::lower::check_duplicate_entries;
+use super::lowering::check_duplicate_entries;
 use super::model::{Type, Value};
 use super::ssh_settings::{parse_port, Destination, SshSettings, StrictHostKeys, TransportKind, SSH_KEYS};
 use super::values::Typer;

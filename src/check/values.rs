@@ -219,51 +219,8 @@ impl Typer<'_> {
                 }
                 ok.then_some(Value::List(out))
             }
-            (ValueKind::Path(path), _) => match self.resolve(path)? {
-                NameInfo::Typed(found, known) if &found == ty => {
-                    // Unknown until the run (a param without default): the
-                    // caller keeps its own default; `deploy run` resolves it.
-                    known
-                }
-                NameInfo::Typed(found, _) => {
-                    self.name_mismatch(value, path, ty, &found);
-                    None
-                }
-                NameInfo::EnvVar => {
-                    self.error(
-                        Code::InvalidValue,
-                        value,
-                        format!("`{}` is known only at run time; this value must be known before", path.dotted()),
-                        "not a constant",
-                    );
-                    None
-                }
-            },
-            (ValueKind::Call { name, args }, _) if name.name == "env" => {
-                // `env("VAR", default)` in a constant: read now.
-                let expr = self.env_call(value, name, args, ty)?;
-                match expr {
-                    Expr::Env { var, default } => match std::env::var(&var) {
-                        Ok(text) => match parse_set_value(&text, ty) {
-                            Ok(v) => Some(v),
-                            Err(problem) => {
-                                self.error(
-                                    Code::TypeMismatch,
-                                    value,
-                                    format!("environment variable {var}: {problem}"),
-                                    "wrong type",
-                                );
-                                None
-                            }
-                        },
-                        Err(_) => match default.as_deref() {
-                            Some(Expr::Literal(v)) => Some(v.clone()),
-                            _ => None,
-                        },
-                    },
-                    _ => None,
-                }
-            }
+            (ValueKind::Path(path), _) => self.constant_name(value, path, ty),
+            (ValueKind::Call { name, args }, _) if name.name == "env" => self.constant_env(value, name, args, ty),
             (ValueKind::Call { .. }, _) => {
                 self.expr(value, ty);
                 None
@@ -272,6 +229,56 @@ impl Typer<'_> {
                 self.mismatch(value, ty);
                 None
             }
+        }
+    }
+
+    /// A name in a constant: its value when known before the run.
+    fn constant_name(&mut self, value: &ast::Value, path: &ast::Path, ty: &Type) -> Option<Value> {
+        match self.resolve(path)? {
+            NameInfo::Typed(found, known) if &found == ty => {
+                // Unknown until the run (a param without default): the
+                // caller keeps its own default; `deploy run` resolves it.
+                known
+            }
+            NameInfo::Typed(found, _) => {
+                self.name_mismatch(value, path, ty, &found);
+                None
+            }
+            NameInfo::EnvVar => {
+                self.error(
+                    Code::InvalidValue,
+                    value,
+                    format!("`{}` is known only at run time; this value must be known before", path.dotted()),
+                    "not a constant",
+                );
+                None
+            }
+        }
+    }
+
+    /// `env("VAR", default)` in a constant: read now.
+    fn constant_env(&mut self, value: &ast::Value, name: &ast::Ident, args: &[ast::Value], ty: &Type) -> Option<Value> {
+        let expr = self.env_call(value, name, args, ty)?;
+        match expr {
+            Expr::Env { var, default } => match std::env::var(&var) {
+                Ok(text) => match parse_set_value(&text, ty) {
+                    Ok(v) => Some(v),
+                    Err(problem) => {
+                        self.error(
+                            Code::TypeMismatch,
+                            value,
+                            format!("environment variable {var}: {problem}"),
+                            "wrong type",
+                        );
+                        None
+                    }
+                },
+                Err(_) => match default.as_deref() {
+                    Some(Expr::Literal(v)) => Some(v.clone()),
+                    _ => None,
+                },
+            },
+            _ => None,
         }
     }
 
@@ -394,5 +401,18 @@ pub fn parse_set_value(text: &str, ty: &Type) -> Result<Value, String> {
                 .collect::<Result<Vec<_>, _>>()
                 .map(Value::List)
         }
+    }
+}
+
+/// The type a var's value is written in (vars are untyped).
+pub fn infer_type(value: &ast::Value) -> Type {
+    use ast::ValueKind::*;
+    match &value.kind {
+        Int(_) => Type::Int,
+        Bool(_) => Type::Bool,
+        Duration(_) => Type::Duration,
+        Percent(_) => Type::Percent,
+        List(items) => Type::List(Box::new(items.first().map(infer_type).unwrap_or(Type::String))),
+        _ => Type::String,
     }
 }

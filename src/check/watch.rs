@@ -2,7 +2,7 @@
 //! block: how `deploy watch FILE` follows the repository when no flag says
 //! otherwise (flags override each entry).
 
-use super::lower::{check_duplicate_entries, unknown_entry};
+use super::lowering::{check_duplicate_entries, unknown_entry};
 use super::model::{Type, Value, WatchTrigger};
 use super::values::Typer;
 use crate::diagnostic::{Code, Diagnostic};

@@ -7,7 +7,7 @@ use super::flags::StateArgs;
 use super::report;
 use super::ExitCode;
 use crate::engine::view::format_ms;
-use crate::state::{format_time, CommitRecord, DeploymentQuery, Holder};
+use crate::state::{format_time, CommitRecord, Deployment, DeploymentQuery, Holder};
 
 #[derive(Debug, clap::Args)]
 pub struct HistoryArgs {
@@ -95,28 +95,8 @@ pub fn run(args: HistoryArgs) -> ExitCode {
         Err(error) => return report::fail(error),
     };
     let me = Holder::current("");
-    let mut rows: Vec<Row> = deployments
-        .into_iter()
-        .map(|deployment| Row {
-            status: crate::session::liveness::effective_status(&deployment, &me).as_str(),
-            duration_ms: deployment.ended_at.map(|end| end - deployment.started_at),
-            commit: commits
-                .iter()
-                .find(|commit| commit.run_id.as_deref() == Some(deployment.run_id.as_str()))
-                .map(CommitView::of),
-            run_id: deployment.run_id,
-            kind: deployment.kind.as_str(),
-            pipeline: deployment.pipeline,
-            environments: deployment.environments,
-            version: deployment.version,
-            previous_version: deployment.previous_version,
-            started_by: deployment.started_by,
-            started_at: deployment.started_at,
-            ended_at: deployment.ended_at,
-            undoes: deployment.undoes,
-            undone_by: deployment.undone_by,
-        })
-        .collect();
+    let mut rows: Vec<Row> =
+        deployments.into_iter().map(|deployment| deployment_row(deployment, &commits, &me)).collect();
     if args.environment.is_none() {
         rows.extend(commits.iter().filter(|commit| commit.run_id.is_none()).map(skipped_commit));
         rows.sort_by_key(|row| std::cmp::Reverse(row.started_at));
@@ -129,39 +109,36 @@ pub fn run(args: HistoryArgs) -> ExitCode {
         println!("no deployments yet");
         return ExitCode::Success;
     }
-    let table: Vec<[String; 7]> = rows
-        .iter()
-        .map(|row| {
-            let mut what = match (&row.undoes, &row.undone_by) {
-                (Some(undone), _) => format!("rollback of {undone}"),
-                (None, Some(by)) => format!("undone by {by}"),
-                _ => String::new(),
-            };
-            if let Some(commit) = &row.commit {
-                let short = commit.hash.get(..7).unwrap_or(&commit.hash);
-                let by = match &commit.superseded_by {
-                    Some(newer) => format!(" (superseded by {})", newer.get(..7).unwrap_or(newer)),
-                    None => String::new(),
-                };
-                let commit_text = format!("{short} \"{}\" by {}{by}", commit.subject, commit.author);
-                what = if what.is_empty() { commit_text } else { format!("{what}; {commit_text}") };
-            }
-            let environments = if row.environments.is_empty() { "-".to_string() } else { row.environments.join(",") };
-            [
-                if row.run_id.is_empty() { "-".to_string() } else { row.run_id.clone() },
-                format!("{} {}", row.pipeline, environments),
-                row.version.clone(),
-                row.status.to_string(),
-                row.started_by.clone(),
-                format!(
-                    "{} {}",
-                    format_time(row.started_at),
-                    row.duration_ms.map(|ms| format_ms(u64::try_from(ms).unwrap_or(0))).unwrap_or_else(|| "-".into())
-                ),
-                what,
-            ]
-        })
-        .collect();
+    print_table(&rows);
+    ExitCode::Success
+}
+
+/// One deployment as a row, with the commit it deployed.
+fn deployment_row(deployment: Deployment, commits: &[CommitRecord], me: &Holder) -> Row {
+    Row {
+        status: crate::session::liveness::effective_status(&deployment, me).as_str(),
+        duration_ms: deployment.ended_at.map(|end| end - deployment.started_at),
+        commit: commits
+            .iter()
+            .find(|commit| commit.run_id.as_deref() == Some(deployment.run_id.as_str()))
+            .map(CommitView::of),
+        run_id: deployment.run_id,
+        kind: deployment.kind.as_str(),
+        pipeline: deployment.pipeline,
+        environments: deployment.environments,
+        version: deployment.version,
+        previous_version: deployment.previous_version,
+        started_by: deployment.started_by,
+        started_at: deployment.started_at,
+        ended_at: deployment.ended_at,
+        undoes: deployment.undoes,
+        undone_by: deployment.undone_by,
+    }
+}
+
+/// The table `deploy history` prints, one line per row.
+fn print_table(rows: &[Row]) {
+    let table: Vec<[String; 7]> = rows.iter().map(cells).collect();
     let headers = ["RUN", "PIPELINE ENV", "VERSION", "STATUS", "WHO", "WHEN DURATION", ""];
     let mut widths: Vec<usize> = headers.iter().map(|header| header.len()).collect();
     for row in &table {
@@ -178,7 +155,38 @@ pub fn run(args: HistoryArgs) -> ExitCode {
     for row in &table {
         println!("{}", line(row.iter().map(String::as_str).collect()));
     }
-    ExitCode::Success
+}
+
+/// The cells of one row of the table.
+fn cells(row: &Row) -> [String; 7] {
+    let mut what = match (&row.undoes, &row.undone_by) {
+        (Some(undone), _) => format!("rollback of {undone}"),
+        (None, Some(by)) => format!("undone by {by}"),
+        _ => String::new(),
+    };
+    if let Some(commit) = &row.commit {
+        let short = commit.hash.get(..7).unwrap_or(&commit.hash);
+        let by = match &commit.superseded_by {
+            Some(newer) => format!(" (superseded by {})", newer.get(..7).unwrap_or(newer)),
+            None => String::new(),
+        };
+        let commit_text = format!("{short} \"{}\" by {}{by}", commit.subject, commit.author);
+        what = if what.is_empty() { commit_text } else { format!("{what}; {commit_text}") };
+    }
+    let environments = if row.environments.is_empty() { "-".to_string() } else { row.environments.join(",") };
+    [
+        if row.run_id.is_empty() { "-".to_string() } else { row.run_id.clone() },
+        format!("{} {}", row.pipeline, environments),
+        row.version.clone(),
+        row.status.to_string(),
+        row.started_by.clone(),
+        format!(
+            "{} {}",
+            format_time(row.started_at),
+            row.duration_ms.map(|ms| format_ms(u64::try_from(ms).unwrap_or(0))).unwrap_or_else(|| "-".into())
+        ),
+        what,
+    ]
 }
 
 /// A commit `deploy watch` saw but did not run (superseded before its turn).

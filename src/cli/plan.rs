@@ -10,7 +10,7 @@ use super::ExitCode;
 use crate::check::format_duration;
 use crate::check::inputs::ResolvedInputs;
 use crate::check::model::*;
-use crate::engine::interpolate::{Quoting, Scope};
+use crate::engine::interpolate::{Quoting, ValuesInScope};
 use crate::graph::batches::{batches, Batch};
 use crate::graph::timing::{worst_case, Bound, WorstCase};
 use crate::graph::traffic_timing::{traffic_timing, TrafficTiming};
@@ -40,7 +40,7 @@ pub struct PlanArgs {
     #[arg(long)]
     pub diff_only: bool,
     #[command(flatten)]
-    pub selection: super::run::SelectionArgs,
+    pub selection: super::flags::SelectionArgs,
 }
 
 pub fn run(args: PlanArgs) -> ExitCode {
@@ -169,7 +169,7 @@ pub struct Coverage {
     pub missing: Vec<String>,
 }
 
-fn describe_step(step: &Step, scope: &Scope) -> String {
+fn describe_step(step: &Step, scope: &ValuesInScope) -> String {
     match step {
         Step::Run(template) => match scope.render(template, Quoting::Shell) {
             Ok(command) => command,
@@ -189,7 +189,7 @@ fn describe_step(step: &Step, scope: &Scope) -> String {
     }
 }
 
-fn commands(plan: &Plan, node: &NodeDef, steps: &[Step], base: Scope) -> Vec<HostCommands> {
+fn commands(plan: &Plan, node: &NodeDef, steps: &[Step], base: ValuesInScope) -> Vec<HostCommands> {
     let hosts: Vec<String> = match node.target {
         Some(target) => plan.environment(target).hosts.clone(),
         None => vec!["local".to_string()],
@@ -197,7 +197,7 @@ fn commands(plan: &Plan, node: &NodeDef, steps: &[Step], base: Scope) -> Vec<Hos
     hosts
         .iter()
         .map(|host| {
-            let scope = Scope { host: Some(host), ..base };
+            let scope = ValuesInScope { host: Some(host), ..base };
             HostCommands { host: host.clone(), steps: steps.iter().map(|s| describe_step(s, &scope)).collect() }
         })
         .collect()
@@ -212,7 +212,7 @@ pub fn preview(graph: &ExecutionGraph, inputs: &ResolvedInputs, previous_version
     for id in &graph.order {
         let node = plan.node(*id);
         let environment = contexts[id.0].map(|e| plan.environment(e));
-        let scope = Scope {
+        let scope = ValuesInScope {
             plan,
             inputs,
             node: Some(node),
@@ -223,87 +223,10 @@ pub fn preview(graph: &ExecutionGraph, inputs: &ResolvedInputs, previous_version
             mask_secrets: true,
         };
         let hosts = node.target.map(|t| plan.environment(t).hosts.clone()).unwrap_or_default();
-        let mut protection = Vec::new();
-        if let Some(target) = node.target {
-            let env = plan.environment(target);
-            if env.protect.approval {
-                let by = if env.protect.approvers.is_empty() {
-                    String::new()
-                } else {
-                    format!(" by {}", env.protect.approvers.join(", "))
-                };
-                protection.push(format!("approval required{by} (environment `{}` is protected)", env.name));
-            }
-            if let Some(window) = &env.protect.window {
-                protection.push(format!("only within {} (environment `{}` is protected)", window.text, env.name));
-            }
-        }
-        let rollback = match (&node.kind, &node.rollback) {
-            (NodeKind::Gate, _) => RollbackPreview::None,
-            (_, RollbackSpec::Steps(steps)) => {
-                coverage.stages += 1;
-                coverage.undoable += 1;
-                RollbackPreview::Steps { commands: commands(plan, node, steps, scope) }
-            }
-            (_, RollbackSpec::Irreversible(reason)) => {
-                coverage.stages += 1;
-                coverage.irreversible.push(node.name.clone());
-                RollbackPreview::Irreversible { reason: reason.clone() }
-            }
-            (_, RollbackSpec::Missing) if node.steps.is_empty() => RollbackPreview::None,
-            (_, RollbackSpec::Missing) => {
-                coverage.stages += 1;
-                coverage.missing.push(node.name.clone());
-                RollbackPreview::Missing
-            }
-        };
-        let mut gate = Vec::new();
-        if let Some(g) = &node.gate {
-            if let Some(window) = &g.window {
-                gate.push(format!("window {}", window.text));
-            }
-            if let Some(wait) = g.wait {
-                gate.push(format!("wait {}", format_duration(wait)));
-            }
-            if let Some(check) = &g.check {
-                gate.push(format!(
-                    "check every {} within {}",
-                    format_duration(check.every),
-                    format_duration(check.within)
-                ));
-            }
-            if let Some(approve) = &g.approve {
-                let question = scope.render(&approve.question, Quoting::None).unwrap_or_default();
-                let by = if approve.by.is_empty() { String::new() } else { format!(" (by {})", approve.by.join(", ")) };
-                gate.push(format!("approve \"{question}\"{by}"));
-            }
-            gate.push(format!(
-                "on fail: {}, inconclusive: {}, no data: {}",
-                policy(g.on_fail),
-                policy(g.on_inconclusive),
-                policy(g.on_no_data)
-            ));
-        }
-        let strategy = match &node.strategy {
-            Strategy::AllAtOnce => "all_at_once".to_string(),
-            Strategy::Rolling { batch, max_failures } => {
-                format!("rolling, batch {}, max failures {}", amount(*batch), amount(*max_failures))
-            }
-            Strategy::Canary { steps, pause, analysis, traffic } => {
-                let steps: Vec<String> = steps.iter().map(|s| format!("{s}%")).collect();
-                let analysis = analysis.map(|a| format!(", analysis {}", plan.node(a).name)).unwrap_or_default();
-                let router = traffic
-                    .as_ref()
-                    .map(|t| format!(" of requests through {}", plan.node(t.router).name))
-                    .unwrap_or_default();
-                format!("canary {}{router}, pause {}{analysis}", steps.join(" → "), format_duration(*pause))
-            }
-            Strategy::BlueGreen { verify, keep_previous, .. } => {
-                let verify = verify.map(|v| format!(", verify {}", plan.node(v).name)).unwrap_or_default();
-                let keep = keep_previous.map(|k| format!(", keep previous {}", format_duration(k))).unwrap_or_default();
-                format!("blue_green{verify}{keep}")
-            }
-        };
+        let protection = protection(plan, node);
+        let rollback = rollback_preview(plan, node, scope, &mut coverage);
+        let gate = node.gate.as_ref().map(|g| gate_lines(g, &scope)).unwrap_or_default();
+        let strategy = strategy_text(plan, &node.strategy);
         nodes.push(NodePreview {
             name: node.name.clone(),
             kind: node.kind,
@@ -323,16 +246,7 @@ pub fn preview(graph: &ExecutionGraph, inputs: &ResolvedInputs, previous_version
             skipped: node.deselected.clone(),
             decides: crate::check::node_gates_used_by(node).iter().map(|g| plan.node(*g).name.clone()).collect(),
             router: node.strategy.traffic().map(|traffic| plan.node(traffic.router).name.clone()),
-            transports: hosts
-                .iter()
-                .map(|host| HostTransport {
-                    host: host.clone(),
-                    transport: node
-                        .target
-                        .map_or("local", |target| plan.environment(target).transport.word())
-                        .to_string(),
-                })
-                .collect(),
+            transports: transports(plan, node, &hosts),
         });
     }
     Preview {
@@ -361,6 +275,105 @@ pub fn preview(graph: &ExecutionGraph, inputs: &ResolvedInputs, previous_version
         worst_case: worst_case(graph, plan.pipeline.max_parallel.unwrap_or(crate::engine::DEFAULT_MAX_PARALLEL)),
         changes: None,
         environments: super::plan_hosts::environments(plan),
+    }
+}
+
+/// How each host of a stage is reached.
+fn transports(plan: &Plan, node: &NodeDef, hosts: &[String]) -> Vec<HostTransport> {
+    let transport = node.target.map_or("local", |target| plan.environment(target).transport.word());
+    hosts.iter().map(|host| HostTransport { host: host.clone(), transport: transport.to_string() }).collect()
+}
+
+/// Why a stage on a protected environment may wait.
+fn protection(plan: &Plan, node: &NodeDef) -> Vec<String> {
+    let mut protection = Vec::new();
+    if let Some(target) = node.target {
+        let env = plan.environment(target);
+        if env.protect.approval {
+            let by = if env.protect.approvers.is_empty() {
+                String::new()
+            } else {
+                format!(" by {}", env.protect.approvers.join(", "))
+            };
+            protection.push(format!("approval required{by} (environment `{}` is protected)", env.name));
+        }
+        if let Some(window) = &env.protect.window {
+            protection.push(format!("only within {} (environment `{}` is protected)", window.text, env.name));
+        }
+    }
+    protection
+}
+
+/// How a node is undone, counted into the rollback coverage.
+fn rollback_preview(plan: &Plan, node: &NodeDef, scope: ValuesInScope, coverage: &mut Coverage) -> RollbackPreview {
+    match (&node.kind, &node.rollback) {
+        (NodeKind::Gate, _) => RollbackPreview::None,
+        (_, RollbackSpec::Steps(steps)) => {
+            coverage.stages += 1;
+            coverage.undoable += 1;
+            RollbackPreview::Steps { commands: commands(plan, node, steps, scope) }
+        }
+        (_, RollbackSpec::Irreversible(reason)) => {
+            coverage.stages += 1;
+            coverage.irreversible.push(node.name.clone());
+            RollbackPreview::Irreversible { reason: reason.clone() }
+        }
+        (_, RollbackSpec::Missing) if node.steps.is_empty() => RollbackPreview::None,
+        (_, RollbackSpec::Missing) => {
+            coverage.stages += 1;
+            coverage.missing.push(node.name.clone());
+            RollbackPreview::Missing
+        }
+    }
+}
+
+/// What a gate waits for and checks, one line each, and its policies.
+fn gate_lines(g: &GateDef, scope: &ValuesInScope) -> Vec<String> {
+    let mut gate = Vec::new();
+    if let Some(window) = &g.window {
+        gate.push(format!("window {}", window.text));
+    }
+    if let Some(wait) = g.wait {
+        gate.push(format!("wait {}", format_duration(wait)));
+    }
+    if let Some(check) = &g.check {
+        gate.push(format!("check every {} within {}", format_duration(check.every), format_duration(check.within)));
+    }
+    if let Some(approve) = &g.approve {
+        let question = scope.render(&approve.question, Quoting::None).unwrap_or_default();
+        let by = if approve.by.is_empty() { String::new() } else { format!(" (by {})", approve.by.join(", ")) };
+        gate.push(format!("approve \"{question}\"{by}"));
+    }
+    gate.push(format!(
+        "on fail: {}, inconclusive: {}, no data: {}",
+        policy(g.on_fail),
+        policy(g.on_inconclusive),
+        policy(g.on_no_data)
+    ));
+    gate
+}
+
+/// The strategy of a stage in words.
+fn strategy_text(plan: &Plan, strategy: &Strategy) -> String {
+    match strategy {
+        Strategy::AllAtOnce => "all_at_once".to_string(),
+        Strategy::Rolling { batch, max_failures } => {
+            format!("rolling, batch {}, max failures {}", amount(*batch), amount(*max_failures))
+        }
+        Strategy::Canary { steps, pause, analysis, traffic } => {
+            let steps: Vec<String> = steps.iter().map(|s| format!("{s}%")).collect();
+            let analysis = analysis.map(|a| format!(", analysis {}", plan.node(a).name)).unwrap_or_default();
+            let router = traffic
+                .as_ref()
+                .map(|t| format!(" of requests through {}", plan.node(t.router).name))
+                .unwrap_or_default();
+            format!("canary {}{router}, pause {}{analysis}", steps.join(" → "), format_duration(*pause))
+        }
+        Strategy::BlueGreen { verify, keep_previous, .. } => {
+            let verify = verify.map(|v| format!(", verify {}", plan.node(v).name)).unwrap_or_default();
+            let keep = keep_previous.map(|k| format!(", keep previous {}", format_duration(k))).unwrap_or_default();
+            format!("blue_green{verify}{keep}")
+        }
     }
 }
 
@@ -405,10 +418,6 @@ fn amount(amount: Amount) -> String {
 
 pub fn render(preview: &Preview) -> String {
     let mut out = String::new();
-    let push = |out: &mut String, line: String| {
-        out.push_str(&line);
-        out.push('\n');
-    };
     push(&mut out, format!("Pipeline {}", preview.pipeline));
     if let Some(description) = &preview.description {
         push(&mut out, format!("  {description}"));
@@ -430,117 +439,132 @@ pub fn render(preview: &Preview) -> String {
         push(&mut out, format!("Wave {}{parallel}: {}", index + 1, wave.join(", ")));
         for name in wave {
             let Some(node) = preview.nodes.iter().find(|n| &n.name == name) else { continue };
-            let kind = match node.kind {
-                NodeKind::Stage => "stage",
-                NodeKind::Gate => "gate",
-            };
-            let from = node.template.as_ref().map(|t| format!(" from {t}")).unwrap_or_default();
-            let target = node.target.as_ref().map(|t| format!(" → {t}")).unwrap_or_default();
-            push(&mut out, format!("  {kind} {}{from}{target}", node.name));
-            if let Some(reason) = &node.skipped {
-                push(&mut out, format!("    skipped: {reason}"));
-                continue;
-            }
-            if !node.transports.is_empty() {
-                let hosts: Vec<String> =
-                    node.transports.iter().map(|t| format!("{} ({})", t.host, t.transport)).collect();
-                push(&mut out, format!("    hosts: {}", hosts.join(", ")));
-            }
-            if !node.needs.is_empty() {
-                push(&mut out, format!("    needs: {}", node.needs.join(", ")));
-            }
-            if node.conditional {
-                push(&mut out, "    runs only when its `when` condition holds".to_string());
-            }
-            for line in &node.protection {
-                push(&mut out, format!("    {line}"));
-            }
-            for line in &node.gate {
-                push(&mut out, format!("    {line}"));
-            }
-            for gate in preview.nodes.iter().filter(|g| node.decides.contains(&g.name)) {
-                push(&mut out, format!("    decides gate {}: {}", gate.name, gate.gate.join("; ")));
-            }
-            if node.target.is_some() {
-                push(&mut out, format!("    strategy: {}", node.strategy));
-                if let Some(router) =
-                    node.router.as_ref().and_then(|name| preview.nodes.iter().find(|n| &n.name == name))
-                {
-                    push(&mut out, router_line(router));
+            render_node(&mut out, preview, node);
+        }
+    }
+    render_coverage(&mut out, &preview.coverage, &preview.rollback_path);
+    render_worst_case(&mut out, &preview.worst_case);
+    if let Some(changes) = &preview.changes {
+        out.push_str(&super::plan_diff::render(changes));
+    }
+    out
+}
+
+/// A node of a wave: what it is, where it runs, its commands and rollback.
+fn render_node(out: &mut String, preview: &Preview, node: &NodePreview) {
+    let kind = match node.kind {
+        NodeKind::Stage => "stage",
+        NodeKind::Gate => "gate",
+    };
+    let from = node.template.as_ref().map(|t| format!(" from {t}")).unwrap_or_default();
+    let target = node.target.as_ref().map(|t| format!(" → {t}")).unwrap_or_default();
+    push(out, format!("  {kind} {}{from}{target}", node.name));
+    if let Some(reason) = &node.skipped {
+        push(out, format!("    skipped: {reason}"));
+        return;
+    }
+    if !node.transports.is_empty() {
+        let hosts: Vec<String> = node.transports.iter().map(|t| format!("{} ({})", t.host, t.transport)).collect();
+        push(out, format!("    hosts: {}", hosts.join(", ")));
+    }
+    if !node.needs.is_empty() {
+        push(out, format!("    needs: {}", node.needs.join(", ")));
+    }
+    if node.conditional {
+        push(out, "    runs only when its `when` condition holds".to_string());
+    }
+    for line in &node.protection {
+        push(out, format!("    {line}"));
+    }
+    for line in &node.gate {
+        push(out, format!("    {line}"));
+    }
+    for gate in preview.nodes.iter().filter(|g| node.decides.contains(&g.name)) {
+        push(out, format!("    decides gate {}: {}", gate.name, gate.gate.join("; ")));
+    }
+    if node.target.is_some() {
+        push(out, format!("    strategy: {}", node.strategy));
+        if let Some(router) = node.router.as_ref().and_then(|name| preview.nodes.iter().find(|n| &n.name == name)) {
+            push(out, router_line(router));
+        }
+        match &node.traffic {
+            Some(traffic) => render_traffic(out, traffic),
+            None => {
+                for batch in &node.batches {
+                    push(out, format!("      {}: {}", batch.label, batch.hosts.join(", ")));
                 }
-                match &node.traffic {
-                    Some(traffic) => render_traffic(&mut out, traffic),
-                    None => {
-                        for batch in &node.batches {
-                            push(&mut out, format!("      {}: {}", batch.label, batch.hosts.join(", ")));
-                        }
-                    }
-                }
-            }
-            let mut limits = Vec::new();
-            if let Some(timeout) = &node.timeout {
-                limits.push(format!("timeout {timeout}"));
-            }
-            if let Some(retry) = &node.retry {
-                limits.push(format!("retry {retry}"));
-            }
-            if !limits.is_empty() {
-                push(&mut out, format!("    {}", limits.join(", ")));
-            }
-            for host in &node.commands {
-                for step in &host.steps {
-                    let at = if node.target.is_some() { format!("[{}] ", host.host) } else { String::new() };
-                    push(&mut out, format!("    $ {at}{step}"));
-                }
-            }
-            match &node.rollback {
-                RollbackPreview::Steps { commands } => {
-                    push(&mut out, "    rollback:".to_string());
-                    for host in commands {
-                        for step in &host.steps {
-                            let at = if node.target.is_some() { format!("[{}] ", host.host) } else { String::new() };
-                            push(&mut out, format!("      $ {at}{step}"));
-                        }
-                    }
-                }
-                RollbackPreview::Irreversible { reason } => push(&mut out, format!("    irreversible: {reason}")),
-                RollbackPreview::Missing => push(&mut out, "    rollback: none declared (W0001)".to_string()),
-                RollbackPreview::None => {}
             }
         }
     }
-    push(&mut out, String::new());
-    let c = &preview.coverage;
-    push(&mut out, format!("Rollback coverage: {} of {} stages can be undone", c.undoable, c.stages));
+    let mut limits = Vec::new();
+    if let Some(timeout) = &node.timeout {
+        limits.push(format!("timeout {timeout}"));
+    }
+    if let Some(retry) = &node.retry {
+        limits.push(format!("retry {retry}"));
+    }
+    if !limits.is_empty() {
+        push(out, format!("    {}", limits.join(", ")));
+    }
+    for host in &node.commands {
+        for step in &host.steps {
+            let at = if node.target.is_some() { format!("[{}] ", host.host) } else { String::new() };
+            push(out, format!("    $ {at}{step}"));
+        }
+    }
+    match &node.rollback {
+        RollbackPreview::Steps { commands } => {
+            push(out, "    rollback:".to_string());
+            for host in commands {
+                for step in &host.steps {
+                    let at = if node.target.is_some() { format!("[{}] ", host.host) } else { String::new() };
+                    push(out, format!("      $ {at}{step}"));
+                }
+            }
+        }
+        RollbackPreview::Irreversible { reason } => push(out, format!("    irreversible: {reason}")),
+        RollbackPreview::Missing => push(out, "    rollback: none declared (W0001)".to_string()),
+        RollbackPreview::None => {}
+    }
+}
+
+fn push(out: &mut String, line: String) {
+    out.push_str(&line);
+    out.push('\n');
+}
+
+/// How much of the run can be undone, and in which order.
+fn render_coverage(out: &mut String, c: &Coverage, rollback_path: &[String]) {
+    push(out, String::new());
+    push(out, format!("Rollback coverage: {} of {} stages can be undone", c.undoable, c.stages));
     if !c.irreversible.is_empty() {
-        push(&mut out, format!("  irreversible: {}", c.irreversible.join(", ")));
+        push(out, format!("  irreversible: {}", c.irreversible.join(", ")));
     }
     if !c.missing.is_empty() {
-        push(&mut out, format!("  no rollback: {}", c.missing.join(", ")));
+        push(out, format!("  no rollback: {}", c.missing.join(", ")));
     }
-    if !preview.rollback_path.is_empty() {
-        push(&mut out, format!("  on failure, undone in reverse: {}", preview.rollback_path.join(" ← ")));
+    if !rollback_path.is_empty() {
+        push(out, format!("  on failure, undone in reverse: {}", rollback_path.join(" ← ")));
     }
-    push(&mut out, String::new());
-    let worst = &preview.worst_case;
-    push(&mut out, "Worst case".to_string());
+}
+
+/// The worst-case time to complete and to roll back.
+fn render_worst_case(out: &mut String, worst: &WorstCase) {
+    push(out, String::new());
+    push(out, "Worst case".to_string());
     let path = if worst.critical_path.is_empty() {
         String::new()
     } else {
         format!(" along {}", worst.critical_path.join(" → "))
     };
-    push(&mut out, format!("  to complete: {}{path}", describe_bound(&worst.complete)));
+    push(out, format!("  to complete: {}{path}", describe_bound(&worst.complete)));
     for reason in &worst.complete.unbounded {
-        push(&mut out, format!("    unbounded: {reason}"));
+        push(out, format!("    unbounded: {reason}"));
     }
-    push(&mut out, format!("  to roll back: {}", describe_bound(&worst.rollback)));
+    push(out, format!("  to roll back: {}", describe_bound(&worst.rollback)));
     for reason in &worst.rollback.unbounded {
-        push(&mut out, format!("    unbounded: {reason}"));
+        push(out, format!("    unbounded: {reason}"));
     }
-    if let Some(changes) = &preview.changes {
-        out.push_str(&super::plan_diff::render(changes));
-    }
-    out
 }
 
 /// The router of a canary by share of requests, on a line of its own.

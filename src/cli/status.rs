@@ -5,8 +5,9 @@ use super::flags::StateArgs;
 use super::report;
 use super::ExitCode;
 pub use crate::session::overview::{lock_views, LockView};
-use crate::session::overview::{overview, Overview};
-use crate::state::{format_time, DeploymentStatus};
+use crate::session::overview::{overview, ActiveRun, Overview};
+use crate::state::EnvironmentVersion;
+use crate::state::{format_time, DeploymentStatus, WatcherRecord};
 
 #[derive(Debug, clap::Args)]
 pub struct StatusArgs {
@@ -87,51 +88,14 @@ fn render(status: &Overview) -> String {
         out.push_str("  nothing deployed yet\n");
     }
     for entry in &status.environments {
-        let environment = if entry.environment.is_empty() { "(no target)" } else { &entry.environment };
-        let previous = if entry.previous_version.is_empty() {
-            String::new()
-        } else {
-            format!(", previous {}", entry.previous_version)
-        };
-        out.push_str(&format!(
-            "  {} {environment}: {}{previous} (run {}, {})\n",
-            entry.pipeline,
-            entry.current_version,
-            entry.current_run,
-            format_time(entry.updated_at)
-        ));
+        out.push_str(&environment_line(entry));
     }
     out.push_str("\nruns:\n");
     if status.runs.is_empty() {
         out.push_str("  none running, paused or crashed\n");
     }
     for run in &status.runs {
-        let hint = match run.status {
-            DeploymentStatus::Paused => "; continue with `deploy resume`",
-            DeploymentStatus::Crashed => "; its process is gone: `deploy resume` or `deploy rollback`",
-            _ => "",
-        };
-        out.push_str(&format!(
-            "  {} {} {} version {} by {} since {} (heartbeat {}){hint}\n",
-            run.run_id,
-            run.status.as_str(),
-            run.pipeline,
-            run.version,
-            run.started_by,
-            format_time(run.started_at),
-            format_time(run.heartbeat_at)
-        ));
-        for survivor in &run.survivors {
-            out.push_str(&format!("    {}\n", survivor_line(survivor)));
-        }
-        for share in &run.traffic {
-            out.push_str(&format!(
-                "    canary {}: {} of requests to the new version ({})\n",
-                share.node,
-                crate::graph::batches::percent_text(share.weight),
-                share.label
-            ));
-        }
+        render_run(&mut out, run);
     }
     out.push_str("\nlocks:\n");
     if status.locks.is_empty() {
@@ -142,19 +106,7 @@ fn render(status: &Overview) -> String {
         out.push('\n');
     }
     for watcher in &status.watchers {
-        out.push_str(&format!(
-            "\nwatcher: {} follows {} of {} (pid {} of {}): {}{}\n",
-            watcher.pipeline,
-            watcher.branch,
-            watcher.repo,
-            watcher.pid,
-            watcher.owner,
-            watcher.state,
-            if watcher.detail.is_empty() { String::new() } else { format!(" — {}", watcher.detail) }
-        ));
-        if let Some(error) = &watcher.last_error {
-            out.push_str(&format!("  last fetch failed: {error}\n"));
-        }
+        render_watcher(&mut out, watcher);
     }
     if !status.bad_versions.is_empty() {
         out.push_str("\nknown bad versions:\n");
@@ -170,4 +122,68 @@ fn render(status: &Overview) -> String {
         }
     }
     out
+}
+
+/// An environment and the version it runs.
+fn environment_line(entry: &EnvironmentVersion) -> String {
+    let environment = if entry.environment.is_empty() { "(no target)" } else { &entry.environment };
+    let previous = if entry.previous_version.is_empty() {
+        String::new()
+    } else {
+        format!(", previous {}", entry.previous_version)
+    };
+    format!(
+        "  {} {environment}: {}{previous} (run {}, {})\n",
+        entry.pipeline,
+        entry.current_version,
+        entry.current_run,
+        format_time(entry.updated_at)
+    )
+}
+
+/// A run that is running, paused or crashed, with what it left behind.
+fn render_run(out: &mut String, run: &ActiveRun) {
+    let hint = match run.status {
+        DeploymentStatus::Paused => "; continue with `deploy resume`",
+        DeploymentStatus::Crashed => "; its process is gone: `deploy resume` or `deploy rollback`",
+        _ => "",
+    };
+    out.push_str(&format!(
+        "  {} {} {} version {} by {} since {} (heartbeat {}){hint}\n",
+        run.run_id,
+        run.status.as_str(),
+        run.pipeline,
+        run.version,
+        run.started_by,
+        format_time(run.started_at),
+        format_time(run.heartbeat_at)
+    ));
+    for survivor in &run.survivors {
+        out.push_str(&format!("    {}\n", survivor_line(survivor)));
+    }
+    for share in &run.traffic {
+        out.push_str(&format!(
+            "    canary {}: {} of requests to the new version ({})\n",
+            share.node,
+            crate::graph::batches::percent_text(share.weight),
+            share.label
+        ));
+    }
+}
+
+/// What a `deploy watch` follows and is doing.
+fn render_watcher(out: &mut String, watcher: &WatcherRecord) {
+    out.push_str(&format!(
+        "\nwatcher: {} follows {} of {} (pid {} of {}): {}{}\n",
+        watcher.pipeline,
+        watcher.branch,
+        watcher.repo,
+        watcher.pid,
+        watcher.owner,
+        watcher.state,
+        if watcher.detail.is_empty() { String::new() } else { format!(" — {}", watcher.detail) }
+    ));
+    if let Some(error) = &watcher.last_error {
+        out.push_str(&format!("  last fetch failed: {error}\n"));
+    }
 }

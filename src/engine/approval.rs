@@ -9,11 +9,11 @@
 //! pauses until someone who is approves. A "no" at the prompt is the gate's
 //! `fail` outcome (its `on_fail` policy decides).
 
-use std::io::{BufRead, Write};
 use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
+pub use super::approval_prompt::{ApprovalPrompt, PromptAnswer, TerminalPrompt};
 use super::context::RunContext;
 use super::event::EventData;
 
@@ -26,40 +26,6 @@ pub enum ApprovalResult {
     /// A person said no.
     Refused(String),
     Cancelled,
-}
-
-/// A person's answer at the prompt.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum PromptAnswer {
-    Yes,
-    No,
-    /// The terminal went away (end of input): nobody answered.
-    Unavailable,
-}
-
-/// Asks a person; blocking (called on the blocking pool).
-pub trait ApprovalPrompt: Send + Sync {
-    /// `name`: the gate or protected stage asking (what `--approve NAME` names).
-    fn ask(&self, name: &str, question: &str, approver: &str) -> PromptAnswer;
-}
-
-/// Asks on the terminal: the question on stderr, the answer from stdin.
-pub struct TerminalPrompt;
-
-impl ApprovalPrompt for TerminalPrompt {
-    fn ask(&self, _name: &str, question: &str, approver: &str) -> PromptAnswer {
-        let mut stderr = std::io::stderr();
-        let _ = write!(stderr, "\n? {question} (approving as {approver}) [y/N] ");
-        let _ = stderr.flush();
-        let mut answer = String::new();
-        match std::io::stdin().lock().read_line(&mut answer) {
-            Ok(0) | Err(_) => PromptAnswer::Unavailable,
-            Ok(_) => match answer.trim().to_lowercase().as_str() {
-                "y" | "yes" => PromptAnswer::Yes,
-                _ => PromptAnswer::No,
-            },
-        }
-    }
 }
 
 /// What is asked: the node answering to `--approve NAME`, the question and

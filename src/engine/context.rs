@@ -10,15 +10,15 @@ use tokio::time::Instant;
 use rhai::Dynamic;
 use tokio::sync::Semaphore;
 
-use super::approval::ApprovalPrompt;
+use super::approval_prompt::ApprovalPrompt;
 use super::bus::Bus;
-use super::interpolate::Scope;
+use super::interpolate::ValuesInScope;
 use super::script_runner::ScriptRunner;
 use super::transport::Transport;
 use crate::check::inputs::ResolvedInputs;
 use crate::check::model::{EnvId, EnvironmentDef, NodeDef, NodeId, Plan, Value};
 use crate::graph::ExecutionGraph;
-use crate::script::ScriptContext;
+use crate::script::ScriptVariables;
 
 /// `--max-parallel` when not given: how many commands run at once.
 pub const DEFAULT_MAX_PARALLEL: usize = 16;
@@ -271,7 +271,7 @@ impl RunContext {
     }
 
     /// What `${...}` sees in a step of `node` on `host`.
-    pub fn scope<'a>(&'a self, node: &'a NodeDef, host: Option<&'a str>, attempt: u32) -> Scope<'a> {
+    pub fn scope<'a>(&'a self, node: &'a NodeDef, host: Option<&'a str>, attempt: u32) -> ValuesInScope<'a> {
         self.scope_in(node, host, attempt, self.environment_of(node))
     }
 
@@ -283,8 +283,8 @@ impl RunContext {
         host: Option<&'a str>,
         attempt: u32,
         environment: Option<&'a EnvironmentDef>,
-    ) -> Scope<'a> {
-        Scope {
+    ) -> ValuesInScope<'a> {
+        ValuesInScope {
             plan: self.plan(),
             inputs: &self.run.inputs,
             node: Some(node),
@@ -316,7 +316,7 @@ impl RunContext {
     }
 
     /// What a script of `node` on `host` sees.
-    pub fn script_context(&self, node: &NodeDef, host: Option<&str>, attempt: u32) -> ScriptContext {
+    pub fn script_context(&self, node: &NodeDef, host: Option<&str>, attempt: u32) -> ScriptVariables {
         self.script_context_in(node, host, attempt, self.environment_of(node))
     }
 
@@ -329,13 +329,13 @@ impl RunContext {
         host: Option<&str>,
         attempt: u32,
         environment: Option<&EnvironmentDef>,
-    ) -> ScriptContext {
-        let mut context = ScriptContext { variables: Vec::with_capacity(self.run.inputs.params.len() + 12) };
+    ) -> ScriptVariables {
+        let mut context = ScriptVariables { variables: Vec::with_capacity(self.run.inputs.params.len() + 12) };
         for (name, value) in &self.run.inputs.params {
             context.set(name, to_dynamic(value));
         }
         let scope = self.scope_in(node, host, attempt, environment);
-        let outer = Scope { node: None, ..scope };
+        let outer = ValuesInScope { node: None, ..scope };
         for (name, expr) in &node.bindings {
             if let Some(value) = outer.eval(expr) {
                 context.set(name, to_dynamic(&value));
@@ -390,9 +390,7 @@ pub fn inherited_environments(graph: &ExecutionGraph) -> Vec<Option<EnvId>> {
     out
 }
 
-pub fn millis(duration: Duration) -> u64 {
-    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
-}
+pub use super::event::millis;
 
 pub fn to_dynamic(value: &Value) -> Dynamic {
     match value {

@@ -16,7 +16,7 @@ use super::event::Stream;
 use super::script_runner::{CheckOutcome, Quick, QuickResult};
 use super::transport::OutputSink;
 use crate::check::model::Script;
-use crate::script::{LogSink, ScriptContext, ScriptLog};
+use crate::script::{LogSink, ScriptLog, ScriptVariables};
 
 /// Where a script's `print`/`debug`/`log` lines go: the unit's output sink.
 pub fn log_sink(output: &OutputSink) -> LogSink {
@@ -29,7 +29,7 @@ pub fn log_sink(output: &OutputSink) -> LogSink {
 pub async fn check(
     ctx: &Arc<RunContext>,
     script: &Script,
-    context: ScriptContext,
+    context: ScriptVariables,
     log: LogSink,
     cancel: &CancellationToken,
 ) -> Option<CheckOutcome> {
@@ -49,7 +49,7 @@ pub async fn check(
 pub async fn step(
     ctx: &Arc<RunContext>,
     script: &Script,
-    context: ScriptContext,
+    context: ScriptVariables,
     log: LogSink,
     cancel: &CancellationToken,
 ) -> Result<(), Option<String>> {
@@ -72,7 +72,7 @@ pub async fn step(
 pub async fn condition(
     ctx: &Arc<RunContext>,
     script: &Script,
-    context: ScriptContext,
+    context: ScriptVariables,
     log: LogSink,
 ) -> Result<bool, String> {
     if let Some(QuickResult::Condition(result)) = ctx.services.scripts.quick(script, &context, &log, Quick::Condition) {

@@ -498,6 +498,11 @@ pub fn unit_label(node: &str, host: Option<&str>) -> String {
     }
 }
 
+/// A duration in whole milliseconds, as events carry it.
+pub fn millis(duration: std::time::Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -25,11 +25,11 @@ use tokio_util::sync::CancellationToken;
 use super::context::{millis, RunContext};
 use super::event::{EventData, HostSummary, NodeStatus, NodeSummary, RollbackSummary, RunStatus, Summary};
 use super::gates::GateDecision;
-use super::hooks::{run_hooks, HookContext};
+use super::hooks::{run_hooks, HookRunState};
 use super::monitor::MonitorHandle;
 use super::node::{run_node, NodeResult};
 use super::outcome::{self, Ending, Stop, INTERRUPTED};
-use super::rollback::{run_rollback, RollbackReport};
+use super::undo::{run_rollback, RollbackReport};
 use crate::check::model::{FailurePolicy, HookEvent, NodeId};
 
 /// What a run ended with.
@@ -90,7 +90,7 @@ pub async fn execute(ctx: Arc<RunContext>, interrupts: mpsc::UnboundedReceiver<(
     // signal); `forward` stops the forward work only.
     let hard = CancellationToken::new();
     let mut signals = Signals::new(interrupts);
-    run_hooks(&ctx, &plan.hooks, HookEvent::Start, None, &HookContext::new("running"), &hard).await;
+    run_hooks(&ctx, &plan.hooks, HookEvent::Start, None, &HookRunState::new("running"), &hard).await;
     let mut scheduler = Scheduler::new(ctx.clone(), hard.child_token());
     if let Walk::HardStop = scheduler.walk(&mut signals).await {
         return hard_stop(&ctx, &hard, scheduler).await;
@@ -104,7 +104,7 @@ pub async fn execute(ctx: Arc<RunContext>, interrupts: mpsc::UnboundedReceiver<(
         },
     };
     let stop = scheduler.stop.take();
-    let hook_context = HookContext {
+    let hook_context = HookRunState {
         status: outcome::status_word(status).to_string(),
         failed_node: stop.as_ref().and_then(Stop::node).map(str::to_string),
         error: stop.as_ref().map(|stop| stop.message().to_string()),

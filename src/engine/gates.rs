@@ -22,7 +22,8 @@ use super::context::{millis, RunContext};
 use super::evaluate;
 use super::event::{EvaluationOutcome, EventData, GateOutcome};
 use super::interpolate::Quoting;
-use super::node::NodeResult;
+pub use super::node_result::GateDecision;
+use super::node_result::NodeResult;
 use super::script_runner::CheckOutcome;
 use super::steps::output_sink;
 use crate::check::format_duration;
@@ -37,18 +38,6 @@ pub struct GateSite {
     pub stage: Option<(NodeId, &'static str)>,
     /// The hosts rolled out so far (`hosts` in the gate's scripts).
     pub hosts: Vec<String>,
-}
-
-/// What a gate decided.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum GateDecision {
-    Pass,
-    /// Stop the run under `policy` (rollback, pause or abort).
-    Stop {
-        message: String,
-        policy: FailurePolicy,
-    },
-    Cancelled,
 }
 
 impl GateDecision {
@@ -257,11 +246,12 @@ async fn poll(
     });
     let deadline = Instant::now() + check.within;
     let log = evaluate::log_sink(&output_sink(ctx, &node.name, None, false));
+    let polled = GateCheck { node, check, site, log: &log };
     let mut attempt = 0;
     let (mut failures, mut inconclusives) = (0u32, 0u32);
     loop {
         attempt += 1;
-        let outcome = evaluate_once(ctx, node, check, site, attempt, deadline, &log, cancel).await?;
+        let outcome = evaluate_once(ctx, &polled, attempt, deadline, cancel).await?;
         match outcome {
             CheckOutcome::Fail(_) | CheckOutcome::Error(_) => failures += 1,
             CheckOutcome::Inconclusive(_) => inconclusives += 1,
@@ -281,18 +271,25 @@ async fn poll(
     }
 }
 
-/// Evaluates a check once and reports it (`gate_evaluation`).
-#[allow(clippy::too_many_arguments)]
+/// The check a gate or monitor evaluates again and again: of which gate,
+/// for which stage, and where its script's log lines go.
+pub struct GateCheck<'a> {
+    pub node: &'a NodeDef,
+    pub check: &'a Check,
+    pub site: &'a GateSite,
+    pub log: &'a LogSink,
+}
+
+/// Evaluates a check once and reports it (`gate_evaluation`), with
+/// `deadline` as the end of the time it is given.
 pub async fn evaluate_once(
     ctx: &Arc<RunContext>,
-    node: &NodeDef,
-    check: &Check,
-    site: &GateSite,
+    gate: &GateCheck<'_>,
     attempt: u32,
     deadline: Instant,
-    log: &LogSink,
     cancel: &CancellationToken,
 ) -> Option<CheckOutcome> {
+    let GateCheck { node, check, site, log } = *gate;
     let mut context = ctx.script_context_in(node, None, attempt, site_environment(ctx, node, site));
     context.set("hosts", Dynamic::from_array(site.hosts.iter().map(|h| Dynamic::from(h.clone())).collect()));
     context.set_str("gate", &node.name);

@@ -17,18 +17,18 @@ use super::event::{EventData, HookStatus};
 use super::steps::{run_steps, StepSite};
 use crate::check::model::{HookDef, HookEvent, NodeDef};
 
-/// What a hook knows about the run.
+/// The state of the run a hook sees (its `status`, the failed node, the error).
 #[derive(Clone, Debug, Default)]
-pub struct HookContext {
+pub struct HookRunState {
     /// `running`, `succeeded`, `failed`, `rolled_back`, `aborted`, `paused`, ...
     pub status: String,
     pub failed_node: Option<String>,
     pub error: Option<String>,
 }
 
-impl HookContext {
-    pub fn new(status: &str) -> HookContext {
-        HookContext { status: status.to_string(), ..HookContext::default() }
+impl HookRunState {
+    pub fn new(status: &str) -> HookRunState {
+        HookRunState { status: status.to_string(), ..HookRunState::default() }
     }
 }
 
@@ -39,7 +39,7 @@ pub async fn run_hooks(
     hooks: &[HookDef],
     event: HookEvent,
     node: Option<&NodeDef>,
-    context: &HookContext,
+    context: &HookRunState,
     cancel: &CancellationToken,
 ) {
     for hook in hooks.iter().filter(|hook| hook.event == event) {

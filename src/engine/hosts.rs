@@ -14,9 +14,9 @@ use tokio_util::sync::CancellationToken;
 
 use super::context::{millis, RunContext, UnitOutcome, UnitPhase, UnitRecord};
 use super::event::{EventData, NodeStatus};
-use super::steps::{run_steps, StepSite};
+use super::steps::{run_steps, StepFailure, StepSite};
 use crate::check::format_duration;
-use crate::check::model::{NodeId, Step, Strategy};
+use crate::check::model::{NodeDef, NodeId, Step, Strategy};
 
 /// How one host (or the untargeted node) ended.
 #[derive(Clone, Debug)]
@@ -53,7 +53,7 @@ pub fn batch_ranges(strategy: &Strategy, hosts: &[String]) -> Vec<Range<usize>> 
 /// `first_permit`: a `--max-parallel` permit already taken for the first attempt.
 /// Over 80 lines: one loop over the attempts whose state (the outcome so
 /// far, whether any attempt reached the host) decides both the retry and
-/// what is recorded; the permit, the timeout and the record are apart.
+/// what is recorded; one attempt, the permit and the record are apart.
 pub async fn run_unit(
     ctx: Arc<RunContext>,
     id: NodeId,
@@ -102,30 +102,21 @@ pub async fn run_unit(
                 hosts: Vec::new(),
             });
         }
-        let attempt_cancel = cancel.child_token();
-        let (timer, timed_out) = start_timeout(node.timeout, &attempt_cancel);
-        let result =
-            run_steps(&ctx, node, steps, host.as_deref(), attempt, &StepSite::forward(), &attempt_cancel).await;
-        if let Some(timer) = timer {
-            timer.abort();
-        }
+        let result = run_attempt(&ctx, node, steps, host.as_deref(), attempt, &cancel).await;
         drop(permit);
         let failure = match result {
-            Ok(()) => {
+            Attempt::Succeeded => {
                 outcome = (NodeStatus::Succeeded, None, None);
                 break;
             }
-            Err(failure) if failure.cancelled && !timed_out.load(Ordering::SeqCst) => {
+            Attempt::Cancelled => {
                 outcome = (NodeStatus::Cancelled, None, None);
                 break;
             }
-            Err(failure) => failure,
+            Attempt::Failed(failure) => failure,
         };
         reached |= !failure.unreached;
-        let message = match (timed_out.load(Ordering::SeqCst), node.timeout) {
-            (true, Some(limit)) => format!("timed out after {}", format_duration(limit)),
-            _ => failure.message,
-        };
+        let message = failure.message;
         outcome = (NodeStatus::Failed, Some(message.clone()), failure.exit_code);
         if attempt == max_attempts {
             break;
@@ -154,6 +145,42 @@ pub async fn run_unit(
         record_end(&ctx, id, phase, &result, reached);
     }
     result
+}
+
+/// How one attempt of a unit ended.
+enum Attempt {
+    Succeeded,
+    /// Cancelled from outside (not by the stage's timeout).
+    Cancelled,
+    /// Failed, or stopped by the stage's timeout (said in the message).
+    Failed(StepFailure),
+}
+
+/// One attempt of a unit's steps within the stage's timeout.
+async fn run_attempt(
+    ctx: &Arc<RunContext>,
+    node: &NodeDef,
+    steps: &[Step],
+    host: Option<&str>,
+    attempt: u32,
+    cancel: &CancellationToken,
+) -> Attempt {
+    let attempt_cancel = cancel.child_token();
+    let (timer, timed_out) = start_timeout(node.timeout, &attempt_cancel);
+    let result = run_steps(ctx, node, steps, host, attempt, &StepSite::forward(), &attempt_cancel).await;
+    if let Some(timer) = timer {
+        timer.abort();
+    }
+    match result {
+        Ok(()) => Attempt::Succeeded,
+        Err(failure) if failure.cancelled && !timed_out.load(Ordering::SeqCst) => Attempt::Cancelled,
+        Err(mut failure) => {
+            if let (true, Some(limit)) = (timed_out.load(Ordering::SeqCst), node.timeout) {
+                failure.message = format!("timed out after {}", format_duration(limit));
+            }
+            Attempt::Failed(failure)
+        }
+    }
 }
 
 /// A `--max-parallel` permit: the one taken already, or the next free

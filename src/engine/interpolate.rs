@@ -10,7 +10,7 @@ use crate::check::model::{EnvironmentDef, Expr, NodeDef, Plan, StringTemplate, T
 
 /// Everything a string or script can see at one point of a run.
 #[derive(Clone, Copy)]
-pub struct Scope<'a> {
+pub struct ValuesInScope<'a> {
     pub plan: &'a Plan,
     pub inputs: &'a ResolvedInputs,
     pub node: Option<&'a NodeDef>,
@@ -31,7 +31,7 @@ pub enum Quoting {
     None,
 }
 
-impl<'a> Scope<'a> {
+impl<'a> ValuesInScope<'a> {
     /// The value of `path`, or `None` when nothing of that name exists here.
     pub fn lookup(&self, path: &[String]) -> Option<Value> {
         let first = path.first()?.as_str();
@@ -39,7 +39,7 @@ impl<'a> Scope<'a> {
             if let Some((_, expr)) = node.bindings.iter().find(|(name, _)| name == first) {
                 // A binding is evaluated where the node was declared: params,
                 // secrets and built-ins, but not the bindings themselves.
-                let outer = Scope { node: None, ..*self };
+                let outer = ValuesInScope { node: None, ..*self };
                 let value = outer.eval(expr)?;
                 return if path.len() == 1 { Some(value) } else { None };
             }
@@ -65,7 +65,7 @@ impl<'a> Scope<'a> {
                 Some("name") if path.len() == 2 => Some(Value::String(environment.name.clone())),
                 Some(key) if path.len() == 2 => {
                     let (_, expr) = environment.vars.iter().find(|(name, _)| name == key)?;
-                    let outer = Scope { node: None, ..*self };
+                    let outer = ValuesInScope { node: None, ..*self };
                     outer.eval(expr)
                 }
                 _ => None,
@@ -133,7 +133,7 @@ pub fn shell_quote(text: &str) -> String {
     }
 }
 
-impl Scope<'_> {
+impl ValuesInScope<'_> {
     /// `${host.KEY}`: the current host's own value, else the environment's
     /// var of that name; `name` and `address` always exist.
     fn host_value(&self, key: &str) -> Option<Value> {
@@ -148,7 +148,7 @@ impl Scope<'_> {
             }
             _ => {}
         }
-        let outer = Scope { node: None, ..*self };
+        let outer = ValuesInScope { node: None, ..*self };
         if let Some((_, expr)) = host.and_then(|h| h.vars.iter().find(|(k, _)| k == key)) {
             return outer.eval(expr);
         }

@@ -10,6 +10,7 @@
 //! journal see it.
 
 pub mod approval;
+mod approval_prompt;
 pub mod approved;
 pub mod bus;
 pub mod context;
@@ -22,12 +23,12 @@ pub mod hosts;
 pub mod interpolate;
 pub mod monitor;
 pub(crate) mod node;
+mod node_result;
 pub(crate) mod outcome;
 pub mod process;
 pub mod process_identity;
 pub mod process_watch;
 pub mod redact;
-pub mod rollback;
 pub mod rollout;
 pub mod run_status;
 pub mod script_runner;
@@ -41,6 +42,7 @@ mod traffic;
 mod traffic_undo;
 pub mod transport;
 pub mod undo;
+pub mod undo_past_run;
 pub mod view;
 
 use std::sync::Arc;

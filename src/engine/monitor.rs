@@ -13,40 +13,15 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use tokio::sync::watch;
-use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::context::{millis, RunContext};
 use super::event::{EventData, GateOutcome};
-use super::gates::{classify, conclude, evaluate_once, GateDecision, GateSite};
+use super::gates::{classify, conclude, evaluate_once, GateCheck, GateSite};
+use super::node_result::GateDecision;
+pub use super::node_result::MonitorHandle;
 use super::steps::output_sink;
 use crate::check::model::{Monitor, NodeId};
-
-/// A running monitor.
-pub struct MonitorHandle {
-    pub stage: NodeId,
-    rollout_end: watch::Sender<Option<Instant>>,
-    cancel: CancellationToken,
-    pub task: JoinHandle<GateDecision>,
-}
-
-impl std::fmt::Debug for MonitorHandle {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MonitorHandle").field("stage", &self.stage).finish()
-    }
-}
-
-impl MonitorHandle {
-    /// The rollout finished: watch for the monitor's period from now on.
-    pub fn rollout_finished(&self) {
-        let _ = self.rollout_end.send(Some(Instant::now()));
-    }
-
-    /// Stops watching (the stage failed or the run stops).
-    pub fn stop(&self) {
-        self.cancel.cancel();
-    }
-}
 
 /// Starts watching stage `stage` with `monitor`; `cancel` is the stage's token.
 pub fn start(ctx: &Arc<RunContext>, stage: NodeId, monitor: Monitor, cancel: &CancellationToken) -> MonitorHandle {
@@ -54,6 +29,11 @@ pub fn start(ctx: &Arc<RunContext>, stage: NodeId, monitor: Monitor, cancel: &Ca
     let cancel = cancel.child_token();
     let task = tokio::spawn(watch_stage(ctx.clone(), stage, monitor, ended, cancel.clone()));
     MonitorHandle { stage, rollout_end, cancel, task }
+}
+
+/// The monitor's end, in the event stream.
+fn monitor_finished(ctx: &RunContext, stage: &str, gate: &str, outcome: GateOutcome, message: Option<String>) {
+    ctx.log.bus.emit(EventData::MonitorFinished { node: stage.to_string(), gate: gate.to_string(), outcome, message });
 }
 
 async fn watch_stage(
@@ -71,14 +51,7 @@ async fn watch_stage(
         gate: gate_node.name.clone(),
         duration_ms: millis(monitor.duration),
     });
-    let finished = |outcome: GateOutcome, message: Option<String>| {
-        ctx.log.bus.emit(EventData::MonitorFinished {
-            node: stage_name.clone(),
-            gate: gate_node.name.clone(),
-            outcome,
-            message,
-        });
-    };
+    let finished = |outcome, message| monitor_finished(&ctx, &stage_name, &gate_node.name, outcome, message);
     let Some(gate) = gate_node.gate.as_deref() else {
         finished(GateOutcome::Pass, Some("the gate has nothing to evaluate".into()));
         return GateDecision::Pass;
@@ -93,6 +66,7 @@ async fn watch_stage(
     let hosts = ctx.target_of(plan.node(stage)).map(|e| e.hosts.clone()).unwrap_or_default();
     let site = GateSite { stage: Some((stage, "monitor")), hosts };
     let log = super::evaluate::log_sink(&output_sink(&ctx, &gate_node.name, None, false));
+    let polled = GateCheck { node: gate_node, check, site: &site, log: &log };
     let every = check.every.max(Duration::from_millis(10));
     let mut attempt = 0;
     let mut watching = true;
@@ -124,7 +98,7 @@ async fn watch_stage(
         attempt += 1;
         // Until the rollout ends, the period's end is not known yet.
         let deadline = end.unwrap_or_else(|| Instant::now() + monitor.duration);
-        let Some(outcome) = evaluate_once(&ctx, gate_node, check, &site, attempt, deadline, &log, &cancel).await else {
+        let Some(outcome) = evaluate_once(&ctx, &polled, attempt, deadline, &cancel).await else {
             return GateDecision::Cancelled;
         };
         if outcome.word() == "pass" {

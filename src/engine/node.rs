@@ -8,48 +8,13 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::context::{millis, RunContext};
-use super::event::{EventData, HostSummary, NodeStatus};
+use super::event::{EventData, NodeStatus};
 use super::gates::{self, GateDecision};
-use super::hooks::{run_hooks, HookContext};
-use super::monitor::{self, MonitorHandle};
+use super::hooks::{run_hooks, HookRunState};
+use super::monitor;
+pub use super::node_result::NodeResult;
 use super::rollout::run_stage;
 use crate::check::model::{FailurePolicy, HookEvent, NodeId, NodeKind};
-
-/// How a node (all its hosts) ended, and what a failure makes the run do.
-#[derive(Debug)]
-pub struct NodeResult {
-    pub status: NodeStatus,
-    pub error: Option<String>,
-    pub exit_code: Option<i32>,
-    pub failed_host: Option<String>,
-    pub hosts: Vec<HostSummary>,
-    /// For a failure: `on_failure` of the pipeline, or the gate outcome's policy.
-    pub policy: FailurePolicy,
-    /// A stage's `monitor`, still watching after the rollout.
-    pub monitor: Option<MonitorHandle>,
-}
-
-impl NodeResult {
-    pub fn succeeded() -> NodeResult {
-        NodeResult::with_status(NodeStatus::Succeeded, None, FailurePolicy::Rollback)
-    }
-
-    pub fn cancelled() -> NodeResult {
-        NodeResult::with_status(NodeStatus::Cancelled, None, FailurePolicy::Rollback)
-    }
-
-    pub fn failed(error: String, policy: FailurePolicy) -> NodeResult {
-        NodeResult::with_status(NodeStatus::Failed, Some(error), policy)
-    }
-
-    pub fn paused(reason: String) -> NodeResult {
-        NodeResult::with_status(NodeStatus::Paused, Some(reason), FailurePolicy::Pause)
-    }
-
-    fn with_status(status: NodeStatus, error: Option<String>, policy: FailurePolicy) -> NodeResult {
-        NodeResult { status, error, exit_code: None, failed_host: None, hosts: Vec::new(), policy, monitor: None }
-    }
-}
 
 /// One node: its `when`, the approval and window its environment demands,
 /// then the stage's hosts or the gate's decision.
@@ -115,7 +80,7 @@ pub(crate) async fn run_node(ctx: Arc<RunContext>, id: NodeId, cancel: Cancellat
 /// its `on success` or `on failure` hooks.
 async fn run_stage_with_hooks(ctx: &Arc<RunContext>, id: NodeId, cancel: CancellationToken) -> NodeResult {
     let node = ctx.plan().node(id);
-    run_hooks(ctx, &node.hooks, HookEvent::Start, Some(node), &HookContext::new("running"), &cancel).await;
+    run_hooks(ctx, &node.hooks, HookEvent::Start, Some(node), &HookRunState::new("running"), &cancel).await;
     let mut result = match node.monitor {
         None => run_stage(ctx.clone(), id, cancel.clone()).await,
         Some(watch) => {
@@ -156,7 +121,7 @@ async fn run_stage_with_hooks(ctx: &Arc<RunContext>, id: NodeId, cancel: Cancell
         _ => None,
     };
     if let Some((event, status)) = event {
-        let context = HookContext {
+        let context = HookRunState {
             status: status.to_string(),
             failed_node: (event == HookEvent::Failure).then(|| node.name.clone()),
             error: result.error.clone(),

@@ -27,7 +27,7 @@ use super::context::{millis, RunContext, UnitPhase};
 use super::event::{EventData, HostSummary, NodeStatus};
 use super::gates::{self, in_rfc3339, sleep_or_cancel, GateDecision, GateSite};
 use super::hosts::{run_unit, UnitResult};
-use super::node::NodeResult;
+use super::node_result::NodeResult;
 use crate::check::model::{FailurePolicy, NodeId, Strategy};
 
 /// Runs a stage on every host of its target (or once without one).

@@ -14,7 +14,7 @@
 use std::sync::Arc;
 
 use crate::check::model::{Script, ScriptLimits};
-use crate::script::{LogSink, Sandbox, ScriptContext, ScriptError, ScriptOutcome};
+use crate::script::{LogSink, Sandbox, ScriptError, ScriptOutcome, ScriptVariables};
 use crate::syntax::span::{byte_offset, line_column, SourceMap};
 
 /// The decision of a `check` script.
@@ -56,16 +56,16 @@ impl CheckOutcome {
 
 pub trait ScriptRunner: Send + Sync {
     /// Runs a `script` step or hook; `Err` is the message of a failure.
-    fn run_step(&self, script: &Script, context: &ScriptContext, log: &LogSink) -> Result<(), String>;
+    fn run_step(&self, script: &Script, context: &ScriptVariables, log: &LogSink) -> Result<(), String>;
     /// Evaluates a `when` condition.
-    fn condition(&self, script: &Script, context: &ScriptContext, log: &LogSink) -> Result<bool, String>;
+    fn condition(&self, script: &Script, context: &ScriptVariables, log: &LogSink) -> Result<bool, String>;
     /// Evaluates a gate's `check` once.
-    fn check(&self, script: &Script, context: &ScriptContext, log: &LogSink) -> CheckOutcome;
+    fn check(&self, script: &Script, context: &ScriptVariables, log: &LogSink) -> CheckOutcome;
     /// The same evaluation, done quickly enough to run on an async worker:
     /// `None` when the script may block (HTTP, metrics, sleep) or did not
     /// finish within a small operation budget — then nothing it did was
     /// observable, and the caller evaluates it in full on the blocking pool.
-    fn quick(&self, _script: &Script, _context: &ScriptContext, _log: &LogSink, _kind: Quick) -> Option<QuickResult> {
+    fn quick(&self, _script: &Script, _context: &ScriptVariables, _log: &LogSink, _kind: Quick) -> Option<QuickResult> {
         None
     }
 }
@@ -153,22 +153,22 @@ pub fn locate(sources: &SourceMap, script: &Script, error: &ScriptError) -> Stri
 }
 
 impl ScriptRunner for SandboxRunner {
-    fn run_step(&self, script: &Script, context: &ScriptContext, log: &LogSink) -> Result<(), String> {
+    fn run_step(&self, script: &Script, context: &ScriptVariables, log: &LogSink) -> Result<(), String> {
         match self.sandbox.eval_with_log(&script.ast, context, log) {
             Ok(_) => Ok(()),
             Err(outcome) => Err(self.describe(script, outcome)),
         }
     }
 
-    fn condition(&self, script: &Script, context: &ScriptContext, log: &LogSink) -> Result<bool, String> {
+    fn condition(&self, script: &Script, context: &ScriptVariables, log: &LogSink) -> Result<bool, String> {
         self.sandbox.condition_with_log(&script.ast, context, log).map_err(|outcome| self.describe(script, outcome))
     }
 
-    fn check(&self, script: &Script, context: &ScriptContext, log: &LogSink) -> CheckOutcome {
+    fn check(&self, script: &Script, context: &ScriptVariables, log: &LogSink) -> CheckOutcome {
         self.check_outcome(script, self.sandbox.check_with_log(&script.ast, context, log))
     }
 
-    fn quick(&self, script: &Script, context: &ScriptContext, log: &LogSink, kind: Quick) -> Option<QuickResult> {
+    fn quick(&self, script: &Script, context: &ScriptVariables, log: &LogSink, kind: Quick) -> Option<QuickResult> {
         if !computes_only(script) || self.budgeted.limits().max_operations == self.sandbox.limits().max_operations {
             return None;
         }
@@ -241,8 +241,8 @@ mod tests {
     use super::*;
     use std::sync::Mutex;
 
-    fn context() -> ScriptContext {
-        ScriptContext::new().with("version", "2.0".to_string())
+    fn context() -> ScriptVariables {
+        ScriptVariables::new().with("version", "2.0".to_string())
     }
 
     fn runner() -> SandboxRunner {

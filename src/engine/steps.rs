@@ -10,9 +10,9 @@ use tokio_util::sync::CancellationToken;
 use super::context::RunContext;
 use super::evaluate;
 use super::event::EventData;
-use super::interpolate::{Quoting, Scope};
+use super::interpolate::{Quoting, ValuesInScope};
 use super::transport::{CommandSpec, OutputSink, UploadSpec};
-use crate::check::model::{NodeDef, Step};
+use crate::check::model::{NodeDef, Script, Step, StringTemplate, Upload};
 
 /// Why a list of steps did not complete.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -110,94 +110,117 @@ pub async fn run_steps(
     site: &StepSite,
     cancel: &CancellationToken,
 ) -> Result<(), StepFailure> {
-    let rollback = site.rollback;
-    let output = hook_output_sink(ctx, &node.name, host, rollback, site.hook);
+    let output = hook_output_sink(ctx, &node.name, host, site.rollback, site.hook);
     let version = if site.switch_back { ctx.run.previous_version() } else { ctx.run.version.as_str() };
+    let at = StepAt { ctx, node, host, attempt, site, cancel, output, version };
     for (index, step) in steps.iter().enumerate() {
         if cancel.is_cancelled() {
             return Err(StepFailure::cancelled());
         }
         let number = index + 1;
         match step {
-            Step::Run(template) => {
-                let mut scope = ctx.scope(node, host, attempt);
-                if site.switch_back {
-                    scope = Scope { inputs: &ctx.run.previous_inputs, ..scope };
-                }
-                let command = scope
-                    .render(template, Quoting::Shell)
-                    .map_err(|problem| StepFailure::failed(format!("step {number}: {problem}")))?;
-                let mut env = ctx.step_env(node, host, attempt, rollback);
-                if site.switch_back {
-                    for (key, value) in &mut env {
-                        if key == "DEPLOY_VERSION" {
-                            *value = version.to_string();
-                        }
-                    }
-                }
-                env.push(("DEPLOY_STEP".to_string(), number.to_string()));
-                env.extend(site.env.iter().cloned());
-                let spec = CommandSpec { command: command.clone(), cwd: work_dir(ctx), env };
-                let transport = ctx.transport_for(node, host);
-                let watch = super::survivors::step_watch(ctx, &node.name, host, number, rollback);
-                let run = transport.run(host.unwrap_or("local"), spec, output.clone(), cancel.clone());
-                let exit = super::process_watch::watched(watch, run)
-                    .await
-                    .map_err(|error| transport_failure(number, &error))?;
-                if exit.cancelled {
-                    return Err(StepFailure::cancelled());
-                }
-                if !exit.success() {
-                    return Err(StepFailure {
-                        message: format!("step {number} `{}` {}", shorten(&command), exit.describe()),
-                        exit_code: exit.code,
-                        cancelled: false,
-                        unreached: false,
-                    });
-                }
-            }
-            Step::Upload(upload) => {
-                let scope = ctx.scope(node, host, attempt);
-                let render = |template| {
-                    scope
-                        .render(template, Quoting::None)
-                        .map_err(|problem| StepFailure::failed(format!("step {number}: {problem}")))
-                };
-                let spec = UploadSpec {
-                    local: render(&upload.local)?.into(),
-                    remote: render(&upload.remote)?,
-                    cwd: work_dir(ctx),
-                };
-                let transport = ctx.transport_for(node, host);
-                let described = format!("upload {} to {}", spec.local.display(), spec.target());
-                output(super::event::Stream::Stdout, described);
-                transport
-                    .upload(host.unwrap_or("local"), spec, cancel.clone())
-                    .await
-                    .map_err(|error| transport_failure(number, &error))?;
-                if cancel.is_cancelled() {
-                    return Err(StepFailure::cancelled());
-                }
-            }
-            Step::Script(script) => {
-                let mut context = ctx.script_context(node, host, attempt);
-                context.set_str("version", version);
-                context.set_bool("rollback", rollback);
-                context.set("approved", super::approved::decided(ctx));
-                for (name, value) in &site.vars {
-                    context.set(name, value.clone());
-                }
-                match evaluate::step(ctx, script, context, evaluate::log_sink(&output), cancel).await {
-                    Ok(()) => {}
-                    Err(None) => return Err(StepFailure::cancelled()),
-                    Err(Some(message)) => {
-                        return Err(StepFailure::failed(format!("step {number} (script): {message}")));
-                    }
-                }
-            }
+            Step::Run(template) => at.command(template, number).await?,
+            Step::Upload(upload) => at.upload(upload, number).await?,
+            Step::Script(script) => at.script(script, number).await?,
         }
     }
     Ok(())
+}
+
+/// Where and how the steps of one list run: the node, host and attempt,
+/// and where their output goes.
+struct StepAt<'a> {
+    ctx: &'a Arc<RunContext>,
+    node: &'a NodeDef,
+    host: Option<&'a str>,
+    attempt: u32,
+    site: &'a StepSite,
+    cancel: &'a CancellationToken,
+    output: OutputSink,
+    version: &'a str,
+}
+
+impl StepAt<'_> {
+    /// A `run` step: the rendered command through the host's transport.
+    async fn command(&self, template: &StringTemplate, number: usize) -> Result<(), StepFailure> {
+        let mut scope = self.ctx.scope(self.node, self.host, self.attempt);
+        if self.site.switch_back {
+            scope = ValuesInScope { inputs: &self.ctx.run.previous_inputs, ..scope };
+        }
+        let command = scope
+            .render(template, Quoting::Shell)
+            .map_err(|problem| StepFailure::failed(format!("step {number}: {problem}")))?;
+        let mut env = self.ctx.step_env(self.node, self.host, self.attempt, self.site.rollback);
+        if self.site.switch_back {
+            for (key, value) in &mut env {
+                if key == "DEPLOY_VERSION" {
+                    *value = self.version.to_string();
+                }
+            }
+        }
+        env.push(("DEPLOY_STEP".to_string(), number.to_string()));
+        env.extend(self.site.env.iter().cloned());
+        let spec = CommandSpec { command: command.clone(), cwd: work_dir(self.ctx), env };
+        let transport = self.ctx.transport_for(self.node, self.host);
+        let watch = super::survivors::step_watch(self.ctx, &self.node.name, self.host, number, self.site.rollback);
+        let run = transport.run(self.host.unwrap_or("local"), spec, self.output.clone(), self.cancel.clone());
+        let exit =
+            super::process_watch::watched(watch, run).await.map_err(|error| transport_failure(number, &error))?;
+        if exit.cancelled {
+            return Err(StepFailure::cancelled());
+        }
+        if !exit.success() {
+            return Err(StepFailure {
+                message: format!("step {number} `{}` {}", shorten(&command), exit.describe()),
+                exit_code: exit.code,
+                cancelled: false,
+                unreached: false,
+            });
+        }
+        Ok(())
+    }
+
+    /// An `upload` step: a local file or folder to the host.
+    async fn upload(&self, upload: &Upload, number: usize) -> Result<(), StepFailure> {
+        let scope = self.ctx.scope(self.node, self.host, self.attempt);
+        let render = |template| {
+            scope
+                .render(template, Quoting::None)
+                .map_err(|problem| StepFailure::failed(format!("step {number}: {problem}")))
+        };
+        let spec = UploadSpec {
+            local: render(&upload.local)?.into(),
+            remote: render(&upload.remote)?,
+            cwd: work_dir(self.ctx),
+        };
+        let transport = self.ctx.transport_for(self.node, self.host);
+        let described = format!("upload {} to {}", spec.local.display(), spec.target());
+        (self.output)(super::event::Stream::Stdout, described);
+        transport
+            .upload(self.host.unwrap_or("local"), spec, self.cancel.clone())
+            .await
+            .map_err(|error| transport_failure(number, &error))?;
+        if self.cancel.is_cancelled() {
+            return Err(StepFailure::cancelled());
+        }
+        Ok(())
+    }
+
+    /// A `script` step: Rhai in the sandbox, with the run's values.
+    async fn script(&self, script: &Script, number: usize) -> Result<(), StepFailure> {
+        let mut context = self.ctx.script_context(self.node, self.host, self.attempt);
+        context.set_str("version", self.version);
+        context.set_bool("rollback", self.site.rollback);
+        context.set("approved", super::approved::decided(self.ctx));
+        for (name, value) in &self.site.vars {
+            context.set(name, value.clone());
+        }
+        match evaluate::step(self.ctx, script, context, evaluate::log_sink(&self.output), self.cancel).await {
+            Ok(()) => Ok(()),
+            Err(None) => Err(StepFailure::cancelled()),
+            Err(Some(message)) => Err(StepFailure::failed(format!("step {number} (script): {message}"))),
+        }
+    }
 }
 
 /// A step the transport could not run; an unreachable host before the

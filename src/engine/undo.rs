@@ -1,174 +1,157 @@
-//! `deploy rollback`: the rollback path alone, over units a past run
-//! completed (read from its journal), with `previous_version` bound — and,
-//! only when asked, the gates that verify the undone stages afterwards.
-//! Canary pauses and analysis are not re-run otherwise.
+//! Undoing completed work within a run — the rollback path: the `rollback` blocks of every unit (a stage on one
+//! host) that ran, in reverse completion order, one after the other. A
+//! failing rollback step is reported and the remaining rollbacks still run.
+//!
+//! A host whose steps failed or were cancelled mid-way is undone too (it is
+//! the most recent unit, so it goes first): its steps may have changed
+//! something before they stopped — a failure after a symlink switch must
+//! not stay half-deployed. Rollback blocks should therefore be idempotent.
 
+use std::sync::Arc;
 use tokio::time::Instant;
 
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::bus::{Bus, EventSink};
-use std::sync::Arc;
+use super::context::{millis, RunContext, UnitPhase, UnitRecord};
+use super::event::{unit_label, EventData, RollbackStatus, RollbackSummary};
+use super::steps::{run_steps, StepSite};
+use crate::check::format_duration;
+use crate::check::model::{NodeDef, RollbackSpec, Step, Strategy};
 
-use super::context::{millis, CompletionLog, RunContext, RunOptions, UnitOutcome, UnitPhase, UnitRecord};
-use super::event::{EventData, FailureSummary, NodeStatus, NodeSummary, RunStatus, Summary};
-use super::executor::{run_started, RunReport};
-use super::redact::Redactor;
-use super::rollback::{run_rollback, RollbackReport};
-use super::{gates, Parts};
-use crate::check::inputs::ResolvedInputs;
-use crate::check::model::NodeId;
-use crate::graph::ExecutionGraph;
-
-/// What to undo.
-pub struct Undo {
-    /// Units in the order they completed: `(node, host)`.
-    pub units: Vec<(String, Option<String>)>,
-    /// Why (shown in `rollback_started`).
-    pub reason: String,
-    /// Gates to evaluate after the rollback (`--with-gates`).
-    pub gates: Vec<NodeId>,
-    /// What traffic canaries did beyond their hosts' steps (reached 100%,
-    /// retired the previous version): undone right after the node's last unit.
-    pub phases: Vec<(String, Option<String>, UnitPhase)>,
+#[derive(Clone, Debug, Default)]
+pub struct RollbackReport {
+    pub entries: Vec<RollbackSummary>,
+    /// No rollback step failed or was cancelled.
+    pub succeeded: bool,
 }
 
-/// Runs the rollback path of `undo.units`; `Succeeded` when every rollback
-/// step (and every gate asked for) passed.
-pub async fn undo(
-    graph: ExecutionGraph,
-    inputs: ResolvedInputs,
-    options: RunOptions,
-    parts: Parts,
-    sinks: Vec<Box<dyn EventSink>>,
-    mut interrupts: mpsc::UnboundedReceiver<()>,
-    undo: Undo,
-) -> RunReport {
-    let redactor = Redactor::new(inputs.secret_values());
-    let (bus, worker) = Bus::start(redactor, sinks);
-    let completions = CompletionLog::default();
-    for (index, (node, host)) in undo.units.iter().enumerate() {
-        let Some(def) = graph.plan.node_named(node) else { continue };
-        let record =
-            |host: Option<String>, phase| UnitRecord { node: def.id, host, outcome: UnitOutcome::Completed, phase };
-        completions.push(record(host.clone(), UnitPhase::Steps));
-        let last_of_node = !undo.units[index + 1..].iter().any(|(other, _)| other == node);
-        if last_of_node {
-            for (_, host, phase) in undo.phases.iter().filter(|(name, _, _)| name == node) {
-                completions.push(record(host.clone(), *phase));
-            }
-        }
+/// The units to undo, most recent first.
+pub fn rollback_units(records: &[UnitRecord]) -> Vec<UnitRecord> {
+    records.iter().rev().cloned().collect()
+}
+
+pub async fn run_rollback(ctx: Arc<RunContext>, reason: String, cancel: CancellationToken) -> RollbackReport {
+    let started = Instant::now();
+    let units = rollback_units(&ctx.log.completions.snapshot());
+    let labels = unit_labels(&ctx, &units);
+    ctx.log.bus.emit(EventData::RollbackStarted { reason, units: labels });
+    let mut entries = Vec::new();
+    for unit in &units {
+        entries.push(undo_unit(&ctx, unit, &units, &cancel).await);
     }
-    let ctx = super::run_context(graph, inputs, options, parts, bus.clone(), completions);
-    ctx.log.bus.emit(run_started(&ctx, undo.units.len(), "rollback".into()));
-    let hard = CancellationToken::new();
-    let (report, interrupted) = roll_back(&ctx, undo.reason.clone(), &hard, &mut interrupts).await;
-    let (nodes, failure) =
-        if report.succeeded && !interrupted { verify(&ctx, &undo.gates, &hard).await } else { (Vec::new(), None) };
-    let status = if interrupted {
-        RunStatus::Interrupted
-    } else if !report.succeeded {
-        RunStatus::RollbackFailed
-    } else if failure.is_some() {
-        RunStatus::RolledBack
-    } else {
-        RunStatus::Succeeded
+    let failed: Vec<String> = entries
+        .iter()
+        .filter(|entry| matches!(entry.status, RollbackStatus::Failed | RollbackStatus::Cancelled))
+        .map(|entry| unit_label(&entry.node, entry.host.as_deref()))
+        .collect();
+    let succeeded = failed.is_empty();
+    ctx.log.bus.emit(EventData::RollbackFinished { succeeded, duration_ms: millis(started.elapsed()), failed });
+    RollbackReport { entries, succeeded }
+}
+
+/// What the rollback says of each unit it will undo, most recent first.
+fn unit_labels(ctx: &RunContext, units: &[UnitRecord]) -> Vec<String> {
+    units
+        .iter()
+        .map(|unit| {
+            let label = unit_label(&ctx.plan().node(unit.node).name, unit.host.as_deref());
+            match unit.phase {
+                UnitPhase::Switch => format!("{label} (switch back)"),
+                UnitPhase::Promoted => format!("{label} (every request back to {})", ctx.run.previous_version()),
+                UnitPhase::Retired => format!("{label} (install {} again)", ctx.run.previous_version()),
+                UnitPhase::Steps => label,
+            }
+        })
+        .collect()
+}
+
+/// Undoes one unit: its rollback steps, the switch back of a blue/green
+/// host, or the previous version installed again.
+async fn undo_unit(
+    ctx: &Arc<RunContext>,
+    unit: &UnitRecord,
+    units: &[UnitRecord],
+    cancel: &CancellationToken,
+) -> RollbackSummary {
+    let node = ctx.plan().node(unit.node);
+    let host = unit.host.clone();
+    let unit_started = Instant::now();
+    if unit.phase == UnitPhase::Promoted {
+        return super::traffic_undo::back_to_stable(ctx, unit, units).await;
+    }
+    // Blue/green switches back; a retired previous version is installed again.
+    let switch_back = matches!(unit.phase, UnitPhase::Switch | UnitPhase::Retired);
+    // A switched blue/green host switches back: its `switch` steps with the previous version.
+    let undo = steps_to_undo(ctx, node, unit.phase);
+    let (status, error) = match undo {
+        Err((status, error)) => (status, Some(error)),
+        Ok(_) if cancel.is_cancelled() => (RollbackStatus::Cancelled, None),
+        Ok(steps) => run_undo(ctx, node, host.as_deref(), steps, switch_back, cancel).await,
     };
-    let summary = Summary { nodes, rollback: report.entries, failure };
-    let duration_ms = ctx.elapsed_ms();
-    ctx.log.bus.emit(EventData::RunFinished {
+    ctx.log.bus.emit(EventData::RollbackStep {
+        node: node.name.clone(),
+        host: host.clone(),
+        switch_back,
         status,
-        exit_code: status.exit_code().code(),
-        duration_ms,
-        summary: summary.clone(),
+        duration_ms: millis(unit_started.elapsed()),
+        error: error.clone(),
     });
-    super::close_remotes(&ctx.services.remotes).await;
-    bus.close();
-    let _ = tokio::task::spawn_blocking(move || worker.join()).await;
-    RunReport { status, summary, duration_ms }
+    RollbackSummary { node: node.name.clone(), host, status, error }
 }
 
-/// The rollback path, and whether a second signal stopped it.
-async fn roll_back(
-    ctx: &Arc<RunContext>,
-    reason: String,
-    hard: &CancellationToken,
-    interrupts: &mut mpsc::UnboundedReceiver<()>,
-) -> (RollbackReport, bool) {
-    let rollback = run_rollback(ctx.clone(), reason, hard.clone());
-    tokio::pin!(rollback);
-    let mut signals = 0;
-    let mut interrupted = false;
-    let report = loop {
-        tokio::select! {
-            report = &mut rollback => break report,
-            signal = interrupts.recv() => {
-                if signal.is_none() {
-                    // No signal handling: wait for the rollback alone.
-                    break rollback.await;
-                }
-                signals += 1;
-                if signals >= 2 {
-                    interrupted = true;
-                    hard.cancel();
-                    ctx.kill_all();
-                } else {
-                    ctx.log.bus.emit(EventData::Warning {
-                        message: "rolling back; press Ctrl-C again to stop at once".into(),
-                    });
-                }
-            }
-        }
-    };
-    (report, interrupted)
-}
-
-/// `--with-gates`: decides each gate after the rollback; the first that
-/// did not pass is the run's failure.
-async fn verify(
-    ctx: &Arc<RunContext>,
-    gates: &[NodeId],
-    hard: &CancellationToken,
-) -> (Vec<NodeSummary>, Option<FailureSummary>) {
-    let mut nodes = Vec::new();
-    let mut failure = None;
-    for id in gates {
-        let node = ctx.plan().node(*id);
-        ctx.log.bus.emit(EventData::NodeStarted {
-            node: node.name.clone(),
-            kind: node.kind.word().to_string(),
-            host: None,
-            attempt: None,
-            hosts: Vec::new(),
-        });
-        let started = Instant::now();
-        let result = gates::run_gate(ctx.clone(), *id, hard.child_token()).await;
-        let duration_ms = millis(started.elapsed());
-        ctx.log.bus.emit(EventData::NodeFinished {
-            node: node.name.clone(),
-            host: None,
-            status: result.status,
-            duration_ms,
-            attempt: None,
-            exit_code: None,
-            error: result.error.clone(),
-        });
-        if result.status != NodeStatus::Succeeded && failure.is_none() {
-            failure = Some(FailureSummary {
-                node: Some(node.name.clone()),
-                host: None,
-                message: result.error.clone().unwrap_or_else(|| result.status.word().to_string()),
-            });
-        }
-        nodes.push(NodeSummary {
-            node: node.name.clone(),
-            kind: node.kind.word().to_string(),
-            status: result.status,
-            duration_ms,
-            hosts: Vec::new(),
-            error: result.error,
-        });
+/// The steps that undo a unit, or why it cannot be undone.
+fn steps_to_undo<'n>(
+    ctx: &RunContext,
+    node: &'n NodeDef,
+    phase: UnitPhase,
+) -> Result<&'n [Step], (RollbackStatus, String)> {
+    match (&node.strategy, phase, &node.rollback) {
+        (Strategy::BlueGreen { .. }, UnitPhase::Switch, _) if ctx.run.previous_version().is_empty() => Err((
+            RollbackStatus::Failed,
+            "cannot switch back: no previous version is known (give --previous-version)".to_string(),
+        )),
+        (Strategy::BlueGreen { switch, .. }, UnitPhase::Switch, _) => Ok(switch),
+        (_, UnitPhase::Retired, _) => Ok(&node.steps),
+        (_, _, RollbackSpec::Irreversible(why)) => Err((RollbackStatus::Irreversible, format!("irreversible: {why}"))),
+        (_, _, RollbackSpec::Missing) => Err((RollbackStatus::Missing, "no rollback block".to_string())),
+        (_, _, RollbackSpec::Steps(steps)) => Ok(steps),
     }
-    (nodes, failure)
+}
+
+/// Runs a unit's undo steps within the stage's timeout.
+async fn run_undo(
+    ctx: &Arc<RunContext>,
+    node: &NodeDef,
+    host: Option<&str>,
+    steps: &[Step],
+    switch_back: bool,
+    cancel: &CancellationToken,
+) -> (RollbackStatus, Option<String>) {
+    ctx.log.bus.emit(EventData::RollbackStepStarted {
+        node: node.name.clone(),
+        host: host.map(str::to_string),
+        switch_back,
+    });
+    let unit_cancel = cancel.child_token();
+    let timer = node.timeout.map(|limit| {
+        let token = unit_cancel.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(limit).await;
+            token.cancel();
+        })
+    });
+    let site = StepSite { switch_back, ..StepSite::rollback() };
+    let result = run_steps(ctx, node, steps, host, 1, &site, &unit_cancel).await;
+    if let Some(timer) = timer {
+        timer.abort();
+    }
+    match result {
+        Ok(()) => (RollbackStatus::Succeeded, None),
+        Err(failure) if failure.cancelled && cancel.is_cancelled() => (RollbackStatus::Cancelled, None),
+        Err(failure) if failure.cancelled => {
+            let limit = node.timeout.map(format_duration).unwrap_or_default();
+            (RollbackStatus::Failed, Some(format!("timed out after {limit}")))
+        }
+        Err(failure) => (RollbackStatus::Failed, Some(failure.message)),
+    }
 }

@@ -2,6 +2,7 @@
 //! in an order the engine can walk, and the rollback path derived from it.
 
 pub mod batches;
+mod bound;
 mod render;
 pub mod timing;
 pub mod traffic_timing;

@@ -5,7 +5,7 @@
 //! rollback on every host).
 
 use super::batches::percent_text;
-use super::timing::{gate_of, steps_bound, unit_bound, Bound};
+use super::bound::{gate_of, steps_bound, unit_bound, Bound};
 use crate::check::format_duration;
 use crate::check::model::{NodeDef, Plan, RollbackSpec, Strategy};
 

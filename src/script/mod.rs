@@ -19,7 +19,6 @@
 //! pool with `thread_stack_size`), otherwise on a helper thread of the sandbox (slower). The
 //! `*_with_log` variants send one evaluation's output to its own sink.
 
-mod context;
 mod error;
 mod helpers;
 pub mod host;
@@ -30,20 +29,21 @@ mod sandbox;
 mod stack;
 #[cfg(test)]
 mod testutil;
+mod variables;
 
 use std::sync::{Arc, OnceLock};
 
-pub use context::ScriptContext;
 pub use error::ScriptError;
 pub use host::json::{dynamic_to_json, json_to_dynamic};
 pub use limits::ScriptLimits;
 pub use outcome::ScriptOutcome;
 pub use sandbox::Sandbox;
 pub use stack::required_stack_size;
+pub use variables::ScriptVariables;
 
 /// A line printed by a script: `print`/`debug`/`log()`. Level is "info" for print/log, "debug" for debug.
 ///
-/// Secret values of the evaluation's context (see [`ScriptContext::set_secret`]) are already
+/// Secret values of the evaluation's context (see [`ScriptVariables::set_secret`]) are already
 /// replaced by `***` in `message`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ScriptLog {

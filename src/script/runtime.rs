@@ -4,7 +4,7 @@
 //! thread-local set around each evaluation is private to it, even when many threads share one
 //! `Sandbox`. The guard restores the previous state, so nested evaluations are fine too.
 
-use super::{LogSink, ScriptContext, ScriptLog};
+use super::{LogSink, ScriptLog, ScriptVariables};
 use rhai::ImmutableString;
 use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
@@ -26,7 +26,7 @@ pub(crate) struct EvalGuard {
 
 /// Start an evaluation: deadline = now + `timeout` (zero = no deadline; never later than an
 /// enclosing evaluation's), secrets = the context's secret values, output to `log` if given.
-pub(crate) fn enter(timeout: Duration, context: &ScriptContext, log: Option<&LogSink>) -> EvalGuard {
+pub(crate) fn enter(timeout: Duration, context: &ScriptVariables, log: Option<&LogSink>) -> EvalGuard {
     let own = if timeout.is_zero() { None } else { Instant::now().checked_add(timeout) };
     let previous_deadline = DEADLINE.with(|cell| {
         let previous = cell.get();
@@ -134,7 +134,7 @@ mod tests {
     #[test]
     fn guard_sets_and_restores() {
         assert!(deadline().is_none());
-        let mut ctx = ScriptContext::new();
+        let mut ctx = ScriptVariables::new();
         ctx.set_secret("a", "abc");
         ctx.set_secret("b", "abcdef");
         {
@@ -143,7 +143,7 @@ mod tests {
             assert!(!expired());
             assert_eq!(redact("x abcdef y abc"), "x *** y ***");
             {
-                let _inner = enter(Duration::from_secs(60), &ScriptContext::new(), None);
+                let _inner = enter(Duration::from_secs(60), &ScriptVariables::new(), None);
                 assert!(remaining().is_some_and(|r| r <= Duration::from_secs(5)), "inner never extends");
             }
             assert_eq!(redact("abc"), "***");

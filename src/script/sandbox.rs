@@ -2,7 +2,7 @@
 
 use super::helpers::Helpers;
 use super::outcome::{self, Thrown};
-use super::{host, runtime, stack, LogSink, ScriptContext, ScriptError, ScriptLimits, ScriptOutcome};
+use super::{host, runtime, stack, LogSink, ScriptError, ScriptLimits, ScriptOutcome, ScriptVariables};
 use rhai::packages::{
     BasicArrayPackage, BasicMapPackage, BasicMathPackage, BasicTimePackage, CorePackage, LogicPackage,
     MoreStringPackage, Package,
@@ -17,7 +17,7 @@ const DEADLINE_TOKEN: &str = "deploy:deadline";
 
 /// The shared script runner. `Send + Sync`, cheap to share in an `Arc`, built once per run.
 ///
-/// Every evaluation gets its own scope (from a [`ScriptContext`]) and its own deadline (kept per
+/// Every evaluation gets its own scope (from a [`ScriptVariables`]) and its own deadline (kept per
 /// thread), so evaluations on many threads sharing one `Sandbox` do not interfere.
 pub struct Sandbox {
     core: Arc<Core>,
@@ -85,38 +85,43 @@ impl Sandbox {
     ///
     /// `fail()`/`inconclusive()`/`no_data()` give those outcomes; any other error gives
     /// [`ScriptOutcome::Error`]. Never `Err(ScriptOutcome::Pass)`.
-    pub fn eval(&self, ast: &AST, context: &ScriptContext) -> Result<Dynamic, ScriptOutcome> {
+    pub fn eval(&self, ast: &AST, context: &ScriptVariables) -> Result<Dynamic, ScriptOutcome> {
         self.run(ast, context, None)
     }
 
     /// [`Sandbox::eval`], with what the script prints going to `log` instead of the sandbox's sink.
-    pub fn eval_with_log(&self, ast: &AST, context: &ScriptContext, log: &LogSink) -> Result<Dynamic, ScriptOutcome> {
+    pub fn eval_with_log(&self, ast: &AST, context: &ScriptVariables, log: &LogSink) -> Result<Dynamic, ScriptOutcome> {
         self.run(ast, context, Some(log))
     }
 
     /// Run a check script and classify: true → Pass, false → Fail("check returned false"),
     /// non-bool → Error, fail()/inconclusive()/no_data() → Fail/Inconclusive/NoData.
-    pub fn check(&self, ast: &AST, context: &ScriptContext) -> ScriptOutcome {
+    pub fn check(&self, ast: &AST, context: &ScriptVariables) -> ScriptOutcome {
         classify_check(self.run(ast, context, None))
     }
 
     /// [`Sandbox::check`], with what the script prints going to `log` instead of the sandbox's sink.
-    pub fn check_with_log(&self, ast: &AST, context: &ScriptContext, log: &LogSink) -> ScriptOutcome {
+    pub fn check_with_log(&self, ast: &AST, context: &ScriptVariables, log: &LogSink) -> ScriptOutcome {
         classify_check(self.run(ast, context, Some(log)))
     }
 
     /// A `when` condition: `Ok(bool)` or an error outcome.
-    pub fn condition(&self, ast: &AST, context: &ScriptContext) -> Result<bool, ScriptOutcome> {
+    pub fn condition(&self, ast: &AST, context: &ScriptVariables) -> Result<bool, ScriptOutcome> {
         classify_condition(self.run(ast, context, None))
     }
 
     /// [`Sandbox::condition`], with what the script prints going to `log` instead of the sandbox's sink.
-    pub fn condition_with_log(&self, ast: &AST, context: &ScriptContext, log: &LogSink) -> Result<bool, ScriptOutcome> {
+    pub fn condition_with_log(
+        &self,
+        ast: &AST,
+        context: &ScriptVariables,
+        log: &LogSink,
+    ) -> Result<bool, ScriptOutcome> {
         classify_condition(self.run(ast, context, Some(log)))
     }
 
     /// Evaluate on this thread when its stack is big enough, else on a helper thread.
-    fn run(&self, ast: &AST, context: &ScriptContext, log: Option<&LogSink>) -> Result<Dynamic, ScriptOutcome> {
+    fn run(&self, ast: &AST, context: &ScriptVariables, log: Option<&LogSink>) -> Result<Dynamic, ScriptOutcome> {
         if stack::remaining().is_some_and(|left| left >= self.stack_size - stack::CALLER_ALLOWANCE) {
             self.core.eval_here(ast, context, log)
         } else {
@@ -154,7 +159,7 @@ fn classify_condition(result: Result<Dynamic, ScriptOutcome>) -> Result<bool, Sc
 
 impl Core {
     /// Evaluate on this thread.
-    fn eval_here(&self, ast: &AST, context: &ScriptContext, log: Option<&LogSink>) -> Result<Dynamic, ScriptOutcome> {
+    fn eval_here(&self, ast: &AST, context: &ScriptVariables, log: Option<&LogSink>) -> Result<Dynamic, ScriptOutcome> {
         let _guard = runtime::enter(self.limits.timeout, context, log);
         let mut scope = context.to_scope();
         match self.engine.eval_ast_with_scope::<Dynamic>(&mut scope, ast) {
@@ -317,7 +322,7 @@ mod tests {
 
     fn check(source: &str) -> ScriptOutcome {
         let ast = compile(source).expect("compiles");
-        sandbox(ScriptLimits::default()).check(&ast, &ScriptContext::new())
+        sandbox(ScriptLimits::default()).check(&ast, &ScriptVariables::new())
     }
 
     fn error_of(outcome: ScriptOutcome) -> ScriptError {
@@ -331,7 +336,7 @@ mod tests {
     fn sandbox_is_send_sync() {
         fn assert_send_sync<T: Send + Sync>() {}
         assert_send_sync::<Sandbox>();
-        assert_send_sync::<ScriptContext>();
+        assert_send_sync::<ScriptVariables>();
         assert_send_sync::<ScriptOutcome>();
     }
 
@@ -360,7 +365,7 @@ mod tests {
     #[test]
     fn eval_and_condition() {
         let sb = sandbox(ScriptLimits::default());
-        let mut ctx = ScriptContext::new();
+        let mut ctx = ScriptVariables::new();
         ctx.set_str("version", "1.2.3");
         ctx.set_int("attempt", 2);
         ctx.set_env("prod", [("region", Dynamic::from("eu"))]);
@@ -384,7 +389,7 @@ mod tests {
     fn endless_loop_stopped_by_operations() {
         let limits = ScriptLimits { max_operations: 100_000, ..ScriptLimits::default() };
         let ast = compile("let x = 0;\nloop { x += 1; }").expect("compiles");
-        let err = error_of(sandbox(limits).check(&ast, &ScriptContext::new()));
+        let err = error_of(sandbox(limits).check(&ast, &ScriptVariables::new()));
         assert_eq!(err.message, "script exceeded 100000 operations");
         assert_eq!(err.line, Some(2));
     }
@@ -399,7 +404,7 @@ mod tests {
         let sb = sandbox(limits);
         let ast = compile("loop {}").expect("compiles");
         let start = Instant::now();
-        let err = error_of(sb.check(&ast, &ScriptContext::new()));
+        let err = error_of(sb.check(&ast, &ScriptVariables::new()));
         let took = start.elapsed();
         assert_eq!(err.message, "script exceeded its 200ms deadline");
         assert_eq!(err.line, Some(1));
@@ -411,7 +416,7 @@ mod tests {
             ScriptLimits { max_operations: u64::MAX, timeout: Duration::from_millis(200), ..ScriptLimits::default() };
         let ast = compile("fn spin() { let i = 0; while true { i += 1; } }\nspin()").expect("compiles");
         let start = Instant::now();
-        let err = error_of(sandbox(limits).check(&ast, &ScriptContext::new()));
+        let err = error_of(sandbox(limits).check(&ast, &ScriptVariables::new()));
         assert!(start.elapsed() < Duration::from_millis(500));
         assert_eq!(err.message, "script exceeded its 200ms deadline");
         assert!(err.line.is_some());
@@ -420,11 +425,11 @@ mod tests {
     #[test]
     fn huge_string_is_capped() {
         let ast = compile("let s = \"x\";\nloop { s += s; }").expect("compiles");
-        let err = error_of(sandbox(ScriptLimits::default()).check(&ast, &ScriptContext::new()));
+        let err = error_of(sandbox(ScriptLimits::default()).check(&ast, &ScriptVariables::new()));
         assert_eq!(err.message, "string longer than the limit of 1048576 bytes (string_size)");
         assert_eq!(err.line, Some(2));
         let ast = compile("let s = \"x\"; s.pad(1000000000, 'y'); true").expect("compiles");
-        let err = error_of(sandbox(ScriptLimits::default()).check(&ast, &ScriptContext::new()));
+        let err = error_of(sandbox(ScriptLimits::default()).check(&ast, &ScriptVariables::new()));
         assert!(err.message.contains("string_size"), "{}", err.message);
     }
 
@@ -433,19 +438,19 @@ mod tests {
         let limits = ScriptLimits { max_array_size: 1000, max_map_size: 1000, ..ScriptLimits::default() };
         let sb = sandbox(limits);
         let ast = compile("let a = []; loop { a.push(1); }").expect("compiles");
-        let err = error_of(sb.check(&ast, &ScriptContext::new()));
+        let err = error_of(sb.check(&ast, &ScriptVariables::new()));
         assert!(err.message.contains("array_size"), "{}", err.message);
         // (Rhai 1.27 checks map_size when a map is assigned or merged, not on `m[new_key] = v`.)
         let ast =
             compile("let m = #{}; let i = 0; loop { let n = #{}; n[`k${i}`] = i; m += n; i += 1; }").expect("compiles");
-        let err = error_of(sb.check(&ast, &ScriptContext::new()));
+        let err = error_of(sb.check(&ast, &ScriptVariables::new()));
         assert!(err.message.contains("map_size"), "{}", err.message);
     }
 
     #[test]
     fn deep_recursion_is_capped() {
         let ast = compile("fn f(n) { f(n + 1) }\nf(0)").expect("compiles");
-        let err = error_of(sandbox(ScriptLimits::default()).check(&ast, &ScriptContext::new()));
+        let err = error_of(sandbox(ScriptLimits::default()).check(&ast, &ScriptVariables::new()));
         assert!(err.message.contains("call_depth"), "{}", err.message);
     }
 
@@ -457,14 +462,14 @@ mod tests {
         let limits = ScriptLimits { max_map_size: 10_000, ..ScriptLimits::default() };
         let sb = sandbox(limits);
         let ast = compile("let m = #{}; loop { m = #{x: take(m)}; }").expect("compiles");
-        let err = error_of(sb.check(&ast, &ScriptContext::new()));
+        let err = error_of(sb.check(&ast, &ScriptVariables::new()));
         assert_eq!(err.message, "map larger than the limit of 10000 entries (map_size)");
     }
 
     #[test]
     fn no_files_no_processes_no_imports() {
         let sb = sandbox(ScriptLimits::default());
-        let ctx = ScriptContext::new();
+        let ctx = ScriptVariables::new();
         let err = error_of(sb.check(&compile("import \"x\" as x; true").expect("compiles"), &ctx));
         assert!(err.message.contains("cannot import \"x\""), "{}", err.message);
         assert!(compile("eval(\"1\")").is_err());
@@ -490,7 +495,7 @@ mod tests {
     fn print_and_debug_reach_the_sink() {
         let (sink, lines) = collecting_sink();
         let sb = Sandbox::new(ScriptLimits::default(), sink);
-        let mut ctx = ScriptContext::new();
+        let mut ctx = ScriptVariables::new();
         ctx.set_secret("token", "hunter2");
         let ast = compile("print(\"hello\"); debug(42); log(\"via log \" + token); print(`t=${token}`); true")
             .expect("compiles");
@@ -518,16 +523,16 @@ mod tests {
         let (own_sink, own_lines) = collecting_sink();
         let sb = Sandbox::new(ScriptLimits::default(), default_sink);
         let ast = compile("print(\"a\"); log(\"b\"); true").expect("compiles");
-        assert_eq!(sb.check_with_log(&ast, &ScriptContext::new(), &own_sink), ScriptOutcome::Pass);
-        assert_eq!(sb.check(&ast, &ScriptContext::new()), ScriptOutcome::Pass);
+        assert_eq!(sb.check_with_log(&ast, &ScriptVariables::new(), &own_sink), ScriptOutcome::Pass);
+        assert_eq!(sb.check(&ast, &ScriptVariables::new()), ScriptOutcome::Pass);
         let messages = |lines: &Arc<Mutex<Vec<ScriptLog>>>| {
             lines.lock().map(|l| l.iter().map(|line| line.message.clone()).collect::<Vec<_>>()).unwrap_or_default()
         };
         assert_eq!(messages(&own_lines), vec!["a", "b"]);
         assert_eq!(messages(&default_lines), vec!["a", "b"]);
         let when = compile("debug(1); true").expect("compiles");
-        assert_eq!(sb.condition_with_log(&when, &ScriptContext::new(), &own_sink), Ok(true));
-        assert!(sb.eval_with_log(&when, &ScriptContext::new(), &own_sink).is_ok());
+        assert_eq!(sb.condition_with_log(&when, &ScriptVariables::new(), &own_sink), Ok(true));
+        assert!(sb.eval_with_log(&when, &ScriptVariables::new(), &own_sink).is_ok());
         assert_eq!(messages(&own_lines).len(), 4);
     }
 
@@ -547,7 +552,7 @@ mod tests {
                             *s = Some(std::thread::current().id());
                         }
                     });
-                    assert_eq!(sb.check_with_log(&ast, &ScriptContext::new(), &sink), ScriptOutcome::Pass);
+                    assert_eq!(sb.check_with_log(&ast, &ScriptVariables::new(), &sink), ScriptOutcome::Pass);
                     let seen = seen.lock().ok().and_then(|s| *s);
                     seen == Some(std::thread::current().id())
                 })
@@ -589,7 +594,7 @@ mod tests {
             handles.push(std::thread::spawn(move || {
                 // Stagger the starts so deadlines differ per thread.
                 std::thread::sleep(Duration::from_millis(40 * i));
-                let mut ctx = ScriptContext::new();
+                let mut ctx = ScriptVariables::new();
                 ctx.set_int("attempt", i as i64);
                 let start = Instant::now();
                 let result = match i % 4 {
@@ -640,7 +645,7 @@ mod tests {
              if latency > 0.5 { fail(\"slow\") }\ntotal < 3 && host.starts_with(\"web\")",
         )
         .expect("compiles");
-        let mut ctx = ScriptContext::new();
+        let mut ctx = ScriptVariables::new();
         ctx.set_str("host", "web-1");
         for _ in 0..1000 {
             assert_eq!(sb.check(&ast, &ctx), ScriptOutcome::Pass);

@@ -25,13 +25,6 @@ pub struct RunEnd {
     pub problems: Vec<SessionError>,
 }
 
-impl RunEnd {
-    /// Whether the run succeeded and all of it was recorded.
-    pub fn is_clean_success(&self) -> bool {
-        self.report.status == RunStatus::Succeeded && self.problems.is_empty()
-    }
-}
-
 /// Where a run's events go and who may interrupt it.
 pub struct Drive<'a> {
     pub location: &'a StateLocation,

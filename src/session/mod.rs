@@ -28,7 +28,7 @@ use std::time::Duration;
 
 pub use drive::RunEnd;
 pub use error::{SessionError, SessionErrorKind, SessionResult};
-pub use lease::{LeaseGuard, LeaseScope, LockWait};
+pub use lease::LockWait;
 pub use reporter::{Reporter, StderrReporter};
 pub use resume::ResumeRequest;
 pub use rollback::RollbackRequest;

@@ -19,7 +19,7 @@ use super::record::{params_as_sets, NewDeployment};
 use super::reporter::Reporter;
 use super::runtime::Interrupts;
 use crate::engine::event::RunStatus;
-use crate::engine::undo::Undo;
+use crate::engine::undo_past_run::PastRun;
 use crate::engine::{Approvals, EventSink, Parts, RunOptions};
 use crate::graph::ExecutionGraph;
 use crate::state::{
@@ -196,7 +196,7 @@ impl PreparedRollback {
         ));
         let phases = crate::state::resume::traffic_phases(&events, &graph);
         let undo =
-            Undo { units, reason: format!("deploy rollback of run {}", target.deployment.run_id), gates, phases };
+            PastRun { units, reason: format!("deploy rollback of run {}", target.deployment.run_id), gates, phases };
         let drive = Drive {
             location: &request.location,
             graph: &graph,
@@ -208,7 +208,8 @@ impl PreparedRollback {
         let engine_graph = graph.clone();
         let (report, health) = drive.run(&mut guard, move |sinks, interrupts| async move {
             let parts = Parts::local(&engine_graph, &options);
-            crate::engine::undo::undo(engine_graph, inputs, options, parts, sinks, interrupts, undo).await
+            crate::engine::undo_past_run::undo_past_run(engine_graph, inputs, options, parts, sinks, interrupts, undo)
+                .await
         })?;
         let mut problems = record_end(&mut guard, &finish_of(&holder.run_id, &report, None), &health);
         // The rollback steps ran: the undone run is undone even if a gate then failed.

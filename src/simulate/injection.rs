@@ -151,16 +151,6 @@ impl Injections {
         Ok((gate.trim().to_string(), outcome))
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.fail.is_empty()
-            && self.fail_rollback.is_empty()
-            && self.gates.is_empty()
-            && self.timeouts.is_empty()
-            && self.interrupt_after.is_none()
-            && self.refuse.is_empty()
-            && self.random.is_none()
-    }
-
     /// What the step at `key` does.
     pub fn fate(&self, key: &StepKey) -> StepFate {
         if key.hook {

@@ -2,7 +2,7 @@
 //! retries, `max_failures`, gate policies, approvals, the rollback path —
 //! walking the real execution graph, with simulated parts: a transport that
 //! starts no process ([`transport`]), a script runner that runs no script
-//! ([`simulated_scripts`]), an approval prompt that answers from the command line
+//! ([`script_runner`]), an approval prompt that answers from the command line
 //! ([`approvals`]), and a paused tokio clock, so that every wait, timeout,
 //! bake and poll passes in virtual time and a run with ten-minute waits
 //! ends at once. What to break comes from [`injection`], how long steps
@@ -14,7 +14,7 @@ pub mod durations;
 pub mod explore;
 pub mod injection;
 pub mod outcome;
-pub mod simulated_scripts;
+pub mod script_runner;
 pub mod transport;
 
 use std::sync::Arc;
@@ -72,7 +72,7 @@ pub fn simulate(
         local: transport.clone(),
         // Every environment, SSH ones included, runs on the simulated transport.
         remotes: vec![Some(transport); graph.plan.environments.len()],
-        scripts: Arc::new(simulated_scripts::SimulatedScripts {
+        scripts: Arc::new(script_runner::SimulatedScripts {
             plan,
             injections: injections.clone(),
             sandbox: SandboxRunner::new(graph.plan.pipeline.script_limits, graph.plan.sources.clone()),

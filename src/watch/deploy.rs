@@ -5,8 +5,10 @@
 use std::path::PathBuf;
 
 use super::watcher::{short, Watcher};
+use crate::check::inputs::ResolvedInputs;
 use crate::engine::event::RunStatus;
 use crate::engine::{Approvals, EventSink, RunOptions, DEFAULT_MAX_PARALLEL};
+use crate::graph::ExecutionGraph;
 use crate::session::{Interrupts, LockWait, ResumeRequest, RunEnd, RunRequest, SessionErrorKind};
 use crate::state::{CommitRecord, CommitStatus, DeploymentStatus};
 
@@ -66,20 +68,10 @@ impl Watcher {
                 self.config.every = every;
             }
         }
-        // A `version` param with a default keeps it; otherwise the commit names the version.
-        let declared = graph.plan.params.iter().find(|param| param.name == "version");
-        if declared.map_or(true, |param| param.default.is_none()) || inputs.param("version").is_none() {
-            inputs.bind("version", short(&hash));
-        }
-        inputs.bind("commit", &hash);
+        bind_commit(&graph, &mut inputs, &hash);
         self.pipeline = graph.plan.pipeline.name.clone();
         record.pipeline = self.pipeline.clone();
-        let options = RunOptions {
-            max_parallel: graph.plan.pipeline.max_parallel.unwrap_or(DEFAULT_MAX_PARALLEL).max(1),
-            approvals: Approvals { approver: APPROVER.into(), interactive: false, ..Approvals::default() },
-            kill_grace: crate::session::kill_grace(),
-            ..RunOptions::default()
-        };
+        let options = run_options(&graph);
         record.status = CommitStatus::Deploying;
         record.run_id = Some(options.run_id.clone());
         self.save(&record);
@@ -247,5 +239,25 @@ impl Watcher {
                 self.git.remove_worktree(&entry.path());
             }
         }
+    }
+}
+
+/// The commit's values: `commit`, and `version` unless the plan's `version`
+/// param has a default of its own (then it keeps it).
+fn bind_commit(graph: &ExecutionGraph, inputs: &mut ResolvedInputs, hash: &str) {
+    let declared = graph.plan.params.iter().find(|param| param.name == "version");
+    if declared.map_or(true, |param| param.default.is_none()) || inputs.param("version").is_none() {
+        inputs.bind("version", short(hash));
+    }
+    inputs.bind("commit", hash);
+}
+
+/// How `deploy watch` runs a commit: unattended, within the plan's `max_parallel`.
+fn run_options(graph: &ExecutionGraph) -> RunOptions {
+    RunOptions {
+        max_parallel: graph.plan.pipeline.max_parallel.unwrap_or(DEFAULT_MAX_PARALLEL).max(1),
+        approvals: Approvals { approver: APPROVER.into(), interactive: false, ..Approvals::default() },
+        kill_grace: crate::session::kill_grace(),
+        ..RunOptions::default()
     }
 }

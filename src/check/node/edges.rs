@@ -19,65 +19,11 @@ pub(super) fn lower_edges(
         let Entry::Attribute(attribute) = entry else { continue };
         match attribute.name.name.as_str() {
             "needs" => {
-                let items: Vec<&ast::Value> = match &attribute.value.kind {
-                    ValueKind::List(items) => items.iter().collect(),
-                    ValueKind::Path(_) => vec![&attribute.value],
-                    other => {
-                        diagnostics.push(
-                            Diagnostic::new(
-                                Code::TypeMismatch,
-                                format!("`needs` takes a list of stage and gate names, found {}", other.describe()),
-                            )
-                            .at(file, attribute.value.span, "expected [name, ...]")
-                            .with_help("write needs = [build, smoke]"),
-                        );
-                        continue;
-                    }
-                };
+                let Some(items) = needs_items(file, &attribute.value, &mut diagnostics) else { continue };
                 for item in items {
-                    let ValueKind::Path(path) = &item.kind else {
-                        diagnostics.push(
-                            Diagnostic::new(
-                                Code::TypeMismatch,
-                                format!("expected a stage or gate name, found {}", item.kind.describe()),
-                            )
-                            .at(file, item.span, "not a name")
-                            .with_help("names are written without quotes: needs = [build]"),
-                        );
-                        continue;
-                    };
-                    let name = path.dotted();
-                    match ids.get(&name) {
-                        Some(_) if name == decl.name.name => {
-                            diagnostics.push(
-                                Diagnostic::new(Code::NeedsCycle, format!("`{name}` needs itself"))
-                                    .at(file, path.span, "a node cannot need itself")
-                                    .with_help("remove it from `needs`"),
-                            );
-                        }
-                        Some(id) => {
-                            if needs.contains(id) {
-                                diagnostics.push(
-                                    Diagnostic::new(
-                                        Code::DuplicateAttribute,
-                                        format!("`{name}` is listed twice in `needs`"),
-                                    )
-                                    .at(file, path.span, "listed again"),
-                                );
-                            } else {
-                                needs.push(*id);
-                                spans.push((*id, path.span));
-                            }
-                        }
-                        None => {
-                            let mut d = Diagnostic::new(Code::UnknownName, format!("unknown stage or gate `{name}`"))
-                                .at(file, path.span, "not declared");
-                            d = match did_you_mean(&name, names.iter().map(String::as_str)) {
-                                Some(close) => d.with_help(format!("did you mean `{close}`?")),
-                                None => d.with_help("`needs` lists stages and gates declared in this plan"),
-                            };
-                            diagnostics.push(d);
-                        }
+                    if let Some((id, span)) = needed(file, decl, item, ids, names, &needs, &mut diagnostics) {
+                        needs.push(id);
+                        spans.push((id, span));
                     }
                 }
             }
@@ -85,30 +31,8 @@ pub(super) fn lower_edges(
                 if decl.kind == NodeKind::Gate {
                     continue; // reported as a stage-only attribute
                 }
-                let ValueKind::Path(path) = &attribute.value.kind else {
-                    diagnostics.push(
-                        Diagnostic::new(
-                            Code::TypeMismatch,
-                            format!("`target` takes an environment name, found {}", attribute.value.kind.describe()),
-                        )
-                        .at(file, attribute.value.span, "expected a name")
-                        .with_help("write target = production (no quotes)"),
-                    );
-                    continue;
-                };
-                let name = path.dotted();
-                match lowering.environments.iter().find(|e| e.name == name) {
-                    Some(env) => target = Some(env.id),
-                    None => {
-                        let mut d = Diagnostic::new(Code::UnknownEnvironment, format!("unknown environment `{name}`"))
-                            .at(file, path.span, "not declared");
-                        let names = lowering.environments.iter().map(|e| e.name.as_str());
-                        d = match did_you_mean(&name, names) {
-                            Some(close) => d.with_help(format!("did you mean `{close}`?")),
-                            None => d.with_help(format!("declare it: environment {name} {{ hosts = [...] }}")),
-                        };
-                        diagnostics.push(d);
-                    }
+                if let Some(id) = lower_target(lowering, file, attribute, &mut diagnostics) {
+                    target = Some(id);
                 }
             }
             _ => {}
@@ -116,6 +40,129 @@ pub(super) fn lower_edges(
     }
     lowering.diagnostics.extend(diagnostics);
     (needs, spans, target)
+}
+
+/// The names a `needs` value lists: a list or one name.
+fn needs_items<'v>(
+    file: FileId,
+    value: &'v ast::Value,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<Vec<&'v ast::Value>> {
+    match &value.kind {
+        ValueKind::List(items) => Some(items.iter().collect()),
+        ValueKind::Path(_) => Some(vec![value]),
+        other => {
+            diagnostics.push(
+                Diagnostic::new(
+                    Code::TypeMismatch,
+                    format!("`needs` takes a list of stage and gate names, found {}", other.describe()),
+                )
+                .at(file, value.span, "expected [name, ...]")
+                .with_help("write needs = [build, smoke]"),
+            );
+            None
+        }
+    }
+}
+
+/// One name in `needs`: the node it names, unless it is unknown, the node
+/// itself, or listed already.
+fn needed(
+    file: FileId,
+    decl: &NodeDecl,
+    item: &ast::Value,
+    ids: &HashMap<String, NodeId>,
+    names: &[String],
+    needs: &[NodeId],
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<(NodeId, Span)> {
+    let ValueKind::Path(path) = &item.kind else {
+        diagnostics.push(
+            Diagnostic::new(
+                Code::TypeMismatch,
+                format!("expected a stage or gate name, found {}", item.kind.describe()),
+            )
+            .at(file, item.span, "not a name")
+            .with_help("names are written without quotes: needs = [build]"),
+        );
+        return None;
+    };
+    let name = path.dotted();
+    match ids.get(&name) {
+        Some(_) if name == decl.name.name => {
+            diagnostics.push(
+                Diagnostic::new(Code::NeedsCycle, format!("`{name}` needs itself"))
+                    .at(file, path.span, "a node cannot need itself")
+                    .with_help("remove it from `needs`"),
+            );
+            None
+        }
+        Some(id) => {
+            if needs.contains(id) {
+                diagnostics.push(
+                    Diagnostic::new(Code::DuplicateAttribute, format!("`{name}` is listed twice in `needs`")).at(
+                        file,
+                        path.span,
+                        "listed again",
+                    ),
+                );
+                None
+            } else {
+                Some((*id, path.span))
+            }
+        }
+        None => {
+            let mut d = Diagnostic::new(Code::UnknownName, format!("unknown stage or gate `{name}`")).at(
+                file,
+                path.span,
+                "not declared",
+            );
+            d = match did_you_mean(&name, names.iter().map(String::as_str)) {
+                Some(close) => d.with_help(format!("did you mean `{close}`?")),
+                None => d.with_help("`needs` lists stages and gates declared in this plan"),
+            };
+            diagnostics.push(d);
+            None
+        }
+    }
+}
+
+/// The environment `target` names.
+fn lower_target(
+    lowering: &Lowering,
+    file: FileId,
+    attribute: &ast::Attribute,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<EnvId> {
+    let ValueKind::Path(path) = &attribute.value.kind else {
+        diagnostics.push(
+            Diagnostic::new(
+                Code::TypeMismatch,
+                format!("`target` takes an environment name, found {}", attribute.value.kind.describe()),
+            )
+            .at(file, attribute.value.span, "expected a name")
+            .with_help("write target = production (no quotes)"),
+        );
+        return None;
+    };
+    let name = path.dotted();
+    match lowering.environments.iter().find(|e| e.name == name) {
+        Some(env) => Some(env.id),
+        None => {
+            let mut d = Diagnostic::new(Code::UnknownEnvironment, format!("unknown environment `{name}`")).at(
+                file,
+                path.span,
+                "not declared",
+            );
+            let names = lowering.environments.iter().map(|e| e.name.as_str());
+            d = match did_you_mean(&name, names) {
+                Some(close) => d.with_help(format!("did you mean `{close}`?")),
+                None => d.with_help(format!("declare it: environment {name} {{ hosts = [...] }}")),
+            };
+            diagnostics.push(d);
+            None
+        }
+    }
 }
 
 /// The environment each node sees as `env`: its target, or the target of

@@ -15,10 +15,10 @@ pub use strategy::strategy_attributes;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
-use super::lower::{check_duplicate_entries, unknown_entry, window, Lowering};
+use super::lowering::{check_duplicate_entries, unknown_entry, window, Lowering};
 use super::model::*;
-use super::scope::{EnvContext, EnvUse, Scope};
-use super::scripts::ScriptCompiler;
+use super::scope::{EnvContext, EnvUse, NamesInScope};
+use super::script_compiler::ScriptCompiler;
 use super::values::{lower_type, Typer};
 use crate::diagnostic::{did_you_mean, Code, Diagnostic};
 use crate::syntax::ast::{self, Entry, Item, NodeDecl, Qualifier, ValueKind};
@@ -145,7 +145,7 @@ pub fn lower_nodes(
             None if decl.from.is_some() => {}
             None => {
                 let names_copy = lowering.names.clone();
-                let scope = Scope { plan: Some(&names_copy), template_params: None, env, builtins: true };
+                let scope = NamesInScope { plan: Some(&names_copy), template_params: None, env, builtins: true };
                 builder.body(lowering, file, &scope, &decl.body.entries, BodyOrigin::Local);
             }
             Some(template) => {
@@ -233,7 +233,14 @@ impl<'a> NodeBuilder<'a> {
         }
     }
 
-    fn body(&mut self, lowering: &mut Lowering, file: FileId, scope: &Scope, entries: &[Entry], origin: BodyOrigin) {
+    fn body(
+        &mut self,
+        lowering: &mut Lowering,
+        file: FileId,
+        scope: &NamesInScope,
+        entries: &[Entry],
+        origin: BodyOrigin,
+    ) {
         let mut diagnostics = Vec::new();
         if origin != BodyOrigin::Instance {
             check_duplicate_entries(file, entries, &mut diagnostics);
@@ -353,23 +360,7 @@ impl<'a> NodeBuilder<'a> {
                     );
                 }
             }
-            "timeout" => {
-                self.timeout_given = true;
-                if matches!(&a.value.kind, ValueKind::Path(p) if p.dotted() == "none") {
-                    self.node.timeout = None;
-                } else if let Some(Value::Duration(d)) = typer.constant(&a.value, &Type::Duration) {
-                    if d.is_zero() {
-                        typer.diagnostics.push(
-                            Diagnostic::new(Code::InvalidValue, "a timeout must be longer than zero").at(
-                                file,
-                                a.value.span,
-                                "zero",
-                            ),
-                        );
-                    }
-                    self.node.timeout = Some(d);
-                }
-            }
+            "timeout" => self.lower_timeout(typer, a),
             "retry" => self.node.retry = retry(typer, &a.value),
             "when" => match &a.value.kind {
                 ValueKind::Rhai(rhai) => self.node.when = self.compiler.compile(file, rhai, typer.diagnostics),
@@ -383,26 +374,61 @@ impl<'a> NodeBuilder<'a> {
                 ),
             },
             "monitor" => self.node.monitor = self.monitor(typer, &a.value),
-            "irreversible" => {
-                if let Some(Value::String(why)) = typer.constant(&a.value, &Type::String) {
-                    if why.trim().is_empty() {
-                        typer.diagnostics.push(
-                            Diagnostic::new(Code::InvalidValue, "say why the stage cannot be undone")
-                                .at(file, a.value.span, "empty reason")
-                                .with_help("irreversible = \"drops the legacy table\""),
-                        );
-                    }
-                    self.irreversible = Some((file, a.name.span));
-                    if !matches!(self.node.rollback, RollbackSpec::Steps(_)) {
-                        self.node.rollback = RollbackSpec::Irreversible(why);
-                    }
-                }
-            }
+            "irreversible" => self.lower_irreversible(typer, a),
             "description" => {
                 if let Some(Value::String(text)) = typer.constant(&a.value, &Type::String) {
                     self.node.doc.get_or_insert(text);
                 }
             }
+            "wait" | "window" | "failure_limit" | "inconclusive_limit" | "on_fail" | "on_inconclusive"
+            | "on_no_data" => self.gate_attribute(typer, a),
+            _ => {
+                let accepted = if self.node.kind == NodeKind::Gate { GATE_ATTRIBUTES } else { STAGE_ATTRIBUTES };
+                typer.diagnostics.push(unknown_entry(file, entry, &format!("a {}", self.node.kind.word()), accepted));
+            }
+        }
+    }
+
+    /// `timeout = 5m` or `timeout = none`.
+    fn lower_timeout(&mut self, typer: &mut Typer, a: &ast::Attribute) {
+        let file = typer.file;
+        self.timeout_given = true;
+        if matches!(&a.value.kind, ValueKind::Path(p) if p.dotted() == "none") {
+            self.node.timeout = None;
+        } else if let Some(Value::Duration(d)) = typer.constant(&a.value, &Type::Duration) {
+            if d.is_zero() {
+                typer.diagnostics.push(Diagnostic::new(Code::InvalidValue, "a timeout must be longer than zero").at(
+                    file,
+                    a.value.span,
+                    "zero",
+                ));
+            }
+            self.node.timeout = Some(d);
+        }
+    }
+
+    /// `irreversible = "why"`: the stage cannot be undone.
+    fn lower_irreversible(&mut self, typer: &mut Typer, a: &ast::Attribute) {
+        let file = typer.file;
+        if let Some(Value::String(why)) = typer.constant(&a.value, &Type::String) {
+            if why.trim().is_empty() {
+                typer.diagnostics.push(
+                    Diagnostic::new(Code::InvalidValue, "say why the stage cannot be undone")
+                        .at(file, a.value.span, "empty reason")
+                        .with_help("irreversible = \"drops the legacy table\""),
+                );
+            }
+            self.irreversible = Some((file, a.name.span));
+            if !matches!(self.node.rollback, RollbackSpec::Steps(_)) {
+                self.node.rollback = RollbackSpec::Irreversible(why);
+            }
+        }
+    }
+
+    /// The attributes only a gate has: when it decides and what follows.
+    fn gate_attribute(&mut self, typer: &mut Typer, a: &ast::Attribute) {
+        let file = typer.file;
+        match a.name.name.as_str() {
             "wait" => {
                 if let Some(Value::Duration(d)) = typer.constant(&a.value, &Type::Duration) {
                     if let Some(gate) = &mut self.node.gate {
@@ -450,10 +476,7 @@ impl<'a> NodeBuilder<'a> {
                     }
                 }
             }
-            _ => {
-                let accepted = if self.node.kind == NodeKind::Gate { GATE_ATTRIBUTES } else { STAGE_ATTRIBUTES };
-                typer.diagnostics.push(unknown_entry(file, entry, &format!("a {}", self.node.kind.word()), accepted));
-            }
+            _ => {}
         }
     }
 

@@ -74,7 +74,7 @@ pub fn lower_hooks(
     events: &[HookEvent],
 ) -> Vec<HookDef> {
     let names = lowering.names.clone();
-    let scope = Scope { plan: Some(&names), template_params: None, env: EnvContext::None, builtins: true };
+    let scope = NamesInScope { plan: Some(&names), template_params: None, env: EnvContext::None, builtins: true };
     let mut diagnostics = Vec::new();
     let mut typer = Typer { file, scope: &scope, diagnostics: &mut diagnostics };
     let mut hooks = Vec::new();

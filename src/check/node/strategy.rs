@@ -82,59 +82,82 @@ impl NodeBuilder<'_> {
             }
         }
         self.node.strategy = match name {
-            "rolling" => {
-                let batch = attributes.get("batch").and_then(|v| amount(typer, v)).unwrap_or(Amount::Count(1));
-                if matches!(batch, Amount::Count(0)) || matches!(batch, Amount::Percent(p) if p <= 0.0) {
-                    if let Some(value) = attributes.get("batch") {
-                        typer.diagnostics.push(
-                            Diagnostic::new(Code::InvalidValue, "a batch must hold at least one host").at(
-                                file,
-                                value.span,
-                                "empty batch",
-                            ),
-                        );
-                    }
-                }
-                let max_failures =
-                    attributes.get("max_failures").and_then(|v| amount(typer, v)).unwrap_or(Amount::Count(0));
-                Strategy::Rolling { batch, max_failures }
-            }
-            "canary" => {
-                let steps = match attributes.get("steps") {
-                    Some(value) => canary_steps(typer, value),
-                    None => {
-                        typer.diagnostics.push(
-                            Diagnostic::new(Code::InvalidCanarySteps, "a canary needs `steps`")
-                                .at(file, decl.name.span, "no steps")
-                                .with_help("write steps = [10%, 50%, 100%]"),
-                        );
-                        vec![100.0]
-                    }
-                };
-                let pause = duration_or(typer, attributes.get("pause").copied(), std::time::Duration::ZERO);
-                let analysis = attributes.get("analysis").and_then(|v| self.gate_ref(typer, v, "analysis"));
-                let traffic = self.traffic(typer, &attributes, retire, decl);
-                Strategy::Canary { steps, pause, analysis, traffic }
-            }
-            "blue_green" => {
-                let switch = match switch {
-                    Some(steps) => steps,
-                    None => {
-                        typer.diagnostics.push(
-                            Diagnostic::new(Code::MissingValue, "blue_green needs a `switch { ... }` block")
-                                .at(file, decl.name.span, "no switch")
-                                .with_help("the switch steps move traffic to the new colour, e.g. switch { run \"./switch ${host}\" }"),
-                        );
-                        Vec::new()
-                    }
-                };
-                let verify = attributes.get("verify").and_then(|v| self.gate_ref(typer, v, "verify"));
-                let keep_previous = keep_previous(typer, attributes.get("keep_previous"));
-                Strategy::BlueGreen { switch, verify, keep_previous }
-            }
+            "rolling" => rolling(typer, &attributes),
+            "canary" => self.canary(typer, &attributes, retire, decl),
+            "blue_green" => self.blue_green(typer, &attributes, switch, decl),
             _ => Strategy::AllAtOnce,
         };
     }
+
+    /// `strategy canary { steps, pause, analysis, traffic ... }`.
+    fn canary(
+        &mut self,
+        typer: &mut Typer,
+        attributes: &HashMap<&str, &ast::Value>,
+        retire: Option<(Span, Vec<Step>)>,
+        decl: &ast::StrategyDecl,
+    ) -> Strategy {
+        let file = typer.file;
+        let steps = match attributes.get("steps") {
+            Some(value) => canary_steps(typer, value),
+            None => {
+                typer.diagnostics.push(
+                    Diagnostic::new(Code::InvalidCanarySteps, "a canary needs `steps`")
+                        .at(file, decl.name.span, "no steps")
+                        .with_help("write steps = [10%, 50%, 100%]"),
+                );
+                vec![100.0]
+            }
+        };
+        let pause = duration_or(typer, attributes.get("pause").copied(), std::time::Duration::ZERO);
+        let analysis = attributes.get("analysis").and_then(|v| self.gate_ref(typer, v, "analysis"));
+        let traffic = self.traffic(typer, attributes, retire, decl);
+        Strategy::Canary { steps, pause, analysis, traffic }
+    }
+
+    /// `strategy blue_green { switch { ... } verify keep_previous }`.
+    fn blue_green(
+        &mut self,
+        typer: &mut Typer,
+        attributes: &HashMap<&str, &ast::Value>,
+        switch: Option<Vec<Step>>,
+        decl: &ast::StrategyDecl,
+    ) -> Strategy {
+        let file = typer.file;
+        let switch = match switch {
+            Some(steps) => steps,
+            None => {
+                typer.diagnostics.push(
+                    Diagnostic::new(Code::MissingValue, "blue_green needs a `switch { ... }` block")
+                        .at(file, decl.name.span, "no switch")
+                        .with_help(
+                            "the switch steps move traffic to the new colour, e.g. switch { run \"./switch ${host}\" }",
+                        ),
+                );
+                Vec::new()
+            }
+        };
+        let verify = attributes.get("verify").and_then(|v| self.gate_ref(typer, v, "verify"));
+        let keep_previous = keep_previous(typer, attributes.get("keep_previous"));
+        Strategy::BlueGreen { switch, verify, keep_previous }
+    }
+}
+
+/// `strategy rolling { batch max_failures }`.
+fn rolling(typer: &mut Typer, attributes: &HashMap<&str, &ast::Value>) -> Strategy {
+    let file = typer.file;
+    let batch = attributes.get("batch").and_then(|v| amount(typer, v)).unwrap_or(Amount::Count(1));
+    if matches!(batch, Amount::Count(0)) || matches!(batch, Amount::Percent(p) if p <= 0.0) {
+        if let Some(value) = attributes.get("batch") {
+            typer.diagnostics.push(Diagnostic::new(Code::InvalidValue, "a batch must hold at least one host").at(
+                file,
+                value.span,
+                "empty batch",
+            ));
+        }
+    }
+    let max_failures = attributes.get("max_failures").and_then(|v| amount(typer, v)).unwrap_or(Amount::Count(0));
+    Strategy::Rolling { batch, max_failures }
 }
 
 /// `keep_previous = DURATION`.

@@ -127,13 +127,13 @@ impl SshTransport {
                 return report;
             }
         };
-        report.connect_ms = Some(crate::engine::context::millis(started.elapsed()));
+        report.connect_ms = Some(crate::engine::event::millis(started.elapsed()));
         report.host_key = "verified".into();
         let probe = Instant::now();
         match Session::to_raw_command(session, "true").status().await {
             Ok(status) if status.success() => {
                 report.reachable = true;
-                report.rtt_ms = Some(crate::engine::context::millis(probe.elapsed()));
+                report.rtt_ms = Some(crate::engine::event::millis(probe.elapsed()));
             }
             Ok(status) => report.error = Some(format!("`true` failed on {name}: {status}")),
             Err(error) => report.error = Some(format!("connection to {name} lost: {error}")),
@@ -161,7 +161,7 @@ impl SshTransport {
         let end = end_marker(&script);
         script.push_str(&end);
         script.push('\n');
-        let grace = crate::engine::context::millis(self.kill_grace);
+        let grace = crate::engine::event::millis(self.kill_grace);
         let mut child = Session::to_raw_command(session.clone(), step_command(&end, grace))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -223,7 +223,7 @@ impl SshTransport {
         if group <= 1 {
             return;
         }
-        let grace = crate::engine::context::millis(self.kill_grace);
+        let grace = crate::engine::event::millis(self.kill_grace);
         let mut kill = Session::to_raw_command(session.clone(), kill_command(group, grace));
         let _ = tokio::time::timeout(self.kill_grace + AFTER_KILL, kill.status()).await;
     }

@@ -98,51 +98,32 @@ impl LiveView {
         }
     }
 
-    fn println(&self, text: &str) {
-        let _ = self.multi.println(text);
-    }
-
-    fn capture(&mut self, key: Key, line: String) {
-        let lines = self.captured.entry(key).or_default();
-        if lines.len() == CAPTURED_LINES {
-            lines.pop_front();
-        }
-        lines.push_back(line);
-    }
-
-    fn show_captured(&mut self, key: &Key) {
-        if let Some(lines) = self.captured.remove(key) {
-            let label = match &key.1 {
-                Some(host) => format!("{} {host}", key.0),
-                None => key.0.clone(),
-            };
-            self.println(&format!("── output of {label} (last {} lines) ──", lines.len()));
-            for line in lines {
-                self.println(&format!("  {line}"));
-            }
-        }
-    }
-}
-
-fn mark(status: NodeStatus) -> &'static str {
-    match status {
-        NodeStatus::Succeeded => "✓",
-        NodeStatus::Failed => "✗",
-        NodeStatus::Skipped => "–",
-        NodeStatus::Cancelled => "⊘",
-        NodeStatus::Paused => "‖",
-        NodeStatus::NotStarted => "·",
-    }
-}
-
-impl EventSink for LiveView {
-    /// Over 80 lines: one short arm per event type, the whole table of how
-    /// the live view shows a run in one place.
-    fn handle(&mut self, event: &Event) {
-        match &event.data {
+    /// How the live view shows the run as a whole: start, end, stopping, warnings, actions.
+    fn run_event(&mut self, data: &EventData) {
+        match data {
             EventData::RunStarted { pipeline, version, run_id, .. } => {
                 self.println(&format!("deploy: pipeline \"{pipeline}\" version {version} (run {run_id})"));
             }
+            EventData::Stopping { reason, policy } => self.println(&format!("deploy: {reason}; stopping ({policy})")),
+            EventData::Warning { message } => self.println(&format!("deploy: warning: {message}")),
+            // Process records are for the journal (`deploy status`, `deploy resume`).
+            EventData::ProcessStarted { .. } | EventData::ProcessEnded { .. } | EventData::ProcessReaped { .. } => {}
+            EventData::Action { message, .. } => self.println(&format!("deploy: {message}")),
+            EventData::RunFinished { status, duration_ms, summary, .. } => {
+                for bar in self.bars.values() {
+                    bar.finish_and_clear();
+                }
+                self.bars.clear();
+                let text = summary::render(*status, *duration_ms, summary);
+                self.multi.suspend(|| println!("{text}"));
+            }
+            _ => {}
+        }
+    }
+
+    /// How the live view shows a node or one host of it: start, output, end, retry.
+    fn node_event(&mut self, data: &EventData) {
+        match data {
             EventData::NodeStarted { node, host, attempt, hosts, .. } => {
                 let message = match (host, attempt) {
                     (Some(_), Some(attempt)) if *attempt > 1 => format!("attempt {attempt}"),
@@ -185,6 +166,13 @@ impl EventSink for LiveView {
                     bar.set_message(format!("retry {attempt}/{max_attempts} in {}: {error}", format_ms(*delay_ms)));
                 }
             }
+            _ => {}
+        }
+    }
+
+    /// How the live view shows gates and monitors.
+    fn gate_event(&mut self, data: &EventData) {
+        match data {
             EventData::GateWaiting { node, reason, until, stage } => {
                 let key = (gate_label(node, stage.as_deref()), None);
                 let deadline = until
@@ -225,6 +213,28 @@ impl EventSink for LiveView {
                 };
                 self.println(&text);
             }
+            EventData::MonitorStarted { node, gate, duration_ms } => {
+                self.start(
+                    (format!("{node} monitor {gate}"), None),
+                    format!("watching during the rollout and {} after", format_ms(*duration_ms)),
+                );
+            }
+            EventData::MonitorFinished { node, gate, outcome, message } => {
+                let key = (format!("{node} monitor {gate}"), None);
+                let text = match message {
+                    Some(message) => format!("{}: {message}", gate_outcome_word(*outcome)),
+                    None => gate_outcome_word(*outcome).to_string(),
+                };
+                let mark = if *outcome == crate::engine::event::GateOutcome::Pass { "✓" } else { "✗" };
+                self.finish(&key, mark, text);
+            }
+            _ => {}
+        }
+    }
+
+    /// How the live view shows approvals.
+    fn approval_event(&mut self, data: &EventData) {
+        match data {
             EventData::ApprovalRequested { node, question, .. } => {
                 for bar in self.bars.values() {
                     bar.disable_steady_tick();
@@ -243,6 +253,13 @@ impl EventSink for LiveView {
                 }
                 self.println(&format!("{node}: approval refused: {reason}"));
             }
+            _ => {}
+        }
+    }
+
+    /// How the live view shows a strategy's steps and pauses.
+    fn rollout_event(&mut self, data: &EventData) {
+        match data {
             EventData::RolloutStep { node, phase, index, count, label, hosts, .. } => {
                 if let Some(bar) = self.bars.remove(&(format!("{node} pause"), None)) {
                     bar.finish_and_clear();
@@ -257,21 +274,16 @@ impl EventSink for LiveView {
                     format!("baking {}", format_ms(*duration_ms)),
                 );
             }
-            EventData::MonitorStarted { node, gate, duration_ms } => {
-                self.start(
-                    (format!("{node} monitor {gate}"), None),
-                    format!("watching during the rollout and {} after", format_ms(*duration_ms)),
-                );
+            EventData::PreviousKept { node, version, until, .. } => {
+                self.println(&format!("  {node}: previous version {version} kept until {until}"));
             }
-            EventData::MonitorFinished { node, gate, outcome, message } => {
-                let key = (format!("{node} monitor {gate}"), None);
-                let text = match message {
-                    Some(message) => format!("{}: {message}", gate_outcome_word(*outcome)),
-                    None => gate_outcome_word(*outcome).to_string(),
-                };
-                let mark = if *outcome == crate::engine::event::GateOutcome::Pass { "✓" } else { "✗" };
-                self.finish(&key, mark, text);
-            }
+            _ => {}
+        }
+    }
+
+    /// How the live view shows hooks.
+    fn hook_event(&mut self, data: &EventData) {
+        match data {
             EventData::HookStarted { node, event } => {
                 let owner = node.clone().unwrap_or_else(|| "pipeline".into());
                 self.start((format!("{owner} on {event}"), None), String::new());
@@ -285,10 +297,13 @@ impl EventSink for LiveView {
                 };
                 self.finish(&key, mark, text);
             }
-            EventData::PreviousKept { node, version, until, .. } => {
-                self.println(&format!("  {node}: previous version {version} kept until {until}"));
-            }
-            EventData::Stopping { reason, policy } => self.println(&format!("deploy: {reason}; stopping ({policy})")),
+            _ => {}
+        }
+    }
+
+    /// How the live view shows the rollback.
+    fn rollback_event(&mut self, data: &EventData) {
+        match data {
             EventData::RollbackStarted { units, .. } => {
                 if units.is_empty() {
                     self.println("deploy: rollback: nothing to undo");
@@ -314,18 +329,80 @@ impl EventSink for LiveView {
                 }
             }
             EventData::RollbackFinished { .. } => {}
-            EventData::Warning { message } => self.println(&format!("deploy: warning: {message}")),
-            // Process records are for the journal (`deploy status`, `deploy resume`).
-            EventData::ProcessStarted { .. } | EventData::ProcessEnded { .. } | EventData::ProcessReaped { .. } => {}
-            EventData::Action { message, .. } => self.println(&format!("deploy: {message}")),
-            EventData::RunFinished { status, duration_ms, summary, .. } => {
-                for bar in self.bars.values() {
-                    bar.finish_and_clear();
-                }
-                self.bars.clear();
-                let text = summary::render(*status, *duration_ms, summary);
-                self.multi.suspend(|| println!("{text}"));
+            _ => {}
+        }
+    }
+
+    fn println(&self, text: &str) {
+        let _ = self.multi.println(text);
+    }
+
+    fn capture(&mut self, key: Key, line: String) {
+        let lines = self.captured.entry(key).or_default();
+        if lines.len() == CAPTURED_LINES {
+            lines.pop_front();
+        }
+        lines.push_back(line);
+    }
+
+    fn show_captured(&mut self, key: &Key) {
+        if let Some(lines) = self.captured.remove(key) {
+            let label = match &key.1 {
+                Some(host) => format!("{} {host}", key.0),
+                None => key.0.clone(),
+            };
+            self.println(&format!("── output of {label} (last {} lines) ──", lines.len()));
+            for line in lines {
+                self.println(&format!("  {line}"));
             }
+        }
+    }
+}
+
+fn mark(status: NodeStatus) -> &'static str {
+    match status {
+        NodeStatus::Succeeded => "✓",
+        NodeStatus::Failed => "✗",
+        NodeStatus::Skipped => "–",
+        NodeStatus::Cancelled => "⊘",
+        NodeStatus::Paused => "‖",
+        NodeStatus::NotStarted => "·",
+    }
+}
+
+impl EventSink for LiveView {
+    /// One handler per kind of event; a new event must be given its kind.
+    fn handle(&mut self, event: &Event) {
+        match &event.data {
+            EventData::RunStarted { .. }
+            | EventData::RunFinished { .. }
+            | EventData::Stopping { .. }
+            | EventData::Warning { .. }
+            | EventData::Action { .. }
+            | EventData::ProcessStarted { .. }
+            | EventData::ProcessEnded { .. }
+            | EventData::ProcessReaped { .. } => self.run_event(&event.data),
+            EventData::NodeStarted { .. }
+            | EventData::StepOutput { .. }
+            | EventData::NodeFinished { .. }
+            | EventData::NodeSkipped { .. }
+            | EventData::Retry { .. } => self.node_event(&event.data),
+            EventData::GateWaiting { .. }
+            | EventData::GateEvaluation { .. }
+            | EventData::GateOutcome { .. }
+            | EventData::MonitorStarted { .. }
+            | EventData::MonitorFinished { .. } => self.gate_event(&event.data),
+            EventData::ApprovalRequested { .. } | EventData::Approved { .. } | EventData::ApprovalRefused { .. } => {
+                self.approval_event(&event.data)
+            }
+            EventData::RolloutStep { .. } | EventData::RolloutPause { .. } | EventData::PreviousKept { .. } => {
+                self.rollout_event(&event.data)
+            }
+            EventData::HookStarted { .. } | EventData::HookFinished { .. } => self.hook_event(&event.data),
+            EventData::RollbackStarted { .. }
+            | EventData::RollbackStepStarted { .. }
+            | EventData::RollbackStep { .. }
+            | EventData::RollbackFinished { .. } => self.rollback_event(&event.data),
         }
     }
 

@@ -18,15 +18,65 @@ impl<W: Write + Send> PlainView<W> {
 }
 
 /// The plain text of one event, or `None` for events it does not show.
-/// Over 80 lines: one short arm per event type, the whole table of how a
-/// run reads as plain text in one place.
+/// One function per kind of event; a new event must be given its kind.
 pub fn line(event: &Event) -> Option<String> {
-    Some(match &event.data {
+    match &event.data {
+        EventData::RunStarted { .. }
+        | EventData::RunFinished { .. }
+        | EventData::Stopping { .. }
+        | EventData::Warning { .. }
+        | EventData::Action { .. }
+        | EventData::ProcessStarted { .. }
+        | EventData::ProcessEnded { .. }
+        | EventData::ProcessReaped { .. } => run_line(&event.data),
+        EventData::NodeStarted { .. }
+        | EventData::StepOutput { .. }
+        | EventData::NodeFinished { .. }
+        | EventData::NodeSkipped { .. }
+        | EventData::Retry { .. } => node_line(&event.data),
+        EventData::GateWaiting { .. }
+        | EventData::GateEvaluation { .. }
+        | EventData::GateOutcome { .. }
+        | EventData::MonitorStarted { .. }
+        | EventData::MonitorFinished { .. } => gate_line(&event.data),
+        EventData::ApprovalRequested { .. } | EventData::Approved { .. } | EventData::ApprovalRefused { .. } => {
+            approval_line(&event.data)
+        }
+        EventData::RolloutStep { .. } | EventData::RolloutPause { .. } | EventData::PreviousKept { .. } => {
+            rollout_line(&event.data)
+        }
+        EventData::HookStarted { .. } | EventData::HookFinished { .. } => hook_line(&event.data),
+        EventData::RollbackStarted { .. }
+        | EventData::RollbackStepStarted { .. }
+        | EventData::RollbackStep { .. }
+        | EventData::RollbackFinished { .. } => rollback_line(&event.data),
+    }
+}
+
+/// The plain text of the run as a whole: start, end, stopping, warnings, actions.
+fn run_line(data: &EventData) -> Option<String> {
+    Some(match data {
         EventData::RunStarted { pipeline, version, run_id, max_parallel, .. } => {
             format!(
                 "deploy: running pipeline \"{pipeline}\" version {version} (run {run_id}, max-parallel {max_parallel})"
             )
         }
+        EventData::Stopping { reason, policy } => format!("deploy: {reason}; stopping ({policy})"),
+        EventData::Warning { message } => format!("deploy: warning: {message}"),
+        EventData::ProcessStarted { .. } | EventData::ProcessEnded { .. } | EventData::ProcessReaped { .. } => {
+            return None
+        }
+        EventData::Action { message, .. } => format!("deploy: {message}"),
+        EventData::RunFinished { status, duration_ms, summary, .. } => {
+            summary::render(*status, *duration_ms, summary).trim_end().to_string()
+        }
+        _ => return None,
+    })
+}
+
+/// The plain text of a node or one host of it: start, output, end, retry.
+fn node_line(data: &EventData) -> Option<String> {
+    Some(match data {
         EventData::NodeStarted { node, host: None, hosts, kind, .. } if hosts.is_empty() => {
             format!("{} {kind} started", prefix(node, None))
         }
@@ -55,6 +105,13 @@ pub fn line(event: &Event) -> Option<String> {
             attempt - 1,
             format_ms(*delay_ms)
         ),
+        _ => return None,
+    })
+}
+
+/// The plain text of gates and monitors.
+fn gate_line(data: &EventData) -> Option<String> {
+    Some(match data {
         EventData::GateWaiting { node, reason, until, stage } => {
             let head = prefix(&gate_label(node, stage.as_deref()), None);
             match until {
@@ -83,17 +140,6 @@ pub fn line(event: &Event) -> Option<String> {
                 None => format!("{head} outcome: {}{policy}", gate_outcome_word(*outcome)),
             }
         }
-        EventData::ApprovalRequested { node, question, approver, .. } => {
-            format!("{} asking {approver}: {question}", prefix(node, None))
-        }
-        EventData::Approved { node, approver, .. } => format!("{} approved by {approver}", prefix(node, None)),
-        EventData::ApprovalRefused { node, reason, .. } => format!("{} approval refused: {reason}", prefix(node, None)),
-        EventData::RolloutStep { node, phase, index, count, label, hosts, .. } => {
-            format!("{} {phase} {index}/{count} ({label}): {}", prefix(node, None), hosts.join(", "))
-        }
-        EventData::RolloutPause { node, duration_ms, until } => {
-            format!("{} pausing {} (until {until})", prefix(node, None), format_ms(*duration_ms))
-        }
         EventData::MonitorStarted { node, gate, duration_ms } => {
             format!(
                 "{} monitored by {gate} during the rollout and {} after",
@@ -107,6 +153,41 @@ pub fn line(event: &Event) -> Option<String> {
             }
             None => format!("{} monitor {gate}: {}", prefix(node, None), gate_outcome_word(*outcome)),
         },
+        _ => return None,
+    })
+}
+
+/// The plain text of approvals.
+fn approval_line(data: &EventData) -> Option<String> {
+    Some(match data {
+        EventData::ApprovalRequested { node, question, approver, .. } => {
+            format!("{} asking {approver}: {question}", prefix(node, None))
+        }
+        EventData::Approved { node, approver, .. } => format!("{} approved by {approver}", prefix(node, None)),
+        EventData::ApprovalRefused { node, reason, .. } => format!("{} approval refused: {reason}", prefix(node, None)),
+        _ => return None,
+    })
+}
+
+/// The plain text of a strategy's steps and pauses.
+fn rollout_line(data: &EventData) -> Option<String> {
+    Some(match data {
+        EventData::RolloutStep { node, phase, index, count, label, hosts, .. } => {
+            format!("{} {phase} {index}/{count} ({label}): {}", prefix(node, None), hosts.join(", "))
+        }
+        EventData::RolloutPause { node, duration_ms, until } => {
+            format!("{} pausing {} (until {until})", prefix(node, None), format_ms(*duration_ms))
+        }
+        EventData::PreviousKept { node, version, until, .. } => {
+            format!("{} keeping the previous version {version} until {until}", prefix(node, None))
+        }
+        _ => return None,
+    })
+}
+
+/// The plain text of hooks.
+fn hook_line(data: &EventData) -> Option<String> {
+    Some(match data {
         EventData::HookStarted { node, event } => {
             format!("{} on {event} started", prefix(node.as_deref().unwrap_or("pipeline"), None))
         }
@@ -117,10 +198,13 @@ pub fn line(event: &Event) -> Option<String> {
                 None => format!("{head} on {event} {status:?} in {}", format_ms(*duration_ms)),
             }
         }
-        EventData::PreviousKept { node, version, until, .. } => {
-            format!("{} keeping the previous version {version} until {until}", prefix(node, None))
-        }
-        EventData::Stopping { reason, policy } => format!("deploy: {reason}; stopping ({policy})"),
+        _ => return None,
+    })
+}
+
+/// The plain text of the rollback.
+fn rollback_line(data: &EventData) -> Option<String> {
+    Some(match data {
         EventData::RollbackStarted { units, .. } if units.is_empty() => "deploy: rollback: nothing to undo".to_string(),
         EventData::RollbackStarted { units, .. } => format!("deploy: rolling back {}", units.join(", ")),
         EventData::RollbackStepStarted { node, host, switch_back } => {
@@ -143,14 +227,7 @@ pub fn line(event: &Event) -> Option<String> {
         EventData::RollbackFinished { failed, .. } => {
             format!("deploy: rollback failed for {}", failed.join(", "))
         }
-        EventData::Warning { message } => format!("deploy: warning: {message}"),
-        EventData::ProcessStarted { .. } | EventData::ProcessEnded { .. } | EventData::ProcessReaped { .. } => {
-            return None
-        }
-        EventData::Action { message, .. } => format!("deploy: {message}"),
-        EventData::RunFinished { status, duration_ms, summary, .. } => {
-            summary::render(*status, *duration_ms, summary).trim_end().to_string()
-        }
+        _ => return None,
     })
 }
 

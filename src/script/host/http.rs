@@ -269,7 +269,7 @@ fn post(client: &Client, url: &str, body: &Dynamic, opts: &Map) -> HostResult<Ma
 mod tests {
     use super::join_unrepeated;
     use crate::script::testutil::{Reply, TestServer};
-    use crate::script::{compile, null_sink, Sandbox, ScriptContext, ScriptLimits, ScriptOutcome};
+    use crate::script::{compile, null_sink, Sandbox, ScriptLimits, ScriptOutcome, ScriptVariables};
     use std::time::{Duration, Instant};
 
     fn server() -> TestServer {
@@ -288,7 +288,7 @@ mod tests {
     }
 
     fn run(sb: &Sandbox, server: &TestServer, source: &str) -> Result<rhai::Dynamic, ScriptOutcome> {
-        let mut ctx = ScriptContext::new();
+        let mut ctx = ScriptVariables::new();
         ctx.set_str("base", &server.url);
         sb.eval(&compile(source).expect("compiles"), &ctx)
     }
@@ -334,7 +334,7 @@ mod tests {
             "text/plain a=1"
         );
         // A check over the response.
-        let mut ctx = ScriptContext::new();
+        let mut ctx = ScriptVariables::new();
         ctx.set_str("base", &srv.url);
         let check = compile("http::get(base + \"/health\").status == 200").expect("compiles");
         assert_eq!(sb.check(&check, &ctx), ScriptOutcome::Pass);

@@ -104,11 +104,11 @@ fn to_json(value: &Dynamic, depth: usize) -> Result<Value, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::script::{compile, null_sink, Sandbox, ScriptContext, ScriptLimits, ScriptOutcome};
+    use crate::script::{compile, null_sink, Sandbox, ScriptLimits, ScriptOutcome, ScriptVariables};
 
     fn eval(source: &str) -> Result<Dynamic, ScriptOutcome> {
         let sb = Sandbox::new(ScriptLimits::default(), null_sink());
-        sb.eval(&compile(source).expect("compiles"), &ScriptContext::new())
+        sb.eval(&compile(source).expect("compiles"), &ScriptVariables::new())
     }
 
     fn text(source: &str) -> String {

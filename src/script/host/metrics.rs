@@ -118,7 +118,7 @@ fn sample_value(pair: &Value) -> Result<Sample, String> {
 mod tests {
     use super::*;
     use crate::script::testutil::{Reply, TestServer};
-    use crate::script::{compile, null_sink, Sandbox, ScriptContext, ScriptLimits, ScriptOutcome};
+    use crate::script::{compile, null_sink, Sandbox, ScriptLimits, ScriptOutcome, ScriptVariables};
 
     const VECTOR: &str =
         r#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1700000000.1,"0.05"]}]}}"#;
@@ -149,7 +149,7 @@ mod tests {
 
     fn check(server: &TestServer, source: &str) -> ScriptOutcome {
         let sb = Sandbox::new(ScriptLimits::default(), null_sink());
-        let mut ctx = ScriptContext::new();
+        let mut ctx = ScriptVariables::new();
         ctx.set_str("prom", &server.url);
         sb.check(&compile(source).expect("compiles"), &ctx)
     }

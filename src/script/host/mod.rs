@@ -127,12 +127,12 @@ pub(crate) fn to_text(value: &Dynamic) -> String {
 
 #[cfg(test)]
 mod tests {
-    use crate::script::{compile, null_sink, Sandbox, ScriptContext, ScriptLimits, ScriptOutcome};
+    use crate::script::{compile, null_sink, Sandbox, ScriptLimits, ScriptOutcome, ScriptVariables};
     use std::time::{Duration, Instant};
 
     fn eval(source: &str) -> Result<rhai::Dynamic, ScriptOutcome> {
         let sb = Sandbox::new(ScriptLimits::default(), null_sink());
-        sb.eval(&compile(source).expect("compiles"), &ScriptContext::new())
+        sb.eval(&compile(source).expect("compiles"), &ScriptVariables::new())
     }
 
     #[test]
@@ -152,7 +152,7 @@ mod tests {
         let limits = ScriptLimits { timeout: Duration::from_millis(100), ..ScriptLimits::default() };
         let sb = Sandbox::new(limits, null_sink());
         let start = Instant::now();
-        let out = sb.check(&compile("sleep(60);\nsleep(60); true").expect("compiles"), &ScriptContext::new());
+        let out = sb.check(&compile("sleep(60);\nsleep(60); true").expect("compiles"), &ScriptVariables::new());
         assert!(start.elapsed() < Duration::from_millis(100));
         match out {
             ScriptOutcome::Error(e) => {
@@ -166,16 +166,16 @@ mod tests {
         let start = Instant::now();
         assert!(eval("sleep(20.5); true").is_ok());
         assert!(start.elapsed() >= Duration::from_millis(20));
-        let out = sb.check(&compile("sleep(1.5e9)").expect("compiles"), &ScriptContext::new());
+        let out = sb.check(&compile("sleep(1.5e9)").expect("compiles"), &ScriptVariables::new());
         assert!(matches!(out, ScriptOutcome::Error(_)), "{out:?}");
     }
 
     #[test]
     fn outcome_functions_accept_any_value() {
         let sb = Sandbox::new(ScriptLimits::default(), null_sink());
-        let out = sb.check(&compile("fail(42)").expect("compiles"), &ScriptContext::new());
+        let out = sb.check(&compile("fail(42)").expect("compiles"), &ScriptVariables::new());
         assert_eq!(out, ScriptOutcome::Fail("42".into()));
-        let out = sb.check(&compile("no_data()").expect("compiles"), &ScriptContext::new());
+        let out = sb.check(&compile("no_data()").expect("compiles"), &ScriptVariables::new());
         assert_eq!(out, ScriptOutcome::NoData("no data".into()));
         // A script may catch them.
         let out = sb.check(
@@ -183,7 +183,7 @@ mod tests {
                 "let caught = false; try { no_data(\"x\") } catch (e) { caught = e.__outcome == \"no_data\"; } caught",
             )
             .expect("compiles"),
-            &ScriptContext::new(),
+            &ScriptVariables::new(),
         );
         assert_eq!(out, ScriptOutcome::Pass);
     }

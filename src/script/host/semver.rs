@@ -121,7 +121,7 @@ impl PartialOrd for Version<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::script::{compile, null_sink, Sandbox, ScriptContext, ScriptLimits, ScriptOutcome};
+    use crate::script::{compile, null_sink, Sandbox, ScriptLimits, ScriptOutcome, ScriptVariables};
 
     fn cmp(a: &str, b: &str) -> Result<INT, String> {
         compare(a, b).map_err(|e| e.to_string())
@@ -164,7 +164,7 @@ mod tests {
     #[test]
     fn from_a_script() {
         let sb = Sandbox::new(ScriptLimits::default(), null_sink());
-        let mut ctx = ScriptContext::new();
+        let mut ctx = ScriptVariables::new();
         ctx.set_str("version", "v2.1.0");
         ctx.set_str("previous_version", "2.0.9");
         let ast = compile("semver::compare(version, previous_version) > 0").expect("compiles");

@@ -11,7 +11,7 @@ use axum::response::Html;
 use super::html::{action_bar, escape, page, post_button, rollback_button, status_badge, time, url_part};
 use crate::server::api::{blocking, open};
 use crate::server::{ApiResult, AppState};
-use crate::session::overview::Overview;
+use crate::session::overview::{LockView, Overview};
 
 pub async fn show(State(state): State<AppState>) -> ApiResult<Html<String>> {
     let overview = blocking(move || Ok(crate::session::overview::overview(open(&state)?.as_mut(), None)?)).await?;
@@ -74,38 +74,7 @@ fn render(overview: &Overview) -> String {
     }
     body.push_str("</ul><h2>Locks</h2><ul class=\"locks\">");
     for lock in &overview.locks {
-        let lease = &lock.lease;
-        let release = serde_json::json!({
-            "pipeline": lease.pipeline,
-            "environment": (!lease.environment.is_empty()).then_some(&lease.environment),
-        })
-        .to_string();
-        let stale = lock.stale.as_deref().map_or(String::new(), |why| {
-            format!(
-                " <strong>stale</strong>: {} {}",
-                escape(why),
-                post_button(
-                    "Release lock",
-                    "/api/locks/release",
-                    &release,
-                    &format!("Released {}", lease.scope),
-                    false
-                )
-            )
-        });
-        let _ = write!(
-            body,
-            "<li>{} held by {} (pid {} on {}) for run <a href=\"/runs/{}\">{}</a> since {}: {}{}</li>",
-            escape(&lease.scope),
-            escape(&lease.owner),
-            lease.pid,
-            escape(&lease.machine),
-            url_part(&lease.run_id),
-            escape(&lease.run_id),
-            time(lease.acquired_at),
-            escape(if lease.message.is_empty() { "no message" } else { &lease.message }),
-            stale,
-        );
+        lock_item(&mut body, lock);
     }
     if overview.locks.is_empty() {
         body.push_str("<li>none</li>");
@@ -113,6 +82,36 @@ fn render(overview: &Overview) -> String {
     body.push_str("</ul>");
     watchers(&mut body, overview);
     body
+}
+
+/// A lock: who holds it for which run, and a release button when stale.
+fn lock_item(body: &mut String, lock: &LockView) {
+    let lease = &lock.lease;
+    let release = serde_json::json!({
+        "pipeline": lease.pipeline,
+        "environment": (!lease.environment.is_empty()).then_some(&lease.environment),
+    })
+    .to_string();
+    let stale = lock.stale.as_deref().map_or(String::new(), |why| {
+        format!(
+            " <strong>stale</strong>: {} {}",
+            escape(why),
+            post_button("Release lock", "/api/locks/release", &release, &format!("Released {}", lease.scope), false)
+        )
+    });
+    let _ = write!(
+        body,
+        "<li>{} held by {} (pid {} on {}) for run <a href=\"/runs/{}\">{}</a> since {}: {}{}</li>",
+        escape(&lease.scope),
+        escape(&lease.owner),
+        lease.pid,
+        escape(&lease.machine),
+        url_part(&lease.run_id),
+        escape(&lease.run_id),
+        time(lease.acquired_at),
+        escape(if lease.message.is_empty() { "no message" } else { &lease.message }),
+        stale,
+    );
 }
 
 /// The versions known bad in one environment.

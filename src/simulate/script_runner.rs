@@ -10,7 +10,7 @@ use std::sync::Arc;
 use super::injection::{InjectedOutcome, Injections, StepFate, StepKey};
 use crate::check::model::{NodeDef, Plan, RollbackSpec, Script, Step, Strategy};
 use crate::engine::script_runner::{computes_only, CheckOutcome, Quick, QuickResult, SandboxRunner, ScriptRunner};
-use crate::script::{LogSink, ScriptContext, ScriptLog};
+use crate::script::{LogSink, ScriptLog, ScriptVariables};
 
 pub struct SimulatedScripts {
     pub plan: Arc<Plan>,
@@ -19,11 +19,11 @@ pub struct SimulatedScripts {
 }
 
 impl SimulatedScripts {
-    fn text(context: &ScriptContext, name: &str) -> Option<String> {
+    fn text(context: &ScriptVariables, name: &str) -> Option<String> {
         context.get(name).and_then(|value| value.clone().into_string().ok())
     }
 
-    fn step(&self, script: &Script, context: &ScriptContext, log: &LogSink) -> Result<(), String> {
+    fn step(&self, script: &Script, context: &ScriptVariables, log: &LogSink) -> Result<(), String> {
         let stage = Self::text(context, "stage").unwrap_or_default();
         let host = Self::text(context, "host").filter(|host| !host.is_empty());
         let rollback = context.get("rollback").and_then(|value| value.as_bool().ok()).unwrap_or(false);
@@ -45,7 +45,7 @@ impl SimulatedScripts {
         }
     }
 
-    fn check_outcome(&self, context: &ScriptContext) -> CheckOutcome {
+    fn check_outcome(&self, context: &ScriptVariables) -> CheckOutcome {
         let gate = Self::text(context, "gate").unwrap_or_default();
         match self.injections.gate_outcome(&gate) {
             None | Some(InjectedOutcome::Pass) => CheckOutcome::Pass,
@@ -55,7 +55,7 @@ impl SimulatedScripts {
         }
     }
 
-    fn when(&self, script: &Script, context: &ScriptContext, log: &LogSink) -> Result<bool, String> {
+    fn when(&self, script: &Script, context: &ScriptVariables, log: &LogSink) -> Result<bool, String> {
         if !computes_only(script) {
             return Ok(true);
         }
@@ -87,19 +87,19 @@ fn first_line(script: &Script) -> String {
 }
 
 impl ScriptRunner for SimulatedScripts {
-    fn run_step(&self, script: &Script, context: &ScriptContext, log: &LogSink) -> Result<(), String> {
+    fn run_step(&self, script: &Script, context: &ScriptVariables, log: &LogSink) -> Result<(), String> {
         self.step(script, context, log)
     }
 
-    fn condition(&self, script: &Script, context: &ScriptContext, log: &LogSink) -> Result<bool, String> {
+    fn condition(&self, script: &Script, context: &ScriptVariables, log: &LogSink) -> Result<bool, String> {
         self.when(script, context, log)
     }
 
-    fn check(&self, _script: &Script, context: &ScriptContext, _log: &LogSink) -> CheckOutcome {
+    fn check(&self, _script: &Script, context: &ScriptVariables, _log: &LogSink) -> CheckOutcome {
         self.check_outcome(context)
     }
 
-    fn quick(&self, script: &Script, context: &ScriptContext, log: &LogSink, kind: Quick) -> Option<QuickResult> {
+    fn quick(&self, script: &Script, context: &ScriptVariables, log: &LogSink, kind: Quick) -> Option<QuickResult> {
         Some(match kind {
             Quick::Step => QuickResult::Step(self.step(script, context, log)),
             Quick::Condition => QuickResult::Condition(self.when(script, context, log)),

@@ -10,15 +10,15 @@ pub(crate) const SECRET_TAG: i16 = 0x5EC;
 ///
 /// The usual variables are `version`, `previous_version`, `host`, `env` (a map with `name` and the
 /// environment's vars), `stage`, `attempt`, `pipeline`, the params by name, the secrets by name
-/// (see [`ScriptContext::set_secret`]) and template arguments by name.
+/// (see [`ScriptVariables::set_secret`]) and template arguments by name.
 #[derive(Clone, Default)]
-pub struct ScriptContext {
+pub struct ScriptVariables {
     pub variables: Vec<(String, rhai::Dynamic)>,
 }
 
-impl ScriptContext {
-    pub fn new() -> ScriptContext {
-        ScriptContext::default()
+impl ScriptVariables {
+    pub fn new() -> ScriptVariables {
+        ScriptVariables::default()
     }
 
     /// Set a variable, replacing an earlier one of the same name.
@@ -29,8 +29,8 @@ impl ScriptContext {
         }
     }
 
-    /// Builder form of [`ScriptContext::set`].
-    pub fn with(mut self, name: &str, value: impl Into<Dynamic>) -> ScriptContext {
+    /// Builder form of [`ScriptVariables::set`].
+    pub fn with(mut self, name: &str, value: impl Into<Dynamic>) -> ScriptVariables {
         self.set(name, value.into());
         self
     }
@@ -91,7 +91,7 @@ impl ScriptContext {
         self.variables.iter().find(|(n, _)| n == name).map(|(_, v)| v)
     }
 
-    /// Whether `name` was set with [`ScriptContext::set_secret`].
+    /// Whether `name` was set with [`ScriptVariables::set_secret`].
     pub fn is_secret(&self, name: &str) -> bool {
         self.get(name).is_some_and(is_secret)
     }
@@ -119,7 +119,7 @@ fn is_secret(value: &Dynamic) -> bool {
     value.tag() == i32::from(SECRET_TAG) && value.is_string()
 }
 
-impl std::fmt::Debug for ScriptContext {
+impl std::fmt::Debug for ScriptVariables {
     /// Secrets are shown as `***`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let mut map = f.debug_map();
@@ -140,7 +140,7 @@ mod tests {
 
     #[test]
     fn set_replaces() {
-        let mut ctx = ScriptContext::new();
+        let mut ctx = ScriptVariables::new();
         ctx.set_str("host", "a");
         ctx.set_str("host", "b");
         ctx.set_int("attempt", 2);
@@ -150,7 +150,7 @@ mod tests {
 
     #[test]
     fn secrets_are_tagged_and_hidden_from_debug() {
-        let mut ctx = ScriptContext::new();
+        let mut ctx = ScriptVariables::new();
         ctx.set_secrets([("token", "s3cr3t")]);
         ctx.set_str("host", "web-1");
         assert!(ctx.is_secret("token"));
@@ -163,7 +163,7 @@ mod tests {
 
     #[test]
     fn env_map_has_name_and_vars() {
-        let mut ctx = ScriptContext::new();
+        let mut ctx = ScriptVariables::new();
         ctx.set_env("prod", [("region", Dynamic::from("eu")), ("name", Dynamic::from("x"))]);
         let env = ctx.get("env").and_then(|v| v.as_map_ref().ok().map(|m| m.clone())).unwrap_or_default();
         assert_eq!(env.get("name").map(|v| v.to_string()), Some("prod".into()));

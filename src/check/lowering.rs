@@ -1,0 +1,95 @@
+//! What the lowering passes share: the [`Lowering`] state (the loaded
+//! files, the names and environments found so far, the diagnostics), and
+//! the checks every block gets (an entry given twice, an entry it does not
+//! accept, a `window`).
+
+use std::collections::HashMap;
+
+use super::loader::Loaded;
+use super::model::*;
+use super::scope::PlanNames;
+use super::values::Typer;
+use super::window::Window;
+use crate::diagnostic::{did_you_mean, Code, Diagnostic};
+use crate::syntax::ast::{self, Entry};
+use crate::syntax::span::{FileId, Span};
+
+/// Everything the lowering passes share.
+pub struct Lowering<'a> {
+    pub loaded: &'a Loaded,
+    pub diagnostics: Vec<Diagnostic>,
+    pub names: PlanNames,
+    pub environments: Vec<EnvironmentDef>,
+    /// `secrets { ... }` of every environment.
+    pub environment_secrets: Vec<SecretDef>,
+    pub pipeline: PipelineSettings,
+}
+
+impl Lowering<'_> {
+    pub fn push(&mut self, diagnostic: Diagnostic) {
+        self.diagnostics.push(diagnostic);
+    }
+
+    pub fn text_of(&self, file: FileId) -> &str {
+        self.loaded.sources.get(file).map(|f| &*f.text).unwrap_or("")
+    }
+}
+
+/// Reports an attribute given twice in one block.
+pub fn check_duplicate_entries(file: FileId, entries: &[Entry], diagnostics: &mut Vec<Diagnostic>) {
+    let mut seen: HashMap<String, Span> = HashMap::new();
+    for entry in entries {
+        let key = match entry {
+            Entry::Attribute(a) => a.name.name.to_string(),
+            Entry::Block(b) => format!("{} {{}}", b.name.name),
+            Entry::Rollback(_) => "rollback".into(),
+            Entry::Strategy(_) => "strategy".into(),
+            Entry::Approve(_) => "approve".into(),
+            Entry::Check(_) => "check".into(),
+            Entry::Hook(h) => format!("on {}", h.event.name),
+            Entry::Run(_) | Entry::Script(_) | Entry::Upload(_) => continue,
+        };
+        match seen.get(&key) {
+            Some(first) => diagnostics.push(
+                Diagnostic::new(Code::DuplicateAttribute, format!("`{}` is given twice", entry.keyword()))
+                    .at(file, entry.keyword_span(), "given again here")
+                    .with_secondary(file, *first, "first given here")
+                    .with_help("keep one of them"),
+            ),
+            None => {
+                seen.insert(key, entry.keyword_span());
+            }
+        }
+    }
+}
+
+/// Reports an entry that this block does not accept.
+pub fn unknown_entry(file: FileId, entry: &Entry, what: &str, accepted: &[&str]) -> Diagnostic {
+    let word = entry.keyword();
+    let mut diagnostic = Diagnostic::new(Code::UnknownAttribute, format!("{what} has no `{word}`")).at(
+        file,
+        entry.keyword_span(),
+        "not accepted here",
+    );
+    diagnostic = match did_you_mean(word, accepted.iter().copied()) {
+        Some(close) => diagnostic.with_help(format!("did you mean `{close}`?")),
+        None => diagnostic.with_help(format!("{what} accepts: {}", accepted.join(", "))),
+    };
+    diagnostic
+}
+
+/// Parses a `window = "..."` value.
+pub fn window(typer: &mut Typer, value: &ast::Value) -> Option<Window> {
+    let Value::String(text) = typer.constant(value, &Type::String)? else { return None };
+    match Window::parse(&text) {
+        Ok(window) => Some(window),
+        Err(problem) => {
+            typer.diagnostics.push(
+                Diagnostic::new(Code::InvalidWindow, format!("invalid window: {problem}"))
+                    .at(typer.file, value.span, "this window")
+                    .with_help("write days, a time range and a zone: \"Mon-Fri 08:00-17:00 UTC\""),
+            );
+            None
+        }
+    }
+}
