@@ -24,7 +24,13 @@ pub(crate) fn build(text: &str, from: usize, to: usize, events: &[Event], cache:
     let last = events.len().saturating_sub(1);
     for (index, event) in events.iter().enumerate() {
         match *event {
-            Event::Start(kind) => sink.pending.push(kind),
+            Event::Start(kind) => {
+                sink.pending.push(kind);
+                if index == 0 {
+                    // The root holds everything, leading trivia included.
+                    sink.open_pending();
+                }
+            }
             Event::Token { kind, start, end } => {
                 sink.gap(start as usize);
                 sink.open_pending();
