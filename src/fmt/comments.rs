@@ -24,6 +24,8 @@ pub fn find_comments(text: &str, root: &SyntaxNode) -> Vec<Comment> {
     root.descendants_with_tokens()
         .filter_map(|element| element.into_token())
         .filter(|token| matches!(token.kind(), SyntaxKind::COMMENT | SyntaxKind::DOC_COMMENT))
+        // A comment inside `${ ... }` is part of its string, which is copied as written.
+        .filter(|token| !token.parent_ancestors().any(|node| node.kind() == SyntaxKind::STRING))
         .map(|token| {
             let range = token.text_range();
             let span = Span::new(range.start().into(), range.end().into());
@@ -72,7 +74,7 @@ mod tests {
 
     #[test]
     fn comments_inside_strings_and_scripts_are_not_comments() {
-        let text = "// a\nstage s { run \"echo // no\" /* b */\n script `1 // no` }\n";
+        let text = "// a\nstage s { run \"echo // no ${x // no\n}\" /* b */\n script `1 // no` }\n";
         let tree = crate::syntax::parse_tree(FileId(0), text);
         let found: Vec<String> = find_comments(text, tree.root()).into_iter().map(|c| c.text).collect();
         assert_eq!(found, ["// a", "/* b */"]);
