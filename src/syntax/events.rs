@@ -20,7 +20,8 @@ pub(crate) enum Event {
 /// tokens is cut into trivia (and any leftover into error tokens), so the
 /// tree's text is exactly `text[from..to]`.
 pub(crate) fn build(text: &str, from: usize, to: usize, events: &[Event], cache: &mut NodeCache) -> GreenNode {
-    let mut sink = Sink { text, cursor: from, pending: Vec::new(), depth: 0, builder: GreenNodeBuilder::with_cache(cache) };
+    let mut sink =
+        Sink { text, cursor: from, pending: Vec::new(), depth: 0, builder: GreenNodeBuilder::with_cache(cache) };
     let last = events.len().saturating_sub(1);
     for (index, event) in events.iter().enumerate() {
         match *event {

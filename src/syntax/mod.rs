@@ -186,13 +186,22 @@ mod tests {
         let text = "stage a { run \"x\" }\nstage b { timeout = }\nstage c {}\n";
         let tree = parse_tree(FileId(0), text);
         assert_eq!(tree.root().text().to_string(), text);
-        let errors: Vec<String> =
-            tree.root().children().filter(|node| node.kind() == SyntaxKind::ERROR).map(|node| node.text().to_string()).collect();
+        let errors: Vec<String> = tree
+            .root()
+            .children()
+            .filter(|node| node.kind() == SyntaxKind::ERROR)
+            .map(|node| node.text().to_string())
+            .collect();
         assert_eq!(errors, vec!["stage b { timeout = }".to_string()]);
-        let names: Vec<String> = tree.module().items.iter().filter_map(|item| match item {
-            ast::Item::Node(node) => Some(node.name.name.to_string()),
-            _ => None,
-        }).collect();
+        let names: Vec<String> = tree
+            .module()
+            .items
+            .iter()
+            .filter_map(|item| match item {
+                ast::Item::Node(node) => Some(node.name.name.to_string()),
+                _ => None,
+            })
+            .collect();
         assert_eq!(names, ["a", "b", "c"]);
         assert!(!tree.is_grammatical() && tree.diagnostics().len() == 1);
     }
