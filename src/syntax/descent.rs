@@ -127,6 +127,9 @@ struct Descent<'t> {
     recover: Option<usize>,
 }
 
+/// A grammar rule that records a node's children.
+type Rule<'t> = fn(&mut Descent<'t>) -> Option<()>;
+
 /// What may start an entry of a block.
 const ENTRY_STARTS: &[Want] = &[
     Want::Token("run"),
@@ -336,7 +339,7 @@ fn punctuation(literal: &str) -> SyntaxKind {
 impl<'t> Descent<'t> {
     fn item(&mut self) -> Option<()> {
         self.skip();
-        let items: [(SyntaxKind, fn(&mut Self) -> Option<()>); 7] = [
+        let items: [(SyntaxKind, Rule<'t>); 7] = [
             (IMPORT, Self::import),
             (PIPELINE, Self::pipeline),
             (PARAM, Self::param),
@@ -581,7 +584,7 @@ impl<'t> Descent<'t> {
             }
             return None;
         }
-        let entries: [(SyntaxKind, fn(&mut Self) -> Option<()>); 10] = [
+        let entries: [(SyntaxKind, Rule<'t>); 10] = [
             (RUN_STEP, Self::run_step),
             (SCRIPT_STEP, Self::script_step),
             (UPLOAD_STEP, Self::upload_step),
