@@ -6,6 +6,7 @@ mod completions;
 mod diff;
 mod doc;
 mod explain;
+mod failure;
 mod flags;
 mod fmt;
 mod graph;

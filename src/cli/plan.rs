@@ -44,10 +44,10 @@ pub struct PlanArgs {
 }
 
 pub fn run(args: PlanArgs) -> ExitCode {
-    let Some(graph) = load_selected_graph(&args.file, &args.sets, &args.selection.selection()) else {
+    let Ok(graph) = load_selected_graph(&args.file, &args.sets, &args.selection.selection()) else {
         return ExitCode::Usage;
     };
-    let Some(inputs) = load_inputs_reading(&graph, &args.sets, false) else {
+    let Ok(inputs) = load_inputs_reading(&graph, &args.sets, false) else {
         return ExitCode::Usage;
     };
     let deployed = match super::plan_diff::deployed(&graph, &inputs, args.state.as_deref()) {

@@ -96,7 +96,11 @@ pub fn run(args: ServeArgs) -> ExitCode {
 
 /// Resolves at the first SIGTERM or SIGINT.
 pub async fn stop_signal() {
-    let mut signals = crate::session::runtime::listen_for_signals();
-    let _ = signals.recv().await;
+    match crate::session::runtime::listen_for_signals() {
+        Some(mut signals) => {
+            let _ = signals.recv().await;
+        }
+        None => eprintln!("deploy: warning: {}", crate::session::runtime::NO_SIGNALS),
+    }
     eprintln!("deploy: stopping");
 }

@@ -183,8 +183,12 @@ fn listen_for_stop(shared: Arc<WatchShared>, runs: ActiveRuns) -> Option<std::th
         .name("deploy-signals".into())
         .spawn(move || {
             runtime.block_on(async move {
-                let mut signals = crate::session::runtime::listen_for_signals();
+                let signals = crate::session::runtime::listen_for_signals();
                 let _ = ready.send(());
+                let Some(mut signals) = signals else {
+                    eprintln!("deploy: warning: {}", crate::session::runtime::NO_SIGNALS);
+                    return;
+                };
                 while signals.recv().await.is_some() {
                     eprintln!("deploy: stopping the watcher");
                     shared.stop();

@@ -78,6 +78,7 @@ pub fn simulate(
             sandbox: SandboxRunner::new(graph.plan.pipeline.script_limits, graph.plan.sources.clone()),
         }),
         prompt: Some(Arc::new(approvals::SimulatedPrompt { injections: injections.clone() })),
+        warnings: crate::engine::warning::Warnings::default(),
     };
     let mut approvals = scenario.approvals.clone();
     approvals.interactive = !scenario.injections.refuse.is_empty();

@@ -44,3 +44,22 @@ impl fmt::Display for StateError {
 impl std::error::Error for StateError {}
 
 pub type StateResult<T> = Result<T, StateError>;
+
+impl StateError {
+    /// The precise code of the failure (`Failure::code`).
+    pub fn code(&self) -> &'static str {
+        match self {
+            StateError::Open { .. } => "state_unreadable",
+            StateError::Corrupt { .. } => "state_corrupt",
+            StateError::NewerSchema { .. } => "state_newer_schema",
+            StateError::Query { .. } => "state_query",
+        }
+    }
+}
+
+impl From<StateError> for crate::engine::failure::Failure {
+    fn from(error: StateError) -> crate::engine::failure::Failure {
+        crate::engine::failure::Failure::new(crate::engine::failure::FailureKind::State, error.to_string())
+            .with_code(error.code())
+    }
+}

@@ -314,7 +314,7 @@ impl EventSink for LiveView {
                 }
             }
             EventData::RollbackFinished { .. } => {}
-            EventData::Warning { message } => self.println(&format!("deploy: warning: {message}")),
+            EventData::Warning { message, .. } => self.println(&format!("deploy: warning: {message}")),
             // Process records are for the journal (`deploy status`, `deploy resume`).
             EventData::ProcessStarted { .. } | EventData::ProcessEnded { .. } | EventData::ProcessReaped { .. } => {}
             EventData::Action { message, .. } => self.println(&format!("deploy: {message}")),

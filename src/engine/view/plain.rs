@@ -143,7 +143,7 @@ pub fn line(event: &Event) -> Option<String> {
         EventData::RollbackFinished { failed, .. } => {
             format!("deploy: rollback failed for {}", failed.join(", "))
         }
-        EventData::Warning { message } => format!("deploy: warning: {message}"),
+        EventData::Warning { message, .. } => format!("deploy: warning: {message}"),
         EventData::ProcessStarted { .. } | EventData::ProcessEnded { .. } | EventData::ProcessReaped { .. } => {
             return None
         }
