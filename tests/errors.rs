@@ -153,3 +153,53 @@ fn a_held_lock_is_a_locked_error() {
     assert!(error["help"].as_str().unwrap_or_default().contains("--lock-timeout"), "{error}");
     assert!(output.stderr.contains("is locked by"), "{}", output.stderr);
 }
+
+#[test]
+fn run_plan_and_simulate_name_an_unknown_env_or_host_alike() {
+    let test = Test::new().plan(PLAN);
+    for command in ["run", "plan", "simulate"] {
+        let env = test.run_with(&[command, "release.deploy", "--env", "staging"]);
+        assert_eq!(env.code, 1, "{command}: {}", env.stderr);
+        assert!(env.stderr.contains("`--env staging`: the plan has no such environment"), "{command}: {}", env.stderr);
+        assert!(env.stderr.contains("environments: prod"), "{command}: {}", env.stderr);
+        let host = test.run_with(&[command, "release.deploy", "--limit", "db-*"]);
+        assert_eq!(host.code, 1, "{command}: {}", host.stderr);
+        assert!(host.stderr.contains("`--limit db-*` matches no host of the plan"), "{command}: {}", host.stderr);
+        assert!(host.stderr.contains("hosts: web-1"), "{command}: {}", host.stderr);
+    }
+}
+
+#[test]
+fn simulate_skips_what_the_selection_leaves_out_like_run() {
+    let plan = r#"pipeline "r" {}
+environment staging { hosts = ["stg-1"] }
+environment prod { hosts = ["web-1", "web-2"] }
+stage first { target = staging  run "true"  irreversible = "test" }
+stage second { needs = [first]  target = prod  run "true"  irreversible = "test" }
+"#;
+    let test = Test::new().plan(plan);
+    let skipped = |output: &Output| -> Vec<String> {
+        output
+            .events()
+            .iter()
+            .filter(|event| event["type"] == "node_skipped")
+            .filter_map(|event| event["node"].as_str().map(str::to_string))
+            .collect()
+    };
+    let simulated = test.run_with(&["simulate", "release.deploy", "--json", "--env", "prod", "--limit", "web-1"]);
+    assert_eq!(simulated.code, 0, "{}", simulated.stderr);
+    let ran = test.run_with(&["run", "release.deploy", "--json", "--env", "prod", "--limit", "web-1"]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert_eq!(skipped(&simulated), ["first"]);
+    assert_eq!(skipped(&simulated), skipped(&ran));
+    let hosts = |output: &Output| -> Vec<String> {
+        output
+            .events()
+            .iter()
+            .filter(|event| event["type"] == "node_started")
+            .filter_map(|event| event["host"].as_str().map(str::to_string))
+            .collect()
+    };
+    assert_eq!(hosts(&simulated), ["web-1"]);
+    assert_eq!(hosts(&simulated), hosts(&ran));
+}

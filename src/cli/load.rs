@@ -19,12 +19,7 @@ pub fn load_selected_graph(path: &Path, sets: &[String], selection: &Selection) 
     crate::session::load::load_selected_graph(path, sets, selection, &CliReporter)
 }
 
-/// Resolves params and secrets for a run or a preview.
-pub fn load_inputs(graph: &ExecutionGraph, sets: &[String]) -> Option<ResolvedInputs> {
-    load_inputs_reading(graph, sets, true).ok()
-}
-
-/// [`load_inputs`]; `read_sources`: read `file()` and run `command()` secrets (a preview does not).
+/// Resolves params and secrets for a run or a preview; `read_sources`: read `file()` and run `command()` secrets (a preview does not).
 pub fn load_inputs_reading(
     graph: &ExecutionGraph,
     sets: &[String],

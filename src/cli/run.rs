@@ -45,23 +45,7 @@ pub struct RunArgs {
     selection: SelectionArgs,
 }
 
-/// `--env` and `--limit`: shared by `run` and `plan`.
-#[derive(Debug, Clone, Default, clap::Args)]
-pub struct SelectionArgs {
-    /// Run only the stages that target ENV (repeatable), with the untargeted
-    /// stages and gates around them; the others are skipped.
-    #[arg(long = "env", value_name = "ENV")]
-    pub environments: Vec<String>,
-    /// Run only on these hosts: names or globs, comma-separated (`web-1,db-*`).
-    #[arg(long = "limit", value_name = "HOST,GLOB")]
-    pub limit: Vec<String>,
-}
-
-impl SelectionArgs {
-    pub fn selection(&self) -> crate::check::selection::Selection {
-        crate::check::selection::Selection::from_args(&self.environments, &self.limit)
-    }
-}
+pub use super::selection::SelectionArgs;
 
 pub fn run(args: RunArgs) -> ExitCode {
     let selection = args.selection.selection();
