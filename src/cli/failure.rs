@@ -22,6 +22,11 @@ pub fn fail(message: impl Into<String>) -> ExitCode {
     report(&Failure::new(FailureKind::Usage, message), false)
 }
 
+/// [`fail`] for a command that goes on (or ends with a code of its own).
+pub fn say(message: impl Into<String>) {
+    print_text(&Failure::new(FailureKind::Usage, message));
+}
+
 /// The terminal text of a failure (nothing for a plan's errors, which
 /// were shown as diagnostics).
 pub fn print_text(failure: &Failure) {

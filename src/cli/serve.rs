@@ -53,8 +53,7 @@ pub fn run(args: ServeArgs) -> ExitCode {
     let tokens = match args.server.tokens() {
         Ok(tokens) => tokens,
         Err(error) => {
-            eprintln!("error: {error}");
-            return ExitCode::Usage;
+            return super::failure::fail(format!("{error}"));
         }
     };
     let config = ServerConfig {
@@ -71,8 +70,7 @@ pub fn run(args: ServeArgs) -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {
-            eprintln!("error: cannot start the runtime: {error}");
-            return ExitCode::Usage;
+            return super::failure::fail(format!("cannot start the runtime: {error}"));
         }
     };
     let served = runtime.block_on(async move {
@@ -82,8 +80,7 @@ pub fn run(args: ServeArgs) -> ExitCode {
         crate::server::serve(listener, state, stop_signal()).await.map_err(|error| error.to_string())
     });
     if let Err(error) = served {
-        eprintln!("error: {error}");
-        return ExitCode::Usage;
+        return super::failure::fail(format!("{error}"));
     }
     let interrupted = runs.interrupt_all();
     runs.wait_all();
