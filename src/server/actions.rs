@@ -20,7 +20,8 @@ use crate::engine::Approvals;
 use crate::session::action::Action;
 use crate::session::approve::ApproveRequest;
 use crate::session::rollback::PreparedRollback;
-use crate::session::{LockWait, ResumeRequest, RollbackRequest, StderrReporter};
+use super::reporter::StderrReporter;
+use crate::session::{LockWait, ResumeRequest, RollbackRequest};
 
 /// A JSON body, or 400 saying what is wrong with it. An empty body is `{}`.
 pub(crate) fn body<T: serde::de::DeserializeOwned>(bytes: &Bytes) -> ApiResult<T> {

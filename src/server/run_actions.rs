@@ -22,7 +22,8 @@ use crate::engine::Approvals;
 use crate::session::action::Action;
 use crate::session::approve::ApproveRequest;
 use crate::session::resume::PreparedResume;
-use crate::session::{LockWait, ResumeRequest, StderrReporter};
+use super::reporter::StderrReporter;
+use crate::session::{LockWait, ResumeRequest};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
