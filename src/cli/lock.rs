@@ -97,7 +97,10 @@ fn release(target: LockTarget, pipeline: Option<String>, environment: Option<Str
                     }
                     [one] => one.to_string(),
                     _ => {
-                        return super::failure::fail(format!("several pipelines are locked ({}); name one", names.join(", ")));
+                        return super::failure::fail(format!(
+                            "several pipelines are locked ({}); name one",
+                            names.join(", ")
+                        ));
                     }
                 }
             }

@@ -53,7 +53,7 @@ pub fn run(args: ServeArgs) -> ExitCode {
     let tokens = match args.server.tokens() {
         Ok(tokens) => tokens,
         Err(error) => {
-            return super::failure::fail(format!("{error}"));
+            return super::failure::fail(error.to_string());
         }
     };
     let config = ServerConfig {
@@ -80,7 +80,7 @@ pub fn run(args: ServeArgs) -> ExitCode {
         crate::server::serve(listener, state, stop_signal()).await.map_err(|error| error.to_string())
     });
     if let Err(error) = served {
-        return super::failure::fail(format!("{error}"));
+        return super::failure::fail(error.to_string());
     }
     let interrupted = runs.interrupt_all();
     runs.wait_all();

@@ -97,9 +97,9 @@ pub struct Failure {
     /// One line; empty for [`FailureKind::Plan`], whose diagnostics were reported.
     pub message: String,
     /// Printed as is after the message (a diff, say).
-    pub detail: String,
+    pub detail: Box<str>,
     pub help: Option<String>,
-    pub place: Place,
+    pub place: Box<Place>,
     /// Why, outermost first: the errors under `message`.
     pub causes: Vec<String>,
 }
@@ -110,9 +110,9 @@ impl Failure {
             kind,
             code: kind.word(),
             message: message.into(),
-            detail: String::new(),
+            detail: Box::default(),
             help: None,
-            place: Place::default(),
+            place: Box::default(),
             causes: Vec::new(),
         }
     }
@@ -161,12 +161,12 @@ impl Failure {
     }
 
     pub fn with_detail(mut self, detail: impl Into<String>) -> Failure {
-        self.detail = detail.into();
+        self.detail = detail.into().into_boxed_str();
         self
     }
 
     pub fn with_place(mut self, place: Place) -> Failure {
-        self.place = place;
+        self.place = Box::new(place);
         self
     }
 
@@ -227,5 +227,26 @@ mod tests {
         assert_eq!(failure.to_string(), "cannot read the repository: git: not found");
         assert_eq!(failure.code, "runtime");
         assert_eq!(failure.with_code("git").code, "git");
+    }
+
+    #[test]
+    fn a_plan_failure_is_named_after_its_first_error() {
+        use crate::diagnostic::Code;
+        let unknown = Diagnostic::new(Code::UnknownSelection, "`--env qa`: the plan has no such environment")
+            .with_help("environments: prod");
+        let failure = Failure::plan_of(&[unknown]);
+        assert_eq!(failure.kind, FailureKind::Plan);
+        assert_eq!(failure.code, Code::UnknownSelection.as_str());
+        assert!(failure.is_reported());
+        assert_eq!(Failure::plan_of(&[]).code, "plan");
+    }
+
+    #[test]
+    fn a_state_error_keeps_its_code() {
+        let damaged = crate::state::StateError::Corrupt { location: "s.db".into(), message: "short".into() };
+        let failure: Failure = damaged.into();
+        assert_eq!((failure.kind, failure.code), (FailureKind::State, "state_corrupt"));
+        let missing = crate::state::StateError::Open { location: "s.db".into(), message: "denied".into() };
+        assert_eq!(Failure::from(missing).code, "state_unreadable");
     }
 }

@@ -77,8 +77,7 @@ pub fn deployed_at(
     let pipeline = &graph.plan.pipeline.name;
     let final_environment = crate::session::liveness::final_environment(graph);
     let previous_version = store
-        .environment_versions(Some(pipeline))
-        ?
+        .environment_versions(Some(pipeline))?
         .into_iter()
         .find(|entry| entry.environment == final_environment)
         .map(|entry| entry.current_version)
@@ -97,8 +96,7 @@ fn changes(
             pipeline: Some(pipeline.clone()),
             kind: Some(DeploymentKind::Run),
             ..Default::default()
-        })
-        ?
+        })?
         .into_iter()
         .filter(|deployment| deployment.status == DeploymentStatus::Succeeded && deployment.undone_by.is_none())
         .collect();
@@ -138,8 +136,7 @@ fn changes(
     };
     let version = inputs.version();
     let known_bad = store
-        .bad_versions(pipeline)
-        ?
+        .bad_versions(pipeline)?
         .into_iter()
         .filter(|bad| bad.version == version)
         .map(|bad| if bad.environment.is_empty() { "(no target)".to_string() } else { bad.environment })

@@ -78,8 +78,9 @@ fn run_git(git_dir: Option<&Path>, args: &[&str]) -> GitResult<String> {
 pub fn toplevel(path: &Path) -> GitResult<PathBuf> {
     let dir = if path.is_dir() { path.to_path_buf() } else { path.parent().unwrap_or(Path::new(".")).to_path_buf() };
     let dir = if dir.as_os_str().is_empty() { PathBuf::from(".") } else { dir };
-    let text = run_git(None, &["-C", &dir.display().to_string(), "rev-parse", "--show-toplevel"])
-        .map_err(|_| git_failure(format!("{} is not in a git repository (name one with --repo PATH|URL)", path.display())))?;
+    let text = run_git(None, &["-C", &dir.display().to_string(), "rev-parse", "--show-toplevel"]).map_err(|_| {
+        git_failure(format!("{} is not in a git repository (name one with --repo PATH|URL)", path.display()))
+    })?;
     Ok(PathBuf::from(text))
 }
 
