@@ -240,13 +240,4 @@ mod tests {
         assert!(failure.is_reported());
         assert_eq!(Failure::plan_of(&[]).code, "plan");
     }
-
-    #[test]
-    fn a_state_error_keeps_its_code() {
-        let damaged = crate::state::StateError::Corrupt { location: "s.db".into(), message: "short".into() };
-        let failure: Failure = damaged.into();
-        assert_eq!((failure.kind, failure.code), (FailureKind::State, "state_corrupt"));
-        let missing = crate::state::StateError::Open { location: "s.db".into(), message: "denied".into() };
-        assert_eq!(Failure::from(missing).code, "state_unreadable");
-    }
 }

@@ -63,3 +63,18 @@ impl From<StateError> for crate::engine::failure::Failure {
             .with_code(error.code())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::StateError;
+    use crate::engine::failure::{Failure, FailureKind};
+
+    #[test]
+    fn a_state_error_keeps_its_code() {
+        let damaged = StateError::Corrupt { location: "s.db".into(), message: "short".into() };
+        let failure: Failure = damaged.into();
+        assert_eq!((failure.kind, failure.code), (FailureKind::State, "state_corrupt"));
+        let missing = StateError::Open { location: "s.db".into(), message: "denied".into() };
+        assert_eq!(Failure::from(missing).code, "state_unreadable");
+    }
+}
