@@ -484,5 +484,5 @@ stage production {
     assert!(unknown.stderr.contains("environments: staging, production"), "{}", unknown.stderr);
     let host = simulate(&test, &["--limit", "mail-*"]);
     assert_eq!(host.code, 1);
-    assert!(host.stderr.contains("no such host"), "{}", host.stderr);
+    assert!(host.stderr.contains("`--limit mail-*` matches no host of the plan"), "{}", host.stderr);
 }

@@ -26,7 +26,7 @@ pub fn run(args: DocArgs) -> ExitCode {
         Err(whole_problem) => match split.map(|(module, template)| (loader::resolve(&from, module), template)) {
             Some((Ok(origin), template)) => (origin, Some(template)),
             _ => {
-                eprintln!("error: no module `{}`: {whole_problem}", args.target);
+                super::failure::say(format!("no module `{}`: {whole_problem}", args.target));
                 eprintln!("help: `deploy modules` lists the modules there are");
                 return ExitCode::Usage;
             }
@@ -37,16 +37,14 @@ pub fn run(args: DocArgs) -> ExitCode {
         ModuleOrigin::File(path) => match loader::read_file(path) {
             Ok(text) => (display(path, &args.target, template), text),
             Err(problem) => {
-                eprintln!("error: cannot read {}: {problem}", path.display());
-                return ExitCode::Usage;
+                return super::failure::fail(format!("cannot read {}: {problem}", path.display()));
             }
         },
     };
     let module = match document(&name, &text) {
         Ok(module) => module,
         Err(_) => {
-            eprintln!("error: {name} does not parse; `deploy check` shows why");
-            return ExitCode::Usage;
+            return super::failure::fail(format!("{name} does not parse; `deploy check` shows why"));
         }
     };
     match template {
@@ -55,7 +53,7 @@ pub fn run(args: DocArgs) -> ExitCode {
             Some(found) => print!("{}", module.render_text(Some(found))),
             None => {
                 let names: Vec<&str> = module.templates.iter().map(|t| t.name.as_str()).collect();
-                eprintln!("error: module {name} has no template `{wanted}`");
+                super::failure::say(format!("module {name} has no template `{wanted}`"));
                 match crate::diagnostic::did_you_mean(wanted, names.iter().copied()) {
                     Some(close) => eprintln!("help: did you mean `{name}.{close}`?"),
                     None => eprintln!("help: its templates: {}", names.join(", ")),

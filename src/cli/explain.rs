@@ -22,7 +22,7 @@ pub fn run(args: ExplainArgs) -> ExitCode {
             ExitCode::Success
         }
         None => {
-            eprintln!("error: `{text}` is not a diagnostic code; `deploy explain` lists them all");
+            super::failure::say(format!("`{text}` is not a diagnostic code; `deploy explain` lists them all"));
             ExitCode::Usage
         }
     }

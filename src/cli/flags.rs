@@ -68,7 +68,10 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         .map_err(|error| format!("`{text}` is not a duration (e.g. 30s, 5m): {error}"))
 }
 
-/// `--env` and `--limit`: shared by `run` and `plan`.
+/// `--env ENV` and `--limit HOST,GLOB`, the flags of `run`, `plan` and
+/// `simulate`: parsed here, applied by the one library implementation
+/// (`check::selection`), which marks what is left out as skipped and names
+/// an unknown environment or host in the same words for every command.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct SelectionArgs {
     /// Run only the stages that target ENV (repeatable), with the untargeted

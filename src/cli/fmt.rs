@@ -55,7 +55,7 @@ pub fn run(args: FmtArgs) -> ExitCode {
 fn format_stdin(args: &FmtArgs) -> Outcome {
     let mut text = String::new();
     if let Err(error) = std::io::stdin().read_to_string(&mut text) {
-        eprintln!("error: cannot read standard input: {error}");
+        super::failure::say(format!("cannot read standard input: {error}"));
         return Outcome::Failed;
     }
     let Some(formatted) = format_text(Path::new("<stdin>"), &text) else { return Outcome::Failed };
@@ -85,7 +85,7 @@ fn format_file(path: &Path, args: &FmtArgs) -> Outcome {
     let text = match crate::check::loader::read_file(path) {
         Ok(text) => text,
         Err(problem) => {
-            eprintln!("error: cannot read {}: {problem}", path.display());
+            super::failure::say(format!("cannot read {}: {problem}", path.display()));
             return Outcome::Failed;
         }
     };
@@ -99,7 +99,7 @@ fn format_file(path: &Path, args: &FmtArgs) -> Outcome {
     } else if args.check {
         eprintln!("{name} is not formatted");
     } else if let Err(error) = write_atomically(path, &formatted) {
-        eprintln!("error: cannot write {name}: {error}");
+        super::failure::say(format!("cannot write {name}: {error}"));
         return Outcome::Failed;
     } else {
         eprintln!("formatted {name}");
@@ -119,7 +119,7 @@ fn format_text(path: &Path, text: &str) -> Option<String> {
             None
         }
         Err(FormatError::Internal(message)) => {
-            eprintln!("error: {}: {message}", path.display());
+            super::failure::say(format!("{}: {message}", path.display()));
             None
         }
     }

@@ -7,23 +7,23 @@ use super::report::CliReporter;
 use crate::check::inputs::ResolvedInputs;
 use crate::check::selection::Selection;
 use crate::graph::ExecutionGraph;
+use crate::session::SessionResult;
 
 /// The plan's graph; `None` when the plan has errors.
 pub fn load_graph(path: &Path, sets: &[String]) -> Option<ExecutionGraph> {
-    load_selected_graph(path, sets, &Selection::default())
+    load_selected_graph(path, sets, &Selection::default()).ok()
 }
 
-/// [`load_graph`], restricted to `--env` / `--limit`.
-pub fn load_selected_graph(path: &Path, sets: &[String], selection: &Selection) -> Option<ExecutionGraph> {
-    crate::session::load::load_selected_graph(path, sets, selection, &CliReporter).ok()
+/// [`load_graph`], restricted to `--env` / `--limit`; the error's diagnostics were printed.
+pub fn load_selected_graph(path: &Path, sets: &[String], selection: &Selection) -> SessionResult<ExecutionGraph> {
+    crate::session::load::load_selected_graph(path, sets, selection, &CliReporter)
 }
 
-/// Resolves params and secrets for a run or a preview.
-pub fn load_inputs(graph: &ExecutionGraph, sets: &[String]) -> Option<ResolvedInputs> {
-    load_inputs_reading(graph, sets, true)
-}
-
-/// [`load_inputs`]; `read_sources`: read `file()` and run `command()` secrets (a preview does not).
-pub fn load_inputs_reading(graph: &ExecutionGraph, sets: &[String], read_sources: bool) -> Option<ResolvedInputs> {
-    crate::session::load::load_inputs_reading(graph, sets, read_sources, &CliReporter).ok()
+/// Resolves params and secrets for a run or a preview; `read_sources`: read `file()` and run `command()` secrets (a preview does not).
+pub fn load_inputs_reading(
+    graph: &ExecutionGraph,
+    sets: &[String],
+    read_sources: bool,
+) -> SessionResult<ResolvedInputs> {
+    crate::session::load::load_inputs_reading(graph, sets, read_sources, &CliReporter)
 }

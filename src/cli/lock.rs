@@ -97,8 +97,10 @@ fn release(target: LockTarget, pipeline: Option<String>, environment: Option<Str
                     }
                     [one] => one.to_string(),
                     _ => {
-                        eprintln!("error: several pipelines are locked ({}); name one", names.join(", "));
-                        return ExitCode::Usage;
+                        return super::failure::fail(format!(
+                            "several pipelines are locked ({}); name one",
+                            names.join(", ")
+                        ));
                     }
                 }
             }
@@ -114,21 +116,24 @@ fn release(target: LockTarget, pipeline: Option<String>, environment: Option<Str
         &Holder::current(""),
     );
     if views.is_empty() {
-        eprintln!("error: `{pipeline}` is not locked");
-        return ExitCode::Usage;
+        return super::failure::fail(format!("`{pipeline}` is not locked"));
     }
     if !force {
         if let Some(live) = views.iter().find(|view| view.stale.is_none()) {
-            eprintln!(
-                "error: `{}` is held by {} (pid {}, run {}) since {}, which looks alive",
-                live.lease.scope,
-                live.lease.owner,
-                live.lease.pid,
-                live.lease.run_id,
-                format_time(live.lease.acquired_at)
-            );
-            eprintln!("  help: if you are sure it is stuck: deploy lock release --force {pipeline}");
-            return ExitCode::Usage;
+            let failure = crate::engine::failure::Failure::new(
+                crate::engine::failure::FailureKind::Locked,
+                format!(
+                    "`{}` is held by {} (pid {}, run {}) since {}, which looks alive",
+                    live.lease.scope,
+                    live.lease.owner,
+                    live.lease.pid,
+                    live.lease.run_id,
+                    format_time(live.lease.acquired_at)
+                ),
+            )
+            .with_code("lock_alive")
+            .with_help(format!("if you are sure it is stuck: deploy lock release --force {pipeline}"));
+            return super::failure::report(&failure, false);
         }
     }
     match store.force_release(&pipeline, environment.as_deref()) {

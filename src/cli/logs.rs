@@ -27,8 +27,7 @@ pub fn run(args: LogsArgs) -> ExitCode {
             Ok(deployments) => match deployments.into_iter().next() {
                 Some(deployment) => deployment.run_id,
                 None => {
-                    eprintln!("error: no runs recorded yet");
-                    return ExitCode::Usage;
+                    return super::failure::fail("no runs recorded yet");
                 }
             },
             Err(error) => return report::fail(error),
@@ -42,8 +41,7 @@ pub fn run(args: LogsArgs) -> ExitCode {
         match store.deployment(&run_id) {
             Ok(Some(_)) => {}
             Ok(None) => {
-                eprintln!("error: no run `{run_id}` in the state (see `deploy history`)");
-                return ExitCode::Usage;
+                return super::failure::fail(format!("no run `{run_id}` in the state (see `deploy history`)"));
             }
             Err(error) => return report::fail(error),
         }

@@ -13,7 +13,7 @@ pub fn run(_args: LspArgs) -> ExitCode {
     match crate::lsp::serve_stdio() {
         Ok(()) => ExitCode::Success,
         Err(error) => {
-            eprintln!("error: the language server could not start: {error}");
+            super::failure::say(format!("the language server could not start: {error}"));
             ExitCode::Usage
         }
     }

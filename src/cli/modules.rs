@@ -125,14 +125,12 @@ fn pin(plan: &Path) -> ExitCode {
     let loaded = loader::load(plan);
     if loaded.diagnostics.iter().any(|d| d.is_error()) {
         print_diagnostics(&loaded.diagnostics, &loaded.sources);
-        eprintln!("error: not pinning {}: its imports do not load", plan.display());
-        return ExitCode::Usage;
+        return super::failure::fail(format!("not pinning {}: its imports do not load", plan.display()));
     }
     let module_pins = pins::module_pins(&loaded, plan);
     let sum = pins::sum_path(plan);
     if let Err(error) = std::fs::write(&sum, pins::render_sum(&module_pins)) {
-        eprintln!("error: cannot write {}: {error}", sum.display());
-        return ExitCode::Usage;
+        return super::failure::fail(format!("cannot write {}: {error}", sum.display()));
     }
     for pin in &module_pins {
         println!("sha256:{}  {}", pin.sha256, pin.name);

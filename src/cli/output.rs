@@ -29,7 +29,7 @@ pub fn print_json_report(diagnostics: &[Diagnostic], sources: &SourceMap) {
     let report = render_json(diagnostics, sources);
     match serde_json::to_string_pretty(&report) {
         Ok(text) => println!("{text}"),
-        Err(error) => eprintln!("error: cannot serialise diagnostics: {error}"),
+        Err(error) => super::failure::say(format!("cannot serialise diagnostics: {error}")),
     }
 }
 
@@ -42,7 +42,7 @@ pub fn print_json(value: &impl serde::Serialize) -> super::ExitCode {
             super::ExitCode::Success
         }
         Err(error) => {
-            eprintln!("error: {error}");
+            super::failure::say(format!("{error}"));
             super::ExitCode::Usage
         }
     }

@@ -46,8 +46,7 @@ pub fn run(args: PingArgs) -> ExitCode {
     if let Some(name) = &args.env {
         if plan.environment_named(name).is_none() {
             let names: Vec<&str> = plan.environments.iter().map(|e| e.name.as_str()).collect();
-            eprintln!("error: no environment `{name}` (environments: {})", names.join(", "));
-            return ExitCode::Usage;
+            return super::failure::fail(format!("no environment `{name}` (environments: {})", names.join(", ")));
         }
     }
     let environments: Vec<_> =
@@ -55,8 +54,7 @@ pub fn run(args: PingArgs) -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {
-            eprintln!("error: cannot start: {error}");
-            return ExitCode::Usage;
+            return super::failure::fail(format!("cannot start: {error}"));
         }
     };
     let max_parallel = args.max_parallel.max(1);

@@ -44,17 +44,16 @@ pub struct PlanArgs {
 }
 
 pub fn run(args: PlanArgs) -> ExitCode {
-    let Some(graph) = load_selected_graph(&args.file, &args.sets, &args.selection.selection()) else {
+    let Ok(graph) = load_selected_graph(&args.file, &args.sets, &args.selection.selection()) else {
         return ExitCode::Usage;
     };
-    let Some(inputs) = load_inputs_reading(&graph, &args.sets, false) else {
+    let Ok(inputs) = load_inputs_reading(&graph, &args.sets, false) else {
         return ExitCode::Usage;
     };
     let deployed = match super::plan_diff::deployed(&graph, &inputs, args.state.as_deref()) {
         Ok(deployed) => deployed,
         Err(error) => {
-            eprintln!("error: {error}");
-            return ExitCode::Usage;
+            return super::failure::fail(format!("{error}"));
         }
     };
     if args.diff_only {
@@ -66,8 +65,7 @@ pub fn run(args: PlanArgs) -> ExitCode {
         PlanFormat::Json => match serde_json::to_string_pretty(&preview) {
             Ok(text) => println!("{text}"),
             Err(error) => {
-                eprintln!("error: {error}");
-                return ExitCode::Usage;
+                return super::failure::fail(format!("{error}"));
             }
         },
         PlanFormat::Human => print!("{}", render(&preview)),
@@ -80,8 +78,7 @@ fn print_diff_only(changes: Option<&super::plan_diff::Changes>, format: PlanForm
         PlanFormat::Json => match serde_json::to_string_pretty(&changes) {
             Ok(text) => println!("{text}"),
             Err(error) => {
-                eprintln!("error: {error}");
-                return ExitCode::Usage;
+                return super::failure::fail(format!("{error}"));
             }
         },
         PlanFormat::Human => print!("{}", super::plan_diff::render_diff_only(changes)),

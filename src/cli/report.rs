@@ -9,7 +9,7 @@ use super::ExitCode;
 use crate::diagnostic::Diagnostic;
 use crate::engine::view::{JsonView, LiveView, PlainView};
 use crate::engine::EventSink;
-use crate::session::{Reporter, RunEnd, SessionError, SessionErrorKind};
+use crate::session::{Reporter, RunEnd, SessionError};
 use crate::state::{StateLocation, StateStore};
 use crate::syntax::span::SourceMap;
 
@@ -28,29 +28,28 @@ impl Reporter for CliReporter {
 
 /// Prints the error (its diagnostics were printed already) and gives exit 1.
 pub fn error(error: SessionError) -> ExitCode {
-    if error.kind != SessionErrorKind::Plan {
-        eprintln!("error: {}", error.message);
-        eprint!("{}", error.detail);
-        if let Some(help) = &error.help {
-            eprintln!("  help: {help}");
-        }
-    }
-    ExitCode::Usage
+    super::failure::report(&error, false)
+}
+
+/// [`error`], also as a JSON object under `--json`.
+pub fn error_as(error: SessionError, json: bool) -> ExitCode {
+    super::failure::report(&error, json)
 }
 
 /// Prints a store error and gives exit 1.
 pub fn fail(error: crate::state::StateError) -> ExitCode {
-    eprintln!("error: {error}");
-    ExitCode::Usage
+    super::failure::report(&error.into(), false)
 }
 
 /// The run's exit code; what could not be recorded is printed, and fails a
-/// run that otherwise succeeded.
-pub fn exit_of(end: RunEnd) -> ExitCode {
+/// run that otherwise succeeded. Under `--json` a failed run ends with its
+/// error object.
+pub fn exit_of(end: RunEnd, json: bool) -> ExitCode {
     let clean = end.problems.is_empty();
-    for problem in end.problems {
-        eprintln!("error: {}", problem.message);
+    for problem in &end.problems {
+        super::failure::report(problem, json);
     }
+    super::failure::report_run(end.failure.as_ref(), json);
     let code = end.report.status.exit_code();
     if !clean && code == ExitCode::Success {
         return ExitCode::Usage;

@@ -34,6 +34,7 @@ pub struct ResumeArgs {
 }
 
 pub fn run(args: ResumeArgs) -> ExitCode {
+    let json = args.state.json;
     let request = ResumeRequest {
         location: args.state.location(),
         run: args.run,
@@ -52,7 +53,7 @@ pub fn run(args: ResumeArgs) -> ExitCode {
         interrupts: Interrupts::Signals,
     };
     match crate::session::resume::resume(request, &CliReporter) {
-        Ok(end) => report::exit_of(end),
-        Err(error) => report::error(error),
+        Ok(end) => report::exit_of(end, json),
+        Err(error) => report::error_as(error, json),
     }
 }

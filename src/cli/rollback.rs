@@ -39,6 +39,7 @@ pub struct RollbackArgs {
 }
 
 pub fn run(args: RollbackArgs) -> ExitCode {
+    let json = args.state.json;
     let request = RollbackRequest {
         run_id: crate::engine::context::new_run_id(),
         location: args.state.location(&args.file),
@@ -58,7 +59,7 @@ pub fn run(args: RollbackArgs) -> ExitCode {
         interrupts: Interrupts::Signals,
     };
     match crate::session::rollback::rollback(request, &CliReporter) {
-        Ok(end) => report::exit_of(end),
-        Err(error) => report::error(error),
+        Ok(end) => report::exit_of(end, json),
+        Err(error) => report::error_as(error, json),
     }
 }

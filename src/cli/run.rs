@@ -47,11 +47,14 @@ pub struct RunArgs {
 
 pub fn run(args: RunArgs) -> ExitCode {
     let selection = args.selection.selection();
-    let Some(graph) = load_selected_graph(&args.file, &args.sets, &selection) else {
-        return ExitCode::Usage;
+    let json = args.state.json;
+    let graph = match load_selected_graph(&args.file, &args.sets, &selection) {
+        Ok(graph) => graph,
+        Err(error) => return report::error_as(error, json),
     };
-    let Some(inputs) = load_inputs_reading(&graph, &args.sets, !args.dry_run) else {
-        return ExitCode::Usage;
+    let inputs = match load_inputs_reading(&graph, &args.sets, !args.dry_run) {
+        Ok(inputs) => inputs,
+        Err(error) => return report::error_as(error, json),
     };
     if args.dry_run {
         let preview = super::plan::preview(&graph, &inputs, "");
@@ -87,7 +90,7 @@ pub fn run(args: RunArgs) -> ExitCode {
         interrupts: Interrupts::Signals,
     };
     match crate::session::start::start(request, &CliReporter) {
-        Ok(end) => report::exit_of(end),
-        Err(error) => report::error(error),
+        Ok(end) => report::exit_of(end, json),
+        Err(error) => report::error_as(error, json),
     }
 }

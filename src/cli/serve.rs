@@ -53,8 +53,7 @@ pub fn run(args: ServeArgs) -> ExitCode {
     let tokens = match args.server.tokens() {
         Ok(tokens) => tokens,
         Err(error) => {
-            eprintln!("error: {error}");
-            return ExitCode::Usage;
+            return super::failure::fail(error.to_string());
         }
     };
     let config = ServerConfig {
@@ -71,8 +70,7 @@ pub fn run(args: ServeArgs) -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {
-            eprintln!("error: cannot start the runtime: {error}");
-            return ExitCode::Usage;
+            return super::failure::fail(format!("cannot start the runtime: {error}"));
         }
     };
     let served = runtime.block_on(async move {
@@ -82,8 +80,7 @@ pub fn run(args: ServeArgs) -> ExitCode {
         crate::server::serve(listener, state, stop_signal()).await.map_err(|error| error.to_string())
     });
     if let Err(error) = served {
-        eprintln!("error: {error}");
-        return ExitCode::Usage;
+        return super::failure::fail(error.to_string());
     }
     let interrupted = runs.interrupt_all();
     runs.wait_all();
@@ -96,7 +93,11 @@ pub fn run(args: ServeArgs) -> ExitCode {
 
 /// Resolves at the first SIGTERM or SIGINT.
 pub async fn stop_signal() {
-    let mut signals = crate::session::runtime::listen_for_signals();
-    let _ = signals.recv().await;
+    match crate::session::runtime::listen_for_signals() {
+        Some(mut signals) => {
+            let _ = signals.recv().await;
+        }
+        None => eprintln!("deploy: warning: {}", crate::session::runtime::NO_SIGNALS),
+    }
     eprintln!("deploy: stopping");
 }

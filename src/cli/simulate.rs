@@ -9,7 +9,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::flags::parse_duration;
-use super::load::{load_graph, load_inputs};
+use super::load::{load_inputs_reading, load_selected_graph};
+use super::report;
 use super::ExitCode;
 use crate::engine::{Approvals, DEFAULT_MAX_PARALLEL};
 use crate::graph::ExecutionGraph;
@@ -35,7 +36,7 @@ pub struct SimulateArgs {
     #[arg(long = "set", value_name = "NAME=VALUE")]
     sets: Vec<String>,
     #[command(flatten)]
-    selection: super::selection::SelectionArgs,
+    selection: super::flags::SelectionArgs,
     /// Make a step fail: STAGE[@HOST][#STEP] (repeatable; every attempt fails).
     #[arg(long = "fail", value_name = "STAGE[@HOST][#STEP]", value_parser = StepSelector::parse)]
     fail: Vec<StepSelector>,
@@ -90,20 +91,16 @@ pub struct SimulateArgs {
 }
 
 pub fn run(args: SimulateArgs) -> ExitCode {
-    let Some(graph) = load_graph(&args.file, &args.sets) else {
-        return ExitCode::Usage;
-    };
-    let graph = match args.selection.apply(graph) {
-        Ok(graph) => graph,
-        Err(message) => {
-            eprintln!("error: {message}");
-            return ExitCode::Usage;
-        }
-    };
-    let Some(inputs) = load_inputs(&graph, &args.sets) else {
-        return ExitCode::Usage;
-    };
     let json = args.json || args.format == SimulateFormat::Json;
+    let selection = args.selection.selection();
+    let graph = match load_selected_graph(&args.file, &args.sets, &selection) {
+        Ok(graph) => graph,
+        Err(error) => return report::error_as(error, json),
+    };
+    let inputs = match load_inputs_reading(&graph, &args.sets, true) {
+        Ok(inputs) => inputs,
+        Err(error) => return report::error_as(error, json),
+    };
     let injections = Injections {
         fail: args.fail,
         fail_rollback: args.fail_rollback,
@@ -113,9 +110,8 @@ pub fn run(args: SimulateArgs) -> ExitCode {
         refuse: args.refuse,
         random: args.random_failures.map(|probability| RandomFailures { probability, seed: args.seed }),
     };
-    if let Err(message) = injections.validate(&graph.plan) {
-        eprintln!("error: {message}");
-        return ExitCode::Usage;
+    if let Err(error) = injections.validate(&graph.plan) {
+        return report::error_as(error, json);
     }
     let location = StateLocation::for_plan(args.state.as_deref(), &args.file);
     let (history, previous) = read_state(&location, &graph);
@@ -135,6 +131,7 @@ pub fn run(args: SimulateArgs) -> ExitCode {
             .or(graph.plan.pipeline.max_parallel)
             .unwrap_or(DEFAULT_MAX_PARALLEL),
         previous_version: args.previous_version.unwrap_or(previous),
+        selection,
     };
     if args.explore {
         return explore_all(&graph, &inputs, &scenario, &durations, json);
@@ -142,10 +139,7 @@ pub fn run(args: SimulateArgs) -> ExitCode {
     let view = super::report::view(json);
     let simulation = match simulate(&graph, &inputs, &scenario, &durations, vec![view]) {
         Ok(simulation) => simulation,
-        Err(message) => {
-            eprintln!("error: {message}");
-            return ExitCode::Usage;
-        }
+        Err(error) => return report::error_as(error, json),
     };
     let conclusion = conclude(&graph.plan, &simulation.report, &simulation.events);
     if json {
@@ -190,10 +184,7 @@ fn explore_all(
 ) -> ExitCode {
     let rows = match explore(graph, inputs, scenario, durations) {
         Ok(rows) => rows,
-        Err(message) => {
-            eprintln!("error: {message}");
-            return ExitCode::Usage;
-        }
+        Err(error) => return report::error_as(error, json),
     };
     if json {
         let findings = rows.iter().filter(|row| row.finding).count();

@@ -53,8 +53,7 @@ pub struct WatchArgs {
 }
 
 fn usage(message: impl std::fmt::Display) -> ExitCode {
-    eprintln!("error: {message}");
-    ExitCode::Usage
+    super::failure::fail(message.to_string())
 }
 
 pub fn run(args: WatchArgs) -> ExitCode {
@@ -72,7 +71,7 @@ pub fn run(args: WatchArgs) -> ExitCode {
     };
     let config = match WatchConfig::resolve(flags, trigger) {
         Ok(config) => config,
-        Err(error) => return usage(error),
+        Err(error) => return super::report::error_as(error, args.json),
     };
     let pipeline = local_plan.map(|plan| plan.pipeline.name.clone()).unwrap_or_else(|| {
         args.file.file_stem().map(|stem| stem.to_string_lossy().to_string()).unwrap_or_else(|| "deploy".into())
@@ -117,7 +116,7 @@ pub fn run(args: WatchArgs) -> ExitCode {
     let signals = listen_for_stop(shared.clone(), runs.clone());
     let mut watcher = match Watcher::new(config, store, shared.clone(), Arc::new(CliReporter), pipeline, args.json) {
         Ok(watcher) => watcher,
-        Err(error) => return usage(error),
+        Err(error) => return super::report::error_as(error, args.json),
     };
     watcher.every_fixed = args.every.is_some();
     watcher.pipeline_known = local_plan.is_some();
@@ -183,8 +182,12 @@ fn listen_for_stop(shared: Arc<WatchShared>, runs: ActiveRuns) -> Option<std::th
         .name("deploy-signals".into())
         .spawn(move || {
             runtime.block_on(async move {
-                let mut signals = crate::session::runtime::listen_for_signals();
+                let signals = crate::session::runtime::listen_for_signals();
                 let _ = ready.send(());
+                let Some(mut signals) = signals else {
+                    eprintln!("deploy: warning: {}", crate::session::runtime::NO_SIGNALS);
+                    return;
+                };
                 while signals.recv().await.is_some() {
                     eprintln!("deploy: stopping the watcher");
                     shared.stop();

@@ -143,9 +143,8 @@ impl Bus {
                 // Every other event: mask every string it holds.
                 let Ok(mut value) = serde_json::to_value(&other) else { return other };
                 self.redactor.redact_json(&mut value);
-                serde_json::from_value(value).unwrap_or(EventData::Warning {
-                    message: "an event was dropped because it could not be redacted".into(),
-                })
+                serde_json::from_value(value)
+                    .unwrap_or(EventData::warning("an event was dropped because it could not be redacted"))
             }
         }
     }
@@ -188,7 +187,7 @@ mod tests {
     fn numbers_and_masks_events() {
         let log = EventLog::default();
         let (bus, worker) = Bus::start(Redactor::new(["hunter2"]), vec![Box::new(log.clone())]);
-        bus.emit(EventData::Warning { message: "pw hunter2".into() });
+        bus.emit(EventData::warning("pw hunter2"));
         bus.emit(EventData::NodeSkipped { node: "a".into(), reason: "hunter2".into() });
         bus.close();
         worker.join();
@@ -196,7 +195,7 @@ mod tests {
         assert_eq!(events.len(), 2);
         assert_eq!(events[0].seq, 0);
         assert_eq!(events[1].seq, 1);
-        assert_eq!(events[0].data, EventData::Warning { message: "pw ***".into() });
+        assert_eq!(events[0].data, EventData::warning("pw ***"));
         assert_eq!(events[1].data, EventData::NodeSkipped { node: "a".into(), reason: "***".into() });
     }
 }

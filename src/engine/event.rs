@@ -427,6 +427,9 @@ pub enum EventData {
     },
     /// Something the user should know that is not a node's status.
     Warning {
+        /// What it is about: `run`, `lease`, `heartbeat`, `journal`, `signals`.
+        #[serde(default)]
+        kind: super::warning::WarningKind,
         message: String,
     },
     RunFinished {
@@ -435,6 +438,13 @@ pub enum EventData {
         duration_ms: u64,
         summary: Summary,
     },
+}
+
+impl EventData {
+    /// A `warning` about the run itself (its options, a policy applied).
+    pub fn warning(message: impl Into<String>) -> EventData {
+        EventData::Warning { kind: super::warning::WarningKind::Run, message: message.into() }
+    }
 }
 
 fn is_false(flag: &bool) -> bool {

@@ -150,7 +150,7 @@ async fn roll_back(
                 if !first {
                     return None;
                 }
-                ctx.log.bus.emit(EventData::Warning { message: "rolling back; press Ctrl-C again to stop at once".into() });
+                ctx.log.bus.emit(EventData::warning("rolling back; press Ctrl-C again to stop at once"));
             }
         }
     }
@@ -292,9 +292,10 @@ impl Scheduler {
 
     /// A first SIGINT/SIGTERM.
     fn signal_received(&mut self) {
-        self.ctx.log.bus.emit(EventData::Warning {
-            message: "interrupted: no new work starts; press Ctrl-C again to stop at once".into(),
-        });
+        self.ctx
+            .log
+            .bus
+            .emit(EventData::warning("interrupted: no new work starts; press Ctrl-C again to stop at once"));
         // Cancels what runs even when a failure that lets it finish decided.
         if Stop::Interrupted.cancels(self.pipeline_policy) {
             self.forward.cancel();

@@ -216,7 +216,7 @@ pub fn conclude(
     };
     let policy = match policy {
         OutcomePolicy::Continue => {
-            ctx.log.bus.emit(EventData::Warning { message: format!("{text}; continuing by policy") });
+            ctx.log.bus.emit(EventData::warning(format!("{text}; continuing by policy")));
             return GateDecision::Pass;
         }
         OutcomePolicy::Rollback => FailurePolicy::Rollback,
@@ -358,9 +358,7 @@ pub async fn wait_for_window(
         return true;
     }
     let Some(opens) = window.next_open(now) else {
-        ctx.log
-            .bus
-            .emit(EventData::Warning { message: format!("{}: the window `{}` never opens", node.name, window.text) });
+        ctx.log.bus.emit(EventData::warning(format!("{}: the window `{}` never opens", node.name, window.text)));
         return true;
     };
     ctx.log.bus.emit(EventData::GateWaiting {

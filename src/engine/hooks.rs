@@ -85,12 +85,10 @@ pub async fn run_hooks(
         };
         if let Some(error) = &error {
             let owner = node_name.as_deref().map(|n| format!(" of {n}")).unwrap_or_default();
-            ctx.log.bus.emit(EventData::Warning {
-                message: format!(
-                    "the `on {}` hook{owner} failed: {error} (the run's outcome is unchanged)",
-                    event.word()
-                ),
-            });
+            ctx.log.bus.emit(EventData::warning(format!(
+                "the `on {}` hook{owner} failed: {error} (the run's outcome is unchanged)",
+                event.word()
+            )));
         }
         ctx.log.bus.emit(EventData::HookFinished {
             node: node_name,

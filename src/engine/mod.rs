@@ -17,6 +17,7 @@ pub mod context;
 pub mod evaluate;
 pub mod event;
 pub mod executor;
+pub mod failure;
 pub mod gates;
 pub mod hooks;
 pub mod hosts;
@@ -44,6 +45,7 @@ pub mod transport;
 pub mod undo;
 pub mod undo_past_run;
 pub mod view;
+pub mod warning;
 
 use std::sync::Arc;
 use tokio::time::Instant;
@@ -74,6 +76,8 @@ pub struct Parts {
     pub scripts: Arc<dyn ScriptRunner>,
     /// Asks a person when stdin is a terminal (`options.approvals.interactive`).
     pub prompt: Option<Arc<dyn ApprovalPrompt>>,
+    /// Warnings from outside the engine (heartbeat, journal, signals) into its event stream.
+    pub warnings: warning::Warnings,
 }
 
 impl Parts {
@@ -86,6 +90,7 @@ impl Parts {
             remotes: remotes(graph, options),
             scripts: Arc::new(scripts),
             prompt: Some(Arc::new(approval::TerminalPrompt)),
+            warnings: warning::Warnings::default(),
         }
     }
 }
@@ -127,12 +132,15 @@ pub async fn run(
     let redactor = Redactor::new(inputs.secret_values());
     let clock = if options.simulated { bus::EventClock::simulated() } else { bus::EventClock::Wall };
     let (bus, worker) = Bus::start_with_clock(redactor, sinks, clock);
+    let warnings = parts.warnings.clone();
+    warnings.attach(&bus);
     warn_unknown_approvals(&graph, &options, &bus);
     let completions = CompletionLog::resumed(&graph, &options.resumed);
     let remotes = parts.remotes.clone();
     let ctx = run_context(graph, inputs, options, parts, bus.clone(), completions);
     let report = executor::execute(ctx, interrupts).await;
     close_remotes(&remotes).await;
+    warnings.detach();
     bus.close();
     let _ = tokio::task::spawn_blocking(move || worker.join()).await;
     report
@@ -195,6 +203,7 @@ fn warn_unknown_approvals(graph: &ExecutionGraph, options: &RunOptions, bus: &Bu
         });
         if !known {
             bus.emit(event::EventData::Warning {
+                kind: warning::WarningKind::Run,
                 message: format!("--approve {name}: no gate asks for an approval and no protected stage has that name"),
             });
         }

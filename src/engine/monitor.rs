@@ -57,9 +57,10 @@ async fn watch_stage(
         return GateDecision::Pass;
     };
     let Some(check) = &gate.check else {
-        ctx.log.bus.emit(EventData::Warning {
-            message: format!("monitor of {stage_name}: gate {} has no `check` to evaluate", gate_node.name),
-        });
+        ctx.log.bus.emit(EventData::warning(format!(
+            "monitor of {stage_name}: gate {} has no `check` to evaluate",
+            gate_node.name
+        )));
         finished(GateOutcome::Pass, Some("the gate has no check".into()));
         return GateDecision::Pass;
     };

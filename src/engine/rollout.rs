@@ -247,16 +247,14 @@ impl Rollout {
                         self.node_cancel.cancel();
                     }
                 } else {
-                    self.ctx.log.bus.emit(EventData::Warning {
-                        message: format!(
-                            "{}: {} failed ({} of {} tolerated failures): {}",
-                            self.ctx.plan().node(self.id).name,
-                            self.hosts[index],
-                            self.failures,
-                            self.tolerated,
-                            unit.error.clone().unwrap_or_default()
-                        ),
-                    });
+                    self.ctx.log.bus.emit(EventData::warning(format!(
+                        "{}: {} failed ({} of {} tolerated failures): {}",
+                        self.ctx.plan().node(self.id).name,
+                        self.hosts[index],
+                        self.failures,
+                        self.tolerated,
+                        unit.error.clone().unwrap_or_default()
+                    )));
                 }
             }
             let merged = match (self.results[index].take(), unit) {

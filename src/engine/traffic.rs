@@ -129,14 +129,12 @@ impl Rollout {
                     outcome: UnitOutcome::Completed,
                     phase: UnitPhase::Retired,
                 }),
-                Err(failure) => self.ctx.log.bus.emit(EventData::Warning {
-                    message: format!(
-                        "{}: retiring {} on {host} failed (the new version serves every request): {}",
-                        node.name,
-                        self.ctx.run.previous_version(),
-                        failure.message
-                    ),
-                }),
+                Err(failure) => self.ctx.log.bus.emit(EventData::warning(format!(
+                    "{}: retiring {} on {host} failed (the new version serves every request): {}",
+                    node.name,
+                    self.ctx.run.previous_version(),
+                    failure.message
+                ))),
             }
         }
     }
@@ -211,9 +209,9 @@ pub(super) async fn route_to_stable(ctx: &Arc<RunContext>, node: NodeId, router:
     match result {
         Ok(()) => true,
         Err(message) => {
-            ctx.log.bus.emit(EventData::Warning {
-                message: format!("could not send every request back to the stable version: {message}"),
-            });
+            ctx.log.bus.emit(EventData::warning(format!(
+                "could not send every request back to the stable version: {message}"
+            )));
             false
         }
     }

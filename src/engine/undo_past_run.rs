@@ -47,6 +47,8 @@ pub async fn undo_past_run(
 ) -> RunReport {
     let redactor = Redactor::new(inputs.secret_values());
     let (bus, worker) = Bus::start(redactor, sinks);
+    let warnings = parts.warnings.clone();
+    warnings.attach(&bus);
     let completions = CompletionLog::default();
     for (index, (node, host)) in undo.units.iter().enumerate() {
         let Some(def) = graph.plan.node_named(node) else { continue };
@@ -84,6 +86,7 @@ pub async fn undo_past_run(
         summary: summary.clone(),
     });
     super::close_remotes(&ctx.services.remotes).await;
+    warnings.detach();
     bus.close();
     let _ = tokio::task::spawn_blocking(move || worker.join()).await;
     RunReport { status, summary, duration_ms }
@@ -114,9 +117,7 @@ async fn roll_back(
                     hard.cancel();
                     ctx.kill_all();
                 } else {
-                    ctx.log.bus.emit(EventData::Warning {
-                        message: "rolling back; press Ctrl-C again to stop at once".into(),
-                    });
+                    ctx.log.bus.emit(EventData::warning("rolling back; press Ctrl-C again to stop at once"));
                 }
             }
         }

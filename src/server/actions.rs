@@ -15,12 +15,13 @@ use serde::Deserialize;
 use super::api::{blocking, open};
 use super::auth::writer;
 use super::error::{ApiError, ApiResult};
+use super::reporter::StderrReporter;
 use super::AppState;
 use crate::engine::Approvals;
 use crate::session::action::Action;
 use crate::session::approve::ApproveRequest;
 use crate::session::rollback::PreparedRollback;
-use crate::session::{LockWait, ResumeRequest, RollbackRequest, StderrReporter};
+use crate::session::{LockWait, ResumeRequest, RollbackRequest};
 
 /// A JSON body, or 400 saying what is wrong with it. An empty body is `{}`.
 pub(crate) fn body<T: serde::de::DeserializeOwned>(bytes: &Bytes) -> ApiResult<T> {

@@ -44,7 +44,10 @@ impl From<SessionError> for ApiError {
             SessionErrorKind::Refused => (StatusCode::CONFLICT, "refused"),
             SessionErrorKind::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
             SessionErrorKind::Plan => (StatusCode::UNPROCESSABLE_ENTITY, "plan_errors"),
-            SessionErrorKind::State | SessionErrorKind::Runtime => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+            SessionErrorKind::Usage => (StatusCode::BAD_REQUEST, "bad_request"),
+            SessionErrorKind::State | SessionErrorKind::Runtime | SessionErrorKind::Run => {
+                (StatusCode::INTERNAL_SERVER_ERROR, "internal")
+            }
         };
         let message = if error.kind == SessionErrorKind::Plan {
             "the plan has errors (see the server's log, or run `deploy check`)".to_string()

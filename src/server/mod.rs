@@ -15,6 +15,7 @@ pub mod events;
 pub mod hooks;
 pub mod locks;
 pub mod page;
+pub mod reporter;
 pub mod run_actions;
 pub mod runs;
 pub mod tokens;

@@ -17,12 +17,13 @@ use super::actions::{body, server_views};
 use super::api::{blocking, open};
 use super::auth::writer;
 use super::error::{ApiError, ApiResult};
+use super::reporter::StderrReporter;
 use super::AppState;
 use crate::engine::Approvals;
 use crate::session::action::Action;
 use crate::session::approve::ApproveRequest;
 use crate::session::resume::PreparedResume;
-use crate::session::{LockWait, ResumeRequest, StderrReporter};
+use crate::session::{LockWait, ResumeRequest};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -6,7 +6,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-use crate::session::{InterruptHandle, Interrupts, RunEnd, SessionResult, StderrReporter};
+use super::reporter::StderrReporter;
+use crate::session::{InterruptHandle, Interrupts, RunEnd, SessionResult};
 
 struct Running {
     interrupt: InterruptHandle,

@@ -9,6 +9,7 @@ use super::lease::LeaseGuard;
 use super::reporter::Reporter;
 use super::runtime::{block_on, Interrupts};
 use crate::engine::event::RunStatus;
+use crate::engine::warning::Warnings;
 use crate::engine::{EventSink, RunReport};
 use crate::graph::ExecutionGraph;
 use crate::state::heartbeat::Heartbeat;
@@ -23,6 +24,8 @@ pub struct RunEnd {
     /// Bookkeeping that failed after the engine finished (the end not
     /// recorded, the lock not released, journal entries lost).
     pub problems: Vec<SessionError>,
+    /// Why the run did not succeed (a pause is no failure), with where.
+    pub failure: Option<SessionError>,
 }
 
 /// Where a run's events go and who may interrupt it.
@@ -50,10 +53,13 @@ fn open(location: &StateLocation) -> SessionResult<Box<dyn StateStore>> {
 
 impl Drive<'_> {
     /// Runs `engine` with the heartbeat going and the journal first among
-    /// the sinks. A run whose bookkeeping could not start is marked crashed.
+    /// the sinks; `engine` puts the [`Warnings`] it is given into its parts,
+    /// so the heartbeat's, the journal's and the signal listener's warnings
+    /// are events of the run. A run whose bookkeeping could not start is
+    /// marked crashed.
     pub fn run<F, Fut>(self, guard: &mut LeaseGuard, engine: F) -> SessionResult<(RunReport, JournalHealth)>
     where
-        F: FnOnce(Vec<Box<dyn EventSink>>, UnboundedReceiver<()>) -> Fut,
+        F: FnOnce(Vec<Box<dyn EventSink>>, UnboundedReceiver<()>, Warnings) -> Fut,
         Fut: std::future::Future<Output = RunReport>,
     {
         let run_id = guard.run_id().to_string();
@@ -65,13 +71,17 @@ impl Drive<'_> {
                 return Err(error);
             }
         };
-        let heartbeat = Heartbeat::start(heartbeat_store, &run_id, heartbeat_interval(ttl()));
-        let health = JournalHealth::default();
+        let warnings = Warnings::default();
+        let heartbeat = Heartbeat::start(heartbeat_store, &run_id, heartbeat_interval(ttl()), warnings.clone());
+        let health = JournalHealth::warning_through(warnings.clone());
         let journal =
             JournalSink::start(journal_store, &run_id, self.base_seq, NodeIndex::of(self.graph), health.clone());
         let mut sinks: Vec<Box<dyn EventSink>> = vec![Box::new(journal)];
         sinks.extend(self.views);
-        let report = match block_on(self.graph, self.interrupts, move |interrupts| engine(sinks, interrupts)) {
+        let engine_warnings = warnings.clone();
+        let report = match block_on(self.graph, self.interrupts, &warnings, move |interrupts| {
+            engine(sinks, interrupts, engine_warnings)
+        }) {
             Ok(report) => report,
             Err(error) => {
                 self.reporter.notice(&format!("error: {error}"));
@@ -79,6 +89,10 @@ impl Drive<'_> {
             }
         };
         heartbeat.stop();
+        // What no event could carry any more (the bus had closed) is still said.
+        for warning in warnings.take() {
+            self.reporter.notice(&format!("warning: {}", warning.message));
+        }
         Ok((report, health))
     }
 }
@@ -87,16 +101,24 @@ impl Drive<'_> {
 pub fn record_end(guard: &mut LeaseGuard, finish: &Finish, health: &JournalHealth) -> Vec<SessionError> {
     let mut problems = Vec::new();
     if let Err(error) = guard.store().finish_deployment(finish) {
-        problems.push(SessionError::new(
-            SessionErrorKind::State,
-            format!("the end of run {} could not be recorded: {error}", finish.run_id),
-        ));
+        problems.push(
+            SessionError::new(
+                SessionErrorKind::State,
+                format!("the end of run {} could not be recorded", finish.run_id),
+            )
+            .with_code("end_not_recorded")
+            .caused_by(error),
+        );
     }
     if let Some(error) = health.error() {
-        problems.push(SessionError::new(
-            SessionErrorKind::State,
-            format!("part of the journal of run {} was not written: {error}", finish.run_id),
-        ));
+        problems.push(
+            SessionError::new(
+                SessionErrorKind::State,
+                format!("part of the journal of run {} was not written", finish.run_id),
+            )
+            .with_code("journal_not_written")
+            .caused_by(error),
+        );
     }
     problems
 }

@@ -77,11 +77,13 @@ impl LeaseGuard {
                         format_time(lease.acquired_at)
                     );
                     if started.elapsed() >= wait.timeout {
-                        return Err(SessionError::new(SessionErrorKind::Locked, holder_text).with_help(format!(
-                            "wait for it to finish, retry with --lock-timeout 10m, or if it is stuck: \
+                        return Err(SessionError::new(SessionErrorKind::Locked, holder_text)
+                            .with_code("lock_held")
+                            .with_help(format!(
+                                "wait for it to finish, retry with --lock-timeout 10m, or if it is stuck: \
                              deploy lock release --force {}",
-                            lease.pipeline
-                        )));
+                                lease.pipeline
+                            )));
                     }
                     if !waiting_said {
                         reporter.notice(&format!(
@@ -109,10 +111,9 @@ impl LeaseGuard {
     pub fn release(mut self) -> SessionResult<()> {
         self.released = true;
         self.store.release_leases(&self.run_id).map_err(|error| {
-            SessionError::new(
-                SessionErrorKind::State,
-                format!("the lock of run {} could not be released: {error}", self.run_id),
-            )
+            SessionError::new(SessionErrorKind::State, format!("the lock of run {} could not be released", self.run_id))
+                .with_code("lock_not_released")
+                .caused_by(error)
         })
     }
 }

@@ -32,14 +32,15 @@ pub fn load_selected_graph(
 ) -> SessionResult<ExecutionGraph> {
     let checked = crate::check::check_file_with(path, &pairs(sets));
     let failed = checked.diagnostics.has_errors();
-    reporter.diagnostics(&checked.diagnostics.into_sorted(), &checked.sources);
+    let diagnostics = checked.diagnostics.into_sorted();
+    reporter.diagnostics(&diagnostics, &checked.sources);
     let mut plan = match checked.plan {
         Some(plan) if !failed => plan,
-        _ => return Err(SessionError::plan()),
+        _ => return Err(SessionError::plan_of(&diagnostics)),
     };
     if let Err(problems) = selection.apply(&mut plan) {
         reporter.diagnostics(&problems, &SourceMap::default());
-        return Err(SessionError::plan());
+        return Err(SessionError::plan_of(&problems));
     }
     Ok(ExecutionGraph::build(plan))
 }
@@ -84,12 +85,12 @@ pub fn load_inputs_reading(
         }
         Ok(_) => {
             reporter.diagnostics(&bad, &SourceMap::default());
-            Err(SessionError::plan())
+            Err(SessionError::plan_of(&bad))
         }
         Err(errors) => {
             bad.extend(errors);
             reporter.diagnostics(&bad, &graph.plan.sources);
-            Err(SessionError::plan())
+            Err(SessionError::plan_of(&bad))
         }
     }
 }

@@ -29,7 +29,7 @@ use std::time::Duration;
 pub use drive::RunEnd;
 pub use error::{SessionError, SessionErrorKind, SessionResult};
 pub use lease::LockWait;
-pub use reporter::{Reporter, StderrReporter};
+pub use reporter::Reporter;
 pub use resume::ResumeRequest;
 pub use rollback::RollbackRequest;
 pub use runtime::{InterruptHandle, Interrupts};

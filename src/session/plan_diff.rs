@@ -2,6 +2,7 @@
 //! successful deployment — the version, the params, and a unified diff of
 //! the plan text when it changed since.
 
+use super::error::SessionResult;
 use serde::Serialize;
 
 use crate::canonical::diff::{describe, Change};
@@ -60,7 +61,7 @@ pub struct Deployed {
 }
 
 /// Reads the state beside the plan (or `--state`) without creating it.
-pub fn deployed(graph: &ExecutionGraph, inputs: &ResolvedInputs, state: Option<&str>) -> Result<Deployed, String> {
+pub fn deployed(graph: &ExecutionGraph, inputs: &ResolvedInputs, state: Option<&str>) -> SessionResult<Deployed> {
     deployed_at(graph, inputs, &StateLocation::for_plan(state, &graph.plan.plan_file))
 }
 
@@ -69,15 +70,14 @@ pub fn deployed_at(
     graph: &ExecutionGraph,
     inputs: &ResolvedInputs,
     location: &StateLocation,
-) -> Result<Deployed, String> {
-    let Some(mut store) = crate::state::open(location, false).map_err(|error| error.to_string())? else {
+) -> SessionResult<Deployed> {
+    let Some(mut store) = crate::state::open(location, false)? else {
         return Ok(Deployed::default());
     };
     let pipeline = &graph.plan.pipeline.name;
     let final_environment = crate::session::liveness::final_environment(graph);
     let previous_version = store
-        .environment_versions(Some(pipeline))
-        .map_err(|error| error.to_string())?
+        .environment_versions(Some(pipeline))?
         .into_iter()
         .find(|entry| entry.environment == final_environment)
         .map(|entry| entry.current_version)
@@ -89,15 +89,14 @@ fn changes(
     store: &mut dyn crate::state::StateStore,
     graph: &ExecutionGraph,
     inputs: &ResolvedInputs,
-) -> Result<Option<Changes>, String> {
+) -> SessionResult<Option<Changes>> {
     let pipeline = &graph.plan.pipeline.name;
     let succeeded: Vec<crate::state::Deployment> = store
         .deployments(&DeploymentQuery {
             pipeline: Some(pipeline.clone()),
             kind: Some(DeploymentKind::Run),
             ..Default::default()
-        })
-        .map_err(|error| error.to_string())?
+        })?
         .into_iter()
         .filter(|deployment| deployment.status == DeploymentStatus::Succeeded && deployment.undone_by.is_none())
         .collect();
@@ -137,8 +136,7 @@ fn changes(
     };
     let version = inputs.version();
     let known_bad = store
-        .bad_versions(pipeline)
-        .map_err(|error| error.to_string())?
+        .bad_versions(pipeline)?
         .into_iter()
         .filter(|bad| bad.version == version)
         .map(|bad| if bad.environment.is_empty() { "(no target)".to_string() } else { bad.environment })

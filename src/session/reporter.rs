@@ -1,6 +1,7 @@
 //! Where a session says what it does while it does it: warnings (a lock
 //! taken over, a known-bad version), progress (waiting for a lock) and the
-//! plan's diagnostics. The CLI prints them on stderr; servers log them.
+//! plan's diagnostics. The session only hands them over: the CLI prints
+//! them on stderr, servers log them (`server::reporter`).
 
 use crate::diagnostic::Diagnostic;
 use crate::syntax::span::SourceMap;
@@ -10,21 +11,4 @@ pub trait Reporter: Send + Sync {
     fn notice(&self, text: &str);
     /// The diagnostics of a plan being loaded (warnings too).
     fn diagnostics(&self, diagnostics: &[Diagnostic], sources: &SourceMap);
-}
-
-/// Notices and diagnostics on stderr, plain (for servers' logs).
-pub struct StderrReporter;
-
-impl Reporter for StderrReporter {
-    fn notice(&self, text: &str) {
-        eprintln!("deploy: {text}");
-    }
-
-    fn diagnostics(&self, diagnostics: &[Diagnostic], sources: &SourceMap) {
-        if diagnostics.is_empty() {
-            return;
-        }
-        let text = crate::diagnostic::render_terminal(diagnostics, sources, crate::diagnostic::RenderStyle::Plain);
-        eprint!("{text}");
-    }
 }

@@ -238,8 +238,8 @@ impl PreparedResume {
         ));
         let drive = Drive { location: &location, graph: &graph, base_seq, views, interrupts, reporter };
         let engine_graph = graph.clone();
-        let (report, health) = drive.run(&mut guard, move |sinks, interrupts| async move {
-            let mut parts = Parts::local(&engine_graph, &options);
+        let (report, health) = drive.run(&mut guard, move |sinks, interrupts, warnings| async move {
+            let mut parts = Parts { warnings, ..Parts::local(&engine_graph, &options) };
             if prompt.is_some() {
                 parts.prompt = prompt;
             }
@@ -256,6 +256,7 @@ impl PreparedResume {
         });
         let mut problems = record_end(&mut guard, &finish_of(&holder.run_id, &report, promote), &health);
         release(guard, &mut problems);
-        Ok(RunEnd { run_id: holder.run_id, report, problems })
+        let failure = crate::engine::failure::Failure::of_run(&graph.plan, &report);
+        Ok(RunEnd { run_id: holder.run_id, report, problems, failure })
     }
 }

@@ -206,8 +206,8 @@ impl PreparedRollback {
             reporter,
         };
         let engine_graph = graph.clone();
-        let (report, health) = drive.run(&mut guard, move |sinks, interrupts| async move {
-            let parts = Parts::local(&engine_graph, &options);
+        let (report, health) = drive.run(&mut guard, move |sinks, interrupts, warnings| async move {
+            let parts = Parts { warnings, ..Parts::local(&engine_graph, &options) };
             crate::engine::undo_past_run::undo_past_run(engine_graph, inputs, options, parts, sinks, interrupts, undo)
                 .await
         })?;
@@ -225,7 +225,8 @@ impl PreparedRollback {
             }
         }
         release(guard, &mut problems);
-        Ok(RunEnd { run_id: holder.run_id, report, problems })
+        let failure = crate::engine::failure::Failure::of_run(&graph.plan, &report);
+        Ok(RunEnd { run_id: holder.run_id, report, problems, failure })
     }
 }
 

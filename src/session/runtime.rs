@@ -5,6 +5,7 @@ use std::time::Duration;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 
 use super::error::{SessionError, SessionErrorKind, SessionResult};
+use crate::engine::warning::{WarningKind, Warnings};
 use crate::engine::RunReport;
 use crate::graph::ExecutionGraph;
 
@@ -24,9 +25,9 @@ impl Interrupts {
         (InterruptHandle { sender }, Interrupts::Channel(receiver))
     }
 
-    fn receiver(self) -> UnboundedReceiver<()> {
+    fn receiver(self, warnings: &Warnings) -> UnboundedReceiver<()> {
         match self {
-            Interrupts::Signals => listen_for_signals(),
+            Interrupts::Signals => listen_for_signals_warning(warnings),
             Interrupts::Channel(receiver) => receiver,
         }
     }
@@ -44,14 +45,17 @@ impl InterruptHandle {
     }
 }
 
-/// One message per SIGINT or SIGTERM delivered to this process.
-pub fn listen_for_signals() -> UnboundedReceiver<()> {
+/// What it means when SIGINT and SIGTERM cannot be listened for.
+pub const NO_SIGNALS: &str = "cannot listen for Ctrl-C; it will stop deploy without rolling back";
+
+/// One message per SIGINT or SIGTERM delivered to this process. `None`
+/// when they cannot be listened for (Ctrl-C then stops deploy at once).
+pub fn listen_for_signals() -> Option<UnboundedReceiver<()>> {
     use tokio::signal::unix::{signal, SignalKind};
     let (sender, receiver) = unbounded_channel();
     let (Ok(mut interrupt), Ok(mut terminate)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate()))
     else {
-        eprintln!("warning: cannot listen for Ctrl-C; it will stop deploy without rolling back");
-        return receiver;
+        return None;
     };
     tokio::spawn(async move {
         loop {
@@ -64,13 +68,27 @@ pub fn listen_for_signals() -> UnboundedReceiver<()> {
             }
         }
     });
-    receiver
+    Some(receiver)
+}
+
+/// [`listen_for_signals`]; when it cannot, says so through `warnings` and
+/// gives a receiver nothing is sent on.
+fn listen_for_signals_warning(warnings: &Warnings) -> UnboundedReceiver<()> {
+    listen_for_signals().unwrap_or_else(|| {
+        warnings.warn(WarningKind::Signals, NO_SIGNALS);
+        unbounded_channel().1
+    })
 }
 
 /// Starts a multi-threaded runtime of its own and runs the engine future in
 /// it, with `interrupts` delivered to it. Its own runtime, so that a run can
 /// be started from any thread, a server's included.
-pub fn block_on<F, Fut>(graph: &ExecutionGraph, interrupts: Interrupts, engine: F) -> SessionResult<RunReport>
+pub fn block_on<F, Fut>(
+    graph: &ExecutionGraph,
+    interrupts: Interrupts,
+    warnings: &Warnings,
+    engine: F,
+) -> SessionResult<RunReport>
 where
     F: FnOnce(UnboundedReceiver<()>) -> Fut,
     Fut: std::future::Future<Output = RunReport>,
@@ -82,7 +100,8 @@ where
         tokio::runtime::Builder::new_multi_thread().enable_all().thread_stack_size(stack).build().map_err(|error| {
             SessionError::new(SessionErrorKind::Runtime, format!("cannot start the runtime: {error}"))
         })?;
-    let report = runtime.block_on(async move { engine(interrupts.receiver()).await });
+    let warnings = warnings.clone();
+    let report = runtime.block_on(async move { engine(interrupts.receiver(&warnings)).await });
     runtime.shutdown_timeout(Duration::from_millis(100));
     Ok(report)
 }

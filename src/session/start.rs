@@ -52,8 +52,8 @@ pub fn start(request: RunRequest, reporter: &dyn Reporter) -> SessionResult<RunE
     guard.store().insert_deployment(&deployment)?;
     let drive = Drive { location: &location, graph: &graph, base_seq: 0, views, interrupts, reporter };
     let engine_graph = graph.clone();
-    let (report, health) = drive.run(&mut guard, move |sinks, interrupts| async move {
-        let parts = Parts::local(&engine_graph, &options);
+    let (report, health) = drive.run(&mut guard, move |sinks, interrupts, warnings| async move {
+        let parts = Parts { warnings, ..Parts::local(&engine_graph, &options) };
         crate::engine::run(engine_graph, inputs, options, parts, sinks, interrupts).await
     })?;
     let promote = (report.status == RunStatus::Succeeded).then(|| Promotion {
@@ -63,7 +63,8 @@ pub fn start(request: RunRequest, reporter: &dyn Reporter) -> SessionResult<RunE
     });
     let mut problems = record_end(&mut guard, &finish_of(&holder.run_id, &report, promote), &health);
     release(guard, &mut problems);
-    Ok(RunEnd { run_id: holder.run_id, report, problems })
+    let failure = crate::engine::failure::Failure::of_run(&graph.plan, &report);
+    Ok(RunEnd { run_id: holder.run_id, report, problems, failure })
 }
 
 /// The version deployed now to `environment`; `""` when none is.

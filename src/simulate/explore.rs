@@ -98,7 +98,7 @@ pub fn explore(
     inputs: &ResolvedInputs,
     scenario: &Scenario,
     durations: &Arc<Durations>,
-) -> Result<Vec<Explored>, String> {
+) -> crate::engine::failure::FailureResult<Vec<Explored>> {
     let mut runs = vec![("(none)".to_string(), scenario.injections.clone())];
     runs.extend(single_failures(graph, &scenario.injections));
     let mut rows = Vec::with_capacity(runs.len());

@@ -17,6 +17,7 @@ pub mod outcome;
 pub mod script_runner;
 pub mod transport;
 
+use crate::engine::failure::{Failure, FailureResult};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -39,6 +40,8 @@ pub struct Scenario {
     pub approvals: Approvals,
     pub max_parallel: usize,
     pub previous_version: String,
+    /// `--env` / `--limit` (already applied to the graph; recorded in `run_started`).
+    pub selection: crate::check::selection::Selection,
 }
 
 /// A simulated run's report and every event it emitted.
@@ -55,12 +58,12 @@ pub fn simulate(
     scenario: &Scenario,
     durations: &Arc<Durations>,
     mut sinks: Vec<Box<dyn EventSink>>,
-) -> Result<Simulation, String> {
+) -> FailureResult<Simulation> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .start_paused(true)
         .build()
-        .map_err(|error| format!("cannot start the runtime: {error}"))?;
+        .map_err(|error| Failure::runtime("cannot start the runtime").caused_by(error))?;
     let log = EventLog::default();
     sinks.push(Box::new(log.clone()));
     let injections = Arc::new(scenario.injections.clone());
@@ -78,6 +81,7 @@ pub fn simulate(
             sandbox: SandboxRunner::new(graph.plan.pipeline.script_limits, graph.plan.sources.clone()),
         }),
         prompt: Some(Arc::new(approvals::SimulatedPrompt { injections: injections.clone() })),
+        warnings: crate::engine::warning::Warnings::default(),
     };
     let mut approvals = scenario.approvals.clone();
     approvals.interactive = !scenario.injections.refuse.is_empty();
@@ -88,6 +92,7 @@ pub fn simulate(
         previous_version: Some(scenario.previous_version.clone()),
         approvals,
         simulated: true,
+        selection: scenario.selection.clone(),
         ..RunOptions::default()
     };
     let interrupt_after = scenario.injections.interrupt_after;

@@ -7,6 +7,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use super::StateStore;
+use crate::engine::warning::{WarningKind, Warnings};
 
 pub struct Heartbeat {
     stop: Arc<(Mutex<bool>, Condvar)>,
@@ -14,7 +15,7 @@ pub struct Heartbeat {
 }
 
 impl Heartbeat {
-    pub fn start(mut store: Box<dyn StateStore>, run_id: &str, interval: Duration) -> Heartbeat {
+    pub fn start(mut store: Box<dyn StateStore>, run_id: &str, interval: Duration, warnings: Warnings) -> Heartbeat {
         let stop = Arc::new((Mutex::new(false), Condvar::new()));
         let signal = stop.clone();
         let run_id = run_id.to_string();
@@ -35,15 +36,16 @@ impl Heartbeat {
                     match store.heartbeat(&run_id, super::now_ms()) {
                         Ok(0) if !warned => {
                             warned = true;
-                            eprintln!(
-                                "deploy: warning: this run no longer holds its lease \
-                                 (released with `deploy lock release --force`?)"
+                            warnings.warn(
+                                WarningKind::Lease,
+                                "this run no longer holds its lease \
+                                 (released with `deploy lock release --force`?)",
                             );
                         }
                         Ok(_) => {}
                         Err(error) if !warned => {
                             warned = true;
-                            eprintln!("deploy: warning: heartbeat failed: {error}");
+                            warnings.warn(WarningKind::Heartbeat, format!("heartbeat failed: {error}"));
                         }
                         Err(_) => {}
                     }

@@ -16,6 +16,7 @@ use std::thread::JoinHandle;
 use super::records::{JournalEntry, NodeRun, NodeRunChange};
 use super::StateStore;
 use crate::engine::event::{Event, EventData};
+use crate::engine::warning::{WarningKind, Warnings};
 use crate::engine::EventSink;
 use crate::graph::ExecutionGraph;
 
@@ -129,12 +130,19 @@ struct Pending {
 }
 
 /// Whether every event reached the store; shared with the command that ran.
+/// The first failure is also a warning in the run's event stream.
 #[derive(Clone, Default)]
 pub struct JournalHealth {
     error: Arc<Mutex<Option<String>>>,
+    warnings: Warnings,
 }
 
 impl JournalHealth {
+    /// Health that warns through `warnings` when a write fails.
+    pub fn warning_through(warnings: Warnings) -> JournalHealth {
+        JournalHealth { error: Arc::default(), warnings }
+    }
+
     /// The first write that failed, if any.
     pub fn error(&self) -> Option<String> {
         self.error.lock().ok().and_then(|error| error.clone())
@@ -143,7 +151,7 @@ impl JournalHealth {
     fn fail(&self, message: String) {
         if let Ok(mut error) = self.error.lock() {
             if error.is_none() {
-                eprintln!("deploy: error: the journal cannot be written: {message}");
+                self.warnings.warn(WarningKind::Journal, format!("the journal cannot be written: {message}"));
                 *error = Some(message);
             }
         }

@@ -3,6 +3,7 @@
 //! the state are. Flags win over the plan's `watch { ... }` block, which
 //! wins over the defaults (branch `main`, every 1m).
 
+use crate::engine::failure::{Failure, FailureResult};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -51,26 +52,26 @@ fn absolute_remote(repo: &str) -> String {
 
 impl WatchConfig {
     /// `trigger`: the plan's `watch` block, when FILE could be read here.
-    pub fn resolve(flags: WatchFlags, trigger: Option<&WatchTrigger>) -> Result<WatchConfig, String> {
+    pub fn resolve(flags: WatchFlags, trigger: Option<&WatchTrigger>) -> FailureResult<WatchConfig> {
         let trigger = trigger.cloned().unwrap_or_default();
         let repo_flag = flags.repo.clone().or(trigger.repo.clone());
         let (repo, plan_in_repo, base) = match repo_flag {
             Some(repo) => {
                 if flags.file.is_absolute() {
-                    return Err(format!(
+                    return Err(Failure::usage(format!(
                         "with --repo, FILE is the plan's path inside the repository, not {}",
                         flags.file.display()
-                    ));
+                    )));
                 }
                 (absolute_remote(&repo), flags.file.clone(), PathBuf::from("."))
             }
             None => {
                 let top = super::git::toplevel(&flags.file)?;
                 let file = std::fs::canonicalize(&flags.file)
-                    .map_err(|error| format!("cannot read {}: {error}", flags.file.display()))?;
+                    .map_err(|error| Failure::usage(format!("cannot read {}: {error}", flags.file.display())))?;
                 let inside = file
                     .strip_prefix(&top)
-                    .map_err(|_| format!("{} is not inside {}", file.display(), top.display()))?
+                    .map_err(|_| Failure::usage(format!("{} is not inside {}", file.display(), top.display())))?
                     .to_path_buf();
                 let base = file.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
                 (top.display().to_string(), inside, base)
@@ -82,7 +83,7 @@ impl WatchConfig {
         };
         let branch = flags.branch.or(trigger.branch).unwrap_or_else(|| DEFAULT_BRANCH.to_string());
         if branch.trim().is_empty() || branch.starts_with('-') || branch.contains("..") {
-            return Err(format!("`{branch}` is not a branch name"));
+            return Err(Failure::usage(format!("`{branch}` is not a branch name")));
         }
         Ok(WatchConfig {
             repo,

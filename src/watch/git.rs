@@ -7,6 +7,15 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::engine::failure::Failure;
+
+/// What git could not do, as a [`Failure`] with the code `git`.
+pub type GitResult<T> = Result<T, Failure>;
+
+fn git_failure(message: String) -> Failure {
+    Failure::runtime(message).with_code("git")
+}
+
 /// How long one git command may take (a fetch over a slow network included).
 const DEADLINE: Duration = Duration::from_secs(120);
 
@@ -27,7 +36,7 @@ pub struct Git {
 }
 
 /// Runs git with `args`; its stdout, or an error with its stderr.
-fn run_git(git_dir: Option<&Path>, args: &[&str]) -> Result<String, String> {
+fn run_git(git_dir: Option<&Path>, args: &[&str]) -> GitResult<String> {
     let mut command = Command::new("git");
     if let Some(dir) = git_dir {
         command.arg("--git-dir").arg(dir);
@@ -41,7 +50,7 @@ fn run_git(git_dir: Option<&Path>, args: &[&str]) -> Result<String, String> {
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    let mut child = command.spawn().map_err(|error| format!("cannot run git: {error}"))?;
+    let mut child = command.spawn().map_err(|error| git_failure(format!("cannot run git: {error}")))?;
     let started = Instant::now();
     loop {
         match child.try_wait() {
@@ -49,37 +58,38 @@ fn run_git(git_dir: Option<&Path>, args: &[&str]) -> Result<String, String> {
             Ok(None) if started.elapsed() > DEADLINE => {
                 let _ = child.kill();
                 let _ = child.wait();
-                return Err(format!("git {} took longer than {}s", args.join(" "), DEADLINE.as_secs()));
+                return Err(git_failure(format!("git {} took longer than {}s", args.join(" "), DEADLINE.as_secs())));
             }
             Ok(None) => std::thread::sleep(Duration::from_millis(10)),
-            Err(error) => return Err(format!("git {}: {error}", args.join(" "))),
+            Err(error) => return Err(git_failure(format!("git {}: {error}", args.join(" ")))),
         }
     }
-    let output = child.wait_with_output().map_err(|error| format!("git {}: {error}", args.join(" ")))?;
+    let output = child.wait_with_output().map_err(|error| git_failure(format!("git {}: {error}", args.join(" "))))?;
     if output.status.success() {
         Ok(String::from_utf8_lossy(&output.stdout).trim_end().to_string())
     } else {
         let stderr = String::from_utf8_lossy(&output.stderr);
         let message = stderr.lines().rfind(|line| !line.trim().is_empty()).unwrap_or("failed").trim();
-        Err(format!("git {}: {message}", args.first().copied().unwrap_or("")))
+        Err(git_failure(format!("git {}: {message}", args.first().copied().unwrap_or(""))))
     }
 }
 
 /// The top of the work tree that holds `path`.
-pub fn toplevel(path: &Path) -> Result<PathBuf, String> {
+pub fn toplevel(path: &Path) -> GitResult<PathBuf> {
     let dir = if path.is_dir() { path.to_path_buf() } else { path.parent().unwrap_or(Path::new(".")).to_path_buf() };
     let dir = if dir.as_os_str().is_empty() { PathBuf::from(".") } else { dir };
-    let text = run_git(None, &["-C", &dir.display().to_string(), "rev-parse", "--show-toplevel"])
-        .map_err(|_| format!("{} is not in a git repository (name one with --repo PATH|URL)", path.display()))?;
+    let text = run_git(None, &["-C", &dir.display().to_string(), "rev-parse", "--show-toplevel"]).map_err(|_| {
+        git_failure(format!("{} is not in a git repository (name one with --repo PATH|URL)", path.display()))
+    })?;
     Ok(PathBuf::from(text))
 }
 
 impl Git {
     /// Opens (or creates) the cache at `git_dir` with `remote` as `origin`.
-    pub fn open(git_dir: &Path, remote: &str) -> Result<Git, String> {
+    pub fn open(git_dir: &Path, remote: &str) -> GitResult<Git> {
         if !git_dir.join("HEAD").is_file() {
             std::fs::create_dir_all(git_dir)
-                .map_err(|error| format!("cannot create {}: {error}", git_dir.display()))?;
+                .map_err(|error| git_failure(format!("cannot create {}: {error}", git_dir.display())))?;
             run_git(None, &["init", "--quiet", "--bare", &git_dir.display().to_string()])?;
         }
         let git = Git { git_dir: git_dir.to_path_buf() };
@@ -91,7 +101,7 @@ impl Git {
         Ok(git)
     }
 
-    fn git(&self, args: &[&str]) -> Result<String, String> {
+    fn git(&self, args: &[&str]) -> GitResult<String> {
         run_git(Some(&self.git_dir), args)
     }
 
@@ -100,7 +110,7 @@ impl Git {
     }
 
     /// Fetches `branch` (force: a rewritten history replaces the old one).
-    pub fn fetch(&self, branch: &str) -> Result<(), String> {
+    pub fn fetch(&self, branch: &str) -> GitResult<()> {
         let refspec = format!("+refs/heads/{branch}:{}", Git::tracking_ref(branch));
         self.git(&["fetch", "--quiet", "--no-tags", "origin", &refspec]).map(|_| ())
     }
@@ -117,7 +127,7 @@ impl Git {
 
     /// The commits on the first-parent line of `head` after `since`
     /// (all of them, at most `limit`, without `since`), newest first.
-    pub fn first_parents(&self, head: &str, since: Option<&str>, limit: usize) -> Result<Vec<String>, String> {
+    pub fn first_parents(&self, head: &str, since: Option<&str>, limit: usize) -> GitResult<Vec<String>> {
         let count = format!("--max-count={limit}");
         let range = match since {
             Some(since) => format!("{since}..{head}"),
@@ -127,13 +137,13 @@ impl Git {
         Ok(text.lines().map(str::to_string).collect())
     }
 
-    pub fn info(&self, hash: &str) -> Result<CommitInfo, String> {
+    pub fn info(&self, hash: &str) -> GitResult<CommitInfo> {
         let text = self.git(&["log", "-1", "--format=%H%x00%an <%ae>%x00%s%x00%ct", hash])?;
         let mut parts = text.split('\0');
         let (Some(full), Some(author), Some(subject), Some(time)) =
             (parts.next(), parts.next(), parts.next(), parts.next())
         else {
-            return Err(format!("git log of {hash}: unexpected output"));
+            return Err(git_failure(format!("git log of {hash}: unexpected output")));
         };
         Ok(CommitInfo {
             hash: full.to_string(),
@@ -144,7 +154,7 @@ impl Git {
     }
 
     /// Checks `hash` out, detached, at `path` (replacing what was there).
-    pub fn add_worktree(&self, path: &Path, hash: &str) -> Result<(), String> {
+    pub fn add_worktree(&self, path: &Path, hash: &str) -> GitResult<()> {
         if path.exists() {
             self.remove_worktree(path);
         }

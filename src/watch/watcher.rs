@@ -4,6 +4,7 @@
 //! as superseded. A commit is deployed at most once automatically: its
 //! status (deployed, bad, superseded) is kept in the state.
 
+use crate::engine::failure::{Failure, FailureResult};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -48,7 +49,7 @@ impl Watcher {
         reporter: Arc<dyn Reporter>,
         pipeline: String,
         json: bool,
-    ) -> Result<Watcher, String> {
+    ) -> FailureResult<Watcher> {
         let git = Git::open(&config.work_dir.join("repo.git"), &config.repo)?;
         let me = Holder::current("");
         let record = WatcherRecord {
@@ -114,7 +115,7 @@ impl Watcher {
     }
 
     /// Logs the failure and gives the backoff before the next fetch.
-    fn fetch_failed(&mut self, error: String) -> Duration {
+    fn fetch_failed(&mut self, error: Failure) -> Duration {
         self.failures += 1;
         let factor = 2u32.saturating_pow(self.failures.min(16));
         let wait = self.config.every.max(Duration::from_secs(1)).saturating_mul(factor).min(MAX_BACKOFF);
@@ -125,7 +126,7 @@ impl Watcher {
             self.failures,
             humantime::format_duration(wait)
         ));
-        self.record.last_error = Some(error);
+        self.record.last_error = Some(error.to_string());
         self.set_state(
             "backing_off",
             &format!("the last fetch failed; next one in {}", humantime::format_duration(wait)),
@@ -176,8 +177,8 @@ impl Watcher {
     }
 
     /// Records the commits after the last one seen, oldest first, as queued.
-    fn note_new_commits(&mut self, head: &str) -> Result<(), String> {
-        let seen = self.store.commits(Some(&self.pipeline), 1).map_err(|error| error.to_string())?;
+    fn note_new_commits(&mut self, head: &str) -> FailureResult<()> {
+        let seen = self.store.commits(Some(&self.pipeline), 1)?;
         let since = seen.first().map(|commit| commit.commit.clone()).filter(|last| self.git.is_ancestor(last, head));
         // The first start deploys the head; its history before is not queued.
         let new = match &since {
@@ -186,7 +187,7 @@ impl Watcher {
         };
         let now = now_ms();
         for hash in new.iter().rev() {
-            if self.store.commit(&self.pipeline, hash).map_err(|error| error.to_string())?.is_some() {
+            if self.store.commit(&self.pipeline, hash)?.is_some() {
                 continue;
             }
             let info = self.git.info(hash)?;
@@ -204,7 +205,7 @@ impl Watcher {
                 reason: None,
             };
             self.reporter.notice(&format!("new commit {} on {}: {}", short(hash), self.config.branch, record.subject));
-            self.store.record_commit(&record).map_err(|error| error.to_string())?;
+            self.store.record_commit(&record)?;
         }
         Ok(())
     }

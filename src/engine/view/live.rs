@@ -105,7 +105,7 @@ impl LiveView {
                 self.println(&format!("deploy: pipeline \"{pipeline}\" version {version} (run {run_id})"));
             }
             EventData::Stopping { reason, policy } => self.println(&format!("deploy: {reason}; stopping ({policy})")),
-            EventData::Warning { message } => self.println(&format!("deploy: warning: {message}")),
+            EventData::Warning { message, .. } => self.println(&format!("deploy: warning: {message}")),
             // Process records are for the journal (`deploy status`, `deploy resume`).
             EventData::ProcessStarted { .. } | EventData::ProcessEnded { .. } | EventData::ProcessReaped { .. } => {}
             EventData::Action { message, .. } => self.println(&format!("deploy: {message}")),

@@ -62,7 +62,7 @@ fn run_line(data: &EventData) -> Option<String> {
             )
         }
         EventData::Stopping { reason, policy } => format!("deploy: {reason}; stopping ({policy})"),
-        EventData::Warning { message } => format!("deploy: warning: {message}"),
+        EventData::Warning { message, .. } => format!("deploy: warning: {message}"),
         EventData::ProcessStarted { .. } | EventData::ProcessEnded { .. } | EventData::ProcessReaped { .. } => {
             return None
         }

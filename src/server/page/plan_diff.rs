@@ -25,7 +25,7 @@ pub async fn show(State(state): State<AppState>) -> ApiResult<Html<String>> {
         let graph = crate::session::load::load_graph(&plan, &[], &Quiet)?;
         // A preview: `file()` and `command()` secrets are not read.
         let inputs = crate::session::load::load_inputs_reading(&graph, &[], false, &Quiet)?;
-        let deployed = deployed_at(&graph, &inputs, &location).map_err(ApiError::internal)?;
+        let deployed = deployed_at(&graph, &inputs, &location).map_err(ApiError::from)?;
         Ok((render_diff_only(deployed.changes.as_ref()), graph.plan.pipeline.name.clone()))
     })
     .await?;

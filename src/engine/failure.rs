@@ -1,0 +1,243 @@
+//! A failure at run time, as data: what failed ([`FailureKind`] and a stable
+//! `code`), where in the plan (node, host, the plan's span when known) and
+//! why (the message and the causes under it). Every front end renders it
+//! once at its edge: the CLI as `error: ...` lines or a JSON object, the
+//! HTTP API as a JSON body.
+
+use super::event::RunStatus;
+use super::RunReport;
+use crate::check::model::Plan;
+use crate::diagnostic::Diagnostic;
+use crate::source::line_column;
+
+/// What failed, broadly. `code` says precisely.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FailureKind {
+    /// The state store failed (open, query, write).
+    State,
+    /// Someone else holds the lease and `--lock-timeout` ran out.
+    Locked,
+    /// No such run, environment or host, or no run fits the request.
+    NotFound,
+    /// The run exists but cannot be resumed, approved or rolled back.
+    Refused,
+    /// The caller may not do this (an approver the gate does not name).
+    Forbidden,
+    /// The plan has errors (already reported as diagnostics).
+    Plan,
+    /// The command line or the request is wrong (`--env`, `--limit`, `--set`, `--fail`).
+    Usage,
+    /// The runtime, a thread, a server or a repository could not start or be read.
+    Runtime,
+    /// The run itself failed: a step, a gate, a monitor, the rollback.
+    Run,
+}
+
+impl FailureKind {
+    /// The word in JSON (`"kind"`).
+    pub fn word(self) -> &'static str {
+        match self {
+            FailureKind::State => "state",
+            FailureKind::Locked => "locked",
+            FailureKind::NotFound => "not_found",
+            FailureKind::Refused => "refused",
+            FailureKind::Forbidden => "forbidden",
+            FailureKind::Plan => "plan",
+            FailureKind::Usage => "usage",
+            FailureKind::Runtime => "runtime",
+            FailureKind::Run => "run",
+        }
+    }
+}
+
+/// Where in the plan a failure happened, as far as it is known.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Place {
+    pub node: Option<String>,
+    pub host: Option<String>,
+    /// The node's declaration in the plan.
+    pub span: Option<PlanSpan>,
+}
+
+/// A range of a plan file, with the line and column (1-based) of its start.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlanSpan {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+    pub start: usize,
+    pub end: usize,
+}
+
+impl Place {
+    /// The node named `node` of `plan` (its declaration), on `host`.
+    pub fn of_node(plan: &Plan, node: &str, host: Option<&str>) -> Place {
+        let span = plan.node_named(node).and_then(|def| {
+            let file = plan.sources.get(def.location.file)?;
+            let start = line_column(&file.text, def.location.span.start);
+            Some(PlanSpan {
+                file: file.name.clone(),
+                line: start.line,
+                column: start.column,
+                start: def.location.span.start,
+                end: def.location.span.end,
+            })
+        });
+        Place { node: Some(node.to_string()), host: host.map(str::to_string), span }
+    }
+}
+
+/// A failure with the help a person needs to get past it.
+#[derive(Clone, Debug)]
+pub struct Failure {
+    pub kind: FailureKind,
+    /// Stable and precise (`lock_held`, `unknown_environment`, `step_failed`):
+    /// what tests and scripts match.
+    pub code: &'static str,
+    /// One line; empty for [`FailureKind::Plan`], whose diagnostics were reported.
+    pub message: String,
+    /// Printed as is after the message (a diff, say).
+    pub detail: Box<str>,
+    pub help: Option<String>,
+    pub place: Box<Place>,
+    /// Why, outermost first: the errors under `message`.
+    pub causes: Vec<String>,
+}
+
+impl Failure {
+    pub fn new(kind: FailureKind, message: impl Into<String>) -> Failure {
+        Failure {
+            kind,
+            code: kind.word(),
+            message: message.into(),
+            detail: Box::default(),
+            help: None,
+            place: Box::default(),
+            causes: Vec::new(),
+        }
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Failure {
+        Failure::new(FailureKind::NotFound, message)
+    }
+
+    pub fn refused(message: impl Into<String>) -> Failure {
+        Failure::new(FailureKind::Refused, message)
+    }
+
+    pub fn usage(message: impl Into<String>) -> Failure {
+        Failure::new(FailureKind::Usage, message)
+    }
+
+    pub fn runtime(message: impl Into<String>) -> Failure {
+        Failure::new(FailureKind::Runtime, message)
+    }
+
+    /// The plan's diagnostics were reported already.
+    pub fn plan() -> Failure {
+        Failure::new(FailureKind::Plan, "")
+    }
+
+    /// [`Failure::plan`] named after its first error: its code (`E0134`) and message.
+    pub fn plan_of(diagnostics: &[Diagnostic]) -> Failure {
+        match diagnostics.iter().find(|diagnostic| diagnostic.is_error()) {
+            Some(first) => {
+                let mut failure = Failure::new(FailureKind::Plan, first.message.clone()).with_code(first.code.as_str());
+                failure.help = first.help.clone();
+                failure
+            }
+            None => Failure::plan(),
+        }
+    }
+
+    pub fn with_code(mut self, code: &'static str) -> Failure {
+        self.code = code;
+        self
+    }
+
+    pub fn with_help(mut self, help: impl Into<String>) -> Failure {
+        self.help = Some(help.into());
+        self
+    }
+
+    pub fn with_detail(mut self, detail: impl Into<String>) -> Failure {
+        self.detail = detail.into().into_boxed_str();
+        self
+    }
+
+    pub fn with_place(mut self, place: Place) -> Failure {
+        self.place = Box::new(place);
+        self
+    }
+
+    pub fn caused_by(mut self, cause: impl std::fmt::Display) -> Failure {
+        self.causes.push(cause.to_string());
+        self
+    }
+
+    /// Whether the failure was already shown (a plan's diagnostics).
+    pub fn is_reported(&self) -> bool {
+        self.kind == FailureKind::Plan
+    }
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)?;
+        for cause in &self.causes {
+            write!(f, ": {cause}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Failure {}
+
+impl Failure {
+    /// The failure of a run that did not succeed (a pause is no failure):
+    /// its status as the code, the node and host that failed first, why.
+    pub fn of_run(plan: &Plan, report: &RunReport) -> Option<Failure> {
+        let code = match report.status {
+            RunStatus::Succeeded | RunStatus::Paused => return None,
+            RunStatus::RolledBack => "rolled_back",
+            RunStatus::Aborted => "aborted",
+            RunStatus::RollbackFailed => "rollback_failed",
+            RunStatus::Interrupted => "interrupted",
+        };
+        let mut failure = Failure::new(FailureKind::Run, format!("the run {}", report.status.word())).with_code(code);
+        if let Some(summary) = &report.summary.failure {
+            failure = failure.caused_by(&summary.message);
+            if let Some(node) = &summary.node {
+                failure = failure.with_place(Place::of_node(plan, node, summary.host.as_deref()));
+            }
+        }
+        Some(failure)
+    }
+}
+
+pub type FailureResult<T> = Result<T, Failure>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_causes_follow_the_message() {
+        let failure = Failure::runtime("cannot read the repository").caused_by("git: not found");
+        assert_eq!(failure.to_string(), "cannot read the repository: git: not found");
+        assert_eq!(failure.code, "runtime");
+        assert_eq!(failure.with_code("git").code, "git");
+    }
+
+    #[test]
+    fn a_plan_failure_is_named_after_its_first_error() {
+        use crate::diagnostic::Code;
+        let unknown = Diagnostic::new(Code::UnknownSelection, "`--env qa`: the plan has no such environment")
+            .with_help("environments: prod");
+        let failure = Failure::plan_of(&[unknown]);
+        assert_eq!(failure.kind, FailureKind::Plan);
+        assert_eq!(failure.code, Code::UnknownSelection.as_str());
+        assert!(failure.is_reported());
+        assert_eq!(Failure::plan_of(&[]).code, "plan");
+    }
+}
