@@ -1,6 +1,6 @@
 //! The formatter: one canonical layout for `.deploy` files (docs/fmt.md).
-//! It works on the same lossless tree as `deploy check`, keeps its comment
-//! tokens where they were, copies literals and Rhai snippets byte for byte, and refuses to hand
+//! It works on the same parse as `deploy check`, keeps comments where they
+//! were, copies literals and Rhai snippets byte for byte, and refuses to hand
 //! out a result whose syntax tree differs from the input's.
 
 mod comments;
@@ -25,9 +25,8 @@ pub enum FormatError {
 /// Formats `text`. A text with a syntax error is refused with its
 /// diagnostics (in `file`).
 pub fn format_source(file: FileId, text: &str) -> Result<String, FormatError> {
-    let tree = crate::syntax::parse_tree(file, text);
-    let module = tree.checked_module().map_err(FormatError::Syntax)?;
-    let comments = find_comments(text, tree.root());
+    let module = crate::syntax::parse(file, text).map_err(FormatError::Syntax)?;
+    let comments = find_comments(text, &module);
     let formatted = printer::Printer::new(text, comments.clone()).module(&module);
     verify(file, &module, &comments, &formatted)?;
     Ok(formatted)
@@ -41,12 +40,11 @@ fn verify(
     comments: &[Comment],
     formatted: &str,
 ) -> Result<(), FormatError> {
-    let tree = crate::syntax::parse_tree(file, formatted);
-    let problem = match tree.checked_module() {
+    let problem = match crate::syntax::parse(file, formatted) {
         Err(_) => Some("its output does not parse"),
         Ok(output) => {
             let same_comments =
-                find_comments(formatted, tree.root()).iter().map(|c| &c.text).eq(comments.iter().map(|c| &c.text));
+                find_comments(formatted, &output).iter().map(|c| &c.text).eq(comments.iter().map(|c| &c.text));
             if equivalence::without_spans(&output) != equivalence::without_spans(module) {
                 Some("its output means something else")
             } else if !same_comments {

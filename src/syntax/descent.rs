@@ -1,93 +1,112 @@
-//! The recursive-descent parser: text to the lossless tree (through the
-//! [`Event`] record). It accepts exactly the language of
-//! `grammar/deploy.pest` (same choices in the same order, same spans; a
-//! differential property test holds the two together); when the text is not
-//! in it, it says where and what it expected there, wraps what does not
-//! parse in `ERROR` nodes and goes on with the next item.
+//! The recursive-descent parser: text to [`Module`]. It accepts exactly the
+//! language of `grammar/deploy.pest` (same choices in the same order, same
+//! spans; a differential property test holds the two together), and when
+//! the text is not in it, says where and what it expected there.
 
-use rowan::{GreenNode, NodeCache};
-
-use super::events::{self, Event};
-use super::ident::{ident_end, KEYWORDS};
-use super::kind::SyntaxKind::{self, *};
-use super::lexer;
+use super::ast::*;
+use super::ident::{ident_end, is_ident_char, is_ident_start, KEYWORDS};
 use super::literal::{decode_escape, out_of_range, parse_duration};
 use super::span::{FileId, Span};
 use super::syntax_error::{check_nesting, Expected, Want, MAX_NESTING};
 use crate::diagnostic::Diagnostic;
 
-/// A tree and what is wrong with its text.
-pub(super) struct Parsed {
-    pub(super) green: GreenNode,
-    /// The first syntax error, if the text is not in the grammar.
-    pub(super) syntax_error: Option<Box<Diagnostic>>,
-    /// Literals out of range and invalid escapes, outside salvaged items.
-    pub(super) errors: Vec<Diagnostic>,
+/// Why the parser gave up.
+pub(super) enum Failure {
+    /// The text is not in the grammar: the diagnostic that says why.
+    Syntax(Box<Diagnostic>),
+    /// The text parses, but a literal is out of range.
+    Invalid(Vec<Diagnostic>),
 }
 
-/// Parses a whole file, always into a tree: every item that parses, and an
-/// `ERROR` node for each that does not, holding what can be read of it (see
-/// [`Descent::salvage`]). After an item that does not parse, parsing resumes
-/// at the next line that starts with an item keyword.
-pub(super) fn parse_file(file: FileId, text: &str, cache: &mut NodeCache) -> Parsed {
-    let mut parser = Descent::new(file, text, 0, text.len() / 4);
-    let mut syntax_error = None;
-    parser.start(SOURCE_FILE);
+impl Failure {
+    pub(super) fn into_diagnostics(self) -> Vec<Diagnostic> {
+        match self {
+            Failure::Syntax(diagnostic) => vec![*diagnostic],
+            Failure::Invalid(errors) => errors,
+        }
+    }
+}
+
+pub(super) fn parse(file: FileId, text: &str) -> Result<Module, Failure> {
+    parse_items(file, text, false)
+}
+
+/// Like [`parse`], but the bodies of stages and gates are only delimited,
+/// not parsed: each `NodeDecl` gets an empty body whose span covers the
+/// `{ ... }`, to be parsed with [`parse_body`] when it is needed. The checker
+/// uses this to hold one node's tree at a time instead of the whole file's.
+/// `None` when the outline cannot be taken (the full parse will say why).
+pub(super) fn parse_outline(file: FileId, text: &str) -> Option<Result<Module, Failure>> {
+    let mut parser = Descent::new(file, text, 0);
+    parser.outline = true;
+    let mut items = Vec::new();
+    parser.skip();
+    while parser.pos < parser.bytes.len() {
+        items.push(parser.item()?);
+        parser.skip();
+    }
+    Some(parser.finish(Module { items }))
+}
+
+/// Parses the `{ ... }` block at `span` (a span from [`parse_outline`]); it
+/// must end where the outline said. `None` when it does not.
+pub(super) fn parse_body(file: FileId, text: &str, span: Span) -> Option<Result<Block, Failure>> {
+    let mut parser = Descent::new(file, text, span.start);
+    let block = parser.block()?;
+    if block.span != span {
+        return None;
+    }
+    Some(parser.finish(block))
+}
+
+fn parse_items(file: FileId, text: &str, outline: bool) -> Result<Module, Failure> {
+    let mut parser = Descent::new(file, text, 0);
+    parser.outline = outline;
+    let mut items = Vec::new();
+    parser.skip();
+    while parser.pos < parser.bytes.len() {
+        match parser.item() {
+            Some(item) => items.push(item),
+            None => {
+                parser.expected.add(parser.pos, Want::Words("end of input"));
+                return Err(Failure::Syntax(Box::new(parser.syntax_error())));
+            }
+        }
+        parser.skip();
+    }
+    parser.finish(Module { items })
+}
+
+/// Parses as much of a file as parses: every item that does, in order, what
+/// can be read of those that do not (see [`Descent::salvage`]), and the
+/// diagnostics of the first that does not (or of literals out of range).
+/// After an item that does not parse, parsing resumes at the next line that
+/// starts with an item keyword. For the editor, which must work on a file
+/// while it is being typed.
+pub(super) fn parse_tolerant(file: FileId, text: &str) -> (Module, Vec<Diagnostic>) {
+    let mut parser = Descent::new(file, text, 0);
+    let mut items = Vec::new();
+    let mut diagnostics = Vec::new();
     parser.skip();
     while parser.pos < parser.bytes.len() {
         let start = parser.pos;
-        if parser.item().is_some() {
-            parser.skip();
-            continue;
+        match parser.item() {
+            Some(item) => items.push(item),
+            None => {
+                if diagnostics.is_empty() {
+                    parser.expected.add(parser.pos, Want::Words("end of input"));
+                    diagnostics.push(parser.syntax_error());
+                }
+                let resume = next_item_line(text, start);
+                items.extend(parser.salvage(start, resume));
+                parser.pos = resume;
+                parser.expected = Expected::default();
+            }
         }
-        if syntax_error.is_none() {
-            parser.expected.add(parser.pos, Want::Words("end of input"));
-            syntax_error = Some(Box::new(parser.syntax_error()));
-        }
-        let resume = next_item_line(text, start);
-        parser.start(ERROR);
-        parser.salvage(start, resume);
-        parser.error_text(resume);
-        parser.finish();
-        parser.pos = resume;
-        parser.expected = Expected::default();
         parser.skip();
     }
-    parser.finish();
-    let green = events::build(text, 0, text.len(), &parser.events, cache);
-    Parsed { green, syntax_error, errors: parser.errors }
-}
-
-/// Like [`parse_file`], but the bodies of stages and gates are only
-/// delimited, not parsed: each is one `LAZY_BODY` token, to be parsed with
-/// [`parse_body`] when it is needed. The checker uses this to hold one
-/// node's tree at a time instead of the whole file's. `None` when the
-/// outline cannot be taken (the full parse will say why).
-pub(super) fn parse_outline(file: FileId, text: &str) -> Option<Parsed> {
-    let mut parser = Descent::new(file, text, 0, text.len() / 64);
-    parser.outline = true;
-    parser.start(SOURCE_FILE);
-    parser.skip();
-    while parser.pos < parser.bytes.len() {
-        parser.item()?;
-        parser.skip();
-    }
-    parser.finish();
-    let green = events::build(text, 0, text.len(), &parser.events, &mut NodeCache::default());
-    Some(Parsed { green, syntax_error: None, errors: parser.errors })
-}
-
-/// Parses the `{ ... }` block at `span` (a `LAZY_BODY` of [`parse_outline`]):
-/// a tree whose root is the `BLOCK`, with offsets from `span.start`. It must
-/// end where the outline said; `None` when it does not.
-pub(super) fn parse_body(file: FileId, text: &str, span: Span) -> Option<Parsed> {
-    let mut parser = Descent::new(file, text, span.start, (span.end - span.start) / 4);
-    parser.block()?;
-    if parser.pos != span.end {
-        return None;
-    }
-    let green = events::build(text, span.start, span.end, &parser.events, &mut NodeCache::default());
-    Some(Parsed { green, syntax_error: None, errors: parser.errors })
+    diagnostics.append(&mut parser.errors);
+    (Module { items }, diagnostics)
 }
 
 /// The start of the first line after the one holding `from` whose first
@@ -113,8 +132,6 @@ struct Descent<'t> {
     pos: usize,
     file: FileId,
     errors: Vec<Diagnostic>,
-    /// The nodes and tokens read so far.
-    events: Vec<Event>,
     /// Open brackets around the position; past [`MAX_NESTING`] the parser
     /// gives up (and says so) rather than recurse on.
     depth: usize,
@@ -126,9 +143,6 @@ struct Descent<'t> {
     /// blocks drop the lines that do not parse instead of failing.
     recover: Option<usize>,
 }
-
-/// A grammar rule that records a node's children.
-type Rule<'t> = fn(&mut Descent<'t>) -> Option<()>;
 
 /// What may start an entry of a block.
 const ENTRY_STARTS: &[Want] = &[
@@ -143,16 +157,14 @@ const ENTRY_STARTS: &[Want] = &[
     Want::Words("a name"),
 ];
 
-/// Recording: nodes, tokens, undoing a failed alternative.
 impl<'t> Descent<'t> {
-    fn new(file: FileId, text: &'t str, pos: usize, events: usize) -> Self {
+    fn new(file: FileId, text: &'t str, pos: usize) -> Self {
         Descent {
             text,
             bytes: text.as_bytes(),
             pos,
             file,
             errors: Vec::new(),
-            events: Vec::with_capacity(events),
             depth: 0,
             outline: false,
             expected: Expected::default(),
@@ -160,74 +172,32 @@ impl<'t> Descent<'t> {
         }
     }
 
-    fn start(&mut self, kind: SyntaxKind) {
-        self.events.push(Event::Start(kind));
-    }
-
-    fn finish(&mut self) {
-        self.events.push(Event::Finish);
-    }
-
-    /// The token from the position to `end`.
-    fn bump(&mut self, kind: SyntaxKind, end: usize) {
-        self.events.push(Event::Token { kind, start: self.pos as u32, end: end as u32 });
-        self.pos = end;
-    }
-
-    /// Runs `rule`; on failure puts the position, the record and the errors back.
-    fn attempt<T>(&mut self, rule: impl FnOnce(&mut Self) -> Option<T>) -> Option<T> {
-        let (start, events, errors) = (self.pos, self.events.len(), self.errors.len());
-        let result = rule(self);
-        if result.is_none() {
-            self.pos = start;
-            self.events.truncate(events);
-            self.errors.truncate(errors);
-        }
-        result
-    }
-
-    /// [`Descent::attempt`] of `rule` as a node of `kind`.
-    fn node(&mut self, kind: SyntaxKind, rule: impl FnOnce(&mut Self) -> Option<()>) -> Option<()> {
-        self.attempt(|p| {
-            p.start(kind);
-            rule(p)?;
-            p.finish();
-            Some(())
-        })
-    }
-
-    /// The text from the position to `to` (its trailing blanks left out),
-    /// as trivia and error tokens.
-    fn error_text(&mut self, to: usize) {
-        let end = self.pos.max(self.text[..to].trim_end_matches([' ', '\t', '\r', '\n']).len());
-        let (events, pos) = (&mut self.events, self.pos);
-        lexer::gap_tokens(self.bytes, pos, end, |kind, start, end| {
-            events.push(Event::Token { kind, start: start as u32, end: end as u32 });
-        });
-        self.pos = to;
-    }
-
     /// What can be read of the item at `start` that does not parse and
     /// ends at `limit`: the entries of its blocks that do, or at least a
     /// stage's or gate's kind and name.
-    fn salvage(&mut self, start: usize, limit: usize) {
+    fn salvage(&mut self, start: usize, limit: usize) -> Option<Item> {
         self.pos = start;
         self.recover = Some(limit);
-        let (events, errors) = (self.events.len(), self.errors.len());
-        if self.attempt(Self::item).is_none() || self.pos > limit {
-            self.events.truncate(events);
+        let errors = self.errors.len();
+        let item = self.attempt(Self::item).filter(|item| item.span().end <= limit).or_else(|| {
             self.pos = start;
-            let _ = self.node(NODE_DECL, |p| {
-                p.node_kind()?;
-                p.ident()?;
-                p.start(BLOCK);
-                p.finish();
-                Some(())
-            });
-        }
+            let kind = self.node_kind()?;
+            let name = self.ident()?;
+            let body = Block { entries: Vec::new(), span: Span::new(name.span.end, name.span.end) };
+            Some(Item::Node(NodeDecl { kind, name, from: None, body, span: Span::new(start, self.pos) }))
+        });
         self.recover = None;
         // Literals in a salvaged item are the item's problem once it parses.
         self.errors.truncate(errors);
+        item
+    }
+
+    fn finish<T>(self, tree: T) -> Result<T, Failure> {
+        if self.errors.is_empty() {
+            Ok(tree)
+        } else {
+            Err(Failure::Invalid(self.errors))
+        }
     }
 
     fn syntax_error(&self) -> Diagnostic {
@@ -239,7 +209,6 @@ impl<'t> Descent<'t> {
     }
 }
 
-/// Tokens.
 impl<'t> Descent<'t> {
     fn peek(&self) -> Option<u8> {
         self.bytes.get(self.pos).copied()
@@ -249,18 +218,37 @@ impl<'t> Descent<'t> {
         self.bytes[self.pos..].starts_with(literal.as_bytes())
     }
 
-    /// WHITESPACE and COMMENT, as pest skips them between tokens (they are
-    /// not recorded: the tree builder reads them again).
+    /// WHITESPACE and COMMENT, as pest skips them between tokens.
     fn skip(&mut self) {
-        self.pos = lexer::skip_trivia(self.bytes, self.pos);
+        loop {
+            match self.peek() {
+                Some(b' ' | b'\t' | b'\r' | b'\n') => self.pos += 1,
+                Some(0xEF) if self.at("\u{FEFF}") => self.pos += 3,
+                Some(b'/') if self.at("//") => {
+                    self.pos += 2;
+                    while let Some(byte) = self.peek() {
+                        if byte == b'\n' {
+                            break;
+                        }
+                        self.pos += 1;
+                    }
+                }
+                Some(b'/') if self.at("/*") => match self.text[self.pos + 2..].find("*/") {
+                    Some(end) => self.pos += 2 + end + 2,
+                    None => return,
+                },
+                _ => return,
+            }
+        }
     }
 
     /// A literal token (`{`, `=`, ...), after trivia.
-    fn token(&mut self, literal: &'static str) -> Option<()> {
+    fn token(&mut self, literal: &'static str) -> Option<Span> {
         self.skip();
         if self.at(literal) {
-            self.bump(punctuation(literal), self.pos + literal.len());
-            Some(())
+            let start = self.pos;
+            self.pos += literal.len();
+            Some(Span::new(start, self.pos))
         } else {
             self.want(Want::Token(literal));
             None
@@ -268,18 +256,33 @@ impl<'t> Descent<'t> {
     }
 
     /// `kw = @{ "word" ~ !ident_char }`, after trivia.
-    fn keyword(&mut self, word: &'static str) -> Option<()> {
+    fn keyword(&mut self, word: &'static str) -> Option<Span> {
         self.skip();
-        match lexer::keyword(self.bytes, self.pos, word) {
-            Some(end) => {
-                self.bump(KEYWORD, end);
-                Some(())
-            }
-            None => {
-                self.want(Want::Token(word));
-                None
-            }
+        if self.at(word) && !self.bytes.get(self.pos + word.len()).copied().is_some_and(is_ident_char) {
+            let start = self.pos;
+            self.pos += word.len();
+            Some(Span::new(start, self.pos))
+        } else {
+            self.want(Want::Token(word));
+            None
         }
+    }
+
+    /// Runs `rule`; on failure puts the position back.
+    fn attempt<T>(&mut self, rule: impl FnOnce(&mut Self) -> Option<T>) -> Option<T> {
+        let start = self.pos;
+        let errors = self.errors.len();
+        let result = rule(self);
+        if result.is_none() {
+            self.pos = start;
+            self.errors.truncate(errors);
+        }
+        result
+    }
+
+    /// The identifier characters at the position (no trivia).
+    fn word_end(&self) -> usize {
+        ident_end(self.bytes, self.pos)
     }
 
     /// Runs `rule`, which parses a construct described as `what`; when it
@@ -296,267 +299,244 @@ impl<'t> Descent<'t> {
     }
 
     /// `ident`, after trivia.
-    fn ident(&mut self) -> Option<()> {
+    fn ident(&mut self) -> Option<Ident> {
         self.skip();
         self.ident_here()
     }
 
-    fn ident_here(&mut self) -> Option<()> {
-        let end = self.name_end()?;
-        self.bump(IDENT, end);
-        Some(())
-    }
-
-    /// The end of the name at the position, or what was wanted there.
-    fn name_end(&mut self) -> Option<usize> {
-        let end = lexer::name(self.text, self.pos);
-        if end.is_none() {
+    fn ident_here(&mut self) -> Option<Ident> {
+        if !self.peek().is_some_and(is_ident_start) {
             self.want(Want::Words("a name"));
+            return None;
         }
-        end
+        let end = self.word_end();
+        let word = &self.text[self.pos..end];
+        if KEYWORDS.contains(&word) {
+            self.want(Want::Words("a name"));
+            return None;
+        }
+        let span = Span::new(self.pos, end);
+        self.pos = end;
+        Some(Ident { name: Name::from(word), span })
     }
-}
 
-/// The token kind of a literal the grammar names.
-fn punctuation(literal: &str) -> SyntaxKind {
-    match literal {
-        "{" => L_BRACE,
-        "}" => R_BRACE,
-        "[" => L_BRACK,
-        "]" => R_BRACK,
-        "(" => L_PAREN,
-        ")" => R_PAREN,
-        "=" => EQ,
-        "," => COMMA,
-        ":" => COLON,
-        "<" => LT,
-        ">" => GT,
-        _ => KEYWORD,
-    }
-}
-
-/// Items.
-impl<'t> Descent<'t> {
-    fn item(&mut self) -> Option<()> {
+    fn item(&mut self) -> Option<Item> {
         self.skip();
-        let items: [(SyntaxKind, Rule<'t>); 7] = [
-            (IMPORT, Self::import),
-            (PIPELINE, Self::pipeline),
-            (PARAM, Self::param),
-            (SECRET, Self::secret),
-            (ENVIRONMENT, Self::environment),
-            (TEMPLATE, Self::template),
-            (NODE_DECL, Self::node_decl),
-        ];
-        items.into_iter().find_map(|(kind, rule)| self.node(kind, rule))
-    }
-
-    fn import(&mut self) -> Option<()> {
-        self.keyword("import")?;
-        self.string()?;
-        self.keyword("as")?;
-        self.ident()
-    }
-
-    fn pipeline(&mut self) -> Option<()> {
-        self.keyword("pipeline")?;
-        self.string()?;
-        self.block()
-    }
-
-    fn param(&mut self) -> Option<()> {
-        self.keyword("param")?;
-        self.ident()?;
-        self.token(":")?;
-        self.type_expr()?;
-        self.default_value();
-        Some(())
-    }
-
-    /// `("=" ~ value)?`
-    fn default_value(&mut self) {
-        let _ = self.attempt(|p| {
-            p.token("=")?;
-            p.value()
-        });
-    }
-
-    fn secret(&mut self) -> Option<()> {
-        self.keyword("secret")?;
-        self.ident()?;
-        self.token("=")?;
-        self.value()
-    }
-
-    fn environment(&mut self) -> Option<()> {
-        self.keyword("environment")?;
-        self.ident()?;
-        self.block()
-    }
-
-    fn template(&mut self) -> Option<()> {
-        self.keyword("template")?;
-        self.node_kind()?;
-        self.ident()?;
-        self.template_params()?;
-        self.block()
-    }
-
-    fn node_decl(&mut self) -> Option<()> {
-        self.node_kind()?;
-        self.ident()?;
-        let _ = self.attempt(|p| {
-            p.keyword("from")?;
-            p.skip();
-            p.path()
-        });
-        if self.outline {
-            self.skip_block()
-        } else {
-            self.block()
+        let start = self.pos;
+        if let Some(item) = self.attempt(|p| {
+            p.keyword("import")?;
+            let path = p.string()?;
+            p.keyword("as")?;
+            let alias = p.ident()?;
+            Some(Item::Import(Import { path, alias, span: Span::new(start, p.pos) }))
+        }) {
+            return Some(item);
         }
+        if let Some(item) = self.attempt(|p| {
+            p.keyword("pipeline")?;
+            let name = p.string()?;
+            let body = p.block()?;
+            Some(Item::Pipeline(Pipeline { name, body, span: Span::new(start, p.pos) }))
+        }) {
+            return Some(item);
+        }
+        if let Some(item) = self.attempt(|p| {
+            p.keyword("param")?;
+            let name = p.ident()?;
+            p.token(":")?;
+            let ty = p.type_expr()?;
+            let default = p.attempt(|p| {
+                p.token("=")?;
+                p.value()
+            });
+            Some(Item::Param(Param { name, ty, default, span: Span::new(start, p.pos) }))
+        }) {
+            return Some(item);
+        }
+        if let Some(item) = self.attempt(|p| {
+            p.keyword("secret")?;
+            let name = p.ident()?;
+            p.token("=")?;
+            let value = p.value()?;
+            Some(Item::Secret(Secret { name, value, span: Span::new(start, p.pos) }))
+        }) {
+            return Some(item);
+        }
+        if let Some(item) = self.attempt(|p| {
+            p.keyword("environment")?;
+            let name = p.ident()?;
+            let body = p.block()?;
+            Some(Item::Environment(Environment { name, body, span: Span::new(start, p.pos) }))
+        }) {
+            return Some(item);
+        }
+        if let Some(item) = self.attempt(|p| {
+            p.keyword("template")?;
+            let kind = p.node_kind()?;
+            let name = p.ident()?;
+            let params = p.template_params()?;
+            let body = p.block()?;
+            Some(Item::Template(Template { kind, name, params, body, span: Span::new(start, p.pos) }))
+        }) {
+            return Some(item);
+        }
+        self.attempt(|p| {
+            let kind = p.node_kind()?;
+            let name = p.ident()?;
+            let from = p.attempt(|p| {
+                p.keyword("from")?;
+                p.skip();
+                p.path()
+            });
+            let body = if p.outline { p.skip_block()? } else { p.block()? };
+            Some(Item::Node(NodeDecl { kind, name, from, body, span: Span::new(start, p.pos) }))
+        })
     }
 
-    /// Delimits a `{ ... }` block without building it (one `LAZY_BODY`
-    /// token): brackets are counted outside strings, Rhai snippets and
-    /// comments. For a valid block this ends exactly where
-    /// [`Descent::block`] would; an invalid one is found out when the body
-    /// is parsed.
-    fn skip_block(&mut self) -> Option<()> {
+    /// Delimits a `{ ... }` block without building it: brackets are counted
+    /// outside strings, Rhai snippets and comments. For a valid block this
+    /// ends exactly where [`Descent::block`] would; an invalid one is found
+    /// out when the body is parsed.
+    fn skip_block(&mut self) -> Option<Block> {
         self.skip();
         if self.peek() != Some(b'{') {
             return None;
         }
-        let end = lazy_block_end(self.text, self.pos)?;
-        self.bump(LAZY_BODY, end);
-        Some(())
-    }
-
-    fn node_kind(&mut self) -> Option<()> {
-        self.keyword("stage").or_else(|| self.keyword("gate"))
-    }
-
-    fn template_params(&mut self) -> Option<()> {
-        self.token("(")?;
-        if self.named("a parameter", Self::template_param).is_some() {
-            while self
-                .attempt(|p| {
-                    p.token(",")?;
-                    p.named("a parameter", Self::template_param)
-                })
-                .is_some()
-            {}
-            let _ = self.attempt(|p| p.token(","));
+        let start = self.pos;
+        let bytes = self.bytes;
+        let mut depth = 0usize;
+        let mut at = start;
+        while at < bytes.len() {
+            match bytes[at] {
+                b'{' => depth += 1,
+                b'}' => {
+                    depth = depth.checked_sub(1)?;
+                    if depth == 0 {
+                        self.pos = at + 1;
+                        return Some(Block { entries: Vec::new(), span: Span::new(start, self.pos) });
+                    }
+                }
+                b'"' => {
+                    // A string ends at an unescaped quote; `${...}` holds no quotes.
+                    at += 1;
+                    while at < bytes.len() && bytes[at] != b'"' {
+                        match bytes[at] {
+                            b'\\' => at += 1,
+                            b'\n' => return None,
+                            _ => {}
+                        }
+                        at += 1;
+                    }
+                }
+                b'`' if bytes[at..].starts_with(b"```") => {
+                    let end = self.text[at + 3..].find("```")?;
+                    at += 3 + end + 2;
+                }
+                b'`' => {
+                    at += 1;
+                    while at < bytes.len() && bytes[at] != b'`' {
+                        if bytes[at] == b'\n' {
+                            return None;
+                        }
+                        at += 1;
+                    }
+                }
+                b'/' if bytes.get(at + 1) == Some(&b'/') => {
+                    while at < bytes.len() && bytes[at] != b'\n' {
+                        at += 1;
+                    }
+                }
+                b'/' if bytes.get(at + 1) == Some(&b'*') => {
+                    let end = self.text[at + 2..].find("*/")?;
+                    at += 2 + end + 1;
+                }
+                _ => {}
+            }
+            at += 1;
         }
-        self.token(")")
+        None
     }
 
-    fn template_param(&mut self) -> Option<()> {
+    fn node_kind(&mut self) -> Option<NodeKind> {
+        if self.keyword("stage").is_some() {
+            Some(NodeKind::Stage)
+        } else if self.keyword("gate").is_some() {
+            Some(NodeKind::Gate)
+        } else {
+            None
+        }
+    }
+
+    fn template_params(&mut self) -> Option<Vec<TemplateParam>> {
+        self.token("(")?;
+        let mut params = Vec::new();
+        if let Some(first) = self.named("a parameter", Self::template_param) {
+            params.push(first);
+            while let Some(next) = self.attempt(|p| {
+                p.token(",")?;
+                p.named("a parameter", Self::template_param)
+            }) {
+                params.push(next);
+            }
+            self.attempt(|p| p.token(","));
+        }
+        self.token(")")?;
+        Some(params)
+    }
+
+    fn template_param(&mut self) -> Option<TemplateParam> {
         self.skip();
-        self.node(TEMPLATE_PARAM, |p| {
-            p.ident()?;
-            p.token(":")?;
-            p.type_expr()?;
-            p.default_value();
-            Some(())
-        })
+        let start = self.pos;
+        let name = self.ident()?;
+        self.token(":")?;
+        let ty = self.type_expr()?;
+        let default = self.attempt(|p| {
+            p.token("=")?;
+            p.value()
+        });
+        Some(TemplateParam { name, ty, default, span: Span::new(start, self.pos) })
     }
 
-    fn type_expr(&mut self) -> Option<()> {
+    fn type_expr(&mut self) -> Option<TypeExpr> {
         self.named("a type", Self::type_expr_inner)
     }
 
-    fn type_expr_inner(&mut self) -> Option<()> {
+    fn type_expr_inner(&mut self) -> Option<TypeExpr> {
         self.skip();
-        let list = self.node(TYPE_EXPR, |p| {
+        let start = self.pos;
+        if let Some(inner) = self.attempt(|p| {
             p.token("list")?;
             p.token("<")?;
-            p.type_expr()?;
-            p.token(">")
-        });
-        if list.is_some() {
-            return Some(());
+            let inner = p.type_expr()?;
+            p.token(">")?;
+            Some(inner)
+        }) {
+            return Some(TypeExpr { kind: TypeExprKind::List(Box::new(inner)), span: Span::new(start, self.pos) });
         }
-        let Some(end) = lexer::type_name(self.bytes, self.pos) else {
+        if !self.peek().is_some_and(is_ident_start) {
             self.want(Want::Words("a type"));
             return None;
-        };
-        self.start(TYPE_EXPR);
-        self.bump(IDENT, end);
-        self.finish();
-        Some(())
-    }
-}
-
-/// The end of the `{ ... }` at `start` by counting brackets outside
-/// strings, Rhai snippets and comments; `None` if it does not close.
-fn lazy_block_end(text: &str, start: usize) -> Option<usize> {
-    let bytes = text.as_bytes();
-    let mut depth = 0usize;
-    let mut at = start;
-    while at < bytes.len() {
-        match bytes[at] {
-            b'{' => depth += 1,
-            b'}' => {
-                depth = depth.checked_sub(1)?;
-                if depth == 0 {
-                    return Some(at + 1);
-                }
-            }
-            b'"' => {
-                // A string ends at an unescaped quote; `${...}` holds no quotes.
-                at += 1;
-                while at < bytes.len() && bytes[at] != b'"' {
-                    match bytes[at] {
-                        b'\\' => at += 1,
-                        b'\n' => return None,
-                        _ => {}
-                    }
-                    at += 1;
-                }
-            }
-            b'`' if bytes[at..].starts_with(b"```") => {
-                let end = text[at + 3..].find("```")?;
-                at += 3 + end + 2;
-            }
-            b'`' => {
-                at += 1;
-                while at < bytes.len() && bytes[at] != b'`' {
-                    if bytes[at] == b'\n' {
-                        return None;
-                    }
-                    at += 1;
-                }
-            }
-            b'/' if bytes.get(at + 1) == Some(&b'/') => {
-                while at < bytes.len() && bytes[at] != b'\n' {
-                    at += 1;
-                }
-            }
-            b'/' if bytes.get(at + 1) == Some(&b'*') => {
-                let end = text[at + 2..].find("*/")?;
-                at += 2 + end + 1;
-            }
-            _ => {}
         }
-        at += 1;
+        let end = self.word_end();
+        let name = self.text[start..end].to_string();
+        self.pos = end;
+        Some(TypeExpr { kind: TypeExprKind::Named(name), span: Span::new(start, end) })
     }
-    None
-}
 
-/// Blocks and their entries.
-impl<'t> Descent<'t> {
-    fn block(&mut self) -> Option<()> {
+    fn block(&mut self) -> Option<Block> {
         self.depth += 1;
-        let block = if self.depth > MAX_NESTING { None } else { self.node(BLOCK, Self::block_inner) };
+        let block = if self.depth > MAX_NESTING { None } else { self.block_inner() };
         self.depth -= 1;
         block
     }
 
-    fn block_inner(&mut self) -> Option<()> {
-        self.token("{")?;
+    fn block_inner(&mut self) -> Option<Block> {
+        let open = self.token("{")?;
+        let mut entries = Vec::new();
         loop {
-            while self.attempt(Self::entry).is_some() {}
+            while let Some(entry) = self.attempt(Self::entry) {
+                entries.push(entry);
+            }
             if self.token("}").is_some() {
                 break;
             }
@@ -564,272 +544,402 @@ impl<'t> Descent<'t> {
             // does not, and go on with the next; the block ends with the item.
             let limit = self.recover?;
             let line_end = self.text[self.pos..].find('\n').map_or(self.bytes.len(), |i| self.pos + i + 1);
-            let to = line_end.min(limit);
-            self.start(ERROR);
-            self.error_text(to);
-            self.finish();
+            self.pos = line_end.min(limit);
             if self.pos >= limit {
                 break;
             }
         }
-        Some(())
+        entries.shrink_to_fit();
+        Some(Block { entries, span: Span::new(open.start, self.pos) })
     }
 
-    fn entry(&mut self) -> Option<()> {
+    fn entry(&mut self) -> Option<Entry> {
         self.skip();
+        let start = self.pos;
         // Cheap dispatch on the first byte: only a letter or `_` can start an entry.
-        if !self.peek().is_some_and(super::ident::is_ident_start) {
+        if !self.peek().is_some_and(is_ident_start) {
             for want in ENTRY_STARTS {
                 self.want(*want);
             }
             return None;
         }
-        let entries: [(SyntaxKind, Rule<'t>); 10] = [
-            (RUN_STEP, Self::run_step),
-            (SCRIPT_STEP, Self::script_step),
-            (UPLOAD_STEP, Self::upload_step),
-            (ROLLBACK, Self::rollback),
-            (STRATEGY, Self::strategy),
-            (HOOK, Self::hook),
-            (APPROVE, Self::approve),
-            (CHECK, Self::check),
-            (ATTRIBUTE, Self::attribute),
-            (NAMED_BLOCK, Self::named_block),
-        ];
-        entries.into_iter().find_map(|(kind, rule)| self.node(kind, rule))
+        if let Some(entry) = self.step_entry(start).or_else(|| self.decision_entry(start)) {
+            return Some(entry);
+        }
+        if let Some(attribute) = self.attempt(Self::attribute) {
+            return Some(Entry::Attribute(attribute));
+        }
+        self.attempt(|p| {
+            let name = p.ident()?;
+            let body = p.block()?;
+            Some(Entry::Block(Box::new(NamedBlock { name, body, span: Span::new(start, p.pos) })))
+        })
     }
 
-    fn run_step(&mut self) -> Option<()> {
-        self.keyword("run")?;
-        self.string()
+    /// `run`, `script`, `upload` and `rollback`, in the grammar's order.
+    fn step_entry(&mut self, start: usize) -> Option<Entry> {
+        let span = |p: &Self| Span::new(start, p.pos);
+        if let Some(entry) = self.attempt(|p| {
+            let keyword = p.keyword("run")?;
+            let command = p.string()?;
+            Some(Entry::Run(RunStep { command, keyword, span: span(p) }))
+        }) {
+            return Some(entry);
+        }
+        if let Some(entry) = self.attempt(|p| {
+            let keyword = p.keyword("script")?;
+            let script = p.rhai()?;
+            Some(Entry::Script(ScriptStep { script, keyword, span: span(p) }))
+        }) {
+            return Some(entry);
+        }
+        if let Some(entry) = self.attempt(|p| {
+            let keyword = p.keyword("upload")?;
+            let local = p.string()?;
+            p.keyword("to")?;
+            let remote = p.string()?;
+            Some(Entry::Upload(Box::new(UploadStep { local, remote, keyword, span: span(p) })))
+        }) {
+            return Some(entry);
+        }
+        self.attempt(|p| {
+            let keyword = p.keyword("rollback")?;
+            let body = p.block()?;
+            Some(Entry::Rollback(Box::new(RollbackBlock { body, keyword, span: span(p) })))
+        })
     }
 
-    fn script_step(&mut self) -> Option<()> {
-        self.keyword("script")?;
-        self.rhai()
-    }
-
-    fn upload_step(&mut self) -> Option<()> {
-        self.keyword("upload")?;
-        self.string()?;
-        self.keyword("to")?;
-        self.string()
-    }
-
-    fn rollback(&mut self) -> Option<()> {
-        self.keyword("rollback")?;
-        self.block()
-    }
-
-    fn strategy(&mut self) -> Option<()> {
-        self.keyword("strategy")?;
-        self.ident()?;
-        let _ = self.attempt(Self::block);
-        Some(())
-    }
-
-    fn hook(&mut self) -> Option<()> {
-        self.keyword("on")?;
-        self.ident()?;
-        self.block()
-    }
-
-    fn approve(&mut self) -> Option<()> {
-        self.keyword("approve")?;
-        self.string()?;
-        let _ = self.attempt(|p| {
-            p.keyword("by")?;
-            p.value()
-        });
-        Some(())
-    }
-
-    fn check(&mut self) -> Option<()> {
-        self.keyword("check")?;
-        for word in ["every", "within"] {
-            let _ = self.attempt(|p| {
-                p.keyword(word)?;
+    /// `strategy`, `on`, `approve` and `check`, in the grammar's order.
+    fn decision_entry(&mut self, start: usize) -> Option<Entry> {
+        let span = |p: &Self| Span::new(start, p.pos);
+        if let Some(entry) = self.attempt(|p| {
+            let keyword = p.keyword("strategy")?;
+            let name = p.ident()?;
+            let body = p.attempt(Self::block);
+            Some(Entry::Strategy(Box::new(StrategyDecl { name, body, keyword, span: span(p) })))
+        }) {
+            return Some(entry);
+        }
+        if let Some(entry) = self.attempt(|p| {
+            let keyword = p.keyword("on")?;
+            let event = p.ident()?;
+            let body = p.block()?;
+            Some(Entry::Hook(Box::new(HookDecl { event, body, keyword, span: span(p) })))
+        }) {
+            return Some(entry);
+        }
+        if let Some(entry) = self.attempt(|p| {
+            let keyword = p.keyword("approve")?;
+            let question = p.string()?;
+            let by = p.attempt(|p| {
+                p.keyword("by")?;
+                p.value()
+            });
+            Some(Entry::Approve(Box::new(ApproveDecl { question, by, keyword, span: span(p) })))
+        }) {
+            return Some(entry);
+        }
+        self.attempt(|p| {
+            let keyword = p.keyword("check")?;
+            let every = p.attempt(|p| {
+                p.keyword("every")?;
                 p.value_atom()
             });
-        }
-        self.rhai()
+            let within = p.attempt(|p| {
+                p.keyword("within")?;
+                p.value_atom()
+            });
+            let script = p.rhai()?;
+            Some(Entry::Check(Box::new(CheckDecl { every, within, script, keyword, span: span(p) })))
+        })
     }
 
-    fn attribute(&mut self) -> Option<()> {
-        self.ident()?;
+    fn attribute(&mut self) -> Option<Attribute> {
+        let name = self.ident()?;
         self.token("=")?;
-        self.value()
+        let value = self.value()?;
+        Some(Attribute { span: Span::new(name.span.start, self.pos), name, value })
     }
 
-    fn named_block(&mut self) -> Option<()> {
-        self.ident()?;
-        self.block()
-    }
-}
-
-/// Values.
-impl<'t> Descent<'t> {
     /// `value = { value_atom ~ (qualifier ~ value_atom)? }`
-    fn value(&mut self) -> Option<()> {
-        self.skip();
-        let mark = self.events.len();
-        self.value_atom()?;
+    fn value(&mut self) -> Option<Value> {
+        let atom = self.value_atom()?;
         let qualified = self.attempt(|p| {
-            p.keyword("every").or_else(|| p.keyword("for"))?;
-            p.value_atom()
+            let qualifier = if p.keyword("every").is_some() {
+                Qualifier::Every
+            } else if p.keyword("for").is_some() {
+                Qualifier::For
+            } else {
+                return None;
+            };
+            let by = p.value_atom()?;
+            Some((qualifier, by))
         });
-        if qualified.is_some() {
-            self.events.insert(mark, Event::Start(QUALIFIED));
-            self.finish();
-        }
-        Some(())
+        Some(match qualified {
+            Some((qualifier, by)) => Value {
+                span: Span::new(atom.span.start, by.span.end),
+                kind: ValueKind::Qualified { value: Box::new(atom), qualifier, by: Box::new(by) },
+            },
+            None => atom,
+        })
     }
 
-    fn value_atom(&mut self) -> Option<()> {
+    fn value_atom(&mut self) -> Option<Value> {
         self.depth += 1;
         let value = if self.depth > MAX_NESTING { None } else { self.named("a value", Self::value_atom_inner) };
         self.depth -= 1;
         value
     }
 
-    fn value_atom_inner(&mut self) -> Option<()> {
+    fn value_atom_inner(&mut self) -> Option<Value> {
         self.skip();
+        let start = self.pos;
         let Some(first) = self.peek() else {
             self.want(Want::Words("a value"));
             return None;
         };
-        match first {
-            b'"' => self.string(),
-            b'`' => self.rhai(),
-            b'0'..=b'9' | b'-' => self.numeric(),
-            b'[' => self.node(LIST, |p| p.sequence("[", "]")),
-            b'{' => self.node(MAP, |p| {
-                p.bump(L_BRACE, p.pos + 1);
-                while p.node(ATTRIBUTE, Self::attribute).is_some() {}
-                p.token("}")
-            }),
-            _ => {
-                let word = if self.at("true") { "true" } else { "false" };
-                if let Some(end) = lexer::keyword(self.bytes, self.pos, word) {
-                    self.start(LITERAL);
-                    self.bump(BOOL, end);
-                    self.finish();
-                    return Some(());
+        let kind = match first {
+            b'"' => ValueKind::String(self.string()?),
+            b'`' => ValueKind::Rhai(self.rhai()?),
+            b'0'..=b'9' | b'-' => self.numeric()?,
+            b'[' => self.list()?,
+            b'{' => {
+                self.pos += 1;
+                let mut attributes = Vec::new();
+                while let Some(attribute) = self.attempt(Self::attribute) {
+                    attributes.push(attribute);
                 }
-                self.want(Want::Token(word));
-                self.node(CALL, |p| {
-                    p.ident()?;
-                    p.sequence("(", ")")
-                })
-                .or_else(|| self.path())
+                self.token("}")?;
+                ValueKind::Map(attributes)
             }
-        }
-    }
-
-    /// `open ~ (value ~ ("," ~ value)* ~ ","?)? ~ close`
-    fn sequence(&mut self, open: &'static str, close: &'static str) -> Option<()> {
-        self.token(open)?;
-        if self.attempt(Self::value).is_some() {
-            while self
-                .attempt(|p| {
-                    p.token(",")?;
-                    p.value()
-                })
-                .is_some()
-            {}
-            let _ = self.attempt(|p| p.token(","));
-        }
-        self.token(close)
-    }
-
-    /// A duration, a percent or an integer, tried in the grammar's order.
-    fn numeric(&mut self) -> Option<()> {
-        let start = self.pos;
-        let (kind, end) = if let Some(end) = lexer::duration(self.bytes, start) {
-            if parse_duration(&self.text[start..end]).is_none() {
-                self.errors.push(out_of_range(self.file, Span::new(start, end), "duration"));
+            _ => {
+                if let Some(flag) = self.attempt(|p| {
+                    let word = if p.at("true") { "true" } else { "false" };
+                    p.keyword(word).map(|_| word == "true")
+                }) {
+                    ValueKind::Bool(flag)
+                } else if let Some(call) = self.attempt(Self::call) {
+                    call
+                } else {
+                    ValueKind::Path(self.path()?)
+                }
             }
-            (DURATION, end)
-        } else if let Some(end) = lexer::percent(self.bytes, start) {
-            if !self.text[start..end - 1].parse::<f64>().is_ok_and(f64::is_finite) {
-                self.errors.push(out_of_range(self.file, Span::new(start, end), "percent"));
-            }
-            (PERCENT, end)
-        } else {
-            let end = lexer::integer(self.bytes, start)?;
-            if self.text[start..end].parse::<i64>().is_err() {
-                self.errors.push(out_of_range(self.file, Span::new(start, end), "integer"));
-            }
-            (INTEGER, end)
         };
-        self.start(LITERAL);
-        self.bump(kind, end);
-        self.finish();
-        Some(())
+        Some(Value { kind, span: Span::new(start, self.pos) })
+    }
+
+    /// duration | percent | number, tried in that order.
+    /// A duration, a percent or an integer, tried in the grammar's order.
+    fn numeric(&mut self) -> Option<ValueKind> {
+        self.duration().or_else(|| self.percent()).or_else(|| self.integer())
+    }
+
+    /// The end of the digits from `from`.
+    fn digits(&self, from: usize) -> usize {
+        let mut end = from;
+        while end < self.bytes.len() && self.bytes[end].is_ascii_digit() {
+            end += 1;
+        }
+        end
+    }
+
+    /// `duration = @{ (ASCII_DIGIT+ ~ ("ms" | "s" | "m" | "h" | "d"))+ ~ !ident_char }`
+    fn duration(&mut self) -> Option<ValueKind> {
+        let start = self.pos;
+        let mut end = start;
+        loop {
+            let number_end = self.digits(end);
+            if number_end == end {
+                break;
+            }
+            let unit = &self.bytes[number_end..];
+            let unit_len = if unit.starts_with(b"ms") {
+                2
+            } else if matches!(unit.first(), Some(b's' | b'm' | b'h' | b'd')) {
+                1
+            } else {
+                0
+            };
+            if unit_len == 0 {
+                break;
+            }
+            end = number_end + unit_len;
+        }
+        if end == start || self.bytes.get(end).copied().is_some_and(is_ident_char) {
+            return None;
+        }
+        self.pos = end;
+        Some(match parse_duration(&self.text[start..end]) {
+            Some(duration) => ValueKind::Duration(duration),
+            None => {
+                self.errors.push(out_of_range(self.file, Span::new(start, end), "duration"));
+                ValueKind::Duration(std::time::Duration::ZERO)
+            }
+        })
+    }
+
+    /// `percent = @{ ASCII_DIGIT+ ~ ("." ~ ASCII_DIGIT+)? ~ "%" }`
+    fn percent(&mut self) -> Option<ValueKind> {
+        let start = self.pos;
+        let mut end = self.digits(start);
+        if end == start {
+            return None;
+        }
+        if self.bytes.get(end) == Some(&b'.') {
+            let fraction_end = self.digits(end + 1);
+            if fraction_end > end + 1 {
+                end = fraction_end;
+            }
+        }
+        if self.bytes.get(end) != Some(&b'%') {
+            return None;
+        }
+        self.pos = end + 1;
+        Some(match self.text[start..end].parse::<f64>() {
+            Ok(percent) if percent.is_finite() => ValueKind::Percent(percent),
+            _ => {
+                self.errors.push(out_of_range(self.file, Span::new(start, self.pos), "percent"));
+                ValueKind::Percent(0.0)
+            }
+        })
+    }
+
+    /// `number = @{ "-"? ~ ASCII_DIGIT+ ~ !(ident_char | ".") }`
+    fn integer(&mut self) -> Option<ValueKind> {
+        let start = self.pos;
+        let sign = usize::from(self.bytes.get(start) == Some(&b'-'));
+        let end = self.digits(start + sign);
+        if end == start + sign || self.bytes.get(end).copied().is_some_and(|b| is_ident_char(b) || b == b'.') {
+            return None;
+        }
+        self.pos = end;
+        Some(match self.text[start..end].parse::<i64>() {
+            Ok(number) => ValueKind::Int(number),
+            Err(_) => {
+                self.errors.push(out_of_range(self.file, Span::new(start, end), "integer"));
+                ValueKind::Int(0)
+            }
+        })
+    }
+
+    fn list(&mut self) -> Option<ValueKind> {
+        self.token("[")?;
+        let mut items = Vec::new();
+        if let Some(first) = self.attempt(Self::value) {
+            items.push(first);
+            while let Some(next) = self.attempt(|p| {
+                p.token(",")?;
+                p.value()
+            }) {
+                items.push(next);
+            }
+            self.attempt(|p| p.token(","));
+        }
+        self.token("]")?;
+        items.shrink_to_fit();
+        Some(ValueKind::List(items))
+    }
+
+    fn call(&mut self) -> Option<ValueKind> {
+        let name = self.ident()?;
+        self.token("(")?;
+        let mut args = Vec::new();
+        if let Some(first) = self.attempt(Self::value) {
+            args.push(first);
+            while let Some(next) = self.attempt(|p| {
+                p.token(",")?;
+                p.value()
+            }) {
+                args.push(next);
+            }
+            self.attempt(|p| p.token(","));
+        }
+        self.token(")")?;
+        Some(ValueKind::Call { name, args })
     }
 
     /// `path = ${ ident ~ ("." ~ ident)* }`, at the position (no trivia).
-    fn path(&mut self) -> Option<()> {
-        let end = self.name_end()?;
-        self.start(PATH);
-        self.bump(IDENT, end);
+    fn path(&mut self) -> Option<Path> {
+        let start = self.pos;
+        let mut segments = vec![self.ident_here()?];
         while self.peek() == Some(b'.') {
             let dot = self.pos;
             self.pos += 1;
-            let segment = self.name_end();
-            self.pos = dot;
-            let Some(end) = segment else { break };
-            self.bump(DOT, dot + 1);
-            self.bump(IDENT, end);
+            match self.ident_here() {
+                Some(segment) => segments.push(segment),
+                None => {
+                    self.pos = dot;
+                    break;
+                }
+            }
         }
-        self.finish();
-        Some(())
+        Some(Path { segments, span: Span::new(start, self.pos) })
     }
 
     /// `string = ${ "\"" ~ (interpolation | escape | text)* ~ "\"" }`, after trivia.
-    fn string(&mut self) -> Option<()> {
+    fn string(&mut self) -> Option<StringLit> {
         self.skip();
+        let start = self.pos;
         if self.peek() != Some(b'"') {
             self.want(Want::Words("a string"));
             return None;
         }
-        self.attempt(|p| {
-            p.start(STRING);
-            p.bump(QUOTE, p.pos + 1);
-            p.string_parts()?;
-            p.bump(QUOTE, p.pos + 1);
-            p.finish();
-            Some(())
-        })
-    }
-
-    /// The inside of a string, up to its closing quote.
-    fn string_parts(&mut self) -> Option<()> {
+        self.pos += 1;
+        let mut parts: Vec<StringPart> = Vec::with_capacity(1);
+        let mut text = String::new();
         loop {
             let Some(byte) = self.peek() else {
                 self.want(Want::Token("\""));
                 return None;
             };
             match byte {
-                b'"' => return Some(()),
+                b'"' => {
+                    self.pos += 1;
+                    break;
+                }
                 b'\n' => {
                     self.want(Want::Token("\""));
                     return None;
                 }
-                b'$' if self.at("${") => self.interpolation()?,
-                b'\\' => self.escape()?,
+                b'$' if self.at("${") => {
+                    let interpolation = self.interpolation()?;
+                    if !text.is_empty() {
+                        parts.push(StringPart::Text(std::mem::take(&mut text)));
+                    }
+                    parts.push(interpolation);
+                }
+                b'\\' => {
+                    if let Some(c) = self.escape()? {
+                        text.push(c);
+                    }
+                }
                 _ => {
-                    let end = lexer::string_text(self.bytes, self.pos);
-                    self.bump(STRING_TEXT, end);
+                    // text: up to the next quote, backslash, `${` or newline.
+                    let from = self.pos;
+                    let mut end = from;
+                    while end < self.bytes.len() {
+                        match self.bytes[end] {
+                            b'"' | b'\\' | b'\n' => break,
+                            b'$' if self.bytes.get(end + 1) == Some(&b'{') => break,
+                            _ => end += 1,
+                        }
+                    }
+                    text.push_str(&self.text[from..end]);
+                    self.pos = end;
                 }
             }
         }
+        if !text.is_empty() {
+            parts.push(StringPart::Text(text));
+        }
+        Some(StringLit { parts, span: Span::new(start, self.pos) })
     }
 
     /// `${ path }` or `${ raw(path) }` in a string, at `${`.
-    fn interpolation(&mut self) -> Option<()> {
-        self.node(INTERPOLATION, |p| {
-            p.bump(INTERPOLATION_OPEN, p.pos + 2);
+    fn interpolation(&mut self) -> Option<StringPart> {
+        let start = self.pos;
+        let (path, raw) = self.attempt(|p| {
+            p.pos += 2;
             p.skip();
             let raw = p
                 .at("raw")
@@ -838,53 +948,61 @@ impl<'t> Descent<'t> {
                         p.token("raw")?;
                         p.token("(")?;
                         p.skip();
-                        p.path()?;
-                        p.token(")")
+                        let path = p.path()?;
+                        p.token(")")?;
+                        Some(path)
                     })
                 })
                 .flatten();
-            if raw.is_none() {
-                p.path()?;
-            }
-            p.token("}")
-        })
+            let (path, raw) = match raw {
+                Some(path) => (path, true),
+                None => (p.path()?, false),
+            };
+            p.token("}")?;
+            Some((path, raw))
+        })?;
+        Some(StringPart::Interpolation { path, raw, span: Span::new(start, self.pos) })
     }
 
-    /// An escape in a string, at a backslash. A `\u{...}` that is not a
-    /// unicode scalar value is an escape, with an error kept.
-    fn escape(&mut self) -> Option<()> {
+    /// An escape in a string, at a backslash: `None` when it is not one, `Some(None)`
+    /// for a `\u{...}` that is not a unicode scalar value (an error is kept).
+    fn escape(&mut self) -> Option<Option<char>> {
         let escape_start = self.pos;
-        let Some(len) = lexer::escape_len(&self.bytes[self.pos + 1..]) else {
+        let Some(len) = escape_len(&self.bytes[self.pos + 1..]) else {
             self.expected.add(self.pos + 1, ESCAPE);
             return None;
         };
-        self.bump(ESCAPE_TOKEN, self.pos + len);
-        if decode_escape(&self.text[escape_start..self.pos]).is_none() {
+        self.pos += len;
+        let decoded = decode_escape(&self.text[escape_start..self.pos]);
+        if decoded.is_none() {
             self.errors.push(Diagnostic::new(crate::diagnostic::Code::Syntax, "invalid unicode escape").at(
                 self.file,
                 Span::new(escape_start, self.pos),
                 "not a unicode scalar value",
             ));
         }
-        Some(())
+        Some(decoded)
     }
 
     /// `rhai = ${ rhai_fence | rhai_inline }`, after trivia.
-    fn rhai(&mut self) -> Option<()> {
+    fn rhai(&mut self) -> Option<Rhai> {
         self.skip();
         let start = self.pos;
-        if let Some(open) = lexer::fence_open(self.bytes, start) {
-            let body_start = start + open;
+        if self.at("```") {
+            let mut body_start = start + 3;
+            let tag = &self.bytes[body_start..];
+            if tag.starts_with(b"rhai") && matches!(tag.get(4), Some(b'\n' | b'\r' | b' ')) {
+                body_start += 4;
+            }
             if let Some(length) = self.text[body_start..].find("```") {
                 let body_end = body_start + length;
-                self.start(RHAI);
-                self.bump(RHAI_DELIMITER, body_start);
-                if body_end > body_start {
-                    self.bump(RHAI_SOURCE, body_end);
-                }
-                self.bump(RHAI_DELIMITER, body_end + 3);
-                self.finish();
-                return Some(());
+                self.pos = body_end + 3;
+                return Some(Rhai {
+                    source: self.text[body_start..body_end].to_string(),
+                    source_start: body_start,
+                    fenced: true,
+                    span: Span::new(start, self.pos),
+                });
             }
             self.expected.add(self.bytes.len(), Want::Words("the closing ``` of the Rhai block"));
         }
@@ -892,23 +1010,39 @@ impl<'t> Descent<'t> {
             self.want(Want::Words("a Rhai snippet in backticks"));
             return None;
         }
-        let end = match lexer::inline_rhai(self.bytes, start + 1) {
-            Ok(end) => end,
-            Err(end) => {
-                self.expected.add(end, Want::Words("a closing backtick"));
-                return None;
-            }
-        };
-        self.start(RHAI);
-        self.bump(RHAI_DELIMITER, start + 1);
-        if end > start + 1 {
-            self.bump(RHAI_SOURCE, end);
+        let body_start = start + 1;
+        let mut end = body_start;
+        while end < self.bytes.len() && self.bytes[end] != b'`' && self.bytes[end] != b'\n' {
+            end += 1;
         }
-        self.bump(RHAI_DELIMITER, end + 1);
-        self.finish();
-        Some(())
+        if self.bytes.get(end) != Some(&b'`') {
+            self.expected.add(end, Want::Words("a closing backtick"));
+            return None;
+        }
+        self.pos = end + 1;
+        Some(Rhai {
+            source: self.text[body_start..end].to_string(),
+            source_start: body_start,
+            fenced: false,
+            span: Span::new(start, self.pos),
+        })
     }
 }
 
 const ESCAPE: Want = Want::Words("an escape: `\\n`, `\\t`, `\\r`, `\\\"`, `\\\\`, `\\$` or `\\u{...}`");
-const ESCAPE_TOKEN: SyntaxKind = SyntaxKind::ESCAPE;
+
+/// The length of the escape whose backslash comes just before `rest`:
+/// `escape = @{ "\\" ~ ("\"" | "\\" | "n" | "t" | "r" | "$" | ("u{" ~ ASCII_HEX_DIGIT{1, 6} ~ "}")) }`.
+fn escape_len(rest: &[u8]) -> Option<usize> {
+    match rest.first()? {
+        b'"' | b'\\' | b'n' | b't' | b'r' | b'$' => Some(2),
+        b'u' if rest.get(1) == Some(&b'{') => {
+            let hex = rest[2..].iter().take_while(|b| b.is_ascii_hexdigit()).count();
+            if hex == 0 || rest.get(2 + hex.min(6)) != Some(&b'}') {
+                return None;
+            }
+            Some(4 + hex.min(6))
+        }
+        _ => None,
+    }
+}
