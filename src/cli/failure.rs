@@ -82,7 +82,9 @@ fn insert_place(object: &mut Map<String, Value>, place: &Place) {
 }
 
 fn print_object(failure: &Failure) {
-    super::output::print_text(&format!("{}\n", object(failure)));
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "{}", object(failure)).and_then(|()| stdout.flush());
 }
 
 /// Under `--json`, a run that failed ends with its failure as an error

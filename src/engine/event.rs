@@ -429,7 +429,7 @@ pub enum EventData {
     Warning {
         /// What it is about: `run`, `lease`, `heartbeat`, `journal`, `signals`.
         #[serde(default)]
-        kind: super::warning::WarningKind,
+        kind: WarningKind,
         message: String,
     },
     RunFinished {
@@ -443,7 +443,7 @@ pub enum EventData {
 impl EventData {
     /// A `warning` about the run itself (its options, a policy applied).
     pub fn warning(message: impl Into<String>) -> EventData {
-        EventData::Warning { kind: super::warning::WarningKind::Run, message: message.into() }
+        EventData::Warning { kind: WarningKind::Run, message: message.into() }
     }
 }
 
@@ -511,6 +511,23 @@ pub fn unit_label(node: &str, host: Option<&str>) -> String {
 /// A duration in whole milliseconds, as events carry it.
 pub fn millis(duration: std::time::Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// What a `warning` event is about (docs/events.md).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WarningKind {
+    /// The run's options or inputs (an `--approve` that names no gate).
+    #[default]
+    Run,
+    /// The run no longer holds its lease.
+    Lease,
+    /// The heartbeat could not refresh the run's lease.
+    Heartbeat,
+    /// An event could not be written to the journal.
+    Journal,
+    /// Ctrl-C cannot be listened for: it stops deploy without a rollback.
+    Signals,
 }
 
 #[cfg(test)]

@@ -6,27 +6,10 @@
 
 use std::sync::{Arc, Mutex};
 
-use serde::{Deserialize, Serialize};
-
 use super::bus::Bus;
 use super::event::EventData;
 
-/// What a `warning` event is about (docs/events.md).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum WarningKind {
-    /// The run's options or inputs (an `--approve` that names no gate).
-    #[default]
-    Run,
-    /// The run no longer holds its lease.
-    Lease,
-    /// The heartbeat could not refresh the run's lease.
-    Heartbeat,
-    /// An event could not be written to the journal.
-    Journal,
-    /// Ctrl-C cannot be listened for: it stops deploy without a rollback.
-    Signals,
-}
+pub use super::event::WarningKind;
 
 /// One warning: what it is about, for people.
 #[derive(Clone, Debug, PartialEq, Eq)]
