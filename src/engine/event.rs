@@ -440,7 +440,62 @@ pub enum EventData {
     },
 }
 
+/// Which part of a run an event is about: how the views group their
+/// handlers. Every event has one; a new event must be given its family here.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EventFamily {
+    /// The run as a whole: start, end, stopping, warnings, actions, processes.
+    Run,
+    /// A node: started, output, finished, skipped, retried.
+    Node,
+    /// Gates and monitors.
+    Gate,
+    /// Approvals.
+    Approval,
+    /// Rollout steps, pauses, a kept previous version.
+    Rollout,
+    /// Hooks.
+    Hook,
+    /// The rollback path.
+    Rollback,
+}
+
 impl EventData {
+    /// The family of this event (see [`EventFamily`]).
+    pub fn family(&self) -> EventFamily {
+        match self {
+            EventData::RunStarted { .. }
+            | EventData::RunFinished { .. }
+            | EventData::Stopping { .. }
+            | EventData::Warning { .. }
+            | EventData::Action { .. }
+            | EventData::ProcessStarted { .. }
+            | EventData::ProcessEnded { .. }
+            | EventData::ProcessReaped { .. } => EventFamily::Run,
+            EventData::NodeStarted { .. }
+            | EventData::StepOutput { .. }
+            | EventData::NodeFinished { .. }
+            | EventData::NodeSkipped { .. }
+            | EventData::Retry { .. } => EventFamily::Node,
+            EventData::GateWaiting { .. }
+            | EventData::GateEvaluation { .. }
+            | EventData::GateOutcome { .. }
+            | EventData::MonitorStarted { .. }
+            | EventData::MonitorFinished { .. } => EventFamily::Gate,
+            EventData::ApprovalRequested { .. } | EventData::Approved { .. } | EventData::ApprovalRefused { .. } => {
+                EventFamily::Approval
+            }
+            EventData::RolloutStep { .. } | EventData::RolloutPause { .. } | EventData::PreviousKept { .. } => {
+                EventFamily::Rollout
+            }
+            EventData::HookStarted { .. } | EventData::HookFinished { .. } => EventFamily::Hook,
+            EventData::RollbackStarted { .. }
+            | EventData::RollbackStepStarted { .. }
+            | EventData::RollbackStep { .. }
+            | EventData::RollbackFinished { .. } => EventFamily::Rollback,
+        }
+    }
+
     /// A `warning` about the run itself (its options, a policy applied).
     pub fn warning(message: impl Into<String>) -> EventData {
         EventData::Warning { kind: WarningKind::Run, message: message.into() }

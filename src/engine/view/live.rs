@@ -11,7 +11,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressState, P
 use super::plain::{gate_label, gate_outcome_word, outcome_word};
 use super::{format_ms, summary};
 use crate::engine::bus::EventSink;
-use crate::engine::event::{Event, EventData, NodeStatus, RollbackStatus};
+use crate::engine::event::{Event, EventData, EventFamily, NodeStatus, RollbackStatus};
 
 /// Lines kept per node and host, shown when it fails.
 const CAPTURED_LINES: usize = 30;
@@ -371,38 +371,16 @@ fn mark(status: NodeStatus) -> &'static str {
 }
 
 impl EventSink for LiveView {
-    /// One handler per kind of event; a new event must be given its kind.
+    /// One handler per family of event (`EventData::family`).
     fn handle(&mut self, event: &Event) {
-        match &event.data {
-            EventData::RunStarted { .. }
-            | EventData::RunFinished { .. }
-            | EventData::Stopping { .. }
-            | EventData::Warning { .. }
-            | EventData::Action { .. }
-            | EventData::ProcessStarted { .. }
-            | EventData::ProcessEnded { .. }
-            | EventData::ProcessReaped { .. } => self.run_event(&event.data),
-            EventData::NodeStarted { .. }
-            | EventData::StepOutput { .. }
-            | EventData::NodeFinished { .. }
-            | EventData::NodeSkipped { .. }
-            | EventData::Retry { .. } => self.node_event(&event.data),
-            EventData::GateWaiting { .. }
-            | EventData::GateEvaluation { .. }
-            | EventData::GateOutcome { .. }
-            | EventData::MonitorStarted { .. }
-            | EventData::MonitorFinished { .. } => self.gate_event(&event.data),
-            EventData::ApprovalRequested { .. } | EventData::Approved { .. } | EventData::ApprovalRefused { .. } => {
-                self.approval_event(&event.data)
-            }
-            EventData::RolloutStep { .. } | EventData::RolloutPause { .. } | EventData::PreviousKept { .. } => {
-                self.rollout_event(&event.data)
-            }
-            EventData::HookStarted { .. } | EventData::HookFinished { .. } => self.hook_event(&event.data),
-            EventData::RollbackStarted { .. }
-            | EventData::RollbackStepStarted { .. }
-            | EventData::RollbackStep { .. }
-            | EventData::RollbackFinished { .. } => self.rollback_event(&event.data),
+        match event.data.family() {
+            EventFamily::Run => self.run_event(&event.data),
+            EventFamily::Node => self.node_event(&event.data),
+            EventFamily::Gate => self.gate_event(&event.data),
+            EventFamily::Approval => self.approval_event(&event.data),
+            EventFamily::Rollout => self.rollout_event(&event.data),
+            EventFamily::Hook => self.hook_event(&event.data),
+            EventFamily::Rollback => self.rollback_event(&event.data),
         }
     }
 

@@ -5,7 +5,7 @@ use std::io::Write;
 
 use super::{format_ms, prefix, summary};
 use crate::engine::bus::EventSink;
-use crate::engine::event::{Event, EventData, NodeStatus, RollbackStatus};
+use crate::engine::event::{Event, EventData, EventFamily, NodeStatus, RollbackStatus};
 
 pub struct PlainView<W: Write + Send> {
     out: W,
@@ -18,38 +18,16 @@ impl<W: Write + Send> PlainView<W> {
 }
 
 /// The plain text of one event, or `None` for events it does not show.
-/// One function per kind of event; a new event must be given its kind.
+/// One function per family of event (`EventData::family`).
 pub fn line(event: &Event) -> Option<String> {
-    match &event.data {
-        EventData::RunStarted { .. }
-        | EventData::RunFinished { .. }
-        | EventData::Stopping { .. }
-        | EventData::Warning { .. }
-        | EventData::Action { .. }
-        | EventData::ProcessStarted { .. }
-        | EventData::ProcessEnded { .. }
-        | EventData::ProcessReaped { .. } => run_line(&event.data),
-        EventData::NodeStarted { .. }
-        | EventData::StepOutput { .. }
-        | EventData::NodeFinished { .. }
-        | EventData::NodeSkipped { .. }
-        | EventData::Retry { .. } => node_line(&event.data),
-        EventData::GateWaiting { .. }
-        | EventData::GateEvaluation { .. }
-        | EventData::GateOutcome { .. }
-        | EventData::MonitorStarted { .. }
-        | EventData::MonitorFinished { .. } => gate_line(&event.data),
-        EventData::ApprovalRequested { .. } | EventData::Approved { .. } | EventData::ApprovalRefused { .. } => {
-            approval_line(&event.data)
-        }
-        EventData::RolloutStep { .. } | EventData::RolloutPause { .. } | EventData::PreviousKept { .. } => {
-            rollout_line(&event.data)
-        }
-        EventData::HookStarted { .. } | EventData::HookFinished { .. } => hook_line(&event.data),
-        EventData::RollbackStarted { .. }
-        | EventData::RollbackStepStarted { .. }
-        | EventData::RollbackStep { .. }
-        | EventData::RollbackFinished { .. } => rollback_line(&event.data),
+    match event.data.family() {
+        EventFamily::Run => run_line(&event.data),
+        EventFamily::Node => node_line(&event.data),
+        EventFamily::Gate => gate_line(&event.data),
+        EventFamily::Approval => approval_line(&event.data),
+        EventFamily::Rollout => rollout_line(&event.data),
+        EventFamily::Hook => hook_line(&event.data),
+        EventFamily::Rollback => rollback_line(&event.data),
     }
 }
 
