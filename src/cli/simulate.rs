@@ -79,19 +79,17 @@ pub struct SimulateArgs {
     /// `${previous_version}` [default: from the state, read only].
     #[arg(long, value_name = "VERSION")]
     previous_version: Option<String>,
-    /// The state store to read durations and versions from (never written).
-    #[arg(long, value_name = "PATH|URL", env = "DEPLOY_STATE")]
-    state: Option<String>,
-    /// Print the events as JSON lines and the summary as a last JSON line.
-    #[arg(long)]
-    json: bool,
+    // `--state` is only read (durations and versions), never written;
+    // `--json` ends the events with the summary as a last JSON line.
+    #[command(flatten)]
+    store: super::flags::PlanStateArgs,
     /// Output format (`json` is the same as --json).
     #[arg(long, value_enum, default_value_t)]
     format: SimulateFormat,
 }
 
 pub fn run(args: SimulateArgs) -> ExitCode {
-    let json = args.json || args.format == SimulateFormat::Json;
+    let json = args.store.json || args.format == SimulateFormat::Json;
     let selection = args.selection.selection();
     let graph = match load_selected_graph(&args.file, &args.sets, &selection) {
         Ok(graph) => graph,
@@ -113,7 +111,7 @@ pub fn run(args: SimulateArgs) -> ExitCode {
     if let Err(error) = injections.validate(&graph.plan) {
         return report::error_as(error, json);
     }
-    let location = StateLocation::for_plan(args.state.as_deref(), &args.file);
+    let location = args.store.location(&args.file);
     let (history, previous) = read_state(&location, &graph);
     let durations = Arc::new(Durations::new(&graph.plan, &history));
     let scenario = Scenario {
