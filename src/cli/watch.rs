@@ -112,10 +112,11 @@ pub fn run(args: WatchArgs) -> ExitCode {
         None => None,
     };
     let signals = listen_for_stop(shared.clone(), runs.clone());
-    let mut watcher = match Watcher::new(config, store, shared.clone(), Arc::new(CliReporter), pipeline, args.store.json) {
-        Ok(watcher) => watcher,
-        Err(error) => return super::report::error_as(error, args.store.json),
-    };
+    let mut watcher =
+        match Watcher::new(config, store, shared.clone(), Arc::new(CliReporter), pipeline, args.store.json) {
+            Ok(watcher) => watcher,
+            Err(error) => return super::report::error_as(error, args.store.json),
+        };
     watcher.every_fixed = args.every.is_some();
     watcher.pipeline_known = local_plan.is_some();
     watcher.run();

@@ -20,6 +20,9 @@ use rhai::{Dynamic, Engine, EvalAltResult, FuncRegistration, ImmutableString, Na
 use std::sync::Arc;
 use std::time::Duration;
 
+/// The modules scripts call into (`http::get`, ...).
+pub(crate) const MODULE_NAMES: [&str; 4] = ["http", "metrics", "json", "semver"];
+
 type HostResult<T> = Result<T, Box<EvalAltResult>>;
 
 /// Register every host function and module on `engine`.
