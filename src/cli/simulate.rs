@@ -43,9 +43,10 @@ pub struct SimulateArgs {
     /// Make a rollback step fail: STAGE[@HOST][#STEP] (repeatable).
     #[arg(long = "fail-rollback", value_name = "STAGE[@HOST][#STEP]", value_parser = StepSelector::parse)]
     fail_rollback: Vec<StepSelector>,
-    /// What a gate's check returns: GATE=pass|fail|inconclusive|no-data (repeatable).
-    #[arg(long = "gate", value_name = "GATE=OUTCOME", value_parser = Injections::parse_gate)]
-    gates: Vec<(String, crate::simulate::injection::InjectedOutcome)>,
+    /// What a gate's check returns: GATE[@N]=pass|fail|inconclusive|no-data,
+    /// at every evaluation or only the N-th (a canary's analysis: its N-th step) (repeatable).
+    #[arg(long = "gate", value_name = "GATE[@N]=OUTCOME", value_parser = Injections::parse_gate)]
+    gates: Vec<crate::simulate::injection::GateInjection>,
     /// Make a stage's first step hang until the stage's timeout: STAGE[@HOST] (repeatable).
     #[arg(long = "timeout", value_name = "STAGE[@HOST]", value_parser = StepSelector::parse)]
     timeouts: Vec<StepSelector>,
