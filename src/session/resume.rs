@@ -152,7 +152,11 @@ pub fn prepare(request: ResumeRequest, reporter: &dyn Reporter) -> SessionResult
     let (events, unreadable) = crate::state::resume::events(&journal);
     // The run's own `--env` / `--limit`: a resumed run stays within them.
     let selection = crate::state::resume::selection(&events);
-    let graph = super::load::load_selected_graph(Path::new(&deployment.plan_file), &[], &selection, reporter)?;
+    // The run's own params (every `--set` it was started with): they decide
+    // constant values of the plan too (durations, windows, waits), so the
+    // plan is checked with them, as the run's was.
+    let recorded = super::record::recorded_sets(&deployment);
+    let graph = super::load::load_selected_graph(Path::new(&deployment.plan_file), &recorded, &selection, reporter)?;
     let mut inputs = super::load::load_inputs(&graph, &params_as_sets(&deployment, &graph), reporter)?;
     super::record::restore_bound(&deployment, &graph, &mut inputs);
     if unreadable > 0 {

@@ -248,19 +248,20 @@ impl Injections {
                 ));
             }
         }
-        for GateInjection { gate, outcome, .. } in &self.gates {
+        for injection in &self.gates {
+            let (gate, label, outcome) = (&injection.gate, injection.label(), injection.outcome);
             let node = plan.node_named(gate).filter(|node| node.kind == NodeKind::Gate);
             let Some(def) = node.and_then(|node| node.gate.as_deref()) else {
-                return Err(format!("--gate {gate}: no such gate (gates: {})", names(plan, NodeKind::Gate)));
+                return Err(format!("--gate {label}: no such gate (gates: {})", names(plan, NodeKind::Gate)));
             };
-            if def.check.is_none() && *outcome != InjectedOutcome::Pass {
+            if def.check.is_none() && outcome != InjectedOutcome::Pass {
                 let hint = if def.approve.is_some() {
                     format!("; refuse its approval with --refuse {gate}")
                 } else {
                     String::new()
                 };
                 return Err(format!(
-                    "--gate {gate}={}: the gate has no `check` to give that outcome{hint}",
+                    "--gate {label}={}: the gate has no `check` to give that outcome{hint}",
                     outcome.word()
                 ));
             }
