@@ -59,8 +59,7 @@ pub fn resumable(deployment: &Deployment, store: &mut dyn StateStore, me: &Holde
             )))
         }
     }
-    let journal = store.journal(&deployment.run_id)?;
-    if journal.iter().any(|entry| entry.kind == "rollback_started") {
+    if started_rollback(store, &deployment.run_id)? {
         return Err(SessionError::refused(format!(
             "run {} already started its rollback; use `deploy rollback` instead",
             deployment.run_id
@@ -93,14 +92,24 @@ pub fn pick(
     }
     let plan_file = plan.map(|plan| std::fs::canonicalize(plan).unwrap_or_else(|_| plan.to_path_buf()));
     let deployments = store.deployments(&DeploymentQuery { kind: Some(DeploymentKind::Run), ..Default::default() })?;
-    deployments
-        .into_iter()
-        .filter(|deployment| plan_file.as_ref().map_or(true, |file| Path::new(&deployment.plan_file) == file.as_path()))
-        .find(|deployment| {
-            deployment.undone_by.is_none()
-                && matches!(effective_status(deployment, me), DeploymentStatus::Paused | DeploymentStatus::Crashed)
-        })
-        .ok_or_else(|| SessionError::not_found("no paused or crashed run to resume (see `deploy status`)"))
+    for deployment in deployments {
+        let same_plan = plan_file.as_ref().map_or(true, |file| Path::new(&deployment.plan_file) == file.as_path());
+        if !same_plan || deployment.undone_by.is_some() {
+            continue;
+        }
+        match effective_status(&deployment, me) {
+            DeploymentStatus::Paused | DeploymentStatus::Crashed => return Ok(deployment),
+            // Interrupted while a gate waited: nothing was undone, it goes on.
+            DeploymentStatus::Interrupted if !started_rollback(store, &deployment.run_id)? => return Ok(deployment),
+            _ => {}
+        }
+    }
+    Err(SessionError::not_found("no paused, crashed or interrupted run to resume (see `deploy status`)"))
+}
+
+/// Whether the run began undoing itself (it can then only be rolled back).
+fn started_rollback(store: &mut dyn StateStore, run_id: &str) -> SessionResult<bool> {
+    Ok(store.journal(run_id)?.iter().any(|entry| entry.kind == "rollback_started"))
 }
 
 /// Refuses a plan file that changed since the run started, unless allowed.
