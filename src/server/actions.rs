@@ -7,13 +7,13 @@
 //! live beside this file.
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Extension, Path, State};
+use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
 
 use super::api::{blocking, open};
-use super::auth::writer;
+use super::auth::Identity;
 use super::error::{ApiError, ApiResult};
 use super::reporter::StderrReporter;
 use super::AppState;
@@ -44,10 +44,9 @@ struct ApproveBody {
 pub async fn approve(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    headers: HeaderMap,
+    Extension(Identity(identity)): Extension<Identity>,
     bytes: Bytes,
 ) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
-    let identity = writer(&state, &headers)?;
     let request: ApproveBody = body(&bytes)?;
     let shared = state.clone();
     let (approved, claimed) = blocking(move || {
@@ -112,10 +111,9 @@ struct RollbackBody {
 pub async fn rollback(
     State(state): State<AppState>,
     Path(environment): Path<String>,
-    headers: HeaderMap,
+    Extension(Identity(identity)): Extension<Identity>,
     bytes: Bytes,
 ) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
-    let identity = writer(&state, &headers)?;
     let request: RollbackBody = body(&bytes)?;
     let shared = state.clone();
     let claimed = blocking(move || {
@@ -170,11 +168,8 @@ fn record_rollback(state: &AppState, prepared: &ClaimedRollback, identity: &str)
 /// to which version; nothing runs.
 pub async fn rollback_preview(
     State(state): State<AppState>,
-    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
     Path(environment): Path<String>,
-    headers: HeaderMap,
 ) -> ApiResult<Json<crate::session::rollback::RollbackPreview>> {
-    super::auth::reader(&state, peer, &headers)?;
     let preview = blocking(move || {
         let rollback = RollbackRequest {
             run_id: crate::engine::context::new_run_id(),

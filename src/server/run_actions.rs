@@ -8,14 +8,14 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Extension, Path, State};
+use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
 
 use super::actions::{body, server_views};
 use super::api::{blocking, open};
-use super::auth::writer;
+use super::auth::Identity;
 use super::error::{ApiError, ApiResult};
 use super::reporter::StderrReporter;
 use super::AppState;
@@ -64,10 +64,9 @@ fn start(state: &AppState, claimed: ClaimedResume) -> ApiResult<()> {
 pub async fn reject(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    headers: HeaderMap,
+    Extension(Identity(identity)): Extension<Identity>,
     bytes: Bytes,
 ) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
-    let identity = writer(&state, &headers)?;
     let request: GateBody = body(&bytes)?;
     let shared = state.clone();
     let rejecter = identity.clone();
@@ -104,10 +103,9 @@ pub async fn reject(
 pub async fn resume(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    headers: HeaderMap,
+    Extension(Identity(identity)): Extension<Identity>,
     bytes: Bytes,
 ) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
-    let identity = writer(&state, &headers)?;
     let _: ResumeBody = body(&bytes)?;
     let shared = state.clone();
     let who = identity.clone();
