@@ -254,3 +254,50 @@ fn forwarded_for_counts_only_from_trusted_proxies_and_the_host_must_name_the_ser
     assert_eq!(bad.code, 1, "{}", bad.stderr);
     assert!(bad.stderr.contains("--public-url"), "{}", bad.stderr);
 }
+
+const SECURITY_HEADERS: [(&str, &str); 4] = [
+    (
+        "content-security-policy",
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; \
+         form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    ),
+    ("x-frame-options", "DENY"),
+    ("x-content-type-options", "nosniff"),
+    ("referrer-policy", "same-origin"),
+];
+
+fn assert_security_headers(what: &str, reply: &Reply) {
+    for (name, value) in SECURITY_HEADERS {
+        assert_eq!(reply.header(name).as_deref(), Some(value), "{what}: {name}\n{}", reply.head);
+    }
+}
+
+#[test]
+fn every_response_carries_the_security_headers_and_no_token_comes_from_the_query() {
+    let test = Test::new().plan(PLAN).file("tokens", format!("{TOKEN} alice\n"));
+    let run_id = paused(&test);
+    let (_server, port) = serve(&test, &["--trusted-proxy", "127.0.0.1"]);
+    let local = SocketAddr::from(([127, 0, 0, 1], port));
+    let remote = [("X-Forwarded-For", "203.0.113.9")];
+    for (method, path, _) in route_table() {
+        let path = concrete(&path, &run_id);
+        // Answered (loopback), refused (remote, no token), whatever the route.
+        assert_security_headers(&format!("{method} {path}"), &http(local, &method, &path, &[], ""));
+        assert_security_headers(&format!("{method} {path} remote"), &http(local, &method, &path, &remote, ""));
+    }
+    assert_security_headers("404", &http(local, "GET", "/nothing", &[], ""));
+    assert_security_headers("405", &http(local, "DELETE", "/api/status", &[], ""));
+    assert_security_headers("421", &http(local, "GET", "/", &[("Host", "evil.example")], ""));
+    // The page's own script and stylesheet only: no inline script or style in the pages.
+    for path in ["/", "/history", "/plan", &format!("/runs/{run_id}")] {
+        let page = http(local, "GET", path, &[], "");
+        assert_eq!(page.status, 200, "{path}");
+        assert!(!page.body.contains("<script>") && !page.body.contains(" style="), "{path}: inline script or style");
+    }
+    for query in ["token", "access_token", "bearer", "authorization"] {
+        let reply = http(local, "GET", &format!("/api/status?{query}={TOKEN}"), &remote, "");
+        assert_eq!(reply.status, 401, "?{query}=: {}", reply.head);
+        let page = http(local, "GET", &format!("/?{query}={TOKEN}"), &remote, "");
+        assert_eq!(page.status, 401, "/?{query}=: {}", page.head);
+    }
+}
