@@ -48,6 +48,12 @@ pub struct WatchArgs {
     /// Let clients other than loopback read the API without a token.
     #[arg(long)]
     open_reads: bool,
+    /// The URL the server is reached at: its host is accepted in the Host header.
+    #[arg(long, value_name = "URL")]
+    public_url: Option<String>,
+    /// A reverse proxy whose X-Forwarded-For names the client: ADDR or ADDR/PREFIX (repeatable).
+    #[arg(long = "trusted-proxy", value_name = "CIDR")]
+    trusted_proxies: Vec<String>,
 }
 
 fn usage(message: impl std::fmt::Display) -> ExitCode {
@@ -81,10 +87,19 @@ pub fn run(args: WatchArgs) -> ExitCode {
         },
         None => None,
     };
-    let server_args =
-        ServerArgs { listen: args.listen.clone(), token_file: args.token_file.clone(), open_reads: args.open_reads };
+    let server_args = ServerArgs {
+        listen: args.listen.clone(),
+        token_file: args.token_file.clone(),
+        open_reads: args.open_reads,
+        public_url: args.public_url.clone(),
+        trusted_proxies: args.trusted_proxies.clone(),
+    };
     let tokens = match server_args.tokens() {
         Ok(tokens) => tokens,
+        Err(error) => return usage(error),
+    };
+    let (public_host, trusted_proxies) = match server_args.trust() {
+        Ok(trust) => trust,
         Err(error) => return usage(error),
     };
     let store = match crate::session::open(&config.state, true) {
@@ -103,6 +118,8 @@ pub fn run(args: WatchArgs) -> ExitCode {
                 open_reads: args.open_reads,
                 watcher: Some(shared.clone() as Arc<dyn PushTarget>),
                 webhook_secret: secret,
+                public_host,
+                trusted_proxies,
             };
             match Server::start(listen, AppState::new(server_config, runs.clone())) {
                 Ok(server) => Some(server),

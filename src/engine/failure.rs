@@ -102,6 +102,9 @@ pub struct Failure {
     pub place: Box<Place>,
     /// Why, outermost first: the errors under `message`.
     pub causes: Vec<String>,
+    /// The run that holds what was asked for: the one that won a race to
+    /// resume or roll back, or the lock's holder.
+    pub winner: Option<String>,
 }
 
 impl Failure {
@@ -114,6 +117,7 @@ impl Failure {
             help: None,
             place: Box::default(),
             causes: Vec::new(),
+            winner: None,
         }
     }
 
@@ -167,6 +171,11 @@ impl Failure {
 
     pub fn with_place(mut self, place: Place) -> Failure {
         self.place = Box::new(place);
+        self
+    }
+
+    pub fn with_winner(mut self, run_id: impl Into<String>) -> Failure {
+        self.winner = Some(run_id.into());
         self
     }
 

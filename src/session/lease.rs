@@ -32,6 +32,8 @@ pub struct LeaseGuard {
     store: Box<dyn StateStore>,
     run_id: String,
     released: bool,
+    /// The runs whose leases were taken over from dead holders.
+    taken_over: Vec<String>,
 }
 
 impl LeaseGuard {
@@ -56,14 +58,18 @@ impl LeaseGuard {
             };
             match store.acquire_leases(&request)? {
                 LeaseOutcome::Acquired { taken_over } => {
+                    let mut runs: Vec<String> = Vec::new();
                     for (lease, why) in taken_over {
+                        if !runs.contains(&lease.run_id) {
+                            runs.push(lease.run_id.clone());
+                        }
                         reporter.notice(&format!(
                             "warning: took over the lock on `{}` from {} (pid {}, run {}): {why}; \
                              that run is marked crashed",
                             lease.scope, lease.owner, lease.pid, lease.run_id
                         ));
                     }
-                    return Ok(LeaseGuard { store, run_id: holder.run_id.clone(), released: false });
+                    return Ok(LeaseGuard { store, run_id: holder.run_id.clone(), released: false, taken_over: runs });
                 }
                 LeaseOutcome::Held(lease) => {
                     let message =
@@ -79,6 +85,7 @@ impl LeaseGuard {
                     if started.elapsed() >= wait.timeout {
                         return Err(SessionError::new(SessionErrorKind::Locked, holder_text)
                             .with_code("lock_held")
+                            .with_winner(lease.run_id.clone())
                             .with_help(format!(
                                 "wait for it to finish, retry with --lock-timeout 10m, or if it is stuck: \
                              deploy lock release --force {}",
@@ -105,6 +112,11 @@ impl LeaseGuard {
 
     pub fn run_id(&self) -> &str {
         &self.run_id
+    }
+
+    /// The runs whose leases were taken over from dead holders (crashed runs).
+    pub fn taken_over(&self) -> &[String] {
+        &self.taken_over
     }
 
     /// Releases the lease now, saying whether that worked.

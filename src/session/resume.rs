@@ -13,7 +13,8 @@ use super::runtime::Interrupts;
 use crate::engine::event::RunStatus;
 use crate::engine::{Approvals, EventSink, Parts, RunOptions, DEFAULT_MAX_PARALLEL};
 use crate::state::{
-    now_ms, Deployment, DeploymentKind, DeploymentQuery, DeploymentStatus, Holder, Promotion, StateLocation, StateStore,
+    now_ms, Claim, Deployment, DeploymentKind, DeploymentQuery, DeploymentStatus, Holder, Promotion, StateLocation,
+    StateStore,
 };
 
 /// Which run to continue, and how.
@@ -37,8 +38,9 @@ pub fn resumable(deployment: &Deployment, store: &mut dyn StateStore, me: &Holde
     if deployment.kind != DeploymentKind::Run {
         return Err(SessionError::refused(format!("{} is a rollback, not a run", deployment.run_id)));
     }
-    if deployment.undone_by.is_some() {
-        return Err(SessionError::refused(format!("run {} was rolled back", deployment.run_id)));
+    if let Some(rollback) = &deployment.undone_by {
+        return Err(SessionError::refused(format!("run {} was rolled back by run {rollback}", deployment.run_id))
+            .with_winner(rollback.clone()));
     }
     match effective_status(deployment, me) {
         DeploymentStatus::Paused
@@ -47,16 +49,19 @@ pub fn resumable(deployment: &Deployment, store: &mut dyn StateStore, me: &Holde
         | DeploymentStatus::Interrupted => {}
         DeploymentStatus::Running => {
             return Err(SessionError::refused(format!(
-                "run {} is still running (pid {} on {})",
-                deployment.run_id, deployment.pid, deployment.started_by
-            )))
+                "run {} is running already (pid {} on {})",
+                deployment.run_id, deployment.pid, deployment.machine
+            ))
+            .with_code("already_running")
+            .with_winner(deployment.run_id.clone()))
         }
         other => {
             return Err(SessionError::refused(format!(
                 "run {} {}; there is nothing to resume",
                 deployment.run_id,
                 describe(other)
-            )))
+            ))
+            .with_winner(deployment.run_id.clone()))
         }
     }
     if started_rollback(store, &deployment.run_id)? {
@@ -202,16 +207,6 @@ pub fn prepare(request: ResumeRequest, reporter: &dyn Reporter) -> SessionResult
 }
 
 impl PreparedResume {
-    /// Who may interrupt the run, chosen once it is known to start.
-    pub fn with_interrupts(mut self, interrupts: Interrupts) -> PreparedResume {
-        self.interrupts = interrupts;
-        self
-    }
-
-    pub fn run_id(&self) -> &str {
-        &self.deployment.run_id
-    }
-
     /// Who answers the approvals the run asks for (a rejection given over
     /// the API answers "no" for its gate); the run asks instead of pausing.
     pub fn with_prompt(
@@ -225,6 +220,14 @@ impl PreparedResume {
 
     /// Takes the lease and runs what is left of the run.
     pub fn execute(self, reporter: &dyn Reporter) -> SessionResult<RunEnd> {
+        self.claim(reporter)?.execute(reporter)
+    }
+
+    /// Takes the lease and makes the run `running` again in one
+    /// compare-and-set: of many resumes at once (approvals, terminals,
+    /// processes on other machines) exactly one gets here; every other
+    /// fails naming the run that goes on (exit 1, HTTP 409).
+    pub fn claim(self, reporter: &dyn Reporter) -> SessionResult<ClaimedResume> {
         let PreparedResume {
             location,
             lock,
@@ -240,9 +243,105 @@ impl PreparedResume {
         } = self;
         let holder = Holder::current(&deployment.run_id);
         let mut guard = LeaseGuard::acquire(store, &lease_scope(&graph), &holder, &lock, reporter)?;
-        super::survivors::end_survivors(guard.store(), &deployment.run_id, &survivors, options.kill_grace, reporter)?;
-        let base_seq = guard.store().next_seq(&deployment.run_id)?;
-        guard.store().resume_deployment(&deployment.run_id, &holder, now_ms())?;
+        match guard.store().resume_deployment(&deployment, &holder, now_ms())? {
+            Claim::Won => {}
+            Claim::Lost { winner } => return Err(lost_resume(guard.store(), &deployment.run_id, &winner)),
+        }
+        Ok(ClaimedResume {
+            guard,
+            location,
+            views,
+            interrupts,
+            deployment,
+            graph,
+            inputs,
+            options,
+            survivors,
+            prompt,
+            holder,
+        })
+    }
+}
+
+/// Why a resume that lost its race cannot go on: who won.
+fn lost_resume(store: &mut dyn StateStore, run_id: &str, winner: &str) -> SessionError {
+    let message = if winner == run_id {
+        match store.deployment(run_id) {
+            Ok(Some(now)) => format!(
+                "run {run_id} was resumed by another request first (pid {} on {}); it is {} now",
+                now.pid,
+                now.machine,
+                now.status.as_str()
+            ),
+            _ => format!("run {run_id} was resumed by another request first"),
+        }
+    } else {
+        format!("run {run_id} was rolled back by run {winner} first; there is nothing to resume")
+    };
+    SessionError::refused(message).with_code("already_resumed").with_winner(winner)
+}
+
+/// A resume that won: its lease held, its run `running` under this process.
+pub struct ClaimedResume {
+    guard: LeaseGuard,
+    location: StateLocation,
+    views: Vec<Box<dyn EventSink>>,
+    interrupts: Interrupts,
+    deployment: Deployment,
+    graph: crate::graph::ExecutionGraph,
+    inputs: crate::check::inputs::ResolvedInputs,
+    options: RunOptions,
+    survivors: Vec<crate::engine::survivors::Survivor>,
+    prompt: Option<std::sync::Arc<dyn crate::engine::approval::ApprovalPrompt>>,
+    holder: Holder,
+}
+
+impl ClaimedResume {
+    /// Who may interrupt the run, chosen once it is known to start.
+    pub fn with_interrupts(mut self, interrupts: Interrupts) -> ClaimedResume {
+        self.interrupts = interrupts;
+        self
+    }
+
+    pub fn run_id(&self) -> &str {
+        &self.deployment.run_id
+    }
+
+    /// Ends what the crashed runner left running, then runs what is left of the run.
+    pub fn execute(self, reporter: &dyn Reporter) -> SessionResult<RunEnd> {
+        let ClaimedResume {
+            mut guard,
+            location,
+            views,
+            interrupts,
+            deployment,
+            graph,
+            inputs,
+            options,
+            survivors,
+            prompt,
+            holder,
+        } = self;
+        let ended = super::survivors::end_survivors(
+            guard.store(),
+            &deployment.run_id,
+            &survivors,
+            options.kill_grace,
+            reporter,
+        )
+        .and_then(|()| Ok(guard.store().next_seq(&deployment.run_id)?));
+        let base_seq = match ended {
+            Ok(seq) => seq,
+            Err(error) => {
+                // Nothing ran: the run is left as it was found.
+                let before = match deployment.status {
+                    DeploymentStatus::Running => DeploymentStatus::Crashed,
+                    status => status,
+                };
+                let _ = guard.store().set_status(&deployment.run_id, before);
+                return Err(error);
+            }
+        };
         reporter.notice(&format!(
             "resuming run {} ({} nodes and {} hosts finished before)",
             deployment.run_id,

@@ -23,8 +23,8 @@ use crate::engine::undo_past_run::PastRun;
 use crate::engine::{Approvals, EventSink, Parts, RunOptions};
 use crate::graph::ExecutionGraph;
 use crate::state::{
-    now_ms, Deployment, DeploymentKind, DeploymentQuery, DeploymentStatus, EnvironmentRollback, Holder, RollbackRecord,
-    StateLocation, StateStore,
+    now_ms, Claim, Deployment, DeploymentKind, DeploymentQuery, DeploymentStatus, EnvironmentRollback, Holder,
+    RollbackRecord, StateLocation, StateStore,
 };
 
 /// What to roll back, and how.
@@ -131,52 +131,24 @@ pub fn prepare(request: RollbackRequest, reporter: &dyn Reporter) -> SessionResu
 }
 
 impl PreparedRollback {
-    /// Who may interrupt the run, chosen once it is known to start.
-    pub fn with_interrupts(mut self, interrupts: Interrupts) -> PreparedRollback {
-        self.request.interrupts = interrupts;
-        self
-    }
-
-    /// The id the rollback run will have.
-    pub fn run_id(&self) -> &str {
-        &self.request.run_id
-    }
-
     /// What the rollback will undo, before it runs (the dashboard's confirmation).
     pub fn preview(&self) -> RollbackPreview {
-        RollbackPreview {
-            undoes: self.target.deployment.run_id.clone(),
-            pipeline: self.target.deployment.pipeline.clone(),
-            environments: self.environments.clone(),
-            from_version: self.target.deployment.version.clone(),
-            to_version: self.target.to_version.clone(),
-            units: self
-                .units
-                .iter()
-                .map(|(node, host)| host.as_ref().map_or_else(|| node.clone(), |host| format!("{node}@{host}")))
-                .collect(),
-            with_gates: !self.gates.is_empty(),
-        }
+        preview(&self.target, &self.environments, &self.units, &self.gates)
     }
 
     /// Takes the lease and runs the rollback path.
     pub fn execute(self, reporter: &dyn Reporter) -> SessionResult<RunEnd> {
+        self.claim(reporter)?.execute(reporter)
+    }
+
+    /// Takes the lease and records the rollback's start in one
+    /// compare-and-set: of many rollbacks of the same run at once exactly
+    /// one gets here; every other fails naming the rollback that goes on
+    /// (or went on) instead (exit 1, HTTP 409).
+    pub fn claim(self, reporter: &dyn Reporter) -> SessionResult<ClaimedRollback> {
         let PreparedRollback { request, store, graph, inputs, target, units, gates, environments } = self;
-        let options = RunOptions {
-            run_id: request.run_id.clone(),
-            previous_version: Some(target.to_version.clone()),
-            approvals: request.approvals,
-            kill_grace: super::kill_grace(),
-            ..RunOptions::default()
-        };
-        let holder = Holder::current(&options.run_id);
+        let holder = Holder::current(&request.run_id);
         let mut guard = LeaseGuard::acquire(store, &lease_scope(&graph), &holder, &request.lock, reporter)?;
-        let undone = target.deployment.run_id.clone();
-        let (events, _) = crate::state::resume::events(&guard.store().journal(&undone)?);
-        let crashed =
-            super::liveness::effective_status(&target.deployment, &holder) == crate::state::DeploymentStatus::Crashed;
-        let survivors = if crashed { crate::engine::survivors::survivors(&events) } else { Vec::new() };
-        super::survivors::end_survivors(guard.store(), &undone, &survivors, options.kill_grace, reporter)?;
         let deployment = NewDeployment {
             kind: DeploymentKind::Rollback,
             holder: &holder,
@@ -186,7 +158,77 @@ impl PreparedRollback {
             undoes: Some(target.deployment.run_id.clone()),
         }
         .row(&graph, &inputs);
-        guard.store().insert_deployment(&deployment)?;
+        let ttl_ms = i64::try_from(crate::state::lease::ttl().as_millis()).unwrap_or(i64::MAX);
+        if let Claim::Lost { winner } = guard.store().start_rollback(&deployment, &holder, ttl_ms)? {
+            return Err(SessionError::refused(format!(
+                "run {} was rolled back by run {winner} first; nothing was started",
+                target.deployment.run_id
+            ))
+            .with_code("already_rolled_back")
+            .with_winner(winner));
+        }
+        Ok(ClaimedRollback { request, guard, holder, graph, inputs, target, units, gates, environments })
+    }
+}
+
+/// A rollback that won: its lease held, its row recorded as `running`.
+pub struct ClaimedRollback {
+    request: RollbackRequest,
+    guard: LeaseGuard,
+    holder: Holder,
+    graph: ExecutionGraph,
+    inputs: crate::check::inputs::ResolvedInputs,
+    target: Target,
+    units: Vec<(String, Option<String>)>,
+    gates: Vec<crate::check::model::NodeId>,
+    environments: Vec<String>,
+}
+
+impl ClaimedRollback {
+    /// Who may interrupt the run, chosen once it is known to start.
+    pub fn with_interrupts(mut self, interrupts: Interrupts) -> ClaimedRollback {
+        self.request.interrupts = interrupts;
+        self
+    }
+
+    pub fn run_id(&self) -> &str {
+        &self.holder.run_id
+    }
+
+    /// What the rollback undoes.
+    pub fn preview(&self) -> RollbackPreview {
+        preview(&self.target, &self.environments, &self.units, &self.gates)
+    }
+
+    /// Ends what a crashed runner of the undone run left running, then runs the rollback path.
+    pub fn execute(self, reporter: &dyn Reporter) -> SessionResult<RunEnd> {
+        let ClaimedRollback { request, mut guard, holder, graph, inputs, target, units, gates, environments } = self;
+        let options = RunOptions {
+            run_id: request.run_id.clone(),
+            previous_version: Some(target.to_version.clone()),
+            approvals: request.approvals,
+            kill_grace: super::kill_grace(),
+            ..RunOptions::default()
+        };
+        let undone = target.deployment.run_id.clone();
+        let before = guard.store().journal(&undone).map_err(SessionError::from).and_then(|journal| {
+            let (events, _) = crate::state::resume::events(&journal);
+            let crashed = super::liveness::effective_status(&target.deployment, &holder)
+                == crate::state::DeploymentStatus::Crashed;
+            let survivors = if crashed { crate::engine::survivors::survivors(&events) } else { Vec::new() };
+            super::survivors::end_survivors(guard.store(), &undone, &survivors, options.kill_grace, reporter)?;
+            Ok(events)
+        });
+        let events = match before {
+            Ok(events) => events,
+            Err(error) => {
+                // Nothing ran: the rollback ends before its first step.
+                let end = finish_of(&holder.run_id, &super::drive::interrupted_report(), None);
+                let _ =
+                    guard.store().finish_deployment(&crate::state::Finish { status: DeploymentStatus::Aborted, ..end });
+                return Err(error);
+            }
+        };
         reporter.notice(&format!(
             "rolling back run {} (version {}) to {} — {} unit(s)",
             target.deployment.run_id,
@@ -227,6 +269,26 @@ impl PreparedRollback {
         release(guard, &mut problems);
         let failure = crate::engine::failure::Failure::of_run(&graph.plan, &report);
         Ok(RunEnd { run_id: holder.run_id, report, problems, failure })
+    }
+}
+
+fn preview(
+    target: &Target,
+    environments: &[String],
+    units: &[(String, Option<String>)],
+    gates: &[crate::check::model::NodeId],
+) -> RollbackPreview {
+    RollbackPreview {
+        undoes: target.deployment.run_id.clone(),
+        pipeline: target.deployment.pipeline.clone(),
+        environments: environments.to_vec(),
+        from_version: target.deployment.version.clone(),
+        to_version: target.to_version.clone(),
+        units: units
+            .iter()
+            .map(|(node, host)| host.as_ref().map_or_else(|| node.clone(), |host| format!("{node}@{host}")))
+            .collect(),
+        with_gates: !gates.is_empty(),
     }
 }
 
