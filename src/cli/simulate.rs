@@ -12,7 +12,6 @@ use super::flags::parse_duration;
 use super::load::{load_inputs_reading, load_selected_graph};
 use super::report;
 use super::ExitCode;
-use crate::engine::{Approvals, DEFAULT_MAX_PARALLEL};
 use crate::graph::ExecutionGraph;
 use crate::simulate::durations::Durations;
 use crate::simulate::explore::{explore, Explored};
@@ -62,21 +61,11 @@ pub struct SimulateArgs {
     /// Run every single-failure injection in turn and print how each ends.
     #[arg(long)]
     explore: bool,
-    /// Approve every `approve` gate (and protected environment).
-    #[arg(long, short = 'y')]
-    yes: bool,
-    /// Approve the gate (or protected stage) NAME (repeatable).
-    #[arg(long = "approve", value_name = "NAME")]
-    approve: Vec<String>,
+    #[command(flatten)]
+    approval: super::flags::ApprovalArgs,
     /// Refuse the approval of the gate (or protected stage) NAME (repeatable).
     #[arg(long = "refuse", value_name = "NAME")]
     refuse: Vec<String>,
-    /// Who approves.
-    #[arg(long = "as", value_name = "NAME", env = "DEPLOY_USER")]
-    approver: Option<String>,
-    /// Commands at once [default: the pipeline's `max_parallel`, else 16].
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
-    max_parallel: Option<u32>,
     /// `${previous_version}` [default: from the state, read only].
     #[arg(long, value_name = "VERSION")]
     previous_version: Option<String>,
@@ -117,18 +106,8 @@ pub fn run(args: SimulateArgs) -> ExitCode {
     let durations = Arc::new(Durations::new(&graph.plan, &history));
     let scenario = Scenario {
         injections,
-        approvals: Approvals {
-            all: args.yes,
-            gates: args.approve,
-            approver: crate::session::approver_name(args.approver),
-            interactive: false,
-            recorded: Vec::new(),
-        },
-        max_parallel: args
-            .max_parallel
-            .map(|n| n as usize)
-            .or(graph.plan.pipeline.max_parallel)
-            .unwrap_or(DEFAULT_MAX_PARALLEL),
+        approvals: args.approval.approvals(false),
+        max_parallel: args.approval.max_parallel(&graph.plan),
         previous_version: args.previous_version.unwrap_or(previous),
         selection,
     };

@@ -44,7 +44,7 @@ impl From<SessionError> for ApiError {
             SessionErrorKind::NotFound => (StatusCode::NOT_FOUND, "not_found"),
             SessionErrorKind::Locked => (StatusCode::CONFLICT, "locked"),
             // Another request resumed or rolled back the run first.
-            SessionErrorKind::Refused if error.winner.is_some() => (StatusCode::CONFLICT, "conflict"),
+            SessionErrorKind::Refused if error.place.run.is_some() => (StatusCode::CONFLICT, "conflict"),
             SessionErrorKind::Refused => (StatusCode::CONFLICT, "refused"),
             SessionErrorKind::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
             SessionErrorKind::Plan => (StatusCode::UNPROCESSABLE_ENTITY, "plan_errors"),
@@ -58,7 +58,7 @@ impl From<SessionError> for ApiError {
         } else {
             error.message
         };
-        ApiError { status, code, message, run_id: error.winner }
+        ApiError { status, code, message, run_id: error.place.run.clone() }
     }
 }
 
