@@ -106,8 +106,10 @@ impl LockArgs {
 }
 
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    humantime::parse_duration(text.trim())
-        .map_err(|error| format!("`{text}` is not a duration (e.g. 30s, 5m): {error}"))
+    Some(text.trim())
+        .filter(|text| !text.is_empty())
+        .and_then(crate::duration::parse_duration)
+        .ok_or_else(|| format!("`{text}` is not a duration: write it as in a plan (500ms, 30s, 5m, 1h30m, 2d)"))
 }
 
 /// `--env ENV` and `--limit HOST,GLOB`, the flags of `run`, `plan` and

@@ -95,7 +95,7 @@ impl LeaseGuard {
                     if !waiting_said {
                         reporter.notice(&format!(
                             "{holder_text}; waiting up to {}",
-                            humantime::format_duration(wait.timeout)
+                            crate::duration::format_duration(wait.timeout)
                         ));
                         waiting_said = true;
                     }

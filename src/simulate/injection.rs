@@ -135,7 +135,7 @@ pub struct Injections {
 
 fn serialize_duration<S: serde::Serializer>(value: &Option<Duration>, serializer: S) -> Result<S::Ok, S::Error> {
     match value {
-        Some(duration) => serializer.serialize_str(&crate::check::format_duration(*duration)),
+        Some(duration) => serializer.serialize_str(&crate::duration::format_duration(*duration)),
         None => serializer.serialize_none(),
     }
 }

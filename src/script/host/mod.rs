@@ -87,7 +87,7 @@ fn sleep_for(shown: &str, wanted: Duration) -> HostResult<()> {
         if wanted > left {
             return Err(format!(
                 "sleep({shown}) would exceed the script's deadline ({} left)",
-                runtime::format_duration(left)
+                crate::duration::format_duration(left)
             )
             .into());
         }
