@@ -440,6 +440,17 @@ async fn hard_stop(ctx: &Arc<RunContext>, hard: &CancellationToken, mut schedule
     finish(ctx, RunStatus::Interrupted, scheduler.states, Vec::new(), Some(Stop::Interrupted))
 }
 
+/// Each host that failed while its stage succeeded (`max_failures`), as a warning.
+fn tolerated_failures(nodes: &[NodeSummary], version: &str) -> Vec<String> {
+    nodes
+        .iter()
+        .filter(|node| node.status == NodeStatus::Succeeded)
+        .flat_map(|node| node.hosts.iter())
+        .filter(|host| host.status == NodeStatus::Failed)
+        .map(|host| super::warning::tolerated_failure(&host.host, version))
+        .collect()
+}
+
 fn finish(
     ctx: &RunContext,
     status: RunStatus,
@@ -448,7 +459,7 @@ fn finish(
     stop: Option<Stop>,
 ) -> RunReport {
     let plan = ctx.plan();
-    let nodes = ctx
+    let nodes: Vec<NodeSummary> = ctx
         .run
         .graph
         .order
@@ -466,7 +477,8 @@ fn finish(
             }
         })
         .collect();
-    let summary = Summary { nodes, rollback, failure: stop.map(Stop::into_summary) };
+    let warnings = tolerated_failures(&nodes, &ctx.run.version);
+    let summary = Summary { nodes, rollback, failure: stop.map(Stop::into_summary), warnings };
     let duration_ms = ctx.elapsed_ms();
     ctx.log.bus.emit(EventData::RunFinished {
         status,

@@ -3,18 +3,17 @@
 
 use std::path::{Path, PathBuf};
 
-use super::drive::{finish_of, record_end, release, Drive, RunEnd};
+use super::drive::{record_end_with, release, run_finish, Drive, RunEnd};
 use super::error::{SessionError, SessionResult};
 use super::lease::{LeaseGuard, LockWait};
 use super::liveness::{effective_status, lease_scope};
 use super::record::{params_as_sets, plan_hash};
 use super::reporter::Reporter;
 use super::runtime::Interrupts;
-use crate::engine::event::RunStatus;
 use crate::engine::{Approvals, EventSink, Parts, RunOptions, DEFAULT_MAX_PARALLEL};
+use crate::state::host_outcome::Topology;
 use crate::state::{
-    now_ms, Claim, Deployment, DeploymentKind, DeploymentQuery, DeploymentStatus, Holder, Promotion, StateLocation,
-    StateStore,
+    now_ms, Claim, Deployment, DeploymentKind, DeploymentQuery, DeploymentStatus, Holder, StateLocation, StateStore,
 };
 
 /// Which run to continue, and how.
@@ -357,16 +356,10 @@ impl ClaimedResume {
             }
             crate::engine::run(engine_graph, inputs, options, parts, sinks, interrupts).await
         })?;
-        let promote = (report.status == RunStatus::Succeeded).then(|| Promotion {
-            pipeline: deployment.pipeline.clone(),
-            environments: if deployment.environments.is_empty() {
-                vec![String::new()]
-            } else {
-                deployment.environments.clone()
-            },
-            version: deployment.version.clone(),
-        });
-        let mut problems = record_end(&mut guard, &finish_of(&holder.run_id, &report, promote), &health);
+        let mut found = Vec::new();
+        let topology = Topology::of_plan(&graph.plan);
+        let finish = run_finish(&mut guard, &report, &deployment.pipeline, &deployment.version, &topology, &mut found);
+        let mut problems = record_end_with(&mut guard, &finish, &health, found);
         release(guard, &mut problems);
         let failure = crate::engine::failure::Failure::of_run(&graph.plan, &report);
         Ok(RunEnd { run_id: holder.run_id, report, problems, failure })
