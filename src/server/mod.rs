@@ -81,11 +81,18 @@ impl PlanPath {
 pub struct AppState {
     pub config: Arc<ServerConfig>,
     pub runs: ActiveRuns,
+    /// Cancelled when the server stops: open event streams end.
+    pub streams: tokio_util::sync::CancellationToken,
 }
 
 impl AppState {
     pub fn new(config: ServerConfig, runs: ActiveRuns) -> AppState {
-        AppState { config: Arc::new(config), runs }
+        AppState { config: Arc::new(config), runs, streams: tokio_util::sync::CancellationToken::new() }
+    }
+
+    /// Ends every open event stream (a stopping server waits for none).
+    pub fn end_streams(&self) {
+        self.streams.cancel();
     }
 }
 
