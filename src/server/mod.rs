@@ -106,6 +106,7 @@ pub fn router(state: AppState) -> Router {
         .route_layer(authorize)
         .fallback(api::no_route)
         .method_not_allowed_fallback(api::wrong_method)
+        .layer(axum::extract::DefaultBodyLimit::max(guard::BODY_LIMIT))
         .layer(axum::middleware::from_fn_with_state(state.clone(), guard::guard))
         .with_state(state)
 }
