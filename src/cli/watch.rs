@@ -1,6 +1,6 @@
 //! `deploy watch [--repo PATH|URL] [--branch B] [--every D] [--listen ADDR]
 //! [--webhook-secret-file F] FILE` — deploys every new commit of a branch
-//! (docs/continuous.md). SIGTERM/SIGINT: stop fetching; a run going on gets
+//! (docs/continuous.md). SIGTERM/SIGINT/SIGHUP: stop fetching; a run going on gets
 //! the interrupt `deploy run` gets from Ctrl-C (it stops starting work and
 //! ends per the pipeline's `on_failure`; a second signal stops it at once);
 //! the lock is released; exit 0, or 130 when a run had to be interrupted.
@@ -155,6 +155,7 @@ pub fn run(args: WatchArgs) -> ExitCode {
 struct Server {
     stop: tokio::sync::oneshot::Sender<()>,
     thread: std::thread::JoinHandle<()>,
+    state: AppState,
 }
 
 impl Server {
@@ -168,6 +169,7 @@ impl Server {
         let address = listener.local_addr().map_err(|error| error.to_string())?;
         eprintln!("deploy: serving http://{address}/api/status");
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let streams = state.clone();
         let thread = std::thread::Builder::new()
             .name("deploy-server".into())
             .spawn(move || {
@@ -180,10 +182,12 @@ impl Server {
                 runtime.shutdown_timeout(Duration::from_millis(200));
             })
             .map_err(|error| format!("cannot start the server: {error}"))?;
-        Ok(Server { stop, thread })
+        Ok(Server { stop, thread, state: streams })
     }
 
+    /// Ends the open event streams (which would keep it serving), then stops.
     fn stop(self) {
+        self.state.end_streams();
         let _ = self.stop.send(());
         let _ = self.thread.join();
     }

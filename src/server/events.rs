@@ -40,6 +40,8 @@ pub async fn stream(
     let events = futures_util::stream::unfold(receiver, |mut receiver| async move {
         receiver.recv().await.map(|event| (Ok(event), receiver))
     });
+    // A stopping server ends the stream (the client reconnects to the next one).
+    let events = futures_util::StreamExt::take_until(events, state.streams.clone().cancelled_owned());
     Ok(Sse::new(events).keep_alive(KeepAlive::default()))
 }
 

@@ -82,11 +82,18 @@ impl PlanPath {
 pub struct AppState {
     pub config: Arc<ServerConfig>,
     pub runs: ActiveRuns,
+    /// Cancelled when the server stops: open event streams end.
+    pub streams: tokio_util::sync::CancellationToken,
 }
 
 impl AppState {
     pub fn new(config: ServerConfig, runs: ActiveRuns) -> AppState {
-        AppState { config: Arc::new(config), runs }
+        AppState { config: Arc::new(config), runs, streams: tokio_util::sync::CancellationToken::new() }
+    }
+
+    /// Ends every open event stream (a stopping server waits for none).
+    pub fn end_streams(&self) {
+        self.streams.cancel();
     }
 }
 
@@ -100,6 +107,7 @@ pub fn router(state: AppState) -> Router {
         .route_layer(authorize)
         .fallback(api::no_route)
         .method_not_allowed_fallback(api::wrong_method)
+        .layer(axum::extract::DefaultBodyLimit::max(guard::BODY_LIMIT))
         .layer(axum::middleware::from_fn_with_state(state.clone(), guard::guard))
         .with_state(state)
 }
