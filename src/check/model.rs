@@ -254,6 +254,9 @@ pub struct EnvironmentDef {
     pub ssh: SshSettings,
     /// Under `transport = ssh`: each host and where SSH reaches it.
     pub destinations: Vec<(String, Destination)>,
+    /// `probe = "cmd"`: a command whose last line of output is the version
+    /// on a host (`deploy verify`).
+    pub probe: Option<StringTemplate>,
     pub location: Location,
 }
 

@@ -24,6 +24,7 @@ pub mod rollback;
 pub mod runtime;
 pub mod start;
 pub mod survivors;
+pub mod verify;
 
 use std::time::Duration;
 
