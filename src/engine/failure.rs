@@ -57,6 +57,8 @@ pub struct Place {
     pub host: Option<String>,
     /// The node's declaration in the plan.
     pub span: Option<PlanSpan>,
+    /// The run that holds what was asked for (see [`Failure::winner`]).
+    pub winner: Option<String>,
 }
 
 /// A range of a plan file, with the line and column (1-based) of its start.
@@ -83,7 +85,7 @@ impl Place {
                 end: def.location.span.end,
             })
         });
-        Place { node: Some(node.to_string()), host: host.map(str::to_string), span }
+        Place { node: Some(node.to_string()), host: host.map(str::to_string), span, winner: None }
     }
 }
 
@@ -102,9 +104,6 @@ pub struct Failure {
     pub place: Box<Place>,
     /// Why, outermost first: the errors under `message`.
     pub causes: Vec<String>,
-    /// The run that holds what was asked for: the one that won a race to
-    /// resume or roll back, or the lock's holder.
-    pub winner: Option<String>,
 }
 
 impl Failure {
@@ -117,7 +116,6 @@ impl Failure {
             help: None,
             place: Box::default(),
             causes: Vec::new(),
-            winner: None,
         }
     }
 
@@ -174,8 +172,14 @@ impl Failure {
         self
     }
 
+    /// The run that holds what was asked for: the one that won a race to
+    /// resume or roll back, or the lock's holder.
+    pub fn winner(&self) -> Option<&str> {
+        self.place.winner.as_deref()
+    }
+
     pub fn with_winner(mut self, run_id: impl Into<String>) -> Failure {
-        self.winner = Some(run_id.into());
+        self.place.winner = Some(run_id.into());
         self
     }
 
