@@ -531,6 +531,7 @@ fn lower_environment(
         name: env.name.name.to_string(),
         hosts: host_defs.iter().map(|host| host.name.clone()).collect(),
         host_defs,
+        limited_out: Vec::new(),
         vars,
         protect,
         transport,

@@ -162,7 +162,7 @@ impl Value {
             Value::String(text) => text.clone(),
             Value::Int(number) => number.to_string(),
             Value::Bool(flag) => flag.to_string(),
-            Value::Duration(duration) => crate::check::format_duration(*duration),
+            Value::Duration(duration) => crate::duration::format_duration(*duration),
             Value::Percent(percent) => format!("{percent}%"),
             Value::List(items) => items.iter().map(Value::to_text).collect::<Vec<_>>().join(" "),
         }
@@ -242,6 +242,9 @@ pub struct EnvironmentDef {
     pub hosts: Vec<String>,
     /// Each host's own values, in the order of `hosts`.
     pub host_defs: Vec<HostDef>,
+    /// The hosts `--limit` left out of `hosts` (empty without `--limit`):
+    /// still hosts of the environment, whose records a run keeps.
+    pub limited_out: Vec<String>,
     /// `vars { key = value }`, reachable as `env.key`.
     pub vars: Vec<(String, Expr)>,
     pub protect: Protect,

@@ -45,7 +45,10 @@ impl Selection {
         }
         for environment in &mut plan.environments {
             environment.host_defs.retain(|host| self.admits_host(&host.name));
-            environment.hosts.retain(|host| self.admits_host(host));
+            let (kept, left_out): (Vec<String>, Vec<String>) =
+                environment.hosts.drain(..).partition(|host| self.admits_host(host));
+            environment.hosts = kept;
+            environment.limited_out = left_out;
         }
         let selected = self.selected_nodes(plan);
         for node in &mut plan.nodes {

@@ -7,7 +7,7 @@ use super::flags::StateArgs;
 use super::report;
 use super::ExitCode;
 use crate::engine::view::format_ms;
-use crate::state::{format_time, CommitRecord, Deployment, DeploymentQuery, Holder};
+use crate::state::{format_time, CommitRecord, Deployment, DeploymentQuery, Holder, HostVersion};
 
 #[derive(Debug, clap::Args)]
 pub struct HistoryArgs {
@@ -62,6 +62,19 @@ struct Row {
     undoes: Option<String>,
     undone_by: Option<String>,
     commit: Option<CommitView>,
+    /// What it did to each host it touched.
+    hosts: Vec<HostChangeView>,
+}
+
+/// One host a deployment changed, and what it left there.
+#[derive(Debug, Serialize)]
+struct HostChangeView {
+    environment: String,
+    host: String,
+    version: String,
+    previous_version: String,
+    /// `ok`, `failed`, `undone`, `unknown`.
+    state: &'static str,
 }
 
 pub fn run(args: HistoryArgs) -> ExitCode {
@@ -94,9 +107,14 @@ pub fn run(args: HistoryArgs) -> ExitCode {
         Ok(commits) => commits,
         Err(error) => return report::fail(error),
     };
+    let run_ids: Vec<String> = deployments.iter().map(|deployment| deployment.run_id.clone()).collect();
+    let hosts = match store.host_changes_of_runs(&run_ids) {
+        Ok(hosts) => hosts,
+        Err(error) => return report::fail(error),
+    };
     let me = Holder::current("");
     let mut rows: Vec<Row> =
-        deployments.into_iter().map(|deployment| deployment_row(deployment, &commits, &me)).collect();
+        deployments.into_iter().map(|deployment| deployment_row(deployment, &commits, &hosts, &me)).collect();
     if args.environment.is_none() {
         rows.extend(commits.iter().filter(|commit| commit.run_id.is_none()).map(skipped_commit));
         rows.sort_by_key(|row| std::cmp::Reverse(row.started_at));
@@ -114,8 +132,19 @@ pub fn run(args: HistoryArgs) -> ExitCode {
 }
 
 /// One deployment as a row, with the commit it deployed.
-fn deployment_row(deployment: Deployment, commits: &[CommitRecord], me: &Holder) -> Row {
+fn deployment_row(deployment: Deployment, commits: &[CommitRecord], hosts: &[HostVersion], me: &Holder) -> Row {
     Row {
+        hosts: hosts
+            .iter()
+            .filter(|host| host.run_id == deployment.run_id)
+            .map(|host| HostChangeView {
+                environment: host.environment.clone(),
+                host: host.host.clone(),
+                version: host.version.clone(),
+                previous_version: host.previous_version.clone(),
+                state: host.state.as_str(),
+            })
+            .collect(),
         status: crate::session::liveness::effective_status(&deployment, me).as_str(),
         duration_ms: deployment.ended_at.map(|end| end - deployment.started_at),
         commit: commits
@@ -173,6 +202,11 @@ fn cells(row: &Row) -> [String; 7] {
         let commit_text = format!("{short} \"{}\" by {}{by}", commit.subject, commit.author);
         what = if what.is_empty() { commit_text } else { format!("{what}; {commit_text}") };
     }
+    if !row.hosts.is_empty() {
+        let hosts: Vec<String> = row.hosts.iter().map(|host| format!("{} {}", host.host, host.state)).collect();
+        let hosts = format!("hosts: {}", hosts.join(", "));
+        what = if what.is_empty() { hosts } else { format!("{what}; {hosts}") };
+    }
     let environments = if row.environments.is_empty() { "-".to_string() } else { row.environments.join(",") };
     [
         if row.run_id.is_empty() { "-".to_string() } else { row.run_id.clone() },
@@ -206,5 +240,6 @@ fn skipped_commit(commit: &CommitRecord) -> Row {
         undoes: None,
         undone_by: None,
         commit: Some(CommitView::of(commit)),
+        hosts: Vec::new(),
     }
 }

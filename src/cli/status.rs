@@ -5,8 +5,7 @@ use super::flags::StateArgs;
 use super::report;
 use super::ExitCode;
 pub use crate::session::overview::{lock_views, LockView};
-use crate::session::overview::{overview, ActiveRun, Overview};
-use crate::state::EnvironmentVersion;
+use crate::session::overview::{overview, ActiveRun, EnvironmentView, HostView, Overview};
 use crate::state::{format_time, DeploymentStatus, WatcherRecord};
 
 #[derive(Debug, clap::Args)]
@@ -43,7 +42,9 @@ pub fn run(args: StatusArgs) -> ExitCode {
         Err(code) => return code,
     }) else {
         if args.json {
-            println!(r#"{{"state":null,"environments":[],"runs":[],"locks":[],"bad_versions":[],"watchers":[]}}"#);
+            println!(
+                r#"{{"state":null,"environments":[],"warnings":[],"runs":[],"locks":[],"bad_versions":[],"watchers":[]}}"#
+            );
         } else {
             println!("no deploy state at {} yet: nothing has run", location.describe());
         }
@@ -89,6 +90,15 @@ fn render(status: &Overview) -> String {
     }
     for entry in &status.environments {
         out.push_str(&environment_line(entry));
+        for host in &entry.hosts {
+            out.push_str(&host_line(host));
+        }
+    }
+    if !status.warnings.is_empty() {
+        out.push_str("\nwarnings:\n");
+        for warning in &status.warnings {
+            out.push_str(&format!("  {warning}\n"));
+        }
     }
     out.push_str("\nruns:\n");
     if status.runs.is_empty() {
@@ -124,21 +134,30 @@ fn render(status: &Overview) -> String {
     out
 }
 
-/// An environment and the version it runs.
-fn environment_line(entry: &EnvironmentVersion) -> String {
+/// An environment and the version it runs (of most hosts, when mixed).
+fn environment_line(entry: &EnvironmentView) -> String {
     let environment = if entry.environment.is_empty() { "(no target)" } else { &entry.environment };
     let previous = if entry.previous_version.is_empty() {
         String::new()
     } else {
         format!(", previous {}", entry.previous_version)
     };
+    let mixed = if entry.mixed { " — mixed: its hosts run different versions" } else { "" };
     format!(
-        "  {} {environment}: {}{previous} (run {}, {})\n",
+        "  {} {environment}: {}{previous}{mixed} (run {}, {})\n",
         entry.pipeline,
         entry.current_version,
         entry.current_run,
         format_time(entry.updated_at)
     )
+}
+
+/// One host of an environment: its version, state, what it ran before, and the run.
+fn host_line(host: &HostView) -> String {
+    let version = if host.version.is_empty() { "(nothing)" } else { &host.version };
+    let previous =
+        if host.previous_version.is_empty() { String::new() } else { format!(", previous {}", host.previous_version) };
+    format!("    {}: {version} {}{previous} (run {})\n", host.host, host.state.as_str(), host.run)
 }
 
 /// A run that is running, paused or crashed, with what it left behind.

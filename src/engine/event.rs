@@ -514,6 +514,10 @@ pub struct Summary {
     /// Why the run failed, stopped or paused.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure: Option<FailureSummary>,
+    /// What to know although the run went on: each host whose failure its
+    /// stage tolerated (`web-3 failed (tolerated): 2.0.0 may be broken there`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

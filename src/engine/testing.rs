@@ -94,6 +94,7 @@ impl PlanBuilder {
                     location: Location::default(),
                 })
                 .collect(),
+            limited_out: Vec::new(),
             vars: Vec::new(),
             protect: Protect::default(),
             transport: Default::default(),

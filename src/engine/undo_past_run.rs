@@ -77,7 +77,7 @@ pub async fn undo_past_run(
     } else {
         RunStatus::Succeeded
     };
-    let summary = Summary { nodes, rollback: report.entries, failure };
+    let summary = Summary { nodes, rollback: report.entries, failure, warnings: Vec::new() };
     let duration_ms = ctx.elapsed_ms();
     ctx.log.bus.emit(EventData::RunFinished {
         status,

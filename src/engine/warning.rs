@@ -11,6 +11,12 @@ use super::event::EventData;
 
 pub use super::event::WarningKind;
 
+/// What a host whose failure its stage tolerated (`max_failures`) is
+/// warned with, in the run's summary and in `deploy status`.
+pub fn tolerated_failure(host: &str, version: &str) -> String {
+    format!("{host} failed (tolerated): {version} may be broken there")
+}
+
 /// One warning: what it is about, for people.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Warning {

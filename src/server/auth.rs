@@ -16,8 +16,8 @@ use axum::http::{header, HeaderMap, HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use super::access::{Access, RouteAccess};
 use super::error::{ApiError, ApiResult};
-use super::routes::{Access, RouteAccess};
 use super::AppState;
 
 /// Who a write is made as: the identity of its bearer token.

@@ -44,7 +44,7 @@ impl From<SessionError> for ApiError {
             SessionErrorKind::NotFound => (StatusCode::NOT_FOUND, "not_found"),
             SessionErrorKind::Locked => (StatusCode::CONFLICT, "locked"),
             // Another request resumed or rolled back the run first.
-            SessionErrorKind::Refused if error.winner().is_some() => (StatusCode::CONFLICT, "conflict"),
+            SessionErrorKind::Refused if error.place.run.is_some() => (StatusCode::CONFLICT, "conflict"),
             SessionErrorKind::Refused => (StatusCode::CONFLICT, "refused"),
             SessionErrorKind::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
             SessionErrorKind::Plan => (StatusCode::UNPROCESSABLE_ENTITY, "plan_errors"),
@@ -53,13 +53,12 @@ impl From<SessionError> for ApiError {
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal")
             }
         };
-        let run_id = error.winner().map(str::to_string);
         let message = if error.kind == SessionErrorKind::Plan {
             "the plan has errors (see the server's log, or run `deploy check`)".to_string()
         } else {
             error.message
         };
-        ApiError { status, code, message, run_id }
+        ApiError { status, code, message, run_id: error.place.run.clone() }
     }
 }
 

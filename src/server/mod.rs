@@ -10,6 +10,7 @@
 //! approvals record. Another layer ([`guard`]) refuses a Host header that
 //! does not name this server.
 
+pub mod access;
 pub mod actions;
 pub mod api;
 pub mod auth;

@@ -7,20 +7,8 @@
 use axum::http::Method;
 use axum::routing::{get, post, MethodRouter};
 
+pub use super::access::{Access, RouteAccess};
 use super::{actions, api, events, hooks, locks, page, run_actions, AppState};
-
-/// What a request to a route needs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Access {
-    /// Loopback, `--open-reads`, or a token.
-    Read,
-    /// A bearer token, whose identity the handler gets.
-    Write,
-    /// The webhook: the handler checks the signature of the body.
-    Signed,
-    /// The dashboard's own stylesheet and script, which hold no state.
-    Asset,
-}
 
 /// One route: its method and path, its access, its handler.
 pub struct Route {
@@ -58,15 +46,6 @@ pub fn table() -> Vec<Route> {
     ]
 }
 
-/// The access of each (path, method) of the table, for the layer.
-pub struct RouteAccess(Vec<(&'static str, Method, Access)>);
-
-impl RouteAccess {
-    pub fn access(&self, path: &str, method: &Method) -> Option<Access> {
-        self.0.iter().find(|(known, known_method, _)| *known == path && known_method == method).map(|(_, _, a)| *a)
-    }
-}
-
 /// The routes of the table, and the access of each.
 pub fn build() -> (axum::Router<AppState>, RouteAccess) {
     let mut router = axum::Router::new();
@@ -75,5 +54,5 @@ pub fn build() -> (axum::Router<AppState>, RouteAccess) {
         router = router.route(path, handler);
         access.push((path, method, needs));
     }
-    (router, RouteAccess(access))
+    (router, RouteAccess::new(access))
 }

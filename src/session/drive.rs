@@ -99,7 +99,16 @@ impl Drive<'_> {
 
 /// Records the end of a run (the lease stays held: see [`release`]).
 pub fn record_end(guard: &mut LeaseGuard, finish: &Finish, health: &JournalHealth) -> Vec<SessionError> {
-    let mut problems = Vec::new();
+    record_end_with(guard, finish, health, Vec::new())
+}
+
+/// [`record_end`] after `problems` found before.
+pub fn record_end_with(
+    guard: &mut LeaseGuard,
+    finish: &Finish,
+    health: &JournalHealth,
+    mut problems: Vec<SessionError>,
+) -> Vec<SessionError> {
     if let Err(error) = guard.store().finish_deployment(finish) {
         problems.push(
             SessionError::new(
@@ -138,5 +147,34 @@ pub fn finish_of(run_id: &str, report: &RunReport, promote: Option<crate::state:
         exit_code: i64::from(report.status.exit_code().code()),
         ended_at: crate::state::now_ms(),
         promote,
+        hosts: None,
     }
+}
+
+/// The end of a run of `deploy run` or `deploy resume`: how it ended, and
+/// what it did to each host it touched (read from its node runs and
+/// journal, written with the end in one transaction). Hosts that could not
+/// be worked out are a problem, not a lost end.
+pub fn run_finish(
+    guard: &mut LeaseGuard,
+    report: &RunReport,
+    pipeline: &str,
+    version: &str,
+    topology: &crate::state::host_outcome::Topology,
+    problems: &mut Vec<SessionError>,
+) -> Finish {
+    let run_id = guard.run_id().to_string();
+    let mut finish = finish_of(&run_id, report, None);
+    match super::host_record::run_hosts(guard.store(), pipeline, &run_id, version, topology) {
+        Ok(hosts) => {
+            finish.promote = hosts.promote.filter(|_| report.status == RunStatus::Succeeded);
+            finish.hosts = Some(hosts.record);
+        }
+        Err(error) => problems.push(
+            SessionError::new(SessionErrorKind::State, format!("the hosts of run {run_id} could not be recorded"))
+                .with_code("hosts_not_recorded")
+                .caused_by(error),
+        ),
+    }
+    finish
 }

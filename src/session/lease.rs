@@ -68,6 +68,13 @@ impl LeaseGuard {
                              that run is marked crashed",
                             lease.scope, lease.owner, lease.pid, lease.run_id
                         ));
+                        // The hosts it was on when it died: `unknown`.
+                        if let Err(error) = super::host_record::record_crashed_run(store.as_mut(), &lease.run_id) {
+                            reporter.notice(&format!(
+                                "warning: the hosts of crashed run {} could not be recorded: {error}",
+                                lease.run_id
+                            ));
+                        }
                     }
                     return Ok(LeaseGuard { store, run_id: holder.run_id.clone(), released: false, taken_over: runs });
                 }
@@ -95,7 +102,7 @@ impl LeaseGuard {
                     if !waiting_said {
                         reporter.notice(&format!(
                             "{holder_text}; waiting up to {}",
-                            humantime::format_duration(wait.timeout)
+                            crate::duration::format_duration(wait.timeout)
                         ));
                         waiting_said = true;
                     }

@@ -30,11 +30,12 @@ pub fn touches(deployment: &Deployment, environment: &str) -> bool {
     }
 }
 
-/// The environments the plan's stages target, in plan order.
+/// The environments the plan's stages target, in plan order; stages left
+/// out by `--env`/`--limit` do not count.
 pub fn target_environments(graph: &ExecutionGraph) -> Vec<String> {
     let plan = &graph.plan;
     let mut names: Vec<String> = Vec::new();
-    for node in &plan.nodes {
+    for node in plan.nodes.iter().filter(|node| node.deselected.is_none()) {
         if let Some(target) = node.target {
             let name = &plan.environment(target).name;
             if !names.contains(name) {
@@ -46,13 +47,16 @@ pub fn target_environments(graph: &ExecutionGraph) -> Vec<String> {
 }
 
 /// The environment a plan finally deploys to: the target of the last
-/// targeted node in graph order; `""` for a plan without targets.
+/// targeted node in graph order (of those `--env`/`--limit` selected);
+/// `""` for a plan without targets.
 pub fn final_environment(graph: &ExecutionGraph) -> String {
     graph
         .order
         .iter()
         .rev()
-        .find_map(|id| graph.plan.node(*id).target)
+        .map(|id| graph.plan.node(*id))
+        .filter(|node| node.deselected.is_none())
+        .find_map(|node| node.target)
         .map(|target| graph.plan.environment(target).name.clone())
         .unwrap_or_default()
 }

@@ -10,6 +10,7 @@ pub mod action;
 pub mod approve;
 pub mod drive;
 pub mod error;
+pub mod host_record;
 pub mod lease;
 pub mod liveness;
 pub mod load;

@@ -8,18 +8,103 @@ use serde::Serialize;
 use super::error::SessionResult;
 use super::liveness::effective_status;
 use crate::state::lease::Liveness;
-use crate::state::{BadVersion, DeploymentStatus, EnvironmentVersion, Holder, Lease, StateStore};
+use crate::state::{
+    BadVersion, Deployment, DeploymentStatus, EnvironmentVersion, Holder, HostState, HostVersion, Lease, StateStore,
+};
 
 #[derive(Debug, Serialize)]
 pub struct Overview {
     pub state: String,
     pub backend: String,
-    pub environments: Vec<EnvironmentVersion>,
+    pub environments: Vec<EnvironmentView>,
+    /// Hosts that may be broken: `web-3 failed (tolerated): 2.0.0 may be broken there`.
+    pub warnings: Vec<String>,
     pub runs: Vec<ActiveRun>,
     pub locks: Vec<LockView>,
     pub bad_versions: Vec<BadVersion>,
     /// What each `deploy watch` does and waits for.
     pub watchers: Vec<crate::state::WatcherRecord>,
+}
+
+/// An environment: the version its hosts share (or most of them run), and each host.
+#[derive(Debug, Serialize)]
+pub struct EnvironmentView {
+    pub pipeline: String,
+    /// `""` for a plan without targets.
+    pub environment: String,
+    /// The version all its hosts run; when they differ, the version of most.
+    pub current_version: String,
+    pub current_run: String,
+    pub previous_version: String,
+    pub updated_at: i64,
+    /// Its hosts do not all run the same version.
+    pub mixed: bool,
+    /// Every host a run has touched.
+    pub hosts: Vec<HostView>,
+}
+
+/// One host and what it runs.
+#[derive(Debug, Serialize)]
+pub struct HostView {
+    pub host: String,
+    pub version: String,
+    pub previous_version: String,
+    pub state: HostState,
+    /// The run (or rollback) that last changed it.
+    pub run: String,
+}
+
+impl EnvironmentView {
+    fn of(entry: EnvironmentVersion, hosts: &[HostVersion]) -> EnvironmentView {
+        EnvironmentView {
+            hosts: hosts
+                .iter()
+                .filter(|host| host.pipeline == entry.pipeline && host.environment == entry.environment)
+                .map(|host| HostView {
+                    host: host.host.clone(),
+                    version: host.version.clone(),
+                    previous_version: host.previous_version.clone(),
+                    state: host.state,
+                    run: host.run_id.clone(),
+                })
+                .collect(),
+            pipeline: entry.pipeline,
+            environment: entry.environment,
+            current_version: entry.current_version,
+            current_run: entry.current_run,
+            previous_version: entry.previous_version,
+            updated_at: entry.updated_at,
+            mixed: entry.mixed,
+        }
+    }
+
+    /// What a crashed run whose crash is not written yet did to `host`.
+    fn overlay(&mut self, host: &str, state: HostState, run: &ActiveRun) {
+        match self.hosts.iter_mut().find(|view| view.host == host) {
+            Some(view) if view.run == run.run_id => view.state = state,
+            Some(view) => {
+                if view.version != run.version {
+                    view.previous_version = std::mem::take(&mut view.version);
+                }
+                view.version = run.version.clone();
+                view.state = state;
+                view.run = run.run_id.clone();
+            }
+            None => self.hosts.push(HostView {
+                host: host.to_string(),
+                version: run.version.clone(),
+                previous_version: String::new(),
+                state,
+                run: run.run_id.clone(),
+            }),
+        }
+        let sum = crate::state::hosts::sum_hosts(
+            &self.hosts.iter().map(|view| (view.version.clone(), view.run.clone(), 0)).collect::<Vec<_>>(),
+        );
+        if let Some(sum) = sum {
+            self.mixed = self.mixed || sum.mixed;
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -94,7 +179,9 @@ pub fn lock_views(leases: Vec<Lease>, me: &Holder) -> Vec<LockView> {
 /// The overview of `pipeline` (every pipeline when `None`).
 pub fn overview(store: &mut dyn StateStore, pipeline: Option<&str>) -> SessionResult<Overview> {
     let me = Holder::current("");
-    let environments = store.environment_versions(pipeline)?;
+    let hosts = store.host_versions(pipeline)?;
+    let mut environments: Vec<EnvironmentView> =
+        store.environment_versions(pipeline)?.into_iter().map(|entry| EnvironmentView::of(entry, &hosts)).collect();
     let deployments = store.unfinished_deployments()?;
     let runs: Vec<ActiveRun> = deployments
         .iter()
@@ -125,8 +212,21 @@ pub fn overview(store: &mut dyn StateStore, pipeline: Option<&str>) -> SessionRe
             run.survivors = crate::engine::survivors::survivors(&events);
         }
     }
+    for deployment in &deployments {
+        if let Some(run) = runs.iter().find(|run| run.run_id == deployment.run_id) {
+            if run.status == DeploymentStatus::Crashed && deployment.status == DeploymentStatus::Running {
+                overlay_crashed(store, deployment, run, &mut environments);
+            }
+        }
+    }
     let leases: Vec<Lease> =
         store.leases()?.into_iter().filter(|lease| pipeline.map_or(true, |name| lease.pipeline == name)).collect();
+    let warnings = environments
+        .iter()
+        .flat_map(|env| env.hosts.iter())
+        .filter(|host| host.state == HostState::Failed)
+        .map(|host| crate::engine::warning::tolerated_failure(&host.host, &host.version))
+        .collect();
     let mut pipelines: Vec<String> = environments.iter().map(|entry| entry.pipeline.clone()).collect();
     pipelines.extend(pipeline.map(str::to_string));
     pipelines.sort();
@@ -139,6 +239,7 @@ pub fn overview(store: &mut dyn StateStore, pipeline: Option<&str>) -> SessionRe
         state: store.location(),
         backend: store.backend().to_string(),
         environments,
+        warnings,
         runs,
         locks: lock_views(leases, &me),
         bad_versions,
@@ -148,4 +249,40 @@ pub fn overview(store: &mut dyn StateStore, pipeline: Option<&str>) -> SessionRe
             .filter(|watcher| pipeline.map_or(true, |name| watcher.pipeline == name))
             .collect(),
     })
+}
+
+/// A run found crashed whose crash no command has written yet: the hosts
+/// it was on in flight show as `unknown`, as the next run will record them.
+fn overlay_crashed(
+    store: &mut dyn StateStore,
+    deployment: &Deployment,
+    run: &ActiveRun,
+    environments: &mut Vec<EnvironmentView>,
+) {
+    let Some(topology) = crate::state::host_outcome::Topology::of_canonical(&deployment.plan_canonical) else { return };
+    let Ok(outcomes) = super::host_record::outcomes_of(store, &deployment.run_id, &topology) else { return };
+    for (environment, host, state) in outcomes.into_iter().filter(|(_, host, _)| !host.is_empty()) {
+        let index = match environments
+            .iter()
+            .position(|view| view.pipeline == deployment.pipeline && view.environment == environment)
+        {
+            Some(index) => index,
+            None => {
+                environments.push(EnvironmentView {
+                    pipeline: deployment.pipeline.clone(),
+                    environment: environment.clone(),
+                    current_version: run.version.clone(),
+                    current_run: run.run_id.clone(),
+                    previous_version: String::new(),
+                    updated_at: run.heartbeat_at,
+                    mixed: false,
+                    hosts: Vec::new(),
+                });
+                environments.len() - 1
+            }
+        };
+        if let Some(view) = environments.get_mut(index) {
+            view.overlay(&host, state, run);
+        }
+    }
 }

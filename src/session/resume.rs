@@ -3,18 +3,17 @@
 
 use std::path::{Path, PathBuf};
 
-use super::drive::{finish_of, record_end, release, Drive, RunEnd};
+use super::drive::{record_end_with, release, run_finish, Drive, RunEnd};
 use super::error::{SessionError, SessionResult};
 use super::lease::{LeaseGuard, LockWait};
 use super::liveness::{effective_status, lease_scope};
 use super::record::{params_as_sets, plan_hash};
 use super::reporter::Reporter;
 use super::runtime::Interrupts;
-use crate::engine::event::RunStatus;
 use crate::engine::{Approvals, EventSink, Parts, RunOptions, DEFAULT_MAX_PARALLEL};
+use crate::state::host_outcome::Topology;
 use crate::state::{
-    now_ms, Claim, Deployment, DeploymentKind, DeploymentQuery, DeploymentStatus, Holder, Promotion, StateLocation,
-    StateStore,
+    now_ms, Claim, Deployment, DeploymentKind, DeploymentQuery, DeploymentStatus, Holder, StateLocation, StateStore,
 };
 
 /// Which run to continue, and how.
@@ -64,8 +63,7 @@ pub fn resumable(deployment: &Deployment, store: &mut dyn StateStore, me: &Holde
             .with_winner(deployment.run_id.clone()))
         }
     }
-    let journal = store.journal(&deployment.run_id)?;
-    if journal.iter().any(|entry| entry.kind == "rollback_started") {
+    if started_rollback(store, &deployment.run_id)? {
         return Err(SessionError::refused(format!(
             "run {} already started its rollback; use `deploy rollback` instead",
             deployment.run_id
@@ -98,14 +96,24 @@ pub fn pick(
     }
     let plan_file = plan.map(|plan| std::fs::canonicalize(plan).unwrap_or_else(|_| plan.to_path_buf()));
     let deployments = store.deployments(&DeploymentQuery { kind: Some(DeploymentKind::Run), ..Default::default() })?;
-    deployments
-        .into_iter()
-        .filter(|deployment| plan_file.as_ref().map_or(true, |file| Path::new(&deployment.plan_file) == file.as_path()))
-        .find(|deployment| {
-            deployment.undone_by.is_none()
-                && matches!(effective_status(deployment, me), DeploymentStatus::Paused | DeploymentStatus::Crashed)
-        })
-        .ok_or_else(|| SessionError::not_found("no paused or crashed run to resume (see `deploy status`)"))
+    for deployment in deployments {
+        let same_plan = plan_file.as_ref().map_or(true, |file| Path::new(&deployment.plan_file) == file.as_path());
+        if !same_plan || deployment.undone_by.is_some() {
+            continue;
+        }
+        match effective_status(&deployment, me) {
+            DeploymentStatus::Paused | DeploymentStatus::Crashed => return Ok(deployment),
+            // Interrupted while a gate waited: nothing was undone, it goes on.
+            DeploymentStatus::Interrupted if !started_rollback(store, &deployment.run_id)? => return Ok(deployment),
+            _ => {}
+        }
+    }
+    Err(SessionError::not_found("no paused, crashed or interrupted run to resume (see `deploy status`)"))
+}
+
+/// Whether the run began undoing itself (it can then only be rolled back).
+fn started_rollback(store: &mut dyn StateStore, run_id: &str) -> SessionResult<bool> {
+    Ok(store.journal(run_id)?.iter().any(|entry| entry.kind == "rollback_started"))
 }
 
 /// Refuses a plan file that changed since the run started, unless allowed.
@@ -157,7 +165,11 @@ pub fn prepare(request: ResumeRequest, reporter: &dyn Reporter) -> SessionResult
     let (events, unreadable) = crate::state::resume::events(&journal);
     // The run's own `--env` / `--limit`: a resumed run stays within them.
     let selection = crate::state::resume::selection(&events);
-    let graph = super::load::load_selected_graph(Path::new(&deployment.plan_file), &[], &selection, reporter)?;
+    // The run's own params (every `--set` it was started with): they decide
+    // constant values of the plan too (durations, windows, waits), so the
+    // plan is checked with them, as the run's was.
+    let recorded = super::record::recorded_sets(&deployment);
+    let graph = super::load::load_selected_graph(Path::new(&deployment.plan_file), &recorded, &selection, reporter)?;
     let mut inputs = super::load::load_inputs(&graph, &params_as_sets(&deployment, &graph), reporter)?;
     super::record::restore_bound(&deployment, &graph, &mut inputs);
     if unreadable > 0 {
@@ -344,16 +356,10 @@ impl ClaimedResume {
             }
             crate::engine::run(engine_graph, inputs, options, parts, sinks, interrupts).await
         })?;
-        let promote = (report.status == RunStatus::Succeeded).then(|| Promotion {
-            pipeline: deployment.pipeline.clone(),
-            environments: if deployment.environments.is_empty() {
-                vec![String::new()]
-            } else {
-                deployment.environments.clone()
-            },
-            version: deployment.version.clone(),
-        });
-        let mut problems = record_end(&mut guard, &finish_of(&holder.run_id, &report, promote), &health);
+        let mut found = Vec::new();
+        let topology = Topology::of_plan(&graph.plan);
+        let finish = run_finish(&mut guard, &report, &deployment.pipeline, &deployment.version, &topology, &mut found);
+        let mut problems = record_end_with(&mut guard, &finish, &health, found);
         release(guard, &mut problems);
         let failure = crate::engine::failure::Failure::of_run(&graph.plan, &report);
         Ok(RunEnd { run_id: holder.run_id, report, problems, failure })

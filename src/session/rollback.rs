@@ -254,6 +254,20 @@ impl ClaimedRollback {
                 .await
         })?;
         let mut problems = record_end(&mut guard, &finish_of(&holder.run_id, &report, None), &health);
+        // Each host undone runs the version rolled back to; a host whose undo failed is unknown.
+        let topology = crate::state::host_outcome::Topology::of_plan(&graph.plan);
+        let hosts = super::host_record::rollback_hosts(
+            guard.store(),
+            &target.deployment.pipeline,
+            &holder.run_id,
+            &target.deployment.version,
+            &target.to_version,
+            &topology,
+        )
+        .and_then(|record| guard.store().record_hosts(&record));
+        if let Err(error) = hosts {
+            problems.push(error.into());
+        }
         // The rollback steps ran: the undone run is undone even if a gate then failed.
         if matches!(report.status, RunStatus::Succeeded | RunStatus::RolledBack) {
             let store = guard.store();
@@ -376,6 +390,29 @@ fn find_target(
     let Some(current) = versions.iter().find(|entry| entry.environment == environment) else {
         return Err(nothing(format!("no successful deployment of `{pipeline}`{place} is recorded")));
     };
+    // A mixed environment (a `--limit` run): the newest run that is still
+    // in place there is undone, back to the version it replaced.
+    if current.mixed {
+        let newest = runs.iter().find(|deployment| {
+            touches(deployment, environment)
+                && deployment.status == DeploymentStatus::Succeeded
+                && deployment.undone_by.is_none()
+        });
+        if let Some(deployment) = newest.filter(|deployment| deployment.run_id != current.current_run) {
+            let to_version = match to {
+                Some(version) => version.to_string(),
+                None if deployment.previous_version.is_empty() => {
+                    return Err(nothing(format!(
+                        "version {} (run {}) is the first version of `{pipeline}` recorded{place}, \
+                         there is no earlier version to go back to; name one with --to VERSION",
+                        deployment.version, deployment.run_id
+                    )))
+                }
+                None => deployment.previous_version.clone(),
+            };
+            return Ok(Target { deployment: deployment.clone(), to_version, was_current: true });
+        }
+    }
     let deployment = match store.deployment(&current.current_run)? {
         Some(deployment) if deployment.kind == DeploymentKind::Run && deployment.undone_by.is_none() => deployment,
         _ => {

@@ -1,7 +1,7 @@
 //! Starting a run of a plan: lease, deployment row, engine, end recorded,
 //! lease released.
 
-use super::drive::{finish_of, record_end, release, Drive, RunEnd};
+use super::drive::{record_end_with, release, run_finish, Drive, RunEnd};
 use super::error::SessionResult;
 use super::lease::{LeaseGuard, LockWait};
 use super::liveness::{effective_status, final_environment, lease_scope, target_environments};
@@ -9,10 +9,10 @@ use super::record::NewDeployment;
 use super::reporter::Reporter;
 use super::runtime::Interrupts;
 use crate::check::inputs::ResolvedInputs;
-use crate::engine::event::RunStatus;
 use crate::engine::{EventSink, Parts, RunOptions};
 use crate::graph::ExecutionGraph;
-use crate::state::{DeploymentKind, DeploymentQuery, DeploymentStatus, Holder, Promotion, StateLocation, StateStore};
+use crate::state::host_outcome::Topology;
+use crate::state::{DeploymentKind, DeploymentQuery, DeploymentStatus, Holder, StateLocation, StateStore};
 
 /// Everything a new run needs; `options.run_id` is its id.
 pub struct RunRequest {
@@ -57,12 +57,10 @@ pub fn start(request: RunRequest, reporter: &dyn Reporter) -> SessionResult<RunE
         let parts = Parts { warnings, ..Parts::local(&engine_graph, &options) };
         crate::engine::run(engine_graph, inputs, options, parts, sinks, interrupts).await
     })?;
-    let promote = (report.status == RunStatus::Succeeded).then(|| Promotion {
-        pipeline: pipeline.clone(),
-        environments: if environments.is_empty() { vec![String::new()] } else { environments },
-        version,
-    });
-    let mut problems = record_end(&mut guard, &finish_of(&holder.run_id, &report, promote), &health);
+    let mut found = Vec::new();
+    let topology = Topology::of_plan(&graph.plan);
+    let finish = run_finish(&mut guard, &report, &pipeline, &version, &topology, &mut found);
+    let mut problems = record_end_with(&mut guard, &finish, &health, found);
     release(guard, &mut problems);
     let failure = crate::engine::failure::Failure::of_run(&graph.plan, &report);
     Ok(RunEnd { run_id: holder.run_id, report, problems, failure })
@@ -113,6 +111,10 @@ fn supersede_unfinished(
                 deployment.run_id,
                 status.as_str()
             ));
+            if status == DeploymentStatus::Crashed {
+                // What it left on its hosts is all there is to know of it now.
+                super::host_record::record_crashed(store, &deployment)?;
+            }
             store.set_status(&deployment.run_id, DeploymentStatus::Abandoned)?;
         }
     }

@@ -14,6 +14,9 @@ pub mod commits;
 pub mod error;
 pub mod heartbeat;
 pub mod history;
+pub mod host_outcome;
+pub mod host_store;
+pub mod hosts;
 pub mod journal;
 pub mod lease;
 pub mod location;
@@ -28,6 +31,7 @@ pub mod store;
 pub use claims::Claim;
 pub use commits::{CommitRecord, CommitStatus, WatcherRecord};
 pub use error::{StateError, StateResult};
+pub use hosts::{HostChange, HostRecord, HostState, HostVersion};
 pub use location::StateLocation;
 pub use records::*;
 
@@ -72,6 +76,17 @@ pub trait StateStore: Send {
     fn environment_versions(&mut self, pipeline: Option<&str>) -> StateResult<Vec<EnvironmentVersion>>;
     fn bad_versions(&mut self, pipeline: &str) -> StateResult<Vec<BadVersion>>;
 
+    // Hosts.
+    /// Writes what a run did to hosts, in one transaction, and sums up
+    /// their environments again (version of most hosts, mixed or not).
+    fn record_hosts(&mut self, record: &HostRecord) -> StateResult<()>;
+    /// Every host's current record (of `pipeline`).
+    fn host_versions(&mut self, pipeline: Option<&str>) -> StateResult<Vec<HostVersion>>;
+    /// The host changes the runs `run_ids` made.
+    fn host_changes_of_runs(&mut self, run_ids: &[String]) -> StateResult<Vec<HostVersion>>;
+    /// Every change of the hosts of `pipeline`, newest first.
+    fn host_history(&mut self, pipeline: &str) -> StateResult<Vec<HostVersion>>;
+
     // Journal and node runs.
     /// The seq the next event of `run_id` gets in the journal.
     fn next_seq(&mut self, run_id: &str) -> StateResult<u64>;
@@ -79,6 +94,8 @@ pub trait StateStore: Send {
     /// changes they imply, in one transaction.
     fn append_journal(&mut self, run_id: &str, events: &[JournalEntry], changes: &[NodeRunChange]) -> StateResult<()>;
     fn journal(&mut self, run_id: &str) -> StateResult<Vec<JournalEntry>>;
+    /// The journal entries of `run_id` of one event type (`rollback_step`).
+    fn journal_of_type(&mut self, run_id: &str, kind: &str) -> StateResult<Vec<JournalEntry>>;
     fn node_runs(&mut self, run_id: &str) -> StateResult<Vec<NodeRun>>;
 
     // Leases.

@@ -180,8 +180,11 @@ pub struct Finish {
     pub status: DeploymentStatus,
     pub exit_code: i64,
     pub ended_at: i64,
-    /// For a successful `run`: make its version current here.
+    /// Make its version current here: a plan without targets (environment
+    /// `""`) whose stages ran. Environments with hosts follow `hosts`.
     pub promote: Option<Promotion>,
+    /// What the run did to each host it touched (written in the same transaction).
+    pub hosts: Option<super::hosts::HostRecord>,
 }
 
 #[derive(Clone, Debug)]
@@ -219,6 +222,8 @@ pub struct EnvironmentVersion {
     pub current_run: String,
     pub previous_version: String,
     pub updated_at: i64,
+    /// Its hosts do not all run `current_version` (the version of most of them).
+    pub mixed: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]

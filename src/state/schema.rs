@@ -10,7 +10,7 @@ use super::error::{StateError, StateResult};
 use super::sql::{transaction, SqlConnection};
 
 /// The schema this deploy writes.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// Migration `n` (1-based) brings a store from version `n - 1` to `n`.
 const MIGRATIONS: &[&str] = &[
@@ -138,6 +138,37 @@ CREATE TABLE watchers (
     last_error    TEXT,
     updated_at    BIGINT NOT NULL
 );
+"#,
+    // 4: what each host runs. `host_versions` holds each host's current
+    // record, `host_history` every change (one row per run and host), so a
+    // rollback can walk back more than one step; an environment records
+    // whether its hosts run different versions. Older rows keep `mixed` 0
+    // and have no host rows until a run touches their hosts.
+    r#"
+CREATE TABLE host_versions (
+    pipeline         TEXT NOT NULL,
+    environment      TEXT NOT NULL,
+    host             TEXT NOT NULL,
+    version          TEXT NOT NULL,
+    previous_version TEXT NOT NULL,
+    state            TEXT NOT NULL,
+    run_id           TEXT NOT NULL,
+    updated_at       BIGINT NOT NULL,
+    PRIMARY KEY (pipeline, environment, host)
+);
+CREATE TABLE host_history (
+    pipeline         TEXT NOT NULL,
+    environment      TEXT NOT NULL,
+    host             TEXT NOT NULL,
+    run_id           TEXT NOT NULL,
+    version          TEXT NOT NULL,
+    previous_version TEXT NOT NULL,
+    state            TEXT NOT NULL,
+    changed_at       BIGINT NOT NULL,
+    PRIMARY KEY (pipeline, environment, host, run_id)
+);
+CREATE INDEX host_history_by_run ON host_history (run_id);
+ALTER TABLE environment_versions ADD COLUMN mixed BIGINT NOT NULL DEFAULT 0;
 "#,
 ];
 

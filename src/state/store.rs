@@ -6,6 +6,7 @@ use std::time::Duration;
 use super::claims::Claim;
 use super::commits::{CommitRecord, WatcherRecord};
 use super::error::{StateError, StateResult};
+use super::hosts::{HostRecord, HostVersion};
 use super::lease::{liveness, Liveness};
 use super::records::*;
 use super::sql::{transaction, Row, SqlConnection, SqlValue};
@@ -364,6 +365,9 @@ impl<C: SqlConnection> StateStore for SqlStore<C> {
                     )?;
                 }
             }
+            if let Some(hosts) = &finish.hosts {
+                super::host_store::write_hosts(connection, hosts)?;
+            }
             Ok(())
         })
     }
@@ -413,8 +417,8 @@ impl<C: SqlConnection> StateStore for SqlStore<C> {
     }
 
     fn environment_versions(&mut self, pipeline: Option<&str>) -> StateResult<Vec<EnvironmentVersion>> {
-        let sql = "SELECT pipeline, environment, current_version, current_run, previous_version, updated_at \
-                   FROM environment_versions";
+        let sql = "SELECT pipeline, environment, current_version, current_run, previous_version, updated_at, \
+                   mixed FROM environment_versions";
         let rows = match pipeline {
             Some(pipeline) => {
                 self.connection.query(&format!("{sql} WHERE pipeline = $1 ORDER BY environment"), &[pipeline.into()])?
@@ -430,6 +434,7 @@ impl<C: SqlConnection> StateStore for SqlStore<C> {
                     current_run: row.text(3)?,
                     previous_version: row.text(4)?,
                     updated_at: row.int(5)?,
+                    mixed: row.int(6)? != 0,
                 })
             })
             .collect()
@@ -453,6 +458,22 @@ impl<C: SqlConnection> StateStore for SqlStore<C> {
                 })
             })
             .collect()
+    }
+
+    fn record_hosts(&mut self, record: &HostRecord) -> StateResult<()> {
+        super::host_store::record_hosts(&mut self.connection, record)
+    }
+
+    fn host_versions(&mut self, pipeline: Option<&str>) -> StateResult<Vec<HostVersion>> {
+        super::host_store::host_versions(&mut self.connection, pipeline)
+    }
+
+    fn host_changes_of_runs(&mut self, run_ids: &[String]) -> StateResult<Vec<HostVersion>> {
+        super::host_store::host_changes_of_runs(&mut self.connection, run_ids)
+    }
+
+    fn host_history(&mut self, pipeline: &str) -> StateResult<Vec<HostVersion>> {
+        super::host_store::host_history(&mut self.connection, pipeline)
     }
 
     fn next_seq(&mut self, run_id: &str) -> StateResult<u64> {
@@ -493,6 +514,22 @@ impl<C: SqlConnection> StateStore for SqlStore<C> {
         let rows = self
             .connection
             .query("SELECT seq, type, event FROM journal WHERE run_id = $1 ORDER BY seq", &[run_id.into()])?;
+        rows.iter()
+            .map(|row| {
+                Ok(JournalEntry {
+                    seq: u64::try_from(row.int(0)?).unwrap_or(0),
+                    kind: row.text(1)?,
+                    event: row.text(2)?,
+                })
+            })
+            .collect()
+    }
+
+    fn journal_of_type(&mut self, run_id: &str, kind: &str) -> StateResult<Vec<JournalEntry>> {
+        let rows = self.connection.query(
+            "SELECT seq, type, event FROM journal WHERE run_id = $1 AND type = $2 ORDER BY seq",
+            &[run_id.into(), kind.into()],
+        )?;
         rows.iter()
             .map(|row| {
                 Ok(JournalEntry {

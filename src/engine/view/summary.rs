@@ -38,6 +38,12 @@ pub fn render(status: RunStatus, duration_ms: u64, summary: &Summary) -> String 
             }
         }
     }
+    if !summary.warnings.is_empty() {
+        out.push('\n');
+        for warning in &summary.warnings {
+            out.push_str(&format!("warning: {warning}\n"));
+        }
+    }
     if let Some(failure) = &summary.failure {
         let place = match (&failure.node, &failure.host) {
             (Some(node), Some(host)) => format!("{node} on {host}: "),

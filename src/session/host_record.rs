@@ -1,0 +1,158 @@
+//! What a run did to each host, worked out from what it recorded (its
+//! `node_runs` and the `rollback_step` events of its journal) when it ends,
+//! when its crash is found (its lease taken over, or a new run supersedes
+//! it), and for `deploy status` while a crash is not written yet.
+
+use crate::state::host_outcome::{outcomes, undos, HostOutcome, Topology};
+use crate::state::{Deployment, HostChange, HostRecord, HostState, Promotion, StateResult, StateStore};
+
+/// A run's host changes, and what becomes of a plan without targets.
+#[derive(Clone, Debug, Default)]
+pub struct RunHosts {
+    pub record: HostRecord,
+    /// An untargeted plan whose stages ran: environment `""`'s version.
+    pub promote: Option<Promotion>,
+}
+
+/// What the run `run_id` (of `version`) did to the hosts it touched.
+pub fn outcomes_of(store: &mut dyn StateStore, run_id: &str, topology: &Topology) -> StateResult<Vec<HostOutcome>> {
+    let node_runs = store.node_runs(run_id)?;
+    let undos = undos(&store.journal_of_type(run_id, "rollback_step")?);
+    Ok(outcomes(topology, &node_runs, &undos))
+}
+
+/// The record of what the run did, ready for [`crate::state::Finish`] or
+/// [`StateStore::record_hosts`].
+pub fn run_hosts(
+    store: &mut dyn StateStore,
+    pipeline: &str,
+    run_id: &str,
+    version: &str,
+    topology: &Topology,
+) -> StateResult<RunHosts> {
+    let outcomes = outcomes_of(store, run_id, topology)?;
+    Ok(to_record(pipeline, run_id, version, topology, outcomes))
+}
+
+fn to_record(pipeline: &str, run_id: &str, version: &str, topology: &Topology, outcomes: Vec<HostOutcome>) -> RunHosts {
+    let mut hosts = RunHosts {
+        record: HostRecord {
+            pipeline: pipeline.to_string(),
+            run_id: run_id.to_string(),
+            at: crate::state::now_ms(),
+            ..HostRecord::default()
+        },
+        promote: None,
+    };
+    for (environment, host, state) in outcomes {
+        if host.is_empty() {
+            // The local stages of a plan without targets: its one place.
+            if matches!(state, HostState::Ok | HostState::Failed) {
+                hosts.promote = Some(Promotion {
+                    pipeline: pipeline.to_string(),
+                    environments: vec![String::new()],
+                    version: version.to_string(),
+                });
+            }
+            continue;
+        }
+        hosts.record.changes.push(HostChange {
+            environment,
+            host,
+            version: version.to_string(),
+            state,
+            previous_version: None,
+        });
+    }
+    hosts.record.plan_hosts = topology
+        .hosts
+        .iter()
+        .filter(|(name, _)| hosts.record.changes.iter().any(|change| change.environment == *name))
+        .cloned()
+        .collect();
+    hosts
+}
+
+/// Records what a run that is found crashed did: hosts it was on in
+/// flight become `unknown`, hosts it finished run its version. Nothing for
+/// a run whose plan the row does not hold (from before schema 2).
+pub fn record_crashed(store: &mut dyn StateStore, deployment: &Deployment) -> StateResult<()> {
+    let Some(topology) = Topology::of_canonical(&deployment.plan_canonical) else { return Ok(()) };
+    let hosts = run_hosts(store, &deployment.pipeline, &deployment.run_id, &deployment.version, &topology)?;
+    store.record_hosts(&hosts.record)
+}
+
+/// Records the crash of the run `run_id` (its lease was taken over).
+pub fn record_crashed_run(store: &mut dyn StateStore, run_id: &str) -> StateResult<()> {
+    match store.deployment(run_id)? {
+        Some(deployment) if deployment.kind == crate::state::DeploymentKind::Run => record_crashed(store, &deployment),
+        _ => Ok(()),
+    }
+}
+
+/// What the rollback run `rollback_run` did to the hosts it undid: undone
+/// hosts run `to_version` now (and the version they ran before it, from
+/// their history); a host whose undo failed is `unknown` on what it ran.
+pub fn rollback_hosts(
+    store: &mut dyn StateStore,
+    pipeline: &str,
+    rollback_run: &str,
+    from_version: &str,
+    to_version: &str,
+    topology: &Topology,
+) -> StateResult<HostRecord> {
+    let undone = crate::state::host_outcome::undone_hosts(
+        topology,
+        &undos(&store.journal_of_type(rollback_run, "rollback_step")?),
+    );
+    let mut record = HostRecord {
+        pipeline: pipeline.to_string(),
+        run_id: rollback_run.to_string(),
+        at: crate::state::now_ms(),
+        ..HostRecord::default()
+    };
+    if undone.is_empty() {
+        return Ok(record);
+    }
+    let current = store.host_versions(Some(pipeline))?;
+    let history = store.host_history(pipeline)?;
+    for (environment, host, state) in undone {
+        let now = current.iter().find(|entry| entry.environment == environment && entry.host == host);
+        let change = match state {
+            HostState::Undone => HostChange {
+                // What it ran before `to_version`: the newest change that put it there.
+                previous_version: Some(
+                    history
+                        .iter()
+                        .find(|entry| {
+                            entry.environment == environment
+                                && entry.host == host
+                                && entry.version == to_version
+                                && entry.state != HostState::Undone
+                        })
+                        .map(|entry| entry.previous_version.clone())
+                        .unwrap_or_default(),
+                ),
+                environment,
+                host,
+                version: to_version.to_string(),
+                state,
+            },
+            _ => HostChange {
+                version: now.map_or_else(|| from_version.to_string(), |entry| entry.version.clone()),
+                previous_version: None,
+                environment,
+                host,
+                state,
+            },
+        };
+        record.changes.push(change);
+    }
+    record.plan_hosts = topology
+        .hosts
+        .iter()
+        .filter(|(name, _)| record.changes.iter().any(|change| change.environment == *name))
+        .cloned()
+        .collect();
+    Ok(record)
+}
