@@ -44,6 +44,10 @@ pub struct ServerArgs {
     /// A reverse proxy whose X-Forwarded-For names the client: ADDR or ADDR/PREFIX (repeatable).
     #[arg(long = "trusted-proxy", value_name = "CIDR")]
     pub trusted_proxies: Vec<String>,
+    /// Event streams (`/api/runs/{id}/events`, open run pages) served at once; more get 429.
+    #[arg(long, value_name = "N", default_value_t = crate::server::events::DEFAULT_MAX_STREAMS,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_streams: u32,
 }
 
 impl ServerArgs {
@@ -82,6 +86,7 @@ pub fn run(args: ServeArgs) -> ExitCode {
     let config = ServerConfig {
         public_host,
         trusted_proxies,
+        max_streams: args.server.max_streams as usize,
         state: args.state.location(&args.file),
         plan: crate::server::PlanPath::new(args.file.clone()),
         tokens,

@@ -54,6 +54,10 @@ pub struct WatchArgs {
     /// A reverse proxy whose X-Forwarded-For names the client: ADDR or ADDR/PREFIX (repeatable).
     #[arg(long = "trusted-proxy", value_name = "CIDR")]
     trusted_proxies: Vec<String>,
+    /// Event streams of the API served at once; more get 429.
+    #[arg(long, value_name = "N", default_value_t = crate::server::events::DEFAULT_MAX_STREAMS,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    max_streams: u32,
 }
 
 fn usage(message: impl std::fmt::Display) -> ExitCode {
@@ -93,6 +97,7 @@ pub fn run(args: WatchArgs) -> ExitCode {
         open_reads: args.open_reads,
         public_url: args.public_url.clone(),
         trusted_proxies: args.trusted_proxies.clone(),
+        max_streams: args.max_streams,
     };
     let tokens = match server_args.tokens() {
         Ok(tokens) => tokens,
@@ -120,6 +125,7 @@ pub fn run(args: WatchArgs) -> ExitCode {
                 webhook_secret: secret,
                 public_host,
                 trusted_proxies,
+                max_streams: args.max_streams as usize,
             };
             match Server::start(listen, AppState::new(server_config, runs.clone())) {
                 Ok(server) => Some(server),

@@ -55,6 +55,8 @@ pub struct ServerConfig {
     pub public_host: Option<String>,
     /// `--trusted-proxy`: whose `X-Forwarded-For` names the client.
     pub trusted_proxies: Vec<Cidr>,
+    /// `--max-streams`: event streams open at once (429 beyond).
+    pub max_streams: usize,
 }
 
 /// The plan file, which `deploy watch` moves to each deployed commit's worktree.
@@ -84,11 +86,14 @@ pub struct AppState {
     pub runs: ActiveRuns,
     /// Cancelled when the server stops: open event streams end.
     pub streams: tokio_util::sync::CancellationToken,
+    /// One permit per open event stream ([`ServerConfig::max_streams`]).
+    pub stream_slots: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
     pub fn new(config: ServerConfig, runs: ActiveRuns) -> AppState {
-        AppState { config: Arc::new(config), runs, streams: tokio_util::sync::CancellationToken::new() }
+        let stream_slots = Arc::new(tokio::sync::Semaphore::new(config.max_streams));
+        AppState { config: Arc::new(config), runs, streams: tokio_util::sync::CancellationToken::new(), stream_slots }
     }
 
     /// Ends every open event stream (a stopping server waits for none).
