@@ -1,6 +1,6 @@
-//! `deploy rollback FILE [--env E] [--to VERSION] [--with-gates]` — undoes
-//! the last deployment of an environment (see [`crate::session::rollback`]
-//! for which one and how). Nothing to roll back to is an error (exit 1),
+//! `deploy rollback FILE [--env E] [--limit HOSTS] [--to VERSION] [--with-gates]`
+//! — returns every selected host to its own previous version, or undoes an
+//! unfinished run (see [`crate::session::rollback`] for which and how). Nothing to roll back to is an error (exit 1),
 //! never a silent success.
 
 use std::path::PathBuf;
@@ -18,7 +18,12 @@ pub struct RollbackArgs {
     /// The environment to roll back [default: the one the plan deploys to last].
     #[arg(long = "env", value_name = "ENV")]
     environment: Option<String>,
-    /// Roll back to this version instead of the previous one.
+    /// Only these hosts (comma-separated names and globs, repeatable); each
+    /// goes back to its own previous version.
+    #[arg(long, value_name = "HOSTS")]
+    limit: Vec<String>,
+    /// Roll back to this version instead of each host's previous one (on
+    /// every host that had it; on every host when none had it).
     #[arg(long, value_name = "VERSION")]
     to: Option<String>,
     /// Also evaluate, after the rollback, the gates that verify the undone
@@ -58,7 +63,8 @@ pub fn run(args: RollbackArgs) -> ExitCode {
         views: vec![report::view(args.state.json)],
         interrupts: Interrupts::Signals,
     };
-    match crate::session::rollback::rollback(request, &CliReporter) {
+    let limit = crate::check::selection::Selection::from_args(&[], &args.limit).limit;
+    match crate::session::rollback::rollback_limited(request, &limit, &CliReporter) {
         Ok(end) => report::exit_of(end, json),
         Err(error) => report::error_as(error, json),
     }

@@ -172,6 +172,7 @@ pub fn prepare(request: ResumeRequest, reporter: &dyn Reporter) -> SessionResult
         resumed: crate::state::resume::resume_point(&events, &graph),
         simulated: false,
         selection,
+        host_versions: Vec::new(),
     };
     Ok(PreparedResume {
         location: request.location,
