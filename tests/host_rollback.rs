@@ -81,6 +81,30 @@ fn each_host_goes_back_to_its_own_version(backend: &Backend) {
     deploy(&test, "v1", &[]);
     deploy(&test, "v2", &[]);
     deploy(&test, "v3", &["--limit", "h3"]);
+    // A dry run says per host where it goes, and changes nothing.
+    let dry = rollback(&test, &["--dry-run"]);
+    ok(&dry);
+    assert!(dry.stdout.contains("would roll back 3 host(s) of `shop`"), "{}", dry.stdout);
+    assert!(dry.stdout.contains("  production h1: v2 → v1 (undoing run "), "{}", dry.stdout);
+    assert!(dry.stdout.contains("  production h3: v3 → v2 (undoing run "), "{}", dry.stdout);
+    let preview: Value = serde_json::from_str(&rollback(&test, &["--dry-run", "--json"]).stdout)
+        .unwrap_or_else(|e| panic!("--dry-run --json: {e}"));
+    let steps: Vec<(String, String, String)> = preview["hosts"]
+        .as_array()
+        .map(|hosts| {
+            hosts
+                .iter()
+                .map(|h| {
+                    let text = |key: &str| h[key].as_str().unwrap_or("?").to_string();
+                    (text("host"), text("from"), text("to"))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let step = |host: &str, from: &str, to: &str| (host.to_string(), from.to_string(), to.to_string());
+    assert_eq!(steps, vec![step("h1", "v2", "v1"), step("h2", "v2", "v1"), step("h3", "v3", "v2")], "{preview}");
+    assert_eq!(read(&test, "undo-h1"), "", "a dry run undoes nothing");
+    assert_eq!(hosts(&test)[2], row("h3", "v3", "v2", "ok"));
     let first = rollback(&test, &[]);
     ok(&first);
     assert!(first.stderr.contains("each to its own version"), "{}", first.stderr);
