@@ -152,6 +152,14 @@ fn a_half_failed_rollback_is_finished_by_the_next(backend: &Backend) {
     std::fs::write(test.path().join("broken"), "").unwrap_or_else(|e| panic!("{e}"));
     let failed = rollback(&test, &[]);
     assert_eq!(failed.code, 4, "{}{}", failed.stdout, failed.stderr);
+    // Status says so, and what each host is left on.
+    let status = test.run_with(&["status"]);
+    assert!(
+        status.stdout.contains("rollback_failed shop") && status.stdout.contains("its rollback failed"),
+        "{}",
+        status.stdout
+    );
+    assert!(status.stdout.contains("    h2: v2 unknown, previous v1 (run "), "{}", status.stdout);
     assert_eq!(
         hosts(&test),
         vec![row("h1", "v1", "", "undone"), row("h2", "v2", "v1", "unknown"), row("h3", "v1", "", "undone"),]
@@ -159,6 +167,8 @@ fn a_half_failed_rollback_is_finished_by_the_next(backend: &Backend) {
     std::fs::remove_file(test.path().join("broken")).unwrap_or_else(|e| panic!("{e}"));
     ok(&rollback(&test, &[]));
     assert_eq!(read(&test, "undo-h1"), "v2->v1\n", "h1 was undone already");
+    let status = test.run_with(&["status"]);
+    assert!(status.stdout.contains("none running, paused or crashed"), "{}", status.stdout);
     assert_eq!(read(&test, "undo-h2"), "v2->v1\n");
     assert_eq!(read(&test, "on-h2"), "v1\n");
     assert_eq!(
