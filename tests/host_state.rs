@@ -244,9 +244,13 @@ fn start_v2(test: &Test) -> std::process::Command {
 fn wait_until_stuck_on_h2(test: &Test, child: &mut std::process::Child) {
     let started = Instant::now();
     loop {
+        let stuck = test.path().join("started-h2").exists();
         let logs = test.run_with(&["logs", "--json"]);
-        let h1_done = logs.events().iter().any(|e| e["type"] == "node_finished" && e["host"] == "h1");
-        if h1_done && test.path().join("started-h2").exists() {
+        let events = logs.events();
+        let of_v2 = events.iter().any(|e| e["type"] == "run_started" && e["version"] == "v2");
+        let h1_done =
+            events.iter().any(|e| e["type"] == "node_finished" && e["host"] == "h1" && e["status"] == "succeeded");
+        if stuck && of_v2 && h1_done {
             return;
         }
         if started.elapsed() > Duration::from_secs(60) {

@@ -91,7 +91,7 @@ pub fn record_crashed_run(store: &mut dyn StateStore, run_id: &str) -> StateResu
 }
 
 /// What the rollback run `rollback_run` did to the hosts it undid: undone
-/// hosts run `to_version` now (and the version they ran before it, from
+/// hosts run `to_version` (or their own target of `targets`) now (and the version they ran before it, from
 /// their history); a host whose undo failed is `unknown` on what it ran.
 pub fn rollback_hosts(
     store: &mut dyn StateStore,
@@ -99,6 +99,7 @@ pub fn rollback_hosts(
     rollback_run: &str,
     from_version: &str,
     to_version: &str,
+    targets: &[(String, String)],
     topology: &Topology,
 ) -> StateResult<HostRecord> {
     let undone = crate::state::host_outcome::undone_hosts(
@@ -118,6 +119,8 @@ pub fn rollback_hosts(
     let history = store.host_history(pipeline)?;
     for (environment, host, state) in undone {
         let now = current.iter().find(|entry| entry.environment == environment && entry.host == host);
+        // Each host's own target (a per-host rollback), else the rollback's.
+        let to_version = targets.iter().find(|(name, _)| *name == host).map_or(to_version, |(_, to)| to.as_str());
         let change = match state {
             HostState::Undone => HostChange {
                 // What it ran before `to_version`: the newest change that put it there.

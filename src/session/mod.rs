@@ -11,6 +11,7 @@ pub mod approve;
 pub mod drive;
 pub mod error;
 pub mod host_record;
+pub mod host_rollback;
 pub mod lease;
 pub mod liveness;
 pub mod load;

@@ -189,6 +189,7 @@ pub fn prepare(request: ResumeRequest, reporter: &dyn Reporter) -> SessionResult
         resumed: crate::state::resume::resume_point(&events, &graph),
         simulated: false,
         selection,
+        host_versions: Vec::new(),
     };
     Ok(PreparedResume {
         location: request.location,

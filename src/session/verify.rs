@@ -205,6 +205,7 @@ fn render(request: &VerifyRequest, environment: &EnvironmentDef, probe: &StringT
         node: None,
         environment: Some(environment),
         host: Some(host),
+        version: None,
         previous_version: "",
         attempt: 1,
         mask_secrets: false,
