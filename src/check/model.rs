@@ -307,6 +307,10 @@ pub struct NodeDef {
     pub strategy: Strategy,
     pub steps: Vec<Step>,
     pub rollback: RollbackSpec,
+    /// `undo_failed = false`: a host where the stage's own step failed is
+    /// not undone by its rollback block (the stage cleans up after its own
+    /// failure, as std/migrate restores its backup). Default: undone.
+    pub undo_failed: bool,
     pub timeout: Option<Duration>,
     /// `timeout` is the pipeline's `step_timeout`, not one the stage gives.
     pub timeout_is_default: bool,
@@ -340,6 +344,7 @@ impl NodeDef {
             strategy: Strategy::AllAtOnce,
             steps: Vec::new(),
             rollback: RollbackSpec::Missing,
+            undo_failed: true,
             timeout: None,
             timeout_is_default: false,
             retry: None,
