@@ -167,6 +167,11 @@ impl PreparedRollback {
             .with_code("already_rolled_back")
             .with_winner(winner));
         }
+        // Claimed but never run (the request went away): the rollback ends before its first step.
+        let run_id = holder.run_id.clone();
+        guard.on_abandon(move |store| {
+            let _ = store.finish_deployment(&abandoned(&run_id));
+        });
         Ok(ClaimedRollback { request, guard, holder, graph, inputs, target, units, gates, environments })
     }
 }
@@ -203,6 +208,7 @@ impl ClaimedRollback {
     /// Ends what a crashed runner of the undone run left running, then runs the rollback path.
     pub fn execute(self, reporter: &dyn Reporter) -> SessionResult<RunEnd> {
         let ClaimedRollback { request, mut guard, holder, graph, inputs, target, units, gates, environments } = self;
+        guard.started();
         let options = RunOptions {
             run_id: request.run_id.clone(),
             previous_version: Some(target.to_version.clone()),
@@ -223,9 +229,7 @@ impl ClaimedRollback {
             Ok(events) => events,
             Err(error) => {
                 // Nothing ran: the rollback ends before its first step.
-                let end = finish_of(&holder.run_id, &super::drive::interrupted_report(), None);
-                let _ =
-                    guard.store().finish_deployment(&crate::state::Finish { status: DeploymentStatus::Aborted, ..end });
+                let _ = guard.store().finish_deployment(&abandoned(&holder.run_id));
                 return Err(error);
             }
         };
@@ -284,6 +288,12 @@ impl ClaimedRollback {
         let failure = crate::engine::failure::Failure::of_run(&graph.plan, &report);
         Ok(RunEnd { run_id: holder.run_id, report, problems, failure })
     }
+}
+
+/// The end of a rollback that never ran its first step.
+fn abandoned(run_id: &str) -> crate::state::Finish {
+    let end = finish_of(run_id, &super::drive::interrupted_report(), None);
+    crate::state::Finish { status: DeploymentStatus::Aborted, ..end }
 }
 
 fn preview(
