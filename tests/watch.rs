@@ -497,3 +497,16 @@ fn a_signed_form_encoded_push_deploys_and_a_redelivery_wakes_nothing() {
     watcher.signal(libc::SIGTERM);
     assert_eq!(watcher.wait(LONG), Some(0), "{}", watcher.logs());
 }
+
+#[test]
+fn a_required_version_param_is_bound_to_the_commit() {
+    let setup = Setup::new();
+    let body = "param version: string\nstage build { run \"echo built ${version}\"  irreversible = \"test\" }";
+    let first = setup.repo.commit(&[("release.deploy", &plan(body))], "first");
+    let mut watcher = setup.watch(&["--every", "200ms"]);
+    let row = setup.wait_for_status(&first, "succeeded", &watcher);
+    assert_eq!(row["version"], &first[..7], "{row}");
+    assert!(watcher.out().contains(&format!("built {}", &first[..7])), "{}", watcher.logs());
+    watcher.signal(libc::SIGTERM);
+    assert_eq!(watcher.wait(LONG), Some(0), "{}", watcher.logs());
+}
