@@ -88,12 +88,20 @@ pub struct AppState {
     pub streams: tokio_util::sync::CancellationToken,
     /// One permit per open event stream ([`ServerConfig::max_streams`]).
     pub stream_slots: Arc<tokio::sync::Semaphore>,
+    /// The webhook deliveries seen lately.
+    pub deliveries: Arc<hooks::Deliveries>,
 }
 
 impl AppState {
     pub fn new(config: ServerConfig, runs: ActiveRuns) -> AppState {
         let stream_slots = Arc::new(tokio::sync::Semaphore::new(config.max_streams));
-        AppState { config: Arc::new(config), runs, streams: tokio_util::sync::CancellationToken::new(), stream_slots }
+        AppState {
+            config: Arc::new(config),
+            runs,
+            streams: tokio_util::sync::CancellationToken::new(),
+            stream_slots,
+            deliveries: Arc::default(),
+        }
     }
 
     /// Ends every open event stream (a stopping server waits for none).

@@ -295,6 +295,11 @@ impl PreparedRollback {
             .with_code("already_rolled_back")
             .with_winner(winner));
         }
+        // Claimed but never run (the request went away): the rollback ends before its first step.
+        let run_id = holder.run_id.clone();
+        guard.on_abandon(move |store| {
+            let _ = store.finish_deployment(&abandoned(&run_id));
+        });
         Ok(ClaimedRollback { request, guard, holder, graph, inputs, target, units, gates, environments, hosts })
     }
 }
@@ -334,6 +339,7 @@ impl ClaimedRollback {
     pub fn execute(self, reporter: &dyn Reporter) -> SessionResult<RunEnd> {
         let ClaimedRollback { request, mut guard, holder, graph, inputs, target, units, gates, environments, hosts } =
             self;
+        guard.started();
         let options = RunOptions {
             run_id: request.run_id.clone(),
             previous_version: Some(target.to_version.clone()),
@@ -355,9 +361,7 @@ impl ClaimedRollback {
             Ok(events) => events,
             Err(error) => {
                 // Nothing ran: the rollback ends before its first step.
-                let end = finish_of(&holder.run_id, &super::drive::interrupted_report(), None);
-                let _ =
-                    guard.store().finish_deployment(&crate::state::Finish { status: DeploymentStatus::Aborted, ..end });
+                let _ = guard.store().finish_deployment(&abandoned(&holder.run_id));
                 return Err(error);
             }
         };
@@ -451,6 +455,12 @@ impl ClaimedRollback {
         let failure = crate::engine::failure::Failure::of_run(&graph.plan, &report);
         Ok(RunEnd { run_id: holder.run_id, report, problems, failure })
     }
+}
+
+/// The end of a rollback that never ran its first step.
+fn abandoned(run_id: &str) -> crate::state::Finish {
+    let end = finish_of(run_id, &super::drive::interrupted_report(), None);
+    crate::state::Finish { status: DeploymentStatus::Aborted, ..end }
 }
 
 fn preview(
