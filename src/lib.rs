@@ -26,6 +26,7 @@
 //! - [`script`]: the Rhai sandbox (`ScriptVariables`, log sinks).
 //! - [`state`]: opening a store (`open`, `StateLocation`, `StateStore`) and
 //!   the journal.
+//! - [`duration`]: the one parser and formatter of durations (`1h30m`).
 //! - [`fmt`]: `format_source`; [`lsp`]: the language server's settings;
 //!   [`stdlib`]: the standard modules and their docs.
 //!
@@ -36,6 +37,7 @@ pub(crate) mod canonical;
 pub mod check;
 pub(crate) mod cli;
 pub mod diagnostic;
+pub mod duration;
 pub mod engine;
 pub(crate) mod exit_code;
 pub mod fmt;

@@ -440,6 +440,42 @@ stage after {{ needs = [deploy]  run "echo after"  irreversible = "test" }}
 }
 
 #[test]
+fn a_monitor_sees_only_the_hosts_rolled_out_so_far() {
+    // A canary that holds at its first step (web-1) for a second: the
+    // monitor's `hosts` is web-1 alone then, all four only after 100%.
+    let plan = r#"
+pipeline "mon" {}
+environment prod { hosts = ["web-1", "web-2", "web-3", "web-4"] }
+gate healthy { check every 100ms within 1s ```
+  // every host we look at here must have been rolled out
+  print(`saw ${hosts.len()}: ${hosts}`);
+  true
+``` }
+stage deploy {
+  target = prod
+  strategy canary { steps = [25%, 100%]  pause = 1s }
+  monitor = healthy for 300ms
+  run "echo deployed ${host}"
+  rollback { run "echo undo ${host}" }
+}
+"#;
+    let output = run(plan, &[]);
+    assert_eq!(output.code, 0, "{}", show(&output));
+    let events = output.events();
+    let seen: Vec<String> = of_type(&events, "step_output")
+        .iter()
+        .filter(|e| e["node"] == "healthy")
+        .filter_map(|e| e["line"].as_str().map(String::from))
+        .collect();
+    // Before web-1 completed the monitor may have seen no host at all.
+    let rolled: Vec<&String> = seen.iter().filter(|line| !line.starts_with("saw 0")).collect();
+    let at_first_step = rolled.iter().filter(|line| line.starts_with("saw 1: [\"web-1\"]")).count();
+    assert!(at_first_step >= 3, "polls during the pause saw web-1 alone: {seen:?}");
+    assert!(rolled.first().is_some_and(|line| line.starts_with("saw 1")), "{seen:?}");
+    assert!(seen.iter().any(|line| line.starts_with("saw 4")), "after 100% every host: {seen:?}");
+}
+
+#[test]
 fn a_healthy_monitor_watches_for_its_period() {
     let server = Server::start(|_| Response::new(200, "ok"));
     let plan = format!(

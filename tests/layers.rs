@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 /// From the bottom up; modules in one layer may not import each other.
 const LAYERS: &[&[&str]] = &[
-    &["source", "exit_code"],
+    &["source", "duration", "exit_code"],
     &["diagnostic"],
     &["syntax"],
     &["stdlib", "script"],

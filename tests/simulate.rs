@@ -373,6 +373,28 @@ stage ship {
     let refused = simulate(&test, &["--refuse", "go_live"]);
     assert_eq!(refused.code, 2, "{}", refused.stderr);
     assert!(of_type(&refused.events(), "approval_refused").len() == 1);
+
+    // `--refuse` wins over `--yes` (and over `--approve` of the same gate):
+    // the refused approval rolls back as a real "no" would.
+    for yes in [vec!["--yes"], vec!["--approve", "go_live"]] {
+        let args: Vec<&str> = yes.iter().copied().chain(["--refuse", "go_live"]).collect();
+        let refused = simulate(&test, &args);
+        assert_eq!(refused.code, 2, "{args:?}: {}", refused.stderr);
+        let events = refused.events();
+        assert_eq!(of_type(&events, "approval_refused").len(), 1, "{args:?}");
+        assert!(of_type(&events, "approved").is_empty(), "{args:?}: nothing else approved go_live");
+        assert_eq!(summary(&refused)["conclusion"]["outcome"], "rolled_back", "{args:?}");
+    }
+
+    // The documented CI use: every `--refuse` row of `--explore --yes`
+    // rolls back, and the base row (everything approved) succeeds.
+    let explored = test.run_with(&["simulate", "release.deploy", "--explore", "--yes", "--format", "json"]);
+    let document: Value = serde_json::from_str(&explored.stdout).unwrap_or_else(|e| panic!("{e}: {}", explored.stdout));
+    let scenarios = document["scenarios"].as_array().cloned().unwrap_or_default();
+    let row = |flag: &str| scenarios.iter().find(|s| s["injection"] == flag).cloned();
+    assert_eq!(row("(none)").map(|row| row["outcome"].clone()), Some(Value::from("succeeded")), "{document}");
+    let refused = row("--refuse go_live").unwrap_or_else(|| panic!("no --refuse row: {document}"));
+    assert_eq!(refused["outcome"], "rolled_back", "{document}");
 }
 
 #[test]
@@ -400,9 +422,16 @@ gate soak {
     let interrupted = simulate(&test, &["--interrupt-after", "1h"]);
     assert_eq!(interrupted.code, 130, "{}", interrupted.stderr);
     let events = interrupted.events();
-    assert_eq!(of_type(&events, "rollback_step").len(), 2, "the interrupt rolls back under on_failure = rollback");
+    // At 1h only the soak waits: the interrupt stops the waiting and keeps
+    // the release (docs/cli.md), as the real run does.
+    assert!(of_type(&events, "rollback_step").is_empty(), "a Ctrl-C during a soak undoes nothing");
     let simulated = summary(&interrupted)["conclusion"]["duration_ms"].as_u64().unwrap_or(0);
     assert!((3_600_000..7_200_000).contains(&simulated), "{simulated}");
+    // While a step runs (web-1 hangs until its 10m timeout), the interrupt
+    // rolls back under on_failure = rollback.
+    let mid_step = simulate(&test, &["--timeout", "deploy@web-1", "--interrupt-after", "1m"]);
+    assert_eq!(mid_step.code, 130, "{}", mid_step.stderr);
+    assert_eq!(of_type(&mid_step.events(), "rollback_step").len(), 2, "both hosts undone");
 }
 
 #[test]
@@ -485,4 +514,43 @@ stage production {
     let host = simulate(&test, &["--limit", "mail-*"]);
     assert_eq!(host.code, 1);
     assert!(host.stderr.contains("`--limit mail-*` matches no host of the plan"), "{}", host.stderr);
+}
+
+#[test]
+fn a_gate_can_fail_at_one_evaluation_only() {
+    let plan = r#"
+pipeline "shop" { on_failure = rollback }
+environment production { hosts = ["web-1", "web-2", "web-3", "web-4"] }
+stage deploy {
+  target = production
+  strategy canary { steps = [25%, 50%, 100%]  analysis = healthy }
+  run "./install.sh ${host}"
+  rollback { run "./restore.sh ${host}" }
+}
+gate healthy {
+  check every 1s within 5s `true`
+}
+"#;
+    let test = Test::new().plan(plan);
+    let outcomes = |output: &Output| -> Vec<String> {
+        of_type(&output.events(), "gate_outcome")
+            .iter()
+            .filter_map(|event| event["outcome"].as_str().map(String::from))
+            .collect()
+    };
+    // The second step's analysis fails: the first passed, the third never came.
+    let second = simulate(&test, &["--gate", "healthy@2=fail"]);
+    assert_eq!(second.code, 2, "{}", second.stderr);
+    assert_eq!(outcomes(&second), ["pass", "fail"], "{}", second.stdout);
+    assert_eq!(summary(&second)["conclusion"]["outcome"], "rolled_back");
+    // At every evaluation: the first step already fails.
+    let every = simulate(&test, &["--gate", "healthy=fail"]);
+    assert_eq!(outcomes(&every), ["fail"], "{}", every.stdout);
+    // Past the last evaluation: nothing is injected, the release succeeds.
+    let never = simulate(&test, &["--gate", "healthy@9=fail"]);
+    assert_eq!(never.code, 0, "{}", never.stderr);
+    assert!(outcomes(&never).iter().all(|outcome| outcome == "pass"), "{}", never.stdout);
+    let bad = simulate(&test, &["--gate", "healthy@0=fail"]);
+    assert_eq!(bad.code, 1, "a wrong command line: {}", bad.stderr);
+    assert!(bad.stderr.contains("a number from 1"), "{}", bad.stderr);
 }

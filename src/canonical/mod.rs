@@ -10,8 +10,8 @@ pub mod words;
 
 use serde::{Deserialize, Serialize};
 
-use crate::check::format_duration;
 use crate::check::model::*;
+use crate::duration::format_duration;
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct CanonicalPlan {

@@ -98,7 +98,7 @@ fn irreversible_before_approval(plan: &Plan, diagnostics: &mut Vec<Diagnostic>) 
 }
 
 fn timing(plan: &Plan, diagnostics: &mut Vec<Diagnostic>) {
-    use crate::check::format_duration as f;
+    use crate::duration::format_duration as f;
     for node in &plan.nodes {
         if let Some(check) = node.gate.as_ref().and_then(|g| g.check.as_ref()) {
             if check.within < check.every {

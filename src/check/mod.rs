@@ -42,24 +42,6 @@ pub mod vocabulary {
 }
 pub use values::parse_set_value;
 
-use std::time::Duration;
-
-/// A duration as the language writes it: `1h30m`, `10s`, `500ms`.
-pub fn format_duration(duration: Duration) -> String {
-    let mut millis = duration.as_millis();
-    if millis == 0 {
-        return "0s".to_string();
-    }
-    let mut out = String::new();
-    for (unit, size) in [("d", 86_400_000u128), ("h", 3_600_000), ("m", 60_000), ("s", 1000), ("ms", 1)] {
-        if millis >= size {
-            out.push_str(&format!("{}{unit}", millis / size));
-            millis %= size;
-        }
-    }
-    out
-}
-
 use std::path::Path;
 
 use crate::diagnostic::Diagnostics;

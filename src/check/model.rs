@@ -162,7 +162,7 @@ impl Value {
             Value::String(text) => text.clone(),
             Value::Int(number) => number.to_string(),
             Value::Bool(flag) => flag.to_string(),
-            Value::Duration(duration) => crate::check::format_duration(*duration),
+            Value::Duration(duration) => crate::duration::format_duration(*duration),
             Value::Percent(percent) => format!("{percent}%"),
             Value::List(items) => items.iter().map(Value::to_text).collect::<Vec<_>>().join(" "),
         }

@@ -4,7 +4,8 @@
 use std::sync::Arc;
 
 use super::model::Script;
-use crate::diagnostic::{Code, Diagnostic};
+use super::values::{NameScope, Typer};
+use crate::diagnostic::{did_you_mean, Code, Diagnostic};
 use crate::syntax::ast::Rhai;
 use crate::syntax::span::{byte_offset, FileId, Span};
 
@@ -12,6 +13,8 @@ use crate::syntax::span::{byte_offset, FileId, Span};
 /// (from the pipeline's `limits { ... }`).
 pub struct ScriptCompiler {
     engine: rhai::Engine,
+    /// The same parser with strict variables: what a snippet reads.
+    strict: rhai::Engine,
     /// Names declared like Rhai keywords, already reported at their
     /// declaration: a snippet using one fails for that reason only.
     keyword_names: Vec<String>,
@@ -19,7 +22,11 @@ pub struct ScriptCompiler {
 
 impl ScriptCompiler {
     pub fn new(limits: &crate::script::ScriptLimits) -> Self {
-        ScriptCompiler { engine: crate::script::compiler(limits), keyword_names: Vec::new() }
+        ScriptCompiler {
+            engine: crate::script::compiler(limits),
+            strict: crate::script::strict_parser(limits),
+            keyword_names: Vec::new(),
+        }
     }
 
     pub fn reported(mut self, keyword_names: Vec<String>) -> Self {
@@ -37,6 +44,65 @@ impl ScriptCompiler {
         }
         script
     }
+}
+
+/// Names a script sees besides the plan's params, secrets and built-ins
+/// (docs/scripting.md "What a script sees"): `env`, a check's `gate`,
+/// `hosts` and `role`, a step's `rollback` and `approved`, a hook's `hook`,
+/// `status`, `failed_node` and `error`. Every snippet may read them (the
+/// engine leaves out the ones a place does not set: a runtime error there).
+pub const SCRIPT_NAMES: &[&str] =
+    &["env", "gate", "hosts", "role", "rollback", "approved", "hook", "status", "failed_node", "error"];
+
+impl ScriptCompiler {
+    /// [`ScriptCompiler::compile`], then every variable the snippet reads
+    /// from outside itself must be a name in `typer`'s scope (params,
+    /// secrets, template parameters, built-ins) or one of [`SCRIPT_NAMES`]:
+    /// a typo is found before anything runs, not after work has been done.
+    pub fn compile_in(&self, typer: &mut Typer, rhai: &Rhai) -> Option<Script> {
+        let script = self.compile(typer.file, rhai, typer.diagnostics)?;
+        if !self.keyword_names.iter().any(|name| super::script_words::mentions_word(&rhai.source, name)) {
+            unknown_reads(&self.strict, typer, &script);
+        }
+        Some(script)
+    }
+}
+
+fn unknown_reads(strict: &rhai::Engine, typer: &mut Typer, script: &Script) {
+    let Some(reads) = crate::script::free_variables(strict, &script.source) else { return };
+    for read in reads {
+        let path = [read.name.clone()];
+        if SCRIPT_NAMES.contains(&read.name.as_str()) || typer.scope.resolve(&path).is_ok() {
+            continue;
+        }
+        typer.diagnostics.push(unknown_read(typer.scope, typer.file, script, &read));
+    }
+}
+
+fn unknown_read(
+    scope: &dyn NameScope,
+    file: FileId,
+    script: &Script,
+    read: &crate::script::FreeVariable,
+) -> Diagnostic {
+    let at = script.source_start + read.offset;
+    let why = scope.resolve(std::slice::from_ref(&read.name)).err().unwrap_or_default();
+    let mut candidates = scope.candidates();
+    candidates.extend(SCRIPT_NAMES.iter().map(|name| name.to_string()));
+    candidates.sort();
+    candidates.dedup();
+    let mut diagnostic = Diagnostic::new(Code::UnknownName, format!("unknown name `{}` in Rhai: {why}", read.name)).at(
+        file,
+        Span::new(at, at + read.name.len()),
+        "not defined here",
+    );
+    if let Some(close) = did_you_mean(&read.name, candidates.iter().map(String::as_str)) {
+        diagnostic = diagnostic.with_help(format!("did you mean `{close}`?"));
+    } else {
+        diagnostic = diagnostic
+            .with_help(format!("a script sees {}; declare a `let` before using a local", candidates.join(", ")));
+    }
+    diagnostic
 }
 
 fn compile(engine: &rhai::Engine, file: FileId, rhai: &Rhai, diagnostics: &mut Vec<Diagnostic>) -> Option<Script> {

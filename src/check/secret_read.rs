@@ -59,7 +59,7 @@ pub fn run_secret_command(base_dir: &Path, command: &str, timeout: Duration) -> 
             Ok(None) if started.elapsed() >= timeout => {
                 kill_group(child.id());
                 let _ = child.wait();
-                return Err(format!("the command did not finish within {}", crate::check::format_duration(timeout)));
+                return Err(format!("the command did not finish within {}", crate::duration::format_duration(timeout)));
             }
             Ok(None) => std::thread::sleep(Duration::from_millis(10)),
             Err(error) => return Err(format!("waiting for the command failed: {error}")),

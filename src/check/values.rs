@@ -4,8 +4,8 @@
 use super::model::Location;
 use super::model::{Expr, StringTemplate, TemplatePart, Type, Value};
 use crate::diagnostic::{did_you_mean, Code, Diagnostic};
+use crate::duration::parse_duration;
 use crate::syntax::ast::{self, StringPart, ValueKind};
-use crate::syntax::parse_duration;
 use crate::syntax::span::{FileId, Span};
 
 /// What a name in a value or `${...}` stands for.

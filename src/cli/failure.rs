@@ -56,6 +56,9 @@ pub fn object(failure: &Failure) -> Value {
     if let Some(help) = &failure.help {
         object.insert("help".into(), json!(help));
     }
+    if let Some(winner) = &failure.place.run {
+        object.insert("run_id".into(), json!(winner));
+    }
     insert_place(&mut object, &failure.place);
     Value::Object(object)
 }

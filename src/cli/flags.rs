@@ -46,6 +46,48 @@ impl PlanStateArgs {
     }
 }
 
+/// `--yes`, `--approve`, `--as`, `--max-parallel`: who answers approvals and
+/// how much runs at once, shared by `run`, `resume` and `simulate`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ApprovalArgs {
+    /// Approve every `approve` gate (and protected environment).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Approve the gate (or protected stage) NAME (repeatable).
+    #[arg(long = "approve", value_name = "NAME")]
+    pub approve: Vec<String>,
+    /// Who approves (recorded; must be in a gate's `by` list when it has one).
+    #[arg(long = "as", value_name = "NAME", env = "DEPLOY_USER")]
+    pub approver: Option<String>,
+    /// How many commands (a stage on one host) run at once [default: the
+    /// pipeline's `max_parallel`, else 16].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_parallel: Option<u32>,
+}
+
+impl ApprovalArgs {
+    /// The answers these flags give; `interactive`: ask on the terminal
+    /// when neither `--yes` nor `--approve` answers.
+    pub fn approvals(&self, interactive: bool) -> crate::engine::Approvals {
+        crate::engine::Approvals {
+            all: self.yes,
+            gates: self.approve.clone(),
+            approver: crate::session::approver_name(self.approver.clone()),
+            interactive,
+            recorded: Vec::new(),
+        }
+    }
+
+    /// `--max-parallel`, else the plan's `max_parallel`, else the default.
+    pub fn max_parallel(&self, plan: &crate::check::model::Plan) -> usize {
+        self.max_parallel
+            .map(|n| n as usize)
+            .or(plan.pipeline.max_parallel)
+            .unwrap_or(crate::engine::DEFAULT_MAX_PARALLEL)
+            .max(1)
+    }
+}
+
 /// `--lock-timeout`, `--lock-message`: shared by the commands that run.
 #[derive(Debug, Clone, clap::Args)]
 pub struct LockArgs {
@@ -64,8 +106,10 @@ impl LockArgs {
 }
 
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    humantime::parse_duration(text.trim())
-        .map_err(|error| format!("`{text}` is not a duration (e.g. 30s, 5m): {error}"))
+    Some(text.trim())
+        .filter(|text| !text.is_empty())
+        .and_then(crate::duration::parse_duration)
+        .ok_or_else(|| format!("`{text}` is not a duration: write it as in a plan (500ms, 30s, 5m, 1h30m, 2d)"))
 }
 
 /// `--env ENV` and `--limit HOST,GLOB`, the flags of `run`, `plan` and

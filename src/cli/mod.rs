@@ -59,7 +59,7 @@ enum Command {
     Diff(diff::DiffArgs),
     /// Run a plan: walk the execution graph, roll back on failure.
     Run(run::RunArgs),
-    /// Rehearse a run with injected failures: the real engine, nothing runs, time is virtual.
+    /// Rehearse a run with injected failures: the real engine, nothing runs, time is virtual; the state is only read.
     Simulate(simulate::SimulateArgs),
     /// Current versions per environment, running/paused/crashed runs, locks.
     Status(status::StatusArgs),

@@ -7,9 +7,9 @@ use serde::Serialize;
 
 use super::load::{load_inputs_reading, load_selected_graph};
 use super::ExitCode;
-use crate::check::format_duration;
 use crate::check::inputs::ResolvedInputs;
 use crate::check::model::*;
+use crate::duration::format_duration;
 use crate::engine::interpolate::{Quoting, ValuesInScope};
 use crate::graph::batches::{batches, Batch};
 use crate::graph::timing::{worst_case, Bound, WorstCase};

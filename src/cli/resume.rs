@@ -6,7 +6,6 @@
 use super::flags::{LockArgs, StateArgs};
 use super::report::{self, CliReporter};
 use super::ExitCode;
-use crate::engine::Approvals;
 use crate::session::{Interrupts, ResumeRequest};
 
 #[derive(Debug, clap::Args)]
@@ -15,17 +14,8 @@ pub struct ResumeArgs {
     run: Option<String>,
     #[command(flatten)]
     state: StateArgs,
-    /// Approve every `approve` gate.
-    #[arg(long, short = 'y')]
-    yes: bool,
-    /// Approve the gate NAME (repeatable).
-    #[arg(long = "approve", value_name = "NAME")]
-    approve: Vec<String>,
-    /// Who approves.
-    #[arg(long = "as", value_name = "NAME", env = "DEPLOY_USER")]
-    approver: Option<String>,
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
-    max_parallel: Option<u32>,
+    #[command(flatten)]
+    approval: super::flags::ApprovalArgs,
     /// Resume even though the plan file changed since the run started.
     #[arg(long)]
     allow_changed_plan: bool,
@@ -40,14 +30,8 @@ pub fn run(args: ResumeArgs) -> ExitCode {
         run: args.run,
         plan: args.state.plan.clone(),
         allow_changed_plan: args.allow_changed_plan,
-        approvals: Approvals {
-            all: args.yes,
-            gates: args.approve,
-            approver: crate::session::approver_name(args.approver),
-            interactive: std::io::IsTerminal::is_terminal(&std::io::stdin()),
-            recorded: Vec::new(),
-        },
-        max_parallel: args.max_parallel.map(|n| n as usize),
+        approvals: args.approval.approvals(std::io::IsTerminal::is_terminal(&std::io::stdin())),
+        max_parallel: args.approval.max_parallel.map(|n| n as usize),
         lock: args.lock.wait(),
         views: vec![report::view(args.state.json)],
         interrupts: Interrupts::Signals,

@@ -7,7 +7,7 @@ use super::flags::{LockArgs, PlanStateArgs};
 use super::load::{load_inputs_reading, load_selected_graph};
 use super::report::{self, CliReporter};
 use super::ExitCode;
-use crate::engine::{Approvals, RunOptions, DEFAULT_MAX_PARALLEL};
+use crate::engine::RunOptions;
 use crate::session::{Interrupts, RunRequest};
 
 #[derive(Debug, clap::Args)]
@@ -17,22 +17,11 @@ pub struct RunArgs {
     /// Override a param: NAME=VALUE (repeatable); checked against the param's type.
     #[arg(long = "set", value_name = "NAME=VALUE")]
     sets: Vec<String>,
-    /// How many commands (a stage on one host) run at once [default: the
-    /// pipeline's `max_parallel`, else 16].
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
-    max_parallel: Option<u32>,
     /// Show what would run, run nothing (the same as `deploy plan`).
     #[arg(long)]
     dry_run: bool,
-    /// Approve every `approve` gate (and protected environment).
-    #[arg(long, short = 'y')]
-    yes: bool,
-    /// Approve the gate (or protected stage) NAME (repeatable).
-    #[arg(long = "approve", value_name = "NAME")]
-    approve: Vec<String>,
-    /// Who approves (recorded; must be in a gate's `by` list when it has one).
-    #[arg(long = "as", value_name = "NAME", env = "DEPLOY_USER")]
-    approver: Option<String>,
+    #[command(flatten)]
+    approval: super::flags::ApprovalArgs,
     #[command(flatten)]
     state: PlanStateArgs,
     #[command(flatten)]
@@ -62,19 +51,8 @@ pub fn run(args: RunArgs) -> ExitCode {
         return ExitCode::Success;
     }
     let options = RunOptions {
-        max_parallel: args
-            .max_parallel
-            .map(|n| n as usize)
-            .or(graph.plan.pipeline.max_parallel)
-            .unwrap_or(DEFAULT_MAX_PARALLEL)
-            .max(1),
-        approvals: Approvals {
-            all: args.yes,
-            gates: args.approve,
-            approver: crate::session::approver_name(args.approver),
-            interactive: std::io::stdin().is_terminal(),
-            recorded: Vec::new(),
-        },
+        max_parallel: args.approval.max_parallel(&graph.plan),
+        approvals: args.approval.approvals(std::io::stdin().is_terminal()),
         previous_version: args.previous_version,
         kill_grace: crate::session::kill_grace(),
         selection,

@@ -33,9 +33,24 @@ pub struct ServerArgs {
     /// Let clients other than loopback read without a token.
     #[arg(long)]
     pub open_reads: bool,
+    /// The URL the server is reached at (behind a proxy, say): its host is
+    /// accepted in the Host header, besides IP addresses and localhost.
+    #[arg(long, value_name = "URL")]
+    pub public_url: Option<String>,
+    /// A reverse proxy whose X-Forwarded-For names the client: ADDR or ADDR/PREFIX (repeatable).
+    #[arg(long = "trusted-proxy", value_name = "CIDR")]
+    pub trusted_proxies: Vec<String>,
 }
 
 impl ServerArgs {
+    /// `--public-url`'s host and the `--trusted-proxy` networks, checked.
+    pub fn trust(&self) -> Result<(Option<String>, Vec<crate::server::Cidr>), String> {
+        let public = self.public_url.as_deref().map(crate::server::origin::public_host).transpose()?;
+        let proxies =
+            self.trusted_proxies.iter().map(|text| crate::server::Cidr::parse(text)).collect::<Result<_, _>>()?;
+        Ok((public, proxies))
+    }
+
     pub fn tokens(&self) -> Result<Tokens, String> {
         match &self.token_file {
             Some(path) => Tokens::read(path),
@@ -56,7 +71,13 @@ pub fn run(args: ServeArgs) -> ExitCode {
             return super::failure::fail(error.to_string());
         }
     };
+    let (public_host, trusted_proxies) = match args.server.trust() {
+        Ok(trust) => trust,
+        Err(error) => return super::failure::fail(error),
+    };
     let config = ServerConfig {
+        public_host,
+        trusted_proxies,
         state: args.state.location(&args.file),
         plan: crate::server::PlanPath::new(args.file.clone()),
         tokens,

@@ -12,7 +12,6 @@ use super::flags::parse_duration;
 use super::load::{load_inputs_reading, load_selected_graph};
 use super::report;
 use super::ExitCode;
-use crate::engine::{Approvals, DEFAULT_MAX_PARALLEL};
 use crate::graph::ExecutionGraph;
 use crate::simulate::durations::Durations;
 use crate::simulate::explore::{explore, Explored};
@@ -43,9 +42,10 @@ pub struct SimulateArgs {
     /// Make a rollback step fail: STAGE[@HOST][#STEP] (repeatable).
     #[arg(long = "fail-rollback", value_name = "STAGE[@HOST][#STEP]", value_parser = StepSelector::parse)]
     fail_rollback: Vec<StepSelector>,
-    /// What a gate's check returns: GATE=pass|fail|inconclusive|no-data (repeatable).
-    #[arg(long = "gate", value_name = "GATE=OUTCOME", value_parser = Injections::parse_gate)]
-    gates: Vec<(String, crate::simulate::injection::InjectedOutcome)>,
+    /// What a gate's check returns: GATE[@N]=pass|fail|inconclusive|no-data,
+    /// at every evaluation or only the N-th (a canary's analysis: its N-th step) (repeatable).
+    #[arg(long = "gate", value_name = "GATE[@N]=OUTCOME", value_parser = Injections::parse_gate)]
+    gates: Vec<crate::simulate::injection::GateInjection>,
     /// Make a stage's first step hang until the stage's timeout: STAGE[@HOST] (repeatable).
     #[arg(long = "timeout", value_name = "STAGE[@HOST]", value_parser = StepSelector::parse)]
     timeouts: Vec<StepSelector>,
@@ -61,37 +61,25 @@ pub struct SimulateArgs {
     /// Run every single-failure injection in turn and print how each ends.
     #[arg(long)]
     explore: bool,
-    /// Approve every `approve` gate (and protected environment).
-    #[arg(long, short = 'y')]
-    yes: bool,
-    /// Approve the gate (or protected stage) NAME (repeatable).
-    #[arg(long = "approve", value_name = "NAME")]
-    approve: Vec<String>,
+    #[command(flatten)]
+    approval: super::flags::ApprovalArgs,
     /// Refuse the approval of the gate (or protected stage) NAME (repeatable).
     #[arg(long = "refuse", value_name = "NAME")]
     refuse: Vec<String>,
-    /// Who approves.
-    #[arg(long = "as", value_name = "NAME", env = "DEPLOY_USER")]
-    approver: Option<String>,
-    /// Commands at once [default: the pipeline's `max_parallel`, else 16].
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
-    max_parallel: Option<u32>,
     /// `${previous_version}` [default: from the state, read only].
     #[arg(long, value_name = "VERSION")]
     previous_version: Option<String>,
-    /// The state store to read durations and versions from (never written).
-    #[arg(long, value_name = "PATH|URL", env = "DEPLOY_STATE")]
-    state: Option<String>,
-    /// Print the events as JSON lines and the summary as a last JSON line.
-    #[arg(long)]
-    json: bool,
+    // `--state` is only read (durations and versions), never written;
+    // `--json` ends the events with the summary as a last JSON line.
+    #[command(flatten)]
+    store: super::flags::PlanStateArgs,
     /// Output format (`json` is the same as --json).
     #[arg(long, value_enum, default_value_t)]
     format: SimulateFormat,
 }
 
 pub fn run(args: SimulateArgs) -> ExitCode {
-    let json = args.json || args.format == SimulateFormat::Json;
+    let json = args.store.json || args.format == SimulateFormat::Json;
     let selection = args.selection.selection();
     let graph = match load_selected_graph(&args.file, &args.sets, &selection) {
         Ok(graph) => graph,
@@ -113,23 +101,13 @@ pub fn run(args: SimulateArgs) -> ExitCode {
     if let Err(error) = injections.validate(&graph.plan) {
         return report::error_as(error, json);
     }
-    let location = StateLocation::for_plan(args.state.as_deref(), &args.file);
+    let location = args.store.location(&args.file);
     let (history, previous) = read_state(&location, &graph);
     let durations = Arc::new(Durations::new(&graph.plan, &history));
     let scenario = Scenario {
         injections,
-        approvals: Approvals {
-            all: args.yes,
-            gates: args.approve,
-            approver: crate::session::approver_name(args.approver),
-            interactive: false,
-            recorded: Vec::new(),
-        },
-        max_parallel: args
-            .max_parallel
-            .map(|n| n as usize)
-            .or(graph.plan.pipeline.max_parallel)
-            .unwrap_or(DEFAULT_MAX_PARALLEL),
+        approvals: args.approval.approvals(false),
+        max_parallel: args.approval.max_parallel(&graph.plan),
         previous_version: args.previous_version.unwrap_or(previous),
         selection,
     };

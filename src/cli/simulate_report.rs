@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::check::format_duration;
+use crate::duration::format_duration;
 use crate::simulate::durations::Durations;
 use crate::simulate::explore::Explored;
 use crate::simulate::outcome::Conclusion;

@@ -29,15 +29,13 @@ pub struct WatchArgs {
     /// How often to fetch [default: the plan's `watch { every }`, else 1m].
     #[arg(long, value_name = "D", value_parser = parse_duration)]
     every: Option<Duration>,
-    /// The state store [default: .deploy/state.db beside FILE, or here with --repo].
-    #[arg(long, value_name = "PATH|URL", env = "DEPLOY_STATE")]
-    state: Option<String>,
+    // `--state` defaults to .deploy/state.db beside FILE, or here with --repo
+    // (WatchConfig::resolve decides).
+    #[command(flatten)]
+    store: super::flags::PlanStateArgs,
     /// Override a param of every run: NAME=VALUE (repeatable).
     #[arg(long = "set", value_name = "NAME=VALUE")]
     sets: Vec<String>,
-    /// Print the runs' events as newline-delimited JSON.
-    #[arg(long)]
-    json: bool,
     /// Also serve the HTTP API and `POST /hooks/git` (docs/api.md).
     #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = DEFAULT_LISTEN)]
     listen: Option<String>,
@@ -50,6 +48,12 @@ pub struct WatchArgs {
     /// Let clients other than loopback read the API without a token.
     #[arg(long)]
     open_reads: bool,
+    /// The URL the server is reached at: its host is accepted in the Host header.
+    #[arg(long, value_name = "URL")]
+    public_url: Option<String>,
+    /// A reverse proxy whose X-Forwarded-For names the client: ADDR or ADDR/PREFIX (repeatable).
+    #[arg(long = "trusted-proxy", value_name = "CIDR")]
+    trusted_proxies: Vec<String>,
 }
 
 fn usage(message: impl std::fmt::Display) -> ExitCode {
@@ -66,12 +70,12 @@ pub fn run(args: WatchArgs) -> ExitCode {
         repo: args.repo.clone(),
         branch: args.branch.clone(),
         every: args.every,
-        state: args.state.clone(),
+        state: args.store.state.clone(),
         sets: args.sets.clone(),
     };
     let config = match WatchConfig::resolve(flags, trigger) {
         Ok(config) => config,
-        Err(error) => return super::report::error_as(error, args.json),
+        Err(error) => return super::report::error_as(error, args.store.json),
     };
     let pipeline = local_plan.map(|plan| plan.pipeline.name.clone()).unwrap_or_else(|| {
         args.file.file_stem().map(|stem| stem.to_string_lossy().to_string()).unwrap_or_else(|| "deploy".into())
@@ -83,10 +87,19 @@ pub fn run(args: WatchArgs) -> ExitCode {
         },
         None => None,
     };
-    let server_args =
-        ServerArgs { listen: args.listen.clone(), token_file: args.token_file.clone(), open_reads: args.open_reads };
+    let server_args = ServerArgs {
+        listen: args.listen.clone(),
+        token_file: args.token_file.clone(),
+        open_reads: args.open_reads,
+        public_url: args.public_url.clone(),
+        trusted_proxies: args.trusted_proxies.clone(),
+    };
     let tokens = match server_args.tokens() {
         Ok(tokens) => tokens,
+        Err(error) => return usage(error),
+    };
+    let (public_host, trusted_proxies) = match server_args.trust() {
+        Ok(trust) => trust,
         Err(error) => return usage(error),
     };
     let store = match crate::session::open(&config.state, true) {
@@ -105,6 +118,8 @@ pub fn run(args: WatchArgs) -> ExitCode {
                 open_reads: args.open_reads,
                 watcher: Some(shared.clone() as Arc<dyn PushTarget>),
                 webhook_secret: secret,
+                public_host,
+                trusted_proxies,
             };
             match Server::start(listen, AppState::new(server_config, runs.clone())) {
                 Ok(server) => Some(server),
@@ -114,10 +129,11 @@ pub fn run(args: WatchArgs) -> ExitCode {
         None => None,
     };
     let signals = listen_for_stop(shared.clone(), runs.clone());
-    let mut watcher = match Watcher::new(config, store, shared.clone(), Arc::new(CliReporter), pipeline, args.json) {
-        Ok(watcher) => watcher,
-        Err(error) => return super::report::error_as(error, args.json),
-    };
+    let mut watcher =
+        match Watcher::new(config, store, shared.clone(), Arc::new(CliReporter), pipeline, args.store.json) {
+            Ok(watcher) => watcher,
+            Err(error) => return super::report::error_as(error, args.store.json),
+        };
     watcher.every_fixed = args.every.is_some();
     watcher.pipeline_known = local_plan.is_some();
     watcher.run();

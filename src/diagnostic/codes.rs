@@ -91,9 +91,15 @@ or in the `import`.";
 
     UnknownName = "E0100", Error, "unknown name",
 "A name refers to nothing declared in the plan: a stage or gate in `needs`,
-a param or variable in `${...}`, a gate in `analysis`, `verify` or `monitor`.
+a param or variable in `${...}`, a gate in `analysis`, `verify` or `monitor`,
+or a variable a Rhai snippet (`check`, `when`, `script`, hooks) reads that is
+neither a param, a secret, a template parameter, a built-in nor one of the
+script names of docs/scripting.md, and that the snippet does not define
+itself (`let`, function parameters). Words in Rhai comments and strings and
+properties (`x.host`) are not reads.
 
     stage deploy { needs = [biuld] }   // error: unknown stage or gate `biuld`
+    when = `versoin != \"dev\"`          // error: unknown name `versoin` in Rhai
 
 The help line suggests the closest declared name.";
 

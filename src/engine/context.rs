@@ -123,9 +123,23 @@ impl Resumed {
     }
 }
 
-/// A run id: the start time and the process id, unique enough on one machine.
+/// A run id: the start time, the process id and 32 random bits, so two
+/// ids made in the same millisecond differ — in one process (a counter
+/// goes into the random part) and on many machines.
 pub fn new_run_id() -> String {
-    format!("{}-{}", chrono::Utc::now().format("%Y%m%dT%H%M%S%3fZ"), std::process::id())
+    format!("{}-{}-{:08x}", chrono::Utc::now().format("%Y%m%dT%H%M%S%3fZ"), std::process::id(), random_u32())
+}
+
+/// 32 bits from the standard library's randomly keyed hasher (its keys come
+/// from the operating system's random source), over a process-wide counter
+/// and the time.
+fn random_u32() -> u32 {
+    use std::hash::{BuildHasher, Hasher};
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u64(COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+    hasher.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos()));
+    (hasher.finish() >> 32) as u32
 }
 
 /// One unit of work that started: a node on one host (or the node itself
@@ -428,5 +442,20 @@ pub fn to_dynamic(value: &Value) -> Dynamic {
         Value::Duration(_) => Dynamic::from(value.to_text()),
         Value::Percent(percent) => Dynamic::from_float(*percent),
         Value::List(items) => Dynamic::from_array(items.iter().map(to_dynamic).collect()),
+    }
+}
+
+#[cfg(test)]
+mod run_id_tests {
+    #[test]
+    fn ids_made_in_the_same_millisecond_differ() {
+        let ids: Vec<String> = (0..10_000).map(|_| super::new_run_id()).collect();
+        let mut unique = ids.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), ids.len());
+        // Many came in the same millisecond: the time and pid alone would collide.
+        let prefixes: std::collections::HashSet<&str> = ids.iter().map(|id| &id[..id.len() - 9]).collect();
+        assert!(prefixes.len() < ids.len());
     }
 }

@@ -292,6 +292,17 @@ impl Scheduler {
 
     /// A first SIGINT/SIGTERM.
     fn signal_received(&mut self) {
+        if let Some(node) = self.only_gates_waiting() {
+            let message = format!(
+                "interrupted while {node} waited; the stages that finished are kept, nothing was undone \
+                 (continue with `deploy resume {}`, or undo with `deploy rollback`)",
+                self.ctx.run.options.run_id
+            );
+            self.ctx.log.bus.emit(EventData::warning(&message));
+            self.forward.cancel();
+            self.stop_for(INTERRUPTED, Stop::InterruptedWaiting { node, message });
+            return;
+        }
         self.ctx
             .log
             .bus
@@ -301,6 +312,26 @@ impl Scheduler {
             self.forward.cancel();
         }
         self.stop_for(INTERRUPTED, Stop::Interrupted);
+    }
+
+    /// The first of the running nodes when every one of them is a gate
+    /// that only waits (a `wait` or a `window`, no `check` or approval) and
+    /// no monitor watches a stage: a signal then stops the waiting, not the
+    /// release (docs/runtime.md "Signals").
+    fn only_gates_waiting(&self) -> Option<String> {
+        if self.stop.is_some() || !self.monitors.is_empty() {
+            return None;
+        }
+        let plan = self.ctx.plan();
+        // A node spawned and not reported yet is `Cancelled` until it reports.
+        let running: Vec<_> =
+            plan.nodes.iter().filter(|node| self.states[node.id.0].status == NodeStatus::Cancelled).collect();
+        let waits = |node: &&crate::check::model::NodeDef| {
+            node.gate.as_deref().is_some_and(|gate| {
+                (gate.wait.is_some() || gate.window.is_some()) && gate.check.is_none() && gate.approve.is_none()
+            }) && node.steps.is_empty()
+        };
+        (!running.is_empty() && running.iter().all(waits)).then(|| running[0].name.clone())
     }
 
     /// A monitor watching a stage after its rollout decided.

@@ -57,6 +57,9 @@ pub struct Place {
     pub host: Option<String>,
     /// The node's declaration in the plan.
     pub span: Option<PlanSpan>,
+    /// The run that holds what was asked for: the one that won a race to
+    /// resume or roll back, or the lock's holder.
+    pub run: Option<String>,
 }
 
 /// A range of a plan file, with the line and column (1-based) of its start.
@@ -83,7 +86,7 @@ impl Place {
                 end: def.location.span.end,
             })
         });
-        Place { node: Some(node.to_string()), host: host.map(str::to_string), span }
+        Place { node: Some(node.to_string()), host: host.map(str::to_string), span, run: None }
     }
 }
 
@@ -98,7 +101,7 @@ pub struct Failure {
     pub message: String,
     /// Printed as is after the message (a diff, say).
     pub detail: Box<str>,
-    pub help: Option<String>,
+    pub help: Option<Box<str>>,
     pub place: Box<Place>,
     /// Why, outermost first: the errors under `message`.
     pub causes: Vec<String>,
@@ -143,7 +146,7 @@ impl Failure {
         match diagnostics.iter().find(|diagnostic| diagnostic.is_error()) {
             Some(first) => {
                 let mut failure = Failure::new(FailureKind::Plan, first.message.clone()).with_code(first.code.as_str());
-                failure.help = first.help.clone();
+                failure.help = first.help.as_deref().map(Box::from);
                 failure
             }
             None => Failure::plan(),
@@ -156,7 +159,7 @@ impl Failure {
     }
 
     pub fn with_help(mut self, help: impl Into<String>) -> Failure {
-        self.help = Some(help.into());
+        self.help = Some(help.into().into_boxed_str());
         self
     }
 
@@ -167,6 +170,11 @@ impl Failure {
 
     pub fn with_place(mut self, place: Place) -> Failure {
         self.place = Box::new(place);
+        self
+    }
+
+    pub fn with_winner(mut self, run_id: impl Into<String>) -> Failure {
+        self.place.run = Some(run_id.into());
         self
     }
 

@@ -26,9 +26,9 @@ pub use super::node_result::GateDecision;
 use super::node_result::NodeResult;
 use super::script_runner::CheckOutcome;
 use super::steps::output_sink;
-use crate::check::format_duration;
 use crate::check::model::{Check, EnvironmentDef, FailurePolicy, GateDef, NodeDef, NodeId, OutcomePolicy};
 use crate::check::window::Window;
+use crate::duration::format_duration;
 use crate::script::LogSink;
 
 /// Where a gate is decided.

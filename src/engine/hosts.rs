@@ -15,8 +15,8 @@ use tokio_util::sync::CancellationToken;
 use super::context::{millis, RunContext, UnitOutcome, UnitPhase, UnitRecord};
 use super::event::{EventData, NodeStatus};
 use super::steps::{run_steps, StepFailure, StepSite};
-use crate::check::format_duration;
 use crate::check::model::{NodeDef, NodeId, Step, Strategy};
+use crate::duration::format_duration;
 
 /// How one host (or the untargeted node) ended.
 #[derive(Clone, Debug)]

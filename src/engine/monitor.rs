@@ -64,10 +64,7 @@ async fn watch_stage(
         finished(GateOutcome::Pass, Some("the gate has no check".into()));
         return GateDecision::Pass;
     };
-    let hosts = ctx.target_of(plan.node(stage)).map(|e| e.hosts.clone()).unwrap_or_default();
-    let site = GateSite { stage: Some((stage, "monitor")), hosts };
     let log = super::evaluate::log_sink(&output_sink(&ctx, &gate_node.name, None, false));
-    let polled = GateCheck { node: gate_node, check, site: &site, log: &log };
     let every = check.every.max(Duration::from_millis(10));
     let mut attempt = 0;
     let mut watching = true;
@@ -99,6 +96,9 @@ async fn watch_stage(
         attempt += 1;
         // Until the rollout ends, the period's end is not known yet.
         let deadline = end.unwrap_or_else(|| Instant::now() + monitor.duration);
+        // `hosts` is what the rollout reached by now, not the environment.
+        let site = GateSite { stage: Some((stage, "monitor")), hosts: rolled_out(&ctx, stage) };
+        let polled = GateCheck { node: gate_node, check, site: &site, log: &log };
         let Some(outcome) = evaluate_once(&ctx, &polled, attempt, deadline, &cancel).await else {
             return GateDecision::Cancelled;
         };
@@ -112,4 +112,17 @@ async fn watch_stage(
             return decision;
         }
     }
+}
+
+/// The hosts of `stage` whose unit completed so far, in the order they did
+/// (runtime.md: a gate a stage decides sees only the hosts rolled out).
+fn rolled_out(ctx: &RunContext, stage: NodeId) -> Vec<String> {
+    let mut hosts: Vec<String> = Vec::new();
+    for record in ctx.log.completions.snapshot() {
+        let completed = record.node == stage && record.outcome == super::context::UnitOutcome::Completed;
+        if let Some(host) = record.host.filter(|host| completed && !hosts.contains(host)) {
+            hosts.push(host);
+        }
+    }
+    hosts
 }

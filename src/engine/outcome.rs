@@ -30,6 +30,13 @@ pub(crate) enum Stop {
     },
     /// A first SIGINT/SIGTERM.
     Interrupted,
+    /// A first SIGINT/SIGTERM while nothing ran but gates waiting for a
+    /// `wait` or a `window`: the run stops (exit 130) without undoing the
+    /// stages that finished, and can be resumed.
+    InterruptedWaiting {
+        node: String,
+        message: String,
+    },
 }
 
 impl Stop {
@@ -42,7 +49,7 @@ impl Stop {
     pub(crate) fn policy(&self, pipeline_policy: FailurePolicy) -> FailurePolicy {
         match self {
             Stop::Failure { policy, .. } => *policy,
-            Stop::Paused { .. } => FailurePolicy::Pause,
+            Stop::Paused { .. } | Stop::InterruptedWaiting { .. } => FailurePolicy::Pause,
             Stop::Interrupted => pipeline_policy,
         }
     }
@@ -52,7 +59,9 @@ impl Stop {
     /// pause decides only a run that has not stopped.
     pub(crate) fn supersedes(&self, current: Option<&Stop>) -> bool {
         match self {
-            Stop::Failure { .. } | Stop::Interrupted => !matches!(current, Some(Stop::Failure { .. })),
+            Stop::Failure { .. } | Stop::Interrupted | Stop::InterruptedWaiting { .. } => {
+                !matches!(current, Some(Stop::Failure { .. }))
+            }
             Stop::Paused { .. } => current.is_none(),
         }
     }
@@ -60,7 +69,9 @@ impl Stop {
     /// The node that stopped the run, for the hooks' `DEPLOY_FAILED_NODE`.
     pub(crate) fn node(&self) -> Option<&str> {
         match self {
-            Stop::Failure { node, .. } | Stop::Paused { node, .. } => Some(node),
+            Stop::Failure { node, .. } | Stop::Paused { node, .. } | Stop::InterruptedWaiting { node, .. } => {
+                Some(node)
+            }
             Stop::Interrupted => None,
         }
     }
@@ -68,7 +79,9 @@ impl Stop {
     /// Why, for the hooks' `DEPLOY_ERROR`.
     pub(crate) fn message(&self) -> &str {
         match self {
-            Stop::Failure { message, .. } | Stop::Paused { message, .. } => message,
+            Stop::Failure { message, .. } | Stop::Paused { message, .. } | Stop::InterruptedWaiting { message, .. } => {
+                message
+            }
             Stop::Interrupted => INTERRUPTED,
         }
     }
@@ -77,7 +90,9 @@ impl Stop {
     pub(crate) fn into_summary(self) -> FailureSummary {
         match self {
             Stop::Failure { node, host, message, .. } => FailureSummary { node: Some(node), host, message },
-            Stop::Paused { node, message } => FailureSummary { node: Some(node), host: None, message },
+            Stop::Paused { node, message } | Stop::InterruptedWaiting { node, message } => {
+                FailureSummary { node: Some(node), host: None, message }
+            }
             Stop::Interrupted => FailureSummary { node: None, host: None, message: INTERRUPTED.into() },
         }
     }
@@ -101,6 +116,7 @@ pub(crate) fn ending(stop: Option<&Stop>, pipeline_policy: FailurePolicy) -> End
             Ending::Status(RunStatus::Paused)
         }
         Some(Stop::Failure { policy: FailurePolicy::Abort, .. }) => Ending::Status(RunStatus::Aborted),
+        Some(Stop::InterruptedWaiting { .. }) => Ending::Status(RunStatus::Interrupted),
         Some(Stop::Interrupted) if pipeline_policy != FailurePolicy::Rollback => Ending::Status(RunStatus::Interrupted),
         Some(Stop::Interrupted) => Ending::RollBack { reason: INTERRUPTED.to_string() },
         Some(Stop::Failure { node, message, .. }) => Ending::RollBack { reason: format!("{node} failed: {message}") },
@@ -112,7 +128,7 @@ pub(crate) fn ending(stop: Option<&Stop>, pipeline_policy: FailurePolicy) -> End
 pub(crate) fn after_rollback(stop: Option<&Stop>, rollback_succeeded: bool) -> RunStatus {
     match (rollback_succeeded, stop) {
         (false, _) => RunStatus::RollbackFailed,
-        (true, Some(Stop::Interrupted)) => RunStatus::Interrupted,
+        (true, Some(Stop::Interrupted | Stop::InterruptedWaiting { .. })) => RunStatus::Interrupted,
         (true, _) => RunStatus::RolledBack,
     }
 }

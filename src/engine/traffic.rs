@@ -238,7 +238,7 @@ pub(super) async fn set_router_weight(
             let run = run_steps(ctx, &node, &node.steps, host.as_deref(), attempt, &site, cancel);
             let result = match node.timeout {
                 Some(limit) => tokio::time::timeout(limit, run).await.unwrap_or_else(|_| {
-                    Err(format!("timed out after {}", crate::check::format_duration(limit)).into())
+                    Err(format!("timed out after {}", crate::duration::format_duration(limit)).into())
                 }),
                 None => run.await,
             };

@@ -15,8 +15,8 @@ use tokio_util::sync::CancellationToken;
 use super::context::{millis, RunContext, UnitPhase, UnitRecord};
 use super::event::{unit_label, EventData, RollbackStatus, RollbackSummary};
 use super::steps::{run_steps, StepSite};
-use crate::check::format_duration;
 use crate::check::model::{NodeDef, RollbackSpec, Step, Strategy};
+use crate::duration::format_duration;
 
 #[derive(Clone, Debug, Default)]
 pub struct RollbackReport {

@@ -6,8 +6,8 @@
 
 use super::batches::percent_text;
 use super::bound::{gate_of, steps_bound, unit_bound, Bound};
-use crate::check::format_duration;
 use crate::check::model::{NodeDef, Plan, RollbackSpec, Strategy};
+use crate::duration::format_duration;
 
 /// One step of a traffic canary.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]

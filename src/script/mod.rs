@@ -20,6 +20,7 @@
 //! `*_with_log` variants send one evaluation's output to its own sink.
 
 mod error;
+mod free_variables;
 mod helpers;
 pub mod host;
 mod limits;
@@ -34,6 +35,7 @@ mod variables;
 use std::sync::{Arc, OnceLock};
 
 pub use error::ScriptError;
+pub use free_variables::{free_variables, strict_parser, FreeVariable};
 pub use host::json::{dynamic_to_json, json_to_dynamic};
 pub use limits::ScriptLimits;
 pub use outcome::ScriptOutcome;

@@ -112,21 +112,6 @@ pub(crate) fn redact(text: &str) -> Cow<'_, str> {
     })
 }
 
-/// `30s`, `200ms`, `1.5s`.
-pub(crate) fn format_duration(d: Duration) -> String {
-    let ms = d.as_millis();
-    if ms == 0 {
-        format!("{}µs", d.as_micros())
-    } else if ms % 1000 == 0 {
-        format!("{}s", ms / 1000)
-    } else if ms < 1000 {
-        format!("{ms}ms")
-    } else {
-        let text = format!("{}.{:03}", ms / 1000, ms % 1000);
-        format!("{}s", text.trim_end_matches('0'))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -152,13 +137,5 @@ mod tests {
         assert_eq!(redact("abc"), "abc");
         let _none = enter(Duration::ZERO, &ctx, None);
         assert!(deadline().is_none());
-    }
-
-    #[test]
-    fn durations() {
-        assert_eq!(format_duration(Duration::from_secs(30)), "30s");
-        assert_eq!(format_duration(Duration::from_millis(200)), "200ms");
-        assert_eq!(format_duration(Duration::from_millis(1500)), "1.5s");
-        assert_eq!(format_duration(Duration::from_millis(1250)), "1.25s");
     }
 }

@@ -226,7 +226,7 @@ impl Core {
         let limits = &self.limits;
         match err {
             EvalAltResult::ErrorTerminated(token, _) if token.to_string() == DEADLINE_TOKEN => {
-                format!("script exceeded its {} deadline", runtime::format_duration(limits.timeout))
+                format!("script exceeded its {} deadline", crate::duration::format_duration(limits.timeout))
             }
             EvalAltResult::ErrorTooManyOperations(_) => {
                 format!("script exceeded {} operations", limits.max_operations)

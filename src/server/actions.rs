@@ -7,20 +7,20 @@
 //! live beside this file.
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Extension, Path, State};
+use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
 
 use super::api::{blocking, open};
-use super::auth::writer;
+use super::auth::Identity;
 use super::error::{ApiError, ApiResult};
 use super::reporter::StderrReporter;
 use super::AppState;
 use crate::engine::Approvals;
 use crate::session::action::Action;
 use crate::session::approve::ApproveRequest;
-use crate::session::rollback::PreparedRollback;
+use crate::session::rollback::ClaimedRollback;
 use crate::session::{LockWait, ResumeRequest, RollbackRequest};
 
 /// A JSON body, or 400 saying what is wrong with it. An empty body is `{}`.
@@ -44,13 +44,12 @@ struct ApproveBody {
 pub async fn approve(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    headers: HeaderMap,
+    Extension(Identity(identity)): Extension<Identity>,
     bytes: Bytes,
 ) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
-    let identity = writer(&state, &headers)?;
     let request: ApproveBody = body(&bytes)?;
     let shared = state.clone();
-    let (approved, prepared) = blocking(move || {
+    let (approved, claimed) = blocking(move || {
         let mut store = open(&shared)?;
         let approve = ApproveRequest {
             run: Some(id.clone()),
@@ -71,9 +70,15 @@ pub async fn approve(
             views: server_views(),
             interrupts: crate::session::Interrupts::Signals,
         };
-        let prepared =
-            crate::session::resume::prepare(resume, &StderrReporter).map_err(ApiError::from).map_err(|error| {
-                ApiError { message: format!("approved, but the run cannot be resumed: {}", error.message), ..error }
+        // Of many approvals at once, the one whose resume claims the run goes on.
+        let claimed = crate::session::resume::prepare(resume, &StderrReporter)
+            .and_then(|prepared| prepared.claim(&StderrReporter))
+            .map_err(ApiError::from)
+            .map_err(|error| match error.run_id {
+                Some(_) => error,
+                None => {
+                    ApiError { message: format!("approved, but the run cannot be resumed: {}", error.message), ..error }
+                }
             })?;
         let action = Action {
             action: "approve",
@@ -82,13 +87,13 @@ pub async fn approve(
             message: format!("{} approved {} and resumed the run", approved.approver, approved.gate),
         };
         crate::session::action::record(store.as_mut(), &approved.run_id, action)?;
-        Ok((approved, prepared))
+        Ok((approved, claimed))
     })
     .await?;
     let run_id = approved.run_id.clone();
     state
         .runs
-        .spawn(&run_id, move |interrupts, reporter| prepared.with_interrupts(interrupts).execute(reporter))
+        .spawn(&run_id, move |interrupts, reporter| claimed.with_interrupts(interrupts).execute(reporter))
         .map_err(|error| ApiError::internal(format!("cannot start the run: {error}")))?;
     let answer = serde_json::json!({ "run_id": approved.run_id, "gate": approved.gate, "approver": approved.approver, "resumed": true });
     Ok((StatusCode::ACCEPTED, Json(answer)))
@@ -106,13 +111,12 @@ struct RollbackBody {
 pub async fn rollback(
     State(state): State<AppState>,
     Path(environment): Path<String>,
-    headers: HeaderMap,
+    Extension(Identity(identity)): Extension<Identity>,
     bytes: Bytes,
 ) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
-    let identity = writer(&state, &headers)?;
     let request: RollbackBody = body(&bytes)?;
     let shared = state.clone();
-    let prepared = blocking(move || {
+    let claimed = blocking(move || {
         let rollback = RollbackRequest {
             run_id: crate::engine::context::new_run_id(),
             location: shared.config.state.clone(),
@@ -126,21 +130,22 @@ pub async fn rollback(
             views: server_views(),
             interrupts: crate::session::Interrupts::Signals,
         };
-        let prepared = crate::session::rollback::prepare(rollback, &StderrReporter)?;
-        record_rollback(&shared, &prepared, &identity)?;
-        Ok(prepared)
+        // Of many rollbacks at once, the one that claims the undone run goes on.
+        let claimed = crate::session::rollback::prepare(rollback, &StderrReporter)?.claim(&StderrReporter)?;
+        record_rollback(&shared, &claimed, &identity)?;
+        Ok(claimed)
     })
     .await?;
-    let run_id = prepared.run_id().to_string();
+    let run_id = claimed.run_id().to_string();
     state
         .runs
-        .spawn(&run_id, move |interrupts, reporter| prepared.with_interrupts(interrupts).execute(reporter))
+        .spawn(&run_id, move |interrupts, reporter| claimed.with_interrupts(interrupts).execute(reporter))
         .map_err(|error| ApiError::internal(format!("cannot start the rollback: {error}")))?;
     Ok((StatusCode::ACCEPTED, Json(serde_json::json!({ "run_id": run_id }))))
 }
 
 /// Journals the rollback in the run it undoes (the rollback run journals itself).
-fn record_rollback(state: &AppState, prepared: &PreparedRollback, identity: &str) -> ApiResult<()> {
+fn record_rollback(state: &AppState, prepared: &ClaimedRollback, identity: &str) -> ApiResult<()> {
     let preview = prepared.preview();
     let action = Action {
         action: "rollback",
@@ -163,11 +168,8 @@ fn record_rollback(state: &AppState, prepared: &PreparedRollback, identity: &str
 /// to which version; nothing runs.
 pub async fn rollback_preview(
     State(state): State<AppState>,
-    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
     Path(environment): Path<String>,
-    headers: HeaderMap,
 ) -> ApiResult<Json<crate::session::rollback::RollbackPreview>> {
-    super::auth::reader(&state, peer, &headers)?;
     let preview = blocking(move || {
         let rollback = RollbackRequest {
             run_id: crate::engine::context::new_run_id(),

@@ -12,11 +12,13 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
+    /// The run that won a race for the same action, or holds the lock (409s).
+    pub run_id: Option<String>,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError { status, code, message: message.into() }
+        ApiError { status, code, message: message.into(), run_id: None }
     }
 
     pub fn bad_request(message: impl Into<String>) -> ApiError {
@@ -41,6 +43,8 @@ impl From<SessionError> for ApiError {
         let (status, code) = match error.kind {
             SessionErrorKind::NotFound => (StatusCode::NOT_FOUND, "not_found"),
             SessionErrorKind::Locked => (StatusCode::CONFLICT, "locked"),
+            // Another request resumed or rolled back the run first.
+            SessionErrorKind::Refused if error.place.run.is_some() => (StatusCode::CONFLICT, "conflict"),
             SessionErrorKind::Refused => (StatusCode::CONFLICT, "refused"),
             SessionErrorKind::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
             SessionErrorKind::Plan => (StatusCode::UNPROCESSABLE_ENTITY, "plan_errors"),
@@ -54,7 +58,7 @@ impl From<SessionError> for ApiError {
         } else {
             error.message
         };
-        ApiError { status, code, message }
+        ApiError { status, code, message, run_id: error.place.run.clone() }
     }
 }
 
@@ -66,7 +70,11 @@ impl From<crate::state::StateError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = serde_json::json!({ "error": { "code": self.code, "message": self.message } });
+        let mut error = serde_json::json!({ "code": self.code, "message": self.message });
+        if let Some(run_id) = self.run_id {
+            error["run_id"] = serde_json::Value::String(run_id);
+        }
+        let body = serde_json::json!({ "error": error });
         (self.status, Json(body)).into_response()
     }
 }

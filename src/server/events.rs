@@ -5,17 +5,14 @@
 //! ends with an `end` event carrying the run's status.
 
 use std::convert::Infallible;
-use std::net::SocketAddr;
 use std::time::Duration;
 
-use axum::extract::{ConnectInfo, Path, State};
-use axum::http::HeaderMap;
+use axum::extract::{Path, State};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::stream::Stream;
 use tokio::sync::mpsc;
 
 use super::api::{blocking, find_run, open};
-use super::auth::reader;
 use super::error::ApiResult;
 use super::AppState;
 use crate::session::liveness::effective_status;
@@ -26,11 +23,8 @@ const POLL: Duration = Duration::from_millis(50);
 
 pub async fn stream(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
     Path(id): Path<String>,
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
-    reader(&state, peer, &headers)?;
     let lookup = state.clone();
     let run_id = id.clone();
     let store = blocking(move || {

@@ -6,14 +6,13 @@
 //! holder's run with the token's identity.
 
 use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::HeaderMap;
+use axum::extract::{Extension, State};
 use axum::Json;
 use serde::Deserialize;
 
 use super::actions::body;
 use super::api::{blocking, open};
-use super::auth::writer;
+use super::auth::Identity;
 use super::error::{ApiError, ApiResult};
 use super::AppState;
 use crate::session::action::Action;
@@ -30,10 +29,9 @@ struct ReleaseBody {
 
 pub async fn release(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Extension(Identity(identity)): Extension<Identity>,
     bytes: Bytes,
 ) -> ApiResult<Json<serde_json::Value>> {
-    let identity = writer(&state, &headers)?;
     let request: ReleaseBody = body(&bytes)?;
     let released = blocking(move || {
         let mut store = open(&state)?;

@@ -3,19 +3,26 @@
 //! Server-Sent Events, approvals and rollbacks that start runs through
 //! [`crate::session`] like the CLI does, and signed push webhooks.
 //!
-//! Reads are open to loopback clients (and to everyone with
-//! [`ServerConfig::open_reads`]); writes need a bearer token from
-//! `--token-file`, whose identity approvals record.
+//! Every route is declared in [`routes`] with the access it needs, and one
+//! layer ([`auth::authorize`]) enforces it: reads are open to loopback
+//! clients (and to everyone with [`ServerConfig::open_reads`]), else need
+//! a token; writes need a bearer token from `--token-file`, whose identity
+//! approvals record. Another layer ([`guard`]) refuses a Host header that
+//! does not name this server.
 
+pub mod access;
 pub mod actions;
 pub mod api;
 pub mod auth;
 pub mod error;
 pub mod events;
+pub mod guard;
 pub mod hooks;
 pub mod locks;
+pub mod origin;
 pub mod page;
 pub mod reporter;
+pub mod routes;
 pub mod run_actions;
 pub mod runs;
 pub mod tokens;
@@ -24,12 +31,12 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use axum::routing::{get, post};
 use axum::Router;
 
 use crate::state::StateLocation;
 pub use error::{ApiError, ApiResult};
 pub use hooks::{PushTarget, WebhookSecret};
+pub use origin::Cidr;
 pub use runs::ActiveRuns;
 pub use tokens::Tokens;
 
@@ -44,6 +51,10 @@ pub struct ServerConfig {
     /// `deploy watch`: pushes wake it, its state is part of `/api/status`.
     pub watcher: Option<Arc<dyn PushTarget>>,
     pub webhook_secret: Option<WebhookSecret>,
+    /// The host of `--public-url`: a Host header may name it.
+    pub public_host: Option<String>,
+    /// `--trusted-proxy`: whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Vec<Cidr>,
 }
 
 /// The plan file, which `deploy watch` moves to each deployed commit's worktree.
@@ -79,23 +90,17 @@ impl AppState {
     }
 }
 
-/// Every route of the API and the webhook; unknown paths and wrong methods
-/// get a JSON error.
+/// Every route of [`routes::table`] behind the authorization layer;
+/// unknown paths and wrong methods get a JSON error; every response passes
+/// the [`guard`].
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/api/status", get(api::status))
-        .route("/api/runs", get(api::runs))
-        .route("/api/runs/{id}", get(api::run))
-        .route("/api/runs/{id}/events", get(events::stream))
-        .route("/api/runs/{id}/approve", post(actions::approve))
-        .route("/api/runs/{id}/reject", post(run_actions::reject))
-        .route("/api/runs/{id}/resume", post(run_actions::resume))
-        .route("/api/environments/{env}/rollback", post(actions::rollback).get(actions::rollback_preview))
-        .route("/api/locks/release", post(locks::release))
-        .route("/hooks/git", post(hooks::receive))
-        .merge(page::routes())
+    let (routes, access) = routes::build();
+    let authorize = axum::middleware::from_fn_with_state((state.clone(), Arc::new(access)), auth::authorize);
+    routes
+        .route_layer(authorize)
         .fallback(api::no_route)
         .method_not_allowed_fallback(api::wrong_method)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), guard::guard))
         .with_state(state)
 }
 

@@ -8,21 +8,21 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Extension, Path, State};
+use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
 
 use super::actions::{body, server_views};
 use super::api::{blocking, open};
-use super::auth::writer;
+use super::auth::Identity;
 use super::error::{ApiError, ApiResult};
 use super::reporter::StderrReporter;
 use super::AppState;
 use crate::engine::Approvals;
 use crate::session::action::Action;
 use crate::session::approve::ApproveRequest;
-use crate::session::resume::PreparedResume;
+use crate::session::resume::{ClaimedResume, PreparedResume};
 use crate::session::{LockWait, ResumeRequest};
 
 #[derive(Debug, Deserialize)]
@@ -51,11 +51,11 @@ fn prepare(state: &AppState, id: &str, identity: &str) -> ApiResult<PreparedResu
     Ok(crate::session::resume::prepare(resume, &StderrReporter)?)
 }
 
-fn start(state: &AppState, prepared: PreparedResume) -> ApiResult<()> {
-    let run_id = prepared.run_id().to_string();
+fn start(state: &AppState, claimed: ClaimedResume) -> ApiResult<()> {
+    let run_id = claimed.run_id().to_string();
     state
         .runs
-        .spawn(&run_id, move |interrupts, reporter| prepared.with_interrupts(interrupts).execute(reporter))
+        .spawn(&run_id, move |interrupts, reporter| claimed.with_interrupts(interrupts).execute(reporter))
         .map_err(|error| ApiError::internal(format!("cannot start the run: {error}")))
 }
 
@@ -64,14 +64,13 @@ fn start(state: &AppState, prepared: PreparedResume) -> ApiResult<()> {
 pub async fn reject(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    headers: HeaderMap,
+    Extension(Identity(identity)): Extension<Identity>,
     bytes: Bytes,
 ) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
-    let identity = writer(&state, &headers)?;
     let request: GateBody = body(&bytes)?;
     let shared = state.clone();
     let rejecter = identity.clone();
-    let (gate, prepared) = blocking(move || {
+    let (gate, claimed) = blocking(move || {
         let mut store = open(&shared)?;
         let question = ApproveRequest {
             run: Some(id.clone()),
@@ -82,7 +81,8 @@ pub async fn reject(
         };
         crate::session::approve::answerable(store.as_mut(), &question)?;
         let rejection = crate::session::reject::Rejection { gate: request.gate.clone() };
-        let prepared = prepare(&shared, &id, &identity)?.with_prompt(Arc::new(rejection));
+        // Of many answers at once, the one whose resume claims the run goes on.
+        let claimed = prepare(&shared, &id, &identity)?.with_prompt(Arc::new(rejection)).claim(&StderrReporter)?;
         let action = Action {
             action: "reject",
             by: &identity,
@@ -90,11 +90,11 @@ pub async fn reject(
             message: format!("{identity} rejected {}", request.gate),
         };
         crate::session::action::record(store.as_mut(), &id, action)?;
-        Ok((request.gate, prepared))
+        Ok((request.gate, claimed))
     })
     .await?;
-    let run_id = prepared.run_id().to_string();
-    start(&state, prepared)?;
+    let run_id = claimed.run_id().to_string();
+    start(&state, claimed)?;
     let answer = serde_json::json!({ "run_id": run_id, "gate": gate, "rejected_by": rejecter, "resumed": true });
     Ok((StatusCode::ACCEPTED, Json(answer)))
 }
@@ -103,22 +103,22 @@ pub async fn reject(
 pub async fn resume(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    headers: HeaderMap,
+    Extension(Identity(identity)): Extension<Identity>,
     bytes: Bytes,
 ) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
-    let identity = writer(&state, &headers)?;
     let _: ResumeBody = body(&bytes)?;
     let shared = state.clone();
     let who = identity.clone();
-    let prepared = blocking(move || {
-        let prepared = prepare(&shared, &id, &who)?;
+    let claimed = blocking(move || {
+        // Of many resumes at once, the one that claims the run goes on.
+        let claimed = prepare(&shared, &id, &who)?.claim(&StderrReporter)?;
         let action = Action { action: "resume", by: &who, node: None, message: format!("{who} resumed the run") };
         crate::session::action::record(open(&shared)?.as_mut(), &id, action)?;
-        Ok(prepared)
+        Ok(claimed)
     })
     .await?;
-    let run_id = prepared.run_id().to_string();
-    start(&state, prepared)?;
+    let run_id = claimed.run_id().to_string();
+    start(&state, claimed)?;
     let answer = serde_json::json!({ "run_id": run_id, "resumed_by": identity, "resumed": true });
     Ok((StatusCode::ACCEPTED, Json(answer)))
 }

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use super::reporter::StderrReporter;
-use crate::session::{InterruptHandle, Interrupts, RunEnd, SessionResult};
+use crate::session::{InterruptHandle, Interrupts, Reporter, RunEnd, SessionResult};
 
 struct Running {
     interrupt: InterruptHandle,
@@ -31,18 +31,16 @@ impl ActiveRuns {
         // Held while the thread starts, so it cannot remove itself before it is added.
         let mut running = self.running.lock().map_err(|_| std::io::Error::other("the run registry is poisoned"))?;
         let thread = std::thread::Builder::new().name(format!("deploy-run-{run_id}")).spawn(move || {
-            match work(interrupts, &StderrReporter) {
+            let reporter = StderrReporter;
+            match work(interrupts, &reporter) {
                 Ok(end) => {
-                    eprintln!(
-                        "deploy: run {} ended: {}",
-                        end.run_id,
-                        crate::state::DeploymentStatus::from_run(end.report.status).as_str()
-                    );
+                    let status = crate::state::DeploymentStatus::from_run(end.report.status);
+                    reporter.notice(&format!("run {} ended: {}", end.run_id, status.as_str()));
                     for problem in end.problems {
-                        eprintln!("deploy: error: {}", problem.message);
+                        reporter.notice(&format!("error: {}", problem.message));
                     }
                 }
-                Err(error) => eprintln!("deploy: error: run {id}: {}", error.message),
+                Err(error) => reporter.notice(&format!("error: run {id}: {}", error.message)),
             }
             if let Ok(mut running) = registry.lock() {
                 running.remove(&id);

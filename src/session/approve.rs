@@ -41,11 +41,13 @@ pub fn answerable(store: &mut dyn StateStore, request: &ApproveRequest) -> Sessi
     let deployment = find(store, request.run.as_deref(), request.plan.as_deref())?;
     let status = effective_status(&deployment, &me);
     if !matches!(status, DeploymentStatus::Paused | DeploymentStatus::Crashed) {
+        let holder = deployment.undone_by.clone().unwrap_or_else(|| deployment.run_id.clone());
         return Err(SessionError::refused(format!(
             "run {} is {}, not paused: there is nothing to approve",
             deployment.run_id,
             status.as_str()
-        )));
+        ))
+        .with_winner(holder));
     }
     // The gate must be a node of the run (its summary lists every node).
     let mut names: Vec<String> = store.node_runs(&deployment.run_id)?.into_iter().map(|node| node.node).collect();

@@ -32,6 +32,8 @@ pub struct LeaseGuard {
     store: Box<dyn StateStore>,
     run_id: String,
     released: bool,
+    /// The runs whose leases were taken over from dead holders.
+    taken_over: Vec<String>,
 }
 
 impl LeaseGuard {
@@ -56,7 +58,11 @@ impl LeaseGuard {
             };
             match store.acquire_leases(&request)? {
                 LeaseOutcome::Acquired { taken_over } => {
+                    let mut runs: Vec<String> = Vec::new();
                     for (lease, why) in taken_over {
+                        if !runs.contains(&lease.run_id) {
+                            runs.push(lease.run_id.clone());
+                        }
                         reporter.notice(&format!(
                             "warning: took over the lock on `{}` from {} (pid {}, run {}): {why}; \
                              that run is marked crashed",
@@ -70,7 +76,7 @@ impl LeaseGuard {
                             ));
                         }
                     }
-                    return Ok(LeaseGuard { store, run_id: holder.run_id.clone(), released: false });
+                    return Ok(LeaseGuard { store, run_id: holder.run_id.clone(), released: false, taken_over: runs });
                 }
                 LeaseOutcome::Held(lease) => {
                     let message =
@@ -86,6 +92,7 @@ impl LeaseGuard {
                     if started.elapsed() >= wait.timeout {
                         return Err(SessionError::new(SessionErrorKind::Locked, holder_text)
                             .with_code("lock_held")
+                            .with_winner(lease.run_id.clone())
                             .with_help(format!(
                                 "wait for it to finish, retry with --lock-timeout 10m, or if it is stuck: \
                              deploy lock release --force {}",
@@ -95,7 +102,7 @@ impl LeaseGuard {
                     if !waiting_said {
                         reporter.notice(&format!(
                             "{holder_text}; waiting up to {}",
-                            humantime::format_duration(wait.timeout)
+                            crate::duration::format_duration(wait.timeout)
                         ));
                         waiting_said = true;
                     }
@@ -112,6 +119,11 @@ impl LeaseGuard {
 
     pub fn run_id(&self) -> &str {
         &self.run_id
+    }
+
+    /// The runs whose leases were taken over from dead holders (crashed runs).
+    pub fn taken_over(&self) -> &[String] {
+        &self.taken_over
     }
 
     /// Releases the lease now, saying whether that worked.

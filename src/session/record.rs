@@ -80,6 +80,19 @@ pub fn params_as_sets(deployment: &Deployment, graph: &ExecutionGraph) -> Vec<St
         .collect()
 }
 
+/// Every recorded param as `NAME=VALUE` (secrets left out), for checking
+/// the plan again as the run's was: the values decide its constants
+/// (durations, windows, waits). Names the plan does not declare (the
+/// built-ins a front end bound) are not looked at by the check.
+pub fn recorded_sets(deployment: &Deployment) -> Vec<String> {
+    deployment
+        .params
+        .iter()
+        .filter(|(_, value)| value != crate::engine::redact::MASK)
+        .map(|(name, value)| format!("{name}={value}"))
+        .collect()
+}
+
 /// A unified diff between a recorded plan text and the one now (3 lines of context).
 pub fn unified(before: &str, after: &str, name: &str) -> String {
     similar::TextDiff::from_lines(before, after)

@@ -13,7 +13,7 @@ use super::runtime::Interrupts;
 use crate::engine::{Approvals, EventSink, Parts, RunOptions, DEFAULT_MAX_PARALLEL};
 use crate::state::host_outcome::Topology;
 use crate::state::{
-    now_ms, Deployment, DeploymentKind, DeploymentQuery, DeploymentStatus, Holder, StateLocation, StateStore,
+    now_ms, Claim, Deployment, DeploymentKind, DeploymentQuery, DeploymentStatus, Holder, StateLocation, StateStore,
 };
 
 /// Which run to continue, and how.
@@ -37,8 +37,9 @@ pub fn resumable(deployment: &Deployment, store: &mut dyn StateStore, me: &Holde
     if deployment.kind != DeploymentKind::Run {
         return Err(SessionError::refused(format!("{} is a rollback, not a run", deployment.run_id)));
     }
-    if deployment.undone_by.is_some() {
-        return Err(SessionError::refused(format!("run {} was rolled back", deployment.run_id)));
+    if let Some(rollback) = &deployment.undone_by {
+        return Err(SessionError::refused(format!("run {} was rolled back by run {rollback}", deployment.run_id))
+            .with_winner(rollback.clone()));
     }
     match effective_status(deployment, me) {
         DeploymentStatus::Paused
@@ -47,20 +48,22 @@ pub fn resumable(deployment: &Deployment, store: &mut dyn StateStore, me: &Holde
         | DeploymentStatus::Interrupted => {}
         DeploymentStatus::Running => {
             return Err(SessionError::refused(format!(
-                "run {} is still running (pid {} on {})",
-                deployment.run_id, deployment.pid, deployment.started_by
-            )))
+                "run {} is running already (pid {} on {})",
+                deployment.run_id, deployment.pid, deployment.machine
+            ))
+            .with_code("already_running")
+            .with_winner(deployment.run_id.clone()))
         }
         other => {
             return Err(SessionError::refused(format!(
                 "run {} {}; there is nothing to resume",
                 deployment.run_id,
                 describe(other)
-            )))
+            ))
+            .with_winner(deployment.run_id.clone()))
         }
     }
-    let journal = store.journal(&deployment.run_id)?;
-    if journal.iter().any(|entry| entry.kind == "rollback_started") {
+    if started_rollback(store, &deployment.run_id)? {
         return Err(SessionError::refused(format!(
             "run {} already started its rollback; use `deploy rollback` instead",
             deployment.run_id
@@ -93,14 +96,24 @@ pub fn pick(
     }
     let plan_file = plan.map(|plan| std::fs::canonicalize(plan).unwrap_or_else(|_| plan.to_path_buf()));
     let deployments = store.deployments(&DeploymentQuery { kind: Some(DeploymentKind::Run), ..Default::default() })?;
-    deployments
-        .into_iter()
-        .filter(|deployment| plan_file.as_ref().map_or(true, |file| Path::new(&deployment.plan_file) == file.as_path()))
-        .find(|deployment| {
-            deployment.undone_by.is_none()
-                && matches!(effective_status(deployment, me), DeploymentStatus::Paused | DeploymentStatus::Crashed)
-        })
-        .ok_or_else(|| SessionError::not_found("no paused or crashed run to resume (see `deploy status`)"))
+    for deployment in deployments {
+        let same_plan = plan_file.as_ref().map_or(true, |file| Path::new(&deployment.plan_file) == file.as_path());
+        if !same_plan || deployment.undone_by.is_some() {
+            continue;
+        }
+        match effective_status(&deployment, me) {
+            DeploymentStatus::Paused | DeploymentStatus::Crashed => return Ok(deployment),
+            // Interrupted while a gate waited: nothing was undone, it goes on.
+            DeploymentStatus::Interrupted if !started_rollback(store, &deployment.run_id)? => return Ok(deployment),
+            _ => {}
+        }
+    }
+    Err(SessionError::not_found("no paused, crashed or interrupted run to resume (see `deploy status`)"))
+}
+
+/// Whether the run began undoing itself (it can then only be rolled back).
+fn started_rollback(store: &mut dyn StateStore, run_id: &str) -> SessionResult<bool> {
+    Ok(store.journal(run_id)?.iter().any(|entry| entry.kind == "rollback_started"))
 }
 
 /// Refuses a plan file that changed since the run started, unless allowed.
@@ -152,7 +165,11 @@ pub fn prepare(request: ResumeRequest, reporter: &dyn Reporter) -> SessionResult
     let (events, unreadable) = crate::state::resume::events(&journal);
     // The run's own `--env` / `--limit`: a resumed run stays within them.
     let selection = crate::state::resume::selection(&events);
-    let graph = super::load::load_selected_graph(Path::new(&deployment.plan_file), &[], &selection, reporter)?;
+    // The run's own params (every `--set` it was started with): they decide
+    // constant values of the plan too (durations, windows, waits), so the
+    // plan is checked with them, as the run's was.
+    let recorded = super::record::recorded_sets(&deployment);
+    let graph = super::load::load_selected_graph(Path::new(&deployment.plan_file), &recorded, &selection, reporter)?;
     let mut inputs = super::load::load_inputs(&graph, &params_as_sets(&deployment, &graph), reporter)?;
     super::record::restore_bound(&deployment, &graph, &mut inputs);
     if unreadable > 0 {
@@ -190,16 +207,6 @@ pub fn prepare(request: ResumeRequest, reporter: &dyn Reporter) -> SessionResult
 }
 
 impl PreparedResume {
-    /// Who may interrupt the run, chosen once it is known to start.
-    pub fn with_interrupts(mut self, interrupts: Interrupts) -> PreparedResume {
-        self.interrupts = interrupts;
-        self
-    }
-
-    pub fn run_id(&self) -> &str {
-        &self.deployment.run_id
-    }
-
     /// Who answers the approvals the run asks for (a rejection given over
     /// the API answers "no" for its gate); the run asks instead of pausing.
     pub fn with_prompt(
@@ -213,6 +220,14 @@ impl PreparedResume {
 
     /// Takes the lease and runs what is left of the run.
     pub fn execute(self, reporter: &dyn Reporter) -> SessionResult<RunEnd> {
+        self.claim(reporter)?.execute(reporter)
+    }
+
+    /// Takes the lease and makes the run `running` again in one
+    /// compare-and-set: of many resumes at once (approvals, terminals,
+    /// processes on other machines) exactly one gets here; every other
+    /// fails naming the run that goes on (exit 1, HTTP 409).
+    pub fn claim(self, reporter: &dyn Reporter) -> SessionResult<ClaimedResume> {
         let PreparedResume {
             location,
             lock,
@@ -228,9 +243,105 @@ impl PreparedResume {
         } = self;
         let holder = Holder::current(&deployment.run_id);
         let mut guard = LeaseGuard::acquire(store, &lease_scope(&graph), &holder, &lock, reporter)?;
-        super::survivors::end_survivors(guard.store(), &deployment.run_id, &survivors, options.kill_grace, reporter)?;
-        let base_seq = guard.store().next_seq(&deployment.run_id)?;
-        guard.store().resume_deployment(&deployment.run_id, &holder, now_ms())?;
+        match guard.store().resume_deployment(&deployment, &holder, now_ms())? {
+            Claim::Won => {}
+            Claim::Lost { winner } => return Err(lost_resume(guard.store(), &deployment.run_id, &winner)),
+        }
+        Ok(ClaimedResume {
+            guard,
+            location,
+            views,
+            interrupts,
+            deployment,
+            graph,
+            inputs,
+            options,
+            survivors,
+            prompt,
+            holder,
+        })
+    }
+}
+
+/// Why a resume that lost its race cannot go on: who won.
+fn lost_resume(store: &mut dyn StateStore, run_id: &str, winner: &str) -> SessionError {
+    let message = if winner == run_id {
+        match store.deployment(run_id) {
+            Ok(Some(now)) => format!(
+                "run {run_id} was resumed by another request first (pid {} on {}); it is {} now",
+                now.pid,
+                now.machine,
+                now.status.as_str()
+            ),
+            _ => format!("run {run_id} was resumed by another request first"),
+        }
+    } else {
+        format!("run {run_id} was rolled back by run {winner} first; there is nothing to resume")
+    };
+    SessionError::refused(message).with_code("already_resumed").with_winner(winner)
+}
+
+/// A resume that won: its lease held, its run `running` under this process.
+pub struct ClaimedResume {
+    guard: LeaseGuard,
+    location: StateLocation,
+    views: Vec<Box<dyn EventSink>>,
+    interrupts: Interrupts,
+    deployment: Deployment,
+    graph: crate::graph::ExecutionGraph,
+    inputs: crate::check::inputs::ResolvedInputs,
+    options: RunOptions,
+    survivors: Vec<crate::engine::survivors::Survivor>,
+    prompt: Option<std::sync::Arc<dyn crate::engine::approval::ApprovalPrompt>>,
+    holder: Holder,
+}
+
+impl ClaimedResume {
+    /// Who may interrupt the run, chosen once it is known to start.
+    pub fn with_interrupts(mut self, interrupts: Interrupts) -> ClaimedResume {
+        self.interrupts = interrupts;
+        self
+    }
+
+    pub fn run_id(&self) -> &str {
+        &self.deployment.run_id
+    }
+
+    /// Ends what the crashed runner left running, then runs what is left of the run.
+    pub fn execute(self, reporter: &dyn Reporter) -> SessionResult<RunEnd> {
+        let ClaimedResume {
+            mut guard,
+            location,
+            views,
+            interrupts,
+            deployment,
+            graph,
+            inputs,
+            options,
+            survivors,
+            prompt,
+            holder,
+        } = self;
+        let ended = super::survivors::end_survivors(
+            guard.store(),
+            &deployment.run_id,
+            &survivors,
+            options.kill_grace,
+            reporter,
+        )
+        .and_then(|()| Ok(guard.store().next_seq(&deployment.run_id)?));
+        let base_seq = match ended {
+            Ok(seq) => seq,
+            Err(error) => {
+                // Nothing ran: the run is left as it was found.
+                let before = match deployment.status {
+                    DeploymentStatus::Running => DeploymentStatus::Crashed,
+                    status => status,
+                };
+                let _ = guard.store().set_status(&deployment.run_id, before);
+                return Err(error);
+            }
+        };
         reporter.notice(&format!(
             "resuming run {} ({} nodes and {} hosts finished before)",
             deployment.run_id,

@@ -26,8 +26,8 @@ use crate::engine::undo_past_run::PastRun;
 use crate::engine::{Approvals, EventSink, Parts, RunOptions};
 use crate::graph::ExecutionGraph;
 use crate::state::{
-    now_ms, Deployment, DeploymentKind, DeploymentQuery, DeploymentStatus, EnvironmentRollback, Holder, RollbackRecord,
-    StateLocation, StateStore,
+    now_ms, Claim, Deployment, DeploymentKind, DeploymentQuery, DeploymentStatus, EnvironmentRollback, Holder,
+    RollbackRecord, StateLocation, StateStore,
 };
 
 /// What to roll back, and how.
@@ -259,54 +259,24 @@ fn finish_prepare(
 }
 
 impl PreparedRollback {
-    /// Who may interrupt the run, chosen once it is known to start.
-    pub fn with_interrupts(mut self, interrupts: Interrupts) -> PreparedRollback {
-        self.request.interrupts = interrupts;
-        self
-    }
-
-    /// The id the rollback run will have.
-    pub fn run_id(&self) -> &str {
-        &self.request.run_id
-    }
-
     /// What the rollback will undo, before it runs (the dashboard's confirmation).
     pub fn preview(&self) -> RollbackPreview {
-        RollbackPreview {
-            undoes: self.target.deployment.run_id.clone(),
-            pipeline: self.target.deployment.pipeline.clone(),
-            environments: self.environments.clone(),
-            from_version: self.target.deployment.version.clone(),
-            to_version: self.target.to_version.clone(),
-            units: self
-                .units
-                .iter()
-                .map(|(node, host)| host.as_ref().map_or_else(|| node.clone(), |host| format!("{node}@{host}")))
-                .collect(),
-            with_gates: !self.gates.is_empty(),
-            hosts: self.hosts.as_ref().map(|hosts| hosts.steps.clone()).unwrap_or_default(),
-        }
+        preview(&self.target, &self.environments, &self.units, &self.gates, self.hosts.as_ref())
     }
 
     /// Takes the lease and runs the rollback path.
     pub fn execute(self, reporter: &dyn Reporter) -> SessionResult<RunEnd> {
+        self.claim(reporter)?.execute(reporter)
+    }
+
+    /// Takes the lease and records the rollback's start in one
+    /// compare-and-set: of many rollbacks of the same run at once exactly
+    /// one gets here; every other fails naming the rollback that goes on
+    /// (or went on) instead (exit 1, HTTP 409).
+    pub fn claim(self, reporter: &dyn Reporter) -> SessionResult<ClaimedRollback> {
         let PreparedRollback { request, store, graph, inputs, target, units, gates, environments, hosts } = self;
-        let options = RunOptions {
-            run_id: request.run_id.clone(),
-            previous_version: Some(target.to_version.clone()),
-            approvals: request.approvals,
-            kill_grace: super::kill_grace(),
-            host_versions: hosts.as_ref().map(HostRollback::host_versions).unwrap_or_default(),
-            ..RunOptions::default()
-        };
-        let holder = Holder::current(&options.run_id);
+        let holder = Holder::current(&request.run_id);
         let mut guard = LeaseGuard::acquire(store, &lease_scope(&graph), &holder, &request.lock, reporter)?;
-        let undone = target.deployment.run_id.clone();
-        let (events, _) = crate::state::resume::events(&guard.store().journal(&undone)?);
-        let crashed =
-            super::liveness::effective_status(&target.deployment, &holder) == crate::state::DeploymentStatus::Crashed;
-        let survivors = if crashed { crate::engine::survivors::survivors(&events) } else { Vec::new() };
-        super::survivors::end_survivors(guard.store(), &undone, &survivors, options.kill_grace, reporter)?;
         let deployment = NewDeployment {
             kind: DeploymentKind::Rollback,
             holder: &holder,
@@ -316,7 +286,81 @@ impl PreparedRollback {
             undoes: Some(target.deployment.run_id.clone()),
         }
         .row(&graph, &inputs);
-        guard.store().insert_deployment(&deployment)?;
+        let ttl_ms = i64::try_from(crate::state::lease::ttl().as_millis()).unwrap_or(i64::MAX);
+        if let Claim::Lost { winner } = guard.store().start_rollback(&deployment, &holder, ttl_ms)? {
+            return Err(SessionError::refused(format!(
+                "run {} was rolled back by run {winner} first; nothing was started",
+                target.deployment.run_id
+            ))
+            .with_code("already_rolled_back")
+            .with_winner(winner));
+        }
+        Ok(ClaimedRollback { request, guard, holder, graph, inputs, target, units, gates, environments, hosts })
+    }
+}
+
+/// A rollback that won: its lease held, its row recorded as `running`.
+pub struct ClaimedRollback {
+    request: RollbackRequest,
+    guard: LeaseGuard,
+    holder: Holder,
+    graph: ExecutionGraph,
+    inputs: crate::check::inputs::ResolvedInputs,
+    target: Target,
+    units: Vec<(String, Option<String>)>,
+    gates: Vec<crate::check::model::NodeId>,
+    environments: Vec<String>,
+    /// Per host: where each host goes, and from which run.
+    hosts: Option<HostRollback>,
+}
+
+impl ClaimedRollback {
+    /// Who may interrupt the run, chosen once it is known to start.
+    pub fn with_interrupts(mut self, interrupts: Interrupts) -> ClaimedRollback {
+        self.request.interrupts = interrupts;
+        self
+    }
+
+    pub fn run_id(&self) -> &str {
+        &self.holder.run_id
+    }
+
+    /// What the rollback undoes.
+    pub fn preview(&self) -> RollbackPreview {
+        preview(&self.target, &self.environments, &self.units, &self.gates, self.hosts.as_ref())
+    }
+
+    /// Ends what a crashed runner of the undone run left running, then runs the rollback path.
+    pub fn execute(self, reporter: &dyn Reporter) -> SessionResult<RunEnd> {
+        let ClaimedRollback { request, mut guard, holder, graph, inputs, target, units, gates, environments, hosts } =
+            self;
+        let options = RunOptions {
+            run_id: request.run_id.clone(),
+            previous_version: Some(target.to_version.clone()),
+            approvals: request.approvals,
+            kill_grace: super::kill_grace(),
+            host_versions: hosts.as_ref().map(HostRollback::host_versions).unwrap_or_default(),
+            ..RunOptions::default()
+        };
+        let undone = target.deployment.run_id.clone();
+        let before = guard.store().journal(&undone).map_err(SessionError::from).and_then(|journal| {
+            let (events, _) = crate::state::resume::events(&journal);
+            let crashed = super::liveness::effective_status(&target.deployment, &holder)
+                == crate::state::DeploymentStatus::Crashed;
+            let survivors = if crashed { crate::engine::survivors::survivors(&events) } else { Vec::new() };
+            super::survivors::end_survivors(guard.store(), &undone, &survivors, options.kill_grace, reporter)?;
+            Ok(events)
+        });
+        let events = match before {
+            Ok(events) => events,
+            Err(error) => {
+                // Nothing ran: the rollback ends before its first step.
+                let end = finish_of(&holder.run_id, &super::drive::interrupted_report(), None);
+                let _ =
+                    guard.store().finish_deployment(&crate::state::Finish { status: DeploymentStatus::Aborted, ..end });
+                return Err(error);
+            }
+        };
         match hosts.as_ref().filter(|hosts| hosts.common_target().is_none() || hosts.runs.len() > 1) {
             Some(hosts) => reporter.notice(&format!(
                 "rolling back {} host(s), each to its own version: {} — {} unit(s)",
@@ -355,14 +399,36 @@ impl PreparedRollback {
                 .await
         })?;
         let mut problems = record_end(&mut guard, &finish_of(&holder.run_id, &report, None), &health);
+        let end = Undone { holder: &holder, target: &target, environments: &environments, hosts: hosts.as_ref() };
+        problems.extend(end.record(guard.store(), &graph, report.status));
+        release(guard, &mut problems);
+        let failure = crate::engine::failure::Failure::of_run(&graph.plan, &report);
+        Ok(RunEnd { run_id: holder.run_id, report, problems, failure })
+    }
+}
+
+/// What a finished rollback leaves to record.
+struct Undone<'a> {
+    holder: &'a Holder,
+    target: &'a Target,
+    environments: &'a [String],
+    hosts: Option<&'a HostRollback>,
+}
+
+impl Undone<'_> {
+    /// Records the hosts the rollback undid (or failed to), and when its
+    /// steps ran, the environments' versions, the bad version and who undid
+    /// the run; returns what could not be recorded.
+    fn record(&self, store: &mut dyn StateStore, graph: &ExecutionGraph, status: RunStatus) -> Vec<SessionError> {
+        let Undone { holder, target, environments, hosts } = *self;
+        let mut problems = Vec::new();
         // Each host undone runs the version rolled back to; a host whose undo failed is unknown.
         let topology = crate::state::host_outcome::Topology::of_plan(&graph.plan);
         let targets: Vec<(String, String)> = hosts
-            .as_ref()
             .map(|hosts| hosts.steps.iter().map(|step| (step.host.clone(), step.to.clone())).collect())
             .unwrap_or_default();
         let recorded_hosts = super::host_record::rollback_hosts(
-            guard.store(),
+            store,
             &target.deployment.pipeline,
             &holder.run_id,
             &target.deployment.version,
@@ -370,17 +436,16 @@ impl PreparedRollback {
             &targets,
             &topology,
         )
-        .and_then(|record| guard.store().record_hosts(&record));
+        .and_then(|record| store.record_hosts(&record));
         if let Err(error) = recorded_hosts {
             problems.push(error.into());
         }
         // The rollback steps ran: the undone run is undone even if a gate then failed.
-        if matches!(report.status, RunStatus::Succeeded | RunStatus::RolledBack) {
-            let store = guard.store();
+        if matches!(status, RunStatus::Succeeded | RunStatus::RolledBack) {
             // An environment whose hosts went to different versions (or that
             // is mixed now) keeps the version its hosts sum up to.
-            let per_host = hosts.as_ref().is_some_and(|hosts| hosts.common_target().is_none());
-            let recorded = rollback_record(store, &holder, &target, &environments)
+            let per_host = hosts.is_some_and(|hosts| hosts.common_target().is_none());
+            let recorded = rollback_record(store, holder, target, environments)
                 .and_then(|mut record| {
                     let mixed: Vec<String> = store
                         .environment_versions(Some(&target.deployment.pipeline))?
@@ -393,6 +458,14 @@ impl PreparedRollback {
                             environment.current = None;
                         }
                     }
+                    // Per host, a run is undone when no host runs what it put there any more.
+                    if hosts.is_some() {
+                        let undone = &target.deployment.run_id;
+                        record.whole = !store
+                            .host_versions(Some(&target.deployment.pipeline))?
+                            .iter()
+                            .any(|host| host.run_id == *undone);
+                    }
                     Ok(record)
                 })
                 .and_then(|record| store.record_rollback(&record));
@@ -403,9 +476,29 @@ impl PreparedRollback {
                 let _ = store.set_status(&target.deployment.run_id, DeploymentStatus::RolledBack);
             }
         }
-        release(guard, &mut problems);
-        let failure = crate::engine::failure::Failure::of_run(&graph.plan, &report);
-        Ok(RunEnd { run_id: holder.run_id, report, problems, failure })
+        problems
+    }
+}
+
+fn preview(
+    target: &Target,
+    environments: &[String],
+    units: &[(String, Option<String>)],
+    gates: &[crate::check::model::NodeId],
+    hosts: Option<&HostRollback>,
+) -> RollbackPreview {
+    RollbackPreview {
+        undoes: target.deployment.run_id.clone(),
+        pipeline: target.deployment.pipeline.clone(),
+        environments: environments.to_vec(),
+        from_version: target.deployment.version.clone(),
+        to_version: target.to_version.clone(),
+        units: units
+            .iter()
+            .map(|(node, host)| host.as_ref().map_or_else(|| node.clone(), |host| format!("{node}@{host}")))
+            .collect(),
+        with_gates: !gates.is_empty(),
+        hosts: hosts.map(|hosts| hosts.steps.clone()).unwrap_or_default(),
     }
 }
 
@@ -454,6 +547,7 @@ fn rollback_record(
     Ok(RollbackRecord {
         rollback_run: holder.run_id.clone(),
         undone_run: target.deployment.run_id.clone(),
+        whole: true,
         pipeline: target.deployment.pipeline.clone(),
         environments: changes,
         at: now_ms(),

@@ -31,6 +31,7 @@ pub fn start(request: RunRequest, reporter: &dyn Reporter) -> SessionResult<RunE
     let store = super::open(&location, true)?;
     let holder = Holder::current(&options.run_id);
     let mut guard = LeaseGuard::acquire(store, &lease_scope(&graph), &holder, &lock, reporter)?;
+    super::survivors::end_survivors_of_taken_over(&mut guard, options.kill_grace, reporter)?;
     let pipeline = graph.plan.pipeline.name.clone();
     let environments = target_environments(&graph);
     let version = inputs.version();
@@ -112,7 +113,12 @@ fn supersede_unfinished(
             ));
             if status == DeploymentStatus::Crashed {
                 // What it left on its hosts is all there is to know of it now.
-                super::host_record::record_crashed(store, &deployment)?;
+                if let Err(error) = super::host_record::record_crashed(store, &deployment) {
+                    reporter.notice(&format!(
+                        "warning: the hosts of crashed run {} could not be recorded: {error}",
+                        deployment.run_id
+                    ));
+                }
             }
             store.set_status(&deployment.run_id, DeploymentStatus::Abandoned)?;
         }

@@ -13,6 +13,22 @@ use crate::engine::event::{Event, EventData, SCHEMA_VERSION};
 use crate::engine::survivors::{end_group, Ending, Survivor};
 use crate::state::StateStore;
 
+/// Ends the step processes of the crashed runs whose leases `guard` took
+/// over (a new `deploy run` after a `kill -9`), so an old step cannot go on
+/// changing hosts under the new run.
+pub fn end_survivors_of_taken_over(
+    guard: &mut super::lease::LeaseGuard,
+    grace: Duration,
+    reporter: &dyn Reporter,
+) -> SessionResult<()> {
+    for run_id in guard.taken_over().to_vec() {
+        let (events, _) = crate::state::resume::events(&guard.store().journal(&run_id)?);
+        let survivors = crate::engine::survivors::survivors(&events);
+        end_survivors(guard.store(), &run_id, &survivors, grace, reporter)?;
+    }
+    Ok(())
+}
+
 /// Ends every survivor on this machine and journals each ending.
 pub fn end_survivors(
     store: &mut dyn StateStore,

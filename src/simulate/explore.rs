@@ -10,7 +10,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use super::durations::Durations;
-use super::injection::{InjectedOutcome, Injections, StepSelector};
+use super::injection::{GateInjection, InjectedOutcome, Injections, StepSelector};
 use super::outcome::{conclude, Conclusion, Outcome};
 use super::{simulate, Scenario};
 use crate::check::inputs::ResolvedInputs;
@@ -70,7 +70,12 @@ pub fn single_failures(graph: &ExecutionGraph, base: &Injections) -> Vec<(String
                 if gate.check.is_some() {
                     for outcome in [InjectedOutcome::Fail, InjectedOutcome::Inconclusive, InjectedOutcome::NoData] {
                         let flag = format!("--gate {}={}", node.name, outcome.word());
-                        out.push((flag, with(&|i: &mut Injections| i.gates.push((node.name.clone(), outcome)))));
+                        out.push((
+                            flag,
+                            with(&|i: &mut Injections| {
+                                i.gates.push(GateInjection { gate: node.name.clone(), evaluation: None, outcome })
+                            }),
+                        ));
                     }
                 }
                 if gate.approve.is_some() {

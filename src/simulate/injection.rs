@@ -94,6 +94,25 @@ impl InjectedOutcome {
     }
 }
 
+/// `--gate GATE[@N]=OUTCOME`: what a gate's check returns, at every
+/// evaluation or only at the N-th (1-based: a canary's analysis is
+/// evaluated once per step, so `analysis@3` is the third step's).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct GateInjection {
+    pub gate: String,
+    pub evaluation: Option<u32>,
+    pub outcome: InjectedOutcome,
+}
+
+impl GateInjection {
+    pub fn label(&self) -> String {
+        match self.evaluation {
+            Some(n) => format!("{}@{n}", self.gate),
+            None => self.gate.clone(),
+        }
+    }
+}
+
 /// `--random-failures P --seed N`.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
 pub struct RandomFailures {
@@ -106,7 +125,7 @@ pub struct RandomFailures {
 pub struct Injections {
     pub fail: Vec<StepSelector>,
     pub fail_rollback: Vec<StepSelector>,
-    pub gates: Vec<(String, InjectedOutcome)>,
+    pub gates: Vec<GateInjection>,
     pub timeouts: Vec<StepSelector>,
     #[serde(serialize_with = "serialize_duration")]
     pub interrupt_after: Option<Duration>,
@@ -116,7 +135,7 @@ pub struct Injections {
 
 fn serialize_duration<S: serde::Serializer>(value: &Option<Duration>, serializer: S) -> Result<S::Ok, S::Error> {
     match value {
-        Some(duration) => serializer.serialize_str(&crate::check::format_duration(*duration)),
+        Some(duration) => serializer.serialize_str(&crate::duration::format_duration(*duration)),
         None => serializer.serialize_none(),
     }
 }
@@ -144,12 +163,24 @@ pub enum StepFate {
 }
 
 impl Injections {
-    /// `GATE=OUTCOME`.
-    pub fn parse_gate(text: &str) -> Result<(String, InjectedOutcome), String> {
-        let (gate, outcome) = text.split_once('=').ok_or_else(|| format!("`{text}` is not GATE=OUTCOME"))?;
+    /// `GATE[@N]=OUTCOME`.
+    pub fn parse_gate(text: &str) -> Result<GateInjection, String> {
+        let (gate, outcome) = text.split_once('=').ok_or_else(|| format!("`{text}` is not GATE[@N]=OUTCOME"))?;
         let outcome = InjectedOutcome::parse(outcome)
             .ok_or_else(|| format!("`{text}`: the outcome is one of pass, fail, inconclusive, no-data"))?;
-        Ok((gate.trim().to_string(), outcome))
+        let (gate, evaluation) = match gate.split_once('@') {
+            Some((gate, n)) => {
+                let n = n.trim().parse::<u32>().ok().filter(|n| *n >= 1).ok_or_else(|| {
+                    format!("`{text}`: after `@` comes which evaluation of the gate, a number from 1")
+                })?;
+                (gate, Some(n))
+            }
+            None => (gate, None),
+        };
+        if gate.trim().is_empty() {
+            return Err(format!("`{text}` is not GATE[@N]=OUTCOME"));
+        }
+        Ok(GateInjection { gate: gate.trim().to_string(), evaluation, outcome })
     }
 
     /// What the step at `key` does.
@@ -176,9 +207,15 @@ impl Injections {
         StepFate::Succeed
     }
 
-    /// The outcome injected for `gate`, if any.
-    pub fn gate_outcome(&self, gate: &str) -> Option<InjectedOutcome> {
-        self.gates.iter().rev().find(|(name, _)| name == gate).map(|(_, outcome)| *outcome)
+    /// The outcome injected for the `evaluation`-th (1-based) evaluation
+    /// of `gate`, if any: one aimed at that evaluation wins over one for
+    /// every evaluation; among equals the last given wins.
+    pub fn gate_outcome(&self, gate: &str, evaluation: u32) -> Option<InjectedOutcome> {
+        let of_gate = || self.gates.iter().rev().filter(|injection| injection.gate == gate);
+        of_gate()
+            .find(|injection| injection.evaluation == Some(evaluation))
+            .or_else(|| of_gate().find(|injection| injection.evaluation.is_none()))
+            .map(|injection| injection.outcome)
     }
 
     pub fn refuses(&self, name: &str) -> bool {
@@ -211,19 +248,20 @@ impl Injections {
                 ));
             }
         }
-        for (gate, outcome) in &self.gates {
+        for injection in &self.gates {
+            let (gate, label, outcome) = (&injection.gate, injection.label(), injection.outcome);
             let node = plan.node_named(gate).filter(|node| node.kind == NodeKind::Gate);
             let Some(def) = node.and_then(|node| node.gate.as_deref()) else {
-                return Err(format!("--gate {gate}: no such gate (gates: {})", names(plan, NodeKind::Gate)));
+                return Err(format!("--gate {label}: no such gate (gates: {})", names(plan, NodeKind::Gate)));
             };
-            if def.check.is_none() && *outcome != InjectedOutcome::Pass {
+            if def.check.is_none() && outcome != InjectedOutcome::Pass {
                 let hint = if def.approve.is_some() {
                     format!("; refuse its approval with --refuse {gate}")
                 } else {
                     String::new()
                 };
                 return Err(format!(
-                    "--gate {gate}={}: the gate has no `check` to give that outcome{hint}",
+                    "--gate {label}={}: the gate has no `check` to give that outcome{hint}",
                     outcome.word()
                 ));
             }

@@ -79,13 +79,12 @@ pub fn simulate(
             plan,
             injections: injections.clone(),
             sandbox: SandboxRunner::new(graph.plan.pipeline.script_limits, graph.plan.sources.clone()),
+            evaluations: Default::default(),
         }),
         prompt: Some(Arc::new(approvals::SimulatedPrompt { injections: injections.clone() })),
         warnings: crate::engine::warning::Warnings::default(),
     };
-    let mut approvals = scenario.approvals.clone();
-    approvals.interactive = !scenario.injections.refuse.is_empty();
-    approvals.recorded = Vec::new();
+    let approvals = simulated_approvals(&scenario.approvals, &scenario.injections, &graph.plan);
     let options = RunOptions {
         run_id: format!("simulated-{}", crate::engine::context::new_run_id()),
         max_parallel: scenario.max_parallel.max(1),
@@ -116,4 +115,22 @@ pub fn simulate(
         report
     });
     Ok(Simulation { report, events: log.snapshot() })
+}
+
+/// Who answers in a simulation: `--refuse NAME` is a person answering no,
+/// and wins over `--yes` and `--approve NAME` for that approval (the CI use
+/// `--explore --yes` refuses each approval in turn); `--yes` still answers
+/// every other one. Approvals recorded in the state are not the rehearsal's.
+fn simulated_approvals(given: &Approvals, injections: &Injections, plan: &crate::check::model::Plan) -> Approvals {
+    let mut approvals = given.clone();
+    approvals.recorded = Vec::new();
+    approvals.interactive = !injections.refuse.is_empty();
+    if approvals.interactive {
+        if approvals.all {
+            approvals.all = false;
+            approvals.gates = plan.nodes.iter().map(|node| node.name.clone()).collect();
+        }
+        approvals.gates.retain(|name| !injections.refuses(name));
+    }
+    approvals
 }

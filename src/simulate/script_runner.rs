@@ -16,6 +16,9 @@ pub struct SimulatedScripts {
     pub plan: Arc<Plan>,
     pub injections: Arc<Injections>,
     pub sandbox: SandboxRunner,
+    /// How many times each gate has been evaluated so far (a first poll,
+    /// attempt 1, starts an evaluation), for `--gate GATE@N=OUTCOME`.
+    pub evaluations: std::sync::Mutex<std::collections::HashMap<String, u32>>,
 }
 
 impl SimulatedScripts {
@@ -47,7 +50,18 @@ impl SimulatedScripts {
 
     fn check_outcome(&self, context: &ScriptVariables) -> CheckOutcome {
         let gate = Self::text(context, "gate").unwrap_or_default();
-        match self.injections.gate_outcome(&gate) {
+        let attempt = context.get("attempt").and_then(|value| value.as_int().ok()).unwrap_or(1);
+        let evaluation = match self.evaluations.lock() {
+            Ok(mut counts) => {
+                let count = counts.entry(gate.clone()).or_insert(0);
+                if attempt <= 1 || *count == 0 {
+                    *count += 1;
+                }
+                *count
+            }
+            Err(_) => 1,
+        };
+        match self.injections.gate_outcome(&gate, evaluation) {
             None | Some(InjectedOutcome::Pass) => CheckOutcome::Pass,
             Some(InjectedOutcome::Fail) => CheckOutcome::Fail("(simulated) injected fail".into()),
             Some(InjectedOutcome::Inconclusive) => CheckOutcome::Inconclusive("(simulated) injected".into()),

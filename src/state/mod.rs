@@ -8,6 +8,7 @@
 //! Unix epoch (UTC). docs/state.md describes the schema, locks and what a
 //! crash leaves behind.
 
+pub mod claims;
 pub mod commit_store;
 pub mod commits;
 pub mod error;
@@ -27,6 +28,7 @@ pub mod sql;
 pub mod sqlite;
 pub mod store;
 
+pub use claims::Claim;
 pub use commits::{CommitRecord, CommitStatus, WatcherRecord};
 pub use error::{StateError, StateResult};
 pub use hosts::{HostChange, HostRecord, HostState, HostVersion};
@@ -56,8 +58,13 @@ pub trait StateStore: Send {
             .collect())
     }
     fn set_status(&mut self, run_id: &str, status: DeploymentStatus) -> StateResult<()>;
-    /// A paused or crashed run continues in a new process: running again.
-    fn resume_deployment(&mut self, run_id: &str, holder: &Holder, now: i64) -> StateResult<()>;
+    /// A paused or crashed run continues in a new process: running again,
+    /// unless it changed since it was read as `seen` (another resume or a
+    /// rollback came first: [`Claim::Lost`] names it).
+    fn resume_deployment(&mut self, seen: &Deployment, holder: &Holder, now: i64) -> StateResult<Claim>;
+    /// Inserts the row of a rollback unless the run it undoes was undone
+    /// since or another live rollback of it is going on ([`Claim::Lost`]).
+    fn start_rollback(&mut self, rollback: &Deployment, me: &Holder, ttl_ms: i64) -> StateResult<Claim>;
     /// The run ended; a successful `run` also becomes the current version of
     /// its environments (the old current one becomes the previous one).
     fn finish_deployment(&mut self, finish: &Finish) -> StateResult<()>;

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use super::claims::Claim;
 use super::commits::{CommitRecord, WatcherRecord};
 use super::error::{StateError, StateResult};
 use super::hosts::{HostRecord, HostVersion};
@@ -119,6 +120,37 @@ fn insert_deployment_sql() -> String {
     format!("INSERT INTO deployments ({DEPLOYMENT_COLUMNS}) VALUES ({})", placeholders.join(", "))
 }
 
+/// The values of [`insert_deployment_sql`] for `d`.
+fn deployment_values(d: &Deployment) -> StateResult<Vec<SqlValue>> {
+    let params = serde_json::to_string(&d.params).map_err(StateError::query)?;
+    Ok(vec![
+        (&d.run_id).into(),
+        d.kind.as_str().into(),
+        (&d.pipeline).into(),
+        join_environments(&d.environments).into(),
+        (&d.version).into(),
+        (&d.previous_version).into(),
+        params.into(),
+        (&d.plan_file).into(),
+        (&d.plan_text).into(),
+        (&d.plan_hash).into(),
+        (&d.started_by).into(),
+        (&d.machine).into(),
+        d.pid.into(),
+        (&d.pid_start).into(),
+        d.started_at.into(),
+        d.heartbeat_at.into(),
+        d.ended_at.into(),
+        d.status.as_str().into(),
+        d.exit_code.into(),
+        d.parts.into(),
+        d.undoes.clone().into(),
+        d.undone_by.clone().into(),
+        (&d.plan_canonical).into(),
+        (&d.plan_imports).into(),
+    ])
+}
+
 fn apply_change(connection: &mut dyn SqlConnection, run_id: &str, change: &NodeRunChange) -> StateResult<()> {
     match change {
         NodeRunChange::Started { node, host, kind, batch, attempt, at } => {
@@ -188,34 +220,8 @@ impl<C: SqlConnection> StateStore for SqlStore<C> {
     }
 
     fn insert_deployment(&mut self, d: &Deployment) -> StateResult<()> {
-        let params = serde_json::to_string(&d.params).map_err(StateError::query)?;
         let sql = insert_deployment_sql();
-        let values: Vec<SqlValue> = vec![
-            (&d.run_id).into(),
-            d.kind.as_str().into(),
-            (&d.pipeline).into(),
-            join_environments(&d.environments).into(),
-            (&d.version).into(),
-            (&d.previous_version).into(),
-            params.into(),
-            (&d.plan_file).into(),
-            (&d.plan_text).into(),
-            (&d.plan_hash).into(),
-            (&d.started_by).into(),
-            (&d.machine).into(),
-            d.pid.into(),
-            (&d.pid_start).into(),
-            d.started_at.into(),
-            d.heartbeat_at.into(),
-            d.ended_at.into(),
-            d.status.as_str().into(),
-            d.exit_code.into(),
-            d.parts.into(),
-            d.undoes.clone().into(),
-            d.undone_by.clone().into(),
-            (&d.plan_canonical).into(),
-            (&d.plan_imports).into(),
-        ];
+        let values = deployment_values(d)?;
         transaction(&mut self.connection, |connection| connection.execute(&sql, &values).map(|_| ()))
     }
 
@@ -317,15 +323,14 @@ impl<C: SqlConnection> StateStore for SqlStore<C> {
         })
     }
 
-    fn resume_deployment(&mut self, run_id: &str, holder: &Holder, now: i64) -> StateResult<()> {
-        transaction(&mut self.connection, |connection| {
-            connection.execute(
-                "UPDATE deployments SET status = 'running', machine = $1, pid = $2, pid_start = $3, \
-                 heartbeat_at = $4, ended_at = NULL, exit_code = NULL, parts = parts + 1 WHERE run_id = $5",
-                &[(&holder.machine).into(), holder.pid.into(), (&holder.pid_start).into(), now.into(), run_id.into()],
-            )?;
-            Ok(())
-        })
+    fn resume_deployment(&mut self, seen: &Deployment, holder: &Holder, now: i64) -> StateResult<Claim> {
+        super::claims::resume_deployment(&mut self.connection, seen, holder, now)
+    }
+
+    fn start_rollback(&mut self, rollback: &Deployment, me: &Holder, ttl_ms: i64) -> StateResult<Claim> {
+        let values = deployment_values(rollback)?;
+        let ttl = Duration::from_millis(u64::try_from(ttl_ms).unwrap_or(0));
+        super::claims::start_rollback(&mut self.connection, rollback, &insert_deployment_sql(), &values, me, ttl)
     }
 
     fn finish_deployment(&mut self, finish: &Finish) -> StateResult<()> {
@@ -369,10 +374,12 @@ impl<C: SqlConnection> StateStore for SqlStore<C> {
 
     fn record_rollback(&mut self, rollback: &RollbackRecord) -> StateResult<()> {
         transaction(&mut self.connection, |connection| {
-            connection.execute(
-                "UPDATE deployments SET undone_by = $1 WHERE run_id = $2",
-                &[(&rollback.rollback_run).into(), (&rollback.undone_run).into()],
-            )?;
+            if rollback.whole {
+                connection.execute(
+                    "UPDATE deployments SET undone_by = $1 WHERE run_id = $2",
+                    &[(&rollback.rollback_run).into(), (&rollback.undone_run).into()],
+                )?;
+            }
             for environment in &rollback.environments {
                 if let Some(version) = &environment.bad_version {
                     connection.execute(
@@ -561,13 +568,10 @@ impl<C: SqlConnection> StateStore for SqlStore<C> {
             for lease in &existing {
                 let conflicts = lease.environment.is_empty()
                     || wanted.iter().any(|environment| environment.is_empty() || environment == &lease.environment);
-                // Only this very process holds a lease re-entrantly: a lease of
-                // the same run held by another process (the run before it was
-                // resumed, or a second `deploy resume`) is judged like any other.
-                let mine = lease.run_id == request.holder.run_id
-                    && lease.machine == request.holder.machine
-                    && lease.pid == request.holder.pid;
-                if !conflicts || mine {
+                // No lease is re-entrant: one of the same run held by this very
+                // process is another request's (a second resume over the API),
+                // and one held by another process is judged like any other.
+                if !conflicts {
                     continue;
                 }
                 match liveness(

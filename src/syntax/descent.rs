@@ -5,10 +5,11 @@
 
 use super::ast::*;
 use super::ident::{ident_end, is_ident_char, is_ident_start, KEYWORDS};
-use super::literal::{decode_escape, out_of_range, parse_duration};
+use super::literal::{decode_escape, out_of_range};
 use super::span::{FileId, Span};
 use super::syntax_error::{check_nesting, Expected, Want, MAX_NESTING};
 use crate::diagnostic::Diagnostic;
+use crate::duration::parse_duration;
 
 /// Why the parser gave up.
 pub(super) enum Failure {

@@ -9,7 +9,6 @@ pub use crate::source as span;
 mod syntax_error;
 
 pub use ident::KEYWORDS;
-pub use literal::parse_duration;
 
 use crate::diagnostic::Diagnostic;
 use ast::Module;

@@ -88,7 +88,7 @@ impl Watcher {
             "watching {} branch {} every {} (plan {})",
             self.config.repo,
             self.config.branch,
-            humantime::format_duration(self.config.every),
+            crate::duration::format_duration(self.config.every),
             self.config.plan_in_repo.display()
         ));
         while !self.shared.is_stopping() {
@@ -124,12 +124,12 @@ impl Watcher {
             self.config.branch,
             self.config.repo,
             self.failures,
-            humantime::format_duration(wait)
+            crate::duration::format_duration(wait)
         ));
         self.record.last_error = Some(error.to_string());
         self.set_state(
             "backing_off",
-            &format!("the last fetch failed; next one in {}", humantime::format_duration(wait)),
+            &format!("the last fetch failed; next one in {}", crate::duration::format_duration(wait)),
         );
         wait
     }

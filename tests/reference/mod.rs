@@ -10,8 +10,9 @@ use pest::iterators::Pair;
 use pest::Parser as _;
 
 use deploy::diagnostic::{Code, Diagnostic};
+use deploy::duration::parse_duration;
 use deploy::syntax::ast::*;
-use deploy::syntax::literal::{decode_escape, out_of_range, parse_duration};
+use deploy::syntax::literal::{decode_escape, out_of_range};
 use deploy::syntax::span::{FileId, Span};
 
 #[derive(pest_derive::Parser)]

@@ -65,10 +65,9 @@ fn host_use(gate: &NodeDef) -> Option<Location> {
         }
     }
     let check = decision.check.as_ref()?;
-    script_names_host(&check.script.source).then(|| Location {
-        file: check.script.file,
-        span: Span::new(check.script.source_start, check.script.source_start + check.script.source.len()),
-    })
+    let read = script_reads_host(&check.script.source)?;
+    let at = check.script.source_start + read;
+    Some(Location { file: check.script.file, span: Span::new(at, at + "host".len()) })
 }
 
 fn host_in_expr(expr: &Expr) -> Option<Location> {
@@ -87,36 +86,25 @@ fn names_host(template: &StringTemplate) -> bool {
         .any(|part| matches!(part, TemplatePart::Var { path, .. } if path.len() == 1 && path[0] == "host"))
 }
 
-/// Whether a Rhai snippet reads the variable `host` (a word `host` that is
-/// not a property `.host`, a module path `host::` or part of a longer name).
-pub(crate) fn script_names_host(source: &str) -> bool {
-    let bytes = source.as_bytes();
-    let is_word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
-    let mut from = 0;
-    while let Some(found) = source[from..].find("host") {
-        let start = from + found;
-        let end = start + 4;
-        let before = start.checked_sub(1).map(|i| bytes[i]);
-        let after = bytes.get(end).copied();
-        let standalone = !before.is_some_and(|b| is_word(b) || b == b'.') && !after.is_some_and(is_word);
-        let module_path = source[end..].starts_with("::");
-        if standalone && !module_path {
-            return true;
-        }
-        from = end;
-    }
-    false
+/// Where a Rhai snippet reads the variable `host` (its byte offset in the
+/// snippet), as Rhai's parser sees it: not a word in a comment or a string,
+/// not a property `.host`, a local or a parameter of that name.
+fn script_reads_host(source: &str) -> Option<usize> {
+    let engine = crate::script::strict_parser(&crate::script::ScriptLimits::default());
+    let reads = crate::script::free_variables(&engine, source)?;
+    reads.into_iter().find(|variable| variable.name == "host").map(|variable| variable.offset)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::script_names_host;
+    use super::script_reads_host;
 
     #[test]
-    fn finds_the_variable_not_properties_or_longer_names() {
-        assert!(script_names_host("http::get(`http://${host}/x`)"));
-        assert!(script_names_host("host == \"a\""));
-        assert!(!script_names_host("ctx.host == 1"));
-        assert!(!script_names_host("let hostname = 1; hosts.len() > 0"));
+    fn finds_the_variable_not_properties_longer_names_or_comments() {
+        assert_eq!(script_reads_host("http::get(`http://${host}/x`)"), Some(20));
+        assert_eq!(script_reads_host("host == \"a\""), Some(0));
+        assert_eq!(script_reads_host("ctx.host == 1"), None);
+        assert_eq!(script_reads_host("let hostname = 1; hosts.len() > 0"), None);
+        assert_eq!(script_reads_host("// look at every host\nversion == \"host\""), None);
     }
 }

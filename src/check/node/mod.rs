@@ -286,7 +286,7 @@ impl<'a> NodeBuilder<'a> {
                 self.node.steps.push(Step::Run(template));
             }
             Entry::Script(script) => {
-                if let Some(script) = self.compiler.compile(typer.file, &script.script, typer.diagnostics) {
+                if let Some(script) = self.compiler.compile_in(typer, &script.script) {
                     self.node.steps.push(Step::Script(script));
                 }
             }
@@ -325,7 +325,7 @@ impl<'a> NodeBuilder<'a> {
                         );
                     }
                 }
-                if let Some(script) = self.compiler.compile(typer.file, &check.script, typer.diagnostics) {
+                if let Some(script) = self.compiler.compile_in(typer, &check.script) {
                     if let Some(gate) = &mut self.node.gate {
                         gate.check = Some(Check { every, within, script });
                     }
@@ -363,7 +363,7 @@ impl<'a> NodeBuilder<'a> {
             "timeout" => self.lower_timeout(typer, a),
             "retry" => self.node.retry = retry(typer, &a.value),
             "when" => match &a.value.kind {
-                ValueKind::Rhai(rhai) => self.node.when = self.compiler.compile(file, rhai, typer.diagnostics),
+                ValueKind::Rhai(rhai) => self.node.when = self.compiler.compile_in(typer, rhai),
                 other => typer.diagnostics.push(
                     Diagnostic::new(
                         Code::TypeMismatch,

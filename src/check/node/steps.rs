@@ -24,7 +24,7 @@ pub(super) fn steps(typer: &mut Typer, compiler: &ScriptCompiler, entries: &[Ent
             Entry::Run(run) => out.push(Step::Run(typer.template(&run.command))),
             Entry::Upload(upload_step) => out.push(upload(typer, upload_step)),
             Entry::Script(script) => {
-                if let Some(script) = compiler.compile(typer.file, &script.script, typer.diagnostics) {
+                if let Some(script) = compiler.compile_in(typer, &script.script) {
                     out.push(Step::Script(script));
                 }
             }

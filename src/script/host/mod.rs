@@ -20,6 +20,9 @@ use rhai::{Dynamic, Engine, EvalAltResult, FuncRegistration, ImmutableString, Na
 use std::sync::Arc;
 use std::time::Duration;
 
+/// The modules scripts call into (`http::get`, ...).
+pub(crate) const MODULE_NAMES: [&str; 4] = ["http", "metrics", "json", "semver"];
+
 type HostResult<T> = Result<T, Box<EvalAltResult>>;
 
 /// Register every host function and module on `engine`.
@@ -84,7 +87,7 @@ fn sleep_for(shown: &str, wanted: Duration) -> HostResult<()> {
         if wanted > left {
             return Err(format!(
                 "sleep({shown}) would exceed the script's deadline ({} left)",
-                runtime::format_duration(left)
+                crate::duration::format_duration(left)
             )
             .into());
         }
