@@ -164,8 +164,10 @@ pub fn rollback_hosts(
 /// What each host of `plan` ran before the run `run_id` (of `version`)
 /// started on it, as the host's own `${previous_version}`: its recorded
 /// version, or what that record replaced when the record is the run's own
-/// (a resumed run). A host name that two environments share with different
-/// versions, and hosts without a record, keep the run's previous version.
+/// (a resumed run); `""` for a host never deployed to in an environment
+/// whose other hosts are recorded. A host name that two environments share
+/// with different versions, and the hosts of an environment without host
+/// records (a store from before them), keep the run's previous version.
 pub fn own_previous_versions(
     store: &mut dyn StateStore,
     plan: &crate::check::model::Plan,
@@ -177,13 +179,14 @@ pub fn own_previous_versions(
     let mut ambiguous: Vec<String> = Vec::new();
     for environment in &plan.environments {
         for host in &environment.hosts {
-            let Some(record) =
-                records.iter().find(|record| record.environment == environment.name && record.host == *host)
-            else {
-                continue;
+            let record = records.iter().find(|record| record.environment == environment.name && record.host == *host);
+            let previous = match record {
+                Some(record) if record.run_id == run_id => record.previous_version.clone(),
+                Some(record) => record.version.clone(),
+                // Its environment has hosts recorded but not this one: nothing ran there.
+                None if records.iter().any(|record| record.environment == environment.name) => String::new(),
+                None => continue,
             };
-            let previous =
-                if record.run_id == run_id { record.previous_version.clone() } else { record.version.clone() };
             match out.iter().find(|own| own.host == *host) {
                 Some(own) if own.previous_version != previous => ambiguous.push(host.clone()),
                 Some(_) => {}
