@@ -22,8 +22,8 @@ fn read(test: &Test, file: &str) -> String {
 }
 
 /// Each host's steps write what it runs to `on-HOST`; each undo appends
-/// `VERSION->PREVIOUS_VERSION` to `undo-HOST`. An undo on h2 fails while
-/// `broken` exists.
+/// `VERSION->PREVIOUS_VERSION` to `undo-HOST`. A host fails while
+/// `fail-HOST` exists; an undo on h2 fails while `broken` exists.
 const PLAN: &str = r#"
 pipeline "shop" {}
 param version: string = "v1"
@@ -31,6 +31,7 @@ environment production { hosts = ["h1", "h2", "h3"] }
 stage web {
   target = production
   run "if [ $DEPLOY_HOST = h2 ] && [ -f stuck-$DEPLOY_VERSION ]; then touch started-h2; while [ ! -f release ]; do sleep 0.05; done; fi"
+  run "test ! -f fail-${host}"
   run "echo ${version} > on-${host}"
   rollback {
     run "test ${host} != h2 || test ! -f broken"
@@ -209,7 +210,23 @@ fn a_run_that_undid_itself_does_not_block_rollback(backend: &Backend) {
     assert!(read(&test, "undo-h3").ends_with("v2->v1\n"), "{}", read(&test, "undo-h3"));
 }
 
+fn a_failed_run_puts_each_host_back_on_its_own_version(backend: &Backend) {
+    let test = backend.apply(Test::new().plan(PLAN));
+    deploy(&test, "v1", &[]);
+    deploy(&test, "v2", &["--limit", "h3"]);
+    std::fs::write(test.path().join("fail-h2"), "").unwrap_or_else(|e| panic!("{e}"));
+    let failed = test.run_with(&["run", "release.deploy", "--set", "version=v3"]);
+    assert_eq!(failed.code, 2, "{}{}", failed.stdout, failed.stderr);
+    // The run's own rollback binds each host's previous version: h3 ran v2.
+    assert_eq!(read(&test, "undo-h3"), "v3->v2\n");
+    assert_eq!(read(&test, "undo-h1"), "v3->v1\n");
+    assert_eq!((read(&test, "on-h1"), read(&test, "on-h3")), ("v1\n".to_string(), "v2\n".to_string()));
+    // Undone in the same run: no host changed.
+    assert_eq!(hosts(&test), vec![row("h1", "v1", "", "ok"), row("h2", "v1", "", "ok"), row("h3", "v2", "v1", "ok"),]);
+}
+
 on_both_backends!(
+    a_failed_run_puts_each_host_back_on_its_own_version,
     each_host_goes_back_to_its_own_version,
     limit_and_to_choose_hosts_and_versions,
     a_half_failed_rollback_is_finished_by_the_next,

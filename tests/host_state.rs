@@ -152,6 +152,12 @@ fn a_first_limited_run_leaves_its_environment_mixed(backend: &Backend) {
     assert_eq!(production["mixed"], true, "h1 and h2 run nothing yet: {status}");
     assert_eq!(production["current_version"], "v1");
     assert_eq!(production["hosts"].as_array().map(Vec::len), Some(1), "{production}");
+    // The next full run: h1 ran nothing before it, h3 ran v1.
+    ok(&deploy(&test, "v2", &[]));
+    let production = environment(&self::status(&test), "production");
+    assert_eq!(on(&production, "h1"), triple("v2", "", "ok"));
+    assert_eq!(on(&production, "h3"), triple("v2", "v1", "ok"));
+    assert_eq!(production["mixed"], false);
 }
 
 const ROLLING: &str = r#"

@@ -3,6 +3,7 @@
 //! when its crash is found (its lease taken over, or a new run supersedes
 //! it), and for `deploy status` while a crash is not written yet.
 
+use crate::engine::context::HostVersions;
 use crate::state::host_outcome::{outcomes, undos, HostOutcome, Topology};
 use crate::state::{Deployment, HostChange, HostRecord, HostState, Promotion, StateResult, StateStore};
 
@@ -158,4 +159,45 @@ pub fn rollback_hosts(
         .cloned()
         .collect();
     Ok(record)
+}
+
+/// What each host of `plan` ran before the run `run_id` (of `version`)
+/// started on it, as the host's own `${previous_version}`: its recorded
+/// version, or what that record replaced when the record is the run's own
+/// (a resumed run); `""` for a host never deployed to in an environment
+/// whose other hosts are recorded. A host name that two environments share
+/// with different versions, and the hosts of an environment without host
+/// records (a store from before them), keep the run's previous version.
+pub fn own_previous_versions(
+    store: &mut dyn StateStore,
+    plan: &crate::check::model::Plan,
+    run_id: &str,
+    version: &str,
+) -> StateResult<Vec<HostVersions>> {
+    let records = store.host_versions(Some(&plan.pipeline.name))?;
+    let mut out: Vec<HostVersions> = Vec::new();
+    let mut ambiguous: Vec<String> = Vec::new();
+    for environment in &plan.environments {
+        for host in &environment.hosts {
+            let record = records.iter().find(|record| record.environment == environment.name && record.host == *host);
+            let previous = match record {
+                Some(record) if record.run_id == run_id => record.previous_version.clone(),
+                Some(record) => record.version.clone(),
+                // Its environment has hosts recorded but not this one: nothing ran there.
+                None if records.iter().any(|record| record.environment == environment.name) => String::new(),
+                None => continue,
+            };
+            match out.iter().find(|own| own.host == *host) {
+                Some(own) if own.previous_version != previous => ambiguous.push(host.clone()),
+                Some(_) => {}
+                None => out.push(HostVersions {
+                    host: host.clone(),
+                    version: version.to_string(),
+                    previous_version: previous,
+                }),
+            }
+        }
+    }
+    out.retain(|own| !ambiguous.contains(&own.host));
+    Ok(out)
 }

@@ -403,14 +403,36 @@ impl ClaimedRollback {
                 .await
         })?;
         let mut problems = record_end(&mut guard, &finish_of(&holder.run_id, &report, None), &health);
+        let end = Undone { holder: &holder, target: &target, environments: &environments, hosts: hosts.as_ref() };
+        problems.extend(end.record(guard.store(), &graph, report.status));
+        release(guard, &mut problems);
+        let failure = crate::engine::failure::Failure::of_run(&graph.plan, &report);
+        Ok(RunEnd { run_id: holder.run_id, report, problems, failure })
+    }
+}
+
+/// What a finished rollback leaves to record.
+struct Undone<'a> {
+    holder: &'a Holder,
+    target: &'a Target,
+    environments: &'a [String],
+    hosts: Option<&'a HostRollback>,
+}
+
+impl Undone<'_> {
+    /// Records the hosts the rollback undid (or failed to), and when its
+    /// steps ran, the environments' versions, the bad version and who undid
+    /// the run; returns what could not be recorded.
+    fn record(&self, store: &mut dyn StateStore, graph: &ExecutionGraph, status: RunStatus) -> Vec<SessionError> {
+        let Undone { holder, target, environments, hosts } = *self;
+        let mut problems = Vec::new();
         // Each host undone runs the version rolled back to; a host whose undo failed is unknown.
         let topology = crate::state::host_outcome::Topology::of_plan(&graph.plan);
         let targets: Vec<(String, String)> = hosts
-            .as_ref()
             .map(|hosts| hosts.steps.iter().map(|step| (step.host.clone(), step.to.clone())).collect())
             .unwrap_or_default();
         let recorded_hosts = super::host_record::rollback_hosts(
-            guard.store(),
+            store,
             &target.deployment.pipeline,
             &holder.run_id,
             &target.deployment.version,
@@ -418,17 +440,16 @@ impl ClaimedRollback {
             &targets,
             &topology,
         )
-        .and_then(|record| guard.store().record_hosts(&record));
+        .and_then(|record| store.record_hosts(&record));
         if let Err(error) = recorded_hosts {
             problems.push(error.into());
         }
         // The rollback steps ran: the undone run is undone even if a gate then failed.
-        if matches!(report.status, RunStatus::Succeeded | RunStatus::RolledBack) {
-            let store = guard.store();
+        if matches!(status, RunStatus::Succeeded | RunStatus::RolledBack) {
             // An environment whose hosts went to different versions (or that
             // is mixed now) keeps the version its hosts sum up to.
-            let per_host = hosts.as_ref().is_some_and(|hosts| hosts.common_target().is_none());
-            let recorded = rollback_record(store, &holder, &target, &environments)
+            let per_host = hosts.is_some_and(|hosts| hosts.common_target().is_none());
+            let recorded = rollback_record(store, holder, target, environments)
                 .and_then(|mut record| {
                     let mixed: Vec<String> = store
                         .environment_versions(Some(&target.deployment.pipeline))?
@@ -441,6 +462,14 @@ impl ClaimedRollback {
                             environment.current = None;
                         }
                     }
+                    // Per host, a run is undone when no host runs what it put there any more.
+                    if hosts.is_some() {
+                        let undone = &target.deployment.run_id;
+                        record.whole = !store
+                            .host_versions(Some(&target.deployment.pipeline))?
+                            .iter()
+                            .any(|host| host.run_id == *undone);
+                    }
                     Ok(record)
                 })
                 .and_then(|record| store.record_rollback(&record));
@@ -451,9 +480,7 @@ impl ClaimedRollback {
                 let _ = store.set_status(&target.deployment.run_id, DeploymentStatus::RolledBack);
             }
         }
-        release(guard, &mut problems);
-        let failure = crate::engine::failure::Failure::of_run(&graph.plan, &report);
-        Ok(RunEnd { run_id: holder.run_id, report, problems, failure })
+        problems
     }
 }
 
@@ -530,6 +557,7 @@ fn rollback_record(
     Ok(RollbackRecord {
         rollback_run: holder.run_id.clone(),
         undone_run: target.deployment.run_id.clone(),
+        whole: true,
         pipeline: target.deployment.pipeline.clone(),
         environments: changes,
         at: now_ms(),
