@@ -19,6 +19,7 @@ pub mod overview;
 pub mod plan_diff;
 pub mod record;
 pub mod reject;
+pub mod release_lock;
 pub mod reporter;
 pub mod resume;
 pub mod rollback;
