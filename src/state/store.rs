@@ -717,4 +717,8 @@ impl<C: SqlConnection> StateStore for SqlStore<C> {
     fn watchers(&mut self) -> StateResult<Vec<WatcherRecord>> {
         super::commit_store::watchers(&mut self.connection)
     }
+
+    fn remove_watcher(&mut self, pipeline: &str, machine: &str, pid: i64) -> StateResult<()> {
+        super::commit_store::remove_watcher(&mut self.connection, pipeline, machine, pid)
+    }
 }
