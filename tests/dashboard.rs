@@ -357,3 +357,26 @@ fn a_watched_commit_shows_with_its_author_in_the_runs_and_the_history() {
     watcher.signal(libc::SIGTERM);
     assert_eq!(watcher.wait(Duration::from_secs(60)), Some(0), "{}", watcher.logs());
 }
+
+#[test]
+fn an_old_run_is_drawn_from_the_plan_it_ran_not_todays() {
+    let before = "pipeline \"shop\" {}\nstage build { run \"echo built\"  irreversible = \"test\" }\n";
+    let test = Test::new().plan(before).file("tokens", TOKENS);
+    let ran = test.run_with(&["run", "release.deploy", "--json"]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let old = ran.events().iter().find_map(|event| event["run_id"].as_str().map(str::to_string)).unwrap_or_default();
+    // A stage added since.
+    let after =
+        format!("{before}stage smoke_check {{ needs = [build]  run \"echo checked\"  irreversible = \"test\" }}\n");
+    std::fs::write(test.path().join("release.deploy"), after).unwrap_or_else(|e| panic!("write: {e}"));
+    let ran = test.run_with(&["run", "release.deploy", "--json"]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let new = ran.events().iter().find_map(|event| event["run_id"].as_str().map(str::to_string)).unwrap_or_default();
+    let (_server, base) = serve(&test);
+    let old_page = get(&format!("{base}/runs/{old}"));
+    assert_eq!(old_page.status, 200);
+    assert!(old_page.body.contains(">build<"), "{}", old_page.body);
+    assert!(!old_page.body.contains("smoke_check"), "the old run shows a stage added later: {}", old_page.body);
+    let new_page = get(&format!("{base}/runs/{new}"));
+    assert!(new_page.body.contains("smoke_check"), "{}", new_page.body);
+}
