@@ -380,3 +380,31 @@ fn an_old_run_is_drawn_from_the_plan_it_ran_not_todays() {
     let new_page = get(&format!("{base}/runs/{new}"));
     assert!(new_page.body.contains("smoke_check"), "{}", new_page.body);
 }
+
+#[test]
+fn open_pages_follow_what_a_terminal_does_in_a_real_browser() {
+    if let Some(reason) = missing_tools() {
+        assert!(std::env::var_os("CI").is_none(), "CI must run the browser test, but {reason}");
+        eprintln!("skipping the browser test: {reason}");
+        return;
+    }
+    let test = Test::new().plan(PLAN).file("tokens", TOKENS);
+    let first =
+        test.run_with(&["run", "release.deploy", "--yes", "--as", "bob", "--set", "version=0.9", "--set", "pause=0"]);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    let ran = test.run_with(&["run", "release.deploy", "--json", "--as", "bob", "--set", "pause=0"]);
+    assert_eq!(ran.code, 3, "{}", ran.stderr);
+    let run_id = ran.events().iter().find_map(|event| event["run_id"].as_str().map(str::to_string)).unwrap_or_default();
+    let (server, base) = serve(&test);
+    let output = Command::new("node")
+        .arg(root().join("tests/e2e/live.mjs"))
+        .args([&base, &run_id, common::binary()])
+        .arg(test.path())
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap_or_else(|e| panic!("node: {e}"));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "the live scenario failed:\n{stdout}\n{stderr}\n{}", server.logs());
+    assert!(stdout.contains("live scenario passed"), "{stdout}");
+}

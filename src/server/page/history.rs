@@ -72,6 +72,8 @@ fn render(view: &HistoryPage) -> String {
     };
     let mut body = format!("<h1>{title}</h1>");
     filter_form(&mut body, view);
+    // The rows are refreshed in place by the script.
+    body.push_str("<div data-live=\"history\">");
     let _ = write!(body, "<p>The newest {} deployments.</p>", view.limit);
     body.push_str(
         "<div class=\"table-wrap\"><table class=\"history\"><thead><tr><th scope=\"col\">Run</th>\
@@ -112,6 +114,6 @@ fn render(view: &HistoryPage) -> String {
             outcome = status_badge(run.status.as_str()),
         );
     }
-    body.push_str("</tbody></table></div>");
+    body.push_str("</tbody></table></div></div>");
     body
 }

@@ -19,7 +19,8 @@ pub async fn show(State(state): State<AppState>) -> ApiResult<Html<String>> {
 }
 
 fn render(overview: &Overview) -> String {
-    let mut body = format!("<h1>Overview</h1>{}", action_bar(""));
+    // What is below the action bar is refreshed in place by the script.
+    let mut body = format!("<h1>Overview</h1>{}<div data-live=\"overview\">", action_bar(""));
     body.push_str(
         "<h2>Environments</h2><div class=\"table-wrap\"><table><thead><tr>\
         <th scope=\"col\">Pipeline</th><th scope=\"col\">Environment</th><th scope=\"col\">Current</th>\
@@ -81,6 +82,7 @@ fn render(overview: &Overview) -> String {
     }
     body.push_str("</ul>");
     watchers(&mut body, overview);
+    body.push_str("</div>");
     body
 }
 
