@@ -408,3 +408,24 @@ fn open_pages_follow_what_a_terminal_does_in_a_real_browser() {
     assert!(output.status.success(), "the live scenario failed:\n{stdout}\n{stderr}\n{}", server.logs());
     assert!(stdout.contains("live scenario passed"), "{stdout}");
 }
+
+#[test]
+fn the_overview_shows_every_host_and_a_mixed_environment() {
+    let plan = "pipeline \"shop\" {}\nenvironment production { hosts = [\"web-1\", \"web-2\"] }\n\
+                param version: string = \"1.0\"\n\
+                stage ship { target = production  run \"echo ${version} on ${host}\"  rollback { run \"true\" } }\n";
+    let test = Test::new().plan(plan).file("tokens", TOKENS);
+    let ran = test.run_with(&["run", "release.deploy", "--set", "version=1.0"]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let ran = test.run_with(&["run", "release.deploy", "--set", "version=2.0", "--limit", "web-1"]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let (_server, base) = serve(&test);
+    let page = get(&format!("{base}/")).body;
+    let host = |name: &str| {
+        let start = page.find(&format!("<li data-host=\"{name}\">")).unwrap_or_else(|| panic!("no {name}: {page}"));
+        page[start..].split("</li>").next().unwrap_or_default().to_string()
+    };
+    assert!(host("web-1").contains("2.0"), "{}", host("web-1"));
+    assert!(host("web-2").contains("1.0") && !host("web-2").contains("2.0"), "{}", host("web-2"));
+    assert!(page.contains("data-mixed"), "{page}");
+}
