@@ -392,6 +392,10 @@ fn open_pages_follow_what_a_terminal_does_in_a_real_browser() {
     let first =
         test.run_with(&["run", "release.deploy", "--yes", "--as", "bob", "--set", "version=0.9", "--set", "pause=0"]);
     assert_eq!(first.code, 0, "{}", first.stderr);
+    // A row wider than the screen: the history's Outcome column must stay in view.
+    let wide = format!("version=0.9-{}", "build".repeat(40));
+    let ran = test.run_with(&["run", "release.deploy", "--yes", "--as", "bob", "--set", &wide, "--set", "pause=0"]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
     let ran = test.run_with(&["run", "release.deploy", "--json", "--as", "bob", "--set", "pause=0"]);
     assert_eq!(ran.code, 3, "{}", ran.stderr);
     let run_id = ran.events().iter().find_map(|event| event["run_id"].as_str().map(str::to_string)).unwrap_or_default();

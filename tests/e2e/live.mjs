@@ -64,6 +64,10 @@ try {
   await until("the overview to show 1.0", async () => (await overview.locator("[data-live=overview]").innerText()).includes("1.0"));
   check(true, "the overview shows the version deployed from the terminal");
   check(await overview.evaluate(() => window.notReloaded === true), "the overview was not reloaded");
+  // The history at 1280 px: the Outcome column is in view, however wide the rows.
+  await overview.goto(base + "/history");
+  const outcome = await overview.getByRole("columnheader", { name: "Outcome" }).boundingBox();
+  check(outcome && outcome.x >= 0 && outcome.x + outcome.width <= 1280, "the Outcome column is visible at 1280 px");
   check(problems.length === 0, "no script errors: " + problems.join("; "));
   console.log("live scenario passed");
 } finally {
