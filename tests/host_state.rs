@@ -152,6 +152,12 @@ fn a_first_limited_run_leaves_its_environment_mixed(backend: &Backend) {
     assert_eq!(production["mixed"], true, "h1 and h2 run nothing yet: {status}");
     assert_eq!(production["current_version"], "v1");
     assert_eq!(production["hosts"].as_array().map(Vec::len), Some(1), "{production}");
+    // The next full run: h1 ran nothing before it, h3 ran v1.
+    ok(&deploy(&test, "v2", &[]));
+    let production = environment(&self::status(&test), "production");
+    assert_eq!(on(&production, "h1"), triple("v2", "", "ok"));
+    assert_eq!(on(&production, "h3"), triple("v2", "v1", "ok"));
+    assert_eq!(production["mixed"], false);
 }
 
 const ROLLING: &str = r#"
@@ -244,9 +250,13 @@ fn start_v2(test: &Test) -> std::process::Command {
 fn wait_until_stuck_on_h2(test: &Test, child: &mut std::process::Child) {
     let started = Instant::now();
     loop {
+        let stuck = test.path().join("started-h2").exists();
         let logs = test.run_with(&["logs", "--json"]);
-        let h1_done = logs.events().iter().any(|e| e["type"] == "node_finished" && e["host"] == "h1");
-        if h1_done && test.path().join("started-h2").exists() {
+        let events = logs.events();
+        let of_v2 = events.iter().any(|e| e["type"] == "run_started" && e["version"] == "v2");
+        let h1_done =
+            events.iter().any(|e| e["type"] == "node_finished" && e["host"] == "h1" && e["status"] == "succeeded");
+        if stuck && of_v2 && h1_done {
             return;
         }
         if started.elapsed() > Duration::from_secs(60) {

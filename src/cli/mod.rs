@@ -29,6 +29,7 @@ mod serve;
 mod simulate;
 mod simulate_report;
 mod status;
+mod verify;
 mod watch;
 
 use clap::{Parser, Subcommand};
@@ -55,6 +56,8 @@ enum Command {
     Plan(plan::PlanArgs),
     /// Connect to every host of the plan's SSH environments: reachability, round trip, host key.
     Ping(ping::PingArgs),
+    /// Probe every host for the version it runs and compare with the state: in sync, drift, unreachable.
+    Verify(verify::VerifyArgs),
     /// What changed between two plan files, in the language's terms.
     Diff(diff::DiffArgs),
     /// Run a plan: walk the execution graph, roll back on failure.
@@ -108,6 +111,7 @@ pub fn main() -> i32 {
         Command::Graph(args) => graph::run(args),
         Command::Plan(args) => plan::run(args),
         Command::Ping(args) => ping::run(args),
+        Command::Verify(args) => verify::run(args),
         Command::Diff(args) => diff::run(args),
         Command::Run(args) => run::run(args),
         Command::Simulate(args) => simulate::run(args),

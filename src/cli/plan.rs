@@ -215,6 +215,7 @@ pub fn preview(graph: &ExecutionGraph, inputs: &ResolvedInputs, previous_version
             node: Some(node),
             environment,
             host: None,
+            version: None,
             previous_version,
             attempt: 1,
             mask_secrets: true,

@@ -165,6 +165,9 @@ fn render_run(out: &mut String, run: &ActiveRun) {
     let hint = match run.status {
         DeploymentStatus::Paused => "; continue with `deploy resume`",
         DeploymentStatus::Crashed => "; its process is gone: `deploy resume` or `deploy rollback`",
+        DeploymentStatus::RollbackFailed => {
+            "; its rollback failed: the hosts above say what each runs; fix the cause, then `deploy rollback` again"
+        }
         _ => "",
     };
     out.push_str(&format!(

@@ -42,6 +42,17 @@ pub struct RunOptions {
     pub simulated: bool,
     /// `--env` / `--limit` the run was started with (recorded in `run_started`).
     pub selection: crate::check::selection::Selection,
+    /// `deploy rollback` per host: each host's own `version` (what runs on
+    /// it) and `previous_version` (where it goes), over the run's.
+    pub host_versions: Vec<HostVersions>,
+}
+
+/// One host's own `${version}` and `${previous_version}`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HostVersions {
+    pub host: String,
+    pub version: String,
+    pub previous_version: String,
 }
 
 impl Default for RunOptions {
@@ -55,6 +66,7 @@ impl Default for RunOptions {
             resumed: Resumed::default(),
             simulated: false,
             selection: Default::default(),
+            host_versions: Vec::new(),
         }
     }
 }
@@ -228,6 +240,21 @@ impl RunPlan {
     pub fn previous_version(&self) -> &str {
         self.options.previous_version.as_deref().unwrap_or("")
     }
+
+    fn own(&self, host: Option<&str>) -> Option<&HostVersions> {
+        let host = host?;
+        self.options.host_versions.iter().find(|own| own.host == host)
+    }
+
+    /// The version on `host`: its own (a per-host rollback), else the run's.
+    pub fn version_on(&self, host: Option<&str>) -> &str {
+        self.own(host).map_or(self.version.as_str(), |own| own.version.as_str())
+    }
+
+    /// The version `host` goes back to: its own, else the run's previous version.
+    pub fn previous_version_on(&self, host: Option<&str>) -> &str {
+        self.own(host).map_or_else(|| self.previous_version(), |own| own.previous_version.as_str())
+    }
 }
 
 /// What runs the steps, scripts and prompts, and how many commands may run at once.
@@ -304,7 +331,8 @@ impl RunContext {
             node: Some(node),
             environment,
             host,
-            previous_version: self.run.previous_version(),
+            version: self.run.own(host).map(|own| own.version.as_str()),
+            previous_version: self.run.previous_version_on(host),
             attempt,
             mask_secrets: false,
         }
@@ -316,8 +344,8 @@ impl RunContext {
             ("DEPLOY_PIPELINE".to_string(), self.plan().pipeline.name.clone()),
             ("DEPLOY_STAGE".to_string(), node.name.clone()),
             ("DEPLOY_HOST".to_string(), host.unwrap_or("").to_string()),
-            ("DEPLOY_VERSION".to_string(), self.run.version.clone()),
-            ("DEPLOY_PREVIOUS_VERSION".to_string(), self.run.previous_version().to_string()),
+            ("DEPLOY_VERSION".to_string(), self.run.version_on(host).to_string()),
+            ("DEPLOY_PREVIOUS_VERSION".to_string(), self.run.previous_version_on(host).to_string()),
             ("DEPLOY_RUN_ID".to_string(), self.run.options.run_id.clone()),
             ("DEPLOY_COMMIT".to_string(), self.run.inputs.commit()),
             ("DEPLOY_ATTEMPT".to_string(), attempt.to_string()),
@@ -366,8 +394,8 @@ impl RunContext {
             }
             None => context.set_env("", Vec::<(&str, Dynamic)>::new()),
         }
-        context.set_str("version", &self.run.version);
-        context.set_str("previous_version", self.run.previous_version());
+        context.set_str("version", self.run.version_on(host));
+        context.set_str("previous_version", self.run.previous_version_on(host));
         context.set_str("host", host.unwrap_or(""));
         context.set_str("stage", &node.name);
         context.set_int("attempt", i64::from(attempt));

@@ -17,6 +17,8 @@ pub struct ValuesInScope<'a> {
     /// The environment of the node: its target, or the one it inherits.
     pub environment: Option<&'a EnvironmentDef>,
     pub host: Option<&'a str>,
+    /// The host's own version (a per-host rollback), over the inputs' `version`.
+    pub version: Option<&'a str>,
     pub previous_version: &'a str,
     pub attempt: u32,
     /// Show secrets as `***` (for `deploy plan`) instead of their values.
@@ -47,7 +49,9 @@ impl<'a> ValuesInScope<'a> {
         if path.len() == 1 {
             match first {
                 "host" => return self.host.map(|h| Value::String(h.to_string())),
-                "version" => return Some(Value::String(self.inputs.version())),
+                "version" => {
+                    return Some(Value::String(self.version.map_or_else(|| self.inputs.version(), str::to_string)))
+                }
                 "previous_version" => return Some(Value::String(self.previous_version.to_string())),
                 "stage" => return self.node.map(|n| Value::String(n.name.clone())),
                 "attempt" => return Some(Value::Int(i64::from(self.attempt))),

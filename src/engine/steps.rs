@@ -111,7 +111,7 @@ pub async fn run_steps(
     cancel: &CancellationToken,
 ) -> Result<(), StepFailure> {
     let output = hook_output_sink(ctx, &node.name, host, site.rollback, site.hook);
-    let version = if site.switch_back { ctx.run.previous_version() } else { ctx.run.version.as_str() };
+    let version = if site.switch_back { ctx.run.previous_version_on(host) } else { ctx.run.version_on(host) };
     let at = StepAt { ctx, node, host, attempt, site, cancel, output, version };
     for (index, step) in steps.iter().enumerate() {
         if cancel.is_cancelled() {
@@ -145,7 +145,7 @@ impl StepAt<'_> {
     async fn command(&self, template: &StringTemplate, number: usize) -> Result<(), StepFailure> {
         let mut scope = self.ctx.scope(self.node, self.host, self.attempt);
         if self.site.switch_back {
-            scope = ValuesInScope { inputs: &self.ctx.run.previous_inputs, ..scope };
+            scope = ValuesInScope { inputs: &self.ctx.run.previous_inputs, version: Some(self.version), ..scope };
         }
         let command = scope
             .render(template, Quoting::Shell)

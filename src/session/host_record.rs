@@ -3,6 +3,7 @@
 //! when its crash is found (its lease taken over, or a new run supersedes
 //! it), and for `deploy status` while a crash is not written yet.
 
+use crate::engine::context::HostVersions;
 use crate::state::host_outcome::{outcomes, undos, HostOutcome, Topology};
 use crate::state::{Deployment, HostChange, HostRecord, HostState, Promotion, StateResult, StateStore};
 
@@ -91,7 +92,7 @@ pub fn record_crashed_run(store: &mut dyn StateStore, run_id: &str) -> StateResu
 }
 
 /// What the rollback run `rollback_run` did to the hosts it undid: undone
-/// hosts run `to_version` now (and the version they ran before it, from
+/// hosts run `to_version` (or their own target of `targets`) now (and the version they ran before it, from
 /// their history); a host whose undo failed is `unknown` on what it ran.
 pub fn rollback_hosts(
     store: &mut dyn StateStore,
@@ -99,6 +100,7 @@ pub fn rollback_hosts(
     rollback_run: &str,
     from_version: &str,
     to_version: &str,
+    targets: &[(String, String)],
     topology: &Topology,
 ) -> StateResult<HostRecord> {
     let undone = crate::state::host_outcome::undone_hosts(
@@ -118,6 +120,8 @@ pub fn rollback_hosts(
     let history = store.host_history(pipeline)?;
     for (environment, host, state) in undone {
         let now = current.iter().find(|entry| entry.environment == environment && entry.host == host);
+        // Each host's own target (a per-host rollback), else the rollback's.
+        let to_version = targets.iter().find(|(name, _)| *name == host).map_or(to_version, |(_, to)| to.as_str());
         let change = match state {
             HostState::Undone => HostChange {
                 // What it ran before `to_version`: the newest change that put it there.
@@ -155,4 +159,53 @@ pub fn rollback_hosts(
         .cloned()
         .collect();
     Ok(record)
+}
+
+/// What each host of `plan` ran before the run `run_id` (of `version`)
+/// started on it, as the host's own `${previous_version}`: its recorded
+/// version, or what that record replaced when the record is the run's own
+/// (a resumed run); `""` for a host never deployed to when the store records
+/// hosts; in a store from before host records, its environment's version.
+/// A host name that two environments share with different versions keeps
+/// the run's previous version.
+pub fn own_previous_versions(
+    store: &mut dyn StateStore,
+    plan: &crate::check::model::Plan,
+    run_id: &str,
+    version: &str,
+) -> StateResult<Vec<HostVersions>> {
+    let records = store.host_versions(Some(&plan.pipeline.name))?;
+    let environments = store.environment_versions(Some(&plan.pipeline.name))?;
+    let mut out: Vec<HostVersions> = Vec::new();
+    let mut ambiguous: Vec<String> = Vec::new();
+    for environment in &plan.environments {
+        for host in &environment.hosts {
+            let record = records.iter().find(|record| record.environment == environment.name && record.host == *host);
+            let previous = match record {
+                Some(record) if record.run_id == run_id => record.previous_version.clone(),
+                Some(record) => record.version.clone(),
+                // The store records hosts, not this one: nothing ran there.
+                None if !records.is_empty() => String::new(),
+                // A store from before host records: the host runs its
+                // environment's version (nothing when it has none) — never
+                // another environment's.
+                None => environments
+                    .iter()
+                    .find(|entry| entry.environment == environment.name)
+                    .map(|entry| entry.current_version.clone())
+                    .unwrap_or_default(),
+            };
+            match out.iter().find(|own| own.host == *host) {
+                Some(own) if own.previous_version != previous => ambiguous.push(host.clone()),
+                Some(_) => {}
+                None => out.push(HostVersions {
+                    host: host.clone(),
+                    version: version.to_string(),
+                    previous_version: previous,
+                }),
+            }
+        }
+    }
+    out.retain(|own| !ambiguous.contains(&own.host));
+    Ok(out)
 }

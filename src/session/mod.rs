@@ -11,6 +11,7 @@ pub mod approve;
 pub mod drive;
 pub mod error;
 pub mod host_record;
+pub mod host_rollback;
 pub mod lease;
 pub mod liveness;
 pub mod load;
@@ -18,12 +19,14 @@ pub mod overview;
 pub mod plan_diff;
 pub mod record;
 pub mod reject;
+pub mod release_lock;
 pub mod reporter;
 pub mod resume;
 pub mod rollback;
 pub mod runtime;
 pub mod start;
 pub mod survivors;
+pub mod verify;
 
 use std::time::Duration;
 

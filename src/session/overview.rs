@@ -107,6 +107,9 @@ impl EnvironmentView {
     }
 }
 
+/// A run is running, paused or crashed — or it is the newest deployment
+/// of its pipeline and its rollback failed (exit 4): its hosts may be half
+/// undone, and `deploy rollback` finishes the rest.
 #[derive(Debug, Serialize)]
 pub struct ActiveRun {
     pub run_id: String,
@@ -219,6 +222,7 @@ pub fn overview(store: &mut dyn StateStore, pipeline: Option<&str>) -> SessionRe
             }
         }
     }
+    runs.extend(failed_rollbacks(store, pipeline, &environments, &runs)?);
     let leases: Vec<Lease> =
         store.leases()?.into_iter().filter(|lease| pipeline.map_or(true, |name| lease.pipeline == name)).collect();
     let warnings = environments
@@ -285,4 +289,39 @@ fn overlay_crashed(
             view.overlay(&host, state, run);
         }
     }
+}
+
+/// The newest deployment of each pipeline shown, when its rollback failed.
+fn failed_rollbacks(
+    store: &mut dyn StateStore,
+    pipeline: Option<&str>,
+    environments: &[EnvironmentView],
+    shown: &[ActiveRun],
+) -> SessionResult<Vec<ActiveRun>> {
+    let mut pipelines: Vec<String> = environments.iter().map(|env| env.pipeline.clone()).collect();
+    pipelines.extend(pipeline.map(str::to_string));
+    pipelines.sort();
+    pipelines.dedup();
+    let mut out = Vec::new();
+    for name in pipelines {
+        let query = crate::state::DeploymentQuery { pipeline: Some(name), limit: Some(1), ..Default::default() };
+        for deployment in store.deployments(&query)? {
+            if deployment.status == DeploymentStatus::RollbackFailed
+                && !shown.iter().any(|run| run.run_id == deployment.run_id)
+            {
+                out.push(ActiveRun {
+                    run_id: deployment.run_id,
+                    pipeline: deployment.pipeline,
+                    version: deployment.version,
+                    status: deployment.status,
+                    started_by: deployment.started_by,
+                    started_at: deployment.started_at,
+                    heartbeat_at: deployment.heartbeat_at,
+                    traffic: Vec::new(),
+                    survivors: Vec::new(),
+                });
+            }
+        }
+    }
+    Ok(out)
 }

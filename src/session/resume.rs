@@ -189,6 +189,13 @@ pub fn prepare(request: ResumeRequest, reporter: &dyn Reporter) -> SessionResult
         resumed: crate::state::resume::resume_point(&events, &graph),
         simulated: false,
         selection,
+        // Each host's own previous version, as when the run started.
+        host_versions: super::host_record::own_previous_versions(
+            store.as_mut(),
+            &graph.plan,
+            &deployment.run_id,
+            &deployment.version,
+        )?,
     };
     Ok(PreparedResume {
         location: request.location,

@@ -5,16 +5,19 @@
 //!
 //! Which deployment: the latest run that touched the environment when it
 //! was left unfinished (paused, crashed, aborted, interrupted, its rollback
-//! failed); otherwise the run that deployed the environment's current
-//! version. The undone version is marked bad. Nothing to roll back to is an
-//! error, never a silent success.
+//! failed) and has units left to undo; otherwise every selected host goes
+//! back to its own previous version ([`super::host_rollback`]); a store
+//! without host records goes back to the run that deployed the
+//! environment's current version. The undone version is marked bad.
+//! Nothing to roll back to is an error, never a silent success.
 
 use std::path::PathBuf;
 
 use super::drive::{finish_of, record_end, release, Drive, RunEnd};
 use super::error::{SessionError, SessionResult};
+use super::host_rollback::{HostRollback, HostSelection};
 use super::lease::{LeaseGuard, LockWait};
-use super::liveness::{effective_status, final_environment, lease_scope, touches};
+use super::liveness::{effective_status, final_environment, lease_scope, target_environments, touches};
 use super::record::{params_as_sets, NewDeployment};
 use super::reporter::Reporter;
 use super::runtime::Interrupts;
@@ -75,6 +78,18 @@ pub struct RollbackPreview {
     pub units: Vec<String>,
     /// Gates that verify the undone stages run too.
     pub with_gates: bool,
+    /// Per host: each host's version now, where it goes and the run undone there.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub hosts: Vec<super::host_rollback::HostStep>,
+}
+
+/// A version for people: `(nothing)` when none.
+fn describe_version(version: &str) -> &str {
+    if version.is_empty() {
+        "(nothing)"
+    } else {
+        version
+    }
 }
 
 /// A rollback found to be possible, ready to take its lease and run.
@@ -87,15 +102,32 @@ pub struct PreparedRollback {
     units: Vec<(String, Option<String>)>,
     gates: Vec<crate::check::model::NodeId>,
     environments: Vec<String>,
+    /// Per host: where each host goes, and from which run.
+    hosts: Option<HostRollback>,
 }
 
-/// Rolls back; `Err` when there is nothing to roll back or it cannot start.
-pub fn rollback(request: RollbackRequest, reporter: &dyn Reporter) -> SessionResult<RunEnd> {
-    prepare(request, reporter)?.execute(reporter)
+/// Rolls back the hosts `limit` names (names and globs; empty: every host);
+/// `Err` when there is nothing to roll back or it cannot start.
+pub fn rollback_limited(request: RollbackRequest, limit: &[String], reporter: &dyn Reporter) -> SessionResult<RunEnd> {
+    prepare_limited(request, limit, reporter)?.execute(reporter)
 }
 
 /// Finds what to undo and loads the plan; runs nothing.
 pub fn prepare(request: RollbackRequest, reporter: &dyn Reporter) -> SessionResult<PreparedRollback> {
+    prepare_limited(request, &[], reporter)
+}
+
+/// [`prepare`] for the hosts `limit` names only (empty: every host).
+///
+/// An unfinished run (paused, crashed, interrupted, …) with units left to
+/// undo is undone as a whole. Otherwise every selected host goes back to
+/// its own previous version (see [`super::host_rollback`]); a store
+/// without host records goes back by environment.
+pub fn prepare_limited(
+    request: RollbackRequest,
+    limit: &[String],
+    reporter: &dyn Reporter,
+) -> SessionResult<PreparedRollback> {
     let graph = super::load::load_graph(&request.file, &[], reporter)?;
     let Some(mut store) = crate::state::open(&request.location, false)? else {
         return Err(nothing(format!("no deployment was recorded (no state at {})", request.location.describe())));
@@ -107,10 +139,90 @@ pub fn prepare(request: RollbackRequest, reporter: &dyn Reporter) -> SessionResu
         return Err(SessionError::not_found(format!("the plan has no environment `{environment}`")));
     }
     let me = Holder::current("");
+    if limit.is_empty() {
+        if let Some(target) = unfinished_target(store.as_mut(), &pipeline, &environment, request.to.as_deref(), &me)? {
+            let units = unfinished_units(store.as_mut(), &graph, &target, explicit.then_some(environment.as_str()))?;
+            // A run that undid itself has nothing left: its hosts go back by their own records.
+            if !units.is_empty() {
+                let environments =
+                    if explicit { vec![environment.clone()] } else { target.deployment.environments.clone() };
+                let chosen = Chosen { target, units, environments, hosts: None };
+                return finish_prepare(request, store, graph, chosen, reporter);
+            }
+        }
+    }
+    let environments = if explicit { vec![environment.clone()] } else { target_environments(&graph) };
+    let selection = HostSelection {
+        pipeline: &pipeline,
+        environments: &environments,
+        limit,
+        to: request.to.as_deref(),
+        untargeted: !explicit && limit.is_empty(),
+    };
+    if let Some(hosts) = super::host_rollback::plan(store.as_mut(), &graph, &selection)? {
+        let place = if explicit { format!(" in {environment}") } else { String::new() };
+        if hosts.steps.is_empty() {
+            return Err(if hosts.at_first_version.is_empty() {
+                nothing(format!("every selected host of `{pipeline}`{place} already runs the version asked for"))
+            } else {
+                nothing(format!(
+                    "{} of `{pipeline}`{place} run the first version recorded there, there is no earlier version \
+                     to go back to; name one with --to VERSION",
+                    hosts.at_first_version.join(", ")
+                ))
+            });
+        }
+        let newest = hosts.runs.last().cloned().unwrap_or_default();
+        let Some(deployment) = store.deployment(&newest)? else {
+            return Err(SessionError::not_found(format!("no run `{newest}` in the state")));
+        };
+        let to_version = hosts.common_target().map_or_else(|| request.to.clone().unwrap_or_default(), str::to_string);
+        let target = Target { deployment, to_version, was_current: true };
+        let units = hosts.units.clone();
+        let environments: Vec<String> =
+            environments.into_iter().filter(|name| hosts.steps.iter().any(|step| step.environment == *name)).collect();
+        let chosen = Chosen { target, units, environments, hosts: Some(hosts) };
+        return finish_prepare(request, store, graph, chosen, reporter);
+    }
+    if !limit.is_empty() {
+        return Err(nothing(format!("no host of `{pipeline}` within --limit {} is recorded", limit.join(","))));
+    }
+    // A store from before hosts were recorded: by environment.
     let target = find_target(store.as_mut(), &pipeline, &environment, request.to.as_deref(), &me)?;
-    let (events, _) = crate::state::resume::events(&store.journal(&target.deployment.run_id)?);
-    let mut units = crate::state::resume::started_units(&events, &graph);
-    if explicit {
+    let units = unfinished_units(store.as_mut(), &graph, &target, explicit.then_some(environment.as_str()))?;
+    if units.is_empty() {
+        return Err(nothing(format!("run {} completed no stage that could be undone", target.deployment.run_id)));
+    }
+    let environments = if explicit { vec![environment.clone()] } else { target.deployment.environments.clone() };
+    finish_prepare(request, store, graph, Chosen { target, units, environments, hosts: None }, reporter)
+}
+
+/// The units of the target run not undone yet — by itself or by a rollback
+/// of it that failed half-way — of `environment` only when given.
+fn unfinished_units(
+    store: &mut dyn StateStore,
+    graph: &ExecutionGraph,
+    target: &Target,
+    environment: Option<&str>,
+) -> SessionResult<Vec<(String, Option<String>)>> {
+    let run_id = &target.deployment.run_id;
+    let (events, _) = crate::state::resume::events(&store.journal(run_id)?);
+    let mut units = crate::state::resume::started_units(&events, graph);
+    let rollbacks = store.deployments(&DeploymentQuery {
+        pipeline: Some(target.deployment.pipeline.clone()),
+        kind: Some(DeploymentKind::Rollback),
+        ..Default::default()
+    })?;
+    for rollback in rollbacks.iter().filter(|rollback| rollback.undoes.as_deref() == Some(run_id.as_str())) {
+        for (node, host, status) in
+            crate::state::host_outcome::undos(&store.journal_of_type(&rollback.run_id, "rollback_step")?)
+        {
+            if status == crate::engine::event::RollbackStatus::Succeeded {
+                units.retain(|unit| unit.0 != node || unit.1 != host);
+            }
+        }
+    }
+    if let Some(environment) = environment {
         units.retain(|(node, _)| {
             graph
                 .plan
@@ -119,21 +231,37 @@ pub fn prepare(request: RollbackRequest, reporter: &dyn Reporter) -> SessionResu
                 .is_some_and(|target| graph.plan.environment(target).name == environment)
         });
     }
-    if units.is_empty() {
-        return Err(nothing(format!("run {} completed no stage that could be undone", target.deployment.run_id)));
-    }
+    Ok(units)
+}
+
+/// What a rollback undoes: the run (or the newest of the runs), its units,
+/// the environments, and where each host goes when it goes per host.
+struct Chosen {
+    target: Target,
+    units: Vec<(String, Option<String>)>,
+    environments: Vec<String>,
+    hosts: Option<HostRollback>,
+}
+
+fn finish_prepare(
+    request: RollbackRequest,
+    store: Box<dyn StateStore>,
+    graph: ExecutionGraph,
+    chosen: Chosen,
+    reporter: &dyn Reporter,
+) -> SessionResult<PreparedRollback> {
+    let Chosen { target, units, environments, hosts } = chosen;
     let mut sets = params_as_sets(&target.deployment, &graph);
     sets.extend(request.sets.iter().cloned());
     let inputs = super::load::load_inputs(&graph, &sets, reporter)?;
     let gates = if request.with_gates { verifying_gates(&graph, &units) } else { Vec::new() };
-    let environments = if explicit { vec![environment.clone()] } else { target.deployment.environments.clone() };
-    Ok(PreparedRollback { request, store, graph, inputs, target, units, gates, environments })
+    Ok(PreparedRollback { request, store, graph, inputs, target, units, gates, environments, hosts })
 }
 
 impl PreparedRollback {
     /// What the rollback will undo, before it runs (the dashboard's confirmation).
     pub fn preview(&self) -> RollbackPreview {
-        preview(&self.target, &self.environments, &self.units, &self.gates)
+        preview(&self.target, &self.environments, &self.units, &self.gates, self.hosts.as_ref())
     }
 
     /// Takes the lease and runs the rollback path.
@@ -146,7 +274,7 @@ impl PreparedRollback {
     /// one gets here; every other fails naming the rollback that goes on
     /// (or went on) instead (exit 1, HTTP 409).
     pub fn claim(self, reporter: &dyn Reporter) -> SessionResult<ClaimedRollback> {
-        let PreparedRollback { request, store, graph, inputs, target, units, gates, environments } = self;
+        let PreparedRollback { request, store, graph, inputs, target, units, gates, environments, hosts } = self;
         let holder = Holder::current(&request.run_id);
         let mut guard = LeaseGuard::acquire(store, &lease_scope(&graph), &holder, &request.lock, reporter)?;
         let deployment = NewDeployment {
@@ -172,7 +300,7 @@ impl PreparedRollback {
         guard.on_abandon(move |store| {
             let _ = store.finish_deployment(&abandoned(&run_id));
         });
-        Ok(ClaimedRollback { request, guard, holder, graph, inputs, target, units, gates, environments })
+        Ok(ClaimedRollback { request, guard, holder, graph, inputs, target, units, gates, environments, hosts })
     }
 }
 
@@ -187,6 +315,8 @@ pub struct ClaimedRollback {
     units: Vec<(String, Option<String>)>,
     gates: Vec<crate::check::model::NodeId>,
     environments: Vec<String>,
+    /// Each host back to its own version (`None`: a store from before hosts were recorded).
+    hosts: Option<HostRollback>,
 }
 
 impl ClaimedRollback {
@@ -202,18 +332,20 @@ impl ClaimedRollback {
 
     /// What the rollback undoes.
     pub fn preview(&self) -> RollbackPreview {
-        preview(&self.target, &self.environments, &self.units, &self.gates)
+        preview(&self.target, &self.environments, &self.units, &self.gates, self.hosts.as_ref())
     }
 
     /// Ends what a crashed runner of the undone run left running, then runs the rollback path.
     pub fn execute(self, reporter: &dyn Reporter) -> SessionResult<RunEnd> {
-        let ClaimedRollback { request, mut guard, holder, graph, inputs, target, units, gates, environments } = self;
+        let ClaimedRollback { request, mut guard, holder, graph, inputs, target, units, gates, environments, hosts } =
+            self;
         guard.started();
         let options = RunOptions {
             run_id: request.run_id.clone(),
             previous_version: Some(target.to_version.clone()),
             approvals: request.approvals,
             kill_grace: super::kill_grace(),
+            host_versions: hosts.as_ref().map(HostRollback::host_versions).unwrap_or_default(),
             ..RunOptions::default()
         };
         let undone = target.deployment.run_id.clone();
@@ -233,13 +365,26 @@ impl ClaimedRollback {
                 return Err(error);
             }
         };
-        reporter.notice(&format!(
-            "rolling back run {} (version {}) to {} — {} unit(s)",
-            target.deployment.run_id,
-            target.deployment.version,
-            if target.to_version.is_empty() { "(nothing)" } else { &target.to_version },
-            units.len()
-        ));
+        match hosts.as_ref().filter(|hosts| hosts.common_target().is_none() || hosts.runs.len() > 1) {
+            Some(hosts) => reporter.notice(&format!(
+                "rolling back {} host(s), each to its own version: {} — {} unit(s)",
+                hosts.steps.len(),
+                hosts
+                    .steps
+                    .iter()
+                    .map(|step| format!("{} {} → {}", step.host, step.from, describe_version(&step.to)))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                units.len()
+            )),
+            None => reporter.notice(&format!(
+                "rolling back run {} (version {}) to {} — {} unit(s)",
+                target.deployment.run_id,
+                target.deployment.version,
+                describe_version(&target.to_version),
+                units.len()
+            )),
+        }
         let phases = crate::state::resume::traffic_phases(&events, &graph);
         let undo =
             PastRun { units, reason: format!("deploy rollback of run {}", target.deployment.run_id), gates, phases };
@@ -258,24 +403,75 @@ impl ClaimedRollback {
                 .await
         })?;
         let mut problems = record_end(&mut guard, &finish_of(&holder.run_id, &report, None), &health);
+        let end = Undone { holder: &holder, target: &target, environments: &environments, hosts: hosts.as_ref() };
+        problems.extend(end.record(guard.store(), &graph, report.status));
+        release(guard, &mut problems);
+        let failure = crate::engine::failure::Failure::of_run(&graph.plan, &report);
+        Ok(RunEnd { run_id: holder.run_id, report, problems, failure })
+    }
+}
+
+/// What a finished rollback leaves to record.
+struct Undone<'a> {
+    holder: &'a Holder,
+    target: &'a Target,
+    environments: &'a [String],
+    hosts: Option<&'a HostRollback>,
+}
+
+impl Undone<'_> {
+    /// Records the hosts the rollback undid (or failed to), and when its
+    /// steps ran, the environments' versions, the bad version and who undid
+    /// the run; returns what could not be recorded.
+    fn record(&self, store: &mut dyn StateStore, graph: &ExecutionGraph, status: RunStatus) -> Vec<SessionError> {
+        let Undone { holder, target, environments, hosts } = *self;
+        let mut problems = Vec::new();
         // Each host undone runs the version rolled back to; a host whose undo failed is unknown.
         let topology = crate::state::host_outcome::Topology::of_plan(&graph.plan);
-        let hosts = super::host_record::rollback_hosts(
-            guard.store(),
+        let targets: Vec<(String, String)> = hosts
+            .map(|hosts| hosts.steps.iter().map(|step| (step.host.clone(), step.to.clone())).collect())
+            .unwrap_or_default();
+        let recorded_hosts = super::host_record::rollback_hosts(
+            store,
             &target.deployment.pipeline,
             &holder.run_id,
             &target.deployment.version,
             &target.to_version,
+            &targets,
             &topology,
         )
-        .and_then(|record| guard.store().record_hosts(&record));
-        if let Err(error) = hosts {
+        .and_then(|record| store.record_hosts(&record));
+        if let Err(error) = recorded_hosts {
             problems.push(error.into());
         }
         // The rollback steps ran: the undone run is undone even if a gate then failed.
-        if matches!(report.status, RunStatus::Succeeded | RunStatus::RolledBack) {
-            let store = guard.store();
-            let recorded = rollback_record(store, &holder, &target, &environments)
+        if matches!(status, RunStatus::Succeeded | RunStatus::RolledBack) {
+            // An environment whose hosts went to different versions (or that
+            // is mixed now) keeps the version its hosts sum up to.
+            let per_host = hosts.is_some_and(|hosts| hosts.common_target().is_none());
+            let recorded = rollback_record(store, holder, target, environments)
+                .and_then(|mut record| {
+                    let mixed: Vec<String> = store
+                        .environment_versions(Some(&target.deployment.pipeline))?
+                        .into_iter()
+                        .filter(|entry| entry.mixed)
+                        .map(|entry| entry.environment)
+                        .collect();
+                    for environment in &mut record.environments {
+                        if per_host || mixed.contains(&environment.environment) {
+                            environment.current = None;
+                        }
+                    }
+                    // Per host, a run is undone when no host runs what it put there any more.
+                    if hosts.is_some() {
+                        let undone = &target.deployment.run_id;
+                        record.whole = !store
+                            .host_versions(Some(&target.deployment.pipeline))?
+                            .iter()
+                            .any(|host| host.run_id == *undone);
+                    }
+                    Ok(record)
+                })
                 .and_then(|record| store.record_rollback(&record));
             if let Err(error) = recorded {
                 problems.push(error.into());
@@ -284,9 +480,7 @@ impl ClaimedRollback {
                 let _ = store.set_status(&target.deployment.run_id, DeploymentStatus::RolledBack);
             }
         }
-        release(guard, &mut problems);
-        let failure = crate::engine::failure::Failure::of_run(&graph.plan, &report);
-        Ok(RunEnd { run_id: holder.run_id, report, problems, failure })
+        problems
     }
 }
 
@@ -301,6 +495,7 @@ fn preview(
     environments: &[String],
     units: &[(String, Option<String>)],
     gates: &[crate::check::model::NodeId],
+    hosts: Option<&HostRollback>,
 ) -> RollbackPreview {
     RollbackPreview {
         undoes: target.deployment.run_id.clone(),
@@ -313,6 +508,7 @@ fn preview(
             .map(|(node, host)| host.as_ref().map_or_else(|| node.clone(), |host| format!("{node}@{host}")))
             .collect(),
         with_gates: !gates.is_empty(),
+        hosts: hosts.map(|hosts| hosts.steps.clone()).unwrap_or_default(),
     }
 }
 
@@ -361,10 +557,54 @@ fn rollback_record(
     Ok(RollbackRecord {
         rollback_run: holder.run_id.clone(),
         undone_run: target.deployment.run_id.clone(),
+        whole: true,
         pipeline: target.deployment.pipeline.clone(),
         environments: changes,
         at: now_ms(),
     })
+}
+
+/// The latest run that touched `environment`, when it was left unfinished
+/// (paused, crashed, aborted, interrupted, its rollback failed) and not
+/// undone yet; a run still running is refused.
+fn unfinished_target(
+    store: &mut dyn StateStore,
+    pipeline: &str,
+    environment: &str,
+    to: Option<&str>,
+    me: &Holder,
+) -> SessionResult<Option<Target>> {
+    let runs = store.deployments(&DeploymentQuery {
+        pipeline: Some(pipeline.to_string()),
+        kind: Some(DeploymentKind::Run),
+        ..Default::default()
+    })?;
+    unfinished_in(&runs, pipeline, environment, to, me)
+}
+
+fn unfinished_in(
+    runs: &[Deployment],
+    pipeline: &str,
+    environment: &str,
+    to: Option<&str>,
+    me: &Holder,
+) -> SessionResult<Option<Target>> {
+    let Some(latest) = runs.iter().find(|deployment| touches(deployment, environment)) else { return Ok(None) };
+    let status = effective_status(latest, me);
+    if status == DeploymentStatus::Running {
+        return Err(SessionError::refused(format!(
+            "run {} of `{pipeline}` is still running (pid {} of {}); wait for it or stop it first",
+            latest.run_id, latest.pid, latest.started_by
+        )));
+    }
+    if status.is_unfinished() && latest.undone_by.is_none() {
+        return Ok(Some(Target {
+            to_version: to.map(str::to_string).unwrap_or_else(|| latest.previous_version.clone()),
+            deployment: latest.clone(),
+            was_current: false,
+        }));
+    }
+    Ok(None)
 }
 
 fn find_target(
@@ -380,49 +620,13 @@ fn find_target(
         kind: Some(DeploymentKind::Run),
         ..Default::default()
     })?;
-    if let Some(latest) = runs.iter().find(|deployment| touches(deployment, environment)) {
-        let status = effective_status(latest, me);
-        if status == DeploymentStatus::Running {
-            return Err(SessionError::refused(format!(
-                "run {} of `{pipeline}` is still running (pid {} of {}); wait for it or stop it first",
-                latest.run_id, latest.pid, latest.started_by
-            )));
-        }
-        if status.is_unfinished() && latest.undone_by.is_none() {
-            return Ok(Target {
-                to_version: to.map(str::to_string).unwrap_or_else(|| latest.previous_version.clone()),
-                deployment: latest.clone(),
-                was_current: false,
-            });
-        }
+    if let Some(target) = unfinished_in(&runs, pipeline, environment, to, me)? {
+        return Ok(target);
     }
     let versions = store.environment_versions(Some(pipeline))?;
     let Some(current) = versions.iter().find(|entry| entry.environment == environment) else {
         return Err(nothing(format!("no successful deployment of `{pipeline}`{place} is recorded")));
     };
-    // A mixed environment (a `--limit` run): the newest run that is still
-    // in place there is undone, back to the version it replaced.
-    if current.mixed {
-        let newest = runs.iter().find(|deployment| {
-            touches(deployment, environment)
-                && deployment.status == DeploymentStatus::Succeeded
-                && deployment.undone_by.is_none()
-        });
-        if let Some(deployment) = newest.filter(|deployment| deployment.run_id != current.current_run) {
-            let to_version = match to {
-                Some(version) => version.to_string(),
-                None if deployment.previous_version.is_empty() => {
-                    return Err(nothing(format!(
-                        "version {} (run {}) is the first version of `{pipeline}` recorded{place}, \
-                         there is no earlier version to go back to; name one with --to VERSION",
-                        deployment.version, deployment.run_id
-                    )))
-                }
-                None => deployment.previous_version.clone(),
-            };
-            return Ok(Target { deployment: deployment.clone(), to_version, was_current: true });
-        }
-    }
     let deployment = match store.deployment(&current.current_run)? {
         Some(deployment) if deployment.kind == DeploymentKind::Run && deployment.undone_by.is_none() => deployment,
         _ => {

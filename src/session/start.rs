@@ -36,7 +36,12 @@ pub fn start(request: RunRequest, reporter: &dyn Reporter) -> SessionResult<RunE
     let environments = target_environments(&graph);
     let version = inputs.version();
     let previous = current_version(guard.store(), &pipeline, &final_environment(&graph))?;
-    // `--previous-version` wins over the state.
+    // `--previous-version` wins over the state; otherwise each host's own
+    // previous version is what it runs now (hosts of one environment can differ).
+    if options.previous_version.is_none() {
+        options.host_versions =
+            super::host_record::own_previous_versions(guard.store(), &graph.plan, &holder.run_id, &version)?;
+    }
     let previous = options.previous_version.clone().unwrap_or(previous);
     options.previous_version = Some(previous.clone());
     warn_if_bad(guard.store(), &pipeline, &version, reporter)?;
@@ -113,7 +118,12 @@ fn supersede_unfinished(
             ));
             if status == DeploymentStatus::Crashed {
                 // What it left on its hosts is all there is to know of it now.
-                super::host_record::record_crashed(store, &deployment)?;
+                if let Err(error) = super::host_record::record_crashed(store, &deployment) {
+                    reporter.notice(&format!(
+                        "warning: the hosts of crashed run {} could not be recorded: {error}",
+                        deployment.run_id
+                    ));
+                }
             }
             store.set_status(&deployment.run_id, DeploymentStatus::Abandoned)?;
         }

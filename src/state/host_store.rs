@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 
 use super::error::{StateError, StateResult};
-use super::hosts::{sum_hosts, HostRecord, HostState, HostVersion};
+use super::hosts::{sum_hosts, HostChange, HostRecord, HostState, HostVersion};
 use super::sql::{transaction, Row, SqlConnection, SqlValue};
 
 const HOST_COLUMNS: &str = "pipeline, environment, host, version, previous_version, state, run_id, updated_at";
@@ -37,65 +37,113 @@ pub fn record_hosts(connection: &mut dyn SqlConnection, record: &HostRecord) -> 
 
 /// [`record_hosts`] inside a transaction the caller holds.
 pub fn write_hosts(connection: &mut dyn SqlConnection, record: &HostRecord) -> StateResult<()> {
-    {
-        for change in &record.changes {
-            let key: [SqlValue; 3] = [(&record.pipeline).into(), (&change.environment).into(), (&change.host).into()];
-            let existing = connection.query(
-                "SELECT version, previous_version, run_id FROM host_versions \
-                 WHERE pipeline = $1 AND environment = $2 AND host = $3",
-                &key,
-            )?;
-            let previous = match (&change.previous_version, existing.first()) {
-                (Some(previous), _) => previous.clone(),
-                // The same run again (a resume after a pause): what it replaced stays.
-                (None, Some(row)) if row.text(2)? == record.run_id || row.text(0)? == change.version => row.text(1)?,
-                (None, Some(row)) => row.text(0)?,
-                // No record yet: the environment's version (a store from before hosts were recorded).
-                (None, None) => environment_version(connection, &record.pipeline, &change.environment)?
-                    .map(|(version, ..)| version)
-                    .filter(|version| *version != change.version)
-                    .unwrap_or_default(),
-            };
+    let mut environments: Vec<&str> = Vec::new();
+    for change in &record.changes {
+        if !environments.contains(&change.environment.as_str()) {
+            environments.push(&change.environment);
+        }
+    }
+    for environment in &environments {
+        adopt_environment(connection, record, environment)?;
+    }
+    for change in &record.changes {
+        write_change(connection, record, change)?;
+    }
+    for environment in environments {
+        sum_environment(connection, record, environment)?;
+    }
+    Ok(())
+}
+
+/// A store from before hosts were recorded: the first time a run changes a
+/// host of an environment that has a version but no host records, every
+/// host of the plan's environment is first recorded on that version (by the
+/// run that deployed it), so the hosts the run does not touch keep what the
+/// environment ran, and a rollback finds where each came from.
+fn adopt_environment(connection: &mut dyn SqlConnection, record: &HostRecord, environment: &str) -> StateResult<()> {
+    let rows = connection.query(
+        "SELECT current_version, current_run, previous_version, updated_at FROM environment_versions \
+         WHERE pipeline = $1 AND environment = $2",
+        &[(&record.pipeline).into(), environment.into()],
+    )?;
+    let Some(row) = rows.first() else { return Ok(()) };
+    let recorded = connection.query(
+        "SELECT host FROM host_versions WHERE pipeline = $1 AND environment = $2",
+        &[(&record.pipeline).into(), environment.into()],
+    )?;
+    if !recorded.is_empty() {
+        return Ok(());
+    }
+    let (version, run, previous, at) = (row.text(0)?, row.text(1)?, row.text(2)?, row.int(3)?);
+    for (_, hosts) in record.plan_hosts.iter().filter(|(name, _)| name == environment) {
+        for host in hosts {
             let values: Vec<SqlValue> = vec![
                 (&record.pipeline).into(),
-                (&change.environment).into(),
-                (&change.host).into(),
-                (&change.version).into(),
-                previous.into(),
-                change.state.as_str().into(),
-                (&record.run_id).into(),
-                record.at.into(),
+                environment.into(),
+                host.into(),
+                (&version).into(),
+                (&previous).into(),
+                HostState::Ok.as_str().into(),
+                (&run).into(),
+                at.into(),
             ];
-            connection.execute(
-                &format!(
-                    "INSERT INTO host_versions ({HOST_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-                     ON CONFLICT (pipeline, environment, host) DO UPDATE SET version = excluded.version, \
-                     previous_version = excluded.previous_version, state = excluded.state, \
-                     run_id = excluded.run_id, updated_at = excluded.updated_at"
-                ),
-                &values,
-            )?;
-            connection.execute(
-                &format!(
-                    "INSERT INTO host_history ({HISTORY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-                     ON CONFLICT (pipeline, environment, host, run_id) DO UPDATE SET version = excluded.version, \
-                     previous_version = excluded.previous_version, state = excluded.state, \
-                     changed_at = excluded.changed_at"
-                ),
-                &values,
-            )?;
+            upsert(connection, &values)?;
         }
-        let mut environments: Vec<&str> = Vec::new();
-        for change in &record.changes {
-            if !environments.contains(&change.environment.as_str()) {
-                environments.push(&change.environment);
-            }
-        }
-        for environment in environments {
-            sum_environment(connection, record, environment)?;
-        }
-        Ok(())
     }
+    Ok(())
+}
+
+/// One host's change: its record, and a row of its history.
+fn write_change(connection: &mut dyn SqlConnection, record: &HostRecord, change: &HostChange) -> StateResult<()> {
+    let key: [SqlValue; 3] = [(&record.pipeline).into(), (&change.environment).into(), (&change.host).into()];
+    let existing = connection.query(
+        "SELECT version, previous_version, run_id FROM host_versions \
+         WHERE pipeline = $1 AND environment = $2 AND host = $3",
+        &key,
+    )?;
+    let previous = match (&change.previous_version, existing.first()) {
+        (Some(previous), _) => previous.clone(),
+        // The same run again (a resume after a pause): what it replaced stays.
+        (None, Some(row)) if row.text(2)? == record.run_id || row.text(0)? == change.version => row.text(1)?,
+        (None, Some(row)) => row.text(0)?,
+        // No record yet: nothing ran there before.
+        (None, None) => String::new(),
+    };
+    let values: Vec<SqlValue> = vec![
+        (&record.pipeline).into(),
+        (&change.environment).into(),
+        (&change.host).into(),
+        (&change.version).into(),
+        previous.into(),
+        change.state.as_str().into(),
+        (&record.run_id).into(),
+        record.at.into(),
+    ];
+    upsert(connection, &values)
+}
+
+/// Writes a host's record and the history row of its run (`values` in
+/// [`HOST_COLUMNS`] order).
+fn upsert(connection: &mut dyn SqlConnection, values: &[SqlValue]) -> StateResult<()> {
+    connection.execute(
+        &format!(
+            "INSERT INTO host_versions ({HOST_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+             ON CONFLICT (pipeline, environment, host) DO UPDATE SET version = excluded.version, \
+             previous_version = excluded.previous_version, state = excluded.state, \
+             run_id = excluded.run_id, updated_at = excluded.updated_at"
+        ),
+        values,
+    )?;
+    connection.execute(
+        &format!(
+            "INSERT INTO host_history ({HISTORY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+             ON CONFLICT (pipeline, environment, host, run_id) DO UPDATE SET version = excluded.version, \
+             previous_version = excluded.previous_version, state = excluded.state, \
+             changed_at = excluded.changed_at"
+        ),
+        values,
+    )?;
+    Ok(())
 }
 
 /// `(current_version, current_run, previous_version)` of an environment.
@@ -113,8 +161,7 @@ fn environment_version(
 }
 
 /// The environment's version becomes the one of most of its hosts; it is
-/// mixed when they differ. A host of the plan without a record counts as
-/// on the environment's version before (or on nothing).
+/// mixed when they differ (a host of the plan without a record runs nothing).
 fn sum_environment(connection: &mut dyn SqlConnection, record: &HostRecord, environment: &str) -> StateResult<()> {
     let before = environment_version(connection, &record.pipeline, environment)?;
     let rows = connection.query(
@@ -127,11 +174,10 @@ fn sum_environment(connection: &mut dyn SqlConnection, record: &HostRecord, envi
         recorded.insert(row.text(0)?);
         hosts.push((row.text(1)?, row.text(2)?, row.int(3)?));
     }
-    let (before_version, before_run) =
-        before.as_ref().map(|(version, run, _)| (version.clone(), run.clone())).unwrap_or_default();
+    // A host of the plan without a record runs nothing deploy knows of.
     for (_, plan_hosts) in record.plan_hosts.iter().filter(|(name, _)| name == environment) {
         for _ in plan_hosts.iter().filter(|host| !recorded.contains(*host)) {
-            hosts.push((before_version.clone(), before_run.clone(), 0));
+            hosts.push((String::new(), String::new(), 0));
         }
     }
     let Some(sum) = sum_hosts(&hosts) else { return Ok(()) };

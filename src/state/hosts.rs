@@ -73,8 +73,9 @@ pub struct HostRecord {
     pub at: i64,
     pub changes: Vec<HostChange>,
     /// Each changed environment's hosts in the plan: a host of the plan
-    /// without a record counts as still on the environment's version
-    /// (or on nothing), so a `--limit` run makes its environment mixed.
+    /// without a record runs nothing deploy knows of, so a first `--limit`
+    /// run makes its environment mixed. (An environment recorded before
+    /// hosts were has its hosts recorded on its version first.)
     pub plan_hosts: Vec<(String, Vec<String>)>,
 }
 

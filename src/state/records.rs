@@ -204,6 +204,9 @@ pub struct Promotion {
 pub struct RollbackRecord {
     pub rollback_run: String,
     pub undone_run: String,
+    /// The undone run is undone as a whole (it records who undid it); a
+    /// per-host rollback that left some of its hosts on it does not say so.
+    pub whole: bool,
     pub pipeline: String,
     pub environments: Vec<EnvironmentRollback>,
     pub at: i64,

@@ -389,10 +389,12 @@ impl<C: SqlConnection> StateStore for SqlStore<C> {
 
     fn record_rollback(&mut self, rollback: &RollbackRecord) -> StateResult<()> {
         transaction(&mut self.connection, |connection| {
-            connection.execute(
-                "UPDATE deployments SET undone_by = $1 WHERE run_id = $2",
-                &[(&rollback.rollback_run).into(), (&rollback.undone_run).into()],
-            )?;
+            if rollback.whole {
+                connection.execute(
+                    "UPDATE deployments SET undone_by = $1 WHERE run_id = $2",
+                    &[(&rollback.rollback_run).into(), (&rollback.undone_run).into()],
+                )?;
+            }
             for environment in &rollback.environments {
                 if let Some(version) = &environment.bad_version {
                     connection.execute(
