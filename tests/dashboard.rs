@@ -357,3 +357,79 @@ fn a_watched_commit_shows_with_its_author_in_the_runs_and_the_history() {
     watcher.signal(libc::SIGTERM);
     assert_eq!(watcher.wait(Duration::from_secs(60)), Some(0), "{}", watcher.logs());
 }
+
+#[test]
+fn an_old_run_is_drawn_from_the_plan_it_ran_not_todays() {
+    let before = "pipeline \"shop\" {}\nstage build { run \"echo built\"  irreversible = \"test\" }\n";
+    let test = Test::new().plan(before).file("tokens", TOKENS);
+    let ran = test.run_with(&["run", "release.deploy", "--json"]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let old = ran.events().iter().find_map(|event| event["run_id"].as_str().map(str::to_string)).unwrap_or_default();
+    // A stage added since.
+    let after =
+        format!("{before}stage smoke_check {{ needs = [build]  run \"echo checked\"  irreversible = \"test\" }}\n");
+    std::fs::write(test.path().join("release.deploy"), after).unwrap_or_else(|e| panic!("write: {e}"));
+    let ran = test.run_with(&["run", "release.deploy", "--json"]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let new = ran.events().iter().find_map(|event| event["run_id"].as_str().map(str::to_string)).unwrap_or_default();
+    let (_server, base) = serve(&test);
+    let old_page = get(&format!("{base}/runs/{old}"));
+    assert_eq!(old_page.status, 200);
+    assert!(old_page.body.contains(">build<"), "{}", old_page.body);
+    assert!(!old_page.body.contains("smoke_check"), "the old run shows a stage added later: {}", old_page.body);
+    let new_page = get(&format!("{base}/runs/{new}"));
+    assert!(new_page.body.contains("smoke_check"), "{}", new_page.body);
+}
+
+#[test]
+fn open_pages_follow_what_a_terminal_does_in_a_real_browser() {
+    if let Some(reason) = missing_tools() {
+        assert!(std::env::var_os("CI").is_none(), "CI must run the browser test, but {reason}");
+        eprintln!("skipping the browser test: {reason}");
+        return;
+    }
+    let test = Test::new().plan(PLAN).file("tokens", TOKENS);
+    let first =
+        test.run_with(&["run", "release.deploy", "--yes", "--as", "bob", "--set", "version=0.9", "--set", "pause=0"]);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    // A row wider than the screen: the history's Outcome column must stay in view.
+    let wide = format!("version=0.9-{}", "build".repeat(40));
+    let ran = test.run_with(&["run", "release.deploy", "--yes", "--as", "bob", "--set", &wide, "--set", "pause=0"]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let ran = test.run_with(&["run", "release.deploy", "--json", "--as", "bob", "--set", "pause=0"]);
+    assert_eq!(ran.code, 3, "{}", ran.stderr);
+    let run_id = ran.events().iter().find_map(|event| event["run_id"].as_str().map(str::to_string)).unwrap_or_default();
+    let (server, base) = serve(&test);
+    let output = Command::new("node")
+        .arg(root().join("tests/e2e/live.mjs"))
+        .args([&base, &run_id, common::binary()])
+        .arg(test.path())
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap_or_else(|e| panic!("node: {e}"));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "the live scenario failed:\n{stdout}\n{stderr}\n{}", server.logs());
+    assert!(stdout.contains("live scenario passed"), "{stdout}");
+}
+
+#[test]
+fn the_overview_shows_every_host_and_a_mixed_environment() {
+    let plan = "pipeline \"shop\" {}\nenvironment production { hosts = [\"web-1\", \"web-2\"] }\n\
+                param version: string = \"1.0\"\n\
+                stage ship { target = production  run \"echo ${version} on ${host}\"  rollback { run \"true\" } }\n";
+    let test = Test::new().plan(plan).file("tokens", TOKENS);
+    let ran = test.run_with(&["run", "release.deploy", "--set", "version=1.0"]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let ran = test.run_with(&["run", "release.deploy", "--set", "version=2.0", "--limit", "web-1"]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let (_server, base) = serve(&test);
+    let page = get(&format!("{base}/")).body;
+    let host = |name: &str| {
+        let start = page.find(&format!("<li data-host=\"{name}\">")).unwrap_or_else(|| panic!("no {name}: {page}"));
+        page[start..].split("</li>").next().unwrap_or_default().to_string()
+    };
+    assert!(host("web-1").contains("2.0"), "{}", host("web-1"));
+    assert!(host("web-2").contains("1.0") && !host("web-2").contains("2.0"), "{}", host("web-2"));
+    assert!(page.contains("data-mixed"), "{page}");
+}

@@ -289,6 +289,11 @@ fn a_new_run_after_a_kill_ends_the_crashed_runs_steps_first() {
         .unwrap_or_else(|e| panic!("spawn: {e}"));
     let pid_file = test.path().join("step.pid");
     wait_until(LONG, "the step to start", || lines(&pid_file).first().is_some_and(|pid| !pid.is_empty()));
+    // Killed once the journal has the step's process (a kill before the
+    // journal's next commit loses it: nothing would know it is there).
+    wait_until(LONG, "the step's process in the journal", || {
+        test.run_with(&["logs", "--json"]).stdout.contains("\"process_started\"")
+    });
     // SAFETY: kill(2) on our own child.
     unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
     let _ = child.wait();

@@ -214,3 +214,49 @@ fn announce_large_body(address: &str, path: &str, length: usize) -> common::back
     let status = head.split_whitespace().nth(1).and_then(|code| code.parse().ok()).unwrap_or(0);
     common::background::Answer { status, body: body.to_string() }
 }
+
+#[test]
+fn runs_page_by_offset_and_filter_by_outcome_on_both_backends() {
+    let plan = "pipeline \"shop\" {}\nparam version: string = \"1\"\nparam fail: string = \"no\"\n\
+                stage ship { run \"test ${fail} = no\"  rollback { run \"true\" } }\n";
+    let mut backends = vec![common::backend::Backend::Sqlite];
+    backends.extend(common::backend::postgres("runs_page_by_offset_and_filter_by_outcome_on_both_backends"));
+    for backend in backends {
+        let test = backend.apply(Test::new().plan(plan).file("tokens", TOKENS));
+        for version in 1..=7 {
+            let fail = if version == 3 { "fail=yes" } else { "fail=no" };
+            let ran = test.run_with(&["run", "release.deploy", "--set", &format!("version={version}"), "--set", fail]);
+            assert_eq!(ran.code, if version == 3 { 2 } else { 0 }, "{}", ran.stderr);
+        }
+        let env: Vec<(&str, &str)> = match &backend {
+            common::backend::Backend::Postgres(url) => vec![("DEPLOY_STATE", url.as_str())],
+            common::backend::Backend::Sqlite => Vec::new(),
+        };
+        let server = Background::start(test.path(), &["serve", "release.deploy", "--listen", "127.0.0.1:0"], &env);
+        let base = format!("http://{}", server.address());
+        let versions = |url: &str| -> Vec<String> {
+            get(url)
+                .json()
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|r| r["version"].as_str().map(str::to_string))
+                .collect()
+        };
+        assert_eq!(versions(&format!("{base}/api/runs?limit=3")), ["7", "6", "5"], "{backend:?}");
+        assert_eq!(versions(&format!("{base}/api/runs?limit=3&offset=3")), ["4", "3", "2"], "{backend:?}");
+        assert_eq!(versions(&format!("{base}/api/runs?limit=3&offset=6")), ["1"], "{backend:?}");
+        assert!(versions(&format!("{base}/api/runs?limit=1000&offset=1500")).is_empty(), "{backend:?}");
+        assert_eq!(versions(&format!("{base}/api/runs?status=rolled_back")), ["3"], "{backend:?}");
+        assert_eq!(get(&format!("{base}/api/runs?status=nonsense")).status, 400);
+        // The page: the same, with links between pages that keep the filters.
+        let page = get(&format!("{base}/history?limit=3&page=2")).body;
+        assert!(page.contains("page 2") && page.contains("rel=\"prev\"") && page.contains("rel=\"next\""), "{page}");
+        assert!(page.contains("/history?page=3&amp;limit=3"), "{page}");
+        let rows = page.matches("data-run-row").count();
+        assert_eq!(rows, 3, "{page}");
+        let failed = get(&format!("{base}/history?status=rolled_back")).body;
+        assert_eq!(failed.matches("data-run-row").count(), 1, "{failed}");
+        assert!(failed.contains("<option value=\"rolled_back\" selected>"), "{failed}");
+    }
+}

@@ -510,3 +510,30 @@ fn a_required_version_param_is_bound_to_the_commit() {
     watcher.signal(libc::SIGTERM);
     assert_eq!(watcher.wait(LONG), Some(0), "{}", watcher.logs());
 }
+
+#[test]
+fn the_start_line_names_the_plans_every_and_no_row_is_named_after_the_file() {
+    let setup = Setup::new();
+    let body = "stage build { run \"echo built\"  irreversible = \"test\" }";
+    let text = format!("pipeline \"app\" {{ watch {{ branch = \"main\"  every = 2s }} }}\n{body}\n");
+    let first = setup.repo.commit(&[("release.deploy", &text)], "first");
+    for _ in 0..2 {
+        // The plan is not in the runner's directory: it is read from the first head.
+        let mut watcher = setup.watch(&[]);
+        setup.wait_for_status(&first, "succeeded", &watcher);
+        wait_until(LONG, "the start line", || watcher.err().contains("watching "));
+        assert!(watcher.err().contains("every 2s"), "{}", watcher.logs());
+        assert!(!watcher.err().contains("every 1m"), "{}", watcher.logs());
+        watcher.signal(libc::SIGTERM);
+        assert_eq!(watcher.wait(LONG), Some(0), "{}", watcher.logs());
+        let status = std::process::Command::new(env!("CARGO_BIN_EXE_deploy"))
+            .args(["status", "--json", "--state", &setup.state().display().to_string()])
+            .current_dir(&setup.runner)
+            .output()
+            .unwrap_or_else(|e| panic!("deploy status: {e}"));
+        let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap_or_default();
+        let names: Vec<&str> =
+            status["watchers"].as_array().into_iter().flatten().filter_map(|w| w["pipeline"].as_str()).collect();
+        assert_eq!(names, ["app"], "{status}");
+    }
+}

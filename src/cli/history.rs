@@ -97,8 +97,12 @@ pub fn run(args: HistoryArgs) -> ExitCode {
         },
         None => None,
     };
-    let query =
-        DeploymentQuery { pipeline, environment: args.environment.clone(), kind: None, limit: Some(args.limit.max(1)) };
+    let query = DeploymentQuery {
+        pipeline,
+        environment: args.environment.clone(),
+        limit: Some(args.limit.max(1)),
+        ..DeploymentQuery::default()
+    };
     let deployments = match store.deployments(&query) {
         Ok(deployments) => deployments,
         Err(error) => return report::fail(error),

@@ -114,15 +114,32 @@ pub struct RunsQuery {
     #[serde(rename = "env")]
     environment: Option<String>,
     limit: Option<usize>,
+    /// A recorded status (`rolled_back`, …).
+    status: Option<String>,
+    /// Rows to skip: the next page starts at `offset + limit`.
+    offset: Option<usize>,
+}
+
+/// `?status=` as a status; 400 for a word that is none.
+pub fn status_filter(status: Option<&str>) -> ApiResult<Option<DeploymentStatus>> {
+    match status.filter(|status| !status.is_empty()) {
+        None => Ok(None),
+        Some(word) => DeploymentStatus::parse(word)
+            .map(Some)
+            .ok_or_else(|| ApiError::bad_request(format!("`status={word}` is not a run status"))),
+    }
 }
 
 pub async fn runs(State(state): State<AppState>, Query(query): Query<RunsQuery>) -> ApiResult<Json<Vec<RunSummary>>> {
+    let status = status_filter(query.status.as_deref())?;
     let rows = blocking(move || {
         let query = DeploymentQuery {
             pipeline: query.pipeline,
             environment: query.environment,
             kind: None,
             limit: Some(query.limit.unwrap_or(50).clamp(1, 1000)),
+            status,
+            offset: query.offset.unwrap_or(0),
         };
         let mut store = open(&state)?;
         let deployments = store.deployments(&query)?;

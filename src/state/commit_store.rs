@@ -139,6 +139,17 @@ pub fn record_watcher(connection: &mut dyn SqlConnection, watcher: &WatcherRecor
     })
 }
 
+pub fn remove_watcher(connection: &mut dyn SqlConnection, pipeline: &str, machine: &str, pid: i64) -> StateResult<()> {
+    transaction(connection, |connection| {
+        connection
+            .execute(
+                "DELETE FROM watchers WHERE pipeline = $1 AND machine = $2 AND pid = $3",
+                &[pipeline.into(), machine.into(), pid.into()],
+            )
+            .map(|_| ())
+    })
+}
+
 pub fn watchers(connection: &mut dyn SqlConnection) -> StateResult<Vec<WatcherRecord>> {
     let rows = connection.query(&format!("SELECT {WATCHER_COLUMNS} FROM watchers ORDER BY pipeline"), &[])?;
     rows.iter()

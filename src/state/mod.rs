@@ -123,6 +123,8 @@ pub trait StateStore: Send {
     fn commits_of_runs(&mut self, run_ids: &[String]) -> StateResult<Vec<CommitRecord>>;
     fn record_watcher(&mut self, watcher: &WatcherRecord) -> StateResult<()>;
     fn watchers(&mut self) -> StateResult<Vec<WatcherRecord>>;
+    /// Drops the row of `pipeline` if this process (`machine`, `pid`) wrote it.
+    fn remove_watcher(&mut self, pipeline: &str, machine: &str, pid: i64) -> StateResult<()>;
 }
 
 /// Opens the store at `location`; `create` makes a missing SQLite file.

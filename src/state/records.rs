@@ -171,6 +171,10 @@ pub struct DeploymentQuery {
     pub environment: Option<String>,
     pub kind: Option<DeploymentKind>,
     pub limit: Option<usize>,
+    /// Only deployments whose recorded status is this one.
+    pub status: Option<DeploymentStatus>,
+    /// Skip this many of the newest matching rows (paging).
+    pub offset: usize,
 }
 
 /// How a run ended.

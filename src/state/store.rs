@@ -240,12 +240,16 @@ impl<C: SqlConnection> StateStore for SqlStore<C> {
             let pipelines = self.connection.query("SELECT DISTINCT pipeline FROM deployments", &[])?;
             let mut merged = Vec::new();
             for row in &pipelines {
-                let one = DeploymentQuery { pipeline: Some(row.text(0)?), ..query.clone() };
+                let one = DeploymentQuery {
+                    pipeline: Some(row.text(0)?),
+                    limit: Some(limit.saturating_add(query.offset)),
+                    offset: 0,
+                    ..query.clone()
+                };
                 merged.extend(self.deployments(&one)?);
             }
             merged.sort_by(|a, b| b.started_at.cmp(&a.started_at).then_with(|| b.run_id.cmp(&a.run_id)));
-            merged.truncate(limit);
-            return Ok(merged);
+            return Ok(merged.into_iter().skip(query.offset).take(limit).collect());
         }
         // The filters and the limit go to the database, so a large history
         // is not read to show its newest rows; `targets` checks the
@@ -260,6 +264,10 @@ impl<C: SqlConnection> StateStore for SqlStore<C> {
             params.push(kind.as_str().into());
             conditions.push(format!("kind = ${}", params.len()));
         }
+        if let Some(status) = query.status {
+            params.push(status.as_str().into());
+            conditions.push(format!("status = ${}", params.len()));
+        }
         let exact_environment = query.environment.as_deref().filter(|env| !env.contains(['%', '_', ',', '\\']));
         if let Some(environment) = exact_environment {
             params.push(format!("%,{environment},%").into());
@@ -269,10 +277,13 @@ impl<C: SqlConnection> StateStore for SqlStore<C> {
         let limit = match query.limit {
             Some(limit) if query.environment.is_none() || exact_environment.is_some() => {
                 params.push(i64::try_from(limit).unwrap_or(i64::MAX).into());
-                format!(" LIMIT ${}", params.len())
+                params.push(i64::try_from(query.offset).unwrap_or(i64::MAX).into());
+                format!(" LIMIT ${} OFFSET ${}", params.len() - 1, params.len())
             }
             _ => String::new(),
         };
+        // Rows the database did not skip (no LIMIT there) are skipped here.
+        let mut to_skip = if limit.is_empty() { query.offset } else { 0 };
         let rows = self.connection.query(
             &format!(
                 "SELECT {DEPLOYMENT_COLUMNS} FROM deployments{filter} ORDER BY started_at DESC, run_id DESC{limit}"
@@ -286,6 +297,10 @@ impl<C: SqlConnection> StateStore for SqlStore<C> {
                 continue;
             }
             if query.environment.as_deref().is_some_and(|env| !deployment.targets(env)) {
+                continue;
+            }
+            if to_skip > 0 {
+                to_skip -= 1;
                 continue;
             }
             out.push(deployment);
@@ -718,5 +733,9 @@ impl<C: SqlConnection> StateStore for SqlStore<C> {
 
     fn watchers(&mut self) -> StateResult<Vec<WatcherRecord>> {
         super::commit_store::watchers(&mut self.connection)
+    }
+
+    fn remove_watcher(&mut self, pipeline: &str, machine: &str, pid: i64) -> StateResult<()> {
+        super::commit_store::remove_watcher(&mut self.connection, pipeline, machine, pid)
     }
 }

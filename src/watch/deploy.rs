@@ -172,6 +172,10 @@ impl Watcher {
         }
         let checked = crate::check::check_file_with(&worktree.join(&self.config.plan_in_repo), &[]);
         if let Some(plan) = checked.plan {
+            if self.stem_recorded && self.pipeline != plan.pipeline.name {
+                let me = crate::state::Holder::current("");
+                let _ = self.store.remove_watcher(&self.pipeline, &me.machine, me.pid);
+            }
             self.pipeline = plan.pipeline.name.clone();
             if let (Some(every), false) = (plan.pipeline.watch.as_ref().and_then(|watch| watch.every), self.every_fixed)
             {

@@ -39,6 +39,11 @@ pub struct Watcher {
     /// The pipeline's name came from a plan (else from FILE's name, until
     /// the plan at the first head is read).
     pub pipeline_known: bool,
+    /// A row named after FILE was written (a fetch failed before the plan
+    /// was read): it goes when the pipeline's name is known.
+    pub(super) stem_recorded: bool,
+    /// The start line was printed (it waits for the plan's `every`).
+    announced: bool,
 }
 
 impl Watcher {
@@ -79,18 +84,17 @@ impl Watcher {
             tried: Vec::new(),
             every_fixed: false,
             pipeline_known: false,
+            stem_recorded: false,
+            announced: false,
         })
     }
 
     /// Watches until stopped.
     pub fn run(mut self) {
-        self.reporter.notice(&format!(
-            "watching {} branch {} every {} (plan {})",
-            self.config.repo,
-            self.config.branch,
-            crate::duration::format_duration(self.config.every),
-            self.config.plan_in_repo.display()
-        ));
+        // Without FILE here, the plan at the first head says how often.
+        if self.pipeline_known || self.every_fixed {
+            self.announce();
+        }
         while !self.shared.is_stopping() {
             self.set_state("fetching", "");
             let wait = match self.git.fetch(&self.config.branch) {
@@ -114,8 +118,24 @@ impl Watcher {
         self.set_state("stopped", "");
     }
 
+    /// The start line: what is watched, how often, which plan.
+    pub(super) fn announce(&mut self) {
+        if self.announced {
+            return;
+        }
+        self.announced = true;
+        self.reporter.notice(&format!(
+            "watching {} branch {} every {} (plan {})",
+            self.config.repo,
+            self.config.branch,
+            crate::duration::format_duration(self.config.every),
+            self.config.plan_in_repo.display()
+        ));
+    }
+
     /// Logs the failure and gives the backoff before the next fetch.
     fn fetch_failed(&mut self, error: Failure) -> Duration {
+        self.announce();
         self.failures += 1;
         let factor = 2u32.saturating_pow(self.failures.min(16));
         let wait = self.config.every.max(Duration::from_secs(1)).saturating_mul(factor).min(MAX_BACKOFF);
@@ -151,6 +171,7 @@ impl Watcher {
         if !self.pipeline_known {
             self.discover_pipeline(head);
         }
+        self.announce();
         if let Err(error) = self.note_new_commits(head) {
             self.reporter.notice(&format!("error: {error}"));
             return;
@@ -261,6 +282,13 @@ impl Watcher {
         self.shared.set_status(self.record.clone());
         if changed && !detail.is_empty() && state == "waiting" {
             self.reporter.notice(&format!("waiting: {detail}"));
+        }
+        // Named after FILE until the plan says: recorded only to show an error.
+        if !self.pipeline_known {
+            if self.record.last_error.is_none() {
+                return;
+            }
+            self.stem_recorded = true;
         }
         if let Err(error) = self.store.record_watcher(&self.record) {
             self.reporter.notice(&format!("warning: cannot record the watcher's state: {error}"));

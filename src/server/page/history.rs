@@ -9,15 +9,19 @@ use axum::extract::{Query, State};
 use axum::response::Html;
 use serde::Deserialize;
 
-use super::html::{duration, escape, page, status_badge, time, url_part};
-use crate::server::api::{blocking, open, summaries, RunSummary};
+use super::html::{duration, escape, page, status_badge, status_word, time, url_part};
+use crate::server::api::{blocking, open, status_filter, summaries, RunSummary};
 use crate::server::{ApiResult, AppState};
-use crate::state::DeploymentQuery;
+use crate::state::{DeploymentQuery, DeploymentStatus};
 
 #[derive(Debug, Deserialize)]
 pub struct HistoryQuery {
     env: Option<String>,
     limit: Option<usize>,
+    /// Only runs that ended so (`rolled_back`, …).
+    status: Option<String>,
+    /// 1-based page of `limit` rows.
+    page: Option<usize>,
 }
 
 struct HistoryPage {
@@ -25,11 +29,15 @@ struct HistoryPage {
     environments: Vec<String>,
     rows: Vec<(RunSummary, Vec<String>)>,
     limit: usize,
+    status: Option<DeploymentStatus>,
+    page: usize,
 }
 
 pub async fn show(State(state): State<AppState>, Query(query): Query<HistoryQuery>) -> ApiResult<Html<String>> {
     let environment = query.env.filter(|env| !env.is_empty());
     let limit = query.limit.unwrap_or(100).clamp(1, 1000);
+    let status = status_filter(query.status.as_deref())?;
+    let number = query.page.unwrap_or(1).max(1);
     let view = blocking(move || {
         let mut store = open(&state)?;
         let mut environments: Vec<String> =
@@ -38,8 +46,14 @@ pub async fn show(State(state): State<AppState>, Query(query): Query<HistoryQuer
         environments.retain(|env| !env.is_empty());
         environments.sort();
         environments.dedup();
-        let query =
-            DeploymentQuery { pipeline: None, environment: environment.clone(), kind: None, limit: Some(limit) };
+        let query = DeploymentQuery {
+            pipeline: None,
+            environment: environment.clone(),
+            kind: None,
+            limit: Some(limit),
+            status,
+            offset: (number - 1).saturating_mul(limit),
+        };
         let deployments = store.deployments(&query)?;
         let mut rows = Vec::new();
         for summary in summaries(store.as_mut(), &deployments)? {
@@ -47,7 +61,7 @@ pub async fn show(State(state): State<AppState>, Query(query): Query<HistoryQuer
                 store.approvals(&summary.run_id)?.into_iter().map(|a| format!("{} ({})", a.approver, a.gate)).collect();
             rows.push((summary, approvers));
         }
-        Ok(HistoryPage { environment, environments, rows, limit })
+        Ok(HistoryPage { environment, environments, rows, limit, status, page: number })
     })
     .await?;
     Ok(Html(page("History", &render(&view))))
@@ -62,6 +76,19 @@ fn filter_form(body: &mut String, view: &HistoryPage) {
         let selected = if view.environment.as_deref() == Some(env.as_str()) { " selected" } else { "" };
         let _ = write!(body, "<option value=\"{0}\"{selected}>{0}</option>", escape(env));
     }
+    body.push_str(
+        "</select> <label for=\"status\">Outcome</label> <select id=\"status\" name=\"status\">\
+         <option value=\"\">any outcome</option>",
+    );
+    for status in DeploymentStatus::ALL {
+        let selected = if view.status == Some(status) { " selected" } else { "" };
+        let _ = write!(
+            body,
+            "<option value=\"{}\"{selected}>{}</option>",
+            status.as_str(),
+            escape(status_word(status.as_str()))
+        );
+    }
     body.push_str("</select> <button type=\"submit\">Filter</button></form>");
 }
 
@@ -72,6 +99,8 @@ fn render(view: &HistoryPage) -> String {
     };
     let mut body = format!("<h1>{title}</h1>");
     filter_form(&mut body, view);
+    // The rows are refreshed in place by the script.
+    body.push_str("<div data-live=\"history\">");
     let _ = write!(body, "<p>The newest {} deployments.</p>", view.limit);
     body.push_str(
         "<div class=\"table-wrap\"><table class=\"history\"><thead><tr><th scope=\"col\">Run</th>\
@@ -113,5 +142,30 @@ fn render(view: &HistoryPage) -> String {
         );
     }
     body.push_str("</tbody></table></div>");
+    pages(&mut body, view);
+    body.push_str("</div>");
     body
+}
+
+/// Links to the newer and the older page, with the same filters.
+fn pages(body: &mut String, view: &HistoryPage) {
+    let link = |page: usize| {
+        let mut query = vec![format!("page={page}"), format!("limit={}", view.limit)];
+        if let Some(env) = &view.environment {
+            query.push(format!("env={}", url_part(env)));
+        }
+        if let Some(status) = view.status {
+            query.push(format!("status={}", status.as_str()));
+        }
+        format!("/history?{}", query.join("&amp;"))
+    };
+    body.push_str("<nav class=\"pages\" aria-label=\"Pages\">");
+    if view.page > 1 {
+        let _ = write!(body, "<a href=\"{}\" rel=\"prev\">Newer</a> ", link(view.page - 1));
+    }
+    let _ = write!(body, "<span>page {}</span>", view.page);
+    if view.rows.len() == view.limit {
+        let _ = write!(body, " <a href=\"{}\" rel=\"next\">Older</a>", link(view.page + 1));
+    }
+    body.push_str("</nav>");
 }

@@ -19,24 +19,26 @@ pub async fn show(State(state): State<AppState>) -> ApiResult<Html<String>> {
 }
 
 fn render(overview: &Overview) -> String {
-    let mut body = format!("<h1>Overview</h1>{}", action_bar(""));
+    // What is below the action bar is refreshed in place by the script.
+    let mut body = format!("<h1>Overview</h1>{}<div data-live=\"overview\">", action_bar(""));
     body.push_str(
         "<h2>Environments</h2><div class=\"table-wrap\"><table><thead><tr>\
         <th scope=\"col\">Pipeline</th><th scope=\"col\">Environment</th><th scope=\"col\">Current</th>\
-        <th scope=\"col\">Previous</th><th scope=\"col\">Known bad</th><th scope=\"col\">Updated</th>\
-        <th scope=\"col\">Action</th></tr></thead><tbody>",
+        <th scope=\"col\">Previous</th><th scope=\"col\">Hosts</th><th scope=\"col\">Known bad</th>\
+        <th scope=\"col\">Updated</th><th scope=\"col\">Action</th></tr></thead><tbody>",
     );
     for env in &overview.environments {
         let _ = write!(
             body,
             "<tr data-env=\"{}\"><td>{}</td><td>{}</td><td><a href=\"/runs/{}\">{}</a></td><td>{}</td><td>{}</td>\
-             <td>{}</td><td>{}</td></tr>",
+             <td>{}</td><td>{}</td><td>{}</td></tr>",
             escape(&env.environment),
             escape(&env.pipeline),
             escape(&env.environment),
             url_part(&env.current_run),
             escape(&env.current_version),
             escape(if env.previous_version.is_empty() { "—" } else { &env.previous_version }),
+            hosts_cell(env),
             escape(&known_bad(overview, &env.pipeline, &env.environment)),
             time(env.updated_at),
             if env.environment.is_empty() { String::new() } else { rollback_button(&env.environment) },
@@ -81,7 +83,34 @@ fn render(overview: &Overview) -> String {
     }
     body.push_str("</ul>");
     watchers(&mut body, overview);
+    body.push_str("</div>");
     body
+}
+
+/// Every host of the environment with the version it runs and its state;
+/// `mixed` when they do not all run the same version.
+fn hosts_cell(env: &crate::session::overview::EnvironmentView) -> String {
+    if env.hosts.is_empty() {
+        return "—".into();
+    }
+    let mut cell = String::new();
+    if env.mixed {
+        cell.push_str("<strong data-mixed>mixed</strong> ");
+    }
+    cell.push_str("<ul class=\"hosts\">");
+    for host in &env.hosts {
+        let _ = write!(
+            cell,
+            "<li data-host=\"{name}\"><code>{name}</code> {version} <small>{state}</small> \
+             <a href=\"/runs/{run}\" title=\"the run that last changed it\">run</a></li>",
+            name = escape(&host.host),
+            version = escape(if host.version.is_empty() { "—" } else { &host.version }),
+            state = escape(host.state.as_str()),
+            run = url_part(&host.run),
+        );
+    }
+    cell.push_str("</ul>");
+    cell
 }
 
 /// A lock: who holds it for which run, and a release button when stale.

@@ -1,6 +1,9 @@
-//! The plan a run was made from, as the graph the page draws: the server's
-//! own plan when it is the run's pipeline, else the run's recorded plan
-//! file; without either, the nodes the journal names, unconnected.
+//! The plan a run was made from, as the graph the page draws: the plan
+//! recorded with the run (its text and its imports' texts, as they were
+//! when it started), else the server's own plan when it is the run's
+//! pipeline, else the run's plan file as it is now; without any, the nodes
+//! the journal names, unconnected. An old run is drawn as it ran, not with
+//! the stages added to the plan since.
 
 use std::path::Path;
 
@@ -25,8 +28,33 @@ fn load(path: &Path, deployment: &Deployment) -> Option<ExecutionGraph> {
     (plan.pipeline.name == deployment.pipeline).then(|| ExecutionGraph::build(plan))
 }
 
+/// The plan recorded with the run, checked, if it still checks.
+fn recorded(deployment: &Deployment) -> Option<ExecutionGraph> {
+    if deployment.plan_text.is_empty() {
+        return None;
+    }
+    let path = Path::new(&deployment.plan_file);
+    let base = path.parent().unwrap_or(Path::new(""));
+    let imports: Vec<crate::canonical::RecordedSource> =
+        serde_json::from_str(&deployment.plan_imports).unwrap_or_default();
+    // The imported files as they were (those still on disk; std/ is built in).
+    let overlay: crate::check::loader::Overlay = imports
+        .into_iter()
+        .filter(|source| !source.path.starts_with("std/"))
+        .filter_map(|source| {
+            let file = std::fs::canonicalize(base.join(&source.path)).ok()?;
+            Some((file, std::sync::Arc::from(source.text.as_str())))
+        })
+        .collect();
+    let checked = crate::check::check_source_with(path, deployment.plan_text.clone(), overlay);
+    let plan = checked.plan.filter(|_| !checked.diagnostics.has_errors())?;
+    (plan.pipeline.name == deployment.pipeline).then(|| ExecutionGraph::build(plan))
+}
+
 pub fn graph_of(server_plan: &Path, deployment: &Deployment) -> Option<ExecutionGraph> {
-    load(server_plan, deployment).or_else(|| load(Path::new(&deployment.plan_file), deployment))
+    recorded(deployment)
+        .or_else(|| load(server_plan, deployment))
+        .or_else(|| load(Path::new(&deployment.plan_file), deployment))
 }
 
 /// What to draw for a run.

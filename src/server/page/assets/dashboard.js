@@ -1,5 +1,7 @@
 // The dashboard's script: live updates of a run page from the run's
-// Server-Sent Events, and the actions (approve, reject, resume, roll back,
+// Server-Sent Events (and, while no stream is open, from the run's JSON
+// every 2 s, so an approval or resume made in a terminal shows), the other
+// pages' `data-live` regions refreshed from the server every 2 s, and the actions (approve, reject, resume, roll back,
 // release a lock) sent to the JSON API with the bearer token typed into the
 // `Token` field. Without it every page is still complete as the server
 // rendered it; nothing here is fetched from anywhere but this server.
@@ -266,6 +268,24 @@
     window.setInterval(function () {
       Object.keys(nodes).forEach(function (name) { if (nodes[name].untilAt) renderNode(name, nodes[name]); });
     }, 1000);
+    // No stream open (the run is paused, or ended): what changed elsewhere —
+    // an approval or a resume in a terminal, another browser, the watcher.
+    window.setInterval(function () {
+      if (source || document.hidden) return;
+      fetch("/api/runs/" + encodeURIComponent(runId), { headers: { Accept: "application/json" } })
+        .then(function (answer) { return answer.ok ? answer.json() : null; })
+        .then(function (run) {
+          if (!run) return;
+          let changed = false;
+          (run.approvals || []).forEach(function (approval) {
+            const given = approval.gate + " by " + approval.approver;
+            if (approvals.indexOf(given) < 0) { approvals.push(given); changed = true; }
+          });
+          if (run.status !== runStatus) { runStatus = run.status; lastSeq = -1; nodes = {}; subscribe(); changed = true; }
+          if (changed) schedule();
+        })
+        .catch(function () { /* the next poll tries again */ });
+    }, 2000);
     return { again: function () { retriesLeft = 30; lastSeq = -1; nodes = {}; subscribe(); } };
   }
 
@@ -338,7 +358,13 @@
   function wire(page) {
     const input = tokenInput();
     if (input && !input.value) input.value = window.sessionStorage.getItem("deploy-token") || "";
-    document.querySelectorAll("button[data-post]").forEach(function (button) {
+    wireButtons(document, page);
+  }
+
+  function wireButtons(scope, page) {
+    scope.querySelectorAll("button[data-post]").forEach(function (button) {
+      if (button.dataset.wired) return;
+      button.dataset.wired = "1";
       button.disabled = false;
       button.addEventListener("click", function (event) {
         event.preventDefault();
@@ -346,16 +372,49 @@
         post(button.dataset.post, body, function (json) { return button.dataset.done + (json.run_id ? " (run " + json.run_id + ")" : ""); }, button.dataset.live ? page : null);
       });
     });
-    document.querySelectorAll("button[data-rollback]").forEach(function (button) {
+    scope.querySelectorAll("button[data-rollback]").forEach(function (button) {
+      if (button.dataset.wired) return;
+      button.dataset.wired = "1";
       button.disabled = false;
       button.addEventListener("click", function (event) { event.preventDefault(); confirmRollback(button, page); });
     });
   }
 
+  // ---- Pages other than a run's: their `data-live` regions as the server
+  // renders them now, every 2 s (not while one holds the focus).
+  // `served`: each region's HTML as the server sent it (before the buttons were wired).
+  function livePage(served) {
+    if (!document.querySelector("[data-live]")) return;
+    let busy = false;
+    window.setInterval(function () {
+      if (busy || document.hidden) return;
+      busy = true;
+      fetch(window.location.href, { headers: { Accept: "text/html" } })
+        .then(function (answer) { return answer.ok ? answer.text() : null; })
+        .then(function (html) {
+          if (!html) return;
+          const fresh = new DOMParser().parseFromString(html, "text/html");
+          document.querySelectorAll("[data-live]").forEach(function (region) {
+            const next = fresh.querySelector("[data-live=\"" + region.dataset.live + "\"]");
+            const name = region.dataset.live;
+            if (!next || next.innerHTML === served[name] || region.contains(document.activeElement)) return;
+            served[name] = next.innerHTML;
+            region.innerHTML = next.innerHTML;
+            wireButtons(region, null);
+          });
+        })
+        .catch(function () { /* the next refresh tries again */ })
+        .then(function () { busy = false; });
+    }, 2000);
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     const root = document.getElementById("run");
+    const served = {};
+    document.querySelectorAll("[data-live]").forEach(function (region) { served[region.dataset.live] = region.innerHTML; });
     const page = root ? runPage(root) : null;
     wire(page);
+    if (!root) livePage(served);
     document.documentElement.classList.add("js");
   });
 })();
