@@ -164,10 +164,10 @@ pub fn rollback_hosts(
 /// What each host of `plan` ran before the run `run_id` (of `version`)
 /// started on it, as the host's own `${previous_version}`: its recorded
 /// version, or what that record replaced when the record is the run's own
-/// (a resumed run); `""` for a host never deployed to in an environment
-/// whose other hosts are recorded. A host name that two environments share
-/// with different versions, and the hosts of an environment without host
-/// records (a store from before them), keep the run's previous version.
+/// (a resumed run); for a host without a record, its environment's version
+/// when no host of it is recorded (a store from before host records), else
+/// `""`. A host name that two environments share with different versions
+/// keeps the run's previous version.
 pub fn own_previous_versions(
     store: &mut dyn StateStore,
     plan: &crate::check::model::Plan,
@@ -175,6 +175,7 @@ pub fn own_previous_versions(
     version: &str,
 ) -> StateResult<Vec<HostVersions>> {
     let records = store.host_versions(Some(&plan.pipeline.name))?;
+    let environments = store.environment_versions(Some(&plan.pipeline.name))?;
     let mut out: Vec<HostVersions> = Vec::new();
     let mut ambiguous: Vec<String> = Vec::new();
     for environment in &plan.environments {
@@ -185,7 +186,12 @@ pub fn own_previous_versions(
                 Some(record) => record.version.clone(),
                 // Its environment has hosts recorded but not this one: nothing ran there.
                 None if records.iter().any(|record| record.environment == environment.name) => String::new(),
-                None => continue,
+                // No host recorded there (a store from before them): the environment's version.
+                None => environments
+                    .iter()
+                    .find(|entry| entry.environment == environment.name)
+                    .map(|entry| entry.current_version.clone())
+                    .unwrap_or_default(),
             };
             match out.iter().find(|own| own.host == *host) {
                 Some(own) if own.previous_version != previous => ambiguous.push(host.clone()),

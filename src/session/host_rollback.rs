@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 
-use super::error::SessionResult;
+use super::error::{SessionError, SessionResult};
 use crate::check::selection::Selection;
 use crate::engine::context::HostVersions;
 use crate::engine::event::Event;
@@ -25,6 +25,9 @@ pub struct HostStep {
     pub to: String,
     /// The run whose units on the host are undone.
     pub run: String,
+    /// The host's record when the rollback was planned: (run, updated_at).
+    #[serde(skip)]
+    pub seen: (String, i64),
 }
 
 /// What a per-host rollback does.
@@ -49,6 +52,26 @@ impl HostRollback {
                 previous_version: step.to.clone(),
             })
             .collect()
+    }
+
+    /// Under the lease: whether every host still has the record the
+    /// rollback was planned from; `Err` names one that changed since (a
+    /// run or rollback in between), so no host is walked back twice.
+    pub fn still_current(&self, store: &mut dyn StateStore, pipeline: &str) -> SessionResult<()> {
+        let records = store.host_versions(Some(pipeline))?;
+        for step in &self.steps {
+            let now = records.iter().find(|record| record.environment == step.environment && record.host == step.host);
+            if !now.is_some_and(|now| (now.run_id.as_str(), now.updated_at) == (step.seen.0.as_str(), step.seen.1)) {
+                return Err(SessionError::refused(format!(
+                    "host {} of `{pipeline}` changed since this rollback was planned (run {} recorded it); \
+                     nothing was started — run `deploy rollback` again",
+                    step.host,
+                    now.map_or("(none)", |now| now.run_id.as_str())
+                ))
+                .with_code("already_rolled_back"));
+            }
+        }
+        Ok(())
     }
 
     /// The version every host goes to, when they all go to the same one.
@@ -113,11 +136,13 @@ pub fn plan(
         if to == record.version {
             continue;
         }
-        // The newest run that put `from` on the host and completed units there.
+        // The newest run that put `from` on the host and completed units
+        // there; when a rollback put it there (to a version no run of
+        // record deployed), the newest run that completed units there at all.
+        let mine = |entry: &&HostVersion| entry.environment == record.environment && entry.host == record.host;
+        let same_version = history.iter().filter(mine).filter(|entry| entry.version == record.version);
         let mut found = None;
-        for entry in history.iter().filter(|entry| {
-            entry.environment == record.environment && entry.host == record.host && entry.version == record.version
-        }) {
+        for entry in same_version.chain(history.iter().filter(mine)) {
             if !journals.contains_key(&entry.run_id) {
                 let (events, _) = crate::state::resume::events(&store.journal(&entry.run_id)?);
                 journals.insert(entry.run_id.clone(), events);
@@ -147,6 +172,7 @@ pub fn plan(
             from: record.version.clone(),
             to,
             run,
+            seen: (record.run_id.clone(), record.updated_at),
         });
     }
     // Older runs' units first: the newest are undone first.
