@@ -23,7 +23,8 @@ fn read(test: &Test, file: &str) -> String {
 
 /// Each host's steps write what it runs to `on-HOST`; each undo appends
 /// `VERSION->PREVIOUS_VERSION` to `undo-HOST`. A host fails while
-/// `fail-HOST` exists; an undo on h2 fails while `broken` exists.
+/// `fail-HOST` exists; an undo on h2 fails while `broken` exists, and
+/// each undo takes a second while `slow` exists.
 const PLAN: &str = r#"
 pipeline "shop" {}
 param version: string = "v1"
@@ -35,6 +36,7 @@ stage web {
   run "echo ${version} > on-${host}"
   rollback {
     run "test ${host} != h2 || test ! -f broken"
+    run "if [ -f slow ]; then sleep 1; fi"
     run "echo ${version}-'>'${previous_version} >> undo-${host}; echo ${previous_version} > on-${host}"
   }
 }
@@ -225,7 +227,37 @@ fn a_failed_run_puts_each_host_back_on_its_own_version(backend: &Backend) {
     assert_eq!(hosts(&test), vec![row("h1", "v1", "", "ok"), row("h2", "v1", "", "ok"), row("h3", "v2", "v1", "ok"),]);
 }
 
+fn two_rollbacks_at_once_walk_each_host_back_once(backend: &Backend) {
+    let test = backend.apply(Test::new().plan(PLAN));
+    deploy(&test, "v1", &[]);
+    deploy(&test, "v2", &[]);
+    std::fs::write(test.path().join("slow"), "").unwrap_or_else(|e| panic!("{e}"));
+    let spawn = |extra: &[&str]| {
+        let mut args = vec!["rollback", "release.deploy"];
+        args.extend_from_slice(extra);
+        test.command(&args).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::piped()).spawn()
+    };
+    let first = spawn(&[]).unwrap_or_else(|e| panic!("spawn: {e}"));
+    let started = Instant::now();
+    while !read(&test, "undo-h1").contains("v2->v1") && !read(&test, "undo-h2").contains("v2->v1") {
+        assert!(started.elapsed() < Duration::from_secs(60), "the first rollback never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Planned from the same records while the first still runs; it waits for the lock, then finds them changed.
+    let second = spawn(&["--lock-timeout", "60s"]).unwrap_or_else(|e| panic!("spawn: {e}"));
+    let first = first.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+    let second = second.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(first.status.code(), Some(0), "{}", String::from_utf8_lossy(&first.stderr));
+    let said = String::from_utf8_lossy(&second.stderr);
+    assert_eq!(second.status.code(), Some(1), "{said}");
+    assert!(said.contains("changed since this rollback was planned"), "{said}");
+    for host in ["h1", "h2", "h3"] {
+        assert_eq!(read(&test, &format!("undo-{host}")), "v2->v1\n", "{host} walked back once");
+    }
+}
+
 on_both_backends!(
+    two_rollbacks_at_once_walk_each_host_back_once,
     a_failed_run_puts_each_host_back_on_its_own_version,
     each_host_goes_back_to_its_own_version,
     limit_and_to_choose_hosts_and_versions,

@@ -68,7 +68,8 @@ impl HostRollback {
                     step.host,
                     now.map_or("(none)", |now| now.run_id.as_str())
                 ))
-                .with_code("already_rolled_back"));
+                .with_code("already_rolled_back")
+                .with_winner(now.map(|now| now.run_id.clone()).unwrap_or_default()));
             }
         }
         Ok(())
