@@ -256,7 +256,52 @@ fn two_rollbacks_at_once_walk_each_host_back_once(backend: &Backend) {
     }
 }
 
+fn a_crashed_rollback_leaves_its_hosts_unknown_and_the_next_one_finishes(backend: &Backend) {
+    let test = backend.apply(Test::new().plan(PLAN)).env("DEPLOY_KILL_GRACE_MS", "200");
+    deploy(&test, "v1", &[]);
+    deploy(&test, "v2", &[]);
+    std::fs::write(test.path().join("slow"), "").unwrap_or_else(|e| panic!("{e}"));
+    let mut child = test
+        .command(&["rollback", "release.deploy"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn: {e}"));
+    let started = Instant::now();
+    let undone =
+        |test: &Test| ["h1", "h2", "h3"].iter().filter(|h| !read(test, &format!("undo-{h}")).is_empty()).count();
+    while undone(&test) == 0 {
+        if started.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the rollback never undid a host");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    // Found crashed: the hosts it had started to undo are unknown.
+    let states = hosts(&test);
+    for (host, version, _, state) in &states {
+        assert_eq!(version, "v2", "{states:?}");
+        if !read(&test, &format!("undo-{host}")).is_empty() {
+            assert_eq!(state, "unknown", "{host} was undone by the dead rollback: {states:?}");
+        }
+    }
+    assert!(states.iter().all(|(_, _, _, state)| state == "unknown" || state == "ok"), "{states:?}");
+    // The next rollback takes its lock over and takes every host back.
+    std::fs::remove_file(test.path().join("slow")).unwrap_or_else(|e| panic!("{e}"));
+    let again = rollback(&test, &[]);
+    ok(&again);
+    assert!(again.stderr.contains("took over the lock"), "{}", again.stderr);
+    assert_eq!(
+        hosts(&test),
+        vec![row("h1", "v1", "", "undone"), row("h2", "v1", "", "undone"), row("h3", "v1", "", "undone"),]
+    );
+}
+
 on_both_backends!(
+    a_crashed_rollback_leaves_its_hosts_unknown_and_the_next_one_finishes,
     two_rollbacks_at_once_walk_each_host_back_once,
     a_failed_run_puts_each_host_back_on_its_own_version,
     each_host_goes_back_to_its_own_version,

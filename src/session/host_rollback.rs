@@ -25,9 +25,6 @@ pub struct HostStep {
     pub to: String,
     /// The run whose units on the host are undone.
     pub run: String,
-    /// The host's record when the rollback was planned: (run, updated_at).
-    #[serde(skip)]
-    pub seen: (String, i64),
 }
 
 /// What a per-host rollback does.
@@ -54,14 +51,14 @@ impl HostRollback {
             .collect()
     }
 
-    /// Under the lease: whether every host still has the record the
+    /// Under the lease: whether every host still runs the version the
     /// rollback was planned from; `Err` names one that changed since (a
     /// run or rollback in between), so no host is walked back twice.
     pub fn still_current(&self, store: &mut dyn StateStore, pipeline: &str) -> SessionResult<()> {
         let records = store.host_versions(Some(pipeline))?;
         for step in &self.steps {
             let now = records.iter().find(|record| record.environment == step.environment && record.host == step.host);
-            if !now.is_some_and(|now| (now.run_id.as_str(), now.updated_at) == (step.seen.0.as_str(), step.seen.1)) {
+            if !now.is_some_and(|now| now.version == step.from) {
                 return Err(SessionError::refused(format!(
                     "host {} of `{pipeline}` changed since this rollback was planned (run {} recorded it); \
                      nothing was started — run `deploy rollback` again",
@@ -173,7 +170,6 @@ pub fn plan(
             from: record.version.clone(),
             to,
             run,
-            seen: (record.run_id.clone(), record.updated_at),
         });
     }
     // Older runs' units first: the newest are undone first.
