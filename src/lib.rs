@@ -43,6 +43,7 @@ pub(crate) mod exit_code;
 pub mod fmt;
 pub mod graph;
 pub mod lsp;
+pub(crate) mod process_group;
 pub mod script;
 pub(crate) mod server;
 pub(crate) mod session;

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 /// From the bottom up; modules in one layer may not import each other.
 const LAYERS: &[&[&str]] = &[
-    &["source", "duration", "exit_code"],
+    &["source", "duration", "process_group", "exit_code"],
     &["diagnostic"],
     &["syntax"],
     &["stdlib", "script"],

@@ -310,3 +310,42 @@ fn a_new_run_after_a_kill_ends_the_crashed_runs_steps_first() {
     wait_until(Duration::from_secs(10), "the old step to be gone", || !alive(step));
     assert_eq!(lines(&test.path().join("shipped.log")), ["ship 2"]);
 }
+
+#[test]
+fn two_terminals_rolling_back_at_once_roll_back_once() {
+    for backend in backends("two_terminals_rolling_back_at_once_roll_back_once") {
+        let test = backend.apply(Test::new().plan(GATED));
+        for version in ["1.0", "2.0", "3.0"] {
+            let set = format!("version={version}");
+            let ran = test.run_with(&["run", "release.deploy", "--yes", "--as", "alice", "--set", &set]);
+            assert_eq!(ran.code, 0, "{}", ran.stderr);
+        }
+        let children: Vec<_> = (0..2)
+            .map(|_| {
+                // The loser waits for the lock, then finds the run rolled back already.
+                test.command(&["rollback", "release.deploy", "--lock-timeout", "30s"])
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap_or_else(|e| panic!("spawn: {e}"))
+            })
+            .collect();
+        let outputs: Vec<_> =
+            children.into_iter().map(|child| child.wait_with_output().unwrap_or_else(|e| panic!("{e}"))).collect();
+        let stderrs: Vec<String> = outputs.iter().map(|o| String::from_utf8_lossy(&o.stderr).into_owned()).collect();
+        let mut codes: Vec<Option<i32>> = outputs.iter().map(|output| output.status.code()).collect();
+        codes.sort();
+        assert_eq!(codes, [Some(0), Some(1)], "{backend:?}: {stderrs:?}");
+        let mut unshipped = lines(&test.path().join("unshipped.log"));
+        unshipped.sort();
+        assert_eq!(unshipped, ["unship 3.0 web-1", "unship 3.0 web-2"], "{backend:?}: {stderrs:?}");
+        let history = test.run_with(&["history", "--json"]);
+        let rows: serde_json::Value = serde_json::from_str(&history.stdout).unwrap_or_default();
+        let rollbacks: Vec<&serde_json::Value> =
+            rows.as_array().into_iter().flatten().filter(|row| row["kind"] == "rollback").collect();
+        assert_eq!(rollbacks.len(), 1, "{backend:?}: {rollbacks:?}");
+        let winner = rollbacks[0]["run_id"].as_str().unwrap_or_default();
+        let loser = stderrs.iter().find(|stderr| !stderr.contains("rolling back run")).cloned().unwrap_or_default();
+        assert!(loser.contains(winner), "{backend:?}: the loser should name {winner}: {loser}");
+    }
+}

@@ -172,3 +172,45 @@ fn a_bad_token_file_is_refused_at_start() {
     assert_eq!(output.code, 1, "{}", output.stderr);
     assert!(output.stderr.contains("line 1: the token is shorter than 16 characters"), "{}", output.stderr);
 }
+
+#[test]
+fn every_error_is_json_a_bad_query_a_large_body_and_a_long_url_included() {
+    let test = Test::new().plan(PLAN).file("tokens", TOKENS);
+    let ran = test.run_with(&["run", "release.deploy", "--json"]);
+    assert_eq!(ran.code, 3, "{}", ran.stderr);
+    let (server, base) = serve(&test);
+    let code = |answer: &common::background::Answer| answer.json()["error"]["code"].clone();
+    for url in
+        [format!("{base}/api/runs?limit=abc"), format!("{base}/api/runs?limit=-1"), format!("{base}/history?limit=abc")]
+    {
+        let answer = get(&url);
+        assert_eq!((answer.status, code(&answer)), (400, serde_json::json!("bad_request")), "{url}: {}", answer.body);
+        assert!(answer.json()["error"]["message"].as_str().is_some_and(|m| m.contains("limit")), "{}", answer.body);
+    }
+    // Announced as 3 MiB: refused before it is sent (a client still sending
+    // would find the connection closed under it).
+    let answer = announce_large_body(base.trim_start_matches("http://"), "/api/runs/nope/approve", 3 * 1024 * 1024);
+    assert_eq!((answer.status, code(&answer)), (413, serde_json::json!("payload_too_large")), "{}", answer.body);
+    let long = format!("{base}/api/runs?pipeline={}", "p".repeat(10_000));
+    let answer = get(&long);
+    assert_eq!((answer.status, code(&answer)), (414, serde_json::json!("uri_too_long")), "{}", answer.body);
+    // The server is fine afterwards.
+    assert_eq!(get(&format!("{base}/api/status")).status, 200, "{}", server.logs());
+}
+
+/// A POST whose headers announce `length` bytes of body, none of which is sent; the answer.
+fn announce_large_body(address: &str, path: &str, length: usize) -> common::background::Answer {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(address).unwrap_or_else(|e| panic!("{address}: {e}"));
+    let _ = stream.set_read_timeout(Some(LONG));
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer alice-token-0123456789\r\n\
+         Content-Type: application/json\r\nContent-Length: {length}\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).unwrap_or_else(|e| panic!("write: {e}"));
+    let mut text = String::new();
+    let _ = stream.read_to_string(&mut text);
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head.split_whitespace().nth(1).and_then(|code| code.parse().ok()).unwrap_or(0);
+    common::background::Answer { status, body: body.to_string() }
+}

@@ -398,7 +398,7 @@ fn migrate_restores_the_backup_when_up_fails_and_irreversible_says_why() {
 import "std/migrate" as migrate
 stage half_done from migrate.migrate {
   up      = "sqlite3 app.db 'DELETE FROM users' && exit 3"
-  down    = "true"
+  down    = "touch down-ran"
   backup  = "cp app.db app.db.bak"
   restore = "cp app.db.bak app.db"
 }
@@ -410,6 +410,8 @@ stage half_done from migrate.migrate {
     assert_eq!(output.code, 2, "{}", all_text(&output));
     assert!(all_text(&output).contains("std/migrate: restoring the backup"), "{}", all_text(&output));
     assert_eq!(sqlite(&dir, "SELECT count(*) FROM users"), "3");
+    // The stage restored its backup: the run's rollback never runs `down` on it.
+    assert!(!dir.join("down-ran").exists(), "down ran after restore: {}", all_text(&output));
 
     let irreversible = r#"
 import "std/migrate" as migrate

@@ -437,3 +437,76 @@ fn the_plans_watch_block_is_checked() {
     assert!(stderr.contains("`watch` has no `colour`"), "{stderr}");
     let _ = (Path::new("."), git);
 }
+
+/// `application/x-www-form-urlencoded` with the JSON in `payload`, as GitHub can send it.
+fn form_encoded(json: &str) -> String {
+    let mut out = String::from("payload=");
+    for byte in json.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(byte as char),
+            b' ' => out.push('+'),
+            _ => out.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    out
+}
+
+#[test]
+fn a_signed_form_encoded_push_deploys_and_a_redelivery_wakes_nothing() {
+    let setup = Setup::new();
+    std::fs::write(setup.runner.join("secret"), format!("{SECRET}\n")).unwrap_or_else(|e| panic!("write: {e}"));
+    let first = setup.repo.commit(&[("release.deploy", &plan(ECHO))], "first");
+    let mut watcher = setup.watch(&["--every", "1h", "--listen", "127.0.0.1:0", "--webhook-secret-file", "secret"]);
+    let address = watcher.address();
+    setup.wait_for_status(&first, "succeeded", &watcher);
+    let hook = format!("http://{address}/hooks/git");
+    let second = setup.repo.commit(&[("note", "2")], "second");
+    let body = form_encoded(&push_event(&second));
+    let signature = github_signature(SECRET, &body);
+    let headers = [
+        ("Content-Type", "application/x-www-form-urlencoded"),
+        ("X-GitHub-Event", "push"),
+        ("X-GitHub-Delivery", "72d3162e-cc78-11e3-81ab-4c9367dc0958"),
+        ("X-Hub-Signature-256", signature.as_str()),
+    ];
+    let good = post(&hook, &headers, &body);
+    assert_eq!((good.status, good.json()["triggered"].clone()), (202, serde_json::json!(true)), "{}", good.body);
+    setup.wait_for_status(&second, "succeeded", &watcher);
+    let fetches = watcher.err().matches("fetch").count() + watcher.out().matches("fetch").count();
+    // The same delivery again (GitHub's "Redeliver"): 200, nothing fetched or run.
+    let third = setup.repo.commit(&[("note", "3")], "third");
+    let again = post(&hook, &headers, &body);
+    assert_eq!((again.status, again.json()["triggered"].clone()), (200, serde_json::json!(false)), "{}", again.body);
+    assert!(again.json()["ignored"].as_str().is_some_and(|why| why.contains("received before")), "{}", again.body);
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(setup.row_of(&third).is_none(), "a redelivery fetched: {}", watcher.logs());
+    assert_eq!(watcher.err().matches("fetch").count() + watcher.out().matches("fetch").count(), fetches);
+    // A form without `payload`: 400 as JSON.
+    let empty = "ref=refs%2Fheads%2Fmain";
+    let signature = github_signature(SECRET, empty);
+    let bad = post(
+        &hook,
+        &[
+            ("Content-Type", "application/x-www-form-urlencoded"),
+            ("X-GitHub-Event", "push"),
+            ("X-Hub-Signature-256", &signature),
+        ],
+        empty,
+    );
+    assert_eq!((bad.status, bad.json()["error"]["code"].clone()), (400, serde_json::json!("bad_request")));
+    watcher.signal(libc::SIGTERM);
+    assert_eq!(watcher.wait(LONG), Some(0), "{}", watcher.logs());
+}
+
+#[test]
+fn a_required_version_param_is_bound_to_the_commit() {
+    let setup = Setup::new();
+    let body = "param version: string\nstage build { run \"echo built ${version}\"  irreversible = \"test\" }";
+    let first = setup.repo.commit(&[("release.deploy", &plan(body))], "first");
+    let mut watcher = setup.watch(&["--every", "200ms"]);
+    let row = setup.wait_for_status(&first, "succeeded", &watcher);
+    assert_eq!(row["version"], &first[..7], "{row}");
+    assert!(watcher.out().contains(&format!("built {}", &first[..7])), "{}", watcher.logs());
+    watcher.signal(libc::SIGTERM);
+    assert_eq!(watcher.wait(LONG), Some(0), "{}", watcher.logs());
+}

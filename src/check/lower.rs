@@ -436,7 +436,8 @@ fn lower_inputs(
     (params, secrets)
 }
 
-pub const ENVIRONMENT_ENTRIES: &[&str] = &["hosts", "vars", "protect", "description", "transport", "ssh", "secrets"];
+pub const ENVIRONMENT_ENTRIES: &[&str] =
+    &["hosts", "vars", "protect", "description", "transport", "ssh", "secrets", "probe"];
 pub const PROTECT_KEYS: &[&str] = &["approval", "window", "by"];
 
 fn lower_environments(lowering: &mut Lowering, file: FileId, items: &[Item], base_dir: &Path) {
@@ -465,6 +466,33 @@ fn lower_environments(lowering: &mut Lowering, file: FileId, items: &[Item], bas
     lowering.diagnostics.extend(diagnostics);
 }
 
+/// `probe = "readlink current | xargs basename"`: a command run on each
+/// host by `deploy verify`; `${host}` and the params may be used in it.
+fn lower_probe(typer: &mut Typer, value: &ast::Value) -> Option<StringTemplate> {
+    match &value.kind {
+        ast::ValueKind::String(text) if text.as_plain().is_some_and(|plain| plain.trim().is_empty()) => {
+            typer.diagnostics.push(
+                Diagnostic::new(Code::InvalidValue, "a probe may not be empty")
+                    .at(typer.file, value.span, "empty command")
+                    .with_help("write probe = \"readlink /srv/app/current | xargs basename\""),
+            );
+            None
+        }
+        ast::ValueKind::String(text) => Some(typer.template(text)),
+        other => {
+            typer.diagnostics.push(
+                Diagnostic::new(
+                    Code::TypeMismatch,
+                    format!("`probe` takes a command in a string, found {}", other.describe()),
+                )
+                .at(typer.file, value.span, "expected a string")
+                .with_help("write probe = \"readlink /srv/app/current | xargs basename\""),
+            );
+            None
+        }
+    }
+}
+
 /// One environment: its hosts, how they are reached, vars and protection.
 fn lower_environment(
     typer: &mut Typer,
@@ -482,6 +510,7 @@ fn lower_environment(
     let mut ssh = SshSettings::default();
     let mut inventory_hosts = Vec::new();
     let mut hosts_span = env.name.span;
+    let mut probe = None;
     for entry in &env.body.entries {
         match entry {
             Entry::Attribute(a) if a.name.name == "transport" => transport = ssh_block::transport(typer, &a.value),
@@ -516,6 +545,7 @@ fn lower_environment(
             Entry::Attribute(a) if a.name.name == "description" => {
                 typer.constant(&a.value, &Type::String);
             }
+            Entry::Attribute(a) if a.name.name == "probe" => probe = lower_probe(typer, &a.value),
             Entry::Block(b) if b.name.name == "vars" => lower_vars(typer, b, &mut vars),
             Entry::Block(b) if b.name.name == "protect" => lower_protect(typer, b, &mut protect),
             _ => typer.diagnostics.push(unknown_entry(file, entry, "an environment", ENVIRONMENT_ENTRIES)),
@@ -537,6 +567,7 @@ fn lower_environment(
         transport,
         ssh,
         destinations,
+        probe,
         location: Location { file, span: env.span },
     }
 }

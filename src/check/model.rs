@@ -254,6 +254,9 @@ pub struct EnvironmentDef {
     pub ssh: SshSettings,
     /// Under `transport = ssh`: each host and where SSH reaches it.
     pub destinations: Vec<(String, Destination)>,
+    /// `probe = "cmd"`: a command whose last line of output is the version
+    /// on a host (`deploy verify`).
+    pub probe: Option<StringTemplate>,
     pub location: Location,
 }
 
@@ -304,6 +307,10 @@ pub struct NodeDef {
     pub strategy: Strategy,
     pub steps: Vec<Step>,
     pub rollback: RollbackSpec,
+    /// `undo_failed = false`: a host where the stage's own step failed is
+    /// not undone by its rollback block (the stage cleans up after its own
+    /// failure, as std/migrate restores its backup). Default: undone.
+    pub undo_failed: bool,
     pub timeout: Option<Duration>,
     /// `timeout` is the pipeline's `step_timeout`, not one the stage gives.
     pub timeout_is_default: bool,
@@ -337,6 +344,7 @@ impl NodeDef {
             strategy: Strategy::AllAtOnce,
             steps: Vec::new(),
             rollback: RollbackSpec::Missing,
+            undo_failed: true,
             timeout: None,
             timeout_is_default: false,
             retry: None,

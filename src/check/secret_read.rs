@@ -91,12 +91,7 @@ fn drain(mut pipe: impl Read + Send + 'static) -> std::thread::JoinHandle<Vec<u8
     })
 }
 
+/// The command leads its own group (spawned with `process_group(0)`).
 fn kill_group(pid: u32) {
-    if let Ok(pid) = libc::pid_t::try_from(pid) {
-        // SAFETY: kill(2) with a negative pid signals the process group the
-        // child leads (spawned with process_group(0)); it touches no memory.
-        unsafe {
-            libc::kill(-pid, libc::SIGKILL);
-        }
-    }
+    crate::process_group::signal(i64::from(pid), libc::SIGKILL);
 }

@@ -4,7 +4,8 @@ use super::flags::StateArgs;
 use super::report;
 use super::status::{lock_views, render_lock};
 use super::ExitCode;
-use crate::state::{format_time, Holder};
+use crate::session::release_lock::{release_lock, ReleaseRequest};
+use crate::state::Holder;
 
 #[derive(Debug, clap::Args)]
 pub struct LockArgs {
@@ -106,43 +107,19 @@ fn release(target: LockTarget, pipeline: Option<String>, environment: Option<Str
             }
         },
     };
-    let views = lock_views(
-        leases
-            .into_iter()
-            .filter(|lease| {
-                lease.pipeline == pipeline && environment.as_ref().map_or(true, |env| &lease.environment == env)
-            })
-            .collect(),
-        &Holder::current(""),
-    );
-    if views.is_empty() {
-        return super::failure::fail(format!("`{pipeline}` is not locked"));
-    }
-    if !force {
-        if let Some(live) = views.iter().find(|view| view.stale.is_none()) {
-            let failure = crate::engine::failure::Failure::new(
-                crate::engine::failure::FailureKind::Locked,
-                format!(
-                    "`{}` is held by {} (pid {}, run {}) since {}, which looks alive",
-                    live.lease.scope,
-                    live.lease.owner,
-                    live.lease.pid,
-                    live.lease.run_id,
-                    format_time(live.lease.acquired_at)
-                ),
-            )
-            .with_code("lock_alive")
-            .with_help(format!("if you are sure it is stuck: deploy lock release --force {pipeline}"));
-            return super::failure::report(&failure, false);
-        }
-    }
-    match store.force_release(&pipeline, environment.as_deref()) {
+    let release = ReleaseRequest {
+        pipeline: &pipeline,
+        environment: environment.as_deref(),
+        force,
+        by: &crate::session::approver_name(None),
+    };
+    match release_lock(store.as_mut(), &release) {
         Ok(dropped) => {
             for lease in dropped {
                 println!("released `{}` (was held by {}, run {})", lease.scope, lease.owner, lease.run_id);
             }
             ExitCode::Success
         }
-        Err(error) => report::fail(error),
+        Err(error) => super::failure::report(&error, false),
     }
 }

@@ -29,6 +29,7 @@ mod serve;
 mod simulate;
 mod simulate_report;
 mod status;
+mod verify;
 mod watch;
 
 use clap::{Parser, Subcommand};
@@ -55,6 +56,8 @@ enum Command {
     Plan(plan::PlanArgs),
     /// Connect to every host of the plan's SSH environments: reachability, round trip, host key.
     Ping(ping::PingArgs),
+    /// Probe every host for the version it runs and compare with the state: in sync, drift, unreachable.
+    Verify(verify::VerifyArgs),
     /// What changed between two plan files, in the language's terms.
     Diff(diff::DiffArgs),
     /// Run a plan: walk the execution graph, roll back on failure.
@@ -101,12 +104,14 @@ pub fn main() -> i32 {
             return if error.use_stderr() { ExitCode::Usage.code() } else { ExitCode::Success.code() };
         }
     };
+    quiet_on_closed_stdout(&cli.command);
     let code = match cli.command {
         Command::Check(args) => check::run(args),
         Command::Explain(args) => explain::run(args),
         Command::Graph(args) => graph::run(args),
         Command::Plan(args) => plan::run(args),
         Command::Ping(args) => ping::run(args),
+        Command::Verify(args) => verify::run(args),
         Command::Diff(args) => diff::run(args),
         Command::Run(args) => run::run(args),
         Command::Simulate(args) => simulate::run(args),
@@ -126,6 +131,47 @@ pub fn main() -> i32 {
         Command::Completions(args) => completions::run(args),
     };
     code.code()
+}
+
+/// `deploy history | head`: a closed stdout ends a command quietly, as it
+/// ends `cat` — by SIGPIPE, with no message. Commands that run a deployment
+/// or serve (`run`, `resume`, `rollback`, `watch`, `serve`, `lsp`) keep
+/// going instead: their views drop what cannot be written, and a run is
+/// never cut short by its reader going away. Any print that still finds
+/// the pipe closed ends the process the same quiet way, not with a panic.
+fn quiet_on_closed_stdout(command: &Command) {
+    let keeps_going = matches!(
+        command,
+        Command::Run(_)
+            | Command::Resume(_)
+            | Command::Rollback(_)
+            | Command::Watch(_)
+            | Command::Serve(_)
+            | Command::Lsp(_)
+    );
+    if !keeps_going {
+        // SAFETY: restores the default disposition of SIGPIPE (Rust's runtime
+        // ignores it) before any thread is started.
+        unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+    }
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let message =
+            payload.downcast_ref::<String>().map(String::as_str).or_else(|| payload.downcast_ref::<&str>().copied());
+        if message
+            .is_some_and(|message| message.starts_with("failed printing to stdout") && message.contains("os error 32"))
+        {
+            // SAFETY: default SIGPIPE, then raise it: the process ends as a
+            // Unix filter does when its reader has gone.
+            unsafe {
+                libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+                libc::raise(libc::SIGPIPE);
+            }
+            std::process::exit(141);
+        }
+        default(info);
+    }));
 }
 
 /// The clap command, for completions and docs.

@@ -1,11 +1,15 @@
 //! `deploy serve FILE [--listen ADDR] [--token-file F]` — the HTTP API
 //! (docs/api.md) over the state of FILE's pipeline, without watching git:
 //! approvals and rollbacks for runs started with `deploy run` against the
-//! same state store. SIGTERM/SIGINT: stop accepting requests, interrupt the
-//! runs the server started (each stops at a safe point per its pipeline's
-//! policy), wait for them, exit 0 — or 130 when a run had to be interrupted.
+//! same state store. SIGTERM, SIGINT or SIGHUP: interrupt the runs the
+//! server started at once (each stops at a safe point per its pipeline's
+//! policy, its rollback included; a second signal stops them at once), wait
+//! for them, end the open event streams, stop serving, exit 0 — or 130 when
+//! a run had to be interrupted.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use super::flags::PlanStateArgs;
 use super::ExitCode;
@@ -40,6 +44,10 @@ pub struct ServerArgs {
     /// A reverse proxy whose X-Forwarded-For names the client: ADDR or ADDR/PREFIX (repeatable).
     #[arg(long = "trusted-proxy", value_name = "CIDR")]
     pub trusted_proxies: Vec<String>,
+    /// Event streams (`/api/runs/{id}/events`, open run pages) served at once; more get 429.
+    #[arg(long, value_name = "N", default_value_t = crate::server::events::DEFAULT_MAX_STREAMS,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_streams: u32,
 }
 
 impl ServerArgs {
@@ -78,6 +86,7 @@ pub fn run(args: ServeArgs) -> ExitCode {
     let config = ServerConfig {
         public_host,
         trusted_proxies,
+        max_streams: args.server.max_streams as usize,
         state: args.state.location(&args.file),
         plan: crate::server::PlanPath::new(args.file.clone()),
         tokens,
@@ -94,31 +103,47 @@ pub fn run(args: ServeArgs) -> ExitCode {
             return super::failure::fail(format!("cannot start the runtime: {error}"));
         }
     };
+    let interrupted = Arc::new(AtomicBool::new(false));
+    let stopping = stop_runs_then_streams(state.clone(), interrupted.clone());
     let served = runtime.block_on(async move {
         let listener = crate::server::bind(&listen).await?;
         let address = listener.local_addr().map_err(|error| error.to_string())?;
         eprintln!("deploy: serving http://{address}/api/status");
-        crate::server::serve(listener, state, stop_signal()).await.map_err(|error| error.to_string())
+        crate::server::serve(listener, state, stopping).await.map_err(|error| error.to_string())
     });
     if let Err(error) = served {
         return super::failure::fail(error.to_string());
     }
-    let interrupted = runs.interrupt_all();
+    let late = runs.interrupt_all();
     runs.wait_all();
-    if interrupted {
+    if interrupted.load(Ordering::SeqCst) || late {
         ExitCode::Interrupted
     } else {
         ExitCode::Success
     }
 }
 
-/// Resolves at the first SIGTERM or SIGINT.
-pub async fn stop_signal() {
-    match crate::session::runtime::listen_for_signals() {
-        Some(mut signals) => {
-            let _ = signals.recv().await;
-        }
-        None => eprintln!("deploy: warning: {}", crate::session::runtime::NO_SIGNALS),
-    }
+/// Resolves once the server may stop: at the first SIGTERM, SIGINT or
+/// SIGHUP the runs it started are interrupted at once (whoever follows
+/// them), each further signal interrupts them again (stopping them at
+/// once), and when they have ended the open event streams end too.
+async fn stop_runs_then_streams(state: AppState, interrupted: Arc<AtomicBool>) {
+    let Some(mut signals) = crate::session::runtime::listen_for_signals() else {
+        eprintln!("deploy: warning: {}", crate::session::runtime::NO_SIGNALS);
+        return std::future::pending().await;
+    };
+    let _ = signals.recv().await;
     eprintln!("deploy: stopping");
+    if state.runs.interrupt_all() {
+        interrupted.store(true, Ordering::SeqCst);
+    }
+    let again = state.runs.clone();
+    tokio::spawn(async move {
+        while signals.recv().await.is_some() {
+            again.interrupt_all();
+        }
+    });
+    let runs = state.runs.clone();
+    let _ = tokio::task::spawn_blocking(move || runs.wait_all()).await;
+    state.end_streams();
 }

@@ -1,6 +1,6 @@
 //! `deploy watch [--repo PATH|URL] [--branch B] [--every D] [--listen ADDR]
 //! [--webhook-secret-file F] FILE` — deploys every new commit of a branch
-//! (docs/continuous.md). SIGTERM/SIGINT: stop fetching; a run going on gets
+//! (docs/continuous.md). SIGTERM/SIGINT/SIGHUP: stop fetching; a run going on gets
 //! the interrupt `deploy run` gets from Ctrl-C (it stops starting work and
 //! ends per the pipeline's `on_failure`; a second signal stops it at once);
 //! the lock is released; exit 0, or 130 when a run had to be interrupted.
@@ -54,6 +54,10 @@ pub struct WatchArgs {
     /// A reverse proxy whose X-Forwarded-For names the client: ADDR or ADDR/PREFIX (repeatable).
     #[arg(long = "trusted-proxy", value_name = "CIDR")]
     trusted_proxies: Vec<String>,
+    /// Event streams of the API served at once; more get 429.
+    #[arg(long, value_name = "N", default_value_t = crate::server::events::DEFAULT_MAX_STREAMS,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    max_streams: u32,
 }
 
 fn usage(message: impl std::fmt::Display) -> ExitCode {
@@ -93,6 +97,7 @@ pub fn run(args: WatchArgs) -> ExitCode {
         open_reads: args.open_reads,
         public_url: args.public_url.clone(),
         trusted_proxies: args.trusted_proxies.clone(),
+        max_streams: args.max_streams,
     };
     let tokens = match server_args.tokens() {
         Ok(tokens) => tokens,
@@ -120,6 +125,7 @@ pub fn run(args: WatchArgs) -> ExitCode {
                 webhook_secret: secret,
                 public_host,
                 trusted_proxies,
+                max_streams: args.max_streams as usize,
             };
             match Server::start(listen, AppState::new(server_config, runs.clone())) {
                 Ok(server) => Some(server),
@@ -155,6 +161,7 @@ pub fn run(args: WatchArgs) -> ExitCode {
 struct Server {
     stop: tokio::sync::oneshot::Sender<()>,
     thread: std::thread::JoinHandle<()>,
+    state: AppState,
 }
 
 impl Server {
@@ -168,6 +175,7 @@ impl Server {
         let address = listener.local_addr().map_err(|error| error.to_string())?;
         eprintln!("deploy: serving http://{address}/api/status");
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let streams = state.clone();
         let thread = std::thread::Builder::new()
             .name("deploy-server".into())
             .spawn(move || {
@@ -180,10 +188,12 @@ impl Server {
                 runtime.shutdown_timeout(Duration::from_millis(200));
             })
             .map_err(|error| format!("cannot start the server: {error}"))?;
-        Ok(Server { stop, thread })
+        Ok(Server { stop, thread, state: streams })
     }
 
+    /// Ends the open event streams (which would keep it serving), then stops.
     fn stop(self) {
+        self.state.end_streams();
         let _ = self.stop.send(());
         let _ = self.thread.join();
     }

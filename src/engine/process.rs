@@ -94,11 +94,7 @@ impl ProcessGroups {
 }
 
 fn kill_group(pgid: i32, signal: i32) -> bool {
-    if pgid <= 1 {
-        return false;
-    }
-    // SAFETY: killpg only sends a signal; a stale group id yields ESRCH.
-    unsafe { libc::killpg(pgid, signal) == 0 }
+    crate::process_group::signal(i64::from(pgid), signal)
 }
 
 /// Whether a process of the group still runs. A member that exited but is

@@ -173,10 +173,7 @@ pub fn end_group(pgid: u32, grace: Duration) -> Ending {
 }
 
 fn signal_group(group: i32, signal: i32) {
-    // SAFETY: killpg only sends a signal; a group that is gone yields ESRCH.
-    unsafe {
-        libc::killpg(group, signal);
-    }
+    crate::process_group::signal(i64::from(group), signal);
 }
 
 fn wait_gone(pgid: u32, limit: Duration) -> bool {

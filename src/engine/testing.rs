@@ -82,6 +82,7 @@ impl PlanBuilder {
     pub fn environment(mut self, name: &str, hosts: &[&str]) -> Self {
         let id = EnvId(self.plan.environments.len());
         self.plan.environments.push(EnvironmentDef {
+            probe: None,
             id,
             name: name.into(),
             hosts: hosts.iter().map(|h| h.to_string()).collect(),

@@ -12,7 +12,7 @@ use tokio::time::Instant;
 
 use tokio_util::sync::CancellationToken;
 
-use super::context::{millis, RunContext, UnitPhase, UnitRecord};
+use super::context::{millis, RunContext, UnitOutcome, UnitPhase, UnitRecord};
 use super::event::{unit_label, EventData, RollbackStatus, RollbackSummary};
 use super::steps::{run_steps, StepSite};
 use crate::check::model::{NodeDef, RollbackSpec, Step, Strategy};
@@ -32,7 +32,15 @@ pub fn rollback_units(records: &[UnitRecord]) -> Vec<UnitRecord> {
 
 pub async fn run_rollback(ctx: Arc<RunContext>, reason: String, cancel: CancellationToken) -> RollbackReport {
     let started = Instant::now();
-    let units = rollback_units(&ctx.log.completions.snapshot());
+    // A unit whose own step failed is left to the stage when it says so
+    // (`undo_failed = false`: it cleaned up after itself).
+    let units: Vec<UnitRecord> = rollback_units(&ctx.log.completions.snapshot())
+        .into_iter()
+        .filter(|unit| {
+            unit.outcome != UnitOutcome::Failed
+                || ctx.plan().nodes.get(unit.node.0).map_or(true, |node| node.undo_failed)
+        })
+        .collect();
     let labels = unit_labels(&ctx, &units);
     ctx.log.bus.emit(EventData::RollbackStarted { reason, units: labels });
     let mut entries = Vec::new();

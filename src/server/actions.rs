@@ -49,7 +49,7 @@ pub async fn approve(
 ) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
     let request: ApproveBody = body(&bytes)?;
     let shared = state.clone();
-    let (approved, claimed) = blocking(move || {
+    let approved = blocking(move || {
         let mut store = open(&shared)?;
         let approve = ApproveRequest {
             run: Some(id.clone()),
@@ -87,14 +87,11 @@ pub async fn approve(
             message: format!("{} approved {} and resumed the run", approved.approver, approved.gate),
         };
         crate::session::action::record(store.as_mut(), &approved.run_id, action)?;
-        Ok((approved, claimed))
+        // Started here, not after the answer: a client that goes away cannot strand the claim.
+        start(&shared, claimed)?;
+        Ok(approved)
     })
     .await?;
-    let run_id = approved.run_id.clone();
-    state
-        .runs
-        .spawn(&run_id, move |interrupts, reporter| claimed.with_interrupts(interrupts).execute(reporter))
-        .map_err(|error| ApiError::internal(format!("cannot start the run: {error}")))?;
     let answer = serde_json::json!({ "run_id": approved.run_id, "gate": approved.gate, "approver": approved.approver, "resumed": true });
     Ok((StatusCode::ACCEPTED, Json(answer)))
 }
@@ -116,7 +113,7 @@ pub async fn rollback(
 ) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
     let request: RollbackBody = body(&bytes)?;
     let shared = state.clone();
-    let claimed = blocking(move || {
+    let run_id = blocking(move || {
         let rollback = RollbackRequest {
             run_id: crate::engine::context::new_run_id(),
             location: shared.config.state.clone(),
@@ -133,15 +130,24 @@ pub async fn rollback(
         // Of many rollbacks at once, the one that claims the undone run goes on.
         let claimed = crate::session::rollback::prepare(rollback, &StderrReporter)?.claim(&StderrReporter)?;
         record_rollback(&shared, &claimed, &identity)?;
-        Ok(claimed)
+        let run_id = claimed.run_id().to_string();
+        shared
+            .runs
+            .spawn(&run_id, move |interrupts, reporter| claimed.with_interrupts(interrupts).execute(reporter))
+            .map_err(|error| ApiError::internal(format!("cannot start the rollback: {error}")))?;
+        Ok(run_id)
     })
     .await?;
+    Ok((StatusCode::ACCEPTED, Json(serde_json::json!({ "run_id": run_id }))))
+}
+
+/// Starts a claimed resume on a thread of its own.
+pub(crate) fn start(state: &AppState, claimed: crate::session::resume::ClaimedResume) -> ApiResult<()> {
     let run_id = claimed.run_id().to_string();
     state
         .runs
         .spawn(&run_id, move |interrupts, reporter| claimed.with_interrupts(interrupts).execute(reporter))
-        .map_err(|error| ApiError::internal(format!("cannot start the rollback: {error}")))?;
-    Ok((StatusCode::ACCEPTED, Json(serde_json::json!({ "run_id": run_id }))))
+        .map_err(|error| ApiError::internal(format!("cannot start the run: {error}")))
 }
 
 /// Journals the rollback in the run it undoes (the rollback run journals itself).

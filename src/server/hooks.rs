@@ -3,7 +3,11 @@
 //! checked against `--webhook-secret-file` in constant time. A valid push
 //! to the watched branch wakes the watcher for an immediate fetch; a bad or
 //! missing signature gets 401 and wakes nothing; other events and branches
-//! get 200 and are ignored.
+//! get 200 and are ignored. GitHub's form-encoded deliveries
+//! (`application/x-www-form-urlencoded`, the JSON in `payload=`) count like
+//! JSON ones (the signature is over the body as sent). A delivery whose id
+//! (`X-GitHub-Delivery`, `X-Gitlab-Event-UUID`) was seen before — a
+//! redelivery — is answered 200 and wakes nothing.
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -99,7 +103,19 @@ pub async fn receive(
     if !matches!(event.as_str(), "push" | "Push Hook") {
         return ignored(format!("`{event}` is not a push event"));
     }
-    let push: serde_json::Value = serde_json::from_slice(&body)
+    if let Some(delivery) = header(&headers, "x-github-delivery").or_else(|| header(&headers, "x-gitlab-event-uuid")) {
+        if !state.deliveries.first_time(delivery) {
+            return ignored(format!("delivery {delivery} was received before"));
+        }
+    }
+    let form = header(&headers, "content-type")
+        .is_some_and(|kind| kind.trim().to_ascii_lowercase().starts_with("application/x-www-form-urlencoded"));
+    let json = if form {
+        form_payload(&body).ok_or_else(|| ApiError::bad_request("the form-encoded push has no `payload` field"))?
+    } else {
+        body.to_vec()
+    };
+    let push: serde_json::Value = serde_json::from_slice(&json)
         .map_err(|error| ApiError::bad_request(format!("the push event is not JSON: {error}")))?;
     let Some(watcher) = &state.config.watcher else {
         return ignored("this server watches no repository (deploy serve)".into());
@@ -112,6 +128,54 @@ pub async fn receive(
     let commit = push.get("after").and_then(|value| value.as_str()).map(str::to_string);
     watcher.wake(commit.clone());
     Ok((StatusCode::ACCEPTED, Json(serde_json::json!({ "triggered": true, "branch": branch, "commit": commit }))))
+}
+
+/// The deliveries seen lately (the last [`Deliveries::KEPT`]), so a redelivery wakes nothing.
+#[derive(Default)]
+pub struct Deliveries(std::sync::Mutex<std::collections::VecDeque<String>>);
+
+impl Deliveries {
+    const KEPT: usize = 1024;
+
+    /// Whether `id` is new; it is remembered.
+    pub fn first_time(&self, id: &str) -> bool {
+        let Ok(mut seen) = self.0.lock() else { return true };
+        if seen.iter().any(|known| known == id) {
+            return false;
+        }
+        if seen.len() == Self::KEPT {
+            seen.pop_front();
+        }
+        seen.push_back(id.to_string());
+        true
+    }
+}
+
+/// The `payload` field of a form-encoded body, decoded.
+fn form_payload(body: &[u8]) -> Option<Vec<u8>> {
+    let text = std::str::from_utf8(body).ok()?;
+    let value = text.split('&').find_map(|pair| pair.strip_prefix("payload="))?;
+    percent_decode(value)
+}
+
+/// `application/x-www-form-urlencoded` decoding: `+` is a space, `%XX` a byte.
+fn percent_decode(text: &str) -> Option<Vec<u8>> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut at = 0;
+    while at < bytes.len() {
+        match bytes[at] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = text.get(at + 1..at + 3)?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                at += 2;
+            }
+            byte => out.push(byte),
+        }
+        at += 1;
+    }
+    Some(out)
 }
 
 #[cfg(test)]
@@ -130,5 +194,15 @@ mod tests {
         assert!(!secret.github_signature_ok("sha256=zz", b"{}"));
         assert!(secret.gitlab_token_ok("0123456789abcdef"));
         assert!(!secret.gitlab_token_ok("0123456789abcdeF"));
+    }
+
+    #[test]
+    fn form_payloads_are_decoded_and_deliveries_remembered() {
+        assert_eq!(form_payload(b"payload=%7B%22a%22%3A+1%7D").as_deref(), Some(&b"{\"a\": 1}"[..]));
+        assert_eq!(form_payload(b"x=1&payload=%7B%7D").as_deref(), Some(&b"{}"[..]));
+        assert_eq!(form_payload(b"x=1"), None);
+        assert_eq!(form_payload(b"payload=%zz"), None);
+        let seen = Deliveries::default();
+        assert!(seen.first_time("a") && seen.first_time("b") && !seen.first_time("a"));
     }
 }

@@ -15,10 +15,7 @@ use super::api::{blocking, open};
 use super::auth::Identity;
 use super::error::{ApiError, ApiResult};
 use super::AppState;
-use crate::session::action::Action;
-use crate::session::overview::lock_views;
-use crate::session::SessionError;
-use crate::state::Holder;
+use crate::session::release_lock::{release_lock, ReleaseRequest};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -35,38 +32,18 @@ pub async fn release(
     let request: ReleaseBody = body(&bytes)?;
     let released = blocking(move || {
         let mut store = open(&state)?;
-        let views: Vec<_> = lock_views(store.leases()?, &Holder::current(""))
-            .into_iter()
-            .filter(|view| {
-                view.lease.pipeline == request.pipeline
-                    && request.environment.as_ref().map_or(true, |env| &view.lease.environment == env)
-            })
+        let release = ReleaseRequest {
+            pipeline: &request.pipeline,
+            environment: request.environment.as_deref(),
+            force: false,
+            by: &identity,
+        };
+        let dropped = release_lock(store.as_mut(), &release)?;
+        let released: Vec<serde_json::Value> = dropped
+            .iter()
+            .map(|lease| serde_json::json!({ "scope": lease.scope, "owner": lease.owner, "run_id": lease.run_id }))
             .collect();
-        if views.is_empty() {
-            return Err(ApiError::not_found(format!("`{}` is not locked", request.pipeline)));
-        }
-        if let Some(live) = views.iter().find(|view| view.stale.is_none()) {
-            return Err(SessionError::refused(format!(
-                "`{}` is held by {} (pid {} on {}, run {}), which looks alive; only a stale lock is released here",
-                live.lease.scope, live.lease.owner, live.lease.pid, live.lease.machine, live.lease.run_id
-            ))
-            .into());
-        }
-        let dropped = store.force_release(&request.pipeline, request.environment.as_deref())?;
-        let mut released = Vec::new();
-        for lease in dropped {
-            if store.deployment(&lease.run_id)?.is_some() {
-                let action = Action {
-                    action: "release_lock",
-                    by: &identity,
-                    node: None,
-                    message: format!("{identity} released the stale lock `{}` of this run", lease.scope),
-                };
-                crate::session::action::record(store.as_mut(), &lease.run_id, action)?;
-            }
-            released.push(serde_json::json!({ "scope": lease.scope, "owner": lease.owner, "run_id": lease.run_id }));
-        }
-        Ok(released)
+        Ok::<_, ApiError>(released)
     })
     .await?;
     Ok(Json(serde_json::json!({ "released": released })))

@@ -55,6 +55,8 @@ pub struct ServerConfig {
     pub public_host: Option<String>,
     /// `--trusted-proxy`: whose `X-Forwarded-For` names the client.
     pub trusted_proxies: Vec<Cidr>,
+    /// `--max-streams`: event streams open at once (429 beyond).
+    pub max_streams: usize,
 }
 
 /// The plan file, which `deploy watch` moves to each deployed commit's worktree.
@@ -82,11 +84,29 @@ impl PlanPath {
 pub struct AppState {
     pub config: Arc<ServerConfig>,
     pub runs: ActiveRuns,
+    /// Cancelled when the server stops: open event streams end.
+    pub streams: tokio_util::sync::CancellationToken,
+    /// One permit per open event stream ([`ServerConfig::max_streams`]).
+    pub stream_slots: Arc<tokio::sync::Semaphore>,
+    /// The webhook deliveries seen lately.
+    pub deliveries: Arc<hooks::Deliveries>,
 }
 
 impl AppState {
     pub fn new(config: ServerConfig, runs: ActiveRuns) -> AppState {
-        AppState { config: Arc::new(config), runs }
+        let stream_slots = Arc::new(tokio::sync::Semaphore::new(config.max_streams));
+        AppState {
+            config: Arc::new(config),
+            runs,
+            streams: tokio_util::sync::CancellationToken::new(),
+            stream_slots,
+            deliveries: Arc::default(),
+        }
+    }
+
+    /// Ends every open event stream (a stopping server waits for none).
+    pub fn end_streams(&self) {
+        self.streams.cancel();
     }
 }
 
@@ -100,6 +120,7 @@ pub fn router(state: AppState) -> Router {
         .route_layer(authorize)
         .fallback(api::no_route)
         .method_not_allowed_fallback(api::wrong_method)
+        .layer(axum::extract::DefaultBodyLimit::max(guard::BODY_LIMIT))
         .layer(axum::middleware::from_fn_with_state(state.clone(), guard::guard))
         .with_state(state)
 }

@@ -13,16 +13,16 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
 
-use super::actions::{body, server_views};
+use super::actions::{body, server_views, start};
 use super::api::{blocking, open};
 use super::auth::Identity;
-use super::error::{ApiError, ApiResult};
+use super::error::ApiResult;
 use super::reporter::StderrReporter;
 use super::AppState;
 use crate::engine::Approvals;
 use crate::session::action::Action;
 use crate::session::approve::ApproveRequest;
-use crate::session::resume::{ClaimedResume, PreparedResume};
+use crate::session::resume::PreparedResume;
 use crate::session::{LockWait, ResumeRequest};
 
 #[derive(Debug, Deserialize)]
@@ -51,14 +51,6 @@ fn prepare(state: &AppState, id: &str, identity: &str) -> ApiResult<PreparedResu
     Ok(crate::session::resume::prepare(resume, &StderrReporter)?)
 }
 
-fn start(state: &AppState, claimed: ClaimedResume) -> ApiResult<()> {
-    let run_id = claimed.run_id().to_string();
-    state
-        .runs
-        .spawn(&run_id, move |interrupts, reporter| claimed.with_interrupts(interrupts).execute(reporter))
-        .map_err(|error| ApiError::internal(format!("cannot start the run: {error}")))
-}
-
 /// `POST /api/runs/{id}/reject` `{"gate": NAME}`: only an identity the gate
 /// allows to approve may reject it.
 pub async fn reject(
@@ -70,7 +62,7 @@ pub async fn reject(
     let request: GateBody = body(&bytes)?;
     let shared = state.clone();
     let rejecter = identity.clone();
-    let (gate, claimed) = blocking(move || {
+    let (gate, run_id) = blocking(move || {
         let mut store = open(&shared)?;
         let question = ApproveRequest {
             run: Some(id.clone()),
@@ -90,11 +82,11 @@ pub async fn reject(
             message: format!("{identity} rejected {}", request.gate),
         };
         crate::session::action::record(store.as_mut(), &id, action)?;
-        Ok((request.gate, claimed))
+        let run_id = claimed.run_id().to_string();
+        start(&shared, claimed)?;
+        Ok((request.gate, run_id))
     })
     .await?;
-    let run_id = claimed.run_id().to_string();
-    start(&state, claimed)?;
     let answer = serde_json::json!({ "run_id": run_id, "gate": gate, "rejected_by": rejecter, "resumed": true });
     Ok((StatusCode::ACCEPTED, Json(answer)))
 }
@@ -109,16 +101,16 @@ pub async fn resume(
     let _: ResumeBody = body(&bytes)?;
     let shared = state.clone();
     let who = identity.clone();
-    let claimed = blocking(move || {
+    let run_id = blocking(move || {
         // Of many resumes at once, the one that claims the run goes on.
         let claimed = prepare(&shared, &id, &who)?.claim(&StderrReporter)?;
         let action = Action { action: "resume", by: &who, node: None, message: format!("{who} resumed the run") };
         crate::session::action::record(open(&shared)?.as_mut(), &id, action)?;
-        Ok(claimed)
+        let run_id = claimed.run_id().to_string();
+        start(&shared, claimed)?;
+        Ok(run_id)
     })
     .await?;
-    let run_id = claimed.run_id().to_string();
-    start(&state, claimed)?;
     let answer = serde_json::json!({ "run_id": run_id, "resumed_by": identity, "resumed": true });
     Ok((StatusCode::ACCEPTED, Json(answer)))
 }

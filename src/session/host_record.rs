@@ -222,7 +222,8 @@ pub fn own_previous_versions(
                 Some(record) => record.version.clone(),
                 // Its environment has hosts recorded but not this one: nothing ran there.
                 None if records.iter().any(|record| record.environment == environment.name) => String::new(),
-                // No host recorded there (a store from before them): the environment's version.
+                // No host of its environment recorded: the environment's version (a store from
+                // before host records), nothing when it has none — never another environment's.
                 None => environments
                     .iter()
                     .find(|entry| entry.environment == environment.name)

@@ -27,6 +27,9 @@ pub struct LeaseScope {
     pub environments: Vec<String>,
 }
 
+/// What puts a claim right on the store when its work never started.
+type Undo = Box<dyn FnOnce(&mut dyn StateStore) + Send>;
+
 /// A held lease and the store it was taken in.
 pub struct LeaseGuard {
     store: Box<dyn StateStore>,
@@ -34,6 +37,9 @@ pub struct LeaseGuard {
     released: bool,
     /// The runs whose leases were taken over from dead holders.
     taken_over: Vec<String>,
+    /// What to put right if the guard is dropped before its run started
+    /// (a claimed run whose request went away).
+    on_abandon: Option<Undo>,
 }
 
 impl LeaseGuard {
@@ -76,7 +82,13 @@ impl LeaseGuard {
                             ));
                         }
                     }
-                    return Ok(LeaseGuard { store, run_id: holder.run_id.clone(), released: false, taken_over: runs });
+                    return Ok(LeaseGuard {
+                        store,
+                        run_id: holder.run_id.clone(),
+                        released: false,
+                        taken_over: runs,
+                        on_abandon: None,
+                    });
                 }
                 LeaseOutcome::Held(lease) => {
                     let message =
@@ -121,6 +133,17 @@ impl LeaseGuard {
         &self.run_id
     }
 
+    /// `undo` runs on the store if the guard is dropped (not released)
+    /// before [`LeaseGuard::started`]: a claim that never ran is undone.
+    pub fn on_abandon(&mut self, undo: impl FnOnce(&mut dyn StateStore) + Send + 'static) {
+        self.on_abandon = Some(Box::new(undo));
+    }
+
+    /// The claimed work started: dropping the guard no longer undoes the claim.
+    pub fn started(&mut self) {
+        self.on_abandon = None;
+    }
+
     /// The runs whose leases were taken over from dead holders (crashed runs).
     pub fn taken_over(&self) -> &[String] {
         &self.taken_over
@@ -140,6 +163,9 @@ impl LeaseGuard {
 impl Drop for LeaseGuard {
     fn drop(&mut self) {
         if !self.released {
+            if let Some(undo) = self.on_abandon.take() {
+                undo(self.store.as_mut());
+            }
             let _ = self.store.release_leases(&self.run_id);
         }
     }

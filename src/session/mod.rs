@@ -19,12 +19,14 @@ pub mod overview;
 pub mod plan_diff;
 pub mod record;
 pub mod reject;
+pub mod release_lock;
 pub mod reporter;
 pub mod resume;
 pub mod rollback;
 pub mod runtime;
 pub mod start;
 pub mod survivors;
+pub mod verify;
 
 use std::time::Duration;
 

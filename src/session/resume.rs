@@ -253,6 +253,11 @@ impl PreparedResume {
             Claim::Won => {}
             Claim::Lost { winner } => return Err(lost_resume(guard.store(), &deployment.run_id, &winner)),
         }
+        // Claimed but never run (the request went away): the run is left as it was found.
+        let (run_id, before) = (deployment.run_id.clone(), unclaimed_status(deployment.status));
+        guard.on_abandon(move |store| {
+            let _ = store.set_status(&run_id, before);
+        });
         Ok(ClaimedResume {
             guard,
             location,
@@ -266,6 +271,14 @@ impl PreparedResume {
             prompt,
             holder,
         })
+    }
+}
+
+/// The status a claimed run goes back to when it does not run after all.
+fn unclaimed_status(seen: DeploymentStatus) -> DeploymentStatus {
+    match seen {
+        DeploymentStatus::Running => DeploymentStatus::Crashed,
+        status => status,
     }
 }
 
@@ -328,6 +341,7 @@ impl ClaimedResume {
             prompt,
             holder,
         } = self;
+        guard.started();
         let ended = super::survivors::end_survivors(
             guard.store(),
             &deployment.run_id,
@@ -340,11 +354,7 @@ impl ClaimedResume {
             Ok(seq) => seq,
             Err(error) => {
                 // Nothing ran: the run is left as it was found.
-                let before = match deployment.status {
-                    DeploymentStatus::Running => DeploymentStatus::Crashed,
-                    status => status,
-                };
-                let _ = guard.store().set_status(&deployment.run_id, before);
+                let _ = guard.store().set_status(&deployment.run_id, unclaimed_status(deployment.status));
                 return Err(error);
             }
         };

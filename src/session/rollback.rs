@@ -304,6 +304,11 @@ impl PreparedRollback {
             .with_code("already_rolled_back")
             .with_winner(winner));
         }
+        // Claimed but never run (the request went away): the rollback ends before its first step.
+        let run_id = holder.run_id.clone();
+        guard.on_abandon(move |store| {
+            let _ = store.finish_deployment(&abandoned(&run_id));
+        });
         Ok(ClaimedRollback { request, guard, holder, graph, inputs, target, units, gates, environments, hosts })
     }
 }
@@ -319,7 +324,7 @@ pub struct ClaimedRollback {
     units: Vec<(String, Option<String>)>,
     gates: Vec<crate::check::model::NodeId>,
     environments: Vec<String>,
-    /// Per host: where each host goes, and from which run.
+    /// Each host back to its own version (`None`: a store from before hosts were recorded).
     hosts: Option<HostRollback>,
 }
 
@@ -343,6 +348,7 @@ impl ClaimedRollback {
     pub fn execute(self, reporter: &dyn Reporter) -> SessionResult<RunEnd> {
         let ClaimedRollback { request, mut guard, holder, graph, inputs, target, units, gates, environments, hosts } =
             self;
+        guard.started();
         let options = RunOptions {
             run_id: request.run_id.clone(),
             previous_version: Some(target.to_version.clone()),
@@ -364,9 +370,7 @@ impl ClaimedRollback {
             Ok(events) => events,
             Err(error) => {
                 // Nothing ran: the rollback ends before its first step.
-                let end = finish_of(&holder.run_id, &super::drive::interrupted_report(), None);
-                let _ =
-                    guard.store().finish_deployment(&crate::state::Finish { status: DeploymentStatus::Aborted, ..end });
+                let _ = guard.store().finish_deployment(&abandoned(&holder.run_id));
                 return Err(error);
             }
         };
@@ -488,6 +492,12 @@ impl Undone<'_> {
         }
         problems
     }
+}
+
+/// The end of a rollback that never ran its first step.
+fn abandoned(run_id: &str) -> crate::state::Finish {
+    let end = finish_of(run_id, &super::drive::interrupted_report(), None);
+    crate::state::Finish { status: DeploymentStatus::Aborted, ..end }
 }
 
 fn preview(

@@ -45,11 +45,14 @@ impl InterruptHandle {
     }
 }
 
-/// What it means when SIGINT and SIGTERM cannot be listened for.
+/// What it means when SIGINT, SIGTERM and SIGHUP cannot be listened for.
 pub const NO_SIGNALS: &str = "cannot listen for Ctrl-C; it will stop deploy without rolling back";
 
-/// One message per SIGINT or SIGTERM delivered to this process. `None`
-/// when they cannot be listened for (Ctrl-C then stops deploy at once).
+/// One message per SIGINT, SIGTERM or SIGHUP delivered to this process: a
+/// closed terminal (or `systemctl reload`-style hangup) stops a run like
+/// Ctrl-C does, at a safe point with its rollback, instead of killing it.
+/// SIGHUP is left alone when it is ignored already (`nohup`). `None` when
+/// the signals cannot be listened for (Ctrl-C then stops deploy at once).
 pub fn listen_for_signals() -> Option<UnboundedReceiver<()>> {
     use tokio::signal::unix::{signal, SignalKind};
     let (sender, receiver) = unbounded_channel();
@@ -57,11 +60,13 @@ pub fn listen_for_signals() -> Option<UnboundedReceiver<()>> {
     else {
         return None;
     };
+    let mut hangup = if hangup_ignored() { None } else { signal(SignalKind::hangup()).ok() };
     tokio::spawn(async move {
         loop {
             tokio::select! {
                 _ = interrupt.recv() => {}
                 _ = terminate.recv() => {}
+                Some(()) = async { match hangup.as_mut() { Some(hangup) => hangup.recv().await, None => None } } => {}
             }
             if sender.send(()).is_err() {
                 break;
@@ -69,6 +74,16 @@ pub fn listen_for_signals() -> Option<UnboundedReceiver<()>> {
         }
     });
     Some(receiver)
+}
+
+/// Whether SIGHUP is ignored (`nohup deploy …`).
+fn hangup_ignored() -> bool {
+    // SAFETY: sigaction with a null new action only reads the current one
+    // into `current`, which is a valid, zeroed struct.
+    unsafe {
+        let mut current: libc::sigaction = std::mem::zeroed();
+        libc::sigaction(libc::SIGHUP, std::ptr::null(), &mut current) == 0 && current.sa_sigaction == libc::SIG_IGN
+    }
 }
 
 /// [`listen_for_signals`]; when it cannot, says so through `warnings` and

@@ -242,14 +242,25 @@ fn damaged_file(path: &Path) -> Option<String> {
 /// A store whose file is shorter than the pages its header counts (when no
 /// write-ahead log holds the rest), read through SQLite's own connection. A
 /// file that is not SQLite at all fails at the first read, after this.
+///
+/// Other processes write at the same time: the page count is read first,
+/// then whether a log exists, then the file's length — a log that held the
+/// counted pages either is still there, or was checkpointed into the file
+/// (which is then long enough) before it went away. A shortfall is looked
+/// at once more after a moment before the store is called damaged.
 fn truncated(connection: &Connection, path: &Path) -> Option<String> {
-    if wal_present(path) {
-        return None;
-    }
-    let length = std::fs::metadata(path).ok()?.len();
-    let page_size: i64 = connection.query_row("PRAGMA page_size", [], |row| row.get(0)).ok()?;
-    let pages: i64 = connection.query_row("PRAGMA page_count", [], |row| row.get(0)).ok()?;
-    let expected = u64::try_from(page_size.max(0)).ok()? * u64::try_from(pages.max(0)).ok()?;
-    (expected > 0 && length < expected)
-        .then(|| format!("the file is truncated: {length} bytes, its header counts {expected} bytes"))
+    let shortfall = || -> Option<(u64, u64)> {
+        let page_size: i64 = connection.query_row("PRAGMA page_size", [], |row| row.get(0)).ok()?;
+        let pages: i64 = connection.query_row("PRAGMA page_count", [], |row| row.get(0)).ok()?;
+        let expected = u64::try_from(page_size.max(0)).ok()? * u64::try_from(pages.max(0)).ok()?;
+        if wal_present(path) {
+            return None;
+        }
+        let length = std::fs::metadata(path).ok()?.len();
+        (expected > 0 && length < expected).then_some((length, expected))
+    };
+    shortfall()?;
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    let (length, expected) = shortfall()?;
+    Some(format!("the file is truncated: {length} bytes, its header counts {expected} bytes"))
 }

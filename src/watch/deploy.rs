@@ -58,7 +58,8 @@ impl Watcher {
             self.mark_bad(record, format!("the plan {} does not check", self.config.plan_in_repo.display()));
             return true;
         };
-        let Ok(mut inputs) = crate::session::load::load_inputs(&graph, &self.config.sets, reporter.as_ref()) else {
+        let sets = sets_with_commit(&graph, &self.config.sets, &hash);
+        let Ok(mut inputs) = crate::session::load::load_inputs(&graph, &sets, reporter.as_ref()) else {
             self.git.remove_worktree(&worktree);
             self.mark_bad(record, "the plan's params or secrets cannot be resolved".into());
             return true;
@@ -240,6 +241,19 @@ impl Watcher {
             }
         }
     }
+}
+
+/// `--set` and, when the plan declares `param version` without a default
+/// and no `--set version=` is given, `version=` the commit: a required
+/// `version` is what the watcher supplies (it is not a bad plan).
+fn sets_with_commit(graph: &ExecutionGraph, sets: &[String], hash: &str) -> Vec<String> {
+    let mut sets = sets.to_vec();
+    let required = graph.plan.params.iter().any(|param| param.name == "version" && param.default.is_none());
+    let given = sets.iter().any(|set| set.split_once('=').is_some_and(|(name, _)| name.trim() == "version"));
+    if required && !given {
+        sets.push(format!("version={}", short(hash)));
+    }
+    sets
 }
 
 /// The commit's values: `commit`, and `version` unless the plan's `version`

@@ -35,6 +35,7 @@ pub const STAGE_ATTRIBUTES: &[&str] = &[
     "when",
     "monitor",
     "irreversible",
+    "undo_failed",
     "description",
     "run",
     "script",
@@ -375,6 +376,11 @@ impl<'a> NodeBuilder<'a> {
             },
             "monitor" => self.node.monitor = self.monitor(typer, &a.value),
             "irreversible" => self.lower_irreversible(typer, a),
+            "undo_failed" => {
+                if let Some(Value::Bool(undo)) = typer.constant(&a.value, &Type::Bool) {
+                    self.node.undo_failed = undo;
+                }
+            }
             "description" => {
                 if let Some(Value::String(text)) = typer.constant(&a.value, &Type::String) {
                     self.node.doc.get_or_insert(text);
