@@ -300,7 +300,38 @@ fn a_crashed_rollback_leaves_its_hosts_unknown_and_the_next_one_finishes(backend
     );
 }
 
+const ARTIFACT: &str = r#"
+pipeline "shop" {}
+param version: string = "v1"
+environment production { hosts = ["h1", "h2"] }
+stage artifact {
+  run "echo built ${version} >> artifacts"
+  rollback { run "echo dropped ${version} >> artifacts" }
+}
+stage web {
+  needs = [artifact]  target = production
+  run "echo ${version} > on-${host}"
+  rollback { run "echo ${previous_version} > on-${host}" }
+}
+"#;
+
+fn an_artifact_a_host_still_runs_is_kept(backend: &Backend) {
+    let test = backend.apply(Test::new().plan(ARTIFACT));
+    deploy(&test, "v1", &["--limit", "h1"]);
+    deploy(&test, "v2", &[]);
+    // h1 goes back to v1; h2 has no earlier version and keeps v2, so v2's artifact stays.
+    ok(&rollback(&test, &[]));
+    assert_eq!((read(&test, "on-h1"), read(&test, "on-h2")), ("v1\n".to_string(), "v2\n".to_string()));
+    assert_eq!(read(&test, "artifacts"), "built v1\nbuilt v2\n");
+    // Once no host runs v3 any more (h1 back to v1, h2 to v2), v3's goes.
+    deploy(&test, "v3", &[]);
+    ok(&rollback(&test, &[]));
+    assert_eq!((read(&test, "on-h1"), read(&test, "on-h2")), ("v1\n".to_string(), "v2\n".to_string()));
+    assert_eq!(read(&test, "artifacts"), "built v1\nbuilt v2\nbuilt v3\ndropped v3\n");
+}
+
 on_both_backends!(
+    an_artifact_a_host_still_runs_is_kept,
     a_crashed_rollback_leaves_its_hosts_unknown_and_the_next_one_finishes,
     two_rollbacks_at_once_walk_each_host_back_once,
     a_failed_run_puts_each_host_back_on_its_own_version,

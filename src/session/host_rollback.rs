@@ -86,8 +86,8 @@ pub struct HostSelection<'a> {
     /// `--limit` (names and globs); empty: every host.
     pub limit: &'a [String],
     pub to: Option<&'a str>,
-    /// Also undo the units without a target of the runs undone (a rollback
-    /// without `--env` or `--limit`).
+    /// Also undo the units without a target of the runs undone whose version
+    /// no host keeps (a rollback without `--env` or `--limit`).
     pub untargeted: bool,
 }
 
@@ -172,16 +172,25 @@ pub fn plan(
             run,
         });
     }
+    // The versions hosts run afterwards: a run's units without a target
+    // (its build, its artifact) are undone only when no host keeps its version.
+    let mut kept: Vec<String> = out.steps.iter().map(|step| step.to.clone()).collect();
+    for record in store.host_versions(Some(selection.pipeline))? {
+        let moved = out.steps.iter().any(|step| step.environment == record.environment && step.host == record.host);
+        if !moved {
+            kept.push(record.version);
+        }
+    }
     // Older runs' units first: the newest are undone first.
-    let order: Vec<String> = sorted_by_start(store, &out.runs)?;
+    let order = sorted_by_start(store, &out.runs)?;
     let mut units = Vec::new();
-    for run in &order {
+    for (run, version) in &order {
         let steps: Vec<&HostStep> = out.steps.iter().filter(|step| step.run == *run).collect();
         let Some(events) = journals.get(run) else { continue };
         for unit in crate::state::resume::started_units(events, graph) {
             let mine = match &unit.1 {
                 Some(host) => out.units.contains(&unit) && steps.iter().any(|step| step.host == *host),
-                None => selection.untargeted && is_untargeted_stage(graph, &unit.0),
+                None => selection.untargeted && is_untargeted_stage(graph, &unit.0) && !kept.contains(version),
             };
             if mine && !units.contains(&unit) {
                 units.push(unit);
@@ -189,7 +198,7 @@ pub fn plan(
         }
     }
     out.units = units;
-    out.runs = order;
+    out.runs = order.into_iter().map(|(run, _)| run).collect();
     Ok(Some(out))
 }
 
@@ -208,15 +217,16 @@ fn is_untargeted_stage(graph: &ExecutionGraph, node: &str) -> bool {
         .is_some_and(|def| def.kind == crate::check::model::NodeKind::Stage && def.target.is_none())
 }
 
-/// `runs`, oldest start first.
-fn sorted_by_start(store: &mut dyn StateStore, runs: &[String]) -> SessionResult<Vec<String>> {
+/// `runs` with their versions, oldest start first.
+fn sorted_by_start(store: &mut dyn StateStore, runs: &[String]) -> SessionResult<Vec<(String, String)>> {
     let mut started = Vec::new();
     for run in runs {
-        let at = store.deployment(run)?.map_or(0, |deployment| deployment.started_at);
-        started.push((at, run.clone()));
+        let (at, version) =
+            store.deployment(run)?.map_or((0, String::new()), |deployment| (deployment.started_at, deployment.version));
+        started.push((at, run.clone(), version));
     }
     started.sort();
-    Ok(started.into_iter().map(|(_, run)| run).collect())
+    Ok(started.into_iter().map(|(_, run, version)| (run, version)).collect())
 }
 
 /// The newest rollback of these environments when it failed half-way and
