@@ -1,7 +1,8 @@
 //! A state-machine test of the per-host truth: seeded random sequences of
 //! `deploy run` (everything, `--env`, `--limit`, with a failing host that
-//! rolls the run back, with a failure `max_failures` tolerates) and `deploy
-//! rollback` (everything, `--env`, `--limit`) on local hosts. After every
+//! rolls the run back, with a failure `max_failures` tolerates, killed with
+//! SIGKILL mid-way then `deploy resume`d, interrupted with SIGINT mid-way)
+//! and `deploy rollback` (everything, `--env`, `--limit`) on local hosts. After every
 //! step three things must agree: the files on the hosts, `deploy status
 //! --json` per host, and a reference model of what each host should be on.
 //! SQLite for every seed, PostgreSQL for one.
@@ -37,7 +38,7 @@ stage prod {{
   needs = [stg]
   target = production
   strategy rolling {{ batch = 1  max_failures = {max_failures} }}
-  run "test ${{host}} != ${{fail}} && mkdir -p hosts && echo ${{version}} > hosts/${{host}}"
+  run "while [ -e hold-${{host}} ]; do sleep 0.05; done; test ${{host}} != ${{fail}} && mkdir -p hosts && echo ${{version}} > hosts/${{host}}"
   rollback {{ run "mkdir -p hosts && echo ${{previous_version}} > hosts/${{host}}" }}
 }}
 "#
@@ -59,8 +60,23 @@ struct Host {
 
 #[derive(Debug)]
 enum Step {
-    Run { version: String, scope: Scope, fail: Option<&'static str>, tolerant: bool },
-    Rollback { scope: Scope },
+    Run {
+        version: String,
+        scope: Scope,
+        fail: Option<&'static str>,
+        tolerant: bool,
+    },
+    /// A run of everything killed with SIGKILL while p2's step runs, then resumed.
+    KilledThenResumed {
+        version: String,
+    },
+    /// A run of everything interrupted with SIGINT while p2's step runs.
+    Interrupted {
+        version: String,
+    },
+    Rollback {
+        scope: Scope,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -111,10 +127,12 @@ fn steps(seed: u64, count: usize) -> Vec<Step> {
     let mut out = Vec::new();
     for number in 1..=count {
         let version = format!("v{number}");
-        out.push(match random.below(6) {
+        out.push(match random.below(8) {
             0 | 1 => Step::Run { version, scope: random_scope(&mut random), fail: None, tolerant: false },
             2 => Step::Run { version, scope: Scope::All, fail: Some("p2"), tolerant: false },
             3 => Step::Run { version, scope: Scope::All, fail: Some("p3"), tolerant: true },
+            4 => Step::KilledThenResumed { version },
+            5 => Step::Interrupted { version },
             _ => Step::Rollback { scope: random_scope(&mut random) },
         });
     }
@@ -125,6 +143,12 @@ fn steps(seed: u64, count: usize) -> Vec<Step> {
 fn apply(model: &BTreeMap<&str, Host>, step: &Step) -> (BTreeMap<&'static str, Host>, Vec<i32>) {
     let mut next: BTreeMap<&'static str, Host> = HOSTS.iter().map(|(_, host)| (*host, model[host].clone())).collect();
     match step {
+        // Resumed to its end: as if it had run through.
+        Step::KilledThenResumed { version } => {
+            apply(model, &Step::Run { version: version.clone(), scope: Scope::All, fail: None, tolerant: false })
+        }
+        // The interrupt rolls the run back under `on_failure = rollback`.
+        Step::Interrupted { .. } => (next, vec![130]),
         Step::Run { version, scope, fail, tolerant } => {
             let failing_rolls_back = fail.is_some() && !tolerant;
             if failing_rolls_back {
@@ -178,8 +202,48 @@ fn rollback_is_modelled(model: &BTreeMap<&str, Host>, scope: &Scope) -> bool {
         .all(|(_, host)| model[host].previous.is_some())
 }
 
+/// Starts a run of everything whose p2 step waits (while `hold-p2`
+/// exists), waits until p1 runs the new version, sends `signal`, and lets
+/// p2 go on for whatever comes next (a resume).
+fn signalled_run(test: &Test, version: &str, signal: i32) -> Output {
+    let set = format!("version={version}");
+    let hold = test.path().join("hold-p2");
+    std::fs::write(&hold, "").unwrap_or_else(|e| panic!("{e}"));
+    let mut child = test
+        .command(&["run", "release.deploy", "--set", &set])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn deploy: {e}"));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while file_of(test, "p1") != version {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("p1 never ran {version}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // p2's step has started (batch = 1): give it a moment to be running.
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    // SAFETY: signals the child this test spawned.
+    unsafe { libc::kill(child.id() as i32, signal) };
+    let output = child.wait_with_output().unwrap_or_else(|e| panic!("wait: {e}"));
+    let _ = std::fs::remove_file(&hold);
+    Output {
+        stdout: String::new(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        code: output.status.code().unwrap_or(-1),
+    }
+}
+
 fn run_step(test: &Test, step: &Step) -> Output {
     match step {
+        Step::KilledThenResumed { version } => {
+            let killed = signalled_run(test, version, libc::SIGKILL);
+            assert_eq!(killed.code, -1, "killed: {}", killed.stderr);
+            test.run_with(&["resume"])
+        }
+        Step::Interrupted { version } => signalled_run(test, version, libc::SIGINT),
         Step::Run { version, scope, fail, tolerant } => {
             let file = if *tolerant { "tolerant.deploy" } else { "release.deploy" };
             let mut args: Vec<String> = vec!["run".into(), file.into(), "--set".into(), format!("version={version}")];
