@@ -23,7 +23,8 @@ fn read(test: &Test, file: &str) -> String {
 
 /// Each host's steps write what it runs to `on-HOST`; each undo appends
 /// `VERSION->PREVIOUS_VERSION` to `undo-HOST`. A host fails while
-/// `fail-HOST` exists; an undo on h2 fails while `broken` exists.
+/// `fail-HOST` exists; an undo on h2 fails while `broken` exists, and
+/// each undo takes a second while `slow` exists.
 const PLAN: &str = r#"
 pipeline "shop" {}
 param version: string = "v1"
@@ -35,6 +36,7 @@ stage web {
   run "echo ${version} > on-${host}"
   rollback {
     run "test ${host} != h2 || test ! -f broken"
+    run "if [ -f slow ]; then sleep 1; fi"
     run "echo ${version}-'>'${previous_version} >> undo-${host}; echo ${previous_version} > on-${host}"
   }
 }
@@ -225,7 +227,113 @@ fn a_failed_run_puts_each_host_back_on_its_own_version(backend: &Backend) {
     assert_eq!(hosts(&test), vec![row("h1", "v1", "", "ok"), row("h2", "v1", "", "ok"), row("h3", "v2", "v1", "ok"),]);
 }
 
+fn two_rollbacks_at_once_walk_each_host_back_once(backend: &Backend) {
+    let test = backend.apply(Test::new().plan(PLAN));
+    deploy(&test, "v1", &[]);
+    deploy(&test, "v2", &[]);
+    std::fs::write(test.path().join("slow"), "").unwrap_or_else(|e| panic!("{e}"));
+    let spawn = |extra: &[&str]| {
+        let mut args = vec!["rollback", "release.deploy"];
+        args.extend_from_slice(extra);
+        test.command(&args).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::piped()).spawn()
+    };
+    let first = spawn(&[]).unwrap_or_else(|e| panic!("spawn: {e}"));
+    let started = Instant::now();
+    while !read(&test, "undo-h1").contains("v2->v1") && !read(&test, "undo-h2").contains("v2->v1") {
+        assert!(started.elapsed() < Duration::from_secs(60), "the first rollback never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Planned from the same records while the first still runs; it waits for the lock, then finds them changed.
+    let second = spawn(&["--lock-timeout", "60s"]).unwrap_or_else(|e| panic!("spawn: {e}"));
+    let first = first.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+    let second = second.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(first.status.code(), Some(0), "{}", String::from_utf8_lossy(&first.stderr));
+    let said = String::from_utf8_lossy(&second.stderr);
+    assert_eq!(second.status.code(), Some(1), "{said}");
+    assert!(said.contains("changed since this rollback was planned"), "{said}");
+    for host in ["h1", "h2", "h3"] {
+        assert_eq!(read(&test, &format!("undo-{host}")), "v2->v1\n", "{host} walked back once");
+    }
+}
+
+fn a_crashed_rollback_leaves_its_hosts_unknown_and_the_next_one_finishes(backend: &Backend) {
+    let test = backend.apply(Test::new().plan(PLAN)).env("DEPLOY_KILL_GRACE_MS", "200");
+    deploy(&test, "v1", &[]);
+    deploy(&test, "v2", &[]);
+    std::fs::write(test.path().join("slow"), "").unwrap_or_else(|e| panic!("{e}"));
+    let mut child = test
+        .command(&["rollback", "release.deploy"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn: {e}"));
+    let started = Instant::now();
+    let undone =
+        |test: &Test| ["h1", "h2", "h3"].iter().filter(|h| !read(test, &format!("undo-{h}")).is_empty()).count();
+    while undone(&test) == 0 {
+        if started.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the rollback never undid a host");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    // Found crashed: the hosts it had started to undo are unknown.
+    let states = hosts(&test);
+    for (host, version, _, state) in &states {
+        assert_eq!(version, "v2", "{states:?}");
+        if !read(&test, &format!("undo-{host}")).is_empty() {
+            assert_eq!(state, "unknown", "{host} was undone by the dead rollback: {states:?}");
+        }
+    }
+    assert!(states.iter().all(|(_, _, _, state)| state == "unknown" || state == "ok"), "{states:?}");
+    // The next rollback takes its lock over and takes every host back.
+    std::fs::remove_file(test.path().join("slow")).unwrap_or_else(|e| panic!("{e}"));
+    let again = rollback(&test, &[]);
+    ok(&again);
+    assert!(again.stderr.contains("took over the lock"), "{}", again.stderr);
+    assert_eq!(
+        hosts(&test),
+        vec![row("h1", "v1", "", "undone"), row("h2", "v1", "", "undone"), row("h3", "v1", "", "undone"),]
+    );
+}
+
+const ARTIFACT: &str = r#"
+pipeline "shop" {}
+param version: string = "v1"
+environment production { hosts = ["h1", "h2"] }
+stage artifact {
+  run "echo built ${version} >> artifacts"
+  rollback { run "echo dropped ${version} >> artifacts" }
+}
+stage web {
+  needs = [artifact]  target = production
+  run "echo ${version} > on-${host}"
+  rollback { run "echo ${previous_version} > on-${host}" }
+}
+"#;
+
+fn an_artifact_a_host_still_runs_is_kept(backend: &Backend) {
+    let test = backend.apply(Test::new().plan(ARTIFACT));
+    deploy(&test, "v1", &["--limit", "h1"]);
+    deploy(&test, "v2", &[]);
+    // h1 goes back to v1; h2 has no earlier version and keeps v2, so v2's artifact stays.
+    ok(&rollback(&test, &[]));
+    assert_eq!((read(&test, "on-h1"), read(&test, "on-h2")), ("v1\n".to_string(), "v2\n".to_string()));
+    assert_eq!(read(&test, "artifacts"), "built v1\nbuilt v2\n");
+    // Once no host runs v3 any more (h1 back to v1, h2 to v2), v3's goes.
+    deploy(&test, "v3", &[]);
+    ok(&rollback(&test, &[]));
+    assert_eq!((read(&test, "on-h1"), read(&test, "on-h2")), ("v1\n".to_string(), "v2\n".to_string()));
+    assert_eq!(read(&test, "artifacts"), "built v1\nbuilt v2\nbuilt v3\ndropped v3\n");
+}
+
 on_both_backends!(
+    an_artifact_a_host_still_runs_is_kept,
+    a_crashed_rollback_leaves_its_hosts_unknown_and_the_next_one_finishes,
+    two_rollbacks_at_once_walk_each_host_back_once,
     a_failed_run_puts_each_host_back_on_its_own_version,
     each_host_goes_back_to_its_own_version,
     limit_and_to_choose_hosts_and_versions,

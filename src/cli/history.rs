@@ -207,8 +207,7 @@ fn cells(row: &Row) -> [String; 7] {
         what = if what.is_empty() { commit_text } else { format!("{what}; {commit_text}") };
     }
     if !row.hosts.is_empty() {
-        let hosts: Vec<String> = row.hosts.iter().map(|host| format!("{} {}", host.host, host.state)).collect();
-        let hosts = format!("hosts: {}", hosts.join(", "));
+        let hosts = format!("hosts: {}", hosts_cell(&row.hosts));
         what = if what.is_empty() { hosts } else { format!("{what}; {hosts}") };
     }
     let environments = if row.environments.is_empty() { "-".to_string() } else { row.environments.join(",") };
@@ -225,6 +224,30 @@ fn cells(row: &Row) -> [String; 7] {
         ),
         what,
     ]
+}
+
+/// The hosts a deployment changed: each with its state, or for many hosts
+/// a count per state with the hosts that are not `ok` (`998 ok, 2 failed:
+/// web-3, web-7`); `--json` has every host.
+fn hosts_cell(hosts: &[HostChangeView]) -> String {
+    const LISTED: usize = 8;
+    if hosts.len() <= LISTED {
+        return hosts.iter().map(|host| format!("{} {}", host.host, host.state)).collect::<Vec<_>>().join(", ");
+    }
+    let mut counts: Vec<(&str, usize)> = Vec::new();
+    for host in hosts {
+        match counts.iter_mut().find(|(state, _)| *state == host.state) {
+            Some((_, count)) => *count += 1,
+            None => counts.push((host.state, 1)),
+        }
+    }
+    let mut text = counts.iter().map(|(state, count)| format!("{count} {state}")).collect::<Vec<_>>().join(", ");
+    let others: Vec<&str> = hosts.iter().filter(|host| host.state != "ok").map(|host| host.host.as_str()).collect();
+    if !others.is_empty() {
+        let more = if others.len() > LISTED { format!(" and {} more", others.len() - LISTED) } else { String::new() };
+        text.push_str(&format!(": {}{more}", others[..others.len().min(LISTED)].join(", ")));
+    }
+    text
 }
 
 /// A commit `deploy watch` saw but did not run (superseded before its turn).
@@ -245,5 +268,29 @@ fn skipped_commit(commit: &CommitRecord) -> Row {
         undone_by: None,
         commit: Some(CommitView::of(commit)),
         hosts: Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn host(name: &str, state: &'static str) -> HostChangeView {
+        HostChangeView {
+            environment: "production".into(),
+            host: name.into(),
+            version: "2.0".into(),
+            previous_version: "1.0".into(),
+            state,
+        }
+    }
+
+    #[test]
+    fn few_hosts_are_listed_and_many_are_counted() {
+        assert_eq!(hosts_cell(&[host("web-1", "ok"), host("web-2", "failed")]), "web-1 ok, web-2 failed");
+        let mut many: Vec<HostChangeView> = (0..998).map(|n| host(&format!("web-{n}"), "ok")).collect();
+        many.push(host("web-998", "failed"));
+        many.push(host("web-999", "unknown"));
+        assert_eq!(hosts_cell(&many), "998 ok, 1 failed, 1 unknown: web-998, web-999");
     }
 }

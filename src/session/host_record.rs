@@ -83,12 +83,48 @@ pub fn record_crashed(store: &mut dyn StateStore, deployment: &Deployment) -> St
     store.record_hosts(&hosts.record)
 }
 
-/// Records the crash of the run `run_id` (its lease was taken over).
+/// Records the crash of the run or rollback `run_id` (its lease was taken over).
 pub fn record_crashed_run(store: &mut dyn StateStore, run_id: &str) -> StateResult<()> {
     match store.deployment(run_id)? {
         Some(deployment) if deployment.kind == crate::state::DeploymentKind::Run => record_crashed(store, &deployment),
-        _ => Ok(()),
+        Some(deployment) => record_crashed_rollback(store, &deployment),
+        None => Ok(()),
     }
+}
+
+/// A `deploy rollback` that died mid-way: the hosts it had started to undo
+/// are `unknown` (on the version their record says, which the next
+/// rollback goes back from again — rollback blocks run twice safely).
+fn record_crashed_rollback(store: &mut dyn StateStore, deployment: &Deployment) -> StateResult<()> {
+    let Some(topology) = Topology::of_canonical(&deployment.plan_canonical) else { return Ok(()) };
+    let (events, _) = crate::state::resume::events(&store.journal(&deployment.run_id)?);
+    let touched = crate::state::host_outcome::hosts_a_crashed_rollback_touched(&topology, &events);
+    let current = store.host_versions(Some(&deployment.pipeline))?;
+    let mut record = HostRecord {
+        pipeline: deployment.pipeline.clone(),
+        run_id: deployment.run_id.clone(),
+        at: crate::state::now_ms(),
+        ..HostRecord::default()
+    };
+    for (environment, host) in touched {
+        let Some(now) = current.iter().find(|entry| entry.environment == environment && entry.host == host) else {
+            continue;
+        };
+        record.changes.push(HostChange {
+            version: now.version.clone(),
+            state: HostState::Unknown,
+            previous_version: None,
+            environment,
+            host,
+        });
+    }
+    record.plan_hosts = topology
+        .hosts
+        .iter()
+        .filter(|(name, _)| record.changes.iter().any(|change| change.environment == *name))
+        .cloned()
+        .collect();
+    store.record_hosts(&record)
 }
 
 /// What the rollback run `rollback_run` did to the hosts it undid: undone
@@ -164,10 +200,10 @@ pub fn rollback_hosts(
 /// What each host of `plan` ran before the run `run_id` (of `version`)
 /// started on it, as the host's own `${previous_version}`: its recorded
 /// version, or what that record replaced when the record is the run's own
-/// (a resumed run); `""` for a host never deployed to when the store records
-/// hosts; in a store from before host records, its environment's version.
-/// A host name that two environments share with different versions keeps
-/// the run's previous version.
+/// (a resumed run); for a host without a record, its environment's version
+/// when no host of it is recorded (a store from before host records), else
+/// `""`. A host name that two environments share with different versions
+/// keeps the run's previous version.
 pub fn own_previous_versions(
     store: &mut dyn StateStore,
     plan: &crate::check::model::Plan,
@@ -184,11 +220,10 @@ pub fn own_previous_versions(
             let previous = match record {
                 Some(record) if record.run_id == run_id => record.previous_version.clone(),
                 Some(record) => record.version.clone(),
-                // The store records hosts, not this one: nothing ran there.
-                None if !records.is_empty() => String::new(),
-                // A store from before host records: the host runs its
-                // environment's version (nothing when it has none) — never
-                // another environment's.
+                // Its environment has hosts recorded but not this one: nothing ran there.
+                None if records.iter().any(|record| record.environment == environment.name) => String::new(),
+                // No host of its environment recorded: the environment's version (a store from
+                // before host records), nothing when it has none — never another environment's.
                 None => environments
                     .iter()
                     .find(|entry| entry.environment == environment.name)

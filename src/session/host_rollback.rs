@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 
-use super::error::SessionResult;
+use super::error::{SessionError, SessionResult};
 use crate::check::selection::Selection;
 use crate::engine::context::HostVersions;
 use crate::engine::event::Event;
@@ -51,6 +51,27 @@ impl HostRollback {
             .collect()
     }
 
+    /// Under the lease: whether every host still runs the version the
+    /// rollback was planned from; `Err` names one that changed since (a
+    /// run or rollback in between), so no host is walked back twice.
+    pub fn still_current(&self, store: &mut dyn StateStore, pipeline: &str) -> SessionResult<()> {
+        let records = store.host_versions(Some(pipeline))?;
+        for step in &self.steps {
+            let now = records.iter().find(|record| record.environment == step.environment && record.host == step.host);
+            if !now.is_some_and(|now| now.version == step.from) {
+                return Err(SessionError::refused(format!(
+                    "host {} of `{pipeline}` changed since this rollback was planned (run {} recorded it); \
+                     nothing was started — run `deploy rollback` again",
+                    step.host,
+                    now.map_or("(none)", |now| now.run_id.as_str())
+                ))
+                .with_code("already_rolled_back")
+                .with_winner(now.map(|now| now.run_id.clone()).unwrap_or_default()));
+            }
+        }
+        Ok(())
+    }
+
     /// The version every host goes to, when they all go to the same one.
     pub fn common_target(&self) -> Option<&str> {
         let first = self.steps.first()?;
@@ -65,8 +86,8 @@ pub struct HostSelection<'a> {
     /// `--limit` (names and globs); empty: every host.
     pub limit: &'a [String],
     pub to: Option<&'a str>,
-    /// Also undo the units without a target of the runs undone (a rollback
-    /// without `--env` or `--limit`).
+    /// Also undo the units without a target of the runs undone whose version
+    /// no host keeps (a rollback without `--env` or `--limit`).
     pub untargeted: bool,
 }
 
@@ -113,11 +134,13 @@ pub fn plan(
         if to == record.version {
             continue;
         }
-        // The newest run that put `from` on the host and completed units there.
+        // The newest run that put `from` on the host and completed units
+        // there; when a rollback put it there (to a version no run of
+        // record deployed), the newest run that completed units there at all.
+        let mine = |entry: &&HostVersion| entry.environment == record.environment && entry.host == record.host;
+        let same_version = history.iter().filter(mine).filter(|entry| entry.version == record.version);
         let mut found = None;
-        for entry in history.iter().filter(|entry| {
-            entry.environment == record.environment && entry.host == record.host && entry.version == record.version
-        }) {
+        for entry in same_version.chain(history.iter().filter(mine)) {
             if !journals.contains_key(&entry.run_id) {
                 let (events, _) = crate::state::resume::events(&store.journal(&entry.run_id)?);
                 journals.insert(entry.run_id.clone(), events);
@@ -149,16 +172,25 @@ pub fn plan(
             run,
         });
     }
+    // The versions hosts run afterwards: a run's units without a target
+    // (its build, its artifact) are undone only when no host keeps its version.
+    let mut kept: Vec<String> = out.steps.iter().map(|step| step.to.clone()).collect();
+    for record in store.host_versions(Some(selection.pipeline))? {
+        let moved = out.steps.iter().any(|step| step.environment == record.environment && step.host == record.host);
+        if !moved {
+            kept.push(record.version);
+        }
+    }
     // Older runs' units first: the newest are undone first.
-    let order: Vec<String> = sorted_by_start(store, &out.runs)?;
+    let order = sorted_by_start(store, &out.runs)?;
     let mut units = Vec::new();
-    for run in &order {
+    for (run, version) in &order {
         let steps: Vec<&HostStep> = out.steps.iter().filter(|step| step.run == *run).collect();
         let Some(events) = journals.get(run) else { continue };
         for unit in crate::state::resume::started_units(events, graph) {
             let mine = match &unit.1 {
                 Some(host) => out.units.contains(&unit) && steps.iter().any(|step| step.host == *host),
-                None => selection.untargeted && is_untargeted_stage(graph, &unit.0),
+                None => selection.untargeted && is_untargeted_stage(graph, &unit.0) && !kept.contains(version),
             };
             if mine && !units.contains(&unit) {
                 units.push(unit);
@@ -166,7 +198,7 @@ pub fn plan(
         }
     }
     out.units = units;
-    out.runs = order;
+    out.runs = order.into_iter().map(|(run, _)| run).collect();
     Ok(Some(out))
 }
 
@@ -185,15 +217,16 @@ fn is_untargeted_stage(graph: &ExecutionGraph, node: &str) -> bool {
         .is_some_and(|def| def.kind == crate::check::model::NodeKind::Stage && def.target.is_none())
 }
 
-/// `runs`, oldest start first.
-fn sorted_by_start(store: &mut dyn StateStore, runs: &[String]) -> SessionResult<Vec<String>> {
+/// `runs` with their versions, oldest start first.
+fn sorted_by_start(store: &mut dyn StateStore, runs: &[String]) -> SessionResult<Vec<(String, String)>> {
     let mut started = Vec::new();
     for run in runs {
-        let at = store.deployment(run)?.map_or(0, |deployment| deployment.started_at);
-        started.push((at, run.clone()));
+        let (at, version) =
+            store.deployment(run)?.map_or((0, String::new()), |deployment| (deployment.started_at, deployment.version));
+        started.push((at, run.clone(), version));
     }
     started.sort();
-    Ok(started.into_iter().map(|(_, run)| run).collect())
+    Ok(started.into_iter().map(|(_, run, version)| (run, version)).collect())
 }
 
 /// The newest rollback of these environments when it failed half-way and

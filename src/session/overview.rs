@@ -264,6 +264,23 @@ fn overlay_crashed(
     environments: &mut Vec<EnvironmentView>,
 ) {
     let Some(topology) = crate::state::host_outcome::Topology::of_canonical(&deployment.plan_canonical) else { return };
+    if deployment.kind == crate::state::DeploymentKind::Rollback {
+        // The hosts a dead rollback had started to undo: nothing proves what they run.
+        let Ok(journal) = store.journal(&deployment.run_id) else { return };
+        let (events, _) = crate::state::resume::events(&journal);
+        for (environment, host) in crate::state::host_outcome::hosts_a_crashed_rollback_touched(&topology, &events) {
+            let view = environments
+                .iter_mut()
+                .filter(|view| view.pipeline == deployment.pipeline && view.environment == environment)
+                .flat_map(|view| view.hosts.iter_mut())
+                .find(|view| view.host == host);
+            if let Some(view) = view {
+                view.state = HostState::Unknown;
+                view.run = run.run_id.clone();
+            }
+        }
+        return;
+    }
     let Ok(outcomes) = super::host_record::outcomes_of(store, &deployment.run_id, &topology) else { return };
     for (environment, host, state) in outcomes.into_iter().filter(|(_, host, _)| !host.is_empty()) {
         let index = match environments

@@ -277,13 +277,22 @@ impl PreparedRollback {
         let PreparedRollback { request, store, graph, inputs, target, units, gates, environments, hosts } = self;
         let holder = Holder::current(&request.run_id);
         let mut guard = LeaseGuard::acquire(store, &lease_scope(&graph), &holder, &request.lock, reporter)?;
+        // Per host, the hosts' records are the claim: a run already undone
+        // as a whole may be the source of a host walked back further.
+        let undoes = match &hosts {
+            Some(hosts) => {
+                hosts.still_current(guard.store(), &target.deployment.pipeline)?;
+                target.deployment.undone_by.is_none().then(|| target.deployment.run_id.clone())
+            }
+            None => Some(target.deployment.run_id.clone()),
+        };
         let deployment = NewDeployment {
             kind: DeploymentKind::Rollback,
             holder: &holder,
             version: target.to_version.clone(),
             previous_version: target.deployment.version.clone(),
             environments: environments.clone(),
-            undoes: Some(target.deployment.run_id.clone()),
+            undoes,
         }
         .row(&graph, &inputs);
         let ttl_ms = i64::try_from(crate::state::lease::ttl().as_millis()).unwrap_or(i64::MAX);
@@ -465,10 +474,11 @@ impl Undone<'_> {
                     // Per host, a run is undone when no host runs what it put there any more.
                     if hosts.is_some() {
                         let undone = &target.deployment.run_id;
-                        record.whole = !store
-                            .host_versions(Some(&target.deployment.pipeline))?
-                            .iter()
-                            .any(|host| host.run_id == *undone);
+                        record.whole = target.deployment.undone_by.is_none()
+                            && !store
+                                .host_versions(Some(&target.deployment.pipeline))?
+                                .iter()
+                                .any(|host| host.run_id == *undone);
                     }
                     Ok(record)
                 })

@@ -204,6 +204,29 @@ pub fn undone_hosts(topology: &Topology, undos: &[Undo]) -> Vec<HostOutcome> {
     out
 }
 
+/// The hosts a rollback that died mid-way had started to undo: every host
+/// with a `rollback_step`, or a rollback step's process started, for a
+/// stage targeting it. What each runs now nothing proves.
+pub fn hosts_a_crashed_rollback_touched(
+    topology: &Topology,
+    events: &[crate::engine::event::Event],
+) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for event in events {
+        let (node, host) = match &event.data {
+            EventData::RollbackStep { node, host: Some(host), .. } => (node, host),
+            EventData::ProcessStarted { node, host: Some(host), rollback: true, .. } => (node, host),
+            _ => continue,
+        };
+        let Some(environment) = topology.targets.get(node) else { continue };
+        let key = (environment.clone(), host.clone());
+        if !out.contains(&key) {
+            out.push(key);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
