@@ -404,6 +404,7 @@ fn open_pages_follow_what_a_terminal_does_in_a_real_browser() {
         .arg(root().join("tests/e2e/live.mjs"))
         .args([&base, &run_id, common::binary()])
         .arg(test.path())
+        .arg("alice-token-0123456789")
         .env("NO_COLOR", "1")
         .output()
         .unwrap_or_else(|e| panic!("node: {e}"));
