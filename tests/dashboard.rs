@@ -404,6 +404,7 @@ fn open_pages_follow_what_a_terminal_does_in_a_real_browser() {
         .arg(root().join("tests/e2e/live.mjs"))
         .args([&base, &run_id, common::binary()])
         .arg(test.path())
+        .arg("alice-token-0123456789")
         .env("NO_COLOR", "1")
         .output()
         .unwrap_or_else(|e| panic!("node: {e}"));
@@ -432,4 +433,16 @@ fn the_overview_shows_every_host_and_a_mixed_environment() {
     assert!(host("web-1").contains("2.0"), "{}", host("web-1"));
     assert!(host("web-2").contains("1.0") && !host("web-2").contains("2.0"), "{}", host("web-2"));
     assert!(page.contains("data-mixed"), "{page}");
+}
+
+#[test]
+fn a_waiting_gate_shows_its_question_and_who_may_answer() {
+    let test = Test::new().plan(PLAN).file("tokens", TOKENS);
+    let run_id = paused_run(&test);
+    let (_server, base) = serve(&test);
+    let page = get(&format!("{base}/runs/{run_id}")).body;
+    assert!(
+        page.contains("Gate <strong>go</strong> asks <q>Ship 1.0?</q> and waits for approval by alice, bob."),
+        "{page}"
+    );
 }

@@ -1,14 +1,14 @@
 // Pages stay live: changes made elsewhere (a terminal) show on open pages
 // without a reload. Run by tests/dashboard.rs:
-//   node tests/e2e/live.mjs BASE_URL PAUSED_RUN_ID DEPLOY_BINARY PLAN_DIR
+//   node tests/e2e/live.mjs BASE_URL PAUSED_RUN_ID DEPLOY_BINARY PLAN_DIR TOKEN
 // BASE_URL is a `deploy serve release.deploy` whose state has PAUSED_RUN_ID
 // paused at the gate `go` (by alice, bob), with version 0.9 deployed.
 import { execFileSync } from "node:child_process";
 import { chromium } from "playwright-core";
 
-const [base, pausedRun, binary, planDir] = process.argv.slice(2);
-if (!planDir) {
-  console.error("usage: live.mjs BASE_URL PAUSED_RUN_ID DEPLOY_BINARY PLAN_DIR");
+const [base, pausedRun, binary, planDir, token] = process.argv.slice(2);
+if (!token) {
+  console.error("usage: live.mjs BASE_URL PAUSED_RUN_ID DEPLOY_BINARY PLAN_DIR TOKEN");
   process.exit(2);
 }
 
@@ -68,6 +68,18 @@ try {
   await overview.goto(base + "/history");
   const outcome = await overview.getByRole("columnheader", { name: "Outcome" }).boundingBox();
   check(outcome && outcome.x >= 0 && outcome.x + outcome.width <= 1280, "the Outcome column is visible at 1280 px");
+  // Rolling back from the overview links to the rollback run it started.
+  await overview.goto(base + "/");
+  await overview.getByLabel("Token").fill(token);
+  await overview.getByRole("button", { name: "Roll back", exact: true }).click();
+  await until("the confirmation", async () => overview.locator("[data-confirm-text]").isVisible());
+  await overview.getByRole("button", { name: "Confirm roll back" }).click();
+  const started = overview.locator("[data-started-run]");
+  await until("the link to the rollback run", async () => (await started.count()) === 1);
+  const rollbackRun = await started.getAttribute("data-started-run");
+  await started.click();
+  await until("the rollback run's page", async () => overview.url().endsWith("/runs/" + rollbackRun));
+  check((await overview.locator("h1").innerText()).includes(rollbackRun), "the link opens the rollback run's page");
   check(problems.length === 0, "no script errors: " + problems.join("; "));
   console.log("live scenario passed");
 } finally {

@@ -47,6 +47,18 @@ pub async fn show(State(state): State<AppState>, Path(id): Path<String>) -> ApiR
     Ok(Html(render(&view)))
 }
 
+/// What the gate asked when the run paused at it (`Ship 1.0?`), from the journal.
+fn question(journal: &[serde_json::Value], gate: &str) -> Option<String> {
+    let paused = journal
+        .iter()
+        .rev()
+        .find(|event| event["type"] == "node_finished" && event["node"] == gate && event["status"] == "paused")?;
+    let text = paused["error"].as_str()?;
+    let start = text.find('"')? + 1;
+    let end = start + text[start..].rfind('"')?;
+    Some(text[start..end].to_string())
+}
+
 fn status_of(nodes: &BTreeMap<String, NodeView>, name: &str) -> String {
     nodes.get(name).map(|node| node.status.clone()).filter(|status| !status.is_empty()).unwrap_or("pending".into())
 }
@@ -62,11 +74,16 @@ fn render(view: &RunPage) -> String {
         badge = status_badge(run.status.as_str()),
     );
     summary(&mut body, view);
-    let gates: Vec<(String, Vec<String>, bool)> = view
+    let gates: Vec<super::run_actions::GateView> = view
         .drawn
         .approvers
         .iter()
-        .map(|(gate, by)| (gate.clone(), by.clone(), status_of(&view.nodes, gate) == "waiting"))
+        .map(|(gate, by)| super::run_actions::GateView {
+            name: gate.clone(),
+            by: by.clone(),
+            waiting: status_of(&view.nodes, gate) == "waiting",
+            question: question(&view.journal, gate),
+        })
         .collect();
     super::run_actions::render(&mut body, run, &gates);
     let svg = graph_svg::render(&view.drawn.nodes, &view.drawn.waves, &|name| status_of(&view.nodes, name));

@@ -7,19 +7,30 @@ use std::fmt::Write;
 use super::html::{action_bar, escape, post_button, rollback_button, url_part};
 use crate::server::api::RunSummary;
 
-/// `gates`: (gate, who may approve it, whether it waits now).
-pub fn render(body: &mut String, run: &RunSummary, gates: &[(String, Vec<String>, bool)]) {
+/// A gate of the run, as its actions show it.
+pub struct GateView {
+    pub name: String,
+    /// Who may approve it (empty: anyone with a token).
+    pub by: Vec<String>,
+    /// It waits for an answer now.
+    pub waiting: bool,
+    /// What it asked, as the run resolved it.
+    pub question: Option<String>,
+}
+
+pub fn render(body: &mut String, run: &RunSummary, gates: &[GateView]) {
     let mut buttons = String::new();
     let base = format!("/api/runs/{}", url_part(&run.run_id));
     let paused = matches!(run.status.as_str(), "paused" | "crashed");
     buttons.push_str("<div class=\"action-list\">");
-    for (gate, by, waiting) in gates {
+    for GateView { name: gate, by, waiting, question } in gates {
         let gate_body = serde_json::json!({ "gate": gate }).to_string();
         let who = if by.is_empty() { "anyone with a token".to_string() } else { by.join(", ") };
+        let asks = question.as_ref().map_or(String::new(), |question| format!(" asks <q>{}</q> and", escape(question)));
         let _ = write!(
             buttons,
-            "<div class=\"gate-actions\" data-gate-actions=\"{name}\"{hidden}><p>Gate <strong>{name}</strong> waits \
-             for approval by {who}.</p>{approve} {reject}</div>",
+            "<div class=\"gate-actions\" data-gate-actions=\"{name}\"{hidden}><p>Gate <strong>{name}</strong>{asks} \
+             waits for approval by {who}.</p>{approve} {reject}</div>",
             name = escape(gate),
             hidden = if *waiting && paused { "" } else { " hidden" },
             who = escape(&who),

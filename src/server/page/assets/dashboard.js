@@ -324,11 +324,25 @@
     return "Refused (" + answer.status + (error ? " " + error.code + "): " + error.message : ")");
   }
 
+  // A link to the run an action started (a rollback's), after the answer.
+  function linkRun(runId) {
+    const out = document.querySelector("[data-action-result]");
+    const here = document.getElementById("run");
+    if (!out || !runId || (here && here.dataset.run === runId)) return;
+    const link = document.createElement("a");
+    link.href = "/runs/" + encodeURIComponent(runId);
+    link.textContent = "follow run " + runId;
+    link.setAttribute("data-started-run", runId);
+    out.appendChild(document.createTextNode(" — "));
+    out.appendChild(link);
+  }
+
   function post(url, body, done, page) {
     say("Sending…", false);
     send("POST", url, body).then(function (answer) {
       if (!answer.ok) { say(refusal(answer), true); return; }
       say(done(answer.json), false);
+      linkRun(answer.json.run_id);
       if (page) page.again();
     }).catch(function (error) { say("The server could not be reached: " + error, true); });
   }
