@@ -17,6 +17,8 @@ pub mod liveness;
 pub mod load;
 pub mod overview;
 pub mod plan_diff;
+pub mod preview;
+pub mod preview_hosts;
 pub mod record;
 pub mod reject;
 pub mod release_lock;

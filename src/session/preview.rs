@@ -1,0 +1,343 @@
+//! What a run would do, as data, before anything runs: waves, the
+//! resolved commands per host, batches, gates, rollback coverage and the
+//! worst-case times. `deploy plan` and `deploy run --dry-run` render it for
+//! people or as JSON; it is computed here once for every front end.
+
+use serde::Serialize;
+
+use crate::check::inputs::ResolvedInputs;
+use crate::check::model::*;
+use crate::duration::format_duration;
+use crate::engine::interpolate::{Quoting, ValuesInScope};
+use crate::graph::batches::{batches, Batch};
+use crate::graph::timing::{worst_case, WorstCase};
+use crate::graph::traffic_timing::{traffic_timing, TrafficTiming};
+use crate::graph::ExecutionGraph;
+
+/// What a run would do, as data: printed for people or as JSON.
+#[derive(Debug, Serialize)]
+pub struct Preview {
+    pub pipeline: String,
+    pub description: Option<String>,
+    pub version: String,
+    pub previous_version: String,
+    pub on_failure: FailurePolicy,
+    pub params: Vec<(String, String)>,
+    pub waves: Vec<Vec<String>>,
+    pub nodes: Vec<NodePreview>,
+    pub rollback_path: Vec<String>,
+    pub coverage: Coverage,
+    /// The worst-case time to complete and to roll back.
+    pub worst_case: WorstCase,
+    /// Against the last successful deployment (from the state).
+    pub changes: Option<super::plan_diff::Changes>,
+    /// Every environment's hosts, with their transport and destination.
+    pub environments: Vec<super::preview_hosts::EnvironmentPreview>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct NodePreview {
+    pub name: String,
+    pub kind: NodeKind,
+    pub template: Option<String>,
+    pub needs: Vec<String>,
+    pub target: Option<String>,
+    pub strategy: String,
+    pub batches: Vec<Batch>,
+    /// A canary by share of requests: each step's share, pause, analysis and bounds.
+    pub traffic: Option<TrafficTiming>,
+    pub protection: Vec<String>,
+    pub timeout: Option<String>,
+    pub retry: Option<String>,
+    pub conditional: bool,
+    /// Commands per host (`local` when the node has no target).
+    pub commands: Vec<HostCommands>,
+    pub rollback: RollbackPreview,
+    pub gate: Vec<String>,
+    /// Outside `--env` / `--limit`: why the node is skipped.
+    pub skipped: Option<String>,
+    /// How each host of the target is reached.
+    pub transports: Vec<HostTransport>,
+    /// Gates this stage decides itself (`analysis`, `verify`, `monitor`).
+    pub decides: Vec<String>,
+    /// A canary by share of requests: the router stage it runs at each step.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub router: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct HostTransport {
+    pub host: String,
+    pub transport: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct HostCommands {
+    pub host: String,
+    pub steps: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum RollbackPreview {
+    Steps { commands: Vec<HostCommands> },
+    Irreversible { reason: String },
+    Missing,
+    None,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Coverage {
+    pub stages: usize,
+    pub undoable: usize,
+    pub irreversible: Vec<String>,
+    pub missing: Vec<String>,
+}
+
+fn describe_step(step: &Step, scope: &ValuesInScope) -> String {
+    match step {
+        Step::Run(template) => match scope.render(template, Quoting::Shell) {
+            Ok(command) => command,
+            Err(problem) => format!("<cannot render: {problem}>"),
+        },
+        Step::Upload(upload) => {
+            let render = |template| match scope.render(template, Quoting::None) {
+                Ok(text) => text,
+                Err(problem) => format!("<cannot render: {problem}>"),
+            };
+            format!("upload {} to {}", render(&upload.local), render(&upload.remote))
+        }
+        Step::Script(script) => {
+            let first = script.source.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("");
+            format!("script: {first}{}", if script.source.trim().lines().count() > 1 { " …" } else { "" })
+        }
+    }
+}
+
+fn commands(plan: &Plan, node: &NodeDef, steps: &[Step], base: ValuesInScope) -> Vec<HostCommands> {
+    let hosts: Vec<String> = match node.target {
+        Some(target) => plan.environment(target).hosts.clone(),
+        None => vec!["local".to_string()],
+    };
+    hosts
+        .iter()
+        .map(|host| {
+            let scope = ValuesInScope { host: Some(host), ..base };
+            HostCommands { host: host.clone(), steps: steps.iter().map(|s| describe_step(s, &scope)).collect() }
+        })
+        .collect()
+}
+
+pub fn preview(graph: &ExecutionGraph, inputs: &ResolvedInputs, previous_version: &str) -> Preview {
+    let plan = &graph.plan;
+    let mut nodes = Vec::new();
+    let mut coverage = Coverage { stages: 0, undoable: 0, irreversible: Vec::new(), missing: Vec::new() };
+    let contexts = environment_of(graph);
+    let max_parallel = plan.pipeline.max_parallel.unwrap_or(crate::engine::DEFAULT_MAX_PARALLEL).max(1) as u64;
+    for id in &graph.order {
+        let node = plan.node(*id);
+        let environment = contexts[id.0].map(|e| plan.environment(e));
+        let scope = ValuesInScope {
+            plan,
+            inputs,
+            node: Some(node),
+            environment,
+            host: None,
+            version: None,
+            previous_version,
+            attempt: 1,
+            mask_secrets: true,
+        };
+        let hosts = node.target.map(|t| plan.environment(t).hosts.clone()).unwrap_or_default();
+        let protection = protection(plan, node);
+        let rollback = rollback_preview(plan, node, scope, &mut coverage);
+        let gate = node.gate.as_ref().map(|g| gate_lines(g, &scope)).unwrap_or_default();
+        let strategy = strategy_text(plan, &node.strategy);
+        nodes.push(NodePreview {
+            name: node.name.clone(),
+            kind: node.kind,
+            template: node.template.clone(),
+            needs: node.needs.iter().map(|n| plan.node(*n).name.clone()).collect(),
+            target: node.target.map(|t| plan.environment(t).name.clone()),
+            strategy,
+            batches: if node.target.is_some() { batches(&node.strategy, &hosts) } else { Vec::new() },
+            traffic: traffic_timing(plan, node, max_parallel),
+            protection,
+            timeout: node.timeout.map(format_duration),
+            retry: node.retry.map(|r| format!("{} every {}", r.attempts, format_duration(r.every))),
+            conditional: node.when.is_some(),
+            commands: if node.kind == NodeKind::Stage { commands(plan, node, &node.steps, scope) } else { Vec::new() },
+            rollback,
+            gate,
+            skipped: node.deselected.clone(),
+            decides: crate::check::node_gates_used_by(node).iter().map(|g| plan.node(*g).name.clone()).collect(),
+            router: node.strategy.traffic().map(|traffic| plan.node(traffic.router).name.clone()),
+            transports: transports(plan, node, &hosts),
+        });
+    }
+    Preview {
+        pipeline: plan.pipeline.name.clone(),
+        description: plan.pipeline.description.clone(),
+        version: inputs.version(),
+        previous_version: previous_version.to_string(),
+        on_failure: plan.pipeline.on_failure,
+        params: inputs
+            .params
+            .iter()
+            .map(|(name, value)| (name.clone(), value.to_text()))
+            .chain(inputs.secret_names().into_iter().map(|name| (name, "***".to_string())))
+            .collect(),
+        waves: graph
+            .waves
+            .iter()
+            .map(|w| {
+                w.iter().filter(|id| !decided_by_stages(plan, **id)).map(|id| plan.node(*id).name.clone()).collect()
+            })
+            .filter(|w: &Vec<String>| !w.is_empty())
+            .collect(),
+        nodes,
+        rollback_path: graph.rollback_path().iter().map(|id| plan.node(*id).name.clone()).collect(),
+        coverage,
+        worst_case: worst_case(graph, plan.pipeline.max_parallel.unwrap_or(crate::engine::DEFAULT_MAX_PARALLEL)),
+        changes: None,
+        environments: super::preview_hosts::environments(plan),
+    }
+}
+
+/// How each host of a stage is reached.
+fn transports(plan: &Plan, node: &NodeDef, hosts: &[String]) -> Vec<HostTransport> {
+    let transport = node.target.map_or("local", |target| plan.environment(target).transport.word());
+    hosts.iter().map(|host| HostTransport { host: host.clone(), transport: transport.to_string() }).collect()
+}
+
+/// Why a stage on a protected environment may wait.
+fn protection(plan: &Plan, node: &NodeDef) -> Vec<String> {
+    let mut protection = Vec::new();
+    if let Some(target) = node.target {
+        let env = plan.environment(target);
+        if env.protect.approval {
+            let by = if env.protect.approvers.is_empty() {
+                String::new()
+            } else {
+                format!(" by {}", env.protect.approvers.join(", "))
+            };
+            protection.push(format!("approval required{by} (environment `{}` is protected)", env.name));
+        }
+        if let Some(window) = &env.protect.window {
+            protection.push(format!("only within {} (environment `{}` is protected)", window.text, env.name));
+        }
+    }
+    protection
+}
+
+/// How a node is undone, counted into the rollback coverage.
+fn rollback_preview(plan: &Plan, node: &NodeDef, scope: ValuesInScope, coverage: &mut Coverage) -> RollbackPreview {
+    match (&node.kind, &node.rollback) {
+        (NodeKind::Gate, _) => RollbackPreview::None,
+        (_, RollbackSpec::Steps(steps)) => {
+            coverage.stages += 1;
+            coverage.undoable += 1;
+            RollbackPreview::Steps { commands: commands(plan, node, steps, scope) }
+        }
+        (_, RollbackSpec::Irreversible(reason)) => {
+            coverage.stages += 1;
+            coverage.irreversible.push(node.name.clone());
+            RollbackPreview::Irreversible { reason: reason.clone() }
+        }
+        (_, RollbackSpec::Missing) if node.steps.is_empty() => RollbackPreview::None,
+        (_, RollbackSpec::Missing) => {
+            coverage.stages += 1;
+            coverage.missing.push(node.name.clone());
+            RollbackPreview::Missing
+        }
+    }
+}
+
+/// What a gate waits for and checks, one line each, and its policies.
+fn gate_lines(g: &GateDef, scope: &ValuesInScope) -> Vec<String> {
+    let mut gate = Vec::new();
+    if let Some(window) = &g.window {
+        gate.push(format!("window {}", window.text));
+    }
+    if let Some(wait) = g.wait {
+        gate.push(format!("wait {}", format_duration(wait)));
+    }
+    if let Some(check) = &g.check {
+        gate.push(format!("check every {} within {}", format_duration(check.every), format_duration(check.within)));
+    }
+    if let Some(approve) = &g.approve {
+        let question = scope.render(&approve.question, Quoting::None).unwrap_or_default();
+        let by = if approve.by.is_empty() { String::new() } else { format!(" (by {})", approve.by.join(", ")) };
+        gate.push(format!("approve \"{question}\"{by}"));
+    }
+    gate.push(format!(
+        "on fail: {}, inconclusive: {}, no data: {}",
+        policy(g.on_fail),
+        policy(g.on_inconclusive),
+        policy(g.on_no_data)
+    ));
+    gate
+}
+
+/// The strategy of a stage in words.
+fn strategy_text(plan: &Plan, strategy: &Strategy) -> String {
+    match strategy {
+        Strategy::AllAtOnce => "all_at_once".to_string(),
+        Strategy::Rolling { batch, max_failures } => {
+            format!("rolling, batch {}, max failures {}", amount(*batch), amount(*max_failures))
+        }
+        Strategy::Canary { steps, pause, analysis, traffic } => {
+            let steps: Vec<String> = steps.iter().map(|s| format!("{s}%")).collect();
+            let analysis = analysis.map(|a| format!(", analysis {}", plan.node(a).name)).unwrap_or_default();
+            let router = traffic
+                .as_ref()
+                .map(|t| format!(" of requests through {}", plan.node(t.router).name))
+                .unwrap_or_default();
+            format!("canary {}{router}, pause {}{analysis}", steps.join(" → "), format_duration(*pause))
+        }
+        Strategy::BlueGreen { verify, keep_previous, .. } => {
+            let verify = verify.map(|v| format!(", verify {}", plan.node(v).name)).unwrap_or_default();
+            let keep = keep_previous.map(|k| format!(", keep previous {}", format_duration(k))).unwrap_or_default();
+            format!("blue_green{verify}{keep}")
+        }
+    }
+}
+
+/// A gate only stages decide (as `analysis`, `verify` or `monitor`), or a
+/// router stage only traffic canaries run, with no edges of its own: it
+/// runs inside those stages, not as a wave (as the engine runs it).
+fn decided_by_stages(plan: &Plan, id: NodeId) -> bool {
+    let node = plan.node(id);
+    let used = plan.nodes.iter().any(|stage| {
+        (node.kind == NodeKind::Gate && crate::check::node_gates_used_by(stage).contains(&id))
+            || stage.strategy.traffic().is_some_and(|traffic| traffic.router == id)
+    });
+    used && node.needs.is_empty() && !plan.nodes.iter().any(|other| other.needs.contains(&id))
+}
+
+/// The environment each node sees: its target, or the closest needed one.
+fn environment_of(graph: &ExecutionGraph) -> Vec<Option<EnvId>> {
+    let plan = &graph.plan;
+    let mut out: Vec<Option<EnvId>> = vec![None; plan.nodes.len()];
+    for id in &graph.order {
+        let node = plan.node(*id);
+        out[id.0] = node.target.or_else(|| node.needs.iter().find_map(|n| out[n.0]));
+    }
+    out
+}
+
+fn policy(policy: OutcomePolicy) -> &'static str {
+    match policy {
+        OutcomePolicy::Rollback => "rollback",
+        OutcomePolicy::Pause => "pause",
+        OutcomePolicy::Abort => "abort",
+        OutcomePolicy::Continue => "continue",
+    }
+}
+
+fn amount(amount: Amount) -> String {
+    match amount {
+        Amount::Count(n) => n.to_string(),
+        Amount::Percent(p) => format!("{p}%"),
+    }
+}
