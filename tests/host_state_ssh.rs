@@ -22,6 +22,7 @@ param fail: string = "none"
 environment production {{
   transport = ssh
   hosts = inventory("{}", "web")
+  probe = "cat on-host 2>/dev/null || true"
   {}
 }}
 stage ship {{
@@ -121,4 +122,31 @@ fn four_ssh_hosts_files_and_status_agree_through_runs_and_rollbacks() {
         ],
         "a per-host rollback",
     );
+}
+
+#[test]
+fn verify_probes_ssh_hosts_in_sync_drift_and_unreachable() {
+    let Some(fleet) = Fleet::start(3) else { return };
+    let test = Test::new().plan(&plan(&fleet, 0));
+    let deployed = run(&test, &["run", "release.deploy", "--set", "version=v1"]);
+    assert_eq!(deployed.code, 0, "{}{}", deployed.stdout, deployed.stderr);
+    let synced = run(&test, &["verify", "release.deploy"]);
+    assert_eq!(synced.code, 0, "{}{}", synced.stdout, synced.stderr);
+    assert!(synced.stdout.contains("3 in sync"), "{}", synced.stdout);
+    // Someone changed web-2 by hand, over its own sshd.
+    std::fs::write(fleet.host("web-2").srv.join("on-host"), "v0\n").unwrap_or_else(|e| panic!("{e}"));
+    let drift = run(&test, &["verify", "release.deploy", "--json"]);
+    assert_eq!(drift.code, 1, "{}{}", drift.stdout, drift.stderr);
+    let report: Value = serde_json::from_str(&drift.stdout).unwrap_or_else(|e| panic!("{e}: {}", drift.stdout));
+    assert_eq!(report["hosts"][1]["host"], "web-2");
+    assert_eq!(report["hosts"][1]["status"], "drift");
+    assert_eq!(report["hosts"][1]["found"], "v0");
+    assert_eq!(report["hosts"][1]["recorded"], "v1");
+    // web-3's sshd is gone: unreachable, exit 2.
+    fleet.kill_sshd("web-3");
+    let down = run(&test, &["verify", "release.deploy", "--json"]);
+    assert_eq!(down.code, 2, "{}{}", down.stdout, down.stderr);
+    let report: Value = serde_json::from_str(&down.stdout).unwrap_or_else(|e| panic!("{e}: {}", down.stdout));
+    assert_eq!(report["hosts"][2]["status"], "unreachable", "{report}");
+    assert_eq!(report["hosts"][0]["status"], "in_sync", "{report}");
 }
