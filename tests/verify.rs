@@ -1,10 +1,15 @@
 //! `deploy verify` through the real binary on local hosts, against SQLite
 //! and PostgreSQL: every host's `probe` compared with its record in the
-//! state — in sync, drift, unreachable — with the documented exit codes.
+//! state — in sync, drift, unreachable — with the documented exit codes;
+//! each host's last result shows in `deploy status` and, with `deploy serve
+//! --verify-every`, on the overview and in `GET /api/status`.
 
 mod common;
 
+use std::time::Duration;
+
 use common::backend::{self, Backend};
+use common::background::{get, wait_until, Background};
 use common::{Output, Test};
 
 const PLAN: &str = r#"
@@ -68,6 +73,15 @@ fn verify_compares_hosts_with_the_state(backend: &Backend) {
     let error = json(&down)["hosts"][2]["error"].as_str().unwrap_or("").to_string();
     assert!(error.contains("the probe failed (exit 1)"), "{error}");
     assert_eq!(json(&down)["unreachable"], 1);
+
+    // The last verify of each host is kept beside its record.
+    let status = test.run_with(&["status", "--json"]);
+    let hosts = json(&status)["environments"][0]["hosts"].clone();
+    assert_eq!(hosts[1]["verified"]["status"], "drift", "{hosts}");
+    assert_eq!(hosts[1]["verified"]["found"], "1.9.0", "{hosts}");
+    assert_eq!(hosts[2]["verified"]["status"], "unreachable", "{hosts}");
+    let text = test.run_with(&["status"]);
+    assert!(text.stdout.contains("drift: the host has 1.9.0"), "{}", text.stdout);
 }
 
 #[test]
@@ -104,4 +118,37 @@ fn a_probe_must_be_a_command() {
     let output = test.run_with(&["check", "release.deploy"]);
     assert_eq!(output.code, 1, "{}", output.stderr);
     assert!(output.stderr.contains("`probe` takes a command in a string"), "{}", output.stderr);
+}
+
+#[test]
+fn serve_verifies_every_period_and_the_overview_shows_it() {
+    let test = Test::new().plan(PLAN);
+    let run = test.run_with(&["run", "release.deploy", "--set", "version=2.0.0"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    std::fs::write(test.path().join("hosts/web-3"), "0.1.0\n").unwrap_or_default();
+    let server = Background::start(
+        test.path(),
+        &["serve", "release.deploy", "--listen", "127.0.0.1:0", "--verify-every", "200ms"],
+        &[],
+    );
+    let base = format!("http://{}", server.address());
+    wait_until(Duration::from_secs(30), "a verify to be recorded", || {
+        get(&format!("{base}/api/status")).json()["environments"][0]["hosts"][2]["verified"]["status"] == "drift"
+    });
+    let page = get(&format!("{base}/"));
+    assert!(page.body.contains("data-verified=\"drift\""), "{}", page.body);
+    assert!(page.body.contains("verified: drift: host has 0.1.0"), "{}", page.body);
+    // Fixed by hand: the next period says so.
+    std::fs::write(test.path().join("hosts/web-3"), "2.0.0\n").unwrap_or_default();
+    wait_until(Duration::from_secs(30), "the next verify", || {
+        get(&format!("{base}/api/status")).json()["environments"][0]["hosts"][2]["verified"]["status"] == "in_sync"
+    });
+}
+
+#[test]
+fn serve_refuses_verify_every_without_a_probe() {
+    let test = Test::new().plan(&PLAN.replace("  probe = \"test ! -e hosts/${host}.down && cat hosts/${host}\"\n", ""));
+    let output = test.run_with(&["serve", "release.deploy", "--listen", "127.0.0.1:0", "--verify-every", "1s"]);
+    assert_eq!(output.code, 1, "{}", output.stderr);
+    assert!(output.stderr.contains("no environment of the plan has a `probe`"), "{}", output.stderr);
 }

@@ -23,6 +23,9 @@ pub struct ServeArgs {
     server: ServerArgs,
     #[command(flatten)]
     state: PlanStateArgs,
+    /// Run `deploy verify` on the plan's hosts every D; the overview shows each host's last result.
+    #[arg(long, value_name = "D", value_parser = super::flags::parse_duration)]
+    verify_every: Option<std::time::Duration>,
 }
 
 /// The flags `deploy serve` and `deploy watch` share.
@@ -70,8 +73,13 @@ impl ServerArgs {
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8780";
 
 pub fn run(args: ServeArgs) -> ExitCode {
-    if super::load::load_graph(&args.file, &[]).is_none() {
+    let Some(graph) = super::load::load_graph(&args.file, &[]) else {
         return ExitCode::Usage;
+    };
+    if args.verify_every.is_some() && graph.plan.environments.iter().all(|environment| environment.probe.is_none()) {
+        return super::failure::fail(
+            "--verify-every: no environment of the plan has a `probe` that says how to read the version on a host",
+        );
     }
     let tokens = match args.server.tokens() {
         Ok(tokens) => tokens,
@@ -94,6 +102,13 @@ pub fn run(args: ServeArgs) -> ExitCode {
         watcher: None,
         webhook_secret: None,
     };
+    if let Some(every) = args.verify_every.filter(|every| !every.is_zero()) {
+        let reporter: Arc<dyn crate::session::Reporter> = Arc::new(crate::server::reporter::StderrReporter);
+        let location = config.state.clone();
+        if let Err(error) = crate::session::verify::verify_every(args.file.clone(), location, every, reporter) {
+            return super::failure::fail(format!("cannot start verifying: {error}"));
+        }
+    }
     let runs = ActiveRuns::default();
     let state = AppState::new(config, runs.clone());
     let listen = args.server.listen.clone().unwrap_or_else(|| DEFAULT_LISTEN.to_string());

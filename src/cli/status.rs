@@ -157,7 +157,16 @@ fn host_line(host: &HostView) -> String {
     let version = if host.version.is_empty() { "(nothing)" } else { &host.version };
     let previous =
         if host.previous_version.is_empty() { String::new() } else { format!(", previous {}", host.previous_version) };
-    format!("    {}: {version} {}{previous} (run {})\n", host.host, host.state.as_str(), host.run)
+    let verified = host.verified.as_ref().map_or(String::new(), |verified| {
+        let found = verified.found.as_deref().filter(|found| !found.is_empty()).unwrap_or("nothing");
+        let what = match verified.status.as_str() {
+            "in_sync" => "in sync".to_string(),
+            "drift" => format!("drift: the host has {found}"),
+            _ => format!("unreachable: {}", verified.error.as_deref().unwrap_or("no answer")),
+        };
+        format!("; verified {}: {what}", crate::state::format_time(verified.at))
+    });
+    format!("    {}: {version} {}{previous} (run {}){verified}\n", host.host, host.state.as_str(), host.run)
 }
 
 /// A run that is running, paused or crashed, with what it left behind.

@@ -52,10 +52,45 @@ pub struct HostView {
     pub state: HostState,
     /// The run (or rollback) that last changed it.
     pub run: String,
+    /// Its last `deploy verify`, when one ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verified: Option<VerifiedView>,
+}
+
+/// What the last `deploy verify` found on a host.
+#[derive(Debug, Serialize)]
+pub struct VerifiedView {
+    /// `in_sync`, `drift` or `unreachable`.
+    pub status: String,
+    /// What the probe printed (`None`: it did not answer).
+    pub found: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    pub at: i64,
+}
+
+impl VerifiedView {
+    fn of(check: &crate::state::HostCheckRecord) -> VerifiedView {
+        VerifiedView {
+            status: check.status.clone(),
+            found: check.found.clone(),
+            error: check.error.clone(),
+            at: check.checked_at,
+        }
+    }
 }
 
 impl EnvironmentView {
-    fn of(entry: EnvironmentVersion, hosts: &[HostVersion]) -> EnvironmentView {
+    fn of(
+        entry: EnvironmentVersion,
+        hosts: &[HostVersion],
+        checks: &[crate::state::HostCheckRecord],
+    ) -> EnvironmentView {
+        let check_of = |host: &HostVersion| {
+            checks.iter().find(|check| {
+                check.pipeline == host.pipeline && check.environment == host.environment && check.host == host.host
+            })
+        };
         EnvironmentView {
             hosts: hosts
                 .iter()
@@ -66,6 +101,7 @@ impl EnvironmentView {
                     previous_version: host.previous_version.clone(),
                     state: host.state,
                     run: host.run_id.clone(),
+                    verified: check_of(host).map(VerifiedView::of),
                 })
                 .collect(),
             pipeline: entry.pipeline,
@@ -96,6 +132,7 @@ impl EnvironmentView {
                 previous_version: String::new(),
                 state,
                 run: run.run_id.clone(),
+                verified: None,
             }),
         }
         let sum = crate::state::hosts::sum_hosts(
@@ -183,8 +220,12 @@ pub fn lock_views(leases: Vec<Lease>, me: &Holder) -> Vec<LockView> {
 pub fn overview(store: &mut dyn StateStore, pipeline: Option<&str>) -> SessionResult<Overview> {
     let me = Holder::current("");
     let hosts = store.host_versions(pipeline)?;
-    let mut environments: Vec<EnvironmentView> =
-        store.environment_versions(pipeline)?.into_iter().map(|entry| EnvironmentView::of(entry, &hosts)).collect();
+    let checks = store.host_checks(pipeline)?;
+    let mut environments: Vec<EnvironmentView> = store
+        .environment_versions(pipeline)?
+        .into_iter()
+        .map(|entry| EnvironmentView::of(entry, &hosts, &checks))
+        .collect();
     let deployments = store.unfinished_deployments()?;
     let runs: Vec<ActiveRun> = deployments
         .iter()

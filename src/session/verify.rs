@@ -16,7 +16,7 @@ use crate::check::model::{EnvironmentDef, StringTemplate, TransportKind};
 use crate::engine::interpolate::{Quoting, ValuesInScope};
 use crate::engine::transport::{CommandSpec, LocalTransport, SshHost, SshTransport, Transport};
 use crate::graph::ExecutionGraph;
-use crate::state::{StateLocation, StateStore};
+use crate::state::{HostCheckRecord, StateLocation, StateStore};
 
 /// How long one probe may take on one host.
 pub const PROBE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -45,6 +45,16 @@ pub struct HostCheck {
     pub found: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+}
+
+impl Verdict {
+    pub fn word(self) -> &'static str {
+        match self {
+            Verdict::InSync => "in_sync",
+            Verdict::Drift => "drift",
+            Verdict::Unreachable => "unreachable",
+        }
+    }
 }
 
 impl HostCheck {
@@ -81,7 +91,32 @@ pub fn verify(request: &VerifyRequest) -> SessionResult<Vec<HostCheck>> {
         SessionError::new(super::error::SessionErrorKind::Runtime, format!("cannot start: {error}"))
     })?;
     let checks = runtime.block_on(probe_all(request, &environments, &recorded));
+    remember(request.location, &request.graph.plan.pipeline.name, &checks)?;
     Ok(checks)
+}
+
+/// Keeps each host's result as its last verification (`deploy status`, the
+/// API and the dashboard show it); nothing is written where no state exists.
+fn remember(location: &StateLocation, pipeline: &str, checks: &[HostCheck]) -> SessionResult<()> {
+    let Some(mut store) = crate::state::open(location, false)? else {
+        return Ok(());
+    };
+    let now = crate::state::now_ms();
+    let records: Vec<HostCheckRecord> = checks
+        .iter()
+        .map(|check| HostCheckRecord {
+            pipeline: pipeline.to_string(),
+            environment: check.environment.clone(),
+            host: check.host.clone(),
+            status: check.status.word().to_string(),
+            recorded: check.recorded.clone(),
+            found: check.found.clone(),
+            error: check.error.clone(),
+            checked_at: now,
+        })
+        .collect();
+    store.record_checks(&records)?;
+    Ok(())
 }
 
 fn probed_environments<'a>(request: &VerifyRequest<'a>) -> SessionResult<Vec<&'a EnvironmentDef>> {
@@ -251,4 +286,42 @@ async fn probe_host(transport: &dyn Transport, spec: CommandSpec, mut check: Hos
         }
     }
     check
+}
+
+/// `deploy serve --verify-every D`: verifies the plan's hosts every `every`
+/// on a thread of its own, for as long as the process runs; each result is
+/// recorded (the overview shows it) and summed up through `reporter`.
+pub fn verify_every(
+    plan: PathBuf,
+    location: StateLocation,
+    every: Duration,
+    reporter: Arc<dyn super::reporter::Reporter>,
+) -> std::io::Result<std::thread::JoinHandle<()>> {
+    std::thread::Builder::new().name("deploy-verify".into()).spawn(move || loop {
+        std::thread::sleep(every);
+        let reporter = reporter.as_ref();
+        let verified = super::load::load_graph(&plan, &[], reporter).and_then(|graph| {
+            let inputs = super::load::load_inputs(&graph, &[], reporter)?;
+            let request = VerifyRequest {
+                location: &location,
+                graph: &graph,
+                inputs: &inputs,
+                environment: None,
+                max_parallel: crate::engine::DEFAULT_MAX_PARALLEL,
+            };
+            verify(&request)
+        });
+        match verified {
+            Ok(checks) => {
+                let count = |verdict: Verdict| checks.iter().filter(|check| check.status == verdict).count();
+                reporter.notice(&format!(
+                    "verify: {} in sync, {} drift, {} unreachable",
+                    count(Verdict::InSync),
+                    count(Verdict::Drift),
+                    count(Verdict::Unreachable)
+                ));
+            }
+            Err(error) => reporter.notice(&format!("verify: {}", error.message)),
+        }
+    })
 }

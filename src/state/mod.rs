@@ -14,6 +14,7 @@ pub mod commits;
 pub mod error;
 pub mod heartbeat;
 pub mod history;
+pub mod host_checks;
 pub mod host_outcome;
 pub mod host_store;
 pub mod hosts;
@@ -31,6 +32,7 @@ pub mod store;
 pub use claims::Claim;
 pub use commits::{CommitRecord, CommitStatus, WatcherRecord};
 pub use error::{StateError, StateResult};
+pub use host_checks::HostCheckRecord;
 pub use hosts::{HostChange, HostRecord, HostState, HostVersion};
 pub use location::StateLocation;
 pub use records::*;
@@ -82,6 +84,10 @@ pub trait StateStore: Send {
     fn record_hosts(&mut self, record: &HostRecord) -> StateResult<()>;
     /// Every host's current record (of `pipeline`).
     fn host_versions(&mut self, pipeline: Option<&str>) -> StateResult<Vec<HostVersion>>;
+    /// Replaces each host's last `deploy verify` with these.
+    fn record_checks(&mut self, checks: &[HostCheckRecord]) -> StateResult<()>;
+    /// The last `deploy verify` of every host (of `pipeline`).
+    fn host_checks(&mut self, pipeline: Option<&str>) -> StateResult<Vec<HostCheckRecord>>;
     /// The host changes the runs `run_ids` made.
     fn host_changes_of_runs(&mut self, run_ids: &[String]) -> StateResult<Vec<HostVersion>>;
     /// Every change of the hosts of `pipeline`, newest first.

@@ -10,7 +10,7 @@ use super::error::{StateError, StateResult};
 use super::sql::{transaction, SqlConnection};
 
 /// The schema this deploy writes.
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 /// Migration `n` (1-based) brings a store from version `n - 1` to `n`.
 const MIGRATIONS: &[&str] = &[
@@ -169,6 +169,20 @@ CREATE TABLE host_history (
 );
 CREATE INDEX host_history_by_run ON host_history (run_id);
 ALTER TABLE environment_versions ADD COLUMN mixed BIGINT NOT NULL DEFAULT 0;
+"#,
+    // 5: the last `deploy verify` of each host.
+    r#"
+CREATE TABLE host_checks (
+    pipeline    TEXT NOT NULL,
+    environment TEXT NOT NULL,
+    host        TEXT NOT NULL,
+    status      TEXT NOT NULL,
+    recorded    TEXT NOT NULL,
+    found       TEXT,
+    error       TEXT,
+    checked_at  BIGINT NOT NULL,
+    PRIMARY KEY (pipeline, environment, host)
+);
 "#,
 ];
 

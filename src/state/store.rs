@@ -485,6 +485,14 @@ impl<C: SqlConnection> StateStore for SqlStore<C> {
         super::host_store::host_versions(&mut self.connection, pipeline)
     }
 
+    fn record_checks(&mut self, checks: &[super::HostCheckRecord]) -> StateResult<()> {
+        super::host_checks::record_checks(&mut self.connection, checks)
+    }
+
+    fn host_checks(&mut self, pipeline: Option<&str>) -> StateResult<Vec<super::HostCheckRecord>> {
+        super::host_checks::host_checks(&mut self.connection, pipeline)
+    }
+
     fn host_changes_of_runs(&mut self, run_ids: &[String]) -> StateResult<Vec<HostVersion>> {
         super::host_store::host_changes_of_runs(&mut self.connection, run_ids)
     }

@@ -102,15 +102,33 @@ fn hosts_cell(env: &crate::session::overview::EnvironmentView) -> String {
         let _ = write!(
             cell,
             "<li data-host=\"{name}\"><code>{name}</code> {version} <small>{state}</small> \
-             <a href=\"/runs/{run}\" title=\"the run that last changed it\">run</a></li>",
+             <a href=\"/runs/{run}\" title=\"the run that last changed it\">run</a>{verified}</li>",
             name = escape(&host.host),
             version = escape(if host.version.is_empty() { "—" } else { &host.version }),
             state = escape(host.state.as_str()),
             run = url_part(&host.run),
+            verified = verified_note(host.verified.as_ref()),
         );
     }
     cell.push_str("</ul>");
     cell
+}
+
+/// What the last `deploy verify` found on the host, when one ran.
+fn verified_note(verified: Option<&crate::session::overview::VerifiedView>) -> String {
+    let Some(verified) = verified else { return String::new() };
+    let found = verified.found.as_deref().filter(|found| !found.is_empty()).unwrap_or("nothing");
+    let what = match verified.status.as_str() {
+        "in_sync" => "in sync".to_string(),
+        "drift" => format!("drift: host has {found}"),
+        _ => format!("unreachable: {}", verified.error.as_deref().unwrap_or("no answer")),
+    };
+    format!(
+        " <small data-verified=\"{status}\" title=\"deploy verify at {at}\">verified: {what}</small>",
+        status = escape(&verified.status),
+        at = escape(&crate::state::format_time(verified.at)),
+        what = escape(&what),
+    )
 }
 
 /// A lock: who holds it for which run, and a release button when stale.
