@@ -9,8 +9,15 @@ use crate::diagnostic::{Code, Diagnostic};
 use crate::syntax::ast::{Item, Module};
 use crate::syntax::span::{FileId, SourceMap, Span};
 
-/// Files larger than this are refused rather than parsed.
-const MAX_FILE_SIZE: u64 = 256 * 1024 * 1024;
+/// Plans and modules larger than this are refused rather than parsed
+/// (docs/language.md); `DEPLOY_MAX_FILE_SIZE` (bytes) overrides it.
+pub const MAX_FILE_SIZE: u64 = 64 * 1024 * 1024;
+
+/// The size limit in force: `DEPLOY_MAX_FILE_SIZE` when it is a number of
+/// bytes, else [`MAX_FILE_SIZE`].
+pub fn max_file_size() -> u64 {
+    std::env::var("DEPLOY_MAX_FILE_SIZE").ok().and_then(|value| value.trim().parse().ok()).unwrap_or(MAX_FILE_SIZE)
+}
 
 /// One parsed file: the plan (index 0) or a module.
 #[derive(Debug)]
@@ -273,16 +280,41 @@ fn canonical(path: &Path) -> PathBuf {
 }
 
 /// Reads a file as UTF-8, refusing directories and huge files with a reason.
+/// At most the size limit (plus one byte, to notice that there is more) is
+/// ever read, so `/dev/zero`, a FIFO or a device cannot make it read forever.
 pub fn read_file(path: &Path) -> Result<String, String> {
-    let metadata = std::fs::metadata(path).map_err(|e| describe_io(&e))?;
+    let file = std::fs::File::open(path).map_err(|e| describe_io(&e))?;
+    let metadata = file.metadata().map_err(|e| describe_io(&e))?;
     if metadata.is_dir() {
         return Err("it is a directory".into());
     }
-    if metadata.len() > MAX_FILE_SIZE {
-        return Err(format!("it is larger than {} MiB", MAX_FILE_SIZE / (1024 * 1024)));
+    let hint = if metadata.is_file() { metadata.len() } else { 0 };
+    read_bounded(file, hint)
+}
+
+/// Reads at most the size limit from `reader` as UTF-8; more is "too large".
+/// `hint` is the expected length (0 when unknown).
+pub fn read_bounded(reader: impl std::io::Read, hint: u64) -> Result<String, String> {
+    use std::io::Read;
+    let limit = max_file_size();
+    if hint > limit {
+        return Err(too_large(limit));
     }
-    let bytes = std::fs::read(path).map_err(|e| describe_io(&e))?;
+    let mut bytes = Vec::with_capacity(usize::try_from(hint.saturating_add(1)).unwrap_or(0));
+    reader.take(limit.saturating_add(1)).read_to_end(&mut bytes).map_err(|e| describe_io(&e))?;
+    if bytes.len() as u64 > limit {
+        return Err(too_large(limit));
+    }
     String::from_utf8(bytes).map_err(|e| format!("it is not valid UTF-8 (byte {})", e.utf8_error().valid_up_to()))
+}
+
+fn too_large(limit: u64) -> String {
+    let size = if limit % (1024 * 1024) == 0 && limit > 0 {
+        format!("{} MiB", limit / (1024 * 1024))
+    } else {
+        format!("{limit} bytes")
+    };
+    format!("it is too large (over the {size} limit; DEPLOY_MAX_FILE_SIZE sets another, in bytes)")
 }
 
 fn describe_io(error: &std::io::Error) -> String {

@@ -87,7 +87,12 @@ Every item (`stage`, `gate`, `environment`, `pipeline`, `template`) needs a
     UnreadableFile = "E0002", Error, "file cannot be read",
 "A plan or module could not be read: it does not exist, is a directory, is
 not valid UTF-8, or is too large. Check the path given on the command line
-or in the `import`.";
+or in the `import`.
+
+A plan or module may be at most 64 MiB; `deploy` reads no more than that (so
+`deploy check /dev/zero`, a FIFO or a device is refused as too large instead
+of being read forever). The environment variable `DEPLOY_MAX_FILE_SIZE` sets
+another limit, in bytes.";
 
     UnknownName = "E0100", Error, "unknown name",
 "A name refers to nothing declared in the plan: a stage or gate in `needs`,

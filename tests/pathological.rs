@@ -1,0 +1,130 @@
+//! Pathological input stays fast and bounded (issue #31): each case answers
+//! within 2 s with a clear diagnostic and a non-zero exit.
+
+mod common;
+
+use std::io::Read;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use common::{Output, Test};
+
+/// What the issue allows; a debug build on a busy machine is still far under it.
+const ANSWER_WITHIN: Duration = Duration::from_secs(2);
+
+/// Runs `deploy ARGS`, killing it (and failing) if it has not ended after
+/// 30 s, so that a regression fails instead of hanging the suite.
+fn run_timed(test: &Test, args: &[&str]) -> (Output, Duration) {
+    let start = Instant::now();
+    let mut child = test
+        .command(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn deploy: {e}"));
+    let drain = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut bytes);
+            }
+            String::from_utf8_lossy(&bytes).into_owned()
+        })
+    };
+    let stdout = drain(child.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
+    let stderr = drain(child.stderr.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap_or_else(|e| panic!("wait: {e}")) {
+            break status;
+        }
+        if start.elapsed() > Duration::from_secs(30) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("deploy {args:?} still running after 30 s");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let elapsed = start.elapsed();
+    let output = Output {
+        stdout: stdout.join().unwrap_or_default(),
+        stderr: stderr.join().unwrap_or_default(),
+        code: status.code().unwrap_or(-1),
+    };
+    (output, elapsed)
+}
+
+fn assert_fast(elapsed: Duration, what: &str) {
+    assert!(elapsed < ANSWER_WITHIN, "{what} took {elapsed:?}");
+}
+
+const PLAN: &str = "pipeline \"p\" { description = \"x\" }\nstage build { run \"true\"  irreversible = \"demo\" }\n";
+
+#[test]
+fn check_dev_zero_is_too_large_after_reading_the_limit() {
+    let test = Test::new();
+    let (output, elapsed) = run_timed(&test, &["check", "/dev/zero"]);
+    assert_eq!(output.code, 1, "{}", output.stderr);
+    assert!(output.stderr.contains("E0002"), "{}", output.stderr);
+    assert!(output.stderr.contains("too large (over the 64 MiB limit"), "{}", output.stderr);
+    assert_fast(elapsed, "check /dev/zero");
+}
+
+#[test]
+fn a_plan_past_the_size_limit_is_refused_and_one_at_it_is_read() {
+    let at_limit = PLAN.len().to_string();
+    let below = (PLAN.len() - 1).to_string();
+    let test = Test::new().plan(PLAN);
+    let output = test.run_with(&["check", "release.deploy"]);
+    assert_eq!(output.code, 0, "{}", output.stderr);
+    let output = Test::new().plan(PLAN).env("DEPLOY_MAX_FILE_SIZE", &at_limit).run_with(&["check", "release.deploy"]);
+    assert_eq!(output.code, 0, "{}", output.stderr);
+    let output = Test::new().plan(PLAN).env("DEPLOY_MAX_FILE_SIZE", &below).run_with(&["check", "release.deploy"]);
+    assert_eq!(output.code, 1, "{}", output.stderr);
+    assert!(output.stderr.contains("E0002"), "{}", output.stderr);
+    assert!(output.stderr.contains(&format!("too large (over the {below} bytes limit")), "{}", output.stderr);
+}
+
+#[test]
+fn an_imported_module_past_the_size_limit_is_refused_at_its_import() {
+    let module =
+        format!("template stage t() {{ run \"true\"  irreversible = \"demo\" }}\n{}", "// padding\n".repeat(200));
+    let test = Test::new()
+        .plan("import \"./big\" as big\npipeline \"p\" { description = \"x\" }\nstage build from big.t {}\n")
+        .file("big.deploy", &module)
+        .env("DEPLOY_MAX_FILE_SIZE", "1000");
+    let output = test.run_with(&["check", "release.deploy"]);
+    assert_eq!(output.code, 1, "{}", output.stderr);
+    assert!(output.stderr.contains("cannot read module big.deploy: it is too large"), "{}", output.stderr);
+    assert!(output.stderr.contains("imported here"), "{}", output.stderr);
+}
+
+#[test]
+fn an_endless_fifo_is_read_only_up_to_the_limit() {
+    let test = Test::new();
+    let fifo = test.path().join("plan.deploy");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap_or_else(|e| panic!("mkfifo: {e}"));
+    assert!(made.success());
+    // A writer that never stops: only a bounded reader lets `deploy` answer.
+    let writer_path = fifo.clone();
+    std::thread::spawn(move || {
+        use std::io::Write;
+        if let Ok(mut pipe) = std::fs::OpenOptions::new().write(true).open(writer_path) {
+            let chunk = vec![b'/'; 64 * 1024];
+            while pipe.write_all(&chunk).is_ok() {}
+        }
+    });
+    let (output, elapsed) = run_timed(&test.env("DEPLOY_MAX_FILE_SIZE", "1000000"), &["check", "plan.deploy"]);
+    assert_eq!(output.code, 1, "{}", output.stderr);
+    assert!(output.stderr.contains("too large (over the 1000000 bytes limit"), "{}", output.stderr);
+    assert_fast(elapsed, "check FIFO");
+}
+
+#[test]
+fn fmt_reads_standard_input_up_to_the_limit() {
+    let test = Test::new().env("DEPLOY_MAX_FILE_SIZE", "1000000");
+    let zero = std::fs::File::open("/dev/zero").unwrap_or_else(|e| panic!("/dev/zero: {e}"));
+    let output = test.command(&["fmt", "-"]).stdin(zero).output().unwrap_or_else(|e| panic!("run deploy: {e}"));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("cannot read standard input: it is too large"), "{stderr}");
+}
