@@ -128,3 +128,48 @@ fn fmt_reads_standard_input_up_to_the_limit() {
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("cannot read standard input: it is too large"), "{stderr}");
 }
+
+/// The refusal of a `--state` that is no regular file: it says so, and never
+/// advises moving the file away (`mv /dev/null /dev/null.damaged`).
+fn assert_not_a_store(output: &Output, path: &str, what: &str) {
+    assert_eq!(output.code, 1, "{}", output.stderr);
+    assert!(output.stderr.contains(&format!("{path} is not a state store: it is {what}")), "{}", output.stderr);
+    assert!(!output.stderr.contains("mv "), "{}", output.stderr);
+    assert!(!output.stderr.contains("damaged"), "{}", output.stderr);
+}
+
+#[test]
+fn status_with_state_dev_null_says_it_is_not_a_state_store() {
+    let test = Test::new();
+    let (output, elapsed) = run_timed(&test, &["status", "--state", "/dev/null"]);
+    assert_not_a_store(&output, "/dev/null", "a character device");
+    assert_fast(elapsed, "status --state /dev/null");
+    let output = test.run_with(&["history", "--state", "/dev/null"]);
+    assert_not_a_store(&output, "/dev/null", "a character device");
+}
+
+#[test]
+fn run_with_state_dev_null_runs_nothing_and_says_it_is_not_a_state_store() {
+    let test = Test::new()
+        .plan("pipeline \"p\" { description = \"x\" }\nstage build { run \"touch built\"  irreversible = \"demo\" }\n");
+    let (output, elapsed) = run_timed(&test, &["run", "release.deploy", "--json", "--state", "/dev/null"]);
+    assert_not_a_store(&output, "/dev/null", "a character device");
+    assert_fast(elapsed, "run --state /dev/null");
+    let error = output.events().into_iter().find(|event| event["type"] == "error").unwrap_or_default();
+    assert_eq!(error["code"], "state_unreadable", "{}", output.stdout);
+    assert!(!test.path().join("built").exists(), "a step ran");
+}
+
+#[test]
+fn a_directory_or_a_fifo_is_not_a_state_store() {
+    let test = Test::new().file("dir/keep", "");
+    let fifo = test.path().join("state.fifo");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap_or_else(|e| panic!("mkfifo: {e}"));
+    assert!(made.success());
+    let output = test.run_with(&["status", "--state", "dir"]);
+    assert_not_a_store(&output, "dir", "a directory");
+    // Nobody writes the FIFO: opening it as SQLite would block for ever.
+    let (output, elapsed) = run_timed(&test, &["status", "--state", "state.fifo"]);
+    assert_not_a_store(&output, "state.fifo", "a FIFO");
+    assert_fast(elapsed, "status --state FIFO");
+}
