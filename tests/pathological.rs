@@ -173,3 +173,80 @@ fn a_directory_or_a_fifo_is_not_a_state_store() {
     assert_not_a_store(&output, "state.fifo", "a FIFO");
     assert_fast(elapsed, "status --state FIFO");
 }
+
+const LEAKED: &str = "template stage leaked() { run \"echo LEAKED-LINE\"  irreversible = \"demo\" }\n";
+
+fn importing(path: &str) -> String {
+    format!("import \"{path}\" as m\npipeline \"p\" {{ description = \"x\" }}\nstage build from m.leaked {{}}\n")
+}
+
+fn assert_outside(output: &Output) {
+    assert_eq!(output.code, 1, "{}", output.stderr);
+    assert!(output.stderr.contains("E0146"), "{}", output.stderr);
+    assert!(output.stderr.contains("leads out of the plan's repository"), "{}", output.stderr);
+    assert!(!output.stderr.contains("LEAKED-LINE"), "{}", output.stderr);
+    assert!(!output.stderr.contains("root:"), "{}", output.stderr);
+}
+
+#[test]
+fn an_import_of_etc_passwd_is_refused_without_printing_it() {
+    let test = Test::new().plan(&importing("../../../../../../../../../../etc/passwd"));
+    let (output, elapsed) = run_timed(&test, &["check", "release.deploy"]);
+    assert_outside(&output);
+    assert_fast(elapsed, "check import of /etc/passwd");
+}
+
+#[test]
+fn imports_stay_inside_the_nearest_directory_holding_git() {
+    let test = Test::new()
+        .file("outside.deploy", LEAKED)
+        .file("repo/.git/HEAD", "ref: refs/heads/main\n")
+        .file("repo/modules/m.deploy", LEAKED)
+        .file("repo/plans/ok.deploy", importing("../modules/m.deploy"))
+        .file("repo/plans/out.deploy", importing("../../outside.deploy"))
+        .file("repo/plans/missing.deploy", importing("../../nothing-here.deploy"));
+    let output = test.run_with(&["check", "repo/plans/ok.deploy"]);
+    assert_eq!(output.code, 0, "{}", output.stderr);
+    assert_outside(&test.run_with(&["check", "repo/plans/out.deploy"]));
+    // Refused whether or not the file exists: the answer tells nothing about outside.
+    assert_outside(&test.run_with(&["check", "repo/plans/missing.deploy"]));
+}
+
+#[test]
+fn without_git_imports_stay_inside_the_plans_directory() {
+    let test = Test::new()
+        .file("modules/m.deploy", LEAKED)
+        .file("plans/sub/m.deploy", LEAKED)
+        .file("plans/inside.deploy", importing("./sub/m.deploy"))
+        .file("plans/up.deploy", importing("../modules/m.deploy"));
+    let output = test.run_with(&["check", "plans/inside.deploy"]);
+    assert_eq!(output.code, 0, "{}", output.stderr);
+    assert_outside(&test.run_with(&["check", "plans/up.deploy"]));
+}
+
+#[test]
+fn a_symbolic_link_out_of_the_repository_is_refused() {
+    let test = Test::new().file("outside/m.deploy", LEAKED).file("repo/release.deploy", importing("./link.deploy"));
+    std::os::unix::fs::symlink(test.path().join("outside/m.deploy"), test.path().join("repo/link.deploy"))
+        .unwrap_or_else(|e| panic!("symlink: {e}"));
+    assert_outside(&test.run_with(&["check", "repo/release.deploy"]));
+}
+
+#[test]
+fn deploy_path_directories_and_the_stdlib_stay_importable() {
+    let test = Test::new()
+        .file(
+            "lib/shared/m.deploy",
+            "import \"./inner\" as inner\ntemplate stage leaked() { run \"true\"  irreversible = \"demo\" }\n",
+        )
+        .file("lib/shared/inner.deploy", "template stage unused() { run \"true\"  irreversible = \"demo\" }\n")
+        .file(
+            "repo/release.deploy",
+            "import \"shared/m\" as m\nimport \"std/http\" as http\npipeline \"p\" { description = \"x\" }\n\
+             stage build from m.leaked {}\ngate up from http.healthy { url = \"http://127.0.0.1:9\"  needs = [build] }\n",
+        );
+    let lib = test.path().join("lib").display().to_string();
+    let output = test.env("DEPLOY_PATH", &lib).run_with(&["check", "repo/release.deploy"]);
+    assert!(!output.stderr.contains("E0146"), "{}", output.stderr);
+    assert_eq!(output.code, 0, "{}", output.stderr);
+}

@@ -1,6 +1,7 @@
 //! Loading a plan and, transitively, the modules it imports: `std/...` from
 //! the embedded stdlib, `./relative` to the importing file, anything else on
-//! `DEPLOY_PATH`. Import cycles and missing modules are diagnostics.
+//! `DEPLOY_PATH`. Import cycles and missing modules are diagnostics, and so
+//! is a path that leaves the plan's repository (see [`ImportRoots`]).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -53,6 +54,7 @@ pub fn load(path: &Path) -> Loaded {
         diagnostics: Vec::new(),
         stack: Vec::new(),
         overlay: Overlay::new(),
+        roots: None,
     };
     match read_file(path) {
         Ok(text) => {
@@ -84,6 +86,7 @@ pub fn load_text_with(origin: ModuleOrigin, name: String, text: String, overlay:
         diagnostics: Vec::new(),
         stack: Vec::new(),
         overlay,
+        roots: None,
     };
     loader.add(origin, name, text, None);
     Loaded { modules: loader.modules, sources: loader.sources, diagnostics: loader.diagnostics }
@@ -97,6 +100,53 @@ struct Loader {
     /// brought it in (none for the plan itself).
     stack: Vec<(ModuleOrigin, Option<(FileId, Span)>)>,
     overlay: Overlay,
+    /// Where imported files may be: set from the first file loaded (the plan).
+    roots: Option<ImportRoots>,
+}
+
+/// The directories imports are resolved inside: the plan's repository (the
+/// nearest directory holding `.git` at or above the plan, else the plan's
+/// own directory) and, explicitly, the directories of `DEPLOY_PATH`. Paths
+/// are compared canonical, so a symbolic link out of them is outside.
+#[derive(Clone, Debug)]
+pub struct ImportRoots {
+    pub repository: PathBuf,
+    deploy_path: Vec<PathBuf>,
+}
+
+impl ImportRoots {
+    /// The roots of the plan (or module) at `plan`.
+    pub fn for_plan(plan: &Path) -> ImportRoots {
+        let plan = canonical(plan);
+        let dir = plan.parent().map(Path::to_path_buf).unwrap_or_default();
+        let repository =
+            dir.ancestors().find(|ancestor| ancestor.join(".git").exists()).map(Path::to_path_buf).unwrap_or(dir);
+        let search = std::env::var("DEPLOY_PATH").unwrap_or_default();
+        let deploy_path = search.split(':').filter(|d| !d.is_empty()).map(|d| canonical(Path::new(d))).collect();
+        ImportRoots { repository, deploy_path }
+    }
+
+    /// Whether `path` (canonical, or normalized) lies inside a root.
+    pub fn contains(&self, path: &Path) -> bool {
+        path.starts_with(&self.repository) || self.deploy_path.iter().any(|dir| path.starts_with(dir))
+    }
+}
+
+/// `path` with `.` and `..` taken out without looking at the disk (a `..`
+/// above the root stays at the root).
+fn normalize(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 impl Loader {
@@ -106,6 +156,11 @@ impl Loader {
             ModuleOrigin::File(path) => path.clone(),
             ModuleOrigin::Stdlib(name) => PathBuf::from(name),
         };
+        if self.roots.is_none() {
+            if let ModuleOrigin::File(path) = &origin {
+                self.roots = Some(ImportRoots::for_plan(path));
+            }
+        }
         let text: Arc<str> = Arc::from(text);
         let file = self.sources.add(&display_path, name, text.clone());
         let (ast, lazy_bodies) = match crate::syntax::parse_outline(file, &text) {
@@ -142,6 +197,18 @@ impl Loader {
     }
 
     fn import(&mut self, from: &ModuleOrigin, file: FileId, import_path: &str, span: Span) -> Option<usize> {
+        // A relative path that leaves the roots is refused whether or not the
+        // file exists, so the answer says nothing about the files outside.
+        if let (Some(roots), ModuleOrigin::File(importer)) = (&self.roots, from) {
+            if import_path.starts_with("./") || import_path.starts_with("../") {
+                let base = importer.parent().map(Path::to_path_buf).unwrap_or_default();
+                let target = normalize(&base.join(import_path));
+                if !roots.contains(&target) {
+                    self.outside(file, import_path, span);
+                    return None;
+                }
+            }
+        }
         let origin = match resolve(from, import_path) {
             Ok(origin) => origin,
             Err(help) => {
@@ -153,6 +220,14 @@ impl Loader {
                 return None;
             }
         };
+        // Resolved, through a symbolic link or from DEPLOY_PATH, to a file
+        // outside: refused before it is read.
+        if let (Some(roots), ModuleOrigin::File(path)) = (&self.roots, &origin) {
+            if !roots.contains(path) {
+                self.outside(file, import_path, span);
+                return None;
+            }
+        }
         // A cycle: the module is being loaded further up.
         if let Some(position) = self.stack.iter().position(|(o, _)| *o == origin) {
             let mut diagnostic = Diagnostic::new(Code::ImportCycle, format!("import cycle through `{import_path}`"))
@@ -192,6 +267,27 @@ impl Loader {
             }
         };
         self.add(origin, name, text, Some((file, span)))
+    }
+}
+
+impl Loader {
+    fn outside(&mut self, file: FileId, import_path: &str, span: Span) {
+        let repository = match self.roots.as_ref().map(|roots| display_name(&roots.repository)) {
+            Some(name) if !name.is_empty() => name,
+            _ => ".".to_string(),
+        };
+        self.diagnostics.push(
+            Diagnostic::new(
+                Code::ImportOutsideRepository,
+                format!("import `{import_path}` leads out of the plan's repository"),
+            )
+            .at(file, span, "outside the repository; not read")
+            .with_help(format!(
+                "imports are resolved inside the plan's repository, {repository} (the nearest directory \
+                 holding `.git`, else the plan's directory), and the directories of DEPLOY_PATH; move the \
+                 module there or add its directory to DEPLOY_PATH"
+            )),
+        );
     }
 }
 

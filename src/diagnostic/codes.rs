@@ -145,6 +145,19 @@ without a `.deploy` suffix).";
 "Modules import each other in a cycle. Modules hold templates; move the shared
 templates into a third module that both import.";
 
+    ImportOutsideRepository = "E0146", Error, "import outside the repository",
+"An `import` path leads out of the plan's repository: the nearest directory
+above the plan that holds `.git`, or the plan's own directory when there is
+none. Imports are resolved inside it (and inside the directories of
+`DEPLOY_PATH`, which are allowed explicitly), so a plan cannot read other
+files of the machine:
+
+    import \"../../../../etc/passwd\" as p   // error: leaves the repository
+
+The file is not read, so no line of it is shown. A symbolic link inside the
+repository that points out of it is refused the same way. Put the module in
+the repository, or add its directory to `DEPLOY_PATH`.";
+
     MissingArgument = "E0108", Error, "missing template argument",
 "A template parameter without a default was not given when the template was
 instantiated:
