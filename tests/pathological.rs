@@ -250,3 +250,65 @@ fn deploy_path_directories_and_the_stdlib_stay_importable() {
     assert!(!output.stderr.contains("E0146"), "{}", output.stderr);
     assert_eq!(output.code, 0, "{}", output.stderr);
 }
+
+/// `stage s0` needs the last stage, every other stage the one before it.
+fn needs_cycle(stages: usize) -> String {
+    let mut plan = format!("stage s0 {{ needs = [s{}]  run \"true\"  irreversible = \"demo\" }}\n", stages - 1);
+    for i in 1..stages {
+        plan.push_str(&format!("stage s{i} {{ needs = [s{}]  run \"true\"  irreversible = \"demo\" }}\n", i - 1));
+    }
+    plan
+}
+
+/// The messages of `deploy check --format json`.
+fn messages(test: &Test) -> Vec<String> {
+    let output = test.run_with(&["check", "release.deploy", "--format", "json"]);
+    let report: serde_json::Value =
+        serde_json::from_str(&output.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", output.stdout));
+    report["diagnostics"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|d| d["message"].as_str().map(String::from))
+        .collect()
+}
+
+#[test]
+fn a_10001_stage_needs_cycle_is_printed_once_and_bounded() {
+    let test = Test::new().plan(&needs_cycle(10_001));
+    let (output, elapsed) = run_timed(&test, &["check", "release.deploy"]);
+    assert_eq!(output.code, 1, "{}", output.stderr);
+    assert_eq!(output.stderr.matches("E0102").count(), 1, "{}", output.stderr);
+    // Was 2.4 MB (every stage named, every edge labelled) after 28.5 s.
+    assert!(output.stderr.len() < 10_000, "{} bytes", output.stderr.len());
+    assert_fast(elapsed, "check of a 10,001-stage cycle");
+    assert_eq!(
+        messages(&test),
+        ["`needs` form a cycle of 10001 nodes: s0 → s10000 → s9999 → s9998 → s9997 → … 9991 more … \
+          → s5 → s4 → s3 → s2 → s1 → s0"]
+    );
+}
+
+#[test]
+fn a_short_cycle_names_every_node_and_a_longer_one_counts_the_middle() {
+    assert_eq!(
+        messages(&Test::new().plan(&needs_cycle(11))),
+        ["`needs` form a cycle: s0 → s10 → s9 → s8 → s7 → s6 → s5 → s4 → s3 → s2 → s1 → s0"]
+    );
+    assert_eq!(
+        messages(&Test::new().plan(&needs_cycle(13))),
+        ["`needs` form a cycle of 13 nodes: s0 → s12 → s11 → s10 → s9 → … 3 more … → s5 → s4 → s3 → s2 → s1 → s0"]
+    );
+}
+
+#[test]
+fn the_cycle_shown_is_a_real_cycle_even_when_a_first_need_leads_astray() {
+    // x's first need y leads to a dead end (y needs only x again): a walk
+    // that follows first needs printed "a → x → y → a", though y does not
+    // need a. The cycle printed is a shortest one that exists.
+    let plan = "stage a { needs = [x]  run \"true\"  irreversible = \"demo\" }\n\
+                stage x { needs = [y, z]  run \"true\"  irreversible = \"demo\" }\n\
+                stage y { needs = [x]  run \"true\"  irreversible = \"demo\" }\n\
+                stage z { needs = [a]  run \"true\"  irreversible = \"demo\" }\n";
+    assert_eq!(messages(&Test::new().plan(plan)), ["`needs` form a cycle: a → x → z → a"]);
+}

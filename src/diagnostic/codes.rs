@@ -120,7 +120,11 @@ marked, the first is shown as a secondary label.";
     stage a { needs = [b] }
     stage b { needs = [a] }
 
-The diagnostic prints the cycle and labels every edge of it.";
+The diagnostic prints one shortest cycle through the first node of the
+cycling set and labels every edge of it. A cycle of more than 11 nodes is
+shown by its first five and last five nodes and how many stand between them
+(`cycle of 10001 nodes: s0 → s10000 → … 9991 more … → s1 → s0`), with those
+edges labelled, so the answer stays short and quick for any plan.";
 
     UnknownEnvironment = "E0103", Error, "unknown environment",
 "`target = NAME` names an environment that is not declared. Declare it with
