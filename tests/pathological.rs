@@ -312,3 +312,27 @@ fn the_cycle_shown_is_a_real_cycle_even_when_a_first_need_leads_astray() {
                 stage z { needs = [a]  run \"true\"  irreversible = \"demo\" }\n";
     assert_eq!(messages(&Test::new().plan(plan)), ["`needs` form a cycle: a → x → z → a"]);
 }
+
+#[test]
+fn a_secret_file_or_an_inventory_on_dev_zero_is_too_large() {
+    let test = Test::new()
+        .file(
+            "secret.deploy",
+            "pipeline \"p\" { description = \"x\" }\nsecret s = file(\"/dev/zero\")\n\
+             stage build { run \"echo ${s}\"  irreversible = \"demo\" }\n",
+        )
+        .file(
+            "inventory.deploy",
+            "pipeline \"p\" { description = \"x\" }\nenvironment e { hosts = inventory(\"/dev/zero\", \"web\") }\n\
+             stage build { target = e  run \"true\"  irreversible = \"demo\" }\n",
+        );
+    let (output, elapsed) = run_timed(&test, &["run", "secret.deploy", "--state", "state.db"]);
+    assert_eq!(output.code, 1, "{}", output.stderr);
+    assert!(output.stderr.contains("E0133"), "{}", output.stderr);
+    assert!(output.stderr.contains("cannot read /dev/zero: it is too large"), "{}", output.stderr);
+    assert_fast(elapsed, "a secret file(\"/dev/zero\")");
+    let (output, elapsed) = run_timed(&test, &["check", "inventory.deploy"]);
+    assert_eq!(output.code, 1, "{}", output.stderr);
+    assert!(output.stderr.contains("cannot read inventory /dev/zero: it is too large"), "{}", output.stderr);
+    assert_fast(elapsed, "inventory(\"/dev/zero\")");
+}

@@ -404,6 +404,21 @@ pub fn read_bounded(reader: impl std::io::Read, hint: u64) -> Result<String, Str
     String::from_utf8(bytes).map_err(|e| format!("it is not valid UTF-8 (byte {})", e.utf8_error().valid_up_to()))
 }
 
+/// Like `std::fs::read_to_string`, with its errors, but reading at most the
+/// size limit: for the other files a plan names (secrets, inventories,
+/// `deploy.sum`) and a recorded plan file read back.
+pub fn read_to_string_limited(path: &Path) -> std::io::Result<String> {
+    use std::io::Read;
+    let limit = max_file_size();
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?.take(limit.saturating_add(1)).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(std::io::Error::other(too_large(limit)));
+    }
+    String::from_utf8(bytes)
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "stream did not contain valid UTF-8"))
+}
+
 fn too_large(limit: u64) -> String {
     let size = if limit % (1024 * 1024) == 0 && limit > 0 {
         format!("{} MiB", limit / (1024 * 1024))
