@@ -1,6 +1,7 @@
 //! Loading a plan and, transitively, the modules it imports: `std/...` from
 //! the embedded stdlib, `./relative` to the importing file, anything else on
-//! `DEPLOY_PATH`. Import cycles and missing modules are diagnostics.
+//! `DEPLOY_PATH`. Import cycles and missing modules are diagnostics, and so
+//! is a path that leaves the plan's repository (see [`ImportRoots`]).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -9,8 +10,15 @@ use crate::diagnostic::{Code, Diagnostic};
 use crate::syntax::ast::{Item, Module};
 use crate::syntax::span::{FileId, SourceMap, Span};
 
-/// Files larger than this are refused rather than parsed.
-const MAX_FILE_SIZE: u64 = 256 * 1024 * 1024;
+/// Plans and modules larger than this are refused rather than parsed
+/// (docs/language.md); `DEPLOY_MAX_FILE_SIZE` (bytes) overrides it.
+pub const MAX_FILE_SIZE: u64 = 64 * 1024 * 1024;
+
+/// The size limit in force: `DEPLOY_MAX_FILE_SIZE` when it is a number of
+/// bytes, else [`MAX_FILE_SIZE`].
+pub fn max_file_size() -> u64 {
+    std::env::var("DEPLOY_MAX_FILE_SIZE").ok().and_then(|value| value.trim().parse().ok()).unwrap_or(MAX_FILE_SIZE)
+}
 
 /// One parsed file: the plan (index 0) or a module.
 #[derive(Debug)]
@@ -46,6 +54,7 @@ pub fn load(path: &Path) -> Loaded {
         diagnostics: Vec::new(),
         stack: Vec::new(),
         overlay: Overlay::new(),
+        roots: None,
     };
     match read_file(path) {
         Ok(text) => {
@@ -77,6 +86,7 @@ pub fn load_text_with(origin: ModuleOrigin, name: String, text: String, overlay:
         diagnostics: Vec::new(),
         stack: Vec::new(),
         overlay,
+        roots: None,
     };
     loader.add(origin, name, text, None);
     Loaded { modules: loader.modules, sources: loader.sources, diagnostics: loader.diagnostics }
@@ -90,6 +100,53 @@ struct Loader {
     /// brought it in (none for the plan itself).
     stack: Vec<(ModuleOrigin, Option<(FileId, Span)>)>,
     overlay: Overlay,
+    /// Where imported files may be: set from the first file loaded (the plan).
+    roots: Option<ImportRoots>,
+}
+
+/// The directories imports are resolved inside: the plan's repository (the
+/// nearest directory holding `.git` at or above the plan, else the plan's
+/// own directory) and, explicitly, the directories of `DEPLOY_PATH`. Paths
+/// are compared canonical, so a symbolic link out of them is outside.
+#[derive(Clone, Debug)]
+pub struct ImportRoots {
+    pub repository: PathBuf,
+    deploy_path: Vec<PathBuf>,
+}
+
+impl ImportRoots {
+    /// The roots of the plan (or module) at `plan`.
+    pub fn for_plan(plan: &Path) -> ImportRoots {
+        let plan = canonical(plan);
+        let dir = plan.parent().map(Path::to_path_buf).unwrap_or_default();
+        let repository =
+            dir.ancestors().find(|ancestor| ancestor.join(".git").exists()).map(Path::to_path_buf).unwrap_or(dir);
+        let search = std::env::var("DEPLOY_PATH").unwrap_or_default();
+        let deploy_path = search.split(':').filter(|d| !d.is_empty()).map(|d| canonical(Path::new(d))).collect();
+        ImportRoots { repository, deploy_path }
+    }
+
+    /// Whether `path` (canonical, or normalized) lies inside a root.
+    pub fn contains(&self, path: &Path) -> bool {
+        path.starts_with(&self.repository) || self.deploy_path.iter().any(|dir| path.starts_with(dir))
+    }
+}
+
+/// `path` with `.` and `..` taken out without looking at the disk (a `..`
+/// above the root stays at the root).
+fn normalize(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 impl Loader {
@@ -99,6 +156,11 @@ impl Loader {
             ModuleOrigin::File(path) => path.clone(),
             ModuleOrigin::Stdlib(name) => PathBuf::from(name),
         };
+        if self.roots.is_none() {
+            if let ModuleOrigin::File(path) = &origin {
+                self.roots = Some(ImportRoots::for_plan(path));
+            }
+        }
         let text: Arc<str> = Arc::from(text);
         let file = self.sources.add(&display_path, name, text.clone());
         let (ast, lazy_bodies) = match crate::syntax::parse_outline(file, &text) {
@@ -135,6 +197,18 @@ impl Loader {
     }
 
     fn import(&mut self, from: &ModuleOrigin, file: FileId, import_path: &str, span: Span) -> Option<usize> {
+        // A relative path that leaves the roots is refused whether or not the
+        // file exists, so the answer says nothing about the files outside.
+        if let (Some(roots), ModuleOrigin::File(importer)) = (&self.roots, from) {
+            if import_path.starts_with("./") || import_path.starts_with("../") {
+                let base = importer.parent().map(Path::to_path_buf).unwrap_or_default();
+                let target = normalize(&base.join(import_path));
+                if !roots.contains(&target) {
+                    self.outside(file, import_path, span);
+                    return None;
+                }
+            }
+        }
         let origin = match resolve(from, import_path) {
             Ok(origin) => origin,
             Err(help) => {
@@ -146,6 +220,14 @@ impl Loader {
                 return None;
             }
         };
+        // Resolved, through a symbolic link or from DEPLOY_PATH, to a file
+        // outside: refused before it is read.
+        if let (Some(roots), ModuleOrigin::File(path)) = (&self.roots, &origin) {
+            if !roots.contains(path) {
+                self.outside(file, import_path, span);
+                return None;
+            }
+        }
         // A cycle: the module is being loaded further up.
         if let Some(position) = self.stack.iter().position(|(o, _)| *o == origin) {
             let mut diagnostic = Diagnostic::new(Code::ImportCycle, format!("import cycle through `{import_path}`"))
@@ -185,6 +267,27 @@ impl Loader {
             }
         };
         self.add(origin, name, text, Some((file, span)))
+    }
+}
+
+impl Loader {
+    fn outside(&mut self, file: FileId, import_path: &str, span: Span) {
+        let repository = match self.roots.as_ref().map(|roots| display_name(&roots.repository)) {
+            Some(name) if !name.is_empty() => name,
+            _ => ".".to_string(),
+        };
+        self.diagnostics.push(
+            Diagnostic::new(
+                Code::ImportOutsideRepository,
+                format!("import `{import_path}` leads out of the plan's repository"),
+            )
+            .at(file, span, "outside the repository; not read")
+            .with_help(format!(
+                "imports are resolved inside the plan's repository, {repository} (the nearest directory \
+                 holding `.git`, else the plan's directory), and the directories of DEPLOY_PATH; move the \
+                 module there or add its directory to DEPLOY_PATH"
+            )),
+        );
     }
 }
 
@@ -273,16 +376,56 @@ fn canonical(path: &Path) -> PathBuf {
 }
 
 /// Reads a file as UTF-8, refusing directories and huge files with a reason.
+/// At most the size limit (plus one byte, to notice that there is more) is
+/// ever read, so `/dev/zero`, a FIFO or a device cannot make it read forever.
 pub fn read_file(path: &Path) -> Result<String, String> {
-    let metadata = std::fs::metadata(path).map_err(|e| describe_io(&e))?;
+    let file = std::fs::File::open(path).map_err(|e| describe_io(&e))?;
+    let metadata = file.metadata().map_err(|e| describe_io(&e))?;
     if metadata.is_dir() {
         return Err("it is a directory".into());
     }
-    if metadata.len() > MAX_FILE_SIZE {
-        return Err(format!("it is larger than {} MiB", MAX_FILE_SIZE / (1024 * 1024)));
+    let hint = if metadata.is_file() { metadata.len() } else { 0 };
+    read_bounded(file, hint)
+}
+
+/// Reads at most the size limit from `reader` as UTF-8; more is "too large".
+/// `hint` is the expected length (0 when unknown).
+pub fn read_bounded(reader: impl std::io::Read, hint: u64) -> Result<String, String> {
+    use std::io::Read;
+    let limit = max_file_size();
+    if hint > limit {
+        return Err(too_large(limit));
     }
-    let bytes = std::fs::read(path).map_err(|e| describe_io(&e))?;
+    let mut bytes = Vec::with_capacity(usize::try_from(hint.saturating_add(1)).unwrap_or(0));
+    reader.take(limit.saturating_add(1)).read_to_end(&mut bytes).map_err(|e| describe_io(&e))?;
+    if bytes.len() as u64 > limit {
+        return Err(too_large(limit));
+    }
     String::from_utf8(bytes).map_err(|e| format!("it is not valid UTF-8 (byte {})", e.utf8_error().valid_up_to()))
+}
+
+/// Like `std::fs::read_to_string`, with its errors, but reading at most the
+/// size limit: for the other files a plan names (secrets, inventories,
+/// `deploy.sum`) and a recorded plan file read back.
+pub fn read_to_string_limited(path: &Path) -> std::io::Result<String> {
+    use std::io::Read;
+    let limit = max_file_size();
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?.take(limit.saturating_add(1)).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(std::io::Error::other(too_large(limit)));
+    }
+    String::from_utf8(bytes)
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "stream did not contain valid UTF-8"))
+}
+
+fn too_large(limit: u64) -> String {
+    let size = if limit % (1024 * 1024) == 0 && limit > 0 {
+        format!("{} MiB", limit / (1024 * 1024))
+    } else {
+        format!("{limit} bytes")
+    };
+    format!("it is too large (over the {size} limit; DEPLOY_MAX_FILE_SIZE sets another, in bytes)")
 }
 
 fn describe_io(error: &std::io::Error) -> String {

@@ -121,7 +121,7 @@ pub fn parse_sum(text: &str) -> Result<BTreeMap<String, String>, (usize, String)
 /// The pin diagnostics of a loaded plan: none when it has no `deploy.sum`.
 pub fn check(loaded: &Loaded, plan: &Path) -> Vec<Diagnostic> {
     let sum = sum_path(plan);
-    let Ok(text) = std::fs::read_to_string(&sum) else { return Vec::new() };
+    let Ok(text) = crate::check::loader::read_to_string_limited(&sum) else { return Vec::new() };
     let pinned = match parse_sum(&text) {
         Ok(pinned) => pinned,
         Err((line, content)) => {

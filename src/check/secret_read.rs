@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 /// whether others than its owner may read it.
 pub fn read_secret_file(base_dir: &Path, written: &str) -> Result<(String, Option<String>), String> {
     let path = base_dir.join(written);
-    let mut text =
-        std::fs::read_to_string(&path).map_err(|error| format!("cannot read {}: {error}", path.display()))?;
+    let mut text = crate::check::loader::read_to_string_limited(&path)
+        .map_err(|error| format!("cannot read {}: {error}", path.display()))?;
     if text.ends_with('\n') {
         text.pop();
         if text.ends_with('\r') {

@@ -158,7 +158,7 @@ pub fn inventory(typer: &mut Typer, value: &ast::Value, base_dir: &Path) -> Opti
         );
     };
     let path = resolve_path(base_dir, file);
-    let text = match std::fs::read_to_string(&path) {
+    let text = match crate::check::loader::read_to_string_limited(&path) {
         Ok(text) => text,
         Err(error) => {
             return fail(

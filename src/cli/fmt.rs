@@ -3,7 +3,7 @@
 //! `--diff` prints what would change. A file with a syntax error is refused
 //! with its diagnostics and left untouched; files are replaced atomically.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::output::print_diagnostics;
@@ -53,11 +53,13 @@ pub fn run(args: FmtArgs) -> ExitCode {
 }
 
 fn format_stdin(args: &FmtArgs) -> Outcome {
-    let mut text = String::new();
-    if let Err(error) = std::io::stdin().read_to_string(&mut text) {
-        super::failure::say(format!("cannot read standard input: {error}"));
-        return Outcome::Failed;
-    }
+    let text = match crate::check::loader::read_bounded(std::io::stdin().lock(), 0) {
+        Ok(text) => text,
+        Err(problem) => {
+            super::failure::say(format!("cannot read standard input: {problem}"));
+            return Outcome::Failed;
+        }
+    };
     let Some(formatted) = format_text(Path::new("<stdin>"), &text) else { return Outcome::Failed };
     let changed = formatted != text;
     if args.diff {

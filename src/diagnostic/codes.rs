@@ -87,7 +87,12 @@ Every item (`stage`, `gate`, `environment`, `pipeline`, `template`) needs a
     UnreadableFile = "E0002", Error, "file cannot be read",
 "A plan or module could not be read: it does not exist, is a directory, is
 not valid UTF-8, or is too large. Check the path given on the command line
-or in the `import`.";
+or in the `import`.
+
+A plan or module may be at most 64 MiB; `deploy` reads no more than that (so
+`deploy check /dev/zero`, a FIFO or a device is refused as too large instead
+of being read forever). The environment variable `DEPLOY_MAX_FILE_SIZE` sets
+another limit, in bytes.";
 
     UnknownName = "E0100", Error, "unknown name",
 "A name refers to nothing declared in the plan: a stage or gate in `needs`,
@@ -115,7 +120,11 @@ marked, the first is shown as a secondary label.";
     stage a { needs = [b] }
     stage b { needs = [a] }
 
-The diagnostic prints the cycle and labels every edge of it.";
+The diagnostic prints one shortest cycle through the first node of the
+cycling set and labels every edge of it. A cycle of more than 11 nodes is
+shown by its first five and last five nodes and how many stand between them
+(`cycle of 10001 nodes: s0 → s10000 → … 9991 more … → s1 → s0`), with those
+edges labelled, so the answer stays short and quick for any plan.";
 
     UnknownEnvironment = "E0103", Error, "unknown environment",
 "`target = NAME` names an environment that is not declared. Declare it with
@@ -139,6 +148,19 @@ without a `.deploy` suffix).";
     ImportCycle = "E0107", Error, "import cycle",
 "Modules import each other in a cycle. Modules hold templates; move the shared
 templates into a third module that both import.";
+
+    ImportOutsideRepository = "E0146", Error, "import outside the repository",
+"An `import` path leads out of the plan's repository: the nearest directory
+above the plan that holds `.git`, or the plan's own directory when there is
+none. Imports are resolved inside it (and inside the directories of
+`DEPLOY_PATH`, which are allowed explicitly), so a plan cannot read other
+files of the machine:
+
+    import \"../../../../etc/passwd\" as p   // error: leaves the repository
+
+The file is not read, so no line of it is shown. A symbolic link inside the
+repository that points out of it is refused the same way. Put the module in
+the repository, or add its directory to `DEPLOY_PATH`.";
 
     MissingArgument = "E0108", Error, "missing template argument",
 "A template parameter without a default was not given when the template was

@@ -44,6 +44,12 @@ impl ModuleFile {
 /// The module `import_path` names, imported from the file at `from`.
 pub fn load_module(from: &Path, import_path: &str, overlay: &Overlay, encoding: Encoding) -> Option<ModuleFile> {
     let origin = resolve(&ModuleOrigin::File(from.to_path_buf()), import_path).ok()?;
+    // Never show a file outside the repository (`deploy check` says E0146).
+    if let ModuleOrigin::File(path) = &origin {
+        if !crate::check::loader::ImportRoots::for_plan(from).contains(path) {
+            return None;
+        }
+    }
     let (uri, name, text): (Option<Uri>, String, Arc<str>) = match origin {
         ModuleOrigin::Stdlib(name) => {
             let text = crate::stdlib::module(&name)?;

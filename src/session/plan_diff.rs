@@ -128,7 +128,7 @@ fn changes(
             params.push((name.clone(), value.clone(), String::new()));
         }
     }
-    let text = std::fs::read_to_string(&graph.plan.plan_file).unwrap_or_default();
+    let text = crate::check::loader::read_to_string_limited(&graph.plan.plan_file).unwrap_or_default();
     let plan_diff = if crate::session::record::plan_hash(&text) == last.plan_hash {
         String::new()
     } else {

@@ -19,7 +19,7 @@ impl NewDeployment<'_> {
     /// The row, `running` from now.
     pub fn row(self, graph: &ExecutionGraph, inputs: &ResolvedInputs) -> Deployment {
         let plan_file = std::fs::canonicalize(&graph.plan.plan_file).unwrap_or_else(|_| graph.plan.plan_file.clone());
-        let plan_text = std::fs::read_to_string(&graph.plan.plan_file).unwrap_or_default();
+        let plan_text = crate::check::loader::read_to_string_limited(&graph.plan.plan_file).unwrap_or_default();
         let now = now_ms();
         let holder = self.holder;
         Deployment {

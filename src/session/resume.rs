@@ -118,7 +118,8 @@ fn started_rollback(store: &mut dyn StateStore, run_id: &str) -> SessionResult<b
 
 /// Refuses a plan file that changed since the run started, unless allowed.
 fn check_plan_unchanged(deployment: &Deployment, allow: bool, reporter: &dyn Reporter) -> SessionResult<()> {
-    let text = std::fs::read_to_string(&deployment.plan_file).unwrap_or_default();
+    let text =
+        crate::check::loader::read_to_string_limited(std::path::Path::new(&deployment.plan_file)).unwrap_or_default();
     if plan_hash(&text) == deployment.plan_hash {
         return Ok(());
     }

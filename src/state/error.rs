@@ -7,6 +7,9 @@ use std::fmt;
 pub enum StateError {
     /// The store cannot be reached or opened (permissions, a missing server).
     Open { location: String, message: String },
+    /// The path names something that cannot be a state file at all: a
+    /// directory, a device, a FIFO, a socket. Nothing is advised to be moved.
+    NotAStore { location: String, what: String },
     /// The file or database is not a deploy state, or its content is damaged.
     Corrupt { location: String, message: String },
     /// The store was written by a newer deploy.
@@ -25,6 +28,11 @@ impl fmt::Display for StateError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             StateError::Open { location, message } => write!(f, "cannot open the state store {location}: {message}"),
+            StateError::NotAStore { location, what } => write!(
+                f,
+                "{location} is not a state store: it is {what}; a state store is a regular SQLite file \
+                 (created where none exists) or a postgres:// URL — give one with --state or DEPLOY_STATE"
+            ),
             StateError::Corrupt { location, message } => write!(
                 f,
                 "the state store {location} is damaged or is not a deploy state ({message}); \
@@ -49,7 +57,7 @@ impl StateError {
     /// The precise code of the failure (`Failure::code`).
     pub fn code(&self) -> &'static str {
         match self {
-            StateError::Open { .. } => "state_unreadable",
+            StateError::Open { .. } | StateError::NotAStore { .. } => "state_unreadable",
             StateError::Corrupt { .. } => "state_corrupt",
             StateError::NewerSchema { .. } => "state_newer_schema",
             StateError::Query { .. } => "state_query",
@@ -76,5 +84,7 @@ mod tests {
         assert_eq!((failure.kind, failure.code), (FailureKind::State, "state_corrupt"));
         let missing = StateError::Open { location: "s.db".into(), message: "denied".into() };
         assert_eq!(Failure::from(missing).code, "state_unreadable");
+        let device = StateError::NotAStore { location: "/dev/null".into(), what: "a character device".into() };
+        assert_eq!(Failure::from(device).code, "state_unreadable");
     }
 }

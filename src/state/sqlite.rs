@@ -35,8 +35,8 @@ impl SqliteConnection {
                 std::fs::create_dir_all(parent)
                     .map_err(|error| StateError::Open { location: location.clone(), message: error.to_string() })?;
             }
-        } else if path.is_dir() {
-            return Err(StateError::Open { location, message: "it is a directory".into() });
+        } else if let Some(error) = not_a_store(path) {
+            return Err(error);
         } else if let Some(message) = damaged_file(path) {
             return Err(StateError::Corrupt { location, message });
         }
@@ -61,6 +61,9 @@ impl SqliteConnection {
     /// when there is no file.
     pub fn open_read_only(path: &Path) -> StateResult<Option<SqliteConnection>> {
         let location = path.display().to_string();
+        if let Some(error) = not_a_store(path) {
+            return Err(error);
+        }
         if !path.is_file() {
             return Ok(None);
         }
@@ -218,6 +221,31 @@ fn wal_present(path: &Path) -> bool {
     let mut wal = path.as_os_str().to_owned();
     wal.push("-wal");
     std::fs::metadata(std::path::PathBuf::from(wal)).is_ok_and(|m| m.len() > 0)
+}
+
+/// A path that exists but is no regular file (after symlinks): a directory,
+/// a device such as `/dev/null`, a FIFO, a socket. SQLite would read a device
+/// as an empty database, or block on a FIFO; and it is never "damaged" — the
+/// advice to move it away must not be given for `/dev/null`.
+fn not_a_store(path: &Path) -> Option<StateError> {
+    use std::os::unix::fs::FileTypeExt;
+    let kind = std::fs::metadata(path).ok()?.file_type();
+    let what = if kind.is_file() {
+        return None;
+    } else if kind.is_dir() {
+        "a directory"
+    } else if kind.is_char_device() {
+        "a character device"
+    } else if kind.is_block_device() {
+        "a block device"
+    } else if kind.is_fifo() {
+        "a FIFO"
+    } else if kind.is_socket() {
+        "a socket"
+    } else {
+        "not a regular file"
+    };
+    Some(StateError::NotAStore { location: path.display().to_string(), what: what.into() })
 }
 
 /// An existing state file that cannot hold a state: empty or shorter than
