@@ -381,3 +381,30 @@ fn a_dropped_network_fails_the_host_within_the_keepalive_bound() {
     // (ClientAliveInterval), and the end of the step's stdin stops its group.
     assert!(nothing_left_running(), "the step still runs on web-2 after its network dropped");
 }
+
+/// #29: `strict_host_keys = accept-new`, bare as docs/transport.md writes
+/// it, reaches OpenSSH: hosts whose keys are not known yet are reached, and
+/// their keys are added to known_hosts.
+#[test]
+fn accept_new_written_bare_adds_unknown_host_keys() {
+    let Some(fleet) = Fleet::start(2) else { return };
+    let known = fleet.path().join("known_hosts");
+    std::fs::write(&known, "").unwrap_or_else(|e| panic!("{}: {e}", known.display()));
+    let text = plan(
+        &fleet,
+        r#"stage ship {
+  target = production
+  run "echo ran > ran"
+  irreversible = "test"
+}"#,
+    )
+    .replace("connect_timeout = 3s", "connect_timeout = 3s\n    strict_host_keys = accept-new");
+    assert!(text.contains("strict_host_keys = accept-new\n"), "{text}");
+    let test = Test::new().plan(&text);
+    ok(&test.run_with(&["run", "release.deploy"]));
+    assert_eq!(fleet.read("web-1", "ran"), "ran\n");
+    assert_eq!(fleet.read("web-2", "ran"), "ran\n");
+    // One (hashed) line per host that was not known.
+    let learned = std::fs::read_to_string(&known).unwrap_or_default();
+    assert_eq!(learned.lines().filter(|line| line.contains(" ssh-")).count(), 2, "{learned}");
+}
