@@ -398,7 +398,7 @@ fn completion_and_hover_know_transports_secrets_hosts_and_traffic_canaries() {
     assert!(has(&words, &ssh_keys), "{words:?}");
     assert!(!words.iter().any(|w| w == "hosts"), "environment entries are not ssh keys: {words:?}");
     let words = complete("strict_host_keys = yes", 22);
-    assert!(has(&words, &["yes", "accept_new"]), "{words:?}");
+    assert!(has(&words, &["yes", "accept-new"]), "{words:?}");
     let words = complete("inventory(", 3);
     assert!(has(&words, &["inventory"]), "{words:?}");
     let words = complete("  hosts = [{", 0);

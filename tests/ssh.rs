@@ -381,3 +381,86 @@ fn a_dropped_network_fails_the_host_within_the_keepalive_bound() {
     // (ClientAliveInterval), and the end of the step's stdin stops its group.
     assert!(nothing_left_running(), "the step still runs on web-2 after its network dropped");
 }
+
+/// #29: `strict_host_keys = accept-new`, bare as docs/transport.md writes
+/// it, reaches OpenSSH: hosts whose keys are not known yet are reached, and
+/// their keys are added to known_hosts.
+#[test]
+fn accept_new_written_bare_adds_unknown_host_keys() {
+    let Some(fleet) = Fleet::start(2) else { return };
+    let known = fleet.path().join("known_hosts");
+    std::fs::write(&known, "").unwrap_or_else(|e| panic!("{}: {e}", known.display()));
+    let text = plan(
+        &fleet,
+        r#"stage ship {
+  target = production
+  run "echo ran > ran"
+  irreversible = "test"
+}"#,
+    )
+    .replace("connect_timeout = 3s", "connect_timeout = 3s\n    strict_host_keys = accept-new");
+    assert!(text.contains("strict_host_keys = accept-new\n"), "{text}");
+    let test = Test::new().plan(&text);
+    ok(&test.run_with(&["run", "release.deploy"]));
+    assert_eq!(fleet.read("web-1", "ran"), "ran\n");
+    assert_eq!(fleet.read("web-2", "ran"), "ran\n");
+    // One (hashed) line per host that was not known.
+    let learned = std::fs::read_to_string(&known).unwrap_or_default();
+    assert_eq!(learned.lines().filter(|line| line.contains(" ssh-")).count(), 2, "{learned}");
+}
+
+/// #29: a cancelled remote step that ends on SIGTERM is not waited on for
+/// the whole kill grace: with a 5 s grace, Ctrl-C ends the steps on both
+/// hosts, the rollback starts on them and deploy exits well within it.
+#[test]
+fn a_cancelled_remote_step_ends_without_waiting_the_grace() {
+    use std::time::{Duration, Instant};
+    let Some(fleet) = Fleet::start(2) else { return };
+    let test = Test::new().env("DEPLOY_KILL_GRACE_MS", "5000").plan(&plan(
+        &fleet,
+        r#"stage ship {
+  target = production
+  run "echo up > started; sleep 4351"
+  rollback { run "echo undone > undone" }
+}"#,
+    ));
+    let mut command = test.command(&["run", "release.deploy"]);
+    command.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    let mut child = command.spawn().unwrap_or_else(|e| panic!("spawn deploy: {e}"));
+    let waited = Instant::now();
+    while ["web-1", "web-2"].iter().any(|host| fleet.read(host, "started").is_empty())
+        && waited.elapsed() < Duration::from_secs(30)
+    {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(process_running("sleep 4351"), "the steps never started");
+    // SAFETY: sends SIGINT to the child this test spawned.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let signalled = Instant::now();
+    let mut undo_started = None;
+    let status = loop {
+        if undo_started.is_none() && ["web-1", "web-2"].iter().all(|host| !fleet.read(host, "undone").is_empty()) {
+            undo_started = Some(signalled.elapsed());
+        }
+        if let Some(status) = child.try_wait().unwrap_or(None) {
+            break status;
+        }
+        if signalled.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            panic!("deploy did not exit 60 s after SIGINT");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let to_exit = signalled.elapsed();
+    let output = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+    let all = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert_eq!(status.code(), Some(130), "{all}");
+    assert_eq!(fleet.read("web-1", "undone"), "undone\n", "{all}");
+    assert_eq!(fleet.read("web-2", "undone"), "undone\n", "{all}");
+    let undo_started = undo_started.unwrap_or(to_exit);
+    println!("SIGINT to rollback on both hosts: {undo_started:?}, to exit: {to_exit:?}");
+    // A behaviour bound, not a benchmark: waiting the grace would take 5 s.
+    assert!(undo_started < Duration::from_secs(3), "the rollback started {undo_started:?} after SIGINT\n{all}");
+    assert!(to_exit < Duration::from_secs(3), "deploy exited {to_exit:?} after SIGINT\n{all}");
+    assert!(!process_running("sleep 4351"), "a step survived");
+}

@@ -496,3 +496,108 @@ fn status_without_state_says_so() {
     assert!(output.stdout.contains("nothing has run"), "{}", output.stdout);
     assert!(!test.path().join(".deploy").exists(), "status must not create the state");
 }
+
+/// Runs the binary as a user who cannot write the store. Tests run as
+/// root here, and file modes do not stop root from writing: as root the
+/// command runs as `nobody` (65534, no groups), else as this user.
+fn run_without_write_access(test: &Test, args: &[&str]) -> Output {
+    use std::os::unix::process::CommandExt;
+    let mut command = test.command(args);
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        command.uid(65534).gid(65534);
+    }
+    let output = command.output().unwrap_or_else(|e| panic!("run deploy: {e}"));
+    Output {
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        code: output.status.code().unwrap_or(-1),
+    }
+}
+
+fn set_mode(path: &std::path::Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+        .unwrap_or_else(|e| panic!("chmod {}: {e}", path.display()));
+}
+
+fn files_in(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter_map(|entry| entry.ok().map(|entry| entry.file_name().to_string_lossy().into_owned()))
+        .collect();
+    names.sort();
+    names
+}
+
+/// #27: a store this user cannot write is still read by `status`, `history`
+/// and `logs` (nothing is created beside it); `run` on it fails with one
+/// clear message naming the file; an older store that cannot be upgraded
+/// here says that it must be opened writable once.
+#[test]
+fn a_read_only_store_can_be_read() {
+    let test = Test::new().plan(SHOP);
+    ok(&deploy(&test, "v1"));
+    let dir = test.path().join(".deploy");
+    let db = dir.join("state.db");
+    assert_eq!(files_in(&dir), ["state.db"]);
+    set_mode(test.path(), 0o755);
+    set_mode(&db, 0o444);
+    set_mode(&dir, 0o555);
+
+    let status = run_without_write_access(&test, &["status", "--json"]);
+    ok(&status);
+    let status = json(&status);
+    let production = status["environments"]
+        .as_array()
+        .and_then(|environments| environments.iter().find(|e| e["environment"] == "production").cloned())
+        .unwrap_or_default();
+    assert_eq!(production["current_version"], "v1", "{status}");
+    let history = run_without_write_access(&test, &["history", "--json"]);
+    ok(&history);
+    assert_eq!(json(&history).as_array().map(Vec::len), Some(1), "{}", history.stdout);
+    let logs = run_without_write_access(&test, &["logs"]);
+    ok(&logs);
+    assert!(logs.stdout.contains("run succeeded"), "{}", logs.stdout);
+    assert_eq!(files_in(&dir), ["state.db"], "reading created nothing beside the store");
+
+    let run = run_without_write_access(&test, &["run", "release.deploy", "--yes", "--set", "version=v2"]);
+    assert_eq!(run.code, 1, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains(".deploy/state.db is read-only"), "{}", run.stderr);
+    assert!(!run.stderr.contains("damaged") && !run.stderr.contains("panicked"), "{}", run.stderr);
+    assert_eq!(count_lines(&test, "ran-build"), 1, "nothing ran on a store that cannot record it");
+
+    // An older store (schema 3) that cannot be upgraded here: read as it is
+    // where the old schema answers, else it says what to do.
+    set_mode(&dir, 0o755);
+    set_mode(&db, 0o644);
+    let connection = rusqlite::Connection::open(&db).unwrap_or_else(|e| panic!("{e}"));
+    connection
+        .execute_batch(
+            "DROP TABLE host_versions; DROP TABLE host_history; \
+             ALTER TABLE environment_versions DROP COLUMN mixed; \
+             UPDATE meta SET value = '3' WHERE key = 'schema_version';",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    drop(connection);
+    set_mode(&db, 0o444);
+    set_mode(&dir, 0o555);
+    let logs = run_without_write_access(&test, &["logs"]);
+    ok(&logs);
+    let status = run_without_write_access(&test, &["status"]);
+    assert_eq!(status.code, 1, "{}{}", status.stdout, status.stderr);
+    assert!(
+        status.stderr.contains("schema version 3") && status.stderr.contains("open it writable once"),
+        "{}",
+        status.stderr
+    );
+    assert!(!status.stderr.contains("damaged"), "{}", status.stderr);
+    // Opened writable once, it is upgraded and reads again.
+    set_mode(&dir, 0o755);
+    set_mode(&db, 0o644);
+    ok(&test.run_with(&["status"]));
+    set_mode(&db, 0o444);
+    set_mode(&dir, 0o555);
+    ok(&run_without_write_access(&test, &["status"]));
+    set_mode(&dir, 0o755);
+}

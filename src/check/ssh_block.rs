@@ -116,26 +116,36 @@ fn connect_timeout(typer: &mut Typer, value: &ast::Value) -> Option<Duration> {
     None
 }
 
-/// `yes` or `accept-new` (written as a word or a string: `-` is not part of a name).
+/// The words `strict_host_keys` allows, as OpenSSH spells them.
+const STRICT_HOST_KEYS: &[&str] = &["yes", "accept-new"];
+
+/// `yes` or `accept-new`, written as a bare word or a string (`accept_new`,
+/// the spelling before a word could hold a `-`, is still read).
 fn strict_word(typer: &mut Typer, value: &ast::Value) -> Option<String> {
-    if let ValueKind::String(text) = &value.kind {
-        if let Some(word) = text.as_plain().filter(|word| word == "yes" || word == "accept-new") {
-            return Some(word);
-        }
-    }
     let word = match &value.kind {
-        ValueKind::Path(path) if path.dotted() == "accept_new" => return Some("accept-new".to_string()),
-        ValueKind::Path(_) => typer.word(value, &["yes", "accept_new"]),
+        ValueKind::String(text) => text.as_plain(),
+        ValueKind::Path(path) if path.segments.len() == 1 => Some(path.dotted()),
         _ => None,
     };
-    if word.is_none() && !matches!(value.kind, ValueKind::Path(_)) {
-        typer.diagnostics.push(
-            Diagnostic::new(Code::InvalidValue, "`strict_host_keys` is `yes` or `accept-new`")
-                .at(typer.file, value.span, "not allowed here")
-                .with_help("write strict_host_keys = yes, or strict_host_keys = \"accept-new\""),
-        );
+    let word = word.map(|word| if word == "accept_new" { "accept-new".to_string() } else { word });
+    if let Some(word) = word.as_deref().filter(|word| STRICT_HOST_KEYS.contains(word)) {
+        return Some(word.to_string());
     }
-    word
+    let found = match &word {
+        Some(word) => format!("`{word}`"),
+        None => value.kind.describe().to_string(),
+    };
+    let mut diagnostic = Diagnostic::new(
+        Code::InvalidValue,
+        format!("`strict_host_keys` is one of {}, found {found}", STRICT_HOST_KEYS.join(", ")),
+    )
+    .at(typer.file, value.span, "not allowed here");
+    diagnostic = match word.as_deref().and_then(|word| did_you_mean(word, STRICT_HOST_KEYS.iter().copied())) {
+        Some(close) => diagnostic.with_help(format!("did you mean `{close}`?")),
+        None => diagnostic.with_help("write strict_host_keys = yes, or strict_host_keys = accept-new"),
+    };
+    typer.diagnostics.push(diagnostic);
+    None
 }
 
 /// `inventory("FILE", "GROUP")`: the hosts of GROUP, or `None` after a diagnostic.

@@ -79,7 +79,7 @@ struct HostChangeView {
 
 pub fn run(args: HistoryArgs) -> ExitCode {
     let location = args.state.location();
-    let Some(mut store) = (match report::open_store(&location, false) {
+    let Some(mut store) = (match report::open_reader(&location) {
         Ok(store) => store,
         Err(code) => return code,
     }) else {

@@ -17,8 +17,15 @@ pub struct LogsArgs {
 }
 
 pub fn run(args: LogsArgs) -> ExitCode {
-    let mut store = match report::open_existing(&args.state.location()) {
-        Ok(store) => store,
+    let location = args.state.location();
+    let mut store = match report::open_reader(&location) {
+        Ok(Some(store)) => store,
+        Ok(None) => {
+            return report::error(crate::session::SessionError::not_found(format!(
+                "no deploy state at {} (nothing has run here yet?)",
+                location.describe()
+            )))
+        }
         Err(code) => return code,
     };
     let run_id = match args.run {

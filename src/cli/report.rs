@@ -62,6 +62,12 @@ pub fn open_store(location: &StateLocation, create: bool) -> Result<Option<Box<d
     crate::state::open(location, create).map_err(fail)
 }
 
+/// Opens the store to read it only ([`crate::state::open_read_only`]),
+/// printing the error. `Ok(None)`: no SQLite file.
+pub fn open_reader(location: &StateLocation) -> Result<Option<Box<dyn StateStore>>, ExitCode> {
+    crate::state::open_read_only(location).map_err(fail)
+}
+
 /// Opens a store that must exist.
 pub fn open_existing(location: &StateLocation) -> Result<Box<dyn StateStore>, ExitCode> {
     crate::session::open_existing(location).map_err(error)

@@ -37,7 +37,7 @@ pub fn render_lock(view: &LockView) -> String {
 pub fn run(args: StatusArgs) -> ExitCode {
     let args = args.state;
     let location = args.location();
-    let Some(mut store) = (match report::open_store(&location, false) {
+    let Some(mut store) = (match report::open_reader(&location) {
         Ok(store) => store,
         Err(code) => return code,
     }) else {

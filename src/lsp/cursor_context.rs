@@ -116,7 +116,7 @@ const HOOK_EVENTS_PIPELINE: &[&str] = &["start", "success", "failure", "rollback
 const APPROVAL: &[&str] = &["required", "optional"];
 const LOCK: &[&str] = &["pipeline", "environment"];
 const TRANSPORTS: &[&str] = &["local", "ssh"];
-const STRICT_HOST_KEYS: &[&str] = &["yes", "accept_new"];
+const STRICT_HOST_KEYS: &[&str] = &["yes", "accept-new"];
 const PIPELINE_POLICIES: &[&str] = &["rollback", "pause", "abort"];
 /// `timeout = none`, `step_timeout = none`: unbounded on purpose.
 const NO_TIMEOUT: &[&str] = &["none"];

@@ -14,6 +14,12 @@ pub enum StateError {
     Corrupt { location: String, message: String },
     /// The store was written by a newer deploy.
     NewerSchema { location: String, found: i64, known: i64 },
+    /// The store can be read but not written (file modes, a read-only
+    /// mount): a command that records something cannot run on it.
+    ReadOnly { location: String },
+    /// Opened read-only, the store has an older schema than this deploy
+    /// reads, and what was asked needs the newer one.
+    Outdated { location: String, found: i64, known: i64 },
     /// A query failed for another reason.
     Query { message: String },
 }
@@ -44,6 +50,18 @@ impl fmt::Display for StateError {
                 "the state store {location} has schema version {found}, newer than this deploy knows ({known}); \
                  upgrade deploy — the store was left untouched"
             ),
+            StateError::ReadOnly { location } => write!(
+                f,
+                "the state store {location} is read-only, and this command records what it does there; \
+                 give this user write access to the file and its directory (or point --state at a writable store) — \
+                 `deploy status`, `deploy history` and `deploy logs` can still read it as it is"
+            ),
+            StateError::Outdated { location, found, known } => write!(
+                f,
+                "the state store {location} has schema version {found}, older than this deploy reads ({known}), \
+                 and it is read-only here, so it cannot be upgraded; open it writable once (any `deploy status` \
+                 with write access upgrades it) and read it again"
+            ),
             StateError::Query { message } => write!(f, "state store: {message}"),
         }
     }
@@ -60,6 +78,8 @@ impl StateError {
             StateError::Open { .. } | StateError::NotAStore { .. } => "state_unreadable",
             StateError::Corrupt { .. } => "state_corrupt",
             StateError::NewerSchema { .. } => "state_newer_schema",
+            StateError::ReadOnly { .. } => "state_read_only",
+            StateError::Outdated { .. } => "state_outdated",
             StateError::Query { .. } => "state_query",
         }
     }

@@ -145,6 +145,32 @@ pub fn open(location: &StateLocation, create: bool) -> StateResult<Option<Box<dy
     }
 }
 
+/// Opens the store at `location` to read it (`deploy status`, `history`,
+/// `logs`). A SQLite file is opened read-only and nothing is created, so a
+/// write-protected store can be read. A store of an older schema is
+/// upgraded when this user can write it (as any command did before);
+/// otherwise it is read as it is, and what the old schema cannot answer
+/// says that it must be opened writable once ([`StateError::Outdated`]).
+/// PostgreSQL is opened as by [`open`]. `Ok(None)`: no SQLite file.
+pub fn open_read_only(location: &StateLocation) -> StateResult<Option<Box<dyn StateStore>>> {
+    let StateLocation::Sqlite(path) = location else { return open(location, false) };
+    let Some((connection, version)) = sqlite::SqliteConnection::open_reader(path)? else { return Ok(None) };
+    if version >= schema::SCHEMA_VERSION {
+        return Ok(Some(Box::new(store::SqlStore::new(connection))));
+    }
+    drop(connection);
+    match sqlite::SqliteConnection::open(path, false) {
+        Ok(upgraded) => {
+            Ok(upgraded.map(|connection| Box::new(store::SqlStore::new(connection)) as Box<dyn StateStore>))
+        }
+        Err(StateError::ReadOnly { .. }) => {
+            let Some((connection, version)) = sqlite::SqliteConnection::open_reader(path)? else { return Ok(None) };
+            Ok(Some(Box::new(store::SqlStore::new(schema::OutdatedReader::new(connection, version)))))
+        }
+        Err(error) => Err(error),
+    }
+}
+
 /// Now, in milliseconds since the Unix epoch.
 pub fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()

@@ -237,3 +237,84 @@ fn read_version(connection: &mut dyn SqlConnection) -> StateResult<i64> {
             .map_err(|_| StateError::Corrupt { location, message: "the schema version is not a number".into() }),
     }
 }
+
+/// The schema version of a store about to be read without changing it:
+/// refused as [`migrate`] refuses it (other tables but no `meta`, a newer
+/// version), else its version, which may be older than [`SCHEMA_VERSION`].
+pub fn readable_version(connection: &mut dyn SqlConnection, has_tables: bool, has_meta: bool) -> StateResult<i64> {
+    let location = connection.location().to_string();
+    if has_tables && !has_meta {
+        return Err(StateError::Corrupt {
+            location,
+            message: "it holds tables but no `meta` table with a schema version".into(),
+        });
+    }
+    let current = if has_meta { read_version(connection)? } else { 0 };
+    if current > SCHEMA_VERSION {
+        return Err(StateError::NewerSchema { location, found: current, known: SCHEMA_VERSION });
+    }
+    Ok(current)
+}
+
+/// A store of an older schema, read as it is: what it still answers is
+/// answered; a query the old schema cannot answer (a table or column a later
+/// migration adds) says that the store must be opened writable once.
+pub struct OutdatedReader<C: SqlConnection> {
+    inner: C,
+    found: i64,
+}
+
+impl<C: SqlConnection> OutdatedReader<C> {
+    pub fn new(inner: C, found: i64) -> OutdatedReader<C> {
+        OutdatedReader { inner, found }
+    }
+
+    fn explain(&self, error: StateError) -> StateError {
+        match error {
+            StateError::Query { .. } => StateError::Outdated {
+                location: self.inner.location().to_string(),
+                found: self.found,
+                known: SCHEMA_VERSION,
+            },
+            other => other,
+        }
+    }
+}
+
+impl<C: SqlConnection> SqlConnection for OutdatedReader<C> {
+    fn backend(&self) -> &'static str {
+        self.inner.backend()
+    }
+
+    fn location(&self) -> &str {
+        self.inner.location()
+    }
+
+    fn execute(&mut self, sql: &str, params: &[super::sql::SqlValue]) -> StateResult<u64> {
+        self.inner.execute(sql, params).map_err(|error| self.explain(error))
+    }
+
+    fn query(&mut self, sql: &str, params: &[super::sql::SqlValue]) -> StateResult<Vec<super::sql::Row>> {
+        self.inner.query(sql, params).map_err(|error| self.explain(error))
+    }
+
+    fn batch(&mut self, sql: &str) -> StateResult<()> {
+        self.inner.batch(sql).map_err(|error| self.explain(error))
+    }
+
+    fn begin(&mut self) -> StateResult<()> {
+        self.inner.begin()
+    }
+
+    fn commit(&mut self) -> StateResult<()> {
+        self.inner.commit()
+    }
+
+    fn rollback(&mut self) -> StateResult<()> {
+        self.inner.rollback()
+    }
+
+    fn lock_key(&mut self, key: &str) -> StateResult<()> {
+        self.inner.lock_key(key)
+    }
+}

@@ -16,6 +16,8 @@ use super::sql::{Row, SqlConnection, SqlValue};
 pub struct SqliteConnection {
     connection: Connection,
     location: String,
+    /// Opened with `SQLITE_OPEN_READ_ONLY`: transactions only read.
+    read_only: bool,
 }
 
 /// How long a writer waits for another process's transaction.
@@ -51,7 +53,12 @@ impl SqliteConnection {
                 return Err(StateError::Corrupt { location, message });
             }
         }
-        let mut store = SqliteConnection { connection, location: location.clone() };
+        // A write-protected file (or a read-only mount) opens for reading
+        // only: say so now, not as an odd failure of the first write.
+        if connection.is_readonly(rusqlite::DatabaseName::Main).unwrap_or(false) {
+            return Err(StateError::ReadOnly { location });
+        }
+        let mut store = SqliteConnection { connection, location: location.clone(), read_only: false };
         store.prepare(path)?;
         Ok(Some(store))
     }
@@ -74,26 +81,71 @@ impl SqliteConnection {
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
         let connection = Connection::open_with_flags(uri, flags)
             .map_err(|error| StateError::Open { location: location.clone(), message: error.to_string() })?;
-        Ok(Some(SqliteConnection { connection, location }))
+        Ok(Some(SqliteConnection { connection, location, read_only: true }))
+    }
+
+    /// Opens an existing store to read it (`deploy status`, `history`,
+    /// `logs`): `SQLITE_OPEN_READ_ONLY`, nothing created, no migration, so a
+    /// write-protected store or a read-only mount can be read. It still sees
+    /// what a running deploy commits (the write-ahead log is read); where
+    /// SQLite cannot share that log from here (no `-shm` file and a directory
+    /// this user cannot write), nobody here can be writing it, and the file
+    /// is read as an immutable file. `Ok(None)` when there is no file; the
+    /// schema version comes with the connection (it may be older than this
+    /// deploy's: [`super::schema::OutdatedReader`]).
+    pub fn open_reader(path: &Path) -> StateResult<Option<(SqliteConnection, i64)>> {
+        let location = path.display().to_string();
+        if !path.exists() {
+            return Ok(None);
+        }
+        if path.is_dir() {
+            return Err(StateError::Open { location, message: "it is a directory".into() });
+        }
+        if let Some(message) = damaged_file(path) {
+            return Err(StateError::Corrupt { location, message });
+        }
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let connection = Connection::open_with_flags(path, flags)
+            .map_err(|error| StateError::Open { location: location.clone(), message: error.to_string() })?;
+        let mut store = SqliteConnection { connection, location: location.clone(), read_only: true };
+        store.connection.busy_timeout(BUSY_TIMEOUT).map_err(|error| store.map_error(error))?;
+        let tables = match store.tables() {
+            Ok(tables) => tables,
+            Err(StateError::Open { .. } | StateError::ReadOnly { .. }) => {
+                let Some(immutable) = SqliteConnection::open_read_only(path)? else { return Ok(None) };
+                store = immutable;
+                store.tables()?
+            }
+            Err(error) => return Err(error),
+        };
+        if let Some(message) = truncated(&store.connection, path) {
+            return Err(StateError::Corrupt { location, message });
+        }
+        let has_meta = tables.iter().any(|name| name == "meta");
+        let version = schema::readable_version(&mut store, !tables.is_empty(), has_meta)?;
+        Ok(Some((store, version)))
+    }
+
+    /// The tables of the store: the first read of the file, so a file that
+    /// is not SQLite fails here, before anything is written.
+    fn tables(&mut self) -> StateResult<Vec<String>> {
+        let location = self.location.clone();
+        let mut statement = self
+            .connection
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
+            .map_err(|error| map_error(&location, error))?;
+        let names = statement
+            .query_map([], |row| row.get::<_, String>(0))
+            .map_err(|error| map_error(&location, error))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|error| map_error(&location, error));
+        names
     }
 
     fn prepare(&mut self, path: &Path) -> StateResult<()> {
         let location = self.location.clone();
         self.connection.busy_timeout(BUSY_TIMEOUT).map_err(|error| self.map_error(error))?;
-        // Reading the table list is the first read of the file: a file that
-        // is not SQLite fails here, before anything is written.
-        let tables: Vec<String> = {
-            let mut statement = self
-                .connection
-                .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
-                .map_err(|error| map_error(&location, error))?;
-            let names = statement
-                .query_map([], |row| row.get::<_, String>(0))
-                .map_err(|error| map_error(&location, error))?
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|error| map_error(&location, error));
-            names?
-        };
+        let tables = self.tables()?;
         let mode: String = self
             .connection
             .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
@@ -135,7 +187,8 @@ fn map_error(location: &str, error: rusqlite::Error) -> StateError {
             ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => {
                 return StateError::query(format!("{location} is busy (another deploy holds it too long): {error}"))
             }
-            ErrorCode::CannotOpen | ErrorCode::PermissionDenied | ErrorCode::ReadOnly => {
+            ErrorCode::ReadOnly => return StateError::ReadOnly { location: location.to_string() },
+            ErrorCode::CannotOpen | ErrorCode::PermissionDenied => {
                 return StateError::Open { location: location.to_string(), message: error.to_string() }
             }
             _ => {}
@@ -200,6 +253,10 @@ impl SqlConnection for SqliteConnection {
     }
 
     fn begin(&mut self) -> StateResult<()> {
+        if self.read_only {
+            // Only reads run here: a deferred transaction takes no write lock.
+            return self.batch("BEGIN");
+        }
         self.batch("BEGIN IMMEDIATE")
     }
 

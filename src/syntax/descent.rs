@@ -721,6 +721,8 @@ impl<'t> Descent<'t> {
                     ValueKind::Bool(flag)
                 } else if let Some(call) = self.attempt(Self::call) {
                     call
+                } else if let Some(word) = self.attempt(Self::hyphenated_word) {
+                    ValueKind::Path(word)
                 } else {
                     ValueKind::Path(self.path()?)
                 }
@@ -857,6 +859,23 @@ impl<'t> Descent<'t> {
         }
         self.token(")")?;
         Some(ValueKind::Call { name, args })
+    }
+
+    /// `word = @{ ident ~ ("-" ~ ident_char+)+ }`, at the position: a bare
+    /// word with dashes, such as `accept-new` (what OpenSSH calls its
+    /// settings), as a one-segment path. It names nothing, so it is only
+    /// ever one of the words an entry allows.
+    fn hyphenated_word(&mut self) -> Option<Path> {
+        let start = self.pos;
+        let first = self.ident_here()?;
+        while self.peek() == Some(b'-') && self.bytes.get(self.pos + 1).copied().is_some_and(is_ident_char) {
+            self.pos = ident_end(self.bytes, self.pos + 1);
+        }
+        if self.pos == first.span.end {
+            return None;
+        }
+        let span = Span::new(start, self.pos);
+        Some(Path { segments: vec![Ident { name: Name::from(&self.text[start..self.pos]), span }], span })
     }
 
     /// `path = ${ ident ~ ("." ~ ident)* }`, at the position (no trivia).

@@ -281,6 +281,10 @@ impl Builder {
                 let args = inner.filter(|p| p.as_rule() == Rule::value).map(|p| self.value(p)).collect();
                 ValueKind::Call { name, args }
             }
+            Rule::word => {
+                let segment = Ident { name: Name::from(text), span: value_span };
+                ValueKind::Path(Path { segments: vec![segment], span: value_span })
+            }
             _ => ValueKind::Path(self.path(pair)),
         };
         Value { kind, span: value_span }

@@ -16,6 +16,12 @@ use crate::engine::interpolate::shell_quote;
 /// The first stderr line of every remote step: `deploy-pgid PID`.
 pub const PGID_MARKER: &str = "deploy-pgid ";
 
+/// The second stderr line, once the step was read: `deploy-watcher PID`,
+/// the watcher of stdin. It ignores SIGTERM (it must outlive the TERM it
+/// sends), so [`kill_command`] ends it itself: else the group would look
+/// alive, and be waited on, for the whole grace after the step ended.
+pub const WATCHER_MARKER: &str = "deploy-watcher ";
+
 /// The remote command line: report the group, read the step from stdin up
 /// to the line `end`, start the watcher on the rest of stdin (through fd 3:
 /// a background job's own stdin would be /dev/null), run the step with
@@ -27,7 +33,8 @@ pub fn step_command(end: &str, grace_ms: u64) -> String {
          while IFS= read -r l; do if [ \"$l\" = {end} ]; then e=1; break; fi; s=\"$s$l\n\"; done; \
          [ -n \"$e\" ] || exit 125; p=$$; exec 3<&0; \
          (trap \"\" TERM; while read -r _; do :; done; kill -s TERM -- -$p; sleep {grace}; kill -s KILL -- -$p) \
-         <&3 >/dev/null 2>&1 & w=$!; exec 3<&-; trap \"kill -s KILL $w 2>/dev/null\" EXIT; eval \"$s\" </dev/null'"
+         <&3 >/dev/null 2>&1 & w=$!; exec 3<&-; echo \"deploy-watcher $w\" >&2; \
+         trap \"kill -s KILL $w 2>/dev/null\" EXIT; eval \"$s\" </dev/null'"
     )
 }
 
@@ -56,12 +63,25 @@ pub fn step_script(env: &[(String, String)], dir: Option<&str>, command: &str) -
     script
 }
 
-/// Stops the group `pgid`: SIGTERM, up to `grace_ms` for it to end, then SIGKILL.
-pub fn kill_command(pgid: u32, grace_ms: u64) -> String {
+/// Stops the group `pgid`: SIGTERM, up to `grace_ms` for it to end, then
+/// SIGKILL. The step's `watcher` (when its marker came) is ended first —
+/// once the SIGTERM ends the step, the end of its stdin would start the
+/// watcher's own TERM, grace, KILL, whose `sleep` ignores SIGTERM as the
+/// watcher does — and a process that ended but was not reaped yet (a zombie,
+/// until its parent or init collects it) does not count, so a group whose
+/// processes all ended on SIGTERM is done at once, not after the whole
+/// grace. Without `/proc` every signalable member counts (`kill -0`).
+pub fn kill_command(pgid: u32, watcher: Option<u32>, grace_ms: u64) -> String {
     let ticks = grace_ms.div_ceil(100).max(1);
+    let watcher =
+        watcher.filter(|pid| *pid > 1).map(|pid| format!("kill -s KILL {pid} 2>/dev/null; ")).unwrap_or_default();
     format!(
-        "p={pgid}; kill -s TERM -- -$p 2>/dev/null; i=0; \
-         while kill -s 0 -- -$p 2>/dev/null && [ $i -lt {ticks} ]; do sleep 0.1; i=$((i+1)); done; \
+        "p={pgid}; \
+         live() {{ [ -r /proc/self/stat ] || {{ kill -s 0 -- -$p 2>/dev/null; return; }}; \
+         for f in /proc/[0-9]*/stat; do read -r l 2>/dev/null <\"$f\" || continue; \
+         set -- ${{l##*\") \"}}; [ \"$3\" = \"$p\" ] && [ \"$1\" != Z ] && return 0; done; return 1; }}; \
+         {watcher}kill -s TERM -- -$p 2>/dev/null; i=0; \
+         while live && [ $i -lt {ticks} ]; do sleep 0.1; i=$((i+1)); done; \
          kill -s KILL -- -$p 2>/dev/null; exit 0"
     )
 }
@@ -141,6 +161,43 @@ mod tests {
         let child: i32 = String::from_utf8_lossy(&output.stdout).trim().parse().unwrap();
         std::thread::sleep(std::time::Duration::from_millis(100));
         assert!(!crate::engine::process::tests::running(child), "the TERM-ignoring child {child} survived");
+    }
+
+    #[test]
+    fn a_group_that_ends_on_sigterm_is_not_waited_on_for_the_grace() {
+        let mut took = None;
+        let mut group = 0;
+        let output = remote(&[], "sleep 4394", |pid| {
+            group = pid;
+            // The watcher: the group's other shell (the step is `sleep`).
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+            let watcher = loop {
+                let members = crate::engine::survivors::group_members(pid);
+                let shell = members.into_iter().find(|member| {
+                    *member != pid
+                        && std::fs::read_to_string(format!("/proc/{member}/comm"))
+                            .is_ok_and(|comm| comm.trim() != "sleep")
+                });
+                if let Some(shell) = shell {
+                    break shell;
+                }
+                assert!(std::time::Instant::now() < deadline, "no watcher in group {pid}");
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            };
+            let started = std::time::Instant::now();
+            let status = std::process::Command::new("sh")
+                .arg("-c")
+                .arg(kill_command(pid, Some(watcher), 5000))
+                .status()
+                .unwrap();
+            took = Some(started.elapsed());
+            assert!(status.success());
+        });
+        let took = took.unwrap();
+        // The group's shell stays a zombie until `remote` reaps it: not waited on.
+        assert!(took < std::time::Duration::from_secs(2), "the kill waited {took:?} of a 5 s grace");
+        assert_ne!(output.status.code(), Some(0));
+        assert_eq!(crate::engine::survivors::group_members(group), Vec::<u32>::new(), "the step survived");
     }
 
     #[test]

@@ -14,7 +14,9 @@ use tokio::io::AsyncWriteExt;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
-use super::remote_script::{end_marker, kill_command, step_command, step_script, upload_command, PGID_MARKER};
+use super::remote_script::{
+    end_marker, kill_command, step_command, step_script, upload_command, PGID_MARKER, WATCHER_MARKER,
+};
 use super::ssh_connect::SshHost;
 use super::{tar_stream, BoxFuture, CommandSpec, ExitInfo, OutputSink, Transport, TransportError, UploadSpec};
 use crate::engine::event::Stream;
@@ -169,9 +171,9 @@ impl SshTransport {
             .spawn()
             .await
             .map_err(|error| Self::lost(name, error))?;
-        let pgid = Arc::new(AtomicU32::new(0));
+        let group = Arc::new(RemoteGroup::default());
         let step = self.next_step.fetch_add(1, Ordering::Relaxed);
-        let sink = group_reporting_sink(output, pgid.clone(), self.running.clone(), step, name);
+        let sink = group_reporting_sink(output, group.clone(), self.running.clone(), step, name);
         let readers = [
             child.stdout().take().map(|out| tokio::spawn(read_lines(out, Stream::Stdout, sink.clone()))),
             child.stderr().take().map(|err| tokio::spawn(read_lines(err, Stream::Stderr, sink.clone()))),
@@ -192,7 +194,7 @@ impl SshTransport {
             status = &mut wait => Some(status),
             () = cancel.cancelled() => {
                 cancelled = true;
-                self.kill_group(&session, &pgid).await;
+                self.kill_group(&session, &group).await;
                 tokio::time::timeout(AFTER_KILL, &mut wait).await.ok()
             }
         };
@@ -214,17 +216,24 @@ impl SshTransport {
     }
 
     /// Stops the remote group of a step over a second channel of the same connection.
-    async fn kill_group(&self, session: &Arc<Session>, pgid: &AtomicU32) {
+    async fn kill_group(&self, session: &Arc<Session>, remote: &RemoteGroup) {
         let deadline = Instant::now() + Duration::from_secs(2);
-        while pgid.load(Ordering::Acquire) == 0 && Instant::now() < deadline {
+        while remote.pgid.load(Ordering::Acquire) == 0 && Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        let group = pgid.load(Ordering::Acquire);
+        let group = remote.pgid.load(Ordering::Acquire);
         if group <= 1 {
             return;
         }
+        // The watcher's line follows the group's as soon as the step was
+        // read; without it the group is waited on for the whole grace.
+        let deadline = Instant::now() + Duration::from_millis(500);
+        while remote.watcher.load(Ordering::Acquire) == 0 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let watcher = Some(remote.watcher.load(Ordering::Acquire)).filter(|pid| *pid > 1);
         let grace = crate::engine::event::millis(self.kill_grace);
-        let mut kill = Session::to_raw_command(session.clone(), kill_command(group, grace));
+        let mut kill = Session::to_raw_command(session.clone(), kill_command(group, watcher, grace));
         let _ = tokio::time::timeout(self.kill_grace + AFTER_KILL, kill.status()).await;
     }
 
@@ -276,21 +285,37 @@ impl SshTransport {
 
 /// Passes output on, except the first stderr line, which names the remote
 /// process group (recorded for kills).
+/// What a remote step reported about itself (0: not yet).
+#[derive(Default)]
+struct RemoteGroup {
+    /// Its process group (the remote shell).
+    pgid: AtomicU32,
+    /// The watcher of its stdin (remote_script.rs).
+    watcher: AtomicU32,
+}
+
+/// Takes the two marker lines a remote step starts with off its stderr:
+/// the group (first) and the watcher (next, before anything of the step).
 fn group_reporting_sink(
     output: OutputSink,
-    pgid: Arc<AtomicU32>,
+    remote: Arc<RemoteGroup>,
     running: Arc<Mutex<HashMap<u64, (String, u32)>>>,
     step: u64,
     host: &str,
 ) -> OutputSink {
     let host = host.to_string();
     Arc::new(move |stream, line| {
-        if stream == Stream::Stderr && pgid.load(Ordering::Acquire) == 0 {
+        if stream == Stream::Stderr && remote.pgid.load(Ordering::Acquire) == 0 {
             if let Some(Ok(group)) = line.strip_prefix(PGID_MARKER).map(|n| n.trim().parse::<u32>()) {
-                pgid.store(group, Ordering::Release);
+                remote.pgid.store(group, Ordering::Release);
                 if let Ok(mut running) = running.lock() {
                     running.insert(step, (host.clone(), group));
                 }
+                return;
+            }
+        } else if stream == Stream::Stderr && remote.watcher.load(Ordering::Acquire) == 0 {
+            if let Some(Ok(watcher)) = line.strip_prefix(WATCHER_MARKER).map(|n| n.trim().parse::<u32>()) {
+                remote.watcher.store(watcher, Ordering::Release);
                 return;
             }
         }
@@ -349,7 +374,7 @@ impl Transport for SshTransport {
             tokio::spawn(async move {
                 let session = slot.lock().await.clone();
                 if let Some(session) = session {
-                    let _ = Session::to_raw_command(session, kill_command(group, 0)).status().await;
+                    let _ = Session::to_raw_command(session, kill_command(group, None, 0)).status().await;
                 }
             });
         }
