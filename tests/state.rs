@@ -574,7 +574,7 @@ fn a_read_only_store_can_be_read() {
     let connection = rusqlite::Connection::open(&db).unwrap_or_else(|e| panic!("{e}"));
     connection
         .execute_batch(
-            "DROP TABLE host_versions; DROP TABLE host_history; \
+            "DROP TABLE host_checks; DROP TABLE host_versions; DROP TABLE host_history; \
              ALTER TABLE environment_versions DROP COLUMN mixed; \
              UPDATE meta SET value = '3' WHERE key = 'schema_version';",
         )

@@ -95,11 +95,11 @@ impl SqliteConnection {
     /// deploy's: [`super::schema::OutdatedReader`]).
     pub fn open_reader(path: &Path) -> StateResult<Option<(SqliteConnection, i64)>> {
         let location = path.display().to_string();
+        if let Some(error) = not_a_store(path) {
+            return Err(error);
+        }
         if !path.exists() {
             return Ok(None);
-        }
-        if path.is_dir() {
-            return Err(StateError::Open { location, message: "it is a directory".into() });
         }
         if let Some(message) = damaged_file(path) {
             return Err(StateError::Corrupt { location, message });
