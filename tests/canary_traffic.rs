@@ -10,8 +10,9 @@
 //! an erroring canary is caught by the Prometheus comparison, its share is
 //! 0 within 2 s of the decision and no request reaches it afterwards.
 //!
-//! The example's contract fixes port 18090: this is the one test that uses
-//! it (and Prometheus on 18091), so everything runs in one test function.
+//! The example listens on 18090 and 18091 by default; this test gives it
+//! free ports (`--set port=… --set prometheus_port=…`), so an example left
+//! running on its defaults does not disturb it.
 
 mod common;
 
@@ -26,7 +27,17 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 const USERS: usize = 4000;
-const FRONT: &str = "127.0.0.1:18090";
+/// The two ports this run of the example gets: the front (nginx) and Prometheus.
+fn ports() -> (u16, u16) {
+    static PORTS: std::sync::OnceLock<(u16, u16)> = std::sync::OnceLock::new();
+    *PORTS.get_or_init(|| {
+        // Both listeners are open at once, so the two ports differ.
+        let bind = || std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("bind: {e}"));
+        let (front, prometheus) = (bind(), bind());
+        let port = |l: &std::net::TcpListener| l.local_addr().map(|a| a.port()).unwrap_or_else(|e| panic!("{e}"));
+        (port(&front), port(&prometheus))
+    })
+}
 
 fn has_tool(tool: &str) -> bool {
     Command::new("sh")
@@ -69,7 +80,7 @@ struct Answer {
 
 /// GET / as `uid=user-N`, over a fresh connection; `None` on a connection error.
 fn get(user: usize) -> Option<(String, u16)> {
-    let mut stream = TcpStream::connect(FRONT).ok()?;
+    let mut stream = TcpStream::connect(("127.0.0.1", ports().0)).ok()?;
     stream.set_read_timeout(Some(Duration::from_secs(3))).ok()?;
     let request = format!("GET / HTTP/1.1\r\nHost: canary\r\nCookie: uid=user-{user}\r\nConnection: close\r\n\r\n");
     stream.write_all(request.as_bytes()).ok()?;
@@ -134,7 +145,9 @@ impl Drop for Load {
 /// Runs the example with `--json`, timing every event as it arrives.
 fn deploy(state: &Path, db: &Path, sets: &[&str]) -> (i32, Vec<(Instant, Value)>, String) {
     let mut args = vec!["run".to_string(), "examples/canary_traffic.deploy".to_string(), "--json".to_string()];
-    for set in sets {
+    let (front, prometheus) = ports();
+    let ports = [format!("port={front}"), format!("prometheus_port={prometheus}")];
+    for set in sets.iter().copied().chain(ports.iter().map(String::as_str)) {
         args.push("--set".to_string());
         args.push(set.to_string());
     }
