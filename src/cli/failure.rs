@@ -6,7 +6,7 @@
 use serde_json::{json, Map, Value};
 
 use super::ExitCode;
-use crate::engine::failure::{Failure, FailureKind, Place};
+use crate::record::failure::{Failure, FailureKind, Place};
 
 /// Shows `failure` and gives the exit code of a command that failed (1).
 pub fn report(failure: &Failure, json: bool) -> ExitCode {

@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use super::context::RunContext;
-use super::event::{Event, EventData};
-use super::process_identity::{machine_id, process_start};
 use super::process_watch::{ProcessNotice, ProcessWatch};
+use crate::record::event::{Event, EventData};
+use crate::record::process_identity::{machine_id, process_start};
 
 /// How often a group being ended is looked at.
 const POLL: Duration = Duration::from_millis(20);

@@ -2,6 +2,6 @@
 //! [`Failure`] type, under the names the session's callers know. The front
 //! end (the CLI, the HTTP API, the watcher) decides how to show it.
 
-pub use crate::engine::failure::{Failure as SessionError, FailureKind as SessionErrorKind};
+pub use crate::record::failure::{Failure as SessionError, FailureKind as SessionErrorKind};
 
 pub type SessionResult<T> = Result<T, SessionError>;

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use super::error::{SessionError, SessionResult};
 use super::reporter::Reporter;
-use crate::engine::event::{Event, EventData, SCHEMA_VERSION};
 use crate::engine::survivors::{end_group, Ending, Survivor};
+use crate::record::event::{Event, EventData, SCHEMA_VERSION};
 use crate::state::StateStore;
 
 /// Ends the step processes of the crashed runs whose leases `guard` took
@@ -22,7 +22,7 @@ pub fn end_survivors_of_taken_over(
     reporter: &dyn Reporter,
 ) -> SessionResult<()> {
     for run_id in guard.taken_over().to_vec() {
-        let (events, _) = crate::state::resume::events(&guard.store().journal(&run_id)?);
+        let (events, _) = crate::state::journal::read_events(&guard.store().journal(&run_id)?);
         let survivors = crate::engine::survivors::survivors(&events);
         end_survivors(guard.store(), &run_id, &survivors, grace, reporter)?;
     }

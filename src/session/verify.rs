@@ -257,7 +257,7 @@ async fn probe_host(transport: &dyn Transport, spec: CommandSpec, mut check: Hos
     let stderr: Arc<Mutex<Vec<String>>> = Arc::default();
     let (out, err) = (stdout.clone(), stderr.clone());
     let sink: crate::engine::transport::OutputSink = Arc::new(move |stream, line| {
-        let lines = if stream == crate::engine::event::Stream::Stderr { &err } else { &out };
+        let lines = if stream == crate::record::event::Stream::Stderr { &err } else { &out };
         if let Ok(mut lines) = lines.lock() {
             lines.push(line);
         }

@@ -103,7 +103,7 @@ pub fn explore(
     inputs: &ResolvedInputs,
     scenario: &Scenario,
     durations: &Arc<Durations>,
-) -> crate::engine::failure::FailureResult<Vec<Explored>> {
+) -> crate::record::failure::FailureResult<Vec<Explored>> {
     let mut runs = vec![("(none)".to_string(), scenario.injections.clone())];
     runs.extend(single_failures(graph, &scenario.injections));
     let mut rows = Vec::with_capacity(runs.len());

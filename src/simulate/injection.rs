@@ -4,7 +4,7 @@
 //! or gate is an error that lists the known ones), and asked by the
 //! simulated transport and script runner for every step they stand in for.
 
-use crate::engine::failure::{Failure, FailureResult};
+use crate::record::failure::{Failure, FailureResult};
 use std::time::Duration;
 
 use crate::check::model::{NodeKind, Plan, RollbackSpec, Step};

@@ -85,9 +85,9 @@ impl StateError {
     }
 }
 
-impl From<StateError> for crate::engine::failure::Failure {
-    fn from(error: StateError) -> crate::engine::failure::Failure {
-        crate::engine::failure::Failure::new(crate::engine::failure::FailureKind::State, error.to_string())
+impl From<StateError> for crate::record::failure::Failure {
+    fn from(error: StateError) -> crate::record::failure::Failure {
+        crate::record::failure::Failure::new(crate::record::failure::FailureKind::State, error.to_string())
             .with_code(error.code())
     }
 }
@@ -95,7 +95,7 @@ impl From<StateError> for crate::engine::failure::Failure {
 #[cfg(test)]
 mod tests {
     use super::StateError;
-    use crate::engine::failure::{Failure, FailureKind};
+    use crate::record::failure::{Failure, FailureKind};
 
     #[test]
     fn a_state_error_keeps_its_code() {

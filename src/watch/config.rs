@@ -3,7 +3,7 @@
 //! the state are. Flags win over the plan's `watch { ... }` block, which
 //! wins over the defaults (branch `main`, every 1m).
 
-use crate::engine::failure::{Failure, FailureResult};
+use crate::record::failure::{Failure, FailureResult};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 

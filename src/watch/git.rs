@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::engine::failure::Failure;
+use crate::record::failure::Failure;
 
 /// What git could not do, as a [`Failure`] with the code `git`.
 pub type GitResult<T> = Result<T, Failure>;

@@ -4,7 +4,7 @@
 //! as superseded. A commit is deployed at most once automatically: its
 //! status (deployed, bad, superseded) is kept in the state.
 
-use crate::engine::failure::{Failure, FailureResult};
+use crate::record::failure::{Failure, FailureResult};
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -4,8 +4,6 @@
 //! once at its edge: the CLI as `error: ...` lines or a JSON object, the
 //! HTTP API as a JSON body.
 
-use super::event::RunStatus;
-use super::RunReport;
 use crate::check::model::Plan;
 use crate::diagnostic::Diagnostic;
 use crate::source::line_column;
@@ -200,28 +198,6 @@ impl std::fmt::Display for Failure {
 }
 
 impl std::error::Error for Failure {}
-
-impl Failure {
-    /// The failure of a run that did not succeed (a pause is no failure):
-    /// its status as the code, the node and host that failed first, why.
-    pub fn of_run(plan: &Plan, report: &RunReport) -> Option<Failure> {
-        let code = match report.status {
-            RunStatus::Succeeded | RunStatus::Paused => return None,
-            RunStatus::RolledBack => "rolled_back",
-            RunStatus::Aborted => "aborted",
-            RunStatus::RollbackFailed => "rollback_failed",
-            RunStatus::Interrupted => "interrupted",
-        };
-        let mut failure = Failure::new(FailureKind::Run, format!("the run {}", report.status.word())).with_code(code);
-        if let Some(summary) = &report.summary.failure {
-            failure = failure.caused_by(&summary.message);
-            if let Some(node) = &summary.node {
-                failure = failure.with_place(Place::of_node(plan, node, summary.host.as_deref()));
-            }
-        }
-        Some(failure)
-    }
-}
 
 pub type FailureResult<T> = Result<T, Failure>;
 
