@@ -44,6 +44,7 @@ pub mod engine;
 pub(crate) mod exit_code;
 pub mod fmt;
 pub mod graph;
+pub(crate) mod inputs;
 pub mod lsp;
 pub(crate) mod process_group;
 pub mod record;

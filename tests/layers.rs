@@ -21,7 +21,7 @@ const LAYERS: &[&[&str]] = &[
     &["syntax"],
     &["stdlib", "script"],
     &["check"],
-    &["graph", "canonical"],
+    &["graph", "canonical", "inputs"],
     &["record"],
     &["engine", "state"],
     &["session"],

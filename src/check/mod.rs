@@ -4,7 +4,6 @@
 
 mod cycles;
 mod hosts;
-pub mod inputs;
 pub mod inventory;
 mod lints;
 pub mod loader;
@@ -17,7 +16,6 @@ pub mod pins;
 mod scope;
 mod script_compiler;
 mod script_words;
-mod secret_read;
 pub mod secret_source;
 pub mod selection;
 mod shell_hint;

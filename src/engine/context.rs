@@ -14,9 +14,9 @@ use super::approval_prompt::ApprovalPrompt;
 use super::interpolate::ValuesInScope;
 use super::script_runner::ScriptRunner;
 use super::transport::Transport;
-use crate::check::inputs::ResolvedInputs;
 use crate::check::model::{EnvId, EnvironmentDef, NodeDef, NodeId, Plan, Value};
 use crate::graph::ExecutionGraph;
+use crate::inputs::ResolvedInputs;
 use crate::record::bus::Bus;
 use crate::script::ScriptVariables;
 

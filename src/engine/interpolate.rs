@@ -5,8 +5,8 @@
 //! `pipeline`, `env.name`, `env.KEY`), the params, the secrets. In `run`
 //! commands every value is shell-quoted unless written `${raw(name)}`.
 
-use crate::check::inputs::ResolvedInputs;
 use crate::check::model::{EnvironmentDef, Expr, NodeDef, Plan, StringTemplate, TemplatePart, Value};
+use crate::inputs::ResolvedInputs;
 use crate::shell_quote::shell_quote;
 
 /// Everything a string or script can see at one point of a run.

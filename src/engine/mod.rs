@@ -47,9 +47,9 @@ use tokio::time::Instant;
 
 use tokio::sync::{mpsc, Semaphore};
 
-use crate::check::inputs::ResolvedInputs;
 use crate::check::model::TransportKind;
 use crate::graph::ExecutionGraph;
+use crate::inputs::ResolvedInputs;
 use crate::record::bus::EventClock;
 pub use crate::record::bus::{Bus, EventSink};
 use crate::record::redact::Redactor;

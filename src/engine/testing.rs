@@ -8,9 +8,9 @@ use tokio::sync::mpsc;
 
 use super::script_runner::compile_script;
 use super::{run, Parts, RunOptions, RunReport};
-use crate::check::inputs::ResolvedInputs;
 use crate::check::model::*;
 use crate::graph::ExecutionGraph;
+use crate::inputs::ResolvedInputs;
 use crate::record::bus::EventLog;
 use crate::record::event::{Event, EventData};
 use crate::syntax::span::SourceMap;

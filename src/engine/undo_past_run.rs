@@ -15,9 +15,9 @@ use super::context::{millis, CompletionLog, RunContext, RunOptions, UnitOutcome,
 use super::executor::{run_started, RunReport};
 use super::undo::{run_rollback, RollbackReport};
 use super::{gates, Parts};
-use crate::check::inputs::ResolvedInputs;
 use crate::check::model::NodeId;
 use crate::graph::ExecutionGraph;
+use crate::inputs::ResolvedInputs;
 use crate::record::event::{EventData, FailureSummary, NodeStatus, NodeSummary, RunStatus, Summary};
 use crate::record::redact::Redactor;
 

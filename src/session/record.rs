@@ -1,7 +1,7 @@
 //! The deployment row of a run starting now, and the params it records.
 
-use crate::check::inputs::ResolvedInputs;
 use crate::graph::ExecutionGraph;
+use crate::inputs::ResolvedInputs;
 use crate::state::{now_ms, Deployment, DeploymentKind, DeploymentStatus, Holder};
 
 /// What a new deployment row says beyond the plan and its inputs.

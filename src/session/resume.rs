@@ -142,7 +142,7 @@ pub struct PreparedResume {
     store: Box<dyn StateStore>,
     deployment: Deployment,
     graph: crate::graph::ExecutionGraph,
-    inputs: crate::check::inputs::ResolvedInputs,
+    inputs: crate::inputs::ResolvedInputs,
     options: RunOptions,
     /// Step processes the crashed runner left running.
     survivors: Vec<crate::engine::survivors::Survivor>,
@@ -309,7 +309,7 @@ pub struct ClaimedResume {
     interrupts: Interrupts,
     deployment: Deployment,
     graph: crate::graph::ExecutionGraph,
-    inputs: crate::check::inputs::ResolvedInputs,
+    inputs: crate::inputs::ResolvedInputs,
     options: RunOptions,
     survivors: Vec<crate::engine::survivors::Survivor>,
     prompt: Option<std::sync::Arc<dyn crate::engine::approval::ApprovalPrompt>>,

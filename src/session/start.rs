@@ -8,9 +8,9 @@ use super::liveness::{effective_status, final_environment, lease_scope, target_e
 use super::record::NewDeployment;
 use super::reporter::Reporter;
 use super::runtime::Interrupts;
-use crate::check::inputs::ResolvedInputs;
 use crate::engine::{EventSink, Parts, RunOptions};
 use crate::graph::ExecutionGraph;
+use crate::inputs::ResolvedInputs;
 use crate::state::host_outcome::Topology;
 use crate::state::{DeploymentKind, DeploymentQuery, DeploymentStatus, Holder, StateLocation, StateStore};
 

@@ -11,11 +11,11 @@ use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
 use super::error::{SessionError, SessionResult};
-use crate::check::inputs::ResolvedInputs;
 use crate::check::model::{EnvironmentDef, StringTemplate, TransportKind};
 use crate::engine::interpolate::{Quoting, ValuesInScope};
 use crate::engine::transport::{CommandSpec, LocalTransport, SshHost, SshTransport, Transport};
 use crate::graph::ExecutionGraph;
+use crate::inputs::ResolvedInputs;
 use crate::state::{HostCheckRecord, StateLocation, StateStore};
 
 /// How long one probe may take on one host.

@@ -13,9 +13,9 @@ use super::durations::Durations;
 use super::injection::{GateInjection, InjectedOutcome, Injections, StepSelector};
 use super::outcome::{conclude, Conclusion, Outcome};
 use super::{simulate, Scenario};
-use crate::check::inputs::ResolvedInputs;
 use crate::check::model::{NodeKind, Plan};
 use crate::graph::ExecutionGraph;
+use crate::inputs::ResolvedInputs;
 
 /// One row of the table.
 #[derive(Clone, Debug, Serialize)]

@@ -21,10 +21,10 @@ use crate::record::failure::{Failure, FailureResult};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::check::inputs::ResolvedInputs;
 use crate::engine::script_runner::SandboxRunner;
 use crate::engine::{Approvals, EventSink, Parts, RunOptions, RunReport};
 use crate::graph::ExecutionGraph;
+use crate::inputs::ResolvedInputs;
 use crate::record::bus::EventLog;
 use durations::Durations;
 use injection::Injections;

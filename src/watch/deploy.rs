@@ -5,9 +5,9 @@
 use std::path::PathBuf;
 
 use super::watcher::{short, Watcher};
-use crate::check::inputs::ResolvedInputs;
 use crate::engine::{Approvals, EventSink, RunOptions, DEFAULT_MAX_PARALLEL};
 use crate::graph::ExecutionGraph;
+use crate::inputs::ResolvedInputs;
 use crate::record::event::RunStatus;
 use crate::session::{Interrupts, LockWait, ResumeRequest, RunEnd, RunRequest, SessionErrorKind};
 use crate::state::{CommitRecord, CommitStatus, DeploymentStatus};
