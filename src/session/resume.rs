@@ -379,7 +379,7 @@ impl ClaimedResume {
         let finish = run_finish(&mut guard, &report, &deployment.pipeline, &deployment.version, &topology, &mut found);
         let mut problems = record_end_with(&mut guard, &finish, &health, found);
         release(guard, &mut problems);
-        let failure = report.failure(&graph.plan);
+        let failure = crate::session::SessionError::of_run(&graph.plan, &report);
         Ok(RunEnd { run_id: holder.run_id, report, problems, failure })
     }
 }

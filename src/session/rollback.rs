@@ -415,7 +415,7 @@ impl ClaimedRollback {
         let end = Undone { holder: &holder, target: &target, environments: &environments, hosts: hosts.as_ref() };
         problems.extend(end.record(guard.store(), &graph, report.status));
         release(guard, &mut problems);
-        let failure = report.failure(&graph.plan);
+        let failure = crate::session::SessionError::of_run(&graph.plan, &report);
         Ok(RunEnd { run_id: holder.run_id, report, problems, failure })
     }
 }

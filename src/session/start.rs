@@ -67,7 +67,7 @@ pub fn start(request: RunRequest, reporter: &dyn Reporter) -> SessionResult<RunE
     let finish = run_finish(&mut guard, &report, &pipeline, &version, &topology, &mut found);
     let mut problems = record_end_with(&mut guard, &finish, &health, found);
     release(guard, &mut problems);
-    let failure = report.failure(&graph.plan);
+    let failure = crate::session::SessionError::of_run(&graph.plan, &report);
     Ok(RunEnd { run_id: holder.run_id, report, problems, failure })
 }
 

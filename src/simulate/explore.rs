@@ -103,7 +103,7 @@ pub fn explore(
     inputs: &ResolvedInputs,
     scenario: &Scenario,
     durations: &Arc<Durations>,
-) -> crate::record::failure::FailureResult<Vec<Explored>> {
+) -> crate::session::error::SessionResult<Vec<Explored>> {
     let mut runs = vec![("(none)".to_string(), scenario.injections.clone())];
     runs.extend(single_failures(graph, &scenario.injections));
     let mut rows = Vec::with_capacity(runs.len());

@@ -17,7 +17,7 @@ pub mod outcome;
 pub mod script_runner;
 pub mod transport;
 
-use crate::record::failure::{Failure, FailureResult};
+use crate::session::error::{SessionError, SessionResult};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -58,12 +58,12 @@ pub fn simulate(
     scenario: &Scenario,
     durations: &Arc<Durations>,
     mut sinks: Vec<Box<dyn EventSink>>,
-) -> FailureResult<Simulation> {
+) -> SessionResult<Simulation> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .start_paused(true)
         .build()
-        .map_err(|error| Failure::runtime("cannot start the runtime").caused_by(error))?;
+        .map_err(|error| SessionError::runtime("cannot start the runtime").caused_by(error))?;
     let log = EventLog::default();
     sinks.push(Box::new(log.clone()));
     let injections = Arc::new(scenario.injections.clone());

@@ -4,7 +4,7 @@
 //! as superseded. A commit is deployed at most once automatically: its
 //! status (deployed, bad, superseded) is kept in the state.
 
-use crate::record::failure::{Failure, FailureResult};
+use crate::session::error::{SessionError, SessionResult};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -54,7 +54,7 @@ impl Watcher {
         reporter: Arc<dyn Reporter>,
         pipeline: String,
         json: bool,
-    ) -> FailureResult<Watcher> {
+    ) -> SessionResult<Watcher> {
         let git = Git::open(&config.work_dir.join("repo.git"), &config.repo)?;
         let me = Holder::current("");
         let record = WatcherRecord {
@@ -134,7 +134,7 @@ impl Watcher {
     }
 
     /// Logs the failure and gives the backoff before the next fetch.
-    fn fetch_failed(&mut self, error: Failure) -> Duration {
+    fn fetch_failed(&mut self, error: SessionError) -> Duration {
         self.announce();
         self.failures += 1;
         let factor = 2u32.saturating_pow(self.failures.min(16));
@@ -198,7 +198,7 @@ impl Watcher {
     }
 
     /// Records the commits after the last one seen, oldest first, as queued.
-    fn note_new_commits(&mut self, head: &str) -> FailureResult<()> {
+    fn note_new_commits(&mut self, head: &str) -> SessionResult<()> {
         let seen = self.store.commits(Some(&self.pipeline), 1)?;
         let since = seen.first().map(|commit| commit.commit.clone()).filter(|last| self.git.is_ancestor(last, head));
         // The first start deploys the head; its history before is not queued.
