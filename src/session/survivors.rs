@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use super::error::{SessionError, SessionResult};
 use super::reporter::Reporter;
-use crate::engine::survivors::{end_group, Ending, Survivor};
+use crate::engine::survivors::{end_group, GroupEnding, Survivor};
 use crate::record::event::{Event, EventData, SCHEMA_VERSION};
 use crate::state::StateStore;
 
@@ -51,7 +51,7 @@ pub fn end_survivors(
             continue;
         }
         let ending = end_group(survivor.pgid, grace);
-        if ending == Ending::Stuck {
+        if ending == GroupEnding::Stuck {
             return Err(SessionError::refused(format!(
                 "{what}, left running by the crashed runner, does not end even after SIGKILL; nothing was run"
             )));
