@@ -17,18 +17,16 @@ use std::path::{Path, PathBuf};
 /// From the bottom up; modules in one layer may not import each other.
 const LAYERS: &[&[&str]] = &[
     &["source", "duration", "process_group", "exit_code", "shell_quote"],
-    &["diagnostic"],
+    &["diagnostic", "script"],
     &["syntax"],
-    &["stdlib", "script"],
+    &["stdlib", "fmt"],
     &["check"],
-    &["graph", "canonical", "inputs"],
+    &["graph", "canonical", "inputs", "lsp"],
     &["record"],
     &["engine", "state"],
     &["session"],
     &["simulate", "server"],
     &["watch"],
-    &["fmt"],
-    &["lsp"],
     &["cli"],
 ];
 
