@@ -2,6 +2,7 @@
 //! Declarations are collected first (so order in the text never matters),
 //! then every item is lowered, then the whole-plan lints run.
 
+use super::vocabulary::{ENVIRONMENT_ENTRIES, LIMIT_KEYS, PIPELINE_ENTRIES, PROTECT_KEYS};
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
@@ -228,11 +229,6 @@ fn check_duplicates(lowering: &mut Lowering, file: FileId, items: &[Item], decls
     lowering.diagnostics.extend(diagnostics);
 }
 
-pub const PIPELINE_ENTRIES: &[&str] =
-    &["description", "on_failure", "lock", "max_parallel", "step_timeout", "limits", "on", "watch"];
-pub const LIMIT_KEYS: &[&str] =
-    &["operations", "call_depth", "expr_depth", "string_size", "array_size", "map_size", "timeout"];
-
 /// The pipeline block; returns its hooks to lower once nodes exist.
 fn lower_pipeline(lowering: &mut Lowering, file: FileId, items: &[Item]) -> Option<Vec<Entry>> {
     let pipeline = items.iter().find_map(|item| match item {
@@ -435,10 +431,6 @@ fn lower_inputs(
     lowering.diagnostics.extend(diagnostics);
     (params, secrets)
 }
-
-pub const ENVIRONMENT_ENTRIES: &[&str] =
-    &["hosts", "vars", "protect", "description", "transport", "ssh", "secrets", "probe"];
-pub const PROTECT_KEYS: &[&str] = &["approval", "window", "by"];
 
 fn lower_environments(lowering: &mut Lowering, file: FileId, items: &[Item], base_dir: &Path) {
     let mut diagnostics = Vec::new();
