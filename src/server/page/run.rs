@@ -28,6 +28,8 @@ pub async fn show(State(state): State<AppState>, Path(id): Path<String>) -> ApiR
     let view = blocking(move || {
         let mut store = open(&state)?;
         let deployment = find_run(store.as_mut(), &id)?;
+        // Named by version or commit: the page is the run's.
+        let id = deployment.run_id.clone();
         let entries = store.journal(&id)?;
         let last_seq = entries.last().map(|entry| entry.seq as i64).unwrap_or(-1);
         let journal: Vec<serde_json::Value> =
