@@ -281,14 +281,14 @@ fn pipeline_attribute(typer: &mut Typer, entry: &Entry, a: &ast::Attribute, sett
             }
         }
         "on_failure" => {
-            settings.on_failure = match typer.word(&a.value, &["rollback", "pause", "abort"]).as_deref() {
+            settings.on_failure = match typer.word(&a.value, super::vocabulary::PIPELINE_POLICIES).as_deref() {
                 Some("pause") => FailurePolicy::Pause,
                 Some("abort") => FailurePolicy::Abort,
                 _ => FailurePolicy::Rollback,
             }
         }
         "lock" => {
-            if typer.word(&a.value, &["pipeline", "environment"]).as_deref() == Some("environment") {
+            if typer.word(&a.value, super::vocabulary::LOCK_SCOPES).as_deref() == Some("environment") {
                 settings.lock = LockScope::Environment;
             }
         }
@@ -517,7 +517,7 @@ fn lower_environment(
             Entry::Block(b) if b.name.name == "ssh" => ssh = ssh_block::ssh_block(typer, b, base_dir),
             Entry::Attribute(a)
                 if a.name.name == "hosts"
-                    && matches!(&a.value.kind, ast::ValueKind::Call { name, .. } if name.name == "inventory") =>
+                    && matches!(&a.value.kind, ast::ValueKind::Call { name, .. } if super::vocabulary::HOST_SOURCES.contains(&name.name.as_str())) =>
             {
                 hosts_span = a.value.span;
                 if let Some(found) = ssh_block::inventory(typer, &a.value, base_dir) {
@@ -635,7 +635,7 @@ fn lower_protect(typer: &mut Typer, b: &ast::NamedBlock, protect: &mut Protect) 
         };
         match a.name.name.as_str() {
             "approval" => {
-                protect.approval = typer.word(&a.value, &["required", "optional"]).as_deref() == Some("required")
+                protect.approval = typer.word(&a.value, super::vocabulary::APPROVAL).as_deref() == Some("required")
             }
             "window" => protect.window = window(typer, &a.value),
             "by" => {

@@ -28,16 +28,7 @@ pub(crate) mod window;
 pub(crate) use node::gates_used_by as node_gates_used_by;
 pub use scope::BUILTINS;
 
-/// The words the checker accepts in each place, for editors (completion, hover).
-pub mod vocabulary {
-    pub use super::driver::{ENVIRONMENT_ENTRIES, LIMIT_KEYS, PIPELINE_ENTRIES, PROTECT_KEYS};
-    pub use super::node::{
-        strategy_attributes, GATE_ATTRIBUTES, INSTANCE_ATTRIBUTES, POLICIES, STAGE_ATTRIBUTES, STRATEGIES,
-    };
-    pub use super::ssh_settings::SSH_KEYS;
-    pub use super::watch::WATCH_KEYS;
-    pub use crate::syntax::KEYWORDS as ITEM_KEYWORDS;
-}
+pub mod vocabulary;
 pub use values::parse_set_value;
 
 use std::path::Path;
