@@ -174,7 +174,8 @@ fn run_context(
         options,
         version,
     };
-    Arc::new(RunContext { run, services, log: context::RunLog { bus, completions, started: Instant::now() } })
+    let log = context::RunLog { bus, completions, started: Instant::now(), warnings: parts.warnings };
+    Arc::new(RunContext { run, services, log })
 }
 
 pub fn previous_inputs(inputs: &ResolvedInputs, previous_version: &str) -> ResolvedInputs {
