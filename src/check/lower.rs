@@ -526,8 +526,8 @@ fn lower_environment(
                             .iter()
                             .map(|h| crate::check::model::HostDef {
                                 name: h.name.clone(),
-                                address: None,
-                                vars: Vec::new(),
+                                address: h.address.clone(),
+                                vars: super::hosts::inventory_vars(&h.vars),
                                 location: Location { file, span: a.value.span },
                             })
                             .collect(),

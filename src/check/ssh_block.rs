@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::inventory::{group_hosts, InventoryHost};
+use super::inventory::{read_group, InventoryHost, IGNORED_NOTE};
 use super::lowering::check_duplicate_entries;
 use super::model::{Type, Value};
 use super::ssh_settings::{parse_port, Destination, SshSettings, StrictHostKeys, TransportKind, SSH_KEYS};
@@ -178,11 +178,23 @@ pub fn inventory(typer: &mut Typer, value: &ast::Value, base_dir: &Path) -> Opti
             )
         }
     };
-    match group_hosts(&text, group) {
-        Ok(hosts) if hosts.is_empty() => {
+    match read_group(&path, &text, group, base_dir) {
+        Ok(read) if read.hosts.is_empty() => {
             fail(typer, format!("group `{group}` of {file} has no hosts"), "add hosts under [GROUP]")
         }
-        Ok(hosts) => Some(hosts),
+        Ok(read) => {
+            for (variable, host) in &read.ignored {
+                typer.diagnostics.push(
+                    Diagnostic::new(
+                        Code::IgnoredInventoryVariable,
+                        format!("{file}: `{variable}` (host `{host}`) is ignored: deploy does not use it"),
+                    )
+                    .at(typer.file, value.span, "this inventory")
+                    .with_help(IGNORED_NOTE),
+                );
+            }
+            Some(read.hosts)
+        }
         Err(problem) => fail(typer, format!("{file}: {problem}"), "see `deploy explain E0142` for the format"),
     }
 }

@@ -73,6 +73,11 @@ pub struct Destination {
     pub user: Option<String>,
     pub host: String,
     pub port: Option<u16>,
+    /// This host's own key (an inventory's `ansible_ssh_private_key_file`),
+    /// over the `ssh { identity }` of its environment.
+    pub identity: Option<PathBuf>,
+    /// More `ssh` arguments for this host (`ansible_ssh_common_args`).
+    pub args: Vec<String>,
 }
 
 impl Destination {
@@ -106,7 +111,7 @@ impl Destination {
             Some(port) => Some(parse_port(port).map_err(|problem| format!("`{text}`: {problem}"))?),
             None => None,
         };
-        Ok(Destination { user, host: host.to_string(), port })
+        Ok(Destination { user, host: host.to_string(), port, ..Destination::default() })
     }
 
     /// `user@host:port` as written back for messages.

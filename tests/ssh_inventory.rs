@@ -1,0 +1,150 @@
+//! Ansible inventories with their variables, on real sshd hosts
+//! (tests/support/fleet.sh): host and group variables, `group_vars/` and
+//! `host_vars/` files with Ansible's precedence, connection variables
+//! (`ansible_host`, `ansible_port`, `ansible_user`,
+//! `ansible_ssh_private_key_file`, `ansible_ssh_common_args`), YAML
+//! inventories, and the check of a variable some host lacks. Skipped,
+//! saying why, when not run as root.
+
+mod common;
+#[path = "support/fleet.rs"]
+mod fleet;
+
+use common::{Output, Test};
+use fleet::Fleet;
+
+fn ok(output: &Output) {
+    assert_eq!(output.code, 0, "stdout:\n{}\nstderr:\n{}", output.stdout, output.stderr);
+}
+
+/// A plan over `inventory` whose `ssh { }` names no user and no key: the
+/// inventory's connection variables must bring them.
+fn plan(fleet: &Fleet, inventory: &str, group: &str, step: &str) -> String {
+    let dir = fleet.path().display();
+    format!(
+        "pipeline \"fleet\" {{ description = \"inventory variables\" }}\n\
+         environment production {{\n  transport = ssh\n  hosts = inventory(\"{inventory}\", \"{group}\")\n  \
+         ssh {{\n    known_hosts = \"{dir}/known_hosts\"\n    connect_timeout = 5s\n    dir = \"/srv\"\n  }}\n}}\n\
+         stage facts {{\n  target = production\n  run \"{step}\"\n  rollback {{ run \"true\" }}\n}}\n"
+    )
+}
+
+fn ini(fleet: &Fleet) -> String {
+    let dir = fleet.path().display();
+    let address = |name: &str| fleet.host(name).address.clone();
+    format!(
+        "# written as an Ansible user keeps it\n\
+         [web]\n\
+         web-1 ansible_host={} role=primary weight=3\n\
+         web-2 ansible_host={} ansible_port=22\n\
+         [db]\n\
+         web-3 ansible_host={} ansible_python_interpreter=/usr/bin/python3\n\
+         [web:vars]\n\
+         http_port=8080\n\
+         [prod:children]\n\
+         web\n\
+         db\n\
+         [prod:vars]\n\
+         tier=prod\n\
+         [all:vars]\n\
+         ansible_user=root\n\
+         ansible_ssh_private_key_file={dir}/id_ed25519\n\
+         ansible_ssh_common_args='-o ConnectionAttempts=2 -o \"IdentitiesOnly yes\"'\n\
+         tier=all\n\
+         region=eu\n",
+        address("web-1"),
+        address("web-2"),
+        address("web-3"),
+    )
+}
+
+#[test]
+fn host_group_and_file_variables_reach_the_steps_over_ssh() {
+    let Some(fleet) = Fleet::start(3) else { return };
+    let test = Test::new()
+        .file("inventory.ini", ini(&fleet))
+        .file("group_vars/web.yml", "role: replica\nregion: us\n")
+        .file("host_vars/web-3.yml", "---\nrole: database\n")
+        .plan(&plan(
+            &fleet,
+            "inventory.ini",
+            "prod",
+            "echo ${host.role} ${host.tier} ${host.region} ${host.address} > facts",
+        ));
+    let output = test.run_with(&["run", "release.deploy"]);
+    ok(&output);
+    let address = |name: &str| fleet.host(name).address.clone();
+    // web-1: its own line wins over group_vars/web.yml; group_vars/web.yml
+    // wins over [all:vars]; [prod:vars] wins over [all:vars].
+    assert_eq!(fleet.read("web-1", "facts"), format!("primary prod us {}\n", address("web-1")));
+    assert_eq!(fleet.read("web-2", "facts"), format!("replica prod us {}\n", address("web-2")));
+    assert_eq!(fleet.read("web-3", "facts"), format!("database prod eu {}\n", address("web-3")));
+    // The variable deploy does not use is named, not dropped silently.
+    assert!(
+        output.stderr.contains("W0012") && output.stderr.contains("ansible_python_interpreter"),
+        "{}",
+        output.stderr
+    );
+
+    // A variable that only some hosts have is caught before anything runs.
+    let test = test.plan(&plan(&fleet, "inventory.ini", "prod", "echo ${host.http_port}"));
+    let output = test.run_with(&["check", "release.deploy"]);
+    assert_eq!(output.code, 1, "{}", output.stderr);
+    assert!(
+        output.stderr.contains("host(s) web-3 of environment `production` have no `http_port`"),
+        "{}",
+        output.stderr
+    );
+
+    // `deploy plan` shows where SSH goes: the inventory's address, user and port.
+    let test = test.plan(&plan(&fleet, "inventory.ini", "web", "true"));
+    let output = test.run_with(&["plan", "release.deploy"]);
+    ok(&output);
+    assert!(output.stdout.contains(&format!("web-2 → ssh://root@{}:22", address("web-2"))), "{}", output.stdout);
+}
+
+#[test]
+fn a_yaml_inventory_and_its_implicit_groups() {
+    let Some(fleet) = Fleet::start(2) else { return };
+    let dir = fleet.path().display();
+    let yaml = format!(
+        "all:\n  vars:\n    ansible_user: root\n    ansible_ssh_private_key_file: {dir}/id_ed25519\n    \
+         http_port: 8080\n  hosts:\n    web-2:\n      ansible_host: {}\n  children:\n    web:\n      hosts:\n        \
+         web-1: {{ ansible_host: {}, http_port: 9090 }}\n",
+        fleet.host("web-2").address,
+        fleet.host("web-1").address,
+    );
+    let test = Test::new().file("inventory.yml", yaml).plan(&plan(
+        &fleet,
+        "inventory.yml",
+        "all",
+        "echo ${host.http_port} > port",
+    ));
+    ok(&test.run_with(&["run", "release.deploy"]));
+    assert_eq!(fleet.read("web-1", "port"), "9090\n");
+    assert_eq!(fleet.read("web-2", "port"), "8080\n");
+
+    let test = test.plan(&plan(&fleet, "inventory.yml", "ungrouped", "echo ungrouped > which"));
+    ok(&test.run_with(&["run", "release.deploy"]));
+    assert_eq!(fleet.read("web-1", "which"), "");
+    assert_eq!(fleet.read("web-2", "which"), "ungrouped\n");
+}
+
+#[test]
+fn a_broken_variables_file_is_an_error_naming_the_file_and_line() {
+    // No hosts needed: the inventory is read by `deploy check`.
+    let test = Test::new()
+        .file("inventory.ini", "[web]\nweb-1\n")
+        .file("group_vars/web.yml", "role: primary\nports: [80, 443\n")
+        .plan(
+            "pipeline \"p\" { description = \"x\" }\nenvironment e {\n  transport = ssh\n  \
+             hosts = inventory(\"inventory.ini\", \"web\")\n}\n",
+        );
+    let output = test.run_with(&["check", "release.deploy"]);
+    assert_eq!(output.code, 1, "{}", output.stderr);
+    assert!(output.stderr.contains("E0142"), "{}", output.stderr);
+    assert!(output.stderr.contains("group_vars/web.yml: line"), "{}", output.stderr);
+    let output = test.file("inventory.ini", "[web]\nweb-[3:1]\n").run_with(&["check", "release.deploy"]);
+    assert_eq!(output.code, 1, "{}", output.stderr);
+    assert!(output.stderr.contains("line 2"), "{}", output.stderr);
+}
