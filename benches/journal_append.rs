@@ -7,8 +7,8 @@
 
 use std::time::Instant;
 
-use deploy::engine::event::{Event, EventData, NodeStatus, Stream, SCHEMA_VERSION};
 use deploy::engine::EventSink;
+use deploy::record::event::{Event, EventData, NodeStatus, Stream, SCHEMA_VERSION};
 use deploy::state::journal::{JournalHealth, JournalSink, NodeIndex};
 use deploy::state::{StateLocation, StateStore};
 

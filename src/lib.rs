@@ -3,7 +3,8 @@
 //! The data flows one way: [`syntax`] (text → tree) → [`check`] (tree →
 //! checked model + diagnostics) → [`graph`] (model → execution graph) →
 //! `engine` (walks the graph, runs steps through [`script`] and
-//! transports) → [`state`] (history, locks, journal). `session` starts,
+//! transports, emitting [`record`] events) and, beside it, [`state`]
+//! (history, locks, journal: it keeps those events). `session` starts,
 //! resumes and rolls back runs the one way every front end uses; `simulate`
 //! runs the same engine over simulated parts. `cli` is a thin front end over
 //! that pipeline.
@@ -21,8 +22,9 @@
 //! - [`diagnostic`]: `Diagnostic`, `Code`, `ALL_CODES`, the renderers and the
 //!   catalogue behind docs/diagnostics.md.
 //! - [`graph`]: `ExecutionGraph` and its DOT/Mermaid renderings.
-//! - [`engine`]: the event stream (`event`, `EventSink`) and the script
-//!   runner (`script_runner`).
+//! - [`record`]: what a run records (`event`, `EventSink`, `failure`),
+//!   below both engine and state.
+//! - [`engine`]: the script runner (`script_runner`).
 //! - [`script`]: the Rhai sandbox (`ScriptVariables`, log sinks).
 //! - [`state`]: opening a store (`open`, `StateLocation`, `StateStore`) and
 //!   the journal.
@@ -42,11 +44,14 @@ pub mod engine;
 pub(crate) mod exit_code;
 pub mod fmt;
 pub mod graph;
+pub(crate) mod inputs;
 pub mod lsp;
 pub(crate) mod process_group;
+pub mod record;
 pub mod script;
 pub(crate) mod server;
 pub(crate) mod session;
+pub(crate) mod shell_quote;
 pub(crate) mod simulate;
 pub mod source;
 pub mod state;

@@ -1,5 +1,6 @@
-//! The layers of src/ only point down: syntax → check → graph → engine →
-//! state → session → front ends. A module may import (`crate::...`) only
+//! The layers of src/ only point down: syntax → check → graph → record →
+//! engine and state (siblings: neither imports the other) → session →
+//! front ends. A module may import (`crate::...`) only
 //! modules of a lower layer than its own (docs/architecture.md).
 //!
 //! A new top-level module must be given its place in `LAYERS`: the test
@@ -15,19 +16,17 @@ use std::path::{Path, PathBuf};
 
 /// From the bottom up; modules in one layer may not import each other.
 const LAYERS: &[&[&str]] = &[
-    &["source", "duration", "process_group", "exit_code"],
-    &["diagnostic"],
+    &["source", "duration", "process_group", "exit_code", "shell_quote"],
+    &["diagnostic", "script"],
     &["syntax"],
-    &["stdlib", "script"],
+    &["stdlib", "fmt"],
     &["check"],
-    &["graph", "canonical"],
-    &["engine"],
-    &["state"],
+    &["graph", "canonical", "inputs", "lsp"],
+    &["record"],
+    &["engine", "state"],
     &["session"],
     &["simulate", "server"],
     &["watch"],
-    &["fmt"],
-    &["lsp"],
     &["cli"],
 ];
 

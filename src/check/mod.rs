@@ -3,13 +3,11 @@
 //! proves rollback coverage.
 
 mod cycles;
+mod driver;
 mod hosts;
-pub mod inputs;
 pub mod inventory;
 mod lints;
 pub mod loader;
-pub mod local_transport;
-mod lower;
 mod lowering;
 pub mod model;
 mod node;
@@ -17,11 +15,11 @@ pub mod pins;
 mod scope;
 mod script_compiler;
 mod script_words;
-mod secret_read;
 pub mod secret_source;
 pub mod selection;
 mod shell_hint;
 mod ssh_block;
+pub mod ssh_looking_hosts;
 pub mod ssh_settings;
 mod values;
 pub mod watch;
@@ -32,7 +30,7 @@ pub use scope::BUILTINS;
 
 /// The words the checker accepts in each place, for editors (completion, hover).
 pub mod vocabulary {
-    pub use super::lower::{ENVIRONMENT_ENTRIES, LIMIT_KEYS, PIPELINE_ENTRIES, PROTECT_KEYS};
+    pub use super::driver::{ENVIRONMENT_ENTRIES, LIMIT_KEYS, PIPELINE_ENTRIES, PROTECT_KEYS};
     pub use super::node::{
         strategy_attributes, GATE_ATTRIBUTES, INSTANCE_ATTRIBUTES, POLICIES, STAGE_ATTRIBUTES, STRATEGIES,
     };
@@ -94,7 +92,7 @@ pub fn check_loaded(mut loaded: loader::Loaded, path: &Path, sets: &[(String, St
     // The plan's stages and gates leave the tree: lowering consumes them.
     let decls = loaded.modules.first_mut().map(loader::take_nodes).unwrap_or_default();
     let (plan, lowered) =
-        if loaded.modules.is_empty() { (None, Vec::new()) } else { lower::lower(&loaded, decls, path, sets) };
+        if loaded.modules.is_empty() { (None, Vec::new()) } else { driver::lower(&loaded, decls, path, sets) };
     diagnostics.extend(lowered);
     diagnostics.extend(pins::check(&loaded, path));
     let plan = if diagnostics.has_errors() { None } else { plan };

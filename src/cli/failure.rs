@@ -1,4 +1,4 @@
-//! Where every error the CLI shows is printed: a [`Failure`] as
+//! Where every error the CLI shows is printed: a [`SessionError`] as
 //! `error: ...` lines on stderr (with its detail and help) and, under
 //! `--json`, also as one JSON object on stdout (`"type": "error"`, with its
 //! `kind` and `code`; docs/cli.md).
@@ -6,10 +6,10 @@
 use serde_json::{json, Map, Value};
 
 use super::ExitCode;
-use crate::engine::failure::{Failure, FailureKind, Place};
+use crate::session::error::{ErrorPlace, SessionError, SessionErrorKind};
 
 /// Shows `failure` and gives the exit code of a command that failed (1).
-pub fn report(failure: &Failure, json: bool) -> ExitCode {
+pub fn report(failure: &SessionError, json: bool) -> ExitCode {
     print_text(failure);
     if json {
         print_object(failure);
@@ -19,17 +19,17 @@ pub fn report(failure: &Failure, json: bool) -> ExitCode {
 
 /// A failure of the command itself, before anything ran: a message only.
 pub fn fail(message: impl Into<String>) -> ExitCode {
-    report(&Failure::new(FailureKind::Usage, message), false)
+    report(&SessionError::new(SessionErrorKind::Usage, message), false)
 }
 
 /// [`fail`] for a command that goes on (or ends with a code of its own).
 pub fn say(message: impl Into<String>) {
-    print_text(&Failure::new(FailureKind::Usage, message));
+    print_text(&SessionError::new(SessionErrorKind::Usage, message));
 }
 
 /// The terminal text of a failure (nothing for a plan's errors, which
 /// were shown as diagnostics).
-pub fn print_text(failure: &Failure) {
+pub fn print_text(failure: &SessionError) {
     if failure.is_reported() {
         return;
     }
@@ -41,7 +41,7 @@ pub fn print_text(failure: &Failure) {
 }
 
 /// The JSON object of a failure.
-pub fn object(failure: &Failure) -> Value {
+pub fn object(failure: &SessionError) -> Value {
     let mut object = Map::new();
     object.insert("type".into(), json!("error"));
     object.insert("kind".into(), json!(failure.kind.word()));
@@ -63,7 +63,7 @@ pub fn object(failure: &Failure) -> Value {
     Value::Object(object)
 }
 
-fn insert_place(object: &mut Map<String, Value>, place: &Place) {
+fn insert_place(object: &mut Map<String, Value>, place: &ErrorPlace) {
     if let Some(node) = &place.node {
         object.insert("node".into(), json!(node));
     }
@@ -84,7 +84,7 @@ fn insert_place(object: &mut Map<String, Value>, place: &Place) {
     }
 }
 
-fn print_object(failure: &Failure) {
+fn print_object(failure: &SessionError) {
     use std::io::Write;
     let mut stdout = std::io::stdout().lock();
     let _ = writeln!(stdout, "{}", object(failure)).and_then(|()| stdout.flush());
@@ -92,7 +92,7 @@ fn print_object(failure: &Failure) {
 
 /// Under `--json`, a run that failed ends with its failure as an error
 /// object after its events: which node, where it is declared, why.
-pub fn report_run(failure: Option<&Failure>, json: bool) {
+pub fn report_run(failure: Option<&SessionError>, json: bool) {
     if let (Some(failure), true) = (failure, json) {
         print_object(failure);
     }

@@ -90,7 +90,7 @@ impl ApprovalArgs {
 
 /// `--lock-timeout`, `--lock-message`: shared by the commands that run.
 #[derive(Debug, Clone, clap::Args)]
-pub struct LockArgs {
+pub struct LockWaitArgs {
     /// Wait up to D (e.g. 30s, 5m) for a lease someone else holds, instead of failing at once.
     #[arg(long, value_name = "D", value_parser = parse_duration)]
     pub lock_timeout: Option<Duration>,
@@ -99,7 +99,7 @@ pub struct LockArgs {
     pub lock_message: String,
 }
 
-impl LockArgs {
+impl LockWaitArgs {
     pub fn wait(&self) -> LockWait {
         LockWait { timeout: self.lock_timeout.unwrap_or_default(), message: self.lock_message.clone() }
     }

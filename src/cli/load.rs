@@ -4,9 +4,9 @@
 use std::path::Path;
 
 use super::report::CliReporter;
-use crate::check::inputs::ResolvedInputs;
 use crate::check::selection::Selection;
 use crate::graph::ExecutionGraph;
+use crate::inputs::ResolvedInputs;
 use crate::session::SessionResult;
 
 /// The plan's graph; `None` when the plan has errors.

@@ -53,7 +53,7 @@ pub fn run(args: LogsArgs) -> ExitCode {
             Err(error) => return report::fail(error),
         }
     }
-    let (events, unreadable) = crate::state::resume::events(&journal);
+    let (events, unreadable) = crate::state::journal::read_events(&journal);
     let mut view: Box<dyn EventSink> = if args.state.json {
         Box::new(JsonView::new(std::io::stdout()))
     } else {

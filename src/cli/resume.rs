@@ -3,7 +3,7 @@
 //! with `deploy approve` are honoured. RUN defaults to the latest resumable
 //! run (of `--plan FILE` when given).
 
-use super::flags::{LockArgs, StateArgs};
+use super::flags::{LockWaitArgs, StateArgs};
 use super::report::{self, CliReporter};
 use super::ExitCode;
 use crate::session::{Interrupts, ResumeRequest};
@@ -20,7 +20,7 @@ pub struct ResumeArgs {
     #[arg(long)]
     allow_changed_plan: bool,
     #[command(flatten)]
-    lock: LockArgs,
+    lock: LockWaitArgs,
 }
 
 pub fn run(args: ResumeArgs) -> ExitCode {

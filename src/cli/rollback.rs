@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use super::flags::{LockArgs, PlanStateArgs};
+use super::flags::{LockWaitArgs, PlanStateArgs};
 use super::report::{self, CliReporter};
 use super::ExitCode;
 use crate::engine::Approvals;
@@ -45,7 +45,7 @@ pub struct RollbackArgs {
     #[command(flatten)]
     state: PlanStateArgs,
     #[command(flatten)]
-    lock: LockArgs,
+    lock: LockWaitArgs,
 }
 
 pub fn run(args: RollbackArgs) -> ExitCode {

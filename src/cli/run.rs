@@ -3,7 +3,7 @@
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
-use super::flags::{LockArgs, PlanStateArgs};
+use super::flags::{LockWaitArgs, PlanStateArgs};
 use super::load::{load_inputs_reading, load_selected_graph};
 use super::report::{self, CliReporter};
 use super::ExitCode;
@@ -25,7 +25,7 @@ pub struct RunArgs {
     #[command(flatten)]
     state: PlanStateArgs,
     #[command(flatten)]
-    lock: LockArgs,
+    lock: LockWaitArgs,
     /// The version deployed before this run (`${previous_version}`; what a
     /// blue/green rollback switches back to) [default: from the state].
     #[arg(long, value_name = "VERSION")]

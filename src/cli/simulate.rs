@@ -155,7 +155,7 @@ fn read_state(location: &StateLocation, graph: &ExecutionGraph) -> (Vec<crate::s
 
 fn explore_all(
     graph: &ExecutionGraph,
-    inputs: &crate::check::inputs::ResolvedInputs,
+    inputs: &crate::inputs::ResolvedInputs,
     scenario: &Scenario,
     durations: &Arc<Durations>,
     json: bool,

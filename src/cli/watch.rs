@@ -1,9 +1,8 @@
 //! `deploy watch [--repo PATH|URL] [--branch B] [--every D] [--listen ADDR]
 //! [--webhook-secret-file F] FILE` — deploys every new commit of a branch
-//! (docs/continuous.md). SIGTERM/SIGINT/SIGHUP: stop fetching; a run going on gets
-//! the interrupt `deploy run` gets from Ctrl-C (it stops starting work and
-//! ends per the pipeline's `on_failure`; a second signal stops it at once);
-//! the lock is released; exit 0, or 130 when a run had to be interrupted.
+//! (docs/continuous.md). Parses the flags and hands the watcher to
+//! [`crate::watch::serve_and_watch`]; SIGTERM/SIGINT/SIGHUP stop it: exit 0,
+//! or 130 when a run had to be interrupted.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -13,8 +12,8 @@ use super::flags::parse_duration;
 use super::report::CliReporter;
 use super::serve::{ServerArgs, DEFAULT_LISTEN};
 use super::ExitCode;
-use crate::server::{ActiveRuns, AppState, PlanPath, PushTarget, ServerConfig, WebhookSecret};
-use crate::watch::{WatchConfig, WatchFlags, WatchShared, Watcher};
+use crate::server::{ActiveRuns, PlanPath, PushTarget, ServerConfig, WebhookSecret};
+use crate::watch::{Server, WatchConfig, WatchControl, WatchEnd, WatchFlags, Watcher};
 
 #[derive(Debug, clap::Args)]
 pub struct WatchArgs {
@@ -39,7 +38,7 @@ pub struct WatchArgs {
     /// Also serve the HTTP API and `POST /hooks/git` (docs/api.md).
     #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = DEFAULT_LISTEN)]
     listen: Option<String>,
-    /// The shared secret of the push webhooks (GitHub or GitLab).
+    /// The control secret of the push webhooks (GitHub or GitLab).
     #[arg(long, value_name = "FILE")]
     webhook_secret_file: Option<PathBuf>,
     /// `TOKEN IDENTITY` per line: bearer tokens for the API's writes.
@@ -112,7 +111,7 @@ pub fn run(args: WatchArgs) -> ExitCode {
         Err(error) => return super::report::error(error),
     };
     let plan = PlanPath::new(args.file.clone());
-    let shared = WatchShared::new(&config.branch, Some(plan.clone()));
+    let control = WatchControl::new(&config.branch, Some(plan.clone()));
     let runs = ActiveRuns::default();
     let server = match args.listen.as_deref() {
         Some(listen) => {
@@ -121,108 +120,28 @@ pub fn run(args: WatchArgs) -> ExitCode {
                 plan,
                 tokens,
                 open_reads: args.open_reads,
-                watcher: Some(shared.clone() as Arc<dyn PushTarget>),
+                watcher: Some(control.clone() as Arc<dyn PushTarget>),
                 webhook_secret: secret,
                 public_host,
                 trusted_proxies,
                 max_streams: args.max_streams as usize,
             };
-            match Server::start(listen, AppState::new(server_config, runs.clone())) {
+            match Server::start(listen, server_config, runs.clone()) {
                 Ok(server) => Some(server),
                 Err(error) => return usage(error),
             }
         }
         None => None,
     };
-    let signals = listen_for_stop(shared.clone(), runs.clone());
     let mut watcher =
-        match Watcher::new(config, store, shared.clone(), Arc::new(CliReporter), pipeline, args.store.json) {
+        match Watcher::new(config, store, control.clone(), Arc::new(CliReporter), pipeline, args.store.json) {
             Ok(watcher) => watcher,
             Err(error) => return super::report::error_as(error, args.store.json),
         };
     watcher.every_fixed = args.every.is_some();
     watcher.pipeline_known = local_plan.is_some();
-    watcher.run();
-    let interrupted = shared.interrupted_a_run() | runs.interrupt_all();
-    runs.wait_all();
-    if let Some(server) = server {
-        server.stop();
+    match crate::watch::serve_and_watch(watcher, control, runs, server) {
+        WatchEnd::Interrupted => ExitCode::Interrupted,
+        WatchEnd::Stopped => ExitCode::Success,
     }
-    drop(signals);
-    eprintln!("deploy: the watcher stopped");
-    if interrupted {
-        ExitCode::Interrupted
-    } else {
-        ExitCode::Success
-    }
-}
-
-/// The HTTP server on a runtime of its own.
-struct Server {
-    stop: tokio::sync::oneshot::Sender<()>,
-    thread: std::thread::JoinHandle<()>,
-    state: AppState,
-}
-
-impl Server {
-    fn start(listen: &str, state: AppState) -> Result<Server, String> {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .map_err(|error| format!("cannot start the runtime: {error}"))?;
-        let listener = runtime.block_on(crate::server::bind(listen))?;
-        let address = listener.local_addr().map_err(|error| error.to_string())?;
-        eprintln!("deploy: serving http://{address}/api/status");
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let streams = state.clone();
-        let thread = std::thread::Builder::new()
-            .name("deploy-server".into())
-            .spawn(move || {
-                let served = runtime.block_on(crate::server::serve(listener, state, async move {
-                    let _ = stopped.await;
-                }));
-                if let Err(error) = served {
-                    eprintln!("deploy: error: the server stopped: {error}");
-                }
-                runtime.shutdown_timeout(Duration::from_millis(200));
-            })
-            .map_err(|error| format!("cannot start the server: {error}"))?;
-        Ok(Server { stop, thread, state: streams })
-    }
-
-    /// Ends the open event streams (which would keep it serving), then stops.
-    fn stop(self) {
-        self.state.end_streams();
-        let _ = self.stop.send(());
-        let _ = self.thread.join();
-    }
-}
-
-/// Each SIGTERM/SIGINT stops the watcher (and interrupts its run, and the
-/// server's); a thread with a small runtime of its own listens.
-fn listen_for_stop(shared: Arc<WatchShared>, runs: ActiveRuns) -> Option<std::thread::JoinHandle<()>> {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
-    let (ready, listening) = std::sync::mpsc::channel::<()>();
-    let thread = std::thread::Builder::new()
-        .name("deploy-signals".into())
-        .spawn(move || {
-            runtime.block_on(async move {
-                let signals = crate::session::runtime::listen_for_signals();
-                let _ = ready.send(());
-                let Some(mut signals) = signals else {
-                    eprintln!("deploy: warning: {}", crate::session::runtime::NO_SIGNALS);
-                    return;
-                };
-                while signals.recv().await.is_some() {
-                    eprintln!("deploy: stopping the watcher");
-                    shared.stop();
-                    runs.interrupt_all();
-                }
-            });
-        })
-        .ok()?;
-    // The handlers are installed before the watcher starts.
-    let _ = listening.recv_timeout(Duration::from_secs(2));
-    Some(thread)
 }

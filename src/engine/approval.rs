@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use super::approval_prompt::{ApprovalPrompt, PromptAnswer, TerminalPrompt};
 use super::context::RunContext;
-use super::event::EventData;
+use crate::record::event::EventData;
 
 /// How an approval ended.
 #[derive(Clone, Debug, PartialEq, Eq)]

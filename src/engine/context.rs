@@ -11,13 +11,13 @@ use rhai::Dynamic;
 use tokio::sync::Semaphore;
 
 use super::approval_prompt::ApprovalPrompt;
-use super::bus::Bus;
 use super::interpolate::ValuesInScope;
 use super::script_runner::ScriptRunner;
 use super::transport::Transport;
-use crate::check::inputs::ResolvedInputs;
 use crate::check::model::{EnvId, EnvironmentDef, NodeDef, NodeId, Plan, Value};
 use crate::graph::ExecutionGraph;
+use crate::inputs::ResolvedInputs;
+use crate::record::bus::Bus;
 use crate::script::ScriptVariables;
 
 /// `--max-parallel` when not given: how many commands run at once.
@@ -432,7 +432,7 @@ pub fn inherited_environments(graph: &ExecutionGraph) -> Vec<Option<EnvId>> {
     out
 }
 
-pub use super::event::millis;
+pub use crate::record::event::millis;
 
 pub fn to_dynamic(value: &Value) -> Dynamic {
     match value {

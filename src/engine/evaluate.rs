@@ -12,10 +12,10 @@ use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 use super::context::RunContext;
-use super::event::Stream;
 use super::script_runner::{CheckOutcome, Quick, QuickResult};
 use super::transport::OutputSink;
 use crate::check::model::Script;
+use crate::record::event::Stream;
 use crate::script::{LogSink, ScriptLog, ScriptVariables};
 
 /// Where a script's `print`/`debug`/`log` lines go: the unit's output sink.

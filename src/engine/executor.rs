@@ -23,22 +23,15 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::context::{millis, RunContext};
-use super::event::{EventData, HostSummary, NodeStatus, NodeSummary, RollbackSummary, RunStatus, Summary};
 use super::gates::GateDecision;
 use super::hooks::{run_hooks, HookRunState};
 use super::monitor::MonitorHandle;
 use super::node::{run_node, NodeResult};
 use super::outcome::{self, Ending, Stop, INTERRUPTED};
+pub use super::run_report::RunReport;
 use super::undo::{run_rollback, RollbackReport};
 use crate::check::model::{FailurePolicy, HookEvent, NodeId};
-
-/// What a run ended with.
-#[derive(Clone, Debug)]
-pub struct RunReport {
-    pub status: RunStatus,
-    pub summary: Summary,
-    pub duration_ms: u64,
-}
+use crate::record::event::{EventData, HostSummary, NodeStatus, NodeSummary, RollbackSummary, RunStatus, Summary};
 
 struct NodeState {
     status: NodeStatus,
@@ -447,7 +440,7 @@ fn tolerated_failures(nodes: &[NodeSummary], version: &str) -> Vec<String> {
         .filter(|node| node.status == NodeStatus::Succeeded)
         .flat_map(|node| node.hosts.iter())
         .filter(|host| host.status == NodeStatus::Failed)
-        .map(|host| super::warning::tolerated_failure(&host.host, version))
+        .map(|host| crate::record::warning::tolerated_failure(&host.host, version))
         .collect()
 }
 

@@ -20,7 +20,6 @@ use tokio_util::sync::CancellationToken;
 use super::approval::{approve, ApprovalRequest, ApprovalResult};
 use super::context::{millis, RunContext};
 use super::evaluate;
-use super::event::{EvaluationOutcome, EventData, GateOutcome};
 use super::interpolate::Quoting;
 pub use super::node_result::GateDecision;
 use super::node_result::NodeResult;
@@ -29,6 +28,7 @@ use super::steps::output_sink;
 use crate::check::model::{Check, EnvironmentDef, FailurePolicy, GateDef, NodeDef, NodeId, OutcomePolicy};
 use crate::check::window::Window;
 use crate::duration::format_duration;
+use crate::record::event::{EvaluationOutcome, EventData, GateOutcome};
 use crate::script::LogSink;
 
 /// Where a gate is decided.

@@ -13,9 +13,9 @@ use rhai::Dynamic;
 use tokio_util::sync::CancellationToken;
 
 use super::context::{millis, RunContext};
-use super::event::{EventData, HookStatus};
 use super::steps::{run_steps, StepSite};
 use crate::check::model::{HookDef, HookEvent, NodeDef};
+use crate::record::event::{EventData, HookStatus};
 
 /// The state of the run a hook sees (its `status`, the failed node, the error).
 #[derive(Clone, Debug, Default)]

@@ -4,7 +4,6 @@
 //! hosts a partly done stage finished can be undone. [`super::rollout`]
 //! arranges the units in the batches of the stage's strategy.
 
-use std::ops::Range;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use tokio::time::Instant;
@@ -13,10 +12,10 @@ use tokio::sync::OwnedSemaphorePermit;
 use tokio_util::sync::CancellationToken;
 
 use super::context::{millis, RunContext, UnitOutcome, UnitPhase, UnitRecord};
-use super::event::{EventData, NodeStatus};
 use super::steps::{run_steps, StepFailure, StepSite};
 use crate::check::model::{NodeDef, NodeId, Step, Strategy};
 use crate::duration::format_duration;
+use crate::record::event::{EventData, NodeStatus};
 
 /// How one host (or the untargeted node) ended.
 #[derive(Clone, Debug)]
@@ -27,26 +26,6 @@ pub struct UnitResult {
     pub duration_ms: u64,
     pub error: Option<String>,
     pub exit_code: Option<i32>,
-}
-
-/// The batches of hosts a strategy runs, as index ranges into the hosts,
-/// split exactly as `deploy plan` shows them ([`crate::graph::batches`]).
-/// `all_at_once`: one batch (the hosts still share `--max-parallel`);
-/// `rolling`: batches of `batch` hosts, one after the other.
-pub fn batch_ranges(strategy: &Strategy, hosts: &[String]) -> Vec<Range<usize>> {
-    if hosts.is_empty() {
-        return Vec::new();
-    }
-    let mut start = 0;
-    let mut ranges = Vec::new();
-    for batch in crate::graph::batches::batches(strategy, hosts) {
-        let end = (start + batch.hosts.len()).min(hosts.len());
-        if end > start {
-            ranges.push(start..end);
-        }
-        start = end;
-    }
-    ranges
 }
 
 /// Runs a stage's steps on one host (or untargeted), with its attempts.
@@ -242,22 +221,5 @@ fn record_end(ctx: &RunContext, id: NodeId, phase: UnitPhase, unit: &UnitResult,
             exit_code: unit.exit_code,
             error: unit.error.clone(),
         });
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::batch_ranges;
-    use crate::check::model::{Amount, Strategy};
-
-    #[test]
-    fn batches_follow_the_strategy() {
-        let hosts: Vec<String> = (1..=4).map(|i| format!("h{i}")).collect();
-        assert_eq!(batch_ranges(&Strategy::AllAtOnce, &hosts), vec![0..4]);
-        let rolling = Strategy::Rolling { batch: Amount::Percent(25.0), max_failures: Amount::Count(0) };
-        assert_eq!(batch_ranges(&rolling, &hosts), vec![0..1, 1..2, 2..3, 3..4]);
-        let rolling = Strategy::Rolling { batch: Amount::Count(3), max_failures: Amount::Count(0) };
-        assert_eq!(batch_ranges(&rolling, &hosts), vec![0..3, 3..4]);
-        assert!(batch_ranges(&Strategy::AllAtOnce, &[]).is_empty());
     }
 }

@@ -5,8 +5,9 @@
 //! `pipeline`, `env.name`, `env.KEY`), the params, the secrets. In `run`
 //! commands every value is shell-quoted unless written `${raw(name)}`.
 
-use crate::check::inputs::ResolvedInputs;
 use crate::check::model::{EnvironmentDef, Expr, NodeDef, Plan, StringTemplate, TemplatePart, Value};
+use crate::inputs::ResolvedInputs;
+use crate::shell_quote::shell_quote;
 
 /// Everything a string or script can see at one point of a run.
 #[derive(Clone, Copy)]
@@ -120,20 +121,6 @@ impl<'a> ValuesInScope<'a> {
             }
         }
         Ok(out)
-    }
-}
-
-/// Quotes a value for `sh`: left bare when it holds only safe characters,
-/// otherwise wrapped in single quotes.
-pub fn shell_quote(text: &str) -> String {
-    let safe = !text.is_empty()
-        && text.chars().all(|c| {
-            c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/' | ':' | '=' | '@' | '%' | '+' | ',')
-        });
-    if safe {
-        text.to_string()
-    } else {
-        format!("'{}'", text.replace('\'', "'\\''"))
     }
 }
 

@@ -12,12 +12,9 @@
 pub mod approval;
 mod approval_prompt;
 pub mod approved;
-pub mod bus;
 pub mod context;
 pub mod evaluate;
-pub mod event;
 pub mod executor;
-pub mod failure;
 pub mod gates;
 pub mod hooks;
 pub mod hosts;
@@ -27,11 +24,10 @@ pub(crate) mod node;
 mod node_result;
 pub(crate) mod outcome;
 pub mod process;
-pub mod process_identity;
 pub mod process_watch;
-pub mod redact;
+pub mod replay;
 pub mod rollout;
-pub mod run_status;
+mod run_report;
 pub mod script_runner;
 pub mod steps;
 pub mod survivors;
@@ -45,22 +41,22 @@ pub mod transport;
 pub mod undo;
 pub mod undo_past_run;
 pub mod view;
-pub mod warning;
 
 use std::sync::Arc;
 use tokio::time::Instant;
 
 use tokio::sync::{mpsc, Semaphore};
 
-use crate::check::inputs::ResolvedInputs;
 use crate::check::model::TransportKind;
 use crate::graph::ExecutionGraph;
+use crate::inputs::ResolvedInputs;
+use crate::record::bus::EventClock;
+pub use crate::record::bus::{Bus, EventSink};
+use crate::record::redact::Redactor;
 use approval::ApprovalPrompt;
-pub use bus::{Bus, EventSink};
 pub use context::{Approvals, Resumed, RunOptions, DEFAULT_MAX_PARALLEL};
 use context::{CompletionLog, RunContext};
 pub use executor::RunReport;
-use redact::Redactor;
 use script_runner::{SandboxRunner, ScriptRunner};
 use transport::{LocalTransport, SshTransport, Transport};
 
@@ -77,7 +73,7 @@ pub struct Parts {
     /// Asks a person when stdin is a terminal (`options.approvals.interactive`).
     pub prompt: Option<Arc<dyn ApprovalPrompt>>,
     /// Warnings from outside the engine (heartbeat, journal, signals) into its event stream.
-    pub warnings: warning::Warnings,
+    pub warnings: crate::record::warning::Warnings,
 }
 
 impl Parts {
@@ -90,7 +86,7 @@ impl Parts {
             remotes: remotes(graph, options),
             scripts: Arc::new(scripts),
             prompt: Some(Arc::new(approval::TerminalPrompt)),
-            warnings: warning::Warnings::default(),
+            warnings: crate::record::warning::Warnings::default(),
         }
     }
 }
@@ -130,7 +126,7 @@ pub async fn run(
     interrupts: mpsc::UnboundedReceiver<()>,
 ) -> RunReport {
     let redactor = Redactor::new(inputs.secret_values());
-    let clock = if options.simulated { bus::EventClock::simulated() } else { bus::EventClock::Wall };
+    let clock = if options.simulated { EventClock::simulated() } else { EventClock::Wall };
     let (bus, worker) = Bus::start_with_clock(redactor, sinks, clock);
     let warnings = parts.warnings.clone();
     warnings.attach(&bus);
@@ -202,8 +198,8 @@ fn warn_unknown_approvals(graph: &ExecutionGraph, options: &RunOptions, bus: &Bu
                 || node.target.is_some_and(|env| plan.environment(env).protect.approval)
         });
         if !known {
-            bus.emit(event::EventData::Warning {
-                kind: warning::WarningKind::Run,
+            bus.emit(crate::record::event::EventData::Warning {
+                kind: crate::record::warning::WarningKind::Run,
                 message: format!("--approve {name}: no gate asks for an approval and no protected stage has that name"),
             });
         }

@@ -16,12 +16,12 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use super::context::{millis, RunContext};
-use super::event::{EventData, GateOutcome};
 use super::gates::{classify, conclude, evaluate_once, GateCheck, GateSite};
 use super::node_result::GateDecision;
 pub use super::node_result::MonitorHandle;
 use super::steps::output_sink;
 use crate::check::model::{Monitor, NodeId};
+use crate::record::event::{EventData, GateOutcome};
 
 /// Starts watching stage `stage` with `monitor`; `cancel` is the stage's token.
 pub fn start(ctx: &Arc<RunContext>, stage: NodeId, monitor: Monitor, cancel: &CancellationToken) -> MonitorHandle {

@@ -8,13 +8,13 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::context::{millis, RunContext};
-use super::event::{EventData, NodeStatus};
 use super::gates::{self, GateDecision};
 use super::hooks::{run_hooks, HookRunState};
 use super::monitor;
 pub use super::node_result::NodeResult;
 use super::rollout::run_stage;
 use crate::check::model::{FailurePolicy, HookEvent, NodeId, NodeKind};
+use crate::record::event::{EventData, NodeStatus};
 
 /// One node: its `when`, the approval and window its environment demands,
 /// then the stage's hosts or the gate's decision.

@@ -7,8 +7,8 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::event::{HostSummary, NodeStatus};
 use crate::check::model::{FailurePolicy, NodeId};
+use crate::record::event::{HostSummary, NodeStatus};
 
 /// How a node (all its hosts) ended, and what a failure makes the run do.
 #[derive(Debug)]

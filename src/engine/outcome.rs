@@ -7,8 +7,8 @@
 //! at once or rolls back first, [`after_rollback`] what the rollback makes of
 //! it, and [`final_hooks`] which lifecycle hooks run.
 
-use super::event::{FailureSummary, RunStatus};
 use crate::check::model::{FailurePolicy, HookEvent};
+use crate::record::event::{FailureSummary, RunStatus};
 
 /// What the run says when a signal stopped it.
 pub(crate) const INTERRUPTED: &str = "interrupted by a signal";

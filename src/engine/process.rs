@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, BufReader};
 use tokio_util::sync::CancellationToken;
 
-use super::event::Stream;
+use crate::record::event::Stream;
 
 /// The longest line passed on whole; a longer one is split.
 const MAX_LINE: u64 = 64 * 1024;

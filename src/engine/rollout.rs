@@ -24,11 +24,11 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::context::{millis, RunContext, UnitPhase};
-use super::event::{EventData, HostSummary, NodeStatus};
 use super::gates::{self, in_rfc3339, sleep_or_cancel, GateDecision, GateSite};
 use super::hosts::{run_unit, UnitResult};
 use super::node_result::NodeResult;
 use crate::check::model::{FailurePolicy, NodeId, Strategy};
+use crate::record::event::{EventData, HostSummary, NodeStatus};
 
 /// Runs a stage on every host of its target (or once without one).
 pub async fn run_stage(ctx: Arc<RunContext>, id: NodeId, cancel: CancellationToken) -> NodeResult {

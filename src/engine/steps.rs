@@ -9,10 +9,10 @@ use tokio_util::sync::CancellationToken;
 
 use super::context::RunContext;
 use super::evaluate;
-use super::event::EventData;
 use super::interpolate::{Quoting, ValuesInScope};
 use super::transport::{CommandSpec, OutputSink, UploadSpec};
 use crate::check::model::{NodeDef, Script, Step, StringTemplate, Upload};
+use crate::record::event::EventData;
 
 /// Why a list of steps did not complete.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -195,7 +195,7 @@ impl StepAt<'_> {
         };
         let transport = self.ctx.transport_for(self.node, self.host);
         let described = format!("upload {} to {}", spec.local.display(), spec.target());
-        (self.output)(super::event::Stream::Stdout, described);
+        (self.output)(crate::record::event::Stream::Stdout, described);
         transport
             .upload(self.host.unwrap_or("local"), spec, self.cancel.clone())
             .await

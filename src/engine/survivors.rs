@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use super::context::RunContext;
-use super::event::{Event, EventData};
-use super::process_identity::{machine_id, process_start};
 use super::process_watch::{ProcessNotice, ProcessWatch};
+use crate::record::event::{Event, EventData};
+use crate::record::process_identity::{machine_id, process_start};
 
 /// How often a group being ended is looked at.
 const POLL: Duration = Duration::from_millis(20);
@@ -135,7 +135,7 @@ pub fn group_members(pgid: u32) -> Vec<u32> {
 
 /// How [`end_group`] ended a group.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Ending {
+pub enum GroupEnding {
     /// Gone within the grace period after SIGTERM.
     Terminated,
     /// Still there after the grace period: SIGKILLed.
@@ -144,31 +144,31 @@ pub enum Ending {
     Stuck,
 }
 
-impl Ending {
+impl GroupEnding {
     pub fn word(self) -> &'static str {
         match self {
-            Ending::Terminated => "terminated",
-            Ending::Killed => "killed",
-            Ending::Stuck => "still running",
+            GroupEnding::Terminated => "terminated",
+            GroupEnding::Killed => "killed",
+            GroupEnding::Stuck => "still running",
         }
     }
 }
 
 /// SIGTERM to the group, up to `grace` for it to end, then SIGKILL.
-pub fn end_group(pgid: u32, grace: Duration) -> Ending {
-    let Ok(group) = i32::try_from(pgid) else { return Ending::Stuck };
+pub fn end_group(pgid: u32, grace: Duration) -> GroupEnding {
+    let Ok(group) = i32::try_from(pgid) else { return GroupEnding::Stuck };
     if group <= 1 {
-        return Ending::Stuck;
+        return GroupEnding::Stuck;
     }
     signal_group(group, libc::SIGTERM);
     if wait_gone(pgid, grace) {
-        return Ending::Terminated;
+        return GroupEnding::Terminated;
     }
     signal_group(group, libc::SIGKILL);
     if wait_gone(pgid, AFTER_KILL) {
-        Ending::Killed
+        GroupEnding::Killed
     } else {
-        Ending::Stuck
+        GroupEnding::Stuck
     }
 }
 
@@ -205,7 +205,7 @@ mod tests {
         let pgid = child.id();
         std::thread::sleep(Duration::from_millis(100));
         assert!(!group_members(pgid).is_empty());
-        assert_eq!(end_group(pgid, Duration::from_millis(200)), Ending::Killed);
+        assert_eq!(end_group(pgid, Duration::from_millis(200)), GroupEnding::Killed);
         let _ = child.wait();
         assert!(group_members(pgid).is_empty());
     }
@@ -215,7 +215,7 @@ mod tests {
         let mut child = std::process::Command::new("sleep").arg("30").process_group(0).spawn().unwrap();
         let pgid = child.id();
         let reaper = std::thread::spawn(move || child.wait());
-        assert_eq!(end_group(pgid, Duration::from_secs(2)), Ending::Terminated);
+        assert_eq!(end_group(pgid, Duration::from_secs(2)), GroupEnding::Terminated);
         let _ = reaper.join();
     }
 }

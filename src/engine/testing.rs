@@ -6,13 +6,13 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
-use super::bus::EventLog;
-use super::event::{Event, EventData};
 use super::script_runner::compile_script;
 use super::{run, Parts, RunOptions, RunReport};
-use crate::check::inputs::ResolvedInputs;
 use crate::check::model::*;
 use crate::graph::ExecutionGraph;
+use crate::inputs::ResolvedInputs;
+use crate::record::bus::EventLog;
+use crate::record::event::{Event, EventData};
 use crate::syntax::span::SourceMap;
 
 /// `"echo ${host} ${raw(x)}"` → a template (no escapes).

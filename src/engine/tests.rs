@@ -3,9 +3,9 @@
 
 use std::time::{Duration, Instant};
 
-use super::event::{EventData, NodeStatus, RollbackStatus, RunStatus};
 use super::testing::*;
 use crate::check::model::{Check, FailurePolicy, OutcomePolicy, Retry, Value};
+use crate::record::event::{EventData, NodeStatus, RollbackStatus, RunStatus};
 
 fn starts(outcome: &Outcome) -> Vec<String> {
     outcome
@@ -25,7 +25,7 @@ fn rollback_order(outcome: &Outcome) -> Vec<String> {
         .filter_map(|e| match &e.data {
             EventData::RollbackStep {
                 node, host, status: RollbackStatus::Succeeded | RollbackStatus::Failed, ..
-            } => Some(super::event::unit_label(node, host.as_deref())),
+            } => Some(crate::record::event::unit_label(node, host.as_deref())),
             _ => None,
         })
         .collect()

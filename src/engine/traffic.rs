@@ -22,12 +22,12 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use super::context::{millis, RunContext, UnitOutcome, UnitPhase, UnitRecord};
-use super::event::EventData;
 use super::gates::{in_rfc3339, sleep_or_cancel, GateSite};
 use super::rollout::Rollout;
 use super::steps::{run_steps, StepSite};
 use crate::check::model::{Expr, FailurePolicy, NodeDef, NodeId, Traffic, Value};
 use crate::graph::batches::percent_text;
+use crate::record::event::EventData;
 
 /// How long sending traffic back to the stable version may take when the
 /// router stage declares no `timeout`.

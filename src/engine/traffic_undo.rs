@@ -9,7 +9,7 @@ use std::sync::Arc;
 use tokio::time::Instant;
 
 use super::context::{millis, RunContext, UnitPhase, UnitRecord};
-use super::event::{EventData, RollbackStatus, RollbackSummary};
+use crate::record::event::{EventData, RollbackStatus, RollbackSummary};
 
 /// Routes `unit`'s canary back to the stable version (a `Promoted` unit).
 pub async fn back_to_stable(ctx: &Arc<RunContext>, unit: &UnitRecord, units: &[UnitRecord]) -> RollbackSummary {

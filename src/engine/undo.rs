@@ -13,10 +13,10 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::context::{millis, RunContext, UnitOutcome, UnitPhase, UnitRecord};
-use super::event::{unit_label, EventData, RollbackStatus, RollbackSummary};
 use super::steps::{run_steps, StepSite};
 use crate::check::model::{NodeDef, RollbackSpec, Step, Strategy};
 use crate::duration::format_duration;
+use crate::record::event::{unit_label, EventData, RollbackStatus, RollbackSummary};
 
 #[derive(Clone, Debug, Default)]
 pub struct RollbackReport {

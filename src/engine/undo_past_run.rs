@@ -8,18 +8,18 @@ use tokio::time::Instant;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::bus::{Bus, EventSink};
+use crate::record::bus::{Bus, EventSink};
 use std::sync::Arc;
 
 use super::context::{millis, CompletionLog, RunContext, RunOptions, UnitOutcome, UnitPhase, UnitRecord};
-use super::event::{EventData, FailureSummary, NodeStatus, NodeSummary, RunStatus, Summary};
 use super::executor::{run_started, RunReport};
-use super::redact::Redactor;
 use super::undo::{run_rollback, RollbackReport};
 use super::{gates, Parts};
-use crate::check::inputs::ResolvedInputs;
 use crate::check::model::NodeId;
 use crate::graph::ExecutionGraph;
+use crate::inputs::ResolvedInputs;
+use crate::record::event::{EventData, FailureSummary, NodeStatus, NodeSummary, RunStatus, Summary};
+use crate::record::redact::Redactor;
 
 /// What a past run completed, to undo.
 pub struct PastRun {

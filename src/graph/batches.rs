@@ -1,5 +1,7 @@
 //! How a strategy splits an environment's hosts into batches, in order.
 
+use std::ops::Range;
+
 use crate::check::model::Strategy;
 
 /// One batch of a rollout: the hosts that move together.
@@ -47,6 +49,26 @@ pub fn batches(strategy: &Strategy, hosts: &[String]) -> Vec<Batch> {
     }
 }
 
+/// The batches of hosts a strategy runs, as index ranges into the hosts,
+/// split exactly as `deploy plan` shows them ([`batches`]).
+/// `all_at_once`: one batch (the hosts still share `--max-parallel`);
+/// `rolling`: batches of `batch` hosts, one after the other.
+pub fn batch_ranges(strategy: &Strategy, hosts: &[String]) -> Vec<Range<usize>> {
+    if hosts.is_empty() {
+        return Vec::new();
+    }
+    let mut start = 0;
+    let mut ranges = Vec::new();
+    for batch in crate::graph::batches::batches(strategy, hosts) {
+        let end = (start + batch.hosts.len()).min(hosts.len());
+        if end > start {
+            ranges.push(start..end);
+        }
+        start = end;
+    }
+    ranges
+}
+
 /// `5%`, `12.5%`.
 pub fn percent_text(value: f64) -> String {
     if value.fract() == 0.0 {
@@ -86,5 +108,16 @@ mod tests {
         assert_eq!(all.len(), 3);
         assert_eq!(all[0].hosts, vec!["web-1", "web-2"]);
         assert_eq!(all[2].hosts, vec!["web-5"]);
+    }
+
+    #[test]
+    fn batches_follow_the_strategy() {
+        let hosts: Vec<String> = (1..=4).map(|i| format!("h{i}")).collect();
+        assert_eq!(batch_ranges(&Strategy::AllAtOnce, &hosts), vec![0..4]);
+        let rolling = Strategy::Rolling { batch: Amount::Percent(25.0), max_failures: Amount::Count(0) };
+        assert_eq!(batch_ranges(&rolling, &hosts), vec![0..1, 1..2, 2..3, 3..4]);
+        let rolling = Strategy::Rolling { batch: Amount::Count(3), max_failures: Amount::Count(0) };
+        assert_eq!(batch_ranges(&rolling, &hosts), vec![0..3, 3..4]);
+        assert!(batch_ranges(&Strategy::AllAtOnce, &[]).is_empty());
     }
 }

@@ -19,9 +19,9 @@
 //! pool with `thread_stack_size`), otherwise on a helper thread of the sandbox (slower). The
 //! `*_with_log` variants send one evaluation's output to its own sink.
 
+mod big_stack;
 mod error;
 mod free_variables;
-mod helpers;
 pub mod host;
 mod limits;
 mod outcome;

@@ -1,6 +1,6 @@
 //! The sandboxed engine: packages, limits, deadline, output routing, and outcome classification.
 
-use super::helpers::Helpers;
+use super::big_stack::Helpers;
 use super::outcome::{self, Thrown};
 use super::{host, runtime, stack, LogSink, ScriptError, ScriptLimits, ScriptOutcome, ScriptVariables};
 use rhai::packages::{

@@ -23,7 +23,6 @@ pub mod origin;
 pub mod page;
 pub mod reporter;
 pub mod routes;
-pub mod run_actions;
 pub mod runs;
 pub mod tokens;
 

@@ -8,7 +8,7 @@ use axum::http::Method;
 use axum::routing::{get, post, MethodRouter};
 
 pub use super::access::{Access, RouteAccess};
-use super::{actions, api, events, hooks, locks, page, run_actions, AppState};
+use super::{actions, api, events, hooks, locks, page, AppState};
 
 /// One route: its method and path, its access, its handler.
 pub struct Route {
@@ -31,8 +31,8 @@ pub fn table() -> Vec<Route> {
         route(Method::GET, "/api/runs/{id}", Read, get(api::run)),
         route(Method::GET, "/api/runs/{id}/events", Read, get(events::stream)),
         route(Method::POST, "/api/runs/{id}/approve", Write, post(actions::approve)),
-        route(Method::POST, "/api/runs/{id}/reject", Write, post(run_actions::reject)),
-        route(Method::POST, "/api/runs/{id}/resume", Write, post(run_actions::resume)),
+        route(Method::POST, "/api/runs/{id}/reject", Write, post(actions::reject)),
+        route(Method::POST, "/api/runs/{id}/resume", Write, post(actions::resume)),
         route(Method::POST, "/api/environments/{env}/rollback", Write, post(actions::rollback)),
         route(Method::GET, "/api/environments/{env}/rollback", Read, get(actions::rollback_preview)),
         route(Method::POST, "/api/locks/release", Write, post(locks::release)),

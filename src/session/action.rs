@@ -6,7 +6,7 @@
 //! finished), so no journal writer of its own numbers events at the same time.
 
 use super::error::SessionResult;
-use crate::engine::event::{Event, EventData, SCHEMA_VERSION};
+use crate::record::event::{Event, EventData, SCHEMA_VERSION};
 use crate::state::StateStore;
 
 /// One action, as the journal records it.

@@ -97,7 +97,7 @@ pub fn record_crashed_run(store: &mut dyn StateStore, run_id: &str) -> StateResu
 /// rollback goes back from again — rollback blocks run twice safely).
 fn record_crashed_rollback(store: &mut dyn StateStore, deployment: &Deployment) -> StateResult<()> {
     let Some(topology) = Topology::of_canonical(&deployment.plan_canonical) else { return Ok(()) };
-    let (events, _) = crate::state::resume::events(&store.journal(&deployment.run_id)?);
+    let (events, _) = crate::state::journal::read_events(&store.journal(&deployment.run_id)?);
     let touched = crate::state::host_outcome::hosts_a_crashed_rollback_touched(&topology, &events);
     let current = store.host_versions(Some(&deployment.pipeline))?;
     let mut record = HostRecord {

@@ -10,8 +10,8 @@ use std::collections::HashMap;
 use super::error::{SessionError, SessionResult};
 use crate::check::selection::Selection;
 use crate::engine::context::HostVersions;
-use crate::engine::event::Event;
 use crate::graph::ExecutionGraph;
+use crate::record::event::Event;
 use crate::state::{DeploymentKind, DeploymentQuery, DeploymentStatus, HostState, HostVersion, StateStore};
 
 /// One host going back.
@@ -142,12 +142,12 @@ pub fn plan(
         let mut found = None;
         for entry in same_version.chain(history.iter().filter(mine)) {
             if !journals.contains_key(&entry.run_id) {
-                let (events, _) = crate::state::resume::events(&store.journal(&entry.run_id)?);
+                let (events, _) = crate::state::journal::read_events(&store.journal(&entry.run_id)?);
                 journals.insert(entry.run_id.clone(), events);
             }
             let units: Vec<(String, Option<String>)> = journals
                 .get(&entry.run_id)
-                .map(|events| crate::state::resume::started_units(events, graph))
+                .map(|events| crate::engine::replay::started_units(events, graph))
                 .unwrap_or_default()
                 .into_iter()
                 .filter(|(node, host)| {
@@ -187,7 +187,7 @@ pub fn plan(
     for (run, version) in &order {
         let steps: Vec<&HostStep> = out.steps.iter().filter(|step| step.run == *run).collect();
         let Some(events) = journals.get(run) else { continue };
-        for unit in crate::state::resume::started_units(events, graph) {
+        for unit in crate::engine::replay::started_units(events, graph) {
             let mine = match &unit.1 {
                 Some(host) => out.units.contains(&unit) && steps.iter().any(|step| step.host == *host),
                 None => selection.untargeted && is_untargeted_stage(graph, &unit.0) && !kept.contains(version),

@@ -5,9 +5,9 @@ use std::path::Path;
 
 use super::error::{SessionError, SessionResult};
 use super::reporter::Reporter;
-use crate::check::inputs::{resolve_inputs_with, ResolvedInputs, SecretReading};
 use crate::check::selection::Selection;
 use crate::graph::ExecutionGraph;
+use crate::inputs::{resolve_inputs_with, ResolvedInputs, SecretReading};
 use crate::syntax::span::SourceMap;
 
 /// `NAME=VALUE` pairs; the ones without `=` are left out.

@@ -175,10 +175,10 @@ pub struct TrafficShare {
 }
 
 /// The last `rollout_step` with a `weight` of each stage, from the run's journal.
-fn traffic_shares(events: &[crate::engine::event::Event]) -> Vec<TrafficShare> {
+fn traffic_shares(events: &[crate::record::event::Event]) -> Vec<TrafficShare> {
     let mut shares: Vec<TrafficShare> = Vec::new();
     for event in events {
-        if let crate::engine::event::EventData::RolloutStep { node, weight: Some(weight), label, .. } = &event.data {
+        if let crate::record::event::EventData::RolloutStep { node, weight: Some(weight), label, .. } = &event.data {
             shares.retain(|share| share.node != *node);
             shares.push(TrafficShare { node: node.clone(), weight: *weight, label: label.clone() });
         }
@@ -250,7 +250,7 @@ pub fn overview(store: &mut dyn StateStore, pipeline: Option<&str>) -> SessionRe
     let mut runs = runs;
     for run in &mut runs {
         let Ok(journal) = store.journal(&run.run_id) else { continue };
-        let (events, _) = crate::state::resume::events(&journal);
+        let (events, _) = crate::state::journal::read_events(&journal);
         run.traffic = traffic_shares(&events);
         if run.status == DeploymentStatus::Crashed {
             run.survivors = crate::engine::survivors::survivors(&events);
@@ -270,7 +270,7 @@ pub fn overview(store: &mut dyn StateStore, pipeline: Option<&str>) -> SessionRe
         .iter()
         .flat_map(|env| env.hosts.iter())
         .filter(|host| host.state == HostState::Failed)
-        .map(|host| crate::engine::warning::tolerated_failure(&host.host, &host.version))
+        .map(|host| crate::record::warning::tolerated_failure(&host.host, &host.version))
         .collect();
     let mut pipelines: Vec<String> = environments.iter().map(|entry| entry.pipeline.clone()).collect();
     pipelines.extend(pipeline.map(str::to_string));
@@ -308,7 +308,7 @@ fn overlay_crashed(
     if deployment.kind == crate::state::DeploymentKind::Rollback {
         // The hosts a dead rollback had started to undo: nothing proves what they run.
         let Ok(journal) = store.journal(&deployment.run_id) else { return };
-        let (events, _) = crate::state::resume::events(&journal);
+        let (events, _) = crate::state::journal::read_events(&journal);
         for (environment, host) in crate::state::host_outcome::hosts_a_crashed_rollback_touched(&topology, &events) {
             let view = environments
                 .iter_mut()

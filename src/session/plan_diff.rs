@@ -7,8 +7,8 @@ use serde::Serialize;
 
 use crate::canonical::diff::{describe, Change};
 use crate::canonical::CanonicalPlan;
-use crate::check::inputs::ResolvedInputs;
 use crate::graph::ExecutionGraph;
+use crate::inputs::ResolvedInputs;
 use crate::state::{format_time, DeploymentKind, DeploymentQuery, DeploymentStatus, StateLocation};
 
 #[derive(Debug, Serialize)]

@@ -5,7 +5,6 @@
 
 use serde::Serialize;
 
-use crate::check::inputs::ResolvedInputs;
 use crate::check::model::*;
 use crate::duration::format_duration;
 use crate::engine::interpolate::{Quoting, ValuesInScope};
@@ -13,6 +12,7 @@ use crate::graph::batches::{batches, Batch};
 use crate::graph::timing::{worst_case, WorstCase};
 use crate::graph::traffic_timing::{traffic_timing, TrafficTiming};
 use crate::graph::ExecutionGraph;
+use crate::inputs::ResolvedInputs;
 
 /// What a run would do, as data: printed for people or as JSON.
 #[derive(Debug, Serialize)]

@@ -1,7 +1,7 @@
 //! The deployment row of a run starting now, and the params it records.
 
-use crate::check::inputs::ResolvedInputs;
 use crate::graph::ExecutionGraph;
+use crate::inputs::ResolvedInputs;
 use crate::state::{now_ms, Deployment, DeploymentKind, DeploymentStatus, Holder};
 
 /// What a new deployment row says beyond the plan and its inputs.
@@ -60,12 +60,12 @@ pub fn plan_hash(text: &str) -> String {
 
 /// Params (and secrets, as `***`) as the deployments row keeps them.
 pub fn recorded_params(inputs: &ResolvedInputs) -> Vec<(String, String)> {
-    let redactor = crate::engine::redact::Redactor::new(inputs.secrets.iter().map(|(_, value)| value.as_str()));
+    let redactor = crate::record::redact::Redactor::new(inputs.secrets.iter().map(|(_, value)| value.as_str()));
     inputs
         .params
         .iter()
         .map(|(name, value)| (name.clone(), redactor.redact(&value.to_text())))
-        .chain(inputs.secrets.iter().map(|(name, _)| (name.clone(), crate::engine::redact::MASK.to_string())))
+        .chain(inputs.secrets.iter().map(|(name, _)| (name.clone(), crate::record::redact::MASK.to_string())))
         .collect()
 }
 
@@ -75,7 +75,7 @@ pub fn params_as_sets(deployment: &Deployment, graph: &ExecutionGraph) -> Vec<St
         .params
         .iter()
         .filter(|(name, _)| graph.plan.params.iter().any(|param| &param.name == name))
-        .filter(|(_, value)| value != crate::engine::redact::MASK)
+        .filter(|(_, value)| value != crate::record::redact::MASK)
         .map(|(name, value)| format!("{name}={value}"))
         .collect()
 }
@@ -88,7 +88,7 @@ pub fn recorded_sets(deployment: &Deployment) -> Vec<String> {
     deployment
         .params
         .iter()
-        .filter(|(_, value)| value != crate::engine::redact::MASK)
+        .filter(|(_, value)| value != crate::record::redact::MASK)
         .map(|(name, value)| format!("{name}={value}"))
         .collect()
 }

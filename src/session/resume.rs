@@ -142,7 +142,7 @@ pub struct PreparedResume {
     store: Box<dyn StateStore>,
     deployment: Deployment,
     graph: crate::graph::ExecutionGraph,
-    inputs: crate::check::inputs::ResolvedInputs,
+    inputs: crate::inputs::ResolvedInputs,
     options: RunOptions,
     /// Step processes the crashed runner left running.
     survivors: Vec<crate::engine::survivors::Survivor>,
@@ -163,9 +163,9 @@ pub fn prepare(request: ResumeRequest, reporter: &dyn Reporter) -> SessionResult
     resumable(&deployment, store.as_mut(), &probe)?;
     check_plan_unchanged(&deployment, request.allow_changed_plan, reporter)?;
     let journal = store.journal(&deployment.run_id)?;
-    let (events, unreadable) = crate::state::resume::events(&journal);
+    let (events, unreadable) = crate::state::journal::read_events(&journal);
     // The run's own `--env` / `--limit`: a resumed run stays within them.
-    let selection = crate::state::resume::selection(&events);
+    let selection = crate::engine::replay::selection(&events);
     // The run's own params (every `--set` it was started with): they decide
     // constant values of the plan too (durations, windows, waits), so the
     // plan is checked with them, as the run's was.
@@ -187,7 +187,7 @@ pub fn prepare(request: ResumeRequest, reporter: &dyn Reporter) -> SessionResult
         previous_version: Some(deployment.previous_version.clone()),
         approvals,
         kill_grace: super::kill_grace(),
-        resumed: crate::state::resume::resume_point(&events, &graph),
+        resumed: crate::engine::replay::resume_point(&events, &graph),
         simulated: false,
         selection,
         // Each host's own previous version, as when the run started.
@@ -309,7 +309,7 @@ pub struct ClaimedResume {
     interrupts: Interrupts,
     deployment: Deployment,
     graph: crate::graph::ExecutionGraph,
-    inputs: crate::check::inputs::ResolvedInputs,
+    inputs: crate::inputs::ResolvedInputs,
     options: RunOptions,
     survivors: Vec<crate::engine::survivors::Survivor>,
     prompt: Option<std::sync::Arc<dyn crate::engine::approval::ApprovalPrompt>>,
@@ -379,7 +379,7 @@ impl ClaimedResume {
         let finish = run_finish(&mut guard, &report, &deployment.pipeline, &deployment.version, &topology, &mut found);
         let mut problems = record_end_with(&mut guard, &finish, &health, found);
         release(guard, &mut problems);
-        let failure = crate::engine::failure::Failure::of_run(&graph.plan, &report);
+        let failure = crate::session::SessionError::of_run(&graph.plan, &report);
         Ok(RunEnd { run_id: holder.run_id, report, problems, failure })
     }
 }

@@ -21,10 +21,10 @@ use super::liveness::{effective_status, final_environment, lease_scope, target_e
 use super::record::{params_as_sets, NewDeployment};
 use super::reporter::Reporter;
 use super::runtime::Interrupts;
-use crate::engine::event::RunStatus;
 use crate::engine::undo_past_run::PastRun;
 use crate::engine::{Approvals, EventSink, Parts, RunOptions};
 use crate::graph::ExecutionGraph;
+use crate::record::event::RunStatus;
 use crate::state::{
     now_ms, Claim, Deployment, DeploymentKind, DeploymentQuery, DeploymentStatus, EnvironmentRollback, Holder,
     RollbackRecord, StateLocation, StateStore,
@@ -97,7 +97,7 @@ pub struct PreparedRollback {
     request: RollbackRequest,
     store: Box<dyn StateStore>,
     graph: ExecutionGraph,
-    inputs: crate::check::inputs::ResolvedInputs,
+    inputs: crate::inputs::ResolvedInputs,
     target: Target,
     units: Vec<(String, Option<String>)>,
     gates: Vec<crate::check::model::NodeId>,
@@ -206,8 +206,8 @@ fn unfinished_units(
     environment: Option<&str>,
 ) -> SessionResult<Vec<(String, Option<String>)>> {
     let run_id = &target.deployment.run_id;
-    let (events, _) = crate::state::resume::events(&store.journal(run_id)?);
-    let mut units = crate::state::resume::started_units(&events, graph);
+    let (events, _) = crate::state::journal::read_events(&store.journal(run_id)?);
+    let mut units = crate::engine::replay::started_units(&events, graph);
     let rollbacks = store.deployments(&DeploymentQuery {
         pipeline: Some(target.deployment.pipeline.clone()),
         kind: Some(DeploymentKind::Rollback),
@@ -217,7 +217,7 @@ fn unfinished_units(
         for (node, host, status) in
             crate::state::host_outcome::undos(&store.journal_of_type(&rollback.run_id, "rollback_step")?)
         {
-            if status == crate::engine::event::RollbackStatus::Succeeded {
+            if status == crate::record::event::RollbackStatus::Succeeded {
                 units.retain(|unit| unit.0 != node || unit.1 != host);
             }
         }
@@ -319,7 +319,7 @@ pub struct ClaimedRollback {
     guard: LeaseGuard,
     holder: Holder,
     graph: ExecutionGraph,
-    inputs: crate::check::inputs::ResolvedInputs,
+    inputs: crate::inputs::ResolvedInputs,
     target: Target,
     units: Vec<(String, Option<String>)>,
     gates: Vec<crate::check::model::NodeId>,
@@ -359,7 +359,7 @@ impl ClaimedRollback {
         };
         let undone = target.deployment.run_id.clone();
         let before = guard.store().journal(&undone).map_err(SessionError::from).and_then(|journal| {
-            let (events, _) = crate::state::resume::events(&journal);
+            let (events, _) = crate::state::journal::read_events(&journal);
             let crashed = super::liveness::effective_status(&target.deployment, &holder)
                 == crate::state::DeploymentStatus::Crashed;
             let survivors = if crashed { crate::engine::survivors::survivors(&events) } else { Vec::new() };
@@ -394,7 +394,7 @@ impl ClaimedRollback {
                 units.len()
             )),
         }
-        let phases = crate::state::resume::traffic_phases(&events, &graph);
+        let phases = crate::engine::replay::traffic_phases(&events, &graph);
         let undo =
             PastRun { units, reason: format!("deploy rollback of run {}", target.deployment.run_id), gates, phases };
         let drive = Drive {
@@ -415,7 +415,7 @@ impl ClaimedRollback {
         let end = Undone { holder: &holder, target: &target, environments: &environments, hosts: hosts.as_ref() };
         problems.extend(end.record(guard.store(), &graph, report.status));
         release(guard, &mut problems);
-        let failure = crate::engine::failure::Failure::of_run(&graph.plan, &report);
+        let failure = crate::session::SessionError::of_run(&graph.plan, &report);
         Ok(RunEnd { run_id: holder.run_id, report, problems, failure })
     }
 }

@@ -5,9 +5,9 @@ use std::time::Duration;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 
 use super::error::{SessionError, SessionErrorKind, SessionResult};
-use crate::engine::warning::{WarningKind, Warnings};
 use crate::engine::RunReport;
 use crate::graph::ExecutionGraph;
+use crate::record::warning::{WarningKind, Warnings};
 
 /// Who may interrupt a run: this process's SIGINT/SIGTERM (a command run by
 /// a person), or the front end that started it (a watcher that got the

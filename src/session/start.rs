@@ -8,9 +8,9 @@ use super::liveness::{effective_status, final_environment, lease_scope, target_e
 use super::record::NewDeployment;
 use super::reporter::Reporter;
 use super::runtime::Interrupts;
-use crate::check::inputs::ResolvedInputs;
 use crate::engine::{EventSink, Parts, RunOptions};
 use crate::graph::ExecutionGraph;
+use crate::inputs::ResolvedInputs;
 use crate::state::host_outcome::Topology;
 use crate::state::{DeploymentKind, DeploymentQuery, DeploymentStatus, Holder, StateLocation, StateStore};
 
@@ -67,7 +67,7 @@ pub fn start(request: RunRequest, reporter: &dyn Reporter) -> SessionResult<RunE
     let finish = run_finish(&mut guard, &report, &pipeline, &version, &topology, &mut found);
     let mut problems = record_end_with(&mut guard, &finish, &health, found);
     release(guard, &mut problems);
-    let failure = crate::engine::failure::Failure::of_run(&graph.plan, &report);
+    let failure = crate::session::SessionError::of_run(&graph.plan, &report);
     Ok(RunEnd { run_id: holder.run_id, report, problems, failure })
 }
 

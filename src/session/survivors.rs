@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use super::error::{SessionError, SessionResult};
 use super::reporter::Reporter;
-use crate::engine::event::{Event, EventData, SCHEMA_VERSION};
-use crate::engine::survivors::{end_group, Ending, Survivor};
+use crate::engine::survivors::{end_group, GroupEnding, Survivor};
+use crate::record::event::{Event, EventData, SCHEMA_VERSION};
 use crate::state::StateStore;
 
 /// Ends the step processes of the crashed runs whose leases `guard` took
@@ -22,7 +22,7 @@ pub fn end_survivors_of_taken_over(
     reporter: &dyn Reporter,
 ) -> SessionResult<()> {
     for run_id in guard.taken_over().to_vec() {
-        let (events, _) = crate::state::resume::events(&guard.store().journal(&run_id)?);
+        let (events, _) = crate::state::journal::read_events(&guard.store().journal(&run_id)?);
         let survivors = crate::engine::survivors::survivors(&events);
         end_survivors(guard.store(), &run_id, &survivors, grace, reporter)?;
     }
@@ -51,7 +51,7 @@ pub fn end_survivors(
             continue;
         }
         let ending = end_group(survivor.pgid, grace);
-        if ending == Ending::Stuck {
+        if ending == GroupEnding::Stuck {
             return Err(SessionError::refused(format!(
                 "{what}, left running by the crashed runner, does not end even after SIGKILL; nothing was run"
             )));

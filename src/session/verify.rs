@@ -11,11 +11,11 @@ use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
 use super::error::{SessionError, SessionResult};
-use crate::check::inputs::ResolvedInputs;
 use crate::check::model::{EnvironmentDef, StringTemplate, TransportKind};
 use crate::engine::interpolate::{Quoting, ValuesInScope};
 use crate::engine::transport::{CommandSpec, LocalTransport, SshHost, SshTransport, Transport};
 use crate::graph::ExecutionGraph;
+use crate::inputs::ResolvedInputs;
 use crate::state::{HostCheckRecord, StateLocation, StateStore};
 
 /// How long one probe may take on one host.
@@ -257,7 +257,7 @@ async fn probe_host(transport: &dyn Transport, spec: CommandSpec, mut check: Hos
     let stderr: Arc<Mutex<Vec<String>>> = Arc::default();
     let (out, err) = (stdout.clone(), stderr.clone());
     let sink: crate::engine::transport::OutputSink = Arc::new(move |stream, line| {
-        let lines = if stream == crate::engine::event::Stream::Stderr { &err } else { &out };
+        let lines = if stream == crate::record::event::Stream::Stderr { &err } else { &out };
         if let Ok(mut lines) = lines.lock() {
             lines.push(line);
         }

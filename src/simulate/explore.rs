@@ -13,9 +13,9 @@ use super::durations::Durations;
 use super::injection::{GateInjection, InjectedOutcome, Injections, StepSelector};
 use super::outcome::{conclude, Conclusion, Outcome};
 use super::{simulate, Scenario};
-use crate::check::inputs::ResolvedInputs;
 use crate::check::model::{NodeKind, Plan};
 use crate::graph::ExecutionGraph;
+use crate::inputs::ResolvedInputs;
 
 /// One row of the table.
 #[derive(Clone, Debug, Serialize)]
@@ -103,7 +103,7 @@ pub fn explore(
     inputs: &ResolvedInputs,
     scenario: &Scenario,
     durations: &Arc<Durations>,
-) -> crate::engine::failure::FailureResult<Vec<Explored>> {
+) -> crate::session::error::SessionResult<Vec<Explored>> {
     let mut runs = vec![("(none)".to_string(), scenario.injections.clone())];
     runs.extend(single_failures(graph, &scenario.injections));
     let mut rows = Vec::with_capacity(runs.len());

@@ -4,7 +4,7 @@
 //! or gate is an error that lists the known ones), and asked by the
 //! simulated transport and script runner for every step they stand in for.
 
-use crate::engine::failure::{Failure, FailureResult};
+use crate::session::error::{SessionError, SessionResult};
 use std::time::Duration;
 
 use crate::check::model::{NodeKind, Plan, RollbackSpec, Step};
@@ -224,8 +224,8 @@ impl Injections {
 
     /// Every name an injection uses must exist in the plan, and a timeout
     /// needs a stage with a `timeout` (a hanging step would wait forever).
-    pub fn validate(&self, plan: &Plan) -> FailureResult<()> {
-        self.check_names(plan).map_err(|message| Failure::usage(message).with_code("bad_injection"))
+    pub fn validate(&self, plan: &Plan) -> SessionResult<()> {
+        self.check_names(plan).map_err(|message| SessionError::usage(message).with_code("bad_injection"))
     }
 
     fn check_names(&self, plan: &Plan) -> Result<(), String> {

@@ -17,15 +17,15 @@ pub mod outcome;
 pub mod script_runner;
 pub mod transport;
 
-use crate::engine::failure::{Failure, FailureResult};
+use crate::session::error::{SessionError, SessionResult};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::check::inputs::ResolvedInputs;
-use crate::engine::bus::EventLog;
 use crate::engine::script_runner::SandboxRunner;
 use crate::engine::{Approvals, EventSink, Parts, RunOptions, RunReport};
 use crate::graph::ExecutionGraph;
+use crate::inputs::ResolvedInputs;
+use crate::record::bus::EventLog;
 use durations::Durations;
 use injection::Injections;
 
@@ -47,7 +47,7 @@ pub struct Scenario {
 /// A simulated run's report and every event it emitted.
 pub struct Simulation {
     pub report: RunReport,
-    pub events: Vec<crate::engine::event::Event>,
+    pub events: Vec<crate::record::event::Event>,
 }
 
 /// Runs `graph` once in simulation; `sinks` see the events as a real run's
@@ -58,12 +58,12 @@ pub fn simulate(
     scenario: &Scenario,
     durations: &Arc<Durations>,
     mut sinks: Vec<Box<dyn EventSink>>,
-) -> FailureResult<Simulation> {
+) -> SessionResult<Simulation> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .start_paused(true)
         .build()
-        .map_err(|error| Failure::runtime("cannot start the runtime").caused_by(error))?;
+        .map_err(|error| SessionError::runtime("cannot start the runtime").caused_by(error))?;
     let log = EventLog::default();
     sinks.push(Box::new(log.clone()));
     let injections = Arc::new(scenario.injections.clone());
@@ -82,7 +82,7 @@ pub fn simulate(
             evaluations: Default::default(),
         }),
         prompt: Some(Arc::new(approvals::SimulatedPrompt { injections: injections.clone() })),
-        warnings: crate::engine::warning::Warnings::default(),
+        warnings: crate::record::warning::Warnings::default(),
     };
     let approvals = simulated_approvals(&scenario.approvals, &scenario.injections, &graph.plan);
     let options = RunOptions {

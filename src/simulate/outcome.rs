@@ -5,8 +5,8 @@
 use serde::Serialize;
 
 use crate::check::model::{NodeKind, Plan, RollbackSpec};
-use crate::engine::event::{unit_label, Event, EventData, NodeStatus, RollbackStatus, RunStatus, Summary};
 use crate::engine::RunReport;
+use crate::record::event::{unit_label, Event, EventData, NodeStatus, RollbackStatus, RunStatus, Summary};
 
 /// How one simulated run ended, in the words of `--explore`'s table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]

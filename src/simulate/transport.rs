@@ -11,8 +11,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::durations::Durations;
 use super::injection::{Injections, StepFate, StepKey};
-use crate::engine::event::Stream;
 use crate::engine::transport::{BoxFuture, CommandSpec, ExitInfo, OutputSink, Transport, TransportError};
+use crate::record::event::Stream;
 
 pub struct SimulatedTransport {
     pub injections: Arc<Injections>,

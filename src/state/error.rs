@@ -72,7 +72,7 @@ impl std::error::Error for StateError {}
 pub type StateResult<T> = Result<T, StateError>;
 
 impl StateError {
-    /// The precise code of the failure (`Failure::code`).
+    /// The precise code of the failure (`SessionError::code`).
     pub fn code(&self) -> &'static str {
         match self {
             StateError::Open { .. } | StateError::NotAStore { .. } => "state_unreadable",
@@ -82,29 +82,5 @@ impl StateError {
             StateError::Outdated { .. } => "state_outdated",
             StateError::Query { .. } => "state_query",
         }
-    }
-}
-
-impl From<StateError> for crate::engine::failure::Failure {
-    fn from(error: StateError) -> crate::engine::failure::Failure {
-        crate::engine::failure::Failure::new(crate::engine::failure::FailureKind::State, error.to_string())
-            .with_code(error.code())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::StateError;
-    use crate::engine::failure::{Failure, FailureKind};
-
-    #[test]
-    fn a_state_error_keeps_its_code() {
-        let damaged = StateError::Corrupt { location: "s.db".into(), message: "short".into() };
-        let failure: Failure = damaged.into();
-        assert_eq!((failure.kind, failure.code), (FailureKind::State, "state_corrupt"));
-        let missing = StateError::Open { location: "s.db".into(), message: "denied".into() };
-        assert_eq!(Failure::from(missing).code, "state_unreadable");
-        let device = StateError::NotAStore { location: "/dev/null".into(), what: "a character device".into() };
-        assert_eq!(Failure::from(device).code, "state_unreadable");
     }
 }

@@ -7,7 +7,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use super::StateStore;
-use crate::engine::warning::{WarningKind, Warnings};
+use crate::record::warning::{WarningKind, Warnings};
 
 pub struct Heartbeat {
     stop: Arc<(Mutex<bool>, Condvar)>,

@@ -17,7 +17,7 @@ use std::collections::{HashMap, HashSet};
 
 use super::hosts::HostState;
 use super::records::{JournalEntry, NodeRun};
-use crate::engine::event::{EventData, RollbackStatus};
+use crate::record::event::{EventData, RollbackStatus};
 
 /// What of a plan the outcomes need.
 #[derive(Clone, Debug, Default)]
@@ -84,7 +84,7 @@ pub type Undo = (String, Option<String>, RollbackStatus);
 pub fn undos(entries: &[JournalEntry]) -> Vec<Undo> {
     entries
         .iter()
-        .filter_map(|entry| serde_json::from_str::<crate::engine::event::Event>(&entry.event).ok())
+        .filter_map(|entry| serde_json::from_str::<crate::record::event::Event>(&entry.event).ok())
         .filter_map(|event| match event.data {
             EventData::RollbackStep { node, host, status, .. } => Some((node, host, status)),
             _ => None,
@@ -209,7 +209,7 @@ pub fn undone_hosts(topology: &Topology, undos: &[Undo]) -> Vec<HostOutcome> {
 /// stage targeting it. What each runs now nothing proves.
 pub fn hosts_a_crashed_rollback_touched(
     topology: &Topology,
-    events: &[crate::engine::event::Event],
+    events: &[crate::record::event::Event],
 ) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = Vec::new();
     for event in events {

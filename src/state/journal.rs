@@ -15,10 +15,10 @@ use std::thread::JoinHandle;
 
 use super::records::{JournalEntry, NodeRun, NodeRunChange};
 use super::StateStore;
-use crate::engine::event::{Event, EventData};
-use crate::engine::warning::{WarningKind, Warnings};
-use crate::engine::EventSink;
 use crate::graph::ExecutionGraph;
+use crate::record::event::{Event, EventData};
+use crate::record::warning::{WarningKind, Warnings};
+use crate::record::EventSink;
 
 /// The most events one transaction takes.
 pub const MAX_BATCH: usize = 4096;
@@ -39,7 +39,8 @@ impl NodeIndex {
             index.kinds.insert(node.name.clone(), node.kind.word().to_string());
             if let Some(target) = node.target {
                 let hosts = &plan.environment(target).hosts;
-                for (number, range) in crate::engine::hosts::batch_ranges(&node.strategy, hosts).into_iter().enumerate()
+                for (number, range) in
+                    crate::graph::batches::batch_ranges(&node.strategy, hosts).into_iter().enumerate()
                 {
                     for host in &hosts[range] {
                         index.batches.insert((node.name.clone(), host.clone()), number as i64 + 1);
@@ -57,6 +58,19 @@ impl NodeIndex {
     fn batch(&self, node: &str, host: &str) -> Option<i64> {
         self.batches.get(&(node.to_string(), host.to_string())).copied()
     }
+}
+
+/// Parses the journal's events, skipping (and counting) any that do not parse.
+pub fn read_events(entries: &[JournalEntry]) -> (Vec<Event>, usize) {
+    let mut events = Vec::with_capacity(entries.len());
+    let mut unreadable = 0;
+    for entry in entries {
+        match serde_json::from_str::<Event>(&entry.event) {
+            Ok(event) => events.push(event),
+            Err(_) => unreadable += 1,
+        }
+    }
+    (events, unreadable)
 }
 
 fn millis_of(time: &str) -> i64 {

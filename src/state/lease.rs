@@ -86,7 +86,7 @@ pub fn user_name() -> String {
         .unwrap_or_else(|| "unknown".to_string())
 }
 
-pub use crate::engine::process_identity::{host_name, machine_id, process_start};
+pub use crate::record::process_identity::{host_name, machine_id, process_start};
 
 #[cfg(test)]
 mod tests {

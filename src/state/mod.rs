@@ -23,7 +23,6 @@ pub mod lease;
 pub mod location;
 pub mod postgres;
 pub mod records;
-pub mod resume;
 pub mod schema;
 pub mod sql;
 pub mod sqlite;

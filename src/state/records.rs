@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::engine::event::RunStatus;
+use crate::record::event::RunStatus;
 
 /// Where a deployment stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]

@@ -12,23 +12,23 @@ use crate::diagnostic::Diagnostic;
 use crate::duration::parse_duration;
 
 /// Why the parser gave up.
-pub(super) enum Failure {
+pub(super) enum ParseFailure {
     /// The text is not in the grammar: the diagnostic that says why.
     Syntax(Box<Diagnostic>),
     /// The text parses, but a literal is out of range.
     Invalid(Vec<Diagnostic>),
 }
 
-impl Failure {
+impl ParseFailure {
     pub(super) fn into_diagnostics(self) -> Vec<Diagnostic> {
         match self {
-            Failure::Syntax(diagnostic) => vec![*diagnostic],
-            Failure::Invalid(errors) => errors,
+            ParseFailure::Syntax(diagnostic) => vec![*diagnostic],
+            ParseFailure::Invalid(errors) => errors,
         }
     }
 }
 
-pub(super) fn parse(file: FileId, text: &str) -> Result<Module, Failure> {
+pub(super) fn parse(file: FileId, text: &str) -> Result<Module, ParseFailure> {
     parse_items(file, text, false)
 }
 
@@ -37,7 +37,7 @@ pub(super) fn parse(file: FileId, text: &str) -> Result<Module, Failure> {
 /// `{ ... }`, to be parsed with [`parse_body`] when it is needed. The checker
 /// uses this to hold one node's tree at a time instead of the whole file's.
 /// `None` when the outline cannot be taken (the full parse will say why).
-pub(super) fn parse_outline(file: FileId, text: &str) -> Option<Result<Module, Failure>> {
+pub(super) fn parse_outline(file: FileId, text: &str) -> Option<Result<Module, ParseFailure>> {
     let mut parser = Descent::new(file, text, 0);
     parser.outline = true;
     let mut items = Vec::new();
@@ -51,7 +51,7 @@ pub(super) fn parse_outline(file: FileId, text: &str) -> Option<Result<Module, F
 
 /// Parses the `{ ... }` block at `span` (a span from [`parse_outline`]); it
 /// must end where the outline said. `None` when it does not.
-pub(super) fn parse_body(file: FileId, text: &str, span: Span) -> Option<Result<Block, Failure>> {
+pub(super) fn parse_body(file: FileId, text: &str, span: Span) -> Option<Result<Block, ParseFailure>> {
     let mut parser = Descent::new(file, text, span.start);
     let block = parser.block()?;
     if block.span != span {
@@ -60,7 +60,7 @@ pub(super) fn parse_body(file: FileId, text: &str, span: Span) -> Option<Result<
     Some(parser.finish(block))
 }
 
-fn parse_items(file: FileId, text: &str, outline: bool) -> Result<Module, Failure> {
+fn parse_items(file: FileId, text: &str, outline: bool) -> Result<Module, ParseFailure> {
     let mut parser = Descent::new(file, text, 0);
     parser.outline = outline;
     let mut items = Vec::new();
@@ -70,7 +70,7 @@ fn parse_items(file: FileId, text: &str, outline: bool) -> Result<Module, Failur
             Some(item) => items.push(item),
             None => {
                 parser.expected.add(parser.pos, Want::Words("end of input"));
-                return Err(Failure::Syntax(Box::new(parser.syntax_error())));
+                return Err(ParseFailure::Syntax(Box::new(parser.syntax_error())));
             }
         }
         parser.skip();
@@ -193,11 +193,11 @@ impl<'t> Descent<'t> {
         item
     }
 
-    fn finish<T>(self, tree: T) -> Result<T, Failure> {
+    fn finish<T>(self, tree: T) -> Result<T, ParseFailure> {
         if self.errors.is_empty() {
             Ok(tree)
         } else {
-            Err(Failure::Invalid(self.errors))
+            Err(ParseFailure::Invalid(self.errors))
         }
     }
 

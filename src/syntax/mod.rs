@@ -16,7 +16,7 @@ use span::FileId;
 
 /// Parses one file into a syntax tree, or says why it does not parse.
 pub fn parse(file: FileId, text: &str) -> Result<Module, Vec<Diagnostic>> {
-    descent::parse(file, text).map_err(descent::Failure::into_diagnostics)
+    descent::parse(file, text).map_err(descent::ParseFailure::into_diagnostics)
 }
 
 /// Parses as much of a file as parses (every item that does), with the

@@ -3,7 +3,7 @@
 //! the state are. Flags win over the plan's `watch { ... }` block, which
 //! wins over the defaults (branch `main`, every 1m).
 
-use crate::engine::failure::{Failure, FailureResult};
+use crate::session::error::{SessionError, SessionResult};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -52,13 +52,13 @@ fn absolute_remote(repo: &str) -> String {
 
 impl WatchConfig {
     /// `trigger`: the plan's `watch` block, when FILE could be read here.
-    pub fn resolve(flags: WatchFlags, trigger: Option<&WatchTrigger>) -> FailureResult<WatchConfig> {
+    pub fn resolve(flags: WatchFlags, trigger: Option<&WatchTrigger>) -> SessionResult<WatchConfig> {
         let trigger = trigger.cloned().unwrap_or_default();
         let repo_flag = flags.repo.clone().or(trigger.repo.clone());
         let (repo, plan_in_repo, base) = match repo_flag {
             Some(repo) => {
                 if flags.file.is_absolute() {
-                    return Err(Failure::usage(format!(
+                    return Err(SessionError::usage(format!(
                         "with --repo, FILE is the plan's path inside the repository, not {}",
                         flags.file.display()
                     )));
@@ -68,10 +68,10 @@ impl WatchConfig {
             None => {
                 let top = super::git::toplevel(&flags.file)?;
                 let file = std::fs::canonicalize(&flags.file)
-                    .map_err(|error| Failure::usage(format!("cannot read {}: {error}", flags.file.display())))?;
+                    .map_err(|error| SessionError::usage(format!("cannot read {}: {error}", flags.file.display())))?;
                 let inside = file
                     .strip_prefix(&top)
-                    .map_err(|_| Failure::usage(format!("{} is not inside {}", file.display(), top.display())))?
+                    .map_err(|_| SessionError::usage(format!("{} is not inside {}", file.display(), top.display())))?
                     .to_path_buf();
                 let base = file.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
                 (top.display().to_string(), inside, base)
@@ -83,7 +83,7 @@ impl WatchConfig {
         };
         let branch = flags.branch.or(trigger.branch).unwrap_or_else(|| DEFAULT_BRANCH.to_string());
         if branch.trim().is_empty() || branch.starts_with('-') || branch.contains("..") {
-            return Err(Failure::usage(format!("`{branch}` is not a branch name")));
+            return Err(SessionError::usage(format!("`{branch}` is not a branch name")));
         }
         Ok(WatchConfig {
             repo,

@@ -5,10 +5,10 @@
 use std::path::PathBuf;
 
 use super::watcher::{short, Watcher};
-use crate::check::inputs::ResolvedInputs;
-use crate::engine::event::RunStatus;
 use crate::engine::{Approvals, EventSink, RunOptions, DEFAULT_MAX_PARALLEL};
 use crate::graph::ExecutionGraph;
+use crate::inputs::ResolvedInputs;
+use crate::record::event::RunStatus;
 use crate::session::{Interrupts, LockWait, ResumeRequest, RunEnd, RunRequest, SessionErrorKind};
 use crate::state::{CommitRecord, CommitStatus, DeploymentStatus};
 
@@ -81,7 +81,7 @@ impl Watcher {
             &format!("deploying {} ({}) as run {}", short(&hash), record.subject, options.run_id),
         );
         let (interrupt, interrupts) = Interrupts::channel();
-        self.shared.set_run(Some(interrupt));
+        self.control.set_run(Some(interrupt));
         let request = RunRequest {
             location: self.config.state.clone(),
             graph,
@@ -92,7 +92,7 @@ impl Watcher {
             interrupts,
         };
         let ended = crate::session::start::start(request, reporter.as_ref());
-        self.shared.set_run(None);
+        self.control.set_run(None);
         match ended {
             Ok(end) => {
                 self.ended(record, &end);
@@ -138,7 +138,7 @@ impl Watcher {
                 record.status = CommitStatus::Deployed;
                 self.save(record);
                 self.keep_only(&record.commit.clone());
-                if let Some(plan) = &self.shared.plan {
+                if let Some(plan) = &self.control.plan {
                     plan.set(worktree.join(&self.config.plan_in_repo));
                 }
             }
@@ -202,7 +202,7 @@ impl Watcher {
     pub(super) fn resume_crashed(&mut self, run_id: &str) {
         self.reporter.notice(&format!("run {run_id} crashed; resuming it from its journal"));
         let (interrupt, interrupts) = Interrupts::channel();
-        self.shared.set_run(Some(interrupt));
+        self.control.set_run(Some(interrupt));
         let request = ResumeRequest {
             location: self.config.state.clone(),
             run: Some(run_id.to_string()),
@@ -216,7 +216,7 @@ impl Watcher {
         };
         let reporter = self.reporter.clone();
         let ended = crate::session::resume::resume(request, reporter.as_ref());
-        self.shared.set_run(None);
+        self.control.set_run(None);
         if let Err(error) = ended {
             // It cannot be resumed (its worktree is gone, its plan changed):
             // it no longer holds the queue.

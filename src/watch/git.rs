@@ -7,13 +7,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::engine::failure::Failure;
+use crate::session::SessionError;
 
-/// What git could not do, as a [`Failure`] with the code `git`.
-pub type GitResult<T> = Result<T, Failure>;
+/// What git could not do, as a [`SessionError`] with the code `git`.
+pub type GitResult<T> = Result<T, SessionError>;
 
-fn git_failure(message: String) -> Failure {
-    Failure::runtime(message).with_code("git")
+fn git_failure(message: String) -> SessionError {
+    SessionError::runtime(message).with_code("git")
 }
 
 /// How long one git command may take (a fetch over a slow network included).

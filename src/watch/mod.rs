@@ -4,15 +4,17 @@
 //! coalesces commits that arrive during a run, never retries a bad commit,
 //! holds the queue while a run is paused ([`hold`]), and resumes a crashed
 //! run when it starts. A webhook ([`crate::server::hooks`]) or a signal
-//! wakes it through [`shared::WatchShared`].
+//! wakes it through [`control::WatchControl`].
 
 pub mod config;
+pub mod control;
 pub mod deploy;
 pub mod git;
 pub mod hold;
-pub mod shared;
+pub mod service;
 pub mod watcher;
 
 pub use config::{WatchConfig, WatchFlags};
-pub use shared::WatchShared;
+pub use control::WatchControl;
+pub use service::{serve_and_watch, Server, WatchEnd};
 pub use watcher::Watcher;

@@ -4,14 +4,14 @@
 //! as superseded. A commit is deployed at most once automatically: its
 //! status (deployed, bad, superseded) is kept in the state.
 
-use crate::engine::failure::{Failure, FailureResult};
+use crate::session::error::{SessionError, SessionResult};
 use std::sync::Arc;
 use std::time::Duration;
 
 use super::config::WatchConfig;
+use super::control::WatchControl;
 use super::git::Git;
 use super::hold::{hold, Hold};
-use super::shared::WatchShared;
 use crate::session::Reporter;
 use crate::state::{now_ms, CommitRecord, CommitStatus, Holder, StateStore, WatcherRecord};
 
@@ -25,7 +25,7 @@ pub struct Watcher {
     pub(super) config: WatchConfig,
     pub(super) git: Git,
     pub(super) store: Box<dyn StateStore>,
-    pub(super) shared: Arc<WatchShared>,
+    pub(super) control: Arc<WatchControl>,
     pub(super) reporter: Arc<dyn Reporter>,
     /// The pipeline's name, from the plan (the local FILE, else the first commit's).
     pub(super) pipeline: String,
@@ -50,11 +50,11 @@ impl Watcher {
     pub fn new(
         config: WatchConfig,
         store: Box<dyn StateStore>,
-        shared: Arc<WatchShared>,
+        control: Arc<WatchControl>,
         reporter: Arc<dyn Reporter>,
         pipeline: String,
         json: bool,
-    ) -> FailureResult<Watcher> {
+    ) -> SessionResult<Watcher> {
         let git = Git::open(&config.work_dir.join("repo.git"), &config.repo)?;
         let me = Holder::current("");
         let record = WatcherRecord {
@@ -75,7 +75,7 @@ impl Watcher {
             config,
             git,
             store,
-            shared,
+            control,
             reporter,
             pipeline,
             json,
@@ -95,7 +95,7 @@ impl Watcher {
         if self.pipeline_known || self.every_fixed {
             self.announce();
         }
-        while !self.shared.is_stopping() {
+        while !self.control.is_stopping() {
             self.set_state("fetching", "");
             let wait = match self.git.fetch(&self.config.branch) {
                 Ok(()) => {
@@ -110,10 +110,10 @@ impl Watcher {
                 }
                 Err(error) => self.fetch_failed(error),
             };
-            if self.shared.is_stopping() {
+            if self.control.is_stopping() {
                 break;
             }
-            self.shared.sleep(wait);
+            self.control.sleep(wait);
         }
         self.set_state("stopped", "");
     }
@@ -134,7 +134,7 @@ impl Watcher {
     }
 
     /// Logs the failure and gives the backoff before the next fetch.
-    fn fetch_failed(&mut self, error: Failure) -> Duration {
+    fn fetch_failed(&mut self, error: SessionError) -> Duration {
         self.announce();
         self.failures += 1;
         let factor = 2u32.saturating_pow(self.failures.min(16));
@@ -177,7 +177,7 @@ impl Watcher {
             return;
         }
         loop {
-            if self.shared.is_stopping() {
+            if self.control.is_stopping() {
                 return;
             }
             self.settle_deploying();
@@ -198,7 +198,7 @@ impl Watcher {
     }
 
     /// Records the commits after the last one seen, oldest first, as queued.
-    fn note_new_commits(&mut self, head: &str) -> FailureResult<()> {
+    fn note_new_commits(&mut self, head: &str) -> SessionResult<()> {
         let seen = self.store.commits(Some(&self.pipeline), 1)?;
         let since = seen.first().map(|commit| commit.commit.clone()).filter(|last| self.git.is_ancestor(last, head));
         // The first start deploys the head; its history before is not queued.
@@ -254,7 +254,7 @@ impl Watcher {
     /// Whether this process already ran `head` (an interrupted run is
     /// deployed again by the next watcher, not by the one that stopped it).
     fn deployed_once(&self, head: &str) -> bool {
-        self.shared.is_stopping() || self.tried.iter().any(|tried| tried == head)
+        self.control.is_stopping() || self.tried.iter().any(|tried| tried == head)
     }
 
     fn supersede_queued(&mut self, newest: &str) {
@@ -279,7 +279,7 @@ impl Watcher {
         self.record.detail = detail.to_string();
         self.record.pipeline = self.pipeline.clone();
         self.record.updated_at = now_ms();
-        self.shared.set_status(self.record.clone());
+        self.control.set_status(self.record.clone());
         if changed && !detail.is_empty() && state == "waiting" {
             self.reporter.notice(&format!("waiting: {detail}"));
         }

@@ -11,7 +11,7 @@
 //! group stops the whole group (SIGTERM, the grace period, SIGKILL), so a
 //! lost connection leaves nothing running on the host.
 
-use crate::engine::interpolate::shell_quote;
+use crate::shell_quote::shell_quote;
 
 /// The first stderr line of every remote step: `deploy-pgid PID`.
 pub const PGID_MARKER: &str = "deploy-pgid ";

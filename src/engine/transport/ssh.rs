@@ -19,8 +19,8 @@ use super::remote_script::{
 };
 use super::ssh_connect::SshHost;
 use super::{tar_stream, BoxFuture, CommandSpec, ExitInfo, OutputSink, Transport, TransportError, UploadSpec};
-use crate::engine::event::Stream;
 use crate::engine::process::read_lines;
+use crate::record::event::Stream;
 
 /// At most this many connections are being opened at once, whatever
 /// `--max-parallel` says: a burst of handshakes is what sshd's
@@ -129,13 +129,13 @@ impl SshTransport {
                 return report;
             }
         };
-        report.connect_ms = Some(crate::engine::event::millis(started.elapsed()));
+        report.connect_ms = Some(crate::record::event::millis(started.elapsed()));
         report.host_key = "verified".into();
         let probe = Instant::now();
         match Session::to_raw_command(session, "true").status().await {
             Ok(status) if status.success() => {
                 report.reachable = true;
-                report.rtt_ms = Some(crate::engine::event::millis(probe.elapsed()));
+                report.rtt_ms = Some(crate::record::event::millis(probe.elapsed()));
             }
             Ok(status) => report.error = Some(format!("`true` failed on {name}: {status}")),
             Err(error) => report.error = Some(format!("connection to {name} lost: {error}")),
@@ -163,7 +163,7 @@ impl SshTransport {
         let end = end_marker(&script);
         script.push_str(&end);
         script.push('\n');
-        let grace = crate::engine::event::millis(self.kill_grace);
+        let grace = crate::record::event::millis(self.kill_grace);
         let mut child = Session::to_raw_command(session.clone(), step_command(&end, grace))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -232,7 +232,7 @@ impl SshTransport {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         let watcher = Some(remote.watcher.load(Ordering::Acquire)).filter(|pid| *pid > 1);
-        let grace = crate::engine::event::millis(self.kill_grace);
+        let grace = crate::record::event::millis(self.kill_grace);
         let mut kill = Session::to_raw_command(session.clone(), kill_command(group, watcher, grace));
         let _ = tokio::time::timeout(self.kill_grace + AFTER_KILL, kill.status()).await;
     }

@@ -2,8 +2,8 @@
 
 use std::io::Write;
 
-use crate::engine::bus::EventSink;
-use crate::engine::event::Event;
+use crate::record::bus::EventSink;
+use crate::record::event::Event;
 
 pub struct JsonView<W: Write + Send> {
     out: W,

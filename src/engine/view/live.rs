@@ -10,8 +10,8 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressState, P
 
 use super::plain::{gate_label, gate_outcome_word, outcome_word};
 use super::{format_ms, summary};
-use crate::engine::bus::EventSink;
-use crate::engine::event::{Event, EventData, EventFamily, NodeStatus, RollbackStatus};
+use crate::record::bus::EventSink;
+use crate::record::event::{Event, EventData, EventFamily, NodeStatus, RollbackStatus};
 
 /// Lines kept per node and host, shown when it fails.
 const CAPTURED_LINES: usize = 30;
@@ -225,7 +225,7 @@ impl LiveView {
                     Some(message) => format!("{}: {message}", gate_outcome_word(*outcome)),
                     None => gate_outcome_word(*outcome).to_string(),
                 };
-                let mark = if *outcome == crate::engine::event::GateOutcome::Pass { "✓" } else { "✗" };
+                let mark = if *outcome == crate::record::event::GateOutcome::Pass { "✓" } else { "✗" };
                 self.finish(&key, mark, text);
             }
             _ => {}

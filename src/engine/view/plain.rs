@@ -4,8 +4,8 @@
 use std::io::Write;
 
 use super::{format_ms, prefix, summary};
-use crate::engine::bus::EventSink;
-use crate::engine::event::{Event, EventData, EventFamily, NodeStatus, RollbackStatus};
+use crate::record::bus::EventSink;
+use crate::record::event::{Event, EventData, EventFamily, NodeStatus, RollbackStatus};
 
 pub struct PlainView<W: Write + Send> {
     out: W,
@@ -110,7 +110,7 @@ fn gate_line(data: &EventData) -> Option<String> {
         EventData::GateOutcome { node, outcome, message, stage, policy, .. } => {
             let head = prefix(&gate_label(node, stage.as_deref()), None);
             let policy = match policy.as_deref() {
-                Some(policy) if *outcome != crate::engine::event::GateOutcome::Pass => format!(" → {policy}"),
+                Some(policy) if *outcome != crate::record::event::GateOutcome::Pass => format!(" → {policy}"),
                 _ => String::new(),
             };
             match message {
@@ -217,8 +217,8 @@ pub fn gate_label(node: &str, stage: Option<&str>) -> String {
     }
 }
 
-pub fn outcome_word(outcome: crate::engine::event::EvaluationOutcome) -> &'static str {
-    use crate::engine::event::EvaluationOutcome;
+pub fn outcome_word(outcome: crate::record::event::EvaluationOutcome) -> &'static str {
+    use crate::record::event::EvaluationOutcome;
     match outcome {
         EvaluationOutcome::Pass => "pass",
         EvaluationOutcome::Fail => "fail",
@@ -228,8 +228,8 @@ pub fn outcome_word(outcome: crate::engine::event::EvaluationOutcome) -> &'stati
     }
 }
 
-pub fn gate_outcome_word(outcome: crate::engine::event::GateOutcome) -> &'static str {
-    use crate::engine::event::GateOutcome;
+pub fn gate_outcome_word(outcome: crate::record::event::GateOutcome) -> &'static str {
+    use crate::record::event::GateOutcome;
     match outcome {
         GateOutcome::Pass => "pass",
         GateOutcome::Fail => "fail",

@@ -2,7 +2,7 @@
 //! back, the total time, and why the run failed.
 
 use super::format_ms;
-use crate::engine::event::{unit_label, NodeStatus, RollbackStatus, RunStatus, Summary};
+use crate::record::event::{unit_label, NodeStatus, RollbackStatus, RunStatus, Summary};
 
 pub fn render(status: RunStatus, duration_ms: u64, summary: &Summary) -> String {
     let mut out = String::new();

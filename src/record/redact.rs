@@ -2,7 +2,7 @@
 //! in every line deploy writes. Applied once, at the bus, before any consumer
 //! (terminal, `--json`, journal) sees an event — child output included.
 
-use super::interpolate::shell_quote;
+use crate::shell_quote::shell_quote;
 
 pub const MASK: &str = "***";
 

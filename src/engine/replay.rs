@@ -1,25 +1,12 @@
-//! Reading a run back from its journal: what finished (so a resume does not
-//! run it again), and which units started (so a rollback undoes them).
+//! Reading a run back from its events (as the journal kept them): what
+//! finished (so a resume does not run it again), which units started (so a
+//! rollback undoes them), and what a traffic canary did beyond its hosts.
 
 use std::collections::HashSet;
 
-use super::records::JournalEntry;
-use crate::engine::context::{Resumed, UnitPhase};
-use crate::engine::event::{Event, EventData, NodeStatus, RollbackStatus};
+use super::context::{Resumed, UnitPhase};
 use crate::graph::ExecutionGraph;
-
-/// Parses the journal's events, skipping (and counting) any that do not parse.
-pub fn events(entries: &[JournalEntry]) -> (Vec<Event>, usize) {
-    let mut events = Vec::with_capacity(entries.len());
-    let mut unreadable = 0;
-    for entry in entries {
-        match serde_json::from_str::<Event>(&entry.event) {
-            Ok(event) => events.push(event),
-            Err(_) => unreadable += 1,
-        }
-    }
-    (events, unreadable)
-}
+use crate::record::event::{Event, EventData, NodeStatus, RollbackStatus};
 
 /// The `--env` / `--limit` a run started with (its first `run_started`).
 pub fn selection(events: &[Event]) -> crate::check::selection::Selection {

@@ -1,8 +1,13 @@
 //! Resolving a plan's inputs for `plan` and `run`: param defaults, `--set`
-//! overrides (parsed by the param's type) and `env("VAR")` reads.
+//! overrides (parsed by the param's type), `env("VAR")` reads and secrets
+//! (`file(...)` read, `command(...)` run). This is the run's business, not
+//! the checker's: `deploy check` never calls it, so checking a plan reads no
+//! environment variable or secret and runs nothing.
 
-use super::model::{Expr, Plan, Type, Value};
-use super::values::parse_set_value;
+mod secret_read;
+
+use crate::check::model::{Expr, Plan, Type, Value};
+use crate::check::parse_set_value;
 use crate::diagnostic::{did_you_mean, Code, Diagnostic};
 
 /// The values a run works with. Secrets hold their real values: only the
@@ -100,17 +105,9 @@ impl ResolvedInputs {
     }
 }
 
-/// Resolves params and secrets. `sets` are `--set NAME=VALUE` pairs; `read_env`
-/// reads an environment variable (injected so tests need not touch the process).
-pub fn resolve_inputs(
-    plan: &Plan,
-    sets: &[(String, String)],
-    read_env: &dyn Fn(&str) -> Option<String>,
-) -> Result<ResolvedInputs, Vec<Diagnostic>> {
-    resolve_inputs_with(plan, sets, read_env, &SecretReading { sources: true, environments: None })
-}
-
-/// [`resolve_inputs`], reading only the secrets `reading` asks for.
+/// Resolves params and secrets. `sets` are `--set NAME=VALUE` pairs;
+/// `read_env` reads an environment variable (injected so tests need not
+/// touch the process); only the secrets `reading` asks for are read.
 pub fn resolve_inputs_with(
     plan: &Plan,
     sets: &[(String, String)],
@@ -175,7 +172,7 @@ fn unknown_sets(plan: &Plan, sets: &[(String, String)]) -> Vec<Diagnostic> {
 
 /// A param's value: the last `--set` of it, else its default.
 fn param_value(
-    param: &super::model::ParamDef,
+    param: &crate::check::model::ParamDef,
     set: Option<&(String, String)>,
     read_env: &dyn Fn(&str) -> Option<String>,
     errors: &mut Vec<Diagnostic>,
@@ -221,13 +218,13 @@ fn param_value(
 /// A secret's value from its source: the problem, its code and a help line when it cannot be read.
 fn read_secret(
     plan: &Plan,
-    secret: &super::model::SecretDef,
+    secret: &crate::check::model::SecretDef,
     read_env: &dyn Fn(&str) -> Option<String>,
     reading: &SecretReading,
     warnings: &mut Vec<Diagnostic>,
 ) -> Result<String, (Code, String, &'static str)> {
-    use super::model::SecretSource;
-    use super::secret_read::{read_secret_file, run_secret_command};
+    use crate::check::model::SecretSource;
+    use secret_read::{read_secret_file, run_secret_command};
     match &secret.source {
         SecretSource::Value(expr) => {
             eval_input(expr, &Type::String, read_env).map(|value| value.to_text()).map_err(|problem| {
@@ -287,8 +284,8 @@ fn eval_input(expr: &Expr, ty: &Type, read_env: &dyn Fn(&str) -> Option<String>)
                 .parts
                 .iter()
                 .map(|part| match part {
-                    super::model::TemplatePart::Text(text) => text.clone(),
-                    super::model::TemplatePart::Var { path, .. } => format!("${{{}}}", path.join(".")),
+                    crate::check::model::TemplatePart::Text(text) => text.clone(),
+                    crate::check::model::TemplatePart::Var { path, .. } => format!("${{{}}}", path.join(".")),
                 })
                 .collect();
             Ok(Value::String(text))

@@ -88,7 +88,7 @@ pub fn lower(
         sources: loaded.sources.clone(),
     };
     super::lints::run(&plan, loaded, &used_aliases, &mut lowering.diagnostics);
-    super::local_transport::check(&plan, &mut lowering.diagnostics);
+    super::ssh_looking_hosts::check(&plan, &mut lowering.diagnostics);
     (Some(plan), lowering.diagnostics)
 }
 

@@ -17,7 +17,7 @@ struct Flags {
 }
 
 #[derive(Default)]
-pub struct WatchShared {
+pub struct WatchControl {
     flags: Mutex<Flags>,
     wake: Condvar,
     branch: String,
@@ -27,9 +27,9 @@ pub struct WatchShared {
     pub plan: Option<crate::server::PlanPath>,
 }
 
-impl WatchShared {
-    pub fn new(branch: &str, plan: Option<crate::server::PlanPath>) -> Arc<WatchShared> {
-        Arc::new(WatchShared { branch: branch.to_string(), plan, ..WatchShared::default() })
+impl WatchControl {
+    pub fn new(branch: &str, plan: Option<crate::server::PlanPath>) -> Arc<WatchControl> {
+        Arc::new(WatchControl { branch: branch.to_string(), plan, ..WatchControl::default() })
     }
 
     /// Sleeps up to `timeout`, or until woken or stopping. Clears the wake-up.
@@ -93,7 +93,7 @@ impl WatchShared {
     }
 }
 
-impl crate::server::PushTarget for WatchShared {
+impl crate::server::PushTarget for WatchControl {
     fn branch(&self) -> String {
         self.branch.clone()
     }

@@ -175,6 +175,34 @@ stage b { needs = [a]  target = production  run "echo ${api}"  irreversible = "t
 }
 
 #[test]
+fn checking_and_previewing_a_plan_runs_no_secret_command_and_reads_no_secret_file() {
+    let plan = r#"
+pipeline "shop" {}
+secret db = command("sh vault.sh db")
+secret token = file("secrets/token.txt")
+environment production { hosts = ["web-1"]  secrets { api = command("sh vault.sh api") } }
+stage a { target = production  run "echo ${db} ${token} ${api}"  irreversible = "test" }
+"#;
+    let test = test().plan(plan).file("vault.sh", "touch \"ran-$1\"; echo \"$1-s3cr3t\"\n");
+    for args in [
+        &["check", "release.deploy"][..],
+        &["check", "release.deploy", "--format", "json"][..],
+        &["graph", "release.deploy"][..],
+        &["plan", "release.deploy"][..],
+        &["plan", "release.deploy", "--format", "json"][..],
+    ] {
+        let output = test.run_with(args);
+        assert_eq!(output.code, 0, "{args:?}: {}{}", output.stdout, output.stderr);
+        for marker in ["ran-db", "ran-api"] {
+            assert!(!test.path().join(marker).exists(), "`deploy {}` ran a secret command", args.join(" "));
+        }
+        assert!(!output.stdout.contains("s3cr3t") && !output.stderr.contains("s3cr3t"), "{args:?}");
+        // The secret file does not exist: reading it would have been an error.
+        assert!(!output.stderr.contains("token.txt"), "{args:?} read the secret file: {}", output.stderr);
+    }
+}
+
+#[test]
 fn a_failing_secret_command_stops_the_run_before_anything_runs() {
     let plan = r#"
 pipeline "shop" {}

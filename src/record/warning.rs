@@ -78,9 +78,9 @@ impl Warnings {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::bus::EventSink;
-    use crate::engine::event::Event;
-    use crate::engine::redact::Redactor;
+    use crate::record::bus::EventSink;
+    use crate::record::event::Event;
+    use crate::record::redact::Redactor;
 
     #[derive(Clone, Default)]
     struct Kinds(Arc<Mutex<Vec<WarningKind>>>);

@@ -1,0 +1,15 @@
+//! What a run records, below both the engine that produces it and the
+//! state that keeps it: the events of a run ([`event`]) on their stream
+//! ([`bus`], with secrets masked by [`redact`]), the warnings from outside
+//! the engine's tasks ([`warning`]), how a run's status maps to an exit
+//! code ([`run_status`]), and who ran a step process ([`process_identity`]). Engine and state are siblings that both
+//! read this; the session joins them.
+
+pub mod bus;
+pub mod event;
+pub mod process_identity;
+pub mod redact;
+pub mod run_status;
+pub mod warning;
+
+pub use bus::{Bus, EventSink};
