@@ -148,3 +148,70 @@ fn a_broken_variables_file_is_an_error_naming_the_file_and_line() {
     assert_eq!(output.code, 1, "{}", output.stderr);
     assert!(output.stderr.contains("line 2"), "{}", output.stderr);
 }
+
+/// An inventory of four hosts in groups `web` (web-1, web-2), `db`
+/// (web-3, web-4) and `prod` (children: web, and web-3 itself).
+fn grouped(fleet: &Fleet) -> String {
+    let dir = fleet.path().display();
+    let mut text = String::from("[web]\n");
+    let line = |name: &str| format!("{name} ansible_host={}\n", fleet.host(name).address);
+    text += &line("web-1");
+    text += &line("web-2");
+    text += "[db]\n";
+    text += &line("web-3");
+    text += &line("web-4");
+    text += "[prod]\nweb-3\n[prod:children]\nweb\n";
+    text += &format!("[all:vars]\nansible_user=root\nansible_ssh_private_key_file={dir}/id_ed25519\n");
+    text
+}
+
+#[test]
+fn limit_takes_ansible_host_patterns_on_every_command() {
+    let Some(fleet) = Fleet::start(4) else { return };
+    let test = Test::new()
+        .file("inventory.ini", grouped(&fleet))
+        .file("failed.txt", "# the hosts that failed\nweb-2\nweb-4\n")
+        .plan(&plan(&fleet, "inventory.ini", "all", "echo $DEPLOY_RUN_ID >> runs"));
+    let ran_on = |output: &Output| -> Vec<String> {
+        ok(output);
+        let mut hosts: Vec<String> = fleet
+            .hosts
+            .iter()
+            .filter(|host| fleet.read(&host.name, "runs").lines().count() > 0)
+            .map(|host| host.name.clone())
+            .collect();
+        for host in &fleet.hosts {
+            let _ = std::fs::remove_file(host.srv.join("runs"));
+        }
+        hosts.sort();
+        hosts
+    };
+    let cases: &[(&str, &[&str])] = &[
+        ("web", &["web-1", "web-2"]),
+        ("web:!web-2", &["web-1"]),
+        ("prod:&db", &["web-3"]),
+        ("!prod", &["web-4"]),
+        ("web[1],db[-1]", &["web-2", "web-4"]),
+        ("web-[3:4]", &["web-3", "web-4"]),
+        ("@failed.txt", &["web-2", "web-4"]),
+        ("d*,web-1", &["web-1", "web-3", "web-4"]),
+    ];
+    for (pattern, expected) in cases {
+        let output = test.run_with(&["run", "release.deploy", "--limit", pattern]);
+        assert_eq!(ran_on(&output), *expected, "--limit {pattern}");
+    }
+
+    // ping takes the same patterns.
+    let output = test.run_with(&["ping", "release.deploy", "--limit", "db", "--json"]);
+    ok(&output);
+    assert_eq!(output.stdout.lines().count(), 2, "{}", output.stdout);
+    assert!(output.stdout.contains("\"web-3\"") && output.stdout.contains("\"web-4\""), "{}", output.stdout);
+
+    // An unknown group is named in the same words on every command.
+    for command in ["run", "plan", "simulate", "ping"] {
+        let output = test.run_with(&[command, "release.deploy", "--limit", "web,cache"]);
+        assert_eq!(output.code, 1, "{command}: {}", output.stderr);
+        assert!(output.stderr.contains("`--limit cache` matches no host of the plan"), "{command}: {}", output.stderr);
+        assert!(output.stderr.contains("groups: all, "), "{command}: {}", output.stderr);
+    }
+}

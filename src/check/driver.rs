@@ -509,6 +509,7 @@ fn lower_environment(
     let mut transport = TransportKind::Local;
     let mut ssh = SshSettings::default();
     let mut inventory_hosts = Vec::new();
+    let mut groups = Vec::new();
     let mut hosts_span = env.name.span;
     let mut probe = None;
     for entry in &env.body.entries {
@@ -520,7 +521,9 @@ fn lower_environment(
                     && matches!(&a.value.kind, ast::ValueKind::Call { name, .. } if name.name == "inventory") =>
             {
                 hosts_span = a.value.span;
-                if let Some(found) = ssh_block::inventory(typer, &a.value, base_dir) {
+                if let Some(read) = ssh_block::inventory(typer, &a.value, base_dir) {
+                    groups = read.groups;
+                    let found = read.hosts;
                     hosts = Some(
                         found
                             .iter()
@@ -562,6 +565,7 @@ fn lower_environment(
         hosts: host_defs.iter().map(|host| host.name.clone()).collect(),
         host_defs,
         limited_out: Vec::new(),
+        groups,
         vars,
         protect,
         transport,

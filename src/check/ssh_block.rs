@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::inventory::{read_group, InventoryHost, IGNORED_NOTE};
+use super::inventory::{read_group, GroupRead, InventoryHost, IGNORED_NOTE};
 use super::lowering::check_duplicate_entries;
 use super::model::{Type, Value};
 use super::ssh_settings::{parse_port, Destination, SshSettings, StrictHostKeys, TransportKind, SSH_KEYS};
@@ -149,7 +149,7 @@ fn strict_word(typer: &mut Typer, value: &ast::Value) -> Option<String> {
 }
 
 /// `inventory("FILE", "GROUP")`: the hosts of GROUP, or `None` after a diagnostic.
-pub fn inventory(typer: &mut Typer, value: &ast::Value, base_dir: &Path) -> Option<Vec<InventoryHost>> {
+pub fn inventory(typer: &mut Typer, value: &ast::Value, base_dir: &Path) -> Option<GroupRead> {
     let ValueKind::Call { args, .. } = &value.kind else { return None };
     let texts: Vec<Option<String>> = args.iter().map(arg_text).collect();
     let fail = |typer: &mut Typer, message: String, help: &str| {
@@ -193,7 +193,7 @@ pub fn inventory(typer: &mut Typer, value: &ast::Value, base_dir: &Path) -> Opti
                     .with_help(IGNORED_NOTE),
                 );
             }
-            Some(read.hosts)
+            Some(read)
         }
         Err(problem) => fail(typer, format!("{file}: {problem}"), "see `deploy explain E0142` for the format"),
     }

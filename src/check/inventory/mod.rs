@@ -43,6 +43,8 @@ pub struct InventoryHost {
 pub struct GroupRead {
     pub hosts: Vec<InventoryHost>,
     pub ignored: Vec<(String, String)>,
+    /// Every group of the inventory (but `all`) with those of `hosts` it holds.
+    pub groups: Vec<(String, Vec<String>)>,
 }
 
 /// A group as written: its own hosts, child groups and variables, in order.
@@ -293,6 +295,13 @@ pub fn read_group(path: &Path, text: &str, group: &str, base_dir: &Path) -> Resu
             }
         }
         read.hosts.push(InventoryHost { name, destination, address, vars });
+    }
+    for name in inventory.group_names().into_iter().filter(|name| name != "all") {
+        let within: Vec<String> =
+            inventory.hosts_of(&name).into_iter().filter(|host| read.hosts.iter().any(|h| &h.name == host)).collect();
+        if !within.is_empty() {
+            read.groups.push((name, within));
+        }
     }
     Ok(read)
 }
