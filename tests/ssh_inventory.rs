@@ -215,3 +215,65 @@ fn limit_takes_ansible_host_patterns_on_every_command() {
         assert!(output.stderr.contains("groups: all, "), "{command}: {}", output.stderr);
     }
 }
+
+#[test]
+fn exec_runs_one_command_on_the_selected_hosts_and_journals_it() {
+    let Some(fleet) = Fleet::start(4) else { return };
+    let test = Test::new().env("USER", "alice").file("inventory.ini", grouped(&fleet)).plan(&plan(
+        &fleet,
+        "inventory.ini",
+        "all",
+        "true",
+    ));
+    let output = test.run_with(&[
+        "exec",
+        "release.deploy",
+        "production",
+        "--limit",
+        "web,!web-2",
+        "--",
+        "echo",
+        "hi from $DEPLOY_HOST in $(pwd)",
+    ]);
+    ok(&output);
+    assert!(output.stdout.contains("web-1 | ok | rc=0 >>\nhi from web-1 in /srv\n"), "{}", output.stdout);
+    assert!(!output.stdout.contains("web-2"), "{}", output.stdout);
+    assert!(!output.stdout.contains("web-3"), "{}", output.stdout);
+
+    // Every host runs; one failing makes the exit 1, and each says its code.
+    let output = test.run_with(&["exec", "release.deploy", "production", "--", "test $DEPLOY_HOST != web-3 || exit 7"]);
+    assert_eq!(output.code, 1, "{}\n{}", output.stdout, output.stderr);
+    for host in ["web-1", "web-2", "web-4"] {
+        assert!(output.stdout.contains(&format!("{host} | ok | rc=0 >>")), "{}", output.stdout);
+    }
+    assert!(output.stdout.contains("web-3 | FAILED | rc=7 >>"), "{}", output.stdout);
+
+    // --json: one object per host.
+    let output = test.run_with(&["exec", "release.deploy", "production", "--limit", "db", "--json", "--", "echo x"]);
+    ok(&output);
+    let hosts: Vec<serde_json::Value> = output.stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(hosts.len(), 2);
+    assert_eq!(hosts[0]["host"], "web-3");
+    assert_eq!(hosts[0]["code"], 0);
+    assert_eq!(hosts[0]["output"][0], "x");
+
+    // The exec is in the journal, with who ran it; no deployment is recorded.
+    let db = rusqlite::Connection::open(test.path().join(".deploy/state.db")).unwrap();
+    let events: Vec<String> = db
+        .prepare("SELECT event FROM journal WHERE run_id LIKE 'exec-%' ORDER BY run_id")
+        .unwrap()
+        .query_map([], |row| row.get(0))
+        .unwrap()
+        .map(|row| row.unwrap())
+        .collect();
+    assert_eq!(events.len(), 3, "{events:?}");
+    assert!(events[1].contains("\"action\":\"exec\"") && events[1].contains("web-3=7"), "{}", events[1]);
+    assert!(events[1].contains("\"by\":\"alice\""), "{}", events[1]);
+    let deployments: i64 = db.query_row("SELECT count(*) FROM deployments", [], |row| row.get(0)).unwrap();
+    assert_eq!(deployments, 0);
+
+    // An unknown host is E0134 in the same words as for run.
+    let output = test.run_with(&["exec", "release.deploy", "production", "--limit", "web-9", "--", "true"]);
+    assert_eq!(output.code, 1);
+    assert!(output.stderr.contains("`--limit web-9` matches no host of the plan"), "{}", output.stderr);
+}
