@@ -43,6 +43,9 @@ pub fn ssh_block(typer: &mut Typer, block: &NamedBlock, base_dir: &Path) -> SshS
             "dir" => settings.dir = string(typer, &a.value),
             "port" => settings.port = port(typer, &a.value),
             "connect_timeout" => settings.connect_timeout = connect_timeout(typer, &a.value),
+            "become" => settings.become_root = matches!(typer.constant(&a.value, &Type::Bool), Some(Value::Bool(true))),
+            "become_user" => settings.become_user = string(typer, &a.value),
+            "become_method" => become_method(typer, &a.value),
             "strict_host_keys" => {
                 settings.strict_host_keys = match strict_word(typer, &a.value).as_deref() {
                     Some("accept-new") => StrictHostKeys::AcceptNew,
@@ -114,6 +117,26 @@ fn connect_timeout(typer: &mut Typer, value: &ast::Value) -> Option<Duration> {
             .with_help("write a duration without quotes: connect_timeout = 10s"),
     );
     None
+}
+
+/// `become_method = sudo`: the one method (a bare word or a string).
+fn become_method(typer: &mut Typer, value: &ast::Value) {
+    let word = match &value.kind {
+        ValueKind::String(text) => text.as_plain(),
+        ValueKind::Path(path) if path.segments.len() == 1 => Some(path.dotted()),
+        _ => None,
+    };
+    if word.as_deref() == Some("sudo") {
+        return;
+    }
+    let found = word.map(|w| format!("`{w}`")).unwrap_or_else(|| value.kind.describe().to_string());
+    typer.diagnostics.push(
+        Diagnostic::new(Code::InvalidValue, format!("`become_method` is `sudo`, found {found}"))
+            .at(typer.file, value.span, "not a become method")
+            .with_help(
+                "write become_method = sudo (steps run through `sudo -n`, without a tty: su would ask for a password)",
+            ),
+    );
 }
 
 /// The words `strict_host_keys` allows, as OpenSSH spells them.

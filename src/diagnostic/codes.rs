@@ -276,8 +276,9 @@ Plans without a `deploy.sum` are not pinned and get no such diagnostic.";
 "An `ssh { ... }` block of an environment accepts: `config` (an OpenSSH client
 config file, relative to the plan), `user`, `port`, `identity` (a private key
 file), `jump` (a ProxyJump host), `known_hosts` (a file), `strict_host_keys =
-yes | accept-new`, `connect_timeout` (a duration) and `dir` (the remote working
-directory). Anything else is a typo, or an option that belongs in the client
+yes | accept-new`, `connect_timeout` (a duration), `dir` (the remote working
+directory), and `become = true`, `become_user`, `become_method = sudo` (run as
+another user through `sudo -n`). Anything else is a typo, or an option that belongs in the client
 config file:
 
     environment production {

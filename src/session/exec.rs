@@ -42,9 +42,10 @@ pub struct ExecRequest<'a> {
     pub by: String,
 }
 
-/// The command as the host's shell gets it.
+/// The command as the host's shell gets it (`--become` on an SSH
+/// environment goes through the transport's own `become`).
 fn command_line(request: &ExecRequest<'_>) -> String {
-    if request.become_root {
+    if request.become_root && request.environment.transport == TransportKind::Local {
         format!("sudo -n -- sh -c {}", crate::shell_quote::shell_quote(&request.command))
     } else {
         request.command.clone()
@@ -72,7 +73,14 @@ pub fn exec(request: &ExecRequest<'_>) -> SessionResult<ExecOutcome> {
     let transport: Arc<dyn Transport> = match environment.transport {
         TransportKind::Local => Arc::new(LocalTransport::new(super::kill_grace())),
         TransportKind::Ssh => {
-            Arc::new(SshTransport::new(SshHost::of(environment), request.max_parallel.max(1), super::kill_grace()))
+            let hosts = SshHost::of(environment)
+                .into_iter()
+                .map(|mut host| {
+                    host.settings.become_root |= request.become_root;
+                    host
+                })
+                .collect();
+            Arc::new(SshTransport::new(hosts, request.max_parallel.max(1), super::kill_grace()))
         }
     };
     let results = runtime.block_on(async {
