@@ -501,6 +501,7 @@ fn lower_environment(
     let mut transport = TransportKind::Local;
     let mut ssh = SshSettings::default();
     let mut inventory_hosts = Vec::new();
+    let mut groups = Vec::new();
     let mut hosts_span = env.name.span;
     let mut probe = None;
     for entry in &env.body.entries {
@@ -512,14 +513,16 @@ fn lower_environment(
                     && matches!(&a.value.kind, ast::ValueKind::Call { name, .. } if super::vocabulary::HOST_SOURCES.contains(&name.name.as_str())) =>
             {
                 hosts_span = a.value.span;
-                if let Some(found) = ssh_block::inventory(typer, &a.value, base_dir) {
+                if let Some(read) = ssh_block::inventory(typer, &a.value, base_dir) {
+                    groups = read.groups;
+                    let found = read.hosts;
                     hosts = Some(
                         found
                             .iter()
                             .map(|h| crate::check::model::HostDef {
                                 name: h.name.clone(),
-                                address: None,
-                                vars: Vec::new(),
+                                address: h.address.clone(),
+                                vars: super::hosts::inventory_vars(&h.vars),
                                 location: Location { file, span: a.value.span },
                             })
                             .collect(),
@@ -554,6 +557,7 @@ fn lower_environment(
         hosts: host_defs.iter().map(|host| host.name.clone()).collect(),
         host_defs,
         limited_out: Vec::new(),
+        groups,
         vars,
         protect,
         transport,

@@ -5,6 +5,7 @@ mod check;
 mod completions;
 mod diff;
 mod doc;
+mod exec;
 mod explain;
 mod failure;
 mod flags;
@@ -60,6 +61,8 @@ enum Command {
     Plan(plan::PlanArgs),
     /// Connect to every host of the plan's SSH environments: reachability, round trip, host key.
     Ping(ping::PingArgs),
+    /// Run one command on every host of an environment, in parallel (not a deployment; journaled).
+    Exec(exec::ExecArgs),
     /// Probe every host for the version it runs and compare with the state: in sync, drift, unreachable.
     Verify(verify::VerifyArgs),
     /// What changed between two plan files, in the language's terms.
@@ -120,6 +123,7 @@ pub fn main() -> i32 {
         Command::Graph(args) => graph::run(args),
         Command::Plan(args) => plan::run(args),
         Command::Ping(args) => ping::run(args),
+        Command::Exec(args) => exec::run(args),
         Command::Verify(args) => verify::run(args),
         Command::Diff(args) => diff::run(args),
         Command::Run(args) => run::run(args),
