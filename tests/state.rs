@@ -600,7 +600,7 @@ fn a_read_only_store_can_be_read() {
             .query_row("SELECT value FROM meta WHERE key = 'schema_version'", [], |row| row.get(0))
             .unwrap_or_else(|e| panic!("{e}"))
     };
-    for reading in [&["status"][..], &["history"], &["logs"], &["status", "--json"]] {
+    for reading in [&["status"][..], &["history"], &["logs"], &["status", "--json"], &["plan", "release.deploy"]] {
         ok(&test.run_with(reading));
         assert_eq!(version(), "3", "`deploy {}` migrated the store", reading.join(" "));
     }
