@@ -151,9 +151,12 @@ pub fn open(location: &StateLocation, create: bool) -> StateResult<Option<Box<dy
 /// as it is, with what later schemas add read as empty tables and default
 /// columns ([`schema::shadow_newer`]); what still cannot be answered says
 /// that it must be opened writable once ([`StateError::Outdated`]).
-/// PostgreSQL is opened as by [`open`]. `Ok(None)`: no SQLite file.
+/// PostgreSQL likewise (`pg_temp`). `Ok(None)`: no SQLite file.
 pub fn open_read_only(location: &StateLocation) -> StateResult<Option<Box<dyn StateStore>>> {
-    let StateLocation::Sqlite(path) = location else { return open(location, false) };
+    let path = match location {
+        StateLocation::Sqlite(path) => path,
+        StateLocation::Postgres(url) => return postgres_reader(url).map(Some),
+    };
     let Some((connection, version)) = sqlite::SqliteConnection::open_reader(path)? else { return Ok(None) };
     if version >= schema::SCHEMA_VERSION {
         return Ok(Some(Box::new(store::SqlStore::new(connection))));
@@ -162,11 +165,24 @@ pub fn open_read_only(location: &StateLocation) -> StateResult<Option<Box<dyn St
     // wrote it can still open it): what later schemas add reads as empty
     // tables and default columns, on this connection only.
     let mut connection = connection;
-    if sql::SqlConnection::batch(&mut connection, &schema::shadow_newer(version)).is_err() {
+    if sql::SqlConnection::batch(&mut connection, &schema::shadow_newer(version, "main")).is_err() {
         let Some((plain, _)) = sqlite::SqliteConnection::open_reader(path)? else { return Ok(None) };
         connection = plain;
     }
     Ok(Some(Box::new(store::SqlStore::new(schema::OutdatedReader::new(connection, version)))))
+}
+
+/// A PostgreSQL store to read: a current one as it is; an older one (or
+/// an empty database) is not migrated, what later schemas add is shadowed
+/// in this session's `pg_temp`, as for SQLite.
+fn postgres_reader(url: &str) -> StateResult<Box<dyn StateStore>> {
+    let (mut connection, version, schema_name) = postgres::PostgresConnection::open_reader(url)?;
+    if version >= schema::SCHEMA_VERSION {
+        return Ok(Box::new(store::SqlStore::new(connection)));
+    }
+    let main = format!("\"{}\"", schema_name.replace('"', "\"\""));
+    sql::SqlConnection::batch(&mut connection, &schema::shadow_newer(version, &main))?;
+    Ok(Box::new(store::SqlStore::new(schema::OutdatedReader::new(connection, version))))
 }
 
 /// Now, in milliseconds since the Unix epoch.

@@ -192,7 +192,9 @@ CREATE TABLE host_checks (
 /// migration creates is an empty `TEMP` table, and each table a later
 /// migration adds columns to is a `TEMP` view of the same name with those
 /// columns at their defaults (SQLite looks in `temp` first).
-pub fn shadow_newer(found: i64) -> String {
+/// `main`: how the store's own schema is named (`main` in SQLite, the
+/// current schema in PostgreSQL, whose `pg_temp` is also searched first).
+pub fn shadow_newer(found: i64, main: &str) -> String {
     let mut created: Vec<String> = Vec::new();
     let mut added: Vec<(String, Vec<(String, String)>)> = Vec::new();
     let mut sql = String::new();
@@ -211,16 +213,21 @@ pub fn shadow_newer(found: i64) -> String {
                     continue;
                 }
                 let default = rest.split_once(" DEFAULT ").map_or("NULL", |(_, value)| value.trim());
+                // Typed as the column is (PostgreSQL reads a bare 0 as an int4).
+                let value = match words.get(4) {
+                    Some(kind) => format!("CAST({default} AS {kind})"),
+                    None => default.to_string(),
+                };
                 match added.iter_mut().find(|(name, _)| name == table) {
-                    Some((_, columns)) => columns.push((column.to_string(), default.to_string())),
-                    None => added.push((table.to_string(), vec![(column.to_string(), default.to_string())])),
+                    Some((_, columns)) => columns.push((column.to_string(), value)),
+                    None => added.push((table.to_string(), vec![(column.to_string(), value)])),
                 }
             }
         }
     }
     for (table, columns) in added {
         let extra: String = columns.iter().map(|(column, default)| format!(", {default} AS {column}")).collect();
-        sql.push_str(&format!("CREATE TEMP VIEW {table} AS SELECT *{extra} FROM main.{table};\n"));
+        sql.push_str(&format!("CREATE TEMP VIEW {table} AS SELECT *{extra} FROM {main}.{table};\n"));
     }
     sql
 }
