@@ -309,12 +309,18 @@ fn an_api_approval_resumes_a_paused_run_and_records_the_identity() {
         status["watch"]["state"] == "waiting" && status["watch"]["detail"].as_str().unwrap_or("").contains(&run_id)
     });
     assert_eq!(runs_of(&setup), 1);
-    let status = std::process::Command::new(env!("CARGO_BIN_EXE_deploy"))
-        .args(["status", "--state", &setup.state().display().to_string()])
-        .output()
-        .unwrap_or_else(|e| panic!("deploy status: {e}"));
-    let text = String::from_utf8_lossy(&status.stdout);
-    assert!(text.contains("waiting") && text.contains(&run_id), "{text}");
+    // Every 200 ms the watcher fetches again (and says so) before it goes
+    // back to waiting: `deploy status` shows the waiting between fetches.
+    let mut text = String::new();
+    wait_until(LONG, "deploy status to say what the watcher waits for", || {
+        let status = std::process::Command::new(env!("CARGO_BIN_EXE_deploy"))
+            .args(["status", "--state", &setup.state().display().to_string()])
+            .output()
+            .unwrap_or_else(|e| panic!("deploy status: {e}"));
+        text = String::from_utf8_lossy(&status.stdout).into_owned();
+        text.contains("waiting") && text.contains(&run_id)
+    });
+    assert!(text.contains(&run_id), "{text}");
 
     let approve = format!("http://{address}/api/runs/{run_id}/approve");
     let body = r#"{"gate": "go"}"#;

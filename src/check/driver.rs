@@ -2,6 +2,7 @@
 //! Declarations are collected first (so order in the text never matters),
 //! then every item is lowered, then the whole-plan lints run.
 
+use super::vocabulary::{ENVIRONMENT_ENTRIES, LIMIT_KEYS, PIPELINE_ENTRIES, PROTECT_KEYS};
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
@@ -228,11 +229,6 @@ fn check_duplicates(lowering: &mut Lowering, file: FileId, items: &[Item], decls
     lowering.diagnostics.extend(diagnostics);
 }
 
-pub const PIPELINE_ENTRIES: &[&str] =
-    &["description", "on_failure", "lock", "max_parallel", "step_timeout", "limits", "on", "watch"];
-pub const LIMIT_KEYS: &[&str] =
-    &["operations", "call_depth", "expr_depth", "string_size", "array_size", "map_size", "timeout"];
-
 /// The pipeline block; returns its hooks to lower once nodes exist.
 fn lower_pipeline(lowering: &mut Lowering, file: FileId, items: &[Item]) -> Option<Vec<Entry>> {
     let pipeline = items.iter().find_map(|item| match item {
@@ -436,10 +432,6 @@ fn lower_inputs(
     (params, secrets)
 }
 
-pub const ENVIRONMENT_ENTRIES: &[&str] =
-    &["hosts", "vars", "protect", "description", "transport", "ssh", "secrets", "probe"];
-pub const PROTECT_KEYS: &[&str] = &["approval", "window", "by"];
-
 fn lower_environments(lowering: &mut Lowering, file: FileId, items: &[Item], base_dir: &Path) {
     let mut diagnostics = Vec::new();
     let names = lowering.names.clone();
@@ -509,6 +501,7 @@ fn lower_environment(
     let mut transport = TransportKind::Local;
     let mut ssh = SshSettings::default();
     let mut inventory_hosts = Vec::new();
+    let mut groups = Vec::new();
     let mut hosts_span = env.name.span;
     let mut probe = None;
     for entry in &env.body.entries {
@@ -520,14 +513,16 @@ fn lower_environment(
                     && matches!(&a.value.kind, ast::ValueKind::Call { name, .. } if super::vocabulary::HOST_SOURCES.contains(&name.name.as_str())) =>
             {
                 hosts_span = a.value.span;
-                if let Some(found) = ssh_block::inventory(typer, &a.value, base_dir) {
+                if let Some(read) = ssh_block::inventory(typer, &a.value, base_dir) {
+                    groups = read.groups;
+                    let found = read.hosts;
                     hosts = Some(
                         found
                             .iter()
                             .map(|h| crate::check::model::HostDef {
                                 name: h.name.clone(),
-                                address: None,
-                                vars: Vec::new(),
+                                address: h.address.clone(),
+                                vars: super::hosts::inventory_vars(&h.vars),
                                 location: Location { file, span: a.value.span },
                             })
                             .collect(),
@@ -562,6 +557,7 @@ fn lower_environment(
         hosts: host_defs.iter().map(|host| host.name.clone()).collect(),
         host_defs,
         limited_out: Vec::new(),
+        groups,
         vars,
         protect,
         transport,

@@ -117,6 +117,31 @@ fn lower_host_map(
     Some(HostDef { name, address, vars, location })
 }
 
+/// An inventory host's variables as host values (`${host.role}`): strings,
+/// numbers, booleans and lists as such; a map as its JSON text; `name` and
+/// `address` stay the host's own.
+pub fn inventory_vars(vars: &std::collections::BTreeMap<String, serde_json::Value>) -> Vec<(String, Expr)> {
+    vars.iter()
+        .filter(|(key, _)| !HOST_KEYS.contains(&key.as_str()))
+        .map(|(key, value)| (key.clone(), Expr::Literal(inventory_value(value))))
+        .collect()
+}
+
+fn inventory_value(value: &serde_json::Value) -> Value {
+    use serde_json::Value as Json;
+    match value {
+        Json::String(text) => Value::String(text.clone()),
+        Json::Bool(flag) => Value::Bool(*flag),
+        Json::Number(number) => match number.as_i64() {
+            Some(whole) => Value::Int(whole),
+            None => Value::String(number.to_string()),
+        },
+        Json::Null => Value::String(String::new()),
+        Json::Array(items) => Value::List(items.iter().map(inventory_value).collect()),
+        Json::Object(_) => Value::String(value.to_string()),
+    }
+}
+
 /// Checks a use of `${host.KEY}` against the hosts of the environment the
 /// node runs in: every host must have the key, or the environment a var of
 /// that name (a host's value overrides the environment's).

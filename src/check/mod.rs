@@ -4,6 +4,7 @@
 
 mod cycles;
 mod driver;
+pub mod host_pattern;
 mod hosts;
 pub(crate) mod inventory;
 mod lints;

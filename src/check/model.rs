@@ -252,6 +252,9 @@ pub struct EnvironmentDef {
     pub transport: TransportKind,
     /// `ssh { ... }` (defaults when absent).
     pub ssh: SshSettings,
+    /// The inventory groups of `hosts = inventory(...)` and this
+    /// environment's hosts in each (for `--limit web:&prod`).
+    pub groups: Vec<(String, Vec<String>)>,
     /// Under `transport = ssh`: each host and where SSH reaches it.
     pub destinations: Vec<(String, Destination)>,
     /// `probe = "cmd"`: a command whose last line of output is the version

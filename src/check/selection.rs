@@ -1,7 +1,9 @@
-//! `--env ENV` and `--limit HOST,GLOB`: what of a plan a run touches. Nodes
+//! `--env ENV` and `--limit PATTERN` (Ansible's host patterns,
+//! host_pattern.rs): what of a plan a run touches. Nodes
 //! outside the selection stay in the plan, marked with why they are skipped,
 //! so `plan`, the live view, `--json` and `history` all show them as skipped.
 
+use super::host_pattern::{select, HostUniverse, UnknownTerm};
 use super::model::{NodeKind, Plan};
 use crate::diagnostic::{did_you_mean, Code, Diagnostic};
 
@@ -9,7 +11,8 @@ use crate::diagnostic::{did_you_mean, Code, Diagnostic};
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Selection {
     pub environments: Vec<String>,
-    /// Host names and globs (`web-*`), as given.
+    /// Host patterns (`web-*`, `web:&prod`, `!db-1`), one term each, with
+    /// `@FILE` replaced by the file's patterns.
     pub limit: Vec<String>,
 }
 
@@ -25,28 +28,31 @@ impl Selection {
                 .map(String::from)
                 .collect()
         };
-        Selection { environments: split(environments), limit: split(limits) }
+        Selection { environments: split(environments), limit: super::host_pattern::terms(limits) }
     }
 
     pub fn is_everything(&self) -> bool {
         self.environments.is_empty() && self.limit.is_empty()
     }
 
-    /// Whether host `name` is within `--limit`.
-    pub fn admits_host(&self, name: &str) -> bool {
-        self.limit.is_empty() || self.limit.iter().any(|pattern| glob_matches(pattern, name))
+    /// The hosts of `universe` within `--limit` (every host without one).
+    pub fn hosts_within(&self, universe: &HostUniverse) -> Result<Vec<String>, Vec<UnknownTerm>> {
+        if self.limit.is_empty() {
+            return Ok(universe.hosts.clone());
+        }
+        select(&self.limit, universe)
     }
 
     /// Restricts `plan` to the selection, or says what is unknown.
     pub fn apply(&self, plan: &mut Plan) -> Result<(), Vec<Diagnostic>> {
-        self.validate(plan)?;
+        let within = self.validate(plan)?;
         if self.is_everything() {
             return Ok(());
         }
         for environment in &mut plan.environments {
-            environment.host_defs.retain(|host| self.admits_host(&host.name));
+            environment.host_defs.retain(|host| within.contains(&host.name));
             let (kept, left_out): (Vec<String>, Vec<String>) =
-                environment.hosts.drain(..).partition(|host| self.admits_host(host));
+                environment.hosts.drain(..).partition(|host| within.contains(host));
             environment.hosts = kept;
             environment.limited_out = left_out;
         }
@@ -67,7 +73,7 @@ impl Selection {
         Ok(())
     }
 
-    fn validate(&self, plan: &Plan) -> Result<(), Vec<Diagnostic>> {
+    fn validate(&self, plan: &Plan) -> Result<Vec<String>, Vec<Diagnostic>> {
         let mut problems = Vec::new();
         let environments: Vec<&str> = plan.environments.iter().map(|e| e.name.as_str()).collect();
         for wanted in &self.environments {
@@ -84,21 +90,16 @@ impl Selection {
                 problems.push(d);
             }
         }
-        let mut hosts: Vec<&str> = plan.environments.iter().flat_map(|e| e.hosts.iter().map(String::as_str)).collect();
-        hosts.dedup();
-        for pattern in &self.limit {
-            if !hosts.iter().any(|host| glob_matches(pattern, host)) {
-                let mut d =
-                    Diagnostic::new(Code::UnknownSelection, format!("`--limit {pattern}` matches no host of the plan"));
-                d = match did_you_mean(pattern, hosts.iter().copied()) {
-                    Some(close) => d.with_help(format!("did you mean `{close}`? hosts: {}", hosts.join(", "))),
-                    None => d.with_help(format!("hosts: {}", list_or_none(&hosts))),
-                };
-                problems.push(d);
+        let universe = universe(plan);
+        let within = match self.hosts_within(&universe) {
+            Ok(within) => within,
+            Err(unknown) => {
+                problems.extend(unknown.iter().map(|term| unknown_term(term, &universe)));
+                Vec::new()
             }
-        }
+        };
         if problems.is_empty() {
-            Ok(())
+            Ok(within)
         } else {
             Err(problems)
         }
@@ -188,40 +189,39 @@ fn list_or_none(items: &[&str]) -> String {
     }
 }
 
-/// `*` (any run of characters) and `?` (one character); anything else literal.
-pub fn glob_matches(pattern: &str, text: &str) -> bool {
-    let pattern: Vec<char> = pattern.chars().collect();
-    let text: Vec<char> = text.chars().collect();
-    let (mut p, mut t) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while t < text.len() {
-        if p < pattern.len() && (pattern[p] == '?' || pattern[p] == text[t]) {
-            p += 1;
-            t += 1;
-        } else if p < pattern.len() && pattern[p] == '*' {
-            star = Some((p, t));
-            p += 1;
-        } else if let Some((star_p, star_t)) = star {
-            p = star_p + 1;
-            t = star_t + 1;
-            star = Some((star_p, star_t + 1));
-        } else {
-            return false;
+/// Every host of the plan and the inventory groups of its environments.
+pub fn universe(plan: &Plan) -> HostUniverse {
+    let mut universe = HostUniverse::default();
+    for environment in &plan.environments {
+        for host in environment.hosts.iter().chain(&environment.limited_out) {
+            universe.add_host(host);
+        }
+        for (group, hosts) in &environment.groups {
+            universe.add_group(group, hosts);
         }
     }
-    pattern[p..].iter().all(|c| *c == '*')
+    universe
 }
 
-#[cfg(test)]
-mod tests {
-    use super::glob_matches;
-
-    #[test]
-    fn globs() {
-        assert!(glob_matches("web-*", "web-1"));
-        assert!(glob_matches("web-?", "web-2"));
-        assert!(!glob_matches("web-*", "db-1"));
-        assert!(glob_matches("db-1", "db-1"));
-        assert!(!glob_matches("db-1", "db-10"));
+/// The one wording for a `--limit` term that selects nothing, for every
+/// command: E0134 naming the term, with the hosts and groups there are.
+pub fn unknown_term(unknown: &UnknownTerm, universe: &HostUniverse) -> Diagnostic {
+    let names = universe.names();
+    let d = Diagnostic::new(Code::UnknownSelection, format!("`--limit {}` matches no host of the plan", unknown.term));
+    let groups: Vec<&str> = universe.groups.iter().map(|(name, _)| name.as_str()).collect();
+    let listed = if groups.is_empty() {
+        format!("hosts: {}", list_or_none(&universe.hosts.iter().map(String::as_str).collect::<Vec<_>>()))
+    } else {
+        format!(
+            "hosts: {}; groups: all, {}",
+            list_or_none(&universe.hosts.iter().map(String::as_str).collect::<Vec<_>>()),
+            groups.join(", ")
+        )
+    };
+    let bare = unknown.term.trim_start_matches(['&', '!']);
+    match (&unknown.why, did_you_mean(bare, names.iter().copied())) {
+        (Some(why), _) => d.with_help(format!("{why}; {listed}")),
+        (None, Some(close)) => d.with_help(format!("did you mean `{close}`? {listed}")),
+        (None, None) => d.with_help(listed),
     }
 }

@@ -2,15 +2,15 @@
 //! the `ssh { ... }` block, `hosts = inventory("FILE", "GROUP")`, and the
 //! check that every host of an SSH environment is a destination.
 
-use super::vocabulary::STRICT_HOST_KEYS;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::inventory::{group_hosts, InventoryHost};
+use super::inventory::{read_group, GroupRead, InventoryHost, IGNORED_NOTE};
 use super::lowering::check_duplicate_entries;
 use super::model::{Type, Value};
 use super::ssh_settings::{parse_port, Destination, SshSettings, StrictHostKeys, TransportKind, SSH_KEYS};
 use super::values::Typer;
+use super::vocabulary::STRICT_HOST_KEYS;
 use crate::diagnostic::{did_you_mean, Code, Diagnostic};
 use crate::syntax::ast::{self, Entry, NamedBlock, ValueKind};
 
@@ -44,6 +44,9 @@ pub fn ssh_block(typer: &mut Typer, block: &NamedBlock, base_dir: &Path) -> SshS
             "dir" => settings.dir = string(typer, &a.value),
             "port" => settings.port = port(typer, &a.value),
             "connect_timeout" => settings.connect_timeout = connect_timeout(typer, &a.value),
+            "become" => settings.become_root = matches!(typer.constant(&a.value, &Type::Bool), Some(Value::Bool(true))),
+            "become_user" => settings.become_user = string(typer, &a.value),
+            "become_method" => become_method(typer, &a.value),
             "strict_host_keys" => {
                 settings.strict_host_keys = match strict_word(typer, &a.value).as_deref() {
                     Some("accept-new") => StrictHostKeys::AcceptNew,
@@ -117,6 +120,26 @@ fn connect_timeout(typer: &mut Typer, value: &ast::Value) -> Option<Duration> {
     None
 }
 
+/// `become_method = sudo`: the one method (a bare word or a string).
+fn become_method(typer: &mut Typer, value: &ast::Value) {
+    let word = match &value.kind {
+        ValueKind::String(text) => text.as_plain(),
+        ValueKind::Path(path) if path.segments.len() == 1 => Some(path.dotted()),
+        _ => None,
+    };
+    if word.as_deref() == Some("sudo") {
+        return;
+    }
+    let found = word.map(|w| format!("`{w}`")).unwrap_or_else(|| value.kind.describe().to_string());
+    typer.diagnostics.push(
+        Diagnostic::new(Code::InvalidValue, format!("`become_method` is `sudo`, found {found}"))
+            .at(typer.file, value.span, "not a become method")
+            .with_help(
+                "write become_method = sudo (steps run through `sudo -n`, without a tty: su would ask for a password)",
+            ),
+    );
+}
+
 /// `yes` or `accept-new`, written as a bare word or a string (`accept_new`,
 /// the spelling before a word could hold a `-`, is still read).
 fn strict_word(typer: &mut Typer, value: &ast::Value) -> Option<String> {
@@ -147,7 +170,7 @@ fn strict_word(typer: &mut Typer, value: &ast::Value) -> Option<String> {
 }
 
 /// `inventory("FILE", "GROUP")`: the hosts of GROUP, or `None` after a diagnostic.
-pub fn inventory(typer: &mut Typer, value: &ast::Value, base_dir: &Path) -> Option<Vec<InventoryHost>> {
+pub fn inventory(typer: &mut Typer, value: &ast::Value, base_dir: &Path) -> Option<GroupRead> {
     let ValueKind::Call { args, .. } = &value.kind else { return None };
     let texts: Vec<Option<String>> = args.iter().map(arg_text).collect();
     let fail = |typer: &mut Typer, message: String, help: &str| {
@@ -176,11 +199,23 @@ pub fn inventory(typer: &mut Typer, value: &ast::Value, base_dir: &Path) -> Opti
             )
         }
     };
-    match group_hosts(&text, group) {
-        Ok(hosts) if hosts.is_empty() => {
+    match read_group(&path, &text, group, base_dir) {
+        Ok(read) if read.hosts.is_empty() => {
             fail(typer, format!("group `{group}` of {file} has no hosts"), "add hosts under [GROUP]")
         }
-        Ok(hosts) => Some(hosts),
+        Ok(read) => {
+            for (variable, host) in &read.ignored {
+                typer.diagnostics.push(
+                    Diagnostic::new(
+                        Code::IgnoredInventoryVariable,
+                        format!("{file}: `{variable}` (host `{host}`) is ignored: deploy does not use it"),
+                    )
+                    .at(typer.file, value.span, "this inventory")
+                    .with_help(IGNORED_NOTE),
+                );
+            }
+            Some(read)
+        }
         Err(problem) => fail(typer, format!("{file}: {problem}"), "see `deploy explain E0142` for the format"),
     }
 }

@@ -61,11 +61,45 @@ pub struct SshSettings {
     pub connect_timeout: Option<Duration>,
     /// The remote working directory; the login directory when unset.
     pub dir: Option<String>,
+    /// `become = true`: steps, uploads, kills and rollbacks run as
+    /// `become_user` through `sudo -n` (no password prompt, no tty).
+    pub become_root: bool,
+    /// `become_user` (root when unset).
+    pub become_user: Option<String>,
+}
+
+impl SshSettings {
+    /// `command` as it runs on the host: through `sudo -n -u USER` under
+    /// `become`, else as it is. The command travels as one quoted word;
+    /// whatever it reads (a step, a secret) still comes on stdin.
+    pub fn wrap_become(&self, command: String) -> String {
+        if !self.become_root {
+            return command;
+        }
+        let user = self.become_user.as_deref().unwrap_or("root");
+        format!(
+            "sudo -n -H -u {} -- sh -c {}",
+            crate::shell_quote::shell_quote(user),
+            crate::shell_quote::shell_quote(&command)
+        )
+    }
 }
 
 /// The keys an `ssh { ... }` block accepts.
-pub const SSH_KEYS: &[&str] =
-    &["config", "user", "port", "identity", "jump", "known_hosts", "strict_host_keys", "connect_timeout", "dir"];
+pub const SSH_KEYS: &[&str] = &[
+    "config",
+    "user",
+    "port",
+    "identity",
+    "jump",
+    "known_hosts",
+    "strict_host_keys",
+    "connect_timeout",
+    "dir",
+    "become",
+    "become_user",
+    "become_method",
+];
 
 /// An SSH destination: `[user@]host[:port]` (IPv6 in brackets).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -73,6 +107,11 @@ pub struct Destination {
     pub user: Option<String>,
     pub host: String,
     pub port: Option<u16>,
+    /// This host's own key (an inventory's `ansible_ssh_private_key_file`),
+    /// over the `ssh { identity }` of its environment.
+    pub identity: Option<PathBuf>,
+    /// More `ssh` arguments for this host (`ansible_ssh_common_args`).
+    pub args: Vec<String>,
 }
 
 impl Destination {
@@ -106,7 +145,7 @@ impl Destination {
             Some(port) => Some(parse_port(port).map_err(|problem| format!("`{text}`: {problem}"))?),
             None => None,
         };
-        Ok(Destination { user, host: host.to_string(), port })
+        Ok(Destination { user, host: host.to_string(), port, ..Destination::default() })
     }
 
     /// `user@host:port` as written back for messages.

@@ -3,7 +3,6 @@
 //! server to complete and explain them. A word added here is accepted and
 //! completed at once; nothing else keeps its own copy.
 
-pub use super::driver::{ENVIRONMENT_ENTRIES, LIMIT_KEYS, PIPELINE_ENTRIES, PROTECT_KEYS};
 pub use super::node::{
     strategy_attributes, GATE_ATTRIBUTES, INSTANCE_ATTRIBUTES, POLICIES, STAGE_ATTRIBUTES, STRATEGIES,
 };
@@ -12,6 +11,17 @@ pub use super::ssh_settings::SSH_KEYS;
 pub use super::watch::WATCH_KEYS;
 pub use crate::syntax::KEYWORDS as ITEM_KEYWORDS;
 
+/// The entries of the `pipeline { }` block.
+pub const PIPELINE_ENTRIES: &[&str] =
+    &["description", "on_failure", "lock", "max_parallel", "step_timeout", "limits", "on", "watch"];
+/// The keys of `limits { }` (the script sandbox's).
+pub const LIMIT_KEYS: &[&str] =
+    &["operations", "call_depth", "expr_depth", "string_size", "array_size", "map_size", "timeout"];
+/// The entries of an `environment { }` block.
+pub const ENVIRONMENT_ENTRIES: &[&str] =
+    &["hosts", "vars", "protect", "description", "transport", "ssh", "secrets", "probe"];
+/// The keys of `protect { }`.
+pub const PROTECT_KEYS: &[&str] = &["approval", "window", "by"];
 /// `on_failure` of the pipeline (a stage's also takes `continue`: [`POLICIES`]).
 pub const PIPELINE_POLICIES: &[&str] = &["rollback", "pause", "abort"];
 /// `lock = pipeline | environment`.

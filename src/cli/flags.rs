@@ -112,7 +112,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         .ok_or_else(|| format!("`{text}` is not a duration: write it as in a plan (500ms, 30s, 5m, 1h30m, 2d)"))
 }
 
-/// `--env ENV` and `--limit HOST,GLOB`, the flags of `run`, `plan` and
+/// `--env ENV` and `--limit PATTERN`, the flags of `run`, `plan` and
 /// `simulate`: parsed here, applied by the one library implementation
 /// (`check::selection`), which marks what is left out as skipped and names
 /// an unknown environment or host in the same words for every command.
@@ -122,8 +122,9 @@ pub struct SelectionArgs {
     /// stages and gates around them; the others are skipped.
     #[arg(long = "env", value_name = "ENV")]
     pub environments: Vec<String>,
-    /// Run only on these hosts: names or globs, comma-separated (`web-1,db-*`).
-    #[arg(long = "limit", value_name = "HOST,GLOB")]
+    /// Run only on these hosts: Ansible host patterns, comma-separated
+    /// (`web-1,db-*`, a group, `web[0:2]`, `web:&prod`, `!web-3`, `@file`).
+    #[arg(long = "limit", value_name = "PATTERN")]
     pub limit: Vec<String>,
 }
 

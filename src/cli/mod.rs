@@ -5,6 +5,7 @@ mod check;
 mod completions;
 mod diff;
 mod doc;
+mod exec;
 mod explain;
 mod failure;
 mod flags;
@@ -21,6 +22,7 @@ mod ping;
 mod plan;
 mod plan_diff;
 mod plan_hosts;
+mod remote_modules;
 mod report;
 mod resume;
 mod rollback;
@@ -42,6 +44,9 @@ pub use crate::exit_code::ExitCode;
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Never use the network for remote modules: the cache must hold what deploy.lock names (also DEPLOY_OFFLINE=1).
+    #[arg(long, global = true)]
+    offline: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -56,6 +61,8 @@ enum Command {
     Plan(plan::PlanArgs),
     /// Connect to every host of the plan's SSH environments: reachability, round trip, host key.
     Ping(ping::PingArgs),
+    /// Run one command on every host of an environment, in parallel (not a deployment; journaled).
+    Exec(exec::ExecArgs),
     /// Probe every host for the version it runs and compare with the state: in sync, drift, unreachable.
     Verify(verify::VerifyArgs),
     /// What changed between two plan files, in the language's terms.
@@ -105,12 +112,18 @@ pub fn main() -> i32 {
         }
     };
     quiet_on_closed_stdout(&cli.command);
+    if cli.offline {
+        // Read by the remote module cache wherever a plan is loaded; set
+        // before any thread starts.
+        std::env::set_var("DEPLOY_OFFLINE", "1");
+    }
     let code = match cli.command {
         Command::Check(args) => check::run(args),
         Command::Explain(args) => explain::run(args),
         Command::Graph(args) => graph::run(args),
         Command::Plan(args) => plan::run(args),
         Command::Ping(args) => ping::run(args),
+        Command::Exec(args) => exec::run(args),
         Command::Verify(args) => verify::run(args),
         Command::Diff(args) => diff::run(args),
         Command::Run(args) => run::run(args),

@@ -1,4 +1,4 @@
-//! `deploy ping FILE [--env ENV]` — connects to every host of the plan's SSH
+//! `deploy ping FILE [--env ENV] [--limit PATTERN]` — connects to every host of the plan's SSH
 //! environments in parallel and reports reachability, connection time,
 //! round-trip time and host-key status per host (like `ansible -m ping`).
 //! Exits 1 when any host fails.
@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use super::load::load_graph;
+use super::load::load_selected_graph;
 use super::ExitCode;
 use crate::check::model::TransportKind;
 use crate::engine::transport::{Reachability, SshHost, SshTransport, Transport};
@@ -19,6 +19,9 @@ pub struct PingArgs {
     /// Only this environment's hosts.
     #[arg(long, value_name = "ENV")]
     pub env: Option<String>,
+    /// Only these hosts: Ansible host patterns (`web-1,db-*`, `web:&prod`, `!web-3`, `@file`).
+    #[arg(long = "limit", value_name = "PATTERN")]
+    pub limit: Vec<String>,
     /// Override a param: NAME=VALUE (repeatable).
     #[arg(long = "set", value_name = "NAME=VALUE")]
     pub sets: Vec<String>,
@@ -39,7 +42,8 @@ struct HostReport {
 }
 
 pub fn run(args: PingArgs) -> ExitCode {
-    let Some(graph) = load_graph(&args.file, &args.sets) else {
+    let selection = crate::check::selection::Selection::from_args(&[], &args.limit);
+    let Ok(graph) = load_selected_graph(&args.file, &args.sets, &selection) else {
         return ExitCode::Usage;
     };
     let plan = &graph.plan;

@@ -1,4 +1,4 @@
-//! `deploy rollback FILE [--env E] [--limit HOSTS] [--to VERSION] [--with-gates] [--dry-run]`
+//! `deploy rollback FILE [--env E] [--limit PATTERN] [--to VERSION] [--with-gates] [--dry-run]`
 //! — returns every selected host to its own previous version, or undoes an
 //! unfinished run (see [`crate::session::rollback`] for which and how). Nothing to roll back to is an error (exit 1),
 //! never a silent success.
@@ -19,9 +19,9 @@ pub struct RollbackArgs {
     /// The environment to roll back [default: the one the plan deploys to last].
     #[arg(long = "env", value_name = "ENV")]
     environment: Option<String>,
-    /// Only these hosts (comma-separated names and globs, repeatable); each
-    /// goes back to its own previous version.
-    #[arg(long, value_name = "HOSTS")]
+    /// Only these hosts (Ansible host patterns: `web-1,db-*`, a group,
+    /// `web:&prod`, `!web-3`, `@file`); each goes back to its own previous version.
+    #[arg(long, value_name = "PATTERN")]
     limit: Vec<String>,
     /// Roll back to this version instead of each host's previous one (on
     /// every host that had it; on every host when none had it).

@@ -145,6 +145,29 @@ declares.";
 searched in the colon-separated directories of `DEPLOY_PATH` (with and
 without a `.deploy` suffix).";
 
+    InvalidRemoteImport = "E0160", Error, "invalid remote import",
+"A remote import is written `git+URL//PATH@REF`: the repository git fetches
+(`https://`, `ssh://`, `git://` or `file://`), `//`, the module's path inside
+the repository (which may not leave it), `@` and a ref (a tag, a branch, a
+full commit, or a version range over the tags: `v1`, `^1.4`, `~1.4`):
+
+    import \"git+https://git.example.com/platform/modules.git//web/service.deploy@v1.4.2\" as web";
+
+    RemoteModuleNotLocked = "E0161", Error, "remote module not locked",
+"A remote import that `deploy.lock` (beside the plan) does not name, or a file
+of it the lock has no hash of. `check`, `plan` and `run` never resolve a ref by
+themselves: run `deploy modules fetch PLAN`, review the new `deploy.lock` and
+commit it.";
+
+    RemoteModuleUnavailable = "E0162", Error, "remote module unavailable",
+"A remote module the lock names cannot be used: its commit cannot be fetched
+(the server is unreachable, a credential is missing, or deploy is offline
+with `DEPLOY_OFFLINE=1` and the cache does not hold it), the file is not in
+that commit, or its sha256 is not the one `deploy.lock` records (a changed
+cache file is fetched again first). When fetching, a tag that now points to
+another commit than the lock says is refused with both commits: tags are not
+supposed to move; `deploy modules update` takes the new commit on purpose.";
+
     ImportCycle = "E0107", Error, "import cycle",
 "Modules import each other in a cycle. Modules hold templates; move the shared
 templates into a third module that both import.";
@@ -276,8 +299,9 @@ Plans without a `deploy.sum` are not pinned and get no such diagnostic.";
 "An `ssh { ... }` block of an environment accepts: `config` (an OpenSSH client
 config file, relative to the plan), `user`, `port`, `identity` (a private key
 file), `jump` (a ProxyJump host), `known_hosts` (a file), `strict_host_keys =
-yes | accept-new`, `connect_timeout` (a duration) and `dir` (the remote working
-directory). Anything else is a typo, or an option that belongs in the client
+yes | accept-new`, `connect_timeout` (a duration), `dir` (the remote working
+directory), and `become = true`, `become_user`, `become_method = sudo` (run as
+another user through `sudo -n`). Anything else is a typo, or an option that belongs in the client
 config file:
 
     environment production {
@@ -291,10 +315,11 @@ config file:
 `host:2222` in a host's destination. Quotes are not needed.";
 
     InvalidInventory = "E0142", Error, "invalid inventory",
-"`hosts = inventory(\"FILE\", \"GROUP\")` reads an Ansible-style INI inventory
-(relative to the plan) and takes the hosts of GROUP and of its `:children`
-groups, with `ansible_host`, `ansible_port` and `ansible_user`. The file must
-exist, parse, and have the group:
+"`hosts = inventory(\"FILE\", \"GROUP\")` reads an Ansible inventory, INI or
+YAML (relative to the plan), and takes the hosts of GROUP and of its
+`:children` groups (`all` and `ungrouped` exist too), with their variables
+(host line, `[GROUP:vars]`, `group_vars/`, `host_vars/` beside the file).
+The file and its variable files must exist, parse, and have the group:
 
     [web]
     web-1 ansible_host=10.0.0.11
@@ -387,4 +412,14 @@ names for a local environment, or run the environment over SSH. Under
 everyone read it. Restrict it to its owner:
 
     chmod 600 secrets/db.txt";
+
+    IgnoredInventoryVariable = "W0012", Warning, "ignored inventory variable",
+"An inventory host has an `ansible_*` variable that deploy does not act on
+(`ansible_python_interpreter`, `ansible_become`, `ansible_connection=local`,
+...). deploy reads `ansible_host` (the address SSH connects to, and
+`${host.address}`), `ansible_port`, `ansible_user`,
+`ansible_ssh_private_key_file`, `ansible_ssh_common_args` and
+`ansible_ssh_extra_args`. The variable stays readable as a host value
+(`${host.ansible_python_interpreter}`); remove it from the inventory, or
+ignore the warning, once you know it changes nothing here.";
 }

@@ -225,11 +225,15 @@ impl StepAt<'_> {
     }
 }
 
-/// A step the transport could not run; an unreachable host before the
-/// first step was never touched.
+/// A step the transport could not run; an unreachable host (or one where
+/// sudo refused to `become`) before the first step was never touched.
 fn transport_failure(number: usize, error: &super::transport::TransportError) -> StepFailure {
     let mut failure = StepFailure::failed(format!("step {number}: {error}"));
-    failure.unreached = number == 1 && matches!(error, super::transport::TransportError::Unreachable { .. });
+    failure.unreached = number == 1
+        && matches!(
+            error,
+            super::transport::TransportError::Unreachable { .. } | super::transport::TransportError::Become { .. }
+        );
     failure
 }
 

@@ -96,6 +96,7 @@ impl PlanBuilder {
                 })
                 .collect(),
             limited_out: Vec::new(),
+            groups: Vec::new(),
             vars: Vec::new(),
             protect: Protect::default(),
             transport: Default::default(),

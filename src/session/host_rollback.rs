@@ -99,10 +99,17 @@ pub fn plan(
     selection: &HostSelection,
 ) -> SessionResult<Option<HostRollback>> {
     let limit = Selection::from_args(&[], selection.limit);
-    let records: Vec<HostVersion> = store
-        .host_versions(Some(selection.pipeline))?
+    let recorded = store.host_versions(Some(selection.pipeline))?;
+    // The patterns see the plan's hosts and groups and every recorded host
+    // (a host since removed from the plan is still rolled back by name).
+    let mut universe = crate::check::selection::universe(&graph.plan);
+    for record in &recorded {
+        universe.add_host(&record.host);
+    }
+    let within = limit.hosts_within(&universe).unwrap_or_default();
+    let records: Vec<HostVersion> = recorded
         .into_iter()
-        .filter(|record| selection.environments.contains(&record.environment) && limit.admits_host(&record.host))
+        .filter(|record| selection.environments.contains(&record.environment) && within.contains(&record.host))
         .collect();
     if records.is_empty() {
         return Ok(None);

@@ -10,6 +10,7 @@ pub mod action;
 pub mod approve;
 pub mod drive;
 pub mod error;
+pub mod exec;
 pub mod host_record;
 pub mod host_rollback;
 pub mod lease;

@@ -32,6 +32,16 @@ impl Fleet {
     /// `count` hosts, or `None` (with the reason printed) when this machine
     /// cannot run them: not root, or sshd/ip missing.
     pub fn start(count: usize) -> Option<Fleet> {
+        Fleet::start_with(count, false)
+    }
+
+    /// [`Fleet::start`] with login users `deployer` (passwordless sudo) and
+    /// `asker` (sudo asks for a password) on every host (fleet.sh, FLEET_BECOME=1).
+    pub fn start_with_become(count: usize) -> Option<Fleet> {
+        Fleet::start_with(count, true)
+    }
+
+    fn start_with(count: usize, become_users: bool) -> Option<Fleet> {
         // SAFETY: geteuid has no preconditions.
         if unsafe { libc::geteuid() } != 0 {
             eprintln!("skipped: SSH fleet tests need root (network namespaces)");
@@ -40,6 +50,7 @@ impl Fleet {
         let dir = tempfile::Builder::new().prefix("fleet").tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
         let seed = std::process::id().wrapping_mul(7).wrapping_add(NEXT.fetch_add(1, Ordering::Relaxed) * 13);
         let output = Command::new("sh")
+            .env("FLEET_BECOME", if become_users { "1" } else { "0" })
             .arg(script())
             .args(["up", &dir.path().to_string_lossy(), &count.to_string(), &seed.to_string()])
             .output()

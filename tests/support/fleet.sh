@@ -15,6 +15,11 @@
 #       hosts             "name address srv-dir" per line
 #   fleet.sh down DIR              stop everything `up` started
 #
+# With FLEET_BECOME=1 each host also has its own /etc/passwd, /etc/group,
+# /etc/shadow and /etc/sudoers (bound in the host's mount namespace only,
+# never this machine's): users `deployer` (sudo without a password) and
+# `asker` (sudo that asks for one), both with home /srv and the client key.
+#
 # SEED picks the subnet 10.231.X.0/24 (X from SEED, the next free one).
 set -eu
 
@@ -115,8 +120,21 @@ ClientAliveCountMax 2
 Subsystem sftp internal-sftp
 LogLevel ERROR
 CONF
+  binds=""
+  if [ "${FLEET_BECOME:-}" = 1 ]; then
+    mkdir -p "$host/etc"
+    cp /etc/passwd "$host/etc/passwd"
+    printf 'deployer:x:1500:1500:deployer:/srv:/bin/sh\nasker:x:1501:1501:asker:/srv:/bin/sh\n' >> "$host/etc/passwd"
+    cp /etc/group "$host/etc/group"
+    printf 'deployer:x:1500:\nasker:x:1501:\n' >> "$host/etc/group"
+    cut -d: -f1 "$host/etc/passwd" | sed 's/$/:*:19000:0:99999:7:::/' > "$host/etc/shadow"
+    chmod 640 "$host/etc/shadow"
+    printf 'Defaults !lecture\nroot ALL=(ALL:ALL) ALL\ndeployer ALL=(ALL:ALL) NOPASSWD: ALL\nasker ALL=(ALL:ALL) ALL\n' > "$host/etc/sudoers"
+    chmod 440 "$host/etc/sudoers"
+    for f in passwd group shadow sudoers; do binds="$binds mount --bind '$host/etc/$f' /etc/$f &&"; done
+  fi
   ip netns exec "$ns" unshare -m --propagation private \
-    sh -c "mount --bind '$host/srv' /srv && mount --bind '$host/root' /root && exec '$sshd' -D -e -f '$host/sshd_config'" \
+    sh -c "mount --bind '$host/srv' /srv && mount --bind '$host/root' /root && $binds exec '$sshd' -D -e -f '$host/sshd_config'" \
     >"$host/sshd.log" 2>&1 &
   echo "pid $!" >> "$dir/state"
   echo "$address $(cut -d' ' -f1-2 "$host/ssh_host_ed25519_key.pub")" >> "$dir/known_hosts"

@@ -29,9 +29,10 @@ pub const WATCHER_MARKER: &str = "deploy-watcher ";
 pub fn step_command(end: &str, grace_ms: u64) -> String {
     let grace = grace_ms.div_ceil(1000).max(1);
     format!(
-        "exec sh -c 'echo \"deploy-pgid $$\" >&2; s=; e=; \
+        "exec sh -c 'p=$$; if [ -r /proc/$$/stat ]; then read -r l </proc/$$/stat; set -- ${{l##*\") \"}}; p=$3; fi; \
+         echo \"deploy-pgid $p\" >&2; s=; e=; \
          while IFS= read -r l; do if [ \"$l\" = {end} ]; then e=1; break; fi; s=\"$s$l\n\"; done; \
-         [ -n \"$e\" ] || exit 125; p=$$; exec 3<&0; \
+         [ -n \"$e\" ] || exit 125; exec 3<&0; \
          (trap \"\" TERM; while read -r _; do :; done; kill -s TERM -- -$p; sleep {grace}; kill -s KILL -- -$p) \
          <&3 >/dev/null 2>&1 & w=$!; exec 3<&-; echo \"deploy-watcher $w\" >&2; \
          trap \"kill -s KILL $w 2>/dev/null\" EXIT; eval \"$s\" </dev/null'"

@@ -19,6 +19,7 @@ use super::remote_script::{
 };
 use super::ssh_connect::SshHost;
 use super::{tar_stream, BoxFuture, CommandSpec, ExitInfo, OutputSink, Transport, TransportError, UploadSpec};
+use crate::check::model::SshSettings;
 use crate::engine::process::read_lines;
 use crate::record::event::Stream;
 
@@ -158,13 +159,14 @@ impl SshTransport {
             return Ok(ExitInfo { code: None, signal: None, cancelled: true });
         }
         let session = self.session(name).await?;
-        let dir = self.host(name)?.settings.dir.clone();
+        let settings = self.host(name)?.settings.clone();
+        let dir = settings.dir.clone();
         let mut script = step_script(&command.env, dir.as_deref(), &command.command);
         let end = end_marker(&script);
         script.push_str(&end);
         script.push('\n');
         let grace = crate::record::event::millis(self.kill_grace);
-        let mut child = Session::to_raw_command(session.clone(), step_command(&end, grace))
+        let mut child = Session::to_raw_command(session.clone(), settings.wrap_become(step_command(&end, grace)))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -195,7 +197,7 @@ impl SshTransport {
             status = &mut wait => Some(status),
             () = cancel.cancelled() => {
                 cancelled = true;
-                self.kill_group(&session, &group).await;
+                self.kill_group(&session, &group, &settings).await;
                 tokio::time::timeout(AFTER_KILL, &mut wait).await.ok()
             }
         };
@@ -214,6 +216,17 @@ impl SshTransport {
             crate::engine::process_watch::notify(crate::engine::process_watch::ProcessNotice::RemoteEnded { pgid });
         }
         let ended = exit_info(name, status, cancelled)?;
+        // `become`: sudo refused before the step began (a password asked
+        // for, no sudoers rule): nothing of the step ran on the host.
+        if settings.become_root && group.pgid.load(Ordering::Acquire) == 0 && !ended.success() {
+            if let Some(refusal) = group.refusal.lock().ok().and_then(|refusal| refusal.clone()) {
+                return Err(TransportError::Become {
+                    host: name.to_string(),
+                    user: settings.become_user.clone().unwrap_or_else(|| "root".into()),
+                    message: refusal,
+                });
+            }
+        }
         if !ended.cancelled && ended.code.is_none() && ended.signal.is_none() && session.check().await.is_err() {
             return Err(Self::lost(name, "the SSH connection closed while the step ran"));
         }
@@ -241,7 +254,7 @@ impl SshTransport {
     }
 
     /// Stops the remote group of a step over a second channel of the same connection.
-    async fn kill_group(&self, session: &Arc<Session>, remote: &RemoteGroup) {
+    async fn kill_group(&self, session: &Arc<Session>, remote: &RemoteGroup, settings: &SshSettings) {
         let deadline = Instant::now() + Duration::from_secs(2);
         while remote.pgid.load(Ordering::Acquire) == 0 && Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(20)).await;
@@ -258,7 +271,8 @@ impl SshTransport {
         }
         let watcher = Some(remote.watcher.load(Ordering::Acquire)).filter(|pid| *pid > 1);
         let grace = crate::record::event::millis(self.kill_grace);
-        let mut kill = Session::to_raw_command(session.clone(), kill_command(group, watcher, grace));
+        let kill_line = settings.wrap_become(kill_command(group, watcher, grace));
+        let mut kill = Session::to_raw_command(session.clone(), kill_line);
         let _ = tokio::time::timeout(self.kill_grace + AFTER_KILL, kill.status()).await;
     }
 
@@ -270,9 +284,10 @@ impl SshTransport {
     ) -> Result<(), TransportError> {
         let fail = |message: String| TransportError::Upload { host: name.to_string(), message };
         let session = self.session(name).await?;
-        let dir = self.host(name)?.settings.dir.clone();
+        let settings = self.host(name)?.settings.clone();
         let (mut chunks, archiving) = tar_stream::spawn(upload.source());
-        let mut child = Session::to_raw_command(session, upload_command(dir.as_deref(), &upload.target()))
+        let command = settings.wrap_become(upload_command(settings.dir.as_deref(), &upload.target()));
+        let mut child = Session::to_raw_command(session, command)
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -319,6 +334,8 @@ struct RemoteGroup {
     watcher: AtomicU32,
     /// Its start was told to the step's process watch (and so journaled).
     journaled: std::sync::atomic::AtomicBool,
+    /// What `sudo` said before the step started (`become`): why it did not.
+    refusal: Mutex<Option<String>>,
 }
 
 /// Takes the two marker lines a remote step starts with off its stderr:
@@ -340,6 +357,11 @@ fn group_reporting_sink(
                     running.insert(step, (host.clone(), group));
                 }
                 return;
+            }
+            if line.starts_with("sudo:") {
+                if let Ok(mut refusal) = remote.refusal.lock() {
+                    refusal.get_or_insert_with(|| line.clone());
+                }
             }
         } else if stream == Stream::Stderr && remote.watcher.load(Ordering::Acquire) == 0 {
             if let Some(Ok(watcher)) = line.strip_prefix(WATCHER_MARKER).map(|n| n.trim().parse::<u32>()) {
@@ -409,10 +431,14 @@ impl Transport for SshTransport {
             self.running.lock().map(|running| running.values().cloned().collect()).unwrap_or_default();
         for (host, group) in groups {
             let slot = self.slot(&host);
+            let kill_line = match self.hosts.get(&host) {
+                Some(known) => known.settings.wrap_become(kill_command(group, None, 0)),
+                None => kill_command(group, None, 0),
+            };
             tokio::spawn(async move {
                 let session = slot.lock().await.clone();
                 if let Some(session) = session {
-                    let _ = Session::to_raw_command(session, kill_command(group, None, 0)).status().await;
+                    let _ = Session::to_raw_command(session, kill_line).status().await;
                 }
             });
         }

@@ -80,7 +80,7 @@ impl SshHost {
         if let Some(port) = self.destination.port.or(settings.port) {
             options.extend([OsString::from("-p"), OsString::from(port.to_string())]);
         }
-        if let Some(identity) = &settings.identity {
+        if let Some(identity) = self.destination.identity.as_ref().or(settings.identity.as_ref()) {
             options.extend([OsString::from("-o"), OsString::from("IdentitiesOnly=yes"), OsString::from("-i")]);
             options.push(identity.into());
         }
@@ -90,6 +90,7 @@ impl SshHost {
         if let Some(jump) = &settings.jump {
             options.extend([OsString::from("-J"), OsString::from(jump)]);
         }
+        options.extend(self.destination.args.iter().map(OsString::from));
         options
     }
 
