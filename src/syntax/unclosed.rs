@@ -29,7 +29,7 @@ pub(super) fn delimiter_problem(file: FileId, text: &str) -> Option<Diagnostic> 
             },
             b'"' => match string_end(file, text, at) {
                 Ok(end) => at = end,
-                Err(problem) => return problem,
+                Err(problem) => return problem.map(|diagnostic| *diagnostic),
             },
             b'`' if text[at..].starts_with("```") => match text[at + 3..].find("```") {
                 Some(end) => at += 3 + end + 3,
@@ -125,7 +125,7 @@ fn wrong_close(file: FileId, text: &str, opener: u8, position: usize, close_at: 
 /// The end of the string starting at `start` (just past its closing quote),
 /// or the problem of a `//` inside one of its `${}`. A string ends on its
 /// line: one that does not is left to the parser's message.
-fn string_end(file: FileId, text: &str, start: usize) -> Result<usize, Option<Diagnostic>> {
+fn string_end(file: FileId, text: &str, start: usize) -> Result<usize, Option<Box<Diagnostic>>> {
     let bytes = text.as_bytes();
     let mut at = start + 1;
     while at < bytes.len() {
@@ -138,14 +138,14 @@ fn string_end(file: FileId, text: &str, start: usize) -> Result<usize, Option<Di
                     bytes[at..].iter().position(|b| matches!(b, b'}' | b'\n' | b'"')).map_or(bytes.len(), |i| at + i);
                 if let Some(comment) = text[at..close].find("//") {
                     let comment = at + comment;
-                    return Err(Some(
+                    return Err(Some(Box::new(
                         Diagnostic::new(Code::Syntax, "`//` starts a comment inside `${}`")
                             .at(file, Span::new(comment, comment + 2), "a comment to the end of the line")
                             .with_help(
                                 "`${}` holds a name (`${version}`, `${host.role}`); compute anything else in a \
                                  `script` step or a Rhai snippet, or put the `//` outside the `${}`",
                             ),
-                    ));
+                    )));
                 }
                 at = close;
             }
