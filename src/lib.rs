@@ -48,6 +48,7 @@ pub(crate) mod inputs;
 pub mod lsp;
 pub(crate) mod process_group;
 pub mod record;
+pub(crate) mod remote;
 pub mod script;
 pub(crate) mod server;
 pub(crate) mod session;

@@ -446,3 +446,60 @@ fn a_waiting_gate_shows_its_question_and_who_may_answer() {
         "{page}"
     );
 }
+
+/// A canary whose analysis gate asks a person after its first step.
+const CANARY: &str = r#"
+pipeline "shop" {}
+param version: string = "2.0"
+environment production { hosts = ["web-1", "web-2", "web-3", "web-4"] }
+gate bake {
+  check every 100ms within 2s `true`
+  approve "Promote ${version} past the canary?" by ["alice"]
+}
+stage ship {
+  target = production
+  strategy canary { steps = [25%, 100%]  pause = 0s  analysis = bake }
+  run "echo ${version} > on-${host}"
+  rollback { run "echo ${previous_version} > on-${host}" }
+}
+"#;
+
+#[test]
+fn a_paused_canary_is_promoted_or_aborted_from_its_run_page_in_a_real_browser() {
+    let test = Test::new().plan(CANARY).file("tokens", TOKENS);
+    let ran = test.run_with(&["run", "release.deploy", "--json"]);
+    assert_eq!(ran.code, 3, "the canary pauses at its analysis: {}", ran.stderr);
+    let run_id = ran.events().iter().find_map(|event| event["run_id"].as_str().map(str::to_string)).unwrap_or_default();
+    let (server, base) = serve(&test);
+    // Without a browser: the page names the step, the hosts, the question and the last analysis.
+    let page = get(&format!("{base}/runs/{run_id}")).body;
+    assert!(page.contains("Canary <strong>ship</strong> paused after step 1/2 (canary 25%) on web-1."), "{page}");
+    assert!(page.contains("asks <q>Promote 2.0 past the canary?</q> and waits for approval by alice."), "{page}");
+    assert!(page.contains("<p data-last-analysis>Last analysis: pass (evaluation 1)</p>"), "{page}");
+    assert!(page.contains(">Promote</button>") && page.contains(">Abort and roll back</button>"), "{page}");
+    if let Some(reason) = missing_tools() {
+        assert!(std::env::var_os("CI").is_none(), "CI must run the browser test, but {reason}");
+        eprintln!("skipping the browser test: {reason}");
+        return;
+    }
+    let output = Command::new("node")
+        .arg(root().join("tests/e2e/canary.mjs"))
+        .args([&base, &run_id, common::binary()])
+        .arg(test.path())
+        .arg("alice-token-0123456789")
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap_or_else(|e| panic!("node: {e}"));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "the canary scenario failed:\n{stdout}\n{stderr}\n{}", server.logs());
+    assert!(stdout.contains("canary scenario passed"), "{stdout}");
+    let on = |host: &str| std::fs::read_to_string(test.path().join(format!("on-{host}"))).unwrap_or_default();
+    // Promoted 2.0 everywhere, then 3.0 aborted on web-1 and rolled back to 2.0.
+    for host in ["web-1", "web-2", "web-3", "web-4"] {
+        assert_eq!(on(host), "2.0\n", "{host}");
+    }
+    let runs = get(&format!("{base}/api/runs")).json();
+    let statuses: Vec<&str> = runs.as_array().into_iter().flatten().filter_map(|run| run["status"].as_str()).collect();
+    assert_eq!(statuses, ["rolled_back", "succeeded"], "{runs}");
+}

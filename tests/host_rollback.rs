@@ -216,6 +216,28 @@ fn a_failed_run_puts_each_host_back_on_its_own_version(backend: &Backend) {
     let test = backend.apply(Test::new().plan(PLAN));
     deploy(&test, "v1", &[]);
     deploy(&test, "v2", &["--limit", "h3"]);
+    // `deploy plan` says beforehand where undoing v3 takes each host, and
+    // renders each host's rollback with its own previous version.
+    let plan = test.run_with(&["plan", "release.deploy", "--set", "version=v3"]);
+    ok(&plan);
+    assert!(
+        plan.stdout.contains("undoing it takes each host back to its own version: h1 → v1, h2 → v1, h3 → v2"),
+        "{}",
+        plan.stdout
+    );
+    assert!(plan.stdout.contains("$ [h3] echo v3-'>'v2 >> undo-h3"), "{}", plan.stdout);
+    assert!(plan.stdout.contains("$ [h1] echo v3-'>'v1 >> undo-h1"), "{}", plan.stdout);
+    let json = test.run_with(&["plan", "release.deploy", "--set", "version=v3", "--format", "json"]);
+    let json: Value = serde_json::from_str(&json.stdout).unwrap_or_else(|e| panic!("{e}: {}", json.stdout));
+    assert_eq!(
+        json["host_rollback"],
+        serde_json::json!([
+            {"host": "h1", "version": "v3", "previous_version": "v1"},
+            {"host": "h2", "version": "v3", "previous_version": "v1"},
+            {"host": "h3", "version": "v3", "previous_version": "v2"}
+        ]),
+        "{json}"
+    );
     std::fs::write(test.path().join("fail-h2"), "").unwrap_or_else(|e| panic!("{e}"));
     let failed = test.run_with(&["run", "release.deploy", "--set", "version=v3"]);
     assert_eq!(failed.code, 2, "{}{}", failed.stdout, failed.stderr);

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 /// From the bottom up; modules in one layer may not import each other.
 const LAYERS: &[&[&str]] = &[
     &["source", "duration", "process_group", "exit_code", "shell_quote"],
-    &["diagnostic", "script"],
+    &["diagnostic", "script", "remote"],
     &["syntax"],
     &["stdlib", "fmt"],
     &["check"],

@@ -260,3 +260,108 @@ fn runs_page_by_offset_and_filter_by_outcome_on_both_backends() {
         assert!(failed.contains("<option value=\"rolled_back\" selected>"), "{failed}");
     }
 }
+
+/// #27: history filtered by commit (`deploy history --commit`, `/api/runs?commit=`,
+/// `/history?commit=`), and a run named by its version or commit wherever a
+/// run is read (`deploy logs`, `/api/runs/{id}`, `/runs/{id}`).
+#[test]
+fn runs_are_filtered_by_commit_and_named_by_version_or_commit() {
+    let plan = "pipeline \"shop\" {}\nparam version: string = \"1\"\n\
+                stage ship { run \"echo ${version}\"  rollback { run \"true\" } }\n";
+    let mut backends = vec![common::backend::Backend::Sqlite];
+    backends.extend(common::backend::postgres("runs_are_filtered_by_commit_and_named_by_version_or_commit"));
+    for backend in backends {
+        let test = backend.apply(Test::new().plan(plan));
+        let mut ids = Vec::new();
+        for version in ["1.0", "2.0", "3.0"] {
+            let ran = test.run_with(&["run", "release.deploy", "--set", &format!("version={version}")]);
+            assert_eq!(ran.code, 0, "{}", ran.stderr);
+            let history: serde_json::Value = serde_json::from_str(&test.run_with(&["history", "--json"]).stdout)
+                .unwrap_or_else(|e| panic!("history: {e}"));
+            ids.push(history[0]["run_id"].as_str().unwrap_or_default().to_string());
+        }
+        // What `deploy watch` records: 2.0 came from commit abcdef12…, and a
+        // later commit abcd9999… was skipped.
+        let sql = format!(
+            "INSERT INTO commits (pipeline, commit_hash, branch, author, subject, committed_at, seen_at, status, run_id) \
+             VALUES ('shop', 'abcdef1234567890abcdef1234567890abcdef12', 'main', 'Ada <ada@example.com>', 'Faster', 1, 1, 'deployed', '{}'); \
+             INSERT INTO commits (pipeline, commit_hash, branch, author, subject, committed_at, seen_at, status, superseded_by) \
+             VALUES ('shop', 'abcd999934567890abcdef1234567890abcdef12', 'main', 'Ada <ada@example.com>', 'Later', 2, 2, 'superseded', 'x');",
+            ids[1]
+        );
+        match &backend {
+            common::backend::Backend::Sqlite => {
+                let connection =
+                    rusqlite::Connection::open(test.path().join(".deploy/state.db")).unwrap_or_else(|e| panic!("{e}"));
+                connection.execute_batch(&sql).unwrap_or_else(|e| panic!("{e}"));
+            }
+            common::backend::Backend::Postgres(url) => common::backend::postgres_execute(url, &sql),
+        }
+        let rows = |args: &[&str]| -> Vec<(String, String)> {
+            let out = test.run_with(args);
+            assert_eq!(out.code, 0, "{backend:?}: {}", out.stderr);
+            serde_json::from_str::<serde_json::Value>(&out.stdout)
+                .unwrap_or_default()
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|r| {
+                    (
+                        r["kind"].as_str().unwrap_or_default().to_string(),
+                        r["version"].as_str().unwrap_or_default().into(),
+                    )
+                })
+                .collect()
+        };
+        // The CLI: a full hash, a prefix in capitals, and the skipped commit's row.
+        let of_commit = rows(&["history", "--json", "--commit", "abcdef1234567890abcdef1234567890abcdef12"]);
+        assert_eq!(of_commit, [("run".to_string(), "2.0".to_string())], "{backend:?}");
+        assert_eq!(rows(&["history", "--json", "--commit", "ABCDEF1"]), of_commit, "{backend:?}");
+        let both = rows(&["history", "--json", "--commit", "abcd"]);
+        assert_eq!(both.len(), 2, "{backend:?}: {both:?}");
+        assert!(both.contains(&("commit".to_string(), "abcd999".to_string())), "{backend:?}: {both:?}");
+        assert!(rows(&["history", "--json", "--commit", "0123456"]).is_empty(), "{backend:?}");
+        let refused = test.run_with(&["history", "--commit", "main"]);
+        assert_eq!(refused.code, 1, "{backend:?}");
+        assert!(refused.stderr.contains("`--commit main` is not a commit hash"), "{backend:?}: {}", refused.stderr);
+        // `deploy logs` by id, version and commit.
+        let started = |name: &str| -> String {
+            let out = test.run_with(&["logs", name, "--json"]);
+            assert_eq!(out.code, 0, "{backend:?} logs {name}: {}", out.stderr);
+            let first: serde_json::Value =
+                serde_json::from_str(out.stdout.lines().next().unwrap_or_default()).unwrap_or_default();
+            first["run_id"].as_str().unwrap_or_default().to_string()
+        };
+        assert_eq!(started(&ids[0]), ids[0], "{backend:?}");
+        assert_eq!(started("1.0"), ids[0], "{backend:?}");
+        assert_eq!(started("3.0"), ids[2], "{backend:?}");
+        assert_eq!(started("abcdef1"), ids[1], "{backend:?}");
+        let missing = test.run_with(&["logs", "9.9"]);
+        assert_eq!(missing.code, 1, "{backend:?}");
+        assert!(missing.stderr.contains("no run `9.9`"), "{backend:?}: {}", missing.stderr);
+
+        // The server: the same filter and names.
+        let env: Vec<(&str, &str)> = match &backend {
+            common::backend::Backend::Postgres(url) => vec![("DEPLOY_STATE", url.as_str())],
+            common::backend::Backend::Sqlite => Vec::new(),
+        };
+        let server = Background::start(test.path(), &["serve", "release.deploy", "--listen", "127.0.0.1:0"], &env);
+        let base = format!("http://{}", server.address());
+        let runs = get(&format!("{base}/api/runs?commit=ABCDEF12")).json();
+        let versions: Vec<&str> = runs.as_array().into_iter().flatten().filter_map(|r| r["version"].as_str()).collect();
+        assert_eq!(versions, ["2.0"], "{backend:?}: {runs}");
+        let bad = get(&format!("{base}/api/runs?commit=zz"));
+        assert_eq!(bad.status, 400, "{backend:?}: {}", bad.body);
+        assert!(bad.body.contains("\"error\""), "{backend:?}: {}", bad.body);
+        assert_eq!(get(&format!("{base}/api/runs/1.0")).json()["run_id"], ids[0].as_str(), "{backend:?}");
+        assert_eq!(get(&format!("{base}/api/runs/abcdef1")).json()["run_id"], ids[1].as_str(), "{backend:?}");
+        assert_eq!(get(&format!("{base}/api/runs/9.9")).status, 404, "{backend:?}");
+        let page = get(&format!("{base}/runs/abcdef1"));
+        assert_eq!(page.status, 200, "{backend:?}");
+        assert!(page.body.contains(&format!("data-run=\"{}\"", ids[1])), "{backend:?}: {}", page.body);
+        let history = get(&format!("{base}/history?commit=abcdef1")).body;
+        assert_eq!(history.matches("data-run-row").count(), 1, "{backend:?}: {history}");
+        assert!(history.contains("value=\"abcdef1\""), "{backend:?}");
+        assert_eq!(get(&format!("{base}/history?commit=nope")).status, 400, "{backend:?}");
+    }
+}

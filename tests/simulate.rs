@@ -554,3 +554,46 @@ gate healthy {
     assert_eq!(bad.code, 1, "a wrong command line: {}", bad.stderr);
     assert!(bad.stderr.contains("a number from 1"), "{}", bad.stderr);
 }
+
+/// #26: `--explore` counts a pause as a finding only when a host is left on
+/// a mixed version at it: a pause after every host got the new version is
+/// none; a pause between two stages of the same hosts (installed, not
+/// switched) is one.
+#[test]
+fn explore_counts_a_pause_only_when_it_leaves_a_host_mixed() {
+    let explore = |plan: &str| -> Value {
+        let test = Test::new().plan(plan);
+        let output = test.run_with(&["simulate", "release.deploy", "--explore", "--format", "json"]);
+        serde_json::from_str(&output.stdout).unwrap_or_else(|e| panic!("{e}: {}{}", output.stdout, output.stderr))
+    };
+    let base = |document: &Value| -> Value {
+        document["scenarios"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|row| row["injection"] == "(none)")
+            .cloned()
+            .unwrap_or_else(|| panic!("no base row: {document}"))
+    };
+    let whole = explore(
+        "pipeline \"shop\" {}\nparam version: string = \"2.0\"\n\
+         environment production { hosts = [\"web-1\", \"web-2\"] }\n\
+         stage ship { target = production  run \"echo ${version}\"  rollback { run \"true\" } }\n\
+         gate go { needs = [ship]  approve \"ok?\" }\n",
+    );
+    let paused = base(&whole);
+    assert_eq!(paused["outcome"], "paused", "{whole}");
+    assert_eq!(paused["finding"], false, "every host is on 2.0 at this pause: {whole}");
+    assert_eq!(whole["findings"], 0, "{whole}");
+    let halfway = explore(
+        "pipeline \"shop\" {}\nparam version: string = \"2.0\"\n\
+         environment production { hosts = [\"web-1\", \"web-2\"] }\n\
+         stage install { target = production  run \"echo ${version}\"  rollback { run \"true\" } }\n\
+         gate go { needs = [install]  approve \"ok?\" }\n\
+         stage switch { needs = [go]  target = production  run \"echo ${version}\"  rollback { run \"true\" } }\n",
+    );
+    let paused = base(&halfway);
+    assert_eq!(paused["outcome"], "paused", "{halfway}");
+    assert_eq!(paused["finding"], true, "installed, not switched: {halfway}");
+    assert_eq!(paused["mixed_hosts"], serde_json::json!(["web-1", "web-2"]), "{halfway}");
+}

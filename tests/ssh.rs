@@ -464,3 +464,58 @@ fn a_cancelled_remote_step_ends_without_waiting_the_grace() {
     assert!(to_exit < Duration::from_secs(3), "deploy exited {to_exit:?} after SIGINT\n{all}");
     assert!(!process_running("sleep 4351"), "a step survived");
 }
+
+/// #27: after `kill -9` of a run, a new `deploy run` that takes its lease
+/// over first ends the remote step the dead runner left on the host: the
+/// old step (which writes its version when told to stop) is over before the
+/// new one runs, so the host ends on the new version, as the state says.
+#[test]
+fn a_new_run_after_a_kill_ends_the_crashed_runs_remote_steps_first() {
+    use std::time::{Duration, Instant};
+    let Some(fleet) = Fleet::start(1) else { return };
+    let test = Test::new().env("DEPLOY_KILL_GRACE_MS", "5000").plan(&plan(
+        &fleet,
+        r#"stage ship {
+  target = production
+  run "if [ ${version} = v1 ]; then trap 'sleep 2; echo v1 > on; exit 0' TERM; echo up > started; sleep 4361 & wait; fi; echo ${version} > on"
+  rollback { run "true" }
+}"#,
+    ));
+    let mut child = test
+        .command(&["run", "release.deploy"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn deploy: {e}"));
+    let waited = Instant::now();
+    while fleet.read("web-1", "started").is_empty() && waited.elapsed() < Duration::from_secs(30) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Killed once the journal has the remote group (a kill before the
+    // journal's next commit loses it).
+    while !test.run_with(&["logs", "--json"]).stdout.contains("\"process_started\"")
+        && waited.elapsed() < Duration::from_secs(30)
+    {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(process_running("sleep 4361"), "the step never started");
+    // SAFETY: kill(2) on the child this test spawned.
+    unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
+    let _ = child.wait();
+    let history: serde_json::Value =
+        serde_json::from_str(&test.run_with(&["history", "--json"]).stdout).unwrap_or_default();
+    let crashed = history[0]["run_id"].as_str().unwrap_or_default().to_string();
+    let ran = test.run_with(&["run", "release.deploy", "--set", "version=v2"]);
+    ok(&ran);
+    assert!(ran.stderr.contains("took over the lock"), "{}", ran.stderr);
+    assert!(ran.stderr.contains("left running by the crashed runner"), "{}", ran.stderr);
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(!process_running("sleep 4361"), "the old step survived");
+    assert_eq!(fleet.read("web-1", "on"), "v2\n", "the old step wrote after the new run: {}", ran.stderr);
+    let status: serde_json::Value =
+        serde_json::from_str(&test.run_with(&["status", "--json"]).stdout).unwrap_or_default();
+    assert_eq!(status["environments"][0]["current_version"], "v2", "{status}");
+    // The old run's journal says how its group ended.
+    let logs = test.run_with(&["logs", &crashed, "--json"]);
+    assert!(logs.stdout.contains("\"process_reaped\""), "{}", logs.stdout);
+}

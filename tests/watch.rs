@@ -309,12 +309,18 @@ fn an_api_approval_resumes_a_paused_run_and_records_the_identity() {
         status["watch"]["state"] == "waiting" && status["watch"]["detail"].as_str().unwrap_or("").contains(&run_id)
     });
     assert_eq!(runs_of(&setup), 1);
-    let status = std::process::Command::new(env!("CARGO_BIN_EXE_deploy"))
-        .args(["status", "--state", &setup.state().display().to_string()])
-        .output()
-        .unwrap_or_else(|e| panic!("deploy status: {e}"));
-    let text = String::from_utf8_lossy(&status.stdout);
-    assert!(text.contains("waiting") && text.contains(&run_id), "{text}");
+    // Every 200 ms the watcher fetches again (and says so) before it goes
+    // back to waiting: `deploy status` shows the waiting between fetches.
+    let mut text = String::new();
+    wait_until(LONG, "deploy status to say what the watcher waits for", || {
+        let status = std::process::Command::new(env!("CARGO_BIN_EXE_deploy"))
+            .args(["status", "--state", &setup.state().display().to_string()])
+            .output()
+            .unwrap_or_else(|e| panic!("deploy status: {e}"));
+        text = String::from_utf8_lossy(&status.stdout).into_owned();
+        text.contains("waiting") && text.contains(&run_id)
+    });
+    assert!(text.contains(&run_id), "{text}");
 
     let approve = format!("http://{address}/api/runs/{run_id}/approve");
     let body = r#"{"gate": "go"}"#;
@@ -536,4 +542,73 @@ fn the_start_line_names_the_plans_every_and_no_row_is_named_after_the_file() {
             status["watchers"].as_array().into_iter().flatten().filter_map(|w| w["pipeline"].as_str()).collect();
         assert_eq!(names, ["app"], "{status}");
     }
+}
+
+/// #27: a watcher that starts again and a terminal both resume the run the
+/// crashed watcher left, at once: exactly one of them resumes it (the
+/// store's compare-and-set), the stage in flight runs again once, and the
+/// other says the run went on elsewhere.
+#[test]
+fn a_watcher_and_a_terminal_resuming_one_crashed_run_at_once_resume_it_once() {
+    // The terminal at once (it wins the lock), then once the watcher is resuming (the watcher wins).
+    watcher_and_terminal_resume(false);
+    watcher_and_terminal_resume(true);
+}
+
+fn watcher_and_terminal_resume(terminal_late: bool) {
+    let setup = Setup::new();
+    let slow = plan(
+        "stage one { run \"echo one >> ../../../../one.log\"  irreversible = \"test\" }\n\
+         stage two { needs = [one]  run \"echo start >> ../../../../two.log; \
+         while [ ! -f ../../../../go ]; do sleep 0.05; done; sleep 0.5\"  irreversible = \"test\" }",
+    );
+    let first = setup.repo.commit(&[("release.deploy", &slow)], "slow");
+    let watcher = setup.watch(&["--every", "200ms"]);
+    wait_until(LONG, "stage two to start", || watcher.out().contains("[two] stage started"));
+    let row = setup.row_of(&first).unwrap_or_default();
+    let run_id = row["run_id"].as_str().unwrap_or_default().to_string();
+    watcher.signal(libc::SIGKILL);
+    drop(watcher);
+    std::fs::write(setup.runner.join("go"), "").unwrap_or_else(|e| panic!("write: {e}"));
+    let state = setup.state().display().to_string();
+    // The watcher starts first (it reads its repository before it looks at
+    // the state), the terminal right after: either may win.
+    let mut again = setup.watch(&["--every", "200ms"]);
+    if terminal_late {
+        wait_until(LONG, "the watcher to resume", || again.err().contains("crashed; resuming it"));
+    }
+    let terminal = std::process::Command::new(common::binary())
+        .args(["resume", &run_id, "--state", &state, "--lock-timeout", "30s"])
+        .current_dir(&setup.runner)
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn deploy resume: {e}"));
+    let terminal = terminal.wait_with_output().unwrap_or_else(|e| panic!("deploy resume: {e}"));
+    let said = String::from_utf8_lossy(&terminal.stderr).into_owned();
+    setup.wait_for_status(&first, "succeeded", &again);
+    std::thread::sleep(Duration::from_millis(500));
+    let count = |name: &str| {
+        std::fs::read_to_string(setup.runner.join(name)).unwrap_or_default().lines().filter(|l| !l.is_empty()).count()
+    };
+    let logs = again.logs();
+    // Started once before the kill, and once by whichever resumed the run.
+    assert_eq!(count("two.log"), 2, "stage two ran once after the crash\nterminal: {said}\nwatcher: {logs}");
+    assert_eq!(count("one.log"), 1, "stage one ran once in all\nterminal: {said}\nwatcher: {logs}");
+    assert_eq!(runs_of(&setup), 1, "{logs}");
+    match terminal.status.code() {
+        // The terminal won: the counts above prove the watcher did not run it too.
+        Some(0) => {}
+        // The watcher won: the terminal names the run and why it did not resume it.
+        Some(1) => assert!(said.contains(&run_id), "{said}\n{logs}"),
+        other => panic!("deploy resume exited {other:?}: {said}\n{logs}"),
+    }
+    println!("terminal (late: {terminal_late}) exit {:?}: {said}", terminal.status.code());
+    if terminal_late {
+        assert_eq!(terminal.status.code(), Some(1), "the watcher resumed first: {said}\n{logs}");
+    }
+    again.signal(libc::SIGTERM);
+    assert_eq!(again.wait(LONG), Some(0), "{}", again.logs());
 }

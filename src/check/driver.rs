@@ -2,6 +2,7 @@
 //! Declarations are collected first (so order in the text never matters),
 //! then every item is lowered, then the whole-plan lints run.
 
+use super::vocabulary::{ENVIRONMENT_ENTRIES, LIMIT_KEYS, PIPELINE_ENTRIES, PROTECT_KEYS};
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
@@ -228,11 +229,6 @@ fn check_duplicates(lowering: &mut Lowering, file: FileId, items: &[Item], decls
     lowering.diagnostics.extend(diagnostics);
 }
 
-pub const PIPELINE_ENTRIES: &[&str] =
-    &["description", "on_failure", "lock", "max_parallel", "step_timeout", "limits", "on", "watch"];
-pub const LIMIT_KEYS: &[&str] =
-    &["operations", "call_depth", "expr_depth", "string_size", "array_size", "map_size", "timeout"];
-
 /// The pipeline block; returns its hooks to lower once nodes exist.
 fn lower_pipeline(lowering: &mut Lowering, file: FileId, items: &[Item]) -> Option<Vec<Entry>> {
     let pipeline = items.iter().find_map(|item| match item {
@@ -281,14 +277,14 @@ fn pipeline_attribute(typer: &mut Typer, entry: &Entry, a: &ast::Attribute, sett
             }
         }
         "on_failure" => {
-            settings.on_failure = match typer.word(&a.value, &["rollback", "pause", "abort"]).as_deref() {
+            settings.on_failure = match typer.word(&a.value, super::vocabulary::PIPELINE_POLICIES).as_deref() {
                 Some("pause") => FailurePolicy::Pause,
                 Some("abort") => FailurePolicy::Abort,
                 _ => FailurePolicy::Rollback,
             }
         }
         "lock" => {
-            if typer.word(&a.value, &["pipeline", "environment"]).as_deref() == Some("environment") {
+            if typer.word(&a.value, super::vocabulary::LOCK_SCOPES).as_deref() == Some("environment") {
                 settings.lock = LockScope::Environment;
             }
         }
@@ -436,10 +432,6 @@ fn lower_inputs(
     (params, secrets)
 }
 
-pub const ENVIRONMENT_ENTRIES: &[&str] =
-    &["hosts", "vars", "protect", "description", "transport", "ssh", "secrets", "probe"];
-pub const PROTECT_KEYS: &[&str] = &["approval", "window", "by"];
-
 fn lower_environments(lowering: &mut Lowering, file: FileId, items: &[Item], base_dir: &Path) {
     let mut diagnostics = Vec::new();
     let names = lowering.names.clone();
@@ -518,7 +510,7 @@ fn lower_environment(
             Entry::Block(b) if b.name.name == "ssh" => ssh = ssh_block::ssh_block(typer, b, base_dir),
             Entry::Attribute(a)
                 if a.name.name == "hosts"
-                    && matches!(&a.value.kind, ast::ValueKind::Call { name, .. } if name.name == "inventory") =>
+                    && matches!(&a.value.kind, ast::ValueKind::Call { name, .. } if super::vocabulary::HOST_SOURCES.contains(&name.name.as_str())) =>
             {
                 hosts_span = a.value.span;
                 if let Some(read) = ssh_block::inventory(typer, &a.value, base_dir) {
@@ -639,7 +631,7 @@ fn lower_protect(typer: &mut Typer, b: &ast::NamedBlock, protect: &mut Protect) 
         };
         match a.name.name.as_str() {
             "approval" => {
-                protect.approval = typer.word(&a.value, &["required", "optional"]).as_deref() == Some("required")
+                protect.approval = typer.word(&a.value, super::vocabulary::APPROVAL).as_deref() == Some("required")
             }
             "window" => protect.window = window(typer, &a.value),
             "by" => {

@@ -1,12 +1,14 @@
 //! Loading a plan and, transitively, the modules it imports: `std/...` from
-//! the embedded stdlib, `./relative` to the importing file, anything else on
-//! `DEPLOY_PATH`. Import cycles and missing modules are diagnostics, and so
+//! the embedded stdlib, `./relative` to the importing file, `git+URL//PATH@REF`
+//! from another repository at the commit `deploy.lock` names
+//! ([`crate::remote`]), anything else on `DEPLOY_PATH`. Import cycles and missing modules are diagnostics, and so
 //! is a path that leaves the plan's repository (see [`ImportRoots`]).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::diagnostic::{Code, Diagnostic};
+use crate::remote::{FromLock, RemoteError, RemoteFile, RemoteImport, RemoteModules};
 use crate::syntax::ast::{Item, Module};
 use crate::syntax::span::{FileId, SourceMap, Span};
 
@@ -46,16 +48,15 @@ pub struct Loaded {
     pub diagnostics: Vec<Diagnostic>,
 }
 
-/// Loads the plan at `path` and everything it imports.
+/// Loads the plan at `path` and everything it imports (remote modules at
+/// the commits of the `deploy.lock` beside it).
 pub fn load(path: &Path) -> Loaded {
-    let mut loader = Loader {
-        modules: Vec::new(),
-        sources: SourceMap::default(),
-        diagnostics: Vec::new(),
-        stack: Vec::new(),
-        overlay: Overlay::new(),
-        roots: None,
-    };
+    load_with(path, &mut FromLock::beside(path))
+}
+
+/// Loads the plan at `path`, asking `remote` for its remote imports.
+pub fn load_with(path: &Path, remote: &mut dyn RemoteModules) -> Loaded {
+    let mut loader = Loader::new(Overlay::new(), Some(remote));
     match read_file(path) {
         Ok(text) => {
             let origin = ModuleOrigin::File(canonical(path));
@@ -80,19 +81,17 @@ pub fn load_text(origin: ModuleOrigin, name: String, text: String) -> Loaded {
 
 /// Like [`load_text`], reading imported files from `overlay` first.
 pub fn load_text_with(origin: ModuleOrigin, name: String, text: String, overlay: Overlay) -> Loaded {
-    let mut loader = Loader {
-        modules: Vec::new(),
-        sources: SourceMap::default(),
-        diagnostics: Vec::new(),
-        stack: Vec::new(),
-        overlay,
-        roots: None,
+    let mut from_lock = match &origin {
+        ModuleOrigin::File(path) => Some(FromLock::beside(path)),
+        ModuleOrigin::Stdlib(_) => None,
     };
+    let remote = from_lock.as_mut().map(|remote| remote as &mut dyn RemoteModules);
+    let mut loader = Loader::new(overlay, remote);
     loader.add(origin, name, text, None);
     Loaded { modules: loader.modules, sources: loader.sources, diagnostics: loader.diagnostics }
 }
 
-struct Loader {
+struct Loader<'r> {
     modules: Vec<LoadedModule>,
     sources: SourceMap,
     diagnostics: Vec<Diagnostic>,
@@ -102,6 +101,26 @@ struct Loader {
     overlay: Overlay,
     /// Where imported files may be: set from the first file loaded (the plan).
     roots: Option<ImportRoots>,
+    /// Where remote imports come from; none for a text without a file.
+    remote: Option<&'r mut dyn RemoteModules>,
+    /// Each remote module loaded: its file on disk → (its source in the lock,
+    /// its path inside the repository), for its relative imports.
+    remote_files: std::collections::HashMap<PathBuf, (String, String)>,
+}
+
+impl<'r> Loader<'r> {
+    fn new(overlay: Overlay, remote: Option<&'r mut dyn RemoteModules>) -> Loader<'r> {
+        Loader {
+            modules: Vec::new(),
+            sources: SourceMap::default(),
+            diagnostics: Vec::new(),
+            stack: Vec::new(),
+            overlay,
+            roots: None,
+            remote,
+            remote_files: Default::default(),
+        }
+    }
 }
 
 /// The directories imports are resolved inside: the plan's repository (the
@@ -149,7 +168,7 @@ fn normalize(path: &Path) -> PathBuf {
     out
 }
 
-impl Loader {
+impl Loader<'_> {
     /// Parses `text` and loads its imports; returns the module's index.
     fn add(&mut self, origin: ModuleOrigin, name: String, text: String, via: Option<(FileId, Span)>) -> Option<usize> {
         let display_path = match &origin {
@@ -197,6 +216,27 @@ impl Loader {
     }
 
     fn import(&mut self, from: &ModuleOrigin, file: FileId, import_path: &str, span: Span) -> Option<usize> {
+        if RemoteImport::is_remote(import_path) {
+            return self.import_remote(file, import_path, span);
+        }
+        if let ModuleOrigin::File(importer) = from {
+            if let Some((source, inside)) = self.remote_files.get(importer).cloned() {
+                if import_path.starts_with("./") || import_path.starts_with("../") {
+                    return self.import_beside_remote(&source, &inside, file, import_path, span);
+                }
+                if !import_path.starts_with("std/") {
+                    // DEPLOY_PATH is this machine's, not the module's.
+                    self.diagnostics.push(
+                        Diagnostic::new(Code::ModuleNotFound, format!("module `{import_path}` not found"))
+                            .at(file, span, "cannot be resolved")
+                            .with_help(
+                                "a remote module imports `std/...`, `./...` inside its repository, or `git+...`",
+                            ),
+                    );
+                    return None;
+                }
+            }
+        }
         // A relative path that leaves the roots is refused whether or not the
         // file exists, so the answer says nothing about the files outside.
         if let (Some(roots), ModuleOrigin::File(importer)) = (&self.roots, from) {
@@ -270,7 +310,131 @@ impl Loader {
     }
 }
 
-impl Loader {
+impl Loader<'_> {
+    /// `git+URL//PATH@REF`: the file at the commit the lock names.
+    fn import_remote(&mut self, file: FileId, import_path: &str, span: Span) -> Option<usize> {
+        let import = match RemoteImport::parse(import_path) {
+            Ok(import) => import,
+            Err(problem) => {
+                self.diagnostics.push(
+                    Diagnostic::new(Code::InvalidRemoteImport, format!("`{import_path}` is not a remote import"))
+                        .at(file, span, problem),
+                );
+                return None;
+            }
+        };
+        let found = match self.remote.as_deref_mut() {
+            Some(remote) => remote.module(&import),
+            None => Err(RemoteError::NotLocked("a text without a file has no deploy.lock".into())),
+        };
+        let inside = import.path.clone();
+        self.load_remote(found, inside, import_path, file, span)
+    }
+
+    /// A relative import of a remote module: a file of the same repository
+    /// and commit, never outside it.
+    fn import_beside_remote(
+        &mut self,
+        source: &str,
+        importer: &str,
+        file: FileId,
+        import_path: &str,
+        span: Span,
+    ) -> Option<usize> {
+        let dir = Path::new(importer).parent().map(Path::to_path_buf).unwrap_or_default();
+        let mut parts: Vec<String> = Vec::new();
+        for part in dir.join(import_path).components() {
+            match part {
+                std::path::Component::Normal(name) => parts.push(name.to_string_lossy().into_owned()),
+                std::path::Component::ParentDir if parts.pop().is_none() => {
+                    self.diagnostics.push(
+                        Diagnostic::new(
+                            Code::ImportOutsideRepository,
+                            format!("import `{import_path}` leads out of the module's repository"),
+                        )
+                        .at(file, span, "outside the repository; not read"),
+                    );
+                    return None;
+                }
+                _ => {}
+            }
+        }
+        let inside = parts.join("/");
+        let remote = self.remote.as_deref_mut()?;
+        let mut found = remote.relative(source, &inside);
+        let mut path = inside.clone();
+        if found.is_err() && !inside.ends_with(".deploy") {
+            let with_suffix = format!("{inside}.deploy");
+            if let Ok(file) = remote.relative(source, &with_suffix) {
+                found = Ok(file);
+                path = with_suffix;
+            }
+        }
+        self.load_remote(found, path, import_path, file, span)
+    }
+
+    fn load_remote(
+        &mut self,
+        found: Result<RemoteFile, RemoteError>,
+        inside: String,
+        import_path: &str,
+        file: FileId,
+        span: Span,
+    ) -> Option<usize> {
+        let found = match found {
+            Ok(found) => found,
+            Err(RemoteError::NotLocked(help)) => {
+                self.diagnostics.push(
+                    Diagnostic::new(
+                        Code::RemoteModuleNotLocked,
+                        format!("remote module `{import_path}` is not locked"),
+                    )
+                    .at(file, span, "not in deploy.lock")
+                    .with_help(help),
+                );
+                return None;
+            }
+            Err(RemoteError::Unavailable(problem)) => {
+                self.diagnostics.push(
+                    Diagnostic::new(
+                        Code::RemoteModuleUnavailable,
+                        format!("remote module `{import_path}` cannot be used: {problem}"),
+                    )
+                    .at(file, span, "imported here"),
+                );
+                return None;
+            }
+        };
+        let origin = ModuleOrigin::File(found.path.clone());
+        self.remote_files.insert(found.path.clone(), (found.source.clone(), inside));
+        if self.stack.iter().any(|(o, _)| *o == origin) {
+            self.diagnostics.push(
+                Diagnostic::new(Code::ImportCycle, format!("import cycle through `{import_path}`"))
+                    .at(file, span, "this import closes the cycle")
+                    .with_help("modules hold templates; move what both need into a third module"),
+            );
+            return None;
+        }
+        if let Some(existing) = self.modules.iter().position(|m| m.origin == origin) {
+            return Some(existing);
+        }
+        match read_file(&found.path) {
+            Ok(text) => self.add(origin, found.name, text, Some((file, span))),
+            Err(problem) => {
+                self.diagnostics.push(
+                    Diagnostic::new(Code::UnreadableFile, format!("cannot read module {}: {problem}", found.name)).at(
+                        file,
+                        span,
+                        "imported here",
+                    ),
+                );
+                None
+            }
+        }
+    }
+}
+
+impl Loader<'_> {
     fn outside(&mut self, file: FileId, import_path: &str, span: Span) {
         let repository = match self.roots.as_ref().map(|roots| display_name(&roots.repository)) {
             Some(name) if !name.is_empty() => name,

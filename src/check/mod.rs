@@ -6,9 +6,9 @@ mod cycles;
 mod driver;
 pub mod host_pattern;
 mod hosts;
-pub mod inventory;
+pub(crate) mod inventory;
 mod lints;
-pub mod loader;
+pub(crate) mod loader;
 mod lowering;
 pub mod model;
 mod node;
@@ -16,29 +16,20 @@ pub mod pins;
 mod scope;
 mod script_compiler;
 mod script_words;
-pub mod secret_source;
-pub mod selection;
+pub(crate) mod secret_source;
+pub(crate) mod selection;
 mod shell_hint;
 mod ssh_block;
-pub mod ssh_looking_hosts;
-pub mod ssh_settings;
+pub(crate) mod ssh_looking_hosts;
+pub(crate) mod ssh_settings;
 mod values;
-pub mod watch;
-pub mod window;
+pub(crate) mod watch;
+pub(crate) mod window;
 
 pub(crate) use node::gates_used_by as node_gates_used_by;
 pub use scope::BUILTINS;
 
-/// The words the checker accepts in each place, for editors (completion, hover).
-pub mod vocabulary {
-    pub use super::driver::{ENVIRONMENT_ENTRIES, LIMIT_KEYS, PIPELINE_ENTRIES, PROTECT_KEYS};
-    pub use super::node::{
-        strategy_attributes, GATE_ATTRIBUTES, INSTANCE_ATTRIBUTES, POLICIES, STAGE_ATTRIBUTES, STRATEGIES,
-    };
-    pub use super::ssh_settings::SSH_KEYS;
-    pub use super::watch::WATCH_KEYS;
-    pub use crate::syntax::KEYWORDS as ITEM_KEYWORDS;
-}
+pub mod vocabulary;
 pub use values::parse_set_value;
 
 use std::path::Path;

@@ -72,6 +72,10 @@ pub fn module_pins(loaded: &Loaded, plan: &Path) -> Vec<ModulePin> {
         .skip(1)
         .filter_map(|(index, module)| {
             let ModuleOrigin::File(path) = &module.origin else { return None };
+            // Remote modules are pinned by deploy.lock, by commit and hash.
+            if crate::remote::cache::checkout_of(path).is_some() {
+                return None;
+            }
             let text = loaded.sources.get(module.file)?.text.clone();
             Some(ModulePin {
                 name: module_name(path, &plan_dir, &search, via_search.contains(&index)),

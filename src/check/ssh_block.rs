@@ -2,6 +2,7 @@
 //! the `ssh { ... }` block, `hosts = inventory("FILE", "GROUP")`, and the
 //! check that every host of an SSH environment is a destination.
 
+use super::vocabulary::STRICT_HOST_KEYS;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -17,7 +18,7 @@ use crate::syntax::ast::{self, Entry, NamedBlock, ValueKind};
 const CONNECT_TIMEOUT_RANGE: (Duration, Duration) = (Duration::from_secs(1), Duration::from_secs(600));
 
 pub fn transport(typer: &mut Typer, value: &ast::Value) -> TransportKind {
-    match typer.word(value, &["local", "ssh"]).as_deref() {
+    match typer.word(value, super::vocabulary::TRANSPORTS).as_deref() {
         Some("ssh") => TransportKind::Ssh,
         _ => TransportKind::Local,
     }
@@ -138,9 +139,6 @@ fn become_method(typer: &mut Typer, value: &ast::Value) {
             ),
     );
 }
-
-/// The words `strict_host_keys` allows, as OpenSSH spells them.
-const STRICT_HOST_KEYS: &[&str] = &["yes", "accept-new"];
 
 /// `yes` or `accept-new`, written as a bare word or a string (`accept_new`,
 /// the spelling before a word could hold a `-`, is still read).

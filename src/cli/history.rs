@@ -1,4 +1,4 @@
-//! `deploy history [--env E] [--limit N] [--json]` — one row per
+//! `deploy history [--env E] [--commit SHA] [--limit N] [--json]` — one row per
 //! deployment (runs and rollbacks), newest first.
 
 use serde::Serialize;
@@ -17,6 +17,10 @@ pub struct HistoryArgs {
     /// At most N rows.
     #[arg(long, value_name = "N", default_value_t = 20)]
     limit: usize,
+    /// Only the runs of a commit `deploy watch` deployed (and the commit
+    /// itself when it was skipped): its hash or a prefix of 4+ hex digits.
+    #[arg(long, value_name = "SHA")]
+    commit: Option<String>,
     #[command(flatten)]
     state: StateArgs,
 }
@@ -78,6 +82,15 @@ struct HostChangeView {
 }
 
 pub fn run(args: HistoryArgs) -> ExitCode {
+    let commit = match args.commit.as_deref().map(|text| (text, crate::state::commit_prefix(text))) {
+        None => None,
+        Some((_, Some(prefix))) => Some(prefix),
+        Some((text, None)) => {
+            return super::failure::fail(format!(
+                "`--commit {text}` is not a commit hash: give it, or 4 to 40 hex digits of its start"
+            ));
+        }
+    };
     let location = args.state.location();
     let Some(mut store) = (match report::open_reader(&location) {
         Ok(store) => store,
@@ -101,6 +114,7 @@ pub fn run(args: HistoryArgs) -> ExitCode {
         pipeline,
         environment: args.environment.clone(),
         limit: Some(args.limit.max(1)),
+        commit: commit.clone(),
         ..DeploymentQuery::default()
     };
     let deployments = match store.deployments(&query) {
@@ -120,7 +134,9 @@ pub fn run(args: HistoryArgs) -> ExitCode {
     let mut rows: Vec<Row> =
         deployments.into_iter().map(|deployment| deployment_row(deployment, &commits, &hosts, &me)).collect();
     if args.environment.is_none() {
-        rows.extend(commits.iter().filter(|commit| commit.run_id.is_none()).map(skipped_commit));
+        let wanted =
+            |record: &&CommitRecord| commit.as_deref().map_or(true, |prefix| record.commit.starts_with(prefix));
+        rows.extend(commits.iter().filter(|record| record.run_id.is_none()).filter(wanted).map(skipped_commit));
         rows.sort_by_key(|row| std::cmp::Reverse(row.started_at));
         rows.truncate(args.limit.max(1));
     }

@@ -10,7 +10,8 @@ use crate::state::DeploymentQuery;
 
 #[derive(Debug, clap::Args)]
 pub struct LogsArgs {
-    /// The run [default: the latest].
+    /// The run: its id, a version (its newest run) or a commit `deploy
+    /// watch` deployed (7+ hex digits of its hash) [default: the latest].
     run: Option<String>,
     #[command(flatten)]
     state: StateArgs,
@@ -29,7 +30,12 @@ pub fn run(args: LogsArgs) -> ExitCode {
         Err(code) => return code,
     };
     let run_id = match args.run {
-        Some(run) => run,
+        // A run id, a version (its newest run) or a commit `deploy watch` deployed.
+        Some(run) => match crate::state::find_run_named(store.as_mut(), &run) {
+            Ok(Some(deployment)) => deployment.run_id,
+            Ok(None) => run,
+            Err(error) => return report::fail(error),
+        },
         None => match store.deployments(&DeploymentQuery { limit: Some(1), ..Default::default() }) {
             Ok(deployments) => match deployments.into_iter().next() {
                 Some(deployment) => deployment.run_id,

@@ -22,6 +22,7 @@ mod ping;
 mod plan;
 mod plan_diff;
 mod plan_hosts;
+mod remote_modules;
 mod report;
 mod resume;
 mod rollback;
@@ -43,6 +44,9 @@ pub use crate::exit_code::ExitCode;
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Never use the network for remote modules: the cache must hold what deploy.lock names (also DEPLOY_OFFLINE=1).
+    #[arg(long, global = true)]
+    offline: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -108,6 +112,11 @@ pub fn main() -> i32 {
         }
     };
     quiet_on_closed_stdout(&cli.command);
+    if cli.offline {
+        // Read by the remote module cache wherever a plan is loaded; set
+        // before any thread starts.
+        std::env::set_var("DEPLOY_OFFLINE", "1");
+    }
     let code = match cli.command {
         Command::Check(args) => check::run(args),
         Command::Explain(args) => explain::run(args),

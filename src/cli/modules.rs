@@ -1,6 +1,9 @@
 //! `deploy modules [FILE]` lists the modules a plan can import: the stdlib,
 //! every module on `DEPLOY_PATH`, and the plan's own imports, each with its
 //! templates. `deploy modules pin FILE` writes `deploy.sum` beside the plan.
+//! `deploy modules fetch FILE` resolves the plan's remote imports
+//! (`git+URL//PATH@REF`) and writes `deploy.lock`; `update` moves them to
+//! what their refs name now; `list` prints what the lock holds.
 
 use std::path::{Path, PathBuf};
 
@@ -27,11 +30,34 @@ enum ModulesCommand {
         /// The plan file.
         file: PathBuf,
     },
+    /// Resolve the plan's remote imports and write deploy.lock beside it (locked commits are kept).
+    Fetch {
+        /// The plan file.
+        file: PathBuf,
+    },
+    /// Resolve remote imports again (all, or the repositories whose URL contains NAME) and rewrite deploy.lock.
+    Update {
+        /// The plan file.
+        file: PathBuf,
+        /// Only the repositories whose URL contains this.
+        name: Option<String>,
+    },
+    /// Print every remote module deploy.lock names: path, URL, ref, commit.
+    List {
+        /// The plan file.
+        file: PathBuf,
+        /// Also ask each repository whether a newer version tag exists.
+        #[arg(long)]
+        outdated: bool,
+    },
 }
 
 pub fn run(args: ModulesArgs) -> ExitCode {
     match args.command {
         Some(ModulesCommand::Pin { file }) => pin(&file),
+        Some(ModulesCommand::Fetch { file }) => super::remote_modules::fetch(&file, None),
+        Some(ModulesCommand::Update { file, name }) => super::remote_modules::fetch(&file, Some(name)),
+        Some(ModulesCommand::List { file, outdated }) => super::remote_modules::list(&file, outdated),
         None => list(args.file.as_deref()),
     }
 }

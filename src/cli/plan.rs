@@ -55,7 +55,7 @@ pub fn run(args: PlanArgs) -> ExitCode {
     if args.diff_only {
         return print_diff_only(deployed.changes.as_ref(), args.format);
     }
-    let mut preview = preview(&graph, &inputs, &deployed.previous_version);
+    let mut preview = preview(&graph, &inputs, &deployed.previous_version, &deployed.host_versions);
     preview.changes = deployed.changes;
     match args.format {
         PlanFormat::Json => match serde_json::to_string_pretty(&preview) {
@@ -109,6 +109,7 @@ pub fn render(preview: &Preview) -> String {
         }
     }
     render_coverage(&mut out, &preview.coverage, &preview.rollback_path);
+    render_host_rollback(&mut out, preview);
     render_worst_case(&mut out, &preview.worst_case);
     if let Some(changes) = &preview.changes {
         out.push_str(&super::plan_diff::render(changes));
@@ -212,6 +213,23 @@ fn render_coverage(out: &mut String, c: &Coverage, rollback_path: &[String]) {
     if !rollback_path.is_empty() {
         push(out, format!("  on failure, undone in reverse: {}", rollback_path.join(" ← ")));
     }
+}
+
+/// Where each host goes back to when this run is undone, when they differ
+/// or the store knows them.
+fn render_host_rollback(out: &mut String, preview: &Preview) {
+    if preview.host_rollback.is_empty() {
+        return;
+    }
+    let hosts: Vec<String> = preview
+        .host_rollback
+        .iter()
+        .map(|host| {
+            let back = if host.previous_version.is_empty() { "nothing (new there)" } else { &host.previous_version };
+            format!("{} → {back}", host.host)
+        })
+        .collect();
+    push(out, format!("  undoing it takes each host back to its own version: {}", hosts.join(", ")));
 }
 
 /// The worst-case time to complete and to roll back.

@@ -46,7 +46,7 @@ pub fn run(args: RunArgs) -> ExitCode {
         Err(error) => return report::error_as(error, json),
     };
     if args.dry_run {
-        let preview = super::plan::preview(&graph, &inputs, "");
+        let preview = super::plan::preview(&graph, &inputs, "", &[]);
         print!("{}", super::plan::render(&preview));
         return ExitCode::Success;
     }

@@ -74,6 +74,7 @@ fn survivor_line(survivor: &crate::engine::survivors::Survivor) -> String {
     let what = if survivor.rollback { "rollback step" } else { "step" };
     let state = match &survivor.members {
         Some(members) => format!("{} process(es) still running", members.len()),
+        None if survivor.remote => "on the SSH host, not checked from here".to_string(),
         None => format!("on machine {}, not checked from here", survivor.machine),
     };
     format!(

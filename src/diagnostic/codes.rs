@@ -145,6 +145,29 @@ declares.";
 searched in the colon-separated directories of `DEPLOY_PATH` (with and
 without a `.deploy` suffix).";
 
+    InvalidRemoteImport = "E0160", Error, "invalid remote import",
+"A remote import is written `git+URL//PATH@REF`: the repository git fetches
+(`https://`, `ssh://`, `git://` or `file://`), `//`, the module's path inside
+the repository (which may not leave it), `@` and a ref (a tag, a branch, a
+full commit, or a version range over the tags: `v1`, `^1.4`, `~1.4`):
+
+    import \"git+https://git.example.com/platform/modules.git//web/service.deploy@v1.4.2\" as web";
+
+    RemoteModuleNotLocked = "E0161", Error, "remote module not locked",
+"A remote import that `deploy.lock` (beside the plan) does not name, or a file
+of it the lock has no hash of. `check`, `plan` and `run` never resolve a ref by
+themselves: run `deploy modules fetch PLAN`, review the new `deploy.lock` and
+commit it.";
+
+    RemoteModuleUnavailable = "E0162", Error, "remote module unavailable",
+"A remote module the lock names cannot be used: its commit cannot be fetched
+(the server is unreachable, a credential is missing, or deploy is offline
+with `DEPLOY_OFFLINE=1` and the cache does not hold it), the file is not in
+that commit, or its sha256 is not the one `deploy.lock` records (a changed
+cache file is fetched again first). When fetching, a tag that now points to
+another commit than the lock says is refused with both commits: tags are not
+supposed to move; `deploy modules update` takes the new commit on purpose.";
+
     ImportCycle = "E0107", Error, "import cycle",
 "Modules import each other in a cycle. Modules hold templates; move the shared
 templates into a third module that both import.";

@@ -279,6 +279,22 @@ pub struct RunLog {
     pub bus: Bus,
     pub completions: CompletionLog,
     pub started: Instant,
+    /// The warnings from outside the engine; a failed journal write among
+    /// them stops the run before its next host ([`RunLog::unrecorded`]).
+    pub warnings: crate::record::warning::Warnings,
+}
+
+impl RunLog {
+    /// Why nothing more may be changed: the state cannot be written, so
+    /// what the run would do could not be recorded.
+    pub fn unrecorded(&self) -> Option<String> {
+        self.warnings.unrecorded().map(|why| {
+            format!(
+                "the state cannot be written ({why}), so what this run does could not be recorded; \
+                 nothing more is changed: make room for the state (or fix its database), then `deploy resume`"
+            )
+        })
+    }
 }
 
 impl RunContext {

@@ -45,26 +45,35 @@ pub async fn check(
     }
 }
 
-/// Runs a `script` step or hook; `Err(None)` when cancelled first.
+/// Why a `script` step or hook did not succeed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ScriptStepError {
+    /// It failed (`fail(...)`, a runtime error, a limit): why, placed in the plan.
+    Failed(String),
+    /// The run cancelled it before it ended.
+    Cancelled,
+}
+
+/// Runs a `script` step or hook.
 pub async fn step(
     ctx: &Arc<RunContext>,
     script: &Script,
     context: ScriptVariables,
     log: LogSink,
     cancel: &CancellationToken,
-) -> Result<(), Option<String>> {
+) -> Result<(), ScriptStepError> {
     if let Some(QuickResult::Step(result)) = ctx.services.scripts.quick(script, &context, &log, Quick::Step) {
-        return result.map_err(Some);
+        return result.map_err(ScriptStepError::Failed);
     }
     let runner = ctx.services.scripts.clone();
     let script = script.clone();
     let evaluation = tokio::task::spawn_blocking(move || runner.run_step(&script, &context, &log));
     tokio::select! {
         joined = evaluation => match joined {
-            Ok(result) => result.map_err(Some),
-            Err(error) => Err(Some(format!("the script stopped: {error}"))),
+            Ok(result) => result.map_err(ScriptStepError::Failed),
+            Err(error) => Err(ScriptStepError::Failed(format!("the script stopped: {error}"))),
         },
-        () = cancel.cancelled() => Err(None),
+        () = cancel.cancelled() => Err(ScriptStepError::Cancelled),
     }
 }
 

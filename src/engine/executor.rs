@@ -237,6 +237,13 @@ impl Scheduler {
                 self.release_dependents(id);
             } else if let Some(users) = &self.evaluated_for[id.0] {
                 self.skip(id, format!("evaluated only for {users}"), NodeStatus::Skipped);
+            } else if let Some(why) = ctx.log.unrecorded() {
+                // A run that cannot record what it does starts nothing more.
+                self.ready.push_front(id);
+                let name = node.name.clone();
+                let message = format!("stopped before {name}: {why}");
+                self.stop_for(&message.clone(), Stop::Paused { node: name, message });
+                break;
             } else {
                 self.states[id.0].status = NodeStatus::Cancelled; // until it reports
                 let ctx = ctx.clone();

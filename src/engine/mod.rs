@@ -9,38 +9,38 @@
 //! which masks secrets ([`redact`]) once before the views ([`view`]) and the
 //! journal see it.
 
-pub mod approval;
+pub(crate) mod approval;
 mod approval_prompt;
-pub mod approved;
-pub mod context;
-pub mod evaluate;
-pub mod executor;
-pub mod gates;
-pub mod hooks;
-pub mod hosts;
-pub mod interpolate;
-pub mod monitor;
+pub(crate) mod approved;
+pub(crate) mod context;
+pub(crate) mod evaluate;
+pub(crate) mod executor;
+pub(crate) mod gates;
+pub(crate) mod hooks;
+pub(crate) mod hosts;
+pub(crate) mod interpolate;
+pub(crate) mod monitor;
 pub(crate) mod node;
 mod node_result;
 pub(crate) mod outcome;
-pub mod process;
-pub mod process_watch;
-pub mod replay;
-pub mod rollout;
+pub(crate) mod process;
+pub(crate) mod process_watch;
+pub(crate) mod replay;
+pub(crate) mod rollout;
 mod run_report;
 pub mod script_runner;
-pub mod steps;
-pub mod survivors;
+pub(crate) mod steps;
+pub(crate) mod survivors;
 #[cfg(test)]
 mod testing;
 #[cfg(test)]
 mod tests;
 mod traffic;
 mod traffic_undo;
-pub mod transport;
-pub mod undo;
-pub mod undo_past_run;
-pub mod view;
+pub(crate) mod transport;
+pub(crate) mod undo;
+pub(crate) mod undo_past_run;
+pub(crate) mod view;
 
 use std::sync::Arc;
 use tokio::time::Instant;
@@ -174,7 +174,8 @@ fn run_context(
         options,
         version,
     };
-    Arc::new(RunContext { run, services, log: context::RunLog { bus, completions, started: Instant::now() } })
+    let log = context::RunLog { bus, completions, started: Instant::now(), warnings: parts.warnings };
+    Arc::new(RunContext { run, services, log })
 }
 
 pub fn previous_inputs(inputs: &ResolvedInputs, previous_version: &str) -> ResolvedInputs {

@@ -84,12 +84,9 @@ impl ProcessGroups {
         }
     }
 
-    pub fn len(&self) -> usize {
-        self.groups.lock().map(|groups| groups.len()).unwrap_or(0)
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
+    #[cfg(test)]
+    fn is_empty(&self) -> bool {
+        self.groups.lock().map(|groups| groups.is_empty()).unwrap_or(true)
     }
 }
 
@@ -126,6 +123,7 @@ fn live_member(pgid: i32) -> Option<bool> {
 
 /// Runs `sh -c` locally. Returns when the shell exited (or was killed after
 /// `cancel` fired) and its output was read.
+#[cfg(test)]
 pub async fn run_shell(
     spec: CommandSpec,
     output: OutputSink,

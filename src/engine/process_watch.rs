@@ -19,6 +19,11 @@ pub enum ProcessNotice {
     Started { pid: u32 },
     /// That shell ended (and, when cancelled, its group was killed).
     Ended { pid: u32 },
+    /// A step's shell started on an SSH host as the leader of group `pgid`
+    /// (`watcher`: the watcher of its lifeline).
+    RemoteStarted { pgid: u32, watcher: Option<u32> },
+    /// That remote group's shell ended, or its connection is gone.
+    RemoteEnded { pgid: u32 },
 }
 
 /// The receiver of [`ProcessNotice`]s for the commands run inside [`watched`].
@@ -31,6 +36,16 @@ impl ProcessWatch {
     pub fn new(notify: impl Fn(ProcessNotice) + Send + Sync + 'static) -> ProcessWatch {
         ProcessWatch { notify: Arc::new(notify) }
     }
+
+    /// Tells this watch (from a task that does not carry it, such as an output reader).
+    pub fn tell(&self, notice: ProcessNotice) {
+        (self.notify)(notice);
+    }
+}
+
+/// The current task's watch, to hand to the tasks it spawns.
+pub fn current() -> Option<ProcessWatch> {
+    WATCH.try_with(ProcessWatch::clone).ok()
 }
 
 /// Runs `future` with `watch` hearing about every local process it spawns.

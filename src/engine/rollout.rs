@@ -215,11 +215,18 @@ impl Rollout {
         let mut running = JoinSet::new();
         let mut pending = range.peekable();
         loop {
-            let next = pending.peek().copied().filter(|_| !self.node_cancel.is_cancelled());
+            let next = pending.peek().copied().filter(|_| !self.node_cancel.is_cancelled() && self.stopped.is_none());
             let joined = match next {
                 Some(index) => tokio::select! {
                     permit = self.ctx.services.permits.clone().acquire_owned() => {
                         let Ok(permit) = permit else { break };
+                        // A run that cannot record what it does changes no further host.
+                        if let Some(why) = self.ctx.log.unrecorded() {
+                            let message = format!("stopped before {}: {why}", self.hosts[index]);
+                            self.ctx.log.bus.emit(EventData::warning(&message));
+                            self.stopped = Some((message, FailurePolicy::Pause));
+                            continue;
+                        }
                         pending.next();
                         let ctx = self.ctx.clone();
                         let host = self.hosts[index].clone();

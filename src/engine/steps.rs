@@ -217,8 +217,10 @@ impl StepAt<'_> {
         }
         match evaluate::step(self.ctx, script, context, evaluate::log_sink(&self.output), self.cancel).await {
             Ok(()) => Ok(()),
-            Err(None) => Err(StepFailure::cancelled()),
-            Err(Some(message)) => Err(StepFailure::failed(format!("step {number} (script): {message}"))),
+            Err(evaluate::ScriptStepError::Cancelled) => Err(StepFailure::cancelled()),
+            Err(evaluate::ScriptStepError::Failed(message)) => {
+                Err(StepFailure::failed(format!("step {number} (script): {message}")))
+            }
         }
     }
 }

@@ -37,9 +37,26 @@ pub fn step_watch(ctx: &Arc<RunContext>, node: &str, host: Option<&str>, step: u
             pid_start: process_start(i64::from(pid)).unwrap_or_default(),
             machine: machine.clone(),
             rollback,
+            remote: false,
+            watcher: None,
         }),
         ProcessNotice::Ended { pid } => {
             bus.emit(EventData::ProcessEnded { node: node.clone(), host: host.clone(), pid })
+        }
+        ProcessNotice::RemoteStarted { pgid, watcher } => bus.emit(EventData::ProcessStarted {
+            node: node.clone(),
+            host: host.clone(),
+            step,
+            pid: pgid,
+            pgid,
+            pid_start: String::new(),
+            machine: format!("ssh:{}", host.as_deref().unwrap_or("local")),
+            rollback,
+            remote: true,
+            watcher,
+        }),
+        ProcessNotice::RemoteEnded { pgid } => {
+            bus.emit(EventData::ProcessEnded { node: node.clone(), host: host.clone(), pid: pgid })
         }
     })
 }
@@ -58,6 +75,11 @@ pub struct Survivor {
     /// When it started (the event's time).
     pub started: String,
     pub rollback: bool,
+    /// It runs on the SSH host `host`: ended over SSH, not looked at from here.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub remote: bool,
+    #[serde(skip)]
+    pub watcher: Option<u32>,
     /// Live processes of the group on this machine; `None` when it runs on
     /// another machine, where it cannot be looked at.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -70,7 +92,18 @@ pub fn survivors(events: &[Event]) -> Vec<Survivor> {
     let mut open: Vec<Survivor> = Vec::new();
     for event in events {
         match &event.data {
-            EventData::ProcessStarted { node, host, step, pid, pgid, pid_start, machine, rollback } => {
+            EventData::ProcessStarted {
+                node,
+                host,
+                step,
+                pid,
+                pgid,
+                pid_start,
+                machine,
+                rollback,
+                remote,
+                watcher,
+            } => {
                 open.retain(|survivor| survivor.pid != *pid || survivor.machine != *machine);
                 open.push(Survivor {
                     node: node.clone(),
@@ -82,11 +115,19 @@ pub fn survivors(events: &[Event]) -> Vec<Survivor> {
                     machine: machine.clone(),
                     started: event.time.clone(),
                     rollback: *rollback,
+                    remote: *remote,
+                    watcher: *watcher,
                     members: None,
                 });
             }
-            EventData::ProcessEnded { pid, .. } => open.retain(|survivor| survivor.pid != *pid),
-            EventData::ProcessReaped { pgid, .. } => open.retain(|survivor| survivor.pgid != *pgid),
+            // Hosts in network namespaces of one machine share its pids: a
+            // group is named by its host and pid.
+            EventData::ProcessEnded { pid, host, .. } => {
+                open.retain(|survivor| survivor.pid != *pid || survivor.host != *host)
+            }
+            EventData::ProcessReaped { pgid, host, .. } => {
+                open.retain(|survivor| survivor.pgid != *pgid || survivor.host != *host)
+            }
             _ => {}
         }
     }

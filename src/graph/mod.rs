@@ -1,11 +1,11 @@
 //! The execution graph: the checked plan's nodes with their `needs` edges,
 //! in an order the engine can walk, and the rollback path derived from it.
 
-pub mod batches;
+pub(crate) mod batches;
 mod bound;
 mod render;
-pub mod timing;
-pub mod traffic_timing;
+pub(crate) mod timing;
+pub(crate) mod traffic_timing;
 
 pub use render::{to_dot, to_mermaid};
 

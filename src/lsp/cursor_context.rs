@@ -111,21 +111,10 @@ struct Frame {
     outer: Vec<Token>,
 }
 
-const HOOK_EVENTS_STAGE: &[&str] = &["start", "success", "failure"];
-const HOOK_EVENTS_PIPELINE: &[&str] = &["start", "success", "failure", "rollback", "paused"];
-const APPROVAL: &[&str] = &["required", "optional"];
-const LOCK: &[&str] = &["pipeline", "environment"];
-const TRANSPORTS: &[&str] = &["local", "ssh"];
-const STRICT_HOST_KEYS: &[&str] = &["yes", "accept-new"];
-const PIPELINE_POLICIES: &[&str] = &["rollback", "pause", "abort"];
-/// `timeout = none`, `step_timeout = none`: unbounded on purpose.
-const NO_TIMEOUT: &[&str] = &["none"];
-/// `upload "LOCAL" to "REMOTE"`.
-const UPLOAD_TO: &[&str] = &["to"];
-/// `hosts = inventory("FILE", "GROUP")`.
-const HOST_SOURCES: &[&str] = &["inventory"];
-/// `secret x = env(...) | file(...) | command(...)`, also in `secrets { }`.
-const SECRET_SOURCES: &[&str] = crate::check::secret_source::SECRET_FUNCTIONS;
+use crate::check::vocabulary::{
+    APPROVAL, HOOK_EVENTS_PIPELINE, HOOK_EVENTS_STAGE, HOST_SOURCES, LOCK_SCOPES as LOCK, NO_TIMEOUT,
+    PIPELINE_POLICIES, SECRET_SOURCES, STRICT_HOST_KEYS, TRANSPORTS, UPLOAD_TO,
+};
 
 use crate::syntax::ident::is_ident_char as is_ident;
 

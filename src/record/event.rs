@@ -182,9 +182,10 @@ pub enum EventData {
         hook: Option<String>,
     },
     /// A `run` step started its shell on this machine, in a process group
-    /// of its own (`pgid`, the shell's pid). Journaled as it starts so that
-    /// `deploy status` and `deploy resume` find the groups a killed runner
-    /// left running.
+    /// of its own (`pgid`, the shell's pid), or (`remote`) on an SSH host,
+    /// where the remote shell leads the group. Journaled as it starts so
+    /// that `deploy status`, `deploy resume` and a run that takes the lock
+    /// over find the groups a killed runner left running.
     ProcessStarted {
         node: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -196,10 +197,17 @@ pub enum EventData {
         /// The process's start time (`/proc/PID/stat`), so a reused pid is
         /// not taken for it.
         pid_start: String,
-        /// The machine it runs on (`/etc/machine-id`).
+        /// The machine it runs on (`/etc/machine-id`; `ssh:HOST` for a remote group).
         machine: String,
         #[serde(default, skip_serializing_if = "is_false")]
         rollback: bool,
+        /// The group runs on the SSH host `host` (`pid_start` is empty).
+        #[serde(default, skip_serializing_if = "is_false")]
+        remote: bool,
+        /// A remote group's watcher of its lifeline (ended first when the
+        /// group is ended: transport/remote_script.rs).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        watcher: Option<u32>,
     },
     /// The shell of a [`EventData::ProcessStarted`] ended (its group was
     /// killed too when it was cancelled).

@@ -5,11 +5,11 @@
 //! code ([`run_status`]), and who ran a step process ([`process_identity`]). Engine and state are siblings that both
 //! read this; the session joins them.
 
-pub mod bus;
+pub(crate) mod bus;
 pub mod event;
-pub mod process_identity;
-pub mod redact;
-pub mod run_status;
-pub mod warning;
+pub(crate) mod process_identity;
+pub(crate) mod redact;
+pub(crate) mod run_status;
+pub(crate) mod warning;
 
 pub use bus::{Bus, EventSink};

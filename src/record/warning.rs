@@ -41,16 +41,30 @@ struct Relay {
 #[derive(Clone, Default)]
 pub struct Warnings {
     relay: Arc<Mutex<Relay>>,
+    /// The first journal write that failed: the run can no longer record
+    /// what it does, so it changes no further host.
+    unrecorded: Arc<Mutex<Option<String>>>,
 }
 
 impl Warnings {
     pub fn warn(&self, kind: WarningKind, message: impl Into<String>) {
         let warning = Warning { kind, message: message.into() };
+        if kind == WarningKind::Journal {
+            if let Ok(mut unrecorded) = self.unrecorded.lock() {
+                unrecorded.get_or_insert_with(|| warning.message.clone());
+            }
+        }
         let Ok(mut relay) = self.relay.lock() else { return };
         match &relay.bus {
             Some(bus) => bus.emit(warning.event()),
             None => relay.waiting.push(warning),
         }
+    }
+
+    /// Why the run's state cannot be written (the first journal write that
+    /// failed), if it cannot.
+    pub fn unrecorded(&self) -> Option<String> {
+        self.unrecorded.lock().ok().and_then(|unrecorded| unrecorded.clone())
     }
 
     /// From now on warnings are events on `bus`; the waiting ones go first.

@@ -22,7 +22,7 @@
 mod big_stack;
 mod error;
 mod free_variables;
-pub mod host;
+pub(crate) mod host;
 mod limits;
 mod outcome;
 mod runtime;

@@ -118,6 +118,18 @@ pub struct RunsQuery {
     status: Option<String>,
     /// Rows to skip: the next page starts at `offset + limit`.
     offset: Option<usize>,
+    /// Only the runs of a commit `deploy watch` deployed (a hash or 4+ hex digits of it).
+    commit: Option<String>,
+}
+
+/// `?commit=` as a hash prefix; 400 for text that is none.
+pub fn commit_filter(commit: Option<&str>) -> ApiResult<Option<String>> {
+    match commit.filter(|commit| !commit.is_empty()) {
+        None => Ok(None),
+        Some(text) => crate::state::commit_prefix(text).map(Some).ok_or_else(|| {
+            ApiError::bad_request(format!("`commit={text}` is not a commit hash (4 to 40 hex digits of it)"))
+        }),
+    }
 }
 
 /// `?status=` as a status; 400 for a word that is none.
@@ -132,6 +144,7 @@ pub fn status_filter(status: Option<&str>) -> ApiResult<Option<DeploymentStatus>
 
 pub async fn runs(State(state): State<AppState>, Query(query): Query<RunsQuery>) -> ApiResult<Json<Vec<RunSummary>>> {
     let status = status_filter(query.status.as_deref())?;
+    let commit = commit_filter(query.commit.as_deref())?;
     let rows = blocking(move || {
         let query = DeploymentQuery {
             pipeline: query.pipeline,
@@ -140,6 +153,8 @@ pub async fn runs(State(state): State<AppState>, Query(query): Query<RunsQuery>)
             limit: Some(query.limit.unwrap_or(50).clamp(1, 1000)),
             status,
             offset: query.offset.unwrap_or(0),
+            version: None,
+            commit,
         };
         let mut store = open(&state)?;
         let deployments = store.deployments(&query)?;
@@ -168,7 +183,7 @@ pub async fn run(State(state): State<AppState>, Path(id): Path<String>) -> ApiRe
         let mut store = open(&state)?;
         let deployment = find_run(store.as_mut(), &id)?;
         let journal = store
-            .journal(&id)?
+            .journal(&deployment.run_id)?
             .iter()
             .map(|entry| serde_json::from_str(&entry.event).unwrap_or(serde_json::Value::Null))
             .collect();
@@ -190,9 +205,10 @@ pub async fn run(State(state): State<AppState>, Path(id): Path<String>) -> ApiRe
     Ok(Json(detail))
 }
 
-/// The deployment `id`, or 404.
+/// The deployment `id` — a run id, a version (its newest run) or a commit
+/// `deploy watch` deployed (7+ hex digits) — or 404.
 pub fn find_run(store: &mut dyn StateStore, id: &str) -> ApiResult<Deployment> {
-    store.deployment(id)?.ok_or_else(|| ApiError::not_found(format!("no run `{id}` in the state")))
+    crate::state::find_run_named(store, id)?.ok_or_else(|| ApiError::not_found(format!("no run `{id}` in the state")))
 }
 
 pub async fn no_route(uri: Uri) -> ApiError {

@@ -45,10 +45,10 @@ pub async fn stream(
     })?;
     let lookup = state.clone();
     let run_id = id.clone();
-    let store = blocking(move || {
+    let (store, id) = blocking(move || {
         let mut store = open(&lookup)?;
-        find_run(store.as_mut(), &run_id)?;
-        Ok(store)
+        let run_id = find_run(store.as_mut(), &run_id)?.run_id;
+        Ok((store, run_id))
     })
     .await?;
     let (sender, receiver) = mpsc::channel::<Event>(256);

@@ -58,6 +58,8 @@ pub struct Deployed {
     pub previous_version: String,
     /// `None` without a successful deployment.
     pub changes: Option<Changes>,
+    /// Each host's own version now, the previous version this run would bind there.
+    pub host_versions: Vec<crate::engine::context::HostVersions>,
 }
 
 /// Reads the state beside the plan (or `--state`) without creating it.
@@ -82,7 +84,8 @@ pub fn deployed_at(
         .find(|entry| entry.environment == final_environment)
         .map(|entry| entry.current_version)
         .unwrap_or_default();
-    Ok(Deployed { previous_version, changes: changes(store.as_mut(), graph, inputs)? })
+    let host_versions = super::host_record::own_previous_versions(store.as_mut(), &graph.plan, "", &inputs.version())?;
+    Ok(Deployed { previous_version, changes: changes(store.as_mut(), graph, inputs)?, host_versions })
 }
 
 fn changes(

@@ -33,6 +33,20 @@ pub struct Preview {
     pub changes: Option<super::plan_diff::Changes>,
     /// Every environment's hosts, with their transport and destination.
     pub environments: Vec<super::preview_hosts::EnvironmentPreview>,
+    /// Where each host would go back to if this run were undone: its own
+    /// recorded version (hosts of one environment can differ), as the run's
+    /// `${previous_version}` on that host. Empty without a state.
+    pub host_rollback: Vec<HostRollbackPreview>,
+}
+
+/// One host of [`Preview::host_rollback`].
+#[derive(Debug, Clone, Serialize)]
+pub struct HostRollbackPreview {
+    pub host: String,
+    /// What the run would put there.
+    pub version: String,
+    /// What undoing the run would bring it back to (`""`: nothing ran there).
+    pub previous_version: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -114,7 +128,13 @@ fn describe_step(step: &Step, scope: &ValuesInScope) -> String {
     }
 }
 
-fn commands(plan: &Plan, node: &NodeDef, steps: &[Step], base: ValuesInScope) -> Vec<HostCommands> {
+fn commands(
+    plan: &Plan,
+    node: &NodeDef,
+    steps: &[Step],
+    base: ValuesInScope,
+    own: &[crate::engine::context::HostVersions],
+) -> Vec<HostCommands> {
     let hosts: Vec<String> = match node.target {
         Some(target) => plan.environment(target).hosts.clone(),
         None => vec!["local".to_string()],
@@ -122,13 +142,25 @@ fn commands(plan: &Plan, node: &NodeDef, steps: &[Step], base: ValuesInScope) ->
     hosts
         .iter()
         .map(|host| {
-            let scope = ValuesInScope { host: Some(host), ..base };
+            // Each host's own previous version, as the run binds it.
+            let previous = match own.iter().find(|own| own.host == *host) {
+                Some(own) if node.target.is_some() => own.previous_version.as_str(),
+                _ => base.previous_version,
+            };
+            let scope = ValuesInScope { host: Some(host), previous_version: previous, ..base };
             HostCommands { host: host.clone(), steps: steps.iter().map(|s| describe_step(s, &scope)).collect() }
         })
         .collect()
 }
 
-pub fn preview(graph: &ExecutionGraph, inputs: &ResolvedInputs, previous_version: &str) -> Preview {
+/// What `deploy plan` shows. `own`: each host's own previous version
+/// (`host_record::own_previous_versions`), empty without a state.
+pub fn preview(
+    graph: &ExecutionGraph,
+    inputs: &ResolvedInputs,
+    previous_version: &str,
+    own: &[crate::engine::context::HostVersions],
+) -> Preview {
     let plan = &graph.plan;
     let mut nodes = Vec::new();
     let mut coverage = Coverage { stages: 0, undoable: 0, irreversible: Vec::new(), missing: Vec::new() };
@@ -150,7 +182,7 @@ pub fn preview(graph: &ExecutionGraph, inputs: &ResolvedInputs, previous_version
         };
         let hosts = node.target.map(|t| plan.environment(t).hosts.clone()).unwrap_or_default();
         let protection = protection(plan, node);
-        let rollback = rollback_preview(plan, node, scope, &mut coverage);
+        let rollback = rollback_preview(plan, node, scope, own, &mut coverage);
         let gate = node.gate.as_ref().map(|g| gate_lines(g, &scope)).unwrap_or_default();
         let strategy = strategy_text(plan, &node.strategy);
         nodes.push(NodePreview {
@@ -166,7 +198,11 @@ pub fn preview(graph: &ExecutionGraph, inputs: &ResolvedInputs, previous_version
             timeout: node.timeout.map(format_duration),
             retry: node.retry.map(|r| format!("{} every {}", r.attempts, format_duration(r.every))),
             conditional: node.when.is_some(),
-            commands: if node.kind == NodeKind::Stage { commands(plan, node, &node.steps, scope) } else { Vec::new() },
+            commands: if node.kind == NodeKind::Stage {
+                commands(plan, node, &node.steps, scope, own)
+            } else {
+                Vec::new()
+            },
             rollback,
             gate,
             skipped: node.deselected.clone(),
@@ -201,6 +237,15 @@ pub fn preview(graph: &ExecutionGraph, inputs: &ResolvedInputs, previous_version
         worst_case: worst_case(graph, plan.pipeline.max_parallel.unwrap_or(crate::engine::DEFAULT_MAX_PARALLEL)),
         changes: None,
         environments: super::preview_hosts::environments(plan),
+        host_rollback: own
+            .iter()
+            .filter(|own| plan.environments.iter().any(|environment| environment.hosts.contains(&own.host)))
+            .map(|own| HostRollbackPreview {
+                host: own.host.clone(),
+                version: own.version.clone(),
+                previous_version: own.previous_version.clone(),
+            })
+            .collect(),
     }
 }
 
@@ -231,13 +276,19 @@ fn protection(plan: &Plan, node: &NodeDef) -> Vec<String> {
 }
 
 /// How a node is undone, counted into the rollback coverage.
-fn rollback_preview(plan: &Plan, node: &NodeDef, scope: ValuesInScope, coverage: &mut Coverage) -> RollbackPreview {
+fn rollback_preview(
+    plan: &Plan,
+    node: &NodeDef,
+    scope: ValuesInScope,
+    own: &[crate::engine::context::HostVersions],
+    coverage: &mut Coverage,
+) -> RollbackPreview {
     match (&node.kind, &node.rollback) {
         (NodeKind::Gate, _) => RollbackPreview::None,
         (_, RollbackSpec::Steps(steps)) => {
             coverage.stages += 1;
             coverage.undoable += 1;
-            RollbackPreview::Steps { commands: commands(plan, node, steps, scope) }
+            RollbackPreview::Steps { commands: commands(plan, node, steps, scope, own) }
         }
         (_, RollbackSpec::Irreversible(reason)) => {
             coverage.stages += 1;

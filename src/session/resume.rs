@@ -347,6 +347,7 @@ impl ClaimedResume {
             guard.store(),
             &deployment.run_id,
             &survivors,
+            &graph.plan,
             options.kill_grace,
             reporter,
         )

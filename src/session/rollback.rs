@@ -363,7 +363,14 @@ impl ClaimedRollback {
             let crashed = super::liveness::effective_status(&target.deployment, &holder)
                 == crate::state::DeploymentStatus::Crashed;
             let survivors = if crashed { crate::engine::survivors::survivors(&events) } else { Vec::new() };
-            super::survivors::end_survivors(guard.store(), &undone, &survivors, options.kill_grace, reporter)?;
+            super::survivors::end_survivors(
+                guard.store(),
+                &undone,
+                &survivors,
+                &graph.plan,
+                options.kill_grace,
+                reporter,
+            )?;
             Ok(events)
         });
         let events = match before {

@@ -31,7 +31,7 @@ pub fn start(request: RunRequest, reporter: &dyn Reporter) -> SessionResult<RunE
     let store = super::open(&location, true)?;
     let holder = Holder::current(&options.run_id);
     let mut guard = LeaseGuard::acquire(store, &lease_scope(&graph), &holder, &lock, reporter)?;
-    super::survivors::end_survivors_of_taken_over(&mut guard, options.kill_grace, reporter)?;
+    super::survivors::end_survivors_of_taken_over(&mut guard, &graph.plan, options.kill_grace, reporter)?;
     let pipeline = graph.plan.pipeline.name.clone();
     let environments = target_environments(&graph);
     let version = inputs.version();

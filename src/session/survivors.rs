@@ -9,31 +9,64 @@ use std::time::Duration;
 
 use super::error::{SessionError, SessionResult};
 use super::reporter::Reporter;
+use crate::check::model::Plan;
 use crate::engine::survivors::{end_group, GroupEnding, Survivor};
 use crate::record::event::{Event, EventData, SCHEMA_VERSION};
 use crate::state::StateStore;
+
+/// Ends a group on an SSH host of `plan` over a connection of its own:
+/// `terminated`, `killed` or `gone`.
+fn end_remote(plan: &Plan, survivor: &Survivor, grace: Duration) -> Result<String, String> {
+    use crate::check::model::TransportKind;
+    use crate::engine::transport::{SshHost, SshTransport};
+    let host = survivor.host.as_deref().unwrap_or_default();
+    let environment = plan
+        .environments
+        .iter()
+        .filter(|environment| environment.transport == TransportKind::Ssh)
+        .find(|environment| environment.hosts.iter().chain(&environment.limited_out).any(|name| name == host))
+        .ok_or_else(|| format!("{host} is no SSH host of this plan"))?;
+    let target = SshHost {
+        name: host.to_string(),
+        destination: environment.destination(host),
+        settings: environment.ssh.clone(),
+    };
+    let transport = SshTransport::new(vec![target], 1, grace);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|error| format!("no runtime: {error}"))?;
+    runtime.block_on(async {
+        let ended = transport.end_left_group(host, survivor.pgid, survivor.watcher).await;
+        crate::engine::transport::Transport::close(&transport).await;
+        ended.map_err(|error| error.to_string())
+    })
+}
 
 /// Ends the step processes of the crashed runs whose leases `guard` took
 /// over (a new `deploy run` after a `kill -9`), so an old step cannot go on
 /// changing hosts under the new run.
 pub fn end_survivors_of_taken_over(
     guard: &mut super::lease::LeaseGuard,
+    plan: &Plan,
     grace: Duration,
     reporter: &dyn Reporter,
 ) -> SessionResult<()> {
     for run_id in guard.taken_over().to_vec() {
         let (events, _) = crate::state::journal::read_events(&guard.store().journal(&run_id)?);
         let survivors = crate::engine::survivors::survivors(&events);
-        end_survivors(guard.store(), &run_id, &survivors, grace, reporter)?;
+        end_survivors(guard.store(), &run_id, &survivors, plan, grace, reporter)?;
     }
     Ok(())
 }
 
-/// Ends every survivor on this machine and journals each ending.
+/// Ends every survivor on this machine, and every one on an SSH host of
+/// `plan` over SSH, and journals each ending.
 pub fn end_survivors(
     store: &mut dyn StateStore,
     run_id: &str,
     survivors: &[Survivor],
+    plan: &Plan,
     grace: Duration,
     reporter: &dyn Reporter,
 ) -> SessionResult<()> {
@@ -42,21 +75,40 @@ pub fn end_survivors(
     for survivor in survivors {
         let place = survivor.host.as_deref().map(|host| format!(" on {host}")).unwrap_or_default();
         let what = format!("process group {} of {} step {}{place}", survivor.pgid, survivor.node, survivor.step);
-        if survivor.members.is_none() {
+        let how = if survivor.remote {
+            match end_remote(plan, survivor, grace) {
+                Ok(how) => how,
+                Err(why) => {
+                    return Err(SessionError::refused(format!(
+                        "{what}, left running by the crashed runner, could not be ended: {why}; nothing was run"
+                    ))
+                    .with_help(
+                        "end it on the host (kill -TERM -- -PGID), then run again; the step's lifeline also \
+                         ends it within the kill grace once its SSH connection is gone",
+                    ));
+                }
+            }
+        } else if survivor.members.is_none() {
             reporter.notice(&format!(
                 "warning: {what} was started on machine {} and cannot be checked from here; \
                  make sure it ended before this run goes on",
                 survivor.machine
             ));
             continue;
+        } else {
+            let ending = end_group(survivor.pgid, grace);
+            if ending == GroupEnding::Stuck {
+                return Err(SessionError::refused(format!(
+                    "{what}, left running by the crashed runner, does not end even after SIGKILL; nothing was run"
+                )));
+            }
+            ending.word().to_string()
+        };
+        if how == "gone" {
+            reporter.notice(&format!("{what}, started by the crashed runner, had ended already"));
+        } else {
+            reporter.notice(&format!("{what} was left running by the crashed runner: {how} it"));
         }
-        let ending = end_group(survivor.pgid, grace);
-        if ending == GroupEnding::Stuck {
-            return Err(SessionError::refused(format!(
-                "{what}, left running by the crashed runner, does not end even after SIGKILL; nothing was run"
-            )));
-        }
-        reporter.notice(&format!("{what} was left running by the crashed runner: {} it", ending.word()));
         let event = Event {
             schema: SCHEMA_VERSION,
             seq,
@@ -67,7 +119,7 @@ pub fn end_survivors(
                 host: survivor.host.clone(),
                 step: survivor.step,
                 pgid: survivor.pgid,
-                how: ending.word().to_string(),
+                how,
             },
         };
         entries.push(crate::state::journal::journal_entry(&event, seq));

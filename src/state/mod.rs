@@ -8,25 +8,25 @@
 //! Unix epoch (UTC). docs/state.md describes the schema, locks and what a
 //! crash leaves behind.
 
-pub mod claims;
-pub mod commit_store;
-pub mod commits;
-pub mod error;
-pub mod heartbeat;
-pub mod history;
-pub mod host_checks;
-pub mod host_outcome;
-pub mod host_store;
-pub mod hosts;
+pub(crate) mod claims;
+pub(crate) mod commit_store;
+pub(crate) mod commits;
+pub(crate) mod error;
+pub(crate) mod heartbeat;
+pub(crate) mod history;
+pub(crate) mod host_checks;
+pub(crate) mod host_outcome;
+pub(crate) mod host_store;
+pub(crate) mod hosts;
 pub mod journal;
-pub mod lease;
-pub mod location;
-pub mod postgres;
-pub mod records;
-pub mod schema;
-pub mod sql;
-pub mod sqlite;
-pub mod store;
+pub(crate) mod lease;
+pub(crate) mod location;
+pub(crate) mod postgres;
+pub(crate) mod records;
+pub(crate) mod schema;
+pub(crate) mod sql;
+pub(crate) mod sqlite;
+pub(crate) mod store;
 
 pub use claims::Claim;
 pub use commits::{CommitRecord, CommitStatus, WatcherRecord};

@@ -175,6 +175,42 @@ pub struct DeploymentQuery {
     pub status: Option<DeploymentStatus>,
     /// Skip this many of the newest matching rows (paging).
     pub offset: usize,
+    /// Only deployments of this version.
+    pub version: Option<String>,
+    /// Only runs of a commit `deploy watch` deployed whose hash starts with
+    /// this (lowercase hex, see [`commit_prefix`]).
+    pub commit: Option<String>,
+}
+
+/// `text` as a commit hash or its prefix: 4 to 40 hex digits, lowercased.
+pub fn commit_prefix(text: &str) -> Option<String> {
+    let text = text.trim();
+    ((4..=40).contains(&text.len()) && text.chars().all(|c| c.is_ascii_hexdigit())).then(|| text.to_ascii_lowercase())
+}
+
+/// How a run is named where a run id is accepted: its id, a version (the
+/// newest run of it), or a commit `deploy watch` deployed (at least 7 hex
+/// digits of its hash: the newest run of it). `None`: no such run.
+pub fn find_run_named(store: &mut dyn super::StateStore, name: &str) -> super::StateResult<Option<Deployment>> {
+    if let Some(deployment) = store.deployment(name)? {
+        return Ok(Some(deployment));
+    }
+    let newest = |store: &mut dyn super::StateStore, query: DeploymentQuery| {
+        store.deployments(&DeploymentQuery { kind: Some(DeploymentKind::Run), limit: Some(1), ..query })
+    };
+    if let Some(deployment) =
+        newest(store, DeploymentQuery { version: Some(name.to_string()), ..DeploymentQuery::default() })?
+            .into_iter()
+            .next()
+    {
+        return Ok(Some(deployment));
+    }
+    match commit_prefix(name).filter(|prefix| prefix.len() >= 7) {
+        Some(prefix) => Ok(newest(store, DeploymentQuery { commit: Some(prefix), ..DeploymentQuery::default() })?
+            .into_iter()
+            .next()),
+        None => Ok(None),
+    }
 }
 
 /// How a run ended.

@@ -268,6 +268,19 @@ impl<C: SqlConnection> StateStore for SqlStore<C> {
             params.push(status.as_str().into());
             conditions.push(format!("status = ${}", params.len()));
         }
+        if let Some(version) = &query.version {
+            params.push(version.into());
+            conditions.push(format!("version = ${}", params.len()));
+        }
+        if let Some(commit) = &query.commit {
+            // Hex digits only (commit_prefix): nothing in it is a LIKE pattern.
+            let prefix: String = commit.chars().filter(char::is_ascii_hexdigit).collect();
+            params.push(format!("{}%", prefix.to_ascii_lowercase()).into());
+            conditions.push(format!(
+                "run_id IN (SELECT run_id FROM commits WHERE run_id IS NOT NULL AND commit_hash LIKE ${})",
+                params.len()
+            ));
+        }
         let exact_environment = query.environment.as_deref().filter(|env| !env.contains(['%', '_', ',', '\\']));
         if let Some(environment) = exact_environment {
             params.push(format!("%,{environment},%").into());

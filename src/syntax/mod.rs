@@ -2,7 +2,7 @@
 
 pub mod ast;
 mod descent;
-pub mod ident;
+pub(crate) mod ident;
 pub mod literal;
 /// Spans and source files live in the leaf module [`crate::source`].
 pub use crate::source as span;

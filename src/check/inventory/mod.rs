@@ -17,7 +17,7 @@ mod yaml;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-pub use connection::{split_words, IGNORED_NOTE};
+pub use connection::IGNORED_NOTE;
 use serde_json::Value as Json;
 
 use super::ssh_settings::Destination;
@@ -306,7 +306,8 @@ pub fn read_group(path: &Path, text: &str, group: &str, base_dir: &Path) -> Resu
     Ok(read)
 }
 
-/// The hosts of `group`, resolved (tests and `--limit` use this).
+/// The hosts of `group`, resolved.
+#[cfg(test)]
 pub fn group_hosts(text: &str, group: &str) -> Result<Vec<InventoryHost>, String> {
     Ok(read_group(Path::new("inventory.ini"), text, group, Path::new("."))?.hosts)
 }

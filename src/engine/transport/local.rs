@@ -27,11 +27,6 @@ impl LocalTransport {
         let direct_exec = std::env::var("DEPLOY_DIRECT_EXEC").as_deref() != Ok("0");
         LocalTransport { kill_grace, groups: ProcessGroups::default(), direct_exec }
     }
-
-    /// Process groups still running (for tests).
-    pub fn running_groups(&self) -> usize {
-        self.groups.len()
-    }
 }
 
 impl Transport for LocalTransport {

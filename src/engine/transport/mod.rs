@@ -20,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use super::process::{CommandSpec, ExitInfo, OutputSink};
 pub use local::LocalTransport;
-pub use ssh::{Reachability, SshTransport, MAX_CONNECTS};
+pub use ssh::{Reachability, SshTransport};
 pub use ssh_connect::SshHost;
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;

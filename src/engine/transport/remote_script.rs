@@ -87,6 +87,25 @@ pub fn kill_command(pgid: u32, watcher: Option<u32>, grace_ms: u64) -> String {
     )
 }
 
+/// [`kill_command`] for a group a killed runner left (its lifeline may
+/// have started its own TERM already): prints `gone` when nothing of the
+/// group is left, else `terminated` (it ended within the grace) or `killed`.
+pub fn end_left_command(pgid: u32, watcher: Option<u32>, grace_ms: u64) -> String {
+    let ticks = grace_ms.div_ceil(100).max(1);
+    let watcher =
+        watcher.filter(|pid| *pid > 1).map(|pid| format!("kill -s KILL {pid} 2>/dev/null; ")).unwrap_or_default();
+    format!(
+        "p={pgid}; \
+         live() {{ [ -r /proc/self/stat ] || {{ kill -s 0 -- -$p 2>/dev/null; return; }}; \
+         for f in /proc/[0-9]*/stat; do read -r l 2>/dev/null <\"$f\" || continue; \
+         set -- ${{l##*\") \"}}; [ \"$3\" = \"$p\" ] && [ \"$1\" != Z ] && return 0; done; return 1; }}; \
+         live || {{ echo gone; exit 0; }}; \
+         {watcher}kill -s TERM -- -$p 2>/dev/null; i=0; \
+         while live && [ $i -lt {ticks} ]; do sleep 0.1; i=$((i+1)); done; \
+         if live; then kill -s KILL -- -$p 2>/dev/null; echo killed; else echo terminated; fi"
+    )
+}
+
 /// Unpacks the tar stream on stdin beside `target` (relative to `dir`) and
 /// renames it into place; a directory in the way is moved aside first.
 pub fn upload_command(dir: Option<&str>, target: &str) -> String {

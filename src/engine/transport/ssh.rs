@@ -175,7 +175,8 @@ impl SshTransport {
             .map_err(|error| Self::lost(name, error))?;
         let group = Arc::new(RemoteGroup::default());
         let step = self.next_step.fetch_add(1, Ordering::Relaxed);
-        let sink = group_reporting_sink(output, group.clone(), self.running.clone(), step, name);
+        let watch = crate::engine::process_watch::current();
+        let sink = group_reporting_sink(output, group.clone(), self.running.clone(), step, name, watch);
         let readers = [
             child.stdout().take().map(|out| tokio::spawn(read_lines(out, Stream::Stdout, sink.clone()))),
             child.stderr().take().map(|err| tokio::spawn(read_lines(err, Stream::Stderr, sink.clone()))),
@@ -210,6 +211,10 @@ impl SshTransport {
                 abort.abort();
             }
         }
+        if group.journaled.load(Ordering::Acquire) {
+            let pgid = group.pgid.load(Ordering::Acquire);
+            crate::engine::process_watch::notify(crate::engine::process_watch::ProcessNotice::RemoteEnded { pgid });
+        }
         let ended = exit_info(name, status, cancelled)?;
         // `become`: sudo refused before the step began (a password asked
         // for, no sudoers rule): nothing of the step ran on the host.
@@ -226,6 +231,26 @@ impl SshTransport {
             return Err(Self::lost(name, "the SSH connection closed while the step ran"));
         }
         Ok(ended)
+    }
+
+    /// Ends the group `pgid` that a killed runner's step left on `host`
+    /// (SIGTERM, the grace period, SIGKILL, over a connection of its own):
+    /// `terminated`, `killed`, or `gone` when nothing of it was left.
+    pub async fn end_left_group(&self, host: &str, pgid: u32, watcher: Option<u32>) -> Result<String, TransportError> {
+        let session = self.session(host).await?;
+        let grace = crate::record::event::millis(self.kill_grace);
+        let command = super::remote_script::end_left_command(pgid, watcher, grace);
+        let output = Session::to_raw_command(session, command)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .output()
+            .await
+            .map_err(|error| Self::lost(host, error))?;
+        let said = String::from_utf8_lossy(&output.stdout).trim().to_string();
+        match said.as_str() {
+            "terminated" | "killed" | "gone" => Ok(said),
+            _ => Err(Self::lost(host, format!("ending process group {pgid} said `{said}`"))),
+        }
     }
 
     /// Stops the remote group of a step over a second channel of the same connection.
@@ -309,6 +334,8 @@ struct RemoteGroup {
     watcher: AtomicU32,
     /// What `sudo` said before the step started (`become`): why it did not.
     refusal: Mutex<Option<String>>,
+    /// Its start was told to the step's process watch (and so journaled).
+    journaled: std::sync::atomic::AtomicBool,
 }
 
 /// Takes the two marker lines a remote step starts with off its stderr:
@@ -319,6 +346,7 @@ fn group_reporting_sink(
     running: Arc<Mutex<HashMap<u64, (String, u32)>>>,
     step: u64,
     host: &str,
+    watch: Option<crate::engine::process_watch::ProcessWatch>,
 ) -> OutputSink {
     let host = host.to_string();
     Arc::new(move |stream, line| {
@@ -338,6 +366,16 @@ fn group_reporting_sink(
         } else if stream == Stream::Stderr && remote.watcher.load(Ordering::Acquire) == 0 {
             if let Some(Ok(watcher)) = line.strip_prefix(WATCHER_MARKER).map(|n| n.trim().parse::<u32>()) {
                 remote.watcher.store(watcher, Ordering::Release);
+                // Journaled once both are known: after a `kill -9` of the
+                // runner, the next run ends the group over SSH.
+                if let Some(watch) = &watch {
+                    let pgid = remote.pgid.load(Ordering::Acquire);
+                    watch.tell(crate::engine::process_watch::ProcessNotice::RemoteStarted {
+                        pgid,
+                        watcher: Some(watcher).filter(|pid| *pid > 1),
+                    });
+                    remote.journaled.store(true, Ordering::Release);
+                }
                 return;
             }
         }

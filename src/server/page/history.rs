@@ -1,7 +1,7 @@
 //! `/history?env=E`: one row per deployment, newest first — version,
 //! the commit and its author when `deploy watch` deployed it, who started
 //! it and who approved, how long it took, how it ended — filtered by
-//! environment with a form that needs no script.
+//! environment, outcome and commit with a form that needs no script.
 
 use std::fmt::Write;
 
@@ -10,7 +10,7 @@ use axum::response::Html;
 use serde::Deserialize;
 
 use super::html::{duration, escape, page, status_badge, status_word, time, url_part};
-use crate::server::api::{blocking, open, status_filter, summaries, RunSummary};
+use crate::server::api::{blocking, commit_filter, open, status_filter, summaries, RunSummary};
 use crate::server::{ApiResult, AppState};
 use crate::state::{DeploymentQuery, DeploymentStatus};
 
@@ -22,6 +22,8 @@ pub struct HistoryQuery {
     status: Option<String>,
     /// 1-based page of `limit` rows.
     page: Option<usize>,
+    /// Only the runs of a commit `deploy watch` deployed (4+ hex digits of its hash).
+    commit: Option<String>,
 }
 
 struct HistoryPage {
@@ -31,12 +33,14 @@ struct HistoryPage {
     limit: usize,
     status: Option<DeploymentStatus>,
     page: usize,
+    commit: Option<String>,
 }
 
 pub async fn show(State(state): State<AppState>, Query(query): Query<HistoryQuery>) -> ApiResult<Html<String>> {
     let environment = query.env.filter(|env| !env.is_empty());
     let limit = query.limit.unwrap_or(100).clamp(1, 1000);
     let status = status_filter(query.status.as_deref())?;
+    let commit = commit_filter(query.commit.as_deref())?;
     let number = query.page.unwrap_or(1).max(1);
     let view = blocking(move || {
         let mut store = open(&state)?;
@@ -53,6 +57,8 @@ pub async fn show(State(state): State<AppState>, Query(query): Query<HistoryQuer
             limit: Some(limit),
             status,
             offset: (number - 1).saturating_mul(limit),
+            version: None,
+            commit: commit.clone(),
         };
         let deployments = store.deployments(&query)?;
         let mut rows = Vec::new();
@@ -61,7 +67,7 @@ pub async fn show(State(state): State<AppState>, Query(query): Query<HistoryQuer
                 store.approvals(&summary.run_id)?.into_iter().map(|a| format!("{} ({})", a.approver, a.gate)).collect();
             rows.push((summary, approvers));
         }
-        Ok(HistoryPage { environment, environments, rows, limit, status, page: number })
+        Ok(HistoryPage { environment, environments, rows, limit, status, page: number, commit })
     })
     .await?;
     Ok(Html(page("History", &render(&view))))
@@ -89,7 +95,12 @@ fn filter_form(body: &mut String, view: &HistoryPage) {
             escape(status_word(status.as_str()))
         );
     }
-    body.push_str("</select> <button type=\"submit\">Filter</button></form>");
+    let _ = write!(
+        body,
+        "</select> <label for=\"commit\">Commit</label> <input id=\"commit\" name=\"commit\" size=\"12\" \
+         pattern=\"[0-9a-fA-F]{{4,40}}\" placeholder=\"sha\" value=\"{}\"> <button type=\"submit\">Filter</button></form>",
+        escape(view.commit.as_deref().unwrap_or(""))
+    );
 }
 
 fn render(view: &HistoryPage) -> String {
@@ -156,6 +167,9 @@ fn pages(body: &mut String, view: &HistoryPage) {
         }
         if let Some(status) = view.status {
             query.push(format!("status={}", status.as_str()));
+        }
+        if let Some(commit) = &view.commit {
+            query.push(format!("commit={}", url_part(commit)));
         }
         format!("/history?{}", query.join("&amp;"))
     };

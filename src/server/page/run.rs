@@ -28,6 +28,8 @@ pub async fn show(State(state): State<AppState>, Path(id): Path<String>) -> ApiR
     let view = blocking(move || {
         let mut store = open(&state)?;
         let deployment = find_run(store.as_mut(), &id)?;
+        // Named by version or commit: the page is the run's.
+        let id = deployment.run_id.clone();
         let entries = store.journal(&id)?;
         let last_seq = entries.last().map(|entry| entry.seq as i64).unwrap_or(-1);
         let journal: Vec<serde_json::Value> =
@@ -47,16 +49,66 @@ pub async fn show(State(state): State<AppState>, Path(id): Path<String>) -> ApiR
     Ok(Html(render(&view)))
 }
 
-/// What the gate asked when the run paused at it (`Ship 1.0?`), from the journal.
+/// What the gate asked when the run paused at it (`Ship 1.0?`), from the
+/// journal: the gate paused, or the stage that decided it (a canary's analysis).
 fn question(journal: &[serde_json::Value], gate: &str) -> Option<String> {
-    let paused = journal
-        .iter()
-        .rev()
-        .find(|event| event["type"] == "node_finished" && event["node"] == gate && event["status"] == "paused")?;
+    let asked = format!("{gate} waits for approval");
+    let paused = journal.iter().rev().find(|event| {
+        event["type"] == "node_finished"
+            && event["status"] == "paused"
+            && (event["node"] == gate || event["error"].as_str().is_some_and(|error| error.starts_with(&asked)))
+    })?;
     let text = paused["error"].as_str()?;
     let start = text.find('"')? + 1;
     let end = start + text[start..].rfind('"')?;
     Some(text[start..end].to_string())
+}
+
+/// `gate` as the analysis of a canary stage that paused at it: the step
+/// it stopped after, the hosts done so far and the last analysis.
+fn canary_pause(journal: &[serde_json::Value], gate: &str) -> Option<super::run_actions::CanaryPause> {
+    let evaluation = journal
+        .iter()
+        .rev()
+        .find(|event| event["type"] == "gate_evaluation" && event["node"] == gate && event["role"] == "analysis")?;
+    let stage = evaluation["stage"].as_str()?;
+    let stage_paused = journal
+        .iter()
+        .rev()
+        .find(|event| event["type"] == "node_finished" && event["node"] == stage && event.get("host").is_none())
+        .is_some_and(|event| event["status"] == "paused");
+    if !stage_paused {
+        return None;
+    }
+    let steps: Vec<&serde_json::Value> = journal
+        .iter()
+        .filter(|event| event["type"] == "rollout_step" && event["node"] == stage && event["strategy"] == "canary")
+        .collect();
+    let last = steps.last()?;
+    let mut hosts: Vec<String> = Vec::new();
+    for step in &steps {
+        for host in step["hosts"].as_array().into_iter().flatten().filter_map(|host| host.as_str()) {
+            if !hosts.iter().any(|known| known == host) {
+                hosts.push(host.to_string());
+            }
+        }
+    }
+    let outcome = evaluation["outcome"].as_str().unwrap_or("");
+    let analysis = match evaluation["message"].as_str().filter(|message| !message.is_empty()) {
+        Some(message) => format!("{outcome}: {message}"),
+        None => outcome.to_string(),
+    };
+    Some(super::run_actions::CanaryPause {
+        stage: stage.to_string(),
+        step: format!(
+            "{}/{} ({})",
+            last["index"].as_u64().unwrap_or(0),
+            last["count"].as_u64().unwrap_or(0),
+            last["label"].as_str().unwrap_or("canary")
+        ),
+        hosts,
+        analysis: (!analysis.is_empty()).then(|| format!("{analysis} (evaluation {})", evaluation["attempt"])),
+    })
 }
 
 fn status_of(nodes: &BTreeMap<String, NodeView>, name: &str) -> String {
@@ -83,6 +135,7 @@ fn render(view: &RunPage) -> String {
             by: by.clone(),
             waiting: status_of(&view.nodes, gate) == "waiting",
             question: question(&view.journal, gate),
+            canary: canary_pause(&view.journal, gate),
         })
         .collect();
     super::run_actions::render(&mut body, run, &gates);

@@ -1,0 +1,115 @@
+//! `deploy modules fetch|update|list FILE`: the plan's remote modules and
+//! its `deploy.lock` (docs/modules.md). Nothing is written unless every
+//! remote import resolved: the lock is replaced whole, and the cache only
+//! ever gains complete commits.
+
+use std::path::Path;
+
+use super::output::print_diagnostics;
+use super::ExitCode;
+use crate::check::loader;
+use crate::remote::{Fetching, Lock, LockedSource};
+
+/// `fetch` (`update: None`) keeps the locked commits; `update` (`Some(name)`)
+/// resolves again the repositories whose URL contains `name` (all without one).
+pub fn fetch(plan: &Path, update: Option<Option<String>>) -> ExitCode {
+    if !plan.is_file() {
+        return super::failure::fail(format!("{} is not a plan file", plan.display()));
+    }
+    if crate::remote::offline() {
+        return super::failure::fail(
+            "fetching remote modules needs the network, and deploy is offline (--offline or DEPLOY_OFFLINE)",
+        );
+    }
+    let old = match Lock::read_beside(plan) {
+        Ok(lock) => lock,
+        Err(error) => return super::failure::fail(format!("{error}; fix or remove it, then fetch again")),
+    };
+    let previous = old.clone();
+    let mut fetching = match update {
+        None => Fetching::keeping(old),
+        Some(name) => Fetching::renewing(
+            old,
+            Box::new(move |source: &LockedSource| name.as_deref().map_or(true, |name| source.url.contains(name))),
+        ),
+    };
+    let loaded = loader::load_with(plan, &mut fetching);
+    let errors: Vec<_> = loaded.diagnostics.iter().filter(|d| d.is_error()).cloned().collect();
+    if !errors.is_empty() {
+        print_diagnostics(&errors, &loaded.sources);
+        return super::failure::fail(format!(
+            "{} was not written: the plan's imports do not load",
+            crate::remote::lock::lock_path(plan).display()
+        ));
+    }
+    let lock = fetching.lock;
+    for source in lock.sources.values() {
+        let tag = source.tag.as_deref().map(|tag| format!(" ({tag})")).unwrap_or_default();
+        let was = previous.sources.get(&source.key()).filter(|old| old.commit != source.commit);
+        let change = match was {
+            Some(old) => format!("  (was {})", short(&old.commit)),
+            None if !previous.sources.contains_key(&source.key()) => "  (new)".to_string(),
+            None => String::new(),
+        };
+        println!("{} = {}{tag}{change}", source.key(), short(&source.commit));
+        for path in source.files.keys() {
+            println!("  {path}");
+        }
+    }
+    match lock.write_beside(plan) {
+        Ok(path) => {
+            let count = lock.sources.len();
+            eprintln!("wrote {} ({count} source{})", path.display(), if count == 1 { "" } else { "s" });
+            ExitCode::Success
+        }
+        Err(error) => super::failure::fail(error),
+    }
+}
+
+fn short(commit: &str) -> &str {
+    commit.get(..12).unwrap_or(commit)
+}
+
+/// `list`: path, URL, ref, commit (and the tag a range picked); `--outdated`
+/// asks each repository once for a newer version tag.
+pub fn list(plan: &Path, outdated: bool) -> ExitCode {
+    let lock = match Lock::read_beside(plan) {
+        Ok(lock) => lock,
+        Err(error) => return super::failure::fail(error),
+    };
+    if lock.sources.is_empty() {
+        println!("{} names no remote module", crate::remote::lock::lock_path(plan).display());
+        return ExitCode::Success;
+    }
+    let mut fetching = Fetching::keeping(Lock::default());
+    let mut unreachable = false;
+    for source in lock.sources.values() {
+        let version = source.tag.clone().unwrap_or_else(|| source.reference.clone());
+        let newer = if outdated {
+            match fetching.refs(&source.url) {
+                Ok(refs) => {
+                    let tags = refs.iter().filter_map(|(name, _)| name.strip_prefix("refs/tags/"));
+                    match crate::remote::version::newer(&version, tags) {
+                        Some(tag) => format!("  newer: {tag}"),
+                        None => "  up to date".to_string(),
+                    }
+                }
+                Err(error) => {
+                    unreachable = true;
+                    format!("  cannot ask: {error}")
+                }
+            }
+        } else {
+            String::new()
+        };
+        let tag = source.tag.as_deref().map(|tag| format!(" ({tag})")).unwrap_or_default();
+        for path in source.files.keys() {
+            println!("{path}  {}  {}{tag}  {}{newer}", source.url, source.reference, short(&source.commit));
+        }
+    }
+    if unreachable {
+        ExitCode::Usage
+    } else {
+        ExitCode::Success
+    }
+}

@@ -1,0 +1,287 @@
+//! Modules in other git repositories: `import "git+URL//PATH@REF" as web`.
+//! [`import`] takes the import apart, [`lock`] reads and writes
+//! `deploy.lock`, [`cache`] keeps fetched commits on disk (read-only,
+//! shared, safe under concurrent fetches), [`git`] runs the system `git`,
+//! [`version`] picks a tag for a range (`@v1`, `@^1.4`).
+//!
+//! The checker's loader asks a [`RemoteModules`] for each remote import:
+//! [`FromLock`] (check, plan, run, the editor) uses exactly the commits the
+//! lock names and never resolves a ref; [`Fetching`] (`deploy modules fetch`
+//! and `update`) resolves refs with `git ls-remote` and records what it used.
+
+pub mod cache;
+pub mod git;
+pub mod import;
+pub mod lock;
+pub mod version;
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+
+pub use import::RemoteImport;
+pub use lock::{Lock, LockedSource, LOCK_FILE};
+
+/// A module file of a remote repository, on disk in the cache.
+#[derive(Clone, Debug)]
+pub struct RemoteFile {
+    /// Where it is on disk.
+    pub path: PathBuf,
+    /// How messages name it: `git+URL//PATH@REF`.
+    pub name: String,
+    /// The lock's key of its repository and ref (`git+URL@REF`).
+    pub source: String,
+}
+
+/// Why a remote module cannot be used.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RemoteError {
+    /// The lock does not name it: `deploy modules fetch` must run first.
+    NotLocked(String),
+    /// It cannot be fetched or read, or it is not what the lock says.
+    Unavailable(String),
+}
+
+/// Where the loader gets remote modules from.
+pub trait RemoteModules {
+    /// The file `import` names.
+    fn module(&mut self, import: &RemoteImport) -> Result<RemoteFile, RemoteError>;
+    /// `path`, relative to the repository's root, in the same repository
+    /// and commit as `source` (a remote module's relative import).
+    fn relative(&mut self, source: &str, path: &str) -> Result<RemoteFile, RemoteError>;
+}
+
+/// Whether deploy may use the network to fill the cache (`DEPLOY_OFFLINE=1` or `--offline`: no).
+pub fn offline() -> bool {
+    std::env::var("DEPLOY_OFFLINE").is_ok_and(|value| !value.is_empty() && value != "0")
+}
+
+/// `path` of `source`'s checkout: the file, refused when it is missing or
+/// (through a link) outside the checkout.
+fn file_in(checkout: &Path, path: &str, source: &LockedSource) -> Result<PathBuf, RemoteError> {
+    import::check_path(path).map_err(RemoteError::Unavailable)?;
+    let file = checkout.join(path);
+    let inside = std::fs::canonicalize(&file)
+        .ok()
+        .zip(std::fs::canonicalize(checkout).ok())
+        .is_some_and(|(file, root)| file.starts_with(root));
+    if !file.is_file() || !inside {
+        return Err(RemoteError::Unavailable(format!(
+            "{} has no file `{path}` at commit {}",
+            source.url, source.commit
+        )));
+    }
+    Ok(file)
+}
+
+fn display(source: &LockedSource, path: &str) -> String {
+    format!("{}{}//{path}@{}", import::PREFIX, source.url, source.reference)
+}
+
+/// What check, plan, run and the editor use: the lock's commits, the cache
+/// (filled at the locked commit when a commit is missing, unless offline),
+/// and the lock's hashes.
+pub struct FromLock {
+    lock: Result<Lock, String>,
+    offline: bool,
+    plan: PathBuf,
+}
+
+impl FromLock {
+    /// The lock beside `plan`.
+    pub fn beside(plan: &Path) -> FromLock {
+        FromLock { lock: Lock::read_beside(plan), offline: offline(), plan: plan.to_path_buf() }
+    }
+
+    fn fetch_hint(&self) -> String {
+        format!("run `deploy modules fetch {}`", self.plan.display())
+    }
+
+    fn locked(&self, source_key: &str, path: &str) -> Result<RemoteFile, RemoteError> {
+        let lock = self.lock.as_ref().map_err(|error| RemoteError::Unavailable(error.clone()))?;
+        let Some(source) = lock.sources.get(source_key) else {
+            return Err(RemoteError::NotLocked(format!("{} names no commit for it; {}", LOCK_FILE, self.fetch_hint())));
+        };
+        let Some(wanted) = source.files.get(path) else {
+            return Err(RemoteError::NotLocked(format!(
+                "{} has no hash of `{path}` of {}; {}",
+                LOCK_FILE,
+                source.key(),
+                self.fetch_hint()
+            )));
+        };
+        let unavailable = |error: String| {
+            let hint = if self.offline { format!("; {} while online", self.fetch_hint()) } else { String::new() };
+            RemoteError::Unavailable(format!("{error}{hint}"))
+        };
+        let mut checkout = cache::checkout(&source.url, &source.commit, self.offline).map_err(unavailable)?;
+        let mut file = file_in(&checkout, path, source)?;
+        let mut actual = cache::file_hash(&file).map_err(RemoteError::Unavailable)?;
+        if actual != *wanted && !self.offline {
+            // A cached file that changed is thrown away and fetched again.
+            cache::discard(&checkout);
+            checkout = cache::checkout(&source.url, &source.commit, false).map_err(unavailable)?;
+            file = file_in(&checkout, path, source)?;
+            actual = cache::file_hash(&file).map_err(RemoteError::Unavailable)?;
+        }
+        if actual != *wanted {
+            return Err(RemoteError::Unavailable(format!(
+                "`{path}` of {} at commit {} has {actual}, but {} says {wanted}",
+                source.url, source.commit, LOCK_FILE
+            )));
+        }
+        Ok(RemoteFile { path: file, name: display(source, path), source: source_key.to_string() })
+    }
+}
+
+impl RemoteModules for FromLock {
+    fn module(&mut self, import: &RemoteImport) -> Result<RemoteFile, RemoteError> {
+        self.locked(&import.source(), &import.path)
+    }
+
+    fn relative(&mut self, source: &str, path: &str) -> Result<RemoteFile, RemoteError> {
+        self.locked(source, path)
+    }
+}
+
+/// What `deploy modules fetch` and `update` use: refs resolved with `git
+/// ls-remote` (each repository asked once), commits fetched into the cache,
+/// and a new lock of exactly what the plan uses.
+pub struct Fetching {
+    old: Lock,
+    /// Sources to resolve again although the old lock names them (`update`).
+    renew: Box<dyn Fn(&LockedSource) -> bool>,
+    /// What the plan uses, as the new lock.
+    pub lock: Lock,
+    refs: HashMap<String, Vec<(String, String)>>,
+    /// Sources whose tag now points elsewhere than the old lock says.
+    pub moved: BTreeSet<String>,
+}
+
+impl Fetching {
+    /// Keeps every commit of `old` that the plan still uses (moved tags are errors).
+    pub fn keeping(old: Lock) -> Fetching {
+        Fetching::renewing(old, Box::new(|_| false))
+    }
+
+    /// Resolves the sources `renew` picks again; keeps the others.
+    pub fn renewing(old: Lock, renew: Box<dyn Fn(&LockedSource) -> bool>) -> Fetching {
+        Fetching { old, renew, lock: Lock::default(), refs: HashMap::new(), moved: BTreeSet::new() }
+    }
+
+    /// The tags and branches of `url`, listed once.
+    pub fn refs(&mut self, url: &str) -> Result<&Vec<(String, String)>, String> {
+        if !self.refs.contains_key(url) {
+            let listed = git::remote_refs(url)?;
+            self.refs.insert(url.to_string(), listed);
+        }
+        Ok(self.refs.get(url).map_or(&EMPTY, |refs| refs))
+    }
+
+    /// The commit (and the tag a range picked) `reference` of `url` is now.
+    fn resolve(&mut self, url: &str, reference: &str) -> Result<(String, Option<String>), String> {
+        if git::is_commit(reference) {
+            return Ok((reference.to_ascii_lowercase(), None));
+        }
+        let refs = self.refs(url)?.clone();
+        let tags = || refs.iter().filter_map(|(name, _)| name.strip_prefix("refs/tags/"));
+        let commit_of = |name: &str| refs.iter().find(|(n, _)| n == name).map(|(_, commit)| commit.clone());
+        if let Some(range) = version::Range::parse(reference) {
+            if commit_of(&format!("refs/tags/{reference}")).is_none() {
+                let tag = range.highest(tags()).ok_or_else(|| {
+                    let mut known: Vec<&str> = tags().collect();
+                    known.sort();
+                    format!("no tag of {url} is in the range `{reference}` (tags: {})", list_or_none(&known))
+                })?;
+                let commit = commit_of(&format!("refs/tags/{tag}")).unwrap_or_default();
+                return Ok((commit, Some(tag.to_string())));
+            }
+        }
+        if let Some(commit) = commit_of(&format!("refs/tags/{reference}")) {
+            return Ok((commit, None));
+        }
+        if let Some(commit) = commit_of(&format!("refs/heads/{reference}")) {
+            return Ok((commit, None));
+        }
+        let mut known: Vec<&str> = refs
+            .iter()
+            .filter_map(|(name, _)| name.strip_prefix("refs/tags/").or_else(|| name.strip_prefix("refs/heads/")))
+            .collect();
+        known.sort();
+        Err(format!("{url} has no tag or branch `{reference}` (it has: {})", list_or_none(&known)))
+    }
+
+    /// The source `key` of the new lock, resolving and fetching it the first time.
+    fn source(&mut self, url: &str, reference: &str) -> Result<LockedSource, RemoteError> {
+        let key = lock::source_key(url, reference);
+        if let Some(source) = self.lock.sources.get(&key) {
+            return Ok(source.clone());
+        }
+        let kept = self.old.sources.get(&key).filter(|old| !(self.renew)(old)).cloned();
+        let (commit, tag) = match kept {
+            Some(old) => {
+                // A tag is not supposed to move: say so when it did.
+                if !git::is_commit(reference) && version::Range::parse(reference).is_none() {
+                    let now = self.refs(url).map_err(RemoteError::Unavailable)?.clone();
+                    let tagged = now.iter().find(|(name, _)| *name == format!("refs/tags/{reference}"));
+                    if let Some((_, commit)) = tagged {
+                        if *commit != old.commit {
+                            self.moved.insert(key.clone());
+                            return Err(RemoteError::Unavailable(format!(
+                                "the tag `{reference}` of {url} now points to {commit}, but {LOCK_FILE} says {} \
+                                 (someone moved the tag); if that is intended, run `deploy modules update`",
+                                old.commit
+                            )));
+                        }
+                    }
+                }
+                (old.commit, old.tag)
+            }
+            None => self.resolve(url, reference).map_err(RemoteError::Unavailable)?,
+        };
+        cache::checkout(url, &commit, false).map_err(RemoteError::Unavailable)?;
+        let source = LockedSource {
+            url: url.to_string(),
+            reference: reference.to_string(),
+            commit,
+            tag,
+            files: Default::default(),
+        };
+        self.lock.sources.insert(key, source.clone());
+        Ok(source)
+    }
+
+    fn record(&mut self, source: &LockedSource, path: &str) -> Result<RemoteFile, RemoteError> {
+        let checkout = cache::checkout_dir(&source.url, &source.commit);
+        let file = file_in(&checkout, path, source)?;
+        let hash = cache::file_hash(&file).map_err(RemoteError::Unavailable)?;
+        let key = source.key();
+        if let Some(entry) = self.lock.sources.get_mut(&key) {
+            entry.files.insert(path.to_string(), hash);
+        }
+        Ok(RemoteFile { path: file, name: display(source, path), source: key })
+    }
+}
+
+static EMPTY: Vec<(String, String)> = Vec::new();
+
+fn list_or_none(items: &[&str]) -> String {
+    if items.is_empty() {
+        "none".to_string()
+    } else {
+        items.join(", ")
+    }
+}
+
+impl RemoteModules for Fetching {
+    fn module(&mut self, import: &RemoteImport) -> Result<RemoteFile, RemoteError> {
+        let source = self.source(&import.url, &import.reference)?;
+        self.record(&source, &import.path)
+    }
+
+    fn relative(&mut self, source: &str, path: &str) -> Result<RemoteFile, RemoteError> {
+        let Some(locked) = self.lock.sources.get(source).cloned() else {
+            return Err(RemoteError::Unavailable(format!("{source} was not fetched")));
+        };
+        self.record(&locked, path)
+    }
+}

@@ -1,0 +1,514 @@
+//! Modules from other git repositories, through the binary and real git
+//! servers the test starts and stops: a bare repository with tags v1.0.0,
+//! v1.1.0, v2.0.0 and a branch, served by `file://`, by `git daemon` and
+//! over smart HTTP (`git http-backend` behind a small CGI host in this
+//! test). Fetch and lock; check and run offline from a warm cache with the
+//! server gone; a moved tag refused; a tampered cache file fetched again;
+//! range selection and `update`; a module importing a relative file and
+//! another remote module; traversal refused; two fetches at once on one
+//! cache; an unreachable server leaves nothing half-written.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::background::git;
+
+const SERVICE_V1: &str = "/// A web service.\ntemplate stage service(version: string) {\n  run \"echo service-v1 ${version}\"\n  rollback { run \"echo undo\" }\n}\n";
+
+/// A module repository: a working clone that tags and pushes to `mods.git`.
+struct Modules {
+    root: PathBuf,
+    work: PathBuf,
+    bare: PathBuf,
+}
+
+impl Modules {
+    fn new(root: &Path) -> Modules {
+        let work = root.join("mods-work");
+        let bare = root.join("srv/mods.git");
+        std::fs::create_dir_all(root.join("srv")).unwrap_or_else(|e| panic!("mkdir: {e}"));
+        git(root, &["init", "--quiet", "--bare", "--initial-branch=main", &bare.display().to_string()]);
+        git(root, &["init", "--quiet", "--initial-branch=main", "mods-work"]);
+        git(&work, &["remote", "add", "origin", &bare.display().to_string()]);
+        Modules { root: root.to_path_buf(), work, bare }
+    }
+
+    /// Commits `files`, tags the commit `tag` (if any) and pushes; the commit.
+    fn release(&self, files: &[(&str, &str)], tag: Option<&str>) -> String {
+        for (name, text) in files {
+            let path = self.work.join(name);
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent).unwrap_or_else(|e| panic!("mkdir: {e}"));
+            }
+            std::fs::write(&path, text).unwrap_or_else(|e| panic!("write: {e}"));
+        }
+        git(&self.work, &["add", "--all"]);
+        git(&self.work, &["commit", "--quiet", "--allow-empty", "-m", tag.unwrap_or("change")]);
+        git(&self.work, &["push", "--quiet", "origin", "HEAD:main"]);
+        if let Some(tag) = tag {
+            git(&self.work, &["tag", "-f", tag]);
+            git(&self.work, &["push", "--quiet", "--force", "origin", &format!("refs/tags/{tag}")]);
+        }
+        git(&self.work, &["rev-parse", "HEAD"])
+    }
+
+    /// v1.0.0, v1.1.0, v2.0.0 and a branch `next`.
+    fn standard(root: &Path) -> (Modules, [String; 3]) {
+        let modules = Modules::new(root);
+        let v1 = modules.release(&[("web/service.deploy", SERVICE_V1)], Some("v1.0.0"));
+        let v11 = modules
+            .release(&[("web/service.deploy", &SERVICE_V1.replace("service-v1", "service-v1.1"))], Some("v1.1.0"));
+        let v2 =
+            modules.release(&[("web/service.deploy", &SERVICE_V1.replace("service-v1", "service-v2"))], Some("v2.0.0"));
+        git(&modules.work, &["push", "--quiet", "origin", "HEAD:refs/heads/next"]);
+        (modules, [v1, v11, v2])
+    }
+
+    fn file_url(&self) -> String {
+        format!("file://{}", self.bare.display())
+    }
+}
+
+/// A consuming plan in its own directory, with its own cache.
+struct Consumer {
+    dir: PathBuf,
+    cache: PathBuf,
+}
+
+impl Consumer {
+    fn new(root: &Path, name: &str, plan: &str) -> Consumer {
+        let dir = root.join(name);
+        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("mkdir: {e}"));
+        std::fs::write(dir.join("release.deploy"), plan).unwrap_or_else(|e| panic!("write: {e}"));
+        Consumer { dir, cache: root.join("cache") }
+    }
+
+    fn deploy(&self, args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+        let output = Command::new(common::binary())
+            .args(args)
+            .current_dir(&self.dir)
+            .env("XDG_CACHE_HOME", &self.cache)
+            .env("NO_COLOR", "1")
+            .env_remove("DEPLOY_OFFLINE")
+            .envs(env.iter().copied())
+            .output()
+            .unwrap_or_else(|e| panic!("deploy: {e}"));
+        (
+            output.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            flat(&String::from_utf8_lossy(&output.stderr)),
+        )
+    }
+
+    fn lock(&self) -> String {
+        std::fs::read_to_string(self.dir.join("deploy.lock")).unwrap_or_default()
+    }
+}
+
+fn plan_importing(import: &str) -> String {
+    format!(
+        "import \"{import}\" as web\npipeline \"shop\" {{}}\nparam version: string = \"1\"\nstage app from web.service {{ version = version }}\n"
+    )
+}
+
+#[test]
+fn a_locked_module_checks_and_runs_offline_after_the_server_is_gone() {
+    let root = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let (modules, [_, v11, _]) = Modules::standard(root.path());
+    let consumer = Consumer::new(
+        root.path(),
+        "app",
+        &plan_importing(&format!("git+{}//web/service.deploy@v1", modules.file_url())),
+    );
+
+    // Not fetched yet: a clear error with the command that fixes it.
+    let (code, _, err) = consumer.deploy(&["check", "release.deploy"], &[]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("E0161") && err.contains("deploy modules fetch release.deploy"), "{err}");
+
+    let (code, out, err) = consumer.deploy(&["modules", "fetch", "release.deploy"], &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    let lock = consumer.lock();
+    assert!(lock.contains(&format!("@v1 = {v11} (v1.1.0)")), "`v1` is the highest v1.x tag: {lock}");
+    assert!(lock.contains("  sha256:") && lock.contains("  web/service.deploy"), "{lock}");
+
+    let (code, out, err) = consumer.deploy(&["run", "release.deploy"], &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("service-v1.1 1"), "{out}");
+
+    // The server is gone; offline, the warm cache is enough.
+    let moved = root.path().join("srv/gone.git");
+    std::fs::rename(&modules.bare, &moved).unwrap_or_else(|e| panic!("rename: {e}"));
+    for env in [&[("DEPLOY_OFFLINE", "1")][..], &[][..]] {
+        let (code, out, err) = consumer.deploy(&["check", "release.deploy"], env);
+        assert_eq!(code, 0, "{env:?}: {out}{err}");
+        let (code, out, err) = consumer.deploy(&["plan", "release.deploy"], env);
+        assert_eq!(code, 0, "{env:?}: {out}{err}");
+    }
+    let (code, out, err) = consumer.deploy(&["--offline", "run", "release.deploy"], &[]);
+    assert_eq!(code, 0, "{out}{err}");
+
+    // A cold cache offline: an error naming the fetch, nothing else.
+    let cold = Consumer { dir: consumer.dir.clone(), cache: root.path().join("cold-cache") };
+    let (code, _, err) = cold.deploy(&["check", "release.deploy"], &[("DEPLOY_OFFLINE", "1")]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("E0162") && err.contains("offline") && err.contains("deploy modules fetch"), "{err}");
+
+    // Back online, a cold cache is filled at the locked commit (not at what `v1` names now).
+    std::fs::rename(&moved, &modules.bare).unwrap_or_else(|e| panic!("rename: {e}"));
+    modules.release(&[("web/service.deploy", &SERVICE_V1.replace("service-v1", "service-v1.2"))], Some("v1.2.0"));
+    let (code, out, err) = cold.deploy(&["run", "release.deploy"], &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("service-v1.1 1"), "the locked commit, not the newest tag: {out}");
+    assert_eq!(consumer.lock(), lock, "run never rewrites the lock");
+
+    // `update` moves the range on, and says from where.
+    let (code, out, err) = consumer.deploy(&["modules", "update", "release.deploy"], &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(consumer.lock().contains("(v1.2.0)"), "{}", consumer.lock());
+    assert!(out.contains(&format!("(was {})", &v11[..12])), "{out}");
+    let (_, out, _) = consumer.deploy(&["modules", "list", "release.deploy", "--outdated"], &[]);
+    assert!(out.contains("web/service.deploy") && out.contains("newer: v2.0.0"), "{out}");
+}
+
+#[test]
+fn a_moved_tag_and_a_tampered_cache_file_are_caught() {
+    let root = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let (modules, [v1, _, _]) = Modules::standard(root.path());
+    let consumer = Consumer::new(
+        root.path(),
+        "app",
+        &plan_importing(&format!("git+{}//web/service.deploy@v1.0.0", modules.file_url())),
+    );
+    let (code, out, err) = consumer.deploy(&["modules", "fetch", "release.deploy"], &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    let lock = consumer.lock();
+    assert!(lock.contains(&format!("@v1.0.0 = {v1}\n")), "{lock}");
+
+    // Someone edits a file in the cache: it is fetched again, and the run uses the real one.
+    let cached = root.path().join("cache/deploy/modules");
+    let file = walk(&cached).into_iter().find(|path| path.ends_with("web/service.deploy"));
+    let file = file.unwrap_or_else(|| panic!("no cached module under {}", cached.display()));
+    make_writable(&file);
+    std::fs::write(&file, SERVICE_V1.replace("echo service-v1", "echo tampered")).unwrap_or_else(|e| panic!("{e}"));
+    let (code, out, err) = consumer.deploy(&["run", "release.deploy"], &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("service-v1 1") && !out.contains("tampered"), "{out}");
+    // Offline, a tampered file cannot be replaced: refused.
+    let file = walk(&cached).into_iter().find(|path| path.ends_with("web/service.deploy")).unwrap_or_default();
+    make_writable(&file);
+    std::fs::write(&file, "tampered").unwrap_or_else(|e| panic!("{e}"));
+    let (code, _, err) = consumer.deploy(&["check", "release.deploy"], &[("DEPLOY_OFFLINE", "1")]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("E0162") && err.contains("deploy.lock says sha256:"), "{err}");
+
+    // The tag is moved on the server: fetch refuses and shows both commits; the lock stays.
+    let moved = modules.release(&[("web/service.deploy", &SERVICE_V1.replace("service-v1", "sneaky"))], Some("v1.0.0"));
+    let (code, out, err) = consumer.deploy(&["modules", "fetch", "release.deploy"], &[]);
+    assert_ne!(code, 0, "{out}{err}");
+    assert!(err.contains("someone moved the tag") && err.contains(&moved) && err.contains(&v1), "{err}");
+    assert_eq!(consumer.lock(), lock, "nothing half-written");
+}
+
+#[test]
+fn a_module_imports_a_relative_file_and_another_remote_module_and_cannot_leave_its_repository() {
+    let root = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let base = Modules::new(&root.path().join("base"));
+    base.release(
+        &[("lib/health.deploy", "template gate healthy() {\n  check every 1s within 5s `true`\n}\n")],
+        Some("v0.3.0"),
+    );
+    let web = Modules::new(&root.path().join("web"));
+    let service = format!(
+        "import \"./steps/common.deploy\" as common\nimport \"git+{}//lib/health.deploy@^0.3\" as base\n{}",
+        base.file_url(),
+        SERVICE_V1
+    );
+    web.release(
+        &[
+            ("web/service.deploy", &service),
+            ("web/steps/common.deploy", "template stage hello() {\n  run \"echo hello\"\n  rollback {}\n}\n"),
+        ],
+        Some("v1.0.0"),
+    );
+    let consumer =
+        Consumer::new(root.path(), "app", &plan_importing(&format!("git+{}//web/service.deploy@v1", web.file_url())));
+    let (code, out, err) = consumer.deploy(&["modules", "fetch", "release.deploy"], &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    let lock = consumer.lock();
+    assert!(lock.contains("  web/steps/common.deploy") && lock.contains("  lib/health.deploy"), "{lock}");
+    assert!(lock.contains("(v0.3.0)"), "{lock}");
+    let (code, out, err) = consumer.deploy(&["check", "release.deploy"], &[("DEPLOY_OFFLINE", "1")]);
+    assert_eq!(code, 0, "{out}{err}");
+
+    // A module that reaches out of its repository is refused, remote or relative.
+    web.release(
+        &[("web/service.deploy", &format!("import \"../../../etc/passwd\" as p\n{SERVICE_V1}"))],
+        Some("v1.1.0"),
+    );
+    let (code, _, err) = consumer.deploy(&["modules", "update", "release.deploy"], &[]);
+    assert_ne!(code, 0);
+    assert!(err.contains("E0146") && err.contains("out of the module's repository"), "{err}");
+    let traversal =
+        Consumer::new(root.path(), "bad", &plan_importing(&format!("git+{}//../x.deploy@v1", web.file_url())));
+    let (code, _, err) = traversal.deploy(&["check", "release.deploy"], &[]);
+    assert_eq!(code, 1);
+    assert!(err.contains("E0160") && err.contains("leaves its repository"), "{err}");
+    assert!(!root.path().join("bad/deploy.lock").exists());
+}
+
+#[test]
+fn git_daemon_and_smart_http_serve_the_same_modules_and_two_fetches_share_one_cache() {
+    let root = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let (modules, [_, v11, _]) = Modules::standard(root.path());
+    let daemon = GitDaemon::start(&modules.root.join("srv"));
+    let http = SmartHttp::start(&modules.root.join("srv"));
+    let plans = [
+        ("daemon", format!("git://127.0.0.1:{}/mods.git", daemon.port)),
+        ("http", format!("http://127.0.0.1:{}/mods.git", http.port)),
+    ];
+    let consumers: Vec<Consumer> = plans
+        .iter()
+        .map(|(name, url)| {
+            Consumer::new(root.path(), name, &plan_importing(&format!("git+{url}//web/service.deploy@~1.1")))
+        })
+        .collect();
+    // Both at once, on one cache.
+    let fetches: Vec<_> = consumers
+        .iter()
+        .map(|consumer| {
+            Command::new(common::binary())
+                .args(["modules", "fetch", "release.deploy"])
+                .current_dir(&consumer.dir)
+                .env("XDG_CACHE_HOME", &consumer.cache)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap_or_else(|e| panic!("deploy: {e}"))
+        })
+        .collect();
+    for fetch in fetches {
+        let output = fetch.wait_with_output().unwrap_or_else(|e| panic!("wait: {e}"));
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    }
+    for consumer in &consumers {
+        assert!(consumer.lock().contains(&format!(" = {v11} (v1.1.0)")), "{}", consumer.lock());
+        let (code, out, err) = consumer.deploy(&["run", "release.deploy"], &[]);
+        assert_eq!(code, 0, "{out}{err}");
+        assert!(out.contains("service-v1.1 1"), "{out}");
+    }
+    drop(daemon);
+    drop(http);
+
+    // An unreachable server: a clear error, no lock, nothing new in the cache.
+    let port = TcpListener::bind("127.0.0.1:0").map(|l| l.local_addr().map(|a| a.port()).unwrap_or(9)).unwrap_or(9);
+    let gone = Consumer::new(
+        root.path(),
+        "gone",
+        &plan_importing(&format!("git+http://127.0.0.1:{port}/mods.git//web/service.deploy@v1")),
+    );
+    let before = walk(&root.path().join("cache/deploy/modules")).len();
+    let (code, _, err) = gone.deploy(&["modules", "fetch", "release.deploy"], &[]);
+    assert_ne!(code, 0);
+    assert!(err.contains("cannot list the refs of http://127.0.0.1") && err.contains("was not written"), "{err}");
+    assert!(!gone.dir.join("deploy.lock").exists());
+    assert_eq!(walk(&root.path().join("cache/deploy/modules")).len(), before);
+    let leftovers = walk(&root.path().join("cache/deploy/modules"))
+        .into_iter()
+        .filter(|p| p.to_string_lossy().contains(".unpacking-"));
+    assert_eq!(leftovers.count(), 0);
+}
+
+/// Diagnostics with miette's line wrapping undone (`deploy\n  | modules` → `deploy modules`).
+fn flat(text: &str) -> String {
+    let mut out = String::new();
+    for line in text.lines() {
+        let trimmed = line.trim_start();
+        match trimmed.strip_prefix("| ") {
+            Some(rest) => {
+                out.push(' ');
+                out.push_str(rest);
+            }
+            None => {
+                out.push('\n');
+                out.push_str(line);
+            }
+        }
+    }
+    out
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else { return out };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+fn make_writable(file: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    if let Some(dir) = file.parent() {
+        let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755));
+    }
+    let _ = std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o644));
+}
+
+/// `git daemon` serving `base`, stopped on drop.
+struct GitDaemon {
+    child: Child,
+    port: u16,
+}
+
+impl GitDaemon {
+    fn start(base: &Path) -> GitDaemon {
+        let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).unwrap_or(0);
+        let child = Command::new("git")
+            .args(["daemon", "--reuseaddr", "--export-all", "--listen=127.0.0.1", &format!("--port={port}")])
+            .arg(format!("--base-path={}", base.display()))
+            .arg(base)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("git daemon: {e}"));
+        let daemon = GitDaemon { child, port };
+        common::background::wait_until(Duration::from_secs(10), "git daemon to listen", || {
+            TcpStream::connect(("127.0.0.1", port)).is_ok()
+        });
+        daemon
+    }
+}
+
+impl Drop for GitDaemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Smart HTTP: each request handed to `git http-backend` as CGI, as a web
+/// server would; stopped on drop.
+struct SmartHttp {
+    port: u16,
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl SmartHttp {
+    fn start(base: &Path) -> SmartHttp {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("bind: {e}"));
+        let port = listener.local_addr().map(|a| a.port()).unwrap_or_else(|e| panic!("{e}"));
+        listener.set_nonblocking(true).unwrap_or_else(|e| panic!("{e}"));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (base, stopping) = (base.to_path_buf(), stop.clone());
+        let thread = std::thread::spawn(move || {
+            while !stopping.load(Ordering::SeqCst) {
+                match listener.accept() {
+                    Ok((stream, _)) => {
+                        let base = base.clone();
+                        std::thread::spawn(move || serve_cgi(stream, &base));
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
+                }
+            }
+        });
+        SmartHttp { port, stop, thread: Some(thread) }
+    }
+}
+
+impl Drop for SmartHttp {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn serve_cgi(stream: TcpStream, base: &Path) {
+    let _ = stream.set_nonblocking(false);
+    let mut reader = BufReader::new(match stream.try_clone() {
+        Ok(stream) => stream,
+        Err(_) => return,
+    });
+    let mut line = String::new();
+    if reader.read_line(&mut line).is_err() {
+        return;
+    }
+    let mut words = line.split_whitespace();
+    let (method, target) = (words.next().unwrap_or("GET").to_string(), words.next().unwrap_or("/").to_string());
+    let (path, query) = target.split_once('?').unwrap_or((&target, ""));
+    let mut headers = Vec::new();
+    loop {
+        let mut header = String::new();
+        if reader.read_line(&mut header).is_err() || header.trim().is_empty() {
+            break;
+        }
+        if let Some((name, value)) = header.split_once(':') {
+            headers.push((name.trim().to_ascii_lowercase(), value.trim().to_string()));
+        }
+    }
+    let header = |name: &str| headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone()).unwrap_or_default();
+    let length: usize = header("content-length").parse().unwrap_or(0);
+    let mut body = vec![0; length];
+    if reader.read_exact(&mut body).is_err() {
+        return;
+    }
+    let child = Command::new("git")
+        .arg("http-backend")
+        .env("GIT_PROJECT_ROOT", base)
+        .env("GIT_HTTP_EXPORT_ALL", "1")
+        .env("REQUEST_METHOD", &method)
+        .env("PATH_INFO", path)
+        .env("QUERY_STRING", query)
+        .env("CONTENT_TYPE", header("content-type"))
+        .env("CONTENT_LENGTH", length.to_string())
+        .env("HTTP_CONTENT_ENCODING", header("content-encoding"))
+        .env("GIT_PROTOCOL", header("git-protocol"))
+        .env("REMOTE_ADDR", "127.0.0.1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn();
+    let Ok(mut child) = child else { return };
+    if let Some(mut stdin) = child.stdin.take() {
+        let _ = stdin.write_all(&body);
+    }
+    let mut output = Vec::new();
+    if let Some(mut stdout) = child.stdout.take() {
+        let _ = stdout.read_to_end(&mut output);
+    }
+    let _ = child.wait();
+    let split = output.windows(4).position(|w| w == b"\r\n\r\n").map(|at| (at, 4));
+    let split = split.or_else(|| output.windows(2).position(|w| w == b"\n\n").map(|at| (at, 2)));
+    let Some((at, gap)) = split else { return };
+    let head = String::from_utf8_lossy(&output[..at]).into_owned();
+    let mut status = "200 OK".to_string();
+    let mut response = Vec::new();
+    for line in head.lines() {
+        match line.split_once(':') {
+            Some((name, value)) if name.eq_ignore_ascii_case("status") => status = value.trim().to_string(),
+            _ => response.extend_from_slice(format!("{line}\r\n").as_bytes()),
+        }
+    }
+    let body = &output[at + gap..];
+    let mut stream = stream;
+    let _ = stream
+        .write_all(format!("HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n", body.len()).as_bytes());
+    let _ = stream.write_all(&response);
+    let _ = stream.write_all(b"\r\n");
+    let _ = stream.write_all(body);
+}
