@@ -377,6 +377,8 @@ pub enum Step {
 pub struct Upload {
     pub local: StringTemplate,
     pub remote: StringTemplate,
+    /// `template`: `local` is a Jinja2 template, rendered per host.
+    pub render: bool,
 }
 
 /// A compiled Rhai snippet, with where it came from.

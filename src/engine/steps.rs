@@ -188,10 +188,27 @@ impl StepAt<'_> {
                 .render(template, Quoting::None)
                 .map_err(|problem| StepFailure::failed(format!("step {number}: {problem}")))
         };
-        let spec = UploadSpec {
+        let mut spec = UploadSpec {
             local: render(&upload.local)?.into(),
             remote: render(&upload.remote)?,
             cwd: work_dir(self.ctx),
+        };
+        // `template`: rendered for this host into a private directory,
+        // then copied from there like any upload.
+        let _rendered_dir = if upload.render {
+            let dir = tempfile::Builder::new()
+                .prefix(".deploy-template")
+                .tempdir()
+                .map_err(|error| StepFailure::failed(format!("step {number}: cannot make a directory: {error}")))?;
+            let context = super::template_render::context(&scope);
+            let written = super::template_render::render_to(&spec.local, &spec.cwd, &context, dir.path())
+                .map_err(|problem| StepFailure::failed(format!("step {number}: {problem}")))?;
+            let described = format!("template {} rendered", spec.local.display());
+            (self.output)(crate::record::event::Stream::Stdout, described);
+            spec.local = written;
+            Some(dir)
+        } else {
+            None
         };
         let transport = self.ctx.transport_for(self.node, self.host);
         let described = format!("upload {} to {}", spec.local.display(), spec.target());

@@ -40,6 +40,7 @@ pub const STAGE_ATTRIBUTES: &[&str] = &[
     "run",
     "script",
     "upload",
+    "template",
     "rollback",
     "strategy",
     "on",
@@ -72,7 +73,7 @@ const GATE_ONLY: &[&str] = &[
     "inconclusive_limit",
 ];
 const STAGE_ONLY: &[&str] =
-    &["run", "script", "upload", "rollback", "strategy", "target", "retry", "monitor", "irreversible"];
+    &["run", "script", "upload", "template", "rollback", "strategy", "target", "retry", "monitor", "irreversible"];
 /// Attributes an instance (`stage x from m.t { ... }`) may give besides the template's arguments.
 pub const INSTANCE_ATTRIBUTES: &[&str] = &[
     "needs",
