@@ -512,3 +512,33 @@ fn serve_cgi(stream: TcpStream, base: &Path) {
     let _ = stream.write_all(b"\r\n");
     let _ = stream.write_all(body);
 }
+
+#[test]
+fn the_shared_modules_example_publishes_fetches_and_runs_both_apps() {
+    let root = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let example = common::root().join("examples/shared_modules");
+    let bare = root.path().join("published/modules.git");
+    let setup = Command::new(example.join("setup.sh")).arg(&bare).output().unwrap_or_else(|e| panic!("setup.sh: {e}"));
+    assert!(setup.status.success(), "{}", String::from_utf8_lossy(&setup.stderr));
+    assert!(String::from_utf8_lossy(&setup.stdout).contains("with tag v1.0.0"));
+    for app in ["app-a", "app-b"] {
+        let text = std::fs::read_to_string(example.join(app).join("release.deploy")).unwrap_or_else(|e| panic!("{e}"));
+        assert!(text.contains("git+file:///tmp/deploy-example-modules.git//"), "the example changed: {text}");
+        let text = text.replace("/tmp/deploy-example-modules.git", &bare.display().to_string());
+        let consumer = Consumer::new(root.path(), app, &text);
+        let service = root.path().join("services").join(app);
+        let env = [("DEPLOY_EXAMPLE_ROOT", service.to_str().unwrap_or_default())];
+        let (code, _, err) = consumer.deploy(&["--offline", "check", "release.deploy"], &env);
+        assert_eq!(code, 1, "{err}");
+        assert!(err.contains("E0161"), "{err}");
+        let (code, out, err) = consumer.deploy(&["modules", "fetch", "release.deploy"], &env);
+        assert_eq!(code, 0, "{out}{err}");
+        let (code, out, err) = consumer.deploy(&["plan", "release.deploy"], &env);
+        assert_eq!(code, 0, "{out}{err}");
+        assert!(out.contains("remote modules (deploy.lock):") && out.contains("(v1.0.0): web/service.deploy"), "{out}");
+        let (code, out, err) = consumer.deploy(&["run", "release.deploy", "--set", "version=2.0.0"], &env);
+        assert_eq!(code, 0, "{out}{err}");
+        let current = std::fs::read_to_string(service.join("current/VERSION")).unwrap_or_default();
+        assert_eq!(current.trim(), "2.0.0");
+    }
+}

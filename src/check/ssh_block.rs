@@ -2,7 +2,6 @@
 //! the `ssh { ... }` block, `hosts = inventory("FILE", "GROUP")`, and the
 //! check that every host of an SSH environment is a destination.
 
-use super::vocabulary::STRICT_HOST_KEYS;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -11,6 +10,7 @@ use super::lowering::check_duplicate_entries;
 use super::model::{Type, Value};
 use super::ssh_settings::{parse_port, Destination, SshSettings, StrictHostKeys, TransportKind, SSH_KEYS};
 use super::values::Typer;
+use super::vocabulary::STRICT_HOST_KEYS;
 use crate::diagnostic::{did_you_mean, Code, Diagnostic};
 use crate::syntax::ast::{self, Entry, NamedBlock, ValueKind};
 

@@ -10,6 +10,10 @@ pub struct LspArgs {
 }
 
 pub fn run(_args: LspArgs) -> ExitCode {
+    // No network access on a keystroke: remote modules come from the cache
+    // only; one not fetched yet is a diagnostic naming `deploy modules fetch`.
+    // Set before the server starts any thread.
+    std::env::set_var("DEPLOY_OFFLINE", "1");
     match crate::lsp::serve_stdio() {
         Ok(()) => ExitCode::Success,
         Err(error) => {

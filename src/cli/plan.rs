@@ -57,6 +57,7 @@ pub fn run(args: PlanArgs) -> ExitCode {
     }
     let mut preview = preview(&graph, &inputs, &deployed.previous_version, &deployed.host_versions);
     preview.changes = deployed.changes;
+    preview.remote_modules = crate::session::preview::RemoteModulePreview::of_plan(&args.file);
     match args.format {
         PlanFormat::Json => match serde_json::to_string_pretty(&preview) {
             Ok(text) => println!("{text}"),
@@ -97,6 +98,17 @@ pub fn render(preview: &Preview) -> String {
     if !preview.params.is_empty() {
         let params: Vec<String> = preview.params.iter().map(|(n, v)| format!("{n}={v}")).collect();
         push(&mut out, format!("  params: {}", params.join(" ")));
+    }
+    if !preview.remote_modules.is_empty() {
+        push(&mut out, "  remote modules (deploy.lock):".to_string());
+        for module in &preview.remote_modules {
+            let tag = module.tag.as_deref().map(|tag| format!(" ({tag})")).unwrap_or_default();
+            let commit = module.commit.get(..12).unwrap_or(&module.commit);
+            push(
+                &mut out,
+                format!("    {}@{} = {commit}{tag}: {}", module.url, module.reference, module.files.join(", ")),
+            );
+        }
     }
     super::plan_hosts::render(&preview.environments, &mut out);
     for (index, wave) in preview.waves.iter().enumerate() {

@@ -37,6 +37,40 @@ pub struct Preview {
     /// recorded version (hosts of one environment can differ), as the run's
     /// `${previous_version}` on that host. Empty without a state.
     pub host_rollback: Vec<HostRollbackPreview>,
+    /// The remote modules the plan uses, at the commits of its `deploy.lock`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub remote_modules: Vec<RemoteModulePreview>,
+}
+
+/// One repository and ref of [`Preview::remote_modules`].
+#[derive(Debug, Clone, Serialize)]
+pub struct RemoteModulePreview {
+    pub url: String,
+    /// The ref as the import writes it.
+    pub reference: String,
+    pub commit: String,
+    /// The tag a version range picked.
+    pub tag: Option<String>,
+    /// The module files used from it.
+    pub files: Vec<String>,
+}
+
+impl RemoteModulePreview {
+    /// What the lock beside `plan` names (nothing when there is none or it cannot be read:
+    /// loading the plan already reported that).
+    pub fn of_plan(plan: &std::path::Path) -> Vec<RemoteModulePreview> {
+        let Ok(lock) = crate::remote::Lock::read_beside(plan) else { return Vec::new() };
+        lock.sources
+            .into_values()
+            .map(|source| RemoteModulePreview {
+                url: source.url,
+                reference: source.reference,
+                commit: source.commit,
+                tag: source.tag,
+                files: source.files.into_keys().collect(),
+            })
+            .collect()
+    }
 }
 
 /// One host of [`Preview::host_rollback`].
@@ -246,6 +280,7 @@ pub fn preview(
                 previous_version: own.previous_version.clone(),
             })
             .collect(),
+        remote_modules: Vec::new(),
     }
 }
 

@@ -306,7 +306,7 @@ pub fn read_group(path: &Path, text: &str, group: &str, base_dir: &Path) -> Resu
     Ok(read)
 }
 
-/// The hosts of `group`, resolved.
+/// The hosts of `group`, resolved (the unit tests read inventories so).
 #[cfg(test)]
 pub fn group_hosts(text: &str, group: &str) -> Result<Vec<InventoryHost>, String> {
     Ok(read_group(Path::new("inventory.ini"), text, group, Path::new("."))?.hosts)

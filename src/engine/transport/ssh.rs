@@ -332,10 +332,10 @@ struct RemoteGroup {
     pgid: AtomicU32,
     /// The watcher of its stdin (remote_script.rs).
     watcher: AtomicU32,
-    /// What `sudo` said before the step started (`become`): why it did not.
-    refusal: Mutex<Option<String>>,
     /// Its start was told to the step's process watch (and so journaled).
     journaled: std::sync::atomic::AtomicBool,
+    /// What `sudo` said before the step started (`become`): why it did not.
+    refusal: Mutex<Option<String>>,
 }
 
 /// Takes the two marker lines a remote step starts with off its stderr:
