@@ -160,7 +160,8 @@ impl StepAt<'_> {
         }
         env.push(("DEPLOY_STEP".to_string(), number.to_string()));
         env.extend(self.site.env.iter().cloned());
-        let spec = CommandSpec { command: command.clone(), cwd: work_dir(self.ctx), env };
+        let spec =
+            CommandSpec { command: command.clone(), cwd: work_dir(self.ctx), env, become_root: self.node.become_root };
         let transport = self.ctx.transport_for(self.node, self.host);
         let watch = super::survivors::step_watch(self.ctx, &self.node.name, self.host, number, self.site.rollback);
         let run = transport.run(self.host.unwrap_or("local"), spec, self.output.clone(), self.cancel.clone());
@@ -192,6 +193,7 @@ impl StepAt<'_> {
             local: render(&upload.local)?.into(),
             remote: render(&upload.remote)?,
             cwd: work_dir(self.ctx),
+            become_root: self.node.become_root,
         };
         // `template`: rendered for this host into a private directory,
         // then copied from there like any upload.

@@ -56,6 +56,8 @@ pub struct UploadSpec {
     pub remote: String,
     /// This machine's working directory (the plan's directory).
     pub cwd: PathBuf,
+    /// A stage's `become`, over its environment's (`None`: the environment's).
+    pub become_root: Option<bool>,
 }
 
 impl UploadSpec {
