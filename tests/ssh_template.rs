@@ -125,3 +125,53 @@ fn templates_work_on_the_local_transport() {
     assert_eq!(std::fs::read_to_string(test.path().join("out/a/app.conf")).unwrap(), "a:1:v3\n");
     assert_eq!(std::fs::read_to_string(test.path().join("out/b/app.conf")).unwrap(), "b:2:v3\n");
 }
+
+fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// examples/from_ansible as shipped, on three real hosts: only the
+/// inventory's addresses, login user and key are this machine's.
+#[test]
+fn the_from_ansible_example_runs_on_real_hosts() {
+    if !std::path::Path::new("/usr/bin/sudo").exists() {
+        eprintln!("skipped: needs sudo");
+        return;
+    }
+    let Some(fleet) = Fleet::start_with_become(3) else { return };
+    let test = Test::new();
+    copy_tree(&common::root().join("examples/from_ansible"), test.path());
+    let mut inventory = std::fs::read_to_string(test.path().join("inventory.ini")).unwrap();
+    for (number, host) in ["web-1", "web-2", "web-3"].iter().enumerate() {
+        inventory = inventory.replace(&format!("10.0.0.1{}", number + 1), &fleet.host(host).address);
+    }
+    let dir = fleet.path().display();
+    inventory = inventory.replace("ansible_user=deploy", "ansible_user=deployer");
+    inventory.push_str(&format!(
+        "ansible_ssh_private_key_file={dir}/id_ed25519\nansible_ssh_common_args='-o UserKnownHostsFile={dir}/known_hosts'\n"
+    ));
+    std::fs::write(test.path().join("inventory.ini"), inventory).unwrap();
+    ok(&test.run_with(&["check", "--strict", "site.deploy"]));
+    let output = test.run_with(&["run", "site.deploy", "--set", "version=1.1.0"]);
+    ok(&output);
+    assert!(output.stdout.contains("[release web-1] primary on port 8080"), "{}", output.stdout);
+    assert!(output.stdout.contains("[release web-2] replica on port 8080"), "{}", output.stdout);
+    assert_eq!(
+        fleet.read("web-1", "app/current/app.conf"),
+        "# web-1: primary, release 1.1.0\nserver {\n  listen 8080;\n  server_name web-1.example.net;\n  \
+         upstream app-1.internal:9000;\n  upstream app-2.internal:9000;\n  workers 8;\n  primary on;\n}\n"
+    );
+    assert!(fleet.read("web-3", "app/current/app.conf").contains("  workers 2;\n}\n"));
+    assert_eq!(fleet.read("web-2", "app/current/README"), "The application, release files.\n");
+    let output = test.run_with(&["exec", "site.deploy", "web", "--limit", "web:!web-3", "--", "readlink app/current"]);
+    ok(&output);
+    assert!(output.stdout.contains("web-2 | ok | rc=0 >>\nreleases/1.1.0\n"), "{}", output.stdout);
+}

@@ -7,7 +7,8 @@ use super::model::{Plan, Step, TemplatePart};
 use crate::diagnostic::{Code, Diagnostic};
 
 /// What every template may read besides the params and host values.
-const ALWAYS: &[&str] = &["version", "previous_version", "stage", "attempt", "pipeline", "commit", "host", "env"];
+const ALWAYS: &[&str] =
+    &["version", "previous_version", "stage", "attempt", "pipeline", "commit", "host", "env", "inventory_hostname"];
 
 pub fn check(plan: &Plan, diagnostics: &mut Vec<Diagnostic>) {
     for node in &plan.nodes {

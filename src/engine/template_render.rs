@@ -64,7 +64,9 @@ pub fn context(scope: &ValuesInScope<'_>) -> Map<String, Json> {
     for (name, value) in &scope.inputs.params {
         out.insert(name.clone(), to_json(value));
     }
-    if scope.host.is_some() {
+    if let Some(name) = scope.host {
+        // Ansible's name for the host, which its templates use.
+        out.insert("inventory_hostname".into(), Json::String(name.to_string()));
         out.insert("host".into(), Json::Object(host));
     }
     out
