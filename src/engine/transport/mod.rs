@@ -7,6 +7,7 @@ mod direct_exec;
 mod kex_preference;
 mod local;
 mod local_upload;
+mod master_lifeline;
 mod remote_script;
 mod ssh;
 mod ssh_connect;
