@@ -136,3 +136,21 @@ fn a_timed_out_step_run_as_root_is_stopped_on_the_host() {
     std::thread::sleep(std::time::Duration::from_millis(300));
     assert!(!process_running("sleep 3171"), "the root-owned step outlived its timeout");
 }
+
+#[test]
+fn a_stage_can_turn_become_off_or_on() {
+    let Some(fleet) = start(1) else { return };
+    let plan = format!(
+        "pipeline \"become\" {{ description = \"per stage\" }}\n{}{}\
+         stage as_login_user {{\n  target = production\n  become = false\n  run \"id -un > /tmp/who-$$; cat /tmp/who-$$; rm /tmp/who-$$\"\n  \
+         rollback {{ run \"true\" }}\n}}\n\
+         stage as_root {{\n  target = staging\n  become = true\n  run \"id -un > who-root\"\n  rollback {{ run \"true\" }}\n}}\n",
+        environment(&fleet, "production", "deployer", true),
+        environment(&fleet, "staging", "deployer", false)
+    );
+    let test = Test::new().plan(&plan);
+    let output = test.run_with(&["run", "release.deploy"]);
+    ok(&output);
+    assert!(output.stdout.contains("[as_login_user web-1] deployer"), "{}", output.stdout);
+    assert_eq!(fleet.read("web-1", "who-root"), "root\n");
+}

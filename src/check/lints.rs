@@ -13,6 +13,7 @@ pub fn run(plan: &Plan, loaded: &Loaded, used_aliases: &[String], diagnostics: &
     timing(plan, diagnostics);
     unused_imports(loaded, used_aliases, diagnostics);
     batch_sizes(plan, diagnostics);
+    super::template_lint::check(plan, diagnostics);
 }
 
 fn rollback_coverage(plan: &Plan, diagnostics: &mut Vec<Diagnostic>) {

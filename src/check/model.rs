@@ -314,6 +314,9 @@ pub struct NodeDef {
     /// not undone by its rollback block (the stage cleans up after its own
     /// failure, as std/migrate restores its backup). Default: undone.
     pub undo_failed: bool,
+    /// `become = false | true`: over the environment's `ssh { become }`
+    /// for this stage's steps, uploads and rollback (`None`: as the environment).
+    pub become_root: Option<bool>,
     pub timeout: Option<Duration>,
     /// `timeout` is the pipeline's `step_timeout`, not one the stage gives.
     pub timeout_is_default: bool,
@@ -348,6 +351,7 @@ impl NodeDef {
             steps: Vec::new(),
             rollback: RollbackSpec::Missing,
             undo_failed: true,
+            become_root: None,
             timeout: None,
             timeout_is_default: false,
             retry: None,
@@ -377,6 +381,8 @@ pub enum Step {
 pub struct Upload {
     pub local: StringTemplate,
     pub remote: StringTemplate,
+    /// `template`: `local` is a Jinja2 template, rendered per host.
+    pub render: bool,
 }
 
 /// A compiled Rhai snippet, with where it came from.

@@ -332,6 +332,17 @@ config. It may not be empty, contain spaces, or start with `-`. A plan whose
 hosts are only names for this machine keeps `transport = local` (the
 default).";
 
+    InvalidTemplate = "E0147", Error, "invalid template",
+"A `template \"FILE\" to \"REMOTE\"` step renders FILE (a Jinja2 template,
+relative to the plan) for each host with minijinja, then uploads it. When
+FILE is plain text, `deploy check` reads it: it must exist and parse, and
+every variable it reads must be a param, a built-in (`version`, `stage`,
+`host`, `env`, ...), a var of the environment, or a value every host of the
+stage's environment has (its map in `hosts`, or its inventory variables).
+Give the missing hosts the value, or a default in the template:
+
+    listen {{ http_port | default(80) }};";
+
     InvalidConnectTimeout = "E0144", Error, "invalid connect timeout",
 "`connect_timeout` in an `ssh` block is a duration from 1s to 10m, written
 without quotes: `connect_timeout = 10s`. It bounds how long opening the

@@ -31,6 +31,7 @@ mod run_report;
 pub mod script_runner;
 pub(crate) mod steps;
 pub(crate) mod survivors;
+pub(crate) mod template_render;
 #[cfg(test)]
 mod testing;
 #[cfg(test)]

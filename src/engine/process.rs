@@ -27,6 +27,8 @@ pub struct CommandSpec {
     pub command: String,
     pub cwd: PathBuf,
     pub env: Vec<(String, String)>,
+    /// A stage's `become`, over its environment's (`None`: the environment's).
+    pub become_root: Option<bool>,
 }
 
 /// Receives each line of output (without its newline).
@@ -293,7 +295,12 @@ pub(crate) mod tests {
     }
 
     fn spec(command: &str) -> CommandSpec {
-        CommandSpec { command: command.into(), cwd: std::env::temp_dir(), env: vec![("GREETING".into(), "hi".into())] }
+        CommandSpec {
+            command: command.into(),
+            cwd: std::env::temp_dir(),
+            env: vec![("GREETING".into(), "hi".into())],
+            become_root: None,
+        }
     }
 
     #[tokio::test]

@@ -160,7 +160,8 @@ impl StepAt<'_> {
         }
         env.push(("DEPLOY_STEP".to_string(), number.to_string()));
         env.extend(self.site.env.iter().cloned());
-        let spec = CommandSpec { command: command.clone(), cwd: work_dir(self.ctx), env };
+        let spec =
+            CommandSpec { command: command.clone(), cwd: work_dir(self.ctx), env, become_root: self.node.become_root };
         let transport = self.ctx.transport_for(self.node, self.host);
         let watch = super::survivors::step_watch(self.ctx, &self.node.name, self.host, number, self.site.rollback);
         let run = transport.run(self.host.unwrap_or("local"), spec, self.output.clone(), self.cancel.clone());
@@ -188,10 +189,28 @@ impl StepAt<'_> {
                 .render(template, Quoting::None)
                 .map_err(|problem| StepFailure::failed(format!("step {number}: {problem}")))
         };
-        let spec = UploadSpec {
+        let mut spec = UploadSpec {
             local: render(&upload.local)?.into(),
             remote: render(&upload.remote)?,
             cwd: work_dir(self.ctx),
+            become_root: self.node.become_root,
+        };
+        // `template`: rendered for this host into a private directory,
+        // then copied from there like any upload.
+        let _rendered_dir = if upload.render {
+            let dir = tempfile::Builder::new()
+                .prefix(".deploy-template")
+                .tempdir()
+                .map_err(|error| StepFailure::failed(format!("step {number}: cannot make a directory: {error}")))?;
+            let context = super::template_render::context(&scope);
+            let written = super::template_render::render_to(&spec.local, &spec.cwd, &context, dir.path())
+                .map_err(|problem| StepFailure::failed(format!("step {number}: {problem}")))?;
+            let described = format!("template {} rendered", spec.local.display());
+            (self.output)(crate::record::event::Stream::Stdout, described);
+            spec.local = written;
+            Some(dir)
+        } else {
+            None
         };
         let transport = self.ctx.transport_for(self.node, self.host);
         let described = format!("upload {} to {}", spec.local.display(), spec.target());

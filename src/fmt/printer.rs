@@ -314,7 +314,7 @@ impl<'t> Printer<'t> {
                 out.push_str(self.source(script.script.span));
             }
             Entry::Upload(upload) => {
-                out.push_str("upload ");
+                out.push_str(if upload.render { "template " } else { "upload " });
                 self.lead(upload.local.span.start, &mut out, level);
                 out.push_str(self.source(upload.local.span));
                 out.push_str(" to ");

@@ -214,7 +214,7 @@ fn entry_words(block: &BlockKind, parent: Option<&BlockKind>) -> Vec<&'static st
         BlockKind::Instance { .. } => vocabulary::INSTANCE_ATTRIBUTES.to_vec(),
         BlockKind::Environment => vocabulary::ENVIRONMENT_ENTRIES.to_vec(),
         BlockKind::Pipeline => vocabulary::PIPELINE_ENTRIES.to_vec(),
-        BlockKind::Steps => vec!["run", "script", "upload"],
+        BlockKind::Steps => vec!["run", "script", "upload", "template"],
         BlockKind::Strategy(name) => {
             let mut words = vocabulary::strategy_attributes(name).map(<[_]>::to_vec).unwrap_or_default();
             if name == "canary" {

@@ -73,14 +73,7 @@ pub fn exec(request: &ExecRequest<'_>) -> SessionResult<ExecOutcome> {
     let transport: Arc<dyn Transport> = match environment.transport {
         TransportKind::Local => Arc::new(LocalTransport::new(super::kill_grace())),
         TransportKind::Ssh => {
-            let hosts = SshHost::of(environment)
-                .into_iter()
-                .map(|mut host| {
-                    host.settings.become_root |= request.become_root;
-                    host
-                })
-                .collect();
-            Arc::new(SshTransport::new(hosts, request.max_parallel.max(1), super::kill_grace()))
+            Arc::new(SshTransport::new(SshHost::of(environment), request.max_parallel.max(1), super::kill_grace()))
         }
     };
     let results = runtime.block_on(async {
@@ -95,6 +88,7 @@ pub fn exec(request: &ExecRequest<'_>) -> SessionResult<ExecOutcome> {
                     ("DEPLOY_HOST".into(), host.clone()),
                     ("DEPLOY_ENVIRONMENT".into(), environment.name.clone()),
                 ],
+                become_root: request.become_root.then_some(true),
             };
             tasks.spawn(async move {
                 let _permit = permits.acquire_owned().await;

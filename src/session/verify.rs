@@ -204,6 +204,7 @@ async fn probe_all(
                     ("DEPLOY_ENVIRONMENT".to_string(), environment.name.clone()),
                     ("DEPLOY_PIPELINE".to_string(), request.graph.plan.pipeline.name.clone()),
                 ],
+                become_root: None,
             };
             let check = HostCheck {
                 environment: environment.name.clone(),

@@ -196,6 +196,7 @@ impl Entry {
             Entry::Block(e) => &e.name.name,
             Entry::Run(_) => "run",
             Entry::Script(_) => "script",
+            Entry::Upload(upload) if upload.render => "template",
             Entry::Upload(_) => "upload",
             Entry::Rollback(_) => "rollback",
             Entry::Strategy(_) => "strategy",
@@ -255,6 +256,8 @@ pub struct ScriptStep {
 pub struct UploadStep {
     pub local: StringLit,
     pub remote: StringLit,
+    /// `template "x.j2" to "..."`: the file is rendered per host first.
+    pub render: bool,
     pub keyword: Span,
     pub span: Span,
 }

@@ -151,6 +151,7 @@ const ENTRY_STARTS: &[Want] = &[
     Want::Token("run"),
     Want::Token("script"),
     Want::Token("upload"),
+    Want::Token("template"),
     Want::Token("rollback"),
     Want::Token("strategy"),
     Want::Token("on"),
@@ -597,14 +598,16 @@ impl<'t> Descent<'t> {
         }) {
             return Some(entry);
         }
-        if let Some(entry) = self.attempt(|p| {
-            let keyword = p.keyword("upload")?;
-            let local = p.string()?;
-            p.keyword("to")?;
-            let remote = p.string()?;
-            Some(Entry::Upload(Box::new(UploadStep { local, remote, keyword, span: span(p) })))
-        }) {
-            return Some(entry);
+        for (word, render) in [("upload", false), ("template", true)] {
+            if let Some(entry) = self.attempt(|p| {
+                let keyword = p.keyword(word)?;
+                let local = p.string()?;
+                p.keyword("to")?;
+                let remote = p.string()?;
+                Some(Entry::Upload(Box::new(UploadStep { local, remote, render, keyword, span: span(p) })))
+            }) {
+                return Some(entry);
+            }
         }
         self.attempt(|p| {
             let keyword = p.keyword("rollback")?;

@@ -172,10 +172,11 @@ impl Builder {
                 Entry::Script(ScriptStep { script: self.rhai(inner.next()), keyword, span: entry_span })
             }
             Rule::upload_step => {
+                let render = first.as_ref().is_some_and(|p| p.as_rule() == Rule::kw_template);
                 let local = self.string(inner.next());
                 inner.next();
                 let remote = self.string(inner.next());
-                Entry::Upload(Box::new(UploadStep { local, remote, keyword, span: entry_span }))
+                Entry::Upload(Box::new(UploadStep { local, remote, render, keyword, span: entry_span }))
             }
             Rule::rollback_block => {
                 Entry::Rollback(Box::new(RollbackBlock { body: self.block(inner.next()), keyword, span: entry_span }))

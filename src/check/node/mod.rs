@@ -36,10 +36,12 @@ pub const STAGE_ATTRIBUTES: &[&str] = &[
     "monitor",
     "irreversible",
     "undo_failed",
+    "become",
     "description",
     "run",
     "script",
     "upload",
+    "template",
     "rollback",
     "strategy",
     "on",
@@ -71,8 +73,19 @@ const GATE_ONLY: &[&str] = &[
     "failure_limit",
     "inconclusive_limit",
 ];
-const STAGE_ONLY: &[&str] =
-    &["run", "script", "upload", "rollback", "strategy", "target", "retry", "monitor", "irreversible"];
+const STAGE_ONLY: &[&str] = &[
+    "run",
+    "script",
+    "upload",
+    "template",
+    "rollback",
+    "strategy",
+    "target",
+    "retry",
+    "monitor",
+    "irreversible",
+    "become",
+];
 /// Attributes an instance (`stage x from m.t { ... }`) may give besides the template's arguments.
 pub const INSTANCE_ATTRIBUTES: &[&str] = &[
     "needs",
@@ -379,6 +392,11 @@ impl<'a> NodeBuilder<'a> {
             "undo_failed" => {
                 if let Some(Value::Bool(undo)) = typer.constant(&a.value, &Type::Bool) {
                     self.node.undo_failed = undo;
+                }
+            }
+            "become" => {
+                if let Some(Value::Bool(flag)) = typer.constant(&a.value, &Type::Bool) {
+                    self.node.become_root = Some(flag);
                 }
             }
             "description" => {

@@ -13,7 +13,11 @@ pub(super) fn upload(typer: &mut Typer, upload: &ast::UploadStep) -> Step {
             );
         }
     }
-    Step::Upload(Box::new(Upload { local: typer.template(&upload.local), remote: typer.template(&upload.remote) }))
+    Step::Upload(Box::new(Upload {
+        local: typer.template(&upload.local),
+        remote: typer.template(&upload.remote),
+        render: upload.render,
+    }))
 }
 
 /// Steps of a rollback block, a hook or a switch: `run`, `script` and `upload`.

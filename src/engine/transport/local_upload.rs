@@ -92,17 +92,28 @@ mod tests {
         fs::write(src.join("README"), "hi").unwrap();
         fs::create_dir_all(dir.path().join("out/app")).unwrap();
         fs::write(dir.path().join("out/app/stale"), "old").unwrap();
-        let spec = UploadSpec { local: "dist".into(), remote: "out/app".into(), cwd: dir.path().to_path_buf() };
+        let spec = UploadSpec {
+            local: "dist".into(),
+            remote: "out/app".into(),
+            cwd: dir.path().to_path_buf(),
+            become_root: None,
+        };
         copy(&spec).unwrap();
         let mode = fs::metadata(dir.path().join("out/app/bin/run")).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o750);
         assert!(!dir.path().join("out/app/stale").exists());
         let leftovers: Vec<_> = fs::read_dir(dir.path().join("out")).unwrap().collect();
         assert_eq!(leftovers.len(), 1, "{leftovers:?}");
-        let spec = UploadSpec { local: "dist/README".into(), remote: "out/".into(), cwd: dir.path().to_path_buf() };
+        let spec = UploadSpec {
+            local: "dist/README".into(),
+            remote: "out/".into(),
+            cwd: dir.path().to_path_buf(),
+            become_root: None,
+        };
         copy(&spec).unwrap();
         assert_eq!(fs::read_to_string(dir.path().join("out/README")).unwrap(), "hi");
-        let missing = UploadSpec { local: "nope".into(), remote: "x".into(), cwd: dir.path().to_path_buf() };
+        let missing =
+            UploadSpec { local: "nope".into(), remote: "x".into(), cwd: dir.path().to_path_buf(), become_root: None };
         assert!(copy(&missing).unwrap_err().contains("cannot read"));
     }
 }

@@ -7,6 +7,7 @@ mod direct_exec;
 mod kex_preference;
 mod local;
 mod local_upload;
+mod master_lifeline;
 mod remote_script;
 mod ssh;
 mod ssh_connect;
@@ -56,6 +57,8 @@ pub struct UploadSpec {
     pub remote: String,
     /// This machine's working directory (the plan's directory).
     pub cwd: PathBuf,
+    /// A stage's `become`, over its environment's (`None`: the environment's).
+    pub become_root: Option<bool>,
 }
 
 impl UploadSpec {

@@ -159,7 +159,8 @@ impl SshTransport {
             return Ok(ExitInfo { code: None, signal: None, cancelled: true });
         }
         let session = self.session(name).await?;
-        let settings = self.host(name)?.settings.clone();
+        let mut settings = self.host(name)?.settings.clone();
+        settings.become_root = command.become_root.unwrap_or(settings.become_root);
         let dir = settings.dir.clone();
         let mut script = step_script(&command.env, dir.as_deref(), &command.command);
         let end = end_marker(&script);
@@ -284,7 +285,8 @@ impl SshTransport {
     ) -> Result<(), TransportError> {
         let fail = |message: String| TransportError::Upload { host: name.to_string(), message };
         let session = self.session(name).await?;
-        let settings = self.host(name)?.settings.clone();
+        let mut settings = self.host(name)?.settings.clone();
+        settings.become_root = upload.become_root.unwrap_or(settings.become_root);
         let (mut chunks, archiving) = tar_stream::spawn(upload.source());
         let command = settings.wrap_become(upload_command(settings.dir.as_deref(), &upload.target()));
         let mut child = Session::to_raw_command(session, command)

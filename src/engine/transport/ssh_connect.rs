@@ -139,6 +139,7 @@ impl SshHost {
             let logged = std::fs::read_to_string(&log).unwrap_or_default();
             return Err(explain_log(&self.name, &logged));
         }
+        super::master_lifeline::watch(&dir.path().join("master"));
         Ok(Session::new_native_mux(dir))
     }
 }
