@@ -66,6 +66,7 @@ pub fn fresh_database(base: &str, test_name: &str) -> String {
             .await
             .unwrap_or_else(|e| panic!("connect to DEPLOY_TEST_POSTGRES ({base}): {e}"));
         tokio::spawn(connection);
+        drop_left_over_databases(&client).await;
         client
             .batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))
             .await
@@ -85,6 +86,30 @@ pub fn fresh_database(base: &str, test_name: &str) -> String {
         None => without_query,
     };
     format!("{prefix}/{name}{query}")
+}
+
+static SWEPT: std::sync::Once = std::sync::Once::new();
+
+/// Once per test process: drops the databases of test processes that are
+/// gone (`deploy_TEST_PID_N` whose PID no longer runs), so a server that
+/// outlives many test runs does not fill the disk.
+async fn drop_left_over_databases(client: &tokio_postgres::Client) {
+    let mut first = false;
+    SWEPT.call_once(|| first = true);
+    if !first {
+        return;
+    }
+    let Ok(rows) = client.query("SELECT datname FROM pg_database WHERE datname LIKE 'deploy\\_%'", &[]).await else {
+        return;
+    };
+    for row in rows {
+        let name: String = row.get(0);
+        let pid = name.rsplit('_').nth(1).and_then(|pid| pid.parse::<u32>().ok());
+        let gone = pid.is_some_and(|pid| !std::path::Path::new(&format!("/proc/{pid}")).exists());
+        if gone && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            let _ = client.batch_execute(&format!("DROP DATABASE IF EXISTS {name}")).await;
+        }
+    }
 }
 
 /// Runs SQL on a PostgreSQL backend's database (test setup only).
