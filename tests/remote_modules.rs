@@ -146,6 +146,16 @@ fn a_locked_module_checks_and_runs_offline_after_the_server_is_gone() {
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("service-v1.1 1"), "{out}");
 
+    // What moving to v2.0.0 would change, in the plan's terms; nothing is written.
+    let (code, out, err) = consumer.deploy(&["modules", "diff", "release.deploy", "mods", "v2.0.0"], &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("(v1.1.0) →") && out.contains("(v2.0.0)"), "{out}");
+    assert!(out.contains("~ app: steps step 1: run \"echo [-service-v1.1-]{+service-v2+} ${version}\""), "{out}");
+    assert_eq!(consumer.lock(), lock, "a diff writes nothing");
+    let (code, _, err) = consumer.deploy(&["modules", "diff", "release.deploy", "elsewhere", "v2.0.0"], &[]);
+    assert_eq!(code, 1);
+    assert!(err.contains("no repository of deploy.lock has `elsewhere`"), "{err}");
+
     // The server is gone; offline, the warm cache is enough.
     let moved = root.path().join("srv/gone.git");
     std::fs::rename(&modules.bare, &moved).unwrap_or_else(|e| panic!("rename: {e}"));

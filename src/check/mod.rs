@@ -61,6 +61,13 @@ pub fn check_file_with(path: &Path, sets: &[(String, String)]) -> CheckedPlan {
     check_loaded(loaded, path, sets)
 }
 
+/// Like [`check_file_with`], asking `remote` for the remote imports
+/// (`deploy modules diff` checks the plan with a module moved).
+pub fn check_file_with_remote(path: &Path, remote: &mut dyn crate::remote::RemoteModules) -> CheckedPlan {
+    let loaded = loader::load_with(path, remote);
+    check_loaded(loaded, path, &[])
+}
+
 /// Checks a plan given as text (the language server and tests); imports
 /// resolve relative to `path`.
 pub fn check_source(path: &Path, text: String) -> CheckedPlan {

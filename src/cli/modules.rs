@@ -42,6 +42,15 @@ enum ModulesCommand {
         /// Only the repositories whose URL contains this.
         name: Option<String>,
     },
+    /// Show what changes for the plan, in its own terms, if the repositories whose URL contains NAME moved to REF.
+    Diff {
+        /// The plan file.
+        file: PathBuf,
+        /// A part of the repository's URL (e.g. `deploy-modules`).
+        name: String,
+        /// The tag, branch, commit or version range to compare with.
+        to: String,
+    },
     /// Print every remote module deploy.lock names: path, URL, ref, commit.
     List {
         /// The plan file.
@@ -57,6 +66,7 @@ pub fn run(args: ModulesArgs) -> ExitCode {
         Some(ModulesCommand::Pin { file }) => pin(&file),
         Some(ModulesCommand::Fetch { file }) => super::remote_modules::fetch(&file, None),
         Some(ModulesCommand::Update { file, name }) => super::remote_modules::fetch(&file, Some(name)),
+        Some(ModulesCommand::Diff { file, name, to }) => super::remote_modules::diff(&file, &name, &to),
         Some(ModulesCommand::List { file, outdated }) => super::remote_modules::list(&file, outdated),
         None => list(args.file.as_deref()),
     }

@@ -113,3 +113,53 @@ pub fn list(plan: &Path, outdated: bool) -> ExitCode {
         ExitCode::Success
     }
 }
+
+/// `diff FILE NAME REF`: the plan as the lock has it against the plan with
+/// the repositories whose URL contains `name` at `to`, in the language's
+/// terms (stages, steps, gates, rollback blocks), as `deploy plan` shows
+/// changes against a deployment. Nothing is written.
+pub fn diff(plan: &Path, name: &str, to: &str) -> ExitCode {
+    let lock = match Lock::read_beside(plan) {
+        Ok(lock) => lock,
+        Err(error) => return super::failure::fail(error),
+    };
+    let moving: Vec<&LockedSource> = lock.sources.values().filter(|source| source.url.contains(name)).collect();
+    if moving.is_empty() {
+        let urls: Vec<&str> = lock.sources.values().map(|source| source.url.as_str()).collect();
+        return super::failure::fail(format!(
+            "no repository of {} has `{name}` in its URL (it has: {})",
+            crate::remote::lock::lock_path(plan).display(),
+            if urls.is_empty() { "none".to_string() } else { urls.join(", ") }
+        ));
+    }
+    let before = crate::check::check_file_with_remote(plan, &mut crate::remote::FromLock::beside(plan));
+    let mut moved = Fetching::moving(lock.clone(), name, to);
+    let after = crate::check::check_file_with_remote(plan, &mut moved);
+    for (label, checked) in [("as locked", &before), (to, &after)] {
+        if checked.plan.is_none() {
+            let errors: Vec<_> = checked.diagnostics.iter().filter(|d| d.is_error()).cloned().collect();
+            print_diagnostics(&errors, &checked.sources);
+            return super::failure::fail(format!("the plan does not check with the modules {label}"));
+        }
+    }
+    let (Some(old), Some(new)) = (&before.plan, &after.plan) else { return ExitCode::Usage };
+    for source in &moving {
+        let now = moved.lock.sources.get(&source.key());
+        let from = format!(
+            "{}{}",
+            short(&source.commit),
+            source.tag.as_deref().map(|t| format!(" ({t})")).unwrap_or_default()
+        );
+        let to_text = now.map_or_else(String::new, |now| {
+            format!("{}{}", short(&now.commit), now.tag.as_deref().map(|t| format!(" ({t})")).unwrap_or_default())
+        });
+        println!("{}: {from} → {to_text}", source.key());
+    }
+    let changes = crate::canonical::diff::diff(&crate::canonical::canonical(old), &crate::canonical::canonical(new));
+    if changes.is_empty() {
+        println!("  no change for this plan");
+    } else {
+        print!("{}", super::plan_diff::render_semantic(&changes, "  "));
+    }
+    ExitCode::Success
+}

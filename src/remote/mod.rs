@@ -148,6 +148,9 @@ impl RemoteModules for FromLock {
 /// and a new lock of exactly what the plan uses.
 pub struct Fetching {
     old: Lock,
+    /// `(name, REF)`: the sources whose URL contains `name` resolve REF
+    /// instead of the ref their import writes (`deploy modules diff`).
+    moved_to: Option<(String, String)>,
     /// Sources to resolve again although the old lock names them (`update`).
     renew: Box<dyn Fn(&LockedSource) -> bool>,
     /// What the plan uses, as the new lock.
@@ -165,7 +168,16 @@ impl Fetching {
 
     /// Resolves the sources `renew` picks again; keeps the others.
     pub fn renewing(old: Lock, renew: Box<dyn Fn(&LockedSource) -> bool>) -> Fetching {
-        Fetching { old, renew, lock: Lock::default(), refs: HashMap::new(), moved: BTreeSet::new() }
+        Fetching { old, renew, moved_to: None, lock: Lock::default(), refs: HashMap::new(), moved: BTreeSet::new() }
+    }
+
+    /// What the plan would use if the repositories whose URL contains `name`
+    /// were at `to` (resolved now); the others as `old` locks them. For a
+    /// preview: its lock is not meant to be written.
+    pub fn moving(old: Lock, name: &str, to: &str) -> Fetching {
+        let mut fetching = Fetching::keeping(old);
+        fetching.moved_to = Some((name.to_string(), to.to_string()));
+        fetching
     }
 
     /// The tags and branches of `url`, listed once.
@@ -215,6 +227,21 @@ impl Fetching {
         let key = lock::source_key(url, reference);
         if let Some(source) = self.lock.sources.get(&key) {
             return Ok(source.clone());
+        }
+        let target = self.moved_to.as_ref().filter(|(name, _)| url.contains(name.as_str())).map(|(_, to)| to.clone());
+        if let Some(to) = target {
+            let (commit, tag) = self.resolve(url, &to).map_err(RemoteError::Unavailable)?;
+            let tag = tag.or(Some(to)).filter(|tag| !git::is_commit(tag));
+            cache::checkout(url, &commit, false).map_err(RemoteError::Unavailable)?;
+            let source = LockedSource {
+                url: url.to_string(),
+                reference: reference.to_string(),
+                commit,
+                tag,
+                files: Default::default(),
+            };
+            self.lock.sources.insert(key, source.clone());
+            return Ok(source);
         }
         let kept = self.old.sources.get(&key).filter(|old| !(self.renew)(old)).cloned();
         let (commit, tag) = match kept {
