@@ -339,6 +339,29 @@ fn downgrade_to_schema_3(backend: &Backend, test: &Test) {
     }
 }
 
+/// `meta.schema_version` of the test's store.
+fn schema_version(backend: &Backend, test: &Test) -> String {
+    let sql = "SELECT value FROM meta WHERE key = 'schema_version'";
+    match backend {
+        Backend::Sqlite => rusqlite::Connection::open(test.path().join(".deploy/state.db"))
+            .and_then(|connection| connection.query_row(sql, [], |row| row.get(0)))
+            .unwrap_or_else(|e| panic!("{e}")),
+        Backend::Postgres(url) => {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap_or_else(|e| panic!("runtime: {e}"));
+            runtime.block_on(async {
+                let (client, connection) =
+                    tokio_postgres::connect(url, tokio_postgres::NoTls).await.unwrap_or_else(|e| panic!("{e}"));
+                tokio::spawn(connection);
+                let row = client.query_one(sql, &[]).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+                row.get::<_, String>(0)
+            })
+        }
+    }
+}
+
 fn a_store_from_before_hosts_migrates(backend: &Backend) {
     let test = backend.apply(Test::new().plan(TWO_ENVIRONMENTS));
     ok(&deploy(&test, "v1", &[]));
@@ -352,6 +375,10 @@ fn a_store_from_before_hosts_migrates(backend: &Backend) {
     assert_eq!(production["hosts"], serde_json::json!([]));
     let history = json(&test.run_with(&["history", "--json"]));
     assert_eq!(history.as_array().map(Vec::len), Some(2), "{history}");
+    ok(&test.run_with(&["logs"]));
+    ok(&test.run_with(&["plan", "release.deploy"]));
+    // Reading left it as it was: the deploy that wrote it can still open it.
+    assert_eq!(schema_version(backend, &test), "3", "a reading command migrated the store");
     // A host without a record runs what its environment ran.
     ok(&deploy(&test, "v3", &["--limit", "h3"]));
     let production = environment(&self::status(&test), "production");

@@ -168,7 +168,15 @@ fn crashed_run(test: &Test) -> String {
     let stdout = String::from_utf8_lossy(&output.stdout);
     let first: serde_json::Value =
         stdout.lines().next().and_then(|line| serde_json::from_str(line).ok()).unwrap_or_default();
-    first["run_id"].as_str().unwrap_or_default().to_string()
+    match first["run_id"].as_str() {
+        Some(run_id) => run_id.to_string(),
+        // Killed before its first line reached the pipe (a loaded machine): the store knows it.
+        None => {
+            let history: serde_json::Value =
+                serde_json::from_str(&test.run_with(&["history", "--json"]).stdout).unwrap_or_default();
+            history[0]["run_id"].as_str().unwrap_or_default().to_string()
+        }
+    }
 }
 
 #[test]

@@ -2,13 +2,16 @@
 //! servers the test starts and stops: a bare repository with tags v1.0.0,
 //! v1.1.0, v2.0.0 and a branch, served by `file://`, by `git daemon` and
 //! over smart HTTP (`git http-backend` behind a small CGI host in this
-//! test). Fetch and lock; check and run offline from a warm cache with the
+//! test), and over SSH from a real sshd host (tests/support/fleet.sh) with
+//! the user's own SSH options (`GIT_SSH_COMMAND`). Fetch and lock; check and run offline from a warm cache with the
 //! server gone; a moved tag refused; a tampered cache file fetched again;
 //! range selection and `update`; a module importing a relative file and
 //! another remote module; traversal refused; two fetches at once on one
 //! cache; an unreachable server leaves nothing half-written.
 
 mod common;
+#[path = "support/fleet.rs"]
+mod fleet;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -541,4 +544,38 @@ fn the_shared_modules_example_publishes_fetches_and_runs_both_apps() {
         let current = std::fs::read_to_string(service.join("current/VERSION")).unwrap_or_default();
         assert_eq!(current.trim(), "2.0.0");
     }
+}
+
+#[test]
+fn a_module_is_fetched_over_ssh_with_the_users_own_ssh_options() {
+    let Some(fleet) = fleet::Fleet::start(1) else { return };
+    let host = &fleet.hosts[0];
+    let root = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let (modules, [_, v11, _]) = Modules::standard(root.path());
+    // The repository lives on the host, as /srv/mods.git.
+    let on_host = host.srv.join("mods.git");
+    let copied = Command::new("cp").arg("-R").arg(&modules.bare).arg(&on_host).status();
+    assert!(copied.is_ok_and(|status| status.success()), "copy the repository to the host");
+    let url = format!("ssh://root@{}/srv/mods.git", host.address);
+    let consumer = Consumer::new(root.path(), "app", &plan_importing(&format!("git+{url}//web/service.deploy@v1")));
+    let dir = fleet.path().display().to_string();
+    let ssh = format!(
+        "ssh -i {dir}/id_ed25519 -o UserKnownHostsFile={dir}/known_hosts -o StrictHostKeyChecking=yes -o BatchMode=yes"
+    );
+    let (code, out, err) = consumer.deploy(&["modules", "fetch", "release.deploy"], &[("GIT_SSH_COMMAND", &ssh)]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(consumer.lock().contains(&format!("git+{url}@v1 = {v11} (v1.1.0)")), "{}", consumer.lock());
+    let (code, out, err) = consumer.deploy(&["--offline", "run", "release.deploy"], &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("service-v1.1 1"), "{out}");
+
+    // Without the user's key, git cannot log in: said, nothing written.
+    let stranger =
+        Consumer::new(root.path(), "stranger", &plan_importing(&format!("git+{url}//web/service.deploy@v1")));
+    let unknown =
+        format!("ssh -o UserKnownHostsFile={dir}/known_hosts -o BatchMode=yes -o IdentitiesOnly=yes -i /dev/null");
+    let (code, _, err) = stranger.deploy(&["modules", "fetch", "release.deploy"], &[("GIT_SSH_COMMAND", &unknown)]);
+    assert_ne!(code, 0);
+    assert!(err.contains("cannot list the refs") && err.contains("was not written"), "{err}");
+    assert!(!stranger.dir.join("deploy.lock").exists());
 }

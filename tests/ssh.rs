@@ -519,3 +519,43 @@ fn a_new_run_after_a_kill_ends_the_crashed_runs_remote_steps_first() {
     let logs = test.run_with(&["logs", &crashed, "--json"]);
     assert!(logs.stdout.contains("\"process_reaped\""), "{}", logs.stdout);
 }
+
+/// A remote group left by a killed runner on a host that cannot be reached
+/// any more is a warning, not a refusal: the new run goes on (and fails on
+/// that host as unreachable) instead of being blocked by it for good.
+#[test]
+fn a_remote_step_left_on_an_unreachable_host_is_a_warning() {
+    use std::time::{Duration, Instant};
+    let Some(fleet) = Fleet::start(1) else { return };
+    let test = Test::new().env("DEPLOY_KILL_GRACE_MS", "500").plan(&plan(
+        &fleet,
+        r#"stage ship {
+  target = production
+  run "if [ ${version} = v1 ]; then echo up > started; sleep 4371; fi; echo ${version} > on"
+  rollback { run "true" }
+}"#,
+    ));
+    let mut child = test
+        .command(&["run", "release.deploy"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn deploy: {e}"));
+    let waited = Instant::now();
+    while !test.run_with(&["logs", "--json"]).stdout.contains("\"process_started\"")
+        && waited.elapsed() < Duration::from_secs(30)
+    {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // SAFETY: kill(2) on the child this test spawned.
+    unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
+    let _ = child.wait();
+    fleet.cut_link("web-1");
+    let started = Instant::now();
+    let ran = test.run_with(&["run", "release.deploy", "--set", "version=v2"]);
+    println!("the run after the kill took {:?}", started.elapsed());
+    assert_ne!(ran.code, 0, "web-1 is unreachable: {}{}", ran.stdout, ran.stderr);
+    assert!(ran.stderr.contains("could not be ended"), "{}", ran.stderr);
+    assert!(!ran.stderr.contains("nothing was run"), "{}", ran.stderr);
+    assert!(format!("{}{}", ran.stdout, ran.stderr).contains("web-1"), "{}", ran.stdout);
+}

@@ -532,8 +532,8 @@ fn files_in(dir: &std::path::Path) -> Vec<String> {
 
 /// #27: a store this user cannot write is still read by `status`, `history`
 /// and `logs` (nothing is created beside it); `run` on it fails with one
-/// clear message naming the file; an older store that cannot be upgraded
-/// here says that it must be opened writable once.
+/// clear message naming the file; an older store is read as it is and
+/// never migrated by a reading command (#26).
 #[test]
 fn a_read_only_store_can_be_read() {
     let test = Test::new().plan(SHOP);
@@ -567,8 +567,8 @@ fn a_read_only_store_can_be_read() {
     assert!(!run.stderr.contains("damaged") && !run.stderr.contains("panicked"), "{}", run.stderr);
     assert_eq!(count_lines(&test, "ran-build"), 1, "nothing ran on a store that cannot record it");
 
-    // An older store (schema 3) that cannot be upgraded here: read as it is
-    // where the old schema answers, else it says what to do.
+    // An older store (schema 3): read as it is, never upgraded by a reading
+    // command — what later schemas add reads as empty (no host rows).
     set_mode(&dir, 0o755);
     set_mode(&db, 0o644);
     let connection = rusqlite::Connection::open(&db).unwrap_or_else(|e| panic!("{e}"));
@@ -584,20 +584,28 @@ fn a_read_only_store_can_be_read() {
     set_mode(&dir, 0o555);
     let logs = run_without_write_access(&test, &["logs"]);
     ok(&logs);
-    let status = run_without_write_access(&test, &["status"]);
-    assert_eq!(status.code, 1, "{}{}", status.stdout, status.stderr);
-    assert!(
-        status.stderr.contains("schema version 3") && status.stderr.contains("open it writable once"),
-        "{}",
-        status.stderr
-    );
-    assert!(!status.stderr.contains("damaged"), "{}", status.stderr);
-    // Opened writable once, it is upgraded and reads again.
+    let status = run_without_write_access(&test, &["status", "--json"]);
+    ok(&status);
+    let json: serde_json::Value = serde_json::from_str(&status.stdout).unwrap_or_default();
+    assert_eq!(json["environments"][0]["current_version"], "v1", "{}", status.stdout);
+    assert_eq!(json["environments"][0]["hosts"], serde_json::json!([]), "{}", status.stdout);
+    ok(&run_without_write_access(&test, &["history"]));
+    // Writable, the reading commands still leave it at schema 3 (the deploy
+    // that wrote it can still open it); a command that records migrates it.
     set_mode(&dir, 0o755);
     set_mode(&db, 0o644);
+    let version = || -> String {
+        let connection = rusqlite::Connection::open(&db).unwrap_or_else(|e| panic!("{e}"));
+        connection
+            .query_row("SELECT value FROM meta WHERE key = 'schema_version'", [], |row| row.get(0))
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    for reading in [&["status"][..], &["history"], &["logs"], &["status", "--json"], &["plan", "release.deploy"]] {
+        ok(&test.run_with(reading));
+        assert_eq!(version(), "3", "`deploy {}` migrated the store", reading.join(" "));
+    }
+    assert_eq!(files_in(&dir), ["state.db"], "reading created nothing beside the store");
+    ok(&deploy(&test, "v2"));
+    assert_eq!(version(), "5", "a run migrates it");
     ok(&test.run_with(&["status"]));
-    set_mode(&db, 0o444);
-    set_mode(&dir, 0o555);
-    ok(&run_without_write_access(&test, &["status"]));
-    set_mode(&dir, 0o755);
 }

@@ -73,7 +73,7 @@ pub fn deployed_at(
     inputs: &ResolvedInputs,
     location: &StateLocation,
 ) -> SessionResult<Deployed> {
-    let Some(mut store) = crate::state::open(location, false)? else {
+    let Some(mut store) = crate::state::open_read_only(location)? else {
         return Ok(Deployed::default());
     };
     let pipeline = &graph.plan.pipeline.name;

@@ -78,14 +78,18 @@ pub fn end_survivors(
         let how = if survivor.remote {
             match end_remote(plan, survivor, grace) {
                 Ok(how) => how,
+                // Not reachable (or no longer in the plan): it cannot be
+                // changed from here either, and its lifeline ends it once
+                // its SSH connection is gone. Said, not fatal: a host that
+                // is gone for good must not block every later run.
                 Err(why) => {
-                    return Err(SessionError::refused(format!(
-                        "{what}, left running by the crashed runner, could not be ended: {why}; nothing was run"
-                    ))
-                    .with_help(
-                        "end it on the host (kill -TERM -- -PGID), then run again; the step's lifeline also \
-                         ends it within the kill grace once its SSH connection is gone",
+                    reporter.notice(&format!(
+                        "warning: {what}, started by the crashed runner, could not be ended: {why}; its lifeline \
+                         ends it within the kill grace once its SSH connection is gone — make sure it ended \
+                         (kill -TERM -- -{}) before this run changes that host",
+                        survivor.pgid
                     ));
+                    continue;
                 }
             }
         } else if survivor.members.is_none() {

@@ -146,28 +146,43 @@ pub fn open(location: &StateLocation, create: bool) -> StateResult<Option<Box<dy
 
 /// Opens the store at `location` to read it (`deploy status`, `history`,
 /// `logs`). A SQLite file is opened read-only and nothing is created, so a
-/// write-protected store can be read. A store of an older schema is
-/// upgraded when this user can write it (as any command did before);
-/// otherwise it is read as it is, and what the old schema cannot answer
-/// says that it must be opened writable once ([`StateError::Outdated`]).
-/// PostgreSQL is opened as by [`open`]. `Ok(None)`: no SQLite file.
+/// write-protected store can be read. A store of an older schema is never
+/// upgraded here (the deploy that wrote it can still open it): it is read
+/// as it is, with what later schemas add read as empty tables and default
+/// columns ([`schema::shadow_newer`]); what still cannot be answered says
+/// that it must be opened writable once ([`StateError::Outdated`]).
+/// PostgreSQL likewise (`pg_temp`). `Ok(None)`: no SQLite file.
 pub fn open_read_only(location: &StateLocation) -> StateResult<Option<Box<dyn StateStore>>> {
-    let StateLocation::Sqlite(path) = location else { return open(location, false) };
+    let path = match location {
+        StateLocation::Sqlite(path) => path,
+        StateLocation::Postgres(url) => return postgres_reader(url).map(Some),
+    };
     let Some((connection, version)) = sqlite::SqliteConnection::open_reader(path)? else { return Ok(None) };
     if version >= schema::SCHEMA_VERSION {
         return Ok(Some(Box::new(store::SqlStore::new(connection))));
     }
-    drop(connection);
-    match sqlite::SqliteConnection::open(path, false) {
-        Ok(upgraded) => {
-            Ok(upgraded.map(|connection| Box::new(store::SqlStore::new(connection)) as Box<dyn StateStore>))
-        }
-        Err(StateError::ReadOnly { .. }) => {
-            let Some((connection, version)) = sqlite::SqliteConnection::open_reader(path)? else { return Ok(None) };
-            Ok(Some(Box::new(store::SqlStore::new(schema::OutdatedReader::new(connection, version)))))
-        }
-        Err(error) => Err(error),
+    // An older store is read as it is, never migrated here (the deploy that
+    // wrote it can still open it): what later schemas add reads as empty
+    // tables and default columns, on this connection only.
+    let mut connection = connection;
+    if sql::SqlConnection::batch(&mut connection, &schema::shadow_newer(version, "main")).is_err() {
+        let Some((plain, _)) = sqlite::SqliteConnection::open_reader(path)? else { return Ok(None) };
+        connection = plain;
     }
+    Ok(Some(Box::new(store::SqlStore::new(schema::OutdatedReader::new(connection, version)))))
+}
+
+/// A PostgreSQL store to read: a current one as it is; an older one (or
+/// an empty database) is not migrated, what later schemas add is shadowed
+/// in this session's `pg_temp`, as for SQLite.
+fn postgres_reader(url: &str) -> StateResult<Box<dyn StateStore>> {
+    let (mut connection, version, schema_name) = postgres::PostgresConnection::open_reader(url)?;
+    if version >= schema::SCHEMA_VERSION {
+        return Ok(Box::new(store::SqlStore::new(connection)));
+    }
+    let main = format!("\"{}\"", schema_name.replace('"', "\"\""));
+    sql::SqlConnection::batch(&mut connection, &schema::shadow_newer(version, &main))?;
+    Ok(Box::new(store::SqlStore::new(schema::OutdatedReader::new(connection, version))))
 }
 
 /// Now, in milliseconds since the Unix epoch.

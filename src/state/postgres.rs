@@ -61,6 +61,29 @@ impl PostgresConnection {
         Ok(store)
     }
 
+    /// Connects to read: no migration runs. The store's schema version (0
+    /// for an empty database) and the name of the schema its tables are in.
+    pub fn open_reader(url: &str) -> StateResult<(PostgresConnection, i64, String)> {
+        let mut store = PostgresConnection::connect(url)?;
+        let schema_name = store
+            .query("SELECT current_schema()::text", &[])?
+            .first()
+            .and_then(|row| row.text(0).ok())
+            .unwrap_or_else(|| "public".to_string());
+        let tables: Vec<String> = store
+            .query(
+                "SELECT table_name::text FROM information_schema.tables \
+                 WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'",
+                &[],
+            )?
+            .iter()
+            .filter_map(|row| row.text(0).ok())
+            .collect();
+        let has_meta = tables.iter().any(|name| name == "meta");
+        let version = schema::readable_version(&mut store, !tables.is_empty(), has_meta)?;
+        Ok((store, version, schema_name))
+    }
+
     /// Connects without touching the schema (for read-only use).
     pub fn connect(url: &str) -> StateResult<PostgresConnection> {
         let config: Config = url.parse().map_err(|error| StateError::Open {

@@ -186,6 +186,52 @@ CREATE TABLE host_checks (
 "#,
 ];
 
+/// SQL that makes a store of schema `found` read like the current one on
+/// one connection, without changing the file (a reading command never
+/// migrates: an older deploy can still open the store): each table a later
+/// migration creates is an empty `TEMP` table, and each table a later
+/// migration adds columns to is a `TEMP` view of the same name with those
+/// columns at their defaults (SQLite looks in `temp` first).
+/// `main`: how the store's own schema is named (`main` in SQLite, the
+/// current schema in PostgreSQL, whose `pg_temp` is also searched first).
+pub fn shadow_newer(found: i64, main: &str) -> String {
+    let mut created: Vec<String> = Vec::new();
+    let mut added: Vec<(String, Vec<(String, String)>)> = Vec::new();
+    let mut sql = String::new();
+    let from = usize::try_from(found.max(0)).unwrap_or(MIGRATIONS.len());
+    for migration in MIGRATIONS.iter().skip(from) {
+        for statement in migration.split(';').map(str::trim).filter(|statement| !statement.is_empty()) {
+            if let Some(rest) = statement.strip_prefix("CREATE TABLE ") {
+                created.push(rest.split_whitespace().next().unwrap_or_default().to_string());
+                sql.push_str(&format!("CREATE TEMP TABLE {rest};\n"));
+            } else if let Some(rest) = statement.strip_prefix("ALTER TABLE ") {
+                // `TABLE ADD COLUMN NAME TYPE … DEFAULT VALUE`
+                let words: Vec<&str> = rest.split_whitespace().collect();
+                let (Some(table), Some(column)) = (words.first(), words.get(3)) else { continue };
+                if created.iter().any(|name| name == table) {
+                    sql.push_str(&format!("ALTER TABLE {rest};\n"));
+                    continue;
+                }
+                let default = rest.split_once(" DEFAULT ").map_or("NULL", |(_, value)| value.trim());
+                // Typed as the column is (PostgreSQL reads a bare 0 as an int4).
+                let value = match words.get(4) {
+                    Some(kind) => format!("CAST({default} AS {kind})"),
+                    None => default.to_string(),
+                };
+                match added.iter_mut().find(|(name, _)| name == table) {
+                    Some((_, columns)) => columns.push((column.to_string(), value)),
+                    None => added.push((table.to_string(), vec![(column.to_string(), value)])),
+                }
+            }
+        }
+    }
+    for (table, columns) in added {
+        let extra: String = columns.iter().map(|(column, default)| format!(", {default} AS {column}")).collect();
+        sql.push_str(&format!("CREATE TEMP VIEW {table} AS SELECT *{extra} FROM {main}.{table};\n"));
+    }
+    sql
+}
+
 /// Brings the store to [`SCHEMA_VERSION`], or refuses it.
 pub fn migrate(connection: &mut dyn SqlConnection, has_tables: bool, has_meta: bool) -> StateResult<()> {
     let location = connection.location().to_string();

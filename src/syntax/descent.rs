@@ -8,6 +8,7 @@ use super::ident::{ident_end, is_ident_char, is_ident_start, KEYWORDS};
 use super::literal::{decode_escape, out_of_range};
 use super::span::{FileId, Span};
 use super::syntax_error::{check_nesting, Expected, Want, MAX_NESTING};
+use super::unclosed::delimiter_problem;
 use crate::diagnostic::Diagnostic;
 use crate::duration::parse_duration;
 
@@ -203,7 +204,9 @@ impl<'t> Descent<'t> {
     }
 
     fn syntax_error(&self) -> Diagnostic {
-        check_nesting(self.file, self.text).unwrap_or_else(|| self.expected.diagnostic(self.file, self.text))
+        check_nesting(self.file, self.text)
+            .or_else(|| delimiter_problem(self.file, self.text))
+            .unwrap_or_else(|| self.expected.diagnostic(self.file, self.text))
     }
 
     fn want(&mut self, what: Want) {
@@ -737,7 +740,40 @@ impl<'t> Descent<'t> {
     /// duration | percent | number, tried in that order.
     /// A duration, a percent or an integer, tried in the grammar's order.
     fn numeric(&mut self) -> Option<ValueKind> {
-        self.duration().or_else(|| self.percent()).or_else(|| self.integer())
+        self.duration().or_else(|| self.percent()).or_else(|| self.integer()).or_else(|| self.malformed_number())
+    }
+
+    /// A word that starts like a number but is none of duration, percent or
+    /// integer (`1.5s`, `5sec`, `-5s`, `1.5`): an error that says what the
+    /// forms are, and the word is taken so the rest of the file is read.
+    fn malformed_number(&mut self) -> Option<ValueKind> {
+        let start = self.pos;
+        let digits_from = start + usize::from(self.bytes.get(start) == Some(&b'-'));
+        if !self.bytes.get(digits_from).is_some_and(u8::is_ascii_digit) {
+            return None;
+        }
+        let mut end = digits_from;
+        while end < self.bytes.len() && (is_ident_char(self.bytes[end]) || matches!(self.bytes[end], b'.' | b'%')) {
+            end += 1;
+        }
+        let word = &self.text[start..end];
+        let has_unit = word.bytes().any(|b| b.is_ascii_alphabetic());
+        let (message, label, help) = if has_unit && word.starts_with('-') {
+            ("a duration cannot be negative", "negative duration", DURATION_FORMS)
+        } else if has_unit {
+            ("this is not a duration", "not a duration", DURATION_FORMS)
+        } else if word.ends_with('%') {
+            ("this is not a percent", "not a percent", "a percent is a number and `%`: `5%`, `12.5%`")
+        } else {
+            ("this is not a number", "not a number", "numbers are whole (`3`, `-1`); a share is a percent (`12.5%`)")
+        };
+        self.errors.push(
+            Diagnostic::new(crate::diagnostic::Code::InvalidValue, format!("`{word}`: {message}"))
+                .at(self.file, Span::new(start, end), label)
+                .with_help(help),
+        );
+        self.pos = end;
+        Some(if has_unit { ValueKind::Duration(std::time::Duration::ZERO) } else { ValueKind::Int(0) })
     }
 
     /// The end of the digits from `from`.
@@ -1051,6 +1087,9 @@ impl<'t> Descent<'t> {
         })
     }
 }
+
+const DURATION_FORMS: &str =
+    "a duration is whole numbers with units, without sign, fraction or space: `500ms`, `30s`, `5m`, `1h30m`, `2d`";
 
 const ESCAPE: Want = Want::Words("an escape: `\\n`, `\\t`, `\\r`, `\\\"`, `\\\\`, `\\$` or `\\u{...}`");
 

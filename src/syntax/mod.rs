@@ -7,6 +7,7 @@ pub mod literal;
 /// Spans and source files live in the leaf module [`crate::source`].
 pub use crate::source as span;
 mod syntax_error;
+mod unclosed;
 
 pub use ident::KEYWORDS;
 
