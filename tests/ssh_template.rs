@@ -78,6 +78,20 @@ fn templates_render_per_host_over_ssh_through_become() {
         assert_eq!(meta.uid(), 0, "written as the become user");
         assert_eq!(meta.permissions().mode() & 0o777, 0o640, "the template's mode is kept");
     }
+
+    // `plan --diff`: what a run would change in each host's file, read
+    // over SSH through become (the file is root's, mode 0640).
+    let output = test.run_with(&["plan", "release.deploy", "--diff", "--set", "version=v7", "--set", "greeting=bye"]);
+    ok(&output);
+    assert!(output.stdout.contains("configure templates/app.conf.j2 → web-1:conf/app.conf:"), "{}", output.stdout);
+    assert!(output.stdout.contains("-tier front hello\n    +tier front bye"), "{}", output.stdout);
+    let output = test.run_with(&["plan", "release.deploy", "--diff", "--set", "version=v7"]);
+    ok(&output);
+    assert!(
+        output.stdout.contains("configure templates/app.conf.j2 → web-2:conf/app.conf: unchanged"),
+        "{}",
+        output.stdout
+    );
 }
 
 #[test]
@@ -121,8 +135,17 @@ fn templates_work_on_the_local_transport() {
          stage configure {\n  target = dev\n  template \"templates/app.conf.j2\" to \"out/${host}/app.conf\"\n  \
          rollback { run \"true\" }\n}\n",
     );
+    let output = test.run_with(&["plan", "release.deploy", "--diff"]);
+    ok(&output);
+    assert!(output.stdout.contains("configure templates/app.conf.j2 → a:out/a/app.conf:"), "{}", output.stdout);
+    assert!(output.stdout.contains("    +a:1:v3"), "{}", output.stdout);
     ok(&test.run_with(&["run", "release.deploy"]));
     assert_eq!(std::fs::read_to_string(test.path().join("out/a/app.conf")).unwrap(), "a:1:v3\n");
+    let output = test.run_with(&["plan", "release.deploy", "--diff", "--format", "json"]);
+    ok(&output);
+    let plan: serde_json::Value = serde_json::from_str(&output.stdout).unwrap();
+    assert_eq!(plan["template_diffs"][1]["host"], "b");
+    assert_eq!(plan["template_diffs"][1]["diff"], "", "unchanged after the run");
     assert_eq!(std::fs::read_to_string(test.path().join("out/b/app.conf")).unwrap(), "b:2:v3\n");
 }
 

@@ -35,6 +35,10 @@ pub struct PlanArgs {
     /// Print only what changed against the last successful deployment of each environment.
     #[arg(long)]
     pub diff_only: bool,
+    /// Also render each `template` step for each host and show its diff
+    /// against the file on the host now (read over the environment's transport).
+    #[arg(long)]
+    pub diff: bool,
     #[command(flatten)]
     pub selection: super::flags::SelectionArgs,
 }
@@ -58,16 +62,56 @@ pub fn run(args: PlanArgs) -> ExitCode {
     let mut preview = preview(&graph, &inputs, &deployed.previous_version, &deployed.host_versions);
     preview.changes = deployed.changes;
     preview.remote_modules = crate::session::preview::RemoteModulePreview::of_plan(&args.file);
+    let templates = if args.diff {
+        crate::session::template_diff::template_diffs(&graph, &inputs, &deployed.previous_version)
+    } else {
+        Vec::new()
+    };
     match args.format {
-        PlanFormat::Json => match serde_json::to_string_pretty(&preview) {
-            Ok(text) => println!("{text}"),
-            Err(error) => {
-                return super::failure::fail(format!("{error}"));
+        PlanFormat::Json => {
+            let mut value = serde_json::to_value(&preview).unwrap_or_default();
+            if args.diff {
+                if let (Some(object), Ok(diffs)) = (value.as_object_mut(), serde_json::to_value(&templates)) {
+                    object.insert("template_diffs".into(), diffs);
+                }
             }
-        },
-        PlanFormat::Human => print!("{}", render(&preview)),
+            match serde_json::to_string_pretty(&value) {
+                Ok(text) => println!("{text}"),
+                Err(error) => {
+                    return super::failure::fail(format!("{error}"));
+                }
+            }
+        }
+        PlanFormat::Human => {
+            print!("{}", render(&preview));
+            if args.diff {
+                print!("{}", render_template_diffs(&templates));
+            }
+        }
     }
     ExitCode::Success
+}
+
+/// `--diff`: each template on each host, as a unified diff.
+fn render_template_diffs(diffs: &[crate::session::template_diff::TemplateDiff]) -> String {
+    let mut out = String::from("\nTemplates (rendered now vs. on the hosts)\n");
+    if diffs.is_empty() {
+        out.push_str("  (no template steps)\n");
+    }
+    for diff in diffs {
+        let head = format!("  {} {} → {}:{}", diff.stage, diff.template, diff.host, diff.target);
+        match (&diff.error, diff.diff.is_empty()) {
+            (Some(error), _) => out.push_str(&format!("{head}: cannot diff: {error}\n")),
+            (None, true) => out.push_str(&format!("{head}: unchanged\n")),
+            (None, false) => {
+                out.push_str(&format!("{head}:\n"));
+                for line in diff.diff.lines() {
+                    out.push_str(&format!("    {line}\n"));
+                }
+            }
+        }
+    }
+    out
 }
 
 fn print_diff_only(changes: Option<&super::plan_diff::Changes>, format: PlanFormat) -> ExitCode {

@@ -29,6 +29,7 @@ pub mod rollback;
 pub mod runtime;
 pub mod start;
 pub mod survivors;
+pub mod template_diff;
 pub mod verify;
 
 use std::time::Duration;

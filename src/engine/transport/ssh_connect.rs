@@ -88,10 +88,52 @@ impl SshHost {
             options.extend([OsString::from("-F"), config.into()]);
         }
         if let Some(jump) = &settings.jump {
-            options.extend([OsString::from("-J"), OsString::from(jump)]);
+            match self.jump_command(jump) {
+                Some(command) => options.extend([OsString::from("-o"), OsString::from(command)]),
+                None => options.extend([OsString::from("-J"), OsString::from(jump)]),
+            }
         }
         options.extend(self.destination.args.iter().map(OsString::from));
         options
+    }
+
+    /// One jump host without a client config: a `ProxyCommand` that gives
+    /// the hop the environment's key, known_hosts and host-key policy (a
+    /// plain `-J` would use none of them). A chain (`a,b`) or a client
+    /// config (which may say otherwise for the hop) keeps `-J`.
+    fn jump_command(&self, jump: &str) -> Option<String> {
+        let settings = &self.settings;
+        if jump.contains(',') || settings.config.is_some() {
+            return None;
+        }
+        let hop = crate::check::model::Destination::parse(jump).ok()?;
+        let quote = |text: &str| crate::shell_quote::shell_quote(text);
+        let mut words = vec!["ssh".to_string(), "-o".into(), "BatchMode=yes".into()];
+        words.push("-o".into());
+        words.push(format!("StrictHostKeyChecking={}", settings.strict_host_keys.word()));
+        let timeout = settings.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT);
+        words.push("-o".into());
+        words.push(format!("ConnectTimeout={}", timeout.as_secs().max(1)));
+        if let Some(known_hosts) = &settings.known_hosts {
+            words.push("-o".into());
+            words.push(quote(&format!("UserKnownHostsFile={}", known_hosts.display())));
+        }
+        if let Some(identity) = self.destination.identity.as_ref().or(settings.identity.as_ref()) {
+            words.extend([
+                "-o".into(),
+                "IdentitiesOnly=yes".into(),
+                "-i".into(),
+                quote(&identity.display().to_string()),
+            ]);
+        }
+        if let Some(user) = &hop.user {
+            words.extend(["-l".into(), quote(user)]);
+        }
+        if let Some(port) = hop.port {
+            words.extend(["-p".into(), port.to_string()]);
+        }
+        words.extend(["-W".into(), "%h:%p".into(), "--".into(), quote(&hop.host)]);
+        Some(format!("ProxyCommand={}", words.join(" ")))
     }
 
     /// Opens the ControlMaster connection; `Err` says why in words.
@@ -117,10 +159,21 @@ impl SshHost {
             .tempdir_in(std::env::temp_dir())
             .map_err(|error| format!("cannot make a control directory: {error}"))?;
         let log = dir.path().join("log");
+        // What a jump host's own ssh says goes to the master's stderr, not
+        // to its log: kept, so a failed hop is named with its whole error.
+        let hop_log = dir.path().join("jump-log");
+        // ssh sends a ProxyCommand's stderr to /dev/null under a
+        // ControlMaster: the hop's own ssh writes its words to the file.
+        for option in options.iter_mut() {
+            if option.to_string_lossy().starts_with("ProxyCommand=") {
+                option.push(format!(" 2>>{}", crate::shell_quote::shell_quote(&hop_log.display().to_string())));
+            }
+        }
+        let hop_stderr = std::fs::File::create(&hop_log).map(Stdio::from).unwrap_or_else(|_| Stdio::null());
         let status = tokio::process::Command::new("ssh")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(hop_stderr)
             .arg("-E")
             .arg(&log)
             .arg("-S")
@@ -137,7 +190,22 @@ impl SshHost {
             .map_err(|error| format!("cannot start ssh: {error}"))?;
         if !status.success() {
             let logged = std::fs::read_to_string(&log).unwrap_or_default();
-            return Err(explain_log(&self.name, &logged));
+            let hop = std::fs::read_to_string(&hop_log).unwrap_or_default();
+            return Err(match &self.settings.jump {
+                // Through a jump host the last line is the target's
+                // `Connection closed by UNKNOWN port 65535`: the cause is
+                // what the hop said before it, so all of it is given.
+                Some(jump) => {
+                    let whole: Vec<&str> = hop
+                        .lines()
+                        .chain(logged.lines())
+                        .map(str::trim)
+                        .filter(|l| !l.is_empty() && !l.starts_with("Warning: Permanently added"))
+                        .collect();
+                    format!("jump host {jump} failed: {}", whole.join(" / "))
+                }
+                None => explain_log(&self.name, &logged),
+            });
         }
         super::master_lifeline::watch(&dir.path().join("master"));
         Ok(Session::new_native_mux(dir))
