@@ -319,7 +319,12 @@ fn run_and_drop(fleet: &Fleet, host: &str, cut: impl FnOnce(&Fleet, &str)) -> (O
         std::thread::sleep(Duration::from_millis(50));
     }
     assert_eq!(fleet.read(host, "started"), "up\n", "the step never started on {host}");
-    assert!(process_running("sleep 4331"));
+    // `started` is written just before the sleep begins: give it a moment.
+    let sleeping = Instant::now();
+    while !process_running("sleep 4331") && sleeping.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(process_running("sleep 4331"), "the step's sleep never began on {host}");
     let cut_at = Instant::now();
     cut(fleet, host);
     // Bounded: a hang is killed and reported, not waited for.
