@@ -10,7 +10,7 @@ use crate::duration::format_duration;
 use crate::graph::timing::{Bound, WorstCase};
 use crate::graph::traffic_timing::TrafficTiming;
 pub use crate::session::preview::preview;
-use crate::session::preview::{Coverage, NodePreview, Preview, RollbackPreview};
+use crate::session::preview::{Coverage, NodePreview, NodeRollback, Preview};
 
 #[derive(Clone, Copy, Debug, Default, clap::ValueEnum)]
 pub enum PlanFormat {
@@ -236,7 +236,7 @@ fn render_node(out: &mut String, preview: &Preview, node: &NodePreview) {
         }
     }
     match &node.rollback {
-        RollbackPreview::Steps { commands } => {
+        NodeRollback::Steps { commands } => {
             push(out, "    rollback:".to_string());
             for host in commands {
                 for step in &host.steps {
@@ -245,9 +245,9 @@ fn render_node(out: &mut String, preview: &Preview, node: &NodePreview) {
                 }
             }
         }
-        RollbackPreview::Irreversible { reason } => push(out, format!("    irreversible: {reason}")),
-        RollbackPreview::Missing => push(out, "    rollback: none declared (W0001)".to_string()),
-        RollbackPreview::None => {}
+        NodeRollback::Irreversible { reason } => push(out, format!("    irreversible: {reason}")),
+        NodeRollback::Missing => push(out, "    rollback: none declared (W0001)".to_string()),
+        NodeRollback::None => {}
     }
 }
 

@@ -100,7 +100,7 @@ pub struct NodePreview {
     pub conditional: bool,
     /// Commands per host (`local` when the node has no target).
     pub commands: Vec<HostCommands>,
-    pub rollback: RollbackPreview,
+    pub rollback: NodeRollback,
     pub gate: Vec<String>,
     /// Outside `--env` / `--limit`: why the node is skipped.
     pub skipped: Option<String>,
@@ -127,7 +127,7 @@ pub struct HostCommands {
 
 #[derive(Debug, Serialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
-pub enum RollbackPreview {
+pub enum NodeRollback {
     Steps { commands: Vec<HostCommands> },
     Irreversible { reason: String },
     Missing,
@@ -317,24 +317,24 @@ fn rollback_preview(
     scope: ValuesInScope,
     own: &[crate::engine::context::HostVersions],
     coverage: &mut Coverage,
-) -> RollbackPreview {
+) -> NodeRollback {
     match (&node.kind, &node.rollback) {
-        (NodeKind::Gate, _) => RollbackPreview::None,
+        (NodeKind::Gate, _) => NodeRollback::None,
         (_, RollbackSpec::Steps(steps)) => {
             coverage.stages += 1;
             coverage.undoable += 1;
-            RollbackPreview::Steps { commands: commands(plan, node, steps, scope, own) }
+            NodeRollback::Steps { commands: commands(plan, node, steps, scope, own) }
         }
         (_, RollbackSpec::Irreversible(reason)) => {
             coverage.stages += 1;
             coverage.irreversible.push(node.name.clone());
-            RollbackPreview::Irreversible { reason: reason.clone() }
+            NodeRollback::Irreversible { reason: reason.clone() }
         }
-        (_, RollbackSpec::Missing) if node.steps.is_empty() => RollbackPreview::None,
+        (_, RollbackSpec::Missing) if node.steps.is_empty() => NodeRollback::None,
         (_, RollbackSpec::Missing) => {
             coverage.stages += 1;
             coverage.missing.push(node.name.clone());
-            RollbackPreview::Missing
+            NodeRollback::Missing
         }
     }
 }

@@ -548,6 +548,10 @@ impl<'t> Descent<'t> {
             // Salvaging an item that does not parse: drop the line that
             // does not, and go on with the next; the block ends with the item.
             let limit = self.recover?;
+            // Never backwards: a nested block may already be past the limit.
+            if self.pos >= limit {
+                break;
+            }
             let line_end = self.text[self.pos..].find('\n').map_or(self.bytes.len(), |i| self.pos + i + 1);
             self.pos = line_end.min(limit);
             if self.pos >= limit {

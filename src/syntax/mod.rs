@@ -84,6 +84,16 @@ mod tests {
     use super::*;
     use crate::syntax::span::FileId;
 
+    /// Salvaging a broken item whose nested block lies past the salvage
+    /// limit once moved the position backwards and looped, allocating
+    /// without bound (found by tests/properties.rs).
+    #[test]
+    fn salvage_never_moves_backwards() {
+        let text = include_str!("../../tests/fuzz/regressions/salvage_nested_block_past_the_item.deploy");
+        let (_, diagnostics) = parse_tolerant(FileId(0), text);
+        assert!(!diagnostics.is_empty());
+    }
+
     /// The example of the design brief, kept as a fixture.
     #[test]
     fn parses_the_design_brief_example() {
