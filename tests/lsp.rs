@@ -273,7 +273,12 @@ fn a_file_that_does_not_parse_still_answers() {
         json!({ "textDocument": { "uri": uri, "languageId": "deploy", "version": 1, "text": text } }),
     );
     let published = client.diagnostics_for(&uri, |p| p["version"] == json!(1));
-    assert_eq!(codes(&published), ["E0001"], "{published:#}");
+    // The syntax error, and the checker's word on the items that parse:
+    // `after` (past the broken stage) has no rollback; nothing is said of
+    // the half-typed stage itself.
+    assert_eq!(codes(&published), ["E0001", "W0001"], "{published:#}");
+    let warning = &published["diagnostics"][1];
+    assert!(warning["message"].as_str().is_some_and(|m| m.contains("`after`")), "{published:#}");
     let document = json!({ "uri": uri });
 
     // `build` in the stage after the broken one: its definition and hover.
@@ -304,6 +309,23 @@ fn a_file_that_does_not_parse_still_answers() {
         json!({ "textDocument": document, "position": on_build, "newName": "compile" }),
     );
     assert!(rename.get("error").is_some(), "{rename:#}");
+
+    // A keystroke that keeps the syntax error and brings back `biuld`: the
+    // unknown stage is reported with it, as `deploy check` reports both.
+    let typo = BROKEN.to_string() + "\nstage half {\n  needs = [ship\n";
+    client.notify(
+        "textDocument/didChange",
+        json!({ "textDocument": { "uri": uri, "version": 2 }, "contentChanges": [{ "text": typo }] }),
+    );
+    let both = client.diagnostics_for(&uri, |p| p["version"] == json!(2));
+    assert_eq!(codes(&both), ["E0100", "E0001"], "{both:#}");
+    std::fs::write(test.path().join("release.deploy"), &typo).unwrap_or_default();
+    let check = test.run_with(&["check", "--format", "json", "release.deploy"]);
+    let report: Value = serde_json::from_str(&check.stdout).unwrap_or_default();
+    let mut from_check: Vec<&str> =
+        report["diagnostics"].as_array().into_iter().flatten().filter_map(|d| d["code"].as_str()).collect();
+    from_check.sort_unstable();
+    assert_eq!(from_check, ["E0001", "E0100"], "{}", check.stdout);
     assert_eq!(client.shutdown(), Some(0));
 }
 

@@ -34,6 +34,9 @@ pub struct LoadedModule {
     /// The bodies of its stages and gates are not parsed yet
     /// (see [`crate::syntax::parse_outline`]).
     pub lazy_bodies: bool,
+    /// Where the file did not parse (see [`crate::syntax::Partial`]); empty
+    /// for a file that parses.
+    pub broken: Vec<Span>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -182,11 +185,16 @@ impl Loader<'_> {
         }
         let text: Arc<str> = Arc::from(text);
         let file = self.sources.add(&display_path, name, text.clone());
+        // A file that does not parse keeps the items that do, so the rest
+        // of it is still checked (its syntax errors are said once, here).
+        let mut broken = Vec::new();
         let (ast, lazy_bodies) = match crate::syntax::parse_outline(file, &text) {
             Ok(parsed) => parsed,
-            Err(errors) => {
-                self.diagnostics.extend(errors);
-                (Module { items: Vec::new() }, false)
+            Err(_) => {
+                let partial = crate::syntax::parse_partial(file, &text);
+                self.diagnostics.extend(partial.diagnostics);
+                broken = partial.broken;
+                (partial.module, false)
             }
         };
         let index = self.modules.len();
@@ -203,7 +211,7 @@ impl Loader<'_> {
                 _ => None,
             })
             .collect();
-        self.modules.push(LoadedModule { file, ast, origin: origin.clone(), imports: Vec::new(), lazy_bodies });
+        self.modules.push(LoadedModule { file, ast, origin: origin.clone(), imports: Vec::new(), lazy_bodies, broken });
         self.stack.push((origin.clone(), via));
         let mut resolved = Vec::new();
         for (import_path, path_span, alias, _) in imports {
