@@ -483,3 +483,113 @@ fn completion_and_hover_know_transports_secrets_hosts_and_traffic_canaries() {
     assert_eq!(definition["range"]["start"], position_of(FLEET, "db = command", 0), "{definition:#}");
     assert_eq!(client.shutdown(), Some(0));
 }
+
+/// A plan whose names are also used in Rhai snippets and `${}`.
+const SCRIPTED: &str = "param replicas: int = 2
+
+environment production {
+  hosts = [\"web-1\"]
+  vars { url = \"http://127.0.0.1:8080\" }
+}
+
+stage build {
+  when = `replicas > 1 && env_var(\"replicas\") != \"\"`
+  run \"make ${replicas}\"
+  irreversible = \"builds\"
+}
+
+stage ship {
+  needs = [build]
+  target = production
+  script ```rhai
+    // replicas and env.url in a comment stay
+    let r = http::get(env.url + \"/scale/\" + replicas);
+    log(`scaled to ${replicas} at ${env.url}`);
+  ```
+  run \"./install ${env.url}\"
+  irreversible = \"ships\"
+}
+";
+
+/// Applies the text edits of a rename (all on one line each, none overlapping).
+fn apply_edits(text: &str, edits: &[Value]) -> String {
+    let mut offsets: Vec<(usize, usize, String)> = edits
+        .iter()
+        .map(|edit| {
+            let offset = |position: &Value| {
+                let line = position["line"].as_u64().unwrap_or(0) as usize;
+                let character = position["character"].as_u64().unwrap_or(0) as usize;
+                text.split_inclusive('\n').take(line).map(str::len).sum::<usize>() + character
+            };
+            let new_text = edit["newText"].as_str().unwrap_or_default().to_string();
+            (offset(&edit["range"]["start"]), offset(&edit["range"]["end"]), new_text)
+        })
+        .collect();
+    offsets.sort_by_key(|(start, _, _)| std::cmp::Reverse(*start));
+    let mut out = text.to_string();
+    for (start, end, new_text) in offsets {
+        out.replace_range(start..end, &new_text);
+    }
+    out
+}
+
+/// Rename reaches into Rhai snippets and `${}` (not comments or strings),
+/// and refuses a name that is taken or reserved, saying why.
+#[test]
+fn rename_renames_uses_in_scripts_and_refuses_taken_or_reserved_names() {
+    let test = common::Test::new().plan(SCRIPTED);
+    let uri = file_uri(&test.path().join("release.deploy"));
+    let mut client = LspClient::start(common::binary(), test.path());
+    client.initialize(&file_uri(test.path()));
+    client.notify(
+        "textDocument/didOpen",
+        json!({ "textDocument": { "uri": uri, "languageId": "deploy", "version": 1, "text": SCRIPTED } }),
+    );
+    let published = client.diagnostics_for(&uri, |p| p["version"] == json!(1));
+    assert_eq!(codes(&published), Vec::<String>::new(), "{published:#}");
+    let rename = |client: &mut LspClient, needle: &str, new_name: &str| {
+        client.request_full(
+            "textDocument/rename",
+            json!({ "textDocument": { "uri": uri }, "position": position_of(SCRIPTED, needle, 0), "newName": new_name }),
+        )
+    };
+
+    // The param: declaration, `when`, `${replicas}` in run, the script's
+    // code and its backtick string's `${}`; not the comment nor "replicas".
+    let renamed = rename(&mut client, "replicas: int", "instances");
+    let edits = renamed["result"]["changes"][uri.as_str()].as_array().cloned().unwrap_or_default();
+    let after = apply_edits(SCRIPTED, &edits);
+    assert_eq!(edits.len(), 5, "{renamed:#}\n{after}");
+    assert!(after.contains("`instances > 1 && env_var(\"replicas\") != \"\"`"), "{after}");
+    assert!(after.contains("// replicas and env.url in a comment stay"), "{after}");
+    assert!(after.contains("\"/scale/\" + instances)") && after.contains("`scaled to ${instances}"), "{after}");
+    std::fs::write(test.path().join("release.deploy"), &after).unwrap_or_default();
+    let check = test.run_with(&["check", "release.deploy"]);
+    assert_eq!(check.code, 0, "{}{}", check.stdout, check.stderr);
+
+    // The environment's var: `vars { url }`, `env.url` in the script (twice) and `${env.url}`.
+    let renamed = rename(&mut client, "url =", "endpoint");
+    let edits = renamed["result"]["changes"][uri.as_str()].as_array().cloned().unwrap_or_default();
+    let after = apply_edits(SCRIPTED, &edits);
+    assert_eq!(edits.len(), 4, "{renamed:#}\n{after}");
+    assert!(after.contains("env.endpoint + \"/scale/\"") && after.contains("at ${env.endpoint}`"), "{after}");
+    assert!(after.contains("./install ${env.endpoint}"), "{after}");
+
+    // A stage: its declaration and `needs`.
+    let renamed = rename(&mut client, "build {", "compile");
+    let edits = renamed["result"]["changes"][uri.as_str()].as_array().cloned().unwrap_or_default();
+    assert_eq!(edits.len(), 2, "{renamed:#}");
+
+    // Refused, with the reason: a taken name, a built-in, a keyword, a Rhai word.
+    for (needle, new_name, reason) in [
+        ("build {", "ship", "already the name of a stage"),
+        ("replicas: int", "version", "built-in name"),
+        ("replicas: int", "stage", "keyword"),
+        ("replicas: int", "let", "Rhai keyword"),
+    ] {
+        let refused = rename(&mut client, needle, new_name);
+        let message = refused["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains(reason), "{new_name}: {refused:#}");
+    }
+    assert_eq!(client.shutdown(), Some(0));
+}

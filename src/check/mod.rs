@@ -15,7 +15,7 @@ mod node;
 pub mod pins;
 mod scope;
 mod script_compiler;
-mod script_words;
+pub mod script_words;
 pub(crate) mod secret_source;
 pub(crate) mod selection;
 mod shell_hint;

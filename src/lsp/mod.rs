@@ -16,6 +16,7 @@ mod modules;
 mod navigation;
 mod outline;
 mod reference_docs;
+mod rhai_names;
 mod semantic_tokens;
 mod server;
 
