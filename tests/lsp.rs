@@ -593,3 +593,59 @@ fn rename_renames_uses_in_scripts_and_refuses_taken_or_reserved_names() {
     }
     assert_eq!(client.shutdown(), Some(0));
 }
+
+/// Completion of import paths (the stdlib's modules, the files beside the
+/// plan) and hover on a template (its parameters one per line).
+#[test]
+fn import_paths_complete_and_template_hover_lists_parameters() {
+    let text = "import \"std/\nimport \"./\n\nstage migrate from db.migrate {\n  version = \"1\"\n}\n";
+    let test =
+        common::Test::new().file("stages/db.deploy", MODULE).file("other.deploy", "param x: int = 1\n").plan(text);
+    let uri = file_uri(&test.path().join("release.deploy"));
+    let mut client = LspClient::start(common::binary(), test.path());
+    client.initialize(&file_uri(test.path()));
+    client.notify(
+        "textDocument/didOpen",
+        json!({ "textDocument": { "uri": uri, "languageId": "deploy", "version": 1, "text": text } }),
+    );
+    let complete = |client: &mut LspClient, line: u32, character: u32| -> Vec<Value> {
+        let items = client.request(
+            "textDocument/completion",
+            json!({ "textDocument": { "uri": uri }, "position": { "line": line, "character": character } }),
+        );
+        items.as_array().cloned().unwrap_or_default()
+    };
+    let std = complete(&mut client, 0, 12);
+    let labels: Vec<&str> = std.iter().filter_map(|i| i["label"].as_str()).collect();
+    assert!(labels.contains(&"std/http") && labels.contains(&"std/nginx"), "{labels:?}");
+    assert!(!labels.iter().any(|l| l.starts_with("./")), "{labels:?}");
+    // Each replaces what is typed of the path (`std/`, from after the quote).
+    let edit = &std[0]["textEdit"];
+    assert_eq!(edit["range"]["start"], json!({ "line": 0, "character": 8 }), "{edit:#}");
+    assert_eq!(edit["range"]["end"], json!({ "line": 0, "character": 12 }), "{edit:#}");
+
+    let files = complete(&mut client, 1, 10);
+    let labels: Vec<&str> = files.iter().filter_map(|i| i["label"].as_str()).collect();
+    assert_eq!(labels, ["./other.deploy", "./stages/"], "{files:#?}");
+    client.notify(
+        "textDocument/didChange",
+        json!({ "textDocument": { "uri": uri, "version": 2 }, "contentChanges": [{ "text": text.replace("\"./\n", "\"./stages/\n") }] }),
+    );
+    let nested = complete(&mut client, 1, 17);
+    let labels: Vec<&str> = nested.iter().filter_map(|i| i["label"].as_str()).collect();
+    assert_eq!(labels, ["./stages/db.deploy"], "{nested:#?}");
+
+    // Hover on the template of a `from`: its parameters one per line.
+    let fixed = "import \"./stages/db.deploy\" as db\n\nstage migrate from db.migrate {\n  version = \"1\"\n}\n";
+    client.notify(
+        "textDocument/didChange",
+        json!({ "textDocument": { "uri": uri, "version": 3 }, "contentChanges": [{ "text": fixed }] }),
+    );
+    let at = position_of(fixed, "db.migrate", 0);
+    let on_template = json!({ "line": at["line"], "character": at["character"].as_u64().unwrap_or(0) + 4 });
+    let hover =
+        client.request("textDocument/hover", json!({ "textDocument": { "uri": uri }, "position": on_template }));
+    let value = hover["contents"]["value"].as_str().unwrap_or_default();
+    assert!(value.contains("template stage migrate(\n  version: string,\n  dir: string = \"db\",\n)"), "{value}");
+    assert_eq!(client.shutdown(), Some(0));
+}

@@ -10,6 +10,7 @@ mod diagnostics;
 mod documents;
 mod framing;
 mod hover;
+mod import_paths;
 mod index;
 mod line_index;
 mod modules;
