@@ -204,7 +204,10 @@ fn check_duplicates(lowering: &mut Lowering, file: FileId, items: &[Item], decls
                 diagnostics.push(
                     Diagnostic::new(Code::DuplicateName, format!("`{}` is a built-in name", name.name))
                         .at(file, name.span, "reserved")
-                        .with_help("built-ins: host, version, previous_version, stage, attempt, pipeline, env; choose another name"),
+                        .with_help(format!(
+                            "built-ins: {}, env; choose another name",
+                            BUILTINS.iter().map(|(b, _)| *b).collect::<Vec<_>>().join(", ")
+                        )),
                 );
             }
         }
