@@ -90,6 +90,10 @@ pub fn load_text_with(origin: ModuleOrigin, name: String, text: String, overlay:
     };
     let remote = from_lock.as_mut().map(|remote| remote as &mut dyn RemoteModules);
     let mut loader = Loader::new(overlay, remote);
+    // A text in memory (the editor's) is parsed whole at once: a syntax
+    // error in a body is then found in the one parse, not after an outline
+    // parse and half the checking (see `crate::check::check_loaded`).
+    loader.eager = true;
     loader.add(origin, name, text, None);
     Loaded { modules: loader.modules, sources: loader.sources, diagnostics: loader.diagnostics }
 }
@@ -109,6 +113,8 @@ struct Loader<'r> {
     /// Each remote module loaded: its file on disk → (its source in the lock,
     /// its path inside the repository), for its relative imports.
     remote_files: std::collections::HashMap<PathBuf, (String, String)>,
+    /// Parse bodies with the rest (no outline parse): see [`load_text_with`].
+    eager: bool,
 }
 
 impl<'r> Loader<'r> {
@@ -122,6 +128,7 @@ impl<'r> Loader<'r> {
             roots: None,
             remote,
             remote_files: Default::default(),
+            eager: false,
         }
     }
 }
@@ -188,7 +195,8 @@ impl Loader<'_> {
         // A file that does not parse keeps the items that do, so the rest
         // of it is still checked (its syntax errors are said once, here).
         let mut broken = Vec::new();
-        let (ast, lazy_bodies) = match crate::syntax::parse_outline(file, &text) {
+        let outline = if self.eager { Err(Vec::new()) } else { crate::syntax::parse_outline(file, &text) };
+        let (ast, lazy_bodies) = match outline {
             Ok(parsed) => parsed,
             Err(_) => {
                 let partial = crate::syntax::parse_partial(file, &text);
