@@ -218,17 +218,57 @@ impl<'t> Descent<'t> {
         self.pos = start;
         self.recover = Some(limit);
         let errors = self.errors.len();
-        let item = self.attempt(Self::item).filter(|item| item.span().end <= limit).or_else(|| {
-            self.pos = start;
-            let kind = self.node_kind()?;
-            let name = self.ident()?;
-            let body = Block { entries: Vec::new(), span: Span::new(name.span.end, name.span.end) };
-            Some(Item::Node(NodeDecl { kind, name, from: None, body, span: Span::new(start, self.pos) }))
-        });
+        let item = self
+            .attempt(Self::item)
+            .filter(|item| item.span().end <= limit)
+            .or_else(|| {
+                self.pos = start;
+                self.attempt(Self::salvage_template).filter(|item| item.span().end <= limit)
+            })
+            .or_else(|| {
+                self.pos = start;
+                let kind = self.node_kind()?;
+                let name = self.ident()?;
+                let body = Block { entries: Vec::new(), span: Span::new(name.span.end, name.span.end) };
+                Some(Item::Node(NodeDecl { kind, name, from: None, body, span: Span::new(start, self.pos) }))
+            });
         self.recover = None;
         // Literals in a salvaged item are the item's problem once it parses.
         self.errors.truncate(errors);
         item
+    }
+
+    /// A template whose parameter list does not parse: its kind, name and
+    /// the parameters before the first that does not, so its instances
+    /// still find it; its body if one parses after them (with `)` or not).
+    fn salvage_template(&mut self) -> Option<Item> {
+        let start = self.pos;
+        self.keyword("template")?;
+        let kind = self.node_kind()?;
+        let name = self.ident()?;
+        self.token("(")?;
+        let mut params = Vec::new();
+        while let Some(param) = self.attempt(Self::template_param) {
+            params.push(param);
+            if self.attempt(|p| p.token(",")).is_none() {
+                break;
+            }
+        }
+        let end = self.pos;
+        // With or without the `)`: `t(a: string {` is a parameter list not
+        // closed before a body that may well be whole.
+        let body = self.attempt(|p| {
+            p.attempt(|p| p.token(")"));
+            p.block()
+        });
+        let body = match body {
+            Some(body) => body,
+            None => {
+                self.pos = end;
+                Block { entries: Vec::new(), span: Span::new(end, end) }
+            }
+        };
+        Some(Item::Template(Template { kind, name, params, body, span: Span::new(start, self.pos) }))
     }
 
     fn finish<T>(self, tree: T) -> Result<T, ParseFailure> {
