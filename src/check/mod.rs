@@ -96,13 +96,12 @@ fn lower_or_reparse(
                 return Err(errors);
             };
             let partial = crate::syntax::parse_partial(root.file, &text);
-            if partial.diagnostics.is_empty() {
-                return Err(errors);
-            }
             root.ast = partial.module;
             root.lazy_bodies = false;
             root.broken = partial.broken;
-            Err(partial.diagnostics)
+            // (The whole file never parses when a body does not; should it,
+            // the body's own errors are still said.)
+            Err(if partial.diagnostics.is_empty() { errors } else { partial.diagnostics })
         }
     }
 }
