@@ -434,7 +434,11 @@ stage after {{ needs = [deploy]  run "echo after"  irreversible = "test" }}
     let mut undone: Vec<String> = lines(&events).into_iter().filter(|l| l.starts_with("undo")).collect();
     undone.sort();
     assert_eq!(undone, vec!["undo web-1", "undo web-2"]);
-    assert_eq!(of_type(&events, "run_finished")[0]["summary"]["failure"]["node"], "deploy");
+    let failure = &of_type(&events, "run_finished")[0]["summary"]["failure"];
+    assert_eq!(failure["node"], "deploy");
+    // The stage is named once, by the failure's node, not again in its message.
+    let message = failure["message"].as_str().unwrap_or_default();
+    assert!(message.starts_with("monitor gate healthy failed"), "{failure}");
     // The gate is decided for the stage only, not on its own.
     assert_eq!(of_type(&events, "node_skipped")[0]["reason"], "evaluated only for deploy (monitor)");
 }

@@ -273,7 +273,12 @@ fn a_file_that_does_not_parse_still_answers() {
         json!({ "textDocument": { "uri": uri, "languageId": "deploy", "version": 1, "text": text } }),
     );
     let published = client.diagnostics_for(&uri, |p| p["version"] == json!(1));
-    assert_eq!(codes(&published), ["E0001"], "{published:#}");
+    // The syntax error, and the checker's word on the items that parse:
+    // `after` (past the broken stage) has no rollback; nothing is said of
+    // the half-typed stage itself.
+    assert_eq!(codes(&published), ["E0001", "W0001"], "{published:#}");
+    let warning = &published["diagnostics"][1];
+    assert!(warning["message"].as_str().is_some_and(|m| m.contains("`after`")), "{published:#}");
     let document = json!({ "uri": uri });
 
     // `build` in the stage after the broken one: its definition and hover.
@@ -304,6 +309,23 @@ fn a_file_that_does_not_parse_still_answers() {
         json!({ "textDocument": document, "position": on_build, "newName": "compile" }),
     );
     assert!(rename.get("error").is_some(), "{rename:#}");
+
+    // A keystroke that keeps the syntax error and brings back `biuld`: the
+    // unknown stage is reported with it, as `deploy check` reports both.
+    let typo = BROKEN.to_string() + "\nstage half {\n  needs = [ship\n";
+    client.notify(
+        "textDocument/didChange",
+        json!({ "textDocument": { "uri": uri, "version": 2 }, "contentChanges": [{ "text": typo }] }),
+    );
+    let both = client.diagnostics_for(&uri, |p| p["version"] == json!(2));
+    assert_eq!(codes(&both), ["E0100", "E0001"], "{both:#}");
+    std::fs::write(test.path().join("release.deploy"), &typo).unwrap_or_default();
+    let check = test.run_with(&["check", "--format", "json", "release.deploy"]);
+    let report: Value = serde_json::from_str(&check.stdout).unwrap_or_default();
+    let mut from_check: Vec<&str> =
+        report["diagnostics"].as_array().into_iter().flatten().filter_map(|d| d["code"].as_str()).collect();
+    from_check.sort_unstable();
+    assert_eq!(from_check, ["E0001", "E0100"], "{}", check.stdout);
     assert_eq!(client.shutdown(), Some(0));
 }
 
@@ -459,5 +481,171 @@ fn completion_and_hover_know_transports_secrets_hosts_and_traffic_canaries() {
         json!({ "textDocument": document, "position": position_after(FLEET, "${db}", 0, 2) }),
     );
     assert_eq!(definition["range"]["start"], position_of(FLEET, "db = command", 0), "{definition:#}");
+    assert_eq!(client.shutdown(), Some(0));
+}
+
+/// A plan whose names are also used in Rhai snippets and `${}`.
+const SCRIPTED: &str = "param replicas: int = 2
+
+environment production {
+  hosts = [\"web-1\"]
+  vars { url = \"http://127.0.0.1:8080\" }
+}
+
+stage build {
+  when = `replicas > 1 && env_var(\"replicas\") != \"\"`
+  run \"make ${replicas}\"
+  irreversible = \"builds\"
+}
+
+stage ship {
+  needs = [build]
+  target = production
+  script ```rhai
+    // replicas and env.url in a comment stay
+    let r = http::get(env.url + \"/scale/\" + replicas);
+    log(`scaled to ${replicas} at ${env.url}`);
+  ```
+  run \"./install ${env.url}\"
+  irreversible = \"ships\"
+}
+";
+
+/// Applies the text edits of a rename (all on one line each, none overlapping).
+fn apply_edits(text: &str, edits: &[Value]) -> String {
+    let mut offsets: Vec<(usize, usize, String)> = edits
+        .iter()
+        .map(|edit| {
+            let offset = |position: &Value| {
+                let line = position["line"].as_u64().unwrap_or(0) as usize;
+                let character = position["character"].as_u64().unwrap_or(0) as usize;
+                text.split_inclusive('\n').take(line).map(str::len).sum::<usize>() + character
+            };
+            let new_text = edit["newText"].as_str().unwrap_or_default().to_string();
+            (offset(&edit["range"]["start"]), offset(&edit["range"]["end"]), new_text)
+        })
+        .collect();
+    offsets.sort_by_key(|(start, _, _)| std::cmp::Reverse(*start));
+    let mut out = text.to_string();
+    for (start, end, new_text) in offsets {
+        out.replace_range(start..end, &new_text);
+    }
+    out
+}
+
+/// Rename reaches into Rhai snippets and `${}` (not comments or strings),
+/// and refuses a name that is taken or reserved, saying why.
+#[test]
+fn rename_renames_uses_in_scripts_and_refuses_taken_or_reserved_names() {
+    let test = common::Test::new().plan(SCRIPTED);
+    let uri = file_uri(&test.path().join("release.deploy"));
+    let mut client = LspClient::start(common::binary(), test.path());
+    client.initialize(&file_uri(test.path()));
+    client.notify(
+        "textDocument/didOpen",
+        json!({ "textDocument": { "uri": uri, "languageId": "deploy", "version": 1, "text": SCRIPTED } }),
+    );
+    let published = client.diagnostics_for(&uri, |p| p["version"] == json!(1));
+    assert_eq!(codes(&published), Vec::<String>::new(), "{published:#}");
+    let rename = |client: &mut LspClient, needle: &str, new_name: &str| {
+        client.request_full(
+            "textDocument/rename",
+            json!({ "textDocument": { "uri": uri }, "position": position_of(SCRIPTED, needle, 0), "newName": new_name }),
+        )
+    };
+
+    // The param: declaration, `when`, `${replicas}` in run, the script's
+    // code and its backtick string's `${}`; not the comment nor "replicas".
+    let renamed = rename(&mut client, "replicas: int", "instances");
+    let edits = renamed["result"]["changes"][uri.as_str()].as_array().cloned().unwrap_or_default();
+    let after = apply_edits(SCRIPTED, &edits);
+    assert_eq!(edits.len(), 5, "{renamed:#}\n{after}");
+    assert!(after.contains("`instances > 1 && env_var(\"replicas\") != \"\"`"), "{after}");
+    assert!(after.contains("// replicas and env.url in a comment stay"), "{after}");
+    assert!(after.contains("\"/scale/\" + instances)") && after.contains("`scaled to ${instances}"), "{after}");
+    std::fs::write(test.path().join("release.deploy"), &after).unwrap_or_default();
+    let check = test.run_with(&["check", "release.deploy"]);
+    assert_eq!(check.code, 0, "{}{}", check.stdout, check.stderr);
+
+    // The environment's var: `vars { url }`, `env.url` in the script (twice) and `${env.url}`.
+    let renamed = rename(&mut client, "url =", "endpoint");
+    let edits = renamed["result"]["changes"][uri.as_str()].as_array().cloned().unwrap_or_default();
+    let after = apply_edits(SCRIPTED, &edits);
+    assert_eq!(edits.len(), 4, "{renamed:#}\n{after}");
+    assert!(after.contains("env.endpoint + \"/scale/\"") && after.contains("at ${env.endpoint}`"), "{after}");
+    assert!(after.contains("./install ${env.endpoint}"), "{after}");
+
+    // A stage: its declaration and `needs`.
+    let renamed = rename(&mut client, "build {", "compile");
+    let edits = renamed["result"]["changes"][uri.as_str()].as_array().cloned().unwrap_or_default();
+    assert_eq!(edits.len(), 2, "{renamed:#}");
+
+    // Refused, with the reason: a taken name, a built-in, a keyword, a Rhai word.
+    for (needle, new_name, reason) in [
+        ("build {", "ship", "already the name of a stage"),
+        ("replicas: int", "version", "built-in name"),
+        ("replicas: int", "stage", "keyword"),
+        ("replicas: int", "let", "Rhai keyword"),
+    ] {
+        let refused = rename(&mut client, needle, new_name);
+        let message = refused["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains(reason), "{new_name}: {refused:#}");
+    }
+    assert_eq!(client.shutdown(), Some(0));
+}
+
+/// Completion of import paths (the stdlib's modules, the files beside the
+/// plan) and hover on a template (its parameters one per line).
+#[test]
+fn import_paths_complete_and_template_hover_lists_parameters() {
+    let text = "import \"std/\nimport \"./\n\nstage migrate from db.migrate {\n  version = \"1\"\n}\n";
+    let test =
+        common::Test::new().file("stages/db.deploy", MODULE).file("other.deploy", "param x: int = 1\n").plan(text);
+    let uri = file_uri(&test.path().join("release.deploy"));
+    let mut client = LspClient::start(common::binary(), test.path());
+    client.initialize(&file_uri(test.path()));
+    client.notify(
+        "textDocument/didOpen",
+        json!({ "textDocument": { "uri": uri, "languageId": "deploy", "version": 1, "text": text } }),
+    );
+    let complete = |client: &mut LspClient, line: u32, character: u32| -> Vec<Value> {
+        let items = client.request(
+            "textDocument/completion",
+            json!({ "textDocument": { "uri": uri }, "position": { "line": line, "character": character } }),
+        );
+        items.as_array().cloned().unwrap_or_default()
+    };
+    let std = complete(&mut client, 0, 12);
+    let labels: Vec<&str> = std.iter().filter_map(|i| i["label"].as_str()).collect();
+    assert!(labels.contains(&"std/http") && labels.contains(&"std/nginx"), "{labels:?}");
+    assert!(!labels.iter().any(|l| l.starts_with("./")), "{labels:?}");
+    // Each replaces what is typed of the path (`std/`, from after the quote).
+    let edit = &std[0]["textEdit"];
+    assert_eq!(edit["range"]["start"], json!({ "line": 0, "character": 8 }), "{edit:#}");
+    assert_eq!(edit["range"]["end"], json!({ "line": 0, "character": 12 }), "{edit:#}");
+
+    let files = complete(&mut client, 1, 10);
+    let labels: Vec<&str> = files.iter().filter_map(|i| i["label"].as_str()).collect();
+    assert_eq!(labels, ["./other.deploy", "./stages/"], "{files:#?}");
+    client.notify(
+        "textDocument/didChange",
+        json!({ "textDocument": { "uri": uri, "version": 2 }, "contentChanges": [{ "text": text.replace("\"./\n", "\"./stages/\n") }] }),
+    );
+    let nested = complete(&mut client, 1, 17);
+    let labels: Vec<&str> = nested.iter().filter_map(|i| i["label"].as_str()).collect();
+    assert_eq!(labels, ["./stages/db.deploy"], "{nested:#?}");
+
+    // Hover on the template of a `from`: its parameters one per line.
+    let fixed = "import \"./stages/db.deploy\" as db\n\nstage migrate from db.migrate {\n  version = \"1\"\n}\n";
+    client.notify(
+        "textDocument/didChange",
+        json!({ "textDocument": { "uri": uri, "version": 3 }, "contentChanges": [{ "text": fixed }] }),
+    );
+    let at = position_of(fixed, "db.migrate", 0);
+    let on_template = json!({ "line": at["line"], "character": at["character"].as_u64().unwrap_or(0) + 4 });
+    let hover =
+        client.request("textDocument/hover", json!({ "textDocument": { "uri": uri }, "position": on_template }));
+    let value = hover["contents"]["value"].as_str().unwrap_or_default();
+    assert!(value.contains("template stage migrate(\n  version: string,\n  dir: string = \"db\",\n)"), "{value}");
     assert_eq!(client.shutdown(), Some(0));
 }

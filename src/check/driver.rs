@@ -25,7 +25,7 @@ pub fn lower(
     decls: Vec<ast::NodeDecl>,
     plan_file: &Path,
     sets: &[(String, String)],
-) -> (Option<Plan>, Vec<Diagnostic>) {
+) -> Result<(Option<Plan>, Vec<Diagnostic>), super::node::BodySyntaxError> {
     let mut lowering = Lowering {
         loaded,
         diagnostics: Vec::new(),
@@ -35,7 +35,7 @@ pub fn lower(
         pipeline: default_settings(plan_file),
     };
     let Some(root) = loaded.modules.first() else {
-        return (None, lowering.diagnostics);
+        return Ok((None, lowering.diagnostics));
     };
     let file = root.file;
     check_module_items(&mut lowering);
@@ -60,15 +60,9 @@ pub fn lower(
     let compiler =
         super::script_compiler::ScriptCompiler::new(&lowering.pipeline.script_limits).reported(keyword_names);
     let lazy_bodies = root.lazy_bodies;
-    let nodes = match lower_nodes(&mut lowering, &compiler, decls, lazy_bodies) {
-        Ok(nodes) => nodes,
-        // A stage or gate body with a syntax error: like any syntax error,
-        // it is the only thing reported.
-        Err(super::node::BodySyntaxError(mut errors)) => {
-            super::shell_hint::add_escape_hints(&loaded.sources, &mut errors);
-            return (None, errors);
-        }
-    };
+    // A stage or gate body with a syntax error: the caller parses the file
+    // again, keeping what parses (see `check_loaded`).
+    let nodes = lower_nodes(&mut lowering, &compiler, decls, lazy_bodies)?;
     let hooks = pipeline_hooks
         .map(|entries| super::node::lower_hooks(&mut lowering, &compiler, file, &entries, HookEvent::PIPELINE));
     let mut secrets = secrets;
@@ -90,7 +84,7 @@ pub fn lower(
     };
     super::lints::run(&plan, loaded, &used_aliases, &mut lowering.diagnostics);
     super::ssh_looking_hosts::check(&plan, &mut lowering.diagnostics);
-    (Some(plan), lowering.diagnostics)
+    Ok((Some(plan), lowering.diagnostics))
 }
 
 /// The pipeline's settings before its block is read: named after the file.
@@ -210,7 +204,10 @@ fn check_duplicates(lowering: &mut Lowering, file: FileId, items: &[Item], decls
                 diagnostics.push(
                     Diagnostic::new(Code::DuplicateName, format!("`{}` is a built-in name", name.name))
                         .at(file, name.span, "reserved")
-                        .with_help("built-ins: host, version, previous_version, stage, attempt, pipeline, env; choose another name"),
+                        .with_help(format!(
+                            "built-ins: {}, env; choose another name",
+                            BUILTINS.iter().map(|(b, _)| *b).collect::<Vec<_>>().join(", ")
+                        )),
                 );
             }
         }

@@ -34,6 +34,9 @@ pub struct LoadedModule {
     /// The bodies of its stages and gates are not parsed yet
     /// (see [`crate::syntax::parse_outline`]).
     pub lazy_bodies: bool,
+    /// Where the file did not parse (see [`crate::syntax::Partial`]); empty
+    /// for a file that parses.
+    pub broken: Vec<Span>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -87,6 +90,10 @@ pub fn load_text_with(origin: ModuleOrigin, name: String, text: String, overlay:
     };
     let remote = from_lock.as_mut().map(|remote| remote as &mut dyn RemoteModules);
     let mut loader = Loader::new(overlay, remote);
+    // A text in memory (the editor's) is parsed whole at once: a syntax
+    // error in a body is then found in the one parse, not after an outline
+    // parse and half the checking (see `crate::check::check_loaded`).
+    loader.eager = true;
     loader.add(origin, name, text, None);
     Loaded { modules: loader.modules, sources: loader.sources, diagnostics: loader.diagnostics }
 }
@@ -106,6 +113,8 @@ struct Loader<'r> {
     /// Each remote module loaded: its file on disk → (its source in the lock,
     /// its path inside the repository), for its relative imports.
     remote_files: std::collections::HashMap<PathBuf, (String, String)>,
+    /// Parse bodies with the rest (no outline parse): see [`load_text_with`].
+    eager: bool,
 }
 
 impl<'r> Loader<'r> {
@@ -119,6 +128,7 @@ impl<'r> Loader<'r> {
             roots: None,
             remote,
             remote_files: Default::default(),
+            eager: false,
         }
     }
 }
@@ -182,11 +192,17 @@ impl Loader<'_> {
         }
         let text: Arc<str> = Arc::from(text);
         let file = self.sources.add(&display_path, name, text.clone());
-        let (ast, lazy_bodies) = match crate::syntax::parse_outline(file, &text) {
+        // A file that does not parse keeps the items that do, so the rest
+        // of it is still checked (its syntax errors are said once, here).
+        let mut broken = Vec::new();
+        let outline = if self.eager { Err(Vec::new()) } else { crate::syntax::parse_outline(file, &text) };
+        let (ast, lazy_bodies) = match outline {
             Ok(parsed) => parsed,
-            Err(errors) => {
-                self.diagnostics.extend(errors);
-                (Module { items: Vec::new() }, false)
+            Err(_) => {
+                let partial = crate::syntax::parse_partial(file, &text);
+                self.diagnostics.extend(partial.diagnostics);
+                broken = partial.broken;
+                (partial.module, false)
             }
         };
         let index = self.modules.len();
@@ -203,7 +219,7 @@ impl Loader<'_> {
                 _ => None,
             })
             .collect();
-        self.modules.push(LoadedModule { file, ast, origin: origin.clone(), imports: Vec::new(), lazy_bodies });
+        self.modules.push(LoadedModule { file, ast, origin: origin.clone(), imports: Vec::new(), lazy_bodies, broken });
         self.stack.push((origin.clone(), via));
         let mut resolved = Vec::new();
         for (import_path, path_span, alias, _) in imports {

@@ -16,7 +16,7 @@ mod node;
 pub mod pins;
 mod scope;
 mod script_compiler;
-mod script_words;
+pub mod script_words;
 pub(crate) mod secret_source;
 pub(crate) mod selection;
 mod shell_hint;
@@ -36,7 +36,7 @@ pub use values::parse_set_value;
 
 use std::path::Path;
 
-use crate::diagnostic::Diagnostics;
+use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::syntax::span::SourceMap;
 use model::Plan;
 
@@ -84,6 +84,67 @@ pub fn check_source_with(path: &Path, text: String, overlay: loader::Overlay) ->
     check_loaded(loaded, path, &[])
 }
 
+/// Lowers the loaded plan. When a stage's or gate's body (parsed only now,
+/// see [`crate::syntax::parse_outline`]) does not parse, the plan file is
+/// parsed again keeping what parses, like the loader does for a file whose
+/// outline does not parse: `Err` with its syntax errors, and the next call
+/// (`decls` empty: they are taken from the new tree) lowers the rest.
+fn lower_or_reparse(
+    loaded: &mut loader::Loaded,
+    decls: Vec<crate::syntax::ast::NodeDecl>,
+    path: &Path,
+    sets: &[(String, String)],
+) -> Result<(Option<model::Plan>, Vec<Diagnostic>), Vec<Diagnostic>> {
+    let Some(root) = loaded.modules.first_mut() else { return Ok((None, Vec::new())) };
+    let decls = if root.lazy_bodies || !decls.is_empty() { decls } else { loader::take_nodes(root) };
+    match driver::lower(loaded, decls, path, sets) {
+        Ok(lowered) => Ok(lowered),
+        Err(node::BodySyntaxError(errors)) => {
+            let Some(root) = loaded.modules.first_mut() else { return Err(errors) };
+            let Some(text) = loaded.sources.get(root.file).map(|source| source.text.clone()) else {
+                return Err(errors);
+            };
+            let partial = crate::syntax::parse_partial(root.file, &text);
+            root.ast = partial.module;
+            root.lazy_bodies = false;
+            root.broken = partial.broken;
+            // (The whole file never parses when a body does not; should it,
+            // the body's own errors are still said.)
+            Err(if partial.diagnostics.is_empty() { errors } else { partial.diagnostics })
+        }
+    }
+}
+
+/// The checker's diagnostics, less those that point where a file did not
+/// parse (what is read there is a guess; its syntax error says what is
+/// wrong) and, in such a file, the unused imports (their use may be in what
+/// did not parse).
+fn outside_broken(loaded: &loader::Loaded, diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    if loaded.modules.iter().all(|module| module.broken.is_empty()) {
+        return diagnostics;
+    }
+    let broken = |file: crate::syntax::span::FileId| {
+        loaded.modules.iter().find(|module| module.file == file).map_or(&[][..], |module| &module.broken[..])
+    };
+    diagnostics
+        .into_iter()
+        .filter(|diagnostic| {
+            let Some(label) = &diagnostic.primary else { return true };
+            let spans = broken(label.file);
+            if spans.is_empty() {
+                return true;
+            }
+            diagnostic.code != crate::diagnostic::Code::UnusedImport
+                && !spans.iter().any(|span| overlap(*span, label.span))
+        })
+        .collect()
+}
+
+/// Whether two spans share a byte (an empty span counts as the byte at it).
+fn overlap(a: crate::syntax::span::Span, b: crate::syntax::span::Span) -> bool {
+    a.start < b.end.max(b.start + 1) && b.start < a.end.max(a.start + 1)
+}
+
 /// Checks already loaded modules (the language server loads from memory).
 pub fn check_loaded(mut loaded: loader::Loaded, path: &Path, sets: &[(String, String)]) -> CheckedPlan {
     let mut diagnostics = Diagnostics::default();
@@ -92,8 +153,18 @@ pub fn check_loaded(mut loaded: loader::Loaded, path: &Path, sets: &[(String, St
     diagnostics.extend(loader_diagnostics);
     // The plan's stages and gates leave the tree: lowering consumes them.
     let decls = loaded.modules.first_mut().map(loader::take_nodes).unwrap_or_default();
-    let (plan, lowered) =
-        if loaded.modules.is_empty() { (None, Vec::new()) } else { driver::lower(&loaded, decls, path, sets) };
+    let (plan, lowered) = match lower_or_reparse(&mut loaded, decls, path, sets) {
+        Ok(lowered) => lowered,
+        Err(mut syntax) => {
+            shell_hint::add_escape_hints(&loaded.sources, &mut syntax);
+            diagnostics.extend(syntax);
+            match lower_or_reparse(&mut loaded, Vec::new(), path, sets) {
+                Ok(lowered) => lowered,
+                Err(more) => (None, more),
+            }
+        }
+    };
+    let lowered = outside_broken(&loaded, lowered);
     diagnostics.extend(lowered);
     diagnostics.extend(pins::check(&loaded, path));
     let plan = if diagnostics.has_errors() { None } else { plan };

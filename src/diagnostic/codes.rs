@@ -112,7 +112,12 @@ The help line suggests the closest declared name.";
 "Two items of the same namespace share a name. Stages and gates share one
 namespace (both are nodes of the graph); environments, params and secrets,
 templates and import aliases each have their own. The second definition is
-marked, the first is shown as a secondary label.";
+marked, the first is shown as a secondary label.
+
+A param or secret named like a built-in is reported under this code too: the
+built-ins `host`, `previous_version`, `stage`, `attempt`, `pipeline`,
+`commit` and `env` are taken in every `${...}` and script (`version` is the
+exception: a plan declares `param version` to say what it deploys).";
 
     NeedsCycle = "E0102", Error, "cycle in `needs`",
 "The `needs` edges form a cycle, so no node of the cycle could ever start:
@@ -213,8 +218,10 @@ environment; a stage without `target` runs once, locally, and has no hosts to
 roll out over. Add `target = ENV` or remove the strategy.";
 
     InvalidCanarySteps = "E0113", Error, "invalid canary steps",
-"Canary `steps` must be percents between 1% and 100%, strictly increasing, and
-the last must be 100% so that the rollout completes:
+"Canary `steps` must be percents above 0% (fractions such as `0.5%` or even
+`0.0001%` are accepted: a step takes its share of the hosts rounded up, so
+at least one), strictly increasing, and the last must be
+100% so that the rollout completes:
 
     strategy canary { steps = [10%, 50%, 100%] }";
 

@@ -27,8 +27,28 @@ pub struct Label {
 
 impl Label {
     pub fn new(file: FileId, span: Span, message: impl Into<String>) -> Self {
-        Label { file, span, message: message.into() }
+        Label { file, span, message: shown(message.into()) }
     }
+}
+
+/// `text` with its control characters other than newline and tab written
+/// as escapes (`\0`, `\u{1b}`): a NUL or an escape sequence from the input
+/// must not reach the terminal (or the editor) as itself.
+pub fn shown(text: String) -> String {
+    if !text.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+        return text;
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\n' | '\t' => out.push(c),
+            '\0' => out.push_str("\\0"),
+            '\r' => out.push_str("\\r"),
+            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -50,7 +70,7 @@ impl Diagnostic {
         Diagnostic {
             code,
             severity: code.severity(),
-            message: message.into(),
+            message: shown(message.into()),
             primary: None,
             secondary: Vec::new(),
             help: None,
@@ -68,7 +88,7 @@ impl Diagnostic {
     }
 
     pub fn with_help(mut self, help: impl Into<String>) -> Self {
-        self.help = Some(help.into());
+        self.help = Some(shown(help.into()));
         self
     }
 

@@ -84,7 +84,7 @@ impl Shown {
         let Some(file) = sources.get(primary.file) else {
             return shown;
         };
-        shown.source = Some(NamedSource::new(&file.name, file.text.to_string()));
+        shown.source = Some(NamedSource::new(&file.name, printable(&file.text)));
         shown.labels.push(labeled(primary, &file.text, true));
         let line_of = |offset: usize| file.text[..offset.min(file.text.len())].matches('\n').count();
         let primary_line = line_of(primary.span.start);
@@ -101,7 +101,7 @@ impl Shown {
                     code: None,
                     severity: miette::Severity::Advice,
                     help: None,
-                    source: Some(NamedSource::new(other_name, other.text.to_string())),
+                    source: Some(NamedSource::new(other_name, printable(&other.text))),
                     labels: vec![labeled(label, &other.text, true)],
                     related: Vec::new(),
                 });
@@ -235,4 +235,15 @@ pub fn render_json(diagnostics: &[Diagnostic], sources: &SourceMap) -> JsonRepor
             })
             .collect(),
     }
+}
+
+/// The source as the terminal may be shown it: ASCII control characters
+/// other than newline, tab and carriage return (a NUL, an escape sequence)
+/// become `?`, byte for byte, so spans still point where they did.
+fn printable(text: &str) -> String {
+    let control = |c: char| c.is_ascii_control() && !matches!(c, '\n' | '\t' | '\r');
+    if !text.chars().any(control) {
+        return text.to_string();
+    }
+    text.chars().map(|c| if control(c) { '?' } else { c }).collect()
 }

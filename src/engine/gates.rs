@@ -202,20 +202,22 @@ pub fn conclude(
     };
     let message = message.as_deref().map(str::trim_end).filter(|m| !m.is_empty());
     // A gate on its own is named by whatever shows its error ("up: ..."):
-    // the message alone for a failure, the outcome before it otherwise.
+    // the message alone for a failure, the outcome before it otherwise. A
+    // stage's gate is the stage's failure, shown after the stage's name
+    // ("web: monitor gate up failed: ..."), so the text does not repeat it.
     let text = match (site.stage, message) {
-        (Some((_, role)), Some(message)) => {
-            format!("{role} of {}: gate {} {word}: {message}", stage_name(ctx, site).unwrap_or_default(), node.name)
-        }
-        (Some((_, role)), None) => {
-            format!("{role} of {}: gate {} {word}", stage_name(ctx, site).unwrap_or_default(), node.name)
-        }
+        (Some((_, role)), Some(message)) => format!("{role} gate {} {word}: {message}", node.name),
+        (Some((_, role)), None) => format!("{role} gate {} {word}", node.name),
         (None, Some(message)) if outcome == GateOutcome::Fail => message.to_string(),
         (None, Some(message)) => format!("{word}: {message}"),
         (None, None) => word.to_string(),
     };
     let policy = match policy {
         OutcomePolicy::Continue => {
+            let text = match stage_name(ctx, site) {
+                Some(stage) if site.stage.is_some() => format!("{stage}: {text}"),
+                _ => text,
+            };
             ctx.log.bus.emit(EventData::warning(format!("{text}; continuing by policy")));
             return GateDecision::Pass;
         }

@@ -14,6 +14,9 @@ use crate::check::vocabulary;
 use crate::syntax::ast::NodeKind;
 
 pub fn completions(document: &Document, offset: usize, overlay: &Overlay, encoding: Encoding) -> Vec<CompletionItem> {
+    if let Some(items) = super::import_paths::completions(document, offset) {
+        return items;
+    }
     let context = cursor_context(&document.text, offset);
     let analysis = document.analysis();
     let found = &analysis.declarations;

@@ -4,7 +4,7 @@
 use tower_lsp_server::ls_types::{Hover, HoverContents, MarkupContent, MarkupKind};
 
 use super::documents::Document;
-use super::index::{Definition, Target};
+use super::index::{Definition, SymbolKind, Target};
 use super::line_index::Encoding;
 use super::navigation::module_of;
 use super::reference_docs;
@@ -81,7 +81,11 @@ fn host_value(found: &super::declarations::Declarations, key: &str, environment:
 }
 
 fn declaration(definition: &Definition, module: Option<&str>) -> String {
-    let mut text = format!("```deploy\n{}\n```", definition.header);
+    let header = match definition.kind {
+        SymbolKind::Template => template_header(&definition.header),
+        _ => definition.header.clone(),
+    };
+    let mut text = format!("```deploy\n{header}\n```");
     if let Some(module) = module {
         text.push_str(&format!("\n\nfrom module `{module}`"));
     }
@@ -90,6 +94,37 @@ fn declaration(definition: &Definition, module: Option<&str>) -> String {
         text.push_str(doc);
     }
     text
+}
+
+/// `template stage NAME(a: string, b: int = 1)` with its parameters one
+/// per line; as it is when it has none (or its list cannot be split).
+fn template_header(header: &str) -> String {
+    let Some(open) = header.find('(') else { return header.to_string() };
+    let Some(close) = header.rfind(')') else { return header.to_string() };
+    let Some(inside) = header.get(open + 1..close) else { return header.to_string() };
+    let mut params = Vec::new();
+    let (mut depth, mut quoted, mut start) = (0usize, false, 0);
+    let mut previous = ' ';
+    for (at, c) in inside.char_indices() {
+        match c {
+            '"' if previous != '\\' => quoted = !quoted,
+            '[' | '(' | '{' if !quoted => depth += 1,
+            ']' | ')' | '}' if !quoted => depth = depth.saturating_sub(1),
+            ',' if !quoted && depth == 0 => {
+                params.push(inside[start..at].trim());
+                start = at + 1;
+            }
+            _ => {}
+        }
+        previous = c;
+    }
+    params.push(inside[start..].trim());
+    params.retain(|p| !p.is_empty());
+    if params.is_empty() {
+        return header.to_string();
+    }
+    let lines: String = params.iter().map(|p| format!("  {p},\n")).collect();
+    format!("{}(\n{lines}){}", &header[..open], &header[close + 1..])
 }
 
 /// The identifier around `offset` (with `::` inside it for Rhai paths).

@@ -272,7 +272,7 @@ impl FileIndex {
                 Entry::Attribute(attribute) => self.walk_attribute(attribute, context),
                 Entry::Block(named) => self.walk_block(&named.body, context),
                 Entry::Run(run) => self.walk_string(&run.command, context),
-                Entry::Script(script) => self.scripts.push(script.script.span),
+                Entry::Script(script) => self.walk_rhai(&script.script, context),
                 Entry::Upload(upload) => {
                     self.walk_string(&upload.local, context);
                     self.walk_string(&upload.remote, context);
@@ -294,7 +294,7 @@ impl FileIndex {
                     for value in check.every.iter().chain(&check.within) {
                         self.walk_value(value, Role::Value, context);
                     }
-                    self.scripts.push(check.script.span);
+                    self.walk_rhai(&check.script, context);
                 }
             }
         }
@@ -327,7 +327,7 @@ impl FileIndex {
         match &value.kind {
             ValueKind::Path(path) => self.walk_path(path, role, context),
             ValueKind::String(string) => self.walk_string(string, context),
-            ValueKind::Rhai(rhai) => self.scripts.push(rhai.span),
+            ValueKind::Rhai(rhai) => self.walk_rhai(rhai, context),
             ValueKind::List(items) => items.iter().for_each(|item| self.walk_value(item, role, context)),
             ValueKind::Map(attributes) => {
                 attributes.iter().for_each(|a| self.walk_value(&a.value, Role::Value, context));
@@ -387,6 +387,20 @@ impl FileIndex {
         });
         if let Some(definition) = found {
             self.references.push(Reference { span: key.span, target: Target::Local(definition) });
+        }
+    }
+
+    /// A Rhai snippet: its span (for hover on host functions) and the
+    /// plan's names it uses (params, secrets, template arguments, `env.KEY`).
+    fn walk_rhai(&mut self, rhai: &Rhai, context: &Context) {
+        self.scripts.push(rhai.span);
+        for name in super::rhai_names::names(&rhai.source) {
+            let span = Span::new(rhai.source_start + name.offset, rhai.source_start + name.offset + name.word.len());
+            if name.env_key {
+                self.env_var(&Ident { name: name.word.into(), span }, context);
+            } else if let Some(definition) = self.value_name(name.word, context) {
+                self.references.push(Reference { span, target: Target::Local(definition) });
+            }
         }
     }
 

@@ -10,12 +10,14 @@ mod diagnostics;
 mod documents;
 mod framing;
 mod hover;
+mod import_paths;
 mod index;
 mod line_index;
 mod modules;
 mod navigation;
 mod outline;
 mod reference_docs;
+mod rhai_names;
 mod semantic_tokens;
 mod server;
 

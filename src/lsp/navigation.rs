@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use tower_lsp_server::ls_types::{Location, Range, TextEdit, Uri, WorkspaceEdit};
 
 use super::documents::Document;
-use super::index::{SymbolKind, Target};
+use super::index::{Definition, FileIndex, SymbolKind, Target};
 use super::line_index::Encoding;
 use super::modules::{load_module, ModuleFile};
 use crate::check::loader::Overlay;
@@ -67,7 +67,51 @@ const RENAMEABLE: &[SymbolKind] = &[
     SymbolKind::Environment,
     SymbolKind::TemplateParam,
     SymbolKind::Import,
+    SymbolKind::EnvVar,
+    SymbolKind::EnvSecret,
 ];
+
+/// Names that share a namespace with `definition`'s: two of them cannot
+/// have one name (a param and a secret; a stage and a gate; the vars of one
+/// environment; a template's parameters and the values they shadow).
+fn same_namespace(definition: &Definition, other: &Definition) -> bool {
+    use SymbolKind::*;
+    let values = [Param, Secret, TemplateParam, EnvSecret];
+    match (definition.kind, other.kind) {
+        (Stage | Gate, Stage | Gate) => true,
+        (EnvVar, EnvVar) => definition.parent == other.parent,
+        (TemplateParam, TemplateParam) => definition.parent == other.parent,
+        (EnvSecret, EnvSecret) => definition.parent == other.parent,
+        (a, b) if values.contains(&a) && values.contains(&b) => {
+            // A template parameter is only in scope in its template.
+            !(a == TemplateParam && b == TemplateParam)
+        }
+        (a, b) => a == b && !matches!(a, Pipeline),
+    }
+}
+
+/// Why `definition` cannot be named `new_name`, if it cannot.
+fn refusal(index: &FileIndex, at: usize, definition: &Definition, new_name: &str) -> Option<String> {
+    use SymbolKind::*;
+    if new_name == definition.name {
+        return None;
+    }
+    let is_value = matches!(definition.kind, Param | Secret | TemplateParam | EnvSecret);
+    if is_value && (new_name == "env" || crate::check::BUILTINS.iter().any(|(name, _)| *name == new_name)) {
+        return Some(format!(
+            "`{new_name}` is a built-in name (`${{{new_name}}}` already means something in every stage); choose another"
+        ));
+    }
+    if is_value && crate::check::script_words::is_rhai_word(new_name) {
+        return Some(format!("`{new_name}` is a Rhai keyword, so no script could use the {}", definition.kind.word()));
+    }
+    let taken = index
+        .definitions
+        .iter()
+        .enumerate()
+        .find(|(other_at, other)| *other_at != at && other.name == new_name && same_namespace(definition, other));
+    taken.map(|(_, other)| format!("`{new_name}` is already the name of a {} in this file", other.kind.word()))
+}
 
 /// The range of the renameable name at `offset`.
 pub fn prepare_rename(document: &Document, offset: usize) -> Option<Range> {
@@ -100,6 +144,9 @@ pub fn rename(document: &Document, offset: usize, new_name: &str) -> Result<Opti
     let Some(definition) = analysis.index.definitions.get(index) else { return Ok(None) };
     if !RENAMEABLE.contains(&definition.kind) {
         return Err(format!("a {} cannot be renamed here", definition.kind.word()));
+    }
+    if let Some(reason) = refusal(&analysis.index, index, definition, new_name) {
+        return Err(reason);
     }
     let edits: Vec<TextEdit> = analysis
         .index

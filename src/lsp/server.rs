@@ -183,7 +183,7 @@ impl LanguageServer for Backend {
                     work_done_progress_options: WorkDoneProgressOptions::default(),
                 })),
                 completion_provider: Some(CompletionOptions {
-                    trigger_characters: Some(["[", ",", ".", "{", "=", " "].map(String::from).to_vec()),
+                    trigger_characters: Some(["[", ",", ".", "{", "=", " ", "/", "\""].map(String::from).to_vec()),
                     ..CompletionOptions::default()
                 }),
                 semantic_tokens_provider: Some(SemanticTokensServerCapabilities::SemanticTokensOptions(

@@ -81,25 +81,61 @@ fn parse_items(file: FileId, text: &str, outline: bool) -> Result<Module, ParseF
 
 /// Parses as much of a file as parses: every item that does, in order, what
 /// can be read of those that do not (see [`Descent::salvage`]), and the
-/// diagnostics of the first that does not (or of literals out of range).
-/// After an item that does not parse, parsing resumes at the next line that
-/// starts with an item keyword. For the editor, which must work on a file
-/// while it is being typed.
+/// diagnostics of what does not (see [`parse_recovering`]). For the editor,
+/// which must work on a file while it is being typed.
 pub(super) fn parse_tolerant(file: FileId, text: &str) -> (Module, Vec<Diagnostic>) {
+    let partial = parse_recovering(file, text);
+    (partial.module, partial.diagnostics)
+}
+
+/// A file parsed as far as it parses (see [`parse_recovering`]).
+pub struct Partial {
+    /// Every item that parses, and what can be read of those that do not.
+    pub module: Module,
+    /// The syntax errors of the file and its literals out of range.
+    pub diagnostics: Vec<Diagnostic>,
+    /// Where the text did not parse (an item that does not, a literal out of
+    /// range): what is said of the tree there is the syntax error's to say.
+    pub broken: Vec<Span>,
+}
+
+/// The parse behind [`parse_tolerant`]. After an item that does not parse,
+/// parsing resumes at the next line that starts with an item keyword, and
+/// each such item has its syntax error. When the first error is one of the
+/// whole file's (an unclosed delimiter or comment, nesting too deep), the
+/// items after it are read but not blamed: the error explains them. For a
+/// file that parses, the tree of [`parse`] and no diagnostics.
+pub(super) fn parse_recovering(file: FileId, text: &str) -> Partial {
     let mut parser = Descent::new(file, text, 0);
     let mut items = Vec::new();
-    let mut diagnostics = Vec::new();
+    let mut diagnostics: Vec<Diagnostic> = Vec::new();
+    let mut broken = Vec::new();
+    let mut whole_file_error = false;
     parser.skip();
     while parser.pos < parser.bytes.len() {
         let start = parser.pos;
         match parser.item() {
             Some(item) => items.push(item),
             None => {
+                parser.expected.add(parser.pos, Want::Words("end of input"));
                 if diagnostics.is_empty() {
-                    parser.expected.add(parser.pos, Want::Words("end of input"));
-                    diagnostics.push(parser.syntax_error());
+                    let (diagnostic, whole_file) = parser.syntax_error_kind();
+                    whole_file_error = whole_file;
+                    diagnostics.push(diagnostic);
+                } else if !whole_file_error {
+                    let diagnostic = parser.expected.diagnostic(file, text);
+                    if !diagnostics.iter().any(|d| d.primary == diagnostic.primary) {
+                        diagnostics.push(diagnostic);
+                    }
+                }
+                // An unterminated `/*` (trivia ends before it only then):
+                // the rest of the file is a comment.
+                if text[start..].starts_with("/*") {
+                    broken.push(Span::new(start, text.len()));
+                    break;
                 }
                 let resume = next_item_line(text, start);
+                broken.push(Span::new(start, resume));
                 items.extend(parser.salvage(start, resume));
                 parser.pos = resume;
                 parser.expected = Expected::default();
@@ -107,8 +143,9 @@ pub(super) fn parse_tolerant(file: FileId, text: &str) -> (Module, Vec<Diagnosti
         }
         parser.skip();
     }
+    broken.extend(parser.errors.iter().filter_map(|d| d.primary.as_ref().map(|label| label.span)));
     diagnostics.append(&mut parser.errors);
-    (Module { items }, diagnostics)
+    Partial { module: Module { items }, diagnostics, broken }
 }
 
 /// The start of the first line after the one holding `from` whose first
@@ -182,17 +219,57 @@ impl<'t> Descent<'t> {
         self.pos = start;
         self.recover = Some(limit);
         let errors = self.errors.len();
-        let item = self.attempt(Self::item).filter(|item| item.span().end <= limit).or_else(|| {
-            self.pos = start;
-            let kind = self.node_kind()?;
-            let name = self.ident()?;
-            let body = Block { entries: Vec::new(), span: Span::new(name.span.end, name.span.end) };
-            Some(Item::Node(NodeDecl { kind, name, from: None, body, span: Span::new(start, self.pos) }))
-        });
+        let item = self
+            .attempt(Self::item)
+            .filter(|item| item.span().end <= limit)
+            .or_else(|| {
+                self.pos = start;
+                self.attempt(Self::salvage_template).filter(|item| item.span().end <= limit)
+            })
+            .or_else(|| {
+                self.pos = start;
+                let kind = self.node_kind()?;
+                let name = self.ident()?;
+                let body = Block { entries: Vec::new(), span: Span::new(name.span.end, name.span.end) };
+                Some(Item::Node(NodeDecl { kind, name, from: None, body, span: Span::new(start, self.pos) }))
+            });
         self.recover = None;
         // Literals in a salvaged item are the item's problem once it parses.
         self.errors.truncate(errors);
         item
+    }
+
+    /// A template whose parameter list does not parse: its kind, name and
+    /// the parameters before the first that does not, so its instances
+    /// still find it; its body if one parses after them (with `)` or not).
+    fn salvage_template(&mut self) -> Option<Item> {
+        let start = self.pos;
+        self.keyword("template")?;
+        let kind = self.node_kind()?;
+        let name = self.ident()?;
+        self.token("(")?;
+        let mut params = Vec::new();
+        while let Some(param) = self.attempt(Self::template_param) {
+            params.push(param);
+            if self.attempt(|p| p.token(",")).is_none() {
+                break;
+            }
+        }
+        let end = self.pos;
+        // With or without the `)`: `t(a: string {` is a parameter list not
+        // closed before a body that may well be whole.
+        let body = self.attempt(|p| {
+            p.attempt(|p| p.token(")"));
+            p.block()
+        });
+        let body = match body {
+            Some(body) => body,
+            None => {
+                self.pos = end;
+                Block { entries: Vec::new(), span: Span::new(end, end) }
+            }
+        };
+        Some(Item::Template(Template { kind, name, params, body, span: Span::new(start, self.pos) }))
     }
 
     fn finish<T>(self, tree: T) -> Result<T, ParseFailure> {
@@ -204,9 +281,17 @@ impl<'t> Descent<'t> {
     }
 
     fn syntax_error(&self) -> Diagnostic {
-        check_nesting(self.file, self.text)
-            .or_else(|| delimiter_problem(self.file, self.text))
-            .unwrap_or_else(|| self.expected.diagnostic(self.file, self.text))
+        self.syntax_error_kind().0
+    }
+
+    /// The syntax error, and whether it is one of the whole file (an
+    /// unclosed delimiter or comment, nesting too deep) rather than of the
+    /// item where the parser stopped.
+    fn syntax_error_kind(&self) -> (Diagnostic, bool) {
+        match check_nesting(self.file, self.text).or_else(|| delimiter_problem(self.file, self.text)) {
+            Some(diagnostic) => (diagnostic, true),
+            None => (self.expected.diagnostic(self.file, self.text), false),
+        }
     }
 
     fn want(&mut self, what: Want) {

@@ -13,6 +13,7 @@ pub use ident::KEYWORDS;
 
 use crate::diagnostic::Diagnostic;
 use ast::Module;
+pub use descent::Partial;
 use span::FileId;
 
 /// Parses one file into a syntax tree, or says why it does not parse.
@@ -25,6 +26,14 @@ pub fn parse(file: FileId, text: &str) -> Result<Module, Vec<Diagnostic>> {
 /// being typed. For a file that parses, the same tree as [`parse`].
 pub fn parse_tolerant(file: FileId, text: &str) -> (Module, Vec<Diagnostic>) {
     descent::parse_tolerant(file, text)
+}
+
+/// Parses as much of a file as parses, saying where it did not (see
+/// [`Partial`]): what the loader keeps of a file with syntax errors, so the
+/// rest of it is still checked. For a file that parses, the tree of
+/// [`parse`], no diagnostics and no broken spans.
+pub fn parse_partial(file: FileId, text: &str) -> Partial {
+    descent::parse_recovering(file, text)
 }
 
 /// Parses a file with the bodies of stages and gates left for later (see

@@ -56,6 +56,8 @@ pub fn render(status: RunStatus, duration_ms: u64, summary: &Summary) -> String 
             Some(host) => failure.message.strip_prefix(&format!("{host}: ")).unwrap_or(&failure.message),
             None => &failure.message,
         };
+        // A command's error may hold any byte: a NUL or an escape is shown escaped.
+        let message = crate::diagnostic::shown(message.to_string());
         out.push_str(&format!("\n{label}: {place}{message}\n"));
     }
     out.push_str(&format!("\nrun {} in {}\n", status.word(), format_ms(duration_ms)));
