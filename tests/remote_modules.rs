@@ -189,6 +189,23 @@ fn a_locked_module_checks_and_runs_offline_after_the_server_is_gone() {
     assert!(out.contains(&format!("(was {})", &v11[..12])), "{out}");
     let (_, out, _) = consumer.deploy(&["modules", "list", "release.deploy", "--outdated"], &[]);
     assert!(out.contains("web/service.deploy") && out.contains("newer: v2.0.0"), "{out}");
+
+    // `--to` moves the import itself (the plan's text) and the lock with it.
+    let (code, out, err) = consumer.deploy(&["modules", "update", "release.deploy", "mods", "--to", "v2.0.0"], &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    let plan = std::fs::read_to_string(consumer.dir.join("release.deploy")).unwrap_or_default();
+    assert!(plan.contains("//web/service.deploy@v2.0.0\""), "{plan}");
+    assert!(consumer.lock().contains("@v2.0.0 = ") && !consumer.lock().contains("@v1 = "), "{}", consumer.lock());
+    let (code, out, err) = consumer.deploy(&["run", "release.deploy"], &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("service-v2 1"), "{out}");
+    // A ref that does not exist: the plan and the lock stay as they were.
+    let lock = consumer.lock();
+    let (code, _, err) = consumer.deploy(&["modules", "update", "release.deploy", "mods", "--to", "v9.9.9"], &[]);
+    assert_ne!(code, 0);
+    assert!(err.contains("has no tag or branch `v9.9.9`"), "{err}");
+    assert_eq!(std::fs::read_to_string(consumer.dir.join("release.deploy")).unwrap_or_default(), plan);
+    assert_eq!(consumer.lock(), lock);
 }
 
 #[test]

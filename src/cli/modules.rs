@@ -41,6 +41,9 @@ enum ModulesCommand {
         file: PathBuf,
         /// Only the repositories whose URL contains this.
         name: Option<String>,
+        /// Also rewrite the plan's imports of those repositories to this ref (needs NAME).
+        #[arg(long, value_name = "REF", requires = "name")]
+        to: Option<String>,
     },
     /// Show what changes for the plan, in its own terms, if the repositories whose URL contains NAME moved to REF.
     Diff {
@@ -65,7 +68,10 @@ pub fn run(args: ModulesArgs) -> ExitCode {
     match args.command {
         Some(ModulesCommand::Pin { file }) => pin(&file),
         Some(ModulesCommand::Fetch { file }) => super::remote_modules::fetch(&file, None),
-        Some(ModulesCommand::Update { file, name }) => super::remote_modules::fetch(&file, Some(name)),
+        Some(ModulesCommand::Update { file, name, to }) => match (&name, to) {
+            (Some(name), Some(to)) => super::remote_modules::move_imports(&file, name, &to),
+            _ => super::remote_modules::fetch(&file, Some(name)),
+        },
         Some(ModulesCommand::Diff { file, name, to }) => super::remote_modules::diff(&file, &name, &to),
         Some(ModulesCommand::List { file, outdated }) => super::remote_modules::list(&file, outdated),
         None => list(args.file.as_deref()),

@@ -163,3 +163,72 @@ pub fn diff(plan: &Path, name: &str, to: &str) -> ExitCode {
     }
     ExitCode::Success
 }
+
+/// `update FILE NAME --to REF`: rewrites the ref of every remote import of
+/// the plan whose URL contains `name` to `to` (the plan's own text, as
+/// `go get mod@v1.5` edits go.mod), then updates the lock for them. The
+/// plan is written back only when the lock could be written too.
+pub fn move_imports(plan: &Path, name: &str, to: &str) -> ExitCode {
+    if to.is_empty() || to.chars().any(|c| c.is_whitespace() || c.is_control() || c == '"') || to.starts_with('-') {
+        return super::failure::fail(format!("`{to}` is not a ref"));
+    }
+    let text = match crate::check::loader::read_file(plan) {
+        Ok(text) => text,
+        Err(error) => return super::failure::fail(format!("cannot read {}: {error}", plan.display())),
+    };
+    let (moved, count) = rewrite_refs(&text, name, to);
+    if count == 0 {
+        return super::failure::fail(format!("{} has no remote import whose URL contains `{name}`", plan.display()));
+    }
+    if let Err(error) = std::fs::write(plan, &moved) {
+        return super::failure::fail(format!("cannot write {}: {error}", plan.display()));
+    }
+    let code = fetch(plan, Some(Some(name.to_string())));
+    if code != ExitCode::Success {
+        // The lock was not written: the plan goes back to what it was.
+        let _ = std::fs::write(plan, &text);
+        return code;
+    }
+    eprintln!("moved {count} import{} of `{name}` to {to}", if count == 1 { "" } else { "s" });
+    code
+}
+
+/// `text` with `@REF` of every `"git+URL//PATH@REF"` whose URL contains `name` set to `to`.
+fn rewrite_refs(text: &str, name: &str, to: &str) -> (String, usize) {
+    let mut out = String::with_capacity(text.len());
+    let mut count = 0;
+    let mut rest = text;
+    while let Some(at) = rest.find("\"git+") {
+        let (before, from) = rest.split_at(at + 1);
+        out.push_str(before);
+        let Some(end) = from.find('"') else {
+            out.push_str(from);
+            rest = "";
+            break;
+        };
+        let literal = &from[..end];
+        match crate::remote::RemoteImport::parse(literal) {
+            Ok(import) if import.url.contains(name) => {
+                out.push_str(&format!("{}{}//{}@{to}", crate::remote::import::PREFIX, import.url, import.path));
+                count += 1;
+            }
+            _ => out.push_str(literal),
+        }
+        rest = &from[end..];
+    }
+    out.push_str(rest);
+    (out, count)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rewrite_refs;
+
+    #[test]
+    fn only_the_named_imports_move() {
+        let text = "import \"git+https://h/mods.git//a.deploy@v1\" as a\nimport \"git+https://h/other.git//b.deploy@v1\" as b\n";
+        let (moved, count) = rewrite_refs(text, "mods", "v2.0.0");
+        assert_eq!(count, 1);
+        assert!(moved.contains("mods.git//a.deploy@v2.0.0\"") && moved.contains("other.git//b.deploy@v1\""), "{moved}");
+    }
+}
