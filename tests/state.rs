@@ -296,6 +296,15 @@ fn a_dead_holder_is_taken_over(backend: &Backend) {
     assert!(forced.stdout.contains("released `slow`"), "{}", forced.stdout);
     std::fs::write(test.path().join("release"), "").unwrap_or_else(|e| panic!("{e}"));
     let _ = holder.wait();
+    // The release was journaled into the running run while it waited; the
+    // run's own later events still reach its journal, after it.
+    let logs = test.run_with(&["logs", "--json"]);
+    let kinds: Vec<String> =
+        logs.events().iter().map(|event| event["type"].as_str().unwrap_or_default().to_string()).collect();
+    let action = kinds.iter().position(|kind| kind == "action");
+    let finished = kinds.iter().position(|kind| kind == "run_finished");
+    assert!(action.is_some() && finished.is_some() && action < finished, "{kinds:?}\n{}", logs.stderr);
+    assert!(kinds.contains(&"process_ended".to_string()), "{kinds:?}");
 }
 
 fn a_newer_schema_is_refused_untouched(backend: &Backend) {

@@ -196,6 +196,8 @@ impl JournalSink {
         let writer = std::thread::Builder::new()
             .name("deploy-journal".into())
             .spawn(move || {
+                // How far this run's events moved past seqs another writer took.
+                let mut shift = 0;
                 while let Ok(first) = receiver.recv() {
                     let mut batch = vec![first];
                     while batch.len() < MAX_BATCH {
@@ -204,7 +206,7 @@ impl JournalSink {
                             Err(_) => break,
                         }
                     }
-                    write_batch(store.as_mut(), &writer_run, batch, &health);
+                    write_batch(store.as_mut(), &writer_run, batch, &health, &mut shift);
                 }
             })
             .ok();
@@ -212,21 +214,43 @@ impl JournalSink {
     }
 }
 
-fn write_batch(store: &mut dyn StateStore, run_id: &str, batch: Vec<Pending>, health: &JournalHealth) {
+fn write_batch(store: &mut dyn StateStore, run_id: &str, batch: Vec<Pending>, health: &JournalHealth, shift: &mut u64) {
     let mut entries = Vec::with_capacity(batch.len());
     let mut changes = Vec::new();
     for pending in batch {
-        entries.push(pending.entry);
+        entries.push(renumbered(pending.entry, *shift));
         changes.extend(pending.change);
     }
     // A failed write is retried once (a busy SQLite file, a dropped connection).
     let mut result = store.append_journal(run_id, &entries, &changes);
     if result.is_err() {
         std::thread::sleep(std::time::Duration::from_millis(200));
+        // Another writer may have taken these seqs while the run went on (an
+        // action journaled into a running run, such as `deploy lock release
+        // --force`): this run's events move on past them instead of being lost.
+        let first = entries.first().map_or(0, |entry| entry.seq);
+        if let Ok(next) = store.next_seq(run_id) {
+            if next > first {
+                let more = next - first;
+                *shift += more;
+                entries = entries.into_iter().map(|entry| renumbered(entry, more)).collect();
+            }
+        }
         result = store.append_journal(run_id, &entries, &changes);
     }
     if let Err(error) = result {
         health.fail(error.to_string());
+    }
+}
+
+/// `entry` moved `by` seqs on (its JSON's `seq` too).
+fn renumbered(entry: JournalEntry, by: u64) -> JournalEntry {
+    if by == 0 {
+        return entry;
+    }
+    match serde_json::from_str::<Event>(&entry.event) {
+        Ok(event) => journal_entry(&event, entry.seq + by),
+        Err(_) => JournalEntry { seq: entry.seq + by, ..entry },
     }
 }
 
