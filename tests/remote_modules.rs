@@ -286,6 +286,11 @@ fn a_module_imports_a_relative_file_and_another_remote_module_and_cannot_leave_i
     let (code, _, err) = consumer.deploy(&["modules", "update", "release.deploy"], &[]);
     assert_ne!(code, 0);
     assert!(err.contains("E0146") && err.contains("out of the module's repository"), "{err}");
+    // A plan without remote imports gets no lock file.
+    let local = Consumer::new(root.path(), "local", "pipeline \"p\" {}\nstage a { run \"true\"  rollback {} }\n");
+    let (code, _, err) = local.deploy(&["modules", "fetch", "release.deploy"], &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("imports no remote module") && !local.dir.join("deploy.lock").exists(), "{err}");
     let traversal =
         Consumer::new(root.path(), "bad", &plan_importing(&format!("git+{}//../x.deploy@v1", web.file_url())));
     let (code, _, err) = traversal.deploy(&["check", "release.deploy"], &[]);

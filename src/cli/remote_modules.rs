@@ -43,6 +43,11 @@ pub fn fetch(plan: &Path, update: Option<Option<String>>) -> ExitCode {
         ));
     }
     let lock = fetching.lock;
+    let lock_file = crate::remote::lock::lock_path(plan);
+    if lock.sources.is_empty() && !lock_file.exists() {
+        eprintln!("{} imports no remote module; {} not written", plan.display(), lock_file.display());
+        return ExitCode::Success;
+    }
     for source in lock.sources.values() {
         let tag = source.tag.as_deref().map(|tag| format!(" ({tag})")).unwrap_or_default();
         let was = previous.sources.get(&source.key()).filter(|old| old.commit != source.commit);
