@@ -147,7 +147,7 @@ pub fn render(preview: &Preview) -> String {
         push(&mut out, "  remote modules (deploy.lock):".to_string());
         for module in &preview.remote_modules {
             let tag = module.tag.as_deref().map(|tag| format!(" ({tag})")).unwrap_or_default();
-            let commit = module.commit.get(..12).unwrap_or(&module.commit);
+            let commit = crate::remote::git::short(&module.commit);
             push(
                 &mut out,
                 format!("    {}@{} = {commit}{tag}: {}", module.url, module.reference, module.files.join(", ")),

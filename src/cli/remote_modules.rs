@@ -8,6 +8,7 @@ use std::path::Path;
 use super::output::print_diagnostics;
 use super::ExitCode;
 use crate::check::loader;
+use crate::remote::git::short;
 use crate::remote::{Fetching, Lock, LockedSource};
 
 /// `fetch` (`update: None`) keeps the locked commits; `update` (`Some(name)`)
@@ -69,10 +70,6 @@ pub fn fetch(plan: &Path, update: Option<Option<String>>) -> ExitCode {
         }
         Err(error) => super::failure::fail(error),
     }
-}
-
-fn short(commit: &str) -> &str {
-    commit.get(..12).unwrap_or(commit)
 }
 
 /// `list`: path, URL, ref, commit (and the tag a range picked); `--outdated`

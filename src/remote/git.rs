@@ -13,24 +13,31 @@ const GIT_TIMEOUT: Duration = Duration::from_secs(300);
 
 fn git() -> Command {
     let mut command = Command::new("git");
-    command
-        .env("GIT_TERMINAL_PROMPT", "0")
-        .env("GIT_ASKPASS", "true")
-        .env("LC_ALL", "C")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    command.env("GIT_TERMINAL_PROMPT", "0").env("GIT_ASKPASS", "true").env("LC_ALL", "C");
     command
 }
 
-/// Runs git with `args` (in `dir` when given); its stdout, or its whole stderr as the error.
-pub fn run(dir: Option<&Path>, args: &[&str]) -> Result<String, String> {
-    let mut command = git();
-    command.args(args);
-    if let Some(dir) = dir {
-        command.current_dir(dir);
-    }
-    let mut child = command.spawn().map_err(|error| format!("cannot run git: {error}"))?;
+/// How a bounded command ended, when it did not finish.
+#[derive(Debug)]
+pub enum Unfinished {
+    /// It could not be started.
+    Spawn(std::io::Error),
+    /// It could not be waited for.
+    Wait(std::io::Error),
+    /// It ran past the deadline and was killed.
+    TimedOut,
+}
+
+/// Runs `command` (its stdout and stderr piped) until it exits or `deadline`
+/// passes (then it is killed). Both pipes are read while it runs, so a
+/// command that says much never blocks on a full pipe. Its status, stdout and
+/// (at most 64 KiB of) stderr.
+pub fn bounded(
+    mut command: Command,
+    deadline: Duration,
+) -> Result<(std::process::ExitStatus, String, String), Unfinished> {
+    command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = command.spawn().map_err(Unfinished::Spawn)?;
     let mut stdout = child.stdout.take();
     let mut stderr = child.stderr.take();
     let out = std::thread::spawn(move || {
@@ -51,17 +58,36 @@ pub fn run(dir: Option<&Path>, args: &[&str]) -> Result<String, String> {
     let status = loop {
         match child.try_wait() {
             Ok(Some(status)) => break status,
-            Ok(None) if started.elapsed() > GIT_TIMEOUT => {
+            Ok(None) if started.elapsed() > deadline => {
                 let _ = child.kill();
                 let _ = child.wait();
-                return Err(format!("git {} did not finish within {}s", args.join(" "), GIT_TIMEOUT.as_secs()));
+                return Err(Unfinished::TimedOut);
             }
             Ok(None) => std::thread::sleep(Duration::from_millis(5)),
-            Err(error) => return Err(format!("cannot wait for git: {error}")),
+            Err(error) => return Err(Unfinished::Wait(error)),
         }
     };
     let stdout = String::from_utf8_lossy(&out.join().unwrap_or_default()).into_owned();
-    let stderr = String::from_utf8_lossy(&err.join().unwrap_or_default()).trim().to_string();
+    let stderr = String::from_utf8_lossy(&err.join().unwrap_or_default()).into_owned();
+    Ok((status, stdout, stderr))
+}
+
+/// Runs git with `args` (in `dir` when given); its stdout, or its whole stderr as the error.
+pub fn run(dir: Option<&Path>, args: &[&str]) -> Result<String, String> {
+    let mut command = git();
+    command.args(args);
+    if let Some(dir) = dir {
+        command.current_dir(dir);
+    }
+    let (status, stdout, stderr) = match bounded(command, GIT_TIMEOUT) {
+        Ok(ended) => ended,
+        Err(Unfinished::Spawn(error)) => return Err(format!("cannot run git: {error}")),
+        Err(Unfinished::Wait(error)) => return Err(format!("cannot wait for git: {error}")),
+        Err(Unfinished::TimedOut) => {
+            return Err(format!("git {} did not finish within {}s", args.join(" "), GIT_TIMEOUT.as_secs()))
+        }
+    };
+    let stderr = stderr.trim().to_string();
     if status.success() {
         Ok(stdout)
     } else {
@@ -96,6 +122,11 @@ pub fn is_commit(text: &str) -> bool {
     text.len() == 40 && text.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
+/// A commit as messages show it: its first 12 digits.
+pub fn short(commit: &str) -> &str {
+    commit.get(..12).unwrap_or(commit)
+}
+
 /// Makes sure the bare repository `mirror` holds `commit` of `url`,
 /// fetching its branches and tags (and the commit itself) when it does not.
 pub fn fetch_commit(mirror: &Path, url: &str, commit: &str) -> Result<(), String> {
@@ -125,6 +156,8 @@ pub fn fetch_commit(mirror: &Path, url: &str, commit: &str) -> Result<(), String
 pub fn extract(mirror: &Path, commit: &str, dir: &Path) -> Result<(), String> {
     let mut archive = git()
         .current_dir(mirror)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
         .args(["archive", "--format=tar", commit])
         .stderr(Stdio::null())
         .spawn()

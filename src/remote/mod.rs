@@ -229,23 +229,14 @@ impl Fetching {
             return Ok(source.clone());
         }
         let target = self.moved_to.as_ref().filter(|(name, _)| url.contains(name.as_str())).map(|(_, to)| to.clone());
-        if let Some(to) = target {
-            let (commit, tag) = self.resolve(url, &to).map_err(RemoteError::Unavailable)?;
-            let tag = tag.or(Some(to)).filter(|tag| !git::is_commit(tag));
-            cache::checkout(url, &commit, false).map_err(RemoteError::Unavailable)?;
-            let source = LockedSource {
-                url: url.to_string(),
-                reference: reference.to_string(),
-                commit,
-                tag,
-                files: Default::default(),
-            };
-            self.lock.sources.insert(key, source.clone());
-            return Ok(source);
-        }
-        let kept = self.old.sources.get(&key).filter(|old| !(self.renew)(old)).cloned();
-        let (commit, tag) = match kept {
-            Some(old) => {
+        let kept = self.old.sources.get(&key).filter(|old| target.is_none() && !(self.renew)(old)).cloned();
+        let (commit, tag) = match (target, kept) {
+            // `deploy modules diff`: what the ref it compares with names now.
+            (Some(to), _) => {
+                let (commit, tag) = self.resolve(url, &to).map_err(RemoteError::Unavailable)?;
+                (commit, tag.or(Some(to)).filter(|tag| !git::is_commit(tag)))
+            }
+            (None, Some(old)) => {
                 // A tag is not supposed to move: say so when it did.
                 if !git::is_commit(reference) && version::Range::parse(reference).is_none() {
                     let now = self.refs(url).map_err(RemoteError::Unavailable)?.clone();
@@ -263,7 +254,7 @@ impl Fetching {
                 }
                 (old.commit, old.tag)
             }
-            None => self.resolve(url, reference).map_err(RemoteError::Unavailable)?,
+            (None, None) => self.resolve(url, reference).map_err(RemoteError::Unavailable)?,
         };
         cache::checkout(url, &commit, false).map_err(RemoteError::Unavailable)?;
         let source = LockedSource {

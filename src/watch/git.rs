@@ -4,8 +4,10 @@
 //! a deadline and never prompts for credentials.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
+
+use crate::remote::git::Unfinished;
 
 use crate::session::SessionError;
 
@@ -46,29 +48,18 @@ fn run_git(git_dir: Option<&Path>, args: &[&str]) -> GitResult<String> {
         .env("GIT_TERMINAL_PROMPT", "0")
         .env("GIT_ASKPASS", "true")
         .env("SSH_ASKPASS", "true")
-        .env("GIT_SSH_COMMAND", "ssh -o BatchMode=yes")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = command.spawn().map_err(|error| git_failure(format!("cannot run git: {error}")))?;
-    let started = Instant::now();
-    loop {
-        match child.try_wait() {
-            Ok(Some(_)) => break,
-            Ok(None) if started.elapsed() > DEADLINE => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(git_failure(format!("git {} took longer than {}s", args.join(" "), DEADLINE.as_secs())));
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(10)),
-            Err(error) => return Err(git_failure(format!("git {}: {error}", args.join(" ")))),
+        .env("GIT_SSH_COMMAND", "ssh -o BatchMode=yes");
+    let (status, stdout, stderr) = match crate::remote::git::bounded(command, DEADLINE) {
+        Ok(ended) => ended,
+        Err(Unfinished::Spawn(error)) => return Err(git_failure(format!("cannot run git: {error}"))),
+        Err(Unfinished::Wait(error)) => return Err(git_failure(format!("git {}: {error}", args.join(" ")))),
+        Err(Unfinished::TimedOut) => {
+            return Err(git_failure(format!("git {} took longer than {}s", args.join(" "), DEADLINE.as_secs())))
         }
-    }
-    let output = child.wait_with_output().map_err(|error| git_failure(format!("git {}: {error}", args.join(" "))))?;
-    if output.status.success() {
-        Ok(String::from_utf8_lossy(&output.stdout).trim_end().to_string())
+    };
+    if status.success() {
+        Ok(stdout.trim_end().to_string())
     } else {
-        let stderr = String::from_utf8_lossy(&output.stderr);
         let message = stderr.lines().rfind(|line| !line.trim().is_empty()).unwrap_or("failed").trim();
         Err(git_failure(format!("git {}: {message}", args.first().copied().unwrap_or(""))))
     }
