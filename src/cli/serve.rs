@@ -112,11 +112,9 @@ pub fn run(args: ServeArgs) -> ExitCode {
     let runs = ActiveRuns::default();
     let state = AppState::new(config, runs.clone());
     let listen = args.server.listen.clone().unwrap_or_else(|| DEFAULT_LISTEN.to_string());
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match crate::server::runtime() {
         Ok(runtime) => runtime,
-        Err(error) => {
-            return super::failure::fail(format!("cannot start the runtime: {error}"));
-        }
+        Err(error) => return super::failure::fail(error),
     };
     let interrupted = Arc::new(AtomicBool::new(false));
     let stopping = stop_runs_then_streams(state.clone(), interrupted.clone());

@@ -5,17 +5,19 @@
 //! ends with an `end` event carrying the run's status.
 //!
 //! Each stream is a task of the async runtime (its store reads go to the
-//! blocking pool, one short read per poll), not a thread of its own, and
+//! blocking pool, one short read per poll, at most
+//! [`super::STREAM_READS`] of them at once), not a thread of its own, and
 //! at most `--max-streams` are open at once: beyond, 429.
 
 use std::convert::Infallible;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::stream::Stream;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Semaphore};
 
 use super::api::{blocking, find_run, open};
 use super::error::{ApiError, ApiResult};
@@ -53,7 +55,7 @@ pub async fn stream(
     .await?;
     let (sender, receiver) = mpsc::channel::<Event>(256);
     // Ends when the client goes away or the run ends.
-    tokio::spawn(follow(store, id, sender));
+    tokio::spawn(follow(state.stream_reads.clone(), store, id, sender));
     // The slot is held as long as the stream is.
     let events = futures_util::stream::unfold((receiver, slot), |(mut receiver, slot)| async move {
         receiver.recv().await.map(|event| (Ok(event), (receiver, slot)))
@@ -65,6 +67,7 @@ pub async fn stream(
 
 /// The run's status, then its journal from `from` on, read on the blocking pool.
 async fn read(
+    reads: &Semaphore,
     store: Box<dyn StateStore>,
     run_id: &str,
     me: &Holder,
@@ -72,6 +75,7 @@ async fn read(
 ) -> Option<(Box<dyn StateStore>, DeploymentStatus, Vec<JournalEntry>)> {
     let run_id = run_id.to_string();
     let me = me.clone();
+    let _permit = reads.acquire().await.ok()?;
     tokio::task::spawn_blocking(move || {
         let mut store = store;
         // Read the status before the journal: events written before a run
@@ -90,11 +94,11 @@ async fn read(
 
 /// Sends the journal of `run_id` from the start, then what is added while
 /// the run runs, then `end`.
-async fn follow(mut store: Box<dyn StateStore>, run_id: String, sender: mpsc::Sender<Event>) {
+async fn follow(reads: Arc<Semaphore>, mut store: Box<dyn StateStore>, run_id: String, sender: mpsc::Sender<Event>) {
     let me = Holder::current("");
     let mut next_seq = 0u64;
     loop {
-        let Some((back, status, entries)) = read(store, &run_id, &me, next_seq).await else { return };
+        let Some((back, status, entries)) = read(&reads, store, &run_id, &me, next_seq).await else { return };
         store = back;
         for entry in entries {
             next_seq = entry.seq + 1;

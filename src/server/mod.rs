@@ -87,6 +87,11 @@ pub struct AppState {
     pub streams: tokio_util::sync::CancellationToken,
     /// One permit per open event stream ([`ServerConfig::max_streams`]).
     pub stream_slots: Arc<tokio::sync::Semaphore>,
+    /// One permit per store read of an event stream in flight: however
+    /// many streams are open, their polls hold at most
+    /// [`STREAM_READS`] threads of the blocking pool, and the rest of the
+    /// pool stays free for requests.
+    pub stream_reads: Arc<tokio::sync::Semaphore>,
     /// The webhook deliveries seen lately.
     pub deliveries: Arc<hooks::Deliveries>,
 }
@@ -99,6 +104,7 @@ impl AppState {
             runs,
             streams: tokio_util::sync::CancellationToken::new(),
             stream_slots,
+            stream_reads: Arc::new(tokio::sync::Semaphore::new(STREAM_READS)),
             deliveries: Arc::default(),
         }
     }
@@ -122,6 +128,24 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::extract::DefaultBodyLimit::max(guard::BODY_LIMIT))
         .layer(axum::middleware::from_fn_with_state(state.clone(), guard::guard))
         .with_state(state)
+}
+
+/// Threads of the server's blocking pool (store reads and writes of
+/// requests): bounded, so a burst of requests or streams queues instead of
+/// growing the process by a thread each.
+pub const BLOCKING_THREADS: usize = 16;
+
+/// Event stream polls reading the store at once.
+pub const STREAM_READS: usize = 4;
+
+/// The runtime `deploy serve` and `deploy watch --listen` serve on.
+pub fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .max_blocking_threads(BLOCKING_THREADS)
+        .enable_all()
+        .build()
+        .map_err(|error| format!("cannot start the runtime: {error}"))
 }
 
 /// Serves until `shutdown` resolves.

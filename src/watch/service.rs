@@ -55,11 +55,7 @@ impl Server {
     /// Binds `listen` and serves `config` (sharing `runs` with the watcher).
     pub fn start(listen: &str, config: ServerConfig, runs: ActiveRuns) -> Result<Server, String> {
         let state = AppState::new(config, runs);
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .map_err(|error| format!("cannot start the runtime: {error}"))?;
+        let runtime = crate::server::runtime()?;
         let listener = runtime.block_on(crate::server::bind(listen))?;
         let address = listener.local_addr().map_err(|error| error.to_string())?;
         eprintln!("deploy: serving http://{address}/api/status");
