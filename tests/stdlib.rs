@@ -1066,7 +1066,13 @@ fn pin_refuses_a_plan_whose_imports_do_not_load() {
 fn every_stdlib_template_is_instantiated_by_a_test() {
     // The stdlib tests, the traffic canary tests and the examples they run.
     let mut source = String::new();
-    for file in ["tests/stdlib.rs", "tests/canary_haproxy.rs", "examples/canary_traffic.deploy"] {
+    for file in [
+        "tests/stdlib.rs",
+        "tests/canary_haproxy.rs",
+        "examples/canary_traffic.deploy",
+        "tests/containers.rs",
+        "examples/containers/app.deploy",
+    ] {
         source.push_str(&std::fs::read_to_string(root().join(file)).unwrap_or_default());
     }
     let mut missing = Vec::new();

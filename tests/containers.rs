@@ -1,0 +1,393 @@
+//! std/container on real Docker hosts, through the binary: two SSH hosts
+//! (tests/support/fleet.sh), each with its own dockerd and nginx, a real
+//! registry on the bridge, and images built offline (FROM scratch +
+//! busybox-static, tests/support/docker.rs).
+//!
+//! Measured: 1.0.0 is built, pushed and deployed behind nginx; 1.1.0 is
+//! deployed while a load generator sends requests to both hosts for the
+//! whole run, with zero failed requests, 1.0.0 answering until the switch
+//! and 1.1.0 after; a 1.2.0 whose health check fails never receives a
+//! request and the hosts stay on 1.1.0; `deploy rollback` goes back to
+//! 1.0.0 by restarting the kept container, with the registry stopped (so
+//! nothing can be pulled); the accessory is left alone by app deploys; the
+//! secret is in no `docker inspect` args, no process's command line, and
+//! no file left behind; the registry-less mode streams the image over SSH;
+//! a runner killed with SIGKILL mid-switch, then `deploy resume` and
+//! `deploy rollback`, leaves exactly one app container serving per host.
+//!
+//! The test hosts share this machine's file system except /srv, /root and
+//! /run, so the module keeps its files in /srv/containers (`state`), not
+//! in the default /var/lib/deploy/containers.
+//!
+//! Skipped, saying why, when not root or when Docker, the registry or
+//! busybox-static is missing, or a daemon does not start.
+
+mod common;
+#[path = "support/docker.rs"]
+mod docker;
+#[path = "support/fleet.rs"]
+mod fleet;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::Stdio;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::{Output, Test};
+use docker::{app_context, Docker, NGINX};
+
+/// One test at a time: each runs three daemons, and the zero-failure
+/// measurement should not share two cores with another test's daemons.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+const SECRET: &str = "pa55-w0rd-7f3a9c";
+
+fn ok(output: &Output) {
+    assert_eq!(output.code, 0, "stdout:\n{}\nstderr:\n{}", output.stdout, output.stderr);
+}
+
+/// The plan; `drain`: how long the old container keeps serving after the switch.
+fn plan(docker: &Docker, drain: &str) -> String {
+    let registry = &docker.registry;
+    format!(
+        "import \"std/container\" as container\n\
+         pipeline \"shop\" {{ description = \"containers on two hosts\" }}\n\
+         param version: string = \"1.0.0\"\n\
+         secret db = env(\"SHOP_DB_PASSWORD\")\n\
+         environment production {{\n  transport = ssh\n  hosts = inventory(\"{inventory}\", \"web\")\n  {ssh}\n  \
+         vars {{ runtime = \"/usr/bin/docker\" }}\n  \
+         probe = \"/usr/bin/docker inspect -f '{{{{.Config.Image}}}}' $(cat /srv/containers/shop/live) | sed 's/.*://'\"\n}}\n\
+         stage image from container.build {{\n  image = \"{registry}/shop\"\n  context = \"app\"\n  runtime = \"/usr/bin/docker\"\n}}\n\
+         stage cache from container.accessory {{\n  needs = [image]\n  target = production\n  runtime = \"${{env.runtime}}\"\n  name = \"cache\"\n  \
+         image = \"{registry}/shop:1.0.0\"\n  cmd = [\"/bin/busybox\", \"httpd\", \"-f\", \"-p\", \"7000\", \"-h\", \"/www\"]\n}}\n\
+         stage web from container.app {{\n  needs = [image]\n  target = production\n  runtime = \"${{env.runtime}}\"\n  state = \"/srv/containers\"\n  name = \"shop\"\n  \
+         image = \"{registry}/shop\"\n  health = \"/health\"\n  health_timeout = 4s\n  drain = {drain}\n  stop_timeout = 3s\n  \
+         upstream_file = \"/srv/nginx/upstream.conf\"\n  nginx = \"{NGINX}\"\n  \
+         vars = [\"GREETING=hello world\", \"DB_PASSWORD=${{db}}\"]\n}}\n\
+         stage migrate from container.exec {{\n  needs = [web]\n  target = production\n  runtime = \"${{env.runtime}}\"\n  state = \"/srv/containers\"\n  name = \"shop\"\n  \
+         command = [\"/bin/busybox\", \"sh\", \"-c\", \"echo migrated: $GREETING\"]\n}}\n\
+         stage tail from container.logs {{\n  needs = [web]\n  target = production\n  runtime = \"${{env.runtime}}\"\n  state = \"/srv/containers\"\n  name = \"shop\"\n  lines = 5\n}}\n",
+        inventory = docker.fleet.inventory(),
+        ssh = docker.fleet.ssh_block(),
+    )
+}
+
+fn test_for(docker: &Docker, plan: &str) -> Test {
+    Test::new()
+        .plan(plan)
+        .env("DOCKER_HOST", &docker.builder())
+        .env("SHOP_DB_PASSWORD", SECRET)
+        .env("PATH", &format!("/usr/bin:/usr/sbin:/bin:/sbin:{}", std::env::var("PATH").unwrap_or_default()))
+}
+
+fn deploy(test: &Test, version: &str, healthy: bool) -> Output {
+    app_context(&test.path().join("app"), version, healthy);
+    test.run_with(&["run", "release.deploy", "--set", &format!("version={version}")])
+}
+
+/// `GET /` through a host's nginx: the version that answered, or why it failed.
+fn get(address: &str, port: u16) -> Result<String, String> {
+    let mut stream = TcpStream::connect_timeout(
+        &format!("{address}:{port}").parse().map_err(|e| format!("{e}"))?,
+        Duration::from_secs(2),
+    )
+    .map_err(|e| format!("connect: {e}"))?;
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+    stream.write_all(b"GET / HTTP/1.0\r\nHost: shop\r\n\r\n").map_err(|e| format!("write: {e}"))?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).map_err(|e| format!("read: {e}"))?;
+    let status = response.lines().next().unwrap_or_default().to_string();
+    if !status.contains(" 200 ") {
+        return Err(format!("status line {status:?}"));
+    }
+    let body = response.split("\r\n\r\n").nth(1).unwrap_or_default();
+    body.trim().strip_prefix("version ").map(str::to_string).ok_or_else(|| format!("body {body:?}"))
+}
+
+/// What every host's nginx answers now.
+fn serving(docker: &Docker, port: u16) -> Vec<String> {
+    docker.fleet.hosts.iter().map(|host| get(&host.address, port).unwrap_or_else(|e| format!("error: {e}"))).collect()
+}
+
+/// One request of the load: when it started and ended, on which host, what answered.
+struct Answer {
+    started: Instant,
+    host: usize,
+    result: Result<String, String>,
+}
+
+/// Sends requests to every host's nginx, one connection per request, until stopped.
+struct Load {
+    stop: Arc<AtomicBool>,
+    answers: Arc<Mutex<Vec<Answer>>>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Load {
+    fn start(docker: &Docker, port: u16) -> Load {
+        let stop = Arc::new(AtomicBool::new(false));
+        let answers = Arc::new(Mutex::new(Vec::new()));
+        let mut threads = Vec::new();
+        for (index, host) in docker.fleet.hosts.iter().enumerate() {
+            for _ in 0..2 {
+                let (stop, answers, address) = (stop.clone(), answers.clone(), host.address.clone());
+                threads.push(std::thread::spawn(move || {
+                    while !stop.load(Ordering::Relaxed) {
+                        let started = Instant::now();
+                        let result = get(&address, port);
+                        if let Ok(mut answers) = answers.lock() {
+                            answers.push(Answer { started, host: index, result });
+                        }
+                        std::thread::sleep(Duration::from_millis(5));
+                    }
+                }));
+            }
+        }
+        Load { stop, answers, threads }
+    }
+
+    fn finish(mut self) -> Vec<Answer> {
+        self.stop.store(true, Ordering::Relaxed);
+        for thread in self.threads.drain(..) {
+            let _ = thread.join();
+        }
+        let mut answers = std::mem::take(&mut *self.answers.lock().unwrap_or_else(|e| e.into_inner()));
+        answers.sort_by_key(|answer| answer.started);
+        answers
+    }
+}
+
+impl Drop for Load {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+/// The app containers of `host`: (name, running) each.
+fn app_containers(docker: &Docker, host: &str) -> Vec<(String, bool)> {
+    docker
+        .on(host, &["ps", "-a", "--filter", "label=deploy.app=shop", "--format", "{{.Names}} {{.State}}"])
+        .lines()
+        .filter_map(|line| line.split_once(' ').map(|(name, state)| (name.to_string(), state == "running")))
+        .collect()
+}
+
+#[test]
+fn containers_switch_with_zero_failed_requests_refuse_an_unhealthy_release_and_roll_back() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(docker) = Docker::start(2) else { return };
+    let port = docker::free_port();
+    docker.start_nginx(port);
+    let test = test_for(&docker, &plan(&docker, "2s"));
+    ok(&test.run_with(&["check", "release.deploy"]));
+
+    // 1.0.0: built, pushed, pulled and started on both hosts, behind nginx.
+    let first = deploy(&test, "1.0.0", true);
+    ok(&first);
+    assert_eq!(serving(&docker, port), ["1.0.0", "1.0.0"]);
+    assert!(
+        first.stdout.contains("migrated: hello world"),
+        "the exec stage ran in the app container: {}",
+        first.stdout
+    );
+    let registry_tags = docker.docker(&docker.builder(), &["images", "--format", "{{.Repository}}:{{.Tag}}"]).stdout;
+    assert!(registry_tags.contains(&format!("{}/shop:1.0.0", docker.registry)), "{registry_tags}");
+    let cache_before: Vec<String> = docker
+        .fleet
+        .hosts
+        .iter()
+        .map(|host| docker.on(&host.name, &["inspect", "-f", "{{.Id}} {{.State.StartedAt}}", "cache"]))
+        .collect();
+
+    // 1.1.0 under load: not one failed request; 1.0.0 until the switch, 1.1.0 after.
+    let load = Load::start(&docker, port);
+    std::thread::sleep(Duration::from_millis(500));
+    let run_started = Instant::now();
+    let second = deploy(&test, "1.1.0", true);
+    let run_ended = Instant::now();
+    std::thread::sleep(Duration::from_millis(500));
+    let answers = load.finish();
+    ok(&second);
+    let failed: Vec<String> =
+        answers.iter().filter_map(|a| a.result.as_ref().err().map(|e| format!("web-{}: {e}", a.host + 1))).collect();
+    assert!(answers.len() > 200, "the load sent only {} requests", answers.len());
+    assert!(
+        failed.is_empty(),
+        "{} of {} requests failed: {:?}",
+        failed.len(),
+        answers.len(),
+        &failed[..failed.len().min(10)]
+    );
+    for host in 0..docker.fleet.hosts.len() {
+        let mine: Vec<(&Answer, &str)> =
+            answers.iter().filter(|a| a.host == host).filter_map(|a| Some((a, a.result.as_deref().ok()?))).collect();
+        let first_new = mine.iter().find(|(_, v)| *v == "1.1.0").map(|(a, _)| a.started);
+        let first_new = first_new.unwrap_or_else(|| panic!("web-{}: 1.1.0 never answered", host + 1));
+        assert!(first_new > run_started, "web-{}: 1.1.0 answered before the run", host + 1);
+        for (answer, version) in &mine {
+            assert!(["1.0.0", "1.1.0"].contains(version), "web-{} answered {version}", host + 1);
+            if *version == "1.0.0" {
+                // nginx's reload is graceful: a worker that has not seen it yet may take one more request.
+                assert!(
+                    answer.started < first_new + Duration::from_millis(1000),
+                    "web-{}: 1.0.0 answered {:?} after 1.1.0 did",
+                    host + 1,
+                    answer.started - first_new
+                );
+            } else {
+                assert!(answer.started >= first_new);
+            }
+            if answer.started > run_ended {
+                assert_eq!(*version, "1.1.0", "web-{}: after the run", host + 1);
+            }
+        }
+    }
+    assert_eq!(serving(&docker, port), ["1.1.0", "1.1.0"]);
+    for host in &docker.fleet.hosts {
+        let mut containers = app_containers(&docker, &host.name);
+        containers.sort();
+        assert_eq!(containers, [("shop-1.0.0".to_string(), false), ("shop-1.1.0".to_string(), true)], "{}", host.name);
+        // The accessory was left alone by the app deploy.
+        let cache = docker.on(&host.name, &["inspect", "-f", "{{.Id}} {{.State.StartedAt}}", "cache"]);
+        assert!(cache_before.contains(&cache), "{}: the accessory was restarted: {cache}", host.name);
+        // The secret reached the container, through no command line and no file left behind.
+        let env = docker.on(&host.name, &["exec", "shop-1.1.0", "/bin/busybox", "env"]);
+        assert!(env.contains(&format!("DB_PASSWORD={SECRET}")) && env.contains("GREETING=hello world"), "{env}");
+        let args = docker.on(&host.name, &["inspect", "-f", "{{.Path}} {{json .Args}}", "shop-1.1.0"]);
+        assert!(!args.contains(SECRET), "{args}");
+        let leftovers = docker.ssh(&host.name, "ls /tmp | grep deploy-env || true");
+        assert_eq!(leftovers.stdout, "", "{}: env files left", host.name);
+    }
+    assert!(!second.stdout.contains(SECRET) && !second.stderr.contains(SECRET), "the secret was printed");
+    let verify = test.run_with(&["verify", "release.deploy", "--env", "production"]);
+    ok(&verify);
+    assert_eq!(
+        verify.stdout.matches("in sync (1.1.0)").count(),
+        2,
+        "deploy verify probes the live container: {}",
+        verify.stdout
+    );
+
+    // 1.2.0 never becomes healthy: no request reaches it, the hosts stay on 1.1.0.
+    let load = Load::start(&docker, port);
+    let third = deploy(&test, "1.2.0", false);
+    let answers = load.finish();
+    assert_ne!(third.code, 0, "an unhealthy release must fail: {}", third.stdout);
+    assert!(third.stdout.contains("shop-1.2.0 never received a request"), "{}", third.stdout);
+    assert!(answers.iter().all(|a| a.result.as_deref() == Ok("1.1.0")), "answers other than 1.1.0 while 1.2.0 failed");
+    assert!(!answers.is_empty());
+    assert_eq!(serving(&docker, port), ["1.1.0", "1.1.0"]);
+    for host in &docker.fleet.hosts {
+        let mut containers = app_containers(&docker, &host.name);
+        containers.sort();
+        assert_eq!(containers, [("shop-1.0.0".to_string(), false), ("shop-1.1.0".to_string(), true)], "{}", host.name);
+    }
+
+    // `deploy rollback` to 1.0.0 with the registry gone: the kept container is started again.
+    let kept: Vec<String> =
+        docker.fleet.hosts.iter().map(|h| docker.on(&h.name, &["inspect", "-f", "{{.Id}}", "shop-1.0.0"])).collect();
+    docker.stop_registry();
+    let back = test.run_with(&["rollback", "release.deploy"]);
+    ok(&back);
+    assert_eq!(serving(&docker, port), ["1.0.0", "1.0.0"], "{}", back.stdout);
+    for (host, id) in docker.fleet.hosts.iter().zip(&kept) {
+        assert_eq!(app_containers(&docker, &host.name), [("shop-1.0.0".to_string(), true)], "{}", host.name);
+        assert_eq!(
+            &docker.on(&host.name, &["inspect", "-f", "{{.Id}}", "shop-1.0.0"]),
+            id,
+            "{}: not the kept container",
+            host.name
+        );
+    }
+}
+
+#[test]
+fn registry_less_mode_streams_the_image_to_each_host() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(docker) = Docker::start(2) else { return };
+    let port = docker::free_port();
+    docker.start_nginx(port);
+    let plan = format!(
+        "import \"std/container\" as container\n\
+         pipeline \"shop\" {{ description = \"no registry\" }}\n\
+         param version: string = \"1.0.0\"\n\
+         environment production {{\n  transport = ssh\n  hosts = inventory(\"{inventory}\", \"web\")\n  {ssh}\n  \
+         vars {{ runtime = \"/usr/bin/docker\" }}\n}}\n\
+         stage image from container.build {{\n  image = \"shop\"\n  context = \"app\"\n  push = false\n  archive = \"out/shop.tar\"\n  \
+         runtime = \"/usr/bin/docker\"\n}}\n\
+         stage ship from container.load {{\n  needs = [image]\n  target = production\n  archive = \"out/shop.tar\"\n  \
+         to = \"/srv/shop-${{version}}.tar\"\n  runtime = \"${{env.runtime}}\"\n}}\n\
+         stage web from container.app {{\n  needs = [ship]\n  target = production\n  runtime = \"${{env.runtime}}\"\n  state = \"/srv/containers\"\n  name = \"shop\"\n  image = \"shop\"\n  \
+         health = \"/health\"\n  drain = 1s\n  upstream_file = \"/srv/nginx/upstream.conf\"\n  nginx = \"{NGINX}\"\n}}\n",
+        inventory = docker.fleet.inventory(),
+        ssh = docker.fleet.ssh_block(),
+    );
+    docker.stop_registry();
+    let test = test_for(&docker, &plan);
+    ok(&deploy(&test, "1.0.0", true));
+    assert_eq!(serving(&docker, port), ["1.0.0", "1.0.0"]);
+    ok(&deploy(&test, "1.1.0", true));
+    assert_eq!(serving(&docker, port), ["1.1.0", "1.1.0"]);
+    for host in &docker.fleet.hosts {
+        let images = docker.on(&host.name, &["images", "shop", "--format", "{{.Tag}}"]);
+        assert!(images.contains("1.0.0") && images.contains("1.1.0"), "{}: {images}", host.name);
+        assert!(!host.srv.join("shop-1.1.0.tar").exists(), "{}: the archive was left", host.name);
+    }
+}
+
+#[test]
+fn a_runner_killed_mid_switch_then_resume_and_rollback_leave_one_container_serving() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(docker) = Docker::start(2) else { return };
+    let port = docker::free_port();
+    docker.start_nginx(port);
+    let test = test_for(&docker, &plan(&docker, "5s"));
+    ok(&deploy(&test, "1.0.0", true));
+    assert_eq!(serving(&docker, port), ["1.0.0", "1.0.0"]);
+
+    // Killed while the old containers drain: nginx already sends to 1.1.0.
+    app_context(&test.path().join("app"), "1.1.0", true);
+    let mut child = test
+        .command(&["run", "release.deploy", "--set", "version=1.1.0", "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn: {e}"));
+    let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
+    let mut reader = BufReader::new(stdout);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 || Instant::now() > deadline {
+            break;
+        }
+        if line.contains("std/container: draining") {
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(line.contains("draining"), "the run never reached the drain: {line}");
+    let history = test.run_with(&["history", "--json"]);
+    let history: serde_json::Value = serde_json::from_str(&history.stdout).unwrap_or_default();
+    let run_id = history[0]["run_id"].as_str().unwrap_or_default().to_string();
+    assert_eq!(history[0]["status"], "crashed", "{history}");
+
+    let resumed = test.run_with(&["resume", &run_id]);
+    ok(&resumed);
+    assert_eq!(serving(&docker, port), ["1.1.0", "1.1.0"]);
+    for host in &docker.fleet.hosts {
+        let running: Vec<String> =
+            app_containers(&docker, &host.name).into_iter().filter(|(_, up)| *up).map(|(n, _)| n).collect();
+        assert_eq!(running, ["shop-1.1.0"], "{}", host.name);
+    }
+    let back = test.run_with(&["rollback", "release.deploy"]);
+    ok(&back);
+    assert_eq!(serving(&docker, port), ["1.0.0", "1.0.0"]);
+    for host in &docker.fleet.hosts {
+        assert_eq!(app_containers(&docker, &host.name), [("shop-1.0.0".to_string(), true)], "{}", host.name);
+    }
+}
