@@ -175,6 +175,7 @@ while [ $i -le "$count" ]; do
   ip -n "$ns" addr add "$address/24" dev eth0
   ip -n "$ns" link set eth0 up
   ip -n "$ns" link set lo up
+  rm -f "$host/ssh_host_ed25519_key" "$host/ssh_host_ed25519_key.pub"
   ssh-keygen -q -t ed25519 -N '' -C "$name" -f "$host/ssh_host_ed25519_key"
   cat > "$host/sshd_config" <<CONF
 ListenAddress $address
