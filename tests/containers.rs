@@ -303,12 +303,14 @@ fn containers_switch_with_zero_failed_requests_refuse_an_unhealthy_release_and_r
     }
 }
 
+/// Also: HAProxy's runtime API as the proxy, and the image's own
+/// HEALTHCHECK as the health check (`health = ""`).
 #[test]
 fn registry_less_mode_streams_the_image_to_each_host() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let Some(docker) = Docker::start(2) else { return };
     let port = docker::free_port();
-    docker.start_nginx(port);
+    docker.start_haproxy(port);
     let plan = format!(
         "import \"std/container\" as container\n\
          pipeline \"shop\" {{ description = \"no registry\" }}\n\
@@ -320,15 +322,31 @@ fn registry_less_mode_streams_the_image_to_each_host() {
          stage ship from container.load {{\n  needs = [image]\n  target = production\n  archive = \"out/shop.tar\"\n  \
          to = \"/srv/shop-${{version}}.tar\"\n  runtime = \"${{env.runtime}}\"\n}}\n\
          stage web from container.app {{\n  needs = [ship]\n  target = production\n  runtime = \"${{env.runtime}}\"\n  state = \"/srv/containers\"\n  name = \"shop\"\n  image = \"shop\"\n  \
-         health = \"/health\"\n  drain = 1s\n  upstream_file = \"/srv/nginx/upstream.conf\"\n  nginx = \"{NGINX}\"\n}}\n",
+         health = \"\"\n  health_timeout = 20s\n  drain = 1s\n  proxy = \"haproxy\"\n  haproxy_admin = \"127.0.0.1:9999\"\n  \
+         haproxy_server = \"app/app\"\n}}\n",
         inventory = docker.fleet.inventory(),
         ssh = docker.fleet.ssh_block(),
     );
     docker.stop_registry();
     let test = test_for(&docker, &plan);
-    ok(&deploy(&test, "1.0.0", true));
+    let deploy = |version: &str, healthy: bool| {
+        let context = test.path().join("app");
+        app_context(&context, version, healthy);
+        let dockerfile = std::fs::read_to_string(context.join("Dockerfile")).unwrap_or_default();
+        std::fs::write(context.join("Dockerfile"), format!("{dockerfile}{HEALTHCHECK}"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        test.run_with(&["run", "release.deploy", "--set", &format!("version={version}")])
+    };
+    let first = deploy("1.0.0", true);
+    ok(&first);
+    assert!(first.stdout.contains("shop-1.0.0 is healthy (its HEALTHCHECK)"), "{}", first.stdout);
     assert_eq!(serving(&docker, port), ["1.0.0", "1.0.0"]);
-    ok(&deploy(&test, "1.1.0", true));
+    ok(&deploy("1.1.0", true));
+    assert_eq!(serving(&docker, port), ["1.1.0", "1.1.0"]);
+    // Unhealthy by its own HEALTHCHECK: never switched to.
+    let broken = deploy("1.2.0", false);
+    assert_ne!(broken.code, 0, "{}", broken.stdout);
+    assert!(broken.stdout.contains("shop-1.2.0 is unhealthy (its HEALTHCHECK)"), "{}", broken.stdout);
     assert_eq!(serving(&docker, port), ["1.1.0", "1.1.0"]);
     for host in &docker.fleet.hosts {
         let images = docker.on(&host.name, &["images", "shop", "--format", "{{.Tag}}"]);
@@ -336,6 +354,10 @@ fn registry_less_mode_streams_the_image_to_each_host() {
         assert!(!host.srv.join("shop-1.1.0.tar").exists(), "{}: the archive was left", host.name);
     }
 }
+
+/// The image's own health check: busybox's wget asks /health every 300 ms.
+const HEALTHCHECK: &str = "HEALTHCHECK --interval=300ms --timeout=2s --retries=2 \
+    CMD [\"/bin/busybox\", \"sh\", \"-c\", \"/bin/busybox wget -q -O /dev/null http://127.0.0.1:$PORT/health\"]\n";
 
 #[test]
 fn a_runner_killed_mid_switch_then_resume_and_rollback_leave_one_container_serving() {

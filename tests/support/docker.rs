@@ -123,7 +123,30 @@ impl Docker {
         }
     }
 
-    /// The registry's process id (fleet.sh starts it first).
+    /// Starts HAProxy on every host, listening on `port` of the host's
+    /// address, its backend `app` with one server `app` (pointing at
+    /// nothing at first), its runtime API on 127.0.0.1:9999 of the host.
+    pub fn start_haproxy(&self, port: u16) {
+        for host in &self.fleet.hosts {
+            let dir = host.srv.join("haproxy");
+            std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("mkdir: {e}"));
+            std::fs::write(
+                dir.join("haproxy.cfg"),
+                format!(
+                    "global\n  stats socket ipv4@127.0.0.1:9999 level admin\n\
+                     defaults\n  mode http\n  timeout connect 2s\n  timeout client 10s\n  timeout server 10s\n\
+                     frontend web\n  bind {}:{port}\n  default_backend app\n\
+                     backend app\n  server app 127.0.0.1:9\n",
+                    host.address
+                ),
+            )
+            .unwrap_or_else(|e| panic!("write: {e}"));
+            let ran = self.ssh(&host.name, "haproxy -D -f /srv/haproxy/haproxy.cfg -p /srv/haproxy/haproxy.pid");
+            assert!(ran.ok, "haproxy on {}: {}", host.name, ran.stderr);
+        }
+    }
+
+    /// Stops the registry (fleet.sh starts it first), so nothing can be pulled.
     pub fn stop_registry(&self) {
         let state = std::fs::read_to_string(self.fleet.path().join("state")).unwrap_or_default();
         let pid = state.lines().find_map(|line| line.strip_prefix("pid ")).unwrap_or_default().to_string();
