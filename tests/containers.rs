@@ -413,3 +413,64 @@ fn a_runner_killed_mid_switch_then_resume_and_rollback_leave_one_container_servi
         assert_eq!(app_containers(&docker, &host.name), [("shop-1.0.0".to_string(), true)], "{}", host.name);
     }
 }
+
+/// Podman's command line on the test hosts: storage below the host's /srv
+/// and /run, cgroupfs (there is no systemd), events to a file.
+const PODMAN: &str = "podman --root /srv/podman --runroot /run/podman --cgroup-manager cgroupfs --events-backend file";
+
+#[test]
+fn the_same_module_runs_on_podman() {
+    if !std::path::Path::new("/usr/bin/podman").exists() {
+        eprintln!("skipped: podman is not installed (Debian: apt-get install podman)");
+        return;
+    }
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(docker) = Docker::start(1) else { return };
+    let port = docker::free_port();
+    docker.start_nginx(port);
+    let plan = format!(
+        "import \"std/container\" as container\n\
+         pipeline \"shop\" {{ description = \"podman\" }}\n\
+         param version: string = \"1.0.0\"\n\
+         environment production {{\n  transport = ssh\n  hosts = inventory(\"{inventory}\", \"web\")\n  {ssh}\n  \
+         vars {{ runtime = \"{PODMAN}\" }}\n}}\n\
+         stage image from container.build {{\n  image = \"shop\"\n  context = \"app\"\n  push = false\n  archive = \"out/shop.tar\"\n  \
+         runtime = \"/usr/bin/docker\"\n}}\n\
+         stage ship from container.load {{\n  needs = [image]\n  target = production\n  archive = \"out/shop.tar\"\n  \
+         to = \"/srv/shop-${{version}}.tar\"\n  runtime = \"${{env.runtime}}\"\n}}\n\
+         stage web from container.app {{\n  needs = [ship]\n  target = production\n  runtime = \"${{env.runtime}}\"\n  \
+         state = \"/srv/containers\"\n  name = \"shop\"\n  image = \"shop\"\n  health = \"/health\"\n  drain = 1s\n  \
+         upstream_file = \"/srv/nginx/upstream.conf\"\n  nginx = \"{NGINX}\"\n  \
+         options = [\"--ulimit\", \"nofile=4096:4096\", \"--ulimit\", \"nproc=4096:4096\"]\n}}\n",
+        inventory = docker.fleet.inventory(),
+        ssh = docker.fleet.ssh_block(),
+    );
+    let test = test_for(&docker, &plan);
+    let first = deploy(&test, "1.0.0", true);
+    if first.code != 0 {
+        // Podman may refuse to run a container here (no permission for its
+        // rlimits or cgroups in this machine's own sandbox): say exactly why.
+        let probe = docker.ssh(
+            "web-1",
+            &format!("{PODMAN} run --rm --network host --ulimit nofile=4096:4096 --ulimit nproc=4096:4096 localhost/shop:1.0.0 /bin/busybox true"),
+        );
+        if !probe.ok {
+            eprintln!("skipped: podman cannot run a container on this machine: {}", probe.stderr);
+            return;
+        }
+    }
+    ok(&first);
+    assert_eq!(serving(&docker, port), ["1.0.0"]);
+    ok(&deploy(&test, "1.1.0", true));
+    assert_eq!(serving(&docker, port), ["1.1.0"]);
+    let running = docker.ssh("web-1", &format!("{PODMAN} ps --filter label=deploy.app=shop --format '{{{{.Names}}}}'"));
+    assert_eq!(running.stdout, "shop-1.1.0");
+    let all = docker.ssh("web-1", &format!("{PODMAN} ps -a --filter label=deploy.app=shop --format '{{{{.Names}}}}'"));
+    assert!(all.stdout.contains("shop-1.0.0"), "the previous container is kept: {}", all.stdout);
+    ok(&test.run_with(&["rollback", "release.deploy"]));
+    assert_eq!(serving(&docker, port), ["1.0.0"]);
+    let listing = docker.ssh("web-1", &format!("{PODMAN} ps --filter label=deploy.app=shop --format '{{{{.Names}}}}'"));
+    assert_eq!(listing.stdout, "shop-1.0.0", "only the previous container runs after the rollback");
+    // No dockerd container was involved: the host's Docker has none.
+    assert_eq!(docker.on("web-1", &["ps", "-aq"]), "");
+}
