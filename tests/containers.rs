@@ -400,7 +400,7 @@ fn a_runner_killed_mid_switch_then_resume_and_rollback_leave_one_container_servi
 
     let resumed = test.run_with(&["resume", &run_id]);
     ok(&resumed);
-    assert_eq!(serving(&docker, port), ["1.1.0", "1.1.0"]);
+    assert_eq!(serving(&docker, port), ["1.1.0", "1.1.0"], "{}", resumed.stdout);
     for host in &docker.fleet.hosts {
         let running: Vec<String> =
             app_containers(&docker, &host.name).into_iter().filter(|(_, up)| *up).map(|(n, _)| n).collect();
