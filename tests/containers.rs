@@ -65,7 +65,8 @@ fn plan(docker: &Docker, drain: &str) -> String {
          stage web from container.app {{\n  needs = [image]\n  target = production\n  runtime = \"${{env.runtime}}\"\n  state = \"/srv/containers\"\n  name = \"shop\"\n  \
          image = \"{registry}/shop\"\n  health = \"/health\"\n  health_timeout = 4s\n  drain = {drain}\n  stop_timeout = 3s\n  \
          upstream_file = \"/srv/nginx/upstream.conf\"\n  nginx = \"{NGINX}\"\n  \
-         vars = [\"GREETING=hello world\", \"DB_PASSWORD=${{db}}\"]\n}}\n\
+         vars = [\"GREETING=hello world\", \"DB_PASSWORD=${{db}}\"]\n  \
+         volumes = [\"/srv/data:/data\"]\n  labels = [\"team=shop floor\"]\n  memory = \"64m\"\n  restart = \"on-failure\"\n}}\n\
          stage migrate from container.exec {{\n  needs = [web]\n  target = production\n  runtime = \"${{env.runtime}}\"\n  state = \"/srv/containers\"\n  name = \"shop\"\n  \
          command = [\"/bin/busybox\", \"sh\", \"-c\", \"echo migrated: $GREETING\"]\n}}\n\
          stage tail from container.logs {{\n  needs = [web]\n  target = production\n  runtime = \"${{env.runtime}}\"\n  state = \"/srv/containers\"\n  name = \"shop\"\n  lines = 5\n}}\n",
@@ -165,6 +166,47 @@ impl Drop for Load {
     }
 }
 
+/// Reads every process's command line until stopped: how many times it
+/// read the table, and the command lines that held [`SECRET`].
+struct ProcessScan {
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<(usize, Vec<String>)>>,
+}
+
+impl ProcessScan {
+    fn start() -> ProcessScan {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let (mut scans, mut leaked) = (0, Vec::new());
+            while !flag.load(Ordering::Relaxed) {
+                for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+                    let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+                    let line = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+                    if line.contains(SECRET) {
+                        leaked.push(line);
+                    }
+                }
+                scans += 1;
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            (scans, leaked)
+        });
+        ProcessScan { stop, thread: Some(thread) }
+    }
+
+    fn finish(mut self) -> (usize, Vec<String>) {
+        self.stop.store(true, Ordering::Relaxed);
+        self.thread.take().and_then(|thread| thread.join().ok()).unwrap_or_default()
+    }
+}
+
+impl Drop for ProcessScan {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
 /// The app containers of `host`: (name, running) each.
 fn app_containers(docker: &Docker, host: &str) -> Vec<(String, bool)> {
     docker
@@ -202,6 +244,9 @@ fn containers_switch_with_zero_failed_requests_refuse_an_unhealthy_release_and_r
         .collect();
 
     // 1.1.0 under load: not one failed request; 1.0.0 until the switch, 1.1.0 after.
+    // Meanwhile every process's command line is read for the secret (the
+    // hosts share this machine's process table).
+    let seen = ProcessScan::start();
     let load = Load::start(&docker, port);
     std::thread::sleep(Duration::from_millis(500));
     let run_started = Instant::now();
@@ -209,7 +254,10 @@ fn containers_switch_with_zero_failed_requests_refuse_an_unhealthy_release_and_r
     let run_ended = Instant::now();
     std::thread::sleep(Duration::from_millis(500));
     let answers = load.finish();
+    let (scans, leaked) = seen.finish();
     ok(&second);
+    assert!(scans > 20, "the process table was read only {scans} times");
+    assert!(leaked.is_empty(), "the secret was on a command line: {leaked:?}");
     let failed: Vec<String> =
         answers.iter().filter_map(|a| a.result.as_ref().err().map(|e| format!("web-{}: {e}", a.host + 1))).collect();
     assert!(answers.len() > 200, "the load sent only {} requests", answers.len());
@@ -257,6 +305,12 @@ fn containers_switch_with_zero_failed_requests_refuse_an_unhealthy_release_and_r
         assert!(env.contains(&format!("DB_PASSWORD={SECRET}")) && env.contains("GREETING=hello world"), "{env}");
         let args = docker.on(&host.name, &["inspect", "-f", "{{.Path}} {{json .Args}}", "shop-1.1.0"]);
         assert!(!args.contains(SECRET), "{args}");
+        // Volumes, labels, limits and the restart policy pass through.
+        let settings = docker.on(
+            &host.name,
+            &["inspect", "-f", "{{json .HostConfig.Binds}} {{index .Config.Labels \"team\"}} {{.HostConfig.Memory}} {{.HostConfig.RestartPolicy.Name}}", "shop-1.1.0"],
+        );
+        assert_eq!(settings, "[\"/srv/data:/data\"] shop floor 67108864 on-failure", "{}", host.name);
         let leftovers = docker.ssh(&host.name, "ls /tmp | grep deploy-env || true");
         assert_eq!(leftovers.stdout, "", "{}: env files left", host.name);
     }
