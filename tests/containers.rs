@@ -377,7 +377,7 @@ fn registry_less_mode_streams_the_image_to_each_host() {
          to = \"/srv/shop-${{version}}.tar\"\n  runtime = \"${{env.runtime}}\"\n}}\n\
          stage web from container.app {{\n  needs = [ship]\n  target = production\n  runtime = \"${{env.runtime}}\"\n  state = \"/srv/containers\"\n  name = \"shop\"\n  image = \"shop\"\n  \
          health = \"\"\n  health_timeout = 20s\n  drain = 1s\n  proxy = \"haproxy\"\n  haproxy_admin = \"127.0.0.1:9999\"\n  \
-         haproxy_server = \"app/app\"\n}}\n",
+         haproxy_server = \"app/app\"\n  keep = 1\n}}\n",
         inventory = docker.fleet.inventory(),
         ssh = docker.fleet.ssh_block(),
     );
@@ -406,6 +406,19 @@ fn registry_less_mode_streams_the_image_to_each_host() {
         let images = docker.on(&host.name, &["images", "shop", "--format", "{{.Tag}}"]);
         assert!(images.contains("1.0.0") && images.contains("1.1.0"), "{}: {images}", host.name);
         assert!(!host.srv.join("shop-1.1.0.tar").exists(), "{}: the archive was left", host.name);
+    }
+    // keep = 1: after 1.3.0, the images of the live (1.3.0) and the previous
+    // (1.1.0) container stay; 1.0.0 and the refused 1.2.0 are removed.
+    ok(&deploy("1.3.0", true));
+    assert_eq!(serving(&docker, port), ["1.3.0", "1.3.0"]);
+    for host in &docker.fleet.hosts {
+        let mut images: Vec<String> =
+            docker.on(&host.name, &["images", "shop", "--format", "{{.Tag}}"]).lines().map(str::to_string).collect();
+        images.sort();
+        assert_eq!(images, ["1.1.0", "1.3.0"], "{}", host.name);
+        let mut containers = app_containers(&docker, &host.name);
+        containers.sort();
+        assert_eq!(containers, [("shop-1.1.0".to_string(), false), ("shop-1.3.0".to_string(), true)], "{}", host.name);
     }
 }
 
