@@ -48,8 +48,9 @@ fn ok(output: &Output) {
     assert_eq!(output.code, 0, "stdout:\n{}\nstderr:\n{}", output.stdout, output.stderr);
 }
 
-/// The plan; `drain`: how long the old container keeps serving after the switch.
-fn plan(docker: &Docker, drain: &str) -> String {
+/// The plan; `drain`: how long the old container keeps serving after the
+/// switch; `network`: the app's network ("host", or a network's name).
+fn plan(docker: &Docker, drain: &str, network: &str) -> String {
     let registry = &docker.registry;
     format!(
         "import \"std/container\" as container\n\
@@ -63,7 +64,7 @@ fn plan(docker: &Docker, drain: &str) -> String {
          stage cache from container.accessory {{\n  needs = [image]\n  target = production\n  runtime = \"${{env.runtime}}\"\n  name = \"cache\"\n  \
          image = \"{registry}/shop:1.0.0\"\n  cmd = [\"/bin/busybox\", \"httpd\", \"-f\", \"-p\", \"7000\", \"-h\", \"/www\"]\n}}\n\
          stage web from container.app {{\n  needs = [image]\n  target = production\n  runtime = \"${{env.runtime}}\"\n  state = \"/srv/containers\"\n  name = \"shop\"\n  \
-         image = \"{registry}/shop\"\n  health = \"/health\"\n  health_timeout = 4s\n  drain = {drain}\n  stop_timeout = 3s\n  \
+         image = \"{registry}/shop\"\n  health = \"/health\"\n  health_timeout = 4s\n  drain = {drain}\n  network = \"{network}\"\n  stop_timeout = 3s\n  \
          upstream_file = \"/srv/nginx/upstream.conf\"\n  nginx = \"{NGINX}\"\n  \
          vars = [\"GREETING=hello world\", \"DB_PASSWORD=${{db}}\"]\n  \
          volumes = [\"/srv/data:/data\"]\n  labels = [\"team=shop floor\"]\n  memory = \"64m\"\n  restart = \"on-failure\"\n}}\n\
@@ -222,7 +223,7 @@ fn containers_switch_with_zero_failed_requests_refuse_an_unhealthy_release_and_r
     let Some(docker) = Docker::start(2) else { return };
     let port = docker::free_port();
     docker.start_nginx(port);
-    let test = test_for(&docker, &plan(&docker, "2s"));
+    let test = test_for(&docker, &plan(&docker, "2s", "host"));
     ok(&test.run_with(&["check", "release.deploy"]));
 
     // 1.0.0: built, pushed, pulled and started on both hosts, behind nginx.
@@ -432,7 +433,11 @@ fn a_runner_killed_mid_switch_then_resume_and_rollback_leave_one_container_servi
     let Some(docker) = Docker::start(2) else { return };
     let port = docker::free_port();
     docker.start_nginx(port);
-    let test = test_for(&docker, &plan(&docker, "5s"));
+    // This app runs on a network of its own, published on 127.0.0.1.
+    for host in &docker.fleet.hosts {
+        docker.on(&host.name, &["network", "create", "shopnet"]);
+    }
+    let test = test_for(&docker, &plan(&docker, "5s", "shopnet"));
     ok(&deploy(&test, "1.0.0", true));
     assert_eq!(serving(&docker, port), ["1.0.0", "1.0.0"]);
 
@@ -478,6 +483,8 @@ fn a_runner_killed_mid_switch_then_resume_and_rollback_leave_one_container_servi
     assert_eq!(serving(&docker, port), ["1.0.0", "1.0.0"]);
     for host in &docker.fleet.hosts {
         assert_eq!(app_containers(&docker, &host.name), [("shop-1.0.0".to_string(), true)], "{}", host.name);
+        let network = docker.on(&host.name, &["inspect", "-f", "{{.HostConfig.NetworkMode}}", "shop-1.0.0"]);
+        assert_eq!(network, "shopnet", "{}", host.name);
     }
 }
 
