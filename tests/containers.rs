@@ -113,6 +113,20 @@ fn serving(docker: &Docker, port: u16) -> Vec<String> {
     docker.fleet.hosts.iter().map(|host| get(&host.address, port).unwrap_or_else(|e| format!("error: {e}"))).collect()
 }
 
+/// What every host's nginx answers once it answers `expected` everywhere,
+/// or after 5 s: a reload is graceful, so for a moment an old worker may
+/// still answer with the configuration before it.
+fn settled(docker: &Docker, port: u16, expected: &str) -> Vec<String> {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let now = serving(docker, port);
+        if now.iter().all(|v| v == expected) || Instant::now() > deadline {
+            return now;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// One request of the load: when it started and ended, on which host, what answered.
 struct Answer {
     started: Instant,
@@ -485,6 +499,139 @@ fn a_runner_killed_mid_switch_then_resume_and_rollback_leave_one_container_servi
         assert_eq!(app_containers(&docker, &host.name), [("shop-1.0.0".to_string(), true)], "{}", host.name);
         let network = docker.on(&host.name, &["inspect", "-f", "{{.HostConfig.NetworkMode}}", "shop-1.0.0"]);
         assert_eq!(network, "shopnet", "{}", host.name);
+    }
+}
+
+/// `GET /` through a host's nginx as the user `uid` (the sticky cookie).
+fn get_as(address: &str, port: u16, uid: usize) -> Result<String, String> {
+    let mut stream = TcpStream::connect_timeout(
+        &format!("{address}:{port}").parse().map_err(|e| format!("{e}"))?,
+        Duration::from_secs(2),
+    )
+    .map_err(|e| format!("connect: {e}"))?;
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+    let request = format!("GET / HTTP/1.0\r\nHost: shop\r\nCookie: uid=user-{uid}\r\n\r\n");
+    stream.write_all(request.as_bytes()).map_err(|e| format!("write: {e}"))?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).map_err(|e| format!("read: {e}"))?;
+    if !response.lines().next().unwrap_or_default().contains(" 200 ") {
+        return Err(response.lines().next().unwrap_or_default().to_string());
+    }
+    let body = response.split("\r\n\r\n").nth(1).unwrap_or_default();
+    body.trim().strip_prefix("version ").map(str::to_string).ok_or_else(|| format!("body {body:?}"))
+}
+
+/// A traffic canary over containers: `container.app { switch = false }`
+/// starts 1.1.0 beside 1.0.0 and `container.split` sends 50%, then 100% of
+/// the users to it through nginx, sticky by cookie; `retire` stops 1.0.0;
+/// `deploy rollback` sends every user back to 1.0.0, started again.
+#[test]
+fn a_traffic_canary_moves_users_to_the_new_container_and_back() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(docker) = Docker::start(2) else { return };
+    let port = docker::free_port();
+    docker.start_nginx_split(port);
+    let plan = format!(
+        "import \"std/container\" as container\n\
+         pipeline \"shop\" {{ description = \"canary\" }}\n\
+         param version: string = \"1.0.0\"\n\
+         environment production {{\n  transport = ssh\n  hosts = inventory(\"{inventory}\", \"web\")\n  {ssh}\n}}\n\
+         stage image from container.build {{\n  image = \"{registry}/shop\"\n  context = \"app\"\n  runtime = \"/usr/bin/docker\"\n}}\n\
+         stage router from container.split {{\n  target = production\n  runtime = \"/usr/bin/docker\"\n  \
+         state = \"/srv/containers\"\n  name = \"shop\"\n  config = \"/srv/nginx/split.conf\"\n  nginx = \"{NGINX}\"\n  \
+         health = \"/health\"\n}}\n\
+         stage web from container.app {{\n  needs = [image]\n  target = production\n  \
+         strategy canary {{\n    steps = [50%, 100%]\n    pause = 3s\n    traffic = router\n    \
+         retire {{ run \"/usr/bin/docker stop -t 3 shop-${{previous_version}}\" }}\n  }}\n  \
+         runtime = \"/usr/bin/docker\"\n  state = \"/srv/containers\"\n  name = \"shop\"\n  image = \"{registry}/shop\"\n  \
+         health = \"/health\"\n  switch = false\n}}\n",
+        inventory = docker.fleet.inventory(),
+        ssh = docker.fleet.ssh_block(),
+        registry = docker.registry,
+    );
+    let test = test_for(&docker, &plan);
+    ok(&test.run_with(&["check", "release.deploy"]));
+    let first = deploy(&test, "1.0.0", true);
+    ok(&first);
+    assert_eq!(settled(&docker, port, "1.0.0"), ["1.0.0", "1.0.0"], "{}", first.stdout);
+
+    // 20 users per host ask over and over while 1.1.0 goes to 50%, then 100%.
+    let stop = Arc::new(AtomicBool::new(false));
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let threads: Vec<_> = docker
+        .fleet
+        .hosts
+        .iter()
+        .enumerate()
+        .map(|(host, h)| {
+            let (stop, seen, address) = (stop.clone(), seen.clone(), h.address.clone());
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    for uid in 0..20 {
+                        let at = Instant::now();
+                        let answer = get_as(&address, port, uid);
+                        if let Ok(mut seen) = seen.lock() {
+                            seen.push((host, uid, at, answer));
+                        }
+                    }
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+            })
+        })
+        .collect();
+    let second = deploy(&test, "1.1.0", true);
+    stop.store(true, Ordering::Relaxed);
+    for thread in threads {
+        let _ = thread.join();
+    }
+    ok(&second);
+    let seen = std::mem::take(&mut *seen.lock().unwrap_or_else(|e| e.into_inner()));
+    let failed: Vec<&String> = seen.iter().filter_map(|(_, _, _, a)| a.as_ref().err()).collect();
+    assert!(
+        failed.is_empty(),
+        "{} of {} requests failed: {:?}",
+        failed.len(),
+        seen.len(),
+        &failed[..failed.len().min(5)]
+    );
+    for host in 0..docker.fleet.hosts.len() {
+        let mine: Vec<_> = seen.iter().filter(|(h, _, _, _)| *h == host).collect();
+        let mixed = mine.chunks(20).any(|round| {
+            let new = round.iter().filter(|(_, _, _, a)| a.as_deref() == Ok("1.1.0")).count();
+            new > 0 && new < round.len()
+        });
+        assert!(mixed, "web-{}: no round of the 20 users saw both versions (the 50% step)", host + 1);
+        for uid in 0..20 {
+            let answers: Vec<_> = mine.iter().filter(|(_, u, _, _)| *u == uid).collect();
+            let first_new = answers.iter().find(|(_, _, _, a)| a.as_deref() == Ok("1.1.0")).map(|(_, _, at, _)| *at);
+            let first_new = first_new.unwrap_or_else(|| panic!("web-{}: user {uid} never got 1.1.0", host + 1));
+            // Sticky: a user who got 1.1.0 keeps it while the share grows
+            // (but for the moment an nginx reload lets old workers finish).
+            for (_, _, at, answer) in &answers {
+                if answer.as_deref() == Ok("1.0.0") && *at > first_new {
+                    assert!(
+                        *at - first_new < Duration::from_secs(1),
+                        "web-{}: user {uid} went back to 1.0.0 {:?} after getting 1.1.0",
+                        host + 1,
+                        *at - first_new
+                    );
+                }
+            }
+        }
+    }
+    assert_eq!(serving(&docker, port), ["1.1.0", "1.1.0"]);
+    for host in &docker.fleet.hosts {
+        let mut containers = app_containers(&docker, &host.name);
+        containers.sort();
+        assert_eq!(containers, [("shop-1.0.0".to_string(), false), ("shop-1.1.0".to_string(), true)], "{}", host.name);
+    }
+
+    // Back: 1.0.0 started again, every user on it, 1.1.0 removed.
+    let back = test.run_with(&["rollback", "release.deploy"]);
+    ok(&back);
+    assert_eq!(serving(&docker, port), ["1.0.0", "1.0.0"], "{}", back.stdout);
+    for host in &docker.fleet.hosts {
+        assert_eq!(app_containers(&docker, &host.name), [("shop-1.0.0".to_string(), true)], "{}", host.name);
     }
 }
 

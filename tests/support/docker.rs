@@ -102,18 +102,30 @@ impl Docker {
     /// /srv/nginx/upstream.conf defines (nothing answers there at first).
     /// The `nginx` argument of `container.app` that reaches it: [`NGINX`].
     pub fn start_nginx(&self, port: u16) {
+        self.start_nginx_with(port, "upstream.conf", "upstream app {\n    server 127.0.0.1:9;\n}\n", "http://app");
+    }
+
+    /// nginx for `container.split`: /srv/nginx/split.conf defines the
+    /// stable and canary upstreams and `$app_upstream` (all to nothing at first).
+    pub fn start_nginx_split(&self, port: u16) {
+        let split =
+            "upstream app_stable {\n    server 127.0.0.1:9;\n}\nupstream app_canary {\n    server 127.0.0.1:9;\n}\n\
+                     split_clients \"$cookie_uid\" $app_upstream {\n    * app_stable;\n}\n";
+        self.start_nginx_with(port, "split.conf", split, "http://$app_upstream");
+    }
+
+    fn start_nginx_with(&self, port: u16, include: &str, text: &str, proxy_pass: &str) {
         for host in &self.fleet.hosts {
             let dir = host.srv.join("nginx");
             std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("mkdir: {e}"));
-            std::fs::write(dir.join("upstream.conf"), "upstream app {\n    server 127.0.0.1:9;\n}\n")
-                .unwrap_or_else(|e| panic!("write: {e}"));
+            std::fs::write(dir.join(include), text).unwrap_or_else(|e| panic!("write: {e}"));
             std::fs::write(
                 dir.join("nginx.conf"),
                 format!(
                     "worker_processes 2;\npid /srv/nginx/nginx.pid;\nerror_log /srv/nginx/error.log;\n\
                      events {{ worker_connections 1024; }}\n\
-                     http {{\n  access_log off;\n  include /srv/nginx/upstream.conf;\n  \
-                     server {{\n    listen {}:{port};\n    location / {{ proxy_pass http://app; }}\n  }}\n}}\n",
+                     http {{\n  access_log off;\n  include /srv/nginx/{include};\n  \
+                     server {{\n    listen {}:{port};\n    location / {{ proxy_pass {proxy_pass}; }}\n  }}\n}}\n",
                     host.address
                 ),
             )
