@@ -113,6 +113,16 @@ fn serving(docker: &Docker, port: u16) -> Vec<String> {
     docker.fleet.hosts.iter().map(|host| get(&host.address, port).unwrap_or_else(|e| format!("error: {e}"))).collect()
 }
 
+/// The body of `GET PATH` from the registry (its HTTP API).
+fn registry_get(registry: &str, path: &str) -> String {
+    let mut stream = TcpStream::connect(registry).unwrap_or_else(|e| panic!("registry {registry}: {e}"));
+    let request = format!("GET {path} HTTP/1.0\r\nHost: {registry}\r\n\r\n");
+    stream.write_all(request.as_bytes()).unwrap_or_else(|e| panic!("registry: {e}"));
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    response.split("\r\n\r\n").nth(1).unwrap_or_default().to_string()
+}
+
 /// What every host's nginx answers once it answers `expected` everywhere,
 /// or after 5 s: a reload is graceful, so for a moment an old worker may
 /// still answer with the configuration before it.
@@ -239,6 +249,11 @@ fn containers_switch_with_zero_failed_requests_refuse_an_unhealthy_release_and_r
     docker.start_nginx(port);
     let test = test_for(&docker, &plan(&docker, "2s", "host"));
     ok(&test.run_with(&["check", "release.deploy"]));
+    // The plan's directory is a git repository: the image is tagged with its commit too.
+    common::background::git(test.path(), &["init", "--quiet"]);
+    common::background::git(test.path(), &["add", "release.deploy"]);
+    common::background::git(test.path(), &["commit", "--quiet", "-m", "the shop"]);
+    let commit = common::background::git(test.path(), &["rev-parse", "HEAD"]);
 
     // 1.0.0: built, pushed, pulled and started on both hosts, behind nginx.
     let first = deploy(&test, "1.0.0", true);
@@ -249,8 +264,8 @@ fn containers_switch_with_zero_failed_requests_refuse_an_unhealthy_release_and_r
         "the exec stage ran in the app container: {}",
         first.stdout
     );
-    let registry_tags = docker.docker(&docker.builder(), &["images", "--format", "{{.Repository}}:{{.Tag}}"]).stdout;
-    assert!(registry_tags.contains(&format!("{}/shop:1.0.0", docker.registry)), "{registry_tags}");
+    let pushed = registry_get(&docker.registry, "/v2/shop/tags/list");
+    assert!(pushed.contains("\"1.0.0\"") && pushed.contains(&format!("\"{commit}\"")), "the registry has {pushed}");
     let cache_before: Vec<String> = docker
         .fleet
         .hosts
@@ -345,6 +360,13 @@ fn containers_switch_with_zero_failed_requests_refuse_an_unhealthy_release_and_r
     let answers = load.finish();
     assert_ne!(third.code, 0, "an unhealthy release must fail: {}", third.stdout);
     assert!(third.stdout.contains("shop-1.2.0 never received a request"), "{}", third.stdout);
+    // The build's rollback removed the tags it made (1.2.0 and the commit), and only those.
+    let local = docker
+        .docker(&docker.builder(), &["images", "--format", "{{.Tag}}", &format!("{}/shop", docker.registry)])
+        .stdout;
+    let mut local: Vec<&str> = local.lines().collect();
+    local.sort();
+    assert_eq!(local, ["1.0.0", "1.1.0"], "the builder's tags after the failed 1.2.0");
     assert!(answers.iter().all(|a| a.result.as_deref() == Ok("1.1.0")), "answers other than 1.1.0 while 1.2.0 failed");
     assert!(!answers.is_empty());
     assert_eq!(serving(&docker, port), ["1.1.0", "1.1.0"]);
