@@ -189,3 +189,13 @@ fn su_becomes_another_user_from_a_root_login_and_refuses_any_other_login() {
     assert!(all.contains("become_method = su runs `su` without a tty: the login user must be root"), "{all}");
     assert!(!srv.join("who-su").exists(), "the step ran: {all}");
 }
+
+#[test]
+fn an_unknown_become_method_is_found_before_anything_runs() {
+    let plan = "pipeline \"become\" {}\nenvironment production {\n  transport = ssh\n  hosts = [\"web-1\"]\n  \
+                ssh { become = true  become_method = doas }\n}\n\
+                stage ship {\n  target = production\n  run \"true\"\n  rollback { run \"true\" }\n}\n";
+    let output = Test::new().plan(plan).run_with(&["check", "release.deploy"]);
+    assert_eq!(output.code, 1, "{}", output.stderr);
+    assert!(output.stderr.contains("`become_method` is `sudo` or `su`, found `doas`"), "{}", output.stderr);
+}
