@@ -5,6 +5,7 @@
 
 use super::ast::*;
 use super::ident::{ident_end, is_ident_char, is_ident_start, KEYWORDS};
+use super::lexer::{next_token, trivia_end, TokenKind};
 use super::literal::{decode_escape, out_of_range};
 use super::span::{FileId, Span};
 use super::syntax_error::{check_nesting, Expected, Want, MAX_NESTING};
@@ -308,28 +309,10 @@ impl<'t> Descent<'t> {
         self.bytes[self.pos..].starts_with(literal.as_bytes())
     }
 
-    /// WHITESPACE and COMMENT, as pest skips them between tokens.
+    /// WHITESPACE and COMMENT, as pest skips them between tokens (the
+    /// lexer's one rule of trivia).
     fn skip(&mut self) {
-        loop {
-            match self.peek() {
-                Some(b' ' | b'\t' | b'\r' | b'\n') => self.pos += 1,
-                Some(0xEF) if self.at("\u{FEFF}") => self.pos += 3,
-                Some(b'/') if self.at("//") => {
-                    self.pos += 2;
-                    while let Some(byte) = self.peek() {
-                        if byte == b'\n' {
-                            break;
-                        }
-                        self.pos += 1;
-                    }
-                }
-                Some(b'/') if self.at("/*") => match self.text[self.pos + 2..].find("*/") {
-                    Some(end) => self.pos += 2 + end + 2,
-                    None => return,
-                },
-                _ => return,
-            }
-        }
+        self.pos = trivia_end(self.text, self.pos);
     }
 
     /// A literal token (`{`, `=`, ...), after trivia.
@@ -493,56 +476,23 @@ impl<'t> Descent<'t> {
             return None;
         }
         let start = self.pos;
-        let bytes = self.bytes;
         let mut depth = 0usize;
         let mut at = start;
-        while at < bytes.len() {
-            match bytes[at] {
-                b'{' => depth += 1,
-                b'}' => {
+        while at < self.bytes.len() {
+            let token = next_token(self.text, at);
+            at = token.span.end;
+            match token.kind {
+                TokenKind::Punct if self.bytes[token.span.start] == b'{' => depth += 1,
+                TokenKind::Punct if self.bytes[token.span.start] == b'}' => {
                     depth = depth.checked_sub(1)?;
                     if depth == 0 {
-                        self.pos = at + 1;
+                        self.pos = at;
                         return Some(Block { entries: Vec::new(), span: Span::new(start, self.pos) });
                     }
                 }
-                b'"' => {
-                    // A string ends at an unescaped quote; `${...}` holds no quotes.
-                    at += 1;
-                    while at < bytes.len() && bytes[at] != b'"' {
-                        match bytes[at] {
-                            b'\\' => at += 1,
-                            b'\n' => return None,
-                            _ => {}
-                        }
-                        at += 1;
-                    }
-                }
-                b'`' if bytes[at..].starts_with(b"```") => {
-                    let end = self.text[at + 3..].find("```")?;
-                    at += 3 + end + 2;
-                }
-                b'`' => {
-                    at += 1;
-                    while at < bytes.len() && bytes[at] != b'`' {
-                        if bytes[at] == b'\n' {
-                            return None;
-                        }
-                        at += 1;
-                    }
-                }
-                b'/' if bytes.get(at + 1) == Some(&b'/') => {
-                    while at < bytes.len() && bytes[at] != b'\n' {
-                        at += 1;
-                    }
-                }
-                b'/' if bytes.get(at + 1) == Some(&b'*') => {
-                    let end = self.text[at + 2..].find("*/")?;
-                    at += 2 + end + 1;
-                }
+                _ if token.is_unterminated() => return None,
                 _ => {}
             }
-            at += 1;
         }
         None
     }

@@ -3,6 +3,7 @@
 pub mod ast;
 mod descent;
 pub(crate) mod ident;
+pub mod lexer;
 pub mod literal;
 /// Spans and source files live in the leaf module [`crate::source`].
 pub use crate::source as span;

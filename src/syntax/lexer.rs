@@ -1,0 +1,459 @@
+//! The lossless token stream of a `.deploy` text: every byte belongs to one
+//! token, trivia (whitespace, blank lines, comments) included, each with its
+//! range. It is kept beside the syntax tree, not instead of it: the parser
+//! builds the tree (and reads trivia with [`trivia_end`], the one rule of
+//! what lies between tokens); the formatter's comments, the editor's cursor
+//! context and hover words, and the shell hint read tokens. Strings and Rhai
+//! snippets are one token each, ending where the parser ends them, so a `//`
+//! inside either is never taken for a comment. Lexing never fails: a string,
+//! comment or snippet that is not closed is a token that says so.
+
+use super::ident::{ident_end, is_ident_char, is_ident_start, KEYWORDS};
+use super::span::Span;
+
+/// What a token is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenKind {
+    /// Spaces, tabs, line breaks (and the byte-order mark), as one run.
+    Whitespace,
+    /// `// ...` up to (not including) its line break; `///` is a doc comment.
+    LineComment,
+    /// `/* ... */`; one not closed runs to the end of the text.
+    BlockComment { terminated: bool },
+    /// A run of letters, digits and `_`: a name, a keyword, a number (`30s`).
+    Word,
+    /// `"..."` with its interpolations; one not closed ends before its line break.
+    String { terminated: bool },
+    /// `` `...` `` on one line, or ```` ```...``` ```` (`fenced`).
+    Rhai { fenced: bool, terminated: bool },
+    /// One ASCII punctuation byte: `{`, `=`, `,`, `.`, `-`, `%`, ...
+    Punct,
+    /// Any other character (non-ASCII outside strings, control characters).
+    Other,
+}
+
+/// One token and the bytes it covers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Token {
+    pub kind: TokenKind,
+    pub span: Span,
+}
+
+impl Token {
+    /// Whitespace or a comment: what lies between the tokens the parser reads.
+    pub fn is_trivia(&self) -> bool {
+        matches!(self.kind, TokenKind::Whitespace | TokenKind::LineComment | TokenKind::BlockComment { .. })
+    }
+
+    pub fn is_comment(&self) -> bool {
+        matches!(self.kind, TokenKind::LineComment | TokenKind::BlockComment { .. })
+    }
+
+    /// A string, comment or snippet that its text ends before it is closed.
+    pub fn is_unterminated(&self) -> bool {
+        matches!(
+            self.kind,
+            TokenKind::BlockComment { terminated: false }
+                | TokenKind::String { terminated: false }
+                | TokenKind::Rhai { terminated: false, .. }
+        )
+    }
+
+    /// The byte `byte` as a punctuation token.
+    pub fn is_punct(&self, text: &str, byte: u8) -> bool {
+        self.kind == TokenKind::Punct && text.as_bytes().get(self.span.start) == Some(&byte)
+    }
+
+    pub fn text<'t>(&self, text: &'t str) -> &'t str {
+        text.get(self.span.start..self.span.end).unwrap_or_default()
+    }
+}
+
+/// Every token of a text, in order; together they cover it exactly.
+#[derive(Clone, Debug, Default)]
+pub struct Tokens {
+    list: Vec<Token>,
+}
+
+impl Tokens {
+    pub fn of(text: &str) -> Tokens {
+        let mut list = Vec::with_capacity(text.len() / 4);
+        let mut pos = 0;
+        while pos < text.len() {
+            let token = next_token(text, pos);
+            pos = token.span.end;
+            list.push(token);
+        }
+        Tokens { list }
+    }
+
+    pub fn as_slice(&self) -> &[Token] {
+        &self.list
+    }
+
+    pub fn iter(&self) -> std::slice::Iter<'_, Token> {
+        self.list.iter()
+    }
+
+    /// The index of the first token that ends after `offset` (the one
+    /// holding it), or the number of tokens at the end of the text.
+    pub fn index_at(&self, offset: usize) -> usize {
+        self.list.partition_point(|token| token.span.end <= offset)
+    }
+
+    /// The token holding the byte at `offset`.
+    pub fn at(&self, offset: usize) -> Option<&Token> {
+        self.list.get(self.index_at(offset))
+    }
+
+    /// The name, keyword or number under `offset`, or just before it (a
+    /// cursor right after a word is on it).
+    pub fn word_at(&self, offset: usize) -> Option<Span> {
+        let index = self.index_at(offset);
+        let here = self.list.get(index).filter(|t| t.kind == TokenKind::Word && t.span.start <= offset);
+        let before = index
+            .checked_sub(1)
+            .and_then(|i| self.list.get(i))
+            .filter(|t| t.kind == TokenKind::Word && t.span.end == offset);
+        here.or(before).map(|token| token.span)
+    }
+
+    /// Only whitespace between the start of the line (or of the text) and
+    /// the token at `index`.
+    pub fn starts_line(&self, text: &str, index: usize) -> bool {
+        match index.checked_sub(1).and_then(|i| self.list.get(i)) {
+            None => true,
+            Some(previous) => previous.kind == TokenKind::Whitespace && (index == 1 || newlines(text, previous) > 0),
+        }
+    }
+
+    /// A blank line between the last token before `offset` that is not
+    /// whitespace and `offset` (never at the start of the text).
+    pub fn blank_line_before(&self, text: &str, offset: usize) -> bool {
+        let index = self.index_at(offset);
+        match index.checked_sub(1).and_then(|i| self.list.get(i)) {
+            Some(previous) if previous.kind == TokenKind::Whitespace && index >= 2 => newlines(text, previous) >= 2,
+            _ => false,
+        }
+    }
+
+    /// The first punctuation `byte` in `from..to` (comments, strings and
+    /// snippets are single tokens, so what they hold never counts).
+    pub fn find_punct(&self, text: &str, from: usize, to: usize, byte: u8) -> Option<usize> {
+        self.list[self.index_at(from)..]
+            .iter()
+            .take_while(|token| token.span.start < to)
+            .find(|token| token.span.start >= from && token.is_punct(text, byte))
+            .map(|token| token.span.start)
+    }
+}
+
+/// The line breaks in a token.
+fn newlines(text: &str, token: &Token) -> usize {
+    token.text(text).bytes().filter(|b| *b == b'\n').count()
+}
+
+fn is_space(bytes: &[u8], at: usize) -> usize {
+    match bytes.get(at) {
+        Some(b' ' | b'\t' | b'\r' | b'\n') => 1,
+        Some(0xEF) if bytes[at..].starts_with("\u{FEFF}".as_bytes()) => 3,
+        _ => 0,
+    }
+}
+
+/// The end of the trivia (whitespace and comments) that starts at `pos`:
+/// what the grammar skips between tokens. A `/*` never closed is not
+/// trivia (the parser stops before it, and says so).
+#[inline]
+pub fn trivia_end(text: &str, mut pos: usize) -> usize {
+    let bytes = text.as_bytes();
+    loop {
+        match bytes.get(pos) {
+            Some(b' ' | b'\t' | b'\r' | b'\n') => pos += 1,
+            Some(0xEF) if bytes[pos..].starts_with("\u{FEFF}".as_bytes()) => pos += 3,
+            Some(b'/') if bytes.get(pos + 1) == Some(&b'/') => pos = line_end(bytes, pos),
+            Some(b'/') if bytes.get(pos + 1) == Some(&b'*') => match block_comment_end(text, pos) {
+                Some(end) => pos = end,
+                None => return pos,
+            },
+            _ => return pos,
+        }
+    }
+}
+
+/// The next line break at or after `from`, or the end of the text.
+fn line_end(bytes: &[u8], from: usize) -> usize {
+    bytes[from..].iter().position(|b| *b == b'\n').map_or(bytes.len(), |i| from + i)
+}
+
+/// Just past the `*/` of the comment whose `/*` is at `start`.
+fn block_comment_end(text: &str, start: usize) -> Option<usize> {
+    text.get(start + 2..)?.find("*/").map(|end| start + 2 + end + 2)
+}
+
+/// The token that starts at `pos` (which is before the end of `text`).
+pub fn next_token(text: &str, pos: usize) -> Token {
+    let bytes = text.as_bytes();
+    let (kind, end) = match bytes[pos] {
+        _ if is_space(bytes, pos) > 0 => {
+            let mut end = pos;
+            loop {
+                let width = is_space(bytes, end);
+                if width == 0 {
+                    break;
+                }
+                end += width;
+            }
+            (TokenKind::Whitespace, end)
+        }
+        b'/' if bytes.get(pos + 1) == Some(&b'/') => (TokenKind::LineComment, line_end(bytes, pos)),
+        b'/' if bytes.get(pos + 1) == Some(&b'*') => match block_comment_end(text, pos) {
+            Some(end) => (TokenKind::BlockComment { terminated: true }, end),
+            None => (TokenKind::BlockComment { terminated: false }, text.len()),
+        },
+        b'"' => {
+            let (end, terminated) = string_end(text, pos);
+            (TokenKind::String { terminated }, end)
+        }
+        b'`' => {
+            let (end, fenced, terminated) = rhai_end(text, pos);
+            (TokenKind::Rhai { fenced, terminated }, end)
+        }
+        byte if is_ident_char(byte) => (TokenKind::Word, ident_end(bytes, pos)),
+        byte if byte.is_ascii_punctuation() => (TokenKind::Punct, pos + 1),
+        byte if byte.is_ascii() => (TokenKind::Other, pos + 1),
+        _ => {
+            let width = text.get(pos..).and_then(|rest| rest.chars().next()).map_or(1, char::len_utf8);
+            (TokenKind::Other, pos + width)
+        }
+    };
+    Token { kind, span: Span::new(pos, end.min(text.len())) }
+}
+
+/// The end of the string whose `"` is at `start`, and whether it is closed:
+/// just past its closing quote, or at its line break (a string ends on its
+/// line, except inside an interpolation, which may hold trivia).
+fn string_end(text: &str, start: usize) -> (usize, bool) {
+    let mut pieces = StringPieces::new(text, start);
+    for _ in pieces.by_ref() {}
+    (pieces.pos, pieces.terminated)
+}
+
+/// The end of the Rhai snippet whose first backtick is at `start`, whether
+/// it is fenced, and whether it is closed (as the parser reads it).
+fn rhai_end(text: &str, start: usize) -> (usize, bool, bool) {
+    let bytes = text.as_bytes();
+    if bytes[start..].starts_with(b"```") {
+        let mut body_start = start + 3;
+        let tag = &bytes[body_start..];
+        if tag.starts_with(b"rhai") && matches!(tag.get(4), Some(b'\n' | b'\r' | b' ')) {
+            body_start += 4;
+        }
+        return match text[body_start..].find("```") {
+            Some(length) => (body_start + length + 3, true, true),
+            None => (text.len(), true, false),
+        };
+    }
+    match bytes[start + 1..].iter().position(|b| matches!(b, b'`' | b'\n')) {
+        Some(i) if bytes[start + 1 + i] == b'`' => (start + 1 + i + 1, false, true),
+        Some(i) => (start + 1 + i, false, false),
+        None => (text.len(), false, false),
+    }
+}
+
+/// What a string literal is made of, between its quotes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PieceKind {
+    /// Characters as written (a `$` or `${` that starts no interpolation included).
+    Text,
+    /// A backslash and what it escapes.
+    Escape,
+    /// `${ path }` or `${ raw(path) }`, as the parser reads it.
+    Interpolation,
+}
+
+/// The pieces of the string whose `"` is at `start`, in order (the quotes
+/// are not pieces).
+pub fn string_pieces(text: &str, start: usize) -> StringPieces<'_> {
+    StringPieces::new(text, start)
+}
+
+/// See [`string_pieces`].
+pub struct StringPieces<'t> {
+    text: &'t str,
+    pos: usize,
+    done: bool,
+    terminated: bool,
+}
+
+impl<'t> StringPieces<'t> {
+    fn new(text: &'t str, start: usize) -> Self {
+        StringPieces { text, pos: start + 1, done: false, terminated: false }
+    }
+}
+
+impl Iterator for StringPieces<'_> {
+    type Item = (PieceKind, Span);
+
+    fn next(&mut self) -> Option<(PieceKind, Span)> {
+        let bytes = self.text.as_bytes();
+        if self.done {
+            return None;
+        }
+        let start = self.pos;
+        match bytes.get(start) {
+            None | Some(b'\n') => {
+                self.done = true;
+                None
+            }
+            Some(b'"') => {
+                self.pos += 1;
+                self.done = true;
+                self.terminated = true;
+                None
+            }
+            Some(b'\\') => {
+                // The escaped character, whole (never a line break).
+                let width = match bytes.get(start + 1) {
+                    None | Some(b'\n') => 0,
+                    Some(_) => self.text.get(start + 1..).and_then(|r| r.chars().next()).map_or(1, char::len_utf8),
+                };
+                self.pos = start + 1 + width;
+                Some((PieceKind::Escape, Span::new(start, self.pos)))
+            }
+            Some(b'$') if bytes.get(start + 1) == Some(&b'{') && interpolation_end(self.text, start).is_some() => {
+                self.pos = interpolation_end(self.text, start).unwrap_or(start + 2);
+                Some((PieceKind::Interpolation, Span::new(start, self.pos)))
+            }
+            Some(_) => {
+                let mut end = start + 1;
+                while end < bytes.len() {
+                    match bytes[end] {
+                        b'"' | b'\\' | b'\n' => break,
+                        b'$' if bytes.get(end + 1) == Some(&b'{') && interpolation_end(self.text, end).is_some() => {
+                            break
+                        }
+                        _ => end += 1,
+                    }
+                }
+                self.pos = end;
+                Some((PieceKind::Text, Span::new(start, end)))
+            }
+        }
+    }
+}
+
+/// Just past the `}` of the interpolation whose `$` is at `dollar`, when
+/// one starts there: `${` trivia? (`raw` `(` path `)` | path) trivia? `}`.
+pub fn interpolation_end(text: &str, dollar: usize) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let start = trivia_end(text, dollar + 2);
+    let raw = || {
+        let open = trivia_end(text, start + 3);
+        if bytes.get(open) != Some(&b'(') {
+            return None;
+        }
+        let path = path_end(text, trivia_end(text, open + 1))?;
+        let close = trivia_end(text, path);
+        (bytes.get(close) == Some(&b')')).then_some(close + 1)
+    };
+    let after = match bytes[start..].starts_with(b"raw").then(raw).flatten() {
+        Some(after) => after,
+        None => path_end(text, start)?,
+    };
+    let close = trivia_end(text, after);
+    (bytes.get(close) == Some(&b'}')).then_some(close + 1)
+}
+
+/// The end of `ident ("." ident)*` at `start`.
+fn path_end(text: &str, start: usize) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let name_end = |from: usize| {
+        let end = ident_end(bytes, from);
+        (bytes.get(from).copied().is_some_and(is_ident_start) && !KEYWORDS.contains(&&text[from..end])).then_some(end)
+    };
+    let mut end = name_end(start)?;
+    while bytes.get(end) == Some(&b'.') {
+        match name_end(end + 1) {
+            Some(next) => end = next,
+            None => break,
+        }
+    }
+    Some(end)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kinds(text: &str) -> Vec<(TokenKind, &str)> {
+        Tokens::of(text).iter().map(|t| (t.kind, t.text(text))).collect()
+    }
+
+    #[test]
+    fn every_byte_is_in_one_token() {
+        let text = "// c\nstage a {\n  run \"x ${v} // no\" /* b */\n  when = `1 // no`\n}\n\u{FEFF}é\"open";
+        let tokens = Tokens::of(text);
+        let joined: String = tokens.iter().map(|t| t.text(text)).collect();
+        assert_eq!(joined, text);
+        let comments: Vec<&str> = tokens.iter().filter(|t| t.is_comment()).map(|t| t.text(text)).collect();
+        assert_eq!(comments, ["// c", "/* b */"]);
+        assert_eq!(tokens.as_slice().last().map(|t| t.kind), Some(TokenKind::String { terminated: false }));
+    }
+
+    #[test]
+    fn strings_and_snippets_end_where_the_parser_ends_them() {
+        use TokenKind::*;
+        assert_eq!(kinds(r#""a\"b""#), [(String { terminated: true }, r#""a\"b""#)]);
+        assert_eq!(
+            kinds("\"a\nb\""),
+            [
+                (String { terminated: false }, "\"a"),
+                (Whitespace, "\n"),
+                (Word, "b"),
+                (String { terminated: false }, "\"")
+            ]
+        );
+        // An interpolation may hold trivia, a quote in a comment included.
+        let text = "\"${ /* \" */ a.b }\" x";
+        assert_eq!(kinds(text)[0], (String { terminated: true }, "\"${ /* \" */ a.b }\""));
+        assert_eq!(
+            kinds("```rhai\nlet a = `x`;\n``` y")[0],
+            (Rhai { fenced: true, terminated: true }, "```rhai\nlet a = `x`;\n```")
+        );
+        assert_eq!(kinds("`a\n`")[0], (Rhai { fenced: false, terminated: false }, "`a"));
+        assert_eq!(kinds("/* a")[0], (BlockComment { terminated: false }, "/* a"));
+    }
+
+    #[test]
+    fn string_pieces() {
+        let text = r#""a \$ ${PORT:-1} ${ raw(x) }${b""#;
+        let pieces: Vec<(PieceKind, &str)> =
+            super::string_pieces(text, 0).map(|(kind, span)| (kind, &text[span.start..span.end])).collect();
+        assert_eq!(
+            pieces,
+            [
+                (PieceKind::Text, "a "),
+                (PieceKind::Escape, "\\$"),
+                (PieceKind::Text, " ${PORT:-1} "),
+                (PieceKind::Interpolation, "${ raw(x) }"),
+                (PieceKind::Text, "${b"),
+            ]
+        );
+    }
+
+    #[test]
+    fn layout_questions() {
+        let text = "a\n\n// c\nb /* d */ c";
+        let tokens = Tokens::of(text);
+        let comment = tokens.index_at(text.find("// c").unwrap_or(0));
+        assert!(tokens.starts_line(text, comment));
+        assert!(tokens.blank_line_before(text, text.find("// c").unwrap_or(0)));
+        assert!(!tokens.blank_line_before(text, text.find('b').unwrap_or(0)));
+        assert!(!tokens.starts_line(text, tokens.index_at(text.find("/*").unwrap_or(0))));
+        assert_eq!(tokens.word_at(1), Some(Span::new(0, 1)));
+        assert_eq!(tokens.word_at(2), None);
+        let call = "f(/* ) */ \")\" a)";
+        assert_eq!(Tokens::of(call).find_punct(call, 0, call.len(), b')'), Some(call.len() - 1));
+    }
+}
