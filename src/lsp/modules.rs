@@ -64,6 +64,6 @@ pub fn load_module(from: &Path, import_path: &str, overlay: &Overlay, encoding: 
         }
     };
     let lines = LineIndex::new(&text, encoding);
-    let analysis = Analysis::of(&text);
+    let analysis = Analysis::of(&text, &crate::syntax::lexer::Tokens::of(&text));
     Some(ModuleFile { uri, name, text, lines, analysis })
 }

@@ -107,9 +107,19 @@ impl Tokens {
     }
 
     /// The name, keyword or number under `offset`, or just before it (a
-    /// cursor right after a word is on it).
-    pub fn word_at(&self, offset: usize) -> Option<Span> {
+    /// cursor right after a word is on it); in a string, the words of its
+    /// interpolations (`${host.zone}`), not those of its text.
+    pub fn word_at(&self, text: &str, offset: usize) -> Option<Span> {
         let index = self.index_at(offset);
+        if let Some(string) =
+            self.list.get(index).filter(|t| matches!(t.kind, TokenKind::String { .. }) && t.span.start < offset)
+        {
+            return string_pieces(text, string.span.start)
+                .filter(|(kind, piece)| {
+                    *kind == PieceKind::Interpolation && piece.start <= offset && offset <= piece.end
+                })
+                .find_map(|(_, piece)| word_in(text, piece.start + 2, piece.end, offset));
+        }
         let here = self.list.get(index).filter(|t| t.kind == TokenKind::Word && t.span.start <= offset);
         let before = index
             .checked_sub(1)
@@ -137,6 +147,29 @@ impl Tokens {
         }
     }
 
+    /// The tokens in `from..to` as written, without comments, with one
+    /// space where trivia was: a declaration's header (`stage build from
+    /// m.t`), for the editor's outline and hover.
+    pub fn header(&self, text: &str, from: usize, to: usize) -> String {
+        let mut out = String::new();
+        let mut spaced = false;
+        for token in self.list[self.index_at(from)..].iter().take_while(|token| token.span.end <= to) {
+            if token.span.start < from {
+                continue;
+            }
+            if token.is_trivia() {
+                spaced = true;
+                continue;
+            }
+            if spaced && !out.is_empty() {
+                out.push(' ');
+            }
+            spaced = false;
+            out.push_str(token.text(text));
+        }
+        out
+    }
+
     /// The first punctuation `byte` in `from..to` (comments, strings and
     /// snippets are single tokens, so what they hold never counts).
     pub fn find_punct(&self, text: &str, from: usize, to: usize, byte: u8) -> Option<usize> {
@@ -146,6 +179,19 @@ impl Tokens {
             .find(|token| token.span.start >= from && token.is_punct(text, byte))
             .map(|token| token.span.start)
     }
+}
+
+/// The word of the tokens in `from..to` that holds `offset` (or ends there).
+fn word_in(text: &str, from: usize, to: usize, offset: usize) -> Option<Span> {
+    let mut at = from;
+    while at < to {
+        let token = next_token(text, at);
+        if token.kind == TokenKind::Word && token.span.start <= offset && offset <= token.span.end {
+            return Some(token.span);
+        }
+        at = token.span.end;
+    }
+    None
 }
 
 /// The line breaks in a token.
@@ -451,8 +497,14 @@ mod tests {
         assert!(tokens.blank_line_before(text, text.find("// c").unwrap_or(0)));
         assert!(!tokens.blank_line_before(text, text.find('b').unwrap_or(0)));
         assert!(!tokens.starts_line(text, tokens.index_at(text.find("/*").unwrap_or(0))));
-        assert_eq!(tokens.word_at(1), Some(Span::new(0, 1)));
-        assert_eq!(tokens.word_at(2), None);
+        assert_eq!(tokens.word_at(text, 1), Some(Span::new(0, 1)));
+        assert_eq!(tokens.word_at(text, 2), None);
+        let run = "run \"echo ${ host.zone }\"";
+        let zone = run.find("zone").unwrap_or(0);
+        assert_eq!(Tokens::of(run).word_at(run, zone + 1), Some(Span::new(zone, zone + 4)));
+        assert_eq!(Tokens::of(run).word_at(run, 7), None, "the string's text holds no words");
+        let header = "stage a /* x */ from\n  m.t";
+        assert_eq!(Tokens::of(header).header(header, 0, header.len()), "stage a from m.t");
         let call = "f(/* ) */ \")\" a)";
         assert_eq!(Tokens::of(call).find_punct(call, 0, call.len(), b')'), Some(call.len() - 1));
     }
