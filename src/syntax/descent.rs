@@ -9,7 +9,7 @@ use super::lexer::{next_token, trivia_end, TokenKind};
 use super::literal::{decode_escape, out_of_range};
 use super::span::{FileId, Span};
 use super::syntax_error::{check_nesting, Expected, Want, MAX_NESTING};
-use super::unclosed::delimiter_problem;
+use super::unclosed::{delimiter_problem, delimiter_problem_in};
 use crate::diagnostic::Diagnostic;
 use crate::duration::parse_duration;
 
@@ -102,16 +102,19 @@ pub struct Partial {
 
 /// The parse behind [`parse_tolerant`]. After an item that does not parse,
 /// parsing resumes at the next line that starts with an item keyword, and
-/// each such item has its syntax error. When the first error is one of the
-/// whole file's (an unclosed delimiter or comment, nesting too deep), the
-/// items after it are read but not blamed: the error explains them. For a
+/// each such item has its syntax error: a delimiter it leaves open or closes
+/// wrongly, said at the opening one, or what was expected where it stopped.
+/// The first error is the one [`parse`] gives (a mistake of the whole file
+/// when there is one); should it lie outside the item that does not parse,
+/// that item's own error follows. Only nesting too deep ends the search,
+/// and an unterminated `/*` makes the rest of the file a comment. For a
 /// file that parses, the tree of [`parse`] and no diagnostics.
 pub(super) fn parse_recovering(file: FileId, text: &str) -> Partial {
     let mut parser = Descent::new(file, text, 0);
     let mut items = Vec::new();
     let mut diagnostics: Vec<Diagnostic> = Vec::new();
     let mut broken = Vec::new();
-    let mut whole_file_error = false;
+    let mut too_deep = false;
     parser.skip();
     while parser.pos < parser.bytes.len() {
         let start = parser.pos;
@@ -119,23 +122,38 @@ pub(super) fn parse_recovering(file: FileId, text: &str) -> Partial {
             Some(item) => items.push(item),
             None => {
                 parser.expected.add(parser.pos, Want::Words("end of input"));
+                let mut resume = next_item_line(text, start);
+                let mut found = Vec::new();
                 if diagnostics.is_empty() {
+                    too_deep = check_nesting(file, text).is_some();
                     let (diagnostic, whole_file) = parser.syntax_error_kind();
-                    whole_file_error = whole_file;
-                    diagnostics.push(diagnostic);
-                } else if !whole_file_error {
-                    let diagnostic = parser.expected.diagnostic(file, text);
+                    let elsewhere =
+                        diagnostic.primary.as_ref().is_some_and(|l| l.span.start < start || l.span.start >= resume);
+                    found.push(diagnostic);
+                    if whole_file && elsewhere && !too_deep {
+                        found.push(parser.item_error(start, resume));
+                    }
+                } else if !too_deep {
+                    found.push(parser.item_error(start, resume));
+                }
+                // An unterminated `/*`: the rest of the file is a comment.
+                let comment = found
+                    .iter()
+                    .filter_map(|d| d.primary.as_ref().map(|label| label.span.start))
+                    .find(|at| *at >= start && text.get(*at..*at + 2) == Some("/*"));
+                for diagnostic in found {
                     if !diagnostics.iter().any(|d| d.primary == diagnostic.primary) {
                         diagnostics.push(diagnostic);
                     }
                 }
-                // An unterminated `/*` (trivia ends before it only then):
-                // the rest of the file is a comment.
-                if text[start..].starts_with("/*") {
-                    broken.push(Span::new(start, text.len()));
+                if let Some(comment) = comment {
+                    resume = text.len();
+                    if comment > start {
+                        items.extend(parser.salvage(start, comment));
+                    }
+                    broken.push(Span::new(start, resume));
                     break;
                 }
-                let resume = next_item_line(text, start);
                 broken.push(Span::new(start, resume));
                 items.extend(parser.salvage(start, resume));
                 parser.pos = resume;
@@ -293,6 +311,14 @@ impl<'t> Descent<'t> {
             Some(diagnostic) => (diagnostic, true),
             None => (self.expected.diagnostic(self.file, self.text), false),
         }
+    }
+
+    /// The syntax error of the item in `start..resume` that does not parse
+    /// (the parser stopped in it): a delimiter it leaves open or closes
+    /// wrongly, or what was expected where it stopped.
+    fn item_error(&self, start: usize, resume: usize) -> Diagnostic {
+        delimiter_problem_in(self.file, self.text, start, resume)
+            .unwrap_or_else(|| self.expected.diagnostic(self.file, self.text))
     }
 
     fn want(&mut self, what: Want) {
