@@ -649,3 +649,42 @@ fn import_paths_complete_and_template_hover_lists_parameters() {
     assert!(value.contains("template stage migrate(\n  version: string,\n  dir: string = \"db\",\n)"), "{value}");
     assert_eq!(client.shutdown(), Some(0));
 }
+
+/// Go to definition into the stdlib: a template of `std/http`, and the
+/// import's path, open the module's read-only copy under the cache
+/// directory, which holds the text embedded in the binary.
+#[test]
+fn definition_into_the_stdlib_opens_a_read_only_copy() {
+    let plan = "import \"std/http\" as http\n\nstage up {\n  run \"true\"\n}\n\ngate ok from http.healthy {\n  url = \"http://127.0.0.1:1\"\n}\n";
+    let test = common::Test::new().plan(plan);
+    let uri = file_uri(&test.path().join("release.deploy"));
+    let mut client = LspClient::start(common::binary(), test.path());
+    client.initialize(&file_uri(test.path()));
+    client.notify(
+        "textDocument/didOpen",
+        json!({ "textDocument": { "uri": uri, "languageId": "deploy", "version": 1, "text": plan } }),
+    );
+    client.diagnostics_for(&uri, |p| p["version"] == json!(1));
+    let copy = test.path().join(".cache/deploy/std").join(env!("CARGO_PKG_VERSION")).join("http.deploy");
+    let module = deploy::stdlib::module("std/http").unwrap_or_default();
+
+    let definition = client.request(
+        "textDocument/definition",
+        json!({ "textDocument": { "uri": uri }, "position": position_of(plan, "healthy", 0) }),
+    );
+    assert_eq!(definition["uri"], json!(file_uri(&copy)), "{definition:#}");
+    assert_eq!(definition["range"]["start"], position_of(module, "healthy(", 0), "{definition:#}");
+    assert_eq!(std::fs::read_to_string(&copy).unwrap_or_default(), module);
+    let permissions = std::fs::metadata(&copy).map(|m| m.permissions());
+    assert!(permissions.is_ok_and(|p| p.readonly()), "the copy is read-only");
+
+    // From the import's path: the module itself. A stale copy is rewritten.
+    std::fs::remove_file(&copy).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&copy, "stale").unwrap_or_else(|e| panic!("{e}"));
+    let definition = client.request(
+        "textDocument/definition",
+        json!({ "textDocument": { "uri": uri }, "position": position_of(plan, "std/http", 0) }),
+    );
+    assert_eq!(definition["uri"], json!(file_uri(&copy)), "{definition:#}");
+    assert_eq!(std::fs::read_to_string(&copy).unwrap_or_default(), module);
+}
