@@ -451,6 +451,7 @@ fn a_waiting_gate_shows_its_question_and_who_may_answer() {
 const CANARY: &str = r#"
 pipeline "shop" {}
 param version: string = "2.0"
+param delay: string = "0"
 environment production { hosts = ["web-1", "web-2", "web-3", "web-4"] }
 gate bake {
   check every 100ms within 2s `true`
@@ -459,7 +460,7 @@ gate bake {
 stage ship {
   target = production
   strategy canary { steps = [25%, 100%]  pause = 0s  analysis = bake }
-  run "echo ${version} > on-${host}"
+  run "sleep ${delay}; echo ${version} > on-${host}"
   rollback { run "echo ${previous_version} > on-${host}" }
 }
 "#;

@@ -18,7 +18,10 @@ use crate::check::model::{EnvId, EnvironmentDef, NodeDef, NodeId, Plan, Value};
 use crate::graph::ExecutionGraph;
 use crate::inputs::ResolvedInputs;
 use crate::record::bus::Bus;
+use crate::record::warning::WarningKind;
+use crate::record::written::{NotWritten, LONGEST_WAIT};
 use crate::script::ScriptVariables;
+use tokio_util::sync::CancellationToken;
 
 /// `--max-parallel` when not given: how many commands run at once.
 pub const DEFAULT_MAX_PARALLEL: usize = 16;
@@ -285,6 +288,24 @@ pub struct RunLog {
 }
 
 impl RunLog {
+    /// Waits until the journal holds every event emitted so far (at once
+    /// without a journal, or when `cancel` fires); a journal that fails or
+    /// does not answer makes the run [`RunLog::unrecorded`], which it then
+    /// returns.
+    pub async fn recorded_so_far(&self, cancel: &CancellationToken) -> Option<String> {
+        let waited = tokio::select! {
+            waited = self.warnings.written().wait_for(self.bus.emitted()) => waited,
+            () = cancel.cancelled() => return None,
+        };
+        if waited == Err(NotWritten::TooSlow) {
+            self.warnings.warn(
+                WarningKind::Journal,
+                format!("the journal did not confirm the run's events within {} s", LONGEST_WAIT.as_secs()),
+            );
+        }
+        self.unrecorded()
+    }
+
     /// Why nothing more may be changed: the state cannot be written, so
     /// what the run would do could not be recorded.
     pub fn unrecorded(&self) -> Option<String> {

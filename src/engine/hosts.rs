@@ -80,6 +80,13 @@ pub async fn run_unit(
                 attempt: Some(attempt),
                 hosts: Vec::new(),
             });
+            // Write-ahead: the host's start is in the journal before anything
+            // changes on it; a state that cannot be written changes nothing.
+            if let Some(why) = ctx.log.recorded_so_far(&cancel).await {
+                drop(permit);
+                outcome = (NodeStatus::Cancelled, Some(why), None);
+                break;
+            }
         }
         let result = run_attempt(&ctx, node, steps, host.as_deref(), attempt, &cancel).await;
         drop(permit);

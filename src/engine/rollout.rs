@@ -220,8 +220,9 @@ impl Rollout {
                 Some(index) => tokio::select! {
                     permit = self.ctx.services.permits.clone().acquire_owned() => {
                         let Ok(permit) = permit else { break };
-                        // A run that cannot record what it does changes no further host.
-                        if let Some(why) = self.ctx.log.unrecorded() {
+                        // A run that cannot record what it does changes no further host:
+                        // what it did so far is in the journal before the next host starts.
+                        if let Some(why) = self.ctx.log.recorded_so_far(&self.node_cancel).await {
                             let message = format!("stopped before {}: {why}", self.hosts[index]);
                             self.ctx.log.bus.emit(EventData::warning(&message));
                             self.stopped = Some((message, FailurePolicy::Pause));
@@ -244,6 +245,14 @@ impl Rollout {
                 },
             };
             let Ok((index, unit)) = joined else { continue };
+            if unit.status == NodeStatus::Cancelled && self.stopped.is_none() && !self.node_cancel.is_cancelled() {
+                // The host's start could not be written: nothing was done on it.
+                if let Some(why) = self.ctx.log.unrecorded() {
+                    let message = format!("stopped before {}: {why}", self.hosts[index]);
+                    self.ctx.log.bus.emit(EventData::warning(&message));
+                    self.stopped = Some((message, FailurePolicy::Pause));
+                }
+            }
             if unit.status == NodeStatus::Failed {
                 self.failures += 1;
                 if self.first_failure.is_none() {

@@ -112,6 +112,11 @@ impl Bus {
         }
     }
 
+    /// How many events were emitted so far (the next event's number).
+    pub fn emitted(&self) -> u64 {
+        self.inner.lock().map(|inner| inner.seq).unwrap_or(0)
+    }
+
     /// Now, on the run's clock (virtual in a simulation).
     pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
         self.clock.now()

@@ -44,6 +44,8 @@ pub struct Warnings {
     /// The first journal write that failed: the run can no longer record
     /// what it does, so it changes no further host.
     unrecorded: Arc<Mutex<Option<String>>>,
+    /// How far the journal has written the run's events.
+    written: super::written::Written,
 }
 
 impl Warnings {
@@ -59,6 +61,11 @@ impl Warnings {
             Some(bus) => bus.emit(warning.event()),
             None => relay.waiting.push(warning),
         }
+    }
+
+    /// How far the journal has written the run's events.
+    pub fn written(&self) -> &super::written::Written {
+        &self.written
     }
 
     /// Why the run's state cannot be written (the first journal write that

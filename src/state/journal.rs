@@ -139,6 +139,8 @@ fn event_type(json: &str) -> &str {
 }
 
 struct Pending {
+    /// The event's number on the bus (before the journal's own numbering).
+    bus_seq: u64,
     entry: JournalEntry,
     change: Option<NodeRunChange>,
 }
@@ -169,6 +171,8 @@ impl JournalHealth {
                 *error = Some(message);
             }
         }
+        // After the warning: whoever waits then finds the run unrecorded.
+        self.warnings.written().break_off();
     }
 }
 
@@ -192,6 +196,7 @@ impl JournalSink {
         health: JournalHealth,
     ) -> JournalSink {
         let (sender, receiver) = mpsc::channel::<Pending>();
+        health.warnings.written().track();
         let writer_run = run_id.to_string();
         let writer = std::thread::Builder::new()
             .name("deploy-journal".into())
@@ -217,6 +222,7 @@ impl JournalSink {
 fn write_batch(store: &mut dyn StateStore, run_id: &str, batch: Vec<Pending>, health: &JournalHealth, shift: &mut u64) {
     let mut entries = Vec::with_capacity(batch.len());
     let mut changes = Vec::new();
+    let upto = batch.iter().map(|pending| pending.bus_seq + 1).max().unwrap_or(0);
     for pending in batch {
         entries.push(renumbered(pending.entry, *shift));
         changes.extend(pending.change);
@@ -238,8 +244,9 @@ fn write_batch(store: &mut dyn StateStore, run_id: &str, batch: Vec<Pending>, he
         }
         result = store.append_journal(run_id, &entries, &changes);
     }
-    if let Err(error) = result {
-        health.fail(error.to_string());
+    match result {
+        Ok(()) => health.warnings.written().advance(upto),
+        Err(error) => health.fail(error.to_string()),
     }
 }
 
@@ -259,7 +266,7 @@ impl EventSink for JournalSink {
         let entry = journal_entry(event, self.base_seq + event.seq);
         let change = node_run_change(&self.run_id, event, &self.index);
         if let Some(sender) = &self.sender {
-            let _ = sender.send(Pending { entry, change });
+            let _ = sender.send(Pending { bus_seq: event.seq, entry, change });
         }
     }
 

@@ -4,7 +4,7 @@
 //   node tests/e2e/canary.mjs BASE_URL PAUSED_RUN_ID DEPLOY_BINARY PLAN_DIR TOKEN
 // BASE_URL is a `deploy serve release.deploy` whose state has PAUSED_RUN_ID
 // paused after the canary's first step (web-1) at the gate `bake` (by alice).
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { chromium } from "playwright-core";
 
 const [base, pausedRun, binary, planDir, token] = process.argv.slice(2);
@@ -55,13 +55,31 @@ try {
   await until("the run to succeed", async () => (await page.locator("[data-run-status]").innerText()) === "succeeded");
   check(true, "Promote approved the gate and the run succeeded");
 
-  // Abort: a second canary run paused the same way is rolled back.
-  const second = deploy(["run", "release.deploy", "--set", "version=3.0"]);
-  check(second.status === 3, "the second run paused at the canary: " + second.stderr);
-  const history = JSON.parse(deploy(["history", "--json"]).stdout);
-  const abortRun = history[0].run_id;
+  // Abort: a second canary run, whose page is open while its first step
+  // runs, pauses the same way: the open page shows the controls and the
+  // analysis without a reload; Abort rolls it back.
+  const second = spawn(binary, ["run", "release.deploy", "--set", "version=3.0", "--set", "delay=2"], {
+    cwd: planDir, env: { ...process.env, NO_COLOR: "1" }, stdio: "ignore",
+  });
+  const secondExit = new Promise((resolve) => second.on("exit", (code) => resolve(code)));
+  let abortRun = "";
+  await until("the second run to start", async () => {
+    const listed = deploy(["history", "--json"]);
+    const runs = listed.status === 0 ? JSON.parse(listed.stdout) : [];
+    const running = runs.find((run) => run.status === "running");
+    if (running) abortRun = running.run_id;
+    return Boolean(running);
+  });
   await page.goto(base + "/runs/" + abortRun);
-  check(await page.locator("[data-canary=ship]").isVisible(), "the second paused canary shows its controls");
+  check(!(await page.locator("[data-canary=ship]").isVisible()), "no canary controls while its first step runs");
+  check((await secondExit) === 3, "the second run paused at the canary");
+  await until("the canary's controls on the open page", async () => {
+    const controls = page.locator("[data-canary=ship]");
+    return (await controls.count()) === 1 && (await controls.isVisible()) &&
+      (await controls.innerText()).includes("paused after step 1/2 (canary 25%) on web-1");
+  });
+  check((await page.locator("[data-canary=ship] [data-last-analysis]").innerText()).includes("Last analysis: pass"),
+    "the open page shows the last analysis without a reload");
   await page.getByLabel("Token").fill(token);
   await page.getByRole("button", { name: "Abort and roll back", exact: true }).click();
   await until("the run to be rolled back", async () => (await page.locator("[data-run-status]").innerText()) === "rolled back" ||

@@ -37,7 +37,9 @@ pub fn render(body: &mut String, run: &RunSummary, gates: &[GateView]) {
     let mut buttons = String::new();
     let base = format!("/api/runs/{}", url_part(&run.run_id));
     let paused = matches!(run.status.as_str(), "paused" | "crashed");
-    buttons.push_str("<div class=\"action-list\">");
+    // `data-run-actions`: the page's script renders this list again from
+    // the server when the run pauses (a canary's step and last analysis).
+    buttons.push_str("<div class=\"action-list\" data-run-actions>");
     for GateView { name: gate, by, waiting, question, canary } in gates {
         let gate_body = serde_json::json!({ "gate": gate }).to_string();
         let who = if by.is_empty() { "anyone with a token".to_string() } else { by.join(", ") };

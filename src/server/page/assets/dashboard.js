@@ -252,6 +252,28 @@
       };
     }
 
+    // The run paused or crashed while the page was open: the gates' actions
+    // as the server renders them now (a canary's step, hosts and last
+    // analysis), unless one holds the focus.
+    let actionsFor = "";
+    function refreshActions() {
+      const list = document.querySelector("[data-run-actions]");
+      const key = runStatus + ":" + lastSeq;
+      if (!list || actionsFor === key || list.contains(document.activeElement)) return;
+      actionsFor = key;
+      fetch(window.location.href, { headers: { Accept: "text/html" } })
+        .then(function (answer) { return answer.ok ? answer.text() : null; })
+        .then(function (html) {
+          if (!html) return;
+          const fresh = new DOMParser().parseFromString(html, "text/html").querySelector("[data-run-actions]");
+          if (!fresh || list.contains(document.activeElement)) return;
+          list.innerHTML = fresh.innerHTML;
+          wireButtons(list, pageApi);
+          showActions();
+        })
+        .catch(function () { actionsFor = ""; });
+    }
+
     function showActions() {
       document.querySelectorAll("[data-gate-actions]").forEach(function (form) {
         const view = nodes[form.dataset.gateActions];
@@ -259,6 +281,7 @@
       });
       const resume = document.querySelector("[data-resume]");
       if (resume) resume.hidden = !(runStatus === "paused" || runStatus === "crashed");
+      if (!source && (runStatus === "paused" || runStatus === "crashed")) refreshActions();
     }
 
     // Recorded events replace what the server rendered, then live ones follow.
@@ -286,7 +309,8 @@
         })
         .catch(function () { /* the next poll tries again */ });
     }, 2000);
-    return { again: function () { retriesLeft = 30; lastSeq = -1; nodes = {}; subscribe(); } };
+    const pageApi = { again: function () { retriesLeft = 30; lastSeq = -1; nodes = {}; subscribe(); } };
+    return pageApi;
   }
 
   function summary(event) {
