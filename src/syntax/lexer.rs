@@ -238,6 +238,7 @@ fn block_comment_end(text: &str, start: usize) -> Option<usize> {
 }
 
 /// The token that starts at `pos` (which is before the end of `text`).
+#[inline]
 pub fn next_token(text: &str, pos: usize) -> Token {
     let bytes = text.as_bytes();
     let (kind, end) = match bytes[pos] {
@@ -330,11 +331,13 @@ pub struct StringPieces<'t> {
     pos: usize,
     done: bool,
     terminated: bool,
+    /// The interpolation a text piece ended before: (its start, its end).
+    interpolation: Option<(usize, usize)>,
 }
 
 impl<'t> StringPieces<'t> {
     fn new(text: &'t str, start: usize) -> Self {
-        StringPieces { text, pos: start + 1, done: false, terminated: false }
+        StringPieces { text, pos: start + 1, done: false, terminated: false, interpolation: None }
     }
 }
 
@@ -367,25 +370,45 @@ impl Iterator for StringPieces<'_> {
                 self.pos = start + 1 + width;
                 Some((PieceKind::Escape, Span::new(start, self.pos)))
             }
-            Some(b'$') if bytes.get(start + 1) == Some(&b'{') && interpolation_end(self.text, start).is_some() => {
-                self.pos = interpolation_end(self.text, start).unwrap_or(start + 2);
-                Some((PieceKind::Interpolation, Span::new(start, self.pos)))
-            }
-            Some(_) => {
-                let mut end = start + 1;
-                while end < bytes.len() {
-                    match bytes[end] {
-                        b'"' | b'\\' | b'\n' => break,
-                        b'$' if bytes.get(end + 1) == Some(&b'{') && interpolation_end(self.text, end).is_some() => {
-                            break
-                        }
-                        _ => end += 1,
-                    }
+            Some(b'$') if bytes.get(start + 1) == Some(&b'{') => match self
+                .interpolation
+                .take()
+                .filter(|(at, _)| *at == start)
+                .map(|(_, end)| end)
+                .or_else(|| interpolation_end(self.text, start))
+            {
+                Some(end) => {
+                    self.pos = end;
+                    Some((PieceKind::Interpolation, Span::new(start, end)))
                 }
-                self.pos = end;
-                Some((PieceKind::Text, Span::new(start, end)))
+                None => Some(self.text_piece(start)),
+            },
+            Some(_) => Some(self.text_piece(start)),
+        }
+    }
+}
+
+impl StringPieces<'_> {
+    /// Text from `start` (which is text) up to a quote, backslash, line
+    /// break or interpolation.
+    fn text_piece(&mut self, start: usize) -> (PieceKind, Span) {
+        let bytes = self.text.as_bytes();
+        let mut end = start + 1;
+        while end < bytes.len() {
+            match bytes[end] {
+                b'"' | b'\\' | b'\n' => break,
+                b'$' if bytes.get(end + 1) == Some(&b'{') => {
+                    if let Some(after) = interpolation_end(self.text, end) {
+                        self.interpolation = Some((end, after));
+                        break;
+                    }
+                    end += 1;
+                }
+                _ => end += 1,
             }
         }
+        self.pos = end;
+        (PieceKind::Text, Span::new(start, end))
     }
 }
 
