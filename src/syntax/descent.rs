@@ -5,7 +5,7 @@
 
 use super::ast::*;
 use super::ident::{ident_end, is_ident_char, is_ident_start, KEYWORDS};
-use super::lexer::{next_token, trivia_end, TokenKind};
+use super::lexer::{fenced_rhai, inline_rhai, next_token, trivia_end, TokenKind};
 use super::literal::{decode_escape, out_of_range};
 use super::span::{FileId, Span};
 use super::syntax_error::{check_nesting, Expected, Want, MAX_NESTING};
@@ -1113,43 +1113,38 @@ impl<'t> Descent<'t> {
         self.skip();
         let start = self.pos;
         if self.at("```") {
-            let mut body_start = start + 3;
-            let tag = &self.bytes[body_start..];
-            if tag.starts_with(b"rhai") && matches!(tag.get(4), Some(b'\n' | b'\r' | b' ')) {
-                body_start += 4;
+            match fenced_rhai(self.text, start) {
+                Ok(body) => {
+                    self.pos = body.end + 3;
+                    return Some(Rhai {
+                        source: self.text[body.start..body.end].to_string(),
+                        source_start: body.start,
+                        fenced: true,
+                        span: Span::new(start, self.pos),
+                    });
+                }
+                Err(_) => self.expected.add(self.bytes.len(), Want::Words("the closing ``` of the Rhai block")),
             }
-            if let Some(length) = self.text[body_start..].find("```") {
-                let body_end = body_start + length;
-                self.pos = body_end + 3;
-                return Some(Rhai {
-                    source: self.text[body_start..body_end].to_string(),
-                    source_start: body_start,
-                    fenced: true,
-                    span: Span::new(start, self.pos),
-                });
-            }
-            self.expected.add(self.bytes.len(), Want::Words("the closing ``` of the Rhai block"));
         }
         if self.peek() != Some(b'`') {
             self.want(Want::Words("a Rhai snippet in backticks"));
             return None;
         }
-        let body_start = start + 1;
-        let mut end = body_start;
-        while end < self.bytes.len() && self.bytes[end] != b'`' && self.bytes[end] != b'\n' {
-            end += 1;
+        match inline_rhai(self.text, start) {
+            Ok(body) => {
+                self.pos = body.end + 1;
+                Some(Rhai {
+                    source: self.text[body.start..body.end].to_string(),
+                    source_start: body.start,
+                    fenced: false,
+                    span: Span::new(start, self.pos),
+                })
+            }
+            Err(end) => {
+                self.expected.add(end, Want::Words("a closing backtick"));
+                None
+            }
         }
-        if self.bytes.get(end) != Some(&b'`') {
-            self.expected.add(end, Want::Words("a closing backtick"));
-            return None;
-        }
-        self.pos = end + 1;
-        Some(Rhai {
-            source: self.text[body_start..end].to_string(),
-            source_start: body_start,
-            fenced: false,
-            span: Span::new(start, self.pos),
-        })
     }
 }
 

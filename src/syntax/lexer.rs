@@ -289,22 +289,42 @@ fn string_end(text: &str, start: usize) -> (usize, bool) {
 /// The end of the Rhai snippet whose first backtick is at `start`, whether
 /// it is fenced, and whether it is closed (as the parser reads it).
 fn rhai_end(text: &str, start: usize) -> (usize, bool, bool) {
-    let bytes = text.as_bytes();
-    if bytes[start..].starts_with(b"```") {
-        let mut body_start = start + 3;
-        let tag = &bytes[body_start..];
-        if tag.starts_with(b"rhai") && matches!(tag.get(4), Some(b'\n' | b'\r' | b' ')) {
-            body_start += 4;
-        }
-        return match text[body_start..].find("```") {
-            Some(length) => (body_start + length + 3, true, true),
-            None => (text.len(), true, false),
+    if text.as_bytes()[start..].starts_with(b"```") {
+        return match fenced_rhai(text, start) {
+            Ok(body) => (body.end + 3, true, true),
+            Err(_) => (text.len(), true, false),
         };
     }
+    match inline_rhai(text, start) {
+        Ok(body) => (body.end + 1, false, true),
+        Err(end) => (end, false, false),
+    }
+}
+
+/// The body of the fenced snippet whose ```` ``` ```` is at `start` (after
+/// an optional `rhai` tag), up to its closing ```` ``` ````; `Err` with
+/// where the body starts when it is never closed.
+pub fn fenced_rhai(text: &str, start: usize) -> Result<Span, usize> {
+    let mut body_start = start + 3;
+    let tag = &text.as_bytes()[body_start.min(text.len())..];
+    if tag.starts_with(b"rhai") && matches!(tag.get(4), Some(b'\n' | b'\r' | b' ')) {
+        body_start += 4;
+    }
+    match text.get(body_start..).and_then(|rest| rest.find("```")) {
+        Some(length) => Ok(Span::new(body_start, body_start + length)),
+        None => Err(body_start),
+    }
+}
+
+/// The body of the one-line snippet whose backtick is at `start`, up to
+/// its closing backtick; `Err` with where it stops (a line break or the
+/// end of the text) when it is not closed on its line.
+pub fn inline_rhai(text: &str, start: usize) -> Result<Span, usize> {
+    let bytes = text.as_bytes();
     match bytes[start + 1..].iter().position(|b| matches!(b, b'`' | b'\n')) {
-        Some(i) if bytes[start + 1 + i] == b'`' => (start + 1 + i + 1, false, true),
-        Some(i) => (start + 1 + i, false, false),
-        None => (text.len(), false, false),
+        Some(i) if bytes[start + 1 + i] == b'`' => Ok(Span::new(start + 1, start + 1 + i)),
+        Some(i) => Err(start + 1 + i),
+        None => Err(text.len()),
     }
 }
 
