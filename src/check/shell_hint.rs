@@ -4,7 +4,7 @@
 //! to the shell as it is.
 
 use crate::diagnostic::{Code, Diagnostic};
-use crate::syntax::lexer::{string_pieces, PieceKind, TokenKind, Tokens};
+use crate::syntax::lexer::{Lexer, PieceKind, TokenKind, Tokens};
 use crate::syntax::span::{FileId, SourceMap};
 
 /// Adds the escape hint to syntax errors on a line with shell expansion.
@@ -32,13 +32,17 @@ pub fn escape_hint(text: &str, tokens: &Tokens, offset: usize) -> Option<String>
     let offset = offset.min(text.len());
     let line_start = text.get(..offset)?.rfind('\n').map_or(0, |i| i + 1);
     let line_end = text.get(offset..)?.find('\n').map_or(text.len(), |i| offset + i);
+    let mut lexer = Lexer::new(text);
     tokens.as_slice()[tokens.index_at(line_start)..]
         .iter()
         .take_while(|token| token.span.start < line_end)
         .filter(|token| matches!(token.kind, TokenKind::String { .. }))
-        .flat_map(|token| string_pieces(text, token.span.start))
-        .filter(|(kind, _)| *kind == PieceKind::Text)
-        .find_map(|(_, piece)| shell_expansion(&text[piece.start..piece.end]))
+        .find_map(|token| {
+            let mut pieces = lexer.string_pieces(token.span.start);
+            pieces.find_map(|(kind, piece)| {
+                (kind == PieceKind::Text).then(|| shell_expansion(&text[piece.start..piece.end])).flatten()
+            })
+        })
 }
 
 /// The hint for the first shell expansion in `written`, the text of a

@@ -117,7 +117,7 @@ use crate::check::vocabulary::{
     PIPELINE_POLICIES, SECRET_SOURCES, STRICT_HOST_KEYS, TRANSPORTS, UPLOAD_TO,
 };
 
-use crate::syntax::lexer::{string_pieces, PieceKind, Token as Lexed, TokenKind, Tokens};
+use crate::syntax::lexer::{Lexer, PieceKind, Token as Lexed, TokenKind, Tokens};
 
 pub fn cursor_context(text: &str, cursor: usize) -> CursorContext {
     let mut cursor = cursor.min(text.len());
@@ -185,7 +185,8 @@ impl Walk {
     /// The cursor is inside a string: in an interpolation being typed (a
     /// `${` not closed before the cursor), or in its text.
     fn in_string(&self, text: &str, token: &Lexed) -> CursorContext {
-        let last_text = string_pieces(text, token.span.start)
+        let last_text = Lexer::new(text)
+            .string_pieces(token.span.start)
             .last()
             .filter(|(kind, _)| *kind == PieceKind::Text)
             .map(|(_, span)| &text[span.start..span.end]);

@@ -7,7 +7,7 @@ use tower_lsp_server::ls_types::{SemanticToken, SemanticTokenType, SemanticToken
 
 use super::documents::Document;
 use super::index::{SymbolKind, Target};
-use crate::syntax::lexer::{string_pieces, PieceKind, TokenKind, Tokens};
+use crate::syntax::lexer::{Lexer, PieceKind, TokenKind, Tokens};
 use crate::syntax::span::Span;
 use crate::syntax::KEYWORDS;
 
@@ -101,6 +101,7 @@ pub fn tokens(document: &Document) -> Option<SemanticTokens> {
 /// The lexer's part: comments (one token per line), strings without their
 /// interpolations (the names there are the index's), numbers, item keywords.
 fn lexical(text: &str, tokens: &Tokens, spans: &mut Vec<(Span, u32)>) {
+    let mut lexer = Lexer::new(text);
     for token in tokens.iter() {
         match token.kind {
             TokenKind::LineComment | TokenKind::BlockComment { .. } => {
@@ -113,7 +114,7 @@ fn lexical(text: &str, tokens: &Tokens, spans: &mut Vec<(Span, u32)>) {
             }
             TokenKind::String { .. } => {
                 let mut start = token.span.start;
-                for (kind, piece) in string_pieces(text, token.span.start) {
+                for (kind, piece) in lexer.string_pieces(token.span.start) {
                     if kind == PieceKind::Interpolation {
                         spans.push((Span::new(start, piece.start), STRING));
                         start = piece.end;

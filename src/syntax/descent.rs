@@ -5,7 +5,7 @@
 
 use super::ast::*;
 use super::ident::{ident_end, is_ident_char, is_ident_start, KEYWORDS};
-use super::lexer::{fenced_rhai, inline_rhai, next_token, trivia_end, TokenKind};
+use super::lexer::{fenced_rhai, inline_rhai, Lexer, TokenKind};
 use super::literal::{decode_escape, out_of_range};
 use super::span::{FileId, Span};
 use super::syntax_error::{check_nesting, Expected, Want, MAX_NESTING};
@@ -55,6 +55,7 @@ pub(super) fn parse_outline(file: FileId, text: &str) -> Option<Result<Module, P
 /// must end where the outline said. `None` when it does not.
 pub(super) fn parse_body(file: FileId, text: &str, span: Span) -> Option<Result<Block, ParseFailure>> {
     let mut parser = Descent::new(file, text, span.start);
+    parser.lexer = Lexer::within(text, span.end);
     let block = parser.block()?;
     if block.span != span {
         return None;
@@ -137,10 +138,11 @@ pub(super) fn parse_recovering(file: FileId, text: &str) -> Partial {
                     found.push(parser.item_error(start, resume));
                 }
                 // An unterminated `/*`: the rest of the file is a comment.
-                let comment = found
-                    .iter()
-                    .filter_map(|d| d.primary.as_ref().map(|label| label.span.start))
-                    .find(|at| *at >= start && text.get(*at..*at + 2) == Some("/*"));
+                let comment = parser
+                    .lexer
+                    .tokens(start, resume)
+                    .find(|token| token.kind == TokenKind::BlockComment { terminated: false })
+                    .map(|token| token.span.start);
                 for diagnostic in found {
                     if !diagnostics.iter().any(|d| d.primary == diagnostic.primary) {
                         diagnostics.push(diagnostic);
@@ -187,6 +189,8 @@ fn next_item_line(text: &str, from: usize) -> usize {
 struct Descent<'t> {
     text: &'t str,
     bytes: &'t [u8],
+    /// Trivia and tokens, as the lexer reads them.
+    lexer: Lexer<'t>,
     pos: usize,
     file: FileId,
     errors: Vec<Diagnostic>,
@@ -221,6 +225,7 @@ impl<'t> Descent<'t> {
         Descent {
             text,
             bytes: text.as_bytes(),
+            lexer: Lexer::new(text),
             pos,
             file,
             errors: Vec::new(),
@@ -316,8 +321,8 @@ impl<'t> Descent<'t> {
     /// The syntax error of the item in `start..resume` that does not parse
     /// (the parser stopped in it): a delimiter it leaves open or closes
     /// wrongly, or what was expected where it stopped.
-    fn item_error(&self, start: usize, resume: usize) -> Diagnostic {
-        delimiter_problem_in(self.file, self.text, start, resume)
+    fn item_error(&mut self, start: usize, resume: usize) -> Diagnostic {
+        delimiter_problem_in(self.file, &mut self.lexer, start, resume)
             .unwrap_or_else(|| self.expected.diagnostic(self.file, self.text))
     }
 
@@ -338,7 +343,7 @@ impl<'t> Descent<'t> {
     /// WHITESPACE and COMMENT, as pest skips them between tokens (the
     /// lexer's one rule of trivia).
     fn skip(&mut self) {
-        self.pos = trivia_end(self.text, self.pos);
+        self.pos = self.lexer.trivia_end(self.pos);
     }
 
     /// A literal token (`{`, `=`, ...), after trivia.
@@ -503,16 +508,13 @@ impl<'t> Descent<'t> {
         }
         let start = self.pos;
         let mut depth = 0usize;
-        let mut at = start;
-        while at < self.bytes.len() {
-            let token = next_token(self.text, at);
-            at = token.span.end;
+        for token in self.lexer.tokens(start, self.bytes.len()) {
             match token.kind {
                 TokenKind::Punct if self.bytes[token.span.start] == b'{' => depth += 1,
                 TokenKind::Punct if self.bytes[token.span.start] == b'}' => {
                     depth = depth.checked_sub(1)?;
                     if depth == 0 {
-                        self.pos = at;
+                        self.pos = token.span.end;
                         return Some(Block { entries: Vec::new(), span: Span::new(start, self.pos) });
                     }
                 }

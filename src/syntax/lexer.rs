@@ -1,7 +1,7 @@
 //! The lossless token stream of a `.deploy` text: every byte belongs to one
 //! token, trivia (whitespace, blank lines, comments) included, each with its
 //! range. It is kept beside the syntax tree, not instead of it: the parser
-//! builds the tree (and reads trivia with [`trivia_end`], the one rule of
+//! builds the tree (and reads trivia with [`Lexer::trivia_end`], the one rule of
 //! what lies between tokens); the formatter's comments, the editor's cursor
 //! context and hover words, and the shell hint read tokens. Strings and Rhai
 //! snippets are one token each, ending where the parser ends them, so a `//`
@@ -77,13 +77,8 @@ pub struct Tokens {
 
 impl Tokens {
     pub fn of(text: &str) -> Tokens {
-        let mut list = Vec::with_capacity(text.len() / 4);
-        let mut pos = 0;
-        while pos < text.len() {
-            let token = next_token(text, pos);
-            pos = token.span.end;
-            list.push(token);
-        }
+        let mut list = Vec::with_capacity(text.len() / 8);
+        list.extend(Lexer::new(text).tokens(0, text.len()));
         Tokens { list }
     }
 
@@ -114,11 +109,15 @@ impl Tokens {
         if let Some(string) =
             self.list.get(index).filter(|t| matches!(t.kind, TokenKind::String { .. }) && t.span.start < offset)
         {
-            return string_pieces(text, string.span.start)
-                .filter(|(kind, piece)| {
-                    *kind == PieceKind::Interpolation && piece.start <= offset && offset <= piece.end
-                })
-                .find_map(|(_, piece)| word_in(text, piece.start + 2, piece.end, offset));
+            let mut lexer = Lexer::new(text);
+            let interpolation = lexer
+                .string_pieces(string.span.start)
+                .find(|(kind, piece)| *kind == PieceKind::Interpolation && piece.start <= offset && offset <= piece.end)
+                .map(|(_, piece)| piece)?;
+            return lexer.tokens(interpolation.start + 2, interpolation.end).find_map(|token| {
+                (token.kind == TokenKind::Word && token.span.start <= offset && offset <= token.span.end)
+                    .then_some(token.span)
+            });
         }
         let here = self.list.get(index).filter(|t| t.kind == TokenKind::Word && t.span.start <= offset);
         let before = index
@@ -181,19 +180,6 @@ impl Tokens {
     }
 }
 
-/// The word of the tokens in `from..to` that holds `offset` (or ends there).
-fn word_in(text: &str, from: usize, to: usize, offset: usize) -> Option<Span> {
-    let mut at = from;
-    while at < to {
-        let token = next_token(text, at);
-        if token.kind == TokenKind::Word && token.span.start <= offset && offset <= token.span.end {
-            return Some(token.span);
-        }
-        at = token.span.end;
-    }
-    None
-}
-
 /// The line breaks in a token.
 fn newlines(text: &str, token: &Token) -> usize {
     token.text(text).bytes().filter(|b| *b == b'\n').count()
@@ -207,83 +193,188 @@ fn is_space(bytes: &[u8], at: usize) -> usize {
     }
 }
 
-/// The end of the trivia (whitespace and comments) that starts at `pos`:
-/// what the grammar skips between tokens. A `/*` never closed is not
-/// trivia (the parser stops before it, and says so).
-#[inline]
-pub fn trivia_end(text: &str, mut pos: usize) -> usize {
-    let bytes = text.as_bytes();
-    loop {
-        match bytes.get(pos) {
-            Some(b' ' | b'\t' | b'\r' | b'\n') => pos += 1,
-            Some(0xEF) if bytes[pos..].starts_with("\u{FEFF}".as_bytes()) => pos += 3,
-            Some(b'/') if bytes.get(pos + 1) == Some(&b'/') => pos = line_end(bytes, pos),
-            Some(b'/') if bytes.get(pos + 1) == Some(&b'*') => match block_comment_end(text, pos) {
-                Some(end) => pos = end,
-                None => return pos,
-            },
-            _ => return pos,
+/// Where the next `*/` is, remembered between searches: the searches of
+/// one pass only move forward, so a text holding many `/*` (in strings'
+/// interpolations, where they may be trivia) is still read in linear time.
+#[derive(Clone, Copy, Debug)]
+struct Closes {
+    /// The last search started here...
+    from: usize,
+    /// ... and found the first `*/` at or after it here (`None`: none).
+    found: Option<usize>,
+}
+
+impl Default for Closes {
+    fn default() -> Self {
+        Closes { from: usize::MAX, found: None }
+    }
+}
+
+impl Closes {
+    /// Just past the `*/` of the comment whose `/*` is at `start`, when it
+    /// ends before `limit`.
+    fn comment_end(&mut self, text: &str, start: usize, limit: usize) -> Option<usize> {
+        let search = start + 2;
+        let known = search >= self.from && self.found.map_or(true, |found| search <= found);
+        if !known {
+            self.from = search;
+            self.found = text.get(search..limit).and_then(|rest| rest.find("*/")).map(|i| search + i);
         }
+        self.found.map(|found| found + 2)
+    }
+}
+
+/// The lexer over one text: tokens, trivia and the pieces of strings, read
+/// at any position. One `Lexer` per pass over a text keeps it linear.
+#[derive(Clone, Debug)]
+pub struct Lexer<'t> {
+    text: &'t str,
+    closes: Closes,
+    /// Comments end before this (see [`Lexer::within`]).
+    limit: usize,
+}
+
+impl<'t> Lexer<'t> {
+    pub fn new(text: &'t str) -> Self {
+        Lexer { text, closes: Closes::default(), limit: text.len() }
+    }
+
+    /// A lexer for the part of `text` before `limit` (a block the outline
+    /// delimited): a comment that would end after it is not closed. What
+    /// lies in the part does not depend on the rest, so the search for the
+    /// end of a `/*` need not go past it.
+    pub fn within(text: &'t str, limit: usize) -> Self {
+        Lexer { text, closes: Closes::default(), limit: limit.min(text.len()) }
+    }
+
+    pub fn text(&self) -> &'t str {
+        self.text
+    }
+
+    /// The end of the trivia (whitespace and comments) that starts at
+    /// `pos`: what the grammar skips between tokens. A `/*` never closed is
+    /// not trivia (the parser stops before it, and says so).
+    #[inline]
+    pub fn trivia_end(&mut self, mut pos: usize) -> usize {
+        let bytes = self.text.as_bytes();
+        loop {
+            match bytes.get(pos) {
+                Some(b' ' | b'\t' | b'\r' | b'\n') => pos += 1,
+                Some(0xEF) if bytes[pos..].starts_with("\u{FEFF}".as_bytes()) => pos += 3,
+                Some(b'/') if bytes.get(pos + 1) == Some(&b'/') => pos = line_end(bytes, pos),
+                Some(b'/') if bytes.get(pos + 1) == Some(&b'*') => {
+                    match self.closes.comment_end(self.text, pos, self.limit) {
+                        Some(end) => pos = end,
+                        None => return pos,
+                    }
+                }
+                _ => return pos,
+            }
+        }
+    }
+
+    /// The token that starts at `pos` (which is before the end of the text).
+    #[inline]
+    pub fn token(&mut self, pos: usize) -> Token {
+        let text = self.text;
+        let bytes = text.as_bytes();
+        let (kind, end) = match bytes[pos] {
+            _ if is_space(bytes, pos) > 0 => {
+                let mut end = pos;
+                loop {
+                    let width = is_space(bytes, end);
+                    if width == 0 {
+                        break;
+                    }
+                    end += width;
+                }
+                (TokenKind::Whitespace, end)
+            }
+            b'/' if bytes.get(pos + 1) == Some(&b'/') => (TokenKind::LineComment, line_end(bytes, pos)),
+            b'/' if bytes.get(pos + 1) == Some(&b'*') => match self.closes.comment_end(text, pos, self.limit) {
+                Some(end) => (TokenKind::BlockComment { terminated: true }, end),
+                None => (TokenKind::BlockComment { terminated: false }, text.len()),
+            },
+            b'"' => {
+                let mut pieces = self.string_pieces(pos);
+                for _ in pieces.by_ref() {}
+                (TokenKind::String { terminated: pieces.terminated }, pieces.pos)
+            }
+            b'`' => {
+                let (end, fenced, terminated) = rhai_end(text, pos);
+                (TokenKind::Rhai { fenced, terminated }, end)
+            }
+            byte if is_ident_char(byte) => (TokenKind::Word, ident_end(bytes, pos)),
+            byte if byte.is_ascii_punctuation() => (TokenKind::Punct, pos + 1),
+            byte if byte.is_ascii() => (TokenKind::Other, pos + 1),
+            _ => {
+                let width = text.get(pos..).and_then(|rest| rest.chars().next()).map_or(1, char::len_utf8);
+                (TokenKind::Other, pos + width)
+            }
+        };
+        Token { kind, span: Span::new(pos, end.min(text.len())) }
+    }
+
+    /// The tokens that start in `from..to`, in order.
+    pub fn tokens(&mut self, from: usize, to: usize) -> TokensIn<'_, 't> {
+        let to = to.min(self.text.len());
+        TokensIn { lexer: self, at: from, to }
+    }
+
+    /// The pieces of the string whose `"` is at `start`, in order (the
+    /// quotes are not pieces); a string ends at its line break, except
+    /// inside an interpolation, which may hold trivia.
+    pub fn string_pieces(&mut self, start: usize) -> StringPieces<'_, 't> {
+        StringPieces { lexer: self, pos: start + 1, done: false, terminated: false, interpolation: None }
+    }
+
+    /// Just past the `}` of the interpolation whose `$` is at `dollar`,
+    /// when one starts there: `${` trivia? (`raw` `(` path `)` | path)
+    /// trivia? `}`.
+    pub fn interpolation_end(&mut self, dollar: usize) -> Option<usize> {
+        let text = self.text;
+        let bytes = text.as_bytes();
+        let start = self.trivia_end(dollar + 2);
+        let mut raw = || {
+            let open = self.trivia_end(start + 3);
+            if bytes.get(open) != Some(&b'(') {
+                return None;
+            }
+            let path = path_end(text, self.trivia_end(open + 1))?;
+            let close = self.trivia_end(path);
+            (bytes.get(close) == Some(&b')')).then_some(close + 1)
+        };
+        let after = match bytes[start..].starts_with(b"raw").then(&mut raw).flatten() {
+            Some(after) => after,
+            None => path_end(text, start)?,
+        };
+        let close = self.trivia_end(after);
+        (bytes.get(close) == Some(&b'}')).then_some(close + 1)
+    }
+}
+
+/// See [`Lexer::tokens`].
+pub struct TokensIn<'l, 't> {
+    lexer: &'l mut Lexer<'t>,
+    at: usize,
+    to: usize,
+}
+
+impl Iterator for TokensIn<'_, '_> {
+    type Item = Token;
+
+    fn next(&mut self) -> Option<Token> {
+        (self.at < self.to).then(|| {
+            let token = self.lexer.token(self.at);
+            self.at = token.span.end;
+            token
+        })
     }
 }
 
 /// The next line break at or after `from`, or the end of the text.
 fn line_end(bytes: &[u8], from: usize) -> usize {
     bytes[from..].iter().position(|b| *b == b'\n').map_or(bytes.len(), |i| from + i)
-}
-
-/// Just past the `*/` of the comment whose `/*` is at `start`.
-fn block_comment_end(text: &str, start: usize) -> Option<usize> {
-    text.get(start + 2..)?.find("*/").map(|end| start + 2 + end + 2)
-}
-
-/// The token that starts at `pos` (which is before the end of `text`).
-#[inline]
-pub fn next_token(text: &str, pos: usize) -> Token {
-    let bytes = text.as_bytes();
-    let (kind, end) = match bytes[pos] {
-        _ if is_space(bytes, pos) > 0 => {
-            let mut end = pos;
-            loop {
-                let width = is_space(bytes, end);
-                if width == 0 {
-                    break;
-                }
-                end += width;
-            }
-            (TokenKind::Whitespace, end)
-        }
-        b'/' if bytes.get(pos + 1) == Some(&b'/') => (TokenKind::LineComment, line_end(bytes, pos)),
-        b'/' if bytes.get(pos + 1) == Some(&b'*') => match block_comment_end(text, pos) {
-            Some(end) => (TokenKind::BlockComment { terminated: true }, end),
-            None => (TokenKind::BlockComment { terminated: false }, text.len()),
-        },
-        b'"' => {
-            let (end, terminated) = string_end(text, pos);
-            (TokenKind::String { terminated }, end)
-        }
-        b'`' => {
-            let (end, fenced, terminated) = rhai_end(text, pos);
-            (TokenKind::Rhai { fenced, terminated }, end)
-        }
-        byte if is_ident_char(byte) => (TokenKind::Word, ident_end(bytes, pos)),
-        byte if byte.is_ascii_punctuation() => (TokenKind::Punct, pos + 1),
-        byte if byte.is_ascii() => (TokenKind::Other, pos + 1),
-        _ => {
-            let width = text.get(pos..).and_then(|rest| rest.chars().next()).map_or(1, char::len_utf8);
-            (TokenKind::Other, pos + width)
-        }
-    };
-    Token { kind, span: Span::new(pos, end.min(text.len())) }
-}
-
-/// The end of the string whose `"` is at `start`, and whether it is closed:
-/// just past its closing quote, or at its line break (a string ends on its
-/// line, except inside an interpolation, which may hold trivia).
-fn string_end(text: &str, start: usize) -> (usize, bool) {
-    let mut pieces = StringPieces::new(text, start);
-    for _ in pieces.by_ref() {}
-    (pieces.pos, pieces.terminated)
 }
 
 /// The end of the Rhai snippet whose first backtick is at `start`, whether
@@ -339,15 +430,9 @@ pub enum PieceKind {
     Interpolation,
 }
 
-/// The pieces of the string whose `"` is at `start`, in order (the quotes
-/// are not pieces).
-pub fn string_pieces(text: &str, start: usize) -> StringPieces<'_> {
-    StringPieces::new(text, start)
-}
-
-/// See [`string_pieces`].
-pub struct StringPieces<'t> {
-    text: &'t str,
+/// See [`Lexer::string_pieces`].
+pub struct StringPieces<'l, 't> {
+    lexer: &'l mut Lexer<'t>,
     pos: usize,
     done: bool,
     terminated: bool,
@@ -355,17 +440,12 @@ pub struct StringPieces<'t> {
     interpolation: Option<(usize, usize)>,
 }
 
-impl<'t> StringPieces<'t> {
-    fn new(text: &'t str, start: usize) -> Self {
-        StringPieces { text, pos: start + 1, done: false, terminated: false, interpolation: None }
-    }
-}
-
-impl Iterator for StringPieces<'_> {
+impl Iterator for StringPieces<'_, '_> {
     type Item = (PieceKind, Span);
 
     fn next(&mut self) -> Option<(PieceKind, Span)> {
-        let bytes = self.text.as_bytes();
+        let text = self.lexer.text;
+        let bytes = text.as_bytes();
         if self.done {
             return None;
         }
@@ -385,7 +465,7 @@ impl Iterator for StringPieces<'_> {
                 // The escaped character, whole (never a line break).
                 let width = match bytes.get(start + 1) {
                     None | Some(b'\n') => 0,
-                    Some(_) => self.text.get(start + 1..).and_then(|r| r.chars().next()).map_or(1, char::len_utf8),
+                    Some(_) => text.get(start + 1..).and_then(|r| r.chars().next()).map_or(1, char::len_utf8),
                 };
                 self.pos = start + 1 + width;
                 Some((PieceKind::Escape, Span::new(start, self.pos)))
@@ -395,7 +475,7 @@ impl Iterator for StringPieces<'_> {
                 .take()
                 .filter(|(at, _)| *at == start)
                 .map(|(_, end)| end)
-                .or_else(|| interpolation_end(self.text, start))
+                .or_else(|| self.lexer.interpolation_end(start))
             {
                 Some(end) => {
                     self.pos = end;
@@ -408,17 +488,17 @@ impl Iterator for StringPieces<'_> {
     }
 }
 
-impl StringPieces<'_> {
+impl StringPieces<'_, '_> {
     /// Text from `start` (which is text) up to a quote, backslash, line
     /// break or interpolation.
     fn text_piece(&mut self, start: usize) -> (PieceKind, Span) {
-        let bytes = self.text.as_bytes();
+        let bytes = self.lexer.text.as_bytes();
         let mut end = start + 1;
         while end < bytes.len() {
             match bytes[end] {
                 b'"' | b'\\' | b'\n' => break,
                 b'$' if bytes.get(end + 1) == Some(&b'{') => {
-                    if let Some(after) = interpolation_end(self.text, end) {
+                    if let Some(after) = self.lexer.interpolation_end(end) {
                         self.interpolation = Some((end, after));
                         break;
                     }
@@ -430,28 +510,6 @@ impl StringPieces<'_> {
         self.pos = end;
         (PieceKind::Text, Span::new(start, end))
     }
-}
-
-/// Just past the `}` of the interpolation whose `$` is at `dollar`, when
-/// one starts there: `${` trivia? (`raw` `(` path `)` | path) trivia? `}`.
-pub fn interpolation_end(text: &str, dollar: usize) -> Option<usize> {
-    let bytes = text.as_bytes();
-    let start = trivia_end(text, dollar + 2);
-    let raw = || {
-        let open = trivia_end(text, start + 3);
-        if bytes.get(open) != Some(&b'(') {
-            return None;
-        }
-        let path = path_end(text, trivia_end(text, open + 1))?;
-        let close = trivia_end(text, path);
-        (bytes.get(close) == Some(&b')')).then_some(close + 1)
-    };
-    let after = match bytes[start..].starts_with(b"raw").then(raw).flatten() {
-        Some(after) => after,
-        None => path_end(text, start)?,
-    };
-    let close = trivia_end(text, after);
-    (bytes.get(close) == Some(&b'}')).then_some(close + 1)
 }
 
 /// The end of `ident ("." ident)*` at `start`.
@@ -518,7 +576,7 @@ mod tests {
     fn string_pieces() {
         let text = r#""a \$ ${PORT:-1} ${ raw(x) }${b""#;
         let pieces: Vec<(PieceKind, &str)> =
-            super::string_pieces(text, 0).map(|(kind, span)| (kind, &text[span.start..span.end])).collect();
+            Lexer::new(text).string_pieces(0).map(|(kind, span)| (kind, &text[span.start..span.end])).collect();
         assert_eq!(
             pieces,
             [

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 
-use super::lexer::{next_token, TokenKind};
+use super::lexer::{Lexer, TokenKind};
 use super::span::{FileId, Span};
 use crate::diagnostic::{Code, Diagnostic};
 
@@ -138,10 +138,7 @@ pub(super) const MAX_NESTING: usize = 64;
 /// The diagnostic for brackets nested past [`MAX_NESTING`], if they are.
 pub(super) fn check_nesting(file: FileId, text: &str) -> Option<Diagnostic> {
     let mut depth = 0usize;
-    let mut at = 0;
-    while at < text.len() {
-        let token = next_token(text, at);
-        at = token.span.end;
+    for token in Lexer::new(text).tokens(0, text.len()) {
         if token.kind != TokenKind::Punct {
             continue;
         }

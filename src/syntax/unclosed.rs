@@ -6,24 +6,25 @@
 //! delimiter, which is where the mistake is, instead of listing what the
 //! parser expected where it gave up.
 
-use super::lexer::{next_token, string_pieces, PieceKind, TokenKind};
+use super::lexer::{Lexer, PieceKind, TokenKind};
 use super::span::{FileId, Span};
 use crate::diagnostic::{Code, Diagnostic};
 
 /// The delimiter mistake of `text`, if it has one.
 pub(super) fn delimiter_problem(file: FileId, text: &str) -> Option<Diagnostic> {
-    delimiter_problem_in(file, text, 0, text.len())
+    delimiter_problem_in(file, &mut Lexer::new(text), 0, text.len())
 }
 
 /// The delimiter mistake of the tokens that start in `from..limit` (an
 /// item that does not parse): a bracket still open at `limit` is one the
 /// item never closed.
-pub(super) fn delimiter_problem_in(file: FileId, text: &str, from: usize, limit: usize) -> Option<Diagnostic> {
+pub(super) fn delimiter_problem_in(file: FileId, lexer: &mut Lexer, from: usize, limit: usize) -> Option<Diagnostic> {
+    let text = lexer.text();
     let bytes = text.as_bytes();
     let mut open: Vec<(u8, usize)> = Vec::new();
     let mut at = from;
     while at < limit.min(text.len()) {
-        let token = next_token(text, at);
+        let token = lexer.token(at);
         at = token.span.end;
         match token.kind {
             TokenKind::BlockComment { terminated: false } => {
@@ -34,7 +35,7 @@ pub(super) fn delimiter_problem_in(file: FileId, text: &str, from: usize, limit:
                 )
             }
             TokenKind::String { terminated } => {
-                if let Some(problem) = comment_in_interpolation(file, text, token.span.start) {
+                if let Some(problem) = comment_in_interpolation(file, lexer, token.span.start) {
                     return Some(problem);
                 }
                 // A string ends on its line: one that does not is left to
@@ -75,11 +76,14 @@ pub(super) fn delimiter_problem_in(file: FileId, text: &str, from: usize, limit:
         b'[' => ("missing `]`", format!("this `[` has no matching `{closer}`")),
         _ => ("missing `)`", format!("this `(` has no matching `{closer}`")),
     };
-    Some(
-        Diagnostic::new(Code::Syntax, message)
-            .at(file, Span::new(position, position + 1), label)
-            .with_help(format!("add `{closer}` where it ends; the file ends before it")),
-    )
+    // An item's own scan ends where the next item starts, not the file.
+    let help = match next_item_after(text, position).filter(|_| limit < text.len()) {
+        Some((line, item)) => {
+            format!("add `{closer}` where it ends, before line {line}, where `{item}` starts the next item")
+        }
+        None => format!("add `{closer}` where it ends; the file ends before it"),
+    };
+    Some(Diagnostic::new(Code::Syntax, message).at(file, Span::new(position, position + 1), label).with_help(help))
 }
 
 /// The first line after `from` that starts (in its first column) with an
@@ -125,8 +129,9 @@ fn wrong_close(file: FileId, text: &str, opener: u8, position: usize, close_at: 
 /// A `//` inside a `${` of the string whose quote is at `start` (where it
 /// is not trivia of an interpolation that closes, it makes the `${` one
 /// that does not): the comment runs to the end of the line.
-fn comment_in_interpolation(file: FileId, text: &str, start: usize) -> Option<Diagnostic> {
-    string_pieces(text, start).filter(|(kind, _)| *kind == PieceKind::Text).find_map(|(_, piece)| {
+fn comment_in_interpolation(file: FileId, lexer: &mut Lexer, start: usize) -> Option<Diagnostic> {
+    let text = lexer.text();
+    lexer.string_pieces(start).filter(|(kind, _)| *kind == PieceKind::Text).find_map(|(_, piece)| {
         let written = &text[piece.start..piece.end];
         let comment = written.match_indices("${").find_map(|(dollar, _)| {
             let inside = &written[dollar..];
