@@ -82,7 +82,12 @@ at the marked place, for example:
       run \"make\"        // error: expected `{` or `from`
 
 Every item (`stage`, `gate`, `environment`, `pipeline`, `template`) needs a
-`{ ... }` body; attributes are written `name = value`.";
+`{ ... }` body; attributes are written `name = value`.
+
+Every item that does not parse has its own error, and the items that do are
+still checked. A bracket left open or closed by the wrong one (`needs = [a`
+then `}`), a `/*` never closed and a `//` inside `${}` are said where they
+start, not where the parser gave up.";
 
     UnreadableFile = "E0002", Error, "file cannot be read",
 "A plan or module could not be read: it does not exist, is a directory, is

@@ -13,8 +13,10 @@ use super::line_index::{Encoding, LineIndex};
 use crate::check::loader::{resolve, ModuleOrigin, Overlay};
 
 pub struct ModuleFile {
-    /// `None` for stdlib modules, which live inside the binary.
+    /// `None` for stdlib modules, which live inside the binary (see [`ModuleFile::location`]).
     pub uri: Option<Uri>,
+    /// An embedded module (`std/NAME`).
+    pub stdlib: bool,
     pub name: String,
     pub text: Arc<str>,
     pub lines: LineIndex,
@@ -22,6 +24,16 @@ pub struct ModuleFile {
 }
 
 impl ModuleFile {
+    /// Where an editor can open this module: its file, or for a stdlib
+    /// module its read-only copy under the cache directory.
+    pub fn location(&self) -> Option<Uri> {
+        match &self.uri {
+            Some(uri) => Some(uri.clone()),
+            None if self.stdlib => uri_of(&crate::stdlib::copy::read_only_copy(&self.name)?),
+            None => None,
+        }
+    }
+
     /// A template of this module by name.
     pub fn template(&self, name: &str) -> Option<(usize, &Definition)> {
         let analysis = &self.analysis;
@@ -50,6 +62,7 @@ pub fn load_module(from: &Path, import_path: &str, overlay: &Overlay, encoding: 
             return None;
         }
     }
+    let stdlib = matches!(origin, ModuleOrigin::Stdlib(_));
     let (uri, name, text): (Option<Uri>, String, Arc<str>) = match origin {
         ModuleOrigin::Stdlib(name) => {
             let text = crate::stdlib::module(&name)?;
@@ -64,6 +77,6 @@ pub fn load_module(from: &Path, import_path: &str, overlay: &Overlay, encoding: 
         }
     };
     let lines = LineIndex::new(&text, encoding);
-    let analysis = Analysis::of(&text);
-    Some(ModuleFile { uri, name, text, lines, analysis })
+    let analysis = Analysis::of(&text, &crate::syntax::lexer::Tokens::of(&text));
+    Some(ModuleFile { uri, stdlib, name, text, lines, analysis })
 }
