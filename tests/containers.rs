@@ -367,6 +367,12 @@ fn containers_switch_with_zero_failed_requests_refuse_an_unhealthy_release_and_r
     let mut local: Vec<&str> = local.lines().collect();
     local.sort();
     assert_eq!(local, ["1.0.0", "1.1.0"], "the builder's tags after the failed 1.2.0");
+    // In the registry too: 1.2.0 and the commit tag it moved are gone
+    // (one image, one manifest), 1.0.0 and 1.1.0 are not.
+    let tags = registry_get(&docker.registry, "/v2/shop/tags/list");
+    assert!(tags.contains("\"1.0.0\"") && tags.contains("\"1.1.0\""), "the registry lost a release: {tags}");
+    assert!(!tags.contains("\"1.2.0\""), "the registry keeps the failed 1.2.0: {tags}\n{}", third.stdout);
+    assert!(third.stdout.contains("from the registry"), "{}", third.stdout);
     assert!(answers.iter().all(|a| a.result.as_deref() == Ok("1.1.0")), "answers other than 1.1.0 while 1.2.0 failed");
     assert!(!answers.is_empty());
     assert_eq!(serving(&docker, port), ["1.1.0", "1.1.0"]);
