@@ -300,6 +300,70 @@ fn a_module_imports_a_relative_file_and_another_remote_module_and_cannot_leave_i
 }
 
 #[test]
+fn two_modules_asking_for_different_versions_of_one_repository_get_the_highest_and_why_says_who_asked() {
+    let root = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let (modules, [v1, v11, v2]) = Modules::standard(root.path());
+    // Another repository whose module needs `~1.1` of the same modules.
+    let lib = Modules::new(&root.path().join("lib"));
+    let extra = format!(
+        "import \"git+{}//web/service.deploy@~1.1\" as svc\n/// More.\ntemplate stage more() {{\n  run \"echo more\"\n  rollback {{}}\n}}\n",
+        modules.file_url()
+    );
+    lib.release(&[("lib/extra.deploy", &extra)], Some("v1.0.0"));
+    let plan = format!(
+        "import \"git+{mods}//web/service.deploy@v1.0.0\" as web\nimport \"git+{mods}//web/service.deploy@v2.0.0\" as web2\n\
+         import \"git+{lib}//lib/extra.deploy@v1.0.0\" as extra\npipeline \"shop\" {{}}\nparam version: string = \"1\"\n\
+         stage app from web.service {{ version = version }}\nstage app2 from web2.service {{ version = \"2\" }}\nstage more from extra.more {{}}\n",
+        mods = modules.file_url(),
+        lib = lib.file_url()
+    );
+    let consumer = Consumer::new(root.path(), "app", &plan);
+    let (code, out, err) = consumer.deploy(&["modules", "fetch", "release.deploy"], &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    let lock = consumer.lock();
+    // v1.0.0 (the plan) and ~1.1 (the module): v1.1.0, the highest required, for both.
+    assert!(lock.contains(&format!("mods.git@v1.0.0 = {v11} (v1.1.0)\n")), "{lock}");
+    assert!(lock.contains(&format!("mods.git@~1.1 = {v11} (v1.1.0)\n")), "{lock}");
+    assert!(lock.contains("# `v1.0.0` is raised to v1.1.0"), "{lock}");
+    assert!(!lock.contains(&v1), "nothing uses v1.0.0's commit: {lock}");
+    // Another major version is another module: v2.0.0 stays.
+    assert!(lock.contains(&format!("mods.git@v2.0.0 = {v2}\n")), "{lock}");
+    let (code, out, err) = consumer.deploy(&["--offline", "run", "release.deploy"], &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("service-v1.1 1") && out.contains("service-v2 2") && out.contains("more"), "{out}");
+    // Fetching again keeps the lock: the raised tag is not a moved tag.
+    let (code, out, err) = consumer.deploy(&["modules", "fetch", "release.deploy"], &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(consumer.lock(), lock);
+
+    // Who asked for what.
+    let (code, out, err) = consumer.deploy(&["--offline", "modules", "why", "release.deploy", "mods"], &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    let short = &v11[..12];
+    assert!(out.contains(&format!("  @v1.0.0 → v1.1.0 {short}  (raised")), "{out}");
+    assert!(out.contains(&format!("  @~1.1 → v1.1.0 {short}\n")), "{out}");
+    assert!(out.contains("    release.deploy imports web/service.deploy@v1.0.0 as web"), "{out}");
+    let by_module =
+        format!("    git+{}//lib/extra.deploy@v1.0.0 imports web/service.deploy@~1.1 as svc", lib.file_url());
+    assert!(out.contains(&by_module), "{out}");
+    assert!(out.contains(&format!("  @v2.0.0 → {}\n", &v2[..12])), "{out}");
+    let (code, alias, _) = consumer.deploy(&["--offline", "modules", "why", "release.deploy", "extra"], &[]);
+    assert_eq!(code, 0);
+    assert!(
+        alias.contains("release.deploy imports lib/extra.deploy@v1.0.0 as extra") && !alias.contains("web/service"),
+        "{alias}"
+    );
+    let (code, _, err) = consumer.deploy(&["modules", "why", "release.deploy", "nowhere"], &[]);
+    assert_eq!(code, 1);
+    assert!(err.contains("no remote import of release.deploy has `nowhere`"), "{err}");
+
+    // `update` of the module alone: still the highest required of both.
+    let (code, out, err) = consumer.deploy(&["modules", "update", "release.deploy"], &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(consumer.lock(), lock);
+}
+
+#[test]
 fn git_daemon_and_smart_http_serve_the_same_modules_and_two_fetches_share_one_cache() {
     let root = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
     let (modules, [_, v11, _]) = Modules::standard(root.path());

@@ -54,6 +54,13 @@ enum ModulesCommand {
         /// The tag, branch, commit or version range to compare with.
         to: String,
     },
+    /// Say who asked for which version of the repositories whose URL contains NAME (or imported as NAME).
+    Why {
+        /// The plan file.
+        file: PathBuf,
+        /// A part of the repository's URL, or the name an import gives it.
+        name: String,
+    },
     /// Print every remote module deploy.lock names: path, URL, ref, commit.
     List {
         /// The plan file.
@@ -73,6 +80,7 @@ pub fn run(args: ModulesArgs) -> ExitCode {
             _ => super::remote_modules::fetch(&file, Some(name)),
         },
         Some(ModulesCommand::Diff { file, name, to }) => super::remote_modules::diff(&file, &name, &to),
+        Some(ModulesCommand::Why { file, name }) => super::modules_why::why(&file, &name),
         Some(ModulesCommand::List { file, outdated }) => super::remote_modules::list(&file, outdated),
         None => list(args.file.as_deref()),
     }

@@ -34,7 +34,7 @@ pub fn fetch(plan: &Path, update: Option<Option<String>>) -> ExitCode {
             Box::new(move |source: &LockedSource| name.as_deref().map_or(true, |name| source.url.contains(name))),
         ),
     };
-    let loaded = loader::load_with(plan, &mut fetching);
+    let loaded = settle(plan, &mut fetching);
     let errors: Vec<_> = loaded.diagnostics.iter().filter(|d| d.is_error()).cloned().collect();
     if !errors.is_empty() {
         print_diagnostics(&errors, &loaded.sources);
@@ -70,6 +70,21 @@ pub fn fetch(plan: &Path, update: Option<Option<String>>) -> ExitCode {
         }
         Err(error) => super::failure::fail(error),
     }
+}
+
+/// Loads the plan with `fetching` until every import of a repository and
+/// major version uses the highest version any of them required
+/// (`crate::remote::selection`): each pass can only raise a version, so
+/// this ends; a bound guards it anyway.
+fn settle(plan: &Path, fetching: &mut Fetching) -> loader::Loaded {
+    let mut loaded = loader::load_with(plan, fetching);
+    for _ in 0..32 {
+        if !fetching.next_pass() {
+            break;
+        }
+        loaded = loader::load_with(plan, fetching);
+    }
+    loaded
 }
 
 /// `list`: path, URL, ref, commit (and the tag a range picked); `--outdated`
@@ -136,6 +151,7 @@ pub fn diff(plan: &Path, name: &str, to: &str) -> ExitCode {
     }
     let before = crate::check::check_file_with_remote(plan, &mut crate::remote::FromLock::beside(plan));
     let mut moved = Fetching::moving(lock.clone(), name, to);
+    settle(plan, &mut moved);
     let after = crate::check::check_file_with_remote(plan, &mut moved);
     for (label, checked) in [("as locked", &before), (to, &after)] {
         if checked.plan.is_none() {

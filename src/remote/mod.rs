@@ -13,6 +13,7 @@ pub mod cache;
 pub mod git;
 pub mod import;
 pub mod lock;
+pub mod selection;
 pub mod version;
 
 use std::collections::{BTreeSet, HashMap};
@@ -158,6 +159,9 @@ pub struct Fetching {
     refs: HashMap<String, Vec<(String, String)>>,
     /// Sources whose tag now points elsewhere than the old lock says.
     pub moved: BTreeSet<String>,
+    /// Per repository and major version, the highest version any import
+    /// required so far (kept from one pass to the next): see [`selection`].
+    floors: selection::Floors,
 }
 
 impl Fetching {
@@ -168,7 +172,15 @@ impl Fetching {
 
     /// Resolves the sources `renew` picks again; keeps the others.
     pub fn renewing(old: Lock, renew: Box<dyn Fn(&LockedSource) -> bool>) -> Fetching {
-        Fetching { old, renew, moved_to: None, lock: Lock::default(), refs: HashMap::new(), moved: BTreeSet::new() }
+        Fetching {
+            old,
+            renew,
+            moved_to: None,
+            lock: Lock::default(),
+            refs: HashMap::new(),
+            moved: BTreeSet::new(),
+            floors: Default::default(),
+        }
     }
 
     /// What the plan would use if the repositories whose URL contains `name`
@@ -237,15 +249,18 @@ impl Fetching {
                 (commit, tag.or(Some(to)).filter(|tag| !git::is_commit(tag)))
             }
             (None, Some(old)) => {
-                // A tag is not supposed to move: say so when it did.
-                if !git::is_commit(reference) && version::Range::parse(reference).is_none() {
+                // A tag is not supposed to move: say so when it did (the tag
+                // the lock names: the ref itself, or what a range or the
+                // version selection picked).
+                let tag = old.tag.clone().unwrap_or_else(|| reference.to_string());
+                if !git::is_commit(reference) && (old.tag.is_some() || version::Range::parse(reference).is_none()) {
                     let now = self.refs(url).map_err(RemoteError::Unavailable)?.clone();
-                    let tagged = now.iter().find(|(name, _)| *name == format!("refs/tags/{reference}"));
+                    let tagged = now.iter().find(|(name, _)| *name == format!("refs/tags/{tag}"));
                     if let Some((_, commit)) = tagged {
                         if *commit != old.commit {
                             self.moved.insert(key.clone());
                             return Err(RemoteError::Unavailable(format!(
-                                "the tag `{reference}` of {url} now points to {commit}, but {LOCK_FILE} says {} \
+                                "the tag `{tag}` of {url} now points to {commit}, but {LOCK_FILE} says {} \
                                  (someone moved the tag); if that is intended, run `deploy modules update`",
                                 old.commit
                             )));
@@ -256,6 +271,7 @@ impl Fetching {
             }
             (None, None) => self.resolve(url, reference).map_err(RemoteError::Unavailable)?,
         };
+        let (commit, tag) = self.floors.select(url, reference, commit, tag);
         cache::checkout(url, &commit, false).map_err(RemoteError::Unavailable)?;
         let source = LockedSource {
             url: url.to_string(),
@@ -266,6 +282,20 @@ impl Fetching {
         };
         self.lock.sources.insert(key, source.clone());
         Ok(source)
+    }
+
+    /// After a load: whether an import loaded later required a higher
+    /// version of a repository than a source resolved earlier used. Then the
+    /// new lock is dropped (the floors stay) and the plan must be loaded
+    /// again, so every import of that repository and major version uses the
+    /// highest required. Floors only rise, so the passes end.
+    pub fn next_pass(&mut self) -> bool {
+        let stale = self.lock.sources.values().any(|source| self.floors.raises(source));
+        if stale {
+            self.lock = Lock::default();
+            self.moved.clear();
+        }
+        stale
     }
 
     fn record(&mut self, source: &LockedSource, path: &str) -> Result<RemoteFile, RemoteError> {
