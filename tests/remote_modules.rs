@@ -364,6 +364,52 @@ fn two_modules_asking_for_different_versions_of_one_repository_get_the_highest_a
 }
 
 #[test]
+fn the_run_records_its_module_commits_and_history_says_them_on_sqlite_and_postgres() {
+    let root = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let (modules, [_, v11, v2]) = Modules::standard(root.path());
+    let backends: Vec<(&str, Option<String>)> = std::iter::once(("sqlite", None))
+        .chain(common::backend::postgres("run_records_module_commits").map(|backend| match backend {
+            common::backend::Backend::Postgres(url) => ("postgres", Some(url)),
+            common::backend::Backend::Sqlite => ("sqlite", None),
+        }))
+        .collect();
+    for (name, url) in backends {
+        let plan = plan_importing(&format!("git+{}//web/service.deploy@v1", modules.file_url()));
+        let consumer = Consumer::new(root.path(), name, &plan);
+        let env: Vec<(&str, &str)> = url.iter().map(|url| ("DEPLOY_STATE", url.as_str())).collect();
+        let (code, out, err) = consumer.deploy(&["modules", "fetch", "release.deploy"], &env);
+        assert_eq!(code, 0, "{name}: {out}{err}");
+        let (code, out, err) = consumer.deploy(&["run", "release.deploy"], &env);
+        assert_eq!(code, 0, "{name}: {out}{err}");
+        // The module moves to v2.0.0; the next run records that, the first keeps v1.1.0.
+        let (code, out, err) =
+            consumer.deploy(&["modules", "update", "release.deploy", "mods", "--to", "v2.0.0"], &env);
+        assert_eq!(code, 0, "{name}: {out}{err}");
+        let (code, out, err) = consumer.deploy(&["run", "release.deploy", "--set", "version=2"], &env);
+        assert_eq!(code, 0, "{name}: {out}{err}");
+
+        let (code, out, err) = consumer.deploy(&["history", "--json"], &env);
+        assert_eq!(code, 0, "{name}: {out}{err}");
+        let rows: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{name}: {e}: {out}"));
+        let module = |row: usize| rows[row]["modules"][0].clone();
+        assert_eq!(rows[0]["version"], "2", "{name}: newest first: {out}");
+        assert_eq!(module(0)["commit"], v2.as_str(), "{name}: {out}");
+        assert_eq!(module(0)["reference"], "v2.0.0", "{name}: {out}");
+        assert_eq!(module(1)["commit"], v11.as_str(), "{name}: {out}");
+        assert_eq!(module(1)["tag"], "v1.1.0", "{name}: {out}");
+        assert_eq!(module(1)["url"], modules.file_url().as_str(), "{name}: {out}");
+        assert_eq!(module(1)["path"], "web/service.deploy", "{name}: {out}");
+        let wanted = format!("git+{}//web/service.deploy@v1", modules.file_url());
+        assert_eq!(module(1)["name"], wanted.as_str(), "{name}: {out}");
+        assert!(rows[0]["run_id"].is_string() && rows[0]["hosts"].is_array(), "existing fields stay: {out}");
+        let (code, out, _) = consumer.deploy(&["history"], &env);
+        assert_eq!(code, 0);
+        assert!(out.contains(&format!("modules: web/service.deploy v2.0.0 {}", &v2[..12])), "{name}: {out}");
+        assert!(out.contains(&format!("modules: web/service.deploy v1.1.0 {}", &v11[..12])), "{name}: {out}");
+    }
+}
+
+#[test]
 fn git_daemon_and_smart_http_serve_the_same_modules_and_two_fetches_share_one_cache() {
     let root = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
     let (modules, [_, v11, _]) = Modules::standard(root.path());
