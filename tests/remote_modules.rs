@@ -409,6 +409,68 @@ fn the_run_records_its_module_commits_and_history_says_them_on_sqlite_and_postgr
     }
 }
 
+const WORKER: &str = "/// A worker.\n///\n/// ```deploy\n/// import \"./worker.deploy\" as w\n/// pipeline \"p\" {}\n/// stage a from w.worker { queue = \"jobs\" }\n/// ```\ntemplate stage worker(\n  /// The queue it reads.\n  queue: string\n) {\n  run \"echo work ${queue}\"\n  rollback {}\n}\n";
+
+#[test]
+fn a_module_repository_is_linted_and_documented_and_deploy_doc_reads_a_remote_import() {
+    let root = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let (modules, _) = Modules::standard(root.path());
+    std::fs::write(modules.work.join("web/worker.deploy"), WORKER).unwrap_or_else(|e| panic!("{e}"));
+    let dir = modules.work.display().to_string();
+    let consumer = Consumer::new(
+        root.path(),
+        "app",
+        &plan_importing(&format!("git+{}//web/service.deploy@v1", modules.file_url())),
+    );
+    let (code, out, err) = consumer.deploy(&["modules", "check", &dir], &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(err.contains("checked 2 module files") && err.contains("no problems"), "{err}");
+
+    // Pages: one per module file, importing it as a remote module.
+    let pages = root.path().join("pages");
+    let out_dir = pages.display().to_string();
+    let (code, out, err) =
+        consumer.deploy(&["modules", "doc", &dir, "--out", &out_dir, "--url", "https://git.example.com/mods.git"], &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    let page = std::fs::read_to_string(pages.join("web/worker.md")).unwrap_or_else(|e| panic!("{e}: {out}{err}"));
+    assert!(
+        page.contains("import \"git+https://git.example.com/mods.git//web/worker.deploy@REF\" as worker"),
+        "{page}"
+    );
+    assert!(
+        page.contains("### `worker.worker`")
+            && page.contains("| `queue` | `string` | required | The queue it reads. |"),
+        "{page}"
+    );
+    assert!(pages.join("web/service.md").is_file(), "{out}");
+
+    // A template without documentation and an example that does not check: exit 1, both said.
+    let bad = "/// Broken example.\n///\n/// ```deploy\n/// import \"./bad.deploy\" as b\n/// pipeline \"p\" {}\n/// stage a from b.nope {}\n/// ```\ntemplate stage good() {\n  run \"true\"\n  rollback {}\n}\n\ntemplate stage undocumented() {\n  run \"true\"\n  rollback {}\n}\n";
+    std::fs::write(modules.work.join("web/bad.deploy"), bad).unwrap_or_else(|e| panic!("{e}"));
+    let (code, _, err) = consumer.deploy(&["modules", "check", &dir], &[]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("web/bad.deploy:13: template `undocumented` has no doc comment"), "{err}");
+    assert!(err.contains("web/bad.deploy:8: example 1 of the doc comment of `good` does not check"), "{err}");
+    assert!(err.contains("2 problems"), "{err}");
+    let (code, _, err) =
+        consumer.deploy(&["modules", "check", &root.path().join("nothing").display().to_string()], &[]);
+    assert_eq!(code, 1);
+    assert!(err.contains("is not a directory"), "{err}");
+
+    // `deploy doc ALIAS.TEMPLATE`: the plan's remote import, from the cache.
+    let (code, out, err) = consumer.deploy(&["modules", "fetch", "release.deploy"], &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, err) = consumer.deploy(&["--offline", "doc", "web.service"], &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("A web service.") && out.contains("version: string"), "{out}");
+    let (code, out, err) = consumer.deploy(&["--offline", "doc", "web", "--plan", "release.deploy"], &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("service"), "{out}");
+    let (code, _, err) = consumer.deploy(&["--offline", "doc", "nope.service"], &[]);
+    assert_ne!(code, 0);
+    assert!(err.contains("no module `nope.service`"), "{err}");
+}
+
 #[test]
 fn git_daemon_and_smart_http_serve_the_same_modules_and_two_fetches_share_one_cache() {
     let root = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));

@@ -17,6 +17,7 @@ mod lock;
 mod logs;
 mod lsp;
 mod modules;
+mod modules_publish;
 mod modules_why;
 mod output;
 mod ping;
