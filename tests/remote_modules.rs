@@ -533,6 +533,64 @@ fn git_daemon_and_smart_http_serve_the_same_modules_and_two_fetches_share_one_ca
     assert_eq!(leftovers.count(), 0);
 }
 
+#[test]
+fn a_cold_fetch_asks_repositories_in_parallel_and_each_once() {
+    let root = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let names = ["a", "b", "c", "d"];
+    for name in names {
+        Modules::standard(&root.path().join(name));
+    }
+    let stats = Arc::new(Stats::default());
+    stats.delay_ms.store(300, Ordering::SeqCst);
+    let http = SmartHttp::start_with(root.path(), stats.clone());
+    // Two imports (two commits) of each of four repositories.
+    let mut plan = String::new();
+    for name in names {
+        let url = format!("http://127.0.0.1:{}/{name}/srv/mods.git", http.port);
+        plan.push_str(&format!("import \"git+{url}//web/service.deploy@v1.0.0\" as {name}1\n"));
+        plan.push_str(&format!("import \"git+{url}//web/service.deploy@v2.0.0\" as {name}2\n"));
+    }
+    plan.push_str("pipeline \"shop\" {}\nstage app from a1.service { version = \"1\" }\n");
+    let consumer = Consumer::new(root.path(), "app", &plan);
+    let (code, out, err) = consumer.deploy(&["modules", "fetch", "release.deploy"], &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(consumer.lock().matches(" = ").count(), 8, "{}", consumer.lock());
+    for name in names {
+        // One connection to list its refs, one to fetch it: each repository once.
+        assert_eq!(
+            stats.connections(&format!("/{name}/srv/mods.git")),
+            2,
+            "{name}: {:?}",
+            stats.requests.lock().map(|r| r.clone())
+        );
+    }
+    let most = stats.most.load(Ordering::SeqCst);
+    assert!(most >= 2, "the repositories were asked one after the other (at most {most} at once)");
+
+    // A cold cache filled from the lock (check): in parallel too, one fetch per repository.
+    for dir in ["modules", "git"] {
+        let path = consumer.cache.join("deploy").join(dir);
+        for file in walk(&path) {
+            make_writable(&file);
+        }
+        let _ = Command::new("chmod").arg("-R").arg("u+w").arg(&path).status();
+        std::fs::remove_dir_all(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    }
+    stats.reset();
+    let (code, out, err) = consumer.deploy(&["check", "release.deploy"], &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    for name in names {
+        assert_eq!(
+            stats.connections(&format!("/{name}/srv/mods.git")),
+            1,
+            "{name}: {:?}",
+            stats.requests.lock().map(|r| r.clone())
+        );
+    }
+    let most = stats.most.load(Ordering::SeqCst);
+    assert!(most >= 2, "the cache was filled one repository after the other (at most {most} at once)");
+}
+
 /// Diagnostics with miette's line wrapping undone (`deploy\n  | modules` → `deploy modules`).
 fn flat(text: &str) -> String {
     let mut out = String::new();
@@ -607,26 +665,56 @@ impl Drop for GitDaemon {
 }
 
 /// Smart HTTP: each request handed to `git http-backend` as CGI, as a web
-/// server would; stopped on drop.
+/// server would; stopped on drop. It keeps what it was asked and how many
+/// requests it served at once at most.
 struct SmartHttp {
     port: u16,
     stop: Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
+#[derive(Default)]
+struct Stats {
+    /// Each request's `METHOD PATH?QUERY`.
+    requests: std::sync::Mutex<Vec<String>>,
+    in_flight: std::sync::atomic::AtomicUsize,
+    most: std::sync::atomic::AtomicUsize,
+    /// How long each request waits before it is served (milliseconds).
+    delay_ms: std::sync::atomic::AtomicU64,
+}
+
+impl Stats {
+    /// How many requests opened a git connection to `repository` (`GET …/info/refs`).
+    fn connections(&self, repository: &str) -> usize {
+        let requests = self.requests.lock().map(|r| r.clone()).unwrap_or_default();
+        requests.iter().filter(|r| r.starts_with(&format!("GET {repository}/info/refs"))).count()
+    }
+
+    fn reset(&self) {
+        if let Ok(mut requests) = self.requests.lock() {
+            requests.clear();
+        }
+        self.most.store(0, Ordering::SeqCst);
+    }
+}
+
 impl SmartHttp {
     fn start(base: &Path) -> SmartHttp {
+        SmartHttp::start_with(base, Arc::new(Stats::default()))
+    }
+
+    fn start_with(base: &Path, stats: Arc<Stats>) -> SmartHttp {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("bind: {e}"));
         let port = listener.local_addr().map(|a| a.port()).unwrap_or_else(|e| panic!("{e}"));
         listener.set_nonblocking(true).unwrap_or_else(|e| panic!("{e}"));
         let stop = Arc::new(AtomicBool::new(false));
-        let (base, stopping) = (base.to_path_buf(), stop.clone());
+        let (base, stopping, counting) = (base.to_path_buf(), stop.clone(), stats);
         let thread = std::thread::spawn(move || {
             while !stopping.load(Ordering::SeqCst) {
                 match listener.accept() {
                     Ok((stream, _)) => {
-                        let base = base.clone();
-                        std::thread::spawn(move || serve_cgi(stream, &base));
+                        let (base, stats) = (base.clone(), counting.clone());
+                        std::thread::spawn(move || serve_cgi(stream, &base, &stats));
                     }
                     Err(_) => std::thread::sleep(Duration::from_millis(5)),
                 }
@@ -645,7 +733,14 @@ impl Drop for SmartHttp {
     }
 }
 
-fn serve_cgi(stream: TcpStream, base: &Path) {
+fn serve_cgi(stream: TcpStream, base: &Path, stats: &Stats) {
+    let now = stats.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+    stats.most.fetch_max(now, Ordering::SeqCst);
+    serve_request(stream, base, stats);
+    stats.in_flight.fetch_sub(1, Ordering::SeqCst);
+}
+
+fn serve_request(stream: TcpStream, base: &Path, stats: &Stats) {
     let _ = stream.set_nonblocking(false);
     let mut reader = BufReader::new(match stream.try_clone() {
         Ok(stream) => stream,
@@ -658,6 +753,10 @@ fn serve_cgi(stream: TcpStream, base: &Path) {
     let mut words = line.split_whitespace();
     let (method, target) = (words.next().unwrap_or("GET").to_string(), words.next().unwrap_or("/").to_string());
     let (path, query) = target.split_once('?').unwrap_or((&target, ""));
+    if let Ok(mut requests) = stats.requests.lock() {
+        requests.push(format!("{method} {target}"));
+    }
+    std::thread::sleep(Duration::from_millis(stats.delay_ms.load(Ordering::SeqCst)));
     let mut headers = Vec::new();
     loop {
         let mut header = String::new();

@@ -34,6 +34,7 @@ pub fn fetch(plan: &Path, update: Option<Option<String>>) -> ExitCode {
             Box::new(move |source: &LockedSource| name.as_deref().map_or(true, |name| source.url.contains(name))),
         ),
     };
+    fetching.prefetch(repositories(plan, &previous));
     let loaded = settle(plan, &mut fetching);
     let errors: Vec<_> = loaded.diagnostics.iter().filter(|d| d.is_error()).cloned().collect();
     if !errors.is_empty() {
@@ -70,6 +71,23 @@ pub fn fetch(plan: &Path, update: Option<Option<String>>) -> ExitCode {
         }
         Err(error) => super::failure::fail(error),
     }
+}
+
+/// The repositories the plan imports directly, and those the lock names
+/// (which include what its modules imported last time).
+fn repositories(plan: &Path, lock: &Lock) -> Vec<String> {
+    let mut urls: Vec<String> = lock.sources.values().map(|source| source.url.clone()).collect();
+    let text = loader::read_file(plan).unwrap_or_default();
+    if let Ok(ast) = crate::syntax::parse(crate::syntax::span::FileId(0), &text) {
+        for item in &ast.items {
+            let crate::syntax::ast::Item::Import(import) = item else { continue };
+            let path = import.path.as_plain().unwrap_or_default();
+            if let Ok(import) = crate::remote::RemoteImport::parse(&path) {
+                urls.push(import.url);
+            }
+        }
+    }
+    urls
 }
 
 /// Loads the plan with `fetching` until every import of a repository and

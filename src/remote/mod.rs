@@ -51,6 +51,32 @@ pub trait RemoteModules {
     fn relative(&mut self, source: &str, path: &str) -> Result<RemoteFile, RemoteError>;
 }
 
+/// How many repositories are fetched at once.
+pub const PARALLEL_FETCHES: usize = 6;
+
+/// `work` on every item, at most [`PARALLEL_FETCHES`] at once; the results
+/// in the items' order.
+pub fn parallel<T: Send, R: Send>(items: Vec<T>, work: impl Fn(T) -> R + Sync) -> Vec<R> {
+    let count = items.len();
+    let queue = std::sync::Mutex::new(items.into_iter().enumerate());
+    let results = std::sync::Mutex::new(Vec::with_capacity(count));
+    std::thread::scope(|scope| {
+        for _ in 0..PARALLEL_FETCHES.min(count) {
+            scope.spawn(|| loop {
+                let next = queue.lock().map(|mut queue| queue.next()).ok().flatten();
+                let Some((index, item)) = next else { break };
+                let result = work(item);
+                if let Ok(mut results) = results.lock() {
+                    results.push((index, result));
+                }
+            });
+        }
+    });
+    let mut results = results.into_inner().unwrap_or_default();
+    results.sort_by_key(|(index, _)| *index);
+    results.into_iter().map(|(_, result)| result).collect()
+}
+
 /// Whether deploy may use the network to fill the cache (`DEPLOY_OFFLINE=1` or `--offline`: no).
 pub fn offline() -> bool {
     std::env::var("DEPLOY_OFFLINE").is_ok_and(|value| !value.is_empty() && value != "0")
@@ -90,7 +116,19 @@ pub struct FromLock {
 impl FromLock {
     /// The lock beside `plan`.
     pub fn beside(plan: &Path) -> FromLock {
-        FromLock { lock: Lock::read_beside(plan), offline: offline(), plan: plan.to_path_buf() }
+        let from_lock = FromLock { lock: Lock::read_beside(plan), offline: offline(), plan: plan.to_path_buf() };
+        if let (Ok(lock), false) = (&from_lock.lock, from_lock.offline) {
+            // A cold cache: the repositories are fetched at once, not one by one as imports are met.
+            let mut wanted: Vec<(String, Vec<String>)> = Vec::new();
+            for source in lock.sources.values() {
+                match wanted.iter_mut().find(|(url, _)| *url == source.url) {
+                    Some((_, commits)) => commits.push(source.commit.clone()),
+                    None => wanted.push((source.url.clone(), vec![source.commit.clone()])),
+                }
+            }
+            cache::fill(wanted);
+        }
+        from_lock
     }
 
     fn fetch_hint(&self) -> String {
@@ -190,6 +228,32 @@ impl Fetching {
         let mut fetching = Fetching::keeping(old);
         fetching.moved_to = Some((name.to_string(), to.to_string()));
         fetching
+    }
+
+    /// Before a cold fetch: asks every repository of `urls` for its refs
+    /// and clones the ones the cache has no mirror of, several at once, so
+    /// the load that follows (which meets imports one by one) finds them
+    /// ready. Each repository is asked once; a failure is left for the load
+    /// to report.
+    pub fn prefetch(&mut self, urls: Vec<String>) {
+        let mut urls: Vec<String> = urls.into_iter().filter(|url| !self.refs.contains_key(url)).collect();
+        urls.sort();
+        urls.dedup();
+        if urls.is_empty() {
+            return;
+        }
+        let listed = parallel(urls.clone(), |url| {
+            let refs = git::remote_refs(&url);
+            if refs.is_ok() {
+                let _ = cache::mirror(&url);
+            }
+            refs
+        });
+        for (url, refs) in urls.into_iter().zip(listed) {
+            if let Ok(refs) = refs {
+                self.refs.insert(url, refs);
+            }
+        }
     }
 
     /// The tags and branches of `url`, listed once.
