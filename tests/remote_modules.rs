@@ -591,6 +591,80 @@ fn a_cold_fetch_asks_repositories_in_parallel_and_each_once() {
     assert!(most >= 2, "the cache was filled one repository after the other (at most {most} at once)");
 }
 
+#[test]
+fn the_editor_offers_the_fetch_runs_it_only_when_picked_and_then_follows_remote_modules() {
+    use common::lsp_client::{file_uri, LspClient};
+    use serde_json::{json, Value};
+    let root = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let (modules, _) = Modules::standard(root.path());
+    let text = plan_importing(&format!("git+{}//web/service.deploy@v1", modules.file_url()));
+    let consumer = Consumer::new(root.path(), "app", &text);
+    let uri = file_uri(&consumer.dir.join("release.deploy"));
+    let cache = consumer.cache.display().to_string();
+    let mut client = LspClient::start_with_env(common::binary(), &consumer.dir, &[("XDG_CACHE_HOME", &cache)]);
+    client.initialize(&file_uri(&consumer.dir));
+    client.notify(
+        "textDocument/didOpen",
+        json!({ "textDocument": { "uri": uri, "languageId": "deploy", "version": 1, "text": text } }),
+    );
+    let published = client.diagnostics_for(&uri, |p| p["version"] == json!(1));
+    let diagnostics = published["diagnostics"].clone();
+    assert!(diagnostics.as_array().is_some_and(|all| all.iter().any(|d| d["code"] == "E0161")), "{published:#}");
+    let actions = client.request(
+        "textDocument/codeAction",
+        json!({ "textDocument": { "uri": uri }, "range": diagnostics[0]["range"], "context": { "diagnostics": diagnostics } }),
+    );
+    let action = &actions[0];
+    assert_eq!(action["kind"], "quickfix", "{actions:#}");
+    assert_eq!(action["command"]["command"], "deploy.modules.fetch", "{actions:#}");
+    assert_eq!(action["command"]["arguments"], json!([uri]), "{actions:#}");
+    // Nothing fetched on a keystroke: not before the user picks the action.
+    assert!(!consumer.dir.join("deploy.lock").exists() && !consumer.cache.join("deploy").exists());
+    let result = client.request(
+        "workspace/executeCommand",
+        json!({ "command": "deploy.modules.fetch", "arguments": action["command"]["arguments"] }),
+    );
+    assert_eq!(result["fetched"], true, "{result:#}");
+    assert!(consumer.lock().contains("@v1 = "), "{}", consumer.lock());
+    client.diagnostics_for(&uri, |p| p["diagnostics"] == json!([]));
+
+    // Hover, completion and go to definition follow the remote module (read-only, in the cache).
+    let at = |needle: &str, delta: usize| -> Value {
+        let offset = text.find(needle).unwrap_or_else(|| panic!("no {needle}")) + delta;
+        let before = &text[..offset];
+        json!({ "line": before.matches('\n').count(), "character": offset - before.rfind('\n').map_or(0, |i| i + 1) })
+    };
+    let hover = client
+        .request("textDocument/hover", json!({ "textDocument": { "uri": uri }, "position": at("web.service", 4) }));
+    let value = hover["contents"]["value"].as_str().unwrap_or_default();
+    assert!(
+        value.contains("service(") && value.contains("version: string") && value.contains("A web service."),
+        "{hover:#}"
+    );
+    let completion = client.request(
+        "textDocument/completion",
+        json!({ "textDocument": { "uri": uri }, "position": at("web.service", 4) }),
+    );
+    let labels: Vec<&str> = completion.as_array().into_iter().flatten().filter_map(|i| i["label"].as_str()).collect();
+    assert!(labels.contains(&"service"), "{labels:?}");
+    let definition = client.request(
+        "textDocument/definition",
+        json!({ "textDocument": { "uri": uri }, "position": at("web.service", 4) }),
+    );
+    let target = definition["uri"].as_str().unwrap_or_default();
+    assert!(target.contains("/cache/deploy/modules/") && target.ends_with("/web/service.deploy"), "{definition:#}");
+    assert_eq!(definition["range"]["start"]["line"], 1, "{definition:#}");
+
+    // A fetch that fails says why, and writes nothing.
+    let result = client.request_full(
+        "workspace/executeCommand",
+        json!({ "command": "deploy.modules.fetch", "arguments": [file_uri(&root.path().join("missing.deploy"))] }),
+    );
+    assert_eq!(result["result"]["fetched"], false, "{result:#}");
+    assert!(result["result"]["message"].as_str().unwrap_or_default().contains("is not a plan file"), "{result:#}");
+    assert_eq!(client.shutdown(), Some(0));
+}
+
 /// Diagnostics with miette's line wrapping undone (`deploy\n  | modules` → `deploy modules`).
 fn flat(text: &str) -> String {
     let mut out = String::new();
