@@ -17,7 +17,9 @@ cargo build --release --quiet
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 python3 benches/generate.py "$work" "$stages"
-deploy=$PWD/target/release/deploy
+# Where cargo put it (CARGO_TARGET_DIR, a wrapper, or ./target).
+target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+deploy=${DEPLOY_BIN:-$target_dir/release/deploy}
 size=$(stat -c %s "$work/plan.deploy")
 
 # best wall time of $runs runs, in seconds, and peak RSS in KiB (GNU time)

@@ -649,3 +649,87 @@ fn import_paths_complete_and_template_hover_lists_parameters() {
     assert!(value.contains("template stage migrate(\n  version: string,\n  dir: string = \"db\",\n)"), "{value}");
     assert_eq!(client.shutdown(), Some(0));
 }
+
+/// Go to definition into the stdlib: a template of `std/http`, and the
+/// import's path, open the module's read-only copy under the cache
+/// directory, which holds the text embedded in the binary.
+#[test]
+fn definition_into_the_stdlib_opens_a_read_only_copy() {
+    let plan = "import \"std/http\" as http\n\nstage up {\n  run \"true\"\n}\n\ngate ok from http.healthy {\n  url = \"http://127.0.0.1:1\"\n}\n";
+    let test = common::Test::new().plan(plan);
+    let uri = file_uri(&test.path().join("release.deploy"));
+    let mut client = LspClient::start(common::binary(), test.path());
+    client.initialize(&file_uri(test.path()));
+    client.notify(
+        "textDocument/didOpen",
+        json!({ "textDocument": { "uri": uri, "languageId": "deploy", "version": 1, "text": plan } }),
+    );
+    client.diagnostics_for(&uri, |p| p["version"] == json!(1));
+    let copy = test.path().join(".cache/deploy/std").join(env!("CARGO_PKG_VERSION")).join("http.deploy");
+    let module = deploy::stdlib::module("std/http").unwrap_or_default();
+
+    let definition = client.request(
+        "textDocument/definition",
+        json!({ "textDocument": { "uri": uri }, "position": position_of(plan, "healthy", 0) }),
+    );
+    assert_eq!(definition["uri"], json!(file_uri(&copy)), "{definition:#}");
+    assert_eq!(definition["range"]["start"], position_of(module, "healthy(", 0), "{definition:#}");
+    assert_eq!(std::fs::read_to_string(&copy).unwrap_or_default(), module);
+    let permissions = std::fs::metadata(&copy).map(|m| m.permissions());
+    assert!(permissions.is_ok_and(|p| p.readonly()), "the copy is read-only");
+
+    // From the import's path: the module itself. A stale copy is rewritten.
+    std::fs::remove_file(&copy).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&copy, "stale").unwrap_or_else(|e| panic!("{e}"));
+    let definition = client.request(
+        "textDocument/definition",
+        json!({ "textDocument": { "uri": uri }, "position": position_of(plan, "std/http", 0) }),
+    );
+    assert_eq!(definition["uri"], json!(file_uri(&copy)), "{definition:#}");
+    assert_eq!(std::fs::read_to_string(&copy).unwrap_or_default(), module);
+}
+
+/// Semantic tokens: names typed by what they name (from the index), and
+/// from the lexer comments, keywords, numbers and strings, the latter split
+/// around the names in their `${}`.
+#[test]
+fn semantic_tokens_cover_names_comments_strings_numbers_and_keywords() {
+    let plan =
+        "param version: string = \"1\"\n\n// Builds it.\nstage build {\n  run \"make ${version}\"\n  timeout = 5m\n}\n";
+    let test = common::Test::new().plan(plan);
+    let uri = file_uri(&test.path().join("release.deploy"));
+    let mut client = LspClient::start(common::binary(), test.path());
+    client.initialize(&file_uri(test.path()));
+    client.notify(
+        "textDocument/didOpen",
+        json!({ "textDocument": { "uri": uri, "languageId": "deploy", "version": 1, "text": plan } }),
+    );
+    client.diagnostics_for(&uri, |p| p["version"] == json!(1));
+    let tokens = client.request("textDocument/semanticTokens/full", json!({ "textDocument": { "uri": uri } }));
+    let data: Vec<u64> =
+        tokens["data"].as_array().map(|d| d.iter().filter_map(Value::as_u64).collect()).unwrap_or_default();
+    // Decoded into (line, character, length, type).
+    let (mut line, mut character) = (0, 0);
+    let mut decoded = Vec::new();
+    for chunk in data.chunks(5) {
+        let [delta_line, delta_start, length, kind, _] = chunk else { panic!("{data:?}") };
+        character = if *delta_line == 0 { character + delta_start } else { *delta_start };
+        line += delta_line;
+        decoded.push((line, character, *length, *kind));
+    }
+    let at = |needle: &str, length: u64, kind: u64| {
+        let position = position_of(plan, needle, 0);
+        let wanted =
+            (position["line"].as_u64().unwrap_or(0), position["character"].as_u64().unwrap_or(0), length, kind);
+        assert!(decoded.contains(&wanted), "no {needle:?} as {wanted:?} in {decoded:?}");
+    };
+    at("param", 5, 10);
+    at("version:", 7, 2);
+    at("// Builds it.", 13, 7);
+    at("stage", 5, 10);
+    at("build", 5, 0);
+    at("\"make ", 6, 8);
+    at("version}", 7, 2);
+    at("\"\n  timeout", 1, 8);
+    at("5m", 2, 9);
+}

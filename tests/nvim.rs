@@ -1,6 +1,6 @@
 //! A real editor: headless Neovim loads editors/nvim/deploy.lua, opens a
 //! plan, and reports what the language server gave it: the diagnostics and
-//! where go-to-definition lands. Skipped (with a message) when `nvim` is not
+//! where go-to-definition lands (in a module of the plan, and in the stdlib). Skipped (with a message) when `nvim` is not
 //! installed, except in CI (`CI=true`), where it must run.
 
 mod common;
@@ -12,7 +12,7 @@ use common::{binary, root, Test};
 
 const MODULE: &str = "/// Database stages.\ntemplate stage migrate(version: string) {\n  run \"./migrate ${version}\"\n  rollback { run \"./migrate down\" }\n}\n";
 
-const PLAN: &str = "import \"./stages/db.deploy\" as db\n\nstage build {\n  run \"make\"\n  rollback { run \"make clean\" }\n}\n\nstage migrate from db.migrate {\n  needs   = [biuld]\n  version = \"1.0\"\n}\n";
+const PLAN: &str = "import \"./stages/db.deploy\" as db\n\nstage build {\n  run \"make\"\n  rollback { run \"make clean\" }\n}\n\nstage migrate from db.migrate {\n  needs   = [biuld]\n  version = \"1.0\"\n}\n\nimport \"std/http\" as http\n\ngate up from http.healthy {\n  url = \"http://127.0.0.1:1\"\n}\n";
 
 /// Lua run inside Neovim: waits for diagnostics, jumps to a definition,
 /// writes what it saw as JSON.
@@ -35,12 +35,25 @@ local ok, err = pcall(function()
   vim.lsp.buf.definition()
   vim.wait(20000, function() return vim.api.nvim_get_current_buf() ~= buf end, 50)
   local cursor = vim.api.nvim_win_get_cursor(0)
+  local jumped = vim.api.nvim_get_current_buf()
+  -- Go to definition of `healthy` in `from http.healthy` (line 15): into the stdlib's read-only copy.
+  vim.cmd("buffer " .. buf)
+  vim.api.nvim_win_set_cursor(0, { 15, 19 })
+  vim.lsp.buf.definition()
+  vim.wait(20000, function()
+    local now = vim.api.nvim_get_current_buf()
+    return now ~= buf and now ~= jumped
+  end, 50)
+  local std_cursor = vim.api.nvim_win_get_cursor(0)
   local result = {
     filetype = vim.bo[buf].filetype,
     diagnostics = diagnostics,
-    jumped_to = vim.api.nvim_buf_get_name(0),
+    jumped_to = vim.api.nvim_buf_get_name(jumped),
     line = cursor[1],
     col = cursor[2],
+    std_jumped_to = vim.api.nvim_buf_get_name(0),
+    std_readonly = vim.bo.readonly,
+    std_line = std_cursor[1],
   }
   local file = io.open(out, "w")
   file:write(vim.fn.json_encode(result))
@@ -79,6 +92,7 @@ fn neovim_gets_diagnostics_and_jumps_to_a_definition() {
         .env("DEPLOY_EDITORS", root().join("editors"))
         .env("DEPLOY_BIN", binary())
         .env("DEPLOY_PLAN", test.path().join("release.deploy"))
+        .env("XDG_CACHE_HOME", test.path().join(".cache"))
         .env_remove("DEPLOY_PATH")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -113,4 +127,12 @@ fn neovim_gets_diagnostics_and_jumps_to_a_definition() {
     let jumped = result["jumped_to"].as_str().unwrap_or_default();
     assert!(jumped.ends_with("stages/db.deploy"), "{result:#}");
     assert_eq!((result["line"].as_u64(), result["col"].as_u64()), (Some(2), Some(15)), "{result:#}");
+
+    // ... and into the stdlib: its read-only copy, on the template's line.
+    let std_jumped = result["std_jumped_to"].as_str().unwrap_or_default();
+    assert!(std_jumped.ends_with(&format!("deploy/std/{}/http.deploy", env!("CARGO_PKG_VERSION"))), "{result:#}");
+    assert_eq!(result["std_readonly"], true, "{result:#}");
+    let module = deploy::stdlib::module("std/http").unwrap_or_default();
+    let line = module.lines().position(|l| l.contains("template gate healthy")).map(|i| i as u64 + 1);
+    assert_eq!(result["std_line"].as_u64(), line, "{result:#}");
 }

@@ -336,3 +336,17 @@ fn a_secret_file_or_an_inventory_on_dev_zero_is_too_large() {
     assert!(output.stderr.contains("cannot read inventory /dev/zero: it is too large"), "{}", output.stderr);
     assert_fast(elapsed, "inventory(\"/dev/zero\")");
 }
+
+/// Many `${/*` in strings: inside an interpolation a `/*` may be trivia, so
+/// the lexer looks for its `*/` (there is none). It remembers where the next
+/// `*/` is, so the plan is read once, not once per `/*` (50,000 searches to
+/// the end of a 0.7 MB file before).
+#[test]
+fn unclosed_comments_in_many_interpolations_are_read_once() {
+    let plan = format!("stage a {{\n{}}}\n", "  run \"${/*\"\n".repeat(50_000));
+    let test = Test::new().plan(&plan);
+    let (output, elapsed) = run_timed(&test, &["check", "release.deploy"]);
+    assert_eq!(output.code, 1, "{}", output.stderr);
+    assert!(output.stderr.contains("expected a name"), "{}", output.stderr);
+    assert_fast(elapsed, "50,000 `${/*`");
+}

@@ -190,6 +190,24 @@ fn assert_invariants(text: &str) -> Result<(), TestCaseError> {
         // Literals out of range: the same diagnostics.
         (Err(errors), Err(grammar)) => prop_assert_eq!(errors, grammar),
     }
+    // The lexer covers the text exactly, and what it calls comments is the
+    // parser's trivia: blanking them (line breaks kept) gives the same tree,
+    // so no comment token lies inside a string or a Rhai snippet.
+    let tokens = deploy::syntax::lexer::Tokens::of(text);
+    prop_assert_eq!(tokens.iter().map(|t| t.text(text)).collect::<String>(), text);
+    if let Ok(tree) = &parsed {
+        let mut blanked = text.as_bytes().to_vec();
+        for token in tokens.iter().filter(|t| t.is_comment()) {
+            for byte in &mut blanked[token.span.start..token.span.end] {
+                if *byte != b'\n' {
+                    *byte = b' ';
+                }
+            }
+        }
+        let blanked = String::from_utf8_lossy(&blanked).into_owned();
+        let reparsed = deploy::syntax::parse(FileId(0), &blanked).ok();
+        prop_assert_eq!(reparsed.as_ref(), Some(tree), "{}", blanked);
+    }
     // The tolerant parse gives the same tree for a file that parses, and the
     // same first diagnostic for one that does not.
     let (partial, diagnostics) = deploy::syntax::parse_tolerant(FileId(0), text);

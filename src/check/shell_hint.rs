@@ -4,65 +4,80 @@
 //! to the shell as it is.
 
 use crate::diagnostic::{Code, Diagnostic};
-use crate::syntax::span::SourceMap;
+use crate::syntax::lexer::{Lexer, PieceKind, TokenKind, Tokens};
+use crate::syntax::span::{FileId, SourceMap};
 
 /// Adds the escape hint to syntax errors on a line with shell expansion.
 pub fn add_escape_hints(sources: &SourceMap, diagnostics: &mut [Diagnostic]) {
+    let mut lexed: Vec<(FileId, Tokens)> = Vec::new();
     for diagnostic in diagnostics.iter_mut().filter(|d| d.code == Code::Syntax) {
         let Some(primary) = &diagnostic.primary else { continue };
         let Some(file) = sources.get(primary.file) else { continue };
-        let Some(line) = line_at(&file.text, primary.span.start) else { continue };
-        if let Some(hint) = escape_hint(line) {
+        let index = match lexed.iter().position(|(id, _)| *id == primary.file) {
+            Some(index) => index,
+            None => {
+                lexed.push((primary.file, Tokens::of(&file.text)));
+                lexed.len() - 1
+            }
+        };
+        if let Some(hint) = escape_hint(&file.text, &lexed[index].1, primary.span.start) {
             diagnostic.help = Some(hint);
         }
     }
 }
 
-fn line_at(text: &str, offset: usize) -> Option<&str> {
+/// The hint for the first shell expansion in the text of a string on the
+/// line holding `offset`, if one holds one.
+pub fn escape_hint(text: &str, tokens: &Tokens, offset: usize) -> Option<String> {
     let offset = offset.min(text.len());
-    let start = text.get(..offset)?.rfind('\n').map_or(0, |i| i + 1);
-    let end = text.get(offset..)?.find('\n').map_or(text.len(), |i| offset + i);
-    text.get(start..end)
+    let line_start = text.get(..offset)?.rfind('\n').map_or(0, |i| i + 1);
+    let line_end = text.get(offset..)?.find('\n').map_or(text.len(), |i| offset + i);
+    let mut lexer = Lexer::new(text);
+    tokens.as_slice()[tokens.index_at(line_start)..]
+        .iter()
+        .take_while(|token| token.span.start < line_end)
+        .filter(|token| matches!(token.kind, TokenKind::String { .. }))
+        .find_map(|token| {
+            let mut pieces = lexer.string_pieces(token.span.start);
+            pieces.find_map(|(kind, piece)| {
+                (kind == PieceKind::Text).then(|| shell_expansion(&text[piece.start..piece.end])).flatten()
+            })
+        })
 }
 
-/// The hint for the first shell expansion on `line`, if it holds one.
-pub fn escape_hint(line: &str) -> Option<String> {
-    if let Some(start) = line.find("$((") {
-        let end = line[start..].find("))").map_or(line.len(), |i| start + i + 2);
-        let written = &line[start..end];
+/// The hint for the first shell expansion in `written`, the text of a
+/// string (its escapes and interpolations are other pieces).
+fn shell_expansion(written: &str) -> Option<String> {
+    if let Some(start) = written.find("$((") {
+        let end = written[start..].find("))").map_or(written.len(), |i| start + i + 2);
+        let expansion = &written[start..end];
         return Some(format!(
-            "`{written}` is shell arithmetic; `$` starts an interpolation here, so write `\\{written}` \
+            "`{expansion}` is shell arithmetic; `$` starts an interpolation here, so write `\\{expansion}` \
              to pass it to the shell as it is"
         ));
     }
-    let mut from = 0;
-    while let Some(found) = line[from..].find("${") {
-        let start = from + found;
-        let Some(close) = line[start..].find('}') else { break };
-        let inside = &line[start + 2..start + close];
-        let shell = inside.starts_with('#')
-            || inside.contains(":-")
-            || inside.contains(":=")
-            || inside.contains(":+")
-            || inside.contains(":?")
-            || inside.contains('%')
-            || inside.contains('/');
-        let escaped = start > 0 && line.as_bytes()[start - 1] == b'\\';
-        if shell && !escaped {
-            let written = &line[start..=start + close];
-            return Some(format!(
-                "`{written}` is shell parameter expansion, not an interpolation of the plan: \
-                 write `\\{written}` so the shell sees it as it is"
-            ));
-        }
-        from = start + 2;
-    }
-    None
+    written.match_indices("${").find_map(|(start, _)| {
+        let close = written[start..].find('}')?;
+        let inside = &written[start + 2..start + close];
+        let shell = inside.starts_with('#') || [":-", ":=", ":+", ":?", "%", "/"].iter().any(|s| inside.contains(s));
+        let expansion = &written[start..=start + close];
+        shell.then(|| {
+            format!(
+                "`{expansion}` is shell parameter expansion, not an interpolation of the plan: \
+                 write `\\{expansion}` so the shell sees it as it is"
+            )
+        })
+    })
 }
 
 #[cfg(test)]
 mod tests {
-    use super::escape_hint;
+    use crate::syntax::lexer::Tokens;
+
+    fn escape_hint(line: &str) -> Option<String> {
+        let text = format!("stage a {{\n{line}\n}}\n");
+        super::escape_hint(&text, &Tokens::of(&text), text.find("run").unwrap_or(0))
+    }
 
     #[test]
     fn names_the_escape() {
@@ -72,5 +87,7 @@ mod tests {
         assert!(hint.contains(r"`\$((1 + 2))`"), "{hint}");
         assert_eq!(escape_hint(r#"run "echo ${version}""#), None);
         assert_eq!(escape_hint(r#"run "echo \${A:-b} ${c""#), None);
+        // Outside a string, or in a comment, it is no shell expansion.
+        assert_eq!(escape_hint(r#"run "x" // ${A:-b}"#), None);
     }
 }

@@ -82,7 +82,12 @@ at the marked place, for example:
       run \"make\"        // error: expected `{` or `from`
 
 Every item (`stage`, `gate`, `environment`, `pipeline`, `template`) needs a
-`{ ... }` body; attributes are written `name = value`.";
+`{ ... }` body; attributes are written `name = value`.
+
+Every item that does not parse has its own error, and the items that do are
+still checked. A bracket left open or closed by the wrong one (`needs = [a`
+then `}`), a `/*` never closed and a `//` inside `${}` are said where they
+start, not where the parser gave up.";
 
     UnreadableFile = "E0002", Error, "file cannot be read",
 "A plan or module could not be read: it does not exist, is a directory, is
@@ -307,8 +312,8 @@ Plans without a `deploy.sum` are not pinned and get no such diagnostic.";
 config file, relative to the plan), `user`, `port`, `identity` (a private key
 file), `jump` (a ProxyJump host), `known_hosts` (a file), `strict_host_keys =
 yes | accept-new`, `connect_timeout` (a duration), `dir` (the remote working
-directory), and `become = true`, `become_user`, `become_method = sudo` (run as
-another user through `sudo -n`). Anything else is a typo, or an option that belongs in the client
+directory), and `become = true`, `become_user`, `become_method = sudo | su` (run as
+another user through `sudo -n`, or `su` from a root login). Anything else is a typo, or an option that belongs in the client
 config file:
 
     environment production {

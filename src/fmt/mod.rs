@@ -1,17 +1,17 @@
 //! The formatter: one canonical layout for `.deploy` files (docs/fmt.md).
-//! It works on the same parse as `deploy check`, keeps comments where they
-//! were, copies literals and Rhai snippets byte for byte, and refuses to hand
+//! It works on the same parse as `deploy check`, keeps comments (the
+//! lexer's comment tokens) where they were, copies literals and Rhai snippets byte for byte, and refuses to hand
 //! out a result whose syntax tree differs from the input's.
 
-mod comments;
 pub mod equivalence;
 mod layout;
 mod printer;
 
 use crate::diagnostic::Diagnostic;
+use crate::syntax::lexer::Tokens;
 use crate::syntax::span::FileId;
 
-pub use comments::{find_comments, Comment};
+pub use printer::Comment;
 
 /// Why a text was not formatted.
 #[derive(Debug)]
@@ -26,8 +26,9 @@ pub enum FormatError {
 /// diagnostics (in `file`).
 pub fn format_source(file: FileId, text: &str) -> Result<String, FormatError> {
     let module = crate::syntax::parse(file, text).map_err(FormatError::Syntax)?;
-    let comments = find_comments(text, &module);
-    let formatted = printer::Printer::new(text, comments.clone()).module(&module);
+    let tokens = Tokens::of(text);
+    let comments = printer::comments(text, &tokens);
+    let formatted = printer::Printer::new(text, &tokens, comments.clone()).module(&module);
     verify(file, &module, &comments, &formatted)?;
     Ok(formatted)
 }
@@ -43,8 +44,10 @@ fn verify(
     let problem = match crate::syntax::parse(file, formatted) {
         Err(_) => Some("its output does not parse"),
         Ok(output) => {
-            let same_comments =
-                find_comments(formatted, &output).iter().map(|c| &c.text).eq(comments.iter().map(|c| &c.text));
+            let same_comments = printer::comments(formatted, &Tokens::of(formatted))
+                .iter()
+                .map(|c| &c.text)
+                .eq(comments.iter().map(|c| &c.text));
             if equivalence::without_spans(&output) != equivalence::without_spans(module) {
                 Some("its output means something else")
             } else if !same_comments {

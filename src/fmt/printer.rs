@@ -2,24 +2,56 @@
 //! Literals (strings, numbers, durations, names, Rhai snippets) are copied
 //! from the source as written; only the space between tokens is decided here.
 
-use super::comments::{blank_line_before, Comment};
 use super::layout::{indent, push_blank, write_lines, Line, Piece};
 use crate::syntax::ast::*;
+use crate::syntax::lexer::{TokenKind, Tokens};
 use crate::syntax::span::Span;
 
 /// Lines longer than this are broken where the layout allows (lists, template parameters).
 pub const MAX_WIDTH: usize = 100;
 
+/// One comment of the source (a comment token), with what its
+/// surroundings say about placement.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Comment {
+    pub span: Span,
+    /// The comment as written, without trailing whitespace.
+    pub text: String,
+    /// `// ...` (ends its line) rather than `/* ... */`.
+    pub is_line: bool,
+    /// Nothing but whitespace before it on its line.
+    pub own_line: bool,
+    /// A blank line separates it from what comes before.
+    pub blank_before: bool,
+}
+
+/// Every comment of `text`, in order, from its tokens.
+pub fn comments(text: &str, tokens: &Tokens) -> Vec<Comment> {
+    tokens
+        .iter()
+        .enumerate()
+        .filter(|(_, token)| token.is_comment())
+        .map(|(index, token)| Comment {
+            span: token.span,
+            text: token.text(text).trim_end().to_string(),
+            is_line: token.kind == TokenKind::LineComment,
+            own_line: tokens.starts_line(text, index),
+            blank_before: tokens.blank_line_before(text, token.span.start),
+        })
+        .collect()
+}
+
 pub struct Printer<'t> {
     text: &'t str,
+    tokens: &'t Tokens,
     comments: Vec<Comment>,
     /// The first comment not yet printed.
     next: usize,
 }
 
 impl<'t> Printer<'t> {
-    pub fn new(text: &'t str, comments: Vec<Comment>) -> Self {
-        Printer { text, comments, next: 0 }
+    pub fn new(text: &'t str, tokens: &'t Tokens, comments: Vec<Comment>) -> Self {
+        Printer { text, tokens, comments, next: 0 }
     }
 
     pub fn module(mut self, module: &Module) -> String {
@@ -77,7 +109,7 @@ impl<'t> Printer<'t> {
             separated = true;
             lines.push(Line::Comment(comment.text));
         }
-        if pos < self.text.len() && (blank_line_before(self.text, pos) || (separate && !separated)) {
+        if pos < self.text.len() && (self.tokens.blank_line_before(self.text, pos) || (separate && !separated)) {
             push_blank(lines);
         }
     }
@@ -220,11 +252,11 @@ impl<'t> Printer<'t> {
 
     fn template_params(&mut self, template: &Template, out: &mut String) {
         let open = template.name.span.end;
-        let close = self.find_outside_comments(
-            template.params.last().map_or(open, |p| p.span.end),
-            template.body.span.start,
-            b')',
-        );
+        let from = template.params.last().map_or(open, |p| p.span.end);
+        let close = self
+            .tokens
+            .find_punct(self.text, from, template.body.span.start, b')')
+            .unwrap_or(template.body.span.start.saturating_sub(1));
         let region = Span::new(open, close + 1);
         if !self.has_comments_in(region) {
             let params: Vec<String> = template.params.iter().map(|p| self.template_param(p).text).collect();
@@ -250,23 +282,6 @@ impl<'t> Printer<'t> {
             out.push_str(&rendered);
         }
         Piece::plain(out)
-    }
-
-    /// The first `byte` in `from..to` that is not inside a comment.
-    fn find_outside_comments(&self, from: usize, to: usize, byte: u8) -> usize {
-        let bytes = self.text.as_bytes();
-        let mut pos = from;
-        while pos < to.min(bytes.len()) {
-            if let Some(comment) = self.comments.iter().find(|c| c.span.start == pos) {
-                pos = comment.span.end.max(pos + 1);
-                continue;
-            }
-            if bytes[pos] == byte {
-                return pos;
-            }
-            pos += 1;
-        }
-        to.saturating_sub(1)
     }
 
     // --- blocks ----------------------------------------------------------

@@ -1,7 +1,8 @@
-//! Where the cursor is, decided from the text alone (a plan being typed
-//! rarely parses): a small scanner walks from the start of the file to the
-//! cursor, skipping comments, strings and Rhai, and keeps the stack of open
-//! blocks and the tokens of the current statement.
+//! Where the cursor is, decided from the tokens alone (a plan being typed
+//! rarely parses): a walk over the lexer's tokens from the start of the
+//! file to the cursor keeps the stack of open blocks and the tokens of the
+//! current statement; a comment, string or snippet still open at the cursor
+//! is where the cursor is.
 
 use crate::syntax::ast::NodeKind;
 
@@ -116,57 +117,50 @@ use crate::check::vocabulary::{
     PIPELINE_POLICIES, SECRET_SOURCES, STRICT_HOST_KEYS, TRANSPORTS, UPLOAD_TO,
 };
 
-use crate::syntax::ident::is_ident_char as is_ident;
+use crate::syntax::lexer::{Lexer, PieceKind, Token as Lexed, TokenKind, Tokens};
 
 pub fn cursor_context(text: &str, cursor: usize) -> CursorContext {
     let mut cursor = cursor.min(text.len());
     while !text.is_char_boundary(cursor) {
         cursor -= 1;
     }
-    let mut scanner = Scanner { text: &text[..cursor], pos: 0, frames: Vec::new(), statement: Vec::new() };
-    while scanner.pos < cursor {
-        if let Some(inside) = scanner.step() {
+    let text = &text[..cursor];
+    let mut walk = Walk { frames: Vec::new(), statement: Vec::new() };
+    for token in Tokens::of(text).iter() {
+        if let Some(inside) = walk.token(text, token) {
             return inside;
         }
     }
-    scanner.at_cursor()
+    walk.at_cursor(text)
 }
 
-/// Walks the text before the cursor, one token at a time.
-struct Scanner<'t> {
-    /// The text up to the cursor.
-    text: &'t str,
-    pos: usize,
+/// The blocks and the statement read so far.
+struct Walk {
     frames: Vec<Frame>,
     statement: Vec<Token>,
 }
 
-impl Scanner<'_> {
-    /// Reads one token; `Some` when the cursor turns out to be inside a
-    /// comment, a string or a script.
-    fn step(&mut self) -> Option<CursorContext> {
-        let bytes = self.text.as_bytes();
-        let byte = bytes[self.pos];
-        match byte {
-            b'\n' => {
-                if self.frames.last().map_or(true, |f| f.bracket == b'{') {
+impl Walk {
+    /// Reads one token of the text before the cursor; `Some` when the
+    /// cursor is inside it (a comment, a string or a script still open).
+    fn token(&mut self, text: &str, token: &Lexed) -> Option<CursorContext> {
+        let at_cursor = token.span.end == text.len();
+        let byte = text.as_bytes()[token.span.start];
+        match token.kind {
+            TokenKind::Whitespace => {
+                if token.text(text).contains('\n') && self.frames.last().map_or(true, |f| f.bracket == b'{') {
                     self.statement.clear();
                 }
-                self.pos += 1;
             }
-            b' ' | b'\t' | b'\r' => self.pos += 1,
-            b'/' if bytes.get(self.pos + 1) == Some(&b'/') => match self.text[self.pos..].find('\n') {
-                Some(n) => self.pos += n,
-                None => return Some(self.nothing()),
-            },
-            b'/' if bytes.get(self.pos + 1) == Some(&b'*') => match self.text[self.pos + 2..].find("*/") {
-                Some(n) => self.pos += n + 4,
-                None => return Some(self.nothing()),
-            },
-            b'`' => return self.rhai(),
-            b'"' => return self.string(),
-            b'{' | b'[' | b'(' => self.open(byte),
-            b'}' | b']' | b')' => {
+            TokenKind::LineComment if at_cursor => return Some(self.nothing()),
+            TokenKind::BlockComment { terminated: false } => return Some(self.nothing()),
+            TokenKind::LineComment | TokenKind::BlockComment { .. } => {}
+            TokenKind::Rhai { terminated: false, .. } if at_cursor => return Some(self.nothing()),
+            TokenKind::String { terminated: false } if at_cursor => return Some(self.in_string(text, token)),
+            TokenKind::Rhai { .. } | TokenKind::String { .. } => self.statement.push(Token::Literal),
+            TokenKind::Word => self.statement.push(Token::Word(token.text(text).to_string())),
+            TokenKind::Punct if matches!(byte, b'{' | b'[' | b'(') => self.open(byte),
+            TokenKind::Punct if matches!(byte, b'}' | b']' | b')') => {
                 if let Some(frame) = self.frames.pop() {
                     self.statement = frame.outer;
                     self.statement.push(Token::Literal);
@@ -174,19 +168,8 @@ impl Scanner<'_> {
                         self.statement.clear();
                     }
                 }
-                self.pos += 1;
             }
-            b if is_ident(b) => {
-                let start = self.pos;
-                while self.pos < bytes.len() && is_ident(bytes[self.pos]) {
-                    self.pos += 1;
-                }
-                self.statement.push(Token::Word(self.text[start..self.pos].to_string()));
-            }
-            other => {
-                self.statement.push(Token::Punct(other));
-                self.pos += 1;
-            }
+            TokenKind::Punct | TokenKind::Other => self.statement.push(Token::Punct(byte)),
         }
         None
     }
@@ -199,57 +182,28 @@ impl Scanner<'_> {
         CursorContext { place: Place::Nothing, blocks: self.blocks() }
     }
 
-    /// `` `...` `` or ```` ```...``` ````: skipped, or the cursor is inside.
-    fn rhai(&mut self) -> Option<CursorContext> {
-        let fenced = self.text[self.pos..].starts_with("```");
-        let rest = &self.text[self.pos + if fenced { 3 } else { 1 }..];
-        let end = if fenced { rest.find("```") } else { rest.find(['`', '\n']) };
-        match end {
-            Some(n) => self.pos += if fenced { 3 + n + 3 } else { 1 + n + 1 },
-            None => return Some(self.nothing()),
-        }
-        self.statement.push(Token::Literal);
-        None
-    }
-
-    /// A string: skipped, or the cursor is inside it (in an interpolation or not).
-    fn string(&mut self) -> Option<CursorContext> {
-        let bytes = self.text.as_bytes();
-        self.pos += 1;
-        let mut interpolation: Option<usize> = None;
-        loop {
-            let Some(&b) = bytes.get(self.pos) else {
-                let Some(start) = interpolation else { return Some(self.nothing()) };
-                let typed = self.text[start..].trim_start();
-                let what = if typed.starts_with("env.") {
-                    Interpolated::EnvVars
-                } else if typed.starts_with("host.") {
-                    Interpolated::HostValues
-                } else {
-                    Interpolated::Names
-                };
-                return Some(CursorContext { place: Place::Interpolation(what), blocks: self.blocks() });
-            };
-            match b {
-                b'"' if interpolation.is_none() => {
-                    self.pos += 1;
-                    break;
-                }
-                b'\n' => break,
-                b'\\' => self.pos += 2,
-                b'$' if bytes.get(self.pos + 1) == Some(&b'{') => {
-                    self.pos += 2;
-                    interpolation = Some(self.pos);
-                }
-                b'}' if interpolation.is_some() => {
-                    interpolation = None;
-                    self.pos += 1;
-                }
-                _ => self.pos += 1,
-            }
-        }
-        self.statement.push(Token::Literal);
-        None
+    /// The cursor is inside a string: in an interpolation being typed (a
+    /// `${` not closed before the cursor), or in its text.
+    fn in_string(&self, text: &str, token: &Lexed) -> CursorContext {
+        let last_text = Lexer::new(text)
+            .string_pieces(token.span.start)
+            .last()
+            .filter(|(kind, _)| *kind == PieceKind::Text)
+            .map(|(_, span)| &text[span.start..span.end]);
+        let typed = last_text.and_then(|piece| {
+            let dollar = piece.rfind("${")?;
+            let typed = &piece[dollar + 2..];
+            (!typed.contains('}')).then(|| typed.trim_start())
+        });
+        let Some(typed) = typed else { return self.nothing() };
+        let what = if typed.starts_with("env.") {
+            Interpolated::EnvVars
+        } else if typed.starts_with("host.") {
+            Interpolated::HostValues
+        } else {
+            Interpolated::Names
+        };
+        CursorContext { place: Place::Interpolation(what), blocks: self.blocks() }
     }
 
     fn open(&mut self, bracket: u8) {
@@ -261,13 +215,12 @@ impl Scanner<'_> {
             self.statement.push(Token::Punct(bracket));
         }
         self.frames.push(Frame { bracket, block, attribute, outer });
-        self.pos += 1;
     }
 
     /// The place at the cursor, once every token before it is read.
-    fn at_cursor(mut self) -> CursorContext {
+    fn at_cursor(mut self, text: &str) -> CursorContext {
         // The word being typed is not part of the context.
-        if self.text.as_bytes().last().is_some_and(|&b| is_ident(b)) {
+        if text.as_bytes().last().is_some_and(|&b| crate::syntax::ident::is_ident_char(b)) {
             self.statement.pop();
         }
         let blocks: Vec<BlockKind> =

@@ -9,6 +9,7 @@ use tower_lsp_server::ls_types::{Position, Range, TextDocumentContentChangeEvent
 use super::declarations::{declarations, Declarations};
 use super::index::FileIndex;
 use super::line_index::{Encoding, LineIndex};
+use crate::syntax::lexer::Tokens;
 use crate::syntax::span::{FileId, Span};
 
 /// One version of a file, parsed as far as it parses: the partial tree of a
@@ -21,10 +22,10 @@ pub struct Analysis {
 }
 
 impl Analysis {
-    pub fn of(text: &str) -> Analysis {
+    pub fn of(text: &str, tokens: &Tokens) -> Analysis {
         let (module, errors) = crate::syntax::parse_tolerant(FileId(0), text);
         let complete = !errors.iter().any(|d| d.code == crate::diagnostic::Code::Syntax);
-        let index = FileIndex::build(text, &module);
+        let index = FileIndex::build(text, tokens, &module);
         Analysis { index, declarations: declarations(&module), complete }
     }
 }
@@ -37,18 +38,24 @@ pub struct Document {
     pub version: i32,
     pub lines: LineIndex,
     analysis: OnceLock<Arc<Analysis>>,
+    tokens: OnceLock<Arc<Tokens>>,
 }
 
 impl Document {
     pub fn new(uri: Uri, text: Arc<str>, version: i32, encoding: Encoding) -> Document {
         let path = path_of(&uri);
         let lines = LineIndex::new(&text, encoding);
-        Document { uri, path, text, version, lines, analysis: OnceLock::new() }
+        Document { uri, path, text, version, lines, analysis: OnceLock::new(), tokens: OnceLock::new() }
     }
 
     /// The tree and index of this version (partial when it does not parse).
     pub fn analysis(&self) -> Arc<Analysis> {
-        self.analysis.get_or_init(|| Arc::new(Analysis::of(&self.text))).clone()
+        self.analysis.get_or_init(|| Arc::new(Analysis::of(&self.text, &self.tokens()))).clone()
+    }
+
+    /// The tokens of this version (lexed when first asked for).
+    pub fn tokens(&self) -> Arc<Tokens> {
+        self.tokens.get_or_init(|| Arc::new(Tokens::of(&self.text))).clone()
     }
 
     pub fn offset(&self, position: Position) -> usize {

@@ -9,6 +9,7 @@ use super::line_index::Encoding;
 use super::navigation::module_of;
 use super::reference_docs;
 use crate::check::loader::Overlay;
+use crate::syntax::lexer::TokenKind;
 use crate::syntax::span::Span;
 
 pub fn hover(document: &Document, offset: usize, overlay: &Overlay, encoding: Encoding) -> Option<Hover> {
@@ -20,16 +21,21 @@ pub fn hover(document: &Document, offset: usize, overlay: &Overlay, encoding: En
 }
 
 fn describe(document: &Document, offset: usize, overlay: &Overlay, encoding: Encoding) -> Option<(String, Span)> {
-    let (word, span) = word_at(&document.text, offset, false)?;
+    let tokens = document.tokens();
+    if let Some(script) = tokens.at(offset).filter(|t| matches!(t.kind, TokenKind::Rhai { .. })) {
+        let source = script.text(&document.text);
+        let (start, end) = super::rhai_names::path_at(source, offset - script.span.start)?;
+        let name = &source[start..end];
+        let span = Span::new(script.span.start + start, script.span.start + end);
+        if let Some(doc) = reference_docs::host_function(name) {
+            return Some((doc, span));
+        }
+        return reference_docs::builtin(name).map(|doc| (doc.to_string(), span));
+    }
+    let span = tokens.word_at(&document.text, offset)?;
+    let word = document.text.get(span.start..span.end)?;
     {
         let analysis = document.analysis();
-        if analysis.index.scripts.iter().any(|s| s.start <= offset && offset < s.end) {
-            let (name, span) = word_at(&document.text, offset, true)?;
-            if let Some(doc) = reference_docs::host_function(&name) {
-                return Some((doc, span));
-            }
-            return reference_docs::builtin(&word).map(|doc| (doc.to_string(), span));
-        }
         if let Some(target) = analysis.index.at(offset) {
             let text = match target {
                 Target::Local(index) => declaration(analysis.index.definitions.get(index)?, None),
@@ -62,7 +68,7 @@ fn describe(document: &Document, offset: usize, overlay: &Overlay, encoding: Enc
             return Some((text, span));
         }
     }
-    reference_docs::keyword(&word).map(|doc| (doc.to_string(), span))
+    reference_docs::keyword(word).map(|doc| (doc.to_string(), span))
 }
 
 /// `${host.KEY}`: what it is, and which hosts of the environment give it.
@@ -125,24 +131,4 @@ fn template_header(header: &str) -> String {
     }
     let lines: String = params.iter().map(|p| format!("  {p},\n")).collect();
     format!("{}(\n{lines}){}", &header[..open], &header[close + 1..])
-}
-
-/// The identifier around `offset` (with `::` inside it for Rhai paths).
-pub fn word_at(text: &str, offset: usize, with_colons: bool) -> Option<(String, Span)> {
-    let bytes = text.as_bytes();
-    let offset = offset.min(bytes.len());
-    let part = |b: u8| crate::syntax::ident::is_ident_char(b) || (with_colons && b == b':');
-    let mut start = offset;
-    while start > 0 && part(bytes[start - 1]) {
-        start -= 1;
-    }
-    let mut end = offset;
-    while end < bytes.len() && part(bytes[end]) {
-        end += 1;
-    }
-    if start == end {
-        return None;
-    }
-    let word = text.get(start..end)?.trim_matches(':').to_string();
-    Some((word, Span::new(start, end)))
 }

@@ -9,19 +9,29 @@ use tower_lsp_server::ls_types::{CompletionItem, CompletionItemKind, CompletionT
 
 use super::documents::Document;
 use crate::check::loader::ImportRoots;
+use crate::syntax::lexer::TokenKind;
 use crate::syntax::span::Span;
+
+/// What is typed of an import's path before `offset`: the cursor is in
+/// the string token right after an `import` that starts its line.
+fn typed_path(document: &Document, offset: usize) -> Option<&str> {
+    let tokens = document.tokens();
+    let text = &*document.text;
+    let index = tokens.index_at(offset.checked_sub(1)?);
+    let string = tokens.as_slice().get(index).filter(|t| matches!(t.kind, TokenKind::String { .. }))?;
+    let space = tokens.as_slice().get(index.checked_sub(1)?).filter(|t| t.kind == TokenKind::Whitespace)?;
+    let import = tokens.as_slice().get(index.checked_sub(2)?)?;
+    if space.text(text).contains('\n') || import.text(text) != "import" || !tokens.starts_line(text, index - 2) {
+        return None;
+    }
+    let typed = text.get(string.span.start + 1..offset)?;
+    (!typed.contains(['"', '\\'])).then_some(typed)
+}
 
 /// The completions of the import path the cursor is in, if it is in one:
 /// each replaces what is typed of the path.
 pub fn completions(document: &Document, offset: usize) -> Option<Vec<CompletionItem>> {
-    let text = document.text.get(..offset)?;
-    let line_start = text.rfind('\n').map_or(0, |i| i + 1);
-    let line = &text[line_start..];
-    let rest = line.trim_start().strip_prefix("import")?;
-    let typed = rest.trim_start().strip_prefix('"')?;
-    if !rest.starts_with([' ', '\t']) || typed.contains(['"', '\\']) {
-        return None;
-    }
+    let typed = typed_path(document, offset)?;
     let range = document.range(Span::new(offset - typed.len(), offset));
     let edit = |label: &str, kind: CompletionItemKind, detail: &str| CompletionItem {
         label: label.to_string(),

@@ -3,6 +3,7 @@
 //! the same syntax tree `deploy check` uses.
 
 use crate::syntax::ast::*;
+use crate::syntax::lexer::Tokens;
 use crate::syntax::span::Span;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -80,8 +81,6 @@ pub struct Reference {
 pub struct FileIndex {
     pub definitions: Vec<Definition>,
     pub references: Vec<Reference>,
-    /// Spans of embedded Rhai (for hover on host functions).
-    pub scripts: Vec<Span>,
 }
 
 /// What a name in a value position may refer to.
@@ -103,10 +102,10 @@ struct Context {
 }
 
 impl FileIndex {
-    pub fn build(text: &str, module: &Module) -> FileIndex {
+    pub fn build(text: &str, tokens: &Tokens, module: &Module) -> FileIndex {
         let mut index = FileIndex::default();
         for item in &module.items {
-            index.declare(text, item);
+            index.declare(text, tokens, item);
         }
         for item in &module.items {
             index.walk_item(item);
@@ -146,7 +145,7 @@ impl FileIndex {
         });
     }
 
-    fn declare(&mut self, text: &str, item: &Item) {
+    fn declare(&mut self, text: &str, tokens: &Tokens, item: &Item) {
         let span = item.span();
         let doc = crate::syntax::doc_comment(text, span.start);
         let body_start = match item {
@@ -156,7 +155,7 @@ impl FileIndex {
             Item::Node(n) => Some(n.body.span.start),
             _ => None,
         };
-        let header = header_text(text, span.start, body_start.unwrap_or(span.end));
+        let header = tokens.header(text, span.start, body_start.unwrap_or(span.end));
         match item {
             Item::Import(import) => {
                 self.define(SymbolKind::Import, &import.alias, span, header, doc);
@@ -180,7 +179,7 @@ impl FileIndex {
                     };
                     for var in &named.body.entries {
                         if let Entry::Attribute(attribute) = var {
-                            let header = header_text(text, attribute.span.start, attribute.span.end);
+                            let header = tokens.header(text, attribute.span.start, attribute.span.end);
                             let doc = crate::syntax::doc_comment(text, attribute.span.start);
                             self.define(kind, &attribute.name, attribute.span, header, doc);
                             if let Some(last) = self.definitions.last_mut() {
@@ -194,7 +193,7 @@ impl FileIndex {
                 self.define(SymbolKind::Template, &template.name, span, header, doc);
                 let parent = self.definitions.len() - 1;
                 for param in &template.params {
-                    let header = header_text(text, param.span.start, param.span.end);
+                    let header = tokens.header(text, param.span.start, param.span.end);
                     let doc = crate::syntax::doc_comment(text, param.span.start);
                     self.define(SymbolKind::TemplateParam, &param.name, param.span, header, doc);
                     if let Some(last) = self.definitions.last_mut() {
@@ -390,10 +389,8 @@ impl FileIndex {
         }
     }
 
-    /// A Rhai snippet: its span (for hover on host functions) and the
-    /// plan's names it uses (params, secrets, template arguments, `env.KEY`).
+    /// A Rhai snippet: the plan's names it uses (params, secrets, template arguments, `env.KEY`).
     fn walk_rhai(&mut self, rhai: &Rhai, context: &Context) {
-        self.scripts.push(rhai.span);
         for name in super::rhai_names::names(&rhai.source) {
             let span = Span::new(rhai.source_start + name.offset, rhai.source_start + name.offset + name.word.len());
             if name.env_key {
@@ -443,10 +440,4 @@ fn target_of(body: &Block) -> Option<String> {
         },
         _ => None,
     })
-}
-
-/// The text of `start..end` with runs of whitespace made one space.
-pub fn header_text(text: &str, start: usize, end: usize) -> String {
-    let slice = text.get(start..end.max(start)).unwrap_or_default();
-    slice.split_whitespace().collect::<Vec<_>>().join(" ")
 }

@@ -13,8 +13,10 @@ use super::line_index::{Encoding, LineIndex};
 use crate::check::loader::{resolve, ModuleOrigin, Overlay};
 
 pub struct ModuleFile {
-    /// `None` for stdlib modules, which live inside the binary.
+    /// `None` for stdlib modules, which live inside the binary (see [`ModuleFile::location`]).
     pub uri: Option<Uri>,
+    /// An embedded module (`std/NAME`).
+    pub stdlib: bool,
     pub name: String,
     pub text: Arc<str>,
     pub lines: LineIndex,
@@ -22,6 +24,16 @@ pub struct ModuleFile {
 }
 
 impl ModuleFile {
+    /// Where an editor can open this module: its file, or for a stdlib
+    /// module its read-only copy under the cache directory.
+    pub fn location(&self) -> Option<Uri> {
+        match &self.uri {
+            Some(uri) => Some(uri.clone()),
+            None if self.stdlib => uri_of(&crate::stdlib::copy::read_only_copy(&self.name)?),
+            None => None,
+        }
+    }
+
     /// A template of this module by name.
     pub fn template(&self, name: &str) -> Option<(usize, &Definition)> {
         let analysis = &self.analysis;
@@ -52,8 +64,9 @@ pub fn load_module(from: &Path, import_path: &str, overlay: &Overlay, encoding: 
         // The cached, read-only file at the commit the lock names.
         let text: Arc<str> = Arc::from(crate::check::loader::read_file(path).ok()?);
         let lines = LineIndex::new(&text, encoding);
-        let analysis = Analysis::of(&text);
-        return Some(ModuleFile { uri: uri_of(path), name: import_path.to_string(), text, lines, analysis });
+        let analysis = Analysis::of(&text, &crate::syntax::lexer::Tokens::of(&text));
+        let name = import_path.to_string();
+        return Some(ModuleFile { uri: uri_of(path), stdlib: false, name, text, lines, analysis });
     }
     // Never show a file outside the repository (`deploy check` says E0146).
     if let ModuleOrigin::File(path) = &origin {
@@ -61,6 +74,7 @@ pub fn load_module(from: &Path, import_path: &str, overlay: &Overlay, encoding: 
             return None;
         }
     }
+    let stdlib = matches!(origin, ModuleOrigin::Stdlib(_));
     let (uri, name, text): (Option<Uri>, String, Arc<str>) = match origin {
         ModuleOrigin::Stdlib(name) => {
             let text = crate::stdlib::module(&name)?;
@@ -75,8 +89,8 @@ pub fn load_module(from: &Path, import_path: &str, overlay: &Overlay, encoding: 
         }
     };
     let lines = LineIndex::new(&text, encoding);
-    let analysis = Analysis::of(&text);
-    Some(ModuleFile { uri, name, text, lines, analysis })
+    let analysis = Analysis::of(&text, &crate::syntax::lexer::Tokens::of(&text));
+    Some(ModuleFile { uri, stdlib, name, text, lines, analysis })
 }
 
 /// A remote import of the file at `from`: its file in the module cache, at

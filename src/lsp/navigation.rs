@@ -28,17 +28,17 @@ pub fn definition(document: &Document, offset: usize, overlay: &Overlay, encodin
         Target::Template { alias, name } => {
             let module = module_of(document, &alias, overlay, encoding)?;
             let (_, template) = module.template(&name)?;
-            Some(Location::new(module.uri.clone()?, module.lines.range(&module.text, template.name_span)))
+            Some(Location::new(module.location()?, module.lines.range(&module.text, template.name_span)))
         }
         Target::TemplateArgument { alias, template, argument } => {
             let module = module_of(document, &alias, overlay, encoding)?;
             let (index, _) = module.template(&template)?;
             let param = module.template_params(index).into_iter().find(|p| p.name == argument)?;
-            Some(Location::new(module.uri.clone()?, module.lines.range(&module.text, param.name_span)))
+            Some(Location::new(module.location()?, module.lines.range(&module.text, param.name_span)))
         }
         Target::Module { alias } => {
             let module = module_of(document, &alias, overlay, encoding)?;
-            Some(Location::new(module.uri?, Range::default()))
+            Some(Location::new(module.location()?, Range::default()))
         }
         Target::Builtin(_) | Target::HostValue { .. } => None,
     }

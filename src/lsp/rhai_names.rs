@@ -131,12 +131,40 @@ impl<'s> Scanner<'s> {
     }
 }
 
+/// The Rhai name or module path (`http::get`) around `offset` of
+/// `source`, as its byte range (a cursor right after it is on it).
+pub fn path_at(source: &str, offset: usize) -> Option<(usize, usize)> {
+    let bytes = source.as_bytes();
+    let offset = offset.min(bytes.len());
+    let part = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b':';
+    let mut start = offset;
+    while start > 0 && part(bytes[start - 1]) {
+        start -= 1;
+    }
+    let mut end = offset;
+    while end < bytes.len() && part(bytes[end]) {
+        end += 1;
+    }
+    let word = source.get(start..end)?;
+    let start = start + (word.len() - word.trim_start_matches(':').len());
+    let end = end - (word.len() - word.trim_end_matches(':').len());
+    (start < end).then_some((start, end))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn words(source: &str) -> Vec<(&str, bool)> {
         names(source).into_iter().map(|n| (n.word, n.env_key)).collect()
+    }
+
+    #[test]
+    fn paths_around_an_offset() {
+        let source = "let r = http::get(x);";
+        assert_eq!(path_at(source, 10), Some((8, 17)));
+        assert_eq!(path_at(source, 17), Some((8, 17)));
+        assert_eq!(path_at(source, 7), None);
     }
 
     #[test]

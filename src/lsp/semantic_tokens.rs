@@ -1,11 +1,15 @@
 //! Semantic tokens: every declared name and every reference to one, typed by
-//! what it names, so editors colour `needs = [build]` like `stage build`.
+//! what it names, so editors colour `needs = [build]` like `stage build`;
+//! and from the lexer's tokens, comments, strings (around the names in
+//! their `${}`), numbers and item keywords.
 
 use tower_lsp_server::ls_types::{SemanticToken, SemanticTokenType, SemanticTokens, SemanticTokensLegend};
 
 use super::documents::Document;
 use super::index::{SymbolKind, Target};
+use crate::syntax::lexer::{Lexer, PieceKind, TokenKind, Tokens};
 use crate::syntax::span::Span;
+use crate::syntax::KEYWORDS;
 
 const TYPES: &[SemanticTokenType] = &[
     SemanticTokenType::FUNCTION,
@@ -15,7 +19,16 @@ const TYPES: &[SemanticTokenType] = &[
     SemanticTokenType::NAMESPACE,
     SemanticTokenType::CLASS,
     SemanticTokenType::PROPERTY,
+    SemanticTokenType::COMMENT,
+    SemanticTokenType::STRING,
+    SemanticTokenType::NUMBER,
+    SemanticTokenType::KEYWORD,
 ];
+
+const COMMENT: u32 = 7;
+const STRING: u32 = 8;
+const NUMBER: u32 = 9;
+const KEYWORD: u32 = 10;
 
 pub fn legend() -> SemanticTokensLegend {
     SemanticTokensLegend { token_types: TYPES.to_vec(), token_modifiers: Vec::new() }
@@ -56,6 +69,8 @@ pub fn tokens(document: &Document) -> Option<SemanticTokens> {
             spans.push((reference.span, kind));
         }
     }
+    lexical(&document.text, &document.tokens(), &mut spans);
+    // Stable: at one start, a name of the index comes before a lexical token.
     spans.sort_by_key(|(span, _)| span.start);
     let mut data = Vec::with_capacity(spans.len());
     let (mut line, mut column, mut last_end) = (0u32, 0u32, 0usize);
@@ -64,7 +79,7 @@ pub fn tokens(document: &Document) -> Option<SemanticTokens> {
             continue;
         }
         let range = document.range(span);
-        if range.start.line != range.end.line {
+        if range.start.line != range.end.line || range.start == range.end {
             continue;
         }
         let delta_line = range.start.line - line;
@@ -81,4 +96,39 @@ pub fn tokens(document: &Document) -> Option<SemanticTokens> {
         last_end = span.end;
     }
     Some(SemanticTokens { result_id: None, data })
+}
+
+/// The lexer's part: comments (one token per line), strings without their
+/// interpolations (the names there are the index's), numbers, item keywords.
+fn lexical(text: &str, tokens: &Tokens, spans: &mut Vec<(Span, u32)>) {
+    let mut lexer = Lexer::new(text);
+    for token in tokens.iter() {
+        match token.kind {
+            TokenKind::LineComment | TokenKind::BlockComment { .. } => {
+                let mut start = token.span.start;
+                for line in token.text(text).split_inclusive('\n') {
+                    let end = start + line.trim_end_matches(['\n', '\r']).len();
+                    spans.push((Span::new(start, end), COMMENT));
+                    start += line.len();
+                }
+            }
+            TokenKind::String { .. } => {
+                let mut start = token.span.start;
+                for (kind, piece) in lexer.string_pieces(token.span.start) {
+                    if kind == PieceKind::Interpolation {
+                        spans.push((Span::new(start, piece.start), STRING));
+                        start = piece.end;
+                    }
+                }
+                spans.push((Span::new(start, token.span.end), STRING));
+            }
+            TokenKind::Word if token.text(text).starts_with(|c: char| c.is_ascii_digit()) => {
+                spans.push((token.span, NUMBER));
+            }
+            TokenKind::Word if KEYWORDS.contains(&token.text(text)) || token.text(text) == "from" => {
+                spans.push((token.span, KEYWORD));
+            }
+            _ => {}
+        }
+    }
 }

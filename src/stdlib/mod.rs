@@ -21,4 +21,5 @@ pub fn module(path: &str) -> Option<&'static str> {
     MODULES.iter().find(|(name, _)| *name == path).map(|(_, text)| *text)
 }
 
+pub mod copy;
 pub mod docs;

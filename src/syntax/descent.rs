@@ -5,10 +5,11 @@
 
 use super::ast::*;
 use super::ident::{ident_end, is_ident_char, is_ident_start, KEYWORDS};
+use super::lexer::{fenced_rhai, inline_rhai, Lexer, TokenKind};
 use super::literal::{decode_escape, out_of_range};
 use super::span::{FileId, Span};
 use super::syntax_error::{check_nesting, Expected, Want, MAX_NESTING};
-use super::unclosed::delimiter_problem;
+use super::unclosed::{delimiter_problem, delimiter_problem_in};
 use crate::diagnostic::Diagnostic;
 use crate::duration::parse_duration;
 
@@ -54,6 +55,7 @@ pub(super) fn parse_outline(file: FileId, text: &str) -> Option<Result<Module, P
 /// must end where the outline said. `None` when it does not.
 pub(super) fn parse_body(file: FileId, text: &str, span: Span) -> Option<Result<Block, ParseFailure>> {
     let mut parser = Descent::new(file, text, span.start);
+    parser.lexer = Lexer::within(text, span.end);
     let block = parser.block()?;
     if block.span != span {
         return None;
@@ -101,16 +103,19 @@ pub struct Partial {
 
 /// The parse behind [`parse_tolerant`]. After an item that does not parse,
 /// parsing resumes at the next line that starts with an item keyword, and
-/// each such item has its syntax error. When the first error is one of the
-/// whole file's (an unclosed delimiter or comment, nesting too deep), the
-/// items after it are read but not blamed: the error explains them. For a
+/// each such item has its syntax error: a delimiter it leaves open or closes
+/// wrongly, said at the opening one, or what was expected where it stopped.
+/// The first error is the one [`parse`] gives (a mistake of the whole file
+/// when there is one); should it lie outside the item that does not parse,
+/// that item's own error follows. Only nesting too deep ends the search,
+/// and an unterminated `/*` makes the rest of the file a comment. For a
 /// file that parses, the tree of [`parse`] and no diagnostics.
 pub(super) fn parse_recovering(file: FileId, text: &str) -> Partial {
     let mut parser = Descent::new(file, text, 0);
     let mut items = Vec::new();
     let mut diagnostics: Vec<Diagnostic> = Vec::new();
     let mut broken = Vec::new();
-    let mut whole_file_error = false;
+    let mut too_deep = false;
     parser.skip();
     while parser.pos < parser.bytes.len() {
         let start = parser.pos;
@@ -118,23 +123,39 @@ pub(super) fn parse_recovering(file: FileId, text: &str) -> Partial {
             Some(item) => items.push(item),
             None => {
                 parser.expected.add(parser.pos, Want::Words("end of input"));
+                let mut resume = next_item_line(text, start);
+                let mut found = Vec::new();
                 if diagnostics.is_empty() {
+                    too_deep = check_nesting(file, text).is_some();
                     let (diagnostic, whole_file) = parser.syntax_error_kind();
-                    whole_file_error = whole_file;
-                    diagnostics.push(diagnostic);
-                } else if !whole_file_error {
-                    let diagnostic = parser.expected.diagnostic(file, text);
+                    let elsewhere =
+                        diagnostic.primary.as_ref().is_some_and(|l| l.span.start < start || l.span.start >= resume);
+                    found.push(diagnostic);
+                    if whole_file && elsewhere && !too_deep {
+                        found.push(parser.item_error(start, resume));
+                    }
+                } else if !too_deep {
+                    found.push(parser.item_error(start, resume));
+                }
+                // An unterminated `/*`: the rest of the file is a comment.
+                let comment = parser
+                    .lexer
+                    .tokens(start, resume)
+                    .find(|token| token.kind == TokenKind::BlockComment { terminated: false })
+                    .map(|token| token.span.start);
+                for diagnostic in found {
                     if !diagnostics.iter().any(|d| d.primary == diagnostic.primary) {
                         diagnostics.push(diagnostic);
                     }
                 }
-                // An unterminated `/*` (trivia ends before it only then):
-                // the rest of the file is a comment.
-                if text[start..].starts_with("/*") {
-                    broken.push(Span::new(start, text.len()));
+                if let Some(comment) = comment {
+                    resume = text.len();
+                    if comment > start {
+                        items.extend(parser.salvage(start, comment));
+                    }
+                    broken.push(Span::new(start, resume));
                     break;
                 }
-                let resume = next_item_line(text, start);
                 broken.push(Span::new(start, resume));
                 items.extend(parser.salvage(start, resume));
                 parser.pos = resume;
@@ -168,6 +189,8 @@ fn next_item_line(text: &str, from: usize) -> usize {
 struct Descent<'t> {
     text: &'t str,
     bytes: &'t [u8],
+    /// Trivia and tokens, as the lexer reads them.
+    lexer: Lexer<'t>,
     pos: usize,
     file: FileId,
     errors: Vec<Diagnostic>,
@@ -202,6 +225,7 @@ impl<'t> Descent<'t> {
         Descent {
             text,
             bytes: text.as_bytes(),
+            lexer: Lexer::new(text),
             pos,
             file,
             errors: Vec::new(),
@@ -294,6 +318,14 @@ impl<'t> Descent<'t> {
         }
     }
 
+    /// The syntax error of the item in `start..resume` that does not parse
+    /// (the parser stopped in it): a delimiter it leaves open or closes
+    /// wrongly, or what was expected where it stopped.
+    fn item_error(&mut self, start: usize, resume: usize) -> Diagnostic {
+        delimiter_problem_in(self.file, &mut self.lexer, start, resume)
+            .unwrap_or_else(|| self.expected.diagnostic(self.file, self.text))
+    }
+
     fn want(&mut self, what: Want) {
         self.expected.add(self.pos, what);
     }
@@ -308,28 +340,10 @@ impl<'t> Descent<'t> {
         self.bytes[self.pos..].starts_with(literal.as_bytes())
     }
 
-    /// WHITESPACE and COMMENT, as pest skips them between tokens.
+    /// WHITESPACE and COMMENT, as pest skips them between tokens (the
+    /// lexer's one rule of trivia).
     fn skip(&mut self) {
-        loop {
-            match self.peek() {
-                Some(b' ' | b'\t' | b'\r' | b'\n') => self.pos += 1,
-                Some(0xEF) if self.at("\u{FEFF}") => self.pos += 3,
-                Some(b'/') if self.at("//") => {
-                    self.pos += 2;
-                    while let Some(byte) = self.peek() {
-                        if byte == b'\n' {
-                            break;
-                        }
-                        self.pos += 1;
-                    }
-                }
-                Some(b'/') if self.at("/*") => match self.text[self.pos + 2..].find("*/") {
-                    Some(end) => self.pos += 2 + end + 2,
-                    None => return,
-                },
-                _ => return,
-            }
-        }
+        self.pos = self.lexer.trivia_end(self.pos);
     }
 
     /// A literal token (`{`, `=`, ...), after trivia.
@@ -493,56 +507,20 @@ impl<'t> Descent<'t> {
             return None;
         }
         let start = self.pos;
-        let bytes = self.bytes;
         let mut depth = 0usize;
-        let mut at = start;
-        while at < bytes.len() {
-            match bytes[at] {
-                b'{' => depth += 1,
-                b'}' => {
+        for token in self.lexer.tokens(start, self.bytes.len()) {
+            match token.kind {
+                TokenKind::Punct if self.bytes[token.span.start] == b'{' => depth += 1,
+                TokenKind::Punct if self.bytes[token.span.start] == b'}' => {
                     depth = depth.checked_sub(1)?;
                     if depth == 0 {
-                        self.pos = at + 1;
+                        self.pos = token.span.end;
                         return Some(Block { entries: Vec::new(), span: Span::new(start, self.pos) });
                     }
                 }
-                b'"' => {
-                    // A string ends at an unescaped quote; `${...}` holds no quotes.
-                    at += 1;
-                    while at < bytes.len() && bytes[at] != b'"' {
-                        match bytes[at] {
-                            b'\\' => at += 1,
-                            b'\n' => return None,
-                            _ => {}
-                        }
-                        at += 1;
-                    }
-                }
-                b'`' if bytes[at..].starts_with(b"```") => {
-                    let end = self.text[at + 3..].find("```")?;
-                    at += 3 + end + 2;
-                }
-                b'`' => {
-                    at += 1;
-                    while at < bytes.len() && bytes[at] != b'`' {
-                        if bytes[at] == b'\n' {
-                            return None;
-                        }
-                        at += 1;
-                    }
-                }
-                b'/' if bytes.get(at + 1) == Some(&b'/') => {
-                    while at < bytes.len() && bytes[at] != b'\n' {
-                        at += 1;
-                    }
-                }
-                b'/' if bytes.get(at + 1) == Some(&b'*') => {
-                    let end = self.text[at + 2..].find("*/")?;
-                    at += 2 + end + 1;
-                }
+                _ if token.is_unterminated() => return None,
                 _ => {}
             }
-            at += 1;
         }
         None
     }
@@ -1137,43 +1115,38 @@ impl<'t> Descent<'t> {
         self.skip();
         let start = self.pos;
         if self.at("```") {
-            let mut body_start = start + 3;
-            let tag = &self.bytes[body_start..];
-            if tag.starts_with(b"rhai") && matches!(tag.get(4), Some(b'\n' | b'\r' | b' ')) {
-                body_start += 4;
+            match fenced_rhai(self.text, start) {
+                Ok(body) => {
+                    self.pos = body.end + 3;
+                    return Some(Rhai {
+                        source: self.text[body.start..body.end].to_string(),
+                        source_start: body.start,
+                        fenced: true,
+                        span: Span::new(start, self.pos),
+                    });
+                }
+                Err(_) => self.expected.add(self.bytes.len(), Want::Words("the closing ``` of the Rhai block")),
             }
-            if let Some(length) = self.text[body_start..].find("```") {
-                let body_end = body_start + length;
-                self.pos = body_end + 3;
-                return Some(Rhai {
-                    source: self.text[body_start..body_end].to_string(),
-                    source_start: body_start,
-                    fenced: true,
-                    span: Span::new(start, self.pos),
-                });
-            }
-            self.expected.add(self.bytes.len(), Want::Words("the closing ``` of the Rhai block"));
         }
         if self.peek() != Some(b'`') {
             self.want(Want::Words("a Rhai snippet in backticks"));
             return None;
         }
-        let body_start = start + 1;
-        let mut end = body_start;
-        while end < self.bytes.len() && self.bytes[end] != b'`' && self.bytes[end] != b'\n' {
-            end += 1;
+        match inline_rhai(self.text, start) {
+            Ok(body) => {
+                self.pos = body.end + 1;
+                Some(Rhai {
+                    source: self.text[body.start..body.end].to_string(),
+                    source_start: body.start,
+                    fenced: false,
+                    span: Span::new(start, self.pos),
+                })
+            }
+            Err(end) => {
+                self.expected.add(end, Want::Words("a closing backtick"));
+                None
+            }
         }
-        if self.bytes.get(end) != Some(&b'`') {
-            self.expected.add(end, Want::Words("a closing backtick"));
-            return None;
-        }
-        self.pos = end + 1;
-        Some(Rhai {
-            source: self.text[body_start..end].to_string(),
-            source_start: body_start,
-            fenced: false,
-            span: Span::new(start, self.pos),
-        })
     }
 }
 

@@ -3,6 +3,7 @@
 pub mod ast;
 mod descent;
 pub(crate) mod ident;
+pub mod lexer;
 pub mod literal;
 /// Spans and source files live in the leaf module [`crate::source`].
 pub use crate::source as span;
@@ -101,6 +102,20 @@ mod tests {
         let text = include_str!("../../tests/fuzz/regressions/salvage_nested_block_past_the_item.deploy");
         let (_, diagnostics) = parse_tolerant(FileId(0), text);
         assert!(!diagnostics.is_empty());
+    }
+
+    /// A delimiter left open in one item does not hide the syntax errors
+    /// of the others: each broken item has its own, said at its opening.
+    #[test]
+    fn every_syntax_error_after_an_unclosed_delimiter() {
+        let text = include_str!("../../tests/fixtures/invalid/e0001_every_error_after_an_unclosed_delimiter.deploy");
+        let (module, diagnostics) = parse_tolerant(FileId(0), text);
+        let messages: Vec<&str> = diagnostics.iter().map(|d| d.message.as_str()).collect();
+        assert_eq!(
+            messages,
+            ["missing `]`", "expected `=` or `{`, found `bogus`", "missing `)`", "this block is not closed"]
+        );
+        assert_eq!(module.items.len(), 4, "each broken stage is still salvaged");
     }
 
     /// The example of the design brief, kept as a fixture.

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeSet;
 
+use super::lexer::{Lexer, TokenKind};
 use super::span::{FileId, Span};
 use crate::diagnostic::{Code, Diagnostic};
 
@@ -137,8 +138,12 @@ pub(super) const MAX_NESTING: usize = 64;
 /// The diagnostic for brackets nested past [`MAX_NESTING`], if they are.
 pub(super) fn check_nesting(file: FileId, text: &str) -> Option<Diagnostic> {
     let mut depth = 0usize;
-    for (index, byte) in text.bytes().enumerate() {
-        match byte {
+    for token in Lexer::new(text).tokens(0, text.len()) {
+        if token.kind != TokenKind::Punct {
+            continue;
+        }
+        let index = token.span.start;
+        match text.as_bytes()[index] {
             b'{' | b'[' | b'(' => {
                 depth += 1;
                 if depth > MAX_NESTING {
@@ -154,4 +159,20 @@ pub(super) fn check_nesting(file: FileId, text: &str) -> Option<Diagnostic> {
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Only brackets the parser would descend into count: those in
+    /// strings, snippets and comments do not.
+    #[test]
+    fn nesting_counts_the_brackets_of_the_code() {
+        let deep = "[".repeat(MAX_NESTING + 1);
+        assert!(check_nesting(FileId(0), &format!("stage a {{ x = {deep} }}")).is_some());
+        for quoted in [format!("\"{deep}\""), format!("`{deep}`"), format!("/* {deep} */")] {
+            assert_eq!(check_nesting(FileId(0), &format!("stage a {{ run {quoted} }}")), None, "{quoted}");
+        }
+    }
 }

@@ -6,53 +6,58 @@
 //! delimiter, which is where the mistake is, instead of listing what the
 //! parser expected where it gave up.
 
+use super::lexer::{Lexer, PieceKind, TokenKind};
 use super::span::{FileId, Span};
 use crate::diagnostic::{Code, Diagnostic};
 
 /// The delimiter mistake of `text`, if it has one.
 pub(super) fn delimiter_problem(file: FileId, text: &str) -> Option<Diagnostic> {
+    delimiter_problem_in(file, &mut Lexer::new(text), 0, text.len())
+}
+
+/// The delimiter mistake of the tokens that start in `from..limit` (an
+/// item that does not parse): a bracket still open at `limit` is one the
+/// item never closed.
+pub(super) fn delimiter_problem_in(file: FileId, lexer: &mut Lexer, from: usize, limit: usize) -> Option<Diagnostic> {
+    let text = lexer.text();
     let bytes = text.as_bytes();
     let mut open: Vec<(u8, usize)> = Vec::new();
-    let mut at = 0;
-    while at < bytes.len() {
-        match bytes[at] {
-            b'/' if bytes.get(at + 1) == Some(&b'/') => at = line_end(bytes, at),
-            b'/' if bytes.get(at + 1) == Some(&b'*') => match text[at + 2..].find("*/") {
-                Some(end) => at += 2 + end + 2,
-                None => {
-                    return Some(
-                        Diagnostic::new(Code::Syntax, "unterminated comment")
-                            .at(file, Span::new(at, at + 2), "this comment is never closed")
-                            .with_help("a `/*` comment ends with `*/`"),
-                    )
-                }
-            },
-            b'"' => match string_end(file, text, at) {
-                Ok(end) => at = end,
-                Err(problem) => return problem.map(|diagnostic| *diagnostic),
-            },
-            b'`' if text[at..].starts_with("```") => match text[at + 3..].find("```") {
-                Some(end) => at += 3 + end + 3,
-                None => return None,
-            },
-            b'`' => match text[at + 1..].find(['`', '\n']) {
-                Some(end) if bytes[at + 1 + end] == b'`' => at += 1 + end + 1,
-                _ => return None,
-            },
-            open_byte @ (b'{' | b'[' | b'(') => {
-                open.push((open_byte, at));
-                at += 1;
+    let mut at = from;
+    while at < limit.min(text.len()) {
+        let token = lexer.token(at);
+        at = token.span.end;
+        match token.kind {
+            TokenKind::BlockComment { terminated: false } => {
+                return Some(
+                    Diagnostic::new(Code::Syntax, "unterminated comment")
+                        .at(file, Span::new(token.span.start, token.span.start + 2), "this comment is never closed")
+                        .with_help("a `/*` comment ends with `*/`"),
+                )
             }
-            close @ (b'}' | b']' | b')') => {
-                match open.pop() {
+            TokenKind::String { terminated } => {
+                if let Some(problem) = comment_in_interpolation(file, lexer, token.span.start) {
+                    return Some(problem);
+                }
+                // A string ends on its line: one that does not is left to
+                // the parser's message.
+                if !terminated {
+                    return None;
+                }
+            }
+            TokenKind::Rhai { terminated: false, .. } => return None,
+            TokenKind::Punct => match bytes[token.span.start] {
+                open_byte @ (b'{' | b'[' | b'(') => open.push((open_byte, token.span.start)),
+                close @ (b'}' | b']' | b')') => match open.pop() {
                     Some((opener, _)) if closer_of(opener) == close => {}
-                    Some((opener, position)) => return Some(wrong_close(file, text, opener, position, at)),
+                    Some((opener, position)) => {
+                        return Some(wrong_close(file, text, opener, position, token.span.start))
+                    }
                     // One closer too many: the parser's own message says where.
                     None => return None,
-                }
-                at += 1;
-            }
-            _ => at += 1,
+                },
+                _ => {}
+            },
+            _ => {}
         }
     }
     let (opener, position) = open.pop()?;
@@ -71,11 +76,14 @@ pub(super) fn delimiter_problem(file: FileId, text: &str) -> Option<Diagnostic> 
         b'[' => ("missing `]`", format!("this `[` has no matching `{closer}`")),
         _ => ("missing `)`", format!("this `(` has no matching `{closer}`")),
     };
-    Some(
-        Diagnostic::new(Code::Syntax, message)
-            .at(file, Span::new(position, position + 1), label)
-            .with_help(format!("add `{closer}` where it ends; the file ends before it")),
-    )
+    // An item's own scan ends where the next item starts, not the file.
+    let help = match next_item_after(text, position).filter(|_| limit < text.len()) {
+        Some((line, item)) => {
+            format!("add `{closer}` where it ends, before line {line}, where `{item}` starts the next item")
+        }
+        None => format!("add `{closer}` where it ends; the file ends before it"),
+    };
+    Some(Diagnostic::new(Code::Syntax, message).at(file, Span::new(position, position + 1), label).with_help(help))
 }
 
 /// The first line after `from` that starts (in its first column) with an
@@ -99,10 +107,6 @@ fn closer_of(opener: u8) -> u8 {
     }
 }
 
-fn line_end(bytes: &[u8], from: usize) -> usize {
-    bytes[from..].iter().position(|b| *b == b'\n').map_or(bytes.len(), |i| from + i)
-}
-
 fn line_of(text: &str, at: usize) -> usize {
     text[..at.min(text.len())].bytes().filter(|b| *b == b'\n').count() + 1
 }
@@ -122,37 +126,27 @@ fn wrong_close(file: FileId, text: &str, opener: u8, position: usize, close_at: 
         .with_help(format!("close it with `{wanted}` before the `{found}` on line {}", line_of(text, close_at)))
 }
 
-/// The end of the string starting at `start` (just past its closing quote),
-/// or the problem of a `//` inside one of its `${}`. A string ends on its
-/// line: one that does not is left to the parser's message.
-fn string_end(file: FileId, text: &str, start: usize) -> Result<usize, Option<Box<Diagnostic>>> {
-    let bytes = text.as_bytes();
-    let mut at = start + 1;
-    while at < bytes.len() {
-        match bytes[at] {
-            b'"' => return Ok(at + 1),
-            b'\n' => return Err(None),
-            b'\\' => at += 2,
-            b'$' if bytes.get(at + 1) == Some(&b'{') => {
-                let close =
-                    bytes[at..].iter().position(|b| matches!(b, b'}' | b'\n' | b'"')).map_or(bytes.len(), |i| at + i);
-                if let Some(comment) = text[at..close].find("//") {
-                    let comment = at + comment;
-                    return Err(Some(Box::new(
-                        Diagnostic::new(Code::Syntax, "`//` starts a comment inside `${}`")
-                            .at(file, Span::new(comment, comment + 2), "a comment to the end of the line")
-                            .with_help(
-                                "`${}` holds a name (`${version}`, `${host.role}`); compute anything else in a \
-                                 `script` step or a Rhai snippet, or put the `//` outside the `${}`",
-                            ),
-                    )));
-                }
-                at = close;
-            }
-            _ => at += 1,
-        }
-    }
-    Err(None)
+/// A `//` inside a `${` of the string whose quote is at `start` (where it
+/// is not trivia of an interpolation that closes, it makes the `${` one
+/// that does not): the comment runs to the end of the line.
+fn comment_in_interpolation(file: FileId, lexer: &mut Lexer, start: usize) -> Option<Diagnostic> {
+    let text = lexer.text();
+    lexer.string_pieces(start).filter(|(kind, _)| *kind == PieceKind::Text).find_map(|(_, piece)| {
+        let written = &text[piece.start..piece.end];
+        let comment = written.match_indices("${").find_map(|(dollar, _)| {
+            let inside = &written[dollar..];
+            let inside = &inside[..inside.find('}').unwrap_or(inside.len())];
+            inside.find("//").map(|at| piece.start + dollar + at)
+        })?;
+        Some(
+            Diagnostic::new(Code::Syntax, "`//` starts a comment inside `${}`")
+                .at(file, Span::new(comment, comment + 2), "a comment to the end of the line")
+                .with_help(
+                    "`${}` holds a name (`${version}`, `${host.role}`); compute anything else in a \
+                     `script` step or a Rhai snippet, or put the `//` outside the `${}`",
+                ),
+        )
+    })
 }
 
 #[cfg(test)]

@@ -34,6 +34,8 @@ impl LspClient {
             .arg("lsp")
             .current_dir(current_dir)
             .env_remove("DEPLOY_PATH")
+            // The server's cache (read-only copies of the stdlib) stays in the test's directory.
+            .env("XDG_CACHE_HOME", current_dir.join(".cache"))
             .envs(env.iter().copied())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
