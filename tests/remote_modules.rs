@@ -897,6 +897,9 @@ fn serve_request(stream: TcpStream, base: &Path, stats: &Stats) {
 fn the_shared_modules_example_publishes_fetches_and_runs_both_apps() {
     let root = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
     let example = common::root().join("examples/shared_modules");
+    let lint = Command::new(common::binary()).args(["modules", "check"]).arg(example.join("modules")).output();
+    let lint = lint.unwrap_or_else(|e| panic!("deploy: {e}"));
+    assert!(lint.status.success(), "the example's modules lint: {}", String::from_utf8_lossy(&lint.stderr));
     let bare = root.path().join("published/modules.git");
     let setup = Command::new(example.join("setup.sh")).arg(&bare).output().unwrap_or_else(|e| panic!("setup.sh: {e}"));
     assert!(setup.status.success(), "{}", String::from_utf8_lossy(&setup.stderr));
@@ -920,6 +923,12 @@ fn the_shared_modules_example_publishes_fetches_and_runs_both_apps() {
         assert_eq!(code, 0, "{out}{err}");
         let current = std::fs::read_to_string(service.join("current/VERSION")).unwrap_or_default();
         assert_eq!(current.trim(), "2.0.0");
+        let (code, out, err) = consumer.deploy(&["history"], &env);
+        assert_eq!(code, 0, "{out}{err}");
+        assert!(out.contains("modules: web/service.deploy v1.0.0 "), "{out}");
+        let (code, out, err) = consumer.deploy(&["modules", "why", "release.deploy", "web"], &env);
+        assert_eq!(code, 0, "{out}{err}");
+        assert!(out.contains("release.deploy imports web/service.deploy@v1 as web"), "{out}");
     }
 }
 
