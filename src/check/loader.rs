@@ -465,7 +465,9 @@ impl Loader<'_> {
         if let Some(existing) = self.modules.iter().position(|m| m.origin == origin) {
             return Some(existing);
         }
-        match read_file(&found.path) {
+        // The text FromLock read to check its hash, unless it is over the size limit.
+        let text = found.text.filter(|text| text.len() as u64 <= max_file_size());
+        match text.map(Ok).unwrap_or_else(|| read_file(&found.path)) {
             Ok(text) => self.add(origin, found.name, text, Some((file, span))),
             Err(problem) => {
                 self.diagnostics.push(

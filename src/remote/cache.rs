@@ -56,7 +56,12 @@ fn hex(bytes: &[u8]) -> String {
 /// `sha256:HEX` of a file's bytes.
 pub fn file_hash(path: &Path) -> Result<String, String> {
     let bytes = std::fs::read(path).map_err(|error| format!("cannot read {}: {error}", path.display()))?;
-    Ok(format!("sha256:{}", hex(&Sha256::digest(&bytes))))
+    Ok(bytes_hash(&bytes))
+}
+
+/// `sha256:HEX` of `bytes`.
+pub fn bytes_hash(bytes: &[u8]) -> String {
+    format!("sha256:{}", hex(&Sha256::digest(bytes)))
 }
 
 /// The directory the files of `commit` of `url` are unpacked in (it may not exist yet).

@@ -31,6 +31,9 @@ pub struct RemoteFile {
     pub name: String,
     /// The lock's key of its repository and ref (`git+URL@REF`).
     pub source: String,
+    /// Its text, when it was read already (to check its hash), so the
+    /// loader need not read it again.
+    pub text: Option<String>,
 }
 
 /// Why a remote module cannot be used.
@@ -85,12 +88,15 @@ pub fn offline() -> bool {
 /// `path` of `source`'s checkout: the file, refused when it is missing or
 /// (through a link) outside the checkout.
 fn file_in(checkout: &Path, path: &str, source: &LockedSource) -> Result<PathBuf, RemoteError> {
+    let root = std::fs::canonicalize(checkout).unwrap_or_default();
+    file_in_root(checkout, &root, path, source)
+}
+
+/// [`file_in`], with the checkout's canonical path (`root`) known.
+fn file_in_root(checkout: &Path, root: &Path, path: &str, source: &LockedSource) -> Result<PathBuf, RemoteError> {
     import::check_path(path).map_err(RemoteError::Unavailable)?;
     let file = checkout.join(path);
-    let inside = std::fs::canonicalize(&file)
-        .ok()
-        .zip(std::fs::canonicalize(checkout).ok())
-        .is_some_and(|(file, root)| file.starts_with(root));
+    let inside = !root.as_os_str().is_empty() && std::fs::canonicalize(&file).is_ok_and(|file| file.starts_with(root));
     if !file.is_file() || !inside {
         return Err(RemoteError::Unavailable(format!(
             "{} has no file `{path}` at commit {}",
@@ -98,6 +104,13 @@ fn file_in(checkout: &Path, path: &str, source: &LockedSource) -> Result<PathBuf
         )));
     }
     Ok(file)
+}
+
+/// A file's `sha256:HEX` and its bytes, read once.
+fn hashed(file: &Path) -> Result<(String, Vec<u8>), RemoteError> {
+    let bytes = std::fs::read(file)
+        .map_err(|error| RemoteError::Unavailable(format!("cannot read {}: {error}", file.display())))?;
+    Ok((cache::bytes_hash(&bytes), bytes))
 }
 
 fn display(source: &LockedSource, path: &str) -> String {
@@ -111,12 +124,19 @@ pub struct FromLock {
     lock: Result<Lock, String>,
     offline: bool,
     plan: PathBuf,
+    /// Each checkout directory's canonical path, found once.
+    roots: std::cell::RefCell<HashMap<PathBuf, PathBuf>>,
 }
 
 impl FromLock {
     /// The lock beside `plan`.
     pub fn beside(plan: &Path) -> FromLock {
-        let from_lock = FromLock { lock: Lock::read_beside(plan), offline: offline(), plan: plan.to_path_buf() };
+        let from_lock = FromLock {
+            lock: Lock::read_beside(plan),
+            offline: offline(),
+            plan: plan.to_path_buf(),
+            roots: Default::default(),
+        };
         if let (Ok(lock), false) = (&from_lock.lock, from_lock.offline) {
             // A cold cache: the repositories are fetched at once, not one by one as imports are met.
             let mut wanted: Vec<(String, Vec<String>)> = Vec::new();
@@ -153,14 +173,15 @@ impl FromLock {
             RemoteError::Unavailable(format!("{error}{hint}"))
         };
         let mut checkout = cache::checkout(&source.url, &source.commit, self.offline).map_err(unavailable)?;
-        let mut file = file_in(&checkout, path, source)?;
-        let mut actual = cache::file_hash(&file).map_err(RemoteError::Unavailable)?;
+        let mut file = self.file(&checkout, path, source)?;
+        let (mut actual, mut bytes) = hashed(&file)?;
         if actual != *wanted && !self.offline {
             // A cached file that changed is thrown away and fetched again.
             cache::discard(&checkout);
+            self.roots.borrow_mut().remove(&checkout);
             checkout = cache::checkout(&source.url, &source.commit, false).map_err(unavailable)?;
-            file = file_in(&checkout, path, source)?;
-            actual = cache::file_hash(&file).map_err(RemoteError::Unavailable)?;
+            file = self.file(&checkout, path, source)?;
+            (actual, bytes) = hashed(&file)?;
         }
         if actual != *wanted {
             return Err(RemoteError::Unavailable(format!(
@@ -168,7 +189,19 @@ impl FromLock {
                 source.url, source.commit, LOCK_FILE
             )));
         }
-        Ok(RemoteFile { path: file, name: display(source, path), source: source_key.to_string() })
+        let text = String::from_utf8(bytes).ok();
+        Ok(RemoteFile { path: file, name: display(source, path), source: source_key.to_string(), text })
+    }
+
+    /// [`file_in`], finding each checkout's canonical path once.
+    fn file(&self, checkout: &Path, path: &str, source: &LockedSource) -> Result<PathBuf, RemoteError> {
+        let root = self
+            .roots
+            .borrow_mut()
+            .entry(checkout.to_path_buf())
+            .or_insert_with(|| std::fs::canonicalize(checkout).unwrap_or_default())
+            .clone();
+        file_in_root(checkout, &root, path, source)
     }
 }
 
@@ -370,7 +403,7 @@ impl Fetching {
         if let Some(entry) = self.lock.sources.get_mut(&key) {
             entry.files.insert(path.to_string(), hash);
         }
-        Ok(RemoteFile { path: file, name: display(source, path), source: key })
+        Ok(RemoteFile { path: file, name: display(source, path), source: key, text: None })
     }
 }
 
