@@ -706,7 +706,9 @@ fn make_writable(file: &Path) {
     let _ = std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o644));
 }
 
-/// `git daemon` serving `base`, stopped on drop.
+/// `git daemon` serving `base`, stopped on drop: in a process group of its
+/// own, which is killed whole (`git daemon` runs `git-daemon` as a child,
+/// which killing `git` alone would leave running).
 struct GitDaemon {
     child: Child,
     port: u16,
@@ -715,10 +717,12 @@ struct GitDaemon {
 impl GitDaemon {
     fn start(base: &Path) -> GitDaemon {
         let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).unwrap_or(0);
+        use std::os::unix::process::CommandExt;
         let child = Command::new("git")
             .args(["daemon", "--reuseaddr", "--export-all", "--listen=127.0.0.1", &format!("--port={port}")])
             .arg(format!("--base-path={}", base.display()))
             .arg(base)
+            .process_group(0)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -733,7 +737,10 @@ impl GitDaemon {
 
 impl Drop for GitDaemon {
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        if let Ok(group) = i32::try_from(self.child.id()) {
+            // SAFETY: signals the process group this test started (its leader is the child).
+            unsafe { libc::kill(-group, libc::SIGKILL) };
+        }
         let _ = self.child.wait();
     }
 }
