@@ -88,8 +88,7 @@ fn imported_as(plan: Option<&std::path::Path>, alias: &str) -> Option<(String, S
 }
 
 fn print_doc(name: &str, text: &str, template: Option<&str>) -> ExitCode {
-    let (name, text) = (name.to_string(), text);
-    let module = match document(&name, text) {
+    let module = match document(name, text) {
         Ok(module) => module,
         Err(_) => {
             return super::failure::fail(format!("{name} does not parse; `deploy check` shows why"));
