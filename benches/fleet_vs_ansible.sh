@@ -5,9 +5,14 @@
 # parallel `ssh` loop (the floor), side by side in one run, on N real sshd
 # hosts from tests/support/fleet.sh (network namespaces; root needed).
 # Every tool runs the same 3 shell steps on every host, one host's steps
-# one after the other, all hosts at once. Prints each wall time, the
-# medians and the ratios. Not a timed test; the numbers go to
-# docs/performance.md.
+# one after the other, all hosts at once. Ad-hoc commands too: `deploy
+# exec` against `ansible -m shell` and one ssh per host (tools `exec`,
+# `adhoc`, `ssh1`), one command (the 3 steps joined by &&) per host.
+# Prints each wall time and client CPU, the medians and the ratios. Client
+# CPU is the whole process tree of the tool (ssh clients and ControlMasters
+# included; the hosts' sshd is not counted, as on a real fleet it runs on
+# the hosts), measured with a cpuacct cgroup per run. Not a timed test;
+# the numbers go to docs/performance.md.
 #
 # The same client key, known_hosts and `StrictHostKeyChecking yes` for all
 # (the ssh_config fleet.sh writes). Connections: deploy opens one
@@ -34,17 +39,17 @@ while [ $# -gt 0 ]; do
     --hosts) hosts=$2; shift 2 ;;
     --runs) runs=$2; shift 2 ;;
     --only) only=$2; shift 2 ;;
-    *) echo "usage: fleet_vs_ansible.sh [--hosts N] [--runs R] [--only deploy,ssh,ansible,pyinfra]" >&2; exit 2 ;;
+    *) echo "usage: fleet_vs_ansible.sh [--hosts N] [--runs R] [--only deploy,ssh,ansible,pyinfra,exec,adhoc,ssh1]" >&2; exit 2 ;;
   esac
 done
-[ -n "$only" ] || only="ssh,deploy,pyinfra,ansible"
+[ -n "$only" ] || only="ssh,deploy,pyinfra,ansible,ssh1,exec,adhoc"
 wants() { case ",$only," in *",$1,"*) return 0 ;; *) return 1 ;; esac; }
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 deploy=${DEPLOY_BIN:-$root/target/release/deploy}
 [ -x "$deploy" ] || (cd "$root" && cargo build --release --quiet)
 venv=$root/target/bench-venv
-if { wants ansible || wants pyinfra; } && [ ! -x "$venv/bin/pyinfra" -o ! -x "$venv/bin/ansible-playbook" ]; then
+if { wants ansible || wants pyinfra || wants adhoc; } && [ ! -x "$venv/bin/pyinfra" -o ! -x "$venv/bin/ansible-playbook" ]; then
   echo "installing ansible-core and pyinfra into $venv (PyPI)" >&2
   python3 -m venv "$venv"
   "$venv/bin/pip" install -q ansible-core pyinfra >&2
@@ -120,6 +125,9 @@ server.shell(name="step 2", commands=[r'''$step2'''])
 server.shell(name="step 3", commands=[r'''$step3'''])
 PY
 
+# Ad-hoc: the 3 steps as one command line.
+adhoc_command="$step1 && $step2 && $step3"
+
 # The floor: per host one ssh for each step over a shared master, all hosts at once.
 ssh_loop() { # control-dir
   for name in $names; do
@@ -127,6 +135,13 @@ ssh_loop() { # control-dir
       o="-F $cfg -o ControlMaster=auto -o ControlPath=$1/%C -o ControlPersist=60"
       ssh $o "$name" "$step1" && ssh $o "$name" "$step2" && ssh $o "$name" "$step3"
     ) &
+  done
+  wait
+}
+# The ad-hoc floor: one ssh per host with the whole command, all hosts at once.
+ssh_once() {
+  for name in $names; do
+    ssh -F "$cfg" "$name" "$adhoc_command" &
   done
   wait
 }
@@ -151,9 +166,16 @@ run_tool() { # tool run-number
         ANSIBLE_SSH_CONTROL_PATH_DIR=$control \
         "$venv/bin/ansible-playbook" -i "$work/inventory.ini" "$work/play.yml" ;;
     pyinfra) (cd "$work" && "$venv/bin/pyinfra" -y --parallel "$hosts" inventory.py steps.py) ;;
+    ssh1) ssh_once ;;
+    exec) "$deploy" exec "$work/fleet.deploy" fleet --max-parallel "$hosts" -- "$adhoc_command" ;;
+    adhoc)
+      ANSIBLE_FORKS=$hosts ANSIBLE_HOST_KEY_CHECKING=True ANSIBLE_PYTHON_INTERPRETER=/usr/bin/python3 \
+        ANSIBLE_LOCAL_TEMP=$work/ansible-tmp ANSIBLE_SSH_ARGS="-F $cfg -o ControlMaster=auto -o ControlPersist=60s" \
+        ANSIBLE_SSH_CONTROL_PATH_DIR=$control \
+        "$venv/bin/ansible" -i "$work/inventory.ini" web -m shell -a "$adhoc_command" ;;
   esac
   status=$?
-  [ "$1" = ssh ] || [ "$1" = ansible ] && close_masters "$control" || rm -rf "$control"
+  case $1 in ssh | ansible | adhoc) close_masters "$control" ;; *) rm -rf "$control" ;; esac
   return $status
 }
 
@@ -167,40 +189,78 @@ verify() { # tool log
 now() { date +%s.%N; }
 median() { sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
+# Client CPU: the script moves itself into a fresh cpuacct cgroup for each
+# run, so everything the tool starts (and every ControlMaster it leaves
+# behind until it is closed) is counted; then back to the root cgroup.
+cg=""
+for base in /sys/fs/cgroup/cpuacct /sys/fs/cgroup; do
+  if [ -f "$base/cpuacct.usage" ] || [ -f "$base/cgroup.controllers" ]; then cg=$base; break; fi
+done
+cg_dir=""
+cg_enter() { # name
+  [ -n "$cg" ] || return 0
+  cg_dir=$cg/deploy-bench-$$-$1
+  mkdir -p "$cg_dir" && echo $$ > "$cg_dir/cgroup.procs"
+}
+cg_leave() { # prints the cgroup's CPU seconds
+  [ -n "$cg_dir" ] || { echo 0; return 0; }
+  echo $$ > "$cg/cgroup.procs"
+  if [ -f "$cg_dir/cpuacct.usage" ]; then
+    ns=$(cat "$cg_dir/cpuacct.usage")
+  else
+    ns=$(( $(awk '/^usage_usec/ { print $2 }' "$cg_dir/cpu.stat") * 1000 ))
+  fi
+  # Anything still in it (a ControlMaster not yet gone) is moved out first.
+  for pid in $(cat "$cg_dir/cgroup.procs" 2>/dev/null); do echo "$pid" > "$cg/cgroup.procs" 2>/dev/null || true; done
+  rmdir "$cg_dir" 2>/dev/null || true
+  echo "scale=3; $ns / 1000000000" | bc
+}
+
 tools=""
-for tool in ssh deploy pyinfra ansible; do wants "$tool" && tools="$tools $tool"; done
+for tool in ssh deploy pyinfra ansible ssh1 exec adhoc; do wants "$tool" && tools="$tools $tool"; done
 echo "$hosts hosts, 3 steps each, $runs runs per tool (interleaved), $(nproc) cores, load: $(cut -d' ' -f1-3 /proc/loadavg)"
 for i in $(seq "$runs"); do
   for tool in $tools; do
     log=$work/$tool-$i.log
+    cg_enter "$tool-$i"
     start=$(now)
-    run_tool "$tool" "$i" > "$log" 2>&1 || { echo "$tool failed (run $i):" >&2; tail -30 "$log" >&2; exit 1; }
+    run_tool "$tool" "$i" > "$log" 2>&1 || { cg_leave >/dev/null; echo "$tool failed (run $i):" >&2; tail -30 "$log" >&2; exit 1; }
     end=$(now)
+    cpu=$(cg_leave)
     verify "$tool" "$log"
     t=$(echo "$end - $start" | bc)
-    printf '%-8s run %d: %6.3fs\n' "$tool" "$i" "$t"
+    printf '%-8s run %d: %6.3fs wall, %6.3fs client CPU\n' "$tool" "$i" "$t" "$cpu"
     echo "$t" >> "$work/$tool.times"
+    echo "$cpu" >> "$work/$tool.cpu"
   done
 done
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 echo
-printf '| %-28s | %8s | %10s | %10s |\n' "tool ($hosts hosts)" median "vs ssh" "deploy / x"
-printf '| %-28s | %8s | %10s | %10s |\n' ---------------------------- -------: ---------: ---------:
+printf '| %-30s | %8s | %10s | %10s | %10s | %10s |\n' "tool ($hosts hosts)" "wall" "client CPU" "vs floor" "deploy / x" "CPU d / x"
+printf '| %-30s | %8s | %10s | %10s | %10s | %10s |\n' ------------------------------ -------: ---------: ---------: ---------: ---------:
 for tool in $tools; do
   eval "med_$tool=$(median < "$work/$tool.times")"
+  eval "cpu_$tool=$(median < "$work/$tool.cpu")"
 done
+ratio() { [ -n "$1" ] && [ -n "$2" ] && [ "$(echo "$2 > 0" | bc)" = 1 ] && printf '%.2f' "$(echo "scale=4; $1 / $2" | bc)" || echo -; }
 for tool in $tools; do
-  eval "m=\$med_$tool"
-  vs_ssh=-; vs=-
-  [ -n "${med_ssh:-}" ] && vs_ssh=$(echo "scale=2; $m / $med_ssh" | bc)
-  [ -n "${med_deploy:-}" ] && vs=$(echo "scale=2; $med_deploy / $m" | bc)
+  eval "m=\$med_$tool; c=\$cpu_$tool"
+  # Playbook-like tools compare with `deploy run` and the ssh loop; ad-hoc
+  # tools with `deploy exec` and one ssh per host.
+  case $tool in
+    ssh | deploy | ansible | pyinfra) floor=${med_ssh:-}; ours=${med_deploy:-}; ours_cpu=${cpu_deploy:-} ;;
+    *) floor=${med_ssh1:-}; ours=${med_exec:-}; ours_cpu=${cpu_exec:-} ;;
+  esac
   case $tool in
     ssh) label="plain parallel ssh loop" ;;
     deploy) label="deploy run (ssh)" ;;
     ansible) label="ansible-playbook (pipelining)" ;;
     pyinfra) label="pyinfra" ;;
+    ssh1) label="one ssh per host (ad hoc)" ;;
+    exec) label="deploy exec (ad hoc)" ;;
+    adhoc) label="ansible -m shell (ad hoc)" ;;
   esac
-  printf '| %-28s | %7.3fs | %9s× | %9s× |\n' "$label" "$m" "$vs_ssh" "$vs"
+  printf '| %-30s | %7.3fs | %9.3fs | %9s× | %9s× | %9s× |\n' "$label" "$m" "$c" "$(ratio "$m" "$floor")" "$(ratio "$ours" "$m")" "$(ratio "$ours_cpu" "$c")"
 done
-echo "targets: deploy ≤ 0.5× pyinfra, ≤ 0.25× ansible, ≤ 1.3× the ssh loop"
+echo "targets: deploy ≤ 0.5× pyinfra (wall and client CPU), ≤ 0.25× ansible, ≤ 1.3× the ssh loop"

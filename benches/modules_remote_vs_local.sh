@@ -6,11 +6,16 @@
 # Results are recorded in docs/performance.md (target: remote within 10% of local).
 #
 # usage: benches/modules_remote_vs_local.sh [RUNS]
+#   DEPLOY_BIN=PATH  time that binary (e.g. a debug build) instead of building a release one
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-20}
-cargo build --release --quiet
-deploy=$PWD/target/release/deploy
+if [ -n "${DEPLOY_BIN:-}" ]; then
+  deploy=$DEPLOY_BIN
+else
+  cargo build --release --quiet
+  deploy=${CARGO_TARGET_DIR:-$PWD/target}/release/deploy
+fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 export XDG_CACHE_HOME=$work/cache
@@ -54,4 +59,4 @@ printf 'cold fetch of 20 modules from 5 repositories: %.2f s\n' "$(echo "$end - 
 
 (cd "$work/remote" && "$deploy" check plan.deploy >/dev/null)
 (cd "$work/local" && "$deploy" check plan.deploy >/dev/null)
-farm-bench -n "$runs" -- "$deploy" check "$work/remote/plan.deploy" --vs "$deploy check $work/local/plan.deploy"
+farm-bench -n "$runs" --vs "$deploy check $work/local/plan.deploy" -- "$deploy" check "$work/remote/plan.deploy"

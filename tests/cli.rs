@@ -229,7 +229,7 @@ fn bad_input_never_panics() {
 #[test]
 fn every_example_and_valid_fixture_checks_clean() {
     let mut files = Vec::new();
-    for dir in ["examples", "tests/fixtures/valid"] {
+    for dir in ["examples", "examples/containers", "tests/fixtures/valid"] {
         let Ok(entries) = std::fs::read_dir(root().join(dir)) else { continue };
         for entry in entries.flatten() {
             let path = entry.path();

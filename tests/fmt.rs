@@ -62,6 +62,7 @@ fn corpus() -> Vec<PathBuf> {
         "tests/fixtures/fmt",
         "tests/fixtures/modules",
         "examples",
+        "examples/containers",
         "stdlib/std",
     ] {
         let Ok(entries) = std::fs::read_dir(root().join(dir)) else { continue };

@@ -326,7 +326,7 @@ fn an_interrupted_run_leaves_its_host_in_flight_unknown(backend: &Backend) {
 
 /// Turns the store back into one of schema 3 (before hosts were recorded).
 fn downgrade_to_schema_3(backend: &Backend, test: &Test) {
-    let sql = "DROP TABLE host_checks; DROP TABLE host_versions; DROP TABLE host_history; \
+    let sql = "ALTER TABLE deployments DROP COLUMN modules; DROP TABLE host_checks; DROP TABLE host_versions; DROP TABLE host_history; \
                ALTER TABLE environment_versions DROP COLUMN mixed; \
                UPDATE meta SET value = '3' WHERE key = 'schema_version';";
     match backend {

@@ -286,12 +286,13 @@ fn plan_shows_the_changes_against_the_last_successful_deployment_of_each_environ
 fn a_store_from_before_canonical_plans_stays_readable() {
     let test = Test::new().plan(RUNNABLE);
     assert_eq!(test.run_with(&["run", "release.deploy"]).code, 0);
-    // Turn the store back into a schema-1 store (migrations 2 to 5 undone).
+    // Turn the store back into a schema-1 store (migrations 2 to 6 undone).
     let db = test.path().join(".deploy/state.db");
     let connection = rusqlite::Connection::open(&db).unwrap();
     connection
         .execute_batch(
             "ALTER TABLE deployments DROP COLUMN plan_canonical; ALTER TABLE deployments DROP COLUMN plan_imports; \
+             ALTER TABLE deployments DROP COLUMN modules; \
              DROP TABLE commits; DROP TABLE watchers; DROP TABLE host_versions; DROP TABLE host_history; DROP TABLE host_checks; \
              ALTER TABLE environment_versions DROP COLUMN mixed; \
              UPDATE meta SET value = '1' WHERE key = 'schema_version';",

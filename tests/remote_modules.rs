@@ -300,6 +300,178 @@ fn a_module_imports_a_relative_file_and_another_remote_module_and_cannot_leave_i
 }
 
 #[test]
+fn two_modules_asking_for_different_versions_of_one_repository_get_the_highest_and_why_says_who_asked() {
+    let root = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let (modules, [v1, v11, v2]) = Modules::standard(root.path());
+    // Another repository whose module needs `~1.1` of the same modules.
+    let lib = Modules::new(&root.path().join("lib"));
+    let extra = format!(
+        "import \"git+{}//web/service.deploy@~1.1\" as svc\n/// More.\ntemplate stage more() {{\n  run \"echo more\"\n  rollback {{}}\n}}\n",
+        modules.file_url()
+    );
+    lib.release(&[("lib/extra.deploy", &extra)], Some("v1.0.0"));
+    let plan = format!(
+        "import \"git+{mods}//web/service.deploy@v1.0.0\" as web\nimport \"git+{mods}//web/service.deploy@v2.0.0\" as web2\n\
+         import \"git+{lib}//lib/extra.deploy@v1.0.0\" as extra\npipeline \"shop\" {{}}\nparam version: string = \"1\"\n\
+         stage app from web.service {{ version = version }}\nstage app2 from web2.service {{ version = \"2\" }}\nstage more from extra.more {{}}\n",
+        mods = modules.file_url(),
+        lib = lib.file_url()
+    );
+    let consumer = Consumer::new(root.path(), "app", &plan);
+    let (code, out, err) = consumer.deploy(&["modules", "fetch", "release.deploy"], &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    let lock = consumer.lock();
+    // v1.0.0 (the plan) and ~1.1 (the module): v1.1.0, the highest required, for both.
+    assert!(lock.contains(&format!("mods.git@v1.0.0 = {v11} (v1.1.0)\n")), "{lock}");
+    assert!(lock.contains(&format!("mods.git@~1.1 = {v11} (v1.1.0)\n")), "{lock}");
+    assert!(lock.contains("# `v1.0.0` is raised to v1.1.0"), "{lock}");
+    assert!(!lock.contains(&v1), "nothing uses v1.0.0's commit: {lock}");
+    // Another major version is another module: v2.0.0 stays.
+    assert!(lock.contains(&format!("mods.git@v2.0.0 = {v2}\n")), "{lock}");
+    let (code, out, err) = consumer.deploy(&["--offline", "run", "release.deploy"], &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("service-v1.1 1") && out.contains("service-v2 2") && out.contains("more"), "{out}");
+    // Fetching again keeps the lock: the raised tag is not a moved tag.
+    let (code, out, err) = consumer.deploy(&["modules", "fetch", "release.deploy"], &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(consumer.lock(), lock);
+
+    // Who asked for what.
+    let (code, out, err) = consumer.deploy(&["--offline", "modules", "why", "release.deploy", "mods"], &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    let short = &v11[..12];
+    assert!(out.contains(&format!("  @v1.0.0 → v1.1.0 {short}  (raised")), "{out}");
+    assert!(out.contains(&format!("  @~1.1 → v1.1.0 {short}\n")), "{out}");
+    assert!(out.contains("    release.deploy imports web/service.deploy@v1.0.0 as web"), "{out}");
+    let by_module =
+        format!("    git+{}//lib/extra.deploy@v1.0.0 imports web/service.deploy@~1.1 as svc", lib.file_url());
+    assert!(out.contains(&by_module), "{out}");
+    assert!(out.contains(&format!("  @v2.0.0 → {}\n", &v2[..12])), "{out}");
+    let (code, alias, _) = consumer.deploy(&["--offline", "modules", "why", "release.deploy", "extra"], &[]);
+    assert_eq!(code, 0);
+    assert!(
+        alias.contains("release.deploy imports lib/extra.deploy@v1.0.0 as extra") && !alias.contains("web/service"),
+        "{alias}"
+    );
+    let (code, _, err) = consumer.deploy(&["modules", "why", "release.deploy", "nowhere"], &[]);
+    assert_eq!(code, 1);
+    assert!(err.contains("no remote import of release.deploy has `nowhere`"), "{err}");
+
+    // `update` of the module alone: still the highest required of both.
+    let (code, out, err) = consumer.deploy(&["modules", "update", "release.deploy"], &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(consumer.lock(), lock);
+}
+
+#[test]
+fn the_run_records_its_module_commits_and_history_says_them_on_sqlite_and_postgres() {
+    let root = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let (modules, [_, v11, v2]) = Modules::standard(root.path());
+    let backends: Vec<(&str, Option<String>)> = std::iter::once(("sqlite", None))
+        .chain(common::backend::postgres("run_records_module_commits").map(|backend| match backend {
+            common::backend::Backend::Postgres(url) => ("postgres", Some(url)),
+            common::backend::Backend::Sqlite => ("sqlite", None),
+        }))
+        .collect();
+    for (name, url) in backends {
+        let plan = plan_importing(&format!("git+{}//web/service.deploy@v1", modules.file_url()));
+        let consumer = Consumer::new(root.path(), name, &plan);
+        let env: Vec<(&str, &str)> = url.iter().map(|url| ("DEPLOY_STATE", url.as_str())).collect();
+        let (code, out, err) = consumer.deploy(&["modules", "fetch", "release.deploy"], &env);
+        assert_eq!(code, 0, "{name}: {out}{err}");
+        let (code, out, err) = consumer.deploy(&["run", "release.deploy"], &env);
+        assert_eq!(code, 0, "{name}: {out}{err}");
+        // The module moves to v2.0.0; the next run records that, the first keeps v1.1.0.
+        let (code, out, err) =
+            consumer.deploy(&["modules", "update", "release.deploy", "mods", "--to", "v2.0.0"], &env);
+        assert_eq!(code, 0, "{name}: {out}{err}");
+        let (code, out, err) = consumer.deploy(&["run", "release.deploy", "--set", "version=2"], &env);
+        assert_eq!(code, 0, "{name}: {out}{err}");
+
+        let (code, out, err) = consumer.deploy(&["history", "--json"], &env);
+        assert_eq!(code, 0, "{name}: {out}{err}");
+        let rows: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{name}: {e}: {out}"));
+        let module = |row: usize| rows[row]["modules"][0].clone();
+        assert_eq!(rows[0]["version"], "2", "{name}: newest first: {out}");
+        assert_eq!(module(0)["commit"], v2.as_str(), "{name}: {out}");
+        assert_eq!(module(0)["reference"], "v2.0.0", "{name}: {out}");
+        assert_eq!(module(1)["commit"], v11.as_str(), "{name}: {out}");
+        assert_eq!(module(1)["tag"], "v1.1.0", "{name}: {out}");
+        assert_eq!(module(1)["url"], modules.file_url().as_str(), "{name}: {out}");
+        assert_eq!(module(1)["path"], "web/service.deploy", "{name}: {out}");
+        let wanted = format!("git+{}//web/service.deploy@v1", modules.file_url());
+        assert_eq!(module(1)["name"], wanted.as_str(), "{name}: {out}");
+        assert!(rows[0]["run_id"].is_string() && rows[0]["hosts"].is_array(), "existing fields stay: {out}");
+        let (code, out, _) = consumer.deploy(&["history"], &env);
+        assert_eq!(code, 0);
+        assert!(out.contains(&format!("modules: web/service.deploy v2.0.0 {}", &v2[..12])), "{name}: {out}");
+        assert!(out.contains(&format!("modules: web/service.deploy v1.1.0 {}", &v11[..12])), "{name}: {out}");
+    }
+}
+
+const WORKER: &str = "/// A worker.\n///\n/// ```deploy\n/// import \"./worker.deploy\" as w\n/// pipeline \"p\" {}\n/// stage a from w.worker { queue = \"jobs\" }\n/// ```\ntemplate stage worker(\n  /// The queue it reads.\n  queue: string\n) {\n  run \"echo work ${queue}\"\n  rollback {}\n}\n";
+
+#[test]
+fn a_module_repository_is_linted_and_documented_and_deploy_doc_reads_a_remote_import() {
+    let root = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let (modules, _) = Modules::standard(root.path());
+    std::fs::write(modules.work.join("web/worker.deploy"), WORKER).unwrap_or_else(|e| panic!("{e}"));
+    let dir = modules.work.display().to_string();
+    let consumer = Consumer::new(
+        root.path(),
+        "app",
+        &plan_importing(&format!("git+{}//web/service.deploy@v1", modules.file_url())),
+    );
+    let (code, out, err) = consumer.deploy(&["modules", "check", &dir], &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(err.contains("checked 2 module files") && err.contains("no problems"), "{err}");
+
+    // Pages: one per module file, importing it as a remote module.
+    let pages = root.path().join("pages");
+    let out_dir = pages.display().to_string();
+    let (code, out, err) =
+        consumer.deploy(&["modules", "doc", &dir, "--out", &out_dir, "--url", "https://git.example.com/mods.git"], &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    let page = std::fs::read_to_string(pages.join("web/worker.md")).unwrap_or_else(|e| panic!("{e}: {out}{err}"));
+    assert!(
+        page.contains("import \"git+https://git.example.com/mods.git//web/worker.deploy@REF\" as worker"),
+        "{page}"
+    );
+    assert!(
+        page.contains("### `worker.worker`")
+            && page.contains("| `queue` | `string` | required | The queue it reads. |"),
+        "{page}"
+    );
+    assert!(pages.join("web/service.md").is_file(), "{out}");
+
+    // A template without documentation and an example that does not check: exit 1, both said.
+    let bad = "/// Broken example.\n///\n/// ```deploy\n/// import \"./bad.deploy\" as b\n/// pipeline \"p\" {}\n/// stage a from b.nope {}\n/// ```\ntemplate stage good() {\n  run \"true\"\n  rollback {}\n}\n\ntemplate stage undocumented() {\n  run \"true\"\n  rollback {}\n}\n";
+    std::fs::write(modules.work.join("web/bad.deploy"), bad).unwrap_or_else(|e| panic!("{e}"));
+    let (code, _, err) = consumer.deploy(&["modules", "check", &dir], &[]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("web/bad.deploy:13: template `undocumented` has no doc comment"), "{err}");
+    assert!(err.contains("web/bad.deploy:8: example 1 of the doc comment of `good` does not check"), "{err}");
+    assert!(err.contains("2 problems"), "{err}");
+    let (code, _, err) =
+        consumer.deploy(&["modules", "check", &root.path().join("nothing").display().to_string()], &[]);
+    assert_eq!(code, 1);
+    assert!(err.contains("is not a directory"), "{err}");
+
+    // `deploy doc ALIAS.TEMPLATE`: the plan's remote import, from the cache.
+    let (code, out, err) = consumer.deploy(&["modules", "fetch", "release.deploy"], &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, err) = consumer.deploy(&["--offline", "doc", "web.service"], &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("A web service.") && out.contains("version: string"), "{out}");
+    let (code, out, err) = consumer.deploy(&["--offline", "doc", "web", "--plan", "release.deploy"], &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("service"), "{out}");
+    let (code, _, err) = consumer.deploy(&["--offline", "doc", "nope.service"], &[]);
+    assert_ne!(code, 0);
+    assert!(err.contains("no module `nope.service`"), "{err}");
+}
+
+#[test]
 fn git_daemon_and_smart_http_serve_the_same_modules_and_two_fetches_share_one_cache() {
     let root = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
     let (modules, [_, v11, _]) = Modules::standard(root.path());
@@ -361,6 +533,138 @@ fn git_daemon_and_smart_http_serve_the_same_modules_and_two_fetches_share_one_ca
     assert_eq!(leftovers.count(), 0);
 }
 
+#[test]
+fn a_cold_fetch_asks_repositories_in_parallel_and_each_once() {
+    let root = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let names = ["a", "b", "c", "d"];
+    for name in names {
+        Modules::standard(&root.path().join(name));
+    }
+    let stats = Arc::new(Stats::default());
+    stats.delay_ms.store(300, Ordering::SeqCst);
+    let http = SmartHttp::start_with(root.path(), stats.clone());
+    // Two imports (two commits) of each of four repositories.
+    let mut plan = String::new();
+    for name in names {
+        let url = format!("http://127.0.0.1:{}/{name}/srv/mods.git", http.port);
+        plan.push_str(&format!("import \"git+{url}//web/service.deploy@v1.0.0\" as {name}1\n"));
+        plan.push_str(&format!("import \"git+{url}//web/service.deploy@v2.0.0\" as {name}2\n"));
+    }
+    plan.push_str("pipeline \"shop\" {}\nstage app from a1.service { version = \"1\" }\n");
+    let consumer = Consumer::new(root.path(), "app", &plan);
+    let (code, out, err) = consumer.deploy(&["modules", "fetch", "release.deploy"], &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(consumer.lock().matches(" = ").count(), 8, "{}", consumer.lock());
+    for name in names {
+        // One connection to list its refs, one to fetch it: each repository once.
+        assert_eq!(
+            stats.connections(&format!("/{name}/srv/mods.git")),
+            2,
+            "{name}: {:?}",
+            stats.requests.lock().map(|r| r.clone())
+        );
+    }
+    let most = stats.most.load(Ordering::SeqCst);
+    assert!(most >= 2, "the repositories were asked one after the other (at most {most} at once)");
+
+    // A cold cache filled from the lock (check): in parallel too, one fetch per repository.
+    for dir in ["modules", "git"] {
+        let path = consumer.cache.join("deploy").join(dir);
+        for file in walk(&path) {
+            make_writable(&file);
+        }
+        let _ = Command::new("chmod").arg("-R").arg("u+w").arg(&path).status();
+        std::fs::remove_dir_all(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    }
+    stats.reset();
+    let (code, out, err) = consumer.deploy(&["check", "release.deploy"], &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    for name in names {
+        assert_eq!(
+            stats.connections(&format!("/{name}/srv/mods.git")),
+            1,
+            "{name}: {:?}",
+            stats.requests.lock().map(|r| r.clone())
+        );
+    }
+    let most = stats.most.load(Ordering::SeqCst);
+    assert!(most >= 2, "the cache was filled one repository after the other (at most {most} at once)");
+}
+
+#[test]
+fn the_editor_offers_the_fetch_runs_it_only_when_picked_and_then_follows_remote_modules() {
+    use common::lsp_client::{file_uri, LspClient};
+    use serde_json::{json, Value};
+    let root = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let (modules, _) = Modules::standard(root.path());
+    let text = plan_importing(&format!("git+{}//web/service.deploy@v1", modules.file_url()));
+    let consumer = Consumer::new(root.path(), "app", &text);
+    let uri = file_uri(&consumer.dir.join("release.deploy"));
+    let cache = consumer.cache.display().to_string();
+    let mut client = LspClient::start_with_env(common::binary(), &consumer.dir, &[("XDG_CACHE_HOME", &cache)]);
+    client.initialize(&file_uri(&consumer.dir));
+    client.notify(
+        "textDocument/didOpen",
+        json!({ "textDocument": { "uri": uri, "languageId": "deploy", "version": 1, "text": text } }),
+    );
+    let published = client.diagnostics_for(&uri, |p| p["version"] == json!(1));
+    let diagnostics = published["diagnostics"].clone();
+    assert!(diagnostics.as_array().is_some_and(|all| all.iter().any(|d| d["code"] == "E0161")), "{published:#}");
+    let actions = client.request(
+        "textDocument/codeAction",
+        json!({ "textDocument": { "uri": uri }, "range": diagnostics[0]["range"], "context": { "diagnostics": diagnostics } }),
+    );
+    let action = &actions[0];
+    assert_eq!(action["kind"], "quickfix", "{actions:#}");
+    assert_eq!(action["command"]["command"], "deploy.modules.fetch", "{actions:#}");
+    assert_eq!(action["command"]["arguments"], json!([uri]), "{actions:#}");
+    // Nothing fetched on a keystroke: not before the user picks the action.
+    assert!(!consumer.dir.join("deploy.lock").exists() && !consumer.cache.join("deploy").exists());
+    let result = client.request(
+        "workspace/executeCommand",
+        json!({ "command": "deploy.modules.fetch", "arguments": action["command"]["arguments"] }),
+    );
+    assert_eq!(result["fetched"], true, "{result:#}");
+    assert!(consumer.lock().contains("@v1 = "), "{}", consumer.lock());
+    client.diagnostics_for(&uri, |p| p["diagnostics"] == json!([]));
+
+    // Hover, completion and go to definition follow the remote module (read-only, in the cache).
+    let at = |needle: &str, delta: usize| -> Value {
+        let offset = text.find(needle).unwrap_or_else(|| panic!("no {needle}")) + delta;
+        let before = &text[..offset];
+        json!({ "line": before.matches('\n').count(), "character": offset - before.rfind('\n').map_or(0, |i| i + 1) })
+    };
+    let hover = client
+        .request("textDocument/hover", json!({ "textDocument": { "uri": uri }, "position": at("web.service", 4) }));
+    let value = hover["contents"]["value"].as_str().unwrap_or_default();
+    assert!(
+        value.contains("service(") && value.contains("version: string") && value.contains("A web service."),
+        "{hover:#}"
+    );
+    let completion = client.request(
+        "textDocument/completion",
+        json!({ "textDocument": { "uri": uri }, "position": at("web.service", 4) }),
+    );
+    let labels: Vec<&str> = completion.as_array().into_iter().flatten().filter_map(|i| i["label"].as_str()).collect();
+    assert!(labels.contains(&"service"), "{labels:?}");
+    let definition = client.request(
+        "textDocument/definition",
+        json!({ "textDocument": { "uri": uri }, "position": at("web.service", 4) }),
+    );
+    let target = definition["uri"].as_str().unwrap_or_default();
+    assert!(target.contains("/cache/deploy/modules/") && target.ends_with("/web/service.deploy"), "{definition:#}");
+    assert_eq!(definition["range"]["start"]["line"], 1, "{definition:#}");
+
+    // A fetch that fails says why, and writes nothing.
+    let result = client.request_full(
+        "workspace/executeCommand",
+        json!({ "command": "deploy.modules.fetch", "arguments": [file_uri(&root.path().join("missing.deploy"))] }),
+    );
+    assert_eq!(result["result"]["fetched"], false, "{result:#}");
+    assert!(result["result"]["message"].as_str().unwrap_or_default().contains("is not a plan file"), "{result:#}");
+    assert_eq!(client.shutdown(), Some(0));
+}
+
 /// Diagnostics with miette's line wrapping undone (`deploy\n  | modules` → `deploy modules`).
 fn flat(text: &str) -> String {
     let mut out = String::new();
@@ -402,7 +706,9 @@ fn make_writable(file: &Path) {
     let _ = std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o644));
 }
 
-/// `git daemon` serving `base`, stopped on drop.
+/// `git daemon` serving `base`, stopped on drop: in a process group of its
+/// own, which is killed whole (`git daemon` runs `git-daemon` as a child,
+/// which killing `git` alone would leave running).
 struct GitDaemon {
     child: Child,
     port: u16,
@@ -411,10 +717,12 @@ struct GitDaemon {
 impl GitDaemon {
     fn start(base: &Path) -> GitDaemon {
         let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).unwrap_or(0);
+        use std::os::unix::process::CommandExt;
         let child = Command::new("git")
             .args(["daemon", "--reuseaddr", "--export-all", "--listen=127.0.0.1", &format!("--port={port}")])
             .arg(format!("--base-path={}", base.display()))
             .arg(base)
+            .process_group(0)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -429,32 +737,65 @@ impl GitDaemon {
 
 impl Drop for GitDaemon {
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        if let Ok(group) = i32::try_from(self.child.id()) {
+            // SAFETY: signals the process group this test started (its leader is the child).
+            unsafe { libc::kill(-group, libc::SIGKILL) };
+        }
         let _ = self.child.wait();
     }
 }
 
 /// Smart HTTP: each request handed to `git http-backend` as CGI, as a web
-/// server would; stopped on drop.
+/// server would; stopped on drop. It keeps what it was asked and how many
+/// requests it served at once at most.
 struct SmartHttp {
     port: u16,
     stop: Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
+#[derive(Default)]
+struct Stats {
+    /// Each request's `METHOD PATH?QUERY`.
+    requests: std::sync::Mutex<Vec<String>>,
+    in_flight: std::sync::atomic::AtomicUsize,
+    most: std::sync::atomic::AtomicUsize,
+    /// How long each request waits before it is served (milliseconds).
+    delay_ms: std::sync::atomic::AtomicU64,
+}
+
+impl Stats {
+    /// How many requests opened a git connection to `repository` (`GET …/info/refs`).
+    fn connections(&self, repository: &str) -> usize {
+        let requests = self.requests.lock().map(|r| r.clone()).unwrap_or_default();
+        requests.iter().filter(|r| r.starts_with(&format!("GET {repository}/info/refs"))).count()
+    }
+
+    fn reset(&self) {
+        if let Ok(mut requests) = self.requests.lock() {
+            requests.clear();
+        }
+        self.most.store(0, Ordering::SeqCst);
+    }
+}
+
 impl SmartHttp {
     fn start(base: &Path) -> SmartHttp {
+        SmartHttp::start_with(base, Arc::new(Stats::default()))
+    }
+
+    fn start_with(base: &Path, stats: Arc<Stats>) -> SmartHttp {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("bind: {e}"));
         let port = listener.local_addr().map(|a| a.port()).unwrap_or_else(|e| panic!("{e}"));
         listener.set_nonblocking(true).unwrap_or_else(|e| panic!("{e}"));
         let stop = Arc::new(AtomicBool::new(false));
-        let (base, stopping) = (base.to_path_buf(), stop.clone());
+        let (base, stopping, counting) = (base.to_path_buf(), stop.clone(), stats);
         let thread = std::thread::spawn(move || {
             while !stopping.load(Ordering::SeqCst) {
                 match listener.accept() {
                     Ok((stream, _)) => {
-                        let base = base.clone();
-                        std::thread::spawn(move || serve_cgi(stream, &base));
+                        let (base, stats) = (base.clone(), counting.clone());
+                        std::thread::spawn(move || serve_cgi(stream, &base, &stats));
                     }
                     Err(_) => std::thread::sleep(Duration::from_millis(5)),
                 }
@@ -473,7 +814,14 @@ impl Drop for SmartHttp {
     }
 }
 
-fn serve_cgi(stream: TcpStream, base: &Path) {
+fn serve_cgi(stream: TcpStream, base: &Path, stats: &Stats) {
+    let now = stats.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+    stats.most.fetch_max(now, Ordering::SeqCst);
+    serve_request(stream, base, stats);
+    stats.in_flight.fetch_sub(1, Ordering::SeqCst);
+}
+
+fn serve_request(stream: TcpStream, base: &Path, stats: &Stats) {
     let _ = stream.set_nonblocking(false);
     let mut reader = BufReader::new(match stream.try_clone() {
         Ok(stream) => stream,
@@ -486,6 +834,10 @@ fn serve_cgi(stream: TcpStream, base: &Path) {
     let mut words = line.split_whitespace();
     let (method, target) = (words.next().unwrap_or("GET").to_string(), words.next().unwrap_or("/").to_string());
     let (path, query) = target.split_once('?').unwrap_or((&target, ""));
+    if let Ok(mut requests) = stats.requests.lock() {
+        requests.push(format!("{method} {target}"));
+    }
+    std::thread::sleep(Duration::from_millis(stats.delay_ms.load(Ordering::SeqCst)));
     let mut headers = Vec::new();
     loop {
         let mut header = String::new();
@@ -552,6 +904,9 @@ fn serve_cgi(stream: TcpStream, base: &Path) {
 fn the_shared_modules_example_publishes_fetches_and_runs_both_apps() {
     let root = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
     let example = common::root().join("examples/shared_modules");
+    let lint = Command::new(common::binary()).args(["modules", "check"]).arg(example.join("modules")).output();
+    let lint = lint.unwrap_or_else(|e| panic!("deploy: {e}"));
+    assert!(lint.status.success(), "the example's modules lint: {}", String::from_utf8_lossy(&lint.stderr));
     let bare = root.path().join("published/modules.git");
     let setup = Command::new(example.join("setup.sh")).arg(&bare).output().unwrap_or_else(|e| panic!("setup.sh: {e}"));
     assert!(setup.status.success(), "{}", String::from_utf8_lossy(&setup.stderr));
@@ -575,6 +930,12 @@ fn the_shared_modules_example_publishes_fetches_and_runs_both_apps() {
         assert_eq!(code, 0, "{out}{err}");
         let current = std::fs::read_to_string(service.join("current/VERSION")).unwrap_or_default();
         assert_eq!(current.trim(), "2.0.0");
+        let (code, out, err) = consumer.deploy(&["history"], &env);
+        assert_eq!(code, 0, "{out}{err}");
+        assert!(out.contains("modules: web/service.deploy v1.0.0 "), "{out}");
+        let (code, out, err) = consumer.deploy(&["modules", "why", "release.deploy", "web"], &env);
+        assert_eq!(code, 0, "{out}{err}");
+        assert!(out.contains("release.deploy imports web/service.deploy@v1 as web"), "{out}");
     }
 }
 

@@ -154,3 +154,48 @@ fn a_stage_can_turn_become_off_or_on() {
     assert!(output.stdout.contains("[as_login_user web-1] deployer"), "{}", output.stdout);
     assert_eq!(fleet.read("web-1", "who-root"), "root\n");
 }
+
+/// `become_method = su`: from a root login, steps, uploads and rollbacks
+/// run as `become_user` through su; from any other login su would read a
+/// password from the step's stdin, so the host fails before su runs.
+#[test]
+fn su_becomes_another_user_from_a_root_login_and_refuses_any_other_login() {
+    let Some(fleet) = start(1) else { return };
+    let environment = |user: &str, become_user: &str| {
+        environment(&fleet, "production", user, true)
+            .replace("become_user = \"root\"", &format!("become_user = \"{become_user}\""))
+            .replace("become_method = sudo", "become_method = su")
+    };
+    let stage = "stage ship {\n  target = production\n  upload \"dist\" to \"app/v1\"\n  \
+                 run \"id -un > /tmp/su-who && cp /tmp/su-who who-su\"\n  rollback { run \"true\" }\n}\n";
+    let plan = format!("pipeline \"become\" {{ description = \"su\" }}\n{}{stage}", environment("root", "deployer"));
+    let test = Test::new().file("dist/README", "hello\n").plan(&plan);
+    // /srv belongs to root: deployer writes under a directory of its own.
+    let srv = &fleet.hosts[0].srv;
+    let deployer = 1500; // fleet.sh gives `deployer` uid 1500
+    std::os::unix::fs::chown(srv, Some(deployer), None).unwrap();
+    ok(&test.run_with(&["run", "release.deploy"]));
+    assert_eq!(fleet.read("web-1", "who-su"), "deployer\n");
+    let upload = std::fs::metadata(srv.join("app/v1/README")).unwrap();
+    assert_eq!(upload.uid(), deployer, "the upload is owned by the become user");
+
+    let plan = format!("pipeline \"become\" {{ description = \"su\" }}\n{}{stage}", environment("deployer", "root"));
+    std::fs::remove_file(srv.join("who-su")).unwrap();
+    let test = test.plan(&plan);
+    let output = test.run_with(&["run", "release.deploy"]);
+    assert_ne!(output.code, 0, "{}", output.stdout);
+    let all = format!("{}{}", output.stdout, output.stderr);
+    assert!(all.contains("cannot become root on web-1: su: the login user deployer is not root"), "{all}");
+    assert!(all.contains("become_method = su runs `su` without a tty: the login user must be root"), "{all}");
+    assert!(!srv.join("who-su").exists(), "the step ran: {all}");
+}
+
+#[test]
+fn an_unknown_become_method_is_found_before_anything_runs() {
+    let plan = "pipeline \"become\" {}\nenvironment production {\n  transport = ssh\n  hosts = [\"web-1\"]\n  \
+                ssh { become = true  become_method = doas }\n}\n\
+                stage ship {\n  target = production\n  run \"true\"\n  rollback { run \"true\" }\n}\n";
+    let output = Test::new().plan(plan).run_with(&["check", "release.deploy"]);
+    assert_eq!(output.code, 1, "{}", output.stderr);
+    assert!(output.stderr.contains("`become_method` is `sudo` or `su`, found `doas`"), "{}", output.stderr);
+}

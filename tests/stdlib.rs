@@ -1066,7 +1066,13 @@ fn pin_refuses_a_plan_whose_imports_do_not_load() {
 fn every_stdlib_template_is_instantiated_by_a_test() {
     // The stdlib tests, the traffic canary tests and the examples they run.
     let mut source = String::new();
-    for file in ["tests/stdlib.rs", "tests/canary_haproxy.rs", "examples/canary_traffic.deploy"] {
+    for file in [
+        "tests/stdlib.rs",
+        "tests/canary_haproxy.rs",
+        "examples/canary_traffic.deploy",
+        "tests/containers.rs",
+        "examples/containers/app.deploy",
+    ] {
         source.push_str(&std::fs::read_to_string(root().join(file)).unwrap_or_default());
     }
     let mut missing = Vec::new();
@@ -1148,4 +1154,72 @@ fn example_blue_green_switches_colours_behind_nginx_and_switches_back() {
     assert_eq!(settled(front, &blue), blue);
     let green = std::fs::read_link(state.path().join("green/current")).unwrap_or_default();
     assert_eq!(green.display().to_string(), "releases/1.1.0");
+}
+
+// ----------------------------------------------------------- std/container
+
+/// The shell of `@sh(a.sh b.sh)` as one `.deploy` string: the files joined,
+/// `@{name}` a template interpolation, the shell's own `${` escaped, and
+/// quotes, backslashes, newlines and tabs written as escapes.
+fn deploy_string(dir: &std::path::Path, files: &str) -> String {
+    let mut shell = String::new();
+    for file in files.split_whitespace() {
+        let path = dir.join(file);
+        shell.push_str(&std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())));
+    }
+    let shell = shell.trim_end_matches('\n');
+    let mut out = String::from("\"");
+    let mut rest = shell;
+    while let Some(c) = rest.chars().next() {
+        if let Some(after) = rest.strip_prefix("@{") {
+            let end = after.find('}').unwrap_or_else(|| panic!("unclosed @{{ in {files}"));
+            out.push_str(&format!("${{{}}}", &after[..end]));
+            rest = &after[end + 1..];
+            continue;
+        }
+        if let Some(after) = rest.strip_prefix("${") {
+            out.push_str("\\${");
+            rest = after;
+            continue;
+        }
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            other => out.push(other),
+        }
+        rest = &rest[c.len_utf8()..];
+    }
+    out.push('"');
+    out
+}
+
+#[test]
+fn std_container_is_generated_from_its_shell_sources() {
+    // The steps of std/container are long shell scripts; they are kept
+    // readable in stdlib/src/container/*.sh and joined into the module's
+    // one-line strings by this test (UPDATE_DOCS=1 writes the module).
+    let dir = root().join("stdlib/src/container");
+    let template = std::fs::read_to_string(dir.join("container.deploy.in")).unwrap_or_default();
+    let mut generated = String::new();
+    let mut rest = template.as_str();
+    while let Some(start) = rest.find("@sh(") {
+        generated.push_str(&rest[..start]);
+        let after = &rest[start + 4..];
+        let end = after.find(')').unwrap_or_else(|| panic!("unclosed @sh("));
+        generated.push_str(&deploy_string(&dir, &after[..end]));
+        rest = &after[end + 1..];
+    }
+    generated.push_str(rest);
+    let path = root().join("stdlib/std/container.deploy");
+    if std::env::var("UPDATE_DOCS").is_ok() {
+        std::fs::write(&path, &generated).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+    }
+    let current = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        current == generated,
+        "stdlib/std/container.deploy is out of date with stdlib/src/container/; \
+         run `UPDATE_DOCS=1 cargo test --test stdlib std_container_is_generated_from_its_shell_sources`"
+    );
 }

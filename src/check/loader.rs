@@ -49,6 +49,20 @@ pub struct Loaded {
     pub modules: Vec<LoadedModule>,
     pub sources: SourceMap,
     pub diagnostics: Vec<Diagnostic>,
+    /// Every remote import met, in load order: who asked for what
+    /// (`deploy modules why`).
+    pub remote_imports: Vec<RemoteRequest>,
+}
+
+/// A remote import as a file wrote it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RemoteRequest {
+    /// How messages name the importing file: the plan's path, or
+    /// `git+URL//PATH@REF` for a remote module.
+    pub importer: String,
+    /// The name the importer gives it.
+    pub alias: String,
+    pub import: RemoteImport,
 }
 
 /// Loads the plan at `path` and everything it imports (remote modules at
@@ -70,7 +84,12 @@ pub fn load_with(path: &Path, remote: &mut dyn RemoteModules) -> Loaded {
                 .with_help("give the path of a `.deploy` file"),
         ),
     }
-    Loaded { modules: loader.modules, sources: loader.sources, diagnostics: loader.diagnostics }
+    Loaded {
+        modules: loader.modules,
+        sources: loader.sources,
+        diagnostics: loader.diagnostics,
+        remote_imports: loader.remote_imports,
+    }
 }
 
 /// Texts that stand in for files on disk (canonical path → text): the
@@ -95,7 +114,12 @@ pub fn load_text_with(origin: ModuleOrigin, name: String, text: String, overlay:
     // parse and half the checking (see `crate::check::check_loaded`).
     loader.eager = true;
     loader.add(origin, name, text, None);
-    Loaded { modules: loader.modules, sources: loader.sources, diagnostics: loader.diagnostics }
+    Loaded {
+        modules: loader.modules,
+        sources: loader.sources,
+        diagnostics: loader.diagnostics,
+        remote_imports: loader.remote_imports,
+    }
 }
 
 struct Loader<'r> {
@@ -115,6 +139,7 @@ struct Loader<'r> {
     remote_files: std::collections::HashMap<PathBuf, (String, String)>,
     /// Parse bodies with the rest (no outline parse): see [`load_text_with`].
     eager: bool,
+    remote_imports: Vec<RemoteRequest>,
 }
 
 impl<'r> Loader<'r> {
@@ -129,6 +154,7 @@ impl<'r> Loader<'r> {
             remote,
             remote_files: Default::default(),
             eager: false,
+            remote_imports: Vec::new(),
         }
     }
 }
@@ -191,6 +217,7 @@ impl Loader<'_> {
             }
         }
         let text: Arc<str> = Arc::from(text);
+        let importer = name.clone();
         let file = self.sources.add(&display_path, name, text.clone());
         // A file that does not parse keeps the items that do, so the rest
         // of it is still checked (its syntax errors are said once, here).
@@ -223,6 +250,10 @@ impl Loader<'_> {
         self.stack.push((origin.clone(), via));
         let mut resolved = Vec::new();
         for (import_path, path_span, alias, _) in imports {
+            if let Ok(import) = RemoteImport::parse(&import_path) {
+                let request = RemoteRequest { importer: importer.clone(), alias: alias.clone(), import };
+                self.remote_imports.push(request);
+            }
             let target = self.import(&origin, file, &import_path, path_span);
             resolved.push((alias, target));
         }
@@ -434,7 +465,9 @@ impl Loader<'_> {
         if let Some(existing) = self.modules.iter().position(|m| m.origin == origin) {
             return Some(existing);
         }
-        match read_file(&found.path) {
+        // The text FromLock read to check its hash, unless it is over the size limit.
+        let text = found.text.filter(|text| text.len() as u64 <= max_file_size());
+        match text.map(Ok).unwrap_or_else(|| read_file(&found.path)) {
             Ok(text) => self.add(origin, found.name, text, Some((file, span))),
             Err(problem) => {
                 self.diagnostics.push(

@@ -72,10 +72,26 @@ fn unknown_reads(strict: &rhai::Engine, typer: &mut Typer, script: &Script) {
     let Some(reads) = crate::script::free_variables(strict, &script.source) else { return };
     for read in reads {
         let path = [read.name.clone()];
+        if read.name == "host" {
+            host_keys_read(typer, script);
+        }
         if SCRIPT_NAMES.contains(&read.name.as_str()) || typer.scope.resolve(&path).is_ok() {
             continue;
         }
         typer.diagnostics.push(unknown_read(typer.scope, typer.file, script, &read));
+    }
+}
+
+/// `host.KEY` in a snippet is checked like `${host.KEY}`: once the node's
+/// environment is known, every host must have KEY (or the environment a
+/// var of that name).
+fn host_keys_read(typer: &mut Typer, script: &Script) {
+    for property in crate::script::properties_of(&script.ast, &script.source, "host") {
+        let path = ["host".to_string(), property.name.clone()];
+        if typer.scope.resolve(&path).is_ok() {
+            let at = script.source_start + property.offset;
+            typer.scope.note_env_use(&property.name, true, typer.file, Span::new(at, at + property.name.len()));
+        }
     }
 }
 

@@ -8,7 +8,9 @@ use std::time::Duration;
 use super::inventory::{read_group, GroupRead, InventoryHost, IGNORED_NOTE};
 use super::lowering::check_duplicate_entries;
 use super::model::{Type, Value};
-use super::ssh_settings::{parse_port, Destination, SshSettings, StrictHostKeys, TransportKind, SSH_KEYS};
+use super::ssh_settings::{
+    parse_port, BecomeMethod, Destination, SshSettings, StrictHostKeys, TransportKind, SSH_KEYS,
+};
 use super::values::Typer;
 use super::vocabulary::STRICT_HOST_KEYS;
 use crate::diagnostic::{did_you_mean, Code, Diagnostic};
@@ -46,7 +48,7 @@ pub fn ssh_block(typer: &mut Typer, block: &NamedBlock, base_dir: &Path) -> SshS
             "connect_timeout" => settings.connect_timeout = connect_timeout(typer, &a.value),
             "become" => settings.become_root = matches!(typer.constant(&a.value, &Type::Bool), Some(Value::Bool(true))),
             "become_user" => settings.become_user = string(typer, &a.value),
-            "become_method" => become_method(typer, &a.value),
+            "become_method" => settings.become_method = become_method(typer, &a.value),
             "strict_host_keys" => {
                 settings.strict_host_keys = match strict_word(typer, &a.value).as_deref() {
                     Some("accept-new") => StrictHostKeys::AcceptNew,
@@ -120,24 +122,27 @@ fn connect_timeout(typer: &mut Typer, value: &ast::Value) -> Option<Duration> {
     None
 }
 
-/// `become_method = sudo`: the one method (a bare word or a string).
-fn become_method(typer: &mut Typer, value: &ast::Value) {
+/// `become_method = sudo | su` (a bare word or a string).
+fn become_method(typer: &mut Typer, value: &ast::Value) -> BecomeMethod {
     let word = match &value.kind {
         ValueKind::String(text) => text.as_plain(),
         ValueKind::Path(path) if path.segments.len() == 1 => Some(path.dotted()),
         _ => None,
     };
-    if word.as_deref() == Some("sudo") {
-        return;
+    match word.as_deref() {
+        Some("sudo") => return BecomeMethod::Sudo,
+        Some("su") => return BecomeMethod::Su,
+        _ => {}
     }
     let found = word.map(|w| format!("`{w}`")).unwrap_or_else(|| value.kind.describe().to_string());
     typer.diagnostics.push(
-        Diagnostic::new(Code::InvalidValue, format!("`become_method` is `sudo`, found {found}"))
+        Diagnostic::new(Code::InvalidValue, format!("`become_method` is `sudo` or `su`, found {found}"))
             .at(typer.file, value.span, "not a become method")
             .with_help(
-                "write become_method = sudo (steps run through `sudo -n`, without a tty: su would ask for a password)",
+                "write become_method = sudo (steps run through `sudo -n`, without a tty) or su (from a root login only: without a tty su would ask for a password)",
             ),
     );
+    BecomeMethod::Sudo
 }
 
 /// `yes` or `accept-new`, written as a bare word or a string (`accept_new`,

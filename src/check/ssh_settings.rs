@@ -62,11 +62,46 @@ pub struct SshSettings {
     /// The remote working directory; the login directory when unset.
     pub dir: Option<String>,
     /// `become = true`: steps, uploads, kills and rollbacks run as
-    /// `become_user` through `sudo -n` (no password prompt, no tty).
+    /// `become_user` through `sudo -n` (no password prompt, no tty), or
+    /// `su` from a root login ([`BecomeMethod`]).
     pub become_root: bool,
     /// `become_user` (root when unset).
     pub become_user: Option<String>,
+    /// `become_method = sudo | su`.
+    pub become_method: BecomeMethod,
 }
+
+/// How `become` changes user on the host.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum BecomeMethod {
+    /// `sudo -n -H -u USER`: never prompts; a NOPASSWD sudoers rule.
+    #[default]
+    Sudo,
+    /// `su -s /bin/sh USER`, only from a root login: without a tty su
+    /// would read a password from the step's stdin, so any other login
+    /// user is refused before su runs.
+    Su,
+}
+
+impl BecomeMethod {
+    pub fn word(self) -> &'static str {
+        match self {
+            BecomeMethod::Sudo => "sudo",
+            BecomeMethod::Su => "su",
+        }
+    }
+
+    /// What the host needs for this method, said after a refusal.
+    pub fn needs(self) -> &'static str {
+        match self {
+            BecomeMethod::Sudo => "become runs `sudo -n`: the login user needs a NOPASSWD sudoers rule",
+            BecomeMethod::Su => "become_method = su runs `su` without a tty: the login user must be root",
+        }
+    }
+}
+
+/// The shell program of `become_method = su` (`$1` the user, `$2` the command).
+const SU_BECOME: &str = "if [ \"$(id -u)\" -ne 0 ]; then echo \"su: the login user $(id -un) is not root, and su without a tty would ask for a password\" >&2; exit 1; fi; exec su -s /bin/sh \"$1\" -c \"$2\"";
 
 impl SshSettings {
     /// `command` as it runs on the host: through `sudo -n -u USER` under
@@ -76,12 +111,16 @@ impl SshSettings {
         if !self.become_root {
             return command;
         }
-        let user = self.become_user.as_deref().unwrap_or("root");
-        format!(
-            "sudo -n -H -u {} -- sh -c {}",
-            crate::shell_quote::shell_quote(user),
-            crate::shell_quote::shell_quote(&command)
-        )
+        let user = crate::shell_quote::shell_quote(self.become_user.as_deref().unwrap_or("root"));
+        let command = crate::shell_quote::shell_quote(&command);
+        match self.become_method {
+            BecomeMethod::Sudo => format!("sudo -n -H -u {user} -- sh -c {command}"),
+            // One simple command, like sudo's: a login that is not root is
+            // refused before su could read a password from stdin.
+            BecomeMethod::Su => {
+                format!("sh -c {} become-su {user} {command}", crate::shell_quote::shell_quote(SU_BECOME))
+            }
+        }
     }
 }
 

@@ -7,7 +7,7 @@ use super::flags::StateArgs;
 use super::report;
 use super::ExitCode;
 use crate::engine::view::format_ms;
-use crate::state::{format_time, CommitRecord, Deployment, DeploymentQuery, Holder, HostVersion};
+use crate::state::{format_time, CommitRecord, Deployment, DeploymentQuery, Holder, HostVersion, RunModule};
 
 #[derive(Debug, clap::Args)]
 pub struct HistoryArgs {
@@ -68,6 +68,10 @@ struct Row {
     commit: Option<CommitView>,
     /// What it did to each host it touched.
     hosts: Vec<HostChangeView>,
+    /// The remote modules it ran with: `[{name, url, reference, path,
+    /// commit, tag}]` (empty for a plan without remote imports, and for runs
+    /// recorded before schema 6).
+    modules: Vec<RunModule>,
 }
 
 /// One host a deployment changed, and what it left there.
@@ -182,6 +186,7 @@ fn deployment_row(deployment: Deployment, commits: &[CommitRecord], hosts: &[Hos
         ended_at: deployment.ended_at,
         undoes: deployment.undoes,
         undone_by: deployment.undone_by,
+        modules: deployment.modules,
     }
 }
 
@@ -226,6 +231,10 @@ fn cells(row: &Row) -> [String; 7] {
         let hosts = format!("hosts: {}", hosts_cell(&row.hosts));
         what = if what.is_empty() { hosts } else { format!("{what}; {hosts}") };
     }
+    if !row.modules.is_empty() {
+        let modules = format!("modules: {}", modules_cell(&row.modules));
+        what = if what.is_empty() { modules } else { format!("{what}; {modules}") };
+    }
     let environments = if row.environments.is_empty() { "-".to_string() } else { row.environments.join(",") };
     [
         if row.run_id.is_empty() { "-".to_string() } else { row.run_id.clone() },
@@ -266,6 +275,16 @@ fn hosts_cell(hosts: &[HostChangeView]) -> String {
     text
 }
 
+/// The remote modules of a run: each file with the tag (else the ref) and
+/// the commit it ran at (`web/service.deploy v1.1.0 3f2a9c0d1e2b`).
+fn modules_cell(modules: &[RunModule]) -> String {
+    let each = modules.iter().map(|module| {
+        let version = module.tag.as_deref().unwrap_or(&module.reference);
+        format!("{} {version} {}", module.path, crate::remote::git::short(&module.commit))
+    });
+    each.collect::<Vec<_>>().join(", ")
+}
+
 /// A commit `deploy watch` saw but did not run (superseded before its turn).
 fn skipped_commit(commit: &CommitRecord) -> Row {
     Row {
@@ -284,6 +303,7 @@ fn skipped_commit(commit: &CommitRecord) -> Row {
         undone_by: None,
         commit: Some(CommitView::of(commit)),
         hosts: Vec::new(),
+        modules: Vec::new(),
     }
 }
 

@@ -17,6 +17,8 @@ mod lock;
 mod logs;
 mod lsp;
 mod modules;
+mod modules_publish;
+mod modules_why;
 mod output;
 mod ping;
 mod plan;

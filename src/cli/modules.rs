@@ -54,6 +54,29 @@ enum ModulesCommand {
         /// The tag, branch, commit or version range to compare with.
         to: String,
     },
+    /// Say who asked for which version of the repositories whose URL contains NAME (or imported as NAME).
+    Why {
+        /// The plan file.
+        file: PathBuf,
+        /// A part of the repository's URL, or the name an import gives it.
+        name: String,
+    },
+    /// Lint a module repository: every .deploy file checks, every template has a doc comment, every ```deploy example in a doc comment checks.
+    Check {
+        /// The repository's directory.
+        dir: PathBuf,
+    },
+    /// Write a Markdown reference page per module file of a module repository.
+    Doc {
+        /// The repository's directory.
+        dir: PathBuf,
+        /// Where to write the pages (created if missing).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// The repository's URL, for the pages' import lines [default: `URL`].
+        #[arg(long, value_name = "URL")]
+        url: Option<String>,
+    },
     /// Print every remote module deploy.lock names: path, URL, ref, commit.
     List {
         /// The plan file.
@@ -73,6 +96,9 @@ pub fn run(args: ModulesArgs) -> ExitCode {
             _ => super::remote_modules::fetch(&file, Some(name)),
         },
         Some(ModulesCommand::Diff { file, name, to }) => super::remote_modules::diff(&file, &name, &to),
+        Some(ModulesCommand::Check { dir }) => super::modules_publish::check(&dir),
+        Some(ModulesCommand::Doc { dir, out, url }) => super::modules_publish::doc(&dir, &out, url.as_deref()),
+        Some(ModulesCommand::Why { file, name }) => super::modules_why::why(&file, &name),
         Some(ModulesCommand::List { file, outdated }) => super::remote_modules::list(&file, outdated),
         None => list(args.file.as_deref()),
     }

@@ -34,7 +34,8 @@ pub fn fetch(plan: &Path, update: Option<Option<String>>) -> ExitCode {
             Box::new(move |source: &LockedSource| name.as_deref().map_or(true, |name| source.url.contains(name))),
         ),
     };
-    let loaded = loader::load_with(plan, &mut fetching);
+    fetching.prefetch(repositories(plan, &previous));
+    let loaded = settle(plan, &mut fetching);
     let errors: Vec<_> = loaded.diagnostics.iter().filter(|d| d.is_error()).cloned().collect();
     if !errors.is_empty() {
         print_diagnostics(&errors, &loaded.sources);
@@ -70,6 +71,38 @@ pub fn fetch(plan: &Path, update: Option<Option<String>>) -> ExitCode {
         }
         Err(error) => super::failure::fail(error),
     }
+}
+
+/// The repositories the plan imports directly, and those the lock names
+/// (which include what its modules imported last time).
+fn repositories(plan: &Path, lock: &Lock) -> Vec<String> {
+    let mut urls: Vec<String> = lock.sources.values().map(|source| source.url.clone()).collect();
+    let text = loader::read_file(plan).unwrap_or_default();
+    if let Ok(ast) = crate::syntax::parse(crate::syntax::span::FileId(0), &text) {
+        for item in &ast.items {
+            let crate::syntax::ast::Item::Import(import) = item else { continue };
+            let path = import.path.as_plain().unwrap_or_default();
+            if let Ok(import) = crate::remote::RemoteImport::parse(&path) {
+                urls.push(import.url);
+            }
+        }
+    }
+    urls
+}
+
+/// Loads the plan with `fetching` until every import of a repository and
+/// major version uses the highest version any of them required
+/// (`crate::remote::selection`): each pass can only raise a version, so
+/// this ends; a bound guards it anyway.
+fn settle(plan: &Path, fetching: &mut Fetching) -> loader::Loaded {
+    let mut loaded = loader::load_with(plan, fetching);
+    for _ in 0..32 {
+        if !fetching.next_pass() {
+            break;
+        }
+        loaded = loader::load_with(plan, fetching);
+    }
+    loaded
 }
 
 /// `list`: path, URL, ref, commit (and the tag a range picked); `--outdated`
@@ -136,6 +169,7 @@ pub fn diff(plan: &Path, name: &str, to: &str) -> ExitCode {
     }
     let before = crate::check::check_file_with_remote(plan, &mut crate::remote::FromLock::beside(plan));
     let mut moved = Fetching::moving(lock.clone(), name, to);
+    settle(plan, &mut moved);
     let after = crate::check::check_file_with_remote(plan, &mut moved);
     for (label, checked) in [("as locked", &before), (to, &after)] {
         if checked.plan.is_none() {

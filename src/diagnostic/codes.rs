@@ -312,8 +312,8 @@ Plans without a `deploy.sum` are not pinned and get no such diagnostic.";
 config file, relative to the plan), `user`, `port`, `identity` (a private key
 file), `jump` (a ProxyJump host), `known_hosts` (a file), `strict_host_keys =
 yes | accept-new`, `connect_timeout` (a duration), `dir` (the remote working
-directory), and `become = true`, `become_user`, `become_method = sudo` (run as
-another user through `sudo -n`). Anything else is a typo, or an option that belongs in the client
+directory), and `become = true`, `become_user`, `become_method = sudo | su` (run as
+another user through `sudo -n`, or `su` from a root login). Anything else is a typo, or an option that belongs in the client
 config file:
 
     environment production {

@@ -20,7 +20,7 @@ use crate::inputs::ResolvedInputs;
 use crate::record::bus::Bus;
 use crate::record::warning::WarningKind;
 use crate::record::written::{NotWritten, LONGEST_WAIT};
-use crate::script::ScriptVariables;
+use crate::script::{HostTable, ScriptVariables};
 use tokio_util::sync::CancellationToken;
 
 /// `--max-parallel` when not given: how many commands run at once.
@@ -235,6 +235,9 @@ pub struct RunPlan {
     /// The environment each node sees: its target, or the closest one it needs.
     pub environments: Vec<Option<EnvId>>,
     pub version: String,
+    /// Each environment's hosts with their values (`host.KEY` in scripts),
+    /// by [`EnvId`], made the first time a script needs them.
+    pub host_tables: Vec<std::sync::OnceLock<Arc<HostTable>>>,
 }
 
 impl RunPlan {
@@ -409,7 +412,10 @@ impl RunContext {
         attempt: u32,
         environment: Option<&EnvironmentDef>,
     ) -> ScriptVariables {
-        let mut context = ScriptVariables { variables: Vec::with_capacity(self.run.inputs.params.len() + 12) };
+        let mut context = ScriptVariables {
+            variables: Vec::with_capacity(self.run.inputs.params.len() + 12),
+            hosts: environment.map(|environment| self.host_table(node, environment)),
+        };
         for (name, value) in &self.run.inputs.params {
             context.set(name, to_dynamic(value));
         }
@@ -440,6 +446,36 @@ impl RunContext {
         context.set_str("commit", &self.run.inputs.commit());
         context.set_secrets(self.run.inputs.secrets_in(environment.map(|environment| environment.name.as_str())));
         context
+    }
+
+    /// The hosts of `environment` with their values: `name`, `address`,
+    /// each host's vars and the environment's (as `${host.KEY}` sees them).
+    fn host_table(&self, node: &NodeDef, environment: &EnvironmentDef) -> Arc<HostTable> {
+        let Some(slot) = self.run.host_tables.get(environment.id.0) else { return Arc::default() };
+        slot.get_or_init(|| {
+            let mut keys: Vec<&str> = crate::script::HOST_BUILT_IN_KEYS.to_vec();
+            keys.extend(environment.vars.iter().map(|(key, _)| key.as_str()));
+            keys.extend(environment.host_defs.iter().flat_map(|host| host.vars.iter().map(|(key, _)| key.as_str())));
+            keys.sort_unstable();
+            keys.dedup();
+            let table = environment
+                .hosts
+                .iter()
+                .map(|host| {
+                    let scope = ValuesInScope { node: None, ..self.scope_in(node, Some(host), 1, Some(environment)) };
+                    let values: rhai::Map = keys
+                        .iter()
+                        .filter_map(|key| {
+                            let value = scope.lookup(&[String::from("host"), key.to_string()])?;
+                            Some((rhai::ImmutableString::from(*key).into(), to_dynamic(&value)))
+                        })
+                        .collect();
+                    (host.clone(), values)
+                })
+                .collect();
+            Arc::new(table)
+        })
+        .clone()
     }
 
     /// Kills everything still running on every transport (a second Ctrl-C).

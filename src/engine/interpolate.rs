@@ -111,7 +111,16 @@ impl<'a> ValuesInScope<'a> {
                 TemplatePart::Text(text) => out.push_str(text),
                 TemplatePart::Var { path, raw } => {
                     let value = self.lookup(path).ok_or_else(|| format!("`{}` has no value here", path.join(".")))?;
-                    let text = value.to_text();
+                    let text = match &value {
+                        // In a shell command a list is one word per line:
+                        // `for x in $list` still splits it, and a module can
+                        // read items that hold spaces (an env file's
+                        // `KEY=two words`) with IFS set to a newline.
+                        Value::List(items) if quoting == Quoting::Shell && !raw => {
+                            items.iter().map(Value::to_text).collect::<Vec<_>>().join("\n")
+                        }
+                        _ => value.to_text(),
+                    };
                     if quoting == Quoting::Shell && !raw {
                         out.push_str(&shell_quote(&text));
                     } else {

@@ -80,7 +80,7 @@ pub struct Parts {
 impl Parts {
     pub fn local(graph: &ExecutionGraph, options: &RunOptions) -> Parts {
         let local: Arc<dyn Transport> = Arc::new(LocalTransport::new(options.kill_grace));
-        let scripts = SandboxRunner::new(graph.plan.pipeline.script_limits, graph.plan.sources.clone());
+        let scripts = SandboxRunner::for_plan(&graph.plan);
         Parts {
             transport: local.clone(),
             local,
@@ -168,6 +168,7 @@ fn run_context(
     };
     let run = context::RunPlan {
         environments: context::inherited_environments(&graph),
+        host_tables: graph.plan.environments.iter().map(|_| std::sync::OnceLock::new()).collect(),
         pipeline_node: hooks::pipeline_node(&graph.plan),
         graph,
         inputs,

@@ -107,11 +107,29 @@ pub struct SandboxRunner {
 
 impl SandboxRunner {
     pub fn new(limits: ScriptLimits, sources: SourceMap) -> SandboxRunner {
+        SandboxRunner::with_host_keys(limits, sources, &[])
+    }
+
+    /// The runner of `plan`'s scripts: its limits, its sources, and
+    /// `host.KEY` for every key its hosts and environments have.
+    pub fn for_plan(plan: &crate::check::model::Plan) -> SandboxRunner {
+        let mut keys: Vec<String> = Vec::new();
+        for environment in &plan.environments {
+            keys.extend(environment.vars.iter().map(|(key, _)| key.clone()));
+            keys.extend(environment.host_defs.iter().flat_map(|host| host.vars.iter().map(|(key, _)| key.clone())));
+        }
+        keys.sort();
+        keys.dedup();
+        SandboxRunner::with_host_keys(plan.pipeline.script_limits, plan.sources.clone(), &keys)
+    }
+
+    fn with_host_keys(limits: ScriptLimits, sources: SourceMap, host_keys: &[String]) -> SandboxRunner {
         // Every evaluation of the engine passes its own sink (`*_with_log`).
         let budget = ScriptLimits { max_operations: limits.max_operations.min(QUICK_OPERATIONS), ..limits };
+        let sink = crate::script::null_sink;
         SandboxRunner {
-            sandbox: Sandbox::new(limits, crate::script::null_sink()),
-            budgeted: Sandbox::new(budget, crate::script::null_sink()),
+            sandbox: Sandbox::with_host_keys(limits, sink(), host_keys),
+            budgeted: Sandbox::with_host_keys(budget, sink(), host_keys),
             sources,
         }
     }

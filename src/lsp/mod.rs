@@ -8,6 +8,7 @@ mod cursor_context;
 mod declarations;
 mod diagnostics;
 mod documents;
+mod fetch_action;
 mod framing;
 mod hover;
 mod import_paths;

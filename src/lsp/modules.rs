@@ -55,7 +55,19 @@ impl ModuleFile {
 
 /// The module `import_path` names, imported from the file at `from`.
 pub fn load_module(from: &Path, import_path: &str, overlay: &Overlay, encoding: Encoding) -> Option<ModuleFile> {
-    let origin = resolve(&ModuleOrigin::File(from.to_path_buf()), import_path).ok()?;
+    let origin = if crate::remote::RemoteImport::is_remote(import_path) {
+        remote_module(from, import_path)?
+    } else {
+        resolve(&ModuleOrigin::File(from.to_path_buf()), import_path).ok()?
+    };
+    if let (ModuleOrigin::File(path), true) = (&origin, crate::remote::RemoteImport::is_remote(import_path)) {
+        // The cached, read-only file at the commit the lock names.
+        let text: Arc<str> = Arc::from(crate::check::loader::read_file(path).ok()?);
+        let lines = LineIndex::new(&text, encoding);
+        let analysis = Analysis::of(&text, &crate::syntax::lexer::Tokens::of(&text));
+        let name = import_path.to_string();
+        return Some(ModuleFile { uri: uri_of(path), stdlib: false, name, text, lines, analysis });
+    }
     // Never show a file outside the repository (`deploy check` says E0146).
     if let ModuleOrigin::File(path) = &origin {
         if !crate::check::loader::ImportRoots::for_plan(from).contains(path) {
@@ -79,4 +91,14 @@ pub fn load_module(from: &Path, import_path: &str, overlay: &Overlay, encoding: 
     let lines = LineIndex::new(&text, encoding);
     let analysis = Analysis::of(&text, &crate::syntax::lexer::Tokens::of(&text));
     Some(ModuleFile { uri, stdlib, name, text, lines, analysis })
+}
+
+/// A remote import of the file at `from`: its file in the module cache, at
+/// the commit of the `deploy.lock` beside `from` (the editor never fetches:
+/// a module not in the cache is not found, and the diagnostic offers the fetch).
+fn remote_module(from: &Path, import_path: &str) -> Option<ModuleOrigin> {
+    use crate::remote::RemoteModules;
+    let import = crate::remote::RemoteImport::parse(import_path).ok()?;
+    let file = crate::remote::FromLock::beside(from).module(&import).ok()?;
+    Some(ModuleOrigin::File(file.path))
 }

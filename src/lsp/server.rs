@@ -174,6 +174,11 @@ impl LanguageServer for Backend {
                     ..TextDocumentSyncOptions::default()
                 })),
                 hover_provider: Some(HoverProviderCapability::Simple(true)),
+                code_action_provider: Some(CodeActionProviderCapability::Simple(true)),
+                execute_command_provider: Some(ExecuteCommandOptions {
+                    commands: vec![super::fetch_action::FETCH_COMMAND.to_string()],
+                    ..ExecuteCommandOptions::default()
+                }),
                 definition_provider: Some(OneOf::Left(true)),
                 references_provider: Some(OneOf::Left(true)),
                 document_symbol_provider: Some(OneOf::Left(true)),
@@ -295,6 +300,32 @@ impl LanguageServer for Backend {
         let Some(document) = self.state.document(&at.text_document.uri) else { return Ok(None) };
         let offset = document.offset(at.position);
         super::navigation::rename(&document, offset, &params.new_name).map_err(invalid)
+    }
+
+    async fn code_action(&self, params: CodeActionParams) -> Result<Option<CodeActionResponse>> {
+        let actions = super::fetch_action::code_actions(&params);
+        Ok((!actions.is_empty()).then_some(actions))
+    }
+
+    /// `deploy.modules.fetch`: the one network access the editor makes, when
+    /// the user picks the quick fix; then every open document is checked again.
+    async fn execute_command(&self, params: ExecuteCommandParams) -> Result<Option<LSPAny>> {
+        if params.command != super::fetch_action::FETCH_COMMAND {
+            return Err(invalid(format!("unknown command `{}`", params.command)));
+        }
+        let path = super::fetch_action::target(&params).map_err(invalid)?;
+        let fetched = tokio::task::spawn_blocking(move || super::fetch_action::fetch(&path)).await;
+        let fetched = fetched.unwrap_or_else(|_| Err("the fetch failed unexpectedly".to_string()));
+        let (kind, message) = match &fetched {
+            Ok(message) => (MessageType::INFO, message.clone()),
+            Err(message) => (MessageType::ERROR, message.clone()),
+        };
+        self.state.client.show_message(kind, message.clone()).await;
+        let open: Vec<Uri> = self.state.documents.read().map(|d| d.keys().cloned().collect()).unwrap_or_default();
+        for uri in open {
+            self.state.schedule(&uri);
+        }
+        Ok(Some(serde_json::json!({ "fetched": fetched.is_ok(), "message": message })))
     }
 
     async fn semantic_tokens_full(&self, params: SemanticTokensParams) -> Result<Option<SemanticTokensResult>> {

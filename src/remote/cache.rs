@@ -56,7 +56,12 @@ fn hex(bytes: &[u8]) -> String {
 /// `sha256:HEX` of a file's bytes.
 pub fn file_hash(path: &Path) -> Result<String, String> {
     let bytes = std::fs::read(path).map_err(|error| format!("cannot read {}: {error}", path.display()))?;
-    Ok(format!("sha256:{}", hex(&Sha256::digest(&bytes))))
+    Ok(bytes_hash(&bytes))
+}
+
+/// `sha256:HEX` of `bytes`.
+pub fn bytes_hash(bytes: &[u8]) -> String {
+    format!("sha256:{}", hex(&Sha256::digest(bytes)))
 }
 
 /// The directory the files of `commit` of `url` are unpacked in (it may not exist yet).
@@ -114,6 +119,52 @@ pub fn checkout(url: &str, commit: &str, offline: bool) -> Result<PathBuf, Strin
         }
     }
     Ok(dir)
+}
+
+/// A cold repository's bare mirror, cloned whole (one `git fetch` of its
+/// branches and tags), so the commits a plan uses of it are then unpacked
+/// without asking the server again. A repository already mirrored is left
+/// as it is (a commit it lacks is fetched by [`checkout`]).
+pub fn mirror(url: &str) -> Result<(), String> {
+    let git_dir = cache_root().join("git");
+    let mirror = git_dir.join(format!("{}.git", repository_key(url)));
+    if mirror.join("HEAD").is_file() {
+        return Ok(());
+    }
+    std::fs::create_dir_all(&git_dir).map_err(|error| format!("cannot create {}: {error}", git_dir.display()))?;
+    let _turn = Turn::take(&git_dir.join(format!("{}.lock", repository_key(url))))?;
+    if mirror.join("HEAD").is_file() {
+        return Ok(());
+    }
+    let fetched = git::fetch_all(&mirror, url);
+    if fetched.is_err() {
+        // Nothing half-made: the next fetch starts again.
+        discard(&mirror);
+    }
+    fetched
+}
+
+/// The commits of each repository (`(url, commits)`) that the cache lacks,
+/// fetched and unpacked, several repositories at once (each repository's
+/// commits in turn, so it is fetched once). Errors are left for the
+/// sequential [`checkout`] that follows to report where they matter.
+pub fn fill(wanted: Vec<(String, Vec<String>)>) {
+    let missing: Vec<(String, Vec<String>)> = wanted
+        .into_iter()
+        .map(|(url, commits)| {
+            let commits: Vec<String> = commits.into_iter().filter(|c| !checkout_dir(&url, c).is_dir()).collect();
+            (url, commits)
+        })
+        .filter(|(_, commits)| !commits.is_empty())
+        .collect();
+    if missing.len() < 2 {
+        return;
+    }
+    super::parallel(missing, |(url, commits)| {
+        for commit in commits {
+            let _ = checkout(&url, &commit, false);
+        }
+    });
 }
 
 /// Removes a directory of the cache (made writable first); quietly, as it may not exist.

@@ -130,16 +130,11 @@ pub fn short(commit: &str) -> &str {
 /// Makes sure the bare repository `mirror` holds `commit` of `url`,
 /// fetching its branches and tags (and the commit itself) when it does not.
 pub fn fetch_commit(mirror: &Path, url: &str, commit: &str) -> Result<(), String> {
-    if !mirror.join("HEAD").is_file() {
-        std::fs::create_dir_all(mirror).map_err(|error| format!("cannot create {}: {error}", mirror.display()))?;
-        run(Some(mirror), &["init", "--quiet", "--bare"])?;
-    }
     let has = |mirror: &Path| run(Some(mirror), &["cat-file", "-e", &format!("{commit}^{{commit}}")]).is_ok();
-    if has(mirror) {
+    if mirror.join("HEAD").is_file() && has(mirror) {
         return Ok(());
     }
-    run(Some(mirror), &["fetch", "--quiet", "--force", "--tags", "--", url, "+refs/heads/*:refs/heads/*"])
-        .map_err(|error| format!("cannot fetch {url}: {error}"))?;
+    fetch_all(mirror, url)?;
     if has(mirror) {
         return Ok(());
     }
@@ -150,6 +145,18 @@ pub fn fetch_commit(mirror: &Path, url: &str, commit: &str) -> Result<(), String
     } else {
         Err(format!("{url} has no commit {commit}"))
     }
+}
+
+/// Fetches every branch and tag of `url` into the bare repository `mirror`
+/// (created when missing).
+pub fn fetch_all(mirror: &Path, url: &str) -> Result<(), String> {
+    if !mirror.join("HEAD").is_file() {
+        std::fs::create_dir_all(mirror).map_err(|error| format!("cannot create {}: {error}", mirror.display()))?;
+        run(Some(mirror), &["init", "--quiet", "--bare"])?;
+    }
+    run(Some(mirror), &["fetch", "--quiet", "--force", "--tags", "--", url, "+refs/heads/*:refs/heads/*"])
+        .map(|_| ())
+        .map_err(|error| format!("cannot fetch {url}: {error}"))
 }
 
 /// Writes the tree of `commit` (from the bare repository `mirror`) into `dir`.

@@ -46,6 +46,18 @@ impl LockedSource {
     pub fn key(&self) -> String {
         source_key(&self.url, &self.reference)
     }
+
+    /// Whether it uses a higher version than its own ref names: the
+    /// version selection raised it (`super::selection`). A range is raised
+    /// when its tag is outside it; an exact version tag when the lock names
+    /// another tag.
+    pub fn raised(&self) -> bool {
+        let Some(tag) = self.tag.as_deref() else { return false };
+        match super::version::Range::parse(&self.reference) {
+            Some(range) => super::version::tag_version(tag).is_some_and(|version| !range.contains(version)),
+            None => super::version::tag_version(&self.reference).is_some() && tag != self.reference,
+        }
+    }
 }
 
 /// `git+URL@REF`.
@@ -149,6 +161,13 @@ impl Lock {
         let mut out = String::from(HEADER);
         for source in self.sources.values() {
             out.push('\n');
+            if let (true, Some(tag)) = (source.raised(), &source.tag) {
+                out.push_str(&format!(
+                    "# `{}` is raised to {tag}, the highest version of the repository required \
+                     (`deploy modules why {}`)\n",
+                    source.reference, source.url
+                ));
+            }
             out.push_str(&source.key());
             out.push_str(" = ");
             out.push_str(&source.commit);

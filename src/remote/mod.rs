@@ -13,6 +13,7 @@ pub mod cache;
 pub mod git;
 pub mod import;
 pub mod lock;
+pub mod selection;
 pub mod version;
 
 use std::collections::{BTreeSet, HashMap};
@@ -30,6 +31,9 @@ pub struct RemoteFile {
     pub name: String,
     /// The lock's key of its repository and ref (`git+URL@REF`).
     pub source: String,
+    /// Its text, when it was read already (to check its hash), so the
+    /// loader need not read it again.
+    pub text: Option<String>,
 }
 
 /// Why a remote module cannot be used.
@@ -50,6 +54,32 @@ pub trait RemoteModules {
     fn relative(&mut self, source: &str, path: &str) -> Result<RemoteFile, RemoteError>;
 }
 
+/// How many repositories are fetched at once.
+pub const PARALLEL_FETCHES: usize = 6;
+
+/// `work` on every item, at most [`PARALLEL_FETCHES`] at once; the results
+/// in the items' order.
+pub fn parallel<T: Send, R: Send>(items: Vec<T>, work: impl Fn(T) -> R + Sync) -> Vec<R> {
+    let count = items.len();
+    let queue = std::sync::Mutex::new(items.into_iter().enumerate());
+    let results = std::sync::Mutex::new(Vec::with_capacity(count));
+    std::thread::scope(|scope| {
+        for _ in 0..PARALLEL_FETCHES.min(count) {
+            scope.spawn(|| loop {
+                let next = queue.lock().map(|mut queue| queue.next()).ok().flatten();
+                let Some((index, item)) = next else { break };
+                let result = work(item);
+                if let Ok(mut results) = results.lock() {
+                    results.push((index, result));
+                }
+            });
+        }
+    });
+    let mut results = results.into_inner().unwrap_or_default();
+    results.sort_by_key(|(index, _)| *index);
+    results.into_iter().map(|(_, result)| result).collect()
+}
+
 /// Whether deploy may use the network to fill the cache (`DEPLOY_OFFLINE=1` or `--offline`: no).
 pub fn offline() -> bool {
     std::env::var("DEPLOY_OFFLINE").is_ok_and(|value| !value.is_empty() && value != "0")
@@ -58,12 +88,15 @@ pub fn offline() -> bool {
 /// `path` of `source`'s checkout: the file, refused when it is missing or
 /// (through a link) outside the checkout.
 fn file_in(checkout: &Path, path: &str, source: &LockedSource) -> Result<PathBuf, RemoteError> {
+    let root = std::fs::canonicalize(checkout).unwrap_or_default();
+    file_in_root(checkout, &root, path, source)
+}
+
+/// [`file_in`], with the checkout's canonical path (`root`) known.
+fn file_in_root(checkout: &Path, root: &Path, path: &str, source: &LockedSource) -> Result<PathBuf, RemoteError> {
     import::check_path(path).map_err(RemoteError::Unavailable)?;
     let file = checkout.join(path);
-    let inside = std::fs::canonicalize(&file)
-        .ok()
-        .zip(std::fs::canonicalize(checkout).ok())
-        .is_some_and(|(file, root)| file.starts_with(root));
+    let inside = !root.as_os_str().is_empty() && std::fs::canonicalize(&file).is_ok_and(|file| file.starts_with(root));
     if !file.is_file() || !inside {
         return Err(RemoteError::Unavailable(format!(
             "{} has no file `{path}` at commit {}",
@@ -71,6 +104,13 @@ fn file_in(checkout: &Path, path: &str, source: &LockedSource) -> Result<PathBuf
         )));
     }
     Ok(file)
+}
+
+/// A file's `sha256:HEX` and its bytes, read once.
+fn hashed(file: &Path) -> Result<(String, Vec<u8>), RemoteError> {
+    let bytes = std::fs::read(file)
+        .map_err(|error| RemoteError::Unavailable(format!("cannot read {}: {error}", file.display())))?;
+    Ok((cache::bytes_hash(&bytes), bytes))
 }
 
 fn display(source: &LockedSource, path: &str) -> String {
@@ -84,12 +124,31 @@ pub struct FromLock {
     lock: Result<Lock, String>,
     offline: bool,
     plan: PathBuf,
+    /// Each checkout directory's canonical path, found once.
+    roots: std::cell::RefCell<HashMap<PathBuf, PathBuf>>,
 }
 
 impl FromLock {
     /// The lock beside `plan`.
     pub fn beside(plan: &Path) -> FromLock {
-        FromLock { lock: Lock::read_beside(plan), offline: offline(), plan: plan.to_path_buf() }
+        let from_lock = FromLock {
+            lock: Lock::read_beside(plan),
+            offline: offline(),
+            plan: plan.to_path_buf(),
+            roots: Default::default(),
+        };
+        if let (Ok(lock), false) = (&from_lock.lock, from_lock.offline) {
+            // A cold cache: the repositories are fetched at once, not one by one as imports are met.
+            let mut wanted: Vec<(String, Vec<String>)> = Vec::new();
+            for source in lock.sources.values() {
+                match wanted.iter_mut().find(|(url, _)| *url == source.url) {
+                    Some((_, commits)) => commits.push(source.commit.clone()),
+                    None => wanted.push((source.url.clone(), vec![source.commit.clone()])),
+                }
+            }
+            cache::fill(wanted);
+        }
+        from_lock
     }
 
     fn fetch_hint(&self) -> String {
@@ -114,14 +173,15 @@ impl FromLock {
             RemoteError::Unavailable(format!("{error}{hint}"))
         };
         let mut checkout = cache::checkout(&source.url, &source.commit, self.offline).map_err(unavailable)?;
-        let mut file = file_in(&checkout, path, source)?;
-        let mut actual = cache::file_hash(&file).map_err(RemoteError::Unavailable)?;
+        let mut file = self.file(&checkout, path, source)?;
+        let (mut actual, mut bytes) = hashed(&file)?;
         if actual != *wanted && !self.offline {
             // A cached file that changed is thrown away and fetched again.
             cache::discard(&checkout);
+            self.roots.borrow_mut().remove(&checkout);
             checkout = cache::checkout(&source.url, &source.commit, false).map_err(unavailable)?;
-            file = file_in(&checkout, path, source)?;
-            actual = cache::file_hash(&file).map_err(RemoteError::Unavailable)?;
+            file = self.file(&checkout, path, source)?;
+            (actual, bytes) = hashed(&file)?;
         }
         if actual != *wanted {
             return Err(RemoteError::Unavailable(format!(
@@ -129,7 +189,19 @@ impl FromLock {
                 source.url, source.commit, LOCK_FILE
             )));
         }
-        Ok(RemoteFile { path: file, name: display(source, path), source: source_key.to_string() })
+        let text = String::from_utf8(bytes).ok();
+        Ok(RemoteFile { path: file, name: display(source, path), source: source_key.to_string(), text })
+    }
+
+    /// [`file_in`], finding each checkout's canonical path once.
+    fn file(&self, checkout: &Path, path: &str, source: &LockedSource) -> Result<PathBuf, RemoteError> {
+        let root = self
+            .roots
+            .borrow_mut()
+            .entry(checkout.to_path_buf())
+            .or_insert_with(|| std::fs::canonicalize(checkout).unwrap_or_default())
+            .clone();
+        file_in_root(checkout, &root, path, source)
     }
 }
 
@@ -158,6 +230,9 @@ pub struct Fetching {
     refs: HashMap<String, Vec<(String, String)>>,
     /// Sources whose tag now points elsewhere than the old lock says.
     pub moved: BTreeSet<String>,
+    /// Per repository and major version, the highest version any import
+    /// required so far (kept from one pass to the next): see [`selection`].
+    floors: selection::Floors,
 }
 
 impl Fetching {
@@ -168,7 +243,15 @@ impl Fetching {
 
     /// Resolves the sources `renew` picks again; keeps the others.
     pub fn renewing(old: Lock, renew: Box<dyn Fn(&LockedSource) -> bool>) -> Fetching {
-        Fetching { old, renew, moved_to: None, lock: Lock::default(), refs: HashMap::new(), moved: BTreeSet::new() }
+        Fetching {
+            old,
+            renew,
+            moved_to: None,
+            lock: Lock::default(),
+            refs: HashMap::new(),
+            moved: BTreeSet::new(),
+            floors: Default::default(),
+        }
     }
 
     /// What the plan would use if the repositories whose URL contains `name`
@@ -178,6 +261,32 @@ impl Fetching {
         let mut fetching = Fetching::keeping(old);
         fetching.moved_to = Some((name.to_string(), to.to_string()));
         fetching
+    }
+
+    /// Before a cold fetch: asks every repository of `urls` for its refs
+    /// and clones the ones the cache has no mirror of, several at once, so
+    /// the load that follows (which meets imports one by one) finds them
+    /// ready. Each repository is asked once; a failure is left for the load
+    /// to report.
+    pub fn prefetch(&mut self, urls: Vec<String>) {
+        let mut urls: Vec<String> = urls.into_iter().filter(|url| !self.refs.contains_key(url)).collect();
+        urls.sort();
+        urls.dedup();
+        if urls.is_empty() {
+            return;
+        }
+        let listed = parallel(urls.clone(), |url| {
+            let refs = git::remote_refs(&url);
+            if refs.is_ok() {
+                let _ = cache::mirror(&url);
+            }
+            refs
+        });
+        for (url, refs) in urls.into_iter().zip(listed) {
+            if let Ok(refs) = refs {
+                self.refs.insert(url, refs);
+            }
+        }
     }
 
     /// The tags and branches of `url`, listed once.
@@ -237,15 +346,18 @@ impl Fetching {
                 (commit, tag.or(Some(to)).filter(|tag| !git::is_commit(tag)))
             }
             (None, Some(old)) => {
-                // A tag is not supposed to move: say so when it did.
-                if !git::is_commit(reference) && version::Range::parse(reference).is_none() {
+                // A tag is not supposed to move: say so when it did (the tag
+                // the lock names: the ref itself, or what a range or the
+                // version selection picked).
+                let tag = old.tag.clone().unwrap_or_else(|| reference.to_string());
+                if !git::is_commit(reference) && (old.tag.is_some() || version::Range::parse(reference).is_none()) {
                     let now = self.refs(url).map_err(RemoteError::Unavailable)?.clone();
-                    let tagged = now.iter().find(|(name, _)| *name == format!("refs/tags/{reference}"));
+                    let tagged = now.iter().find(|(name, _)| *name == format!("refs/tags/{tag}"));
                     if let Some((_, commit)) = tagged {
                         if *commit != old.commit {
                             self.moved.insert(key.clone());
                             return Err(RemoteError::Unavailable(format!(
-                                "the tag `{reference}` of {url} now points to {commit}, but {LOCK_FILE} says {} \
+                                "the tag `{tag}` of {url} now points to {commit}, but {LOCK_FILE} says {} \
                                  (someone moved the tag); if that is intended, run `deploy modules update`",
                                 old.commit
                             )));
@@ -256,6 +368,7 @@ impl Fetching {
             }
             (None, None) => self.resolve(url, reference).map_err(RemoteError::Unavailable)?,
         };
+        let (commit, tag) = self.floors.select(url, reference, commit, tag);
         cache::checkout(url, &commit, false).map_err(RemoteError::Unavailable)?;
         let source = LockedSource {
             url: url.to_string(),
@@ -268,6 +381,20 @@ impl Fetching {
         Ok(source)
     }
 
+    /// After a load: whether an import loaded later required a higher
+    /// version of a repository than a source resolved earlier used. Then the
+    /// new lock is dropped (the floors stay) and the plan must be loaded
+    /// again, so every import of that repository and major version uses the
+    /// highest required. Floors only rise, so the passes end.
+    pub fn next_pass(&mut self) -> bool {
+        let stale = self.lock.sources.values().any(|source| self.floors.raises(source));
+        if stale {
+            self.lock = Lock::default();
+            self.moved.clear();
+        }
+        stale
+    }
+
     fn record(&mut self, source: &LockedSource, path: &str) -> Result<RemoteFile, RemoteError> {
         let checkout = cache::checkout_dir(&source.url, &source.commit);
         let file = file_in(&checkout, path, source)?;
@@ -276,7 +403,7 @@ impl Fetching {
         if let Some(entry) = self.lock.sources.get_mut(&key) {
             entry.files.insert(path.to_string(), hash);
         }
-        Ok(RemoteFile { path: file, name: display(source, path), source: key })
+        Ok(RemoteFile { path: file, name: display(source, path), source: key, text: None })
     }
 }
 

@@ -52,6 +52,36 @@ pub fn free_variables(strict: &Engine, source: &str) -> Option<Vec<FreeVariable>
     None
 }
 
+/// The properties the snippet reads of the variable `variable`
+/// (`host.role` → `role`), with the byte offset of each in `source`;
+/// method calls (`host.len()`) are not properties.
+pub fn properties_of(ast: &rhai::AST, source: &str, variable: &str) -> Vec<FreeVariable> {
+    use rhai::{ASTNode, Expr};
+    let mut found = Vec::new();
+    ast.walk(&mut |path: &[ASTNode]| {
+        if let Some(ASTNode::Expr(Expr::Dot(dot, ..))) = path.last() {
+            let reads_variable =
+                matches!(&dot.lhs, Expr::Variable(name, ..) if name.1 == variable && name.2.is_empty());
+            if reads_variable {
+                // `a.b`, `a.b.c` (b first) and `a.b[i]` (b first).
+                let property = match &dot.rhs {
+                    Expr::Property(property, position) => Some((property, *position)),
+                    Expr::Dot(chain, ..) | Expr::Index(chain, ..) => match &chain.lhs {
+                        Expr::Property(property, position) => Some((property, *position)),
+                        _ => None,
+                    },
+                    _ => None,
+                };
+                if let Some((property, position)) = property {
+                    found.push(FreeVariable { name: property.2.to_string(), offset: byte_offset(source, position) });
+                }
+            }
+        }
+        true
+    });
+    found
+}
+
 fn byte_offset(source: &str, position: rhai::Position) -> usize {
     match (position.line(), position.position()) {
         (Some(line), Some(column)) => crate::source::byte_offset(source, line, column),
@@ -75,6 +105,15 @@ mod tests {
         assert_eq!(names("/* host */ ctx.host == 1"), ["ctx"]);
         assert_eq!(names("let hosts = [1]; hosts.len() > 0"), Vec::<String>::new());
         assert_eq!(names("`http://${host}/x` == url"), ["host", "url"]);
+    }
+
+    #[test]
+    fn properties_of_a_variable_are_found_with_their_offsets() {
+        let source = "let r = host.role; host.len() > 0 && host.port.to_string() != \"\" && other.role == r";
+        let ast = rhai::Engine::new_raw().compile(source).unwrap();
+        let found: Vec<(String, usize)> =
+            properties_of(&ast, source, "host").into_iter().map(|p| (p.name, p.offset)).collect();
+        assert_eq!(found, [("role".to_string(), 13), ("port".to_string(), 42)]);
         assert_eq!(names("fn f(host) { host } f(1)"), Vec::<String>::new());
         assert_eq!(names("http::get(url).status == 200"), ["url"]);
     }

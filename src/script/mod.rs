@@ -23,6 +23,7 @@ mod big_stack;
 mod error;
 mod free_variables;
 pub(crate) mod host;
+mod host_values;
 mod limits;
 mod outcome;
 mod runtime;
@@ -35,8 +36,9 @@ mod variables;
 use std::sync::{Arc, OnceLock};
 
 pub use error::ScriptError;
-pub use free_variables::{free_variables, strict_parser, FreeVariable};
+pub use free_variables::{free_variables, properties_of, strict_parser, FreeVariable};
 pub use host::json::{dynamic_to_json, json_to_dynamic};
+pub use host_values::{HostTable, BUILT_IN_KEYS as HOST_BUILT_IN_KEYS};
 pub use limits::ScriptLimits;
 pub use outcome::ScriptOutcome;
 pub use sandbox::Sandbox;

@@ -22,6 +22,7 @@ pub(crate) struct EvalGuard {
     previous_deadline: Option<Instant>,
     previous_secrets: Option<usize>,
     previous_log: Option<Option<LogSink>>,
+    previous_hosts: Option<Option<std::sync::Arc<super::HostTable>>>,
 }
 
 /// Start an evaluation: deadline = now + `timeout` (zero = no deadline; never later than an
@@ -47,12 +48,16 @@ pub(crate) fn enter(timeout: Duration, context: &ScriptVariables, log: Option<&L
     });
     let previous_log =
         log.and_then(|log| LOG.with(|cell| cell.try_borrow_mut().ok().map(|mut slot| slot.replace(log.clone()))));
-    EvalGuard { previous_deadline, previous_secrets, previous_log }
+    let previous_hosts = super::host_values::enter(context.hosts.as_ref());
+    EvalGuard { previous_deadline, previous_secrets, previous_log, previous_hosts }
 }
 
 impl Drop for EvalGuard {
     fn drop(&mut self) {
         DEADLINE.with(|cell| cell.set(self.previous_deadline));
+        if let Some(previous) = self.previous_hosts.take() {
+            super::host_values::leave(previous);
+        }
         if let Some(previous) = self.previous_log.take() {
             LOG.with(|cell| {
                 if let Ok(mut slot) = cell.try_borrow_mut() {

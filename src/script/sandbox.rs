@@ -36,6 +36,12 @@ struct Core {
 impl Sandbox {
     /// The engine with its packages, limits, host API and output routed to `log`.
     pub fn new(limits: ScriptLimits, log: LogSink) -> Sandbox {
+        Sandbox::with_host_keys(limits, log, &[])
+    }
+
+    /// [`Sandbox::new`] where `host.KEY` reads each of `host_keys` (the keys
+    /// of the plan's hosts and environments; `name` and `address` always).
+    pub fn with_host_keys(limits: ScriptLimits, log: LogSink, host_keys: &[String]) -> Sandbox {
         let mut engine = parser_engine(&limits);
 
         engine.register_global_module(CorePackage::new().as_shared_module());
@@ -59,6 +65,7 @@ impl Sandbox {
         });
 
         host::register(&mut engine, &limits, log);
+        super::host_values::register(&mut engine, host_keys);
 
         let stack_size = stack::required_stack_size(&limits);
         Sandbox { core: Arc::new(Core { engine, limits }), stack_size, helpers: Helpers::new(stack_size) }

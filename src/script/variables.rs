@@ -14,6 +14,9 @@ pub(crate) const SECRET_TAG: i16 = 0x5EC;
 #[derive(Clone, Default)]
 pub struct ScriptVariables {
     pub variables: Vec<(String, rhai::Dynamic)>,
+    /// The hosts of the environment with their values, for `host.KEY`
+    /// (see `host_values.rs`).
+    pub hosts: Option<std::sync::Arc<super::HostTable>>,
 }
 
 impl ScriptVariables {
@@ -27,6 +30,11 @@ impl ScriptVariables {
             Some((_, slot)) => *slot = value,
             None => self.variables.push((name.to_string(), value)),
         }
+    }
+
+    /// The hosts whose values `host.KEY` (and `NAME.KEY` of any host's name) reads.
+    pub fn set_hosts(&mut self, hosts: std::sync::Arc<super::HostTable>) {
+        self.hosts = Some(hosts);
     }
 
     /// Builder form of [`ScriptVariables::set`].

@@ -47,8 +47,29 @@ impl NewDeployment<'_> {
             parts: 1,
             undoes: self.undoes,
             undone_by: None,
+            modules: run_modules(&graph.plan.plan_file),
         }
     }
+}
+
+/// The remote modules of the plan at `plan`, one per file, at the commits
+/// of the `deploy.lock` beside it (what checking the plan just used).
+pub fn run_modules(plan: &std::path::Path) -> Vec<crate::state::RunModule> {
+    let Ok(lock) = crate::remote::Lock::read_beside(plan) else { return Vec::new() };
+    let mut modules = Vec::new();
+    for source in lock.sources.values() {
+        for path in source.files.keys() {
+            modules.push(crate::state::RunModule {
+                name: format!("{}{}//{path}@{}", crate::remote::import::PREFIX, source.url, source.reference),
+                url: source.url.clone(),
+                reference: source.reference.clone(),
+                path: path.clone(),
+                commit: source.commit.clone(),
+                tag: source.tag.clone(),
+            });
+        }
+    }
+    modules
 }
 
 /// The hash of a plan's text.

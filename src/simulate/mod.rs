@@ -78,7 +78,7 @@ pub fn simulate(
         scripts: Arc::new(script_runner::SimulatedScripts {
             plan,
             injections: injections.clone(),
-            sandbox: SandboxRunner::new(graph.plan.pipeline.script_limits, graph.plan.sources.clone()),
+            sandbox: SandboxRunner::for_plan(&graph.plan),
             evaluations: Default::default(),
         }),
         prompt: Some(Arc::new(approvals::SimulatedPrompt { injections: injections.clone() })),

@@ -1,6 +1,6 @@
 //! The rows of the store, as data.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::record::event::RunStatus;
 
@@ -157,6 +157,26 @@ pub struct Deployment {
     pub undoes: Option<String>,
     /// For a run: the rollback that undid it.
     pub undone_by: Option<String>,
+    /// The remote modules it ran with (schema 6; empty for older rows and
+    /// plans without remote imports).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub modules: Vec<RunModule>,
+}
+
+/// One remote module file a run used, at the commit its `deploy.lock` named.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunModule {
+    /// `git+URL//PATH@REF`, as imports write it.
+    pub name: String,
+    pub url: String,
+    /// The ref as written.
+    pub reference: String,
+    /// The file inside the repository.
+    pub path: String,
+    pub commit: String,
+    /// The tag a range or the version selection picked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
 }
 
 impl Deployment {

@@ -10,7 +10,7 @@ use super::error::{StateError, StateResult};
 use super::sql::{transaction, SqlConnection};
 
 /// The schema this deploy writes.
-pub const SCHEMA_VERSION: i64 = 5;
+pub const SCHEMA_VERSION: i64 = 6;
 
 /// Migration `n` (1-based) brings a store from version `n - 1` to `n`.
 const MIGRATIONS: &[&str] = &[
@@ -183,6 +183,11 @@ CREATE TABLE host_checks (
     checked_at  BIGINT NOT NULL,
     PRIMARY KEY (pipeline, environment, host)
 );
+"#,
+    // 6: the remote modules each deployment ran with (JSON `[{name, url,
+    // reference, path, commit, tag}]`); older rows keep '' (none known).
+    r#"
+ALTER TABLE deployments ADD COLUMN modules TEXT NOT NULL DEFAULT '';
 "#,
 ];
 

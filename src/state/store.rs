@@ -28,7 +28,7 @@ impl<C: SqlConnection> SqlStore<C> {
 
 const DEPLOYMENT_COLUMNS: &str = "run_id, kind, pipeline, environments, version, previous_version, params, \
      plan_file, plan_text, plan_hash, started_by, machine, pid, pid_start, started_at, heartbeat_at, ended_at, \
-     status, exit_code, parts, undoes, undone_by, plan_canonical, plan_imports";
+     status, exit_code, parts, undoes, undone_by, plan_canonical, plan_imports, modules";
 
 const LEASE_COLUMNS: &str =
     "scope, pipeline, environment, run_id, owner, machine, pid, pid_start, message, acquired_at, heartbeat_at";
@@ -78,7 +78,17 @@ impl<C: SqlConnection> SqlStore<C> {
             undone_by: row.opt_text(21)?,
             plan_canonical: row.text(22)?,
             plan_imports: row.text(23)?,
+            modules: self.modules_from(&row.text(24)?)?,
         })
+    }
+
+    /// The `modules` column: JSON, `''` in rows written before schema 6.
+    fn modules_from(&self, text: &str) -> StateResult<Vec<RunModule>> {
+        if text.is_empty() {
+            return Ok(Vec::new());
+        }
+        serde_json::from_str(text)
+            .map_err(|error| self.corrupt(format!("the modules of a deployment are not JSON: {error}")))
     }
 
     fn lease_from(row: &Row) -> StateResult<Lease> {
@@ -116,13 +126,18 @@ impl<C: SqlConnection> SqlStore<C> {
 }
 
 fn insert_deployment_sql() -> String {
-    let placeholders: Vec<String> = (1..=24).map(|n| format!("${n}")).collect();
+    let placeholders: Vec<String> = (1..=25).map(|n| format!("${n}")).collect();
     format!("INSERT INTO deployments ({DEPLOYMENT_COLUMNS}) VALUES ({})", placeholders.join(", "))
 }
 
 /// The values of [`insert_deployment_sql`] for `d`.
 fn deployment_values(d: &Deployment) -> StateResult<Vec<SqlValue>> {
     let params = serde_json::to_string(&d.params).map_err(StateError::query)?;
+    let modules = if d.modules.is_empty() {
+        String::new()
+    } else {
+        serde_json::to_string(&d.modules).map_err(StateError::query)?
+    };
     Ok(vec![
         (&d.run_id).into(),
         d.kind.as_str().into(),
@@ -148,6 +163,7 @@ fn deployment_values(d: &Deployment) -> StateResult<Vec<SqlValue>> {
         d.undone_by.clone().into(),
         (&d.plan_canonical).into(),
         (&d.plan_imports).into(),
+        modules.into(),
     ])
 }
 

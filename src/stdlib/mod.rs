@@ -13,6 +13,7 @@ pub const MODULES: &[(&str, &str)] = &[
     ("std/nginx", include_str!("../../stdlib/std/nginx.deploy")),
     ("std/haproxy", include_str!("../../stdlib/std/haproxy.deploy")),
     ("std/git", include_str!("../../stdlib/std/git.deploy")),
+    ("std/container", include_str!("../../stdlib/std/container.deploy")),
 ];
 
 pub fn module(path: &str) -> Option<&'static str> {

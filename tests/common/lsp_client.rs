@@ -25,12 +25,18 @@ pub const PATIENCE: Duration = Duration::from_secs(30);
 
 impl LspClient {
     pub fn start(binary: &str, current_dir: &std::path::Path) -> LspClient {
+        LspClient::start_with_env(binary, current_dir, &[])
+    }
+
+    /// Like [`LspClient::start`], with these environment variables set.
+    pub fn start_with_env(binary: &str, current_dir: &std::path::Path, env: &[(&str, &str)]) -> LspClient {
         let mut child = Command::new(binary)
             .arg("lsp")
             .current_dir(current_dir)
             .env_remove("DEPLOY_PATH")
             // The server's cache (read-only copies of the stdlib) stays in the test's directory.
             .env("XDG_CACHE_HOME", current_dir.join(".cache"))
+            .envs(env.iter().copied())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

@@ -32,16 +32,25 @@ impl Fleet {
     /// `count` hosts, or `None` (with the reason printed) when this machine
     /// cannot run them: not root, or sshd/ip missing.
     pub fn start(count: usize) -> Option<Fleet> {
-        Fleet::start_with(count, false)
+        Fleet::start_with(count, false, None)
+    }
+
+    /// [`Fleet::start`] where every host is also a Docker host (its own
+    /// dockerd, /var/run/docker.sock and data root below the fleet's
+    /// directory), with a registry on the bridge at `registry_port` and a
+    /// `builder` dockerd for this machine (fleet.sh, FLEET_DOCKER=1); see
+    /// tests/support/docker.rs.
+    pub fn start_with_docker(count: usize, registry_port: u16) -> Option<Fleet> {
+        Fleet::start_with(count, false, Some(registry_port))
     }
 
     /// [`Fleet::start`] with login users `deployer` (passwordless sudo) and
     /// `asker` (sudo asks for a password) on every host (fleet.sh, FLEET_BECOME=1).
     pub fn start_with_become(count: usize) -> Option<Fleet> {
-        Fleet::start_with(count, true)
+        Fleet::start_with(count, true, None)
     }
 
-    fn start_with(count: usize, become_users: bool) -> Option<Fleet> {
+    fn start_with(count: usize, become_users: bool, docker: Option<u16>) -> Option<Fleet> {
         // SAFETY: geteuid has no preconditions.
         if unsafe { libc::geteuid() } != 0 {
             eprintln!("skipped: SSH fleet tests need root (network namespaces)");
@@ -51,6 +60,8 @@ impl Fleet {
         let seed = std::process::id().wrapping_mul(7).wrapping_add(NEXT.fetch_add(1, Ordering::Relaxed) * 13);
         let output = Command::new("sh")
             .env("FLEET_BECOME", if become_users { "1" } else { "0" })
+            .env("FLEET_DOCKER", if docker.is_some() { "1" } else { "0" })
+            .env("FLEET_REGISTRY_PORT", docker.unwrap_or(5000).to_string())
             .arg(script())
             .args(["up", &dir.path().to_string_lossy(), &count.to_string(), &seed.to_string()])
             .output()

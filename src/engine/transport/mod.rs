@@ -41,10 +41,11 @@ pub enum TransportError {
     ConnectionLost { host: String, message: String },
     #[error("upload to {host} failed: {message}")]
     Upload { host: String, message: String },
-    /// `become`: sudo would not run the step (it asked for a password, or
-    /// no sudoers rule allows it); nothing of the step ran.
-    #[error("cannot become {user} on {host}: {message} (become runs `sudo -n`: the login user needs a NOPASSWD sudoers rule)")]
-    Become { host: String, user: String, message: String },
+    /// `become`: sudo (or su) would not run the step (it asked for a
+    /// password, no sudoers rule allows it, a login that is not root for
+    /// su); nothing of the step ran.
+    #[error("cannot become {user} on {host}: {message} ({needs})")]
+    Become { host: String, user: String, message: String, needs: &'static str },
 }
 
 /// `upload "local" to "remote"`, rendered for one host.

@@ -225,6 +225,7 @@ impl SshTransport {
                     host: name.to_string(),
                     user: settings.become_user.clone().unwrap_or_else(|| "root".into()),
                     message: refusal,
+                    needs: settings.become_method.needs(),
                 });
             }
         }
@@ -360,7 +361,7 @@ fn group_reporting_sink(
                 }
                 return;
             }
-            if line.starts_with("sudo:") {
+            if line.starts_with("sudo:") || line.starts_with("su:") {
                 if let Ok(mut refusal) = remote.refusal.lock() {
                     refusal.get_or_insert_with(|| line.clone());
                 }

@@ -1,0 +1,54 @@
+rt=@{runtime}; name=@{name}; state=@{state}; config=@{config}; upstream=@{upstream}; nginx=@{nginx}; sticky=@{sticky}; w=@{weight}
+health=@{health}; health_timeout=@{health_timeout}; v=@{version}; pv=@{previous_version}
+sd="$state/$name"; canary="$name-$v"; stable="$name-$pv"
+mkdir -p "$sd"
+case $sticky in
+  cookie:*) key="\$cookie_${sticky#cookie:}" ;;
+  header:*) key="\$http_$(printf %s "${sticky#header:}" | tr 'A-Z-' 'a-z_')" ;;
+  client) key='$remote_addr' ;;
+  *) die "sticky must be cookie:NAME, header:NAME or client, not $sticky" ;;
+esac
+up_port() {
+  $rt inspect "$1" >/dev/null 2>&1 || return 1
+  running "$1" || { $rt start "$1" >/dev/null; say "started the kept $1 again"; }
+  p=$(port_of "$1"); wait_healthy "$1" "$p" >/dev/null || return 1
+  printf %s "$p"
+}
+case $w in 0|0.0) share=0 ;; 100|100.0) share=100 ;; *) share=$w ;; esac
+cp=''; sp=''
+if [ "$share" != 0 ]; then cp=$(up_port "$canary") || die "$canary is not running and healthy here"; fi
+if [ "$share" != 100 ]; then
+  if [ -n "$pv" ] && sp=$(up_port "$stable"); then :; else
+    [ "$share" = 0 ] && { say "no previous container $stable here: nothing to send the traffic back to"; exit 0; }
+    say "no previous container $stable here: every request to $canary"; share=100; sp=$cp
+  fi
+fi
+[ -n "$sp" ] || sp=$cp
+[ -n "$cp" ] || cp=$sp
+case $share in
+  100) line="    * ${upstream}_canary;"; mid='' ;;
+  0) line="    * ${upstream}_stable;"; mid='' ;;
+  *) line="    * ${upstream}_stable;"; mid="    $share% ${upstream}_canary;" ;;
+esac
+{
+  printf 'upstream %s_stable {\n    server 127.0.0.1:%s;\n}\n' "$upstream" "$sp"
+  printf 'upstream %s_canary {\n    server 127.0.0.1:%s;\n}\n' "$upstream" "$cp"
+  printf 'split_clients "%s" $%s_upstream {\n' "$key" "$upstream"
+  [ -z "$mid" ] || printf '%s\n' "$mid"
+  printf '%s\n}\n' "$line"
+} > "$config.tmp"
+if [ -f "$config" ]; then cp -p "$config" "$config.previous"; fi
+mv -f "$config.tmp" "$config"
+if ! $nginx -t -q; then
+  if [ -f "$config.previous" ]; then cp -p "$config.previous" "$config"; fi
+  die "nginx -t rejected the split: the previous one is back"
+fi
+$nginx -s reload
+case $share in
+  100) if [ "$(cat "$sd/live" 2>/dev/null || true)" != "$canary" ]; then
+         if [ "$sp" = "$cp" ]; then remember previous ''; else remember previous "$stable"; fi
+         remember live "$canary"
+       fi ;;
+  0) remember live "$stable" ;;
+esac
+say "$share% of requests to $canary (127.0.0.1:$cp), the rest to ${pv:+$stable }(127.0.0.1:$sp), sticky by $key; nginx reloaded"
