@@ -61,7 +61,13 @@ down() {
     case $kind in
       pid) kill -9 "$name" 2>/dev/null || true ;;
       netns)
-        for pid in $(ip netns pids "$name" 2>/dev/null); do kill -9 "$pid" 2>/dev/null || true; done
+        # Again until none is left: a process forked meanwhile (an nginx
+        # reload's new workers) would outlive the namespace's name.
+        n=0
+        while pids=$(ip netns pids "$name" 2>/dev/null) && [ -n "$pids" ] && [ $n -lt 50 ]; do
+          for pid in $pids; do kill -9 "$pid" 2>/dev/null || true; done
+          n=$((n + 1)); sleep 0.05
+        done
         ip netns del "$name" 2>/dev/null || true ;;
       link) ip link del "$name" 2>/dev/null || true ;;
     esac
