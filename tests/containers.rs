@@ -258,7 +258,7 @@ fn containers_switch_with_zero_failed_requests_refuse_an_unhealthy_release_and_r
     // 1.0.0: built, pushed, pulled and started on both hosts, behind nginx.
     let first = deploy(&test, "1.0.0", true);
     ok(&first);
-    assert_eq!(serving(&docker, port), ["1.0.0", "1.0.0"]);
+    assert_eq!(settled(&docker, port, "1.0.0"), ["1.0.0", "1.0.0"]);
     assert!(
         first.stdout.contains("migrated: hello world"),
         "the exec stage ran in the app container: {}",
@@ -322,7 +322,7 @@ fn containers_switch_with_zero_failed_requests_refuse_an_unhealthy_release_and_r
             }
         }
     }
-    assert_eq!(serving(&docker, port), ["1.1.0", "1.1.0"]);
+    assert_eq!(settled(&docker, port, "1.1.0"), ["1.1.0", "1.1.0"]);
     for host in &docker.fleet.hosts {
         let mut containers = app_containers(&docker, &host.name);
         containers.sort();
@@ -375,7 +375,7 @@ fn containers_switch_with_zero_failed_requests_refuse_an_unhealthy_release_and_r
     assert!(third.stdout.contains("from the registry"), "{}", third.stdout);
     assert!(answers.iter().all(|a| a.result.as_deref() == Ok("1.1.0")), "answers other than 1.1.0 while 1.2.0 failed");
     assert!(!answers.is_empty());
-    assert_eq!(serving(&docker, port), ["1.1.0", "1.1.0"]);
+    assert_eq!(settled(&docker, port, "1.1.0"), ["1.1.0", "1.1.0"]);
     for host in &docker.fleet.hosts {
         let mut containers = app_containers(&docker, &host.name);
         containers.sort();
@@ -388,7 +388,7 @@ fn containers_switch_with_zero_failed_requests_refuse_an_unhealthy_release_and_r
     docker.stop_registry();
     let back = test.run_with(&["rollback", "release.deploy"]);
     ok(&back);
-    assert_eq!(serving(&docker, port), ["1.0.0", "1.0.0"], "{}", back.stdout);
+    assert_eq!(settled(&docker, port, "1.0.0"), ["1.0.0", "1.0.0"], "{}", back.stdout);
     for (host, id) in docker.fleet.hosts.iter().zip(&kept) {
         assert_eq!(app_containers(&docker, &host.name), [("shop-1.0.0".to_string(), true)], "{}", host.name);
         assert_eq!(
@@ -437,14 +437,14 @@ fn registry_less_mode_streams_the_image_to_each_host() {
     let first = deploy("1.0.0", true);
     ok(&first);
     assert!(first.stdout.contains("shop-1.0.0 is healthy (its HEALTHCHECK)"), "{}", first.stdout);
-    assert_eq!(serving(&docker, port), ["1.0.0", "1.0.0"]);
+    assert_eq!(settled(&docker, port, "1.0.0"), ["1.0.0", "1.0.0"]);
     ok(&deploy("1.1.0", true));
-    assert_eq!(serving(&docker, port), ["1.1.0", "1.1.0"]);
+    assert_eq!(settled(&docker, port, "1.1.0"), ["1.1.0", "1.1.0"]);
     // Unhealthy by its own HEALTHCHECK: never switched to.
     let broken = deploy("1.2.0", false);
     assert_ne!(broken.code, 0, "{}", broken.stdout);
     assert!(broken.stdout.contains("shop-1.2.0 is unhealthy (its HEALTHCHECK)"), "{}", broken.stdout);
-    assert_eq!(serving(&docker, port), ["1.1.0", "1.1.0"]);
+    assert_eq!(settled(&docker, port, "1.1.0"), ["1.1.0", "1.1.0"]);
     for host in &docker.fleet.hosts {
         let images = docker.on(&host.name, &["images", "shop", "--format", "{{.Tag}}"]);
         assert!(images.contains("1.0.0") && images.contains("1.1.0"), "{}: {images}", host.name);
@@ -453,7 +453,7 @@ fn registry_less_mode_streams_the_image_to_each_host() {
     // keep = 1: after 1.3.0, the images of the live (1.3.0) and the previous
     // (1.1.0) container stay; 1.0.0 and the refused 1.2.0 are removed.
     ok(&deploy("1.3.0", true));
-    assert_eq!(serving(&docker, port), ["1.3.0", "1.3.0"]);
+    assert_eq!(settled(&docker, port, "1.3.0"), ["1.3.0", "1.3.0"]);
     for host in &docker.fleet.hosts {
         let mut images: Vec<String> =
             docker.on(&host.name, &["images", "shop", "--format", "{{.Tag}}"]).lines().map(str::to_string).collect();
@@ -481,7 +481,7 @@ fn a_runner_killed_mid_switch_then_resume_and_rollback_leave_one_container_servi
     }
     let test = test_for(&docker, &plan(&docker, "5s", "shopnet"));
     ok(&deploy(&test, "1.0.0", true));
-    assert_eq!(serving(&docker, port), ["1.0.0", "1.0.0"]);
+    assert_eq!(settled(&docker, port, "1.0.0"), ["1.0.0", "1.0.0"]);
 
     // Killed while the old containers drain: nginx already sends to 1.1.0.
     app_context(&test.path().join("app"), "1.1.0", true);
@@ -514,7 +514,7 @@ fn a_runner_killed_mid_switch_then_resume_and_rollback_leave_one_container_servi
 
     let resumed = test.run_with(&["resume", &run_id]);
     ok(&resumed);
-    assert_eq!(serving(&docker, port), ["1.1.0", "1.1.0"], "{}", resumed.stdout);
+    assert_eq!(settled(&docker, port, "1.1.0"), ["1.1.0", "1.1.0"], "{}", resumed.stdout);
     for host in &docker.fleet.hosts {
         let running: Vec<String> =
             app_containers(&docker, &host.name).into_iter().filter(|(_, up)| *up).map(|(n, _)| n).collect();
@@ -522,7 +522,7 @@ fn a_runner_killed_mid_switch_then_resume_and_rollback_leave_one_container_servi
     }
     let back = test.run_with(&["rollback", "release.deploy"]);
     ok(&back);
-    assert_eq!(serving(&docker, port), ["1.0.0", "1.0.0"]);
+    assert_eq!(settled(&docker, port, "1.0.0"), ["1.0.0", "1.0.0"]);
     for host in &docker.fleet.hosts {
         assert_eq!(app_containers(&docker, &host.name), [("shop-1.0.0".to_string(), true)], "{}", host.name);
         let network = docker.on(&host.name, &["inspect", "-f", "{{.HostConfig.NetworkMode}}", "shop-1.0.0"]);
@@ -647,7 +647,7 @@ fn a_traffic_canary_moves_users_to_the_new_container_and_back() {
             }
         }
     }
-    assert_eq!(serving(&docker, port), ["1.1.0", "1.1.0"]);
+    assert_eq!(settled(&docker, port, "1.1.0"), ["1.1.0", "1.1.0"]);
     for host in &docker.fleet.hosts {
         let mut containers = app_containers(&docker, &host.name);
         containers.sort();
@@ -657,7 +657,7 @@ fn a_traffic_canary_moves_users_to_the_new_container_and_back() {
     // Back: 1.0.0 started again, every user on it, 1.1.0 removed.
     let back = test.run_with(&["rollback", "release.deploy"]);
     ok(&back);
-    assert_eq!(serving(&docker, port), ["1.0.0", "1.0.0"], "{}", back.stdout);
+    assert_eq!(settled(&docker, port, "1.0.0"), ["1.0.0", "1.0.0"], "{}", back.stdout);
     for host in &docker.fleet.hosts {
         assert_eq!(app_containers(&docker, &host.name), [("shop-1.0.0".to_string(), true)], "{}", host.name);
     }
@@ -709,15 +709,17 @@ fn the_same_module_runs_on_podman() {
         }
     }
     ok(&first);
-    assert_eq!(serving(&docker, port), ["1.0.0"]);
+    // nginx's reload is graceful: an old worker may answer once more with
+    // the upstream before (nothing at first: a 502), so wait for it to settle.
+    assert_eq!(settled(&docker, port, "1.0.0"), ["1.0.0"]);
     ok(&deploy(&test, "1.1.0", true));
-    assert_eq!(serving(&docker, port), ["1.1.0"]);
+    assert_eq!(settled(&docker, port, "1.1.0"), ["1.1.0"]);
     let running = docker.ssh("web-1", &format!("{PODMAN} ps --filter label=deploy.app=shop --format '{{{{.Names}}}}'"));
     assert_eq!(running.stdout, "shop-1.1.0");
     let all = docker.ssh("web-1", &format!("{PODMAN} ps -a --filter label=deploy.app=shop --format '{{{{.Names}}}}'"));
     assert!(all.stdout.contains("shop-1.0.0"), "the previous container is kept: {}", all.stdout);
     ok(&test.run_with(&["rollback", "release.deploy"]));
-    assert_eq!(serving(&docker, port), ["1.0.0"]);
+    assert_eq!(settled(&docker, port, "1.0.0"), ["1.0.0"]);
     let listing = docker.ssh("web-1", &format!("{PODMAN} ps --filter label=deploy.app=shop --format '{{{{.Names}}}}'"));
     assert_eq!(listing.stdout, "shop-1.0.0", "only the previous container runs after the rollback");
     // No dockerd container was involved: the host's Docker has none.
