@@ -264,6 +264,13 @@ pub struct EnvironmentDef {
 }
 
 impl EnvironmentDef {
+    /// The keys of `host.KEY` besides `name` and `address`: the
+    /// environment's vars and every host's own (with repeats).
+    pub fn host_value_keys(&self) -> impl Iterator<Item = &str> {
+        let own = self.host_defs.iter().flat_map(|host| host.vars.iter().map(|(key, _)| key.as_str()));
+        self.vars.iter().map(|(key, _)| key.as_str()).chain(own)
+    }
+
     /// Where SSH reaches `host` (the host itself when it has no entry).
     pub fn destination(&self, host: &str) -> Destination {
         self.destinations

@@ -454,8 +454,7 @@ impl RunContext {
         let Some(slot) = self.run.host_tables.get(environment.id.0) else { return Arc::default() };
         slot.get_or_init(|| {
             let mut keys: Vec<&str> = crate::script::HOST_BUILT_IN_KEYS.to_vec();
-            keys.extend(environment.vars.iter().map(|(key, _)| key.as_str()));
-            keys.extend(environment.host_defs.iter().flat_map(|host| host.vars.iter().map(|(key, _)| key.as_str())));
+            keys.extend(environment.host_value_keys());
             keys.sort_unstable();
             keys.dedup();
             let table = environment

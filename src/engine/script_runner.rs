@@ -113,11 +113,11 @@ impl SandboxRunner {
     /// The runner of `plan`'s scripts: its limits, its sources, and
     /// `host.KEY` for every key its hosts and environments have.
     pub fn for_plan(plan: &crate::check::model::Plan) -> SandboxRunner {
-        let mut keys: Vec<String> = Vec::new();
-        for environment in &plan.environments {
-            keys.extend(environment.vars.iter().map(|(key, _)| key.clone()));
-            keys.extend(environment.host_defs.iter().flat_map(|host| host.vars.iter().map(|(key, _)| key.clone())));
-        }
+        let mut keys: Vec<String> = plan
+            .environments
+            .iter()
+            .flat_map(|environment| environment.host_value_keys().map(str::to_string))
+            .collect();
         keys.sort();
         keys.dedup();
         SandboxRunner::with_host_keys(plan.pipeline.script_limits, plan.sources.clone(), &keys)

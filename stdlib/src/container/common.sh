@@ -49,25 +49,30 @@ wait_healthy() {
     sleep 0.2
   done
 }
+# install_nginx FILE WHAT: FILE.tmp replaces FILE (kept as FILE.previous),
+# nginx checks it and reloads; a configuration nginx rejects is put back.
+# FILE may already say so (a step that was stopped before it reloaded
+# nginx): reload all the same, nginx may run the old one.
+install_nginx() {
+  if [ -f "$1" ] && cmp -s "$1.tmp" "$1"; then
+    rm -f "$1.tmp"
+  else
+    if [ -f "$1" ]; then cp -p "$1" "$1.previous"; fi
+    mv -f "$1.tmp" "$1"
+  fi
+  if ! $nginx -t -q; then
+    if [ -f "$1.previous" ]; then cp -p "$1.previous" "$1"; fi
+    die "nginx -t rejected $2: the previous one is back"
+  fi
+  $nginx -s reload
+}
 switch_to() {
   p=$1
   case $proxy in
     nginx)
       [ -n "$upstream_file" ] || die "proxy = \"nginx\" needs upstream_file"
       printf 'upstream %s {\n    server 127.0.0.1:%s;\n}\n' "$upstream" "$p" > "$upstream_file.tmp"
-      # The file may already say so (a step that was stopped before it
-      # reloaded nginx): reload all the same, nginx may run the old one.
-      if [ -f "$upstream_file" ] && cmp -s "$upstream_file.tmp" "$upstream_file"; then
-        rm -f "$upstream_file.tmp"
-      else
-        if [ -f "$upstream_file" ]; then cp -p "$upstream_file" "$upstream_file.previous"; fi
-        mv -f "$upstream_file.tmp" "$upstream_file"
-      fi
-      if ! $nginx -t -q; then
-        if [ -f "$upstream_file.previous" ]; then cp -p "$upstream_file.previous" "$upstream_file"; fi
-        die "nginx -t rejected the upstream 127.0.0.1:$p: the previous one is back"
-      fi
-      $nginx -s reload
+      install_nginx "$upstream_file" "the upstream 127.0.0.1:$p"
       say "nginx: upstream $upstream -> 127.0.0.1:$p, reloaded" ;;
     haproxy)
       out=$(bash -c 'exec 3<>"/dev/tcp/$0/$1"; printf "%s\n" "$2" >&3; cat <&3' "${haproxy_admin%:*}" "${haproxy_admin##*:}" "set server $haproxy_server addr 127.0.0.1 port $p; enable server $haproxy_server") || die "the HAProxy admin socket $haproxy_admin did not answer"

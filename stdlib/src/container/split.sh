@@ -37,13 +37,7 @@ esac
   [ -z "$mid" ] || printf '%s\n' "$mid"
   printf '%s\n}\n' "$line"
 } > "$config.tmp"
-if [ -f "$config" ]; then cp -p "$config" "$config.previous"; fi
-mv -f "$config.tmp" "$config"
-if ! $nginx -t -q; then
-  if [ -f "$config.previous" ]; then cp -p "$config.previous" "$config"; fi
-  die "nginx -t rejected the split: the previous one is back"
-fi
-$nginx -s reload
+install_nginx "$config" "the split"
 case $share in
   100) if [ "$(cat "$sd/live" 2>/dev/null || true)" != "$canary" ]; then
          if [ "$sp" = "$cp" ]; then remember previous ''; else remember previous "$stable"; fi
