@@ -264,7 +264,15 @@ fn example_canary_traffic_shares_users_by_weight_and_rolls_an_erroring_canary_ba
             assert!(answer.at < first, "user-{} got the canary, then the stable version", answer.user);
         }
     }
-    assert!(answers.iter().all(|a| a.status == 200), "a healthy canary answered an error");
+    let errors: Vec<String> = answers
+        .iter()
+        .filter(|a| a.status != 200)
+        .map(|a| {
+            let step = starts.iter().filter(|at| **at <= a.at).count();
+            format!("user-{} got {} from {} after step {step} of {}", a.user, a.status, a.version, starts.len())
+        })
+        .collect();
+    assert!(errors.is_empty(), "a healthy canary answered an error: {errors:?}\n{text}");
     assert_eq!(get(11).map(|a| a.0).as_deref(), Some("1.1.0"));
     assert!(!state.join("releases/1.0.0").exists(), "the old version was not retired");
     assert!(!state.join("run/1.0.0.sock").exists(), "the old version's socket is still there");

@@ -86,12 +86,23 @@ def handler(metrics, broken):
     return Handler
 
 
+# Python's default listen backlog is 5: under load (the test's users, the example's own load,
+# Prometheus scraping, the router's read-back) nginx's connect() to the unix socket then fails
+# with EAGAIN and a healthy version answers 502. A real server listens with a deeper queue.
+BACKLOG = 512
+
+
 class UnixHTTPServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
     daemon_threads = True
+    request_queue_size = BACKLOG
 
     def get_request(self):
         request, _ = super().get_request()
         return request, ("local", 0)
+
+
+class TcpHTTPServer(ThreadingHTTPServer):
+    request_queue_size = BACKLOG
 
 
 def serve(address, make_handler):
@@ -102,7 +113,7 @@ def serve(address, make_handler):
         server = UnixHTTPServer(path, make_handler)
     else:
         host, port = address.rsplit(":", 1)
-        server = ThreadingHTTPServer((host, int(port)), make_handler)
+        server = TcpHTTPServer((host, int(port)), make_handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
 
