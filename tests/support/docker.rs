@@ -139,6 +139,22 @@ impl Docker {
     /// address, its backend `app` with one server `app` (pointing at
     /// nothing at first), its runtime API on 127.0.0.1:9999 of the host.
     pub fn start_haproxy(&self, port: u16) {
+        self.start_haproxy_with(port, "backend app\n  server app 127.0.0.1:9\n");
+    }
+
+    /// Starts HAProxy as `start_haproxy` does, its backend `app` split
+    /// between the servers `stable` and `canary` (both pointing at nothing
+    /// at first) by a consistent hash of the `uid` cookie: what
+    /// `container.split { proxy = "haproxy" }` weighs.
+    pub fn start_haproxy_split(&self, port: u16) {
+        self.start_haproxy_with(
+            port,
+            "backend app\n  balance hash req.cook(uid)\n  hash-type consistent\n  \
+             server stable 127.0.0.1:9 weight 256\n  server canary 127.0.0.1:9 weight 0\n",
+        );
+    }
+
+    fn start_haproxy_with(&self, port: u16, backend: &str) {
         for host in &self.fleet.hosts {
             let dir = host.srv.join("haproxy");
             std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("mkdir: {e}"));
@@ -147,8 +163,7 @@ impl Docker {
                 format!(
                     "global\n  stats socket ipv4@127.0.0.1:9999 level admin\n\
                      defaults\n  mode http\n  timeout connect 2s\n  timeout client 10s\n  timeout server 10s\n\
-                     frontend web\n  bind {}:{port}\n  default_backend app\n\
-                     backend app\n  server app 127.0.0.1:9\n",
+                     frontend web\n  bind {}:{port}\n  default_backend app\n{backend}",
                     host.address
                 ),
             )

@@ -66,6 +66,14 @@ install_nginx() {
   fi
   $nginx -s reload
 }
+# haproxy_say COMMANDS: sends COMMANDS (`;`-separated) to HAProxy's runtime
+# API at $haproxy_admin (bash's /dev/tcp) and prints the answer; an answer
+# that refuses one of them fails the step with it.
+haproxy_say() {
+  out=$(bash -c 'exec 3<>"/dev/tcp/$0/$1"; printf "%s\n" "$2" >&3; cat <&3' "${haproxy_admin%:*}" "${haproxy_admin##*:}" "$1") || die "the HAProxy admin socket $haproxy_admin did not answer"
+  if printf '%s' "$out" | grep -qiE 'unknown|no such|not found|invalid|require'; then die "HAProxy refused: $out"; fi
+  printf '%s\n' "$out"
+}
 switch_to() {
   p=$1
   case $proxy in
@@ -75,8 +83,7 @@ switch_to() {
       install_nginx "$upstream_file" "the upstream 127.0.0.1:$p"
       say "nginx: upstream $upstream -> 127.0.0.1:$p, reloaded" ;;
     haproxy)
-      out=$(bash -c 'exec 3<>"/dev/tcp/$0/$1"; printf "%s\n" "$2" >&3; cat <&3' "${haproxy_admin%:*}" "${haproxy_admin##*:}" "set server $haproxy_server addr 127.0.0.1 port $p; enable server $haproxy_server") || die "the HAProxy admin socket $haproxy_admin did not answer"
-      if printf '%s' "$out" | grep -qiE 'unknown|no such|not found|invalid|require'; then die "HAProxy refused: $out"; fi
+      haproxy_say "set server $haproxy_server addr 127.0.0.1 port $p; enable server $haproxy_server" >/dev/null
       say "haproxy: $haproxy_server -> 127.0.0.1:$p" ;;
     none) say "no proxy: 127.0.0.1:$p serves" ;;
     *) die "proxy must be nginx, haproxy or none, not $proxy" ;;
