@@ -665,6 +665,74 @@ fn the_editor_offers_the_fetch_runs_it_only_when_picked_and_then_follows_remote_
     assert_eq!(client.shutdown(), Some(0));
 }
 
+/// A cached module opened on its own (go to definition lands there): it has
+/// no lock beside it, so its own remote import resolves with the lock of
+/// the plan that uses its commit, in `deploy check` and in the editor
+/// (no diagnostic, hover and go to definition into the next module).
+#[test]
+fn a_cached_module_opened_on_its_own_resolves_its_remote_imports_with_its_plans_lock() {
+    use common::lsp_client::{file_uri, LspClient};
+    use serde_json::json;
+    let root = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let base = Modules::new(&root.path().join("base"));
+    base.release(
+        &[(
+            "lib/health.deploy",
+            "/// Healthy when true.\ntemplate gate healthy() {\n  check every 1s within 5s `true`\n}\n",
+        )],
+        Some("v0.3.0"),
+    );
+    let web = Modules::new(&root.path().join("web"));
+    let service = format!(
+        "import \"git+{}//lib/health.deploy@^0.3\" as base\n{SERVICE_V1}gate ready from base.healthy {{}}\n",
+        base.file_url()
+    );
+    web.release(&[("web/service.deploy", &service)], Some("v1.0.0"));
+    let consumer =
+        Consumer::new(root.path(), "app", &plan_importing(&format!("git+{}//web/service.deploy@v1", web.file_url())));
+    let (code, out, err) = consumer.deploy(&["modules", "fetch", "release.deploy"], &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    let cached = walk(&consumer.cache.join("deploy/modules"))
+        .into_iter()
+        .find(|path| path.ends_with("web/service.deploy"))
+        .unwrap_or_else(|| panic!("web/service.deploy is not in the cache"));
+    let (code, out, err) = consumer.deploy(&["check", &cached.display().to_string()], &[("DEPLOY_OFFLINE", "1")]);
+    assert_eq!(code, 0, "deploy check on the cached module: {out}{err}");
+
+    let text = std::fs::read_to_string(&cached).unwrap_or_else(|e| panic!("read: {e}"));
+    let uri = file_uri(&cached);
+    let cache = consumer.cache.display().to_string();
+    let mut client = LspClient::start_with_env(
+        common::binary(),
+        &consumer.dir,
+        &[("XDG_CACHE_HOME", &cache), ("DEPLOY_OFFLINE", "1")],
+    );
+    client.initialize(&file_uri(&consumer.dir));
+    client.notify(
+        "textDocument/didOpen",
+        json!({ "textDocument": { "uri": uri, "languageId": "deploy", "version": 1, "text": text } }),
+    );
+    let published = client.diagnostics_for(&uri, |p| p["version"] == json!(1));
+    assert_eq!(published["diagnostics"], json!([]), "{published:#}");
+    let offset = text.find("base.healthy").unwrap_or_else(|| panic!("no base.healthy")) + 6;
+    let before = &text[..offset];
+    let position =
+        json!({ "line": before.matches('\n').count(), "character": offset - before.rfind('\n').map_or(0, |i| i + 1) });
+    let hover = client.request("textDocument/hover", json!({ "textDocument": { "uri": uri }, "position": position }));
+    assert!(hover["contents"]["value"].as_str().unwrap_or_default().contains("Healthy when true."), "{hover:#}");
+    let definition =
+        client.request("textDocument/definition", json!({ "textDocument": { "uri": uri }, "position": position }));
+    let target = definition["uri"].as_str().unwrap_or_default();
+    assert!(target.contains("/cache/deploy/modules/") && target.ends_with("/lib/health.deploy"), "{definition:#}");
+    assert_eq!(client.shutdown(), Some(0));
+
+    // With no plan using that commit any more, the file says what is missing.
+    std::fs::remove_file(consumer.dir.join("deploy.lock")).unwrap_or_else(|e| panic!("rm: {e}"));
+    let (code, _, err) = consumer.deploy(&["check", &cached.display().to_string()], &[("DEPLOY_OFFLINE", "1")]);
+    assert_ne!(code, 0);
+    assert!(err.contains("is not locked"), "{err}");
+}
+
 /// Diagnostics with miette's line wrapping undone (`deploy\n  | modules` → `deploy modules`).
 fn flat(text: &str) -> String {
     let mut out = String::new();

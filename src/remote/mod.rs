@@ -13,6 +13,7 @@ pub mod cache;
 pub mod git;
 pub mod import;
 pub mod lock;
+pub mod plans_of_checkout;
 pub mod selection;
 pub mod version;
 
@@ -126,17 +127,23 @@ pub struct FromLock {
     plan: PathBuf,
     /// Each checkout directory's canonical path, found once.
     roots: std::cell::RefCell<HashMap<PathBuf, PathBuf>>,
+    /// The checkouts this plan was remembered as a user of.
+    remembered: std::cell::RefCell<std::collections::HashSet<PathBuf>>,
 }
 
 impl FromLock {
-    /// The lock beside `plan`.
+    /// The lock beside `plan`. For a module file inside the cache (opened
+    /// in an editor, or `deploy check` on it), which has no lock beside it:
+    /// the lock of the newest plan that uses its commit
+    /// ([`plans_of_checkout`]), so its own remote imports resolve to the
+    /// versions that plan runs it with.
     pub fn beside(plan: &Path) -> FromLock {
-        let from_lock = FromLock {
-            lock: Lock::read_beside(plan),
-            offline: offline(),
-            plan: plan.to_path_buf(),
-            roots: Default::default(),
+        let (plan, lock) = match plans_of_checkout::governing_plan(plan) {
+            Some((governing, lock)) => (governing, Ok(lock)),
+            None => (plan.to_path_buf(), Lock::read_beside(plan)),
         };
+        let from_lock =
+            FromLock { lock, offline: offline(), plan, roots: Default::default(), remembered: Default::default() };
         if let (Ok(lock), false) = (&from_lock.lock, from_lock.offline) {
             // A cold cache: the repositories are fetched at once, not one by one as imports are met.
             let mut wanted: Vec<(String, Vec<String>)> = Vec::new();
@@ -188,6 +195,10 @@ impl FromLock {
                 "`{path}` of {} at commit {} has {actual}, but {} says {wanted}",
                 source.url, source.commit, LOCK_FILE
             )));
+        }
+        if self.remembered.borrow_mut().insert(checkout.clone()) {
+            // Once per checkout and process: this plan uses it.
+            plans_of_checkout::remember(&checkout, &self.plan);
         }
         let text = String::from_utf8(bytes).ok();
         Ok(RemoteFile { path: file, name: display(source, path), source: source_key.to_string(), text })
