@@ -469,6 +469,87 @@ fn registry_less_mode_streams_the_image_to_each_host() {
 const HEALTHCHECK: &str = "HEALTHCHECK --interval=300ms --timeout=2s --retries=2 \
     CMD [\"/bin/busybox\", \"sh\", \"-c\", \"/bin/busybox wget -q -O /dev/null http://127.0.0.1:$PORT/health\"]\n";
 
+/// `strategy blue_green` over containers: `container.app { switch = false }`
+/// installs the new container beside the old one on every host, the
+/// `switch` block moves each host with the script the stage wrote
+/// (`/srv/containers/shop/switch ${version}`). A later stage that fails
+/// switches every host back to the kept container and removes the new one.
+/// Not one request fails through either move.
+#[test]
+fn blue_green_installs_everywhere_switches_each_host_and_switches_back() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(docker) = Docker::start(2) else { return };
+    let port = docker::free_port();
+    docker.start_nginx(port);
+    let plan = format!(
+        "import \"std/container\" as container\n\
+         pipeline \"shop\" {{ description = \"blue/green\"  on_failure = rollback }}\n\
+         param version: string = \"1.0.0\"\n\
+         environment production {{\n  transport = ssh\n  hosts = inventory(\"{inventory}\", \"web\")\n  {ssh}\n}}\n\
+         stage image from container.build {{\n  image = \"{registry}/shop\"\n  context = \"app\"\n  runtime = \"/usr/bin/docker\"\n}}\n\
+         stage web from container.app {{\n  needs = [image]\n  target = production\n  \
+         strategy blue_green {{\n    switch {{ run \"/srv/containers/shop/switch ${{version}}\" }}\n  }}\n  \
+         runtime = \"/usr/bin/docker\"\n  state = \"/srv/containers\"\n  name = \"shop\"\n  image = \"{registry}/shop\"\n  \
+         health = \"/health\"\n  drain = 1s\n  stop_timeout = 3s\n  switch = false\n  \
+         upstream_file = \"/srv/nginx/upstream.conf\"\n  nginx = \"{NGINX}\"\n}}\n\
+         stage smoke {{\n  needs = [web]\n  target = production\n  run \"test ${{version}} != 1.2.0\"\n  rollback {{}}\n}}\n",
+        inventory = docker.fleet.inventory(),
+        ssh = docker.fleet.ssh_block(),
+        registry = docker.registry,
+    );
+    let test = test_for(&docker, &plan);
+    ok(&test.run_with(&["check", "release.deploy"]));
+    let first = deploy(&test, "1.0.0", true);
+    ok(&first);
+    assert_eq!(settled(&docker, port, "1.0.0"), ["1.0.0", "1.0.0"], "{}", first.stdout);
+
+    let load = Load::start(&docker, port);
+    let second = deploy(&test, "1.1.0", true);
+    std::thread::sleep(Duration::from_millis(300));
+    let answers = load.finish();
+    ok(&second);
+    assert!(second.stdout.contains("shop-1.1.0 serves on"), "the switch ran: {}", second.stdout);
+    let failed: Vec<&String> = answers.iter().filter_map(|a| a.result.as_ref().err()).collect();
+    assert!(
+        failed.is_empty(),
+        "{} of {} requests failed: {:?}",
+        failed.len(),
+        answers.len(),
+        &failed[..failed.len().min(5)]
+    );
+    assert!(answers.len() > 50, "only {} requests", answers.len());
+    assert_eq!(settled(&docker, port, "1.1.0"), ["1.1.0", "1.1.0"], "{}", second.stdout);
+    for host in &docker.fleet.hosts {
+        let mut containers = app_containers(&docker, &host.name);
+        containers.sort();
+        assert_eq!(containers, [("shop-1.0.0".to_string(), false), ("shop-1.1.0".to_string(), true)], "{}", host.name);
+    }
+
+    // 1.2.0 is installed and switched to, then `smoke` fails: every host
+    // switches back to 1.1.0 and 1.2.0 is removed.
+    let load = Load::start(&docker, port);
+    let third = deploy(&test, "1.2.0", true);
+    std::thread::sleep(Duration::from_millis(300));
+    let answers = load.finish();
+    assert_ne!(third.code, 0, "{}", third.stdout);
+    assert!(third.stdout.contains("shop-1.1.0 serves"), "the switch back ran: {}", third.stdout);
+    let failed: Vec<&String> = answers.iter().filter_map(|a| a.result.as_ref().err()).collect();
+    assert!(
+        failed.is_empty(),
+        "{} of {} requests failed: {:?}",
+        failed.len(),
+        answers.len(),
+        &failed[..failed.len().min(5)]
+    );
+    assert!(answers.iter().any(|a| a.result.as_deref() == Ok("1.2.0")), "1.2.0 never served before the switch back");
+    assert_eq!(settled(&docker, port, "1.1.0"), ["1.1.0", "1.1.0"], "{}", third.stdout);
+    for host in &docker.fleet.hosts {
+        let containers = app_containers(&docker, &host.name);
+        assert!(containers.contains(&("shop-1.1.0".to_string(), true)), "{}: {containers:?}", host.name);
+        assert!(!containers.iter().any(|(name, _)| name == "shop-1.2.0"), "{}: {containers:?}", host.name);
+    }
+}
+
 #[test]
 fn a_runner_killed_mid_switch_then_resume_and_rollback_leave_one_container_serving() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());

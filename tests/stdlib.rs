@@ -1165,7 +1165,20 @@ fn deploy_string(dir: &std::path::Path, files: &str) -> String {
     let mut shell = String::new();
     for file in files.split_whitespace() {
         let path = dir.join(file);
-        shell.push_str(&std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())));
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        // `#@include FILE` on a line of its own: FILE's text in its place
+        // (the switch script that container.app writes carries common.sh).
+        for line in text.split_inclusive('\n') {
+            match line.trim_end().strip_prefix("#@include ") {
+                Some(included) => {
+                    let path = dir.join(included.trim());
+                    shell.push_str(
+                        &std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
+                    );
+                }
+                None => shell.push_str(line),
+            }
+        }
     }
     let shell = shell.trim_end_matches('\n');
     let mut out = String::from("\"");

@@ -38,7 +38,8 @@ if ! wait_healthy "$new" "$port"; then
   die "$new never received a request: the proxy still sends to ${old:-nothing}"
 fi
 if [ "$switch" != true ]; then
-  say "$new is healthy on 127.0.0.1:$port beside ${old:-nothing}; the router (container.split) moves the traffic"
+  write_switch
+  say "$new is healthy on 127.0.0.1:$port beside ${old:-nothing}; the router (container.split) or $sd/switch $v moves the traffic"
   exit 0
 fi
 switch_to "$port"
