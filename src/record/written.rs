@@ -22,9 +22,6 @@ struct Progress {
     upto: u64,
     /// A write failed: waiting no longer makes sense.
     broken: bool,
-    /// How many hosts wait for a commit right now: the writer then commits
-    /// what it has at once instead of gathering more (`state::journal`).
-    waiting: usize,
 }
 
 /// Shared by the journal writer (which advances it) and the engine (which
@@ -60,11 +57,6 @@ impl Written {
         self.update(|progress| progress.broken = true);
     }
 
-    /// Whether a host waits for the journal now.
-    pub fn someone_waits(&self) -> bool {
-        self.progress.lock().is_ok_and(|progress| progress.waiting > 0)
-    }
-
     fn update(&self, change: impl FnOnce(&mut Progress)) {
         if let Ok(mut progress) = self.progress.lock() {
             change(&mut progress);
@@ -75,7 +67,6 @@ impl Written {
     /// Waits until every event numbered below `upto` is committed; at once
     /// when no journal writes this run's events.
     pub async fn wait_for(&self, upto: u64) -> Result<(), NotWritten> {
-        let _waiting = Waiting::on(self);
         let waited = tokio::time::timeout(LONGEST_WAIT, async {
             loop {
                 // Registered before the look, so an advance between the
@@ -92,27 +83,6 @@ impl Written {
         })
         .await;
         waited.unwrap_or(Err(NotWritten::TooSlow))
-    }
-}
-
-/// Counts a host among those waiting while it lives (a wait that ends in
-/// any way, a cancelled one included, is no longer counted).
-struct Waiting<'a>(&'a Written);
-
-impl<'a> Waiting<'a> {
-    fn on(written: &'a Written) -> Waiting<'a> {
-        if let Ok(mut progress) = written.progress.lock() {
-            progress.waiting += 1;
-        }
-        Waiting(written)
-    }
-}
-
-impl Drop for Waiting<'_> {
-    fn drop(&mut self) {
-        if let Ok(mut progress) = self.0.progress.lock() {
-            progress.waiting = progress.waiting.saturating_sub(1);
-        }
     }
 }
 
@@ -152,26 +122,5 @@ mod tests {
         written.track();
         written.break_off();
         assert_eq!(rt.block_on(written.wait_for(1)), Err(NotWritten::Broken));
-    }
-
-    #[test]
-    fn the_writer_sees_a_host_waiting_until_its_wait_ends() {
-        let rt = runtime();
-        let written = Written::default();
-        written.track();
-        assert!(!written.someone_waits());
-        let seen = rt.block_on(async {
-            let wait = tokio::spawn({
-                let written = written.clone();
-                async move { written.wait_for(2).await }
-            });
-            while !written.someone_waits() {
-                tokio::task::yield_now().await;
-            }
-            written.advance(2);
-            wait.await.unwrap()
-        });
-        assert_eq!(seen, Ok(()));
-        assert!(!written.someone_waits());
     }
 }

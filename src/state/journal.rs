@@ -1,13 +1,9 @@
 //! The journal: one more consumer of the engine's event stream. Every event
 //! (already redacted by the bus) is appended to the store, with the node-run
 //! rows it implies, by a writer thread that commits whatever has queued up
-//! in one transaction (group commit). After the first event of a batch it
-//! gathers more for up to [`GATHER`] — unless a host waits for the commit
-//! (write-ahead, `record::written`), which is committed at once. So a busy
-//! run of many short steps pays one transaction per few milliseconds, not
-//! one per event. A killed runner loses at most the batch being gathered or
-//! written (never a host's start: that is committed before its step runs);
-//! what was committed stays.
+//! in one transaction (group commit): many events per transaction when the
+//! engine is busy, a few milliseconds of delay when it is not. A killed
+//! runner loses at most the batch being written; what was committed stays.
 //!
 //! Seqs in the journal continue across resumes: a resumed run's events are
 //! numbered after the events already journaled for the same run.
@@ -26,10 +22,6 @@ use crate::record::EventSink;
 
 /// The most events one transaction takes.
 pub const MAX_BATCH: usize = 4096;
-
-/// How long the writer gathers events into one transaction when no host
-/// waits for it.
-pub const GATHER: std::time::Duration = std::time::Duration::from_millis(4);
 
 /// What the journal needs to know of the plan: each node's kind, and the
 /// batch (1-based) each host of a targeted stage runs in.
@@ -212,42 +204,19 @@ impl JournalSink {
                 // How far this run's events moved past seqs another writer took.
                 let mut shift = 0;
                 while let Ok(first) = receiver.recv() {
-                    let batch = gather(&receiver, first, &health);
+                    let mut batch = vec![first];
+                    while batch.len() < MAX_BATCH {
+                        match receiver.try_recv() {
+                            Ok(next) => batch.push(next),
+                            Err(_) => break,
+                        }
+                    }
                     write_batch(store.as_mut(), &writer_run, batch, &health, &mut shift);
                 }
             })
             .ok();
         JournalSink { run_id: run_id.to_string(), base_seq, index, sender: Some(sender), writer }
     }
-}
-
-/// The events of one transaction: `first`, what has queued up behind it,
-/// and what arrives within [`GATHER`] — looking every millisecond whether
-/// a host waits for the commit, which ends the gathering at once.
-fn gather(receiver: &mpsc::Receiver<Pending>, first: Pending, health: &JournalHealth) -> Vec<Pending> {
-    let written = health.warnings.written();
-    let until = std::time::Instant::now() + GATHER;
-    let mut batch = vec![first];
-    while batch.len() < MAX_BATCH {
-        match receiver.try_recv() {
-            Ok(next) => {
-                batch.push(next);
-                continue;
-            }
-            Err(mpsc::TryRecvError::Disconnected) => break,
-            Err(mpsc::TryRecvError::Empty) => {}
-        }
-        let now = std::time::Instant::now();
-        if now >= until || written.someone_waits() {
-            break;
-        }
-        match receiver.recv_timeout((until - now).min(std::time::Duration::from_millis(1))) {
-            Ok(next) => batch.push(next),
-            Err(mpsc::RecvTimeoutError::Timeout) => {}
-            Err(mpsc::RecvTimeoutError::Disconnected) => break,
-        }
-    }
-    batch
 }
 
 fn write_batch(store: &mut dyn StateStore, run_id: &str, batch: Vec<Pending>, health: &JournalHealth, shift: &mut u64) {
