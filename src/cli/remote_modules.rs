@@ -63,7 +63,7 @@ pub fn fetch(plan: &Path, update: Option<Option<String>>) -> ExitCode {
             println!("  {path}");
         }
     }
-    match lock.write_beside(plan) {
+    match crate::remote::write_lock(&lock, plan) {
         Ok(path) => {
             let count = lock.sources.len();
             eprintln!("wrote {} ({count} source{})", path.display(), if count == 1 { "" } else { "s" });

@@ -192,13 +192,6 @@ impl Lock {
                 format!("cannot write {}: {error}", path.display())
             },
         )?;
-        // A cached module opened on its own finds its imports through this lock.
-        for source in self.sources.values() {
-            let checkout = super::cache::checkout_dir(&source.url, &source.commit);
-            if checkout.is_dir() {
-                super::plans_of_checkout::remember(&checkout, plan);
-            }
-        }
         Ok(path)
     }
 }

@@ -55,6 +55,20 @@ pub trait RemoteModules {
     fn relative(&mut self, source: &str, path: &str) -> Result<RemoteFile, RemoteError>;
 }
 
+/// Writes `lock` beside `plan` (see [`Lock::write_beside`]) and remembers
+/// the plan as a user of each commit it names that the cache holds, so a
+/// cached module opened on its own finds its imports ([`plans_of_checkout`]).
+pub fn write_lock(lock: &Lock, plan: &Path) -> Result<PathBuf, String> {
+    let path = lock.write_beside(plan)?;
+    for source in lock.sources.values() {
+        let checkout = cache::checkout_dir(&source.url, &source.commit);
+        if checkout.is_dir() {
+            plans_of_checkout::remember(&checkout, plan);
+        }
+    }
+    Ok(path)
+}
+
 /// How many repositories are fetched at once.
 pub const PARALLEL_FETCHES: usize = 6;
 
