@@ -469,6 +469,18 @@ fn registry_less_mode_streams_the_image_to_each_host() {
 const HEALTHCHECK: &str = "HEALTHCHECK --interval=300ms --timeout=2s --retries=2 \
     CMD [\"/bin/busybox\", \"sh\", \"-c\", \"/bin/busybox wget -q -O /dev/null http://127.0.0.1:$PORT/health\"]\n";
 
+/// Not one request of the load failed (the first five failures otherwise).
+fn none_failed(answers: &[Answer]) {
+    let failed: Vec<&String> = answers.iter().filter_map(|a| a.result.as_ref().err()).collect();
+    assert!(
+        failed.is_empty(),
+        "{} of {} requests failed: {:?}",
+        failed.len(),
+        answers.len(),
+        &failed[..failed.len().min(5)]
+    );
+}
+
 /// `strategy blue_green` over containers: `container.app { switch = false }`
 /// installs the new container beside the old one on every host, the
 /// `switch` block moves each host with the script the stage wrote
@@ -509,14 +521,7 @@ fn blue_green_installs_everywhere_switches_each_host_and_switches_back() {
     let answers = load.finish();
     ok(&second);
     assert!(second.stdout.contains("shop-1.1.0 serves on"), "the switch ran: {}", second.stdout);
-    let failed: Vec<&String> = answers.iter().filter_map(|a| a.result.as_ref().err()).collect();
-    assert!(
-        failed.is_empty(),
-        "{} of {} requests failed: {:?}",
-        failed.len(),
-        answers.len(),
-        &failed[..failed.len().min(5)]
-    );
+    none_failed(&answers);
     assert!(answers.len() > 50, "only {} requests", answers.len());
     assert_eq!(settled(&docker, port, "1.1.0"), ["1.1.0", "1.1.0"], "{}", second.stdout);
     for host in &docker.fleet.hosts {
@@ -533,14 +538,7 @@ fn blue_green_installs_everywhere_switches_each_host_and_switches_back() {
     let answers = load.finish();
     assert_ne!(third.code, 0, "{}", third.stdout);
     assert!(third.stdout.contains("shop-1.1.0 serves"), "the switch back ran: {}", third.stdout);
-    let failed: Vec<&String> = answers.iter().filter_map(|a| a.result.as_ref().err()).collect();
-    assert!(
-        failed.is_empty(),
-        "{} of {} requests failed: {:?}",
-        failed.len(),
-        answers.len(),
-        &failed[..failed.len().min(5)]
-    );
+    none_failed(&answers);
     assert!(answers.iter().any(|a| a.result.as_deref() == Ok("1.2.0")), "1.2.0 never served before the switch back");
     assert_eq!(settled(&docker, port, "1.1.0"), ["1.1.0", "1.1.0"], "{}", third.stdout);
     for host in &docker.fleet.hosts {
