@@ -352,7 +352,46 @@ fn an_artifact_a_host_still_runs_is_kept(backend: &Backend) {
     assert_eq!(read(&test, "artifacts"), "built v1\nbuilt v2\nbuilt v3\ndropped v3\n");
 }
 
+/// `prepare` has no rollback block (W0001) and `migrate` is irreversible:
+/// both are left as they are, as the plan says; `web`'s undo decides.
+const LEFT_AS_IS: &str = r#"
+pipeline "shop" {}
+param version: string = "v1"
+environment production { hosts = ["h1", "h2"] }
+stage prepare { target = production  run "echo prepared ${version}" }
+stage migrate { needs = [prepare]  target = production  run "true"  irreversible = "forward-only schema" }
+stage web {
+  needs = [migrate]  target = production
+  run "test ! -f fail-${host}"
+  run "echo ${version} > on-${host}"
+  rollback { run "echo ${previous_version} > on-${host}" }
+}
+"#;
+
+fn units_left_as_is_do_not_put_a_host_in_doubt(backend: &Backend) {
+    let test = backend.apply(Test::new().plan(LEFT_AS_IS));
+    deploy(&test, "v1", &[]);
+    deploy(&test, "v2", &[]);
+    // deploy rollback: web undone on both hosts, the rest left as is → undone, on v1.
+    ok(&rollback(&test, &[]));
+    assert_eq!((read(&test, "on-h1"), read(&test, "on-h2")), ("v1\n".to_string(), "v1\n".to_string()));
+    assert_eq!(hosts(&test), vec![row("h1", "v1", "", "undone"), row("h2", "v1", "", "undone")]);
+    let status = test.run_with(&["status", "--json"]);
+    let status: Value = serde_json::from_str(&status.stdout).unwrap_or_else(|e| panic!("{e}: {}", status.stdout));
+    assert_eq!(status["environments"][0]["current_version"], "v1", "{status}");
+    assert_eq!(status["environments"][0]["mixed"], false, "{status}");
+    // A run that fails on h2 undoes web on h1 in the same run: h1 is back, unchanged.
+    deploy(&test, "v2", &[]);
+    std::fs::write(test.path().join("fail-h2"), "").unwrap_or_else(|e| panic!("{e}"));
+    let failed = test.run_with(&["run", "release.deploy", "--set", "version=v3"]);
+    assert_eq!(failed.code, 2, "{}{}", failed.stdout, failed.stderr);
+    assert_eq!(read(&test, "on-h1"), "v2\n");
+    let h1 = hosts(&test).into_iter().find(|h| h.0 == "h1");
+    assert_eq!(h1, Some(row("h1", "v2", "v1", "ok")));
+}
+
 on_both_backends!(
+    units_left_as_is_do_not_put_a_host_in_doubt,
     an_artifact_a_host_still_runs_is_kept,
     a_crashed_rollback_leaves_its_hosts_unknown_and_the_next_one_finishes,
     two_rollbacks_at_once_walk_each_host_back_once,

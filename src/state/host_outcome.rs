@@ -130,22 +130,25 @@ pub fn outcomes(topology: &Topology, node_runs: &[NodeRun], undos: &[Undo]) -> V
     let mut out = Vec::new();
     for key in order {
         let Some(runs) = units.get(&key) else { continue };
-        let mut undone = 0;
+        let undo_of = |run: &NodeRun| {
+            let host = (!run.host.is_empty()).then_some(run.host.as_str());
+            undos
+                .iter()
+                .rev()
+                .find(|(node, undo_host, _)| *node == run.node && undo_host.as_deref() == host)
+                .map(|(_, _, status)| *status)
+        };
+        let undone = runs.iter().filter(|run| undo_of(run) == Some(RollbackStatus::Succeeded)).count();
         let mut kept = 0;
         let mut failed = false;
         let mut unknown = false;
         for run in runs {
-            let host = (!run.host.is_empty()).then_some(run.host.as_str());
-            let undo = undos
-                .iter()
-                .rev()
-                .find(|(node, undo_host, _)| *node == run.node && undo_host.as_deref() == host)
-                .map(|(_, _, status)| *status);
-            match undo {
-                Some(RollbackStatus::Succeeded) => {
-                    undone += 1;
-                    continue;
-                }
+            match undo_of(run) {
+                Some(RollbackStatus::Succeeded) => continue,
+                // Left as it is, as the plan says (`irreversible`, or no
+                // rollback block: W0001): beside units that were undone the
+                // host is back where it was; alone, it ran the new version.
+                Some(RollbackStatus::Irreversible | RollbackStatus::Missing) if undone > 0 => continue,
                 Some(RollbackStatus::Failed | RollbackStatus::Cancelled) => unknown = true,
                 _ => {}
             }
@@ -175,9 +178,10 @@ pub fn outcomes(topology: &Topology, node_runs: &[NodeRun], undos: &[Undo]) -> V
 }
 
 /// What a `deploy rollback` did to each host, from its `rollback_step`
-/// events: every unit on the host undone → `undone`; an undo that failed
-/// or was cancelled, or some units undone and others left as they are
-/// (irreversible, no rollback block) → `unknown`; nothing undone → no change.
+/// events: every unit on the host that has an undo undone → `undone` (units
+/// the plan leaves as they are — `irreversible`, no rollback block — do not
+/// count); an undo that failed or was cancelled → `unknown`; nothing undone
+/// → no change.
 pub fn undone_hosts(topology: &Topology, undos: &[Undo]) -> Vec<HostOutcome> {
     let mut order: Vec<(String, String)> = Vec::new();
     let mut statuses: HashMap<(String, String), Vec<RollbackStatus>> = HashMap::new();
@@ -192,14 +196,18 @@ pub fn undone_hosts(topology: &Topology, undos: &[Undo]) -> Vec<HostOutcome> {
     let mut out = Vec::new();
     for key in order {
         let Some(list) = statuses.get(&key) else { continue };
-        let undone = list.iter().filter(|status| **status == RollbackStatus::Succeeded).count();
-        if undone == 0
-            && list.iter().all(|status| matches!(status, RollbackStatus::Irreversible | RollbackStatus::Missing))
-        {
+        // A unit the plan says is left as it is (`irreversible`, or no
+        // rollback block: W0001) is neither undone nor in doubt: the host
+        // is undone when every unit that has an undo was undone.
+        let undoable: Vec<&RollbackStatus> = list
+            .iter()
+            .filter(|status| !matches!(status, RollbackStatus::Irreversible | RollbackStatus::Missing))
+            .collect();
+        if undoable.is_empty() {
             continue;
         }
-        let state = if undone == list.len() { HostState::Undone } else { HostState::Unknown };
-        out.push((key.0, key.1, state));
+        let undone = undoable.iter().all(|status| **status == RollbackStatus::Succeeded);
+        out.push((key.0, key.1, if undone { HostState::Undone } else { HostState::Unknown }));
     }
     out
 }
@@ -282,7 +290,7 @@ mod tests {
     }
 
     #[test]
-    fn undone_hosts_are_unchanged_and_half_undone_ones_unknown() {
+    fn undone_hosts_are_unchanged_and_ones_in_doubt_unknown() {
         let runs = vec![
             unit("web", "", "failed"),
             unit("web", "h1", "succeeded"),
@@ -301,7 +309,8 @@ mod tests {
         ];
         let outcomes = outcomes(&topology(), &runs, &undos);
         assert_eq!(state_of(&outcomes, "h1"), None);
-        assert_eq!(state_of(&outcomes, "h2"), Some(HostState::Unknown));
+        // `db` is irreversible, `web` was undone: back where it was.
+        assert_eq!(state_of(&outcomes, "h2"), None);
         // Failed while its stage failed, and not undone: nothing says what it runs.
         assert_eq!(state_of(&outcomes, "h3"), Some(HostState::Unknown));
         assert_eq!(state_of(&outcomes, "h4"), Some(HostState::Unknown));
@@ -317,12 +326,16 @@ mod tests {
             undo("web", "h3", RollbackStatus::Irreversible),
             undo("web", "h4", RollbackStatus::Succeeded),
             undo("db", "h4", RollbackStatus::Missing),
+            undo("web", "h5", RollbackStatus::Succeeded),
+            undo("db", "h5", RollbackStatus::Failed),
         ];
         let hosts = undone_hosts(&topology(), &undos);
         assert_eq!(state_of(&hosts, "h1"), Some(HostState::Undone));
         assert_eq!(state_of(&hosts, "h2"), Some(HostState::Unknown));
         assert_eq!(state_of(&hosts, "h3"), None);
-        assert_eq!(state_of(&hosts, "h4"), Some(HostState::Unknown));
+        // Its other stage has no rollback block: left as is, as the plan says (W0001).
+        assert_eq!(state_of(&hosts, "h4"), Some(HostState::Undone));
+        assert_eq!(state_of(&hosts, "h5"), Some(HostState::Unknown));
     }
 
     #[test]
