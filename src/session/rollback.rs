@@ -418,9 +418,13 @@ impl ClaimedRollback {
             crate::engine::undo_past_run::undo_past_run(engine_graph, inputs, options, parts, sinks, interrupts, undo)
                 .await
         })?;
-        let mut problems = record_end(&mut guard, &finish_of(&holder.run_id, &report, None), &health);
+        // What the hosts run now first, then the rollback's end: whoever
+        // sees it finished (`deploy status`, GET /api/runs) then finds its
+        // hosts recorded, never the window between the two.
         let end = Undone { holder: &holder, target: &target, environments: &environments, hosts: hosts.as_ref() };
-        problems.extend(end.record(guard.store(), &graph, report.status));
+        let recorded = end.record(guard.store(), &graph, report.status);
+        let mut problems = record_end(&mut guard, &finish_of(&holder.run_id, &report, None), &health);
+        problems.extend(recorded);
         release(guard, &mut problems);
         let failure = crate::session::SessionError::of_run(&graph.plan, &report);
         Ok(RunEnd { run_id: holder.run_id, report, problems, failure })
