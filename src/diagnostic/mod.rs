@@ -18,7 +18,7 @@ pub enum Severity {
 }
 
 /// A place in a file, with what to say about it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Label {
     pub file: FileId,
     pub span: Span,
