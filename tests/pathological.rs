@@ -385,3 +385,19 @@ fn ten_thousand_broken_stages_are_each_reported_in_linear_time() {
 fn ten_thousand_stages_with_a_missing_bracket_each_say_so() {
     check_many_broken_stages(10_000, "E0001", |i| format!("stage s{i} {{ needs = [build"));
 }
+
+/// A chain of 24,000 `needs` (each stage needs the one before): the search
+/// for cycles once recursed along it and overflowed the stack, aborting
+/// `deploy check`.
+#[test]
+fn a_24000_stage_needs_chain_is_checked_without_overflowing_the_stack() {
+    let mut plan = String::from("stage s0 { run \"true\"  irreversible = \"demo\" }\n");
+    for i in 1..24_000 {
+        plan.push_str(&format!("stage s{i} {{ needs = [s{}]  run \"true\"  irreversible = \"demo\" }}\n", i - 1));
+    }
+    let test = Test::new().plan(&plan);
+    let (output, elapsed) = run_timed(&test, &["check", "release.deploy"]);
+    eprintln!("check of a 24,000-stage chain: {elapsed:?}");
+    assert_eq!(output.code, 0, "{}{}", output.stdout, output.stderr);
+    assert_fast(elapsed, "check of a 24,000-stage chain");
+}
