@@ -349,6 +349,9 @@ stage deploy {
     assert!(output.stdout.contains("unbounded: go waits for an approval"), "{}", output.stdout);
     // build once, deploy on four hosts, one at a time.
     assert!(output.stdout.contains("to roll back: at most 14m"), "{}", output.stdout);
+    // The analysis gate runs inside the canary: in no wave, shown under its stage.
+    assert!(output.stdout.contains("    decides gate smoke: check every 5s within 2m"), "{}", output.stdout);
+    assert!(!output.stdout.lines().any(|l| l.starts_with("Wave") && l.contains("smoke")), "{}", output.stdout);
     let json = test.run_with(&["plan", "release.deploy", "--format", "json"]);
     let value: Value = serde_json::from_str(&json.stdout).unwrap_or_default();
     assert_eq!(value["worst_case"]["complete"]["millis"], 2_630_000);

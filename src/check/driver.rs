@@ -33,6 +33,7 @@ pub fn lower(
         environments: Vec::new(),
         environment_secrets: Vec::new(),
         pipeline: default_settings(plan_file),
+        doc_comments: HashMap::new(),
     };
     let Some(root) = loaded.modules.first() else {
         return Ok((None, lowering.diagnostics));
@@ -366,7 +367,6 @@ fn lower_inputs(
     items: &[Item],
     sets: &[(String, String)],
 ) -> (Vec<ParamDef>, Vec<SecretDef>) {
-    let text = lowering.text_of(file).to_string();
     let mut diagnostics = Vec::new();
     let empty = PlanNames::default();
     let scope = NamesInScope { plan: Some(&empty), template_params: None, env: EnvContext::None, builtins: false };
@@ -406,7 +406,7 @@ fn lower_inputs(
                     name: param.name.name.to_string(),
                     ty,
                     default,
-                    doc: crate::syntax::doc_comment(&text, param.span.start),
+                    doc: lowering.doc_comment(file, param.span.start),
                     location: Location { file, span: param.span },
                 });
             }

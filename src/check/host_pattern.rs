@@ -7,6 +7,7 @@
 //! order on the command line does not matter; only `&`/`!` terms start
 //! from every host.
 
+use std::collections::HashSet;
 use std::path::Path;
 
 /// The hosts and groups a pattern is matched against.
@@ -16,11 +17,13 @@ pub struct HostUniverse {
     pub hosts: Vec<String>,
     /// Inventory groups and their hosts (in inventory order).
     pub groups: Vec<(String, Vec<String>)>,
+    /// The names in `hosts`, so adding 100,000 hosts takes linear time.
+    known: HashSet<String>,
 }
 
 impl HostUniverse {
     pub fn add_host(&mut self, host: &str) {
-        if !self.hosts.iter().any(|known| known == host) {
+        if self.known.insert(host.to_string()) {
             self.hosts.push(host.to_string());
         }
     }
@@ -135,20 +138,18 @@ pub fn select(terms: &[String], universe: &HostUniverse) -> Result<Vec<String>, 
         }
     };
     let plain: Vec<&String> = terms.iter().filter(|t| !t.starts_with('&') && !t.starts_with('!')).collect();
-    let mut chosen: Vec<String> = if plain.is_empty() { universe.hosts.clone() } else { Vec::new() };
+    // Sets, so a pattern over 100,000 hosts is matched in linear time.
+    let mut chosen: HashSet<String> =
+        if plain.is_empty() { universe.hosts.iter().cloned().collect() } else { HashSet::new() };
     for term in plain {
-        for host in matched(term) {
-            if !chosen.contains(&host) {
-                chosen.push(host);
-            }
-        }
+        chosen.extend(matched(term));
     }
     for term in terms.iter().filter_map(|t| t.strip_prefix('&')) {
-        let keep = matched(term);
+        let keep: HashSet<String> = matched(term).into_iter().collect();
         chosen.retain(|host| keep.contains(host));
     }
     for term in terms.iter().filter_map(|t| t.strip_prefix('!')) {
-        let drop = matched(term);
+        let drop: HashSet<String> = matched(term).into_iter().collect();
         chosen.retain(|host| !drop.contains(host));
     }
     if !unknown.is_empty() {
@@ -159,7 +160,7 @@ pub fn select(terms: &[String], universe: &HostUniverse) -> Result<Vec<String>, 
         }
         return Err(unknown);
     }
-    Ok(universe.hosts.iter().filter(|host| chosen.contains(host)).cloned().collect())
+    Ok(universe.hosts.iter().filter(|host| chosen.contains(*host)).cloned().collect())
 }
 
 /// The hosts one term names (empty: none).

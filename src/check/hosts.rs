@@ -31,9 +31,12 @@ pub fn lower_hosts(typer: &mut Typer, environment: &str, value: &ast::Value) -> 
         );
     }
     let mut hosts: Vec<HostDef> = Vec::new();
+    // The names listed so far: a list of 100,000 hosts is checked for
+    // repeats in linear time.
+    let mut names: std::collections::HashSet<String> = std::collections::HashSet::with_capacity(items.len());
     for item in items {
         let Some(host) = lower_host(typer, item) else { continue };
-        if host.name.trim().is_empty() || hosts.iter().any(|h| h.name == host.name) {
+        if host.name.trim().is_empty() || !names.insert(host.name.clone()) {
             typer.diagnostics.push(
                 Diagnostic::new(Code::InvalidValue, format!("host `{}` is empty or listed twice", host.name)).at(
                     typer.file,

@@ -123,12 +123,13 @@ fn check_one(dir: &Path, relative: &str) -> usize {
     if let Some(doc) = document(relative, &text).ok().and_then(|module| module.doc) {
         docs.push(("the module's doc comment".into(), 1, doc));
     }
+    let doc_comments = crate::syntax::DocComments::of(&text);
     for item in &ast.items {
         let crate::syntax::ast::Item::Template(template) = item else { continue };
         let line = line_of(&text, template.span.start);
         let name = template.name.name.to_string();
-        match crate::syntax::doc_comment(&text, template.span.start) {
-            Some(doc) => docs.push((format!("the doc comment of `{name}`"), line, doc)),
+        match doc_comments.above(template.span.start) {
+            Some(doc) => docs.push((format!("the doc comment of `{name}`"), line, doc.to_string())),
             None => {
                 eprintln!(
                     "{relative}:{line}: template `{name}` has no doc comment: say what it does in `///` lines above it"

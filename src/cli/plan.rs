@@ -1,6 +1,7 @@
 //! `deploy plan FILE [--set k=v]... [--format json]` — a preview without side
 //! effects: waves, resolved commands, hosts, batches and rollback coverage.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 
 use super::load::{load_inputs_reading, load_selected_graph};
@@ -155,13 +156,19 @@ pub fn render(preview: &Preview) -> String {
         }
     }
     super::plan_hosts::render(&preview.environments, &mut out);
+    // Each node by name (the first of a name), found once: looking through
+    // every node for each made the plan of 24,000 stages quadratic.
+    let mut by_name: HashMap<&str, usize> = HashMap::with_capacity(preview.nodes.len());
+    for (index, node) in preview.nodes.iter().enumerate() {
+        by_name.entry(node.name.as_str()).or_insert(index);
+    }
     for (index, wave) in preview.waves.iter().enumerate() {
         push(&mut out, String::new());
         let parallel = if wave.len() > 1 { " (in parallel)" } else { "" };
         push(&mut out, format!("Wave {}{parallel}: {}", index + 1, wave.join(", ")));
         for name in wave {
-            let Some(node) = preview.nodes.iter().find(|n| &n.name == name) else { continue };
-            render_node(&mut out, preview, node);
+            let Some(node) = by_name.get(name.as_str()).and_then(|i| preview.nodes.get(*i)) else { continue };
+            render_node(&mut out, preview, &by_name, node);
         }
     }
     render_coverage(&mut out, &preview.coverage, &preview.rollback_path);
@@ -174,7 +181,7 @@ pub fn render(preview: &Preview) -> String {
 }
 
 /// A node of a wave: what it is, where it runs, its commands and rollback.
-fn render_node(out: &mut String, preview: &Preview, node: &NodePreview) {
+fn render_node(out: &mut String, preview: &Preview, by_name: &HashMap<&str, usize>, node: &NodePreview) {
     let kind = match node.kind {
         NodeKind::Stage => "stage",
         NodeKind::Gate => "gate",
@@ -202,12 +209,18 @@ fn render_node(out: &mut String, preview: &Preview, node: &NodePreview) {
     for line in &node.gate {
         push(out, format!("    {line}"));
     }
-    for gate in preview.nodes.iter().filter(|g| node.decides.contains(&g.name)) {
+    // In the plan's order, each once.
+    let mut decided: Vec<usize> = node.decides.iter().filter_map(|name| by_name.get(name.as_str()).copied()).collect();
+    decided.sort_unstable();
+    decided.dedup();
+    for gate in decided.iter().filter_map(|i| preview.nodes.get(*i)) {
         push(out, format!("    decides gate {}: {}", gate.name, gate.gate.join("; ")));
     }
     if node.target.is_some() {
         push(out, format!("    strategy: {}", node.strategy));
-        if let Some(router) = node.router.as_ref().and_then(|name| preview.nodes.iter().find(|n| &n.name == name)) {
+        if let Some(router) =
+            node.router.as_ref().and_then(|name| by_name.get(name.as_str())).and_then(|i| preview.nodes.get(*i))
+        {
             push(out, router_line(router));
         }
         match &node.traffic {

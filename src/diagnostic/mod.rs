@@ -18,7 +18,7 @@ pub enum Severity {
 }
 
 /// A place in a file, with what to say about it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Label {
     pub file: FileId,
     pub span: Span,
@@ -159,19 +159,83 @@ impl IntoIterator for Diagnostics {
     }
 }
 
-/// The closest candidate to a misspelt name, for "did you mean".
+/// The closest candidate to a misspelt name, for "did you mean" (the
+/// first of the closest). Asked once per unknown name of a plan with
+/// thousands of names, so a candidate is dropped as soon as it cannot be
+/// close enough: by its length, then row by row of the distance.
 pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    let limit = (name.chars().count() / 3).max(1);
-    candidates
-        .into_iter()
-        .map(|candidate| (edit_distance(name, candidate), candidate))
-        .filter(|(distance, _)| *distance <= limit)
-        .min_by_key(|(distance, _)| *distance)
-        .map(|(_, candidate)| candidate)
+    let name: Vec<char> = name.chars().collect();
+    let limit = (name.len() / 3).max(1);
+    let mut best: Option<(usize, &'a str)> = None;
+    let mut candidate_chars: Vec<char> = Vec::new();
+    let mut rows = DistanceRows::default();
+    for candidate in candidates {
+        // Closer than the best so far, or not worth computing.
+        let wanted = best.map_or(limit, |(distance, _)| distance.saturating_sub(1));
+        let length = candidate.chars().count();
+        if length.abs_diff(name.len()) > wanted {
+            continue;
+        }
+        candidate_chars.clear();
+        candidate_chars.extend(candidate.chars());
+        if let Some(distance) = rows.distance_within(&name, &candidate_chars, wanted) {
+            best = Some((distance, candidate));
+            if distance == 0 {
+                break;
+            }
+        }
+    }
+    best.map(|(_, candidate)| candidate)
 }
 
-/// Optimal string alignment distance: insertions, deletions, substitutions
-/// and transpositions of neighbours each cost one.
+/// The rows of an edit distance, kept between candidates.
+#[derive(Default)]
+struct DistanceRows {
+    before_last: Vec<usize>,
+    last: Vec<usize>,
+    current: Vec<usize>,
+}
+
+impl DistanceRows {
+    /// The optimal string alignment distance of `a` and `b` (insertions,
+    /// deletions, substitutions and transpositions of neighbours each cost
+    /// one) when it is at most `limit`.
+    fn distance_within(&mut self, a: &[char], b: &[char], limit: usize) -> Option<usize> {
+        let width = b.len() + 1;
+        self.before_last.clear();
+        self.before_last.resize(width, usize::MAX);
+        self.last.clear();
+        self.last.extend(0..width);
+        let mut last_min = 0;
+        for i in 1..=a.len() {
+            self.current.clear();
+            self.current.push(i);
+            let mut row_min = i;
+            for j in 1..width {
+                let cost = usize::from(a[i - 1] != b[j - 1]);
+                let mut best = (self.last[j] + 1).min(self.current[j - 1] + 1).min(self.last[j - 1] + cost);
+                if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                    best = best.min(self.before_last[j - 2].saturating_add(1));
+                }
+                self.current.push(best);
+                row_min = row_min.min(best);
+            }
+            // Every later cell comes from this row, the one before (plus a
+            // transposition) or its own line's start, all past the limit.
+            if row_min > limit && last_min > limit && i > limit {
+                return None;
+            }
+            std::mem::swap(&mut self.before_last, &mut self.last);
+            std::mem::swap(&mut self.last, &mut self.current);
+            last_min = row_min;
+        }
+        self.last.get(b.len()).copied().filter(|distance| *distance <= limit)
+    }
+}
+
+/// Optimal string alignment distance, without a limit (what
+/// [`DistanceRows::distance_within`] is held to).
+#[cfg(test)]
 fn edit_distance(a: &str, b: &str) -> usize {
     let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
@@ -205,5 +269,31 @@ mod tests {
     fn suggests_close_names_only() {
         assert_eq!(did_you_mean("biuld", ["build", "deploy"]), Some("build"));
         assert_eq!(did_you_mean("xyz", ["build", "deploy"]), None);
+    }
+
+    /// The same answer as the distance of every candidate, the first of
+    /// the closest, on random names over a small alphabet.
+    #[test]
+    fn pruning_changes_no_suggestion() {
+        let mut seed = 11u64;
+        let mut next = move |bound: usize| {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (seed >> 33) as usize % bound
+        };
+        let word = |next: &mut dyn FnMut(usize) -> usize| -> String {
+            (0..next(10)).map(|_| ['a', 'b', 'c', 'é'][next(4)]).collect()
+        };
+        for _ in 0..3_000 {
+            let name = word(&mut next);
+            let candidates: Vec<String> = (0..next(8)).map(|_| word(&mut next)).collect();
+            let limit = (name.chars().count() / 3).max(1);
+            let expected = candidates
+                .iter()
+                .map(|candidate| (edit_distance(&name, candidate), candidate.as_str()))
+                .filter(|(distance, _)| *distance <= limit)
+                .min_by_key(|(distance, _)| *distance)
+                .map(|(_, candidate)| candidate);
+            assert_eq!(did_you_mean(&name, candidates.iter().map(String::as_str)), expected, "{name} {candidates:?}");
+        }
     }
 }

@@ -2,11 +2,17 @@
 
 use std::fmt;
 
-use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use miette::{
+    GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteError, MietteSpanContents, NamedSource, SourceCode,
+    SourceSpan, SpanContents,
+};
 use serde::Serialize;
 
 use super::{Diagnostic, Label, Severity};
-use crate::source::{line_column, LineColumn, SourceMap};
+use crate::source::{FileId, LineColumn, LineIndex, SourceMap};
 
 /// How a terminal report looks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,8 +46,9 @@ pub fn render_terminal(diagnostics: &[Diagnostic], sources: &SourceMap, style: R
     };
     let handler = GraphicalReportHandler::new_themed(theme).with_width(100);
     let mut out = String::new();
+    let mut snippets = SnippetSources::default();
     for diagnostic in diagnostics {
-        let shown = Shown::from_diagnostic(diagnostic, sources);
+        let shown = Shown::from_diagnostic(diagnostic, sources, &mut snippets);
         if handler.render_report(&mut out, &shown).is_err() {
             out.push_str(&format!("{}: {}\n", diagnostic.code, diagnostic.message));
         }
@@ -58,13 +65,13 @@ struct Shown {
     code: Option<String>,
     severity: miette::Severity,
     help: Option<String>,
-    source: Option<NamedSource<String>>,
+    source: Option<NamedSource<Snippets>>,
     labels: Vec<LabeledSpan>,
     related: Vec<Shown>,
 }
 
 impl Shown {
-    fn from_diagnostic(diagnostic: &Diagnostic, sources: &SourceMap) -> Shown {
+    fn from_diagnostic(diagnostic: &Diagnostic, sources: &SourceMap, snippets: &mut SnippetSources) -> Shown {
         let severity = match diagnostic.severity {
             Severity::Error => miette::Severity::Error,
             Severity::Warning => miette::Severity::Warning,
@@ -84,14 +91,14 @@ impl Shown {
         let Some(file) = sources.get(primary.file) else {
             return shown;
         };
-        shown.source = Some(NamedSource::new(&file.name, printable(&file.text)));
+        shown.source = Some(NamedSource::new(&file.name, snippets.of(primary.file, sources)));
         shown.labels.push(labeled(primary, &file.text, true));
-        let line_of = |offset: usize| file.text[..offset.min(file.text.len())].matches('\n').count();
-        let primary_line = line_of(primary.span.start);
+        let lines = file.line_index();
+        let primary_line = lines.line(primary.span.start);
         for label in &diagnostic.secondary {
             // A label near the primary one shares its snippet; a far one gets
             // a snippet of its own rather than every line in between.
-            let near = line_of(label.span.start).abs_diff(primary_line) <= MAX_SNIPPET_GAP;
+            let near = lines.line(label.span.start).abs_diff(primary_line) <= MAX_SNIPPET_GAP;
             if label.file == primary.file && near {
                 shown.labels.push(labeled(label, &file.text, false));
             } else if let Some(other) = sources.get(label.file) {
@@ -101,13 +108,78 @@ impl Shown {
                     code: None,
                     severity: miette::Severity::Advice,
                     help: None,
-                    source: Some(NamedSource::new(other_name, printable(&other.text))),
+                    source: Some(NamedSource::new(other_name, snippets.of(label.file, sources))),
                     labels: vec![labeled(label, &other.text, true)],
                     related: Vec::new(),
                 });
             }
         }
         shown
+    }
+}
+
+/// Each file's text as the terminal is shown it (see [`printable`]) with
+/// its line index, made once per file however many diagnostics it has.
+#[derive(Default)]
+struct SnippetSources {
+    by_file: HashMap<FileId, Snippets>,
+}
+
+impl SnippetSources {
+    fn of(&mut self, file: FileId, sources: &SourceMap) -> Snippets {
+        self.by_file
+            .entry(file)
+            .or_insert_with(|| match sources.get(file) {
+                Some(source) => {
+                    Snippets { text: Arc::from(printable(&source.text)), lines: Arc::new(source.line_index().clone()) }
+                }
+                None => Snippets { text: Arc::from(""), lines: Arc::new(LineIndex::of("")) },
+            })
+            .clone()
+    }
+}
+
+/// A file's text for miette, which reads a snippet by scanning the text
+/// from its start: here only the lines around the snippet are scanned, so
+/// a file with thousands of diagnostics renders in linear time. What miette
+/// is given is the same as from the whole text, positions included.
+#[derive(Clone, Debug)]
+struct Snippets {
+    text: Arc<str>,
+    /// `text` has the lines of the source (`printable` keeps every byte).
+    lines: Arc<LineIndex>,
+}
+
+impl SourceCode for Snippets {
+    fn read_span<'a>(
+        &'a self,
+        span: &SourceSpan,
+        context_lines_before: usize,
+        context_lines_after: usize,
+    ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
+        let text: &str = &self.text;
+        let span_end = span.offset().saturating_add(span.len());
+        if span_end > text.len() {
+            return Err(MietteError::OutOfBounds);
+        }
+        // Whole lines from before the context to past it (a lone `\r`,
+        // a line break to miette, only makes lines shorter).
+        let first_line = self.lines.line(span.offset()).saturating_sub(context_lines_before + 1);
+        let last_line = self.lines.line(span_end).saturating_add(context_lines_after + 2);
+        let window_start = self.lines.line_start(first_line, text);
+        let window_end = self.lines.line_start(last_line, text);
+        let window = text.as_bytes().get(window_start..window_end).ok_or(MietteError::OutOfBounds)?;
+        let inner = SourceSpan::new((span.offset() - window_start).into(), span.len());
+        let contents = window.read_span(&inner, context_lines_before, context_lines_after)?;
+        let lines_before = first_line + self.lines.lone_returns_before(window_start);
+        let at = SourceSpan::new((contents.span().offset() + window_start).into(), contents.span().len());
+        Ok(Box::new(MietteSpanContents::new(
+            contents.data(),
+            at,
+            contents.line() + lines_before,
+            contents.column(),
+            contents.line_count() + lines_before,
+        )))
     }
 }
 
@@ -204,10 +276,11 @@ pub struct JsonRange {
 
 fn json_range(label: &Label, sources: &SourceMap) -> Option<JsonRange> {
     let file = sources.get(label.file)?;
+    let lines = file.line_index();
     Some(JsonRange {
         file: file.name.clone(),
-        start: line_column(&file.text, label.span.start),
-        end: line_column(&file.text, label.span.end),
+        start: lines.line_column(&file.text, label.span.start),
+        end: lines.line_column(&file.text, label.span.end),
     })
 }
 
@@ -246,4 +319,43 @@ fn printable(text: &str) -> String {
         return text.to_string();
     }
     text.chars().map(|c| if control(c) { '?' } else { c }).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What miette reads of a span is the same from [`Snippets`] as from
+    /// the whole text: lines, columns and the merging of nearby labels.
+    #[test]
+    fn snippets_read_what_the_whole_text_gives() {
+        let text = "stage a {\r\n\ttimeout = 5x\r\n}\nstage b { run \"é\" }\rold mac line\n\n\nstage c {\n  x = 1\n}\n"
+            .repeat(3);
+        let text = text.as_str();
+        let snippets = Snippets { text: Arc::from(text), lines: Arc::new(LineIndex::of(text)) };
+        let whole = text.to_string();
+        for start in 0..=text.len() {
+            for length in [0, 1, 3, 12, 40] {
+                let span = SourceSpan::new(start.into(), length.min(text.len() - start));
+                for context in 0..4 {
+                    let expected = whole.read_span(&span, context, context);
+                    let got = snippets.read_span(&span, context, context);
+                    match (expected, got) {
+                        (Ok(expected), Ok(got)) => {
+                            let at = format!("span {start}+{length}, context {context}");
+                            assert_eq!(expected.data(), got.data(), "{at}");
+                            assert_eq!(expected.span(), got.span(), "{at}");
+                            assert_eq!(expected.line(), got.line(), "{at}");
+                            assert_eq!(expected.column(), got.column(), "{at}");
+                            assert_eq!(expected.line_count(), got.line_count(), "{at}");
+                        }
+                        (Err(_), Err(_)) => {}
+                        (expected, got) => {
+                            panic!("span {start}+{length}: {:?} vs {:?}", expected.is_ok(), got.is_ok())
+                        }
+                    }
+                }
+            }
+        }
+    }
 }

@@ -44,7 +44,8 @@ pub fn completions(document: &Document, offset: usize) -> Option<Vec<CompletionI
     let mut items = Vec::new();
     if "std/".starts_with(typed) || typed.starts_with("std/") {
         for (name, source) in crate::stdlib::MODULES {
-            let summary = source.lines().find_map(|l| l.trim().strip_prefix("///")).unwrap_or_default().trim();
+            let docs = crate::syntax::DocComments::of(source);
+            let summary = docs.first_line().unwrap_or_default().trim();
             items.push(edit(name, CompletionItemKind::MODULE, summary));
         }
     }

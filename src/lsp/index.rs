@@ -5,6 +5,7 @@
 use crate::syntax::ast::*;
 use crate::syntax::lexer::Tokens;
 use crate::syntax::span::Span;
+use crate::syntax::DocComments;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SymbolKind {
@@ -104,8 +105,9 @@ struct Context {
 impl FileIndex {
     pub fn build(text: &str, tokens: &Tokens, module: &Module) -> FileIndex {
         let mut index = FileIndex::default();
+        let docs = DocComments::of_tokens(text, tokens);
         for item in &module.items {
-            index.declare(text, tokens, item);
+            index.declare(text, tokens, &docs, item);
         }
         for item in &module.items {
             index.walk_item(item);
@@ -145,9 +147,9 @@ impl FileIndex {
         });
     }
 
-    fn declare(&mut self, text: &str, tokens: &Tokens, item: &Item) {
+    fn declare(&mut self, text: &str, tokens: &Tokens, docs: &DocComments, item: &Item) {
         let span = item.span();
-        let doc = crate::syntax::doc_comment(text, span.start);
+        let doc = docs.above(span.start).map(str::to_string);
         let body_start = match item {
             Item::Pipeline(p) => Some(p.body.span.start),
             Item::Environment(e) => Some(e.body.span.start),
@@ -180,7 +182,7 @@ impl FileIndex {
                     for var in &named.body.entries {
                         if let Entry::Attribute(attribute) = var {
                             let header = tokens.header(text, attribute.span.start, attribute.span.end);
-                            let doc = crate::syntax::doc_comment(text, attribute.span.start);
+                            let doc = docs.above(attribute.span.start).map(str::to_string);
                             self.define(kind, &attribute.name, attribute.span, header, doc);
                             if let Some(last) = self.definitions.last_mut() {
                                 last.parent = Some(parent);
@@ -194,7 +196,7 @@ impl FileIndex {
                 let parent = self.definitions.len() - 1;
                 for param in &template.params {
                     let header = tokens.header(text, param.span.start, param.span.end);
-                    let doc = crate::syntax::doc_comment(text, param.span.start);
+                    let doc = docs.above(param.span.start).map(str::to_string);
                     self.define(SymbolKind::TemplateParam, &param.name, param.span, header, doc);
                     if let Some(last) = self.definitions.last_mut() {
                         last.parent = Some(parent);

@@ -6,6 +6,7 @@
 use crate::diagnostic::Diagnostic;
 use crate::syntax::ast::{Item, NodeKind};
 use crate::syntax::span::{FileId, Span};
+use crate::syntax::DocComments;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ModuleDoc {
@@ -37,6 +38,8 @@ pub struct ParamDoc {
 /// when it does not parse.
 pub fn document(name: &str, text: &str) -> Result<ModuleDoc, Vec<Diagnostic>> {
     let ast = crate::syntax::parse(FileId(0), text)?;
+    let docs = DocComments::of(text);
+    let doc = |start: usize| docs.above(start).map(str::to_string);
     let slice = |span: Span| text.get(span.start..span.end).unwrap_or_default().to_string();
     let templates = ast
         .items
@@ -45,7 +48,7 @@ pub fn document(name: &str, text: &str) -> Result<ModuleDoc, Vec<Diagnostic>> {
             Item::Template(template) => Some(TemplateDoc {
                 kind: template.kind,
                 name: template.name.name.to_string(),
-                doc: crate::syntax::doc_comment(text, template.span.start),
+                doc: doc(template.span.start),
                 params: template
                     .params
                     .iter()
@@ -53,38 +56,19 @@ pub fn document(name: &str, text: &str) -> Result<ModuleDoc, Vec<Diagnostic>> {
                         name: param.name.name.to_string(),
                         ty: slice(param.ty.span),
                         default: param.default.as_ref().map(|value| slice(value.span)),
-                        doc: crate::syntax::doc_comment(text, param.span.start),
+                        doc: doc(param.span.start),
                     })
                     .collect(),
             }),
             _ => None,
         })
         .collect();
-    Ok(ModuleDoc { name: name.to_string(), doc: module_comment(text), templates })
+    Ok(ModuleDoc { name: name.to_string(), doc: docs.module().map(str::to_string), templates })
 }
 
 /// Every stdlib module's documentation, in [`super::MODULES`] order.
 pub fn stdlib() -> Vec<ModuleDoc> {
     super::MODULES.iter().filter_map(|(name, text)| document(name, text).ok()).collect()
-}
-
-/// The `///` block at the very top of a file, when a blank line separates
-/// it from what follows (otherwise it documents the first item).
-fn module_comment(text: &str) -> Option<String> {
-    let mut lines = Vec::new();
-    let mut rest = text.lines();
-    for line in rest.by_ref() {
-        match line.trim_start().strip_prefix("///") {
-            Some(doc) => lines.push(doc.strip_prefix(' ').unwrap_or(doc)),
-            None => {
-                if !line.trim().is_empty() {
-                    return None;
-                }
-                break;
-            }
-        }
-    }
-    (!lines.is_empty()).then(|| lines.join("\n"))
 }
 
 impl TemplateDoc {

@@ -7,11 +7,13 @@ use super::ast::*;
 use super::ident::{ident_end, is_ident_char, is_ident_start, KEYWORDS};
 use super::lexer::{fenced_rhai, inline_rhai, Lexer, TokenKind};
 use super::literal::{decode_escape, out_of_range};
-use super::span::{FileId, Span};
-use super::syntax_error::{check_nesting, Expected, Want, MAX_NESTING};
+use super::span::{FileId, LineIndex, Span};
+use super::syntax_error::{nested_too_deep, Expected, Want, MAX_NESTING};
 use super::unclosed::{delimiter_problem, delimiter_problem_in};
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Diagnostic, Label};
 use crate::duration::parse_duration;
+use std::cell::OnceCell;
+use std::collections::HashSet;
 
 /// Why the parser gave up.
 pub(super) enum ParseFailure {
@@ -114,6 +116,9 @@ pub(super) fn parse_recovering(file: FileId, text: &str) -> Partial {
     let mut parser = Descent::new(file, text, 0);
     let mut items = Vec::new();
     let mut diagnostics: Vec<Diagnostic> = Vec::new();
+    // The primary labels said so far: an item's own error may be the one
+    // of the whole file, said once.
+    let mut said: HashSet<Option<Label>> = HashSet::new();
     let mut broken = Vec::new();
     let mut too_deep = false;
     parser.skip();
@@ -126,7 +131,7 @@ pub(super) fn parse_recovering(file: FileId, text: &str) -> Partial {
                 let mut resume = next_item_line(text, start);
                 let mut found = Vec::new();
                 if diagnostics.is_empty() {
-                    too_deep = check_nesting(file, text).is_some();
+                    too_deep = parser.too_deep_at.is_some();
                     let (diagnostic, whole_file) = parser.syntax_error_kind();
                     let elsewhere =
                         diagnostic.primary.as_ref().is_some_and(|l| l.span.start < start || l.span.start >= resume);
@@ -144,7 +149,7 @@ pub(super) fn parse_recovering(file: FileId, text: &str) -> Partial {
                     .find(|token| token.kind == TokenKind::BlockComment { terminated: false })
                     .map(|token| token.span.start);
                 for diagnostic in found {
-                    if !diagnostics.iter().any(|d| d.primary == diagnostic.primary) {
+                    if said.insert(diagnostic.primary.clone()) {
                         diagnostics.push(diagnostic);
                     }
                 }
@@ -197,6 +202,11 @@ struct Descent<'t> {
     /// Open brackets around the position; past [`MAX_NESTING`] the parser
     /// gives up (and says so) rather than recurse on.
     depth: usize,
+    /// The bracket where the parser first went past [`MAX_NESTING`].
+    too_deep_at: Option<usize>,
+    /// Where the text's lines start, for the diagnostics that name a line
+    /// (found once, when the first is made).
+    lines: OnceCell<LineIndex>,
     /// Skip the bodies of stages and gates (see [`parse_outline`]).
     outline: bool,
     /// What the alternatives that failed furthest in wanted there.
@@ -230,6 +240,8 @@ impl<'t> Descent<'t> {
             file,
             errors: Vec::new(),
             depth: 0,
+            too_deep_at: None,
+            lines: OnceCell::new(),
             outline: false,
             expected: Expected::default(),
             recover: None,
@@ -312,7 +324,9 @@ impl<'t> Descent<'t> {
     /// unclosed delimiter or comment, nesting too deep) rather than of the
     /// item where the parser stopped.
     fn syntax_error_kind(&self) -> (Diagnostic, bool) {
-        match check_nesting(self.file, self.text).or_else(|| delimiter_problem(self.file, self.text)) {
+        let nesting = self.too_deep_at.map(|at| nested_too_deep(self.file, at));
+        let lines = self.lines.get_or_init(|| LineIndex::of(self.text));
+        match nesting.or_else(|| delimiter_problem(self.file, self.text, lines)) {
             Some(diagnostic) => (diagnostic, true),
             None => (self.expected.diagnostic(self.file, self.text), false),
         }
@@ -322,8 +336,18 @@ impl<'t> Descent<'t> {
     /// (the parser stopped in it): a delimiter it leaves open or closes
     /// wrongly, or what was expected where it stopped.
     fn item_error(&mut self, start: usize, resume: usize) -> Diagnostic {
-        delimiter_problem_in(self.file, &mut self.lexer, start, resume)
+        let lines = self.lines.get_or_init(|| LineIndex::of(self.text));
+        delimiter_problem_in(self.file, &mut self.lexer, lines, start, resume)
             .unwrap_or_else(|| self.expected.diagnostic(self.file, self.text))
+    }
+
+    /// Gives up on brackets nested past [`MAX_NESTING`], remembering the
+    /// first one (whose opening follows the position's trivia).
+    fn too_deep<T>(&mut self) -> Option<T> {
+        if self.too_deep_at.is_none() {
+            self.too_deep_at = Some(self.lexer.trivia_end(self.pos));
+        }
+        None
     }
 
     fn want(&mut self, what: Want) {
@@ -593,7 +617,7 @@ impl<'t> Descent<'t> {
 
     fn block(&mut self) -> Option<Block> {
         self.depth += 1;
-        let block = if self.depth > MAX_NESTING { None } else { self.block_inner() };
+        let block = if self.depth > MAX_NESTING { self.too_deep() } else { self.block_inner() };
         self.depth -= 1;
         block
     }
@@ -760,7 +784,8 @@ impl<'t> Descent<'t> {
 
     fn value_atom(&mut self) -> Option<Value> {
         self.depth += 1;
-        let value = if self.depth > MAX_NESTING { None } else { self.named("a value", Self::value_atom_inner) };
+        let value =
+            if self.depth > MAX_NESTING { self.too_deep() } else { self.named("a value", Self::value_atom_inner) };
         self.depth -= 1;
         value
     }

@@ -2,6 +2,7 @@
 
 pub mod ast;
 mod descent;
+pub mod doc_comment;
 pub(crate) mod ident;
 pub mod lexer;
 pub mod literal;
@@ -15,6 +16,7 @@ pub use ident::KEYWORDS;
 use crate::diagnostic::Diagnostic;
 use ast::Module;
 pub use descent::Partial;
+pub use doc_comment::DocComments;
 use span::FileId;
 
 /// Parses one file into a syntax tree, or says why it does not parse.
@@ -69,24 +71,6 @@ pub fn parse_body(file: FileId, text: &str, span: span::Span) -> Result<ast::Blo
                 }),
         },
     }
-}
-
-/// Doc comments (`/// ...` lines) directly above the byte offset `item_start`.
-pub fn doc_comment(text: &str, item_start: usize) -> Option<String> {
-    let before = text.get(..item_start)?;
-    let mut lines: Vec<&str> = Vec::new();
-    for line in before.lines().rev().skip_while(|line| line.trim().is_empty()).take_while(|_| true) {
-        let trimmed = line.trim_start();
-        match trimmed.strip_prefix("///") {
-            Some(doc) => lines.push(doc.strip_prefix(' ').unwrap_or(doc)),
-            None => break,
-        }
-    }
-    if lines.is_empty() {
-        return None;
-    }
-    lines.reverse();
-    Some(lines.join("\n"))
 }
 
 #[cfg(test)]

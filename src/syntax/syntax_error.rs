@@ -5,7 +5,6 @@
 
 use std::collections::BTreeSet;
 
-use super::lexer::{Lexer, TokenKind};
 use super::span::{FileId, Span};
 use crate::diagnostic::{Code, Diagnostic};
 
@@ -135,44 +134,50 @@ fn help_for(text: &str, position: usize, expected: &[String]) -> Option<String> 
 /// Brackets nested deeper than this are reported as such.
 pub(super) const MAX_NESTING: usize = 64;
 
-/// The diagnostic for brackets nested past [`MAX_NESTING`], if they are.
-pub(super) fn check_nesting(file: FileId, text: &str) -> Option<Diagnostic> {
-    let mut depth = 0usize;
-    for token in Lexer::new(text).tokens(0, text.len()) {
-        if token.kind != TokenKind::Punct {
-            continue;
-        }
-        let index = token.span.start;
-        match text.as_bytes()[index] {
-            b'{' | b'[' | b'(' => {
-                depth += 1;
-                if depth > MAX_NESTING {
-                    return Some(
-                        Diagnostic::new(Code::Syntax, format!("brackets nested deeper than {MAX_NESTING} levels"))
-                            .at(file, Span::new(index, index + 1), "too deep")
-                            .with_help("a plan never needs this much nesting; look for unbalanced brackets"),
-                    );
-                }
-            }
-            b'}' | b']' | b')' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-    }
-    None
+/// The diagnostic for brackets nested past [`MAX_NESTING`], the parser
+/// having given up at the bracket at `at` (brackets left open by items
+/// before do not count: the parser starts each item afresh).
+pub(super) fn nested_too_deep(file: FileId, at: usize) -> Diagnostic {
+    Diagnostic::new(Code::Syntax, format!("brackets nested deeper than {MAX_NESTING} levels"))
+        .at(file, Span::new(at, at + 1), "too deep")
+        .with_help("a plan never needs this much nesting; look for unbalanced brackets")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn nesting_errors(text: &str) -> Vec<(String, usize)> {
+        let (_, diagnostics) = crate::syntax::parse_tolerant(FileId(0), text);
+        diagnostics
+            .into_iter()
+            .filter(|d| d.message.contains("nested deeper"))
+            .map(|d| (d.message, d.primary.map_or(0, |label| label.span.start)))
+            .collect()
+    }
+
     /// Only brackets the parser would descend into count: those in
     /// strings, snippets and comments do not.
     #[test]
     fn nesting_counts_the_brackets_of_the_code() {
         let deep = "[".repeat(MAX_NESTING + 1);
-        assert!(check_nesting(FileId(0), &format!("stage a {{ x = {deep} }}")).is_some());
+        let text = format!("stage a {{ x = {deep} }}");
+        // The `{` and 63 `[`: the 64th `[` is one too many.
+        let too_deep = text.find('[').unwrap_or(0) + MAX_NESTING - 1;
+        assert_eq!(nesting_errors(&text), [("brackets nested deeper than 64 levels".to_string(), too_deep)]);
         for quoted in [format!("\"{deep}\""), format!("`{deep}`"), format!("/* {deep} */")] {
-            assert_eq!(check_nesting(FileId(0), &format!("stage a {{ run {quoted} }}")), None, "{quoted}");
+            assert_eq!(nesting_errors(&format!("stage a {{ run {quoted} }}")), [], "{quoted}");
         }
+    }
+
+    /// Brackets left open by one item do not add to the next one's: 40
+    /// stages that each leave a `{` and a `[` open are 40 errors, each
+    /// said at its own `[`, not one "nested too deep" at the 33rd stage.
+    #[test]
+    fn brackets_left_open_by_items_before_do_not_nest() {
+        let text = "stage s { needs = [build\n".repeat(40);
+        let (_, diagnostics) = crate::syntax::parse_tolerant(FileId(0), &text);
+        let messages: Vec<&str> = diagnostics.iter().map(|d| d.message.as_str()).collect();
+        assert_eq!(messages, ["missing `]`"; 40]);
     }
 }

@@ -7,18 +7,25 @@
 //! parser expected where it gave up.
 
 use super::lexer::{Lexer, PieceKind, TokenKind};
-use super::span::{FileId, Span};
+use super::span::{FileId, LineIndex, Span};
 use crate::diagnostic::{Code, Diagnostic};
 
 /// The delimiter mistake of `text`, if it has one.
-pub(super) fn delimiter_problem(file: FileId, text: &str) -> Option<Diagnostic> {
-    delimiter_problem_in(file, &mut Lexer::new(text), 0, text.len())
+pub(super) fn delimiter_problem(file: FileId, text: &str, lines: &LineIndex) -> Option<Diagnostic> {
+    delimiter_problem_in(file, &mut Lexer::new(text), lines, 0, text.len())
 }
 
 /// The delimiter mistake of the tokens that start in `from..limit` (an
 /// item that does not parse): a bracket still open at `limit` is one the
-/// item never closed.
-pub(super) fn delimiter_problem_in(file: FileId, lexer: &mut Lexer, from: usize, limit: usize) -> Option<Diagnostic> {
+/// item never closed. `lines` is the text's line index: an item's lines are
+/// named without counting those of the text before it.
+pub(super) fn delimiter_problem_in(
+    file: FileId,
+    lexer: &mut Lexer,
+    lines: &LineIndex,
+    from: usize,
+    limit: usize,
+) -> Option<Diagnostic> {
     let text = lexer.text();
     let bytes = text.as_bytes();
     let mut open: Vec<(u8, usize)> = Vec::new();
@@ -50,7 +57,7 @@ pub(super) fn delimiter_problem_in(file: FileId, lexer: &mut Lexer, from: usize,
                 close @ (b'}' | b']' | b')') => match open.pop() {
                     Some((opener, _)) if closer_of(opener) == close => {}
                     Some((opener, position)) => {
-                        return Some(wrong_close(file, text, opener, position, token.span.start))
+                        return Some(wrong_close(file, text, lines, opener, position, token.span.start))
                     }
                     // One closer too many: the parser's own message says where.
                     None => return None,
@@ -63,7 +70,7 @@ pub(super) fn delimiter_problem_in(file: FileId, lexer: &mut Lexer, from: usize,
     let (opener, position) = open.pop()?;
     let closer = closer_of(opener) as char;
     if opener == b'{' {
-        if let Some((line, item)) = next_item_after(text, position) {
+        if let Some((line, item)) = next_item_after(text, lines, position) {
             return Some(
                 Diagnostic::new(Code::Syntax, "this block is not closed")
                     .at(file, Span::new(position, position + 1), "this `{` has no matching `}`")
@@ -77,7 +84,7 @@ pub(super) fn delimiter_problem_in(file: FileId, lexer: &mut Lexer, from: usize,
         _ => ("missing `)`", format!("this `(` has no matching `{closer}`")),
     };
     // An item's own scan ends where the next item starts, not the file.
-    let help = match next_item_after(text, position).filter(|_| limit < text.len()) {
+    let help = match next_item_after(text, lines, position).filter(|_| limit < text.len()) {
         Some((line, item)) => {
             format!("add `{closer}` where it ends, before line {line}, where `{item}` starts the next item")
         }
@@ -88,13 +95,14 @@ pub(super) fn delimiter_problem_in(file: FileId, lexer: &mut Lexer, from: usize,
 
 /// The first line after `from` that starts (in its first column) with an
 /// item keyword: where a block left open was most likely meant to end.
-fn next_item_after(text: &str, from: usize) -> Option<(usize, String)> {
-    let first_line = line_of(text, from);
-    text.lines().enumerate().skip(first_line).find_map(|(index, line)| {
+fn next_item_after(text: &str, lines: &LineIndex, from: usize) -> Option<(usize, String)> {
+    let next_line = lines.line(from) + 1;
+    let rest = text.get(lines.line_start(next_line, text)..).unwrap_or_default();
+    rest.lines().enumerate().find_map(|(index, line)| {
         let word: String = line.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
         (super::KEYWORDS.contains(&word.as_str()) && word != "as").then(|| {
             let rest: String = line[word.len()..].split_whitespace().next().unwrap_or("").chars().take(40).collect();
-            (index + 1, format!("{word} {rest}").trim().to_string())
+            (next_line + index + 1, format!("{word} {rest}").trim().to_string())
         })
     })
 }
@@ -107,12 +115,15 @@ fn closer_of(opener: u8) -> u8 {
     }
 }
 
-fn line_of(text: &str, at: usize) -> usize {
-    text[..at.min(text.len())].bytes().filter(|b| *b == b'\n').count() + 1
-}
-
 /// `opener` at `position` closed by another kind of bracket at `close_at`.
-fn wrong_close(file: FileId, text: &str, opener: u8, position: usize, close_at: usize) -> Diagnostic {
+fn wrong_close(
+    file: FileId,
+    text: &str,
+    lines: &LineIndex,
+    opener: u8,
+    position: usize,
+    close_at: usize,
+) -> Diagnostic {
     let wanted = closer_of(opener) as char;
     let found = text.as_bytes()[close_at] as char;
     let message = match opener {
@@ -123,7 +134,7 @@ fn wrong_close(file: FileId, text: &str, opener: u8, position: usize, close_at: 
     Diagnostic::new(Code::Syntax, message)
         .at(file, Span::new(position, position + 1), format!("this `{}` is not closed", opener as char))
         .with_secondary(file, Span::new(close_at, close_at + 1), format!("`{found}` found here first"))
-        .with_help(format!("close it with `{wanted}` before the `{found}` on line {}", line_of(text, close_at)))
+        .with_help(format!("close it with `{wanted}` before the `{found}` on line {}", lines.line(close_at) + 1))
 }
 
 /// A `//` inside a `${` of the string whose quote is at `start` (where it
@@ -154,7 +165,8 @@ mod tests {
     use super::*;
 
     fn problem(text: &str) -> Option<(String, usize)> {
-        delimiter_problem(FileId(0), text).map(|d| (d.message.clone(), d.primary.map_or(0, |label| label.span.start)))
+        delimiter_problem(FileId(0), text, &LineIndex::of(text))
+            .map(|d| (d.message.clone(), d.primary.map_or(0, |label| label.span.start)))
     }
 
     #[test]

@@ -154,7 +154,7 @@ pub fn lower_nodes(
         let mut builder = NodeBuilder::new(decl, NodeId(index), file, &ids, &kinds, compiler);
         builder.node.needs = node_needs;
         builder.node.target = target;
-        builder.node.doc = crate::syntax::doc_comment(&text, decl.span.start);
+        builder.node.doc = lowering.doc_comment(file, decl.span.start);
         match &template {
             None if decl.from.is_some() => {}
             None => {

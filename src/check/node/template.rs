@@ -177,8 +177,7 @@ impl NodeBuilder<'_> {
         self.node.bindings = bindings;
         let template_scope = NamesInScope { plan: None, template_params: Some(&params), env, builtins: true };
         if self.node.doc.is_none() {
-            let text = lowering.text_of(template.file).to_string();
-            self.node.doc = crate::syntax::doc_comment(&text, template.template.span.start);
+            self.node.doc = lowering.doc_comment(template.file, template.template.span.start);
         }
         self.body(lowering, template.file, &template_scope, &template.template.body.entries, BodyOrigin::Template);
         self.body(lowering, root_file, &plan_scope, &rest, BodyOrigin::Instance);
