@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::lsp_client::{file_uri, LspClient};
+use common::lsp_client::{file_uri, position_of, LspClient};
 use serde_json::{json, Value};
 
 const MODULE: &str = "/// Database stages.
@@ -43,14 +43,6 @@ stage ship {
 }
 ";
 
-fn position_of(text: &str, needle: &str, nth: usize) -> Value {
-    let offset = text.match_indices(needle).nth(nth).map(|(i, _)| i).unwrap_or_else(|| panic!("no {needle}"));
-    let before = &text[..offset];
-    let line = before.matches('\n').count();
-    let character = before.len() - before.rfind('\n').map_or(0, |i| i + 1);
-    json!({ "line": line, "character": character })
-}
-
 fn codes(diagnostics: &Value) -> Vec<String> {
     diagnostics["diagnostics"]
         .as_array()
@@ -69,11 +61,7 @@ fn language_server_end_to_end() {
     assert_eq!(capabilities["capabilities"]["renameProvider"]["prepareProvider"], json!(true));
 
     // A broken plan: the same code and span as `deploy check`.
-    client.notify(
-        "textDocument/didOpen",
-        json!({ "textDocument": { "uri": uri, "languageId": "deploy", "version": 1, "text": BROKEN } }),
-    );
-    let published = client.diagnostics_for(&uri, |p| p["version"] == json!(1));
+    let published = client.open(&uri, BROKEN);
     assert_eq!(codes(&published), ["E0100"], "{published:#}");
     let diagnostic = &published["diagnostics"][0];
     let start = position_of(BROKEN, "biuld", 0);
@@ -268,11 +256,7 @@ fn a_file_that_does_not_parse_still_answers() {
     let uri = file_uri(&test.path().join("release.deploy"));
     let mut client = LspClient::start(common::binary(), test.path());
     client.initialize(&file_uri(test.path()));
-    client.notify(
-        "textDocument/didOpen",
-        json!({ "textDocument": { "uri": uri, "languageId": "deploy", "version": 1, "text": text } }),
-    );
-    let published = client.diagnostics_for(&uri, |p| p["version"] == json!(1));
+    let published = client.open(&uri, &text);
     // The syntax error, and the checker's word on the items that parse:
     // `after` (past the broken stage) has no rollback; nothing is said of
     // the half-typed stage itself.
@@ -400,11 +384,7 @@ fn completion_and_hover_know_transports_secrets_hosts_and_traffic_canaries() {
     let uri = file_uri(&test.path().join("release.deploy"));
     let mut client = LspClient::start(common::binary(), test.path());
     client.initialize(&file_uri(test.path()));
-    client.notify(
-        "textDocument/didOpen",
-        json!({ "textDocument": { "uri": uri, "languageId": "deploy", "version": 1, "text": FLEET } }),
-    );
-    client.diagnostics_for(&uri, |p| p["version"] == json!(1));
+    client.open(&uri, FLEET);
     let document = json!({ "uri": uri });
     let mut complete = |needle: &str, delta: usize| {
         let position = position_after(FLEET, needle, 0, delta);
@@ -541,11 +521,7 @@ fn rename_renames_uses_in_scripts_and_refuses_taken_or_reserved_names() {
     let uri = file_uri(&test.path().join("release.deploy"));
     let mut client = LspClient::start(common::binary(), test.path());
     client.initialize(&file_uri(test.path()));
-    client.notify(
-        "textDocument/didOpen",
-        json!({ "textDocument": { "uri": uri, "languageId": "deploy", "version": 1, "text": SCRIPTED } }),
-    );
-    let published = client.diagnostics_for(&uri, |p| p["version"] == json!(1));
+    let published = client.open(&uri, SCRIPTED);
     assert_eq!(codes(&published), Vec::<String>::new(), "{published:#}");
     let rename = |client: &mut LspClient, needle: &str, new_name: &str| {
         client.request_full(
@@ -660,11 +636,7 @@ fn definition_into_the_stdlib_opens_a_read_only_copy() {
     let uri = file_uri(&test.path().join("release.deploy"));
     let mut client = LspClient::start(common::binary(), test.path());
     client.initialize(&file_uri(test.path()));
-    client.notify(
-        "textDocument/didOpen",
-        json!({ "textDocument": { "uri": uri, "languageId": "deploy", "version": 1, "text": plan } }),
-    );
-    client.diagnostics_for(&uri, |p| p["version"] == json!(1));
+    client.open(&uri, plan);
     let copy = test.path().join(".cache/deploy/std").join(env!("CARGO_PKG_VERSION")).join("http.deploy");
     let module = deploy::stdlib::module("std/http").unwrap_or_default();
 
@@ -700,11 +672,7 @@ fn semantic_tokens_cover_names_comments_strings_numbers_and_keywords() {
     let uri = file_uri(&test.path().join("release.deploy"));
     let mut client = LspClient::start(common::binary(), test.path());
     client.initialize(&file_uri(test.path()));
-    client.notify(
-        "textDocument/didOpen",
-        json!({ "textDocument": { "uri": uri, "languageId": "deploy", "version": 1, "text": plan } }),
-    );
-    client.diagnostics_for(&uri, |p| p["version"] == json!(1));
+    client.open(&uri, plan);
     let tokens = client.request("textDocument/semanticTokens/full", json!({ "textDocument": { "uri": uri } }));
     let data: Vec<u64> =
         tokens["data"].as_array().map(|d| d.iter().filter_map(Value::as_u64).collect()).unwrap_or_default();

@@ -593,8 +593,8 @@ fn a_cold_fetch_asks_repositories_in_parallel_and_each_once() {
 
 #[test]
 fn the_editor_offers_the_fetch_runs_it_only_when_picked_and_then_follows_remote_modules() {
-    use common::lsp_client::{file_uri, LspClient};
-    use serde_json::{json, Value};
+    use common::lsp_client::{file_uri, position_of, LspClient};
+    use serde_json::json;
     let root = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
     let (modules, _) = Modules::standard(root.path());
     let text = plan_importing(&format!("git+{}//web/service.deploy@v1", modules.file_url()));
@@ -603,11 +603,7 @@ fn the_editor_offers_the_fetch_runs_it_only_when_picked_and_then_follows_remote_
     let cache = consumer.cache.display().to_string();
     let mut client = LspClient::start_with_env(common::binary(), &consumer.dir, &[("XDG_CACHE_HOME", &cache)]);
     client.initialize(&file_uri(&consumer.dir));
-    client.notify(
-        "textDocument/didOpen",
-        json!({ "textDocument": { "uri": uri, "languageId": "deploy", "version": 1, "text": text } }),
-    );
-    let published = client.diagnostics_for(&uri, |p| p["version"] == json!(1));
+    let published = client.open(&uri, &text);
     let diagnostics = published["diagnostics"].clone();
     assert!(diagnostics.as_array().is_some_and(|all| all.iter().any(|d| d["code"] == "E0161")), "{published:#}");
     let actions = client.request(
@@ -629,28 +625,19 @@ fn the_editor_offers_the_fetch_runs_it_only_when_picked_and_then_follows_remote_
     client.diagnostics_for(&uri, |p| p["diagnostics"] == json!([]));
 
     // Hover, completion and go to definition follow the remote module (read-only, in the cache).
-    let at = |needle: &str, delta: usize| -> Value {
-        let offset = text.find(needle).unwrap_or_else(|| panic!("no {needle}")) + delta;
-        let before = &text[..offset];
-        json!({ "line": before.matches('\n').count(), "character": offset - before.rfind('\n').map_or(0, |i| i + 1) })
-    };
-    let hover = client
-        .request("textDocument/hover", json!({ "textDocument": { "uri": uri }, "position": at("web.service", 4) }));
+    let service = position_of(&text, "service {", 0);
+    let hover = client.request("textDocument/hover", json!({ "textDocument": { "uri": uri }, "position": service }));
     let value = hover["contents"]["value"].as_str().unwrap_or_default();
     assert!(
         value.contains("service(") && value.contains("version: string") && value.contains("A web service."),
         "{hover:#}"
     );
-    let completion = client.request(
-        "textDocument/completion",
-        json!({ "textDocument": { "uri": uri }, "position": at("web.service", 4) }),
-    );
+    let completion =
+        client.request("textDocument/completion", json!({ "textDocument": { "uri": uri }, "position": service }));
     let labels: Vec<&str> = completion.as_array().into_iter().flatten().filter_map(|i| i["label"].as_str()).collect();
     assert!(labels.contains(&"service"), "{labels:?}");
-    let definition = client.request(
-        "textDocument/definition",
-        json!({ "textDocument": { "uri": uri }, "position": at("web.service", 4) }),
-    );
+    let definition =
+        client.request("textDocument/definition", json!({ "textDocument": { "uri": uri }, "position": service }));
     let target = definition["uri"].as_str().unwrap_or_default();
     assert!(target.contains("/cache/deploy/modules/") && target.ends_with("/web/service.deploy"), "{definition:#}");
     assert_eq!(definition["range"]["start"]["line"], 1, "{definition:#}");
@@ -671,7 +658,7 @@ fn the_editor_offers_the_fetch_runs_it_only_when_picked_and_then_follows_remote_
 /// (no diagnostic, hover and go to definition into the next module).
 #[test]
 fn a_cached_module_opened_on_its_own_resolves_its_remote_imports_with_its_plans_lock() {
-    use common::lsp_client::{file_uri, LspClient};
+    use common::lsp_client::{file_uri, position_of, LspClient};
     use serde_json::json;
     let root = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
     let base = Modules::new(&root.path().join("base"));
@@ -708,16 +695,9 @@ fn a_cached_module_opened_on_its_own_resolves_its_remote_imports_with_its_plans_
         &[("XDG_CACHE_HOME", &cache), ("DEPLOY_OFFLINE", "1")],
     );
     client.initialize(&file_uri(&consumer.dir));
-    client.notify(
-        "textDocument/didOpen",
-        json!({ "textDocument": { "uri": uri, "languageId": "deploy", "version": 1, "text": text } }),
-    );
-    let published = client.diagnostics_for(&uri, |p| p["version"] == json!(1));
+    let published = client.open(&uri, &text);
     assert_eq!(published["diagnostics"], json!([]), "{published:#}");
-    let offset = text.find("base.healthy").unwrap_or_else(|| panic!("no base.healthy")) + 6;
-    let before = &text[..offset];
-    let position =
-        json!({ "line": before.matches('\n').count(), "character": offset - before.rfind('\n').map_or(0, |i| i + 1) });
+    let position = position_of(&text, "healthy {", 0);
     let hover = client.request("textDocument/hover", json!({ "textDocument": { "uri": uri }, "position": position }));
     assert!(hover["contents"]["value"].as_str().unwrap_or_default().contains("Healthy when true."), "{hover:#}");
     let definition =

@@ -124,6 +124,16 @@ impl LspClient {
             .clone()
     }
 
+    /// Opens `text` as version 1 of `uri` and returns the diagnostics the
+    /// server publishes for that version.
+    pub fn open(&mut self, uri: &str, text: &str) -> Value {
+        self.notify(
+            "textDocument/didOpen",
+            json!({ "textDocument": { "uri": uri, "languageId": "deploy", "version": 1, "text": text } }),
+        );
+        self.diagnostics_for(uri, |p| p["version"] == json!(1))
+    }
+
     pub fn initialize(&mut self, root: &str) -> Value {
         let result = self.request("initialize", json!({ "processId": null, "rootUri": root, "capabilities": {} }));
         self.notify("initialized", json!({}));
@@ -169,6 +179,16 @@ fn read_frame(reader: &mut impl BufRead) -> Result<Value, String> {
     let mut body = vec![0; length];
     reader.read_exact(&mut body).map_err(|e| e.to_string())?;
     serde_json::from_slice(&body).map_err(|e| format!("not JSON: {e}"))
+}
+
+/// The LSP position of the `nth` (0-based) `needle` in `text` (ASCII text:
+/// a character is a byte).
+pub fn position_of(text: &str, needle: &str, nth: usize) -> Value {
+    let offset = text.match_indices(needle).nth(nth).map(|(i, _)| i).unwrap_or_else(|| panic!("no {needle}"));
+    let before = &text[..offset];
+    let line = before.matches('\n').count();
+    let character = before.len() - before.rfind('\n').map_or(0, |i| i + 1);
+    json!({ "line": line, "character": character })
 }
 
 pub fn file_uri(path: &std::path::Path) -> String {
