@@ -141,8 +141,6 @@ pub struct FromLock {
     plan: PathBuf,
     /// Each checkout directory's canonical path, found once.
     roots: std::cell::RefCell<HashMap<PathBuf, PathBuf>>,
-    /// The checkouts this plan was remembered as a user of.
-    remembered: std::cell::RefCell<std::collections::HashSet<PathBuf>>,
 }
 
 impl FromLock {
@@ -156,8 +154,7 @@ impl FromLock {
             Some((governing, lock)) => (governing, Ok(lock)),
             None => (plan.to_path_buf(), Lock::read_beside(plan)),
         };
-        let from_lock =
-            FromLock { lock, offline: offline(), plan, roots: Default::default(), remembered: Default::default() };
+        let from_lock = FromLock { lock, offline: offline(), plan, roots: Default::default() };
         if let (Ok(lock), false) = (&from_lock.lock, from_lock.offline) {
             // A cold cache: the repositories are fetched at once, not one by one as imports are met.
             let mut wanted: Vec<(String, Vec<String>)> = Vec::new();
@@ -210,10 +207,7 @@ impl FromLock {
                 source.url, source.commit, LOCK_FILE
             )));
         }
-        if self.remembered.borrow_mut().insert(checkout.clone()) {
-            // Once per checkout and process: this plan uses it.
-            plans_of_checkout::remember(&checkout, &self.plan);
-        }
+        plans_of_checkout::remember(&checkout, &self.plan);
         let text = String::from_utf8(bytes).ok();
         Ok(RemoteFile { path: file, name: display(source, path), source: source_key.to_string(), text })
     }

@@ -6,7 +6,9 @@
 //! first, at most [`KEPT`]); a cached file then resolves its imports with
 //! the lock of the newest plan still using that commit of its repository.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use super::cache;
 use super::lock::{lock_path, Lock};
@@ -31,8 +33,15 @@ fn read_list(checkout: &Path) -> Vec<PathBuf> {
 
 /// Remembers that `plan` uses `checkout`, unless it is already the newest
 /// entry. A lost race between two processes loses one entry, never the
-/// file: it is replaced whole (written beside it and renamed).
+/// file: it is replaced whole (written beside it and renamed). Once per
+/// pair and process: the editor checks the plan on every keystroke.
 pub fn remember(checkout: &Path, plan: &Path) {
+    static DONE: Mutex<Option<HashSet<(PathBuf, PathBuf)>>> = Mutex::new(None);
+    if let Ok(mut done) = DONE.lock() {
+        if !done.get_or_insert_with(HashSet::new).insert((checkout.to_path_buf(), plan.to_path_buf())) {
+            return;
+        }
+    }
     let plan = std::fs::canonicalize(plan).unwrap_or_else(|_| plan.to_path_buf());
     if cache::checkout_of(&plan).is_some() {
         return;
