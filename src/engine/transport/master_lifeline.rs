@@ -15,12 +15,14 @@ use std::sync::{Mutex, OnceLock};
 
 /// Ignores the signals a terminal sends the whole process group (Ctrl-C
 /// must not end it before `deploy` has ended), collects the socket paths,
-/// and on end of input ends each master and removes its directory.
+/// and on end of input ends each master and removes its directory. A
+/// directory already gone (the run closed its connection) costs no process.
 const SCRIPT: &str = "trap '' INT TERM HUP; l=; \
     while IFS= read -r s; do l=\"$l$s\n\"; done; \
-    printf '%b' \"$l\" | while IFS= read -r s; do [ -n \"$s\" ] || continue; \
+    printf '%b' \"$l\" | while IFS= read -r s; do [ -n \"$s\" ] || continue; d=${s%/*}; \
+    [ -d \"$d\" ] || continue; \
     [ -S \"$s\" ] && ssh -S \"$s\" -O exit deploy-master >/dev/null 2>&1; \
-    d=${s%/*}; case $d in */.ssh-connection*) rm -rf \"$d\";; esac; done";
+    case $d in */.ssh-connection*) rm -rf \"$d\";; esac; done";
 
 static LIFELINE: OnceLock<Option<Mutex<ChildStdin>>> = OnceLock::new();
 
