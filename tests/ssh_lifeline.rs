@@ -1,6 +1,6 @@
 //! After `kill -9` of `deploy`, nothing of its run stays on any machine:
 //! its ControlMaster processes (which detach themselves) end, their
-//! `/tmp/.ssh-connection*` directories go, and the remote step they carried
+//! `.ssh-connection*` directories go, and the remote step they carried
 //! is stopped on the host. Real sshd hosts (tests/support/fleet.sh);
 //! skipped, saying why, when not run as root.
 
@@ -76,4 +76,32 @@ fn kill_9_of_deploy_leaves_no_master_and_no_remote_step() {
     assert!(left.is_empty(), "masters left: {left:?}");
     assert!(!socket_dir.exists(), "{} left behind", socket_dir.display());
     assert!(killed.elapsed() < Duration::from_secs(10), "took {:?}", killed.elapsed());
+}
+
+/// A connection whose master died between two stages (killed here; on a
+/// real machine: an OOM kill, a laptop's suspend) is opened again for the
+/// next step: nothing of that step had run, so the run goes on.
+#[test]
+fn a_master_killed_between_stages_is_opened_again() {
+    let Some(fleet) = Fleet::start(1) else { return };
+    let address = fleet.host("web-1").address.clone();
+    let master = format!("ssh-connection.* -M .*{}$", address.replace('.', "[.]"));
+    let plan = format!(
+        "pipeline \"lifeline\" {{ description = \"a dead master\" }}\n\
+         environment production {{\n  transport = ssh\n  hosts = inventory(\"{inventory}\", \"web\")\n  {ssh}\n}}\n\
+         stage one {{\n  target = production\n  run \"echo one > one\"\n  rollback {{ run \"true\" }}\n}}\n\
+         stage cut {{\n  needs = [one]\n  run \"pkill -KILL -f -- '{master}'; while pgrep -f -- '{master}' >/dev/null; do sleep 0.05; done; echo gone > killed\"\n  rollback {{ run \"true\" }}\n}}\n\
+         stage two {{\n  needs = [cut]\n  target = production\n  run \"echo two > two\"\n  rollback {{ run \"true\" }}\n}}\n",
+        inventory = fleet.inventory(),
+        ssh = fleet.ssh_block(),
+    );
+    let test = Test::new().plan(&plan);
+    let output = test.run_with(&["run", "release.deploy"]);
+    let said = format!("{}{}", output.stdout, output.stderr);
+    assert_eq!(output.code, 0, "{said}");
+    assert_eq!(std::fs::read_to_string(test.path().join("killed")).unwrap_or_default(), "gone\n", "{said}");
+    assert_eq!(fleet.read("web-1", "one"), "one\n");
+    assert_eq!(fleet.read("web-1", "two"), "two\n", "{said}");
+    let left: Vec<String> = processes(&address).into_iter().filter(|line| line.contains(".ssh-connection")).collect();
+    assert!(left.is_empty(), "masters left: {left:?}");
 }

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use openssh::{Session, Stdio};
+use openssh::{Child, OwningCommand, Session, Stdio};
 use tokio::io::AsyncWriteExt;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
@@ -83,13 +83,26 @@ impl SshTransport {
         slots.entry(host.to_string()).or_default().clone()
     }
 
-    /// The host's open connection, opened (again) when there is none or it died.
+    /// The host's connection, opened when there is none. It is not checked
+    /// here (a check is a connection to the master of its own, as much as a
+    /// step's channel): [`Self::spawn`] checks when opening a channel fails.
     async fn session(&self, name: &str) -> Result<Arc<Session>, TransportError> {
+        self.session_replacing(name, None).await
+    }
+
+    /// The host's connection; when it is still `stale` (a connection whose
+    /// channel could not be opened) and its master is gone, a new one.
+    async fn session_replacing(
+        &self,
+        name: &str,
+        stale: Option<&Arc<Session>>,
+    ) -> Result<Arc<Session>, TransportError> {
         let host = self.host(name)?;
         let slot = self.slot(name);
         let mut current = slot.lock().await;
         if let Some(session) = current.as_ref() {
-            if session.check().await.is_ok() {
+            let suspect = stale.is_some_and(|stale| Arc::ptr_eq(stale, session));
+            if !suspect || session.check().await.is_ok() {
                 return Ok(session.clone());
             }
         }
@@ -144,6 +157,28 @@ impl SshTransport {
         report
     }
 
+    /// Opens a channel on `name`'s connection with the command `build`
+    /// makes. When that fails because the master died (idle too long, or
+    /// killed), the connection is opened again and the channel once more:
+    /// nothing of the command ran on the host when its channel did not open.
+    async fn spawn<F>(&self, name: &str, build: F) -> Result<(Arc<Session>, Child<Arc<Session>>), TransportError>
+    where
+        F: Fn(Arc<Session>) -> OwningCommand<Arc<Session>>,
+    {
+        let session = self.session(name).await?;
+        match build(session.clone()).spawn().await {
+            Ok(child) => Ok((session, child)),
+            Err(first) => {
+                let fresh = self.session_replacing(name, Some(&session)).await?;
+                if Arc::ptr_eq(&fresh, &session) {
+                    return Err(Self::lost(name, first));
+                }
+                let child = build(fresh.clone()).spawn().await.map_err(|error| Self::lost(name, error))?;
+                Ok((fresh, child))
+            }
+        }
+    }
+
     fn lost(host: &str, error: impl std::fmt::Display) -> TransportError {
         TransportError::ConnectionLost { host: host.to_string(), message: error.to_string() }
     }
@@ -158,7 +193,6 @@ impl SshTransport {
         if cancel.is_cancelled() {
             return Ok(ExitInfo { code: None, signal: None, cancelled: true });
         }
-        let session = self.session(name).await?;
         let mut settings = self.host(name)?.settings.clone();
         settings.become_root = command.become_root.unwrap_or(settings.become_root);
         let dir = settings.dir.clone();
@@ -167,13 +201,14 @@ impl SshTransport {
         script.push_str(&end);
         script.push('\n');
         let grace = crate::record::event::millis(self.kill_grace);
-        let mut child = Session::to_raw_command(session.clone(), settings.wrap_become(step_command(&end, grace)))
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .await
-            .map_err(|error| Self::lost(name, error))?;
+        let line = settings.wrap_become(step_command(&end, grace));
+        let (session, mut child) = self
+            .spawn(name, |session| {
+                let mut command = Session::to_raw_command(session, line.clone());
+                command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+                command
+            })
+            .await?;
         let group = Arc::new(RemoteGroup::default());
         let step = self.next_step.fetch_add(1, Ordering::Relaxed);
         let watch = crate::engine::process_watch::current();
@@ -285,18 +320,17 @@ impl SshTransport {
         cancel: CancellationToken,
     ) -> Result<(), TransportError> {
         let fail = |message: String| TransportError::Upload { host: name.to_string(), message };
-        let session = self.session(name).await?;
         let mut settings = self.host(name)?.settings.clone();
         settings.become_root = upload.become_root.unwrap_or(settings.become_root);
+        let line = settings.wrap_become(upload_command(settings.dir.as_deref(), &upload.target()));
+        let (_, mut child) = self
+            .spawn(name, |session| {
+                let mut command = Session::to_raw_command(session, line.clone());
+                command.stdin(Stdio::piped()).stdout(Stdio::null()).stderr(Stdio::piped());
+                command
+            })
+            .await?;
         let (mut chunks, archiving) = tar_stream::spawn(upload.source());
-        let command = settings.wrap_become(upload_command(settings.dir.as_deref(), &upload.target()));
-        let mut child = Session::to_raw_command(session, command)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .await
-            .map_err(|error| Self::lost(name, error))?;
         let mut stdin = child.stdin().take().ok_or_else(|| fail("no stdin".into()))?;
         let mut stderr = child.stderr().take();
         // The stdin handle is moved in and dropped at the end: that is the

@@ -154,10 +154,7 @@ impl SshHost {
         if let Some(kex) = kex_preference::preferred(&options, &address).await {
             options.extend([OsString::from("-o"), OsString::from(format!("KexAlgorithms={kex}"))]);
         }
-        let dir = tempfile::Builder::new()
-            .prefix(".ssh-connection")
-            .tempdir_in(std::env::temp_dir())
-            .map_err(|error| format!("cannot make a control directory: {error}"))?;
+        let dir = control_directory()?;
         let log = dir.path().join("log");
         // What a jump host's own ssh says goes to the master's stderr, not
         // to its log: kept, so a failed hop is named with its whole error.
@@ -169,7 +166,10 @@ impl SshHost {
                 option.push(format!(" 2>>{}", crate::shell_quote::shell_quote(&hop_log.display().to_string())));
             }
         }
-        let hop_stderr = std::fs::File::create(&hop_log).map(Stdio::from).unwrap_or_else(|_| Stdio::null());
+        let hop_stderr = match &self.settings.jump {
+            Some(_) => std::fs::File::create(&hop_log).map(Stdio::from).unwrap_or_else(|_| Stdio::null()),
+            None => Stdio::null(),
+        };
         let status = tokio::process::Command::new("ssh")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -210,6 +210,32 @@ impl SshHost {
         super::master_lifeline::watch(&dir.path().join("master"));
         Ok(Session::new_native_mux(dir))
     }
+}
+
+/// A fresh private directory (0700) for one master's control socket and
+/// log. It is made in memory when the machine has a place for it —
+/// `$XDG_RUNTIME_DIR`, else `/dev/shm` — and in the temporary directory
+/// otherwise: a run makes and removes one per host, and on a disk file
+/// system (ext4 without a journal, as on many VMs) each new inode is
+/// looked for past every one removed in the last minute. The path stays
+/// short, as a socket's must (108 bytes).
+fn control_directory() -> Result<tempfile::TempDir, String> {
+    let in_memory = std::env::var_os("XDG_RUNTIME_DIR")
+        .map(std::path::PathBuf::from)
+        .filter(|dir| dir.is_absolute())
+        .into_iter()
+        .chain([std::path::PathBuf::from("/dev/shm")]);
+    for base in in_memory {
+        if base.is_dir() {
+            if let Ok(dir) = tempfile::Builder::new().prefix(".ssh-connection").tempdir_in(&base) {
+                return Ok(dir);
+            }
+        }
+    }
+    tempfile::Builder::new()
+        .prefix(".ssh-connection")
+        .tempdir_in(std::env::temp_dir())
+        .map_err(|error| format!("cannot make a control directory: {error}"))
 }
 
 /// The cause in `log` (what `ssh` printed), said about `host`.
