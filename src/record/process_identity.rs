@@ -20,8 +20,14 @@ pub fn host_name() -> String {
 }
 
 /// `DEPLOY_MACHINE_ID` (tests simulate other machines with it), else
-/// `/etc/machine-id`, else the host name.
+/// `/etc/machine-id`, else the host name. Read once per process: every
+/// step's process record names it.
 pub fn machine_id() -> String {
+    static ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    ID.get_or_init(read_machine_id).clone()
+}
+
+fn read_machine_id() -> String {
     if let Ok(id) = std::env::var("DEPLOY_MACHINE_ID") {
         if !id.trim().is_empty() {
             return id.trim().to_string();
