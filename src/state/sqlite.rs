@@ -160,7 +160,7 @@ impl SqliteConnection {
 
     /// A transaction statement, prepared once per connection: a run's
     /// journal begins and commits a transaction for every few events, and
-    /// parsing `BEGIN IMMEDIATE` again each time was a tenth of its work.
+    /// parsing `BEGIN IMMEDIATE` again each time showed in its profile.
     fn control(&mut self, sql: &str) -> StateResult<()> {
         let result = self.connection.prepare_cached(sql).and_then(|mut statement| statement.execute([]).map(drop));
         result.map_err(|error| self.map_error(error))
