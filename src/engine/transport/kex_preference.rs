@@ -24,7 +24,7 @@ static BUILT_IN: OnceCell<Option<String>> = OnceCell::const_new();
 
 /// The `KexAlgorithms` value to pass for `destination` (reached with the
 /// client `options`), or `None` to leave the configured one.
-pub(crate) async fn preferred(options: &[OsString], destination: &str) -> Option<String> {
+pub(crate) async fn preferred(options: &[OsString], destination: &str, scanned: &ConfigScan) -> Option<String> {
     if std::env::var(OPT_OUT).is_ok_and(|value| value == "default") {
         return None;
     }
@@ -38,7 +38,7 @@ pub(crate) async fn preferred(options: &[OsString], destination: &str) -> Option
     // No configuration in play can change the list for any host: every
     // host has OpenSSH's default, and no `ssh -G` per host is needed
     // (each costs the client about 4 ms of CPU).
-    if !configuration_may_set_kex(options) {
+    if !configuration_may_set_kex(options, Some(scanned)) {
         return reordered(built_in);
     }
     let effective = effective_kex(options, destination).await?;
@@ -52,13 +52,40 @@ pub(crate) async fn preferred(options: &[OsString], destination: &str) -> Option
 /// `KexAlgorithms` for some host: an `-o` names it, a configuration file
 /// (the `-F` file, else `~/.ssh/config` and `/etc/ssh/ssh_config`, with
 /// what they `Include`) names it, or a file cannot be read to tell.
-fn configuration_may_set_kex(options: &[OsString]) -> bool {
+fn configuration_may_set_kex(options: &[OsString], scanned: Option<&ConfigScan>) -> bool {
     if options.iter().any(|option| option.to_string_lossy().to_ascii_lowercase().contains("kexalgorithms")) {
         return true;
     }
+    let explicit = options.windows(2).find(|pair| pair[0] == "-F").map(|pair| std::path::PathBuf::from(&pair[1]));
+    match scanned {
+        Some(scanned) => scanned.may_set(explicit),
+        None => files_may_set_kex(explicit),
+    }
+}
+
+/// What a run found in the configuration files, by `-F` file (`None`: the
+/// user's and the system's): every host of an environment has the same, and
+/// a generated config of N hosts read once per host is N² lines.
+#[derive(Default)]
+pub(crate) struct ConfigScan(std::sync::Mutex<Vec<(Option<std::path::PathBuf>, bool)>>);
+
+impl ConfigScan {
+    fn may_set(&self, explicit: Option<std::path::PathBuf>) -> bool {
+        let mut known = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some((_, may)) = known.iter().find(|(file, _)| *file == explicit) {
+            return *may;
+        }
+        let may = files_may_set_kex(explicit.clone());
+        known.push((explicit, may));
+        may
+    }
+}
+
+/// [`configuration_may_set_kex`] for the `-F` file `explicit`, else the
+/// user's and the system's configuration.
+fn files_may_set_kex(explicit: Option<std::path::PathBuf>) -> bool {
     let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
     let user_dir = home.as_ref().map(|home| home.join(".ssh"));
-    let explicit = options.windows(2).find(|pair| pair[0] == "-F").map(|pair| std::path::PathBuf::from(&pair[1]));
     let files: Vec<(std::path::PathBuf, Option<std::path::PathBuf>)> = match explicit {
         Some(file) => vec![(file, user_dir.clone())],
         None => {
@@ -194,7 +221,7 @@ fn reordered(list: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::{configuration_may_set_kex, kex_line, reordered, wildcard};
+    use super::{configuration_may_set_kex, kex_line, reordered, wildcard, ConfigScan};
     use std::ffi::OsString;
 
     #[test]
@@ -206,18 +233,31 @@ mod tests {
         std::fs::write(&config, format!("Host *\n  User root\nInclude {}/*.conf\n", included.display())).unwrap();
         std::fs::write(included.join("a.conf"), "Host web-*\n  Port 2222\n").unwrap();
         let options = |file: &std::path::Path| vec![OsString::from("-F"), file.as_os_str().to_owned()];
-        assert!(!configuration_may_set_kex(&options(&config)));
+        assert!(!configuration_may_set_kex(&options(&config), None));
         std::fs::write(included.join("b.conf"), "Host db-1\n  KexAlgorithms=curve25519-sha256\n").unwrap();
-        assert!(configuration_may_set_kex(&options(&config)), "an included file sets it for one host");
+        assert!(configuration_may_set_kex(&options(&config), None), "an included file sets it for one host");
         let other = dir.path().join("other");
         std::fs::write(&other, "Host *\n  kexalgorithms ecdh-sha2-nistp256\n").unwrap();
-        assert!(configuration_may_set_kex(&options(&other)));
+        assert!(configuration_may_set_kex(&options(&other), None));
         let clean = dir.path().join("clean");
         std::fs::write(&clean, "Host *\n  User root\n").unwrap();
         let mut with_o = options(&clean);
         with_o.extend([OsString::from("-o"), OsString::from("KexAlgorithms=curve25519-sha256")]);
-        assert!(configuration_may_set_kex(&with_o));
-        assert!(!configuration_may_set_kex(&options(&clean)));
+        assert!(configuration_may_set_kex(&with_o, None));
+        assert!(!configuration_may_set_kex(&options(&clean), None));
+    }
+
+    #[test]
+    fn a_run_reads_each_configuration_once_and_the_next_run_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("config");
+        std::fs::write(&config, "Host *\n  User root\n").unwrap();
+        let options = vec![OsString::from("-F"), config.as_os_str().to_owned()];
+        let run = ConfigScan::default();
+        assert!(!configuration_may_set_kex(&options, Some(&run)));
+        std::fs::write(&config, "Host *\n  KexAlgorithms ecdh-sha2-nistp256\n").unwrap();
+        assert!(!configuration_may_set_kex(&options, Some(&run)), "read once for all the run's hosts");
+        assert!(configuration_may_set_kex(&options, Some(&ConfigScan::default())), "the next run reads it again");
     }
 
     #[test]

@@ -42,6 +42,8 @@ pub struct SshTransport {
     /// Remote process groups still running: (host, pgid) by step.
     running: Arc<Mutex<HashMap<u64, (String, u32)>>>,
     next_step: AtomicU64,
+    /// What this run read in the ssh configuration, once for all its hosts.
+    config_scan: super::kex_preference::ConfigScan,
 }
 
 /// What `deploy ping` reports for one host.
@@ -68,6 +70,7 @@ impl SshTransport {
             kill_grace,
             running: Arc::new(Mutex::new(HashMap::new())),
             next_step: AtomicU64::new(0),
+            config_scan: Default::default(),
         }
     }
 
@@ -111,7 +114,9 @@ impl SshTransport {
             message: "the run is closing".into(),
         })?;
         let session = Arc::new(
-            host.connect().await.map_err(|message| TransportError::Unreachable { host: name.to_string(), message })?,
+            host.connect(&self.config_scan)
+                .await
+                .map_err(|message| TransportError::Unreachable { host: name.to_string(), message })?,
         );
         *current = Some(session.clone());
         Ok(session)

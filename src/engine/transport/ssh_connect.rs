@@ -137,9 +137,9 @@ impl SshHost {
     }
 
     /// Opens the ControlMaster connection; `Err` says why in words.
-    pub async fn connect(&self) -> Result<Session, String> {
+    pub async fn connect(&self, scanned: &kex_preference::ConfigScan) -> Result<Session, String> {
         let limit = self.settings.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT) + Duration::from_secs(5);
-        match tokio::time::timeout(limit, self.launch_master()).await {
+        match tokio::time::timeout(limit, self.launch_master(scanned)).await {
             Ok(result) => result,
             Err(_) => Err(format!("ssh: connect to host {}: Connection timed out", self.destination.display())),
         }
@@ -148,10 +148,10 @@ impl SshHost {
     /// Starts `ssh -M -f -N` with its control socket and log in a fresh
     /// private directory; once it has forked, the connection is up and
     /// authenticated, and the session talks to it over the socket.
-    async fn launch_master(&self) -> Result<Session, String> {
+    async fn launch_master(&self, scanned: &kex_preference::ConfigScan) -> Result<Session, String> {
         let address = self.address();
         let mut options = self.options();
-        if let Some(kex) = kex_preference::preferred(&options, &address).await {
+        if let Some(kex) = kex_preference::preferred(&options, &address, scanned).await {
             options.extend([OsString::from("-o"), OsString::from(format!("KexAlgorithms={kex}"))]);
         }
         let dir = control_directory()?;
