@@ -141,6 +141,9 @@ pub fn lower_nodes(
     let mut nodes = Vec::with_capacity(decls.len());
     let mut needs_spans: Vec<Vec<(NodeId, Span)>> = Vec::with_capacity(decls.len());
     let mut env_uses: Vec<(NodeId, EnvUse)> = Vec::new();
+    // The plan's names do not change while nodes are lowered: one copy for
+    // all of them (a copy per node was a map cloned per stage).
+    let plan_names = lowering.names.clone();
     for (index, mut decl) in decls.into_iter().enumerate() {
         if lazy_bodies {
             decl.body = crate::syntax::parse_body(file, &text, decl.body.span).map_err(BodySyntaxError)?;
@@ -158,8 +161,7 @@ pub fn lower_nodes(
         match &template {
             None if decl.from.is_some() => {}
             None => {
-                let names_copy = lowering.names.clone();
-                let scope = NamesInScope { plan: Some(&names_copy), template_params: None, env, builtins: true };
+                let scope = NamesInScope { plan: Some(&plan_names), template_params: None, env, builtins: true };
                 builder.body(lowering, file, &scope, &decl.body.entries, BodyOrigin::Local);
             }
             Some(template) => {
