@@ -2,6 +2,7 @@
 //! effects: waves, resolved commands, hosts, batches and rollback coverage.
 
 use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use super::load::{load_inputs_reading, load_selected_graph};
@@ -12,6 +13,14 @@ use crate::graph::timing::{Bound, WorstCase};
 use crate::graph::traffic_timing::TrafficTiming;
 pub use crate::session::preview::preview;
 use crate::session::preview::{Coverage, NodePreview, NodeRollback, Preview};
+
+/// One line of the preview, formatted straight into it.
+macro_rules! put {
+    ($out:expr, $($format:tt)*) => {{
+        // Writing into a `String` cannot fail.
+        let _ = writeln!($out, $($format)*);
+    }};
+}
 
 #[derive(Clone, Copy, Debug, Default, clap::ValueEnum)]
 pub enum PlanFormat {
@@ -90,6 +99,10 @@ pub fn run(args: PlanArgs) -> ExitCode {
             }
         }
     }
+    // The process ends next: freeing the plan and its preview one
+    // allocation at a time took 0.6 s of a 50 MB plan's 4 s.
+    std::mem::forget(preview);
+    std::mem::forget(graph);
     ExitCode::Success
 }
 
@@ -165,7 +178,9 @@ pub fn render(preview: &Preview) -> String {
     for (index, wave) in preview.waves.iter().enumerate() {
         push(&mut out, String::new());
         let parallel = if wave.len() > 1 { " (in parallel)" } else { "" };
-        push(&mut out, format!("Wave {}{parallel}: {}", index + 1, wave.join(", ")));
+        let _ = write!(out, "Wave {}{parallel}: ", index + 1);
+        push_joined(&mut out, wave, ", ");
+        out.push('\n');
         for name in wave {
             let Some(node) = by_name.get(name.as_str()).and_then(|i| preview.nodes.get(*i)) else { continue };
             render_node(&mut out, preview, &by_name, node);
@@ -186,38 +201,49 @@ fn render_node(out: &mut String, preview: &Preview, by_name: &HashMap<&str, usiz
         NodeKind::Stage => "stage",
         NodeKind::Gate => "gate",
     };
-    let from = node.template.as_ref().map(|t| format!(" from {t}")).unwrap_or_default();
-    let target = node.target.as_ref().map(|t| format!(" → {t}")).unwrap_or_default();
-    push(out, format!("  {kind} {}{from}{target}", node.name));
+    let _ = write!(out, "  {kind} {}", node.name);
+    if let Some(template) = &node.template {
+        let _ = write!(out, " from {template}");
+    }
+    match &node.target {
+        Some(target) => put!(out, " → {target}"),
+        None => put!(out, ""),
+    }
     if let Some(reason) = &node.skipped {
-        push(out, format!("    skipped: {reason}"));
+        put!(out, "    skipped: {reason}");
         return;
     }
     if !node.transports.is_empty() {
-        let hosts: Vec<String> = node.transports.iter().map(|t| format!("{} ({})", t.host, t.transport)).collect();
-        push(out, format!("    hosts: {}", hosts.join(", ")));
+        out.push_str("    hosts: ");
+        for (index, t) in node.transports.iter().enumerate() {
+            let comma = if index == 0 { "" } else { ", " };
+            let _ = write!(out, "{comma}{} ({})", t.host, t.transport);
+        }
+        out.push('\n');
     }
     if !node.needs.is_empty() {
-        push(out, format!("    needs: {}", node.needs.join(", ")));
+        out.push_str("    needs: ");
+        push_joined(out, &node.needs, ", ");
+        out.push('\n');
     }
     if node.conditional {
-        push(out, "    runs only when its `when` condition holds".to_string());
+        put!(out, "    runs only when its `when` condition holds");
     }
     for line in &node.protection {
-        push(out, format!("    {line}"));
+        put!(out, "    {line}");
     }
     for line in &node.gate {
-        push(out, format!("    {line}"));
+        put!(out, "    {line}");
     }
     // In the plan's order, each once.
     let mut decided: Vec<usize> = node.decides.iter().filter_map(|name| by_name.get(name.as_str()).copied()).collect();
     decided.sort_unstable();
     decided.dedup();
     for gate in decided.iter().filter_map(|i| preview.nodes.get(*i)) {
-        push(out, format!("    decides gate {}: {}", gate.name, gate.gate.join("; ")));
+        put!(out, "    decides gate {}: {}", gate.name, gate.gate.join("; "));
     }
     if node.target.is_some() {
-        push(out, format!("    strategy: {}", node.strategy));
+        put!(out, "    strategy: {}", node.strategy);
         if let Some(router) =
             node.router.as_ref().and_then(|name| by_name.get(name.as_str())).and_then(|i| preview.nodes.get(*i))
         {
@@ -227,40 +253,50 @@ fn render_node(out: &mut String, preview: &Preview, by_name: &HashMap<&str, usiz
             Some(traffic) => render_traffic(out, traffic),
             None => {
                 for batch in &node.batches {
-                    push(out, format!("      {}: {}", batch.label, batch.hosts.join(", ")));
+                    put!(out, "      {}: {}", batch.label, batch.hosts.join(", "));
                 }
             }
         }
     }
-    let mut limits = Vec::new();
-    if let Some(timeout) = &node.timeout {
-        limits.push(format!("timeout {timeout}"));
-    }
-    if let Some(retry) = &node.retry {
-        limits.push(format!("retry {retry}"));
-    }
-    if !limits.is_empty() {
-        push(out, format!("    {}", limits.join(", ")));
+    match (&node.timeout, &node.retry) {
+        (Some(timeout), Some(retry)) => put!(out, "    timeout {timeout}, retry {retry}"),
+        (Some(timeout), None) => put!(out, "    timeout {timeout}"),
+        (None, Some(retry)) => put!(out, "    retry {retry}"),
+        (None, None) => {}
     }
     for host in &node.commands {
         for step in &host.steps {
-            let at = if node.target.is_some() { format!("[{}] ", host.host) } else { String::new() };
-            push(out, format!("    $ {at}{step}"));
+            match node.target {
+                Some(_) => put!(out, "    $ [{}] {step}", host.host),
+                None => put!(out, "    $ {step}"),
+            }
         }
     }
     match &node.rollback {
         NodeRollback::Steps { commands } => {
-            push(out, "    rollback:".to_string());
+            put!(out, "    rollback:");
             for host in commands {
                 for step in &host.steps {
-                    let at = if node.target.is_some() { format!("[{}] ", host.host) } else { String::new() };
-                    push(out, format!("      $ {at}{step}"));
+                    match node.target {
+                        Some(_) => put!(out, "      $ [{}] {step}", host.host),
+                        None => put!(out, "      $ {step}"),
+                    }
                 }
             }
         }
-        NodeRollback::Irreversible { reason } => push(out, format!("    irreversible: {reason}")),
-        NodeRollback::Missing => push(out, "    rollback: none declared (W0001)".to_string()),
+        NodeRollback::Irreversible { reason } => put!(out, "    irreversible: {reason}"),
+        NodeRollback::Missing => put!(out, "    rollback: none declared (W0001)"),
         NodeRollback::None => {}
+    }
+}
+
+/// `items` with `separator` between them, without joining them into a `String` first.
+fn push_joined(out: &mut String, items: &[String], separator: &str) {
+    for (index, item) in items.iter().enumerate() {
+        if index > 0 {
+            out.push_str(separator);
+        }
+        out.push_str(item);
     }
 }
 
