@@ -34,6 +34,7 @@ pub fn lower(
         environment_secrets: Vec::new(),
         pipeline: default_settings(plan_file),
         doc_comments: HashMap::new(),
+        suggestions_left: super::lowering::SUGGESTION_BUDGET,
     };
     let Some(root) = loaded.modules.first() else {
         return Ok((None, lowering.diagnostics));
@@ -126,18 +127,19 @@ fn check_module_items(lowering: &mut Lowering) {
     lowering.diagnostics.extend(problems);
 }
 
-/// One namespace's first definitions, for E0101.
+/// One namespace's first definitions, for E0101 (the names borrowed from
+/// the tree: a plan of a million stages made a million `String`s here).
 struct Namespace<'a> {
-    what: &'a str,
-    first: HashMap<String, Span>,
+    what: &'static str,
+    first: HashMap<&'a str, Span>,
 }
 
 impl<'a> Namespace<'a> {
-    fn new(what: &'a str) -> Self {
-        Namespace { what, first: HashMap::new() }
+    fn new(what: &'static str, capacity: usize) -> Self {
+        Namespace { what, first: HashMap::with_capacity(capacity) }
     }
 
-    fn declare(&mut self, file: FileId, name: &ast::Ident, diagnostics: &mut Vec<Diagnostic>) {
+    fn declare(&mut self, file: FileId, name: &'a ast::Ident, diagnostics: &mut Vec<Diagnostic>) {
         if name.name.is_empty() {
             return;
         }
@@ -149,7 +151,7 @@ impl<'a> Namespace<'a> {
                     .with_help("give each a distinct name, or remove one"),
             ),
             None => {
-                self.first.insert(name.name.to_string(), name.span);
+                self.first.insert(name.name.as_str(), name.span);
             }
         }
     }
@@ -157,9 +159,9 @@ impl<'a> Namespace<'a> {
 
 fn check_duplicates(lowering: &mut Lowering, file: FileId, items: &[Item], decls: &[ast::NodeDecl]) {
     let mut diagnostics = Vec::new();
-    let mut nodes = Namespace::new("stage or gate");
-    let mut environments = Namespace::new("environment");
-    let mut inputs = Namespace::new("param or secret");
+    let mut nodes = Namespace::new("stage or gate", decls.len());
+    let mut environments = Namespace::new("environment", 0);
+    let mut inputs = Namespace::new("param or secret", 0);
     let mut pipeline: Option<Span> = None;
     for node in decls {
         nodes.declare(file, &node.name, &mut diagnostics);
@@ -214,8 +216,8 @@ fn check_duplicates(lowering: &mut Lowering, file: FileId, items: &[Item], decls
         }
     }
     for module in &lowering.loaded.modules {
-        let mut templates = Namespace::new("template");
-        let mut aliases = Namespace::new("import alias");
+        let mut templates = Namespace::new("template", 0);
+        let mut aliases = Namespace::new("import alias", 0);
         for item in &module.ast.items {
             match item {
                 Item::Template(t) => templates.declare(module.file, &t.name, &mut diagnostics),

@@ -26,6 +26,29 @@ pub struct Lowering<'a> {
     pub pipeline: PipelineSettings,
     /// The doc comments of each file read so far (see [`Lowering::doc_comment`]).
     pub doc_comments: HashMap<FileId, DocComments>,
+    /// How many more names "did you mean" may compare an unknown stage or
+    /// gate name with (see [`SUGGESTION_BUDGET`]).
+    pub suggestions_left: usize,
+}
+
+/// The names "did you mean" compares unknown stage and gate names with, in
+/// all, per check: each unknown name is compared with every node's name,
+/// so 10,000 misspelt names in a plan of 10,000 stages took 41 s (a debug
+/// build). Past it, an unknown name gets the help without a suggestion; a
+/// plan with fewer than a thousand nodes gets a thousand suggestions.
+pub const SUGGESTION_BUDGET: usize = 1_000_000;
+
+impl Lowering<'_> {
+    /// Whether one more suggestion among `candidates` names fits the budget (and takes its share).
+    pub fn may_suggest_among(&mut self, candidates: usize) -> bool {
+        match self.suggestions_left.checked_sub(candidates) {
+            Some(left) => {
+                self.suggestions_left = left;
+                true
+            }
+            None => false,
+        }
+    }
 }
 
 impl Lowering<'_> {

@@ -27,6 +27,9 @@ use edges::{check_env_use, environment_contexts, lower_edges};
 use steps::{lower_hook, steps};
 use template::resolve_template;
 
+/// Each node's id by name (the first of a name).
+type NodeIds = HashMap<ast::Name, NodeId>;
+
 pub const STAGE_ATTRIBUTES: &[&str] = &[
     "needs",
     "target",
@@ -128,15 +131,17 @@ pub fn lower_nodes(
     let text = root_text(lowering, file);
     // Ids in declaration order; a duplicate name keeps its first definition.
     let mut decls: Vec<NodeDecl> = Vec::with_capacity(all_decls.len());
-    let mut ids: HashMap<String, NodeId> = HashMap::with_capacity(all_decls.len());
+    // Keyed by the tree's own short strings: most names are stored inline,
+    // so neither map nor list allocates per node.
+    let mut ids: NodeIds = HashMap::with_capacity(all_decls.len());
     for node in all_decls {
         if !ids.contains_key(node.name.name.as_str()) {
-            ids.insert(node.name.name.to_string(), NodeId(decls.len()));
+            ids.insert(node.name.name.clone(), NodeId(decls.len()));
             decls.push(node);
         }
     }
     let kinds: Vec<NodeKind> = decls.iter().map(|d| d.kind).collect();
-    let names: Vec<String> = decls.iter().map(|d| d.name.name.to_string()).collect();
+    let names: Vec<ast::Name> = decls.iter().map(|d| d.name.name.clone()).collect();
 
     let mut nodes = Vec::with_capacity(decls.len());
     let mut needs_spans: Vec<Vec<(NodeId, Span)>> = Vec::with_capacity(decls.len());
@@ -205,7 +210,7 @@ enum BodyOrigin {
 
 struct NodeBuilder<'a> {
     node: NodeDef,
-    ids: &'a HashMap<String, NodeId>,
+    ids: &'a NodeIds,
     compiler: &'a ScriptCompiler,
     kinds: &'a [NodeKind],
     strategy_span: Option<(FileId, Span)>,
@@ -222,7 +227,7 @@ impl<'a> NodeBuilder<'a> {
         decl: &NodeDecl,
         id: NodeId,
         file: FileId,
-        ids: &'a HashMap<String, NodeId>,
+        ids: &'a NodeIds,
         kinds: &'a [NodeKind],
         compiler: &'a ScriptCompiler,
     ) -> Self {
@@ -519,7 +524,7 @@ impl<'a> NodeBuilder<'a> {
             return None;
         };
         let name = path.dotted();
-        match self.ids.get(&name) {
+        match self.ids.get(name.as_str()) {
             Some(id) if self.kinds.get(id.0) == Some(&NodeKind::Gate) => Some(*id),
             Some(_) => {
                 typer.diagnostics.push(
