@@ -182,7 +182,7 @@ fn lower_target(
 /// the closest node it needs (fewest edges; ties go to the first listed).
 /// Computed in one pass over a topological order; nodes on a `needs` cycle
 /// (reported elsewhere) see none.
-pub(super) fn environment_contexts(needs: &[Vec<NodeId>], targets: &[Option<EnvId>]) -> Vec<Option<EnvId>> {
+pub(super) fn environment_contexts(needs: &[&[NodeId]], targets: &[Option<EnvId>]) -> Vec<Option<EnvId>> {
     let count = needs.len();
     let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); count];
     let mut missing = vec![0usize; count];
