@@ -169,9 +169,10 @@ fn commands(
     base: ValuesInScope,
     own: &[crate::engine::context::HostVersions],
 ) -> Vec<HostCommands> {
-    let hosts: Vec<String> = match node.target {
-        Some(target) => plan.environment(target).hosts.clone(),
-        None => vec!["local".to_string()],
+    let local = ["local".to_string()];
+    let hosts: &[String] = match node.target {
+        Some(target) => &plan.environment(target).hosts,
+        None => &local,
     };
     hosts
         .iter()
@@ -279,7 +280,7 @@ impl<'a> NodePreviewer<'a> {
             attempt: 1,
             mask_secrets: true,
         };
-        let hosts = node.target.map(|t| plan.environment(t).hosts.clone()).unwrap_or_default();
+        let hosts: &[String] = node.target.map_or(&[], |t| &plan.environment(t).hosts);
         let protection = protection(plan, node);
         let rollback = rollback_preview(plan, node, scope, self.own);
         let gate = node.gate.as_ref().map(|g| gate_lines(g, &scope)).unwrap_or_default();
@@ -291,7 +292,7 @@ impl<'a> NodePreviewer<'a> {
             needs: node.needs.iter().map(|n| plan.node(*n).name.clone()).collect(),
             target: node.target.map(|t| plan.environment(t).name.clone()),
             strategy,
-            batches: if node.target.is_some() { batches(&node.strategy, &hosts) } else { Vec::new() },
+            batches: if node.target.is_some() { batches(&node.strategy, hosts) } else { Vec::new() },
             traffic: traffic_timing(plan, node, self.max_parallel),
             protection,
             timeout: node.timeout.map(format_duration),
@@ -307,7 +308,7 @@ impl<'a> NodePreviewer<'a> {
             skipped: node.deselected.clone(),
             decides: crate::check::node_gates_used_by(node).iter().map(|g| plan.node(*g).name.clone()).collect(),
             router: node.strategy.traffic().map(|traffic| plan.node(traffic.router).name.clone()),
-            transports: transports(plan, node, &hosts),
+            transports: transports(plan, node, hosts),
         }
     }
 }
