@@ -41,7 +41,7 @@ pub fn lower(
     };
     let file = root.file;
     check_module_items(&mut lowering);
-    check_duplicates(&mut lowering, file, &root.ast.items, &decls);
+    check_duplicates(&mut lowering, file, &root.ast.items);
     let used_aliases: Vec<String> =
         decls.iter().filter_map(|d| d.from.as_ref()?.segments.first().map(|s| s.name.to_string())).collect();
     let pipeline_hooks = lower_pipeline(&mut lowering, file, &root.ast.items);
@@ -144,12 +144,7 @@ impl<'a> Namespace<'a> {
             return;
         }
         match self.first.get(name.name.as_str()) {
-            Some(first) => diagnostics.push(
-                Diagnostic::new(Code::DuplicateName, format!("{} `{}` is defined twice", self.what, name.name))
-                    .at(file, name.span, "defined again here")
-                    .with_secondary(file, *first, "first defined here")
-                    .with_help("give each a distinct name, or remove one"),
-            ),
+            Some(first) => diagnostics.push(defined_twice(self.what, file, name, *first)),
             None => {
                 self.first.insert(name.name.as_str(), name.span);
             }
@@ -157,15 +152,22 @@ impl<'a> Namespace<'a> {
     }
 }
 
-fn check_duplicates(lowering: &mut Lowering, file: FileId, items: &[Item], decls: &[ast::NodeDecl]) {
+/// E0101: `name`, of a `what`, was first defined at `first`.
+pub(super) fn defined_twice(what: &str, file: FileId, name: &ast::Ident, first: Span) -> Diagnostic {
+    Diagnostic::new(Code::DuplicateName, format!("{what} `{}` is defined twice", name.name))
+        .at(file, name.span, "defined again here")
+        .with_secondary(file, first, "first defined here")
+        .with_help("give each a distinct name, or remove one")
+}
+
+/// Names declared twice (E0101). Stages and gates are told by
+/// [`lower_nodes`], which keeps each name's first node: one map of a
+/// million names instead of two.
+fn check_duplicates(lowering: &mut Lowering, file: FileId, items: &[Item]) {
     let mut diagnostics = Vec::new();
-    let mut nodes = Namespace::new("stage or gate", decls.len());
     let mut environments = Namespace::new("environment", 0);
     let mut inputs = Namespace::new("param or secret", 0);
     let mut pipeline: Option<Span> = None;
-    for node in decls {
-        nodes.declare(file, &node.name, &mut diagnostics);
-    }
     for item in items {
         match item {
             Item::Environment(env) => environments.declare(file, &env.name, &mut diagnostics),

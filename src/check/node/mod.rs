@@ -132,14 +132,24 @@ pub fn lower_nodes(
     // Ids in declaration order; a duplicate name keeps its first definition.
     // Keyed by the tree's own short strings: most names are stored inline,
     // so neither map nor list allocates per node.
+    // A name given again is E0101 here (the other namespaces' in the driver).
     let mut ids: NodeIds = HashMap::with_capacity(all_decls.len());
+    let mut first_spans: Vec<Span> = Vec::with_capacity(all_decls.len());
     let mut first = Vec::with_capacity(all_decls.len());
     for node in &all_decls {
-        let is_first = !ids.contains_key(node.name.name.as_str());
-        if is_first {
-            ids.insert(node.name.name.clone(), NodeId(ids.len()));
+        let name = &node.name;
+        let seen = ids.get(name.name.as_str()).and_then(|id| first_spans.get(id.0)).copied();
+        match seen {
+            Some(first_span) if !name.name.is_empty() => {
+                lowering.push(super::driver::defined_twice("stage or gate", file, name, first_span));
+            }
+            Some(_) => {}
+            None => {
+                ids.insert(name.name.clone(), NodeId(ids.len()));
+                first_spans.push(name.span);
+            }
         }
-        first.push(is_first);
+        first.push(seen.is_none());
     }
     // (Without duplicates, which a plan that checks has none of, the
     // declarations stay where they are.)
