@@ -144,20 +144,12 @@ impl<'a> Namespace<'a> {
             return;
         }
         match self.first.get(name.name.as_str()) {
-            Some(first) => diagnostics.push(defined_twice(self.what, file, name, *first)),
+            Some(first) => diagnostics.push(super::lowering::defined_twice(self.what, file, name, *first)),
             None => {
                 self.first.insert(name.name.as_str(), name.span);
             }
         }
     }
-}
-
-/// E0101: `name`, of a `what`, was first defined at `first`.
-pub(super) fn defined_twice(what: &str, file: FileId, name: &ast::Ident, first: Span) -> Diagnostic {
-    Diagnostic::new(Code::DuplicateName, format!("{what} `{}` is defined twice", name.name))
-        .at(file, name.span, "defined again here")
-        .with_secondary(file, first, "first defined here")
-        .with_help("give each a distinct name, or remove one")
 }
 
 /// Names declared twice (E0101). Stages and gates are told by

@@ -68,6 +68,14 @@ impl Lowering<'_> {
     }
 }
 
+/// E0101: `name`, of a `what`, was first defined at `first`.
+pub fn defined_twice(what: &str, file: FileId, name: &ast::Ident, first: Span) -> Diagnostic {
+    Diagnostic::new(Code::DuplicateName, format!("{what} `{}` is defined twice", name.name))
+        .at(file, name.span, "defined again here")
+        .with_secondary(file, first, "first defined here")
+        .with_help("give each a distinct name, or remove one")
+}
+
 /// Reports an attribute given twice in one block.
 pub fn check_duplicate_entries(file: FileId, entries: &[Entry], diagnostics: &mut Vec<Diagnostic>) {
     // Keys borrow the names: a block of a stage has a handful of entries,

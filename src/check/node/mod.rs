@@ -141,7 +141,7 @@ pub fn lower_nodes(
         let seen = ids.get(name.name.as_str()).and_then(|id| first_spans.get(id.0)).copied();
         match seen {
             Some(first_span) if !name.name.is_empty() => {
-                lowering.push(super::driver::defined_twice("stage or gate", file, name, first_span));
+                lowering.push(super::lowering::defined_twice("stage or gate", file, name, first_span));
             }
             Some(_) => {}
             None => {
