@@ -34,13 +34,14 @@ pub fn lower(
         environment_secrets: Vec::new(),
         pipeline: default_settings(plan_file),
         doc_comments: HashMap::new(),
+        suggestions_left: super::lowering::SUGGESTION_BUDGET,
     };
     let Some(root) = loaded.modules.first() else {
         return Ok((None, lowering.diagnostics));
     };
     let file = root.file;
     check_module_items(&mut lowering);
-    check_duplicates(&mut lowering, file, &root.ast.items, &decls);
+    check_duplicates(&mut lowering, file, &root.ast.items);
     let used_aliases: Vec<String> =
         decls.iter().filter_map(|d| d.from.as_ref()?.segments.first().map(|s| s.name.to_string())).collect();
     let pipeline_hooks = lower_pipeline(&mut lowering, file, &root.ast.items);
@@ -126,44 +127,39 @@ fn check_module_items(lowering: &mut Lowering) {
     lowering.diagnostics.extend(problems);
 }
 
-/// One namespace's first definitions, for E0101.
+/// One namespace's first definitions, for E0101 (the names borrowed from
+/// the tree: a plan of a million stages made a million `String`s here).
 struct Namespace<'a> {
-    what: &'a str,
-    first: HashMap<String, Span>,
+    what: &'static str,
+    first: HashMap<&'a str, Span>,
 }
 
 impl<'a> Namespace<'a> {
-    fn new(what: &'a str) -> Self {
-        Namespace { what, first: HashMap::new() }
+    fn new(what: &'static str, capacity: usize) -> Self {
+        Namespace { what, first: HashMap::with_capacity(capacity) }
     }
 
-    fn declare(&mut self, file: FileId, name: &ast::Ident, diagnostics: &mut Vec<Diagnostic>) {
+    fn declare(&mut self, file: FileId, name: &'a ast::Ident, diagnostics: &mut Vec<Diagnostic>) {
         if name.name.is_empty() {
             return;
         }
         match self.first.get(name.name.as_str()) {
-            Some(first) => diagnostics.push(
-                Diagnostic::new(Code::DuplicateName, format!("{} `{}` is defined twice", self.what, name.name))
-                    .at(file, name.span, "defined again here")
-                    .with_secondary(file, *first, "first defined here")
-                    .with_help("give each a distinct name, or remove one"),
-            ),
+            Some(first) => diagnostics.push(super::lowering::defined_twice(self.what, file, name, *first)),
             None => {
-                self.first.insert(name.name.to_string(), name.span);
+                self.first.insert(name.name.as_str(), name.span);
             }
         }
     }
 }
 
-fn check_duplicates(lowering: &mut Lowering, file: FileId, items: &[Item], decls: &[ast::NodeDecl]) {
+/// Names declared twice (E0101). Stages and gates are told by
+/// [`lower_nodes`], which keeps each name's first node: one map of a
+/// million names instead of two.
+fn check_duplicates(lowering: &mut Lowering, file: FileId, items: &[Item]) {
     let mut diagnostics = Vec::new();
-    let mut nodes = Namespace::new("stage or gate");
-    let mut environments = Namespace::new("environment");
-    let mut inputs = Namespace::new("param or secret");
+    let mut environments = Namespace::new("environment", 0);
+    let mut inputs = Namespace::new("param or secret", 0);
     let mut pipeline: Option<Span> = None;
-    for node in decls {
-        nodes.declare(file, &node.name, &mut diagnostics);
-    }
     for item in items {
         match item {
             Item::Environment(env) => environments.declare(file, &env.name, &mut diagnostics),
@@ -214,8 +210,8 @@ fn check_duplicates(lowering: &mut Lowering, file: FileId, items: &[Item], decls
         }
     }
     for module in &lowering.loaded.modules {
-        let mut templates = Namespace::new("template");
-        let mut aliases = Namespace::new("import alias");
+        let mut templates = Namespace::new("template", 0);
+        let mut aliases = Namespace::new("import alias", 0);
         for item in &module.ast.items {
             match item {
                 Item::Template(t) => templates.declare(module.file, &t.name, &mut diagnostics),

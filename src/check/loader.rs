@@ -507,7 +507,9 @@ impl Loader<'_> {
 /// Takes the stages and gates out of a module's items, in order.
 pub fn take_nodes(module: &mut LoadedModule) -> Vec<crate::syntax::ast::NodeDecl> {
     let items = std::mem::take(&mut module.ast.items);
-    let mut nodes = Vec::new();
+    let count = items.iter().filter(|item| matches!(item, Item::Node(_))).count();
+    let mut nodes = Vec::with_capacity(count);
+    module.ast.items.reserve_exact(items.len() - count);
     for item in items {
         match item {
             Item::Node(node) => nodes.push(node),

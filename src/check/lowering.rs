@@ -26,6 +26,29 @@ pub struct Lowering<'a> {
     pub pipeline: PipelineSettings,
     /// The doc comments of each file read so far (see [`Lowering::doc_comment`]).
     pub doc_comments: HashMap<FileId, DocComments>,
+    /// How many more names "did you mean" may compare an unknown stage or
+    /// gate name with (see [`SUGGESTION_BUDGET`]).
+    pub suggestions_left: usize,
+}
+
+/// The names "did you mean" compares unknown stage and gate names with, in
+/// all, per check: each unknown name is compared with every node's name,
+/// so 10,000 misspelt names in a plan of 10,000 stages took 41 s (a debug
+/// build). Past it, an unknown name gets the help without a suggestion; a
+/// plan with fewer than a thousand nodes gets a thousand suggestions.
+pub const SUGGESTION_BUDGET: usize = 1_000_000;
+
+impl Lowering<'_> {
+    /// Whether one more suggestion among `candidates` names fits the budget (and takes its share).
+    pub fn may_suggest_among(&mut self, candidates: usize) -> bool {
+        match self.suggestions_left.checked_sub(candidates) {
+            Some(left) => {
+                self.suggestions_left = left;
+                true
+            }
+            None => false,
+        }
+    }
 }
 
 impl Lowering<'_> {
@@ -45,29 +68,71 @@ impl Lowering<'_> {
     }
 }
 
+/// E0101: `name`, of a `what`, was first defined at `first`.
+pub fn defined_twice(what: &str, file: FileId, name: &ast::Ident, first: Span) -> Diagnostic {
+    Diagnostic::new(Code::DuplicateName, format!("{what} `{}` is defined twice", name.name))
+        .at(file, name.span, "defined again here")
+        .with_secondary(file, first, "first defined here")
+        .with_help("give each a distinct name, or remove one")
+}
+
 /// Reports an attribute given twice in one block.
 pub fn check_duplicate_entries(file: FileId, entries: &[Entry], diagnostics: &mut Vec<Diagnostic>) {
-    let mut seen: HashMap<String, Span> = HashMap::new();
+    // Keys borrow the names: a block of a stage has a handful of entries,
+    // and a plan hundreds of thousands of blocks (a `HashMap` of owned keys
+    // per block was an allocation per entry). Blocks and hooks have keys of
+    // their own (`name {}`, `on event`); the rest share attributes' names.
+    let mut seen = SeenKeys::default();
     for entry in entries {
         let key = match entry {
-            Entry::Attribute(a) => a.name.name.to_string(),
-            Entry::Block(b) => format!("{} {{}}", b.name.name),
-            Entry::Rollback(_) => "rollback".into(),
-            Entry::Strategy(_) => "strategy".into(),
-            Entry::Approve(_) => "approve".into(),
-            Entry::Check(_) => "check".into(),
-            Entry::Hook(h) => format!("on {}", h.event.name),
+            Entry::Attribute(a) => (0, a.name.name.as_str()),
+            Entry::Block(b) => (1, b.name.name.as_str()),
+            Entry::Rollback(_) => (0, "rollback"),
+            Entry::Strategy(_) => (0, "strategy"),
+            Entry::Approve(_) => (0, "approve"),
+            Entry::Check(_) => (0, "check"),
+            Entry::Hook(h) => (2, h.event.name.as_str()),
             Entry::Run(_) | Entry::Script(_) | Entry::Upload(_) => continue,
         };
-        match seen.get(&key) {
-            Some(first) => diagnostics.push(
+        if let Some(first) = seen.first(key, entry.keyword_span()) {
+            diagnostics.push(
                 Diagnostic::new(Code::DuplicateAttribute, format!("`{}` is given twice", entry.keyword()))
                     .at(file, entry.keyword_span(), "given again here")
-                    .with_secondary(file, *first, "first given here")
+                    .with_secondary(file, first, "first given here")
                     .with_help("keep one of them"),
-            ),
+            );
+        }
+    }
+}
+
+/// The entries of one block seen so far: a short list while the block is
+/// short, a hash map past that (a block of thousands of entries stays linear).
+#[derive(Default)]
+struct SeenKeys<'a> {
+    few: Vec<((u8, &'a str), Span)>,
+    many: HashMap<(u8, &'a str), Span>,
+}
+
+impl<'a> SeenKeys<'a> {
+    const FEW: usize = 16;
+
+    /// Where `key` was first seen; `None` (and remembered at `span`) when this is the first time.
+    fn first(&mut self, key: (u8, &'a str), span: Span) -> Option<Span> {
+        if self.many.is_empty() {
+            if let Some((_, first)) = self.few.iter().find(|(seen, _)| *seen == key) {
+                return Some(*first);
+            }
+            if self.few.len() < Self::FEW {
+                self.few.push((key, span));
+                return None;
+            }
+            self.many.extend(self.few.drain(..));
+        }
+        match self.many.get(&key) {
+            Some(first) => Some(*first),
             None => {
-                seen.insert(key, entry.keyword_span());
+                self.many.insert(key, span);
+                None
             }
         }
     }

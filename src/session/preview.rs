@@ -169,9 +169,10 @@ fn commands(
     base: ValuesInScope,
     own: &[crate::engine::context::HostVersions],
 ) -> Vec<HostCommands> {
-    let hosts: Vec<String> = match node.target {
-        Some(target) => plan.environment(target).hosts.clone(),
-        None => vec!["local".to_string()],
+    let local = ["local".to_string()];
+    let hosts: &[String] = match node.target {
+        Some(target) => &plan.environment(target).hosts,
+        None => &local,
     };
     hosts
         .iter()
@@ -196,44 +197,109 @@ pub fn preview(
     own: &[crate::engine::context::HostVersions],
 ) -> Preview {
     let plan = &graph.plan;
-    let mut nodes = Vec::new();
+    let previewer = NodePreviewer::new(graph, inputs, previous_version, own);
+    let nodes = graph.order.iter().map(|id| previewer.node(*id)).collect();
+    let waves = previewer.waves().map(|wave| wave.iter().map(|id| plan.node(*id).name.clone()).collect()).collect();
+    Preview { nodes, waves, ..outline(graph, inputs, previous_version, own) }
+}
+
+/// [`preview`] without [`Preview::nodes`] and [`Preview::waves`]: what a
+/// renderer that previews each node as it prints it (with a
+/// [`NodePreviewer`], in [`NodePreviewer::waves`]) needs besides. A plan
+/// of a million stages was a million node previews held at once.
+pub fn outline(
+    graph: &ExecutionGraph,
+    inputs: &ResolvedInputs,
+    previous_version: &str,
+    own: &[crate::engine::context::HostVersions],
+) -> Preview {
+    let plan = &graph.plan;
     let mut coverage = Coverage { stages: 0, undoable: 0, irreversible: Vec::new(), missing: Vec::new() };
-    let contexts = environment_of(graph);
-    let max_parallel = plan.pipeline.max_parallel.unwrap_or(crate::engine::DEFAULT_MAX_PARALLEL).max(1) as u64;
     for id in &graph.order {
-        let node = plan.node(*id);
-        let environment = contexts[id.0].map(|e| plan.environment(e));
+        count_coverage(plan.node(*id), &mut coverage);
+    }
+    outline_with(graph, inputs, previous_version, own, coverage)
+}
+
+/// What each node's preview shares: the plan, its inputs and the
+/// environment each node sees.
+pub struct NodePreviewer<'a> {
+    graph: &'a ExecutionGraph,
+    inputs: &'a ResolvedInputs,
+    previous_version: &'a str,
+    own: &'a [crate::engine::context::HostVersions],
+    contexts: Vec<Option<EnvId>>,
+    max_parallel: u64,
+}
+
+impl<'a> NodePreviewer<'a> {
+    pub fn new(
+        graph: &'a ExecutionGraph,
+        inputs: &'a ResolvedInputs,
+        previous_version: &'a str,
+        own: &'a [crate::engine::context::HostVersions],
+    ) -> Self {
+        let plan = &graph.plan;
+        let max_parallel = plan.pipeline.max_parallel.unwrap_or(crate::engine::DEFAULT_MAX_PARALLEL).max(1) as u64;
+        NodePreviewer { graph, inputs, previous_version, own, contexts: environment_of(graph), max_parallel }
+    }
+
+    pub fn plan(&self) -> &'a Plan {
+        &self.graph.plan
+    }
+
+    /// The plan's nodes in the order they are previewed.
+    pub fn order(&self) -> &'a [NodeId] {
+        &self.graph.order
+    }
+
+    /// The waves as [`Preview::waves`] lists them: without the gates and
+    /// routers only stages decide, and without waves left empty.
+    pub fn waves(&self) -> impl Iterator<Item = Vec<NodeId>> + 'a {
+        let decided = decided_by_stages(&self.graph.plan);
+        self.graph
+            .waves
+            .iter()
+            .map(move |w| w.iter().filter(|id| !decided[id.0]).copied().collect::<Vec<NodeId>>())
+            .filter(|w| !w.is_empty())
+    }
+
+    /// One node's preview.
+    pub fn node(&self, id: NodeId) -> NodePreview {
+        let plan = &self.graph.plan;
+        let node = plan.node(id);
+        let environment = self.contexts[id.0].map(|e| plan.environment(e));
         let scope = ValuesInScope {
             plan,
-            inputs,
+            inputs: self.inputs,
             node: Some(node),
             environment,
             host: None,
             version: None,
-            previous_version,
+            previous_version: self.previous_version,
             attempt: 1,
             mask_secrets: true,
         };
-        let hosts = node.target.map(|t| plan.environment(t).hosts.clone()).unwrap_or_default();
+        let hosts: &[String] = node.target.map_or(&[], |t| &plan.environment(t).hosts);
         let protection = protection(plan, node);
-        let rollback = rollback_preview(plan, node, scope, own, &mut coverage);
+        let rollback = rollback_preview(plan, node, scope, self.own);
         let gate = node.gate.as_ref().map(|g| gate_lines(g, &scope)).unwrap_or_default();
         let strategy = strategy_text(plan, &node.strategy);
-        nodes.push(NodePreview {
+        NodePreview {
             name: node.name.clone(),
             kind: node.kind,
             template: node.template.clone(),
             needs: node.needs.iter().map(|n| plan.node(*n).name.clone()).collect(),
             target: node.target.map(|t| plan.environment(t).name.clone()),
             strategy,
-            batches: if node.target.is_some() { batches(&node.strategy, &hosts) } else { Vec::new() },
-            traffic: traffic_timing(plan, node, max_parallel),
+            batches: if node.target.is_some() { batches(&node.strategy, hosts) } else { Vec::new() },
+            traffic: traffic_timing(plan, node, self.max_parallel),
             protection,
             timeout: node.timeout.map(format_duration),
             retry: node.retry.map(|r| format!("{} every {}", r.attempts, format_duration(r.every))),
             conditional: node.when.is_some(),
             commands: if node.kind == NodeKind::Stage {
-                commands(plan, node, &node.steps, scope, own)
+                commands(plan, node, &node.steps, scope, self.own)
             } else {
                 Vec::new()
             },
@@ -242,10 +308,40 @@ pub fn preview(
             skipped: node.deselected.clone(),
             decides: crate::check::node_gates_used_by(node).iter().map(|g| plan.node(*g).name.clone()).collect(),
             router: node.strategy.traffic().map(|traffic| plan.node(traffic.router).name.clone()),
-            transports: transports(plan, node, &hosts),
-        });
+            transports: transports(plan, node, hosts),
+        }
     }
-    let decided = decided_by_stages(plan);
+}
+
+/// Counts a node into the rollback coverage (as [`rollback_preview`] shows it).
+fn count_coverage(node: &NodeDef, coverage: &mut Coverage) {
+    match (&node.kind, &node.rollback) {
+        (NodeKind::Gate, _) => {}
+        (_, RollbackSpec::Steps(_)) => {
+            coverage.stages += 1;
+            coverage.undoable += 1;
+        }
+        (_, RollbackSpec::Irreversible(_)) => {
+            coverage.stages += 1;
+            coverage.irreversible.push(node.name.clone());
+        }
+        (_, RollbackSpec::Missing) if node.steps.is_empty() => {}
+        (_, RollbackSpec::Missing) => {
+            coverage.stages += 1;
+            coverage.missing.push(node.name.clone());
+        }
+    }
+}
+
+/// The rest of [`outline`].
+fn outline_with(
+    graph: &ExecutionGraph,
+    inputs: &ResolvedInputs,
+    previous_version: &str,
+    own: &[crate::engine::context::HostVersions],
+    coverage: Coverage,
+) -> Preview {
+    let plan = &graph.plan;
     Preview {
         pipeline: plan.pipeline.name.clone(),
         description: plan.pipeline.description.clone(),
@@ -258,13 +354,8 @@ pub fn preview(
             .map(|(name, value)| (name.clone(), value.to_text()))
             .chain(inputs.secret_names().into_iter().map(|name| (name, "***".to_string())))
             .collect(),
-        waves: graph
-            .waves
-            .iter()
-            .map(|w| w.iter().filter(|id| !decided[id.0]).map(|id| plan.node(*id).name.clone()).collect())
-            .filter(|w: &Vec<String>| !w.is_empty())
-            .collect(),
-        nodes,
+        waves: Vec::new(),
+        nodes: Vec::new(),
         rollback_path: graph.rollback_path().iter().map(|id| plan.node(*id).name.clone()).collect(),
         coverage,
         worst_case: worst_case(graph, plan.pipeline.max_parallel.unwrap_or(crate::engine::DEFAULT_MAX_PARALLEL)),
@@ -309,32 +400,19 @@ fn protection(plan: &Plan, node: &NodeDef) -> Vec<String> {
     protection
 }
 
-/// How a node is undone, counted into the rollback coverage.
+/// How a node is undone (counted by [`count_coverage`]).
 fn rollback_preview(
     plan: &Plan,
     node: &NodeDef,
     scope: ValuesInScope,
     own: &[crate::engine::context::HostVersions],
-    coverage: &mut Coverage,
 ) -> NodeRollback {
     match (&node.kind, &node.rollback) {
         (NodeKind::Gate, _) => NodeRollback::None,
-        (_, RollbackSpec::Steps(steps)) => {
-            coverage.stages += 1;
-            coverage.undoable += 1;
-            NodeRollback::Steps { commands: commands(plan, node, steps, scope, own) }
-        }
-        (_, RollbackSpec::Irreversible(reason)) => {
-            coverage.stages += 1;
-            coverage.irreversible.push(node.name.clone());
-            NodeRollback::Irreversible { reason: reason.clone() }
-        }
+        (_, RollbackSpec::Steps(steps)) => NodeRollback::Steps { commands: commands(plan, node, steps, scope, own) },
+        (_, RollbackSpec::Irreversible(reason)) => NodeRollback::Irreversible { reason: reason.clone() },
         (_, RollbackSpec::Missing) if node.steps.is_empty() => NodeRollback::None,
-        (_, RollbackSpec::Missing) => {
-            coverage.stages += 1;
-            coverage.missing.push(node.name.clone());
-            NodeRollback::Missing
-        }
+        (_, RollbackSpec::Missing) => NodeRollback::Missing,
     }
 }
 

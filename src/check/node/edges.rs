@@ -8,8 +8,8 @@ pub(super) fn lower_edges(
     lowering: &mut Lowering,
     file: FileId,
     decl: &NodeDecl,
-    ids: &HashMap<String, NodeId>,
-    names: &[String],
+    ids: &NodeIds,
+    names: &[ast::Name],
 ) -> (Vec<NodeId>, Vec<(NodeId, Span)>, Option<EnvId>) {
     let mut needs = Vec::new();
     let mut spans = Vec::new();
@@ -21,7 +21,8 @@ pub(super) fn lower_edges(
             "needs" => {
                 let Some(items) = needs_items(file, &attribute.value, &mut diagnostics) else { continue };
                 for item in items {
-                    if let Some((id, span)) = needed(file, decl, item, ids, names, &needs, &mut diagnostics) {
+                    let known = Known { ids, names };
+                    if let Some((id, span)) = needed(lowering, file, decl, item, known, &needs, &mut diagnostics) {
                         needs.push(id);
                         spans.push((id, span));
                     }
@@ -65,14 +66,21 @@ fn needs_items<'v>(
     }
 }
 
+/// The plan's nodes by name, and their names in order.
+#[derive(Clone, Copy)]
+struct Known<'a> {
+    ids: &'a NodeIds,
+    names: &'a [ast::Name],
+}
+
 /// One name in `needs`: the node it names, unless it is unknown, the node
 /// itself, or listed already.
 fn needed(
+    lowering: &mut Lowering,
     file: FileId,
     decl: &NodeDecl,
     item: &ast::Value,
-    ids: &HashMap<String, NodeId>,
-    names: &[String],
+    Known { ids, names }: Known,
     needs: &[NodeId],
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Option<(NodeId, Span)> {
@@ -88,7 +96,7 @@ fn needed(
         return None;
     };
     let name = path.dotted();
-    match ids.get(&name) {
+    match ids.get(name.as_str()) {
         Some(_) if name == decl.name.name => {
             diagnostics.push(
                 Diagnostic::new(Code::NeedsCycle, format!("`{name}` needs itself"))
@@ -117,7 +125,12 @@ fn needed(
                 path.span,
                 "not declared",
             );
-            d = match did_you_mean(&name, names.iter().map(String::as_str)) {
+            let close = if lowering.may_suggest_among(names.len()) {
+                did_you_mean(&name, names.iter().map(|name| name.as_str()))
+            } else {
+                None
+            };
+            d = match close {
                 Some(close) => d.with_help(format!("did you mean `{close}`?")),
                 None => d.with_help("`needs` lists stages and gates declared in this plan"),
             };
@@ -169,7 +182,7 @@ fn lower_target(
 /// the closest node it needs (fewest edges; ties go to the first listed).
 /// Computed in one pass over a topological order; nodes on a `needs` cycle
 /// (reported elsewhere) see none.
-pub(super) fn environment_contexts(needs: &[Vec<NodeId>], targets: &[Option<EnvId>]) -> Vec<Option<EnvId>> {
+pub(super) fn environment_contexts(needs: &[&[NodeId]], targets: &[Option<EnvId>]) -> Vec<Option<EnvId>> {
     let count = needs.len();
     let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); count];
     let mut missing = vec![0usize; count];

@@ -27,6 +27,9 @@ use edges::{check_env_use, environment_contexts, lower_edges};
 use steps::{lower_hook, steps};
 use template::resolve_template;
 
+/// Each node's id by name (the first of a name).
+type NodeIds = HashMap<ast::Name, NodeId>;
+
 pub const STAGE_ATTRIBUTES: &[&str] = &[
     "needs",
     "target",
@@ -127,39 +130,65 @@ pub fn lower_nodes(
     let file = root.file;
     let text = root_text(lowering, file);
     // Ids in declaration order; a duplicate name keeps its first definition.
-    let mut decls: Vec<NodeDecl> = Vec::with_capacity(all_decls.len());
-    let mut ids: HashMap<String, NodeId> = HashMap::with_capacity(all_decls.len());
-    for node in all_decls {
-        if !ids.contains_key(node.name.name.as_str()) {
-            ids.insert(node.name.name.to_string(), NodeId(decls.len()));
-            decls.push(node);
+    // Keyed by the tree's own short strings: most names are stored inline,
+    // so neither map nor list allocates per node.
+    // A name given again is E0101 here (the other namespaces' in the driver).
+    let mut ids: NodeIds = HashMap::with_capacity(all_decls.len());
+    let mut first_spans: Vec<Span> = Vec::with_capacity(all_decls.len());
+    let mut first = Vec::with_capacity(all_decls.len());
+    for node in &all_decls {
+        let name = &node.name;
+        let seen = ids.get(name.name.as_str()).and_then(|id| first_spans.get(id.0)).copied();
+        match seen {
+            Some(first_span) if !name.name.is_empty() => {
+                lowering.push(super::lowering::defined_twice("stage or gate", file, name, first_span));
+            }
+            Some(_) => {}
+            None => {
+                ids.insert(name.name.clone(), NodeId(ids.len()));
+                first_spans.push(name.span);
+            }
         }
+        first.push(seen.is_none());
     }
+    // (Without duplicates, which a plan that checks has none of, the
+    // declarations stay where they are.)
+    let mut decls: Vec<NodeDecl> = if ids.len() == all_decls.len() {
+        all_decls
+    } else {
+        all_decls.into_iter().zip(first).filter_map(|(decl, first)| first.then_some(decl)).collect()
+    };
     let kinds: Vec<NodeKind> = decls.iter().map(|d| d.kind).collect();
-    let names: Vec<String> = decls.iter().map(|d| d.name.name.to_string()).collect();
+    let names: Vec<ast::Name> = decls.iter().map(|d| d.name.name.clone()).collect();
 
     let mut nodes = Vec::with_capacity(decls.len());
     let mut needs_spans: Vec<Vec<(NodeId, Span)>> = Vec::with_capacity(decls.len());
     let mut env_uses: Vec<(NodeId, EnvUse)> = Vec::new();
-    for (index, mut decl) in decls.into_iter().enumerate() {
+    // The plan's names do not change while nodes are lowered: one copy for
+    // all of them (a copy per node was a map cloned per stage).
+    let plan_names = lowering.names.clone();
+    for (index, decl_slot) in decls.iter_mut().enumerate() {
         if lazy_bodies {
-            decl.body = crate::syntax::parse_body(file, &text, decl.body.span).map_err(BodySyntaxError)?;
+            decl_slot.body = crate::syntax::parse_body(file, &text, decl_slot.body.span).map_err(BodySyntaxError)?;
         }
-        let decl = &decl;
+        let decl = &*decl_slot;
         let template = resolve_template(lowering, decl);
         let (node_needs, spans, target) = lower_edges(lowering, file, decl, &ids, &names);
         needs_spans.push(spans);
         let uses = RefCell::new(Vec::new());
         let env = EnvContext::Deferred(&uses);
-        let mut builder = NodeBuilder::new(decl, NodeId(index), file, &ids, &kinds, compiler);
+        // Made in its place in the list: a node is 480 bytes, and building
+        // it aside then moving it in copied each twice.
+        nodes.push(NodeBuilder::empty_node(decl, NodeId(index), file));
+        let Some(node) = nodes.last_mut() else { break };
+        let mut builder = NodeBuilder::new(node, &ids, &kinds, compiler);
         builder.node.needs = node_needs;
         builder.node.target = target;
         builder.node.doc = lowering.doc_comment(file, decl.span.start);
         match &template {
             None if decl.from.is_some() => {}
             None => {
-                let names_copy = lowering.names.clone();
-                let scope = NamesInScope { plan: Some(&names_copy), template_params: None, env, builtins: true };
+                let scope = NamesInScope { plan: Some(&plan_names), template_params: None, env, builtins: true };
                 builder.body(lowering, file, &scope, &decl.body.entries, BodyOrigin::Local);
             }
             Some(template) => {
@@ -168,12 +197,13 @@ pub fn lower_nodes(
             }
         }
         builder.finish(lowering, decl);
-        nodes.push(builder.node);
         env_uses.extend(uses.into_inner().into_iter().map(|u| (NodeId(index), u)));
+        // The body is lowered: its tree is not needed any more.
+        decl_slot.body.entries = Vec::new();
     }
     super::cycles::report(&nodes, &needs_spans, &mut lowering.diagnostics);
     router::check_routers(lowering, &nodes);
-    let needs: Vec<Vec<NodeId>> = nodes.iter().map(|n| n.needs.clone()).collect();
+    let needs: Vec<&[NodeId]> = nodes.iter().map(|n| n.needs.as_slice()).collect();
     let targets: Vec<Option<EnvId>> = nodes.iter().map(|n| n.target).collect();
     let mut contexts = environment_contexts(&needs, &targets);
     edges::inherit_from_users(&nodes, &mut contexts);
@@ -202,8 +232,8 @@ enum BodyOrigin {
 }
 
 struct NodeBuilder<'a> {
-    node: NodeDef,
-    ids: &'a HashMap<String, NodeId>,
+    node: &'a mut NodeDef,
+    ids: &'a NodeIds,
     compiler: &'a ScriptCompiler,
     kinds: &'a [NodeKind],
     strategy_span: Option<(FileId, Span)>,
@@ -216,26 +246,24 @@ struct NodeBuilder<'a> {
 }
 
 impl<'a> NodeBuilder<'a> {
-    fn new(
-        decl: &NodeDecl,
-        id: NodeId,
-        file: FileId,
-        ids: &'a HashMap<String, NodeId>,
-        kinds: &'a [NodeKind],
-        compiler: &'a ScriptCompiler,
-    ) -> Self {
+    /// The node of `decl` before its body is lowered.
+    fn empty_node(decl: &NodeDecl, id: NodeId, file: FileId) -> NodeDef {
         let gate = (decl.kind == NodeKind::Gate).then(Box::<GateDef>::default);
+        NodeDef {
+            gate,
+            ..NodeDef::new(
+                id,
+                decl.name.name.to_string(),
+                decl.kind,
+                Location { file, span: decl.span },
+                Location { file, span: decl.name.span },
+            )
+        }
+    }
+
+    fn new(node: &'a mut NodeDef, ids: &'a NodeIds, kinds: &'a [NodeKind], compiler: &'a ScriptCompiler) -> Self {
         NodeBuilder {
-            node: NodeDef {
-                gate,
-                ..NodeDef::new(
-                    id,
-                    decl.name.name.to_string(),
-                    decl.kind,
-                    Location { file, span: decl.span },
-                    Location { file, span: decl.name.span },
-                )
-            },
+            node,
             ids,
             kinds,
             compiler,
@@ -517,7 +545,7 @@ impl<'a> NodeBuilder<'a> {
             return None;
         };
         let name = path.dotted();
-        match self.ids.get(&name) {
+        match self.ids.get(name.as_str()) {
             Some(id) if self.kinds.get(id.0) == Some(&NodeKind::Gate) => Some(*id),
             Some(_) => {
                 typer.diagnostics.push(

@@ -17,7 +17,7 @@ impl NodeBuilder<'_> {
             return None;
         };
         let name = path.dotted();
-        let problem = match self.ids.get(&name) {
+        let problem = match self.ids.get(name.as_str()) {
             Some(id) if *id == self.node.id => "is this canary itself",
             Some(id) if self.kinds.get(id.0) == Some(&NodeKind::Stage) => return Some(*id),
             Some(_) => "is a gate",
