@@ -588,6 +588,7 @@ fn watcher_and_terminal_resume(terminal_late: bool) {
         .unwrap_or_else(|e| panic!("spawn deploy resume: {e}"));
     let terminal = terminal.wait_with_output().unwrap_or_else(|e| panic!("deploy resume: {e}"));
     let said = String::from_utf8_lossy(&terminal.stderr).into_owned();
+    let printed = String::from_utf8_lossy(&terminal.stdout).into_owned();
     setup.wait_for_status(&first, "succeeded", &again);
     std::thread::sleep(Duration::from_millis(500));
     let count = |name: &str| {
@@ -598,6 +599,9 @@ fn watcher_and_terminal_resume(terminal_late: bool) {
     assert_eq!(count("two.log"), 2, "stage two ran once after the crash\nterminal: {said}\nwatcher: {logs}");
     assert_eq!(count("one.log"), 1, "stage one ran once in all\nterminal: {said}\nwatcher: {logs}");
     assert_eq!(runs_of(&setup), 1, "{logs}");
+    // The watcher that came back left the worktree the run went on in
+    // where it was (it did not check the commit out again under it).
+    assert!(!printed.contains("getcwd") && !logs.contains("getcwd"), "{printed}\n{logs}");
     match terminal.status.code() {
         // The terminal won: the counts above prove the watcher did not run it too.
         Some(0) => {}

@@ -167,7 +167,12 @@ impl Watcher {
     /// when FILE is not here to read.
     pub(super) fn discover_pipeline(&mut self, head: &str) {
         let worktree = self.worktree(head);
-        if self.git.add_worktree(&worktree, head).is_err() {
+        // A worktree of this commit is left in place: a crashed run of it
+        // may be resumed from it right now (by `deploy resume` in another
+        // terminal), and replacing it would pull the directory from under
+        // that run's steps.
+        let checked_out = worktree.join(&self.config.plan_in_repo).is_file();
+        if !checked_out && self.git.add_worktree(&worktree, head).is_err() {
             return;
         }
         let checked = crate::check::check_file_with(&worktree.join(&self.config.plan_in_repo), &[]);
@@ -217,11 +222,20 @@ impl Watcher {
         let reporter = self.reporter.clone();
         let ended = crate::session::resume::resume(request, reporter.as_ref());
         self.control.set_run(None);
-        if let Err(error) = ended {
+        match ended {
+            // Another process (`deploy resume`, the API) resumed it first, or
+            // holds the pipeline: the run goes on there, in this worktree.
+            Err(error) if matches!(error.code, "already_running" | "already_resumed" | "lock_held") => {
+                self.reporter.notice(&format!("{}; run {run_id} goes on there", error.message));
+                return;
+            }
             // It cannot be resumed (its worktree is gone, its plan changed):
             // it no longer holds the queue.
-            self.reporter.notice(&format!("error: {}; run {run_id} is left as abandoned", error.message));
-            let _ = self.store.set_status(run_id, DeploymentStatus::Abandoned);
+            Err(error) => {
+                self.reporter.notice(&format!("error: {}; run {run_id} is left as abandoned", error.message));
+                let _ = self.store.set_status(run_id, DeploymentStatus::Abandoned);
+            }
+            Ok(_) => {}
         }
         self.settle_deploying();
     }
