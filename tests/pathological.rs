@@ -405,6 +405,31 @@ fn ten_thousand_unknown_names_in_needs_are_suggested_for_within_a_bound() {
     assert!((1..10_000).contains(&suggested), "{suggested} suggestions");
 }
 
+/// 5,000 canaries whose `analysis` names a gate that is not declared, among
+/// 5,000 gates: each is reported, and "did you mean" compares names within a
+/// bound, as for `needs` (each unknown gate was compared with every node).
+#[test]
+fn five_thousand_unknown_analysis_gates_are_suggested_for_within_a_bound() {
+    let mut plan = String::from("environment prod { hosts = [\"a\", \"b\"] }\n");
+    for i in 0..5_000 {
+        plan.push_str(&format!("gate g_{i:05} {{ check \"true\" }}\n"));
+        plan.push_str(&format!(
+            "stage s_{i:05} {{ target = prod  strategy canary {{ steps = [50%, 100%]  analysis = g_{i:05}x }}  \
+             run \"true\"  irreversible = \"demo\" }}\n"
+        ));
+    }
+    let test = Test::new().plan(&plan);
+    let (output, elapsed) = run_timed(&test, &["check", "release.deploy"]);
+    eprintln!("check of 5,000 unknown analysis gates: {elapsed:?}");
+    assert_eq!(output.code, 1, "{}", &output.stderr[..output.stderr.len().min(2_000)]);
+    let head: String = output.stderr.chars().take(2_000).collect();
+    assert_eq!(output.stderr.matches("unknown gate `g_").count(), 5_000, "{head}");
+    assert!(output.stderr.contains("did you mean `g_00000`?"), "{head}");
+    let suggested = output.stderr.matches("did you mean").count();
+    assert!((1..5_000).contains(&suggested), "{suggested} suggestions");
+    assert!(elapsed < Duration::from_secs(10), "{elapsed:?}");
+}
+
 /// A chain of 24,000 `needs` (each stage needs the one before): the search
 /// for cycles once recursed along it and overflowed the stack, aborting
 /// `deploy check`.

@@ -12,7 +12,7 @@ pub(crate) use edges::gates_used_by;
 pub use steps::lower_hooks;
 pub use strategy::strategy_attributes;
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use super::lowering::{check_duplicate_entries, unknown_entry, window, Lowering};
@@ -167,6 +167,8 @@ pub fn lower_nodes(
     // The plan's names do not change while nodes are lowered: one copy for
     // all of them (a copy per node was a map cloned per stage).
     let plan_names = lowering.names.clone();
+    // "Did you mean" for unknown gate and router names, bounded as for `needs`.
+    let suggestions = Cell::new(super::lowering::SUGGESTION_BUDGET);
     for (index, decl_slot) in decls.iter_mut().enumerate() {
         if lazy_bodies {
             decl_slot.body = crate::syntax::parse_body(file, &text, decl_slot.body.span).map_err(BodySyntaxError)?;
@@ -181,7 +183,7 @@ pub fn lower_nodes(
         // it aside then moving it in copied each twice.
         nodes.push(NodeBuilder::empty_node(decl, NodeId(index), file));
         let Some(node) = nodes.last_mut() else { break };
-        let mut builder = NodeBuilder::new(node, &ids, &kinds, compiler);
+        let mut builder = NodeBuilder::new(node, &ids, &kinds, compiler, &suggestions);
         builder.node.needs = node_needs;
         builder.node.target = target;
         builder.node.doc = lowering.doc_comment(file, decl.span.start);
@@ -236,6 +238,9 @@ struct NodeBuilder<'a> {
     ids: &'a NodeIds,
     compiler: &'a ScriptCompiler,
     kinds: &'a [NodeKind],
+    /// How many more names "did you mean" may compare unknown gate and
+    /// router names with, for the whole plan (see `SUGGESTION_BUDGET`).
+    suggestions: &'a Cell<usize>,
     strategy_span: Option<(FileId, Span)>,
     has_rollback: Option<(FileId, Span)>,
     irreversible: Option<(FileId, Span)>,
@@ -261,17 +266,36 @@ impl<'a> NodeBuilder<'a> {
         }
     }
 
-    fn new(node: &'a mut NodeDef, ids: &'a NodeIds, kinds: &'a [NodeKind], compiler: &'a ScriptCompiler) -> Self {
+    fn new(
+        node: &'a mut NodeDef,
+        ids: &'a NodeIds,
+        kinds: &'a [NodeKind],
+        compiler: &'a ScriptCompiler,
+        suggestions: &'a Cell<usize>,
+    ) -> Self {
         NodeBuilder {
             node,
             ids,
             kinds,
             compiler,
+            suggestions,
             strategy_span: None,
             has_rollback: None,
             irreversible: None,
             timeout_given: false,
             decides: false,
+        }
+    }
+
+    /// Whether one more suggestion among at most `candidates` names fits
+    /// the plan's budget (and takes its share).
+    fn may_suggest_among(&self, candidates: usize) -> bool {
+        match self.suggestions.get().checked_sub(candidates) {
+            Some(left) => {
+                self.suggestions.set(left);
+                true
+            }
+            None => false,
         }
     }
 
@@ -566,7 +590,9 @@ impl<'a> NodeBuilder<'a> {
                     path.span,
                     "not declared",
                 );
-                if let Some(close) = did_you_mean(&name, gates) {
+                if let Some(close) =
+                    self.may_suggest_among(self.ids.len()).then(|| did_you_mean(&name, gates)).flatten()
+                {
                     d = d.with_help(format!("did you mean `{close}`?"));
                 }
                 typer.diagnostics.push(d);

@@ -32,7 +32,9 @@ impl NodeBuilder<'_> {
                     path.span,
                     "not declared",
                 );
-                if let Some(close) = did_you_mean(&name, stages) {
+                if let Some(close) =
+                    self.may_suggest_among(self.ids.len()).then(|| did_you_mean(&name, stages)).flatten()
+                {
                     d = d.with_help(format!("did you mean `{close}`?"));
                 }
                 typer.diagnostics.push(d);
