@@ -11,7 +11,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
 use std::process::Command;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::server::free_port;
 use common::Test;
@@ -95,6 +95,22 @@ fn versions_seen(front: u16, users: usize) -> Vec<(String, u16)> {
     (0..users).map(|user| get(front, user).unwrap_or_else(|| ("unreachable".into(), 0))).collect()
 }
 
+/// The answers of `users` users once every one of them gets `expected`
+/// (200), asking again for at most 5 s: nginx's reload is graceful, and on a
+/// loaded machine an old worker may still take a connection for a moment
+/// after the router's own read-back found the new split (as in
+/// tests/canary_traffic.rs). The last round when they never all do.
+fn settled_versions(front: u16, users: usize, expected: &str) -> Vec<(String, u16)> {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let seen = versions_seen(front, users);
+        if seen.iter().all(|(v, s)| v == expected && *s == 200) || Instant::now() > deadline {
+            return seen;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 #[test]
 fn a_rollback_after_100_percent_sends_every_user_back_to_the_old_version() {
     if !require(&["nginx", "prometheus", "python3", "curl"]) {
@@ -145,7 +161,7 @@ fn a_rollback_after_100_percent_sends_every_user_back_to_the_old_version() {
     assert!(Path::new(&state).join("releases/1.0.0").exists(), "1.0.0 was not installed again: {text}");
     assert!(!Path::new(&state).join("releases/1.1.0").exists(), "1.1.0 was not removed: {text}");
 
-    let seen = versions_seen(front, 200);
+    let seen = settled_versions(front, 200, "1.0.0");
     let wrong: Vec<&(String, u16)> = seen.iter().filter(|(v, s)| v != "1.0.0" || *s != 200).collect();
     assert!(wrong.is_empty(), "after the rollback {} of 200 users got {:?}", wrong.len(), wrong.first());
     let status = test.run_with(&["status", "--json"]);
@@ -166,7 +182,7 @@ fn a_rollback_after_100_percent_sends_every_user_back_to_the_old_version() {
     let text = format!("{}{}", undone.stdout, undone.stderr);
     assert_eq!(undone.code, 0, "{text}");
     assert!(undone.events().iter().any(|e| e["type"] == "rollout_step" && e["phase"] == "stable"), "{text}");
-    let seen = versions_seen(front, 200);
+    let seen = settled_versions(front, 200, "1.0.0");
     let wrong: Vec<&(String, u16)> = seen.iter().filter(|(v, s)| v != "1.0.0" || *s != 200).collect();
     assert!(wrong.is_empty(), "after deploy rollback {} of 200 users got {:?}: {text}", wrong.len(), wrong.first());
     assert!(!Path::new(&state).join("releases/1.1.0").exists(), "1.1.0 was not removed: {text}");
@@ -254,7 +270,7 @@ stage smoke {{
         .filter_map(|e| e["weight"].as_f64())
         .collect();
     assert_eq!(weights, [0.0, 5.0, 25.0, 50.0, 100.0, 0.0], "{text}");
-    let seen = versions_seen(front, 200);
+    let seen = settled_versions(front, 200, "1.0");
     let wrong: Vec<&(String, u16)> = seen.iter().filter(|(v, _)| v != "1.0").collect();
     assert!(wrong.is_empty(), "after the rollback {} of 200 users got {:?}: {text}", wrong.len(), wrong.first());
 }
