@@ -218,7 +218,36 @@ pub fn outline(
     for id in &graph.order {
         count_coverage(plan.node(*id), &mut coverage);
     }
-    outline_with(graph, inputs, previous_version, own, coverage)
+    Preview {
+        pipeline: plan.pipeline.name.clone(),
+        description: plan.pipeline.description.clone(),
+        version: inputs.version(),
+        previous_version: previous_version.to_string(),
+        on_failure: plan.pipeline.on_failure,
+        params: inputs
+            .params
+            .iter()
+            .map(|(name, value)| (name.clone(), value.to_text()))
+            .chain(inputs.secret_names().into_iter().map(|name| (name, "***".to_string())))
+            .collect(),
+        waves: Vec::new(),
+        nodes: Vec::new(),
+        rollback_path: graph.rollback_path().iter().map(|id| plan.node(*id).name.clone()).collect(),
+        coverage,
+        worst_case: worst_case(graph, plan.pipeline.max_parallel.unwrap_or(crate::engine::DEFAULT_MAX_PARALLEL)),
+        changes: None,
+        environments: super::preview_hosts::environments(plan),
+        host_rollback: own
+            .iter()
+            .filter(|own| plan.environments.iter().any(|environment| environment.hosts.contains(&own.host)))
+            .map(|own| HostRollbackPreview {
+                host: own.host.clone(),
+                version: own.version.clone(),
+                previous_version: own.previous_version.clone(),
+            })
+            .collect(),
+        remote_modules: Vec::new(),
+    }
 }
 
 /// What each node's preview shares: the plan, its inputs and the
@@ -330,47 +359,6 @@ fn count_coverage(node: &NodeDef, coverage: &mut Coverage) {
             coverage.stages += 1;
             coverage.missing.push(node.name.clone());
         }
-    }
-}
-
-/// The rest of [`outline`].
-fn outline_with(
-    graph: &ExecutionGraph,
-    inputs: &ResolvedInputs,
-    previous_version: &str,
-    own: &[crate::engine::context::HostVersions],
-    coverage: Coverage,
-) -> Preview {
-    let plan = &graph.plan;
-    Preview {
-        pipeline: plan.pipeline.name.clone(),
-        description: plan.pipeline.description.clone(),
-        version: inputs.version(),
-        previous_version: previous_version.to_string(),
-        on_failure: plan.pipeline.on_failure,
-        params: inputs
-            .params
-            .iter()
-            .map(|(name, value)| (name.clone(), value.to_text()))
-            .chain(inputs.secret_names().into_iter().map(|name| (name, "***".to_string())))
-            .collect(),
-        waves: Vec::new(),
-        nodes: Vec::new(),
-        rollback_path: graph.rollback_path().iter().map(|id| plan.node(*id).name.clone()).collect(),
-        coverage,
-        worst_case: worst_case(graph, plan.pipeline.max_parallel.unwrap_or(crate::engine::DEFAULT_MAX_PARALLEL)),
-        changes: None,
-        environments: super::preview_hosts::environments(plan),
-        host_rollback: own
-            .iter()
-            .filter(|own| plan.environments.iter().any(|environment| environment.hosts.contains(&own.host)))
-            .map(|own| HostRollbackPreview {
-                host: own.host.clone(),
-                version: own.version.clone(),
-                previous_version: own.previous_version.clone(),
-            })
-            .collect(),
-        remote_modules: Vec::new(),
     }
 }
 
