@@ -291,7 +291,11 @@ fn example_canary_traffic_shares_users_by_weight_and_rolls_an_erroring_canary_ba
             format!("user-{} got {} from {} after step {step} of {}", a.user, a.status, a.version, starts.len())
         })
         .collect();
-    assert!(errors.is_empty(), "a healthy canary answered an error: {errors:?}\n{text}");
+    assert!(
+        errors.is_empty(),
+        "a healthy canary answered an error: {errors:?}\n{text}\nnginx's error log:\n{}",
+        std::fs::read_to_string(state.join("nginx/logs/error.log")).unwrap_or_default()
+    );
     assert_eq!(settled(11, "1.1.0"), "1.1.0", "{text}");
     assert!(!state.join("releases/1.0.0").exists(), "the old version was not retired");
     assert!(!state.join("run/1.0.0.sock").exists(), "the old version's socket is still there");

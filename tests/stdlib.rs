@@ -1158,6 +1158,23 @@ fn example_blue_green_switches_colours_behind_nginx_and_switches_back() {
 
 // ----------------------------------------------------------- std/container
 
+/// `text` into `shell`, each `#@include FILE` line (FILE relative to `dir`)
+/// replaced by FILE's text, itself expanded: the switch script that
+/// container.app writes carries common.sh, and every step that reloads
+/// nginx carries ../nginx_reload.sh.
+fn include_into(shell: &mut String, dir: &std::path::Path, text: &str) {
+    for line in text.split_inclusive('\n') {
+        match line.trim_end().strip_prefix("#@include ") {
+            Some(included) => {
+                let path = dir.join(included.trim());
+                let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                include_into(shell, dir, &text);
+            }
+            None => shell.push_str(line),
+        }
+    }
+}
+
 /// The shell of `@sh(a.sh b.sh)` as one `.deploy` string: the files joined,
 /// `@{name}` a template interpolation, the shell's own `${` escaped, and
 /// quotes, backslashes, newlines and tabs written as escapes.
@@ -1166,19 +1183,7 @@ fn deploy_string(dir: &std::path::Path, files: &str) -> String {
     for file in files.split_whitespace() {
         let path = dir.join(file);
         let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        // `#@include FILE` on a line of its own: FILE's text in its place
-        // (the switch script that container.app writes carries common.sh).
-        for line in text.split_inclusive('\n') {
-            match line.trim_end().strip_prefix("#@include ") {
-                Some(included) => {
-                    let path = dir.join(included.trim());
-                    shell.push_str(
-                        &std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
-                    );
-                }
-                None => shell.push_str(line),
-            }
-        }
+        include_into(&mut shell, dir, &text);
     }
     let shell = shell.trim_end_matches('\n');
     let mut out = String::from("\"");
@@ -1208,13 +1213,11 @@ fn deploy_string(dir: &std::path::Path, files: &str) -> String {
     out
 }
 
-#[test]
-fn std_container_is_generated_from_its_shell_sources() {
-    // The steps of std/container are long shell scripts; they are kept
-    // readable in stdlib/src/container/*.sh and joined into the module's
-    // one-line strings by this test (UPDATE_DOCS=1 writes the module).
-    let dir = root().join("stdlib/src/container");
-    let template = std::fs::read_to_string(dir.join("container.deploy.in")).unwrap_or_default();
+/// stdlib/std/NAME.deploy from stdlib/src/NAME/NAME.deploy.in, each
+/// `@sh(FILES)` the files' shell as one string; UPDATE_DOCS=1 writes it.
+fn assert_module_is_generated(name: &str) {
+    let dir = root().join("stdlib/src").join(name);
+    let template = std::fs::read_to_string(dir.join(format!("{name}.deploy.in"))).unwrap_or_default();
     let mut generated = String::new();
     let mut rest = template.as_str();
     while let Some(start) = rest.find("@sh(") {
@@ -1225,14 +1228,27 @@ fn std_container_is_generated_from_its_shell_sources() {
         rest = &after[end + 1..];
     }
     generated.push_str(rest);
-    let path = root().join("stdlib/std/container.deploy");
+    let path = root().join(format!("stdlib/std/{name}.deploy"));
     if std::env::var("UPDATE_DOCS").is_ok() {
         std::fs::write(&path, &generated).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
     }
     let current = std::fs::read_to_string(&path).unwrap_or_default();
     assert!(
         current == generated,
-        "stdlib/std/container.deploy is out of date with stdlib/src/container/; \
-         run `UPDATE_DOCS=1 cargo test --test stdlib std_container_is_generated_from_its_shell_sources`"
+        "stdlib/std/{name}.deploy is out of date with stdlib/src/{name}/; \
+         run `UPDATE_DOCS=1 cargo test --test stdlib is_generated_from_its_shell_sources`"
     );
+}
+
+#[test]
+fn std_container_is_generated_from_its_shell_sources() {
+    // The steps of std/container are long shell scripts; they are kept
+    // readable in stdlib/src/container/*.sh and joined into the module's
+    // one-line strings by this test.
+    assert_module_is_generated("container");
+}
+
+#[test]
+fn std_nginx_is_generated_from_its_shell_sources() {
+    assert_module_is_generated("nginx");
 }

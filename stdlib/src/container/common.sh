@@ -64,8 +64,9 @@ install_nginx() {
     if [ -f "$1.previous" ]; then cp -p "$1.previous" "$1"; fi
     die "nginx -t rejected $2: the previous one is back"
   fi
-  $nginx -s reload
+  reload_nginx
 }
+#@include ../nginx_reload.sh
 # haproxy_say COMMANDS: sends COMMANDS (`;`-separated) to HAProxy's runtime
 # API at $haproxy_admin (bash's /dev/tcp) and prints the answer; an answer
 # that refuses one of them fails the step with it.
