@@ -31,6 +31,14 @@ pub const MAX_CONNECTS: usize = 32;
 /// How long the end of a killed step's output is still awaited.
 const AFTER_KILL: Duration = Duration::from_secs(5);
 
+/// How long the output of a step that ended is still read. The
+/// connection's master may tell that the step exited before it has written
+/// the last of its output into our pipes (under load that took over 500 ms);
+/// the pipes end as soon as it has. A process the step left running with
+/// its stdout still open would keep them open for good: its output is cut
+/// after this bound.
+const OUTPUT_AFTER_EXIT: Duration = Duration::from_secs(3);
+
 /// One host's connection, opened on first use.
 type Slot = Arc<tokio::sync::Mutex<Option<Arc<Session>>>>;
 
@@ -248,7 +256,7 @@ impl SshTransport {
         }
         for reader in readers.into_iter().flatten() {
             let abort = reader.abort_handle();
-            if tokio::time::timeout(Duration::from_millis(500), reader).await.is_err() {
+            if tokio::time::timeout(OUTPUT_AFTER_EXIT, reader).await.is_err() {
                 abort.abort();
             }
         }
