@@ -84,7 +84,7 @@ stage b { needs = [a]  run "echo started-b; sleep 60"  rollback { run "echo undo
     assert!(seen.iter().any(|line| line.contains("undo a")), "{}", seen.join("\n"));
     // The goal is 0.5 s plus the undo; the bound leaves room for a loaded machine.
     let bound = Duration::from_millis(1000 + undo_ms);
-    assert!(to_exit < bound, "SIGINT to exit took {to_exit:?} (undo {undo_ms} ms)");
+    assert!(to_exit < bound, "SIGINT to exit took {to_exit:?} (undo {undo_ms} ms):\n{}", seen.join("\n"));
 }
 
 /// Ctrl-C while a gate waits (a soak `wait`, a `window`) stops the waiting,

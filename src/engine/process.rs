@@ -201,9 +201,9 @@ pub async fn run_program(
             cancelled = true;
             let deadline = Instant::now() + grace;
             kill_group(pgid, libc::SIGTERM);
-            let status = match tokio::time::timeout(grace, child.wait()).await {
-                Ok(status) => status,
-                Err(_) => {
+            let status = match exit_within(&mut child, grace).await {
+                Some(status) => status,
+                None => {
                     kill_group(pgid, libc::SIGKILL);
                     child.wait().await
                 }
@@ -230,6 +230,31 @@ pub async fn run_program(
     let status = status?;
     use std::os::unix::process::ExitStatusExt;
     Ok(ExitInfo { code: status.code(), signal: status.signal(), cancelled })
+}
+
+/// The child's exit status once it exits within `within`; `None` when it
+/// still runs. The status is also asked for every 50 ms, so that a missed
+/// wake-up for the child's end cannot make a stopped run wait out the whole
+/// kill grace.
+async fn exit_within(
+    child: &mut tokio::process::Child,
+    within: Duration,
+) -> Option<std::io::Result<std::process::ExitStatus>> {
+    let deadline = Instant::now() + within;
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return Some(Ok(status)),
+            Ok(None) => {}
+            Err(error) => return Some(Err(error)),
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return None;
+        }
+        if let Ok(status) = tokio::time::timeout(left.min(Duration::from_millis(50)), child.wait()).await {
+            return Some(status);
+        }
+    }
 }
 
 /// `PWD` as `sh` would set it for `spec`: the inherited value when it is an
