@@ -33,7 +33,6 @@ pub fn lower(
         environments: Vec::new(),
         environment_secrets: Vec::new(),
         pipeline: default_settings(plan_file),
-        doc_comments: HashMap::new(),
         suggestions_left: super::lowering::SUGGESTION_BUDGET,
     };
     let Some(root) = loaded.modules.first() else {
@@ -402,7 +401,6 @@ fn lower_inputs(
                     name: param.name.name.to_string(),
                     ty,
                     default,
-                    doc: lowering.doc_comment(file, param.span.start),
                     location: Location { file, span: param.span },
                 });
             }

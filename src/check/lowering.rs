@@ -13,7 +13,6 @@ use super::window::Window;
 use crate::diagnostic::{did_you_mean, Code, Diagnostic};
 use crate::syntax::ast::{self, Entry};
 use crate::syntax::span::{FileId, Span};
-use crate::syntax::DocComments;
 
 /// Everything the lowering passes share.
 pub struct Lowering<'a> {
@@ -24,8 +23,6 @@ pub struct Lowering<'a> {
     /// `secrets { ... }` of every environment.
     pub environment_secrets: Vec<SecretDef>,
     pub pipeline: PipelineSettings,
-    /// The doc comments of each file read so far (see [`Lowering::doc_comment`]).
-    pub doc_comments: HashMap<FileId, DocComments>,
     /// How many more names "did you mean" may compare an unknown stage or
     /// gate name with (see [`SUGGESTION_BUDGET`]).
     pub suggestions_left: usize,
@@ -54,17 +51,6 @@ impl Lowering<'_> {
 impl Lowering<'_> {
     pub fn push(&mut self, diagnostic: Diagnostic) {
         self.diagnostics.push(diagnostic);
-    }
-
-    /// The doc comment of the item (or template parameter) of `file` that
-    /// starts at `item_start`; each file's doc comments are read once.
-    pub fn doc_comment(&mut self, file: FileId, item_start: usize) -> Option<String> {
-        let loaded = self.loaded;
-        let docs = self
-            .doc_comments
-            .entry(file)
-            .or_insert_with(|| DocComments::of(loaded.sources.get(file).map(|f| &*f.text).unwrap_or("")));
-        docs.above(item_start).map(str::to_string)
     }
 }
 

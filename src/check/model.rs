@@ -207,7 +207,6 @@ pub struct ParamDef {
     pub name: String,
     pub ty: Type,
     pub default: Option<Expr>,
-    pub doc: Option<String>,
     pub location: Location,
 }
 
@@ -338,7 +337,6 @@ pub struct NodeDef {
     pub bindings: Vec<(String, Expr)>,
     /// `module.template` the node was made from.
     pub template: Option<String>,
-    pub doc: Option<String>,
     /// Outside `--env` / `--limit`: skipped, and why.
     pub deselected: Option<String>,
 }
@@ -368,7 +366,6 @@ impl NodeDef {
             gate: None,
             bindings: Vec::new(),
             template: None,
-            doc: None,
             deselected: None,
         }
     }

@@ -186,7 +186,6 @@ pub fn lower_nodes(
         let mut builder = NodeBuilder::new(node, &ids, &kinds, compiler, &suggestions);
         builder.node.needs = node_needs;
         builder.node.target = target;
-        builder.node.doc = lowering.doc_comment(file, decl.span.start);
         match &template {
             None if decl.from.is_some() => {}
             None => {
@@ -451,10 +450,9 @@ impl<'a> NodeBuilder<'a> {
                     self.node.become_root = Some(flag);
                 }
             }
+            // Checked (a plain string), not kept: nothing reads a node's description.
             "description" => {
-                if let Some(Value::String(text)) = typer.constant(&a.value, &Type::String) {
-                    self.node.doc.get_or_insert(text);
-                }
+                let _ = typer.constant(&a.value, &Type::String);
             }
             "wait" | "window" | "failure_limit" | "inconclusive_limit" | "on_fail" | "on_inconclusive"
             | "on_no_data" => self.gate_attribute(typer, a),

@@ -176,9 +176,6 @@ impl NodeBuilder<'_> {
         lowering.diagnostics.extend(diagnostics);
         self.node.bindings = bindings;
         let template_scope = NamesInScope { plan: None, template_params: Some(&params), env, builtins: true };
-        if self.node.doc.is_none() {
-            self.node.doc = lowering.doc_comment(template.file, template.template.span.start);
-        }
         self.body(lowering, template.file, &template_scope, &template.template.body.entries, BodyOrigin::Template);
         self.body(lowering, root_file, &plan_scope, &rest, BodyOrigin::Instance);
     }
