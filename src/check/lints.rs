@@ -50,6 +50,11 @@ fn is_approval(plan: &Plan, node: &NodeDef) -> bool {
 }
 
 fn irreversible_before_approval(plan: &Plan, diagnostics: &mut Vec<Diagnostic>) {
+    // Most plans have no irreversible stage or no approval: nothing to walk.
+    let irreversible = plan.nodes.iter().any(|node| matches!(node.rollback, RollbackSpec::Irreversible(_)));
+    if !irreversible || !plan.nodes.iter().any(|node| is_approval(plan, node)) {
+        return;
+    }
     // For every node, the first approval that runs after it (needs it,
     // directly or not), found by walking dependents from the last node back.
     let count = plan.nodes.len();

@@ -105,12 +105,21 @@ impl<'a> ValuesInScope<'a> {
 
     /// Renders a string; the error names the first unknown variable.
     pub fn render(&self, template: &StringTemplate, quoting: Quoting) -> Result<String, String> {
-        let mut out = String::new();
+        let mut out = String::with_capacity(64);
         for part in &template.parts {
             match part {
                 TemplatePart::Text(text) => out.push_str(text),
                 TemplatePart::Var { path, raw } => {
                     let value = self.lookup(path).ok_or_else(|| format!("`{}` has no value here", path.join(".")))?;
+                    // A string (most values) is quoted in place, not copied first.
+                    if let Value::String(text) = &value {
+                        if quoting == Quoting::Shell && !raw {
+                            crate::shell_quote::push_shell_quoted(&mut out, text);
+                        } else {
+                            out.push_str(text);
+                        }
+                        continue;
+                    }
                     let text = match &value {
                         // In a shell command a list is one word per line:
                         // `for x in $list` still splits it, and a module can
