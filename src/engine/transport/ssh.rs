@@ -33,8 +33,9 @@ const AFTER_KILL: Duration = Duration::from_secs(5);
 
 /// How long the output of a step that ended is still read. The
 /// connection's master may tell that the step exited before it has written
-/// the last of its output into our pipes (under load that took over 500 ms);
-/// the pipes end as soon as it has. A process the step left running with
+/// the last of its output into our pipes (under the test suite's load a
+/// step's only line was once missing after a 500 ms bound); the pipes end
+/// as soon as it has. A process the step left running with
 /// its stdout still open would keep them open for good: its output is cut
 /// after this bound.
 const OUTPUT_AFTER_EXIT: Duration = Duration::from_secs(3);
