@@ -221,15 +221,38 @@ pub async fn run_program(
     if let Ok(pid) = u32::try_from(pgid) {
         super::process_watch::notify(super::process_watch::ProcessNotice::Ended { pid });
     }
-    for reader in readers.into_iter().flatten() {
-        let abort = reader.abort_handle();
-        if tokio::time::timeout(DRAIN, reader).await.is_err() {
-            abort.abort();
-        }
-    }
+    stop_reading(readers, DRAIN, &output).await;
     let status = status?;
     use std::os::unix::process::ExitStatusExt;
     Ok(ExitInfo { code: status.code(), signal: status.signal(), cancelled })
+}
+
+/// What a step's output says when it was cut: a process the step left
+/// running still held its stdout or stderr after the step ended.
+pub(crate) const OUTPUT_CUT: &str = "deploy: the step ended, but a process it started still holds its output; \
+     what it prints from now on is not read (redirect its output, e.g. `>log 2>&1`)";
+
+/// Waits (at most `within`) for the readers of a step that ended to reach
+/// the end of their pipes; stops those that have not, and says so once in
+/// the step's output.
+pub(crate) async fn stop_reading(
+    readers: [Option<tokio::task::JoinHandle<()>>; 2],
+    within: Duration,
+    output: &OutputSink,
+) {
+    let deadline = Instant::now() + within;
+    let mut cut = false;
+    for reader in readers.into_iter().flatten() {
+        let abort = reader.abort_handle();
+        let left = deadline.saturating_duration_since(Instant::now());
+        if tokio::time::timeout(left, reader).await.is_err() {
+            abort.abort();
+            cut = true;
+        }
+    }
+    if cut {
+        output(Stream::Log, OUTPUT_CUT.to_string());
+    }
 }
 
 /// The child's exit status once it exits within `within`; `None` when it
@@ -346,6 +369,38 @@ pub(crate) mod tests {
         assert!(lines.contains(&(Stream::Stdout, "hi".into())), "{lines:?}");
         assert!(lines.contains(&(Stream::Stderr, "oops".into())), "{lines:?}");
         assert!(groups.is_empty());
+    }
+
+    #[tokio::test]
+    async fn output_a_background_process_still_holds_is_cut_and_said() {
+        let (sink, lines) = collect();
+        let groups = ProcessGroups::default();
+        let started = Instant::now();
+        let exit = run_shell(
+            spec("echo first; (sleep 3; echo late) &"),
+            sink,
+            CancellationToken::new(),
+            Duration::from_secs(1),
+            &groups,
+        )
+        .await
+        .unwrap();
+        assert_eq!(exit.code, Some(0));
+        assert!(started.elapsed() < Duration::from_secs(2), "waited for the background process");
+        let lines = lines.lock().unwrap().clone();
+        assert_eq!(lines, vec![(Stream::Stdout, "first".into()), (Stream::Log, OUTPUT_CUT.into())]);
+        // A step whose output ends with it says nothing more.
+        let (sink, lines) = collect();
+        run_shell(
+            spec("echo only; (sleep 3) >/dev/null 2>&1 &"),
+            sink,
+            CancellationToken::new(),
+            Duration::from_secs(1),
+            &groups,
+        )
+        .await
+        .unwrap();
+        assert_eq!(lines.lock().unwrap().clone(), vec![(Stream::Stdout, "only".into())]);
     }
 
     #[test]

@@ -255,12 +255,7 @@ impl SshTransport {
         if let Ok(mut running) = self.running.lock() {
             running.remove(&step);
         }
-        for reader in readers.into_iter().flatten() {
-            let abort = reader.abort_handle();
-            if tokio::time::timeout(OUTPUT_AFTER_EXIT, reader).await.is_err() {
-                abort.abort();
-            }
-        }
+        crate::engine::process::stop_reading(readers, OUTPUT_AFTER_EXIT, &sink).await;
         if group.journaled.load(Ordering::Acquire) {
             let pgid = group.pgid.load(Ordering::Acquire);
             crate::engine::process_watch::notify(crate::engine::process_watch::ProcessNotice::RemoteEnded { pgid });
