@@ -35,6 +35,14 @@ mod tests {
     use super::shell_quote;
 
     #[test]
+    fn quotes_only_what_needs_it() {
+        assert_eq!(shell_quote("v1.2.3"), "v1.2.3");
+        assert_eq!(shell_quote("a b"), "'a b'");
+        assert_eq!(shell_quote("it's; rm -rf /"), "'it'\\''s; rm -rf /'");
+        assert_eq!(shell_quote(""), "''");
+    }
+
+    #[test]
     fn quotes_what_the_shell_would_split_or_expand() {
         assert_eq!(shell_quote("web-1.example:8080"), "web-1.example:8080");
         assert_eq!(shell_quote(""), "''");

@@ -7,7 +7,7 @@
 
 use crate::check::model::{EnvironmentDef, Expr, NodeDef, Plan, StringTemplate, TemplatePart, Value};
 use crate::inputs::ResolvedInputs;
-use crate::shell_quote::shell_quote;
+use crate::shell_quote::push_shell_quoted;
 
 /// Everything a string or script can see at one point of a run.
 #[derive(Clone, Copy)]
@@ -111,27 +111,22 @@ impl<'a> ValuesInScope<'a> {
                 TemplatePart::Text(text) => out.push_str(text),
                 TemplatePart::Var { path, raw } => {
                     let value = self.lookup(path).ok_or_else(|| format!("`{}` has no value here", path.join(".")))?;
-                    // A string (most values) is quoted in place, not copied first.
-                    if let Value::String(text) = &value {
-                        if quoting == Quoting::Shell && !raw {
-                            crate::shell_quote::push_shell_quoted(&mut out, text);
-                        } else {
-                            out.push_str(text);
-                        }
-                        continue;
-                    }
-                    let text = match &value {
+                    let shell = quoting == Quoting::Shell && !raw;
+                    // A string (most values) is borrowed, not copied, and
+                    // quoted straight into the command.
+                    let text: std::borrow::Cow<str> = match &value {
+                        Value::String(text) => text.into(),
                         // In a shell command a list is one word per line:
                         // `for x in $list` still splits it, and a module can
                         // read items that hold spaces (an env file's
                         // `KEY=two words`) with IFS set to a newline.
-                        Value::List(items) if quoting == Quoting::Shell && !raw => {
-                            items.iter().map(Value::to_text).collect::<Vec<_>>().join("\n")
+                        Value::List(items) if shell => {
+                            items.iter().map(Value::to_text).collect::<Vec<_>>().join("\n").into()
                         }
-                        _ => value.to_text(),
+                        _ => value.to_text().into(),
                     };
-                    if quoting == Quoting::Shell && !raw {
-                        out.push_str(&shell_quote(&text));
+                    if shell {
+                        push_shell_quoted(&mut out, &text);
                     } else {
                         out.push_str(&text);
                     }
@@ -163,18 +158,5 @@ impl ValuesInScope<'_> {
         }
         let (_, expr) = environment.vars.iter().find(|(k, _)| k == key)?;
         outer.eval(expr)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::shell_quote;
-
-    #[test]
-    fn quotes_only_what_needs_it() {
-        assert_eq!(shell_quote("v1.2.3"), "v1.2.3");
-        assert_eq!(shell_quote("a b"), "'a b'");
-        assert_eq!(shell_quote("it's; rm -rf /"), "'it'\\''s; rm -rf /'");
-        assert_eq!(shell_quote(""), "''");
     }
 }
